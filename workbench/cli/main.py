@@ -1,0 +1,15 @@
+"""Entry point of the ``workbench`` command: sub-command groups are registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from workbench.cli import hub
+
+app = typer.Typer(help="Workbench: a team hub for models, datasets and papers.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(hub.app, name="hub", help="Run and administer a hub (works on the data folder).")
+
+
+def main() -> None:
+    app()

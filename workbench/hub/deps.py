@@ -1,0 +1,117 @@
+"""Dependencies shared by the routes: the hub state, the caller, repo keys, request bodies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import Depends, Request
+
+from workbench.config import HubSettings
+from workbench.errors import InvalidRequest, PayloadTooLarge
+from workbench.hub.signing import Signer
+from workbench.store.accounts import Principal, authenticate
+from workbench.store.names import PLURAL_TYPES, split_repo_id, validate_repo_type
+from workbench.store.repos import RepoKey
+from workbench.store.store import Store
+
+
+@dataclass
+class HubState:
+    settings: HubSettings
+    store: Store
+    signer: Signer
+
+
+def get_state(request: Request) -> HubState:
+    return request.app.state.hub  # type: ignore[no-any-return]
+
+
+State = Annotated[HubState, Depends(get_state)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def get_principal(request: Request, state: State) -> Principal:
+    with state.store.read() as s:
+        return authenticate(s, bearer_token(request))
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def base_url(request: Request) -> str:
+    """Public base URL for URLs the clients parse (HF_PROTOCOL §2.8)."""
+    configured = request.app.state.hub.settings.public_url
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def seg(value: str) -> str:
+    """Decode one path parameter (the raw-path middleware keeps '%2F' inside segments)."""
+    return unquote(value)
+
+
+def repo_key(plural: str, namespace: str, name: str) -> RepoKey:
+    repo_type = PLURAL_TYPES.get(plural)
+    if repo_type is None:
+        raise InvalidRequest(f"Unknown repo type {plural!r}: use models, datasets, spaces or "
+                             "papers.", code="InvalidRepoType")
+    ns, nm = split_repo_id(f"{seg(namespace)}/{seg(name)}")
+    return RepoKey(repo_type, ns, nm)
+
+
+def web_key(prefix: str | None, namespace: str, name: str) -> RepoKey:
+    repo_type = validate_repo_type({"datasets": "dataset", "spaces": "space",
+                                    "papers": "paper"}.get(prefix or "", "model"))
+    ns, nm = split_repo_id(f"{seg(namespace)}/{seg(name)}")
+    return RepoKey(repo_type, ns, nm)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the {limit} bytes "
+                              "allowed for this endpoint.")
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise PayloadTooLarge(f"Request body exceeds the {limit} bytes allowed for this "
+                                  "endpoint.")
+    return bytes(chunks)
+
+
+async def read_json(request: Request, state: HubState, *, optional: bool = False) -> dict[str, Any]:
+    body = await read_body(request, state.settings.max_json_bytes)
+    if not body.strip():
+        if optional:
+            return {}
+        raise InvalidRequest("Empty request body: send a JSON object.", code="InvalidJson")
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"Request body is not valid JSON: {exc}.", code="InvalidJson") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("Request body must be a JSON object.", code="InvalidJson")
+    return data
+
+
+def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
+          required: bool = False, default: Any = None) -> Any:
+    value = data.get(key, default)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"Missing field {key!r}.", code="MissingField")
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InvalidRequest(f"Field {key!r} has the wrong type.", code="InvalidField")
+    return value

@@ -1,0 +1,223 @@
+"""HF protocol: tree listings, paths-info and file downloads with Range (§3 #10, #11, #25, #26)."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import anyio
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from workbench.errors import EntryNotFound, RangeNotSatisfiable
+from workbench.hub import wire
+from workbench.hub.deps import Caller, State, base_url, read_body, repo_key, seg, web_key
+from workbench.store import models as m
+from workbench.store.accounts import require_read
+from workbench.store.commits import last_commits
+from workbench.store.names import TYPE_PLURALS, validate_path
+from workbench.store.refs import resolve_revision
+from workbench.store.trees import TreeEntry
+
+router = APIRouter(tags=["files"])
+READ_CHUNK = 1024 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _tree(state: State, caller: Caller, repo_type: str, namespace: str, name: str, revision: str,
+          path: str, request: Request, response: Response, recursive: bool, expand: bool,
+          cursor: int) -> list[dict[str, Any]]:
+    key = repo_key(repo_type, namespace, name)
+    rev = seg(revision)
+    path = seg(path).strip("/")
+    if path:
+        validate_path(path)
+    store = state.store
+    with store.read() as s:
+        repo = store.get_repo(s, *key.as_tuple())
+        require_read(caller, repo)
+        resolved = resolve_revision(s, repo, rev)
+        commit = s.get(m.Commit, resolved.oid)
+        assert commit is not None
+        tree = store.load_tree(s, commit.tree_hash)
+        if path and tree.get(path) is not None:
+            items: list[tuple[str, TreeEntry | None]] = [(path, tree.get(path))]
+        elif path and not tree.is_dir(path):
+            raise EntryNotFound(f"{path!r} does not exist at revision {rev!r}.",
+                                repo_commit=resolved.oid)
+        else:
+            items = tree.listing(path, recursive=recursive)
+        page = 50 if expand else state.settings.tree_page_size
+        chunk = items[cursor:cursor + page]
+        lasts = (last_commits(store, s, repo, resolved.oid, [p for p, _ in chunk]) if expand
+                 else {})
+        out = [wire.tree_entry(p, e, tree, lasts.get(p)) for p, e in chunk]
+    if cursor + page < len(items):
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        params.append(("cursor", str(cursor + page)))
+        url = f"{base_url(request)}{request.url.path}?{urlencode(params)}"
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return out
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/tree/{revision}", summary="List files at a revision")
+def tree_root(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+              response: Response, state: State, caller: Caller, recursive: bool = False,
+              expand: bool = False, cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+    return _tree(state, caller, repo_type, namespace, name, revision, "", request, response,
+                 recursive, expand, cursor)
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/tree/{revision}/{path:path}",
+            summary="List files under a folder at a revision")
+def tree_path(repo_type: str, namespace: str, name: str, revision: str, path: str,
+              request: Request, response: Response, state: State, caller: Caller,
+              recursive: bool = False, expand: bool = False,
+              cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+    return _tree(state, caller, repo_type, namespace, name, revision, path, request, response,
+                 recursive, expand, cursor)
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/paths-info/{revision}",
+             summary="Info about given paths at a revision")
+async def paths_info(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+                     state: State, caller: Caller) -> list[dict[str, Any]]:
+    key = repo_key(repo_type, namespace, name)
+    body = await read_body(request, state.settings.max_json_bytes)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        import json
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = {}
+        paths = data.get("paths", []) if isinstance(data, dict) else []
+        expand = bool(data.get("expand")) if isinstance(data, dict) else False
+    else:
+        form = parse_qs(body.decode("utf-8", "replace"))
+        paths = form.get("paths", [])
+        expand = form.get("expand", ["false"])[0].lower() in ("1", "true")
+    paths = [p.strip("/") for p in paths if isinstance(p, str)][:1000]
+    store = state.store
+    with store.read() as s:
+        repo = store.get_repo(s, *key.as_tuple())
+        require_read(caller, repo)
+        resolved = resolve_revision(s, repo, seg(revision))
+        commit = s.get(m.Commit, resolved.oid)
+        assert commit is not None
+        tree = store.load_tree(s, commit.tree_hash)
+        found = [(p, tree.get(p)) for p in paths if tree.get(p) is not None or
+                 (p and tree.is_dir(p))]
+        lasts = last_commits(store, s, repo, resolved.oid, [p for p, _ in found]) if expand else {}
+        return [wire.tree_entry(p, e, tree, lasts.get(p)) for p, e in found]
+
+
+# -- downloads -----------------------------------------------------------------------------
+
+def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None  # multi-range or malformed: ignore and send everything (RFC 9110)
+    start_s, end_s = match.groups()
+    if not start_s and not end_s:
+        return None
+    if not start_s:
+        length = int(end_s)
+        if length == 0:
+            raise RangeNotSatisfiable(f"Range {header!r} selects nothing of {size} bytes.")
+        return max(0, size - length), size - 1
+    start = int(start_s)
+    end = min(int(end_s), size - 1) if end_s else size - 1
+    if start >= size or (end_s and int(end_s) < start):
+        raise RangeNotSatisfiable(f"Range {header!r} is outside the file's {size} bytes.",
+                                  size=size)
+    return start, end
+
+
+async def _stream(state: State, sha256: str, start: int, length: int) -> AsyncIterator[bytes]:
+    f = await anyio.to_thread.run_sync(state.store.blobs.open, sha256)
+    try:
+        if start:
+            await anyio.to_thread.run_sync(f.seek, start)
+        left = length
+        while left > 0:
+            data = await anyio.to_thread.run_sync(f.read, min(READ_CHUNK, left))
+            if not data:
+                break
+            left -= len(data)
+            yield data
+    finally:
+        await anyio.to_thread.run_sync(f.close)
+
+
+def _resolve(request: Request, state: State, caller: Caller, prefix: str | None, namespace: str,
+             name: str, revision: str, path: str) -> Response:
+    key = web_key(prefix, namespace, name)
+    rev = seg(revision)
+    path = validate_path(seg(path))
+    store = state.store
+    with store.read() as s:
+        repo = store.get_repo(s, *key.as_tuple())
+        require_read(caller, repo)
+        resolved = resolve_revision(s, repo, rev)
+        commit = s.get(m.Commit, resolved.oid)
+        assert commit is not None
+        entry = store.load_tree(s, commit.tree_hash).get(path)
+    if entry is None:
+        raise EntryNotFound(f"{path} does not exist at revision {rev}.", repo_commit=resolved.oid)
+    etag = f'"{entry.sha256 if entry.lfs else entry.git_oid}"'
+    headers = {"X-Repo-Commit": resolved.oid, "ETag": etag, "Accept-Ranges": "bytes",
+               "Content-Disposition": f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}"}
+    if entry.lfs:
+        headers["X-Linked-Etag"] = f'"{entry.sha256}"'
+        headers["X-Linked-Size"] = str(entry.size)
+    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(entry.size)
+        return Response(status_code=200, headers=headers, media_type=media)
+    byte_range = _parse_range(request.headers.get("range"), entry.size)
+    if request.headers.get("if-range") and request.headers["if-range"].strip("W/") != etag:
+        byte_range = None
+    if byte_range is None:
+        start, length, status = 0, entry.size, 200
+    else:
+        start, end = byte_range
+        length, status = end - start + 1, 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
+    headers["Content-Length"] = str(length)
+    return StreamingResponse(_stream(state, entry.sha256, start, length), status_code=status,
+                             headers=headers, media_type=media)
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+    return quote(name, safe="")
+
+
+for _prefix in ("datasets", "spaces", "papers"):
+    def _make(prefix: str):  # type: ignore[no-untyped-def]
+        def handler(namespace: str, name: str, revision: str, path: str, request: Request,
+                    state: State, caller: Caller) -> Response:
+            return _resolve(request, state, caller, prefix, namespace, name, revision, path)
+        handler.__name__ = f"resolve_{prefix}"
+        return handler
+
+    router.add_api_route(f"/{_prefix}/{{namespace}}/{{name}}/resolve/{{revision}}/{{path:path}}",
+                         _make(_prefix), methods=["GET", "HEAD"],
+                         summary=f"Download a file of a {_prefix[:-1]} repo (Range supported)",
+                         response_class=Response)
+
+
+@router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"],
+                  summary="Download a file of a model repo (Range supported)",
+                  response_class=Response)
+def resolve_model(namespace: str, name: str, revision: str, path: str, request: Request,
+                  state: State, caller: Caller) -> Response:
+    return _resolve(request, state, caller, None, namespace, name, revision, path)
+
+
+__all__ = ["router", "TYPE_PLURALS"]

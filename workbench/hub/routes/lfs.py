@@ -1,0 +1,217 @@
+"""git-LFS batch API with basic and multipart uploads (HF_PROTOCOL §6.3).
+
+Upload URLs are signed (the client sends their PUTs without a token). Multipart parts are
+written at their offset into one staging file, so completing an upload is a single hashing
+pass and a rename, not a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from workbench.errors import InvalidRequest, NotFound
+from workbench.hub.deps import Caller, State, base_url, field, read_body, read_json, web_key
+from workbench.store import models as m
+from workbench.store.accounts import require_write
+from workbench.store.blobs import CHUNK
+from workbench.store.names import validate_sha256
+from workbench.store.store import utcnow
+
+router = APIRouter(tags=["lfs"])
+LFS_JSON = "application/vnd.git-lfs+json"
+URL_TTL = 24 * 3600
+
+
+def _record_blob(state: State, sha256: str, size: int) -> None:
+    with state.store.write() as s:
+        if s.get(m.Blob, sha256) is None:
+            s.add(m.Blob(sha256=sha256, size=size, git_oid=None, created_at=utcnow()))
+
+
+def _has_blob(state: State, sha256: str, size: int) -> bool:
+    with state.store.read() as s:
+        row = s.get(m.Blob, sha256)
+    return row is not None and row.size == size and state.store.blobs.exists(sha256)
+
+
+async def _batch(request: Request, state: State, caller: Caller, prefix: str | None,
+                 namespace: str, name_git: str) -> JSONResponse:
+    if not name_git.endswith(".git"):
+        raise NotFound("Not a git-LFS endpoint.", code="NotFound")
+    key = web_key(prefix, namespace, name_git[:-4])
+    data = await read_json(request, state)
+    if field(data, "operation", str, required=True) != "upload":
+        raise InvalidRequest("Only the 'upload' operation is supported; download files through "
+                             "/resolve.", code="UnsupportedOperation")
+    transfers = field(data, "transfers", list, default=["basic"])
+    objects = field(data, "objects", list, required=True)
+    with state.store.read() as s:
+        repo = state.store.get_repo(s, *key.as_tuple())
+        require_write(s, caller, repo)
+    base = base_url(request)
+    chunk = state.settings.multipart_chunk_bytes
+    expires = int(time.time()) + URL_TTL
+    out: list[dict[str, Any]] = []
+    for obj in objects:
+        if not isinstance(obj, dict):
+            raise InvalidRequest("Each LFS object must be {oid, size}.", code="InvalidField")
+        oid = validate_sha256(field(obj, "oid", str, required=True))
+        size = field(obj, "size", int, required=True)
+        if size < 0:
+            raise InvalidRequest("LFS object size must be >= 0.", code="InvalidField")
+        if size > state.settings.max_body_bytes:
+            out.append({"oid": oid, "size": size, "error": {
+                "code": 413, "message": f"Object larger than the {state.settings.max_body_bytes} "
+                "bytes this hub accepts."}})
+            continue
+        if await anyio.to_thread.run_sync(_has_blob, state, oid, size):
+            out.append({"oid": oid, "size": size})
+            continue
+        sig = state.signer.sign("lfs", oid, size, expires=expires)
+        q = f"size={size}&expires={expires}&sig={sig}"
+        verify = {"href": f"{base}/api/lfs/verify", "header": {}}
+        if size > chunk and "multipart" in transfers:
+            parts = -(-size // chunk)
+            header: dict[str, Any] = {"chunk_size": str(chunk)}
+            for n in range(1, parts + 1):
+                header[str(n)] = f"{base}/api/lfs/part/{oid}/{n}?{q}"
+            actions = {"upload": {"href": f"{base}/api/lfs/complete/{oid}?{q}", "header": header},
+                       "verify": verify}
+        else:
+            actions = {"upload": {"href": f"{base}/api/lfs/upload/{oid}?{q}"}, "verify": verify}
+        out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
+    transfer = "multipart" if "multipart" in transfers else "basic"
+    return JSONResponse({"transfer": transfer, "objects": out, "hash_algo": "sha256"},
+                        media_type=LFS_JSON)
+
+
+for _prefix in ("datasets", "spaces", "papers"):
+    def _make(prefix: str):  # type: ignore[no-untyped-def]
+        async def handler(namespace: str, name_git: str, request: Request, state: State,
+                          caller: Caller) -> JSONResponse:
+            return await _batch(request, state, caller, prefix, namespace, name_git)
+        handler.__name__ = f"lfs_batch_{prefix}"
+        return handler
+
+    router.add_api_route(f"/{_prefix}/{{namespace}}/{{name_git}}/info/lfs/objects/batch",
+                         _make(_prefix), methods=["POST"], response_class=JSONResponse,
+                         summary=f"git-LFS batch API ({_prefix[:-1]} repos)")
+
+
+@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", summary="git-LFS batch API (models)",
+             response_class=JSONResponse)
+async def lfs_batch(namespace: str, name_git: str, request: Request, state: State,
+                    caller: Caller) -> JSONResponse:
+    return await _batch(request, state, caller, None, namespace, name_git)
+
+
+@router.put("/api/lfs/upload/{oid}", summary="Upload one LFS object (signed URL, no token)")
+async def upload(oid: str, request: Request, state: State, size: int = Query(..., ge=0),
+                 expires: int = Query(...), sig: str = Query(...)) -> dict[str, Any]:
+    validate_sha256(oid)
+    state.signer.check("lfs", oid, size, expires=expires, signature=sig)
+    if not await anyio.to_thread.run_sync(state.store.blobs.exists, oid):
+        await state.store.blobs.ingest_stream(request.stream(), expected_sha256=oid,
+                                              expected_size=size)
+    else:
+        async for _ in request.stream():
+            pass
+    await anyio.to_thread.run_sync(_record_blob, state, oid, size)
+    return {"oid": oid, "size": size}
+
+
+def _staging(state: State, oid: str) -> tuple[Path, Path]:
+    tmp = state.store.blobs.tmp_dir
+    return tmp / f"multipart-{oid}", tmp / f"multipart-{oid}.parts"
+
+
+def _write_part(path: Path, offset: int, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.pwrite(fd, data, offset)
+    finally:
+        os.close(fd)
+
+
+@router.put("/api/lfs/part/{oid}/{part}", summary="Upload one part of a multipart LFS object")
+async def upload_part(oid: str, part: int, request: Request, state: State,
+                      size: int = Query(..., ge=0), expires: int = Query(...),
+                      sig: str = Query(...)) -> Response:
+    validate_sha256(oid)
+    state.signer.check("lfs", oid, size, expires=expires, signature=sig)
+    chunk = state.settings.multipart_chunk_bytes
+    parts = max(1, -(-size // chunk))
+    if not 1 <= part <= parts:
+        raise InvalidRequest(f"Part {part} out of range 1..{parts}.", code="InvalidPart")
+    expected = min(chunk, size - (part - 1) * chunk)
+    staging, marks = _staging(state, oid)
+    marks.mkdir(parents=True, exist_ok=True)
+    offset = (part - 1) * chunk
+    received = 0
+    buf = bytearray()
+    async for data in request.stream():
+        buf += data
+        if received + len(buf) > expected:
+            raise InvalidRequest(f"Part {part} must be {expected} bytes.", code="SizeMismatch")
+        if len(buf) >= CHUNK:
+            block = bytes(buf)
+            buf.clear()
+            await anyio.to_thread.run_sync(_write_part, staging, offset + received, block)
+            received += len(block)
+    if buf:
+        await anyio.to_thread.run_sync(_write_part, staging, offset + received, bytes(buf))
+        received += len(buf)
+    if received != expected:
+        raise InvalidRequest(f"Part {part} must be {expected} bytes, got {received}.",
+                             code="SizeMismatch")
+    (marks / str(part)).write_text(str(received))
+    etag = f'"{oid[:16]}-{part}-{received}"'
+    return Response(status_code=200, headers={"ETag": etag})
+
+
+def _complete(state: State, oid: str, size: int) -> None:
+    chunk = state.settings.multipart_chunk_bytes
+    parts = max(1, -(-size // chunk))
+    staging, marks = _staging(state, oid)
+    missing = [n for n in range(1, parts + 1) if not (marks / str(n)).exists()]
+    if missing:
+        raise InvalidRequest(f"Parts {missing[:10]} of {oid} were not uploaded.",
+                             code="MissingParts")
+    blobs = state.store.blobs
+    try:
+        if not blobs.exists(oid):
+            blobs.ingest_file(staging, expected_sha256=oid, expected_size=size)
+    finally:
+        staging.unlink(missing_ok=True)
+        for p in marks.glob("*"):
+            p.unlink(missing_ok=True)
+        marks.rmdir()
+    _record_blob(state, oid, size)
+
+
+@router.post("/api/lfs/complete/{oid}", summary="Complete a multipart LFS upload")
+async def complete(oid: str, request: Request, state: State, size: int = Query(..., ge=0),
+                   expires: int = Query(...), sig: str = Query(...)) -> JSONResponse:
+    validate_sha256(oid)
+    state.signer.check("lfs", oid, size, expires=expires, signature=sig)
+    await read_body(request, state.settings.max_json_bytes)
+    await anyio.to_thread.run_sync(_complete, state, oid, size)
+    return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)
+
+
+@router.post("/api/lfs/verify", summary="Check that an LFS object was stored")
+async def verify(request: Request, state: State, caller: Caller) -> JSONResponse:
+    data = await read_json(request, state)
+    oid = validate_sha256(field(data, "oid", str, required=True))
+    size = field(data, "size", int, required=True)
+    if not await anyio.to_thread.run_sync(_has_blob, state, oid, size):
+        raise NotFound(f"LFS object {oid} ({size} bytes) is not stored; upload it again.",
+                       code="LfsObjectMissing")
+    return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)

@@ -1,0 +1,172 @@
+"""HF protocol: identity, repo create/delete/move/settings, repo info and lists (§3 #1-#9)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+
+from workbench.errors import InvalidRequest
+from workbench.hub import wire
+from workbench.hub.deps import Caller, State, base_url, field, read_json, repo_key, seg
+from workbench.store import models as m
+from workbench.store.accounts import require_read, require_write_scope
+from workbench.store.names import PLURAL_TYPES, TYPE_PLURALS, split_repo_id, validate_repo_type
+from workbench.store.refs import resolve_revision
+from workbench.store.repos import (
+    RepoKey, create_repo, delete_repo, list_repos, move_repo, update_settings,
+)
+
+router = APIRouter(tags=["repos"])
+
+
+@router.get("/api/whoami-v2", summary="Who the token belongs to")
+def whoami(caller: Caller) -> dict[str, Any]:
+    require_write_scope(caller) if caller.anonymous else None
+    return {
+        "type": "user", "id": str(caller.user_id), "name": caller.name, "fullname": caller.name,
+        "isAdmin": caller.is_admin,
+        "orgs": [{"type": "org", "name": n, "roleInOrg": r} for n, r in
+                 sorted(caller.org_names.items())],
+        "auth": {"type": "access_token",
+                 "accessToken": {"displayName": "token", "role": caller.scope}},
+    }
+
+
+@router.get("/api/agent-harnesses", summary="Agent registry (empty: no telemetry here)")
+def agent_harnesses() -> dict[str, Any]:
+    return {"standardEnvVars": [], "harnesses": {}}
+
+
+@router.post("/api/repos/create", summary="Create a repository")
+async def create(request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    data = await read_json(request, state)
+    name = field(data, "name", str, required=True)
+    org = field(data, "organization", str)
+    repo_type = validate_repo_type(field(data, "type", str))
+    visibility = field(data, "visibility", str)
+    if visibility not in (None, "public", "private", "protected"):
+        raise InvalidRequest("visibility must be 'public' or 'private'.", code="InvalidField")
+    private = visibility in ("private", "protected") if visibility else bool(
+        field(data, "private", bool, default=False))
+    if "/" in name:
+        org, name = split_repo_id(name)
+    require_write_scope(caller)
+    namespace = org or caller.name or ""
+    with state.store.write() as s:
+        repo = create_repo(state.store, s, caller, repo_type, namespace, name, private=private,
+                           sdk=field(data, "sdk", str))
+        url = wire.repo_url(base_url(request), repo)
+    return {"url": url, "name": f"{repo.namespace}/{repo.name}", "id": f"{repo.type}-{repo.id}"}
+
+
+def _key_from_body(data: dict[str, Any], caller_name: str | None) -> RepoKey:
+    name = field(data, "name", str, required=True)
+    org = field(data, "organization", str) or caller_name or ""
+    repo_type = validate_repo_type(field(data, "type", str))
+    if "/" in name:
+        org, name = split_repo_id(name)
+    ns, nm = split_repo_id(f"{org}/{name}")
+    return RepoKey(repo_type, ns, nm)
+
+
+@router.delete("/api/repos/delete", summary="Delete a repository")
+async def delete(request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    data = await read_json(request, state)
+    require_write_scope(caller)
+    key = _key_from_body(data, caller.name)
+    with state.store.write() as s:
+        delete_repo(state.store, s, caller, key)
+    return {"deleted": key.id}
+
+
+@router.post("/api/repos/move", summary="Rename or transfer a repository")
+async def move(request: Request, state: State, caller: Caller) -> dict[str, Any]:
+    data = await read_json(request, state)
+    src_ns, src_name = split_repo_id(field(data, "fromRepo", str, required=True))
+    dst_ns, dst_name = split_repo_id(field(data, "toRepo", str, required=True))
+    repo_type = validate_repo_type(field(data, "type", str))
+    with state.store.write() as s:
+        repo = move_repo(state.store, s, caller, RepoKey(repo_type, src_ns, src_name), dst_ns,
+                         dst_name)
+        url = wire.repo_url(base_url(request), repo)
+    return {"url": url}
+
+
+@router.put("/api/{repo_type}/{namespace}/{name}/settings", summary="Change visibility or gating")
+async def settings(repo_type: str, namespace: str, name: str, request: Request, state: State,
+                   caller: Caller) -> dict[str, Any]:
+    key = repo_key(repo_type, namespace, name)
+    data = await read_json(request, state)
+    visibility = field(data, "visibility", str)
+    private = field(data, "private", bool)
+    if visibility is not None:
+        if visibility not in ("public", "private", "protected"):
+            raise InvalidRequest("visibility must be 'public' or 'private'.", code="InvalidField")
+        private = visibility != "public"
+    gated = data.get("gated")
+    with state.store.write() as s:
+        repo = update_settings(state.store, s, caller, key, private=private, gated=gated)
+        return {"private": repo.private, "gated": repo.gated or False}
+
+
+def _info(request: Request, state: State, caller: Caller, key: RepoKey, rev: str | None,
+          blobs: bool) -> dict[str, Any]:
+    store = state.store
+    with store.read() as s:
+        repo = store.get_repo(s, *key.as_tuple())
+        require_read(caller, repo)
+        resolved = resolve_revision(s, repo, rev or "main")
+        commit = s.get(m.Commit, resolved.oid)
+        assert commit is not None
+        tree = store.load_tree(s, commit.tree_hash)
+        out = wire.repo_info(repo, sha=resolved.oid, tree=tree, blobs=blobs)
+        out["lastModified"] = wire.iso(commit.created_at) if rev else out["lastModified"]
+        return out
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}", summary="Repository info at main")
+def info(repo_type: str, namespace: str, name: str, request: Request, state: State,
+         caller: Caller, blobs: bool = False) -> dict[str, Any]:
+    return _info(request, state, caller, repo_key(repo_type, namespace, name), None, blobs)
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/revision/{revision:path}",
+            summary="Repository info at a revision")
+def info_at(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+            state: State, caller: Caller, blobs: bool = False) -> dict[str, Any]:
+    return _info(request, state, caller, repo_key(repo_type, namespace, name), seg(revision), blobs)
+
+
+@router.get("/api/{repo_type}", summary="List repositories (search, author, filter, sort)")
+def list_endpoint(repo_type: str, request: Request, response: Response, state: State,
+                  caller: Caller, search: list[str] = Query([]), author: str | None = None,
+                  filter: list[str] = Query([]), sort: str | None = None,  # noqa: A002
+                  direction: int = -1, limit: int | None = Query(None, ge=1),
+                  full: bool = False, cardData: bool = False,  # noqa: N803
+                  cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+    singular = PLURAL_TYPES.get(repo_type)
+    if singular is None:
+        raise InvalidRequest(f"Unknown listing {repo_type!r}: use models, datasets, spaces or "
+                             "papers.", code="InvalidRepoType")
+    page = state.settings.list_page_size
+    want = min(limit, page) if limit else page
+    with state.store.read() as s:
+        repos = list_repos(s, caller, repo_type=singular, search=search, author=author,
+                           filters=filter, sort=sort, direction=direction, offset=cursor,
+                           limit=want + 1)
+        more = len(repos) > want and (limit is None or limit > page)
+        repos = repos[:want]
+        out = []
+        for repo in repos:
+            item = wire.repo_info(repo, sha=None, tree=None, full=full or cardData)
+            out.append(item)
+    if more:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        params.append(("cursor", str(cursor + want)))
+        if limit:
+            params = [(k, v) if k != "limit" else (k, str(limit - want)) for k, v in params]
+        url = f"{base_url(request)}/api/{TYPE_PLURALS[singular]}?{urlencode(params)}"
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return out

@@ -1,0 +1,208 @@
+"""HF protocol: validate-yaml, preupload and the NDJSON commit (§3 #18-#20, §6).
+
+Stock clients with ``hf_xet`` installed send every file in ``lfs`` mode through Xet, which
+this hub does not speak, so by default preupload answers ``regular`` to them (content
+travels inline and is streamed to disk) and ``lfs`` only to clients that announce git-LFS
+with ``X-Workbench-Lfs: 1``. See docs/xet.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import anyio
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from workbench.errors import InvalidRequest, WorkbenchError
+from workbench.hub import wire
+from workbench.hub.deps import Caller, State, base_url, field, read_body, read_json, repo_key, seg
+from workbench.hub.ndjson import Line, parse_commit_body
+from workbench.store import models as m
+from workbench.store.accounts import require_read, require_write, require_write_scope
+from workbench.store.blobs import BlobInfo
+from workbench.store.commits import (
+    AddFile, AddLfsObject, DeleteFile, DeleteFolder, Operation, create_commit,
+)
+from workbench.store.names import URL_PREFIX, validate_path, validate_sha256
+from workbench.store.refs import resolve_revision
+
+router = APIRouter(tags=["upload"])
+
+LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".pt", ".pt2", ".pth", ".ckpt", ".h5", ".onnx",
+                ".arrow", ".npy", ".npz", ".zip", ".gz", ".tar", ".zst", ".7z", ".pdf", ".png",
+                ".jpg", ".jpeg", ".wav", ".mp3", ".msgpack", ".tflite", ".pkl", ".joblib")
+LFS_HEADER = "x-workbench-lfs"
+
+
+def wants_lfs_storage(path: str, size: int, threshold: int, sample: bytes = b"") -> bool:
+    return size >= threshold or path.lower().endswith(LFS_SUFFIXES) or b"\x00" in sample
+
+
+@router.post("/api/validate-yaml", summary="Check a card's YAML front matter")
+async def validate_yaml(request: Request, state: State) -> JSONResponse:
+    data = await read_json(request, state)
+    content = field(data, "content", str, default="")
+    errors: list[dict[str, str]] = []
+    if content.startswith("---"):
+        lines = content.splitlines()
+        try:
+            end = lines[1:].index("---") + 1
+            meta = yaml.safe_load("\n".join(lines[1:end]))
+            if meta is not None and not isinstance(meta, dict):
+                errors.append({"message": "The YAML front matter must be a mapping."})
+        except ValueError:
+            errors.append({"message": "The YAML front matter is not closed by a '---' line."})
+        except yaml.YAMLError as exc:
+            errors.append({"message": f"Invalid YAML front matter: {exc}"})
+    status = 400 if errors else 200
+    return JSONResponse({"errors": errors, "warnings": []}, status_code=status,
+                        headers={"X-Error-Code": "InvalidYaml",
+                                 "X-Error-Message": errors[0]["message"][:200]} if errors else None)
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/preupload/{revision}",
+             summary="Decide how each file will be uploaded")
+async def preupload(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+                    state: State, caller: Caller) -> dict[str, Any]:
+    key = repo_key(repo_type, namespace, name)
+    data = await read_json(request, state)
+    files = field(data, "files", list, required=True)
+    settings = state.settings
+    lfs_ok = settings.upload_mode == "lfs" or (
+        settings.upload_mode == "auto" and request.headers.get(LFS_HEADER) == "1")
+    store = state.store
+    with store.read() as s:
+        repo = store.get_repo(s, *key.as_tuple())
+        require_write(s, caller, repo)
+        resolved = resolve_revision(s, repo, seg(revision))
+        commit = s.get(m.Commit, resolved.oid)
+        assert commit is not None
+        tree = store.load_tree(s, commit.tree_hash)
+        out = []
+        for item in files:
+            if not isinstance(item, dict):
+                raise InvalidRequest("Each file must be an object with path, size and sample.",
+                                     code="InvalidField")
+            path = validate_path(field(item, "path", str, required=True))
+            size = field(item, "size", int, default=0)
+            try:
+                sample = base64.b64decode(field(item, "sample", str, default=""))
+            except (binascii.Error, ValueError):
+                sample = b""
+            mode = "lfs" if lfs_ok and size > 0 and wants_lfs_storage(
+                path, size, settings.lfs_threshold_bytes, sample) else "regular"
+            existing = tree.get(path)
+            oid = None
+            if existing is not None:
+                if mode == "lfs":
+                    oid = existing.sha256
+                elif not existing.lfs:
+                    oid = existing.git_oid
+                else:
+                    blob = s.get(m.Blob, existing.sha256)
+                    oid = blob.git_oid if blob is not None else None
+            out.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+    return {"files": out, "commitOid": resolved.oid}
+
+
+@router.post("/api/{repo_type}/{namespace}/{name}/commit/{revision}",
+             summary="Create a commit from an NDJSON body")
+async def commit(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+                 state: State, caller: Caller) -> dict[str, Any]:
+    key = repo_key(repo_type, namespace, name)
+    rev = seg(revision)
+    require_write_scope(caller)
+    if request.query_params.get("create_pr") in ("1", "true"):
+        raise InvalidRequest("Pull requests are not available on this hub yet: commit to a branch "
+                             "(create one with create_branch) instead.", code="PullRequestsDisabled")
+    store = state.store
+    settings = state.settings
+    with store.read() as s:  # fail fast, before reading a large body
+        repo = store.get_repo(s, *key.as_tuple())
+        require_write(s, caller, repo)
+        resolve_revision(s, repo, rev)
+
+    header: dict[str, Any] | None = None
+    ops: list[Operation] = []
+
+    async def on_line(line: Line) -> None:
+        nonlocal header
+        if header is None:
+            if line.key != "header":
+                raise InvalidRequest("The first NDJSON line must be the header "
+                                     '{"key": "header", "value": {"summary": ...}}.',
+                                     code="MalformedCommit")
+            header = line.value
+            return
+        value = line.value
+        path = value.get("path")
+        if not isinstance(path, str):
+            raise InvalidRequest(f"Line {line.number}: missing 'path'.", code="MalformedCommit")
+        validate_path(path.strip("/") if line.key == "deletedFolder" else path)
+        if line.key == "file":
+            blob = line.blob or await _inline_blob(state, line)
+            lfs = wants_lfs_storage(path, blob.size, settings.lfs_threshold_bytes)
+            if not lfs and blob.git_oid is None:
+                blob = await anyio.to_thread.run_sync(_with_git_oid, state, blob)
+            ops.append(AddFile(path, blob, lfs=lfs))
+        elif line.key == "lfsFile":
+            if value.get("algo", "sha256") != "sha256":
+                raise InvalidRequest("Only sha256 LFS objects are supported.",
+                                     code="MalformedCommit")
+            size = value.get("size")
+            if size is not None and (not isinstance(size, int) or size < 0):
+                raise InvalidRequest(f"Line {line.number}: invalid size.", code="MalformedCommit")
+            ops.append(AddLfsObject(path, validate_sha256(value.get("oid", "")), size))
+        elif line.key == "deletedFile":
+            ops.append(DeleteFile(path))
+        elif line.key == "deletedFolder":
+            ops.append(DeleteFolder(path))
+        else:
+            raise InvalidRequest(f"Line {line.number}: unknown key {line.key!r} (expected file, "
+                                 "lfsFile, deletedFile or deletedFolder).", code="MalformedCommit")
+
+    await parse_commit_body(request.stream(), store.blobs, limit=settings.max_body_bytes,
+                            on_line=on_line)
+    if header is None:
+        raise InvalidRequest("Empty commit body: send a header line and operations.",
+                             code="MalformedCommit")
+    summary = header.get("summary") if isinstance(header.get("summary"), str) else ""
+    description = header.get("description") if isinstance(header.get("description"), str) else ""
+    parent = header.get("parentCommit")
+    if parent is not None and (not isinstance(parent, str) or not parent):
+        raise InvalidRequest("parentCommit must be a commit id.", code="MalformedCommit")
+    result = await anyio.to_thread.run_sync(
+        lambda: create_commit(store, caller, key.as_tuple(), rev, ops, summary=summary,
+                              description=description, parent_commit=parent))
+    url = f"{base_url(request)}/{URL_PREFIX[key.type]}{key.id}/commit/{result.oid}"
+    return {"commitOid": result.oid, "commitUrl": url, "pullRequestUrl": None,
+            "success": True, "commitMessage": summary}
+
+
+async def _inline_blob(state: State, line: Line) -> BlobInfo:
+    content = line.value.get("content")
+    if not isinstance(content, str):
+        raise InvalidRequest(f"Line {line.number}: missing base64 'content'.",
+                             code="MalformedCommit")
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(f"Line {line.number}: content is not valid base64.",
+                             code="MalformedCommit") from None
+    return await anyio.to_thread.run_sync(lambda: state.store.blobs.ingest_bytes(data))
+
+
+def _with_git_oid(state: State, blob: BlobInfo) -> BlobInfo:
+    import hashlib
+    h = hashlib.sha1(b"blob %d\x00" % blob.size)
+    with state.store.blobs.open(blob.sha256) as f:
+        while chunk := f.read(4 * 1024 * 1024):
+            h.update(chunk)
+    return BlobInfo(blob.sha256, blob.size, h.hexdigest())
+
+
+__all__ = ["router", "WorkbenchError", "read_body", "wire", "require_read"]

@@ -1,0 +1,183 @@
+"""Users, organizations, tokens and who may read or write which repo.
+
+Tokens are random, shown once, and stored as their SHA-256 only.
+
+>>> with store.write() as s:                                  # doctest: +SKIP
+...     user = create_user(s, "alice")
+...     token = create_token(s, user, "laptop", scope="write")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.errors import (
+    AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied, RepoNotFound,
+)
+from workbench.store import models as m
+from workbench.store.names import validate_namespace
+from workbench.store.store import utcnow
+
+TOKEN_PREFIX = "wb_"
+SCOPES = ("read", "write")
+ROLES = ("read", "write", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a user (or nobody) and what the token allows."""
+
+    user_id: int | None = None
+    name: str | None = None
+    is_admin: bool = False
+    scope: str | None = None  # read | write | None (anonymous)
+    orgs: dict[int, str] = field(default_factory=dict)  # org id -> role
+    org_names: dict[str, str] = field(default_factory=dict)  # org name -> role
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+
+ANONYMOUS = Principal()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_account(session: Session, name: str) -> m.Account | None:
+    return session.scalar(select(m.Account).where(m.Account.name == name))
+
+
+def create_user(session: Session, name: str, *, admin: bool = False, fullname: str = "",
+                email: str | None = None) -> m.Account:
+    validate_namespace(name)
+    if get_account(session, name) is not None:
+        raise Conflict(f"User or organization {name!r} already exists.", code="AccountExists")
+    user = m.Account(name=name, kind="user", is_admin=admin, fullname=fullname or name,
+                     email=email, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_org(session: Session, name: str, *, owner: m.Account | None = None,
+               fullname: str = "") -> m.Account:
+    validate_namespace(name)
+    if get_account(session, name) is not None:
+        raise Conflict(f"User or organization {name!r} already exists.", code="AccountExists")
+    org = m.Account(name=name, kind="org", fullname=fullname or name, created_at=utcnow())
+    session.add(org)
+    session.flush()
+    if owner is not None:
+        session.add(m.Membership(org_id=org.id, user_id=owner.id, role="admin"))
+    return org
+
+
+def set_membership(session: Session, org: m.Account, user: m.Account, role: str) -> None:
+    if role not in ROLES:
+        raise InvalidRequest(f"Invalid role {role!r}: use one of {', '.join(ROLES)}.",
+                             code="InvalidRole")
+    row = session.get(m.Membership, (org.id, user.id))
+    if row is None:
+        session.add(m.Membership(org_id=org.id, user_id=user.id, role=role))
+    else:
+        row.role = role
+
+
+def create_token(session: Session, user: m.Account, name: str, *, scope: str = "write") -> str:
+    """Create a token and return it in clear text (the only time it is visible)."""
+    if scope not in SCOPES:
+        raise InvalidRequest(f"Invalid token scope {scope!r}: use 'read' or 'write'.",
+                             code="InvalidScope")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(m.Token(user_id=user.id, name=name, token_hash=hash_token(token),
+                        prefix=token[:7], scope=scope, created_at=utcnow()))
+    session.flush()
+    return token
+
+
+def revoke_token(session: Session, user: m.Account, token_id: int) -> None:
+    row = session.get(m.Token, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"Token {token_id} not found.", code="TokenNotFound")
+    row.revoked = True
+
+
+def principal_for(session: Session, user: m.Account, scope: str | None) -> Principal:
+    rows = session.execute(select(m.Membership.org_id, m.Membership.role, m.Account.name)
+                           .join(m.Account, m.Account.id == m.Membership.org_id)
+                           .where(m.Membership.user_id == user.id)).all()
+    return Principal(user_id=user.id, name=user.name, is_admin=user.is_admin, scope=scope,
+                     orgs={r[0]: r[1] for r in rows}, org_names={r[2]: r[1] for r in rows})
+
+
+def authenticate(session: Session, token: str | None) -> Principal:
+    """Turn a bearer token into a Principal; no token means anonymous."""
+    if not token:
+        return ANONYMOUS
+    row = session.scalar(select(m.Token).where(m.Token.token_hash == hash_token(token)))
+    if row is None or row.revoked:
+        raise AuthenticationError("Invalid or revoked token: create a new one with "
+                                  "`workbench hub token create NAME` or log in again.",
+                                  code="InvalidToken")
+    user = session.get(m.Account, row.user_id)
+    if user is None:
+        raise AuthenticationError("The token's user no longer exists.", code="InvalidToken")
+    return principal_for(session, user, row.scope)
+
+
+# -- permissions ---------------------------------------------------------------------------
+
+def can_read(p: Principal, repo: m.Repo) -> bool:
+    if not repo.private:
+        return True
+    if p.anonymous:
+        return False
+    return p.is_admin or repo.owner_id == p.user_id or repo.owner_id in p.orgs
+
+
+def can_write_namespace(p: Principal, owner: m.Account) -> bool:
+    if p.anonymous:
+        return False
+    if p.is_admin or owner.id == p.user_id:
+        return True
+    return p.orgs.get(owner.id) in ("write", "admin")
+
+
+def require_read(p: Principal, repo: m.Repo) -> None:
+    if not can_read(p, repo):
+        raise RepoNotFound(f"Repository {repo.namespace}/{repo.name} ({repo.type}) not found. "
+                           "Check the name and type, and that your token may read it.")
+
+
+def require_write_scope(p: Principal) -> None:
+    if p.anonymous:
+        raise AuthenticationError("This action needs a token: pass `Authorization: Bearer <token>` "
+                                  "(create one with `workbench hub token create`).",
+                                  code="TokenRequired")
+    if p.scope != "write":
+        raise PermissionDenied("This token has the 'read' scope; use a token with the 'write' "
+                               "scope.", code="ReadOnlyToken")
+
+
+def require_write(session: Session, p: Principal, repo: m.Repo) -> None:
+    require_read(p, repo)
+    require_write_scope(p)
+    owner = session.get(m.Account, repo.owner_id)
+    if owner is None or not can_write_namespace(p, owner):
+        raise PermissionDenied(f"You may read {repo.namespace}/{repo.name} but not write to it; "
+                               "ask an admin of its namespace for the 'write' role.",
+                               code="WriteForbidden")
+
+
+def require_admin(p: Principal) -> None:
+    require_write_scope(p)
+    if not p.is_admin:
+        raise PermissionDenied("Only hub administrators may do this.", code="AdminRequired")

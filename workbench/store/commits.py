@@ -1,0 +1,273 @@
+"""Atomic commits, history and diffs.
+
+A commit is applied in one database transaction: the new tree and commit rows are written,
+then the branch moves with a compare-and-swap on the commit it pointed at. Blobs were
+stored before (content-addressed, idempotent), so a crash at any point leaves every branch
+at a complete commit. A stale ``parent_commit`` gets 409 and changes nothing; without one,
+a commit that lost the race is re-applied on the new head.
+
+>>> result = create_commit(store, p, repo_key, "main", [DeleteFile("old.txt")],
+...                        summary="Remove old.txt")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workbench.errors import (
+    Conflict, EntryNotFound, InvalidRequest, RevisionNotFound,
+)
+from workbench.store import models as m
+from workbench.store.accounts import Principal, require_write
+from workbench.store.blobs import BlobInfo
+from workbench.store.names import validate_path
+from workbench.store.refs import get_ref, resolve_revision
+from workbench.store.store import Store, retry_delays, sleep, utcnow
+from workbench.store.trees import Tree, TreeEntry
+
+README = "README.md"
+MAX_CARD_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AddFile:
+    path: str
+    blob: BlobInfo
+    lfs: bool = False
+
+
+@dataclass(frozen=True)
+class AddLfsObject:
+    """A file whose bytes were uploaded before (LFS batch) and are referenced by SHA-256."""
+
+    path: str
+    sha256: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class DeleteFolder:
+    path: str
+
+
+Operation = AddFile | AddLfsObject | DeleteFile | DeleteFolder
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    oid: str
+    parent: str | None
+    branch: str
+    changed: int
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    status: str  # added | removed | modified
+    old: TreeEntry | None
+    new: TreeEntry | None
+
+
+def commit_oid(tree_hash: str, parent: str | None, author: str, when: datetime, title: str,
+               description: str) -> str:
+    text = (f"tree {tree_hash}\nparent {parent or ''}\nauthor {author} {when.isoformat()}\n"
+            f"nonce {secrets.token_hex(8)}\n\n{title}\n\n{description}")
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def parse_card(text: str) -> dict | None:
+    """The YAML front matter of a card, or None when it has none (or it is not a mapping)."""
+    if not text.startswith("---"):
+        return None
+    lines = text.splitlines()
+    try:
+        end = lines[1:].index("---") + 1
+    except ValueError:
+        return None
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _ensure_blob(session: Session, info: BlobInfo) -> None:
+    row = session.get(m.Blob, info.sha256)
+    if row is None:
+        session.add(m.Blob(sha256=info.sha256, size=info.size, git_oid=info.git_oid,
+                           created_at=utcnow()))
+    elif row.git_oid is None and info.git_oid is not None:
+        row.git_oid = info.git_oid
+
+
+def _apply(session: Session, base: Tree, ops: list[Operation]) -> dict[str, TreeEntry]:
+    files = dict(base.entries)
+    for op in ops:
+        path = validate_path(op.path.strip("/") if isinstance(op, DeleteFolder) else op.path)
+        if isinstance(op, DeleteFile):
+            if files.pop(path, None) is None:
+                raise EntryNotFound(f"A file with this name doesn't exist: {path!r}.")
+        elif isinstance(op, DeleteFolder):
+            prefix = path + "/"
+            doomed = [p for p in files if p.startswith(prefix) or p == path]
+            if not doomed:
+                raise EntryNotFound(f"A folder with this name doesn't exist: {path!r}.")
+            for p in doomed:
+                del files[p]
+        elif isinstance(op, AddFile):
+            files[path] = (TreeEntry.large(path, op.blob.sha256, op.blob.size) if op.lfs else
+                           TreeEntry.regular(path, op.blob.sha256, op.blob.size,
+                                             op.blob.git_oid or ""))
+        else:
+            blob = session.get(m.Blob, op.sha256)
+            if blob is None:
+                raise InvalidRequest(f"LFS object {op.sha256} for {path!r} was never uploaded: send "
+                                     "it through the LFS batch API before committing.",
+                                     code="LfsObjectMissing")
+            if op.size is not None and op.size != blob.size:
+                raise InvalidRequest(f"LFS object {op.sha256} has {blob.size} bytes, the commit "
+                                     f"declares {op.size}.", code="SizeMismatch")
+            files[path] = TreeEntry.large(path, op.sha256, blob.size)
+    _check_file_dir_clashes(files)
+    return files
+
+
+def _check_file_dir_clashes(files: dict[str, TreeEntry]) -> None:
+    for path in files:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in files:
+                raise InvalidRequest(f"{path!r} needs a folder {parent!r}, but {parent!r} is a file.",
+                                     code="PathConflict")
+
+
+def _card_from(store: Store, entry: TreeEntry | None) -> dict | None:
+    if entry is None or entry.size > MAX_CARD_BYTES:
+        return None
+    try:
+        return parse_card(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
+    except OSError:
+        return None
+
+
+def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], revision: str,
+                  ops: list[Operation], *, summary: str, description: str = "",
+                  parent_commit: str | None = None, blobs: list[BlobInfo] = ()) -> CommitResult:
+    """Apply ``ops`` on the head of branch ``revision`` atomically; see the module docstring."""
+    summary = (summary or "").strip() or "Update files"
+    for delay in retry_delays():
+        with store.write() as s:
+            repo = store.get_repo(s, *repo_key)
+            require_write(s, p, repo)
+            resolved = resolve_revision(s, repo, revision)
+            if resolved.kind not in ("branch", "pr"):
+                raise InvalidRequest(f"Commits go to a branch; {revision!r} is a {resolved.kind}.",
+                                     code="NotABranch")
+            ref = get_ref(s, repo, resolved.kind, resolved.name)
+            assert ref is not None
+            head = ref.commit_oid
+            if parent_commit and not head.startswith(parent_commit.lower()):
+                raise Conflict(f"The branch {resolved.name!r} moved: its head is {head}, not "
+                               f"{parent_commit}. Fetch the new head and retry.",
+                               code="StaleParentCommit", head=head)
+            base_commit = s.get(m.Commit, head)
+            assert base_commit is not None
+            base = store.load_tree(s, base_commit.tree_hash)
+            for info in blobs:
+                _ensure_blob(s, info)
+            for op in ops:
+                if isinstance(op, AddFile):
+                    _ensure_blob(s, op.blob)
+            files = _apply(s, base, ops)
+            tree = Tree.from_entries(files.values())
+            if s.get(m.Tree, tree.hash) is None:
+                s.add(m.Tree(hash=tree.hash, entries=tree.to_json()))
+            s.flush()
+            now = utcnow()
+            oid = commit_oid(tree.hash, head, p.name or "anonymous", now, summary, description)
+            s.add(m.Commit(oid=oid, repo_id=repo.id, parent_oid=head, tree_hash=tree.hash,
+                           author=p.name or "anonymous", title=summary, description=description,
+                           created_at=now, depth=base_commit.depth + 1))
+            s.flush()
+            moved = s.execute(update(m.Ref).where(m.Ref.id == ref.id, m.Ref.commit_oid == head)
+                              .values(commit_oid=oid, updated_at=now))
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                if parent_commit:
+                    raise Conflict(f"The branch {resolved.name!r} moved while committing; retry "
+                                   "with the new head.", code="StaleParentCommit")
+                s.rollback()
+                sleep(delay)
+                continue
+            repo.last_modified = now
+            if resolved.kind == "branch" and resolved.name == "main" and \
+                    files.get(README) != base.get(README):
+                repo.card_data = _card_from(store, files.get(README))
+            store.trees.put(tree)
+            changed = len(diff_trees(base, tree))
+            return CommitResult(oid, head, resolved.name, changed)
+    raise Conflict("Too many concurrent commits to this branch; retry in a moment.",
+                   code="CommitContention")
+
+
+def commit_tree(store: Store, session: Session, oid: str) -> Tree:
+    commit = session.get(m.Commit, oid)
+    if commit is None:
+        raise RevisionNotFound(f"Commit {oid} not found.")
+    return store.load_tree(session, commit.tree_hash)
+
+
+def history(session: Session, repo: m.Repo, head: str) -> list[m.Commit]:
+    """Commits reachable from ``head``, newest first."""
+    rows = {c.oid: c for c in session.scalars(select(m.Commit).where(m.Commit.repo_id == repo.id))}
+    out: list[m.Commit] = []
+    oid: str | None = head
+    while oid is not None and oid in rows:
+        out.append(rows[oid])
+        oid = rows[oid].parent_oid
+    return out
+
+
+def diff_trees(old: Tree, new: Tree) -> list[FileChange]:
+    changes = []
+    for path in sorted(set(old.entries) | set(new.entries)):
+        a, b = old.get(path), new.get(path)
+        if a == b:
+            continue
+        status = "added" if a is None else "removed" if b is None else "modified"
+        changes.append(FileChange(path, status, a, b))
+    return changes
+
+
+def last_commits(store: Store, session: Session, repo: m.Repo, head: str,
+                 paths: list[str], *, max_commits: int = 1000) -> dict[str, m.Commit]:
+    """For each path (file or folder), the newest commit that changed it."""
+    found: dict[str, m.Commit] = {}
+    commits = history(session, repo, head)[:max_commits]
+    for i, commit in enumerate(commits):
+        if len(found) == len(paths):
+            break
+        tree = store.load_tree(session, commit.tree_hash)
+        parent = (store.load_tree(session, commits[i + 1].tree_hash)
+                  if i + 1 < len(commits) else Tree.from_entries([]))
+        changed = {c.path for c in diff_trees(parent, tree)}
+        for path in paths:
+            if path in found:
+                continue
+            prefix = path + "/"
+            if path in changed or any(c.startswith(prefix) for c in changed):
+                found[path] = commit
+    return found

@@ -1,0 +1,131 @@
+"""Database rows of the metadata store. Rows never leave ``workbench.store``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    """A user or an organization; both own repos under their name."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(96), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(8), default="user")  # user | org
+    fullname: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    org_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(8), default="read")  # read | write | admin
+
+
+class Token(Base):
+    """An API token; only its SHA-256 is stored."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    scope: Mapped[str] = mapped_column(String(8), default="write")  # read | write
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Repo(Base):
+    __tablename__ = "repos"
+    __table_args__ = (UniqueConstraint("type", "namespace", "name", name="uq_repo"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(8))  # model | dataset | space | paper
+    namespace: Mapped[str] = mapped_column(String(96), index=True)
+    name: Mapped[str] = mapped_column(String(96))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    gated: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    sdk: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_modified: Mapped[datetime] = mapped_column(DateTime)
+    card_data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Blob(Base):
+    """A content-addressed file in the blob store, shared by every repo that holds it."""
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    git_oid: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Tree(Base):
+    """The full file manifest of one commit, content-addressed (sha256 of ``entries``)."""
+
+    __tablename__ = "trees"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entries: Mapped[str] = mapped_column(Text)  # canonical JSON, see store/trees.py
+
+
+class Commit(Base):
+    __tablename__ = "commits"
+    oid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    parent_oid: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    tree_hash: Mapped[str] = mapped_column(ForeignKey("trees.hash"))
+    author: Mapped[str] = mapped_column(String(96))
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ref(Base):
+    """A branch, tag, pull-request ref or conversion ref pointing at a commit."""
+
+    __tablename__ = "refs"
+    __table_args__ = (UniqueConstraint("repo_id", "kind", "name", name="uq_ref"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # branch | tag | pr | convert
+    name: Mapped[str] = mapped_column(String(255))
+    commit_oid: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Upload(Base):
+    """A multipart LFS upload in progress (parts are staged on local disk)."""
+
+    __tablename__ = "uploads"
+    oid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    parts: Mapped[int] = mapped_column(Integer)
+    chunk_size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class KeyValue(Base):
+    """Small hub-wide settings kept in the store (e.g. the schema's creation time)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,203 @@
+"""Repositories: create, delete, move, settings, listing.
+
+>>> with store.write() as s:                                             # doctest: +SKIP
+...     repo = create_repo(store, s, p, "model", "alice", "tiny-mlp", private=True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from workbench.store import models as m
+from workbench.store.accounts import (
+    Principal, can_read, can_write_namespace, get_account, require_write, require_write_scope,
+)
+from workbench.store.commits import commit_oid
+from workbench.store.names import validate_name_part, validate_namespace, validate_repo_type
+from workbench.store.refs import create_ref
+from workbench.store.store import Store, utcnow
+from workbench.store.trees import Tree, TreeEntry
+
+GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
+*.arrow filter=lfs diff=lfs merge=lfs -text
+*.bin filter=lfs diff=lfs merge=lfs -text
+*.ckpt filter=lfs diff=lfs merge=lfs -text
+*.gz filter=lfs diff=lfs merge=lfs -text
+*.h5 filter=lfs diff=lfs merge=lfs -text
+*.npy filter=lfs diff=lfs merge=lfs -text
+*.npz filter=lfs diff=lfs merge=lfs -text
+*.onnx filter=lfs diff=lfs merge=lfs -text
+*.parquet filter=lfs diff=lfs merge=lfs -text
+*.pt filter=lfs diff=lfs merge=lfs -text
+*.pt2 filter=lfs diff=lfs merge=lfs -text
+*.safetensors filter=lfs diff=lfs merge=lfs -text
+*.tar filter=lfs diff=lfs merge=lfs -text
+*.zip filter=lfs diff=lfs merge=lfs -text
+*.zst filter=lfs diff=lfs merge=lfs -text
+"""
+
+SORT_COLUMNS = {
+    "lastModified": m.Repo.last_modified, "last_modified": m.Repo.last_modified,
+    "createdAt": m.Repo.created_at, "created_at": m.Repo.created_at,
+    "downloads": m.Repo.downloads, "likes": m.Repo.likes, "trendingScore": m.Repo.likes,
+    "id": m.Repo.name,
+}
+
+
+@dataclass(frozen=True)
+class RepoKey:
+    type: str
+    namespace: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def as_tuple(self) -> tuple[str, str, str]:
+        return (self.type, self.namespace, self.name)
+
+
+def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespace: str, name: str,
+                *, private: bool = False, sdk: str | None = None) -> m.Repo:
+    """Create a repo with an initial commit holding ``.gitattributes`` on ``main``."""
+    require_write_scope(p)
+    repo_type = validate_repo_type(repo_type)
+    validate_namespace(namespace)
+    validate_name_part(name)
+    owner = get_account(s, namespace)
+    if owner is None:
+        if namespace == p.name:
+            raise NotFound(f"User {namespace!r} not found.", code="NamespaceNotFound")
+        raise PermissionDenied(f"You cannot create repos under {namespace!r}: it is not your user "
+                               "name or an organization where you have the 'write' role.",
+                               code="NamespaceForbidden")
+    if not can_write_namespace(p, owner):
+        raise PermissionDenied(f"You cannot create repos under {namespace!r}: it is not your user "
+                               "name or an organization where you have the 'write' role.",
+                               code="NamespaceForbidden")
+    clash = s.scalar(select(m.Repo).where(m.Repo.type == repo_type,
+                                          func.lower(m.Repo.namespace) == namespace.lower(),
+                                          func.lower(m.Repo.name) == name.lower()))
+    if clash is not None:
+        raise Conflict(f"You already created this {repo_type} repo: {clash.namespace}/{clash.name}.",
+                       code="RepoExists")
+    now = utcnow()
+    repo = m.Repo(type=repo_type, namespace=namespace, name=name, owner_id=owner.id,
+                  private=private, sdk=sdk, created_at=now, last_modified=now)
+    s.add(repo)
+    s.flush()
+    blob = store.blobs.ingest_bytes(GITATTRIBUTES)
+    if s.get(m.Blob, blob.sha256) is None:
+        s.add(m.Blob(sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid, created_at=now))
+    tree = Tree.from_entries([TreeEntry.regular(".gitattributes", blob.sha256, blob.size,
+                                                blob.git_oid or "")])
+    if s.get(m.Tree, tree.hash) is None:
+        s.add(m.Tree(hash=tree.hash, entries=tree.to_json()))
+    s.flush()
+    oid = commit_oid(tree.hash, None, p.name or "", now, "initial commit", "")
+    s.add(m.Commit(oid=oid, repo_id=repo.id, parent_oid=None, tree_hash=tree.hash,
+                   author=p.name or "", title="initial commit", description="", created_at=now,
+                   depth=0))
+    s.flush()
+    create_ref(s, repo, "branch", "main", oid, validate=False)
+    return repo
+
+
+def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
+    repo = store.get_repo(s, *key.as_tuple())
+    require_write(s, p, repo)
+    s.delete(repo)  # commits and refs go with it (ON DELETE CASCADE); blobs stay shared
+
+
+def move_repo(store: Store, s: Session, p: Principal, src: RepoKey, dest_namespace: str,
+              dest_name: str) -> m.Repo:
+    repo = store.get_repo(s, *src.as_tuple())
+    require_write(s, p, repo)
+    validate_namespace(dest_namespace)
+    validate_name_part(dest_name)
+    owner = get_account(s, dest_namespace)
+    if owner is None or not can_write_namespace(p, owner):
+        raise PermissionDenied(f"You cannot move repos into {dest_namespace!r}.",
+                               code="NamespaceForbidden")
+    if s.scalar(select(m.Repo.id).where(m.Repo.type == repo.type, m.Repo.namespace == dest_namespace,
+                                        m.Repo.name == dest_name)):
+        raise Conflict(f"{dest_namespace}/{dest_name} already exists.", code="RepoExists")
+    repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
+    repo.last_modified = utcnow()
+    return repo
+
+
+def update_settings(store: Store, s: Session, p: Principal, key: RepoKey, *,
+                    private: bool | None = None, gated: str | bool | None = None) -> m.Repo:
+    repo = store.get_repo(s, *key.as_tuple())
+    require_write(s, p, repo)
+    if private is not None:
+        repo.private = private
+    if gated is not None:
+        if gated not in (False, "auto", "manual"):
+            raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")
+        repo.gated = gated or None
+    return repo
+
+
+def list_repos(s: Session, p: Principal, *, repo_type: str | None, search: list[str] = (),
+               author: str | None = None, filters: list[str] = (), sort: str | None = None,
+               direction: int = -1, limit: int | None = None, offset: int = 0) -> list[m.Repo]:
+    """Repos the caller may read, filtered and sorted as the HF list endpoints ask."""
+    q = select(m.Repo)
+    if repo_type:
+        q = q.where(m.Repo.type == repo_type)
+    if author:
+        q = q.where(m.Repo.namespace == author)
+    for term in search:
+        if term:
+            like = f"%{term.lower()}%"
+            q = q.where(func.lower(m.Repo.namespace + "/" + m.Repo.name).like(like))
+    if not p.is_admin:
+        visible = [m.Repo.private.is_(False)]
+        if p.user_id is not None:
+            visible.append(m.Repo.owner_id == p.user_id)
+            if p.orgs:
+                visible.append(m.Repo.owner_id.in_(list(p.orgs)))
+        q = q.where(or_(*visible))
+    col = SORT_COLUMNS.get(sort or "", None)
+    if col is not None:
+        q = q.order_by(col.desc() if direction < 0 else col.asc(), m.Repo.id.desc())
+    else:
+        q = q.order_by(m.Repo.namespace, m.Repo.name)
+    repos = [r for r in s.scalars(q) if can_read(p, r)]
+    if filters:
+        repos = [r for r in repos if all(_matches_filter(r, f) for f in filters)]
+    repos = repos[offset:]
+    return repos[:limit] if limit is not None else repos
+
+
+def repo_tags(repo: m.Repo) -> list[str]:
+    """Tags as the Hub derives them: card tags plus library, task, license and dataset tags."""
+    card = repo.card_data or {}
+    tags: list[str] = []
+
+    def add(value: object, prefix: str = "") -> None:
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, str | int | float) and str(v) and f"{prefix}{v}" not in tags:
+                tags.append(f"{prefix}{v}")
+
+    add(card.get("tags", []))
+    add(card.get("library_name", []))
+    add(card.get("pipeline_tag", []))
+    add(card.get("task_categories", []))
+    add(card.get("language", []))
+    add(card.get("license", []), "license:")
+    add(card.get("datasets", []), "dataset:")
+    add(card.get("base_model", []), "base_model:")
+    return tags
+
+
+def _matches_filter(repo: m.Repo, f: str) -> bool:
+    return f in repo_tags(repo) or f == repo.namespace

@@ -1,0 +1,89 @@
+"""The metadata store and blob store of one hub, and the sessions that use them.
+
+>>> store = Store.open(HubSettings(data_dir="/tmp/wb"))   # doctest: +SKIP
+>>> with store.read() as s: ...                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from workbench.config import HubSettings
+from workbench.errors import RepoNotFound
+from workbench.store import models as m
+from workbench.store.blobs import BlobStore
+from workbench.store.db import open_database, session_factory
+from workbench.store.trees import Tree, TreeCache, parse_tree
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamps everywhere in the database (both backends store them alike)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Store:
+    def __init__(self, engine: Engine, blobs: BlobStore, *, data_dir: Path) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.data_dir = data_dir
+        self._read = session_factory(engine)
+        self._write = session_factory(engine, write=True)
+        self.trees = TreeCache()
+
+    @classmethod
+    def open(cls, settings: HubSettings) -> Store:
+        data_dir = Path(settings.data_dir).absolute()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        engine = open_database(settings.resolved_database_url())
+        blobs = BlobStore(settings.resolved_storage_url(), tmp_dir=data_dir / "tmp")
+        return cls(engine, blobs, data_dir=data_dir)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on any error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    # -- lookups shared by the services ---------------------------------------------------
+    def load_tree(self, session: Session, tree_hash: str) -> Tree:
+        tree = self.trees.get(tree_hash)
+        if tree is None:
+            row = session.get(m.Tree, tree_hash)
+            if row is None:
+                raise LookupError(f"tree {tree_hash} missing")
+            tree = parse_tree(row.hash, row.entries)
+            self.trees.put(tree)
+        return tree
+
+    def get_repo(self, session: Session, repo_type: str, namespace: str, name: str) -> m.Repo:
+        repo = session.scalar(select(m.Repo).where(
+            m.Repo.type == repo_type, m.Repo.namespace == namespace, m.Repo.name == name))
+        if repo is None:
+            raise RepoNotFound(f"Repository {namespace}/{name} ({repo_type}) not found. Check the "
+                               "name and type, and that your token may read it.")
+        return repo
+
+
+def retry_delays(attempts: int = 10) -> Iterator[float]:
+    for i in range(attempts):
+        yield min(0.01 * 2**i, 0.5)
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
