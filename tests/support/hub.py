@@ -58,11 +58,13 @@ class HubProcess:
                "--data", str(self.data)]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env())
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         env=self.env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.proc.wait()
                 raise RuntimeError(f"hub exited with {self.proc.returncode}:\n"
                                    f"{self.log_path.read_text()[-3000:]}")
             try:
@@ -71,6 +73,7 @@ class HubProcess:
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
+            self.kill()
             raise RuntimeError(f"hub did not start:\n{self.log_path.read_text()[-3000:]}")
         config = self.config_home / "workbench" / "config.json"
         if config.exists():

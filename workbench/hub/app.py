@@ -71,7 +71,8 @@ def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
         body: dict[str, Any] = {"error": exc.to_dict()}
         body["error"].pop("repo_commit", None)
     else:
-        body = {"error": message, "code": exc.code}
+        body = {"error": message, "code": exc.code,
+                **{k: v for k, v in exc.details.items() if k != "repo_commit"}}
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
@@ -117,7 +118,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
         return error_response(request, WorkbenchError("Internal error; the hub log has details.",
                                                       code="InternalError"))
 
-    for module in (repos, refs, upload, lfs, history, files):
+    for module in (history, repos, refs, upload, lfs, files):
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
     return app

@@ -85,7 +85,7 @@ def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespac
                                           func.lower(m.Repo.name) == name.lower()))
     if clash is not None:
         raise Conflict(f"You already created this {repo_type} repo: {clash.namespace}/{clash.name}.",
-                       code="RepoExists")
+                       code="RepoExists", repo_type=clash.type, repo_id=f"{clash.namespace}/{clash.name}")
     now = utcnow()
     repo = m.Repo(type=repo_type, namespace=namespace, name=name, owner_id=owner.id,
                   private=private, sdk=sdk, created_at=now, last_modified=now)

@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
-from workbench.errors import InvalidRequest
+from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
 from workbench.hub.deps import Caller, State, base_url, field, read_json, repo_key, seg
 from workbench.store import models as m
 from workbench.store.accounts import require_read, require_write_scope
-from workbench.store.names import PLURAL_TYPES, TYPE_PLURALS, split_repo_id, validate_repo_type
+from workbench.store.names import PLURAL_TYPES, TYPE_PLURALS, URL_PREFIX, split_repo_id, validate_repo_type
 from workbench.store.refs import resolve_revision
 from workbench.store.repos import (
     RepoKey, create_repo, delete_repo, list_repos, move_repo, update_settings,
@@ -54,10 +54,16 @@ async def create(request: Request, state: State, caller: Caller) -> dict[str, An
         org, name = split_repo_id(name)
     require_write_scope(caller)
     namespace = org or caller.name or ""
-    with state.store.write() as s:
-        repo = create_repo(state.store, s, caller, repo_type, namespace, name, private=private,
-                           sdk=field(data, "sdk", str))
-        url = wire.repo_url(base_url(request), repo)
+    try:
+        with state.store.write() as s:
+            repo = create_repo(state.store, s, caller, repo_type, namespace, name,
+                               private=private, sdk=field(data, "sdk", str))
+            url = wire.repo_url(base_url(request), repo)
+    except Conflict as exc:
+        if exc.code == "RepoExists":  # the HF client reads `url` from the 409 body (exist_ok)
+            exc.details["url"] = (f"{base_url(request)}/{URL_PREFIX[exc.details['repo_type']]}"
+                                  f"{exc.details['repo_id']}")
+        raise
     return {"url": url, "name": f"{repo.namespace}/{repo.name}", "id": f"{repo.type}-{repo.id}"}
 
 

@@ -146,7 +146,9 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
         if line.key == "file":
             blob = line.blob or await _inline_blob(state, line)
             lfs = wants_lfs_storage(path, blob.size, settings.lfs_threshold_bytes)
-            if not lfs and blob.git_oid is None:
+            if blob.git_oid is None:
+                # Streamed content had no known size up front; the git id (which stock
+                # clients compare against to skip unchanged files) needs a second pass.
                 blob = await anyio.to_thread.run_sync(_with_git_oid, state, blob)
             ops.append(AddFile(path, blob, lfs=lfs))
         elif line.key == "lfsFile":
