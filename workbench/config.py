@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,10 +32,14 @@ def user_config_path() -> Path:
 class HubSettings(BaseSettings):
     """Settings of one hub process (``workbench hub serve``)."""
 
-    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="WORKBENCH_", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(default_factory=default_data_dir,
-                           description="Folder holding the SQLite database, blobs and temporary uploads.")
+                           validation_alias=AliasChoices("data_dir", "WORKBENCH_DATA",
+                                                         "WORKBENCH_DATA_DIR"),
+                           description="Folder holding the SQLite database, blobs and temporary "
+                           "uploads (environment: `WORKBENCH_DATA`).")
     database_url: str | None = Field(None, description="SQLAlchemy URL of the metadata store; "
                                      "default: SQLite in the data folder.")
     storage_url: str | None = Field(None, description="fsspec URL of the blob store (a folder or "

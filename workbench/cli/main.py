@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import hub, repo
+from workbench.cli import demo, hub, repo
 
 app = typer.Typer(help="Workbench: a team hub for models, datasets and papers.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(hub.app, name="hub", help="Run and administer a hub (works on the data folder).")
 repo.register(app)  # login, repo ..., upload, download, log
+app.command(name="demo")(demo.demo)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from fastapi import Depends, Request
 
 from workbench.config import HubSettings
-from workbench.errors import InvalidRequest, PayloadTooLarge
+from workbench.errors import AuthenticationError, InvalidRequest, PayloadTooLarge
 from workbench.hub.signing import Signer
 from workbench.store.accounts import Principal, authenticate
 from workbench.store.names import PLURAL_TYPES, split_repo_id, validate_repo_type
@@ -40,8 +40,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 def get_principal(request: Request, state: State) -> Principal:
+    token = bearer_token(request)
+    if token is None and not state.settings.anonymous_read:
+        raise AuthenticationError("This hub requires a token for every request: pass "
+                                  "`Authorization: Bearer <token>` (see `workbench login`).",
+                                  code="TokenRequired")
     with state.store.read() as s:
-        return authenticate(s, bearer_token(request))
+        return authenticate(s, token)
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
