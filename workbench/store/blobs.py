@@ -177,16 +177,34 @@ class BlobStore:
                     await anyio.to_thread.run_sync(sink.write, data)
             if buf:
                 await anyio.to_thread.run_sync(sink.write, bytes(buf))
+        except PayloadTooLarge:
+            sink.discard()
+            if expected_size is None:
+                raise
+            # the cap was the declared size: the client sent more than it announced
+            raise IntegrityError(f"Size mismatch: declared {expected_size} bytes, received more.",
+                                 code="SizeMismatch") from None
         except BaseException:
             sink.discard()
             raise
         return await anyio.to_thread.run_sync(
             lambda: self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size))
 
-    def cleanup_tmp(self) -> int:
-        """Remove temporary files left by a crash; returns how many were removed."""
+    def cleanup_tmp(self, *, older_than: float = 6 * 3600) -> int:
+        """Remove temporary files a crash left behind; returns how many were removed.
+
+        Only files older than ``older_than`` seconds go: other hub processes sharing this
+        data folder may be writing the younger ones right now.
+        """
+        import time
+
+        cutoff = time.time() - older_than
         n = 0
         for p in self.tmp_dir.glob("upload-*"):
-            p.unlink(missing_ok=True)
-            n += 1
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    n += 1
+            except FileNotFoundError:
+                continue
         return n
