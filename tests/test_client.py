@@ -1,0 +1,286 @@
+"""HubClient on a real hub over real HTTP: repos, uploads (inline, LFS, multipart), downloads."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.hub import HubProcess, free_port
+from workbench.client import HubClient
+from workbench.errors import (
+    Conflict,
+    EntryNotFound,
+    InvalidRequest,
+    RepoNotFound,
+    RevisionNotFound,
+    WorkbenchError,
+)
+
+MiB = 1024 * 1024
+
+
+def _unique(prefix: str) -> str:
+    return f"admin/{prefix}-{secrets.token_hex(3)}"
+
+
+def _user_files(files: list[dict]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Files by path, without the .gitattributes every new repo starts with."""
+    return {f["path"]: f for f in files if f["path"] != ".gitattributes"}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def client(hub: HubProcess) -> Iterator[HubClient]:
+    with HubClient(hub.url, hub.token, progress=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small files, a 20 MiB file, and folders an upload must skip."""
+    root = tmp_path_factory.mktemp("big-folder")
+    (root / "sub").mkdir()
+    (root / ".git").mkdir()
+    (root / "__pycache__").mkdir()
+    (root / "README.md").write_text("# Tiny\n")
+    (root / "config.json").write_text('{"hidden": 8}\n')
+    (root / "sub" / "notes.txt").write_text("nested\n")
+    (root / "empty.txt").write_bytes(b"")
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / "__pycache__" / "x.pyc").write_bytes(b"\x00junk")
+    (root / "big.dat").write_bytes(os.urandom(20 * MiB))
+    return root
+
+
+@pytest.fixture(scope="module")
+def uploaded(client: HubClient, big_folder: Path) -> tuple[str, str]:
+    """(repo id, first commit) of a repo holding ``big_folder``."""
+    rid = _unique("client-big")
+    client.create_repo(rid)
+    result = client.upload(rid, [big_folder], message="Add the folder")
+    assert client.last_transfer_stats["bytes_uploaded"] >= 20 * MiB
+    return rid, result["commitOid"]
+
+
+def test_whoami_and_repo_lifecycle(client: HubClient) -> None:
+    assert client.whoami()["name"] == "admin"
+    rid = _unique("life")
+    url = client.create_repo(rid, type="dataset", private=True)
+    assert url == f"{client.url}/datasets/{rid}"
+    with pytest.raises(Conflict):
+        client.create_repo(rid, type="dataset")
+    assert client.create_repo(rid, type="dataset", exist_ok=True) == url
+    info = client.repo_info(rid, type="dataset")
+    assert info["id"] == rid and info["private"] is True and len(info["sha"]) == 40
+    listed = client.list_repos(type="dataset", search=rid.split("/")[1])
+    assert [r["id"] for r in listed] == [rid]
+    assert client.list_repos(type="dataset", author="admin", limit=1)[0]["id"]
+    assert client.list_repos(type="model", search=rid.split("/")[1]) == []
+    client.delete_repo(rid, type="dataset")
+    with pytest.raises(RepoNotFound):
+        client.repo_info(rid, type="dataset")
+    with pytest.raises(RepoNotFound):
+        client.delete_repo(rid, type="dataset")
+    client.delete_repo(rid, type="dataset", missing_ok=True)
+
+
+def test_errors_are_typed(client: HubClient, repo_id: str, tmp_path: Path) -> None:
+    with pytest.raises(RepoNotFound) as exc:
+        client.repo_info("admin/does-not-exist-here")
+    assert isinstance(exc.value, LookupError) and exc.value.code == "RepoNotFound"
+    assert "does-not-exist-here" in exc.value.message
+    with pytest.raises(RevisionNotFound):
+        client.repo_info(repo_id, revision="no-such-branch")
+    with pytest.raises(EntryNotFound):
+        client.download_file(repo_id, "missing.txt", local_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InvalidRequest) as bad:
+        client.create_repo("admin/bad..name")
+    assert bad.value.code == "InvalidRepoName"
+    with pytest.raises(InvalidRequest):
+        client.repo_info("no-namespace")
+    with pytest.raises(InvalidRequest):
+        client.repo_info(repo_id, type="kernel")
+
+
+def test_unreachable_hub_says_how_to_start_it() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with HubClient(url, "x") as c, pytest.raises(WorkbenchError) as exc:
+        c.whoami()
+    assert exc.value.code == "HubUnreachable"
+    assert url in exc.value.message and "workbench hub serve" in exc.value.message
+
+
+def test_url_and_token_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.hub.bootstrap import write_user_config
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("WORKBENCH_HUB_URL", raising=False)
+    monkeypatch.delenv("WORKBENCH_TOKEN", raising=False)
+    with HubClient() as c:
+        assert (c.url, c.token) == ("http://127.0.0.1:8765", None)
+    write_user_config("http://config-host:1/", "from-config")
+    with HubClient() as c:
+        assert (c.url, c.token) == ("http://config-host:1", "from-config")
+    monkeypatch.setenv("WORKBENCH_HUB_URL", "http://env-host:2")
+    monkeypatch.setenv("WORKBENCH_TOKEN", "from-env")
+    with HubClient() as c:
+        assert (c.url, c.token) == ("http://env-host:2", "from-env")
+    with HubClient("http://arg-host:3/", "from-arg") as c:
+        assert (c.url, c.token) == ("http://arg-host:3", "from-arg")
+
+
+def test_folder_upload_uses_lfs_for_the_big_file(client: HubClient, api, big_folder: Path,  # type: ignore[no-untyped-def]
+                                                 uploaded: tuple[str, str], tmp_path: Path) -> None:
+    rid, first = uploaded
+    files = _user_files(client.list_files(rid, revision=first))
+    assert set(files) == {"README.md", "config.json", "sub/notes.txt", "empty.txt", "big.dat"}
+    assert "lfs" in files["big.dat"] and files["big.dat"]["size"] == 20 * MiB
+    assert "lfs" not in files["config.json"]
+    local = api.hf_hub_download(rid, "big.dat", revision=first, local_dir=tmp_path / "hf")
+    assert Path(local).read_bytes() == (big_folder / "big.dat").read_bytes()
+    assert any(c["id"] == first and c["title"] == "Add the folder" for c in client.log(rid))
+
+
+def test_identical_upload_transfers_nothing(client: HubClient, big_folder: Path,
+                                            uploaded: tuple[str, str]) -> None:
+    rid, _ = uploaded
+    head = client.repo_info(rid)["sha"]
+    result = client.upload(rid, [big_folder])
+    assert result["commitOid"] == head and result.get("noop") is True
+    assert client.last_transfer_stats["bytes_uploaded"] == 0
+    assert client.last_transfer_stats["files_skipped"] == 5
+    assert client.repo_info(rid)["sha"] == head
+
+
+def test_same_content_under_another_path_is_deduplicated(client: HubClient, big_folder: Path,
+                                                         uploaded: tuple[str, str]) -> None:
+    rid, _ = uploaded
+    head = client.repo_info(rid)["sha"]
+    result = client.upload(rid, {"copies/big-again.dat": big_folder / "big.dat"})
+    assert result["commitOid"] != head
+    assert client.last_transfer_stats["bytes_uploaded"] == 0
+    assert client.last_transfer_stats["lfs_deduplicated"] == 1
+    files = {f["path"]: f for f in client.list_files(rid)}
+    assert files["copies/big-again.dat"]["lfs"]["oid"] == files["big.dat"]["lfs"]["oid"]
+
+
+def test_download_everything_at_a_revision(client: HubClient, big_folder: Path,
+                                           uploaded: tuple[str, str], tmp_path: Path) -> None:
+    rid, first = uploaded
+    paths = client.download(rid, revision=first, local_dir=tmp_path / "out")
+    expected = {k: v for k, v in _tree(big_folder).items()
+                if not k.startswith((".git/", "__pycache__/"))}
+    expected[".gitattributes"] = (tmp_path / "out" / ".gitattributes").read_bytes()
+    assert {p.relative_to(tmp_path / "out").as_posix() for p in paths} == set(expected)
+    assert _tree(tmp_path / "out") == expected
+    assert client.last_transfer_stats["bytes_downloaded"] == sum(map(len, expected.values()))
+    one = client.download_file(rid, "sub/notes.txt", revision=first, local_dir=tmp_path / "one")
+    assert one == tmp_path / "one" / "sub" / "notes.txt" and one.read_text() == "nested\n"
+
+
+def test_download_refuses_paths_outside_local_dir(client: HubClient, repo_id: str,
+                                                  tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequest) as exc:
+        client.download(repo_id, ["../escape.txt"], local_dir=tmp_path / "d")
+    assert exc.value.code == "UnsafePath"
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_mapping_uploads_a_folder_under_a_prefix(client: HubClient, repo_id: str,
+                                                 tmp_path: Path) -> None:
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "e" / "f.txt").write_text("f")
+    (tmp_path / "g.txt").write_text("g")
+    client.upload(repo_id, {"data/v1": tmp_path / "d", "renamed.txt": tmp_path / "g.txt",
+                            "inline.bin": b"\x00\x01"}, message="Mapping")
+    files = _user_files(client.list_files(repo_id))
+    assert set(files) == {"data/v1/e/f.txt", "renamed.txt", "inline.bin"}
+    with pytest.raises(InvalidRequest):
+        client.upload(repo_id, {"../up.txt": b"x"})
+    with pytest.raises(FileNotFoundError):
+        client.upload(repo_id, [tmp_path / "missing"])
+
+
+def test_stale_parent_commit_is_a_conflict(client: HubClient, repo_id: str) -> None:
+    old = client.repo_info(repo_id)["sha"]
+    client.upload(repo_id, {"a.txt": b"one"})
+    with pytest.raises(Conflict):
+        client.upload(repo_id, {"a.txt": b"two"}, parent_commit=old)
+    new = client.repo_info(repo_id)["sha"]
+    assert client.upload(repo_id, {"a.txt": b"two"}, parent_commit=new)["commitOid"] != new
+
+
+def test_delete_files_and_folders(client: HubClient, repo_id: str) -> None:
+    client.upload(repo_id, {"keep.txt": b"k", "drop.txt": b"d", "folder/x.txt": b"x",
+                            "folder/deep/y.txt": b"y"})
+    client.delete_files(repo_id, ["drop.txt", "folder/"], message="Clean up")
+    assert list(_user_files(client.list_files(repo_id))) == ["keep.txt"]
+    assert client.log(repo_id)[0]["title"] == "Clean up"
+    with pytest.raises(EntryNotFound):
+        client.delete_files(repo_id, ["drop.txt"])
+
+
+def test_branches_and_tags(client: HubClient, repo_id: str, tmp_path: Path) -> None:
+    client.upload(repo_id, {"a.txt": b"main"})
+    client.create_branch(repo_id, "feat/x")
+    client.upload(repo_id, {"a.txt": b"feature"}, revision="feat/x")
+    client.create_tag(repo_id, "v1.0", revision="feat/x", message="First")
+    refs = client.list_refs(repo_id)
+    assert {b["name"] for b in refs["branches"]} == {"main", "feat/x"}
+    assert [t["name"] for t in refs["tags"]] == ["v1.0"]
+    assert refs["tags"][0]["targetCommit"] == client.repo_info(repo_id, revision="feat/x")["sha"]
+    main = client.download_file(repo_id, "a.txt", local_dir=tmp_path / "main")
+    tagged = client.download_file(repo_id, "a.txt", revision="v1.0", local_dir=tmp_path / "tag")
+    assert (main.read_bytes(), tagged.read_bytes()) == (b"main", b"feature")
+    client.create_branch(repo_id, "from-tag", revision="v1.0")
+    assert client.repo_info(repo_id, revision="from-tag")["sha"] == refs["tags"][0]["targetCommit"]
+    with pytest.raises(Conflict):
+        client.create_branch(repo_id, "feat/x")
+
+
+def test_compare_two_commits(client: HubClient, repo_id: str) -> None:
+    base = client.upload(repo_id, {"same.txt": b"s", "changed.txt": b"1", "gone.txt": b"g"})
+    client.delete_files(repo_id, ["gone.txt"])
+    head = client.upload(repo_id, {"changed.txt": b"2", "new.txt": b"n"})
+    diff = client.compare(repo_id, base["commitOid"], head["commitOid"])
+    assert {f["path"]: f["status"] for f in diff["files"]} == {
+        "changed.txt": "modified", "gone.txt": "removed", "new.txt": "added"}
+
+
+def test_unicode_and_spaces_round_trip(client: HubClient, api, repo_id: str,  # type: ignore[no-untyped-def]
+                                       tmp_path: Path) -> None:
+    names = {"dir with space/ü#1?x.txt": "ü".encode() * 3, "naïve file.md": b"caf\xc3\xa9",
+             "%41 percent.txt": b"literal"}
+    client.upload(repo_id, dict(names))
+    assert {f["path"] for f in client.list_files(repo_id)} >= set(names)
+    got = client.download(repo_id, list(names), local_dir=tmp_path)
+    assert {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in got} == names
+    assert Path(api.hf_hub_download(repo_id, "dir with space/ü#1?x.txt",
+                                    local_dir=tmp_path / "hf")).read_bytes() == "ü".encode() * 3
+
+
+def test_multipart_upload_and_paginated_listings(hub_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    extra = hub_factory(env={"WORKBENCH_MULTIPART_CHUNK_BYTES": str(5 * MiB),
+                             "WORKBENCH_LIST_PAGE_SIZE": "2", "WORKBENCH_TREE_PAGE_SIZE": "2"})
+    data = os.urandom(12 * MiB + 123)
+    with HubClient(extra.url, extra.token, progress=False) as c:
+        for n in range(3):
+            c.create_repo(f"admin/paged-{n}")
+        assert len(c.list_repos()) == 3 and len(c.list_repos(limit=3)) == 3
+        c.upload("admin/paged-0", {"big.bin": data, "a.txt": b"a", "b/c.txt": b"c",
+                                   "b/d.txt": b"d"})
+        assert c.last_transfer_stats["bytes_uploaded"] == len(data) + 3
+        assert c.last_transfer_stats["lfs_parts"] == 3
+        files = _user_files(c.list_files("admin/paged-0"))
+        assert set(files) == {"big.bin", "a.txt", "b/c.txt", "b/d.txt"}
+        assert files["big.bin"]["lfs"]["size"] == len(data)
+        out = c.download_file("admin/paged-0", "big.bin", local_dir=tmp_path)
+        assert out.read_bytes() == data

@@ -1,0 +1,358 @@
+"""``HubClient``: repos, files, history and refs of a Workbench hub over HTTP.
+
+Errors come back as the classes of :mod:`workbench.errors`, chosen by the hub's
+``X-Error-Code`` header, so ``except RepoNotFound`` works the same on both sides.
+Transfers (upload, download) live in :mod:`workbench.client.transfer`.
+
+>>> hub = HubClient("http://127.0.0.1:8765", token="wb_...")     # doctest: +SKIP
+>>> hub.create_repo("me/tiny", exist_ok=True)                      # doctest: +SKIP
+'http://127.0.0.1:8765/me/tiny'
+>>> hub.upload("me/tiny", ["config.json", "weights/"], message="First weights")  # doctest: +SKIP
+{'commitOid': '3f2a...', 'commitUrl': 'http://127.0.0.1:8765/me/tiny/commit/3f2a...', ...}
+>>> hub.download("me/tiny", local_dir="tiny")                     # doctest: +SKIP
+[PosixPath('tiny/config.json'), PosixPath('tiny/weights/model.safetensors')]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from workbench import __version__
+from workbench.client import transfer
+from workbench.config import user_config_path
+from workbench.errors import (
+    Conflict,
+    InvalidRequest,
+    RepoNotFound,
+    WorkbenchError,
+    error_class_for,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+REPO_TYPES = ("model", "dataset", "space", "paper")
+_PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces", "paper": "papers"}
+_WEB_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/", "paper": "papers/"}
+# Metadata calls are quick; transfers may legitimately wait minutes for a hashing server.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+def _read_user_config() -> dict[str, Any]:
+    path = user_config_path()
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable user config %s: %s", path, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def error_from_response(resp: httpx.Response) -> WorkbenchError:
+    """The typed error for a non-2xx response (``X-Error-Code`` first, then the status)."""
+    code = resp.headers.get("X-Error-Code") or None
+    message = None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            message = err.get("message") if isinstance(err.get("message"), str) else None
+            code = code or (err.get("code") if isinstance(err.get("code"), str) else None)
+        elif isinstance(err, str):
+            message = err
+    if not message:
+        message = resp.headers.get("X-Error-Message") or (
+            f"{resp.status_code} {resp.reason_phrase} from {resp.request.method} {resp.url}")
+    cls = error_class_for(code, resp.status_code)
+    exc = cls(message, code=code) if code else cls(message)
+    if exc.status != resp.status_code:
+        exc.status = resp.status_code
+    return exc
+
+
+class HubClient:
+    """A connection to one hub; use it as a context manager or call ``close()``."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, *,
+                 progress: bool = True) -> None:
+        url = url or os.environ.get("WORKBENCH_HUB_URL")
+        token = token or os.environ.get("WORKBENCH_TOKEN")
+        config = {} if url and token else _read_user_config()
+        self.url: str = (url or config.get("hub_url") or DEFAULT_URL).rstrip("/")
+        self.token: str | None = token or config.get("token") or None
+        self.progress = progress
+        #: What the last upload or download moved: bytes_uploaded, files_skipped, ...
+        self.last_transfer_stats: dict[str, int] = {}
+        agent = f"workbench/{__version__}; python/{platform.python_version()}"
+        self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent})
+
+    def __repr__(self) -> str:
+        return f"HubClient({self.url!r})"
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def _prepare(self, url: str, auth: bool, headers: Mapping[str, str] | None
+                 ) -> tuple[str, dict[str, str]]:
+        full = url if url.startswith(("http://", "https://")) else self.url + url
+        out = dict(headers or {})
+        if auth and self.token:
+            out["Authorization"] = f"Bearer {self.token}"
+        return full, out
+
+    def _transport_error(self, exc: httpx.TransportError, url: str) -> WorkbenchError:
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return WorkbenchError(f"Cannot reach the hub at {self.url} ({exc}). Start it with "
+                                  "`workbench hub serve`, or point WORKBENCH_HUB_URL (or "
+                                  "`workbench login --url`) at a running hub.",
+                                  code="HubUnreachable")
+        if isinstance(exc, httpx.TimeoutException):
+            return WorkbenchError(f"The hub at {self.url} did not answer in time ({url}).",
+                                  code="HubTimeout")
+        return WorkbenchError(f"The connection to the hub at {self.url} failed during {url}: "
+                              f"{exc!r}.", code="HubConnectionError")
+
+    def request(self, method: str, url: str, *, auth: bool = True,
+                headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+        """Send one request (``url`` absolute or a path on the hub); raise typed errors."""
+        full, hdrs = self._prepare(url, auth, headers)
+        try:
+            resp = self._http.request(method, full, headers=hdrs, **kwargs)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, url) from exc
+        if resp.is_error:
+            raise error_from_response(resp)
+        return resp
+
+    @contextmanager
+    def stream(self, method: str, url: str, *, auth: bool = True,
+               headers: Mapping[str, str] | None = None, **kwargs: Any
+               ) -> Iterator[httpx.Response]:
+        """Like :meth:`request`, but the body is read by the caller, piece by piece."""
+        full, hdrs = self._prepare(url, auth, headers)
+        try:
+            with self._http.stream(method, full, headers=hdrs, **kwargs) as resp:
+                if resp.is_error:
+                    resp.read()
+                    raise error_from_response(resp)
+                yield resp
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, url) from exc
+
+    def _paginate(self, url: str, params: Mapping[str, Any] | None = None,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+        """GET a list endpoint and follow its ``Link: <...>; rel="next"`` headers."""
+        items: list[dict[str, Any]] = []
+        next_url: str | None = url
+        while next_url and (limit is None or len(items) < limit):
+            resp = self.request("GET", next_url, params=params)
+            items.extend(resp.json())
+            params = None  # the next link carries the query
+            next_url = resp.links.get("next", {}).get("url")
+        return items if limit is None else items[:limit]
+
+    # -- URL shapes ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_type(repo_type: str) -> str:
+        if repo_type not in REPO_TYPES:
+            raise InvalidRequest(f"Invalid repo type {repo_type!r}: use one of "
+                                 f"{', '.join(REPO_TYPES)}.", code="InvalidRepoType")
+        return repo_type
+
+    @classmethod
+    def _split(cls, repo_id: str, repo_type: str) -> tuple[str, str]:
+        cls._check_type(repo_type)
+        parts = repo_id.split("/") if isinstance(repo_id, str) else []
+        if len(parts) != 2 or not all(parts):
+            raise InvalidRequest(f"Invalid repo id {repo_id!r}: expected 'namespace/name'.",
+                                 code="InvalidRepoId")
+        return parts[0], parts[1]
+
+    def api_path(self, repo_id: str, repo_type: str, *rest: str) -> str:
+        """``/api/{types}/{ns}/{name}[/rest...]`` (``rest`` already encoded)."""
+        ns, name = self._split(repo_id, repo_type)
+        base = f"/api/{_PLURAL[repo_type]}/{quote(ns, safe='')}/{quote(name, safe='')}"
+        return "/".join((base, *rest))
+
+    def web_path(self, repo_id: str, repo_type: str, *rest: str) -> str:
+        """``/{prefix}{ns}/{name}[/rest...]``: git-LFS and /resolve URLs."""
+        ns, name = self._split(repo_id, repo_type)
+        base = f"/{_WEB_PREFIX[repo_type]}{quote(ns, safe='')}/{quote(name, safe='')}"
+        return "/".join((base, *rest))
+
+    def repo_url(self, repo_id: str, *, type: str = "model") -> str:
+        """The web URL of a repo, as the hub returns it."""
+        return self.url + self.web_path(repo_id, type)
+
+    # -- identity and repos -------------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        """Who the token belongs to: ``{"name", "orgs", "isAdmin", ...}``."""
+        result: dict[str, Any] = self.request("GET", "/api/whoami-v2").json()
+        return result
+
+    def create_repo(self, repo_id: str, *, type: str = "model", private: bool = False,
+                    exist_ok: bool = False) -> str:
+        """Create a repo and return its URL (an existing one is fine with ``exist_ok``)."""
+        ns, name = self._split(repo_id, type)
+        body = {"name": name, "organization": ns, "type": type,
+                "visibility": "private" if private else "public"}
+        try:
+            url: str = self.request("POST", "/api/repos/create", json=body).json()["url"]
+        except Conflict:
+            if not exist_ok:
+                raise
+            return self.repo_url(repo_id, type=type)
+        return url
+
+    def delete_repo(self, repo_id: str, *, type: str = "model",
+                    missing_ok: bool = False) -> None:
+        """Delete a repo with all its history (a missing one is fine with ``missing_ok``)."""
+        ns, name = self._split(repo_id, type)
+        try:
+            self.request("DELETE", "/api/repos/delete",
+                         json={"name": name, "organization": ns, "type": type})
+        except RepoNotFound:
+            if not missing_ok:
+                raise
+
+    def repo_info(self, repo_id: str, *, type: str = "model",
+                  revision: str | None = None, files_metadata: bool = False) -> dict[str, Any]:
+        """Repo info at a revision (``sha`` is its commit; ``siblings`` lists the files)."""
+        path = (self.api_path(repo_id, type) if revision is None else
+                self.api_path(repo_id, type, "revision", quote(revision, safe="")))
+        params = {"blobs": "true"} if files_metadata else None
+        result: dict[str, Any] = self.request("GET", path, params=params).json()
+        return result
+
+    def list_repos(self, *, type: str = "model", search: str | None = None,
+                   author: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Repos visible to the caller (all pages, or at most ``limit``)."""
+        self._check_type(type)
+        params = {k: v for k, v in (("search", search), ("author", author), ("limit", limit))
+                  if v is not None}
+        return self._paginate(f"/api/{_PLURAL[type]}", params, limit)
+
+    # -- files and history --------------------------------------------------------------------
+
+    def list_files(self, repo_id: str, *, type: str = "model",
+                   revision: str = "main") -> list[dict[str, Any]]:
+        """Every file at a revision: ``{"path", "size", "oid", "lfs"?}`` (folders left out)."""
+        path = self.api_path(repo_id, type, "tree", quote(revision, safe=""))
+        entries = self._paginate(path, {"recursive": "true", "expand": "false"})
+        return [e for e in entries if e.get("type") == "file"]
+
+    def log(self, repo_id: str, *, type: str = "model", revision: str = "main",
+            limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits reachable from ``revision``, newest first: ``{"id", "title", "date", ...}``."""
+        path = self.api_path(repo_id, type, "commits", quote(revision, safe=""))
+        params = {"limit": min(limit, 1000)} if limit else None
+        return self._paginate(path, params, limit)
+
+    def compare(self, repo_id: str, base: str, head: str, *,
+                type: str = "model") -> dict[str, Any]:
+        """Files added, removed or modified from ``base`` to ``head``."""
+        path = self.api_path(repo_id, type, "compare", quote(base, safe=""),
+                             quote(head, safe=""))
+        result: dict[str, Any] = self.request("GET", path).json()
+        return result
+
+    def upload(self, repo_id: str,
+               paths: Sequence[str | Path] | Mapping[str, str | Path | bytes] | str | Path, *,
+               type: str = "model", revision: str = "main",
+               message: str | None = None, description: str = "",
+               parent_commit: str | None = None) -> dict[str, Any]:
+        """Commit local files and folders (or ``{path_in_repo: path | bytes}``) in one commit."""
+        self._split(repo_id, type)
+        return transfer.upload(self, repo_id, paths, repo_type=type, revision=revision,
+                               message=message, description=description,
+                               parent_commit=parent_commit)
+
+    def delete_files(self, repo_id: str, paths: Sequence[str], *, type: str = "model",
+                     revision: str = "main", message: str | None = None,
+                     parent_commit: str | None = None) -> dict[str, Any]:
+        """Delete files (and folders: paths ending in ``/``) in one commit."""
+        if isinstance(paths, str):
+            paths = [paths]
+        lines: list[dict[str, Any]] = [{"key": "header", "value": transfer.commit_header(
+            message or f"Delete {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}", "",
+            parent_commit)}]
+        for p in paths:
+            key = "deletedFolder" if p.endswith("/") else "deletedFile"
+            lines.append({"key": key, "value": {"path": p}})
+        body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+        path = self.api_path(repo_id, type, "commit", quote(revision, safe=""))
+        result: dict[str, Any] = self.request(
+            "POST", path, content=body, headers={"Content-Type": "application/x-ndjson"}).json()
+        return result
+
+    def download(self, repo_id: str, filenames: Sequence[str] | None = None, *,
+                 type: str = "model", revision: str = "main",
+                 local_dir: str | Path) -> list[Path]:
+        """Download files (all if ``None``) of one commit into ``local_dir``; return their paths."""
+        if isinstance(filenames, str):
+            filenames = [filenames]
+        return transfer.download(self, repo_id, filenames, repo_type=type, revision=revision,
+                                 local_dir=Path(local_dir))
+
+    def download_file(self, repo_id: str, path: str, *, type: str = "model",
+                      revision: str = "main", local_dir: str | Path) -> Path:
+        """Download one file into ``local_dir`` and return its local path."""
+        return self.download(repo_id, [path], type=type, revision=revision,
+                             local_dir=local_dir)[0]
+
+    # -- refs ---------------------------------------------------------------------------------
+
+    def create_branch(self, repo_id: str, branch: str, *, type: str = "model",
+                      revision: str | None = None) -> dict[str, Any]:
+        """Create ``branch`` at ``revision`` (default: main's head)."""
+        path = self.api_path(repo_id, type, "branch", quote(branch, safe=""))
+        body = {"startingPoint": revision} if revision else {}
+        result: dict[str, Any] = self.request("POST", path, json=body).json()
+        return result
+
+    def create_tag(self, repo_id: str, tag: str, *, type: str = "model",
+                   revision: str = "main", message: str | None = None) -> dict[str, Any]:
+        """Tag the commit ``revision`` points at."""
+        path = self.api_path(repo_id, type, "tag", quote(revision, safe=""))
+        body: dict[str, Any] = {"tag": tag}
+        if message:
+            body["message"] = message
+        result: dict[str, Any] = self.request("POST", path, json=body).json()
+        return result
+
+    def list_refs(self, repo_id: str, *, type: str = "model") -> dict[str, Any]:
+        """``{"branches": [...], "tags": [...], ...}``, items ``{name, ref, targetCommit}``."""
+        result: dict[str, Any] = self.request("GET", self.api_path(repo_id, type, "refs")).json()
+        return result
+
+    def revision_sha(self, repo_id: str, *, type: str = "model",
+                     revision: str = "main") -> str:
+        """The commit id a revision points at."""
+        sha: str = self.repo_info(repo_id, type=type, revision=revision)["sha"]
+        return sha

@@ -1,0 +1,304 @@
+"""Uploads and downloads for :class:`~workbench.client.HubClient` (HF_PROTOCOL §5, §6).
+
+Upload: hash every file once (SHA-256 and git blob SHA-1), ask ``preupload`` which files are
+LFS and which are unchanged, send LFS objects the hub lacks through the git-LFS batch API
+(single PUT or multipart, streamed from disk), then stream one NDJSON commit. Memory stays
+bounded by a few chunks whatever the file sizes. Download: resolve the revision to one
+commit, stream each file to a temporary name, check size (and SHA-256 for LFS), rename.
+
+>>> transfer.upload(client, "me/tiny", ["weights/"], repo_type="model", revision="main",
+...                 message=None, description="", parent_commit=None)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+from tqdm.auto import tqdm
+
+from workbench.client.local_files import CHUNK, LocalFile, PathsArg, collect_files
+from workbench.errors import IntegrityError, InvalidRequest, WorkbenchError, error_class_for
+
+if TYPE_CHECKING:
+    from workbench.client.hub_client import HubClient
+
+LFS_JSON = "application/vnd.git-lfs+json"
+BATCH = 256  # files per preupload call and objects per LFS batch call (the Hub's limits)
+B64_CHUNK = 3 * 1024 * 1024  # a multiple of 3: base64 pieces concatenate without padding
+BAR_MIN_BYTES = 8 * 1024 * 1024
+# No read timeout: a hub may take minutes to hash a large body before it answers.
+TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None, write=None)
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _bar(client: HubClient, total: int | None, desc: str, *, force: bool = False) -> Any:
+    enabled = client.progress and (force or (total or 0) > BAR_MIN_BYTES)
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+                disable=not enabled, leave=False)
+
+
+def _batches(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def commit_header(summary: str, description: str, parent_commit: str | None) -> dict[str, Any]:
+    header: dict[str, Any] = {"summary": summary, "description": description}
+    if parent_commit:
+        header["parentCommit"] = parent_commit
+    return header
+
+
+# -- upload ---------------------------------------------------------------------------------
+
+def upload(client: HubClient, repo_id: str, paths: PathsArg, *, repo_type: str, revision: str,
+           message: str | None, description: str, parent_commit: str | None) -> dict[str, Any]:
+    stats = client.last_transfer_stats = dict.fromkeys(
+        ("files", "files_skipped", "files_uploaded", "bytes_uploaded", "lfs_deduplicated",
+         "lfs_parts"), 0)
+    files = collect_files(paths)
+    if not files:
+        raise InvalidRequest(f"Nothing to upload in {paths!r}.", code="NothingToUpload")
+    stats["files"] = len(files)
+    total = sum(f.size for f in files)
+    with _bar(client, total, "Hashing") as bar:
+        for f in files:
+            f.hash(on_chunk=bar.update)
+
+    todo = _preupload(client, repo_id, files, repo_type, revision)
+    stats["files_skipped"] = len(files) - len(todo)
+    rev = quote(revision, safe="")
+    if not todo:
+        sha = client.revision_sha(repo_id, type=repo_type, revision=revision)
+        return {"commitOid": sha, "commitUrl": f"{client.repo_url(repo_id, type=repo_type)}"
+                f"/commit/{sha}", "pullRequestUrl": None, "noop": True}
+
+    lfs = {f.sha256: f for f in todo if f.lfs}  # one transfer per content
+    plans = _lfs_batch(client, repo_id, list(lfs.values()), repo_type, revision)
+    to_send = [(lfs[obj["oid"]], obj) for obj in plans if obj.get("actions", {}).get("upload")]
+    stats["lfs_deduplicated"] = len(plans) - len(to_send)
+    inline = [f for f in todo if not f.lfs]
+    send_total = sum(f.size for f, _ in to_send) + sum(f.size for f in inline)
+    with _bar(client, send_total, "Uploading") as bar:
+        def sent(n: int) -> None:
+            stats["bytes_uploaded"] += n
+            bar.update(n)
+
+        for f, obj in to_send:
+            stats["lfs_parts"] += _send_lfs(client, f, obj, sent)
+        summary = message or _default_message(todo)
+        body = _commit_body(commit_header(summary, description, parent_commit), todo, sent)
+        result: dict[str, Any] = client.request(
+            "POST", client.api_path(repo_id, repo_type, "commit", rev), content=body,
+            headers={"Content-Type": "application/x-ndjson"}, timeout=TRANSFER_TIMEOUT).json()
+    stats["files_uploaded"] = len(todo)
+    return result
+
+
+def _default_message(files: Sequence[LocalFile]) -> str:
+    if len(files) == 1:
+        return f"Upload {files[0].path}"
+    return f"Upload {len(files)} files"
+
+
+def _preupload(client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str,
+               revision: str) -> list[LocalFile]:
+    """Mark LFS files; return those not already at their path with the same content."""
+    url = client.api_path(repo_id, repo_type, "preupload", quote(revision, safe=""))
+    answers: dict[str, dict[str, Any]] = {}
+    for batch in _batches(files):
+        body = {"files": [{"path": f.path, "size": f.size,
+                           "sample": base64.b64encode(f.sample).decode()} for f in batch]}
+        resp = client.request("POST", url, json=body, headers={"X-Workbench-Lfs": "1"})
+        for item in resp.json().get("files", []):
+            answers[item.get("path")] = item
+    todo = []
+    for f in files:
+        answer = answers.get(f.path, {})
+        if answer.get("shouldIgnore"):
+            continue
+        f.lfs = answer.get("uploadMode") == "lfs" and f.size > 0
+        if answer.get("oid") and answer["oid"] == (f.sha256 if f.lfs else f.git_oid):
+            continue
+        todo.append(f)
+    return todo
+
+
+def _lfs_batch(client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str,
+               revision: str) -> list[dict[str, Any]]:
+    url = client.web_path(repo_id, repo_type) + ".git/info/lfs/objects/batch"
+    out: list[dict[str, Any]] = []
+    for batch in _batches(files):
+        body = {"operation": "upload", "transfers": ["basic", "multipart"],
+                "objects": [{"oid": f.sha256, "size": f.size} for f in batch],
+                "hash_algo": "sha256", "ref": {"name": revision}}
+        resp = client.request("POST", url, content=json.dumps(body).encode(),
+                              headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON})
+        for obj in resp.json().get("objects", []):
+            err = obj.get("error")
+            if err:
+                status = err.get("code") if isinstance(err.get("code"), int) else 500
+                raise error_class_for(None, status)(
+                    f"The hub refused LFS object {obj.get('oid')}: {err.get('message')}")
+            out.append(obj)
+    known = {f.sha256 for f in files}
+    if {o.get("oid") for o in out} != known:
+        raise WorkbenchError("The LFS batch answer does not list the objects asked for.",
+                             code="LfsBatchMismatch")
+    return out
+
+
+def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any],
+              sent: Callable[[int], None]) -> int:
+    """PUT one object (whole, or part by part), complete and verify it; return the part count.
+
+    HF_PROTOCOL §6.3: the PUTs and the completion carry no token (the URLs are signed).
+    """
+    actions = obj["actions"]
+    upload_action = actions["upload"]
+    header = dict(upload_action.get("header") or {})
+    parts: list[dict[str, Any]] = []
+    if "chunk_size" in header:
+        chunk_size = int(header.pop("chunk_size"))
+        count = -(-f.size // chunk_size)
+        for n in range(1, count + 1):
+            part_url = header.get(str(n))
+            if not part_url:
+                raise WorkbenchError(f"The multipart plan for {f.path} lacks part {n}.",
+                                     code="LfsBatchMismatch")
+            start = (n - 1) * chunk_size
+            length = min(chunk_size, f.size - start)
+            resp = client.request("PUT", part_url, auth=False, timeout=TRANSFER_TIMEOUT,
+                                  content=f.chunks(start, length, on_chunk=sent),
+                                  headers={"Content-Length": str(length)})
+            etag = resp.headers.get("ETag")
+            if not etag:
+                raise WorkbenchError(f"Part {n} of {f.path} was stored without an ETag.",
+                                     code="LfsPartWithoutEtag")
+            parts.append({"partNumber": n, "etag": etag})
+        client.request("POST", upload_action["href"], auth=False,
+                       content=json.dumps({"oid": f.sha256, "parts": parts}).encode(),
+                       headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON})
+    else:
+        headers = {k: str(v) for k, v in header.items()}
+        headers["Content-Length"] = str(f.size)
+        client.request("PUT", upload_action["href"], auth=False, timeout=TRANSFER_TIMEOUT,
+                       content=f.chunks(on_chunk=sent), headers=headers)
+    verify = actions.get("verify")
+    if verify and verify.get("href"):
+        headers = {k: str(v) for k, v in (verify.get("header") or {}).items()}
+        headers.update({"Content-Type": LFS_JSON, "Accept": LFS_JSON})
+        client.request("POST", verify["href"], headers=headers,
+                       content=json.dumps({"oid": f.sha256, "size": f.size}).encode())
+    return len(parts)
+
+
+def _b64(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """Base64 of a stream of pieces, without holding more than one piece."""
+    rest = b""
+    for piece in pieces:
+        data = rest + piece
+        cut = len(data) - len(data) % 3
+        rest = data[cut:]
+        if cut:
+            yield base64.b64encode(data[:cut])
+    if rest:
+        yield base64.b64encode(rest)
+
+
+def _commit_body(header: dict[str, Any], files: list[LocalFile],
+                 sent: Callable[[int], None]) -> Iterator[bytes]:
+    """The NDJSON commit (HF_PROTOCOL §6.4), generated as it is sent."""
+    yield json.dumps({"key": "header", "value": header}).encode() + b"\n"
+    for f in files:
+        if f.lfs:
+            value = {"path": f.path, "algo": "sha256", "oid": f.sha256, "size": f.size}
+            yield json.dumps({"key": "lfsFile", "value": value}).encode() + b"\n"
+            continue
+        # "content" first: the hub streams a long line's content straight to its blob store.
+        yield b'{"key":"file","value":{"content":"'
+        yield from _b64(f.chunks(chunk_size=B64_CHUNK, on_chunk=sent))
+        yield b'","path":' + json.dumps(f.path).encode() + b',"encoding":"base64"}}\n'
+
+
+# -- download -------------------------------------------------------------------------------
+
+def _target(root: Path, path: str) -> Path:
+    """Where ``path`` lands under ``root``; refuse anything that would escape it."""
+    parts = path.split("/") if isinstance(path, str) else [""]
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or \
+            (os.name == "nt" and ("\\" in path or ":" in path)):
+        raise InvalidRequest(f"Refusing to write {path!r}: it would land outside {root}.",
+                             code="UnsafePath")
+    return root.joinpath(*parts)
+
+
+def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *,
+             repo_type: str, revision: str, local_dir: Path) -> list[Path]:
+    stats = client.last_transfer_stats = {"files": 0, "bytes_downloaded": 0}
+    sha = client.revision_sha(repo_id, type=repo_type, revision=revision)
+    total = None
+    if filenames is None:
+        entries = client.list_files(repo_id, type=repo_type, revision=sha)
+        filenames = [e["path"] for e in entries]
+        total = sum(int(e.get("size") or 0) for e in entries)
+    root = local_dir.absolute()
+    targets = [(name, _target(root, name)) for name in filenames]
+    out = []
+    with _bar(client, total, "Downloading", force=True) as bar:
+        for name, target in targets:
+            url = client.web_path(repo_id, repo_type, "resolve", sha, quote(name, safe="/"))
+            got = _fetch(client, url, name, target, bar, grow_total=total is None)
+            out.append(target)
+            stats["files"] += 1
+            stats["bytes_downloaded"] += got
+    return out
+
+
+def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
+           grow_total: bool) -> int:
+    """Stream one file to a temporary name next to ``target``, check it, rename it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                    suffix=".incomplete")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, client.stream(
+                "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True,
+                headers={"Accept-Encoding": "identity"}) as resp:
+            h = resp.headers
+            linked = h.get("X-Linked-Etag", "").removeprefix("W/").strip('"')
+            encoded = h.get("Content-Encoding", "identity") != "identity"
+            size = h.get("X-Linked-Size") or (None if encoded else h.get("Content-Length"))
+            expected = int(size) if size and size.isdigit() else None
+            if grow_total and expected is not None:
+                bar.total = (bar.total or 0) + expected
+                bar.refresh()
+            sha256 = hashlib.sha256() if _HEX64.match(linked) else None
+            got = 0
+            for piece in resp.iter_bytes(CHUNK):
+                out.write(piece)
+                got += len(piece)
+                if sha256 is not None:
+                    sha256.update(piece)
+                bar.update(len(piece))
+        if expected is not None and got != expected:
+            raise IntegrityError(f"{name}: received {got} bytes, the hub announced {expected}.")
+        if sha256 is not None and sha256.hexdigest() != linked:
+            raise IntegrityError(f"{name}: SHA-256 {sha256.hexdigest()} does not match the "
+                                 f"hub's {linked}.")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return got
