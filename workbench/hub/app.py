@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from workbench import __version__
 from workbench.config import HubSettings
 from workbench.errors import InvalidRequest, WorkbenchError
+from workbench.hub import wire
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
 from workbench.hub.routes import files, history, lfs, refs, repos, upload
@@ -62,11 +63,12 @@ def _is_workbench_route(request: Request) -> bool:
 def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
     """The one error funnel: X-Error-Code/X-Error-Message on every error, HF or Workbench shape."""
     message = exc.message.replace("\n", " ")
-    headers = {"X-Error-Code": exc.code, "X-Error-Message": message[:500].encode(
-        "ascii", "replace").decode()}
+    headers = {"X-Error-Code": exc.code, "X-Error-Message": wire.header_value(message)}
     repo_commit = exc.details.get("repo_commit")
     if repo_commit:
         headers["X-Repo-Commit"] = str(repo_commit)
+    if exc.status == 416 and isinstance(exc.details.get("size"), int):
+        headers["Content-Range"] = f"bytes */{exc.details['size']}"  # RFC 9110 §15.5.17
     if _is_workbench_route(request):
         body: dict[str, Any] = {"error": exc.to_dict()}
         body["error"].pop("repo_commit", None)

@@ -43,5 +43,7 @@ class Signer:
         if expires < time.time():
             raise PermissionDenied("This upload URL has expired; request a new one through the "
                                    "LFS batch API.", code="UrlExpired")
-        if not hmac.compare_digest(self.sign(*parts, expires=expires), signature or ""):
+        # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500)
+        if not hmac.compare_digest(self.sign(*parts, expires=expires).encode(),
+                                   (signature or "").encode()):
             raise PermissionDenied("Invalid upload URL signature.", code="InvalidSignature")

@@ -96,3 +96,15 @@ def ref_out(r: m.Ref) -> dict[str, Any]:
     full = {"branch": "refs/heads/", "tag": "refs/tags/", "pr": "refs/pr/",
             "convert": "refs/convert/"}[r.kind] + r.name
     return {"name": r.name, "ref": full, "targetCommit": r.commit_oid}
+
+
+_CONTROL = {c: " " for c in (*range(32), 127)}
+
+
+def header_value(text: str, limit: int = 500) -> str:
+    """Text fit for an HTTP header (X-Error-Message): one line, ASCII, bounded.
+
+    >>> header_value("bad\\nyaml: é")
+    'bad yaml: ?'
+    """
+    return text.translate(_CONTROL)[:limit].encode("ascii", "replace").decode()

@@ -128,7 +128,8 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not start_s:
         length = int(end_s)
         if length == 0:
-            raise RangeNotSatisfiable(f"Range {header!r} selects nothing of {size} bytes.")
+            raise RangeNotSatisfiable(f"Range {header!r} selects nothing of {size} bytes.",
+                                      size=size)
         return max(0, size - length), size - 1
     start = int(start_s)
     end = min(int(end_s), size - 1) if end_s else size - 1

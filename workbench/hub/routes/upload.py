@@ -61,7 +61,8 @@ async def validate_yaml(request: Request, state: State) -> JSONResponse:
     status = 400 if errors else 200
     return JSONResponse({"errors": errors, "warnings": []}, status_code=status,
                         headers={"X-Error-Code": "InvalidYaml",
-                                 "X-Error-Message": errors[0]["message"][:200]} if errors else None)
+                                 "X-Error-Message": wire.header_value(errors[0]["message"], 200)}
+                        if errors else None)
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/preupload/{revision}",
