@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from workbench.config import HubSettings
+from workbench.config import HubSettings, user_config_path
+from workbench.errors import NotFound, WorkbenchError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from workbench.store import models as m
+    from workbench.store.store import Store
 
 app = typer.Typer(no_args_is_help=True)
+user_app = typer.Typer(no_args_is_help=True, help="Create and list users.")
+token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API tokens.")
+org_app = typer.Typer(no_args_is_help=True, help="Create organizations and manage members.")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(org_app, name="org")
 
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Data folder (default: "
                                               "$WORKBENCH_DATA or ~/.local/share/workbench).")]
@@ -56,3 +74,272 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface to listen on.
                f"(data: {Path(settings.data_dir).absolute()})", err=True)
     uvicorn.run(app_, host=settings.host, port=settings.port, log_level=settings.log_level,
                 access_log=False, timeout_keep_alive=30)
+
+
+# -- administration: these work on the data folder / database directly, no hub needed -------
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _open_store(data: Path | None, database_url: str | None, storage: str | None, *,
+                create: bool = False) -> Iterator[tuple[Store, HubSettings]]:
+    """Open the store (migrating it); errors become ``error: ...`` and exit status 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workbench.store.store import Store
+
+    try:
+        settings = settings_from(data, database_url, storage)
+    except ValueError as exc:
+        raise _fail(f"invalid settings: {exc}") from None
+    if not create and not settings.database_url:
+        db = Path(settings.data_dir).absolute() / "hub.sqlite"
+        if not db.exists():
+            raise _fail(f"no hub in {db.parent} (no hub.sqlite): pass --data, set WORKBENCH_DATA "
+                        "or run `workbench hub init` first.")
+    try:
+        store = Store.open(settings)
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot open the database: {exc.__class__.__name__}: "
+                    f"{str(exc).splitlines()[0]}") from None
+    try:
+        yield store, settings
+    except WorkbenchError as exc:
+        raise _fail(exc.message) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"database error: {str(exc).splitlines()[0]}") from None
+    finally:
+        store.close()
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: list[str], *, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("(none)")
+        return
+    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _account(s: Session, name: str, kind: str) -> m.Account:
+    from workbench.store.accounts import get_account
+
+    account = get_account(s, name)
+    if account is None or account.kind != kind:
+        what = "organization" if kind == "org" else "user"
+        raise NotFound(f"No {what} named {name!r}.", code="AccountNotFound")
+    return account
+
+
+def _default_user(s: Session, settings: HubSettings) -> m.Account:
+    """The configured admin user, else the oldest admin."""
+    from sqlalchemy import select
+
+    from workbench.store import models as m
+    from workbench.store.accounts import get_account
+
+    user = get_account(s, settings.admin_user)
+    if user is None or user.kind != "user":
+        user = s.scalar(select(m.Account).where(m.Account.kind == "user", m.Account.is_admin)
+                        .order_by(m.Account.id).limit(1))
+    if user is None:
+        raise NotFound("No admin user: run `workbench hub init` or pass --user.",
+                       code="AccountNotFound")
+    return user
+
+
+@app.command()
+def init(data: DataOpt = None, database_url: DbOpt = None, storage: StorageOpt = None) -> None:
+    """Create the database schema and the admin user of a new hub (safe to run again).
+
+    The admin's token is written to the user config file (mode 0600), or printed once when
+    WORKBENCH_WRITE_USER_CONFIG=false.
+    """
+    from workbench.hub.bootstrap import ensure_admin
+
+    with _open_store(data, database_url, storage, create=True) as (store, settings):
+        url = settings.public_url or f"http://{settings.host}:{settings.port}"
+        token = ensure_admin(store, settings, url=url)
+        where = Path(settings.data_dir).absolute()
+        if token is None:
+            typer.echo(f"Hub in {where} is already initialised; nothing to do.")
+        elif settings.write_user_config:
+            typer.echo(f"Initialised a hub in {where} with admin user {settings.admin_user!r}; "
+                       f"its token was written to {user_config_path()}.")
+        else:
+            typer.echo(f"Initialised a hub in {where} with admin user {settings.admin_user!r}. "
+                       "Its token (shown only now):", err=True)
+            typer.echo(token)
+
+
+@app.command("fsck")
+def fsck_command(
+        data: DataOpt = None, database_url: DbOpt = None, storage: StorageOpt = None,
+        verify_hashes: Annotated[bool, typer.Option(
+            "--verify-hashes/--no-verify-hashes",
+            help="Re-hash every referenced blob (slow on big hubs); without it only sizes are "
+                 "checked.")] = True,
+        as_json: JsonOpt = False) -> None:
+    """Check that refs, commits, trees and blobs are consistent.
+
+    Exits 0 when the hub is consistent, 1 when problems were found (listed one per line).
+    Unreferenced blobs and leftover temporary files are shown as notes; they are harmless.
+    """
+    from workbench.store.fsck import fsck
+
+    with _open_store(data, database_url, storage) as (store, _settings):
+        report = fsck(store, verify_hashes=verify_hashes,
+                      progress=not as_json and sys.stderr.isatty())
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        c = report.counts
+        typer.echo(f"checked {c['repos']} repos, {c['refs']} refs, {c['commits']} commits, "
+                   f"{c['trees']} trees, {c['blobs']} blobs"
+                   + (f" ({c['bytes_hashed']} bytes re-hashed)" if verify_hashes else ""))
+        for note in report.notes:
+            typer.echo(f"note: {note.kind}: {note.message}")
+        for problem in report.problems:
+            typer.echo(f"problem: {problem.kind}: {problem.message}")
+        typer.echo("consistent" if report.ok else f"{len(report.problems)} problem(s) found")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@user_app.command("create")
+def user_create(name: Annotated[str, typer.Argument(help="User name (also their namespace).")],
+                admin: Annotated[bool, typer.Option("--admin", help="Make a hub administrator.")]
+                = False,
+                data: DataOpt = None, database_url: DbOpt = None,
+                storage: StorageOpt = None) -> None:
+    """Create a user; give them a token with `workbench hub token create NAME --user USER`."""
+    from workbench.store.accounts import create_user
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        create_user(s, name, admin=admin)
+    typer.echo(f"created {'admin ' if admin else ''}user {name!r}")
+
+
+@user_app.command("list")
+def user_list(as_json: JsonOpt = False, data: DataOpt = None, database_url: DbOpt = None,
+              storage: StorageOpt = None) -> None:
+    """List users with their organizations."""
+    from sqlalchemy import select
+
+    from workbench.store import models as m
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.read() as s:
+        orgs: dict[int, list[str]] = {}
+        for user_id, org, role in s.execute(
+                select(m.Membership.user_id, m.Account.name, m.Membership.role)
+                .join(m.Account, m.Account.id == m.Membership.org_id).order_by(m.Account.name)):
+            orgs.setdefault(user_id, []).append(f"{org}:{role}")
+        rows: list[dict[str, Any]] = [
+            {"name": u.name, "admin": u.is_admin, "created": _when(u.created_at),
+             "orgs": orgs.get(u.id, [])}
+            for u in s.scalars(select(m.Account).where(m.Account.kind == "user")
+                               .order_by(m.Account.name))]
+    if not as_json:
+        rows = [{**r, "orgs": ",".join(r["orgs"])} for r in rows]
+    _print_rows(rows, ["name", "admin", "created", "orgs"], as_json=as_json)
+
+
+@token_app.command("create")
+def token_create(
+        name: Annotated[str, typer.Argument(help="A label for the token, e.g. 'laptop' or 'ci'.")],
+        user: Annotated[str | None, typer.Option(help="Owner of the token (default: the admin "
+                                                 "user).")] = None,
+        scope: Annotated[str, typer.Option(help="read or write.")] = "write",
+        data: DataOpt = None, database_url: DbOpt = None, storage: StorageOpt = None) -> None:
+    """Create a token and print it; it is stored hashed and cannot be shown again."""
+    from workbench.store.accounts import create_token
+
+    with _open_store(data, database_url, storage) as (store, settings), store.write() as s:
+        account = _account(s, user, "user") if user else _default_user(s, settings)
+        token = create_token(s, account, name, scope=scope)
+        owner = account.name
+    typer.echo(f"created {scope} token {name!r} for {owner!r} (shown only now):", err=True)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+               as_json: JsonOpt = False, data: DataOpt = None, database_url: DbOpt = None,
+               storage: StorageOpt = None) -> None:
+    """List tokens (id, owner, name, prefix, scope, dates, revoked); never the tokens."""
+    from sqlalchemy import select
+
+    from workbench.store import models as m
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.read() as s:
+        q = (select(m.Token, m.Account.name).join(m.Account, m.Account.id == m.Token.user_id)
+             .order_by(m.Token.id))
+        if user:
+            q = q.where(m.Token.user_id == _account(s, user, "user").id)
+        rows = [{"id": t.id, "user": owner, "name": t.name, "prefix": t.prefix, "scope": t.scope,
+                 "created": _when(t.created_at), "last_used": _when(t.last_used_at),
+                 "revoked": t.revoked} for t, owner in s.execute(q)]
+    _print_rows(rows, ["id", "user", "name", "prefix", "scope", "created", "last_used",
+                       "revoked"], as_json=as_json)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID", help="Token id, from "
+                                                         "`workbench hub token list`.")],
+                 data: DataOpt = None, database_url: DbOpt = None,
+                 storage: StorageOpt = None) -> None:
+    """Revoke a token: requests using it get 401 from now on."""
+    from workbench.store import models as m
+    from workbench.store.accounts import revoke_token
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        row = s.get(m.Token, token_id)
+        if row is None:
+            raise NotFound(f"Token {token_id} not found.", code="TokenNotFound")
+        owner = s.get(m.Account, row.user_id)
+        assert owner is not None
+        revoke_token(s, owner, token_id)
+        label = f"{row.name!r} of {owner.name!r}"
+    typer.echo(f"revoked token {token_id} ({label})")
+
+
+@org_app.command("create")
+def org_create(name: Annotated[str, typer.Argument(help="Organization name (its namespace).")],
+               owner: Annotated[str | None, typer.Option(help="User who becomes its first admin "
+                                                         "member.")] = None,
+               data: DataOpt = None, database_url: DbOpt = None,
+               storage: StorageOpt = None) -> None:
+    """Create an organization, optionally with an admin member."""
+    from workbench.store.accounts import create_org
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        create_org(s, name, owner=_account(s, owner, "user") if owner else None)
+    typer.echo(f"created organization {name!r}" + (f" owned by {owner!r}" if owner else ""))
+
+
+@org_app.command("add-member")
+def org_add_member(org: Annotated[str, typer.Argument(help="Organization name.")],
+                   user: Annotated[str, typer.Argument(help="User name.")],
+                   role: Annotated[str, typer.Option(help="read, write or admin.")] = "read",
+                   data: DataOpt = None, database_url: DbOpt = None,
+                   storage: StorageOpt = None) -> None:
+    """Add a user to an organization, or change their role there."""
+    from workbench.store.accounts import set_membership
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        set_membership(s, _account(s, org, "org"), _account(s, user, "user"), role)
+    typer.echo(f"{user!r} is now a {role} member of {org!r}")

@@ -160,6 +160,33 @@ class BlobStore:
             raise
         return self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size)
 
+    def adopt_file(self, path: Path, *, expected_sha256: str | None = None,
+                   expected_size: int | None = None) -> BlobInfo:
+        """Hash a finished temporary file in ``tmp_dir`` and move it into place, consuming it.
+
+        One read pass and a rename instead of :meth:`ingest_file`'s copy: for a 1 GiB
+        multipart upload that is 1 GiB less to write and fsync.
+        """
+        try:
+            size = path.stat().st_size
+            if expected_size is not None and size != expected_size:
+                raise IntegrityError(f"Size mismatch: declared {expected_size} bytes, received "
+                                     f"{size}.", code="SizeMismatch")
+            sha = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    sha.update(chunk)
+                if self.durable:
+                    os.fsync(f.fileno())
+            digest = sha.hexdigest()
+            if expected_sha256 is not None and digest != expected_sha256:
+                raise IntegrityError(f"Hash mismatch: declared sha256 {expected_sha256}, received "
+                                     f"content hashes to {digest}.", code="HashMismatch")
+            self._move_into_place(path, digest)
+            return BlobInfo(digest, size, None)
+        finally:
+            path.unlink(missing_ok=True)
+
     async def ingest_stream(self, chunks: AsyncIterator[bytes], *,
                             expected_sha256: str | None = None, expected_size: int | None = None,
                             git: bool = False, limit: int | None = None) -> BlobInfo:

@@ -29,7 +29,7 @@ from workbench.store.accounts import Principal, require_write
 from workbench.store.blobs import BlobInfo
 from workbench.store.names import validate_path
 from workbench.store.refs import get_ref, resolve_revision
-from workbench.store.store import Store, retry_delays, sleep, utcnow
+from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
 README = "README.md"
@@ -107,8 +107,8 @@ def parse_card(text: str) -> dict | None:
 def _ensure_blob(session: Session, info: BlobInfo) -> None:
     row = session.get(m.Blob, info.sha256)
     if row is None:
-        session.add(m.Blob(sha256=info.sha256, size=info.size, git_oid=info.git_oid,
-                           created_at=utcnow()))
+        insert_missing(session, m.Blob, sha256=info.sha256, size=info.size,
+                       git_oid=info.git_oid, created_at=utcnow())
     elif row.git_oid is None and info.git_oid is not None:
         row.git_oid = info.git_oid
 
@@ -195,7 +195,7 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
             files = _apply(s, base, ops)
             tree = Tree.from_entries(files.values())
             if s.get(m.Tree, tree.hash) is None:
-                s.add(m.Tree(hash=tree.hash, entries=tree.to_json()))
+                insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
             s.flush()
             now = utcnow()
             oid = commit_oid(tree.hash, head, p.name or "anonymous", now, summary, description)

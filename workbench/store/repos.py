@@ -19,7 +19,7 @@ from workbench.store.accounts import (
 from workbench.store.commits import commit_oid
 from workbench.store.names import validate_name_part, validate_namespace, validate_repo_type
 from workbench.store.refs import create_ref
-from workbench.store.store import Store, utcnow
+from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
 GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
@@ -93,11 +93,12 @@ def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespac
     s.flush()
     blob = store.blobs.ingest_bytes(GITATTRIBUTES)
     if s.get(m.Blob, blob.sha256) is None:
-        s.add(m.Blob(sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid, created_at=now))
+        insert_missing(s, m.Blob, sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid,
+                       created_at=now)
     tree = Tree.from_entries([TreeEntry.regular(".gitattributes", blob.sha256, blob.size,
                                                 blob.git_oid or "")])
     if s.get(m.Tree, tree.hash) is None:
-        s.add(m.Tree(hash=tree.hash, entries=tree.to_json()))
+        insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
     s.flush()
     oid = commit_oid(tree.hash, None, p.name or "", now, "initial commit", "")
     s.add(m.Commit(oid=oid, repo_id=repo.id, parent_oid=None, tree_hash=tree.hash,

@@ -80,6 +80,24 @@ class Store:
         return repo
 
 
+def insert_missing(session: Session, model: type[m.Base], **values: object) -> None:
+    """INSERT the row unless its primary key exists (``ON CONFLICT DO NOTHING``).
+
+    For content-addressed rows (blobs, trees) that concurrent transactions may both add: a
+    get-then-add would fail the second one with a unique violation on PostgreSQL.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    else:
+        if session.get(model, tuple(values[c.name] for c in model.__table__.primary_key)) is None:
+            session.add(model(**values))
+        return
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 def retry_delays(attempts: int = 10) -> Iterator[float]:
     for i in range(attempts):
         yield min(0.01 * 2**i, 0.5)

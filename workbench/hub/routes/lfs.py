@@ -22,7 +22,7 @@ from workbench.store import models as m
 from workbench.store.accounts import require_write
 from workbench.store.blobs import CHUNK
 from workbench.store.names import validate_sha256
-from workbench.store.store import utcnow
+from workbench.store.store import insert_missing, utcnow
 
 router = APIRouter(tags=["lfs"])
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -32,7 +32,7 @@ URL_TTL = 24 * 3600
 def _record_blob(state: State, sha256: str, size: int) -> None:
     with state.store.write() as s:
         if s.get(m.Blob, sha256) is None:
-            s.add(m.Blob(sha256=sha256, size=size, git_oid=None, created_at=utcnow()))
+            insert_missing(s, m.Blob, sha256=sha256, size=size, git_oid=None, created_at=utcnow())
 
 
 def _has_blob(state: State, sha256: str, size: int) -> bool:
@@ -187,7 +187,7 @@ def _complete(state: State, oid: str, size: int) -> None:
     blobs = state.store.blobs
     try:
         if not blobs.exists(oid):
-            blobs.ingest_file(staging, expected_sha256=oid, expected_size=size)
+            blobs.adopt_file(staging, expected_sha256=oid, expected_size=size)
     finally:
         staging.unlink(missing_ok=True)
         for p in marks.glob("*"):

@@ -1,0 +1,279 @@
+"""Consistency check of a hub's metadata store against its blob store (``workbench hub fsck``).
+
+Checks that every ref points at a commit of its repo, every commit's parent and tree exist,
+every tree row hashes to its key, and every file a tree names is stored with the right size
+(and, with ``verify_hashes``, the right SHA-256 and git blob id). Blobs nobody references and
+temporary files left by crashes are harmless and reported as notes, not problems.
+
+>>> report = fsck(Store.open(HubSettings(data_dir="/tmp/wb")))   # doctest: +SKIP
+>>> report.ok, report.counts["commits"]                           # doctest: +SKIP
+(True, 12)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from workbench.store import models as m
+from workbench.store.blobs import CHUNK
+from workbench.store.names import TYPE_PLURALS
+from workbench.store.store import Store
+from workbench.store.trees import git_blob_oid, lfs_pointer, parse_tree, tree_hash
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: ``kind`` is a stable identifier, ``subject`` what it is about."""
+
+    kind: str
+    subject: str
+    message: str
+
+
+@dataclass
+class FsckReport:
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "counts": self.counts,
+                "problems": [asdict(p) for p in self.problems],
+                "notes": [asdict(n) for n in self.notes]}
+
+
+@dataclass
+class _BlobUse:
+    """What the trees expect of one blob: its size, and git ids of regular entries."""
+
+    size: int
+    where: str  # one place that uses it, for messages
+    git_oids: set[str] = field(default_factory=set)
+
+
+def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) -> FsckReport:
+    """Check the whole hub; see the module docstring. Never modifies anything."""
+    report = FsckReport()
+    with _snapshot(store) as s:
+        repos = {r.id: r for r in s.scalars(select(m.Repo))}
+        names = {rid: _repo_name(r) for rid, r in repos.items()}
+        # Refs before commits: commits are only ever added, so even where the session is no
+        # snapshot, a ref read first never points at a commit that a later read misses.
+        refs = list(s.scalars(select(m.Ref)))
+        commits = {c.oid: c for c in _bar(s.scalars(select(m.Commit)), progress, "commits")}
+        tree_uses: dict[str, str] = {}  # tree hash -> one commit using it
+        _check_refs(report, repos, names, refs, commits)
+        for c in commits.values():
+            _check_commit(report, names, commits, c)
+            tree_uses.setdefault(c.tree_hash, f"{names.get(c.repo_id, c.repo_id)}@{c.oid}")
+        blobs, n_trees = _check_trees(s, report, tree_uses, progress)
+        rows = {b.sha256: b for b in s.scalars(select(m.Blob))}
+    _check_blobs(store, report, blobs, rows, verify_hashes=verify_hashes, progress=progress)
+    stored = _note_orphans(store, report, blobs)
+    report.counts.update(repos=len(repos), refs=len(refs), commits=len(commits), trees=n_trees,
+                         blobs=len(blobs), blob_rows=len(rows), stored_blobs=stored)
+    return report
+
+
+@contextmanager
+def _snapshot(store: Store) -> Iterator[Session]:
+    """A read session that sees one consistent state (REPEATABLE READ on PostgreSQL)."""
+    engine = store.engine
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        yield s
+
+
+def _repo_name(repo: m.Repo) -> str:
+    return f"{TYPE_PLURALS.get(repo.type, repo.type)}/{repo.namespace}/{repo.name}"
+
+
+def _bar(items: Iterable[Any], progress: bool, desc: str) -> Iterable[Any]:
+    return tqdm(items, desc=desc, unit=f" {desc}") if progress else items
+
+
+def _check_refs(report: FsckReport, repos: dict[int, m.Repo], names: dict[int, str],
+                refs: list[m.Ref], commits: dict[str, m.Commit]) -> None:
+    branches = {(r.repo_id, r.name) for r in refs if r.kind == "branch"}
+    for repo_id, name in names.items():
+        if (repo_id, "main") not in branches:
+            report.problems.append(Problem("missing_main", name,
+                                           f"{name} has no 'main' branch."))
+    for ref in refs:
+        subject = f"{names.get(ref.repo_id, ref.repo_id)}@{ref.kind}:{ref.name}"
+        commit = commits.get(ref.commit_oid)
+        if ref.repo_id not in repos:
+            report.problems.append(Problem("orphan_ref", subject,
+                                           f"{subject} belongs to no repository."))
+        elif commit is None:
+            report.problems.append(Problem("missing_commit", subject,
+                                           f"{subject} points at commit {ref.commit_oid}, which "
+                                           "does not exist."))
+        elif commit.repo_id != ref.repo_id:
+            report.problems.append(Problem("foreign_commit", subject,
+                                           f"{subject} points at commit {ref.commit_oid} of "
+                                           f"another repository "
+                                           f"({names.get(commit.repo_id, commit.repo_id)})."))
+
+
+def _check_commit(report: FsckReport, names: dict[int, str], commits: dict[str, m.Commit],
+                  c: m.Commit) -> None:
+    subject = f"{names.get(c.repo_id, c.repo_id)}@{c.oid}"
+    if c.parent_oid is not None:
+        parent = commits.get(c.parent_oid)
+        if parent is None:
+            report.problems.append(Problem("missing_parent", subject,
+                                           f"Commit {subject} has parent {c.parent_oid}, which "
+                                           "does not exist."))
+        elif parent.repo_id != c.repo_id:
+            report.problems.append(Problem("foreign_parent", subject,
+                                           f"Commit {subject} has parent {c.parent_oid} from "
+                                           "another repository."))
+
+
+def _check_trees(s: Session, report: FsckReport, tree_uses: dict[str, str],
+                 progress: bool) -> tuple[dict[str, _BlobUse], int]:
+    """Check every tree row; collect what the referenced trees expect of each blob."""
+    blobs: dict[str, _BlobUse] = {}
+    seen: set[str] = set()
+    n = 0
+    rows = s.execute(select(m.Tree.hash, m.Tree.entries)).yield_per(200)
+    for key, text in _bar(rows, progress, "trees"):
+        n += 1
+        seen.add(key)
+        used_by = tree_uses.get(key)
+        try:
+            tree = parse_tree(key, text)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            report.problems.append(Problem("bad_tree", key, f"Tree {key} cannot be parsed: {exc}."))
+            continue
+        actual = tree_hash(tree.entries.values())
+        if actual != key:
+            report.problems.append(Problem("tree_hash_mismatch", key,
+                                           f"Tree {key} hashes to {actual}: its entries were "
+                                           "changed after it was written."))
+        if used_by is None:
+            report.notes.append(Problem("orphan_tree", key,
+                                        f"Tree {key} is used by no commit."))
+            continue
+        for e in tree.entries.values():
+            where = f"{used_by}:{e.path}"
+            if e.lfs and e.git_oid != git_blob_oid(lfs_pointer(e.sha256, e.size)):
+                report.problems.append(Problem("bad_lfs_oid", where,
+                                               f"{where} is an LFS file whose git id {e.git_oid} "
+                                               "is not that of its pointer file."))
+            use = blobs.get(e.sha256)
+            if use is None:
+                use = blobs[e.sha256] = _BlobUse(e.size, where)
+            elif use.size != e.size:
+                report.problems.append(Problem("entry_size_mismatch", where,
+                                               f"{where} says blob {e.sha256} has {e.size} bytes; "
+                                               f"{use.where} says {use.size}."))
+            if not e.lfs:
+                use.git_oids.add(e.git_oid)
+    for key in tree_uses.keys() - seen:
+        report.problems.append(Problem("missing_tree", tree_uses[key],
+                                       f"Commit {tree_uses[key]} has tree {key}, which does not "
+                                       "exist."))
+    return blobs, n
+
+
+def _check_blobs(store: Store, report: FsckReport, blobs: dict[str, _BlobUse],
+                 rows: dict[str, m.Blob], *, verify_hashes: bool, progress: bool) -> None:
+    to_hash: list[str] = []
+    for sha, use in blobs.items():
+        row = rows.get(sha)
+        if row is None:
+            report.problems.append(Problem("missing_blob_row", sha,
+                                           f"Blob {sha} (used by {use.where}) has no row in the "
+                                           "blobs table."))
+        elif row.size != use.size:
+            report.problems.append(Problem("blob_row_size", sha,
+                                           f"Blob {sha} is recorded with {row.size} bytes; "
+                                           f"{use.where} says {use.size}."))
+        try:
+            size = store.blobs.size(sha) if store.blobs.exists(sha) else None
+        except OSError:
+            size = None
+        if size is None:
+            report.problems.append(Problem("missing_blob", sha,
+                                           f"Blob {sha} (used by {use.where}) is not in the blob "
+                                           f"store ({store.blobs.key(sha)})."))
+            continue
+        if size != use.size:
+            report.problems.append(Problem("blob_size_mismatch", sha,
+                                           f"Blob {sha} (used by {use.where}) has {size} bytes "
+                                           f"in the blob store, {use.size} expected."))
+            continue
+        if verify_hashes:
+            to_hash.append(sha)
+        elif row is not None and row.git_oid is not None and use.git_oids - {row.git_oid}:
+            report.problems.append(_git_mismatch(sha, use, row.git_oid))
+    total = sum(blobs[sha].size for sha in to_hash)
+    bar = tqdm(total=total, desc="hashing", unit="B", unit_scale=True) if progress else None
+    try:
+        for sha in to_hash:
+            use = blobs[sha]
+            actual_sha, actual_git = _hash_blob(store, sha, use.size, bar)
+            if actual_sha != sha:
+                report.problems.append(Problem("blob_hash_mismatch", sha,
+                                               f"Blob {sha} (used by {use.where}) is corrupt: its "
+                                               f"content hashes to {actual_sha}."))
+                continue
+            if use.git_oids - {actual_git}:
+                report.problems.append(_git_mismatch(sha, use, actual_git))
+            row = rows.get(sha)
+            if row is not None and row.git_oid is not None and row.git_oid != actual_git:
+                report.problems.append(Problem("blob_row_git_oid", sha,
+                                               f"Blob {sha} is recorded with git id "
+                                               f"{row.git_oid}; its content has {actual_git}."))
+    finally:
+        if bar is not None:
+            bar.close()
+    report.counts["bytes_hashed"] = total if verify_hashes else 0
+
+
+def _git_mismatch(sha: str, use: _BlobUse, actual: str) -> Problem:
+    wrong = ", ".join(sorted(use.git_oids - {actual}))
+    return Problem("git_oid_mismatch", sha, f"Blob {sha} has git id {actual}, but tree entries "
+                   f"(e.g. {use.where}) say {wrong}.")
+
+
+def _hash_blob(store: Store, sha: str, size: int, bar: Any) -> tuple[str, str]:
+    h = hashlib.sha256()
+    g = hashlib.sha1(b"blob %d\x00" % size)
+    with store.blobs.open(sha) as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            g.update(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+    return h.hexdigest(), g.hexdigest()
+
+
+def _note_orphans(store: Store, report: FsckReport, blobs: dict[str, _BlobUse]) -> int:
+    n = 0
+    for sha in store.blobs.iter_all():
+        n += 1
+        if sha not in blobs:
+            report.notes.append(Problem("orphan_blob", sha,
+                                        f"Blob {sha} is stored but no commit uses it."))
+    if store.blobs.tmp_dir.is_dir():
+        for p in sorted(store.blobs.tmp_dir.iterdir()):
+            report.notes.append(Problem("temp_file", str(p),
+                                        f"Temporary file {p} of an interrupted or running "
+                                        "upload."))
+    return n
