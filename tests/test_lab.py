@@ -51,12 +51,12 @@ def test_lab_script_starts_hub_with_demo_and_jupyterlab(tmp_path: Path) -> None:
         _wait(f"http://127.0.0.1:{lab_port}/lab?token=wbtest", proc, log)
         page = httpx.get(f"http://127.0.0.1:{lab_port}/lab?token=wbtest").text
         assert "JupyterLab" in page
-        api = HfApi(endpoint=hub_url)
+        api = HfApi(endpoint=hub_url, token=False)  # anonymous: public demo repos
         ids = {m.id for m in api.list_models(author="admin")}
         assert "admin/tiny-classifier" in ids
         assert "admin/iris-mini" in {d.id for d in api.list_datasets(author="admin")}
         config = hf_hub_download("admin/tiny-classifier", "config.json", endpoint=hub_url,
-                                 cache_dir=tmp_path / "cache")
+                                 cache_dir=tmp_path / "cache", token=False)
         assert '"n_classes": 3' in Path(config).read_text()
         _run_tour_notebook(hub_url, tmp_path)
     finally:

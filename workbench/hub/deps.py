@@ -120,3 +120,22 @@ def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InvalidRequest(f"Field {key!r} has the wrong type.", code="InvalidField")
     return value
+
+
+async def _json_body(request: Request, state: State) -> dict[str, Any]:
+    return await read_json(request, state)
+
+
+async def _optional_json_body(request: Request, state: State) -> dict[str, Any]:
+    return await read_json(request, state, optional=True)
+
+
+async def _raw_body(request: Request, state: State) -> bytes:
+    return await read_body(request, state.settings.max_json_bytes)
+
+
+# Read in the event loop by the dependency, so the (sync) route runs in the thread pool and
+# its database work never blocks the loop.
+JsonBody = Annotated[dict[str, Any], Depends(_json_body)]
+OptionalJsonBody = Annotated[dict[str, Any], Depends(_optional_json_body)]
+RawBody = Annotated[bytes, Depends(_raw_body)]

@@ -14,7 +14,8 @@ from fastapi.responses import StreamingResponse
 
 from workbench.errors import EntryNotFound, RangeNotSatisfiable
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, read_body, repo_key, seg, web_key
+from workbench.hub.deps import Caller, State, base_url, repo_key, seg, web_key
+from workbench.hub.deps import RawBody
 from workbench.store import models as m
 from workbench.store.accounts import require_read
 from workbench.store.commits import last_commits
@@ -83,10 +84,9 @@ def tree_path(repo_type: str, namespace: str, name: str, revision: str, path: st
 
 @router.post("/api/{repo_type}/{namespace}/{name}/paths-info/{revision}",
              summary="Info about given paths at a revision")
-async def paths_info(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                     state: State, caller: Caller) -> list[dict[str, Any]]:
+def paths_info(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+                     state: State, caller: Caller, body: RawBody) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)
-    body = await read_body(request, state.settings.max_json_bytes)
     if request.headers.get("content-type", "").startswith("application/json"):
         import json
         try:

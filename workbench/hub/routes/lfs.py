@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from workbench.errors import InvalidRequest, NotFound
-from workbench.hub.deps import Caller, State, base_url, field, read_body, read_json, web_key
+from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, web_key
 from workbench.store import models as m
 from workbench.store.accounts import require_write
 from workbench.store.blobs import CHUNK
@@ -41,12 +41,11 @@ def _has_blob(state: State, sha256: str, size: int) -> bool:
     return row is not None and row.size == size and state.store.blobs.exists(sha256)
 
 
-async def _batch(request: Request, state: State, caller: Caller, prefix: str | None,
-                 namespace: str, name_git: str) -> JSONResponse:
+def _batch(request: Request, state: State, caller: Caller, prefix: str | None,
+           namespace: str, name_git: str, data: dict[str, Any]) -> JSONResponse:
     if not name_git.endswith(".git"):
         raise NotFound("Not a git-LFS endpoint.", code="NotFound")
     key = web_key(prefix, namespace, name_git[:-4])
-    data = await read_json(request, state)
     if field(data, "operation", str, required=True) != "upload":
         raise InvalidRequest("Only the 'upload' operation is supported; download files through "
                              "/resolve.", code="UnsupportedOperation")
@@ -71,7 +70,7 @@ async def _batch(request: Request, state: State, caller: Caller, prefix: str | N
                 "code": 413, "message": f"Object larger than the {state.settings.max_body_bytes} "
                 "bytes this hub accepts."}})
             continue
-        if await anyio.to_thread.run_sync(_has_blob, state, oid, size):
+        if _has_blob(state, oid, size):
             out.append({"oid": oid, "size": size})
             continue
         sig = state.signer.sign("lfs", oid, size, expires=expires)
@@ -94,9 +93,9 @@ async def _batch(request: Request, state: State, caller: Caller, prefix: str | N
 
 for _prefix in ("datasets", "spaces", "papers"):
     def _make(prefix: str):  # type: ignore[no-untyped-def]
-        async def handler(namespace: str, name_git: str, request: Request, state: State,
-                          caller: Caller) -> JSONResponse:
-            return await _batch(request, state, caller, prefix, namespace, name_git)
+        def handler(namespace: str, name_git: str, request: Request, state: State,
+                    caller: Caller, data: JsonBody) -> JSONResponse:
+            return _batch(request, state, caller, prefix, namespace, name_git, data)
         handler.__name__ = f"lfs_batch_{prefix}"
         return handler
 
@@ -107,9 +106,9 @@ for _prefix in ("datasets", "spaces", "papers"):
 
 @router.post("/{namespace}/{name_git}/info/lfs/objects/batch", summary="git-LFS batch API (models)",
              response_class=JSONResponse)
-async def lfs_batch(namespace: str, name_git: str, request: Request, state: State,
-                    caller: Caller) -> JSONResponse:
-    return await _batch(request, state, caller, None, namespace, name_git)
+def lfs_batch(namespace: str, name_git: str, request: Request, state: State,
+              caller: Caller, data: JsonBody) -> JSONResponse:
+    return _batch(request, state, caller, None, namespace, name_git, data)
 
 
 @router.put("/api/lfs/upload/{oid}", summary="Upload one LFS object (signed URL, no token)")
@@ -207,11 +206,10 @@ async def complete(oid: str, request: Request, state: State, size: int = Query(.
 
 
 @router.post("/api/lfs/verify", summary="Check that an LFS object was stored")
-async def verify(request: Request, state: State, caller: Caller) -> JSONResponse:
-    data = await read_json(request, state)
+def verify(request: Request, state: State, caller: Caller, data: JsonBody) -> JSONResponse:
     oid = validate_sha256(field(data, "oid", str, required=True))
     size = field(data, "size", int, required=True)
-    if not await anyio.to_thread.run_sync(_has_blob, state, oid, size):
+    if not _has_blob(state, oid, size):
         raise NotFound(f"LFS object {oid} ({size} bytes) is not stored; upload it again.",
                        code="LfsObjectMissing")
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from workbench.errors import InvalidRequest
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, field, read_json, repo_key, seg
+from workbench.hub.deps import Caller, State, base_url, field, repo_key, seg
+from workbench.hub.deps import JsonBody, OptionalJsonBody
 from workbench.store.accounts import require_read, require_write
 from workbench.store.commits import history
 from workbench.store.refs import create_ref, delete_ref, list_refs, resolve_revision
@@ -59,10 +60,9 @@ def commits(repo_type: str, namespace: str, name: str, revision: str, request: R
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/branch/{branch:path}", summary="Create a branch")
-async def create_branch(repo_type: str, namespace: str, name: str, branch: str, request: Request,
-                        state: State, caller: Caller) -> dict[str, Any]:
+def create_branch(repo_type: str, namespace: str, name: str, branch: str, request: Request,
+                        state: State, caller: Caller, data: OptionalJsonBody) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
-    data = await read_json(request, state, optional=True)
     start = field(data, "startingPoint", str) or "main"
     with state.store.write() as s:
         repo = state.store.get_repo(s, *key.as_tuple())
@@ -84,10 +84,9 @@ def remove_branch(repo_type: str, namespace: str, name: str, branch: str, state:
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/tag/{revision:path}", summary="Tag a revision")
-async def create_tag(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                     state: State, caller: Caller) -> dict[str, Any]:
+def create_tag(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+                     state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
-    data = await read_json(request, state)
     tag = field(data, "tag", str, required=True)
     message = field(data, "message", str)
     with state.store.write() as s:

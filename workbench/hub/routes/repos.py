@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, field, read_json, repo_key, seg
+from workbench.hub.deps import Caller, State, base_url, field, repo_key, seg
+from workbench.hub.deps import JsonBody
 from workbench.store import models as m
 from workbench.store.accounts import require_read, require_write_scope
 from workbench.store.names import PLURAL_TYPES, TYPE_PLURALS, URL_PREFIX, split_repo_id, validate_repo_type
@@ -40,8 +41,7 @@ def agent_harnesses() -> dict[str, Any]:
 
 
 @router.post("/api/repos/create", summary="Create a repository")
-async def create(request: Request, state: State, caller: Caller) -> dict[str, Any]:
-    data = await read_json(request, state)
+def create(request: Request, state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     name = field(data, "name", str, required=True)
     org = field(data, "organization", str)
     repo_type = validate_repo_type(field(data, "type", str))
@@ -78,8 +78,7 @@ def _key_from_body(data: dict[str, Any], caller_name: str | None) -> RepoKey:
 
 
 @router.delete("/api/repos/delete", summary="Delete a repository")
-async def delete(request: Request, state: State, caller: Caller) -> dict[str, Any]:
-    data = await read_json(request, state)
+def delete(request: Request, state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     require_write_scope(caller)
     key = _key_from_body(data, caller.name)
     with state.store.write() as s:
@@ -88,8 +87,7 @@ async def delete(request: Request, state: State, caller: Caller) -> dict[str, An
 
 
 @router.post("/api/repos/move", summary="Rename or transfer a repository")
-async def move(request: Request, state: State, caller: Caller) -> dict[str, Any]:
-    data = await read_json(request, state)
+def move(request: Request, state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     src_ns, src_name = split_repo_id(field(data, "fromRepo", str, required=True))
     dst_ns, dst_name = split_repo_id(field(data, "toRepo", str, required=True))
     repo_type = validate_repo_type(field(data, "type", str))
@@ -101,10 +99,9 @@ async def move(request: Request, state: State, caller: Caller) -> dict[str, Any]
 
 
 @router.put("/api/{repo_type}/{namespace}/{name}/settings", summary="Change visibility or gating")
-async def settings(repo_type: str, namespace: str, name: str, request: Request, state: State,
-                   caller: Caller) -> dict[str, Any]:
+def settings(repo_type: str, namespace: str, name: str, request: Request, state: State,
+                   caller: Caller, data: JsonBody) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
-    data = await read_json(request, state)
     visibility = field(data, "visibility", str)
     private = field(data, "private", bool)
     if visibility is not None:

@@ -19,7 +19,8 @@ from fastapi.responses import JSONResponse
 
 from workbench.errors import InvalidRequest, WorkbenchError
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, field, read_body, read_json, repo_key, seg
+from workbench.hub.deps import Caller, State, base_url, field, read_body, repo_key, seg
+from workbench.hub.deps import JsonBody
 from workbench.hub.ndjson import Line, parse_commit_body
 from workbench.store import models as m
 from workbench.store.accounts import require_read, require_write, require_write_scope
@@ -43,8 +44,7 @@ def wants_lfs_storage(path: str, size: int, threshold: int, sample: bytes = b"")
 
 
 @router.post("/api/validate-yaml", summary="Check a card's YAML front matter")
-async def validate_yaml(request: Request, state: State) -> JSONResponse:
-    data = await read_json(request, state)
+def validate_yaml(data: JsonBody) -> JSONResponse:
     content = field(data, "content", str, default="")
     errors: list[dict[str, str]] = []
     if content.startswith("---"):
@@ -67,10 +67,9 @@ async def validate_yaml(request: Request, state: State) -> JSONResponse:
 
 @router.post("/api/{repo_type}/{namespace}/{name}/preupload/{revision}",
              summary="Decide how each file will be uploaded")
-async def preupload(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                    state: State, caller: Caller) -> dict[str, Any]:
+def preupload(repo_type: str, namespace: str, name: str, revision: str, request: Request,
+                    state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
-    data = await read_json(request, state)
     files = field(data, "files", list, required=True)
     settings = state.settings
     lfs_ok = settings.upload_mode == "lfs" or (
@@ -122,10 +121,14 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
                              "(create one with create_branch) instead.", code="PullRequestsDisabled")
     store = state.store
     settings = state.settings
-    with store.read() as s:  # fail fast, before reading a large body
-        repo = store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
-        resolve_revision(s, repo, rev)
+
+    def precheck() -> None:  # fail fast, before reading a large body
+        with store.read() as s:
+            repo = store.get_repo(s, *key.as_tuple())
+            require_write(s, caller, repo)
+            resolve_revision(s, repo, rev)
+
+    await anyio.to_thread.run_sync(precheck)
 
     header: dict[str, Any] | None = None
     ops: list[Operation] = []
