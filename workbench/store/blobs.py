@@ -227,11 +227,19 @@ class BlobStore:
 
         cutoff = time.time() - older_than
         n = 0
-        for p in self.tmp_dir.glob("upload-*"):
+        stale_multipart = time.time() - max(older_than, 24 * 3600)  # signed URLs live 24 h
+        for p in [*self.tmp_dir.glob("upload-*"), *self.tmp_dir.glob("multipart-*")]:
             try:
-                if p.stat().st_mtime < cutoff:
+                if p.stat().st_mtime >= (stale_multipart if p.name.startswith("multipart-")
+                                         else cutoff):
+                    continue
+                if p.is_dir():
+                    for part in p.iterdir():
+                        part.unlink()
+                    p.rmdir()
+                else:
                     p.unlink()
-                    n += 1
+                n += 1
             except FileNotFoundError:
                 continue
         return n

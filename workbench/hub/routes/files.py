@@ -199,26 +199,22 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-for _prefix in ("datasets", "spaces", "papers"):
-    def _make(prefix: str):  # type: ignore[no-untyped-def]
-        def handler(namespace: str, name: str, revision: str, path: str, request: Request,
-                    state: State, caller: Caller) -> Response:
-            return _resolve(request, state, caller, prefix, namespace, name, revision, path)
-        handler.__name__ = f"resolve_{prefix}"
-        return handler
-
-    router.add_api_route(f"/{_prefix}/{{namespace}}/{{name}}/resolve/{{revision}}/{{path:path}}",
-                         _make(_prefix), methods=["GET", "HEAD"],
-                         summary=f"Download a file of a {_prefix[:-1]} repo (Range supported)",
-                         response_class=Response)
+def _resolve_handler(prefix: str | None):  # type: ignore[no-untyped-def]
+    def handler(namespace: str, name: str, revision: str, path: str, request: Request,
+                state: State, caller: Caller) -> Response:
+        return _resolve(request, state, caller, prefix, namespace, name, revision, path)
+    return handler
 
 
-@router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"],
-                  summary="Download a file of a model repo (Range supported)",
-                  response_class=Response)
-def resolve_model(namespace: str, name: str, revision: str, path: str, request: Request,
-                  state: State, caller: Caller) -> Response:
-    return _resolve(request, state, caller, None, namespace, name, revision, path)
-
-
-__all__ = ["router", "TYPE_PLURALS"]
+# Prefixed repo types first: `/datasets/...` must not be read as a model namespace. GET and
+# HEAD are separate routes so each has its own OpenAPI operation id.
+for _prefix in ("datasets", "spaces", "papers", None):
+    _what = f"a {_prefix[:-1]}" if _prefix else "a model"
+    _path = f"/{_prefix}/" if _prefix else "/"
+    for _method in ("GET", "HEAD"):
+        router.add_api_route(
+            f"{_path}{{namespace}}/{{name}}/resolve/{{revision}}/{{path:path}}",
+            _resolve_handler(_prefix), methods=[_method], response_class=Response,
+            name=f"resolve_{_prefix or 'model'}_{_method.lower()}",
+            summary=(f"Download a file of {_what} repo (Range supported)" if _method == "GET"
+                     else f"Metadata of a file of {_what} repo (ETag, X-Repo-Commit, size)"))
