@@ -1,0 +1,107 @@
+"""Run the benchmarks and print one table: ``python -m bench.run [--size-mib N] [--only NAME]``.
+
+Every row compares with a baseline measured in the same run; the table is also written as
+JSON to ``bench/out/results.json``. Exit status 0 unless ``--strict`` and a goal was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import concurrency, transfer
+from bench.measure import MiB, Result
+
+OUT = Path(__file__).resolve().parent / "out"
+BENCHMARKS = ("transfer", "reupload", "concurrency")
+
+
+def machine() -> dict[str, Any]:
+    df = subprocess.run(["df", "-h", str(OUT)], capture_output=True, text=True).stdout
+    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+            "arch": platform.machine(), "kernel": platform.release(),
+            "python": platform.python_version(), "disk": df.strip().splitlines()[-1:],
+            "cp": subprocess.run(["cp", "--version"], capture_output=True,
+                                 text=True).stdout.splitlines()[0]}
+
+
+def _fmt(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "-"
+    if float(x).is_integer() and abs(x) < 100:
+        text = f"{x:.0f}"
+    else:
+        text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}"
+    return f"{text} {unit}".strip()
+
+
+def table(results: list[Result]) -> str:
+    rows = [("benchmark", "value", "baseline", "ratio", "goal", "result")]
+    for r in results:
+        base = f"{_fmt(r.baseline)} {r.baseline_label}" if r.baseline is not None else "-"
+        verdict = {True: "pass", False: "FAIL", None: "info"}[r.passed]
+        rows.append((r.name, _fmt(r.value, r.unit), base,
+                     "-" if r.ratio is None else f"{r.ratio:.2f}", r.goal or "-", verdict))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--size-mib", type=int, default=1024,
+                        help="size of the large file (default 1024; 64 for a quick run)")
+    parser.add_argument("--only", action="append", choices=BENCHMARKS,
+                        help="run only this benchmark (repeatable)")
+    parser.add_argument("--files", type=int, default=32, help="concurrent downloads (32)")
+    parser.add_argument("--file-mib", type=int, default=16,
+                        help="size of each concurrently downloaded file (16)")
+    parser.add_argument("--work", type=Path, default=OUT / "work",
+                        help="scratch folder for test files and hubs (bench/out/work)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    only = set(args.only or BENCHMARKS)
+
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    results: list[Result] = []
+    if only & {"transfer", "reupload"}:
+        results += transfer.run(args.work / "transfer", args.size_mib * MiB,
+                                transfer="transfer" in only, reupload="reupload" in only)
+    if "concurrency" in only:
+        results += concurrency.run(args.work / "concurrency", files=args.files,
+                                   file_size=args.file_mib * MiB)
+    shutil.rmtree(args.work, ignore_errors=True)
+
+    print()
+    print(table(results))
+    OUT.mkdir(parents=True, exist_ok=True)
+    report = {"date": started.isoformat(timespec="seconds"), "args": {
+        "size_mib": args.size_mib, "only": sorted(only), "files": args.files,
+        "file_mib": args.file_mib}, "machine": machine(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "results": [r.as_dict() for r in results]}
+    (OUT / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwritten to {OUT / 'results.json'}")
+    missed = [r.name for r in results if r.passed is False]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
