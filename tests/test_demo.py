@@ -64,7 +64,7 @@ def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
     first = build_demo(tmp_path / "a")
     second = build_demo(tmp_path / "b")
     assert [r.repo_id for r in first] == [r.repo_id for r in second]
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         assert a.folder != b.folder
         assert _files(a.folder) == _files(b.folder), a.repo_id
 

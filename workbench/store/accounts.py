@@ -17,7 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.errors import (
-    AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied, RepoNotFound,
+    AuthenticationError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RepoNotFound,
 )
 from workbench.store import models as m
 from workbench.store.names import validate_namespace

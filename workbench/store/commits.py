@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +23,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workbench.errors import (
-    Conflict, EntryNotFound, InvalidRequest, RevisionNotFound,
+    Conflict,
+    EntryNotFound,
+    InvalidRequest,
+    RevisionNotFound,
 )
 from workbench.store import models as m
 from workbench.store.accounts import Principal, require_write
@@ -166,7 +170,7 @@ def _card_from(store: Store, entry: TreeEntry | None) -> dict | None:
 
 def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], revision: str,
                   ops: list[Operation], *, summary: str, description: str = "",
-                  parent_commit: str | None = None, blobs: list[BlobInfo] = ()) -> CommitResult:
+                  parent_commit: str | None = None, blobs: Sequence[BlobInfo] = ()) -> CommitResult:
     """Apply ``ops`` on the head of branch ``revision`` atomically; see the module docstring."""
     summary = (summary or "").strip() or "Update files"
     for delay in retry_delays():

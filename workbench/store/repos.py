@@ -6,15 +6,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.store import models as m
 from workbench.store.accounts import (
-    Principal, can_read, can_write_namespace, get_account, require_write, require_write_scope,
+    Principal,
+    can_read,
+    can_write_namespace,
+    get_account,
+    require_write,
+    require_write_scope,
 )
 from workbench.store.commits import commit_oid
 from workbench.store.names import validate_name_part, validate_namespace, validate_repo_type
@@ -142,12 +148,12 @@ def update_settings(store: Store, s: Session, p: Principal, key: RepoKey, *,
     if gated is not None:
         if gated not in (False, "auto", "manual"):
             raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")
-        repo.gated = gated or None
+        repo.gated = str(gated) if gated else None
     return repo
 
 
-def list_repos(s: Session, p: Principal, *, repo_type: str | None, search: list[str] = (),
-               author: str | None = None, filters: list[str] = (), sort: str | None = None,
+def list_repos(s: Session, p: Principal, *, repo_type: str | None, search: Sequence[str] = (),
+               author: str | None = None, filters: Sequence[str] = (), sort: str | None = None,
                direction: int = -1, limit: int | None = None, offset: int = 0) -> list[m.Repo]:
     """Repos the caller may read, filtered and sorted as the HF list endpoints ask."""
     q = select(m.Repo)
@@ -160,7 +166,7 @@ def list_repos(s: Session, p: Principal, *, repo_type: str | None, search: list[
             like = f"%{term.lower()}%"
             q = q.where(func.lower(m.Repo.namespace + "/" + m.Repo.name).like(like))
     if not p.is_admin:
-        visible = [m.Repo.private.is_(False)]
+        visible: list[ColumnElement[bool]] = [m.Repo.private.is_(False)]
         if p.user_id is not None:
             visible.append(m.Repo.owner_id == p.user_id)
             if p.orgs:

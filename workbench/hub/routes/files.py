@@ -14,12 +14,11 @@ from fastapi.responses import StreamingResponse
 
 from workbench.errors import EntryNotFound, RangeNotSatisfiable
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, repo_key, seg, web_key
-from workbench.hub.deps import RawBody
+from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
 from workbench.store import models as m
 from workbench.store.accounts import require_read
 from workbench.store.commits import last_commits
-from workbench.store.names import TYPE_PLURALS, validate_path
+from workbench.store.names import validate_path
 from workbench.store.refs import resolve_revision
 from workbench.store.trees import TreeEntry
 

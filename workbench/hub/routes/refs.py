@@ -9,8 +9,16 @@ from fastapi import APIRouter, Query, Request, Response
 
 from workbench.errors import InvalidRequest
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, field, repo_key, seg
-from workbench.hub.deps import JsonBody, OptionalJsonBody
+from workbench.hub.deps import (
+    Caller,
+    JsonBody,
+    OptionalJsonBody,
+    State,
+    base_url,
+    field,
+    repo_key,
+    seg,
+)
 from workbench.store.accounts import require_read, require_write
 from workbench.store.commits import history
 from workbench.store.refs import create_ref, delete_ref, list_refs, resolve_revision

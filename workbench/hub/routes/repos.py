@@ -9,14 +9,24 @@ from fastapi import APIRouter, Query, Request, Response
 
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, field, repo_key, seg
-from workbench.hub.deps import JsonBody
+from workbench.hub.deps import Caller, JsonBody, State, base_url, field, repo_key, seg
 from workbench.store import models as m
 from workbench.store.accounts import require_read, require_write_scope
-from workbench.store.names import PLURAL_TYPES, TYPE_PLURALS, URL_PREFIX, split_repo_id, validate_repo_type
+from workbench.store.names import (
+    PLURAL_TYPES,
+    TYPE_PLURALS,
+    URL_PREFIX,
+    split_repo_id,
+    validate_repo_type,
+)
 from workbench.store.refs import resolve_revision
 from workbench.store.repos import (
-    RepoKey, create_repo, delete_repo, list_repos, move_repo, update_settings,
+    RepoKey,
+    create_repo,
+    delete_repo,
+    list_repos,
+    move_repo,
+    update_settings,
 )
 
 router = APIRouter(tags=["repos"])
@@ -145,7 +155,7 @@ def info_at(repo_type: str, namespace: str, name: str, revision: str, request: R
 @router.get("/api/{repo_type}", summary="List repositories (search, author, filter, sort)")
 def list_endpoint(repo_type: str, request: Request, response: Response, state: State,
                   caller: Caller, search: list[str] = Query([]), author: str | None = None,
-                  filter: list[str] = Query([]), sort: str | None = None,  # noqa: A002
+                  filter: list[str] = Query([]), sort: str | None = None,
                   direction: int = -1, limit: int | None = Query(None, ge=1),
                   full: bool = False, cardData: bool = False,  # noqa: N803
                   cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:

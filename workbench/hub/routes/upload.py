@@ -19,14 +19,18 @@ from fastapi.responses import JSONResponse
 
 from workbench.errors import InvalidRequest, WorkbenchError
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State, base_url, field, read_body, repo_key, seg
-from workbench.hub.deps import JsonBody
+from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, repo_key, seg
 from workbench.hub.ndjson import Line, parse_commit_body
 from workbench.store import models as m
 from workbench.store.accounts import require_read, require_write, require_write_scope
 from workbench.store.blobs import BlobInfo
 from workbench.store.commits import (
-    AddFile, AddLfsObject, DeleteFile, DeleteFolder, Operation, create_commit,
+    AddFile,
+    AddLfsObject,
+    DeleteFile,
+    DeleteFolder,
+    Operation,
+    create_commit,
 )
 from workbench.store.names import URL_PREFIX, validate_path, validate_sha256
 from workbench.store.refs import resolve_revision
@@ -176,8 +180,8 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
     if header is None:
         raise InvalidRequest("Empty commit body: send a header line and operations.",
                              code="MalformedCommit")
-    summary = header.get("summary") if isinstance(header.get("summary"), str) else ""
-    description = header.get("description") if isinstance(header.get("description"), str) else ""
+    summary = str(header["summary"]) if isinstance(header.get("summary"), str) else ""
+    description = str(header["description"]) if isinstance(header.get("description"), str) else ""
     parent = header.get("parentCommit")
     if parent is not None and (not isinstance(parent, str) or not parent):
         raise InvalidRequest("parentCommit must be a commit id.", code="MalformedCommit")
@@ -211,4 +215,4 @@ def _with_git_oid(state: State, blob: BlobInfo) -> BlobInfo:
     return BlobInfo(blob.sha256, blob.size, h.hexdigest())
 
 
-__all__ = ["router", "WorkbenchError", "read_body", "wire", "require_read"]
+__all__ = ["WorkbenchError", "read_body", "require_read", "router", "wire"]

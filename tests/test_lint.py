@@ -1,0 +1,19 @@
+"""ruff on everything, mypy on store, hub and client (STYLE.md, Habits)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff() -> None:
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "workbench", "tests", "bench"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_mypy() -> None:
+    out = subprocess.run([sys.executable, "-m", "mypy", "workbench/store", "workbench/hub",
+                          "workbench/client"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
