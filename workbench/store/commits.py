@@ -32,7 +32,7 @@ from workbench.store import models as m
 from workbench.store.accounts import Principal, require_write
 from workbench.store.blobs import BlobInfo
 from workbench.store.names import validate_path
-from workbench.store.refs import get_ref, resolve_revision
+from workbench.store.refs import resolve_revision
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
@@ -181,8 +181,14 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
             if resolved.kind not in ("branch", "pr"):
                 raise InvalidRequest(f"Commits go to a branch; {revision!r} is a {resolved.kind}.",
                                      code="NotABranch")
-            ref = get_ref(s, repo, resolved.kind, resolved.name)
-            assert ref is not None
+            # Lock the branch row: concurrent commits to one branch queue up here (PostgreSQL
+            # row lock; SQLite's BEGIN IMMEDIATE already serializes writers) instead of racing
+            # to the compare-and-swap below and retrying.
+            ref = s.scalar(select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == resolved.kind,
+                                               m.Ref.name == resolved.name).with_for_update())
+            if ref is None:  # deleted since it was resolved
+                raise RevisionNotFound(f"Branch {resolved.name!r} no longer exists.")
+            s.refresh(ref)
             head = ref.commit_oid
             if parent_commit and not head.startswith(parent_commit.lower()):
                 raise Conflict(f"The branch {resolved.name!r} moved: its head is {head}, not "
