@@ -32,7 +32,7 @@ from workbench.store import models as m
 from workbench.store.accounts import Principal, require_write
 from workbench.store.blobs import BlobInfo
 from workbench.store.names import validate_path
-from workbench.store.refs import resolve_revision
+from workbench.store.refs import Resolved, resolve_revision
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
@@ -231,6 +231,16 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
             return CommitResult(oid, head, resolved.name, changed)
     raise Conflict("Too many concurrent commits to this branch; retry in a moment.",
                    code="CommitContention")
+
+
+def checkout(store: Store, session: Session, repo: m.Repo, revision: str
+             ) -> tuple[Resolved, m.Commit, Tree]:
+    """Resolve ``revision`` and return it with its commit row and file tree."""
+    resolved = resolve_revision(session, repo, revision)
+    commit = session.get(m.Commit, resolved.oid)
+    if commit is None:
+        raise RevisionNotFound(f"Commit {resolved.oid} not found.")
+    return resolved, commit, store.load_tree(session, commit.tree_hash)
 
 
 def commit_tree(store: Store, session: Session, oid: str) -> Tree:

@@ -15,11 +15,9 @@ from fastapi.responses import StreamingResponse
 from workbench.errors import EntryNotFound, RangeNotSatisfiable
 from workbench.hub import wire
 from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
-from workbench.store import models as m
 from workbench.store.accounts import require_read
-from workbench.store.commits import last_commits
+from workbench.store.commits import checkout, last_commits
 from workbench.store.names import validate_path
-from workbench.store.refs import resolve_revision
 from workbench.store.trees import TreeEntry
 
 router = APIRouter(tags=["files"])
@@ -41,10 +39,7 @@ def _tree(state: State, caller: Caller, repo_type: str, namespace: str, name: st
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
-        resolved = resolve_revision(s, repo, rev)
-        commit = s.get(m.Commit, resolved.oid)
-        assert commit is not None
-        tree = store.load_tree(s, commit.tree_hash)
+        resolved, _commit, tree = checkout(store, s, repo, rev)
         if path and tree.get(path) is not None:
             items: list[tuple[str, TreeEntry | None]] = [(path, tree.get(path))]
         elif path and not tree.is_dir(path):
@@ -105,10 +100,7 @@ def paths_info(repo_type: str, namespace: str, name: str, revision: str, request
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
-        resolved = resolve_revision(s, repo, seg(revision))
-        commit = s.get(m.Commit, resolved.oid)
-        assert commit is not None
-        tree = store.load_tree(s, commit.tree_hash)
+        resolved, _commit, tree = checkout(store, s, repo, seg(revision))
         found = [(p, tree.get(p)) for p in paths if tree.get(p) is not None or
                  (p and tree.is_dir(p))]
         lasts = last_commits(store, s, repo, resolved.oid, [p for p, _ in found]) if expand else {}
@@ -165,10 +157,8 @@ def _resolve(request: Request, state: State, caller: Caller, prefix: str | None,
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
-        resolved = resolve_revision(s, repo, rev)
-        commit = s.get(m.Commit, resolved.oid)
-        assert commit is not None
-        entry = store.load_tree(s, commit.tree_hash).get(path)
+        resolved, _commit, tree = checkout(store, s, repo, rev)
+        entry = tree.get(path)
     if entry is None:
         raise EntryNotFound(f"{path} does not exist at revision {rev}.", repo_commit=resolved.oid)
     etag = f'"{entry.sha256 if entry.lfs else entry.git_oid}"'

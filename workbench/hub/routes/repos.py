@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, repo_key, seg
-from workbench.store import models as m
 from workbench.store.accounts import require_read, require_write_scope
+from workbench.store.commits import checkout
 from workbench.store.names import (
     PLURAL_TYPES,
     TYPE_PLURALS,
@@ -19,7 +19,6 @@ from workbench.store.names import (
     split_repo_id,
     validate_repo_type,
 )
-from workbench.store.refs import resolve_revision
 from workbench.store.repos import (
     RepoKey,
     create_repo,
@@ -130,10 +129,7 @@ def _info(request: Request, state: State, caller: Caller, key: RepoKey, rev: str
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
-        resolved = resolve_revision(s, repo, rev or "main")
-        commit = s.get(m.Commit, resolved.oid)
-        assert commit is not None
-        tree = store.load_tree(s, commit.tree_hash)
+        resolved, commit, tree = checkout(store, s, repo, rev or "main")
         out = wire.repo_info(repo, sha=resolved.oid, tree=tree, blobs=blobs)
         out["lastModified"] = wire.iso(commit.created_at) if rev else out["lastModified"]
         return out

@@ -30,6 +30,7 @@ from workbench.store.commits import (
     DeleteFile,
     DeleteFolder,
     Operation,
+    checkout,
     create_commit,
 )
 from workbench.store.names import URL_PREFIX, validate_path, validate_sha256
@@ -82,10 +83,7 @@ def preupload(repo_type: str, namespace: str, name: str, revision: str, request:
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
         require_write(s, caller, repo)
-        resolved = resolve_revision(s, repo, seg(revision))
-        commit = s.get(m.Commit, resolved.oid)
-        assert commit is not None
-        tree = store.load_tree(s, commit.tree_hash)
+        resolved, _commit, tree = checkout(store, s, repo, seg(revision))
         out = []
         for item in files:
             if not isinstance(item, dict):
