@@ -1,0 +1,310 @@
+"""wb.load_dataset, wb.load_model and wb.load_paper against a real hub, bad inputs included."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+import workbench as wb
+from tests.support.hub import HubProcess
+from tests.support.kernel import ScaledMLP, seed_demo, unique
+from workbench.errors import InvalidRequest, NotFound, RepoNotFound, RevisionNotFound
+from workbench.loading import _registry
+
+
+class TinyMLP(nn.Module):
+    """The demo model's architecture (as in the repo's modeling.py)."""
+
+    def __init__(self, n_inputs: int = 4, hidden: int = 16, n_classes: int = 3) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(n_inputs, hidden)
+        self.act = nn.ReLU()
+        self.fc2 = nn.Linear(hidden, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+@pytest.fixture
+def conn(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> wb.Connection:
+    wb.clear_inputs()
+    _registry.clear()
+    return wb.connect(hub.url, hub.token, cache_dir=tmp_path_factory.getbasetemp() / "wb-cache")
+
+
+@pytest.fixture(scope="module")
+def demo(hub: HubProcess) -> dict[str, str]:
+    return seed_demo(hub)
+
+
+def _demo_reference(conn: wb.Connection, demo: dict[str, str], tmp_path: Path) -> TinyMLP:
+    path = conn.client.download_file(demo["model"], "model.safetensors", local_dir=tmp_path)
+    reference = TinyMLP()
+    reference.load_state_dict(load_file(str(path)))
+    return reference.eval()
+
+
+# -- datasets --------------------------------------------------------------------------------
+
+def test_load_dataset_splits_and_streaming(conn: wb.Connection, demo: dict[str, str]) -> None:
+    full = wb.load_dataset(demo["dataset"])
+    assert {s: full[s].num_rows for s in full} == {"train": 120, "test": 30}
+    test = wb.load_dataset(demo["dataset"], split="test")
+    assert test.num_rows == 30 and "species" in test.column_names
+    streamed = wb.load_dataset(demo["dataset"], split="train", streaming=True)
+    assert sum(1 for _ in streamed) == 120
+    sha = conn.client.revision_sha(demo["dataset"], type="dataset")
+    assert [(r.repo, r.commit) for r in wb.inputs()] == [(demo["dataset"], sha)]
+
+
+def test_load_dataset_pins_the_revision(conn: wb.Connection) -> None:
+    rid = unique("pinned-ds")
+    first = wb.publish_dataset({"train": [{"x": i} for i in range(5)]}, rid)
+    wb.publish_dataset({"train": [{"x": i} for i in range(7)]}, rid)
+    assert wb.load_dataset(rid, split="train").num_rows == 7
+    old = wb.load_dataset(rid, split="train", revision=first.oid)
+    assert old.num_rows == 5
+    assert {r.commit for r in wb.inputs() if r.repo == rid} == {
+        first.oid, conn.client.revision_sha(rid, type="dataset")}
+    branch = wb.load_dataset(rid, split="train", revision="main")
+    assert branch.num_rows == 7
+
+
+def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:
+    with pytest.raises(RepoNotFound, match="No dataset repo admin/missing-ds"):
+        wb.load_dataset("admin/missing-ds")
+    with pytest.raises(RevisionNotFound, match="no revision 'v9'"):
+        wb.load_dataset(demo["dataset"], revision="v9")
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_dataset(demo["model"])
+    assert err.value.code == "WrongRepoType"
+    assert "is a model repo" in err.value.message and "wb.load_model" in err.value.message
+    empty = unique("no-splits")
+    conn.client.create_repo(empty, type="dataset")
+    conn.client.upload(empty, {"README.md": b"# nothing to load\n", "notes.bin": b"\x00\x01"},
+                       type="dataset")
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_dataset(empty)
+    assert err.value.code == "NoSplits" and "configs:" in err.value.message
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_dataset(demo["dataset"], split="nope")
+    assert err.value.code == "UnknownSplit"
+    assert wb.inputs() == []  # failed loads record nothing
+
+
+# -- models from a class ---------------------------------------------------------------------
+
+def test_load_model_class_not_found_then_registered(conn: wb.Connection, demo: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    with pytest.raises(NotFound) as err:
+        wb.load_model(demo["model"])
+    assert err.value.code == "ModelClassNotFound"
+    assert "@wb.register_model" in err.value.message and "TinyMLP" in err.value.message
+    wb.register_model(TinyMLP)
+    model = wb.load_model(demo["model"], device="cpu")
+    assert isinstance(model, TinyMLP) and not model.training
+    x = torch.tensor([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]])
+    with torch.no_grad():
+        assert torch.equal(model(x), _demo_reference(conn, demo, tmp_path)(x))
+    sha = conn.client.revision_sha(demo["model"])
+    assert [(r.repo, r.type, r.commit, r.via) for r in wb.inputs()] == [
+        (demo["model"], "model", sha, "wb.load_model")]
+
+
+def test_load_model_finds_class_in_main(conn: wb.Connection, demo: dict[str, str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules["__main__"], "TinyMLP", TinyMLP, raising=False)
+    assert isinstance(wb.load_model(demo["model"]), TinyMLP)
+
+
+def test_load_model_from_module_named_in_config(conn: wb.Connection) -> None:
+    rid = unique("scaled")
+    net = ScaledMLP(3, hidden=5)
+    wb.publish_model(net, rid)
+    config = json.loads(conn.client.download_file(rid, "config.json",
+                                                  local_dir=conn.cache_dir / "x").read_text())
+    assert config == {"architectures": ["ScaledMLP"], "module": "tests.support.kernel",
+                      "n_inputs": 3, "hidden": 5, "n_outputs": 2}
+    loaded = wb.load_model(rid)
+    assert isinstance(loaded, ScaledMLP) and loaded.fc1.out_features == 5
+    x = torch.randn(4, 3)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net.eval()(x))
+
+
+def test_load_model_weights_that_do_not_fit(conn: wb.Connection, demo: dict[str, str]) -> None:
+    class TinyMLP(nn.Module):  # same name, other shapes
+        def __init__(self, n_inputs: int = 4, hidden: int = 16, n_classes: int = 3) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(n_inputs, hidden * 2)
+            self.fc2 = nn.Linear(hidden * 2, n_classes)
+
+    wb.register_model(TinyMLP)
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_model(demo["model"])
+    assert err.value.code == "WeightsMismatch" and "do not fit TinyMLP" in err.value.message
+
+
+def _pickle_bomb(marker: Path) -> bytes:
+    class Bomb:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {marker}",))
+
+    return pickle.dumps(Bomb())
+
+
+def test_load_model_refuses_pickle_only_repos(conn: wb.Connection, tmp_path: Path) -> None:
+    rid = unique("pickled")
+    marker = tmp_path / "unpickled"
+    conn.client.create_repo(rid)
+    conn.client.upload(rid, {"config.json": json.dumps({"architectures": ["TinyMLP"]}).encode(),
+                             "pytorch_model.bin": _pickle_bomb(marker)})
+    wb.register_model(TinyMLP)
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_model(rid)
+    assert err.value.code == "NoSafeWeights" and "pytorch_model.bin" in err.value.message
+    assert not marker.exists()
+    no_class = unique("no-class")
+    conn.client.create_repo(no_class)
+    conn.client.upload(no_class, {"README.md": b"# no config\n"})
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_model(no_class)
+    assert err.value.code == "NoModelClass"
+
+
+def test_load_model_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_model(demo["paper"])
+    assert err.value.code == "WrongRepoType" and "wb.load_paper" in err.value.message
+    with pytest.raises(RepoNotFound):
+        wb.load_model("admin/no-such-model")
+    with pytest.raises(RevisionNotFound):
+        wb.load_model(demo["model"], revision="0" * 40)
+
+
+# -- torch.export programs -------------------------------------------------------------------
+
+def test_export_round_trip_at_other_batch_sizes(conn: wb.Connection) -> None:
+    rid = unique("exported")
+
+    class Local(nn.Module):  # not importable, not registered: the program needs no class
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.softmax(self.drop(self.fc(x)), dim=-1)
+
+    net = Local()
+    net.train()
+    wb.publish_model(net, rid, example_inputs=torch.randn(1, 4), config={})
+    assert net.training  # publishing restores the mode
+    files = {f["path"] for f in conn.client.list_files(rid)} - {".gitattributes"}
+    assert files == {"README.md", "config.json", "model.safetensors", "model.pt2"}
+    loaded = wb.load_model(rid)
+    assert not isinstance(loaded, Local) and not loaded.training
+    net.eval()
+    for batch in (1, 3, 64):
+        x = torch.randn(batch, 4)
+        with torch.no_grad():
+            assert torch.allclose(loaded(x), net(x), atol=1e-6)
+    assert wb.inputs()[-1].repo == rid
+
+
+def test_unsafe_program_is_refused_before_anything_runs(conn: wb.Connection,
+                                                        tmp_path: Path) -> None:
+    from workbench.programs import export_program
+
+    good = tmp_path / "model.pt2"
+    export_program(nn.Linear(4, 2), torch.randn(2, 4), good)
+    marker = tmp_path / "ran"
+    bad = tmp_path / "bad.pt2"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("models/model.json"):
+                program = json.loads(data)
+                program["guards_code"] = [f"__import__('pathlib').Path({str(marker)!r}).touch()"]
+                data = json.dumps(program).encode()
+            zout.writestr(item, data)
+    rid = unique("unsafe-program")
+    conn.client.create_repo(rid)
+    conn.client.upload(rid, {"model.pt2": bad})
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_model(rid)
+    assert err.value.code == "UnsafeProgram" and "guard code" in err.value.message
+    assert not marker.exists()
+    assert wb.inputs() == []
+
+
+# -- transformers ----------------------------------------------------------------------------
+
+def test_transformers_model(conn: wb.Connection, tmp_path: Path) -> None:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32,
+                                     max_position_embeddings=32)
+    torch.manual_seed(0)
+    bert = transformers.BertModel(config).eval()
+    bert.save_pretrained(tmp_path / "bert", safe_serialization=True)
+    rid = unique("tiny-bert")
+    conn.client.create_repo(rid)
+    conn.client.upload(rid, {p.name: p for p in (tmp_path / "bert").iterdir()})
+    loaded = wb.load_model(rid)
+    assert isinstance(loaded, transformers.BertModel) and not loaded.training
+    ids = torch.tensor([[1, 5, 9, 2]])
+    with torch.no_grad():
+        assert torch.allclose(loaded(ids).last_hidden_state, bert(ids).last_hidden_state)
+    # wb.publish_model of a transformers model: save_pretrained layout, transformers card.
+    again = unique("tiny-bert-pub")
+    wb.publish_model(bert, again, license="mit")
+    card = wb.card(again)
+    assert card.metadata["library_name"] == "transformers"
+    assert isinstance(wb.load_model(again), transformers.BertModel)
+
+
+def test_transformers_repo_without_safetensors_is_refused(conn: wb.Connection,
+                                                          tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    rid = unique("bin-bert")
+    marker = tmp_path / "unpickled"
+    config = {"model_type": "bert", "architectures": ["BertModel"], "vocab_size": 64,
+              "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+              "intermediate_size": 32, "transformers_version": "5.0.0"}
+    conn.client.create_repo(rid)
+    conn.client.upload(rid, {"config.json": json.dumps(config).encode(),
+                             "pytorch_model.bin": _pickle_bomb(marker)})
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_model(rid)
+    assert err.value.code == "NoSafeWeights"
+    assert not marker.exists()
+
+
+# -- papers ----------------------------------------------------------------------------------
+
+def test_load_paper(conn: wb.Connection, demo: dict[str, str]) -> None:
+    paper = wb.load_paper(demo["paper"])
+    assert paper.title.startswith("TinyMLP: A Minimal Tabular Classifier")
+    assert paper.authors == ["Ada Example", "Grace Sample"]
+    assert paper.abstract.startswith("We describe TinyMLP")
+    assert paper.identifiers == {"internal": "WB-2026-001"} and paper.arxiv_id is None
+    assert paper.links == {"models": [demo["model"]], "datasets": [demo["dataset"]]}
+    assert paper.published == "2026-01-15"
+    assert paper.pdf_path is not None and paper.pdf_path.read_bytes().startswith(b"%PDF-")
+    assert paper.commit == conn.client.revision_sha(demo["paper"], type="paper")
+    html = paper._repr_html_()
+    assert "Ada Example" in html and demo["model"] in html
+    assert "TinyMLP: A Minimal" in paper._repr_markdown_()
+    assert wb.inputs()[-1].type == "paper"
+    with pytest.raises(InvalidRequest, match=r"wb\.load_model"):
+        wb.load_paper(demo["model"])
