@@ -22,10 +22,13 @@ from typing import Any
 import psutil
 
 from bench import concurrency, transfer
+from bench import load_dataset as load_dataset_bench
+from bench import search as search_bench
+from bench import viewer as viewer_bench
 from bench.measure import MiB, Result
 
 OUT = Path(__file__).resolve().parent / "out"
-BENCHMARKS = ("transfer", "reupload", "concurrency")
+BENCHMARKS = ("transfer", "reupload", "concurrency", "load_dataset", "viewer", "search")
 
 
 def machine() -> dict[str, Any]:
@@ -70,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=32, help="concurrent downloads (32)")
     parser.add_argument("--file-mib", type=int, default=16,
                         help="size of each concurrently downloaded file (16)")
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="rows of the load_dataset and viewer tables (1,000,000; 10 columns)")
+    parser.add_argument("--search-repos", default="1000,10000,100000",
+                        help="repo counts the search benchmark grows through (1000,10000,100000)")
+    parser.add_argument("--search-database-url", default=None,
+                        help="an empty PostgreSQL database for the search benchmark (default: "
+                        "SQLite in the scratch folder)")
     parser.add_argument("--work", type=Path, default=OUT / "work",
                         help="scratch folder for test files and hubs (bench/out/work)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
@@ -87,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     if "concurrency" in only:
         results += concurrency.run(args.work / "concurrency", files=args.files,
                                    file_size=args.file_mib * MiB)
+    if "load_dataset" in only:
+        results += load_dataset_bench.run(args.work / "load_dataset", rows=args.rows)
+    if "viewer" in only:
+        results += viewer_bench.run(args.work / "viewer", rows=args.rows)
+    if "search" in only:
+        results += search_bench.run(args.work / "search", sizes=tuple(
+            int(n) for n in args.search_repos.split(",")),
+            database_url=args.search_database_url)
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()
@@ -94,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     report = {"date": started.isoformat(timespec="seconds"), "args": {
         "size_mib": args.size_mib, "only": sorted(only), "files": args.files,
-        "file_mib": args.file_mib}, "machine": machine(),
+        "file_mib": args.file_mib, "rows": args.rows, "search_repos": args.search_repos},
+        "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),
         "results": [r.as_dict() for r in results]}
     (OUT / "results.json").write_text(json.dumps(report, indent=2) + "\n")

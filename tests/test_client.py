@@ -284,3 +284,106 @@ def test_multipart_upload_and_paginated_listings(hub_factory, tmp_path: Path) ->
         assert files["big.bin"]["lfs"]["size"] == len(data)
         out = c.download_file("admin/paged-0", "big.bin", local_dir=tmp_path)
         assert out.read_bytes() == data
+
+
+def test_upload_hashes_each_file_only_as_needed(client: HubClient, repo_id: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.client.local_files import LocalFile
+
+    calls: list[tuple[str, bool, bool]] = []
+    real_hash = LocalFile.hash
+
+    def spy(self: LocalFile, on_chunk=None, *, sha256: bool = True,  # type: ignore[no-untyped-def]
+            git: bool = True) -> None:
+        calls.append((self.path, sha256, git))
+        real_hash(self, on_chunk, sha256=sha256, git=git)
+
+    monkeypatch.setattr(LocalFile, "hash", spy)
+    files = {"notes.txt": b"plain text", "w.bin": b"\x00weights" * 1000}
+    client.upload(repo_id, files)
+    # New regular file: inline content carries no hash; LFS file: SHA-256 only.
+    assert calls == [("w.bin", True, False)]
+    calls.clear()
+    result = client.upload(repo_id, files)
+    # Unchanged: the regular file needs its git SHA-1 to match the blob at its path.
+    assert sorted(calls) == [("notes.txt", False, True), ("w.bin", True, False)]
+    assert result.get("noop") is True
+    assert client.last_transfer_stats["files_skipped"] == 2
+    assert client.last_transfer_stats["bytes_uploaded"] == 0
+    calls.clear()
+    client.upload(repo_id, {"notes.txt": b"changed text"})
+    assert calls == [("notes.txt", False, True)]
+    assert client.last_transfer_stats["bytes_uploaded"] == len(b"changed text")
+
+
+def test_a_file_that_grows_or_shrinks_while_sent_is_refused(tmp_path: Path) -> None:
+    from workbench.client.local_files import LocalFile
+    from workbench.errors import IntegrityError
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789")
+    assert b"".join(LocalFile("f.bin", path, 10).chunks(chunk_size=4)) == b"0123456789"
+    assert b"".join(LocalFile("f.bin", path, 10).chunks(2, 3)) == b"234"
+    with pytest.raises(IntegrityError, match="grew"):
+        list(LocalFile("f.bin", path, 8).chunks())
+    assert b"".join(LocalFile("f.bin", path, 12).chunks(0, 8)) == b"01234567"
+    with pytest.raises(IntegrityError, match="shrank"):
+        list(LocalFile("f.bin", path, 12).chunks())
+
+
+def _mock_client(body: Iterator[bytes] | bytes, headers: dict[str, str]) -> HubClient:
+    """A HubClient whose hub serves one commit and, for any file, ``body`` with ``headers``."""
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/revision/" in request.url.path:
+            return httpx.Response(200, json={"sha": "a" * 40})
+        return httpx.Response(200, headers=headers, content=body)
+
+    c = HubClient("http://hub.invalid", "t", progress=False)
+    c._http = httpx.Client(transport=httpx.MockTransport(handler))
+    return c
+
+
+def test_download_checks_size_and_sha256_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    import hashlib
+    import threading
+
+    from workbench.errors import IntegrityError
+
+    pieces = [os.urandom(64 * 1024 + n) for n in range(40)]  # several receive batches
+    data = b"".join(pieces)
+    good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"',
+            "X-Linked-Size": str(len(data))}
+    with _mock_client(iter(pieces), good) as c:
+        path = c.download_file("a/b", "d/x.bin", local_dir=tmp_path / "ok")
+    assert path.read_bytes() == data and c.last_transfer_stats["bytes_downloaded"] == len(data)
+
+    bad_sha = {**good, "X-Linked-Etag": f'"{"0" * 64}"'}
+    short = {**good, "X-Linked-Size": str(len(data) + 1)}
+    for headers, message in ((bad_sha, "SHA-256"), (short, "bytes")):
+        with _mock_client(iter(pieces), headers) as c, \
+                pytest.raises(IntegrityError, match=message):
+            c.download_file("a/b", "d/x.bin", local_dir=tmp_path / "bad")
+        assert list((tmp_path / "bad" / "d").iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-download")]
+
+
+def test_download_write_errors_surface_and_leave_nothing_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import threading
+
+    from workbench.client import transfer
+
+    def full(fd: int, pieces: list[bytes]) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(transfer, "_write_all", full)
+    pieces = [os.urandom(256 * 1024) for _ in range(64)]  # more batches than the queue holds
+    with _mock_client(iter(pieces), {"X-Linked-Size": str(256 * 1024 * 64)}) as c, \
+            pytest.raises(OSError) as exc:
+        c.download_file("a/b", "x.bin", local_dir=tmp_path)
+    assert exc.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-download")]

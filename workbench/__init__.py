@@ -24,6 +24,7 @@ from workbench.papers import Paper, load_paper, publish_paper
 from workbench.publishing import publish_dataset, publish_model, publish_notebook
 from workbench.search_results import SearchResults, search
 from workbench.session import Connection, connect, connection
+from workbench.viewer.kernel import Viewer, viewer
 
 __all__ = [
     "Card",
@@ -34,6 +35,7 @@ __all__ = [
     "Paper",
     "RepoInfo",
     "SearchResults",
+    "Viewer",
     "__version__",
     "card",
     "clear_inputs",
@@ -51,4 +53,5 @@ __all__ = [
     "register_model",
     "search",
     "ui",
+    "viewer",
 ]

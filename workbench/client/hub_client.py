@@ -356,3 +356,11 @@ class HubClient:
         """The commit id a revision points at."""
         sha: str = self.repo_info(repo_id, type=type, revision=revision)["sha"]
         return sha
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, query: str = "", **options: Any) -> list[dict[str, Any]]:
+        """Ranked full-text search; options as :func:`workbench.client.search.search`."""
+        from workbench.client.search import search
+
+        return search(self, query, **options)

@@ -1,10 +1,16 @@
 """Uploads and downloads for :class:`~workbench.client.HubClient` (HF_PROTOCOL §5, §6).
 
-Upload: hash every file once (SHA-256 and git blob SHA-1), ask ``preupload`` which files are
-LFS and which are unchanged, send LFS objects the hub lacks through the git-LFS batch API
-(single PUT or multipart, streamed from disk), then stream one NDJSON commit. Memory stays
-bounded by a few chunks whatever the file sizes. Download: resolve the revision to one
-commit, stream each file to a temporary name, check size (and SHA-256 for LFS), rename.
+Upload: ask ``preupload`` which files are LFS (it needs only paths, sizes and 512-byte
+samples), then hash each file with the one digest it needs: SHA-256 for LFS files (the LFS
+id, also compared with the preupload ``oid``), the git blob SHA-1 for regular files the hub
+already holds at that path, nothing for new regular files. Unchanged files are skipped; LFS
+objects the hub lacks go through the git-LFS batch API (single PUT or multipart, streamed
+from disk), then one NDJSON commit is streamed. Memory stays bounded by a few chunks
+whatever the file sizes.
+
+Download: resolve the revision to one commit, stream each file's raw body to a temporary
+name (writes and SHA-256 in worker threads, so that receiving, hashing and writing overlap),
+check size (and SHA-256 for LFS), rename.
 
 >>> transfer.upload(client, "me/tiny", ["weights/"], repo_type="model", revision="main",
 ...                 message=None, description="", parent_commit=None)   # doctest: +SKIP
@@ -16,8 +22,10 @@ import base64
 import hashlib
 import json
 import os
+import queue
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +34,7 @@ from urllib.parse import quote
 import httpx
 from tqdm.auto import tqdm
 
-from workbench.client.local_files import CHUNK, LocalFile, PathsArg, collect_files
+from workbench.client.local_files import LocalFile, PathsArg, collect_files
 from workbench.errors import IntegrityError, InvalidRequest, WorkbenchError, error_class_for
 
 if TYPE_CHECKING:
@@ -39,6 +47,11 @@ BAR_MIN_BYTES = 8 * 1024 * 1024
 # No read timeout: a hub may take minutes to hash a large body before it answers.
 TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None, write=None)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# Downloads: received pieces (64 KiB each from httpx) go to the worker threads in batches
+# of this many bytes; each worker runs at most QUEUE_DEPTH batches behind the network.
+RECEIVE_BATCH = 4 * 1024 * 1024
+QUEUE_DEPTH = 4
+IOV_MAX = 1024
 
 
 def _bar(client: HubClient, total: int | None, desc: str, *, force: bool = False) -> Any:
@@ -70,10 +83,8 @@ def upload(client: HubClient, repo_id: str, paths: PathsArg, *, repo_type: str, 
     if not files:
         raise InvalidRequest(f"Nothing to upload in {paths!r}.", code="NothingToUpload")
     stats["files"] = len(files)
-    total = sum(f.size for f in files)
-    with _bar(client, total, "Hashing") as bar:
-        for f in files:
-            f.hash(on_chunk=bar.update)
+    for f in files:
+        f.read_sample()
 
     todo = _preupload(client, repo_id, files, repo_type, revision)
     stats["files_skipped"] = len(files) - len(todo)
@@ -113,7 +124,8 @@ def _default_message(files: Sequence[LocalFile]) -> str:
 
 def _preupload(client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str,
                revision: str) -> list[LocalFile]:
-    """Mark LFS files; return those not already at their path with the same content."""
+    """Mark LFS files, hash what must be hashed; return the files not already at their path
+    with the same content."""
     url = client.api_path(repo_id, repo_type, "preupload", quote(revision, safe=""))
     answers: dict[str, dict[str, Any]] = {}
     for batch in _batches(files):
@@ -122,16 +134,20 @@ def _preupload(client: HubClient, repo_id: str, files: list[LocalFile], repo_typ
         resp = client.request("POST", url, json=body, headers={"X-Workbench-Lfs": "1"})
         for item in resp.json().get("files", []):
             answers[item.get("path")] = item
-    todo = []
+    kept: list[tuple[LocalFile, str | None]] = []
     for f in files:
         answer = answers.get(f.path, {})
         if answer.get("shouldIgnore"):
             continue
         f.lfs = answer.get("uploadMode") == "lfs" and f.size > 0
-        if answer.get("oid") and answer["oid"] == (f.sha256 if f.lfs else f.git_oid):
-            continue
-        todo.append(f)
-    return todo
+        kept.append((f, answer.get("oid") or None))
+    # LFS files always need their SHA-256 (the batch and the commit name them by it); a
+    # regular file needs its git SHA-1 only to compare with a blob already at its path.
+    need = [f for f, oid in kept if f.lfs or oid]
+    with _bar(client, sum(f.size for f in need), "Hashing") as bar:
+        for f in need:
+            f.hash(on_chunk=bar.update, sha256=f.lfs, git=not f.lfs)
+    return [f for f, oid in kept if not oid or oid != (f.sha256 if f.lfs else f.git_oid)]
 
 
 def _lfs_batch(client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str,
@@ -171,21 +187,27 @@ def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any],
     if "chunk_size" in header:
         chunk_size = int(header.pop("chunk_size"))
         count = -(-f.size // chunk_size)
-        for n in range(1, count + 1):
-            part_url = header.get(str(n))
-            if not part_url:
-                raise WorkbenchError(f"The multipart plan for {f.path} lacks part {n}.",
-                                     code="LfsBatchMismatch")
+        urls = [header.get(str(n)) for n in range(1, count + 1)]
+        if not all(urls):
+            missing = next(n for n, u in enumerate(urls, 1) if not u)
+            raise WorkbenchError(f"The multipart plan for {f.path} lacks part {missing}.",
+                                 code="LfsBatchMismatch")
+
+        def put_part(n: int) -> dict[str, Any]:
             start = (n - 1) * chunk_size
             length = min(chunk_size, f.size - start)
-            resp = client.request("PUT", part_url, auth=False, timeout=TRANSFER_TIMEOUT,
-                                  content=f.chunks(start, length, on_chunk=sent),
-                                  headers={"Content-Length": str(length)})
+            body = f.chunks(start, length, on_chunk=sent)
+            if _EXP_PREFETCH:
+                body = _prefetch(body)
+            resp = client.request("PUT", urls[n - 1], auth=False, timeout=TRANSFER_TIMEOUT,
+                                  content=body, headers={"Content-Length": str(length)})
             etag = resp.headers.get("ETag")
             if not etag:
                 raise WorkbenchError(f"Part {n} of {f.path} was stored without an ETag.",
                                      code="LfsPartWithoutEtag")
-            parts.append({"partNumber": n, "etag": etag})
+            return {"partNumber": n, "etag": etag}
+
+        parts = _run_parts(put_part, count, _EXP_PARTS)
         client.request("POST", upload_action["href"], auth=False,
                        content=json.dumps({"oid": f.sha256, "parts": parts}).encode(),
                        headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON})
@@ -201,6 +223,78 @@ def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any],
         client.request("POST", verify["href"], headers=headers,
                        content=json.dumps({"oid": f.sha256, "size": f.size}).encode())
     return len(parts)
+
+
+_EXP_PARTS = int(os.environ.get("WB_PARTS", "1"))
+_EXP_PREFETCH = os.environ.get("WB_PREFETCH") == "1"
+
+
+def _prefetch(it: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
+    q: queue.Queue[Any] = queue.Queue(depth)
+    stop = threading.Event()
+    END = object()
+
+    def run() -> None:
+        try:
+            for piece in it:
+                if stop.is_set():
+                    return
+                q.put(piece)
+            q.put(END)
+        except BaseException as exc:
+            q.put(exc)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        while (item := q.get()) is not END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get(timeout=0.01)
+            except queue.Empty:
+                pass
+        t.join()
+
+
+def _run_parts(put_part: Callable[[int], dict[str, Any]], count: int,
+               concurrency: int) -> list[dict[str, Any]]:
+    if concurrency <= 1 or count <= 1:
+        return [put_part(n) for n in range(1, count + 1)]
+    numbers = iter(range(1, count + 1))
+    lock = threading.Lock()
+    failed = threading.Event()
+    results: dict[int, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        while not failed.is_set():
+            with lock:
+                n = next(numbers, None)
+            if n is None:
+                return
+            try:
+                results[n] = put_part(n)
+            except BaseException as exc:
+                errors.append(exc)
+                failed.set()
+                return
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(concurrency, count))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        failed.set()
+    if errors:
+        raise errors[0]
+    return [results[n] for n in range(1, count + 1)]
 
 
 def _b64(pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -265,15 +359,67 @@ def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *
     return out
 
 
+class _Worker:
+    """Calls ``fn`` on each batch put, in a thread, at most ``depth`` batches behind.
+
+    An error in ``fn`` is raised by the next :meth:`put` or by :meth:`close`; after one, the
+    thread drains the queue without calling ``fn``, so a producer never blocks on it.
+    """
+
+    def __init__(self, fn: Callable[[list[bytes]], object], name: str,
+                 depth: int = QUEUE_DEPTH) -> None:
+        self._fn = fn
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._fn(batch)
+                except BaseException as exc:  # handed to the producer
+                    self.error = exc
+
+    def put(self, batch: list[bytes]) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        """Wait until every batch put is done; raise the first error, if any."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """Write ``pieces`` at the file's position with one ``writev`` (the usual case)."""
+    total = sum(map(len, pieces))
+    done = os.writev(fd, pieces) if len(pieces) <= IOV_MAX else 0
+    if done < total:
+        rest = memoryview(b"".join(pieces))[done:]
+        while rest:
+            rest = rest[os.write(fd, rest):]
+
+
 def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
            grow_total: bool) -> int:
-    """Stream one file to a temporary name next to ``target``, check it, rename it."""
+    """Stream one file to a temporary name next to ``target``, check it, rename it.
+
+    The calling thread only receives; a writer thread writes each batch of received pieces
+    and, when the hub names the file's SHA-256, a hasher thread hashes it (both release the
+    GIL for the work), so receiving, writing and hashing overlap.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".incomplete")
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, client.stream(
+        with os.fdopen(fd, "wb", buffering=0) as out, client.stream(
                 "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True,
                 headers={"Accept-Encoding": "identity"}) as resp:
             h = resp.headers
@@ -285,13 +431,8 @@ def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
                 bar.total = (bar.total or 0) + expected
                 bar.refresh()
             sha256 = hashlib.sha256() if _HEX64.match(linked) else None
-            got = 0
-            for piece in resp.iter_bytes(CHUNK):
-                out.write(piece)
-                got += len(piece)
-                if sha256 is not None:
-                    sha256.update(piece)
-                bar.update(len(piece))
+            got = _receive(resp.iter_bytes() if encoded else resp.iter_raw(), out.fileno(),
+                           sha256, bar)
         if expected is not None and got != expected:
             raise IntegrityError(f"{name}: received {got} bytes, the hub announced {expected}.")
         if sha256 is not None and sha256.hexdigest() != linked:
@@ -301,4 +442,43 @@ def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return got
+
+
+def _receive(pieces: Iterable[bytes], fd: int, sha256: Any, bar: Any) -> int:
+    """Hand ``pieces`` in batches of about RECEIVE_BATCH bytes to the writer (and hasher)."""
+    workers = [_Worker(lambda batch: _write_all(fd, batch), "workbench-download-write")]
+    if sha256 is not None:
+        update = sha256.update
+        # One update per batch, not per piece: the thread takes the GIL back after every
+        # update, and 16 handoffs per MiB cost more CPU than joining the batch first.
+        workers.append(_Worker(lambda batch: update(b"".join(batch)),
+                               "workbench-download-sha256"))
+    got = 0
+    try:
+        batch: list[bytes] = []
+        size = 0
+        for piece in pieces:
+            batch.append(piece)
+            size += len(piece)
+            if size >= RECEIVE_BATCH:
+                for w in workers:
+                    w.put(batch)
+                got += size
+                bar.update(size)
+                batch, size = [], 0
+        if batch:
+            for w in workers:
+                w.put(batch)
+            got += size
+            bar.update(size)
+    finally:
+        errors = []
+        for w in workers:
+            try:
+                w.close()
+            except BaseException as exc:
+                errors.append(exc)
+    if errors:
+        raise errors[0]
     return got

@@ -22,9 +22,12 @@ from workbench.errors import InvalidRequest, WorkbenchError
 from workbench.hub import wire
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
-from workbench.hub.routes import files, history, lfs, refs, repos, upload
+from workbench.hub.downloads import DownloadCounter
+from workbench.hub.routes import files, history, lfs, refs, repos, search, upload, viewer
 from workbench.hub.signing import Signer
+from workbench.store.search_index import reindex_pending
 from workbench.store.store import Store
+from workbench.viewer.jobs import JobWorkers
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +85,21 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
     store = store or Store.open(settings)
     store.blobs.cleanup_tmp()
     signer = Signer.from_settings(settings.secret_key, store.data_dir)
+    downloads = DownloadCounter(store)
+    workers = JobWorkers(store, settings)  # background conversions (workbench.viewer.jobs)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        workers.start()
+        async with downloads.running():
+            yield
+        workers.stop()
         store.close()
 
     app = FastAPI(title="Workbench hub", version=__version__, lifespan=lifespan,
                   description="A team hub that speaks the Hugging Face Hub protocol.")
-    app.state.hub = HubState(settings=settings, store=store, signer=signer)
+    app.state.hub = HubState(settings=settings, store=store, signer=signer, downloads=downloads)
+    reindex_pending(store)  # repos that predate the search index (migration 0002)
     ensure_admin(store, settings, url=settings.public_url or
                  f"http://{settings.host}:{settings.port}")
 
@@ -120,7 +129,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
         return error_response(request, WorkbenchError("Internal error; the hub log has details.",
                                                       code="InternalError"))
 
-    for module in (history, repos, refs, upload, lfs, files):
+    for module in (search, history, repos, refs, upload, lfs, files, viewer):  # /api/search first
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
     return app

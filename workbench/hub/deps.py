@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from workbench.config import HubSettings
 from workbench.errors import AuthenticationError, InvalidRequest, PayloadTooLarge
+from workbench.hub.downloads import DownloadCounter
 from workbench.hub.signing import Signer
 from workbench.store.accounts import Principal, authenticate
 from workbench.store.names import PLURAL_TYPES, split_repo_id, validate_repo_type
@@ -23,6 +24,7 @@ class HubState:
     settings: HubSettings
     store: Store
     signer: Signer
+    downloads: DownloadCounter | None = None  # counted by /resolve, written in batches
 
 
 def get_state(request: Request) -> HubState:

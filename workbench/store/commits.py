@@ -33,6 +33,7 @@ from workbench.store.accounts import Principal, require_write
 from workbench.store.blobs import BlobInfo
 from workbench.store.names import validate_path
 from workbench.store.refs import Resolved, resolve_revision
+from workbench.store.search_index import reindex_repo
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
@@ -223,9 +224,15 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
                 sleep(delay)
                 continue
             repo.last_modified = now
+            if repo.type == "dataset" and resolved.kind == "branch" and resolved.name == "main":
+                # In this transaction, so a commit is never left without its conversion job
+                # (the dataset viewer's Parquet export, workbench.viewer.jobs).
+                s.add(m.Job(kind="parquet", repo_id=repo.id, commit=oid, status="pending",
+                            attempts=0, created_at=now, updated_at=now))
             if resolved.kind == "branch" and resolved.name == "main" and \
                     files.get(README) != base.get(README):
                 repo.card_data = _card_from(store, files.get(README))
+                reindex_repo(s, store, repo, tree=tree)
             store.trees.put(tree)
             changed = len(diff_trees(base, tree))
             return CommitResult(oid, head, resolved.name, changed)

@@ -68,11 +68,36 @@ class Repo(Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     gated: Mapped[str | None] = mapped_column(String(8), nullable=True)
     sdk: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    last_modified: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_modified: Mapped[datetime] = mapped_column(DateTime, index=True)
     card_data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
-    likes: Mapped[int] = mapped_column(Integer, default=0)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    likes: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+
+class SearchDoc(Base):
+    """What a search result shows of a repo; see ``workbench.store.search_index``.
+
+    On PostgreSQL the table also holds ``document`` (a weighted ``tsvector`` with a GIN index);
+    on SQLite the words live in the FTS5 table ``repo_search``. Neither is declared here:
+    migration 0002 creates them and only ``search_index``/``search`` touch them.
+    """
+
+    __tablename__ = "search_docs"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class SearchFacet(Base):
+    """One filterable value of a repo: kind ``tag``, ``task``, ``library`` or ``license``."""
+
+    __tablename__ = "search_facets"
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
 
 
 class Blob(Base):
@@ -137,3 +162,38 @@ class KeyValue(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Job(Base):
+    """Background work queued in the metadata store (see ``workbench.viewer.jobs``).
+
+    One row per (kind, repo, commit): a commit is never queued twice. ``lease_until`` is
+    how long the worker that claimed the job holds it; an expired lease means that worker
+    died, and another claims the job again.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("kind", "repo_id", "commit", name="uq_job"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # parquet
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    commit: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(8), index=True)  # pending | running | done | failed
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    result: Mapped[str | None] = mapped_column(String(40), nullable=True)  # e.g. the Parquet commit
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ViewerStatistics(Base):
+    """Column statistics of one split of one Parquet conversion, computed once (JSON)."""
+
+    __tablename__ = "viewer_statistics"
+    commit: Mapped[str] = mapped_column(String(40), primary_key=True)  # the Parquet commit
+    config: Mapped[str] = mapped_column(String(255), primary_key=True)
+    split: Mapped[str] = mapped_column(String(255), primary_key=True)
+    statistics: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

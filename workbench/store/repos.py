@@ -9,22 +9,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.store import models as m
 from workbench.store.accounts import (
     Principal,
-    can_read,
     can_write_namespace,
     get_account,
     require_write,
     require_write_scope,
 )
+from workbench.store.card_meta import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store.commits import commit_oid
 from workbench.store.names import validate_name_part, validate_namespace, validate_repo_type
 from workbench.store.refs import create_ref
+from workbench.store.search_index import reindex_repo
+from workbench.store.search_query import facet, match_text, query_terms, readable
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
@@ -112,6 +114,7 @@ def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespac
                    depth=0))
     s.flush()
     create_ref(s, repo, "branch", "main", oid, validate=False)
+    reindex_repo(s, store, repo, tree=tree)
     return repo
 
 
@@ -136,6 +139,7 @@ def move_repo(store: Store, s: Session, p: Principal, src: RepoKey, dest_namespa
         raise Conflict(f"{dest_namespace}/{dest_name} already exists.", code="RepoExists")
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
     repo.last_modified = utcnow()
+    reindex_repo(s, store, repo)
     return repo
 
 
@@ -143,8 +147,9 @@ def update_settings(store: Store, s: Session, p: Principal, key: RepoKey, *,
                     private: bool | None = None, gated: str | bool | None = None) -> m.Repo:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
-    if private is not None:
+    if private is not None and private != repo.private:
         repo.private = private
+        reindex_repo(s, store, repo)  # the index's visibility tokens
     if gated is not None:
         if gated not in (False, "auto", "manual"):
             raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")
@@ -155,56 +160,23 @@ def update_settings(store: Store, s: Session, p: Principal, key: RepoKey, *,
 def list_repos(s: Session, p: Principal, *, repo_type: str | None, search: Sequence[str] = (),
                author: str | None = None, filters: Sequence[str] = (), sort: str | None = None,
                direction: int = -1, limit: int | None = None, offset: int = 0) -> list[m.Repo]:
-    """Repos the caller may read, filtered and sorted as the HF list endpoints ask."""
-    q = select(m.Repo)
+    """Repos the caller may read, filtered and sorted as the HF list endpoints ask.
+
+    ``search`` values are matched in the search index against the words of the repo id
+    (all values, the last word of each a prefix: ``tiny-cl`` finds ``alice/tiny-classifier``);
+    a ``filter`` is a tag (as ``repo_tags`` derives them) or the namespace.
+    """
+    q = select(m.Repo).where(readable(p))
     if repo_type:
         q = q.where(m.Repo.type == repo_type)
     if author:
         q = q.where(m.Repo.namespace == author)
-    for term in search:
-        if term:
-            like = f"%{term.lower()}%"
-            q = q.where(func.lower(m.Repo.namespace + "/" + m.Repo.name).like(like))
-    if not p.is_admin:
-        visible: list[ColumnElement[bool]] = [m.Repo.private.is_(False)]
-        if p.user_id is not None:
-            visible.append(m.Repo.owner_id == p.user_id)
-            if p.orgs:
-                visible.append(m.Repo.owner_id.in_(list(p.orgs)))
-        q = q.where(or_(*visible))
+    q = match_text(s, q, query_terms(*search), scope="name")
+    for f in filters:
+        q = q.where(or_(m.Repo.namespace == f, facet("tag", f)))
     col = SORT_COLUMNS.get(sort or "", None)
     if col is not None:
         q = q.order_by(col.desc() if direction < 0 else col.asc(), m.Repo.id.desc())
     else:
         q = q.order_by(m.Repo.namespace, m.Repo.name)
-    repos = [r for r in s.scalars(q) if can_read(p, r)]
-    if filters:
-        repos = [r for r in repos if all(_matches_filter(r, f) for f in filters)]
-    repos = repos[offset:]
-    return repos[:limit] if limit is not None else repos
-
-
-def repo_tags(repo: m.Repo) -> list[str]:
-    """Tags as the Hub derives them: card tags plus library, task, license and dataset tags."""
-    card = repo.card_data or {}
-    tags: list[str] = []
-
-    def add(value: object, prefix: str = "") -> None:
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, str | int | float) and str(v) and f"{prefix}{v}" not in tags:
-                tags.append(f"{prefix}{v}")
-
-    add(card.get("tags", []))
-    add(card.get("library_name", []))
-    add(card.get("pipeline_tag", []))
-    add(card.get("task_categories", []))
-    add(card.get("language", []))
-    add(card.get("license", []), "license:")
-    add(card.get("datasets", []), "dataset:")
-    add(card.get("base_model", []), "base_model:")
-    return tags
-
-
-def _matches_filter(repo: m.Repo, f: str) -> bool:
-    return f in repo_tags(repo) or f == repo.namespace
+    return list(s.scalars(q.offset(offset).limit(limit)))

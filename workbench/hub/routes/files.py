@@ -181,6 +181,9 @@ def _resolve(request: Request, state: State, caller: Caller, prefix: str | None,
         length, status = end - start + 1, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
     headers["Content-Length"] = str(length)
+    if state.downloads is not None and start == 0 and \
+            request.headers.get("x-hf-download-counter") == "1":  # not when resuming
+        state.downloads.add(repo.id)  # in memory; written in batches (hub/downloads.py)
     return StreamingResponse(_stream(state, entry.sha256, start, length), status_code=status,
                              headers=headers, media_type=media)
 

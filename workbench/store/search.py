@@ -1,0 +1,163 @@
+"""Ranked full-text search over the repos a caller may read, with filters, sorts and pages.
+
+The index itself (what is stored, when it is written) is :mod:`workbench.store.search_index`;
+how one query runs on SQLite and on PostgreSQL, :mod:`workbench.store.search_query`.
+
+>>> with store.read() as s:                                              # doctest: +SKIP
+...     page = search_repos(s, principal, query="tiny-cl", types=["model"], license="mit")
+>>> page.total, page.results[0].id                                       # doctest: +SKIP
+(1, 'alice/tiny-classifier')
+
+A query is folded like the index (lower case, no diacritics, split on anything that is not a
+letter or digit, so ``tiny-cl`` is the words ``tiny`` and ``cl``); every word must occur in
+the repo id, the card metadata or the card body, and the last one may be a prefix.
+
+With ``sort="relevance"`` the matches come in two tiers: first the repos whose id or card
+metadata hold every word, then those that need the card body; within a tier by bm25 (SQLite,
+fields weighted 10 / 4 / 1) or ``ts_rank_cd`` (PostgreSQL, weights A / B / C). Scoring is
+bounded: each tier scores its ``SCORE_CAP`` newest matches and lists any further ones after
+them, newest first. Up to that many matches per tier (any narrow query) the ranking is exact;
+a query matching most of a large hub ("model") stays as fast as a narrow one. Other sorts
+(downloads, likes, lastModified, createdAt) order every match, most first. Without a query,
+``relevance`` means downloads.
+
+Visibility (private repos only for those who may read them, as ``accounts.can_read``) and the
+filters are applied in the database, before counting and paging, so totals and pages are
+exact. On SQLite they are tokens in the FTS5 row (``search_index.filter_tokens``), matched
+together with the words, so that counting a filtered set of 100,000 repos merges posting
+lists instead of joining ``repos`` row by row; the repos of a page are checked against
+``repos`` once more before they are returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.errors import InvalidRequest
+from workbench.store import models as m
+from workbench.store.accounts import Principal
+from workbench.store.card_meta import card_library, card_license, card_tasks, repo_tags
+from workbench.store.names import PLURAL_TYPES, validate_repo_type
+from workbench.store.search_index import reindex_repo as reindex_repo  # re-exported
+from workbench.store.search_query import Backend, Filters, Hit, Term, backend, query_terms, readable
+
+SCORE_CAP = 1000
+R = m.Repo
+SORTS: dict[str, Any] = {
+    "relevance": None, "downloads": R.downloads, "likes": R.likes,
+    "lastModified": R.last_modified, "last_modified": R.last_modified,
+    "createdAt": R.created_at, "created_at": R.created_at,
+}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    id: str
+    type: str
+    private: bool
+    title: str
+    summary: str
+    tags: list[str]
+    task: str | None
+    library: str | None
+    license: str | None
+    downloads: int
+    likes: int
+    last_modified: datetime
+    created_at: datetime
+    score: float | None  # None: not scored (other sorts, or past a tier's SCORE_CAP)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    results: list[SearchResult]
+    total: int
+
+
+def _types(types: str | Iterable[str] | None) -> tuple[str, ...]:
+    if types is None:
+        return ()
+    values = [types] if isinstance(types, str) else list(types)
+    return tuple(sorted({validate_repo_type(PLURAL_TYPES.get(t, t)) for t in values if t}))
+
+
+def search_repos(session: Session, principal: Principal, *, query: str = "",
+                 types: str | Iterable[str] | None = None, task: str | None = None,
+                 library: str | None = None, license: str | None = None,
+                 author: str | None = None, tags: Sequence[str] = (),
+                 sort: str = "relevance", limit: int = 20, offset: int = 0,
+                 score_cap: int = SCORE_CAP) -> SearchPage:
+    """One page of the repos ``principal`` may read that match ``query`` and every filter."""
+    if sort not in SORTS:
+        raise InvalidRequest(f"Unknown sort {sort!r}: use relevance, downloads, likes, "
+                             "lastModified or createdAt.", code="InvalidSort")
+    if limit < 1 or offset < 0:
+        raise InvalidRequest("limit must be at least 1 and offset at least 0.",
+                             code="InvalidParameter")
+    facets = [(k, v) for k, v in (("task", task), ("library", library), ("license", license))
+              if v] + [("tag", t) for t in dict.fromkeys(tags) if t]
+    f = Filters(principal, _types(types), author or None, tuple(facets))
+    terms = query_terms(query)
+    index = backend(session)
+    total = index.count(f, terms, "all")
+    if total == 0 or offset >= total:
+        return SearchPage([], total)
+    if terms and SORTS[sort] is None:
+        hits = _ranked(index, f, terms, offset, limit, score_cap)
+    else:
+        column = SORTS[sort] if SORTS[sort] is not None else R.downloads
+        hits = [(i, None) for i in index.ordered(f, terms, column, offset, limit, total)]
+    return SearchPage(_results(session, principal, hits), total)
+
+
+def _ranked(index: Backend, f: Filters, terms: Sequence[Term], offset: int, limit: int,
+            cap: int) -> list[Hit]:
+    """The page at ``offset``: tier "head" then "rest", each its scored part then the others."""
+    hits: list[Hit] = []
+    for scope in ("head", "rest"):
+        rows = index.scored(f, terms, scope, cap, offset, limit - len(hits))
+        hits += rows
+        if len(hits) == limit:
+            return hits
+        size = offset + len(rows) if rows else index.scored_size(f, terms, scope, cap)
+        offset = max(0, offset - size)
+        if size < cap:
+            continue  # every match of this tier was scored
+        more = index.newest(f, terms, scope, cap + offset, limit - len(hits))
+        hits += [(i, None) for i in more]
+        if len(hits) == limit:
+            return hits
+        if more:
+            offset = 0
+        else:
+            offset = max(0, offset - max(0, index.count(f, terms, scope) - cap))
+    return hits
+
+
+def _results(session: Session, p: Principal, hits: list[Hit]) -> list[SearchResult]:
+    if not hits:
+        return []
+    rows = session.execute(select(R, m.SearchDoc.title, m.SearchDoc.summary)
+                           .outerjoin(m.SearchDoc, m.SearchDoc.repo_id == R.id)
+                           .where(R.id.in_([i for i, _ in hits]), readable(p))).all()
+    found = {repo.id: (repo, title, summary) for repo, title, summary in rows}
+    out = []
+    for repo_id, score in hits:
+        if repo_id not in found:
+            continue  # not readable after all: never shown
+        repo, title, summary = found[repo_id]
+        card = repo.card_data or {}
+        tasks = card_tasks(card)
+        out.append(SearchResult(
+            id=f"{repo.namespace}/{repo.name}", type=repo.type, private=repo.private,
+            title=title or repo.name, summary=summary or "", tags=repo_tags(repo),
+            task=tasks[0] if tasks else None, library=card_library(card),
+            license=card_license(card), downloads=repo.downloads, likes=repo.likes,
+            last_modified=repo.last_modified, created_at=repo.created_at, score=score))
+    return out

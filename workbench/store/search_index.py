@@ -1,0 +1,260 @@
+"""The full-text search index: one document per repo, written in the transaction that changes it.
+
+A document has three weighted fields, plus what search results show and filter on:
+
+- ``name`` (weight A): the repo id, split into words on ``- _ . /``;
+- ``meta`` (weight B): card metadata: title, tags, task, library, license, datasets, authors,
+  base model, language;
+- ``body`` (weight C): a paper's abstract and the README body as plain text (the first
+  ``MAX_BODY_BYTES`` of the file);
+- ``search_docs`` (title, summary of each result) and ``search_facets`` (one row per tag,
+  task, library and license, for filters).
+
+Text is folded before it is stored (lower case, no diacritics, words of letters and digits
+separated by single spaces), so that both backends see the same words. On PostgreSQL they go
+to the weighted ``tsvector`` ``search_docs.document`` and, without the body,
+``search_docs.head`` (GIN indexes). On SQLite to the FTS5
+table ``repo_search(name, meta_text, card_text, filters)`` (rowid = ``repos.id``), whose
+tokenizer keeps ``_`` inside tokens, which folded text never contains. That makes room for
+two kinds of tokens user words can never collide with:
+
+- words of the repo id and metadata are stored as ``_word``: they have posting lists of their
+  own, so "is every word in the id or metadata" (the first ranking tier) is a plain match
+  rather than a column filter that reads the positions of every document holding the word;
+- the ``filters`` column holds ``__`` tokens (:func:`filter_tokens`) for visibility, owner,
+  type, namespace and each facet, so searches put their filters in the same MATCH as their
+  words: FTS5 counts and ranks a filtered set by merging posting lists instead of joining
+  ``repos`` row by row (see ``search.py``).
+
+Migration 0002 creates the tables.
+
+``create_repo``, ``move_repo`` and ``create_commit`` (when ``README.md`` changes on ``main``)
+call :func:`reindex_repo`; deleting a repo deletes its document (foreign keys, and a trigger
+for the FTS5 table).
+
+>>> normalize("Tiny-Classifier_v2 für Iris.csv")
+'tiny classifier v2 fur iris csv'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from workbench.store import models as m
+from workbench.store.card_meta import (
+    card_body,
+    card_library,
+    card_license,
+    card_tasks,
+    card_title,
+    plain_text,
+    repo_tags,
+    strings,
+    summarize,
+)
+from workbench.store.store import Store
+from workbench.store.trees import Tree
+
+log = logging.getLogger(__name__)
+
+README = "README.md"
+MAX_BODY_BYTES = 64 * 1024
+MAX_FACET_CHARS = 200
+META_KEYS = ("pretty_name", "tags", "pipeline_tag", "task_categories", "task_ids",
+             "library_name", "license", "datasets", "authors", "base_model", "language")
+REINDEX_KEY = "search_reindex"  # set by migration 0002 when repos existed before the index
+
+_WORD = re.compile(r"[^\W_]+")
+_PG_HEAD = ("setweight(to_tsvector('simple', :name), 'A') || "
+            "setweight(to_tsvector('simple', :meta), 'B')")
+_PG_DOCUMENT = f"{_PG_HEAD} || setweight(to_tsvector('simple', :body), 'C')"
+
+
+def token_hash(value: str) -> str:
+    return hashlib.blake2b(value.encode(), digest_size=8).hexdigest()
+
+
+# SQLite token shapes (the tokenizer keeps "_"; ``normalize`` never produces it):
+# "word" in the card body, "_word" in the repo id and metadata, "__..." for filters.
+HEAD_MARK = "_"
+ANY_TOKEN = "__repo"
+PRIVATE_TOKEN = "__private"
+
+
+def owner_token(owner_id: int) -> str:
+    return f"__o{owner_id}"
+
+
+def type_token(repo_type: str) -> str:
+    return f"__t{repo_type}"
+
+
+def namespace_token(namespace: str) -> str:
+    return f"__n{token_hash(namespace)}"
+
+
+def facet_token(kind: str, value: str) -> str:
+    return f"__f{token_hash(f'{kind}={value}')}"
+
+
+def _head_words(words: str) -> str:
+    return " ".join(HEAD_MARK + w for w in words.split())
+
+
+def filter_tokens(repo: m.Repo, facets: Sequence[tuple[str, str]]) -> str:
+    """The ``filters`` column of a repo's FTS5 row."""
+    tokens = [ANY_TOKEN, owner_token(repo.owner_id), type_token(repo.type),
+              namespace_token(repo.namespace)]
+    if repo.private:
+        tokens.append(PRIVATE_TOKEN)
+    return " ".join(tokens + [facet_token(k, v) for k, v in facets])
+
+
+def normalize(value: str) -> str:
+    """Lower-case words of letters and digits, diacritics removed, joined by single spaces."""
+    folded = value.casefold()
+    if not folded.isascii():
+        folded = "".join(c for c in unicodedata.normalize("NFKD", folded)
+                         if not unicodedata.combining(c))
+    return " ".join(_WORD.findall(folded))
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """What the index holds for one repo."""
+
+    repo_id: int
+    name: str
+    meta: str
+    body: str
+    title: str
+    summary: str
+    facets: tuple[tuple[str, str], ...]
+    filters: str  # SQLite's filter tokens
+
+
+def build_document(repo: m.Repo, body_markdown: str = "") -> IndexDoc:
+    """The index document of ``repo`` from its card metadata and README body."""
+    card = repo.card_data or {}
+    meta_words = [card_title(card, "")] + [s for key in META_KEYS for s in strings(card.get(key))]
+    abstract = " ".join(strings(card.get("abstract")))
+    facets = {("tag", t) for t in repo_tags(repo)}
+    facets |= {("task", t.lower()) for t in card_tasks(card)}
+    for kind, value in (("library", card_library(card)), ("license", card_license(card))):
+        if value:
+            facets.add((kind, value.lower()))
+    facet_list = tuple(sorted((k, v[:MAX_FACET_CHARS]) for k, v in facets))
+    return IndexDoc(
+        repo_id=repo.id,
+        name=normalize(f"{repo.namespace} {repo.name}"),
+        meta=normalize(" ".join(meta_words)),
+        body=normalize(f"{abstract} {plain_text(body_markdown)}"),
+        title=card_title(card, repo.name),
+        summary=summarize(abstract) if abstract else summarize(body_markdown),
+        facets=facet_list,
+        filters=filter_tokens(repo, facet_list),
+    )
+
+
+def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool = False) -> None:
+    """Insert or replace the documents (``fresh``: none of these repos is indexed yet)."""
+    if not docs:
+        return
+    dialect = session.get_bind().dialect.name
+    ids = [d.repo_id for d in docs]
+    rows = [{"id": d.repo_id, "name": d.name, "meta": d.meta, "body": d.body, "title": d.title,
+             "summary": d.summary, "filters": d.filters} for d in docs]
+    fts_rows = [{**row, "name": _head_words(d.name), "meta": _head_words(d.meta)}
+                for row, d in zip(rows, docs, strict=True)]
+    if not fresh:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            session.execute(delete(m.SearchFacet).where(m.SearchFacet.repo_id.in_(chunk)))
+    if dialect == "sqlite":
+        if not fresh:
+            session.execute(text("DELETE FROM repo_search WHERE rowid = :id"),
+                            [{"id": i} for i in ids])
+        session.execute(text("INSERT INTO repo_search (rowid, name, meta_text, card_text, "
+                             "filters) VALUES (:id, :name, :meta, :body, :filters)"), fts_rows)
+        document_sql, document_set = "", ""
+    elif dialect == "postgresql":
+        document_sql = f", {_PG_DOCUMENT}, {_PG_HEAD}"
+        document_set = ", document = excluded.document, head = excluded.head"
+    else:
+        raise NotImplementedError(f"search index on {dialect!r}")
+    # An upsert: two transactions indexing the same repo must not collide on the key.
+    session.execute(text(
+        f"INSERT INTO search_docs (repo_id, title, summary{', document, head' if document_sql else ''}) "
+        f"VALUES (:id, :title, :summary{document_sql}) ON CONFLICT (repo_id) DO UPDATE SET "
+        f"title = excluded.title, summary = excluded.summary{document_set}"), rows)
+    facets = [{"kind": k, "value": v, "repo_id": d.repo_id} for d in docs for k, v in d.facets]
+    if facets:
+        session.execute(text("INSERT INTO search_facets (kind, value, repo_id) VALUES "
+                             "(:kind, :value, :repo_id) ON CONFLICT DO NOTHING"), facets)
+
+
+def _main_tree(session: Session, store: Store, repo: m.Repo) -> Tree | None:
+    oid = session.scalar(select(m.Ref.commit_oid).where(
+        m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == "main"))
+    commit = session.get(m.Commit, oid) if oid else None
+    return store.load_tree(session, commit.tree_hash) if commit is not None else None
+
+
+def readme_body(store: Store, tree: Tree | None) -> str:
+    """The README body (front matter removed) at ``tree``, at most ``MAX_BODY_BYTES``."""
+    entry = tree.get(README) if tree is not None else None
+    if entry is None:
+        return ""
+    try:
+        with store.blobs.open(entry.sha256) as f:
+            data = f.read(MAX_BODY_BYTES)
+    except OSError as exc:  # index what we have; fsck reports the missing blob
+        log.warning("README blob %s unreadable, indexed without its body: %s", entry.sha256, exc)
+        return ""
+    return card_body(data.decode("utf-8", "replace"))
+
+
+def reindex_repo(session: Session, store: Store, repo: m.Repo, *,
+                 tree: Tree | None = None) -> None:
+    """Write ``repo``'s document from its metadata and the README at ``tree`` (default: main).
+
+    >>> with store.write() as s:                                     # doctest: +SKIP
+    ...     reindex_repo(s, store, store.get_repo(s, "model", "alice", "tiny"))
+    """
+    session.flush()  # the repo row (and its id) must exist before its document
+    if tree is None:
+        tree = _main_tree(session, store, repo)
+    write_documents(session, [build_document(repo, readme_body(store, tree))])
+
+
+def reindex_pending(store: Store, *, batch: int = 500) -> int:
+    """Index every repo once after migration 0002 found repos without documents.
+
+    Idempotent and safe to run from several processes; returns how many repos it indexed.
+    """
+    with store.read() as s:
+        if s.get(m.KeyValue, REINDEX_KEY) is None:
+            return 0
+        ids = list(s.scalars(select(m.Repo.id).order_by(m.Repo.id)))
+    for start in range(0, len(ids), batch):
+        with store.write() as s:
+            repos = s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start:start + batch])))
+            write_documents(s, [build_document(r, readme_body(store, _main_tree(s, store, r)))
+                                for r in repos])
+    with store.write() as s:
+        s.execute(delete(m.KeyValue).where(m.KeyValue.key == REINDEX_KEY))
+    log.info("search index: indexed %d existing repos", len(ids))
+    return len(ids)
+
+
+def index_size(session: Session) -> int:
+    """Documents in the index (for checks and benchmarks)."""
+    return int(session.scalar(select(func.count()).select_from(m.SearchDoc)) or 0)
