@@ -20,7 +20,9 @@ from pathlib import Path
 
 from workbench.errors import IntegrityError, InvalidRequest
 
-CHUNK = int(os.environ.get("WB_CHUNK", 8 * 1024 * 1024))  # request bodies: large reads, few calls into httpx per byte
+# Request bodies: 4 MiB reads. 8 MiB reads (and a reader thread prefetching them) made
+# multipart PUTs slower here, not faster: see bench/README.md.
+CHUNK = 4 * 1024 * 1024
 HASH_CHUNK = 1024 * 1024  # hashing: one reused buffer that stays in the CPU cache
 SAMPLE_BYTES = 512
 SKIP_DIRS = frozenset({".git", "__pycache__"})
