@@ -83,6 +83,17 @@ class IntegrityError(WorkbenchError, ValueError):
     status = 400
 
 
+class UnsupportedDatabase(WorkbenchError):
+    """The metadata store runs on a database other than SQLite or PostgreSQL."""
+
+    code = "UnsupportedDatabase"
+    status = 500
+
+    def __init__(self, dialect: str) -> None:
+        super().__init__(f"Workbench's metadata store runs on SQLite or PostgreSQL, not {dialect!r}: "
+                         "set --database-url to a sqlite:/// or postgresql+psycopg:// URL.")
+
+
 class ExecutionError(WorkbenchError):
     """A notebook cell failed; carries the failing cell."""
 

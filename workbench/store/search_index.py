@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from workbench.errors import UnsupportedDatabase
 from workbench.store import models as m
 from workbench.store.card_meta import (
     card_body,
@@ -189,7 +190,7 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
         document_sql = f", {_PG_DOCUMENT}, {_PG_HEAD}"
         document_set = ", document = excluded.document, head = excluded.head"
     else:
-        raise NotImplementedError(f"search index on {dialect!r}")
+        raise UnsupportedDatabase(dialect)
     # An upsert: two transactions indexing the same repo must not collide on the key.
     session.execute(text(
         f"INSERT INTO search_docs (repo_id, title, summary{', document, head' if document_sql else ''}) "

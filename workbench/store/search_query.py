@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from workbench.errors import UnsupportedDatabase
 from workbench.store import models as m
 from workbench.store.accounts import Principal
 from workbench.store.search_index import (
@@ -309,7 +310,7 @@ def backend(session: Session) -> Backend:
         return _Fts5(session)
     if dialect == "postgresql":
         return _TsVector(session)
-    raise NotImplementedError(f"search on {dialect!r}")
+    raise UnsupportedDatabase(dialect)
 
 
 def match_text(session: Session, q: Select[Any], terms: Sequence[Term], *,

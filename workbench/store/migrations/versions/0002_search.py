@@ -25,6 +25,8 @@ Create Date: 2026-11-27 09:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
+from workbench.errors import UnsupportedDatabase
+
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
@@ -67,7 +69,7 @@ def upgrade() -> None:
         op.execute("CREATE INDEX ix_search_docs_document ON search_docs USING gin (document)")
         op.execute("CREATE INDEX ix_search_docs_head ON search_docs USING gin (head)")
     else:
-        raise NotImplementedError(f"no search index for {bind.dialect.name!r}")
+        raise UnsupportedDatabase(bind.dialect.name)
 
     if bind.execute(sa.text("SELECT count(*) FROM repos")).scalar():
         op.execute("INSERT INTO meta (key, value) VALUES ('search_reindex', 'pending')")
