@@ -23,7 +23,8 @@ from workbench.hub import wire
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
 from workbench.hub.downloads import DownloadCounter
-from workbench.hub.routes import files, history, lfs, refs, repos, search, upload, viewer
+from workbench.hub.routes import (access, discussions, evals, files, history, lfs, papers, refs, repos, search,
+                                  upload, viewer)
 from workbench.hub.signing import Signer
 from workbench.store.search_index import reindex_pending
 from workbench.store.store import Store
@@ -129,7 +130,9 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
         return error_response(request, WorkbenchError("Internal error; the hub log has details.",
                                                       code="InternalError"))
 
-    for module in (search, history, repos, refs, upload, lfs, files, viewer):  # /api/search first
+    # workbench-only and paper routes before repos: /api/{repo_type} would swallow them
+    for module in (search, evals, discussions, papers, access, history, repos, refs, upload, lfs, files,
+                   viewer):
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
     return app
