@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import secrets
 import time
 from typing import Any
@@ -164,20 +165,53 @@ def test_bad_page_requests(hub: Any, csv_repo: dict[str, Any], params: dict[str,
     assert r.headers["X-Error-Code"] == code
 
 
+def wait_indexed(hub: Any, repo: str, timeout: float = 90) -> dict[str, Any]:
+    """Poll the viewer status until the shown conversion's full-text index job has finished."""
+    headers = {"Authorization": f"Bearer {hub.token}"}
+    deadline = time.monotonic() + timeout
+    while True:
+        status = httpx.get(f"{hub.url}/api/datasets/{repo}/viewer/status", headers=headers,
+                           timeout=30).json()
+        if (status.get("parquet") or {}).get("search") in ("done", "failed", "skipped"):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+
+
+def word_matches(df: pd.DataFrame, columns: list[str], query: str) -> pd.DataFrame:
+    """Rows holding every word of ``query`` (the last also as a prefix), as the index means it."""
+    words = re.findall(r"\w+", query.lower())
+    tokens = df[columns].fillna("").astype(str).apply(
+        lambda row: set(re.findall(r"\w+", " ".join(row).lower())), axis=1)
+    keep = tokens.apply(lambda ts: all(w in ts for w in words[:-1])
+                        and any(t.startswith(words[-1]) for t in ts))
+    return df[keep]
+
+
 def test_search_matches_pandas(hub: Any, csv_repo: dict[str, Any]) -> None:
     repo, df = csv_repo["repo"], csv_repo["frames"]["train"]
-    text = df[["user name", "text", "label"]].fillna("").astype(str).apply(
-        lambda col: col.str.lower())
-    for query in ("refund", "REFUND late", "ann", '"q"', "gamma  delta bob"):
-        mask = pd.Series(True, index=df.index)
-        for term in query.lower().split():
-            mask &= text.apply(lambda col, t=term: col.str.contains(t, regex=False)).any(axis=1)
-        expected = df[mask]
+    assert wait_indexed(hub, repo)["parquet"]["search"] == "done"
+    columns = ["user name", "text", "label"]
+    for query in ("refund", "REFUND late", "ann", '"q"', "gamma  delta bob", "refu", "sh late"):
+        expected = word_matches(df, columns, query)
         page = get(hub, repo, "search", split="train", query=query, length=100).json()
         assert page["num_rows_total"] == len(expected), query
-        same_rows(page, expected.iloc[:100])
-    second = get(hub, repo, "search", split="train", query="refund", offset=100, length=100).json()
-    same_rows(second, df[text["text"].str.contains("refund")].iloc[100:200])
+        assert page["ranked"] is True
+        got = frame_of(page)
+        if len(expected) <= 100:
+            assert sorted(got.index) == list(expected.index), query
+        else:
+            assert len(got) == 100 and set(got.index) <= set(expected.index), query
+        if len(got):
+            pd.testing.assert_frame_equal(got.sort_index().astype(df.dtypes.to_dict()),
+                                          df.loc[sorted(got.index)], check_dtype=False)
+    # pages of one query are disjoint and together give every match
+    everything = word_matches(df, columns, "refund")
+    seen: list[int] = []
+    for offset in range(0, len(everything), 100):
+        page = get(hub, repo, "search", split="train", query="refund", offset=offset, length=100)
+        seen += [r["row_idx"] for r in page.json()["rows"]]
+    assert sorted(seen) == list(everything.index) and len(seen) == len(set(seen))
     assert get(hub, repo, "search", split="train", query="zzzz").json()["rows"] == []
 
 
@@ -314,8 +348,11 @@ def test_jsonl_dataset(hub: Any, client: HubClient) -> None:
     assert stats["tags"]["column_type"] == "list"
     assert stats["tags"]["column_statistics"]["max"] == 2
     assert stats["answer"]["column_statistics"]["nan_count"] == 6
+    wait_indexed(hub, repo)
     found = get(hub, repo, "search", split="train", query="question 1").json()
-    assert [r["row_idx"] for r in found["rows"]] == [i for i in range(30) if "1" in str(i)]
+    # words, not substrings: "1" is a prefix of 1 and 10..19, not part of 21
+    assert sorted(r["row_idx"] for r in found["rows"]) == [i for i in range(30)
+                                                          if str(i).startswith("1")]
 
 
 def parquet_table(n: int, offset: int) -> pa.Table:

@@ -23,8 +23,20 @@ from workbench.hub import wire
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
 from workbench.hub.downloads import DownloadCounter
-from workbench.hub.routes import (access, discussions, evals, files, history, lfs, papers, refs, repos, search,
-                                  upload, viewer)
+from workbench.hub.routes import (
+    access,
+    discussions,
+    evals,
+    files,
+    history,
+    lfs,
+    papers,
+    refs,
+    repos,
+    search,
+    upload,
+    viewer,
+)
 from workbench.hub.signing import Signer
 from workbench.store.search_index import reindex_pending
 from workbench.store.store import Store

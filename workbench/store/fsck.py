@@ -80,6 +80,12 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
             tree_uses.setdefault(c.tree_hash, f"{names.get(c.repo_id, c.repo_id)}@{c.oid}")
         blobs, n_trees = _check_trees(s, report, tree_uses, progress)
         rows = {b.sha256: b for b in s.scalars(select(m.Blob))}
+        for idx in s.scalars(select(m.ViewerSearchIndex)):  # derived blobs outside any tree
+            if idx.blob_sha256 not in blobs:
+                row = rows.get(idx.blob_sha256)
+                blobs[idx.blob_sha256] = _BlobUse(row.size if row is not None else -1,
+                                                  f"search index of {idx.config}/{idx.split} "
+                                                  f"in Parquet commit {idx.commit}")
     _check_blobs(store, report, blobs, rows, verify_hashes=verify_hashes, progress=progress)
     stored = _note_orphans(store, report, blobs)
     report.counts.update(repos=len(repos), refs=len(refs), commits=len(commits), trees=n_trees,

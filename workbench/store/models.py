@@ -197,3 +197,17 @@ class ViewerStatistics(Base):
     split: Mapped[str] = mapped_column(String(255), primary_key=True)
     statistics: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ViewerSearchIndex(Base):
+    """The FTS5 full-text index of one split of one Parquet conversion (a blob; see
+    ``workbench.viewer.searchindex``)."""
+
+    __tablename__ = "viewer_search_indexes"
+    commit: Mapped[str] = mapped_column(String(40), primary_key=True)  # the Parquet commit
+    config: Mapped[str] = mapped_column(String(255), primary_key=True)
+    split: Mapped[str] = mapped_column(String(255), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    num_rows: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
@@ -121,6 +121,9 @@ def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespac
 def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
+    # statistics are keyed by Parquet commit, not repo: drop them before the commits go
+    s.execute(delete(m.ViewerStatistics).where(m.ViewerStatistics.commit.in_(
+        select(m.Commit.oid).where(m.Commit.repo_id == repo.id))))
     s.delete(repo)  # commits and refs go with it (ON DELETE CASCADE); blobs stay shared
 
 

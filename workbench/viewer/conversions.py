@@ -193,10 +193,13 @@ def viewer_status(session: Session, repo: m.Repo) -> dict[str, Any]:
         source = session.scalar(select(m.Job.commit).where(
             m.Job.repo_id == repo.id, m.Job.kind == "parquet", m.Job.result == ref.commit_oid
         ).order_by(m.Job.id.desc()).limit(1))
-        stats = session.scalar(select(m.Job.status).where(
-            m.Job.repo_id == repo.id, m.Job.kind == "statistics", m.Job.commit == ref.commit_oid))
+        later = {kind: status for kind, status in session.execute(
+            select(m.Job.kind, m.Job.status).where(
+                m.Job.repo_id == repo.id, m.Job.kind.in_(("statistics", "search")),
+                m.Job.commit == ref.commit_oid))}
         shown = {"commit": ref.commit_oid, "source_commit": source, "stale": source != head,
-                 "statistics": stats or "none"}
+                 "statistics": later.get("statistics", "none"),
+                 "search": later.get("search", "none")}
     return {"dataset": f"{repo.namespace}/{repo.name}", "commit": head,
             "status": job.status if job is not None else "none",
             "error": job.error if job is not None else None,

@@ -176,9 +176,11 @@ def publish(ctx: JobContext, entries: list[TreeEntry], blobs: list[BlobInfo], *,
                     create_ref(s, repo, REF_KIND, REF_NAME, oid, validate=False)
                 elif move:
                     ref.commit_oid, ref.updated_at = oid, now
-                # column statistics next, in the background too (workbench.viewer.statistics)
-                s.add(m.Job(kind="statistics", repo_id=repo.id, commit=oid, status="pending",
-                            attempts=0, created_at=now, updated_at=now))
+                # column statistics and full-text indexes next, in the background too
+                # (workbench.viewer.statistics, workbench.viewer.searchindex)
+                for kind in ("statistics", "search"):
+                    s.add(m.Job(kind=kind, repo_id=repo.id, commit=oid, status="pending",
+                                attempts=0, created_at=now, updated_at=now))
                 ctx.complete(s, result=oid)
                 store.trees.put(tree)
                 return oid

@@ -37,7 +37,7 @@ STATUSES = ("pending", "running", "done", "failed", "skipped")
 MAX_ATTEMPTS = 3
 POLL_SECONDS = 0.5
 MAX_ERROR_CHARS = 4000
-KINDS = ("parquet", "statistics")  # what the handlers below know
+KINDS = ("parquet", "statistics", "search")  # what the handlers below know
 
 
 class LostLease(Exception):
@@ -94,9 +94,10 @@ Handler = Callable[[JobContext], None]
 
 def _handlers() -> dict[str, Handler]:
     from workbench.viewer.convert import run_conversion
+    from workbench.viewer.searchindex import run_search_index
     from workbench.viewer.statistics import run_statistics
 
-    return {"parquet": run_conversion, "statistics": run_statistics}
+    return {"parquet": run_conversion, "statistics": run_statistics, "search": run_search_index}
 
 
 

@@ -73,6 +73,7 @@ class SplitReader:
     def __init__(self, store: Store, conversion: Conversion, info: SplitInfo) -> None:
         import pyarrow.parquet as pq
 
+        self.store = store
         self.conversion = conversion
         self.info = info
         self.files = [local_file(store, s) for s in info.shards]
@@ -223,11 +224,16 @@ class SplitReader:
         return [f.name for f in self.schema if pa.types.is_string(f.type)
                 or pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)]
 
-    def search(self, query: str, *, offset: int, length: int) -> tuple[Any, list[int], int]:
-        """Rows where every word of ``query`` appears (any case) in some string column."""
-        from workbench.viewer.textsearch import search
+    def search(self, query: str, *, offset: int, length: int
+               ) -> tuple[Any, list[int], int, bool]:
+        """Rows where every word of ``query`` occurs in some string column, best first once the
+        split's full-text index is built (then ``ranked`` is true), else in row order."""
+        from workbench.viewer import searchindex, textsearch
 
-        return search(self, query, offset=offset, length=length)
+        path = searchindex.index_path(self.store, self) if self.string_columns() else None
+        if path is not None:
+            return searchindex.search(self, path, query, offset=offset, length=length)
+        return (*textsearch.search(self, query, offset=offset, length=length), False)
 
     def take(self, indices: list[int]) -> Any:
         """The rows at ``indices`` (sorted): from their row groups when they are few, else by

@@ -141,14 +141,14 @@ def rows(namespace: str, name: str, request: Request, state: State, caller: Call
     return _page(request, dataset, reader, table, indices, reader.num_rows, length)
 
 
-@router.get(PREFIX + "/search", summary="Rows whose string columns contain every word of `query`")
+@router.get(PREFIX + "/search", summary="Ranked full-text search over the string columns of a split")
 def search(namespace: str, name: str, request: Request, state: State, caller: Caller,
            query: str = Query(..., max_length=1000, description="Words to look for (any case)."),
            config: str | None = Config, split: str | None = Split, offset: int = Offset,
            length: int = Length, revision: str | None = Revision) -> dict[str, Any]:
     dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
-    table, indices, total = reader.search(query, offset=offset, length=length)
-    return _page(request, dataset, reader, table, indices, total, length)
+    table, indices, total, ranked = reader.search(query, offset=offset, length=length)
+    return {**_page(request, dataset, reader, table, indices, total, length), "ranked": ranked}
 
 
 @router.get(PREFIX + "/filter", summary="Rows matching `where`, sorted by `orderby`")
