@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_UPDATE_DOWNLOAD_COUNTS := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: help install system-deps test lab bench lint constraints clean
+.PHONY: help install system-deps browser-deps labextension test lab bench lint constraints clean
 
 help:
 	@echo "make lab    - install, start a local hub with demo content, open JupyterLab"
@@ -29,16 +29,37 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-system-deps:
+system-deps: browser-deps
 	bash scripts/ensure-postgres.sh >/dev/null
 
-test: install system-deps
+# Debian's chromium: the browser of the Galata tests and the lab benchmark (no Playwright download).
+browser-deps:
+	bash scripts/ensure-chromium.sh >/dev/null
+
+# The lab extension's JS dependencies (labextension/ and the Galata tests in ui-tests/), installed
+# with jlpm (yarn, from jupyter-builder in .venv), and the built extension linked into .venv so
+# that rebuilds (`cd labextension && jlpm build`) show up without reinstalling.
+JLPM := PATH=$(CURDIR)/$(BIN):$$PATH $(CURDIR)/$(BIN)/jlpm
+labextension/node_modules/.installed: labextension/package.json labextension/yarn.lock | $(STAMP)
+	cd labextension && $(JLPM) install
+	touch $@
+ui-tests/node_modules/.installed: ui-tests/package.json ui-tests/yarn.lock | $(STAMP)
+	cd ui-tests && $(JLPM) install
+	touch $@
+
+labextension: labextension/node_modules/.installed ui-tests/node_modules/.installed
+	test -f workbench/labextension/static/style.js || (cd labextension && $(JLPM) build)
+	rm -rf $(VENV)/share/jupyter/labextensions/workbench
+	ln -s $(CURDIR)/workbench/labextension $(VENV)/share/jupyter/labextensions/workbench
+	cp install.json workbench/labextension/install.json
+
+test: install system-deps labextension
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-lab: install
+lab: install browser-deps labextension
 	bash scripts/lab.sh
 
-bench: install
+bench: install browser-deps labextension
 	$(BIN)/python -m bench.run
 
 lint: install

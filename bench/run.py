@@ -22,13 +22,18 @@ from typing import Any
 import psutil
 
 from bench import concurrency, transfer
+from bench import discussions as discussions_bench
+from bench import evals as evals_bench
+from bench import lab as lab_bench
 from bench import load_dataset as load_dataset_bench
+from bench import permissions as permissions_bench
 from bench import search as search_bench
 from bench import viewer as viewer_bench
 from bench.measure import MiB, Result
 
 OUT = Path(__file__).resolve().parent / "out"
-BENCHMARKS = ("transfer", "reupload", "concurrency", "load_dataset", "viewer", "search")
+BENCHMARKS = ("transfer", "reupload", "concurrency", "load_dataset", "viewer", "search", "discussions",
+              "permissions", "evals", "lab")
 
 
 def machine() -> dict[str, Any]:
@@ -105,6 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         results += search_bench.run(args.work / "search", sizes=tuple(
             int(n) for n in args.search_repos.split(",")),
             database_url=args.search_database_url)
+    if "discussions" in only:
+        results += discussions_bench.run(args.work / "discussions")
+    if "permissions" in only:
+        results += permissions_bench.run(args.work / "permissions")
+    if "evals" in only:
+        results += evals_bench.run(args.work / "evals")
+    if "lab" in only:
+        results += lab_bench.run(args.work / "lab")
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from bench.measure import Result
 from bench.search_corpus import KINDS, Corpus
@@ -155,6 +155,10 @@ def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
         start = time.perf_counter()
         seed(store, corpus, owners, done, size)
         done = size
+        if backend == "postgresql":  # what autovacuum does after a bulk load: statistics,
+            with store.engine.connect() as conn:  # hint bits, the visibility map
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM (ANALYZE)"))
         with store.read() as s:
             private = s.scalar(select(func.count()).where(m.Repo.private.is_(True)))
         db_file = root / "data" / "hub.sqlite"

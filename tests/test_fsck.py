@@ -54,7 +54,7 @@ def commit_lfs(h: HubProcess, repo_id: str, path: str, data: bytes) -> str:
 @pytest.fixture
 def populated(hub_factory) -> HubProcess:  # type: ignore[no-untyped-def]
     """A hub with a repo holding a README, a regular file and an LFS file, plus a branch."""
-    h = hub_factory()
+    h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"})  # only this repo in the hub
     api = HfApi(endpoint=h.url, token=h.token)
     api.create_repo("admin/checked")
     api.upload_file(path_or_fileobj=README, path_in_repo="README.md", repo_id="admin/checked")

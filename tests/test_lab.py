@@ -1,4 +1,5 @@
-"""`make lab`'s script: a hub with demo content beside a real JupyterLab, and the tour notebook."""
+"""`make lab`'s script: JupyterLab whose server extension starts the hub with demo content,
+the Workbench lab extension (sidebar) installed, and the tour notebook."""
 
 from __future__ import annotations
 
@@ -49,8 +50,16 @@ def test_lab_script_starts_hub_with_demo_and_jupyterlab(tmp_path: Path) -> None:
     hub_url = f"http://127.0.0.1:{hub_port}"
     try:
         _wait(f"http://127.0.0.1:{lab_port}/lab?token=wbtest", proc, log)
-        page = httpx.get(f"http://127.0.0.1:{lab_port}/lab?token=wbtest").text
+        lab_url = f"http://127.0.0.1:{lab_port}"
+        page = httpx.get(f"{lab_url}/lab?token=wbtest").text
         assert "JupyterLab" in page
+        status = _wait_for_demo(lab_url, log)
+        assert status["embedded"] is True and status["hubUrl"] == hub_url and status["reachable"]
+        # The sidebar: the Workbench lab extension is among those JupyterLab serves.
+        extensions = httpx.get(f"{lab_url}/lab/api/extensions?token=wbtest").json()
+        assert "workbench" in {e["name"] for e in extensions}
+        assert httpx.get(f"{lab_url}/lab/extensions/workbench/static/style.js?token=wbtest"
+                         ).status_code == 200
         api = HfApi(endpoint=hub_url, token=False)  # anonymous: public demo repos
         ids = {m.id for m in api.list_models(author="admin")}
         assert "admin/tiny-classifier" in ids
@@ -75,6 +84,17 @@ def test_lab_script_starts_hub_with_demo_and_jupyterlab(tmp_path: Path) -> None:
         time.sleep(0.5)
     else:
         raise AssertionError("the hub still answers after JupyterLab stopped")
+
+
+def _wait_for_demo(lab_url: str, log: Path, timeout: float = 180) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status: dict[str, object] = httpx.get(f"{lab_url}/workbench/status?token=wbtest").json()
+        if status.get("demo") != "loading":
+            assert status.get("demo") == "ready", f"{status}\n{log.read_text()[-4000:]}"
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"the demo content did not load:\n{log.read_text()[-4000:]}")
 
 
 def _run_tour_notebook(hub_url: str, tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ pytestmark = pytest.mark.slow
 EXAMPLES = 50
 REPO = {"repo_type": "models", "namespace": "admin", "name": "fuzz", "name_git": "fuzz.git",
         "revision": "main", "base": "main", "head": "v1", "path": "data/a.txt",
-        "oid": "a" * 64}
+        "oid": "a" * 64, "num": 1, "user": "admin", "org": "fuzz-org", "paper_id": "admin/fuzz",
+        "token_id": 0}  # token_id: a throwaway token, set by _seed
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
@@ -87,6 +88,29 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/lfs/complete/{oid}"): _obj(
         oid=_OID, parts={"type": "array", "items": _obj(partNumber=_INT, etag=_STR)}),
 }
+_ANCHOR = _obj(path=_PATH, cell=_pick("c1", "nope", "bad id!"), commit=_pick("main", "nope"),
+               run=_pick("0" * 32, "xyz"))
+_DISCUSSION = "/api/{repo_type}/{namespace}/{name}/discussions"
+BODIES.update({
+    ("post", _DISCUSSION): _obj(["title"], title=_pick("a topic", "", "x" * 300),
+                                description=_pick("text @admin", "<script>x</script>", ""),
+                                pullRequest=_BOOL, target=_pick("main", "v1", "nope"), anchor=_ANCHOR),
+    ("post", _DISCUSSION + "/{num}/comment"): _obj(["comment"], comment=_pick("hi @admin", "", " "),
+                                                   anchor=_ANCHOR),
+    ("post", _DISCUSSION + "/{num}/comment/{comment_id}/edit"): _obj(["content"], content=_STR),
+    ("post", _DISCUSSION + "/{num}/title"): _obj(["title"], title=_pick("renamed", "")),
+    ("post", _DISCUSSION + "/{num}/status"): _obj(["status"], status=_pick("open", "closed", "merged"),
+                                                  comment=_STR),
+    ("post", _DISCUSSION + "/{num}/merge"): _obj(comment=_STR),
+    ("post", _DISCUSSION + "/{num}/lock"): _obj(locked=_BOOL),
+    ("post", "/api/notifications/read"): _obj(ids={"type": "array", "items": _INT, "maxItems": 3},
+                                              all=_BOOL),
+    ("put", "/api/comment-policy/{namespace}"): _obj(["policy"], policy=_pick("readers", "writers", "x")),
+    ("post", "/api/organizations"): _obj(["name"], name=_pick("fuzz-org2", "fuzz-org", "api", "a b", ""),
+                                         fullname=_STR),
+    ("put", "/api/organizations/{org}/members/{user}"): _obj(["role"], role=_pick("read", "admin", "owner")),
+    ("post", "/api/tokens"): _obj(["name"], name=_pick("fuzz", "", "x" * 101), scope=_pick("read", "x")),
+})
 for _prefix in ("", "/datasets", "/spaces", "/papers"):
     BODIES[("post", f"{_prefix}/{{namespace}}/{{name_git}}/info/lfs/objects/batch")] = _obj(
         ["operation", "objects"], operation={"enum": ["upload", "download", "x"]},
@@ -116,6 +140,9 @@ def _with_bodies(raw: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+OWN_TOKEN: list[int] = [0]
+
+
 def _ndjson(lines: list[Any]) -> bytes:
     header = {"key": "header", "value": {"summary": "fuzz"}}
     return b"\n".join(json.dumps(line).encode() for line in [header, *lines])
@@ -135,6 +162,15 @@ def _seed(hub: HubProcess) -> None:
                        headers={"Content-Type": "application/x-ndjson"})
             assert r.status_code == 200, r.text
         assert c.post("/api/models/admin/fuzz/tag/main", json={"tag": "v1"}).status_code == 200
+        assert c.post("/api/organizations", json={"name": "fuzz-org"}).status_code == 200
+        throwaway = c.post("/api/tokens", json={"name": "throwaway", "scope": "read"}).json()
+        REPO["token_id"] = throwaway["id"]
+        own = next(t for t in c.get("/api/tokens").json() if hub.token.startswith(t["prefix"]))
+        OWN_TOKEN[:] = [own["id"]]
+        for plural in ("models", "datasets", "spaces", "papers"):  # discussion #1 (a pull request)
+            r = c.post(f"/api/{plural}/admin/fuzz/discussions",
+                       json={"title": "fuzz", "description": "d", "pullRequest": True})
+            assert r.status_code == 200, r.text
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +201,9 @@ def hub_schema(fuzz_hub: HubProcess):  # type: ignore[no-untyped-def]
 def _check(case, hub: HubProcess, seen: Counter[tuple[str, int]]) -> None:  # type: ignore[no-untyped-def]
     kwargs: dict[str, Any] = {}
     headers = {"Authorization": f"Bearer {hub.token}"}
+    params = case.path_parameters or {}
+    if case.method == "DELETE" and str(params.get("token_id")) == str(OWN_TOKEN[0]):
+        params["token_id"] = REPO["token_id"]  # never revoke the token the fuzzing runs with
     if case.path.endswith("/commit/{revision}") and isinstance(case.body, list):
         kwargs["data"] = _ndjson(case.body)
         case.body = NOT_SET

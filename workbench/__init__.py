@@ -16,8 +16,12 @@ Heavy libraries (torch, datasets, transformers, ipywidgets) are imported on firs
 __version__ = "0.1.0"
 
 from workbench import widgets as ui
+from workbench.binder import binder_url
 from workbench.cards import Card, card
+from workbench.collab import Discussions, Inbox, comment, discussions, inbox, like
 from workbench.display import CommitInfo, RepoInfo, info
+from workbench.evals.kernel import evaluate, leaderboard
+from workbench.evals.report import report
 from workbench.inputs import InputRecord, Inputs, clear_inputs, inputs
 from workbench.loading import load_dataset, load_model, register_model
 from workbench.papers import Paper, load_paper, publish_paper
@@ -30,6 +34,8 @@ __all__ = [
     "Card",
     "CommitInfo",
     "Connection",
+    "Discussions",
+    "Inbox",
     "InputRecord",
     "Inputs",
     "Paper",
@@ -37,12 +43,19 @@ __all__ = [
     "SearchResults",
     "Viewer",
     "__version__",
+    "binder_url",
     "card",
     "clear_inputs",
+    "comment",
     "connect",
     "connection",
+    "discussions",
+    "evaluate",
+    "inbox",
     "info",
     "inputs",
+    "leaderboard",
+    "like",
     "load_dataset",
     "load_model",
     "load_paper",
@@ -51,6 +64,7 @@ __all__ = [
     "publish_notebook",
     "publish_paper",
     "register_model",
+    "report",
     "search",
     "ui",
     "viewer",

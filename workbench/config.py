@@ -65,8 +65,14 @@ class HubSettings(BaseSettings):
                                        "LFS uploads; files larger than one part upload in parts.")
     anonymous_read: bool = Field(True, description="Allow requests without a token to read public repos.")
     admin_user: str = Field("admin", description="Name of the local admin user created on first start.")
+    builtin_metrics: bool = Field(True, description="Publish Workbench's built-in `evaluate` metric "
+                                  "modules (accuracy, precision, recall, f1, exact_match, mse, mae) as "
+                                  "the spaces `evaluate-metric/*` on start and `workbench hub init`, so "
+                                  "`evaluate.load(\"accuracy\")` works offline.")
     write_user_config: bool = Field(True, description="On first start, write the admin token to the "
                                     "user config file (mode 0600) so the embedded hub needs no log-in.")
+    max_comment_chars: int = Field(65536, gt=0, description="Longest discussion comment or description "
+                                   "accepted (characters); longer ones get 413 CommentTooLong.")
     tree_page_size: int = Field(1000, description="Entries per page of tree listings (50 with expand).")
     list_page_size: int = Field(1000, description="Repos per page of list endpoints.")
     log_level: str = Field("info", description="Log level of the hub process.")

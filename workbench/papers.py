@@ -53,6 +53,15 @@ class Paper:
     def doi(self) -> str | None:
         return self.identifiers.get("doi")
 
+    def bibtex(self) -> str:
+        """The paper's BibTeX entry, as ``workbench paper export`` and the hub write it.
+
+        >>> print(wb.load_paper("acme/vaswani2017").bibtex())          # doctest: +SKIP
+        """
+        from workbench.bibtex import to_bibtex
+
+        return to_bibtex(self.metadata, self.repo_id, url=self.url)
+
     def __repr__(self) -> str:
         return (f"Paper({self.repo_id!r}, title={self.title!r}, authors={self.authors!r}, "
                 f"commit={self.commit[:12]!r})")

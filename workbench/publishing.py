@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.binder import GitSource, badge_markdown, detect_git_source, parse_source_url
 from workbench.cards import render_card, split_card
 from workbench.display import CommitInfo
 from workbench.errors import (
@@ -333,11 +334,37 @@ def publish_dataset(data: Any, repo_id: str, *, card: str | None = None, private
 
 # -- notebooks -------------------------------------------------------------------------------
 
+def notebook_source(nb_path: Path, source_url: str | None, ref: str | None) -> GitSource | None:
+    """Where the notebook lives on a Git host: from ``source_url``, else its folder's remote.
+
+    A repository URL without a file path gets the notebook's path inside its Git clone, or
+    its file name when it is not in one.
+    """
+    if source_url is None:
+        detected = detect_git_source(nb_path)
+        if detected is None or ref is None:
+            return detected
+        return GitSource(detected.repo_url, ref, detected.path)
+    source = parse_source_url(source_url, ref=ref)
+    if source.path is None:
+        detected = detect_git_source(nb_path)
+        path = detected.path if detected is not None else nb_path.name
+        source = GitSource(source.repo_url, source.ref, path)
+    return source
+
+
 def publish_notebook(path: str | Path, repo_id: str, *, message: str | None = None,
-                     private: bool = False, type: str = "model") -> CommitInfo:
+                     private: bool = False, type: str = "model", source_url: str | None = None,
+                     source_ref: str | None = None) -> CommitInfo:
     """Publish a notebook file, with a card listing what this session loaded (``wb.inputs()``).
 
+    When the notebook's source is on a Git host (``source_url``: the repository's URL or the
+    notebook's ``.../blob/REF/PATH`` URL; else the ``origin`` remote of the notebook's folder,
+    if it is a Git clone), the card carries an "Open in Binder" badge for it.
+
     >>> wb.publish_notebook("train.ipynb", "me/tiny")          # doctest: +SKIP
+    >>> wb.publish_notebook("train.ipynb", "me/tiny",
+    ...     source_url="https://github.com/acme/research/blob/main/train.ipynb")  # doctest: +SKIP
     """
     check_repo_id(repo_id)
     nb_path = Path(path)
@@ -351,11 +378,16 @@ def publish_notebook(path: str | Path, repo_id: str, *, message: str | None = No
     except ValueError as exc:
         raise InvalidRequest(f"{nb_path} is not a valid notebook ({exc}).",
                              code="NotANotebook") from None
+    source = notebook_source(nb_path, source_url, source_ref)
     records = inputs()
     meta = {"tags": ["notebook"],
             "datasets": sorted({r.repo for r in records if r.type == "dataset"}),
             "inputs": [{"repo": r.repo, "type": r.type, "commit": r.commit} for r in records]}
-    body = (f"# {nb_path.stem}\n\nThe notebook `{nb_path.name}`, published with "
+    badge = ""
+    if source is not None:
+        meta["source"] = {"repo": source.repo_url, "ref": source.ref, "path": source.path}
+        badge = f"{badge_markdown(source.binder_url())}\n\n"
+    body = (f"# {nb_path.stem}\n\n{badge}The notebook `{nb_path.name}`, published with "
             f"`wb.publish_notebook`.\n\n" + (provenance(records) or
                                              "It loaded nothing from the hub.\n"))
     files: Files = {nb_path.name: nb_path, "README.md": compose_card(meta, body, None).encode()}

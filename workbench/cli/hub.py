@@ -175,6 +175,10 @@ def init(data: DataOpt = None, database_url: DbOpt = None, storage: StorageOpt =
     with _open_store(data, database_url, storage, create=True) as (store, settings):
         url = settings.public_url or f"http://{settings.host}:{settings.port}"
         token = ensure_admin(store, settings, url=url)
+        from workbench.hub.metric_spaces import ensure_metric_spaces
+
+        if settings.builtin_metrics:
+            ensure_metric_spaces(store, settings.admin_user)
         where = Path(settings.data_dir).absolute()
         if token is None:
             typer.echo(f"Hub in {where} is already initialised; nothing to do.")
@@ -272,6 +276,7 @@ def token_create(
         account = _account(s, user, "user") if user else _default_user(s, settings)
         token = create_token(s, account, name, scope=scope)
         owner = account.name
+        _audit(s, "token.create", namespace=owner, details={"name": name, "scope": scope})
     typer.echo(f"created {scope} token {name!r} for {owner!r} (shown only now):", err=True)
     typer.echo(token)
 
@@ -314,6 +319,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID", help="Tok
         assert owner is not None
         revoke_token(s, owner, token_id)
         label = f"{row.name!r} of {owner.name!r}"
+        _audit(s, "token.revoke", namespace=owner.name, details={"token_id": token_id})
     typer.echo(f"revoked token {token_id} ({label})")
 
 
@@ -328,6 +334,7 @@ def org_create(name: Annotated[str, typer.Argument(help="Organization name (its 
 
     with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
         create_org(s, name, owner=_account(s, owner, "user") if owner else None)
+        _audit(s, "org.create", namespace=name, details={"owner": owner} if owner else None)
     typer.echo(f"created organization {name!r}" + (f" owned by {owner!r}" if owner else ""))
 
 
@@ -338,8 +345,125 @@ def org_add_member(org: Annotated[str, typer.Argument(help="Organization name.")
                    data: DataOpt = None, database_url: DbOpt = None,
                    storage: StorageOpt = None) -> None:
     """Add a user to an organization, or change their role there."""
+    from workbench.store import models as m
     from workbench.store.accounts import set_membership
 
     with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
-        set_membership(s, _account(s, org, "org"), _account(s, user, "user"), role)
+        org_row, user_row = _account(s, org, "org"), _account(s, user, "user")
+        before = s.get(m.Membership, (org_row.id, user_row.id))
+        old_role = before.role if before is not None else None
+        set_membership(s, org_row, user_row, role)
+        if old_role is None:
+            _audit(s, "member.add", namespace=org, details={"user": user, "role": role})
+        elif old_role != role:
+            _audit(s, "member.role", namespace=org,
+                   details={"user": user, "from": old_role, "to": role})
     typer.echo(f"{user!r} is now a {role} member of {org!r}")
+
+
+def _audit(s: Session, action: str, *, namespace: str | None = None,
+           details: dict[str, Any] | None = None) -> None:
+    """Record a change made from the command line; the actor is the local OS user."""
+    import getpass
+
+    from workbench.store.audit import record_event
+
+    record_event(s, actor=f"cli:{getpass.getuser()}", action=action, namespace=namespace,
+                 details=details)
+
+
+@org_app.command("set-role")
+def org_set_role(org: Annotated[str, typer.Argument(help="Organization name.")],
+                 user: Annotated[str, typer.Argument(help="User name (already a member).")],
+                 role: Annotated[str, typer.Argument(help="read, write or admin.")],
+                 data: DataOpt = None, database_url: DbOpt = None,
+                 storage: StorageOpt = None) -> None:
+    """Change a member's role (read, write or admin)."""
+    from workbench.store import models as m
+    from workbench.store.accounts import ROLES
+
+    if role not in ROLES:
+        raise _fail(f"invalid role {role!r}: use one of {', '.join(ROLES)}.")
+    with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        org_row, user_row = _account(s, org, "org"), _account(s, user, "user")
+        row = s.get(m.Membership, (org_row.id, user_row.id))
+        if row is None:
+            raise NotFound(f"{user!r} is not a member of {org!r}: add them with "
+                           f"`workbench hub org add-member {org} {user} --role {role}`.",
+                           code="MemberNotFound")
+        if row.role != role:
+            _audit(s, "member.role", namespace=org,
+                   details={"user": user, "from": row.role, "to": role})
+            row.role = role
+    typer.echo(f"{user!r} is now a {role} member of {org!r}")
+
+
+@org_app.command("remove-member")
+def org_remove_member(org: Annotated[str, typer.Argument(help="Organization name.")],
+                      user: Annotated[str, typer.Argument(help="User name.")],
+                      data: DataOpt = None, database_url: DbOpt = None,
+                      storage: StorageOpt = None) -> None:
+    """Remove a user from an organization (they lose access to its private repos)."""
+    from workbench.store import models as m
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        org_row, user_row = _account(s, org, "org"), _account(s, user, "user")
+        row = s.get(m.Membership, (org_row.id, user_row.id))
+        if row is None:
+            raise NotFound(f"{user!r} is not a member of {org!r}.", code="MemberNotFound")
+        _audit(s, "member.remove", namespace=org, details={"user": user, "role": row.role})
+        s.delete(row)
+    typer.echo(f"removed {user!r} from {org!r}")
+
+
+@org_app.command("list")
+def org_list(as_json: JsonOpt = False, data: DataOpt = None, database_url: DbOpt = None,
+             storage: StorageOpt = None) -> None:
+    """List organizations with their members and roles."""
+    from sqlalchemy import select
+
+    from workbench.store import models as m
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.read() as s:
+        members: dict[int, list[str]] = {}
+        for org_id, user, role in s.execute(
+                select(m.Membership.org_id, m.Account.name, m.Membership.role)
+                .join(m.Account, m.Account.id == m.Membership.user_id).order_by(m.Account.name)):
+            members.setdefault(org_id, []).append(f"{user}:{role}")
+        rows: list[dict[str, Any]] = [
+            {"name": o.name, "created": _when(o.created_at), "members": members.get(o.id, [])}
+            for o in s.scalars(select(m.Account).where(m.Account.kind == "org")
+                               .order_by(m.Account.name))]
+    if not as_json:
+        rows = [{**r, "members": ",".join(r["members"])} for r in rows]
+    _print_rows(rows, ["name", "created", "members"], as_json=as_json)
+
+
+@app.command("audit")
+def audit_command(
+        namespace: Annotated[str | None, typer.Option(help="Only events of this user or org.")]
+        = None,
+        action: Annotated[str | None, typer.Option(help="Only this action, e.g. repo.delete, or "
+                                                   "a group, e.g. repo.")] = None,
+        actor: Annotated[str | None, typer.Option(help="Only events by this user.")] = None,
+        repo: Annotated[str | None, typer.Option(help="Only events of this repo (ns/name).")]
+        = None,
+        limit: Annotated[int, typer.Option(help="At most this many events (newest first).")]
+        = 100,
+        as_json: JsonOpt = False, data: DataOpt = None, database_url: DbOpt = None,
+        storage: StorageOpt = None) -> None:
+    """Show the audit log: who created, deleted, moved, changed visibility of or merged into
+    repos, changed roles, created or revoked tokens."""
+    from workbench.store.accounts import Principal
+    from workbench.store.audit import list_events
+
+    with _open_store(data, database_url, storage) as (store, _settings), store.read() as s:
+        # the data folder's owner is the hub's administrator
+        local_admin = Principal(user_id=0, name="cli", is_admin=True, scope="write")
+        events = list_events(s, local_admin, namespace=namespace, action=action, actor=actor,
+                             repo=repo, limit=limit)
+    rows: list[dict[str, Any]] = [
+        {"id": e.id, "when": _when(e.created_at), "actor": e.actor, "action": e.action,
+         "target": e.repo or e.namespace, "details": e.details if as_json else
+         json.dumps(e.details, sort_keys=True) if e.details else ""} for e in events]
+    _print_rows(rows, ["id", "when", "actor", "action", "target", "details"], as_json=as_json)

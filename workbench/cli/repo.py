@@ -103,7 +103,7 @@ def whoami(url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False)
     if as_json:
         _print_json(me)
         return
-    orgs = ", ".join(o["name"] for o in me.get("orgs", []))
+    orgs = ", ".join(f"{o['name']} ({o.get('roleInOrg', '?')})" for o in me.get("orgs", []))
     typer.echo(f"{me.get('name')}{' (admin)' if me.get('isAdmin') else ''} on {client.url}"
                + (f"\norgs: {orgs}" if orgs else ""))
 

@@ -357,6 +357,127 @@ class HubClient:
         sha: str = self.repo_info(repo_id, type=type, revision=revision)["sha"]
         return sha
 
+    # -- evaluation records (workbench.client.evals) ------------------------------------------
+
+    def create_eval_run(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Store an evaluation run record; returns it with its ``id``."""
+        from workbench.client import evals
+
+        return evals.create_run(self, record)
+
+    def eval_run(self, run_id: str) -> dict[str, Any]:
+        """One evaluation run record."""
+        from workbench.client import evals
+
+        return evals.get_run(self, run_id)
+
+    def eval_runs(self, **filters: Any) -> list[dict[str, Any]]:
+        """Evaluation runs visible to the caller (``model``, ``dataset``, ``status``, ``split``)."""
+        from workbench.client import evals
+
+        return evals.list_runs(self, **filters)
+
+    def eval_notebook(self, run_id: str) -> bytes:
+        """The executed notebook of a run."""
+        from workbench.client import evals
+
+        return evals.run_notebook(self, run_id)
+
+    def record_reproduction(self, run_id: str, *, status: str, differences: list[Any],
+                            run: str | None = None) -> dict[str, Any]:
+        """Mark a run reproduced, differs or failed (``run``: the re-run's record id)."""
+        from workbench.client import evals
+
+        return evals.record_reproduction(self, run_id, status=status, differences=differences,
+                                         run=run)
+
+    def leaderboard(self, dataset: str, *, metric: str, split: str | None = "test"
+                    ) -> dict[str, Any]:
+        """The best run of each model on ``dataset`` for ``metric``."""
+        from workbench.client import evals
+
+        return evals.leaderboard(self, dataset, metric=metric, split=split)
+
+    # -- discussions, anchored comments, inbox, likes (workbench.client.collab) ---------------
+
+    def comment(self, repo_id: str, text: str, **options: Any) -> dict[str, Any]:
+        """Comment (anchored with ``path``/``cell``/``commit``/``run``); see ``collab.comment``."""
+        from workbench.client import collab
+
+        return collab.comment(self, repo_id, text, **options)
+
+    def discussions(self, repo_id: str, **options: Any) -> list[dict[str, Any]]:
+        """Every discussion and pull request of a repo, newest first."""
+        from workbench.client import collab
+
+        return collab.discussions(self, repo_id, **options)
+
+    def comments(self, repo_id: str, **options: Any) -> dict[str, Any]:
+        """Anchored comments on a file (by notebook cell) or an evaluation run."""
+        from workbench.client import collab
+
+        return collab.comments(self, repo_id, **options)
+
+    def inbox(self, *, all: bool = False) -> dict[str, Any]:
+        """Your notifications (unread unless ``all``) and the unread count."""
+        from workbench.client import collab
+
+        return collab.inbox(self, all=all)
+
+    def like(self, repo_id: str, *, type: str = "model", liked: bool = True) -> int:
+        """Like (or unlike) a repo; returns its like count."""
+        from workbench.client import collab
+
+        return collab.like(self, repo_id, type=type, liked=liked)
+
+    # -- organizations, tokens, audit log (workbench.client.teams) ----------------------------
+
+    def org_members(self, org: str) -> list[dict[str, Any]]:
+        """Members of an organization with their roles."""
+        from workbench.client import teams
+
+        return teams.org_members(self, org)
+
+    def set_role(self, org: str, user: str, role: str) -> dict[str, Any]:
+        """Add ``user`` to ``org`` with ``role`` (read, write, admin), or change it; org admins."""
+        from workbench.client import teams
+
+        return teams.set_role(self, org, user, role)
+
+    def remove_member(self, org: str, user: str) -> None:
+        from workbench.client import teams
+
+        teams.remove_member(self, org, user)
+
+    def tokens(self) -> list[dict[str, Any]]:
+        """Your tokens (never their secrets)."""
+        from workbench.client import teams
+
+        return teams.tokens(self)
+
+    def create_token(self, name: str, *, scope: str = "read") -> dict[str, Any]:
+        """A new token for you; its secret is in ``["token"]``, shown only now."""
+        from workbench.client import teams
+
+        return teams.create_token(self, name, scope=scope)
+
+    def revoke_token(self, token_id: int) -> None:
+        from workbench.client import teams
+
+        teams.revoke_token(self, token_id)
+
+    def audit(self, **filters: Any) -> list[dict[str, Any]]:
+        """Audit events (hub admins; org admins: their org), newest first."""
+        from workbench.client import teams
+
+        return teams.audit(self, **filters)
+
+    def paper_bibtex(self, repo_id: str) -> str:
+        """The BibTeX entry of a paper repo."""
+        from workbench.client import teams
+
+        return teams.paper_bibtex(self, repo_id)
+
     # -- search -------------------------------------------------------------------------------
 
     def search(self, query: str = "", **options: Any) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from workbench.hub import wire
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
 from workbench.hub.downloads import DownloadCounter
+from workbench.hub.metric_spaces import ensure_metric_spaces
 from workbench.hub.routes import (
     access,
     discussions,
@@ -38,6 +39,7 @@ from workbench.hub.routes import (
     viewer,
 )
 from workbench.hub.signing import Signer
+from workbench.store.paper_backfill import backfill_papers
 from workbench.store.search_index import reindex_pending
 from workbench.store.store import Store
 from workbench.viewer.jobs import JobWorkers
@@ -113,8 +115,11 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
                   description="A team hub that speaks the Hugging Face Hub protocol.")
     app.state.hub = HubState(settings=settings, store=store, signer=signer, downloads=downloads)
     reindex_pending(store)  # repos that predate the search index (migration 0002)
+    backfill_papers(store)  # citation links and PDF text of repos that predate migration 0005
     ensure_admin(store, settings, url=settings.public_url or
                  f"http://{settings.host}:{settings.port}")
+    if settings.builtin_metrics:
+        ensure_metric_spaces(store, settings.admin_user)  # evaluate.load("accuracy"), offline
 
     @app.exception_handler(WorkbenchError)
     async def _workbench_error(request: Request, exc: WorkbenchError) -> JSONResponse:

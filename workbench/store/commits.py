@@ -29,9 +29,11 @@ from workbench.errors import (
     RevisionNotFound,
 )
 from workbench.store import models as m
-from workbench.store.accounts import Principal, require_write
+from workbench.store.accounts import Principal
 from workbench.store.blobs import BlobInfo
 from workbench.store.names import validate_path
+from workbench.store.paper_text import extract_ahead, refresh_pdf_text
+from workbench.store.pr_refs import require_push
 from workbench.store.refs import Resolved, resolve_revision
 from workbench.store.search_index import reindex_repo
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
@@ -174,10 +176,14 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
                   parent_commit: str | None = None, blobs: Sequence[BlobInfo] = ()) -> CommitResult:
     """Apply ``ops`` on the head of branch ``revision`` atomically; see the module docstring."""
     summary = (summary or "").strip() or "Update files"
+    if repo_key[0] == "paper" and revision in ("main", "refs/heads/main") and p.scope == "write":
+        extract_ahead(store, [(op.path, op.blob.sha256, op.blob.size) if isinstance(op, AddFile)
+                              else (op.path, op.sha256, op.size or 0) for op in ops
+                              if isinstance(op, AddFile | AddLfsObject)])
     for delay in retry_delays():
         with store.write() as s:
             repo = store.get_repo(s, *repo_key)
-            require_write(s, p, repo)
+            require_push(s, p, repo, revision)  # writers, or a PR's author on its refs/pr/N
             resolved = resolve_revision(s, repo, revision)
             if resolved.kind not in ("branch", "pr"):
                 raise InvalidRequest(f"Commits go to a branch; {revision!r} is a {resolved.kind}.",
@@ -229,10 +235,13 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
                 # (the dataset viewer's Parquet export, workbench.viewer.jobs).
                 s.add(m.Job(kind="parquet", repo_id=repo.id, commit=oid, status="pending",
                             attempts=0, created_at=now, updated_at=now))
-            if resolved.kind == "branch" and resolved.name == "main" and \
-                    files.get(README) != base.get(README):
-                repo.card_data = _card_from(store, files.get(README))
-                reindex_repo(s, store, repo, tree=tree)
+            if resolved.kind == "branch" and resolved.name == "main":
+                readme_changed = files.get(README) != base.get(README)
+                if readme_changed:
+                    repo.card_data = _card_from(store, files.get(README))
+                # a paper's PDF text is indexed too (workbench.store.paper_text)
+                if refresh_pdf_text(s, store, repo, tree) or readme_changed:
+                    reindex_repo(s, store, repo, tree=tree)
             store.trees.put(tree)
             changed = len(diff_trees(base, tree))
             return CommitResult(oid, head, resolved.name, changed)

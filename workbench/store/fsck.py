@@ -86,6 +86,14 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
                 blobs[idx.blob_sha256] = _BlobUse(row.size if row is not None else -1,
                                                   f"search index of {idx.config}/{idx.split} "
                                                   f"in Parquet commit {idx.commit}")
+        from workbench.store.evals import EvalRun
+
+        for run_id, sha in s.execute(select(EvalRun.id, EvalRun.executed_sha256)
+                                     .where(EvalRun.executed_sha256.is_not(None))):
+            if sha is not None and sha not in blobs:  # executed notebooks: outside any tree
+                row = rows.get(sha)
+                blobs[sha] = _BlobUse(row.size if row is not None else -1,
+                                      f"executed notebook of evaluation run {run_id}")
     _check_blobs(store, report, blobs, rows, verify_hashes=verify_hashes, progress=progress)
     stored = _note_orphans(store, report, blobs)
     report.counts.update(repos=len(repos), refs=len(refs), commits=len(commits), trees=n_trees,

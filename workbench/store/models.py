@@ -78,9 +78,9 @@ class Repo(Base):
 class SearchDoc(Base):
     """What a search result shows of a repo; see ``workbench.store.search_index``.
 
-    On PostgreSQL the table also holds ``document`` (a weighted ``tsvector`` with a GIN index);
-    on SQLite the words live in the FTS5 table ``repo_search``. Neither is declared here:
-    migration 0002 creates them and only ``search_index``/``search`` touch them.
+    The words live in the FTS5 table ``repo_search`` (SQLite, migration 0002) or the narrow
+    table ``search_vectors`` (PostgreSQL, a ``tsvector`` with a GIN index, migration 0008).
+    Neither is declared here: only ``search_index``/``search_query`` touch them.
     """
 
     __tablename__ = "search_docs"
@@ -197,6 +197,45 @@ class ViewerStatistics(Base):
     split: Mapped[str] = mapped_column(String(255), primary_key=True)
     statistics: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to which repo or organization (see ``workbench.store.audit``).
+
+    Names, not foreign keys: the record outlives the repo, user or org it mentions.
+    """
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(96), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    namespace: Mapped[str | None] = mapped_column(String(96), nullable=True, index=True)
+    repo_type: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    repo_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class PaperRef(Base):
+    """An identifier a repo's card carries: ``role`` 'is' (a paper's own arXiv id, DOI, repo id)
+    or 'cites' (a model or dataset citing one). Citations match papers by (kind, value), so a
+    card may cite a paper before the paper repo exists."""
+
+    __tablename__ = "paper_refs"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(8), primary_key=True)  # is | cites
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # arxiv | doi | repo
+    value: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class PaperText(Base):
+    """Text extracted from a paper repo's PDF at main (bounded), for the search index."""
+
+    __tablename__ = "paper_texts"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text)
 
 
 class ViewerSearchIndex(Base):

@@ -21,6 +21,7 @@ from workbench.store.accounts import (
     require_write,
     require_write_scope,
 )
+from workbench.store.audit import REPO_CREATE, REPO_DELETE, REPO_MOVE, REPO_VISIBILITY, record_event
 from workbench.store.card_meta import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store.commits import commit_oid
 from workbench.store.names import validate_name_part, validate_namespace, validate_repo_type
@@ -115,12 +116,14 @@ def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespac
     s.flush()
     create_ref(s, repo, "branch", "main", oid, validate=False)
     reindex_repo(s, store, repo, tree=tree)
+    record_event(s, actor=p, action=REPO_CREATE, repo=repo, details={"private": private})
     return repo
 
 
 def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
+    record_event(s, actor=p, action=REPO_DELETE, repo=repo)
     # statistics are keyed by Parquet commit, not repo: drop them before the commits go
     s.execute(delete(m.ViewerStatistics).where(m.ViewerStatistics.commit.in_(
         select(m.Commit.oid).where(m.Commit.repo_id == repo.id))))
@@ -140,9 +143,14 @@ def move_repo(store: Store, s: Session, p: Principal, src: RepoKey, dest_namespa
     if s.scalar(select(m.Repo.id).where(m.Repo.type == repo.type, m.Repo.namespace == dest_namespace,
                                         m.Repo.name == dest_name)):
         raise Conflict(f"{dest_namespace}/{dest_name} already exists.", code="RepoExists")
+    old_id = f"{repo.namespace}/{repo.name}"
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
     repo.last_modified = utcnow()
     reindex_repo(s, store, repo)
+    record_event(s, actor=p, action=REPO_MOVE, repo=repo, details={"from": old_id})
+    if old_id.split("/")[0] != dest_namespace:  # the old namespace's admins see it left
+        record_event(s, actor=p, action=REPO_MOVE, namespace=old_id.split("/")[0],
+                     details={"from": old_id, "to": f"{dest_namespace}/{dest_name}"})
     return repo
 
 
@@ -153,6 +161,8 @@ def update_settings(store: Store, s: Session, p: Principal, key: RepoKey, *,
     if private is not None and private != repo.private:
         repo.private = private
         reindex_repo(s, store, repo)  # the index's visibility tokens
+        record_event(s, actor=p, action=REPO_VISIBILITY, repo=repo,
+                     details={"private": private})
     if gated is not None:
         if gated not in (False, "auto", "manual"):
             raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")

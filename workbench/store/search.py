@@ -23,10 +23,11 @@ a query matching most of a large hub ("model") stays as fast as a narrow one. Ot
 
 Visibility (private repos only for those who may read them, as ``accounts.can_read``) and the
 filters are applied in the database, before counting and paging, so totals and pages are
-exact. On SQLite they are tokens in the FTS5 row (``search_index.filter_tokens``), matched
-together with the words, so that counting a filtered set of 100,000 repos merges posting
-lists instead of joining ``repos`` row by row; the repos of a page are checked against
-``repos`` once more before they are returned.
+exact. On both backends they are tokens in the repo's index row (``search_index.
+filter_tokens``: the FTS5 row, the PostgreSQL ``search_vectors.doc``), matched together with
+the words, so that counting a filtered set of 100,000 repos merges posting lists instead of
+joining ``repos`` row by row; the repos of a page are checked against ``repos`` once more
+before they are returned.
 """
 
 from __future__ import annotations

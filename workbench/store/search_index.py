@@ -11,12 +11,12 @@ A document has three weighted fields, plus what search results show and filter o
   task, library and license, for filters).
 
 Text is folded before it is stored (lower case, no diacritics, words of letters and digits
-separated by single spaces), so that both backends see the same words. On PostgreSQL they go
-to the weighted ``tsvector`` ``search_docs.document`` and, without the body,
-``search_docs.head`` (GIN indexes). On SQLite to the FTS5
-table ``repo_search(name, meta_text, card_text, filters)`` (rowid = ``repos.id``), whose
-tokenizer keeps ``_`` inside tokens, which folded text never contains. That makes room for
-two kinds of tokens user words can never collide with:
+separated by single spaces), so that both backends see the same words. On SQLite they go to
+the FTS5 table ``repo_search(name, meta_text, card_text, filters)`` (rowid = ``repos.id``),
+whose tokenizer keeps ``_`` inside tokens, which folded text never contains. On PostgreSQL
+the same tokens go to one ``tsvector`` per repo, ``search_vectors.doc`` (GIN index, migration
+0008; :func:`pg_vector` writes its text form, no text search parser involved). That makes
+room for two kinds of tokens user words can never collide with:
 
 - words of the repo id and metadata are stored as ``_word``: they have posting lists of their
   own, so "is every word in the id or metadata" (the first ranking tier) is a plain match
@@ -26,7 +26,7 @@ two kinds of tokens user words can never collide with:
   words: FTS5 counts and ranks a filtered set by merging posting lists instead of joining
   ``repos`` row by row (see ``search.py``).
 
-Migration 0002 creates the tables.
+Migration 0002 creates the tables, 0008 PostgreSQL's ``search_vectors``.
 
 ``create_repo``, ``move_repo`` and ``create_commit`` (when ``README.md`` changes on ``main``)
 call :func:`reindex_repo`; deleting a repo deletes its document (foreign keys, and a trigger
@@ -61,6 +61,8 @@ from workbench.store.card_meta import (
     strings,
     summarize,
 )
+from workbench.store.paper_links import refresh_refs
+from workbench.store.paper_text import pdf_text
 from workbench.store.store import Store
 from workbench.store.trees import Tree
 
@@ -74,9 +76,17 @@ META_KEYS = ("pretty_name", "tags", "pipeline_tag", "task_categories", "task_ids
 REINDEX_KEY = "search_reindex"  # set by migration 0002 when repos existed before the index
 
 _WORD = re.compile(r"[^\W_]+")
-_PG_HEAD = ("setweight(to_tsvector('simple', :name), 'A') || "
-            "setweight(to_tsvector('simple', :meta), 'B')")
-_PG_DOCUMENT = f"{_PG_HEAD} || setweight(to_tsvector('simple', :body), 'C')"
+# PostgreSQL limits (tsvector input): longer lexemes are refused, later positions are clamped,
+# further positions of one lexeme dropped; the vector is cut to fit rather than refused.
+PG_MAX_LEXEME_BYTES = 2046
+_PG_MAX_POS = 16383
+# PostgreSQL moves a value out of line only when its row exceeds ~2 KB (TOAST_TUPLE_THRESHOLD;
+# ``toast_tuple_target`` lowers the size it then aims for, not that trigger). One lexeme of
+# 2,000 repeated letters (compressed to a few bytes) pushes every row over it, so every
+# vector is stored compressed out of line and the heap that searches visit per match is
+# ~50 bytes a row (5 MB at 100,000 repos instead of 35 MB): counts 1.5-3x faster.
+PG_PAD_TOKEN = "__pad" + "x" * 2000
+_PG_MAX_POSITIONS = 256
 
 
 def token_hash(value: str) -> str:
@@ -111,12 +121,42 @@ def _head_words(words: str) -> str:
 
 
 def filter_tokens(repo: m.Repo, facets: Sequence[tuple[str, str]]) -> str:
-    """The ``filters`` column of a repo's FTS5 row."""
-    tokens = [ANY_TOKEN, owner_token(repo.owner_id), type_token(repo.type),
-              namespace_token(repo.namespace)]
-    if repo.private:
+    """The ``filters`` column of a repo's FTS5 row (and the filter lexemes on PostgreSQL)."""
+    return repo_filter_tokens(repo.owner_id, repo.type, repo.namespace, repo.private, facets)
+
+
+def repo_filter_tokens(owner_id: int, repo_type: str, namespace: str, private: bool,
+                       facets: Sequence[tuple[str, str]]) -> str:
+    """:func:`filter_tokens` from plain values (migration 0008 has no ORM rows)."""
+    tokens = [ANY_TOKEN, owner_token(owner_id), type_token(repo_type),
+              namespace_token(namespace)]
+    if private:
         tokens.append(PRIVATE_TOKEN)
     return " ".join(tokens + [facet_token(k, v) for k, v in facets])
+
+
+def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
+    """The text form of a repo's ``search_vectors.doc`` (PostgreSQL), cast to ``tsvector``.
+
+    The FTS5 row's token shapes in one vector: id and metadata words as ``_word`` (weights A
+    and B), body words as they are (C), filter tokens without positions, so a search is one
+    ``@@`` with a ``tsquery`` literal: no weight labels (no recheck of the vector), no join.
+    Positions run on across the fields as ``to_tsvector`` of their concatenation would.
+    """
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for words, mark, weight in ((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B"), (body, "", "C")):
+        for word in words.split():
+            pos += 1
+            lexeme = mark + word
+            if len(lexeme.encode()) > PG_MAX_LEXEME_BYTES:
+                continue
+            seen = positions.setdefault(lexeme, [])
+            if len(seen) < _PG_MAX_POSITIONS and pos <= _PG_MAX_POS:
+                seen.append(f"{pos}{weight}")
+    # Folded words and filter tokens hold letters, digits and "_" only: no quoting needed.
+    parts = [f"'{lexeme}':{','.join(p)}" if p else f"'{lexeme}'" for lexeme, p in positions.items()]
+    return " ".join(parts + [f"'{t}'" for t in filters.split()] + [f"'{PG_PAD_TOKEN}'"])
 
 
 def normalize(value: str) -> str:
@@ -139,7 +179,7 @@ class IndexDoc:
     title: str
     summary: str
     facets: tuple[tuple[str, str], ...]
-    filters: str  # SQLite's filter tokens
+    filters: str  # filter tokens (FTS5 column; lexemes of the PostgreSQL vector)
 
 
 def build_document(repo: m.Repo, body_markdown: str = "") -> IndexDoc:
@@ -185,17 +225,18 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
                             [{"id": i} for i in ids])
         session.execute(text("INSERT INTO repo_search (rowid, name, meta_text, card_text, "
                              "filters) VALUES (:id, :name, :meta, :body, :filters)"), fts_rows)
-        document_sql, document_set = "", ""
     elif dialect == "postgresql":
-        document_sql = f", {_PG_DOCUMENT}, {_PG_HEAD}"
-        document_set = ", document = excluded.document, head = excluded.head"
+        # An upsert: two transactions indexing the same repo must not collide on the key.
+        session.execute(text(
+            "INSERT INTO search_vectors (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
+            "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"),
+            [{"id": d.repo_id, "doc": pg_vector(d.name, d.meta, d.body, d.filters)} for d in docs])
     else:
         raise UnsupportedDatabase(dialect)
-    # An upsert: two transactions indexing the same repo must not collide on the key.
     session.execute(text(
-        f"INSERT INTO search_docs (repo_id, title, summary{', document, head' if document_sql else ''}) "
-        f"VALUES (:id, :title, :summary{document_sql}) ON CONFLICT (repo_id) DO UPDATE SET "
-        f"title = excluded.title, summary = excluded.summary{document_set}"), rows)
+        "INSERT INTO search_docs (repo_id, title, summary) VALUES (:id, :title, :summary) "
+        "ON CONFLICT (repo_id) DO UPDATE SET title = excluded.title, summary = excluded.summary"),
+        rows)
     facets = [{"kind": k, "value": v, "repo_id": d.repo_id} for d in docs for k, v in d.facets]
     if facets:
         session.execute(text("INSERT INTO search_facets (kind, value, repo_id) VALUES "
@@ -233,7 +274,11 @@ def reindex_repo(session: Session, store: Store, repo: m.Repo, *,
     session.flush()  # the repo row (and its id) must exist before its document
     if tree is None:
         tree = _main_tree(session, store, repo)
-    write_documents(session, [build_document(repo, readme_body(store, tree))])
+    refresh_refs(session, repo)  # paper citations follow the card (see paper_links)
+    body = readme_body(store, tree)
+    if repo.type == "paper":  # a paper is found by words of its PDF too (see paper_text)
+        body = f"{body}\n\n{pdf_text(session, repo)}"
+    write_documents(session, [build_document(repo, body)])
 
 
 def reindex_pending(store: Store, *, batch: int = 500) -> int:

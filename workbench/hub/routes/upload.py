@@ -22,7 +22,8 @@ from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, repo_key, seg
 from workbench.hub.ndjson import Line, parse_commit_body
 from workbench.store import models as m
-from workbench.store.accounts import require_read, require_write, require_write_scope
+from workbench.store import pulls
+from workbench.store.accounts import require_read, require_write_scope
 from workbench.store.blobs import BlobInfo
 from workbench.store.commits import (
     AddFile,
@@ -33,7 +34,9 @@ from workbench.store.commits import (
     checkout,
     create_commit,
 )
+from workbench.store.discussions import require_comment
 from workbench.store.names import URL_PREFIX, validate_path, validate_sha256
+from workbench.store.pr_refs import pr_number, require_push
 from workbench.store.refs import resolve_revision
 
 router = APIRouter(tags=["upload"])
@@ -82,7 +85,11 @@ def preupload(repo_type: str, namespace: str, name: str, revision: str, request:
     store = state.store
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
+        if request.query_params.get("create_pr") in ("1", "true"):
+            require_read(caller, repo)  # the commit opens a pull request; checked there
+            require_write_scope(caller)
+        else:
+            require_push(s, caller, repo, seg(revision))
         resolved, _commit, tree = checkout(store, s, repo, seg(revision))
         out = []
         for item in files:
@@ -118,16 +125,18 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
     key = repo_key(repo_type, namespace, name)
     rev = seg(revision)
     require_write_scope(caller)
-    if request.query_params.get("create_pr") in ("1", "true"):
-        raise InvalidRequest("Pull requests are not available on this hub yet: commit to a branch "
-                             "(create one with create_branch) instead.", code="PullRequestsDisabled")
+    create_pr = request.query_params.get("create_pr") in ("1", "true")
     store = state.store
     settings = state.settings
 
     def precheck() -> None:  # fail fast, before reading a large body
         with store.read() as s:
             repo = store.get_repo(s, *key.as_tuple())
-            require_write(s, caller, repo)
+            if create_pr:
+                require_read(caller, repo)
+                require_comment(s, caller, repo)
+            else:
+                require_push(s, caller, repo, rev)
             resolve_revision(s, repo, rev)
 
     await anyio.to_thread.run_sync(precheck)
@@ -183,11 +192,26 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
     parent = header.get("parentCommit")
     if parent is not None and (not isinstance(parent, str) or not parent):
         raise InvalidRequest("parentCommit must be a commit id.", code="MalformedCommit")
-    result = await anyio.to_thread.run_sync(
-        lambda: create_commit(store, caller, key.as_tuple(), rev, ops, summary=summary,
-                              description=description, parent_commit=parent))
-    url = f"{base_url(request)}/{URL_PREFIX[key.type]}{key.id}/commit/{result.oid}"
-    return {"commitOid": result.oid, "commitUrl": url, "pullRequestUrl": None,
+    pr_num = pr_number(rev)
+    if create_pr:
+        pr_num = await anyio.to_thread.run_sync(
+            lambda: pulls.open_for_commit(store, caller, key.as_tuple(), rev, title=summary,
+                                          description=description,
+                                          max_chars=settings.max_comment_chars))
+    target = f"refs/pr/{pr_num}" if create_pr else rev
+    try:
+        result = await anyio.to_thread.run_sync(
+            lambda: create_commit(store, caller, key.as_tuple(), target, ops, summary=summary,
+                                  description=description, parent_commit=parent))
+    except BaseException:
+        if create_pr and pr_num is not None:  # the PR was opened for this commit only
+            await anyio.to_thread.run_sync(pulls.discard, store, key.as_tuple(), pr_num)
+        raise
+    if pr_num is not None:
+        await anyio.to_thread.run_sync(pulls.note_commit, store, key.as_tuple(), pr_num)
+    repo_url = f"{base_url(request)}/{URL_PREFIX[key.type]}{key.id}"
+    return {"commitOid": result.oid, "commitUrl": f"{repo_url}/commit/{result.oid}",
+            "pullRequestUrl": f"{repo_url}/discussions/{pr_num}" if create_pr else None,
             "success": True, "commitMessage": summary}
 
 

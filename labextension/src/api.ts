@@ -1,0 +1,249 @@
+/**
+ * The only module that calls the server: the Workbench server extension's `/workbench/*`
+ * endpoints, and the hub through its proxy (which adds the hub token server-side).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { apiPath, searchParams, webPath } from './model';
+import {
+  ICommit,
+  ICompare,
+  IAnchor,
+  IColumnStatistics,
+  IDiscussion,
+  IDiscussionDetails,
+  IFileComments,
+  IEvalRequest,
+  IEvalRun,
+  ILeaderboard,
+  IUiRun,
+  IHubStatus,
+  IRefs,
+  IRepoInfo,
+  IRowsPage,
+  ISearchPage,
+  ISearchQuery,
+  ISplit,
+  ITreeEntry,
+  RepoType
+} from './tokens';
+
+/** An answer that is not a success, in words a person can act on. */
+export class HubError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+
+  /** True when the hub itself is unreachable (down, or the proxy cannot reach it). */
+  get unavailable(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+async function errorFrom(response: Response): Promise<HubError> {
+  const code = response.headers.get('X-Error-Code') ?? '';
+  let message = response.headers.get('X-Error-Message') ?? '';
+  if (!message) {
+    try {
+      const body = (await response.json()) as { error?: unknown; message?: unknown };
+      const err = body.error;
+      if (typeof err === 'string') {
+        message = err;
+      } else if (err && typeof err === 'object' && 'message' in err) {
+        message = String((err as { message: unknown }).message);
+      } else if (typeof body.message === 'string') {
+        message = body.message;
+      }
+    } catch {
+      // not JSON: fall back to the status line
+    }
+  }
+  if (!message) {
+    message = `The hub answered ${response.status} ${response.statusText}.`;
+  }
+  return new HubError(message, response.status, code);
+}
+
+export class WorkbenchApi {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  private async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = URLExt.join(this.settings.baseUrl, 'workbench', path);
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, init, this.settings);
+    } catch (reason) {
+      throw new HubError(
+        'JupyterLab cannot reach its server. Check that JupyterLab is still running.',
+        0,
+        'NetworkError'
+      );
+    }
+    if (!response.ok) {
+      throw await errorFrom(response);
+    }
+    return response;
+  }
+
+  private async json<T>(path: string, init: RequestInit = {}): Promise<T> {
+    return (await (await this.fetch(path, init)).json()) as T;
+  }
+
+  /** GET through the hub proxy. */
+  hub<T>(path: string): Promise<T> {
+    return this.json<T>(URLExt.join('hub', path));
+  }
+
+  status(): Promise<IHubStatus> {
+    return this.json<IHubStatus>('status');
+  }
+
+  useHub(hubUrl: string): Promise<IHubStatus> {
+    return this.json<IHubStatus>('connection', {
+      method: 'PUT',
+      body: JSON.stringify({ hubUrl })
+    });
+  }
+
+  search(query: ISearchQuery): Promise<ISearchPage> {
+    return this.hub<ISearchPage>(`api/search?${searchParams(query)}`);
+  }
+
+  repoInfo(type: RepoType, id: string, revision?: string): Promise<IRepoInfo> {
+    const rest = revision ? ['revision', encodeURIComponent(revision)] : [];
+    return this.hub<IRepoInfo>(apiPath(type, id, ...rest));
+  }
+
+  tree(type: RepoType, id: string, revision: string): Promise<ITreeEntry[]> {
+    return this.hub<ITreeEntry[]>(
+      `${apiPath(type, id, 'tree', encodeURIComponent(revision))}?recursive=true&expand=false`
+    );
+  }
+
+  commits(type: RepoType, id: string, revision: string): Promise<ICommit[]> {
+    return this.hub<ICommit[]>(apiPath(type, id, 'commits', encodeURIComponent(revision)));
+  }
+
+  refs(type: RepoType, id: string): Promise<IRefs> {
+    return this.hub<IRefs>(apiPath(type, id, 'refs'));
+  }
+
+  compare(type: RepoType, id: string, base: string, head: string): Promise<ICompare> {
+    return this.hub<ICompare>(
+      apiPath(type, id, 'compare', encodeURIComponent(base), encodeURIComponent(head))
+    );
+  }
+
+  /** A file's text at a commit, or null when it does not exist there. */
+  async fileText(type: RepoType, id: string, revision: string, path: string): Promise<string | null> {
+    const encoded = path.split('/').map(encodeURIComponent).join('/');
+    try {
+      const response = await this.fetch(
+        URLExt.join('hub', webPath(type, id, 'resolve', encodeURIComponent(revision), encoded))
+      );
+      return await response.text();
+    } catch (reason) {
+      if (reason instanceof HubError && reason.status === 404) {
+        return null;
+      }
+      throw reason;
+    }
+  }
+
+  splits(id: string): Promise<{ splits: ISplit[] }> {
+    return this.hub(`${apiPath('dataset', id, 'viewer', 'splits')}`);
+  }
+
+  rows(
+    id: string,
+    split: ISplit,
+    options: { offset: number; length: number; search?: string; where?: string; orderby?: string }
+  ): Promise<IRowsPage> {
+    const params = new URLSearchParams({
+      config: split.config,
+      split: split.split,
+      offset: String(options.offset),
+      length: String(options.length)
+    });
+    let endpoint = 'rows';
+    if (options.search) {
+      endpoint = 'search';
+      params.set('query', options.search);
+    } else if (options.where || options.orderby) {
+      endpoint = 'filter';
+      if (options.where) {
+        params.set('where', options.where);
+      }
+      if (options.orderby) {
+        params.set('orderby', options.orderby);
+      }
+    }
+    return this.hub<IRowsPage>(`${apiPath('dataset', id, 'viewer', endpoint)}?${params}`);
+  }
+
+  statistics(id: string, split: ISplit): Promise<{ statistics: IColumnStatistics[] }> {
+    const params = new URLSearchParams({ config: split.config, split: split.split });
+    return this.hub(`${apiPath('dataset', id, 'viewer', 'statistics')}?${params}`);
+  }
+
+  startEvaluation(request: IEvalRequest): Promise<IUiRun> {
+    return this.json<IUiRun>('evals', { method: 'POST', body: JSON.stringify(request) });
+  }
+
+  evaluation(id: string, since: number): Promise<IUiRun> {
+    return this.json<IUiRun>(`evals/${encodeURIComponent(id)}?since=${since}`);
+  }
+
+  evalRuns(filter: { model?: string; dataset?: string }): Promise<IEvalRun[]> {
+    const params = new URLSearchParams({ limit: '50' });
+    for (const [k, v] of Object.entries(filter)) {
+      if (v) {
+        params.set(k, v);
+      }
+    }
+    return this.hub<IEvalRun[]>(`api/evals?${params}`);
+  }
+
+  leaderboard(dataset: string, metric: string, split: string): Promise<ILeaderboard> {
+    const params = new URLSearchParams({ metric, split });
+    return this.hub<ILeaderboard>(`api/leaderboards/${dataset}?${params}`);
+  }
+
+  private hubPost<T>(path: string, body: unknown): Promise<T> {
+    return this.json<T>(URLExt.join('hub', path), { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  discussions(type: RepoType, id: string, kind = 'discussion', status = 'open'): Promise<{ discussions: IDiscussion[] }> {
+    return this.hub(`${apiPath(type, id, 'discussions')}?${new URLSearchParams({ type: kind, status })}`);
+  }
+
+  discussion(type: RepoType, id: string, num: number): Promise<IDiscussionDetails> {
+    return this.hub(apiPath(type, id, 'discussions', String(num)));
+  }
+
+  createDiscussion(
+    type: RepoType,
+    id: string,
+    body: { title: string; description: string; anchor?: IAnchor }
+  ): Promise<{ num: number }> {
+    return this.hubPost(apiPath(type, id, 'discussions'), body);
+  }
+
+  comment(type: RepoType, id: string, num: number, body: { comment: string; anchor?: IAnchor }): Promise<unknown> {
+    return this.hubPost(apiPath(type, id, 'discussions', String(num), 'comment'), body);
+  }
+
+  merge(type: RepoType, id: string, num: number): Promise<{ mergeCommitId: string }> {
+    return this.hubPost(apiPath(type, id, 'discussions', String(num), 'merge'), {});
+  }
+
+  fileComments(type: RepoType, id: string, path: string): Promise<IFileComments> {
+    return this.hub(`${apiPath(type, id, 'comments')}?${new URLSearchParams({ path })}`);
+  }
+}

@@ -1,0 +1,237 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import React, { useEffect, useState } from 'react';
+
+import { WorkbenchApi } from '../api';
+import { describeError, formatAgo } from '../model';
+import { IEvalRun, ILeaderboard, IUiRun, RepoType } from '../tokens';
+import { ErrorBanner } from './ErrorBanner';
+
+const POLL_MS = 1000;
+
+function value(v: unknown): string {
+  return typeof v === 'number' ? String(Number(v.toPrecision(4))) : JSON.stringify(v);
+}
+
+function eventText(e: Record<string, unknown>): string {
+  const rest = Object.entries(e)
+    .filter(([k]) => k !== 'event')
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  return `${String(e.event ?? 'event')} ${rest}`.trim();
+}
+
+/** Bars of the leaderboard's metric, best first. */
+function LeaderboardChart(props: { board: ILeaderboard }): JSX.Element {
+  const entries = props.board.entries;
+  const max = Math.max(...entries.map(e => Math.abs(e.value)), 1e-9);
+  return (
+    <svg className="wb-Chart" width={420} height={22 * entries.length + 4} data-testid="wb-leaderboard-chart">
+      {entries.map((e, i) => (
+        <g key={e.run} transform={`translate(0, ${i * 22 + 2})`}>
+          <text x={0} y={14} className="wb-Chart-label">
+            {e.rank}. {e.model}
+          </text>
+          <rect x={200} y={3} height={14} width={(Math.abs(e.value) / max) * 160} />
+          <text x={205 + (Math.abs(e.value) / max) * 160} y={14} className="wb-Chart-label">
+            {value(e.value)}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}
+
+/**
+ * Evaluation runs: for a model, "Evaluate…" (dataset, split, metrics) with live progress
+ * and a link to the stored record; for a dataset, its leaderboard with a chart. Both list
+ * the stored runs.
+ */
+export function EvalTab(props: {
+  api: WorkbenchApi;
+  type: RepoType;
+  id: string;
+  commit: string;
+  linkedDatasets: string[];
+}): JSX.Element {
+  const { api, type, id } = props;
+  const [dataset, setDataset] = useState(props.linkedDatasets[0] ?? '');
+  const [split, setSplit] = useState('test');
+  const [metrics, setMetrics] = useState('accuracy');
+  const [run, setRun] = useState<IUiRun | null>(null);
+  const [events, setEvents] = useState<Record<string, unknown>[]>([]);
+  const [runs, setRuns] = useState<IEvalRun[]>([]);
+  const [board, setBoard] = useState<ILeaderboard | null>(null);
+  const [metric, setMetric] = useState('accuracy');
+  const [error, setError] = useState<{ message: string; hubDown: boolean } | null>(null);
+  const [refresh, setRefresh] = useState(0);
+
+  useEffect(() => {
+    api
+      .evalRuns(type === 'dataset' ? { dataset: id } : { model: id })
+      .then(setRuns)
+      .catch(reason => setError(describeError(reason)));
+    if (type === 'dataset') {
+      api
+        .leaderboard(id, metric, split)
+        .then(setBoard)
+        .catch(reason => setError(describeError(reason)));
+    }
+  }, [id, refresh, metric, split]);
+
+  // Follow a started run until it is done.
+  useEffect(() => {
+    if (!run || run.status === 'succeeded' || run.status === 'failed') {
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      api
+        .evaluation(run.id, run.next)
+        .then(next => {
+          setEvents(old => [...old, ...next.events]);
+          setRun(next);
+          if (next.status === 'succeeded' || next.status === 'failed') {
+            setRefresh(r => r + 1);
+          }
+        })
+        .catch(reason => setError(describeError(reason)));
+    }, POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [run]);
+
+  const start = () => {
+    setError(null);
+    setEvents([]);
+    api
+      .startEvaluation({
+        model: id,
+        dataset: dataset.trim(),
+        split: split.trim() || 'test',
+        metrics: metrics.split(',').map(m => m.trim()).filter(Boolean),
+        modelRevision: props.commit
+      })
+      .then(started => {
+        setEvents(started.events);
+        setRun(started);
+      })
+      .catch(reason => setError(describeError(reason)));
+  };
+  const recordUrl = (runId: string) => URLExt.join(api.settings.baseUrl, 'workbench', 'hub', 'api', 'evals', runId);
+  const done = run && (run.status === 'succeeded' || run.status === 'failed');
+  return (
+    <div className="wb-Evals" data-testid="wb-evals">
+      {error && <ErrorBanner {...error} onRetry={() => setRefresh(r => r + 1)} />}
+      {type === 'model' && (
+        <section>
+          <h3>Evaluate…</h3>
+          <div className="wb-Compare">
+            <label>
+              Dataset{' '}
+              <input className="jp-mod-styled" data-testid="wb-eval-dataset" value={dataset} onChange={e => setDataset(e.target.value)} />
+            </label>
+            <label>
+              Split{' '}
+              <input className="jp-mod-styled" data-testid="wb-eval-split" size={8} value={split} onChange={e => setSplit(e.target.value)} />
+            </label>
+            <label>
+              Metrics{' '}
+              <input className="jp-mod-styled" data-testid="wb-eval-metrics" value={metrics} onChange={e => setMetrics(e.target.value)} />
+            </label>
+            <button
+              className="jp-mod-styled jp-mod-accept"
+              data-testid="wb-eval-start"
+              disabled={!dataset.trim() || (!!run && !done)}
+              onClick={start}
+            >
+              Evaluate
+            </button>
+          </div>
+          <p className="wb-Empty">Pinned to this commit: {props.commit.slice(0, 12)}</p>
+          {run && (
+            <div className="wb-EvalRun" data-testid="wb-eval-run" data-status={run.status}>
+              <div>
+                Run <code>{run.id}</code>: <b data-testid="wb-eval-status">{run.status}</b>
+              </div>
+              <ol className="wb-EvalEvents" data-testid="wb-eval-events">
+                {events.map((e, i) => (
+                  <li key={i}>{eventText(e)}</li>
+                ))}
+              </ol>
+              {run.record && (
+                <div data-testid="wb-eval-result">
+                  {Object.entries(run.record.metrics ?? {}).map(([k, v]) => (
+                    <div key={k}>
+                      {k}: <b>{value(v)}</b>
+                    </div>
+                  ))}
+                  {run.record.error && <ErrorBanner message={run.record.error.message ?? 'The run failed.'} hubDown={false} />}
+                  {run.record.id && (
+                    <a href={recordUrl(run.record.id)} target="_blank" rel="noopener noreferrer" data-testid="wb-eval-record">
+                      Run record {run.record.id}
+                    </a>
+                  )}
+                </div>
+              )}
+            </div>
+          )}
+        </section>
+      )}
+      {type === 'dataset' && (
+        <section>
+          <h3>Leaderboard</h3>
+          <label>
+            Metric{' '}
+            <input className="jp-mod-styled" data-testid="wb-board-metric" value={metric} onChange={e => setMetric(e.target.value)} />
+          </label>{' '}
+          <label>
+            Split{' '}
+            <input className="jp-mod-styled" size={8} value={split} onChange={e => setSplit(e.target.value)} />
+          </label>
+          {board && board.entries.length > 0 ? (
+            <LeaderboardChart board={board} />
+          ) : (
+            <p className="wb-Empty">No succeeded runs for this metric yet.</p>
+          )}
+        </section>
+      )}
+      <section>
+        <h3>Runs</h3>
+        {runs.length === 0 ? (
+          <p className="wb-Empty">No evaluation runs yet.</p>
+        ) : (
+          <table className="wb-Table" data-testid="wb-eval-runs">
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>{type === 'dataset' ? 'Model' : 'Dataset'}</th>
+                <th>Split</th>
+                <th>Status</th>
+                <th>Metrics</th>
+                <th>When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map(r => (
+                <tr key={r.id} data-run={r.id}>
+                  <td>
+                    <a href={recordUrl(r.id)} target="_blank" rel="noopener noreferrer">
+                      {r.id.slice(0, 10)}
+                    </a>
+                  </td>
+                  <td>{type === 'dataset' ? r.model : r.dataset}</td>
+                  <td>{r.split}</td>
+                  <td>{r.status}</td>
+                  <td>
+                    {Object.entries(r.metrics ?? {})
+                      .map(([k, v]) => `${k}=${value(v)}`)
+                      .join(', ')}
+                  </td>
+                  <td>{formatAgo(r.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}

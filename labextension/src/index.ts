@@ -1,0 +1,112 @@
+/**
+ * Registers the Workbench plugins: the sidebar, repo pages and commands, and the status item.
+ */
+import {
+  ILabShell,
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
+
+import { WorkbenchApi } from './api';
+import { RepoPage } from './components/RepoPage';
+import { SearchSidebar } from './components/SearchPanel';
+import { StatusItem } from './components/StatusItem';
+import { registerCommands } from './commands';
+import { SearchModel } from './model';
+import { CommandIDs, PLUGIN_ID, RepoType, STATUS_PLUGIN_ID } from './tokens';
+import { workbenchIcon } from './icon';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Workbench: search the hub, read repo pages, insert load code.',
+  autoStart: true,
+  requires: [IRenderMimeRegistry, INotebookTracker],
+  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    notebooks: INotebookTracker,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    _labShell: ILabShell | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const api = new WorkbenchApi(app.serviceManager.serverSettings);
+    const model = new SearchModel(query => api.search(query));
+    const pages = new Map<string, RepoPage>();
+
+    const openRepo = (type: RepoType, id: string) => {
+      const key = `${type}/${id}`;
+      let page = pages.get(key);
+      if (!page || page.isDisposed) {
+        page = new RepoPage({
+          api,
+          rendermime,
+          type,
+          id,
+          onOpen: openRepo,
+          onInsertLoadCode: (t, i, commit) =>
+            void app.commands.execute(CommandIDs.insertLoadCode, { type: t, id: i, commit })
+        });
+        pages.set(key, page);
+        app.shell.add(page, 'main');
+      }
+      app.shell.activateById(page.id);
+    };
+
+    const sidebar = new SearchSidebar(model, r => openRepo(r.type, r.id));
+    sidebar.title.icon = workbenchIcon;
+    app.shell.add(sidebar, 'left', { rank: 850 });
+    restorer?.add(sidebar, sidebar.id);
+    void model.refresh();
+
+    registerCommands(app, { api, rendermime, notebooks, palette, sidebar, openRepo });
+
+    if (settingRegistry) {
+      void settingRegistry.load(PLUGIN_ID).then(settings => {
+        const apply = () => {
+          const limit = settings.get('pageSize').composite as number;
+          const hubUrl = (settings.get('hubUrl').composite as string) ?? '';
+          void api
+            .useHub(hubUrl)
+            .then(() => model.update({ limit }))
+            .catch(() => model.update({ limit }));
+        };
+        settings.changed.connect(apply);
+        apply();
+      });
+    }
+  }
+};
+
+const statusPlugin: JupyterFrontEndPlugin<void> = {
+  id: STATUS_PLUGIN_ID,
+  description: 'Status bar item: which Workbench hub, and whether it answers.',
+  autoStart: true,
+  optional: [IStatusBar, ISettingRegistry],
+  activate: (app: JupyterFrontEnd, statusBar: IStatusBar | null, settingRegistry: ISettingRegistry | null) => {
+    if (!statusBar) {
+      return;
+    }
+    const item = new StatusItem(new WorkbenchApi(app.serviceManager.serverSettings), 10_000);
+    statusBar.registerStatusItem(STATUS_PLUGIN_ID, { item, align: 'left', rank: 900 });
+    if (settingRegistry) {
+      void settingRegistry.load(PLUGIN_ID).then(settings => {
+        const apply = () => {
+          item.interval = 1000 * (settings.get('statusInterval').composite as number);
+          void item.check();
+        };
+        settings.changed.connect(apply);
+        apply();
+      });
+    }
+  }
+};
+
+export default [plugin, statusPlugin];

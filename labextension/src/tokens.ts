@@ -1,0 +1,265 @@
+/**
+ * Shared types, plugin ids and command ids of the Workbench lab extension.
+ */
+
+export const PLUGIN_ID = 'workbench:plugin';
+export const STATUS_PLUGIN_ID = 'workbench:status';
+export const SIDEBAR_ID = 'workbench-sidebar';
+
+export namespace CommandIDs {
+  export const openRepo = 'workbench:open-repo';
+  export const insertLoadCode = 'workbench:insert-load-code';
+  export const focusSearch = 'workbench:focus-search';
+  export const publishNotebook = 'workbench:publish-notebook';
+  export const commentCell = 'workbench:comment-cell';
+}
+
+export type RepoType = 'model' | 'dataset' | 'paper' | 'space';
+export const REPO_TYPES: RepoType[] = ['model', 'dataset', 'paper', 'space'];
+
+export type SortKey = 'relevance' | 'downloads' | 'likes' | 'lastModified' | 'createdAt';
+
+/** What the sidebar asks the hub's `/api/search` for. */
+export interface ISearchQuery {
+  q: string;
+  type: RepoType | 'all';
+  sort: SortKey;
+  task: string;
+  library: string;
+  license: string;
+  author: string;
+  limit: number;
+}
+
+export interface ISearchResult {
+  id: string;
+  type: RepoType;
+  private: boolean;
+  title: string | null;
+  summary: string | null;
+  tags: string[];
+  task: string | null;
+  library: string | null;
+  license: string | null;
+  downloads: number;
+  likes: number;
+  lastModified: string | null;
+  createdAt: string | null;
+}
+
+export interface ISearchPage {
+  results: ISearchResult[];
+  total: number;
+  query: string;
+}
+
+export interface ISibling {
+  rfilename: string;
+}
+
+export interface IRepoInfo {
+  id: string;
+  sha: string;
+  private?: boolean;
+  lastModified?: string;
+  downloads?: number;
+  likes?: number;
+  tags?: string[];
+  cardData?: Record<string, unknown> | null;
+  siblings?: ISibling[];
+}
+
+export interface ITreeEntry {
+  type: 'file' | 'directory';
+  path: string;
+  size?: number;
+  oid?: string;
+  lfs?: { size: number; oid: string } | null;
+}
+
+export interface ICommit {
+  id: string;
+  title: string;
+  message: string;
+  date: string;
+  authors: { user: string }[];
+}
+
+export interface IRef {
+  name: string;
+  ref: string;
+  targetCommit: string;
+}
+
+export interface IRefs {
+  branches: IRef[];
+  tags: IRef[];
+  converts: IRef[];
+}
+
+export interface ICompareFile {
+  path: string;
+  status: 'added' | 'removed' | 'modified' | string;
+  oldSize: number | null;
+  newSize: number | null;
+}
+
+export interface ICompare {
+  base: string;
+  head: string;
+  files: ICompareFile[];
+}
+
+export interface IHubStatus {
+  hubUrl: string;
+  configuredUrl?: string;
+  embedded: boolean;
+  reachable: boolean;
+  authenticated: boolean;
+  demo?: string;
+  version?: string;
+  user?: string;
+  error?: string;
+}
+
+export interface ISplit {
+  dataset: string;
+  config: string;
+  split: string;
+}
+
+export interface IFeature {
+  feature_idx: number;
+  name: string;
+  type: Record<string, unknown>;
+}
+
+export interface IRowsPage {
+  features: IFeature[];
+  rows: { row_idx: number; row: Record<string, unknown> }[];
+  num_rows_total: number;
+}
+
+export interface IHistogram {
+  hist: number[];
+  bin_edges: number[];
+}
+
+export interface IColumnStatistics {
+  column_name: string;
+  column_type: string;
+  column_statistics: {
+    histogram?: IHistogram | null;
+    frequencies?: Record<string, number> | null;
+    [key: string]: unknown;
+  };
+}
+
+/** One cell of a notebook as the cell-level diff sees it. */
+export interface INotebookCell {
+  cell_type: string;
+  source: string;
+}
+
+export interface ICellChange {
+  kind: 'same' | 'added' | 'removed' | 'modified';
+  cellType: string;
+  oldSource: string | null;
+  newSource: string | null;
+}
+
+export interface IEvalRequest {
+  model: string;
+  dataset: string;
+  split: string;
+  metrics: string[];
+  modelRevision?: string;
+}
+
+export interface IEvalRecord {
+  id: string | null;
+  status: string;
+  metrics: Record<string, unknown>;
+  error: { message?: string } | null;
+}
+
+/** A run this JupyterLab started, as `/workbench/evals/<id>` reports it. */
+export interface IUiRun {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  events: Record<string, unknown>[];
+  next: number;
+  record: IEvalRecord | null;
+}
+
+/** A stored run record on the hub (`/api/evals`). */
+export interface IEvalRun {
+  id: string;
+  model: string;
+  dataset: string;
+  split: string;
+  status: string;
+  metrics: Record<string, unknown>;
+  created_at?: string;
+  model_commit?: string;
+}
+
+export interface ILeaderboard {
+  dataset: string;
+  metric: string;
+  higher_is_better: boolean;
+  entries: { rank: number; model: string; value: number; run: string; model_commit: string }[];
+}
+
+export interface IDiscussion {
+  num: number;
+  title: string;
+  status: string;
+  isPullRequest?: boolean;
+  author?: { name: string };
+  createdAt?: string;
+}
+
+export interface IDiscussionEvent {
+  id: string;
+  type: string;
+  createdAt: string;
+  author: { name: string };
+  data?: { latest?: { raw: string }; hidden?: boolean; status?: string; from?: string; to?: string };
+  anchor?: IAnchor & { run?: string | null };
+}
+
+export interface IDiscussionDetails extends IDiscussion {
+  events: IDiscussionEvent[];
+  changes?: { base: string; headRef: string; head: string; baseOid: string; mergeCommitId?: string };
+  filesWithConflicts?: string[];
+}
+
+export interface IAnchor {
+  path?: string;
+  cell?: string;
+  commit?: string;
+}
+
+export interface ICellComment {
+  id: string;
+  discussion: number;
+  author: string;
+  createdAt: string;
+  content: string;
+  hidden: boolean;
+  cell: string | null;
+  changed?: boolean;
+}
+
+export interface IFileComments {
+  comments: ICellComment[];
+  cells?: { cell: string; index: number | null; changed: boolean; comments: ICellComment[] }[];
+}
+
+/** Where a published notebook lives on the hub (notebook metadata `workbench`). */
+export interface INotebookLink {
+  repo: string;
+  type: RepoType;
+  path: string;
+}

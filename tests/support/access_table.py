@@ -1,0 +1,460 @@
+"""The access table of ``tests/test_access_matrix.py``: every route of the hub, an example call
+for it aimed at a repo (``Target``) as a given caller, and the access it needs.
+
+Add a route here when you add one to the hub; the matrix test fails on routes missing here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TYPES = ("model", "dataset", "space", "paper")
+PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces", "paper": "papers"}
+PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/", "paper": "papers/"}
+WHO = ("anonymous", "outsider", "reader", "writer", "admin", "admin_ro")
+NO_READ = ("anonymous", "outsider")
+ROLE_RANK = {"reader": 1, "writer": 2, "admin": 3}
+NDJSON = {"Content-Type": "application/x-ndjson"}
+OID = hashlib.sha256(b"access matrix").hexdigest()
+
+
+@dataclass(frozen=True)
+class Target:
+    type: str
+    ns: str
+    name: str
+    arxiv: str = ""
+    disc: int = 1
+    pr: int = 2
+    comment: str = "none"
+    run: str = "none"
+    word: str = "none"  # a word only this repo's card and files hold
+    sha: str = "0" * 40  # main of this repo, and of the matching dataset (evaluation runs)
+    ds_sha: str = "0" * 40
+
+    @property
+    def id(self) -> str:
+        return f"{self.ns}/{self.name}"
+
+    @property
+    def api(self) -> str:
+        return f"/api/{PLURAL[self.type]}/{self.id}"
+
+    @property
+    def web(self) -> str:
+        return f"/{PREFIX[self.type]}{self.id}"
+
+
+Call = tuple[str, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``need``: read | write | admin | participate | author | create | list | open | self |
+    member | orgadmin | signed. ``mutates``: read-scope tokens must be refused."""
+
+    need: str
+    call: Callable[[Target, str], Call]
+    types: tuple[str, ...] = TYPES
+    mutates: bool = False
+    ok: tuple[int, ...] = (200, 201)
+    strict: bool = True  # allowed callers must get ``ok`` (else: anything but 401/403/404, 5xx)
+
+
+def _commit(path: str) -> dict[str, Any]:
+    lines = [
+        {"key": "header", "value": {"summary": "matrix"}},
+        {"key": "file", "value": {"path": path, "encoding": "base64", "content": "eA=="}},
+    ]
+    return {"content": b"\n".join(json.dumps(x).encode() for x in lines), "headers": NDJSON}
+
+
+def get(
+    url: Callable[[Target, str], str], params: Callable[[Target, str], dict[str, Any]] | None = None
+) -> Callable[[Target, str], Call]:
+    return lambda t, who: ("GET", url(t, who), {"params": params(t, who)} if params else {})
+
+
+def req(
+    method: str,
+    url: Callable[[Target, str], str],
+    body: Callable[[Target, str], dict[str, Any]] | None = None,
+) -> Callable[[Target, str], Call]:
+    return lambda t, who: (method, url(t, who), body(t, who) if body else {})
+
+
+def js(data: Callable[[Target, str], Any]) -> Callable[[Target, str], dict[str, Any]]:
+    return lambda t, who: {"json": data(t, who)}
+
+
+def evals_body(t: Target, who: str) -> dict[str, Any]:
+    ds = t.id.replace(t.name, t.name.replace(t.type, "dataset")) if t.type == "model" else t.id
+    return {
+        "model": t.id,
+        "dataset": ds,
+        "model_commit": t.sha,
+        "dataset_commit": t.ds_sha,
+        "split": "test",
+        "notebook_name": "e.ipynb",
+        "notebook_sha256": "0" * 64,
+        "status": "succeeded",
+        "metrics": {"accuracy": 0.5},
+    }
+
+
+REPO = "/api/{repo_type}/{namespace}/{name}"
+DISC = REPO + "/discussions/{num}"
+ROUTES: dict[tuple[str, str], Route] = {
+    # identity and hub-wide
+    ("GET", "/api/health"): Route("open", get(lambda t, w: "/api/health")),
+    ("GET", "/openapi.json"): Route("open", get(lambda t, w: "/openapi.json")),
+    ("GET", "/docs"): Route("open", get(lambda t, w: "/docs")),
+    ("GET", "/docs/oauth2-redirect"): Route("open", get(lambda t, w: "/docs/oauth2-redirect")),
+    ("GET", "/redoc"): Route("open", get(lambda t, w: "/redoc")),
+    ("GET", "/api/whoami-v2"): Route("self", get(lambda t, w: "/api/whoami-v2")),
+    ("GET", "/api/agent-harnesses"): Route("open", get(lambda t, w: "/api/agent-harnesses")),
+    ("POST", "/api/validate-yaml"): Route(
+        "open",
+        req(
+            "POST",
+            lambda t, w: "/api/validate-yaml",
+            js(lambda t, w: {"content": "---\na: 1\n---\n", "repoType": "model"}),
+        ),
+    ),
+    # lists and search (check 4)
+    ("GET", "/api/{repo_type}"): Route(
+        "list",
+        get(lambda t, w: f"/api/{PLURAL[t.type]}", params=lambda t, w: {"author": t.ns, "full": "true"}),
+    ),
+    ("GET", "/api/search"): Route("list", get(lambda t, w: "/api/search", params=lambda t, w: {"q": t.word})),
+    ("GET", "/api/papers/search"): Route(
+        "list", get(lambda t, w: "/api/papers/search", params=lambda t, w: {"q": t.word}), types=("paper",)
+    ),
+    ("GET", "/api/evals"): Route(
+        "list", get(lambda t, w: "/api/evals", params=lambda t, w: {"model": t.id}), types=("model",)
+    ),
+    ("GET", "/api/users/{user}/likes"): Route("list", get(lambda t, w: f"/api/users/{ADMIN[0]}/likes")),
+    ("GET", "/api/notifications"): Route("self", get(lambda t, w: "/api/notifications")),
+    # marks the caller's own inbox: allowed with a read-scope token, like reading it
+    ("POST", "/api/notifications/read"): Route(
+        "self", req("POST", lambda t, w: "/api/notifications/read", js(lambda t, w: {"ids": []}))
+    ),
+    # repos
+    ("POST", "/api/repos/create"): Route(
+        "create",
+        req(
+            "POST",
+            lambda t, w: "/api/repos/create",
+            js(lambda t, w: {"name": f"{t.ns}/new-{t.type}-{w}", "type": t.type, "private": True}),
+        ),
+        mutates=True,
+    ),
+    ("DELETE", "/api/repos/delete"): Route(
+        "write",  # as on the HF Hub: writers delete, rename, change visibility
+        req("DELETE", lambda t, w: "/api/repos/delete", js(lambda t, w: {"name": t.id, "type": t.type})),
+        mutates=True,
+    ),
+    ("POST", "/api/repos/move"): Route(
+        "write",  # as on the HF Hub: writers delete, rename, change visibility
+        req(
+            "POST",
+            lambda t, w: "/api/repos/move",
+            js(lambda t, w: {"fromRepo": t.id, "toRepo": f"{t.id}-moved", "type": t.type}),
+        ),
+        mutates=True,
+    ),
+    ("PUT", REPO + "/settings"): Route(
+        "write",  # as on the HF Hub: writers delete, rename, change visibility
+        req("PUT", lambda t, w: f"{t.api}/settings", js(lambda t, w: {"private": True})),
+        mutates=True,
+    ),
+    ("GET", REPO): Route("read", get(lambda t, w: t.api)),
+    ("GET", REPO + "/revision/{revision:path}"): Route("read", get(lambda t, w: f"{t.api}/revision/feature")),
+    # refs and history
+    ("GET", REPO + "/refs"): Route(
+        "read", get(lambda t, w: f"{t.api}/refs", params=lambda t, w: {"include_prs": 1})
+    ),
+    ("GET", REPO + "/commits/{revision:path}"): Route("read", get(lambda t, w: f"{t.api}/commits/main")),
+    ("GET", REPO + "/compare/{base}/{head}"): Route("read", get(lambda t, w: f"{t.api}/compare/v1/main")),
+    ("POST", REPO + "/branch/{branch:path}"): Route(
+        "write", req("POST", lambda t, w: f"{t.api}/branch/b-{w}", js(lambda t, w: {})), mutates=True
+    ),
+    ("DELETE", REPO + "/branch/{branch:path}"): Route(
+        "write", req("DELETE", lambda t, w: f"{t.api}/branch/del-{w}"), mutates=True
+    ),
+    ("POST", REPO + "/tag/{revision:path}"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/tag/main", js(lambda t, w: {"tag": f"t-{w}"})),
+        mutates=True,
+    ),
+    ("DELETE", REPO + "/tag/{tag:path}"): Route(
+        "write", req("DELETE", lambda t, w: f"{t.api}/tag/deltag-{w}"), mutates=True
+    ),
+    # files and uploads
+    ("GET", REPO + "/tree/{revision}"): Route("read", get(lambda t, w: f"{t.api}/tree/main")),
+    ("GET", REPO + "/tree/{revision}/{path:path}"): Route("read", get(lambda t, w: f"{t.api}/tree/main/sub")),
+    ("POST", REPO + "/paths-info/{revision}"): Route(
+        "read",
+        req("POST", lambda t, w: f"{t.api}/paths-info/main", js(lambda t, w: {"paths": ["secret.txt"]})),
+    ),
+    ("POST", REPO + "/preupload/{revision}"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/preupload/main",
+            js(lambda t, w: {"files": [{"path": "a.txt", "size": 1, "sample": "YQ=="}]}),
+        ),
+        mutates=True,
+    ),
+    ("POST", REPO + "/commit/{revision}"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/commit/main", lambda t, w: _commit(f"by-{w}.txt")),
+        mutates=True,
+    ),
+    ("PUT", "/api/lfs/upload/{oid}"): Route(
+        "signed",
+        req("PUT", lambda t, w: f"/api/lfs/upload/{OID}", lambda t, w: {"content": b"x"}),
+        mutates=True,
+    ),
+    ("PUT", "/api/lfs/part/{oid}/{part}"): Route(
+        "signed",
+        req("PUT", lambda t, w: f"/api/lfs/part/{OID}/1", lambda t, w: {"content": b"x"}),
+        mutates=True,
+    ),
+    ("POST", "/api/lfs/complete/{oid}"): Route(
+        "signed",
+        req("POST", lambda t, w: f"/api/lfs/complete/{OID}", js(lambda t, w: {"oid": OID, "parts": []})),
+        mutates=True,
+    ),
+    ("POST", "/api/lfs/verify"): Route(
+        "signed",
+        req("POST", lambda t, w: "/api/lfs/verify", js(lambda t, w: {"oid": OID, "size": 1})),
+        mutates=True,
+    ),
+    # discussions, comments, likes, watches
+    ("GET", REPO + "/discussions"): Route("read", get(lambda t, w: f"{t.api}/discussions")),
+    ("POST", REPO + "/discussions"): Route(
+        "participate",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions",
+            js(lambda t, w: {"title": f"by {w}", "description": "hello", "pullRequest": False}),
+        ),
+        mutates=True,
+    ),
+    ("GET", DISC): Route(
+        "read", get(lambda t, w: f"{t.api}/discussions/{t.pr}", params=lambda t, w: {"diff": 1})
+    ),
+    ("POST", DISC + "/comment"): Route(
+        "participate",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.disc}/comment",
+            js(lambda t, w: {"comment": f"from {w}"}),
+        ),
+        mutates=True,
+    ),
+    ("POST", DISC + "/comment/{comment_id}/edit"): Route(
+        "author",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.disc}/comment/{t.comment}/edit",
+            js(lambda t, w: {"content": f"edited by {w}"}),
+        ),
+        mutates=True,
+    ),
+    ("POST", DISC + "/comment/{comment_id}/hide"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/discussions/{t.disc}/comment/{t.comment}/hide"),
+        mutates=True,
+        strict=False,
+    ),
+    ("POST", DISC + "/title"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.disc}/title",
+            js(lambda t, w: {"title": f"renamed by {w}"}),
+        ),
+        mutates=True,
+    ),
+    ("POST", DISC + "/status"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.disc}/status",
+            js(lambda t, w: {"status": "closed" if w == "writer" else "open"}),
+        ),
+        mutates=True,
+    ),
+    ("POST", DISC + "/merge"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/discussions/{t.pr}/merge", js(lambda t, w: {})),
+        mutates=True,
+        strict=False,
+    ),
+    ("POST", DISC + "/lock"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/discussions/{t.disc}/lock", js(lambda t, w: {"locked": False})),
+        mutates=True,
+    ),
+    ("GET", REPO + "/comments"): Route(
+        "read", get(lambda t, w: f"{t.api}/comments", params=lambda t, w: {"path": "secret.txt"})
+    ),
+    ("POST", REPO + "/like"): Route("participate", req("POST", lambda t, w: f"{t.api}/like"), mutates=True),
+    ("DELETE", REPO + "/like"): Route(
+        "participate", req("DELETE", lambda t, w: f"{t.api}/like"), mutates=True
+    ),
+    ("GET", REPO + "/likers"): Route("read", get(lambda t, w: f"{t.api}/likers")),
+    ("POST", REPO + "/watch"): Route("participate", req("POST", lambda t, w: f"{t.api}/watch"), mutates=True),
+    ("DELETE", REPO + "/watch"): Route(
+        "participate", req("DELETE", lambda t, w: f"{t.api}/watch"), mutates=True
+    ),
+    ("GET", "/api/comment-policy/{namespace}"): Route(
+        "open", get(lambda t, w: f"/api/comment-policy/{t.ns}")
+    ),
+    ("PUT", "/api/comment-policy/{namespace}"): Route(
+        "orgadmin",
+        req("PUT", lambda t, w: f"/api/comment-policy/{t.ns}", js(lambda t, w: {"policy": "readers"})),
+        mutates=True,
+    ),
+    # papers
+    ("GET", "/api/papers/{paper_id}"): Route(
+        "read", get(lambda t, w: f"/api/papers/{t.arxiv}"), types=("paper",)
+    ),
+    ("GET", "/api/papers/{namespace}/{name}"): Route("read", get(lambda t, w: t.api), types=("paper",)),
+    ("GET", "/papers/{paper_id}.md"): Route(
+        "read", get(lambda t, w: f"/papers/{t.arxiv}.md"), types=("paper",)
+    ),
+    ("GET", "/papers/{namespace}/{name}.md"): Route(
+        "read", get(lambda t, w: f"/papers/{t.id}.md"), types=("paper",)
+    ),
+    ("GET", "/api/papers/{namespace}/{name}/bibtex"): Route(
+        "read", get(lambda t, w: f"{t.api}/bibtex"), types=("paper",)
+    ),
+    ("GET", REPO + "/papers"): Route("read", get(lambda t, w: f"{t.api}/papers")),
+    # evaluation records and leaderboards
+    ("POST", "/api/evals"): Route(
+        "participate",
+        req("POST", lambda t, w: "/api/evals", js(evals_body)),
+        types=("model",),
+        mutates=True,
+        strict=False,
+    ),
+    ("GET", "/api/evals/{run_id}"): Route("read", get(lambda t, w: f"/api/evals/{t.run}"), types=("model",)),
+    ("GET", "/api/evals/{run_id}/notebook"): Route(
+        "read", get(lambda t, w: f"/api/evals/{t.run}/notebook"), types=("model",), strict=False
+    ),
+    ("POST", "/api/evals/{run_id}/reproduction"): Route(
+        "participate",
+        req(
+            "POST", lambda t, w: f"/api/evals/{t.run}/reproduction", js(lambda t, w: {"status": "reproduced"})
+        ),
+        types=("model",),
+        mutates=True,
+        strict=False,
+    ),
+    ("GET", "/api/leaderboards/{namespace}/{name}"): Route(
+        "read",
+        get(lambda t, w: f"/api/leaderboards/{t.id}", params=lambda t, w: {"metric": "accuracy"}),
+        types=("dataset",),
+    ),
+    # organizations, tokens, audit
+    ("GET", "/api/organizations"): Route("list", get(lambda t, w: "/api/organizations")),
+    ("POST", "/api/organizations"): Route(
+        "self",
+        req("POST", lambda t, w: "/api/organizations", js(lambda t, w: {"name": f"{t.ns}-{w}"})),
+        mutates=True,
+    ),
+    ("GET", "/api/organizations/{org}/members"): Route(
+        "member", get(lambda t, w: f"/api/organizations/{t.ns}/members")
+    ),
+    ("PUT", "/api/organizations/{org}/members/{user}"): Route(
+        "orgadmin",
+        req(
+            "PUT",
+            lambda t, w: f"/api/organizations/{t.ns}/members/{EXTRA[0]}",
+            js(lambda t, w: {"role": "read"}),
+        ),
+        mutates=True,
+    ),
+    ("DELETE", "/api/organizations/{org}/members/{user}"): Route(
+        "orgadmin",
+        req("DELETE", lambda t, w: f"/api/organizations/{t.ns}/members/{EXTRA[0]}"),
+        mutates=True,
+        strict=False,
+    ),
+    ("GET", "/api/tokens"): Route("self", get(lambda t, w: "/api/tokens")),
+    ("POST", "/api/tokens"): Route(
+        "self",
+        req("POST", lambda t, w: "/api/tokens", js(lambda t, w: {"name": f"m-{w}", "scope": "read"})),
+        mutates=True,
+    ),
+    ("DELETE", "/api/tokens/{token_id}"): Route(
+        "self", req("DELETE", lambda t, w: f"/api/tokens/{VICTIM[0]}"), mutates=True, strict=False
+    ),
+    ("GET", "/api/audit"): Route(
+        "orgadmin", get(lambda t, w: "/api/audit", params=lambda t, w: {"namespace": t.ns})
+    ),
+}
+for _t in TYPES:  # per-type web routes: /resolve and the git-LFS batch endpoint
+    _p = "/" + PREFIX[_t]
+    for _m in ("GET", "HEAD"):
+        ROUTES[(_m, _p + "{namespace}/{name}/resolve/{revision}/{path:path}")] = Route(
+            "read", (lambda m: lambda t, w: (m, f"{t.web}/resolve/main/secret.txt", {}))(_m), types=(_t,)
+        )
+    ROUTES[("POST", _p + "{namespace}/{name_git}/info/lfs/objects/batch")] = Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.web}.git/info/lfs/objects/batch",
+            js(lambda t, w: {"operation": "upload", "objects": [{"oid": OID, "size": 16}]}),
+        ),
+        types=(_t,),
+        mutates=True,
+    )
+for _v in (
+    "status",
+    "is-valid",
+    "splits",
+    "first-rows",
+    "rows",
+    "search",
+    "filter",
+    "statistics",
+    "size",
+    "parquet",
+):
+    ROUTES[("GET", f"/api/datasets/{{namespace}}/{{name}}/viewer/{_v}")] = Route(
+        "read",
+        (
+            lambda v: get(
+                lambda t, w: f"{t.api}/viewer/{v}",
+                params=lambda t, w: {"config": "default", "split": "train", "query": "a", "where": "a = 1"},
+            )
+        )(_v),
+        types=("dataset",),
+        strict=False,
+    )
+ROUTES[("POST", "/api/datasets/{namespace}/{name}/viewer/refresh")] = Route(
+    "write",
+    req("POST", lambda t, w: f"{t.api}/viewer/refresh"),
+    types=("dataset",),
+    mutates=True,
+    strict=False,
+)
+ROUTES[("GET", "/api/datasets/{namespace}/{name}/viewer/assets/{commit}/{config}/{split}/{row}/{column}")] = (
+    Route(
+        "read",
+        get(lambda t, w: f"{t.api}/viewer/assets/{'0' * 40}/default/train/0/a"),
+        types=("dataset",),
+        strict=False,
+    )
+)
+ADMIN: list[str] = []  # filled by the fixture: names the table's examples need
+EXTRA: list[str] = []
+VICTIM: list[int] = []

@@ -1,0 +1,167 @@
+"""Run records in the metadata store (migration 0006 on SQLite and PostgreSQL, cascades),
+privacy of records on every endpoint, and the built-in metric modules served to ``evaluate``."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.hub import HubProcess
+from tests.support.kernel import make_user, unique
+from workbench.client import HubClient
+from workbench.config import HubSettings
+from workbench.errors import NotFound
+from workbench.store.accounts import create_user, principal_for
+from workbench.store.evals import (
+    EvalRun,
+    RunInput,
+    create_run,
+    get_run,
+    leaderboard,
+    list_runs,
+    record_reproduction,
+)
+from workbench.store.repos import RepoKey, create_repo, delete_repo
+from workbench.store.store import Store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    s = Store.open(HubSettings(data_dir=tmp_path, database_url=url, write_user_config=False))
+    yield s
+    s.close()
+
+
+def test_migration_records_and_cascade(store: Store) -> None:
+    with store.write() as s:
+        alice = principal_for(s, create_user(s, "alice"), "write")
+        model = create_repo(store, s, alice, "model", "alice", "m")
+        data = create_repo(store, s, alice, "dataset", "alice", "d")
+    with store.read() as s:
+        from sqlalchemy import select
+
+        from workbench.store import models as m
+        commits = {r.type: s.scalar(select(m.Ref.commit_oid).where(m.Ref.repo_id == r.id))
+                   for r in (model, data)}
+    notebook = b'{"cells": []}'
+    with store.write() as s:
+        run = create_run(store, s, alice, RunInput(
+            model="alice/m", dataset="alice/d", model_commit=commits["model"],
+            dataset_commit=commits["dataset"], split="test", notebook_name="e.ipynb",
+            notebook_sha256="a" * 64, status="succeeded", metrics={"mse": 0.5},
+            metric_info={"mse": {"higher_is_better": False}}, seed=3,
+            parameters={"batch_size": 8}, timings={"cells": []}, notebook=notebook))
+        better = create_run(store, s, alice, RunInput(
+            model="alice/m", dataset="alice/d", model_commit=commits["model"],
+            dataset_commit=commits["dataset"], split="test", notebook_name="e.ipynb",
+            notebook_sha256="a" * 64, status="succeeded", metrics={"mse": 0.25},
+            metric_info={"mse": {"higher_is_better": False}}))
+    assert len(run.id) == 32 and int(run.id, 16) >= 0 and run.id == run.id.lower()
+    assert store.blobs.read(run.executed_sha256 or "") == notebook
+    with store.write() as s:
+        view = record_reproduction(s, alice, run.id, status="differs",
+                                   differences=[{"metric": "mse"}])
+        assert view.reproduction == "differs"
+    with store.read() as s:
+        assert get_run(s, alice, run.id).parameters == {"batch_size": 8}
+        assert [r.id for r in leaderboard(s, alice, "alice/d", metric="mse")] == [better.id]
+        assert {r.id for r in list_runs(s, alice, model="alice/m")} == {run.id, better.id}
+    with store.write() as s:
+        delete_repo(store, s, alice, RepoKey("dataset", "alice", "d"))
+    with store.read() as s:
+        assert s.get(EvalRun, run.id) is None  # ON DELETE CASCADE
+        with pytest.raises(NotFound):
+            get_run(s, alice, run.id)
+
+
+@pytest.fixture(scope="module")
+def private_run(hub: HubProcess) -> dict[str, Any]:
+    """A record whose model is private to the admin, and one on public repos."""
+    with HubClient(hub.url, hub.token, progress=False) as client:
+        model, public_model, data = unique("evals-private"), unique("evals-public"), \
+            unique("evals-data")
+        client.create_repo(model, private=True)
+        client.create_repo(public_model)
+        client.create_repo(data, type="dataset")
+        dataset_commit = client.revision_sha(data, type="dataset")
+        runs = {}
+        for key, repo in (("private", model), ("public", public_model)):
+            runs[key] = client.create_eval_run({
+                "model": repo, "dataset": data, "model_commit": client.revision_sha(repo),
+                "dataset_commit": dataset_commit, "split": "test", "notebook_name": "e.ipynb",
+                "notebook_sha256": "b" * 64, "status": "succeeded",
+                "metrics": {"accuracy": 0.9}, "notebook": '{"cells": []}'})
+    return {"model": model, "data": data, **runs}
+
+
+def test_private_records_answer_404(hub: HubProcess, private_run: dict[str, Any]) -> None:
+    bob = make_user(hub)
+    rid = private_run["private"]["id"]
+    for token in (bob.token, None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        for path in (f"/api/evals/{rid}", f"/api/evals/{rid}/notebook"):
+            resp = httpx.get(hub.url + path, headers=headers)
+            assert resp.status_code == 404 and resp.json()["error"]["code"] == "RunNotFound"
+        listed = httpx.get(f"{hub.url}/api/evals", params={"dataset": private_run["data"]},
+                           headers=headers).json()
+        assert [r["id"] for r in listed] == [private_run["public"]["id"]]
+        board = httpx.get(f"{hub.url}/api/leaderboards/{private_run['data']}",
+                          params={"metric": "accuracy"}, headers=headers).json()
+        assert [e["run"] for e in board["entries"]] == [private_run["public"]["id"]]
+    resp = httpx.post(f"{hub.url}/api/evals/{rid}/reproduction", json={"status": "reproduced"},
+                      headers={"Authorization": f"Bearer {bob.token}"})
+    assert resp.status_code == 404
+    # bob may not record runs of a model he cannot read, nor with a read-only token
+    body = {k: private_run["private"][k] for k in ("model", "dataset", "model_commit",
+                                                   "dataset_commit", "split")}
+    body.update(notebook_name="e.ipynb", notebook_sha256="c" * 64, status="succeeded")
+    resp = httpx.post(f"{hub.url}/api/evals", json=body,
+                      headers={"Authorization": f"Bearer {bob.token}"})
+    assert resp.status_code == 404
+    public = {**body, "model": private_run["public"]["model"],
+              "model_commit": private_run["public"]["model_commit"]}
+    resp = httpx.post(f"{hub.url}/api/evals", json=public,
+                      headers={"Authorization": f"Bearer {bob.read_token}"})
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "ReadOnlyToken"
+    assert httpx.post(f"{hub.url}/api/evals", json=public).status_code == 401
+    resp = httpx.post(f"{hub.url}/api/evals", json=public,
+                      headers={"Authorization": f"Bearer {bob.token}"})
+    assert resp.status_code == 201 and resp.json()["created_by"] == bob.name
+    # the owner sees everything
+    with HubClient(hub.url, hub.token, progress=False) as admin:
+        assert admin.eval_run(rid)["model"] == private_run["model"]
+        missing = f"admin/nope-{secrets.token_hex(3)}"
+        with pytest.raises(NotFound):
+            admin.leaderboard(missing, metric="accuracy")
+
+
+EXAMPLES = {
+    "accuracy": ([0, 1, 1, 2], [0, 1, 0, 2], {}, 0.75),
+    "precision": ([0, 1, 1, 0], [0, 1, 0, 0], {}, 0.5),
+    "recall": ([0, 1, 1, 0], [0, 1, 0, 1], {}, 0.5),
+    "f1": ([0, 1, 2, 2], [0, 1, 2, 1], {"average": "macro"}, (1 + 2 / 3 + 2 / 3) / 3),
+    "exact_match": (["a", "b", "c"], ["a", "B", "c"], {}, 2 / 3),
+    "mse": ([1.0, 2.0], [1.5, 3.0], {}, (0.25 + 1.0) / 2),
+    "mae": ([1.0, 2.0], [1.5, 3.0], {}, 0.75),
+}
+
+
+def test_builtin_metric_modules_load_from_the_hub(hub: HubProcess) -> None:
+    import evaluate
+
+    for name, (pred, ref, kwargs, expected) in EXAMPLES.items():
+        module = evaluate.load(name)
+        assert module.compute(predictions=pred, references=ref, **kwargs)[name] == \
+            pytest.approx(expected, abs=1e-12)
+    with HubClient(hub.url, hub.token, progress=False) as client:
+        info = client.repo_info("evaluate-metric/accuracy", type="space")
+        assert {s["rfilename"] for s in info["siblings"]} >= {"accuracy.py", "README.md"}
+        before = len(client.log("evaluate-metric/accuracy", type="space"))
+        init = hub.cli("hub", "init")  # publishing again changes nothing
+        assert init.returncode == 0
+        assert len(client.log("evaluate-metric/accuracy", type="space")) == before

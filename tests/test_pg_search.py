@@ -1,0 +1,142 @@
+"""PostgreSQL's narrow search table (migration 0008): backfill, downgrade, and the vector text.
+
+The searches themselves are tests/test_search.py, on both backends; this file checks what only
+PostgreSQL has: that a hub indexed before 0008 (``search_docs.document``) finds the same repos,
+with the same totals and order, after the upgrade backfilled ``search_vectors``, and that the
+downgrade gives 0007's columns back.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from workbench.config import HubSettings
+from workbench.store import search_query
+from workbench.store.accounts import (
+    Principal,
+    create_org,
+    create_user,
+    get_account,
+    principal_for,
+    set_membership,
+)
+from workbench.store.commits import AddFile, create_commit
+from workbench.store.db import alembic_config
+from workbench.store.repos import create_repo
+from workbench.store.search import search_repos
+from workbench.store.search_index import PG_PAD_TOKEN, pg_vector
+from workbench.store.store import Store
+
+pytestmark = pytest.mark.postgres
+
+CARDS = {
+    ("alice", "tiny-classifier", False): "---\ntags: [iris, demo]\nlicense: mit\n"
+                                         "library_name: sklearn\n---\nA tiny classifier of irises.",
+    ("alice", "secret-bert", True): "---\ntags: [medical]\n---\nA bert for medical notes.",
+    ("lab", "bert-medical", True): "---\nlicense: apache-2.0\n---\nClinical bert, medical text.",
+    ("bob", "iris-notes", False): "---\nlicense: mit\n---\nNotes on the iris classifier, über.",
+}
+QUERIES = [{"query": "classifier"}, {"query": "bert"}, {"query": "med"}, {"query": "iris cl"},
+           {"license": "mit"}, {"tags": ["iris", "demo"]}, {"query": "uber"}, {},
+           {"types": ["model"], "sort": "downloads"}, {"query": "bert", "author": "lab"}]
+
+
+@pytest.fixture
+def store(postgres_url: str, tmp_path: Path) -> Iterator[Store]:
+    st = Store.open(HubSettings(data_dir=tmp_path / "data", database_url=postgres_url,
+                                write_user_config=False))
+    yield st
+    st.close()
+
+
+def _seed(store: Store) -> tuple[Principal, Principal]:
+    with store.write() as s:
+        alice, bob = create_user(s, "alice"), create_user(s, "bob")
+        set_membership(s, create_org(s, "lab"), alice, "write")
+        writers = {"alice": principal_for(s, alice, "write"), "bob": principal_for(s, bob, "write")}
+        writers["lab"] = writers["alice"]
+        for ns, name, private in CARDS:
+            create_repo(store, s, writers[ns], "model", ns, name, private=private)
+    for (ns, name, _), card in CARDS.items():
+        create_commit(store, writers[ns], ("model", ns, name), "main",
+                      [AddFile("README.md", store.blobs.ingest_bytes(card.encode()))],
+                      summary="card")
+    with store.read() as s:
+        return (principal_for(s, get_account(s, "alice"), "read"),  # type: ignore[arg-type]
+                principal_for(s, get_account(s, "bob"), "read"))  # type: ignore[arg-type]
+
+
+def _answers(store: Store, *principals: Principal) -> list[tuple[int, list[str]]]:
+    out = []
+    with store.read() as s:
+        for p in principals:
+            for q in QUERIES:
+                page = search_repos(s, p, **q)  # type: ignore[arg-type]
+                out.append((page.total, [r.id for r in page.results]))
+    return out
+
+
+def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
+    with store.engine.begin() as conn:
+        cfg = alembic_config(store.engine)
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_backfill_and_downgrade_keep_every_answer(store: Store) -> None:
+    alice, bob = _seed(store)
+    before = _answers(store, alice, bob)
+    assert before[0] == (2, ["alice/tiny-classifier", "bob/iris-notes"])  # name beats body
+    assert before[1][0] == 2 and before[len(QUERIES) + 1][0] == 0  # private: alice, not bob
+
+    _migrate(store, "0007", down=True)
+    with store.read() as s:
+        assert s.scalar(text("SELECT to_regclass('search_vectors')")) is None
+        hits = s.scalars(text("SELECT d.repo_id FROM search_docs d WHERE d.head @@ "
+                              "to_tsquery('simple', 'classifier') ORDER BY 1")).all()
+        assert len(hits) == 1  # the id and metadata words, without the body
+        assert s.scalar(text("SELECT count(*) FROM search_docs WHERE document @@ "
+                             "to_tsquery('simple', 'classifier')")) == 2
+
+    _migrate(store, "head")  # 0008 backfills from search_docs.document
+    with store.read() as s:
+        assert s.scalar(text("SELECT count(*) FROM search_vectors")) == len(CARDS)
+        columns = s.scalars(text("SELECT column_name FROM information_schema.columns "
+                                 "WHERE table_name = 'search_docs'")).all()
+        assert "document" not in columns and "head" not in columns
+    assert _answers(store, alice, bob) == before
+
+
+def test_vector_text_holds_the_fts5_token_shapes(store: Store) -> None:
+    doc = pg_vector("alice tiny", "mit iris", "tiny " + "x" * 3000 + " iris", "__repo __o1")
+    with store.read() as s:
+        lexemes = s.scalar(text("SELECT array_agg(lexeme || ':' || "
+                                "coalesce(array_to_string(weights, ''), '') "
+                                "ORDER BY lexeme) FROM unnest(CAST(:d AS tsvector))"), {"d": doc})
+    assert lexemes == ["__o1:", f"{PG_PAD_TOKEN}:", "__repo:", "_alice:A", "_iris:B", "_mit:B", "_tiny:A",
+                       "iris:C", "tiny:C"]  # the 3,000-letter word is too long to index
+
+
+def test_walked_and_indexed_newest_matches_agree(store: Store,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dense matches are found by walking the newest rows, others by the GIN index: same pages."""
+    alice, bob = _seed(store)
+
+    def pages() -> list[list[tuple[str, float | None]]]:
+        out = []
+        with store.read() as s:
+            for p in (alice, bob):
+                for q in ("bert", "iris", "classifier", "med", "notes"):
+                    for offset in range(4):  # score_cap 1: scored, then listed past the cap
+                        page = search_repos(s, p, query=q, limit=1, offset=offset, score_cap=1)
+                        out.append([(r.id, r.score) for r in page.results])
+        return out
+
+    walked = pages()
+    monkeypatch.setattr(search_query, "WALK_WINDOW", 0)  # every newest-matches list from GIN
+    assert pages() == walked
+    assert sum(1 for p in walked if p) > 10

@@ -1,0 +1,362 @@
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+import { commitFiles, hubToken, openRepo, openSidebar, search } from './helpers';
+
+const IMG = path.join(__dirname, '..', '..', 'docs', 'img');
+
+test.describe('Workbench sidebar and repo pages', () => {
+  test('the extension is loaded and the status bar names the hub', async ({ page }) => {
+    expect(await page.evaluate(() => window.jupyterapp.hasPlugin('workbench:plugin'))).toBe(true);
+    const status = page.getByTestId('wb-status');
+    await expect(status).toHaveAttribute('data-reachable', 'true');
+    await expect(status).toContainText('http://127.0.0.1:');
+  });
+
+  test('search with type tabs, filters and sorting', async ({ page }) => {
+    await openSidebar(page);
+    const results = page.getByTestId('wb-result');
+    await expect(results.first()).toBeVisible();
+    await search(page, 'iris');
+    await expect(page.locator('[data-testid=wb-result][data-repo-id="admin/iris-mini"]')).toBeVisible();
+    await page.getByTestId('wb-tab-dataset').click();
+    await expect(results).toHaveCount(1);
+    await expect(results.first()).toHaveAttribute('data-repo-type', 'dataset');
+    await expect(results.first().getByTestId('wb-downloads')).toBeVisible();
+    await expect(results.first().getByTestId('wb-likes')).toBeVisible();
+    await expect(results.first().getByTestId('wb-updated')).toContainText('ago');
+    await page.getByTestId('wb-tab-paper').click();
+    await expect(results).toHaveCount(1);
+    await expect(results.first()).toHaveAttribute('data-repo-id', 'admin/tiny-classifier-paper');
+    await page.getByTestId('wb-tab-all').click();
+    await search(page, '');
+    await page.locator('.wb-Filters summary').click();
+    await page.getByTestId('wb-filter-license').fill('apache-2.0');
+    await expect(results).toHaveCount(1);
+    await expect(results.first()).toHaveAttribute('data-repo-id', 'admin/tiny-classifier');
+    await page.getByTestId('wb-filter-license').fill('');
+    await page.getByTestId('wb-sort').selectOption('lastModified');
+    await expect(page.getByTestId('wb-count')).toContainText('result');
+    await page.getByTestId('wb-filter-author').fill('nobody-has-this-name');
+    await expect(results).toHaveCount(0);
+    await expect(page.getByTestId('wb-count')).toHaveText('0 results');
+    await page.getByTestId('wb-filter-author').fill('');
+    await search(page, 'tiny');
+    await expect(results.first()).toBeVisible();
+    await page.screenshot({ path: path.join(IMG, 'sidebar.png') });
+  });
+
+  test('repo page: card, files with sizes, history, branches and tags', async ({ page }) => {
+    await openRepo(page, 'admin/tiny-classifier');
+    const repo = page.getByTestId('wb-repo');
+    await expect(repo.getByTestId('wb-card')).toHaveAttribute('data-rendered', 'true');
+    await expect(repo.getByTestId('wb-card')).toContainText('TinyMLP');
+    await page.screenshot({ path: path.join(IMG, 'repo-page.png') });
+    await repo.getByTestId('wb-repo-tab-files').click();
+    await expect(repo.locator('[data-testid=wb-files] tr[data-path="config.json"]')).toContainText('B');
+    await expect(repo.locator('[data-testid=wb-files] tr[data-path="model.safetensors"]')).toBeVisible();
+    await repo.getByTestId('wb-repo-tab-history').click();
+    await expect(repo.locator('[data-testid=wb-history] tbody tr').first()).toBeVisible();
+    await repo.getByTestId('wb-repo-tab-refs').click();
+    await expect(repo.getByTestId('wb-branches')).toContainText('main');
+    // Closing the tab and opening the repo again gives a fresh page.
+    await page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon').click();
+    await expect(page.getByTestId('wb-repo')).toHaveCount(0);
+    await page.locator('[data-testid=wb-result][data-repo-id="admin/tiny-classifier"] .wb-Result-open').click();
+    await expect(page.getByTestId('wb-card')).toHaveAttribute('data-rendered', 'true');
+  });
+
+  test('history diff shows notebooks cell by cell', async ({ page, request }) => {
+    const nb = (cells: string[]) =>
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: cells.map(src => ({ cell_type: 'code', source: src, metadata: {}, outputs: [], execution_count: null }))
+      });
+    await commitFiles(request, 'model', 'nb-diff', { 'analysis.ipynb': nb(['x = 1', 'print(x)']) }, 'first notebook');
+    await commitFiles(request, 'model', 'nb-diff', { 'analysis.ipynb': nb(['x = 2', 'print(x)', 'y = x * 2']) }, 'second notebook');
+    await openRepo(page, 'admin/nb-diff');
+    const repo = page.getByTestId('wb-repo');
+    await repo.getByTestId('wb-repo-tab-history').click();
+    await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('second notebook');
+    await repo.getByTestId('wb-diff-show').click();
+    const cells = repo.locator('[data-testid=wb-cell-diff] .wb-Cell');
+    await expect(cells).toHaveCount(3);
+    await expect(cells.nth(0)).toHaveAttribute('data-kind', 'modified');
+    await expect(cells.nth(0)).toContainText('-x = 1');
+    await expect(cells.nth(0)).toContainText('+x = 2');
+    await expect(cells.nth(1)).toHaveAttribute('data-kind', 'same');
+    await expect(cells.nth(2)).toHaveAttribute('data-kind', 'added');
+    await expect(repo.getByTestId('wb-diff')).not.toContainText('"nbformat"');
+  });
+
+  test('Open in Binder for a notebook whose source is on a Git host', async ({ page, request }) => {
+    const card = '---\nsource:\n  repo: https://github.com/acme/research\n  ref: v2\n  path: nb/train.ipynb\n---\n# From GitHub\n';
+    await commitFiles(request, 'model', 'from-github', { 'README.md': card }, 'card with a source');
+    await openRepo(page, 'admin/from-github');
+    await expect(page.getByTestId('wb-binder')).toHaveAttribute(
+      'href',
+      'https://mybinder.org/v2/gh/acme/research/v2?urlpath=lab/tree/nb/train.ipynb'
+    );
+    await openRepo(page, 'admin/tiny-classifier');
+    const tiny = page.locator('[data-testid=wb-repo][data-repo-id="admin/tiny-classifier"]');
+    await expect(tiny.getByTestId('wb-card')).toHaveAttribute('data-rendered', 'true');
+    await expect(tiny.getByTestId('wb-binder')).toHaveCount(0);
+  });
+
+  test('dataset viewer grid with search, filter and histograms', async ({ page }) => {
+    await openRepo(page, 'admin/iris-mini');
+    const repo = page.getByTestId('wb-repo');
+    await repo.getByTestId('wb-repo-tab-viewer').click();
+    const grid = repo.getByTestId('wb-grid');
+    await expect(grid.locator('tbody tr').first()).toBeVisible({ timeout: 60000 });
+    await expect(grid.locator('thead')).toContainText('species');
+    await expect(repo.locator('[data-testid=wb-histogram]').first()).toBeVisible();
+    await repo.getByTestId('wb-viewer-filter').fill("species = 'virginica'");
+    await repo.getByTestId('wb-viewer-apply').click();
+    await expect(repo.getByTestId('wb-viewer-count')).toContainText('of 40');
+    const species = grid.locator('tbody tr td:last-child');
+    expect(new Set(await species.allTextContents())).toEqual(new Set(['virginica']));
+    await repo.getByTestId('wb-viewer-filter').fill('');
+    await repo.getByTestId('wb-viewer-search').fill('setosa');
+    await repo.getByTestId('wb-viewer-apply').click();
+    await expect(repo.getByTestId('wb-viewer-count')).toContainText('of 40');
+    await repo.getByTestId('wb-viewer-search').fill('');
+    await repo.getByTestId('wb-viewer-filter').fill('no_such_column > 1');
+    await repo.getByTestId('wb-viewer-apply').click();
+    await expect(repo.getByTestId('wb-error')).toContainText('no_such_column');
+  });
+
+  test('paper page shows the abstract and opens linked repos', async ({ page }) => {
+    await openRepo(page, 'admin/tiny-classifier-paper');
+    const paper = page.getByTestId('wb-paper');
+    await expect(paper).toContainText('TinyMLP: A Minimal Tabular Classifier');
+    await expect(paper.getByTestId('wb-abstract')).toContainText('We describe TinyMLP');
+    await paper.getByTestId('wb-paper-links').getByText('admin/iris-mini').click();
+    await expect(page.locator('[data-testid=wb-repo][data-repo-id="admin/iris-mini"]')).toBeVisible();
+  });
+
+  test('insert load code pinned to the commit, then run it in the kernel', async ({ page }) => {
+    await page.notebook.createNew('load.ipynb');
+    await openRepo(page, 'admin/iris-mini');
+    const commit = (await page.getByTestId('wb-commit').textContent())!.trim();
+    expect(commit).toMatch(/^[0-9a-f]{40}$/);
+    await page.getByTestId('wb-insert-load-code').click();
+    await page.notebook.activate('load.ipynb');
+    const source = await page.notebook.getCellTextInput(1);
+    expect(source).toContain(`wb.load_dataset("admin/iris-mini", revision="${commit}")`);
+    // The kernel finds the hub through the environment the server extension set: no arguments.
+    await page.notebook.runCell(1);
+    await expect
+      .poll(async () => ((await page.notebook.getCellTextOutput(1)) ?? []).join('\n'), { timeout: 90000 })
+      .toContain('num_rows: 120');
+    await page.screenshot({ path: path.join(IMG, 'load-code.png') });
+  });
+});
+
+test.describe('Workbench security', () => {
+  const PAYLOADS = [
+    '<script>window.__xss = "script"</script>',
+    '<img src="x" onerror="window.__xss = \'img\'">',
+    '<svg onload="window.__xss = \'svg\'"><circle r="5"></circle></svg>',
+    '<a id="xss-a" href="javascript:window.__xss=\'a\'">html link</a>',
+    '[markdown link](javascript:window.__xss=\'md\')',
+    '<iframe src="javascript:window.__xss=\'iframe\'"></iframe>',
+    '<div onmouseover="window.__xss=\'hover\'">hover me</div>'
+  ].join('\n\n');
+
+  test('XSS payloads in a card and a paper abstract stay inert', async ({ page, request }) => {
+    const dialogs: string[] = [];
+    page.on('dialog', d => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await commitFiles(request, 'model', 'xss-card', { 'README.md': `---\nlicense: mit\n---\n# XSS card\n\n${PAYLOADS}\n` }, 'payloads');
+    const abstract = PAYLOADS.replace(/\n\n/g, ' ');
+    await commitFiles(
+      request,
+      'paper',
+      'xss-paper',
+      { 'README.md': `---\ntitle: XSS paper\nauthors: [Mallory]\nabstract: ${JSON.stringify(abstract)}\n---\n# XSS paper\n\n${PAYLOADS}\n` },
+      'payloads'
+    );
+    await openRepo(page, 'admin/xss-card');
+    const card = page.getByTestId('wb-card');
+    await expect(card).toHaveAttribute('data-rendered', 'true');
+    await expect(card).toContainText('XSS card');
+    for (const link of await card.locator('a').all()) {
+      await link.click({ force: true, noWaitAfter: true }).catch(() => undefined);
+    }
+    await card.getByText('hover me').hover().catch(() => undefined);
+    expect(await card.locator('script, iframe, [onerror], [onload], [onmouseover]').count()).toBe(0);
+    expect(await card.locator('a[href^="javascript"]').count()).toBe(0);
+
+    await openRepo(page, 'admin/xss-paper');
+    const abstractNode = page.getByTestId('wb-abstract');
+    await expect(abstractNode).toHaveAttribute('data-rendered', 'true');
+    expect(await abstractNode.locator('script, iframe, [onerror], [onload], [onmouseover]').count()).toBe(0);
+    await page.waitForTimeout(500); // give any planted handler the chance to fire
+    expect(await page.evaluate(() => (window as unknown as { __xss?: string }).__xss)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+  });
+
+  test('the hub token never reaches the browser', async ({ page, request }) => {
+    const token = hubToken();
+    expect(token.length).toBeGreaterThan(20);
+    const leaks: string[] = [];
+    page.on('response', async response => {
+      const headers = JSON.stringify(await response.allHeaders());
+      const body = await response.body().catch(() => Buffer.from(''));
+      if (headers.includes(token) || body.includes(token)) {
+        leaks.push(response.url());
+      }
+    });
+    await openRepo(page, 'admin/iris-mini');
+    await page.getByTestId('wb-repo-tab-files').click();
+    await page.getByTestId('wb-repo-tab-viewer').click();
+    await expect(page.getByTestId('wb-grid').locator('tbody tr').first()).toBeVisible({ timeout: 60000 });
+    for (const url of ['/workbench/status', '/workbench/hub/api/whoami-v2', '/workbench/hub/api/search?q=tiny']) {
+      const r = await request.get(url);
+      expect(r.status()).toBe(200);
+      expect(await r.text()).not.toContain(token);
+      expect(JSON.stringify(r.headers())).not.toContain(token);
+    }
+    const xet = await request.get('/workbench/hub/api/models/admin/tiny-classifier/xet-read-token/main');
+    expect(xet.status()).toBe(403);
+    expect(await page.content()).not.toContain(token);
+    expect(leaks).toEqual([]);
+  });
+});
+
+test.describe('Workbench evaluation', () => {
+  test('Evaluate… runs with live progress, links its record, and feeds the leaderboard', async ({ page }) => {
+    await openRepo(page, 'admin/tiny-classifier');
+    await page.getByTestId('wb-evaluate').click();
+    await expect(page.getByTestId('wb-eval-dataset')).toHaveValue('admin/iris-mini');
+    await page.getByTestId('wb-eval-metrics').fill('accuracy');
+    await page.getByTestId('wb-eval-start').click();
+    const run = page.getByTestId('wb-eval-run');
+    await expect(page.getByTestId('wb-eval-events')).toContainText('resolve', { timeout: 30000 });
+    await expect(run).toHaveAttribute('data-status', 'succeeded', { timeout: 240000 });
+    await expect(page.getByTestId('wb-eval-events')).toContainText('done');
+    await expect(page.getByTestId('wb-eval-result')).toContainText('accuracy');
+    const href = await page.getByTestId('wb-eval-record').getAttribute('href');
+    expect(href).toMatch(/\/workbench\/hub\/api\/evals\/[\w-]+$/);
+    const record = await page.request.get(href!);
+    expect(record.status()).toBe(200);
+    expect((await record.json()).model).toBe('admin/tiny-classifier');
+    await expect(page.locator('[data-testid=wb-eval-runs] tbody tr').first()).toBeVisible();
+    await page.screenshot({ path: path.join(IMG, 'evaluation.png') });
+
+    await openRepo(page, 'admin/iris-mini');
+    const dataset = page.locator('[data-testid=wb-repo][data-repo-id="admin/iris-mini"]');
+    await dataset.getByTestId('wb-repo-tab-evals').click();
+    const chart = dataset.getByTestId('wb-leaderboard-chart');
+    await expect(chart).toContainText('admin/tiny-classifier');
+  });
+});
+
+test.describe('Workbench publishing', () => {
+  test('Publish notebook… lists the inputs the notebook loaded and commits it', async ({ page }) => {
+    await page.notebook.createNew('publish-me.ipynb');
+    await page.notebook.setCell(0, 'code', 'import workbench as wb\nds = wb.load_dataset("admin/iris-mini", split="test")\nds.num_rows');
+    await page.notebook.runCell(0);
+    await expect
+      .poll(async () => ((await page.notebook.getCellTextOutput(0)) ?? []).join('\n'), { timeout: 90000 })
+      .toContain('30');
+    void page.evaluate(() => window.jupyterapp.commands.execute('workbench:publish-notebook'));
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.getByTestId('wb-publish-inputs')).toContainText('dataset admin/iris-mini @');
+    await dialog.getByTestId('wb-publish-repo').fill('admin/published-notebook');
+    await dialog.getByTestId('wb-publish-message').fill('First analysis');
+    await dialog.getByRole('button', { name: 'Publish' }).click();
+    await expect(page.locator('.jp-Dialog')).toContainText('admin/published-notebook at commit', { timeout: 60000 });
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Open repo' }).click();
+    const repo = page.locator('[data-testid=wb-repo][data-repo-id="admin/published-notebook"]');
+    await repo.getByTestId('wb-repo-tab-files').click();
+    await expect(repo.locator('[data-testid=wb-files] tr[data-path="publish-me.ipynb"]')).toBeVisible();
+    await repo.getByTestId('wb-repo-tab-history').click();
+    await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('First analysis');
+    const card = await page.request.get('/workbench/hub/admin/published-notebook/resolve/main/README.md');
+    expect(await card.text()).toContain('admin/iris-mini');
+
+    // Comment on cell, from the cell's context menu; the comment shows under the cell,
+    // its markdown rendered and its HTML made inert.
+    await page.notebook.activate('publish-me.ipynb');
+    await page.notebook.selectCells(0);
+    await page.locator('.jp-Notebook .jp-Cell').first().locator('.jp-InputPrompt').click({ button: 'right' });
+    await page.locator('.lm-Menu-item', { hasText: 'Workbench: Comment on Cell…' }).click();
+    const input = page.locator('.jp-Dialog input');
+    await input.fill('Looks right **to me** <img src=x onerror="window.__xss=1">');
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Ok' }).click();
+    const comments = page.locator('.jp-Notebook .jp-Cell').first().locator('[data-testid=wb-cell-comments]');
+    await expect(comments).toContainText('Looks right', { timeout: 30000 });
+    await expect(comments.locator('strong')).toHaveText('to me');
+    expect(await comments.locator('img[onerror]').count()).toBe(0);
+    await page.screenshot({ path: path.join(IMG, 'cell-comment.png') });
+    const stored = await page.request.get('/workbench/hub/api/models/admin/published-notebook/comments?path=publish-me.ipynb');
+    expect((await stored.json()).cells[0].comments[0].content).toContain('Looks right');
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  });
+});
+
+test.describe('Workbench discussions', () => {
+  test('open a discussion, comment, and comments with payloads stay inert', async ({ page }) => {
+    const dialogs: string[] = [];
+    page.on('dialog', d => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await openRepo(page, 'admin/iris-mini');
+    const repo = page.getByTestId('wb-repo');
+    await repo.getByTestId('wb-repo-tab-discussions').click();
+    await repo.getByTestId('wb-new-title').fill('Label noise in the test split?');
+    await repo.getByTestId('wb-new-body').fill('Row 7 looks **mislabeled**.');
+    await repo.getByTestId('wb-new-open').click();
+    const thread = repo.getByTestId('wb-thread');
+    await expect(thread).toContainText('Label noise in the test split?');
+    await expect(thread.getByTestId('wb-event-body').first().locator('strong')).toHaveText('mislabeled');
+    await thread.getByTestId('wb-comment-box').fill(
+      'Checked. <img src=x onerror="window.__xss=\'comment\'"> [link](javascript:window.__xss=\'c\') <script>window.__xss=1</script>'
+    );
+    await thread.getByTestId('wb-comment-send').click();
+    await expect(thread.getByTestId('wb-event')).toHaveCount(2);
+    const body = thread.getByTestId('wb-event-body').nth(1);
+    await expect(body).toHaveAttribute('data-rendered', 'true');
+    await expect(body).toContainText('Checked.');
+    expect(await body.locator('script, [onerror], a[href^="javascript"]').count()).toBe(0);
+    await body.getByText('link').click({ noWaitAfter: true }).catch(() => undefined);
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    await thread.getByText('← All discussions').click();
+    await expect(repo.getByTestId('wb-discussion-list')).toContainText('Label noise in the test split?');
+  });
+});
+
+test('a pull request shows its changes by notebook cell and merges', async ({ page, request }) => {
+  const nb = (src: string) =>
+    JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {},
+                     cells: [{ id: 'c1', cell_type: 'code', source: src, metadata: {}, outputs: [], execution_count: null }] });
+  await commitFiles(request, 'model', 'pr-target', { 'train.ipynb': nb('lr = 0.1') }, 'initial');
+  const opened = await request.post('/workbench/hub/api/models/admin/pr-target/discussions', {
+    data: { title: 'Lower the learning rate', description: 'Trains better.', pullRequest: true }
+  });
+  expect(opened.status()).toBe(200);
+  const { num, ref } = await opened.json();
+  await commitFiles(request, 'model', 'pr-target', { 'train.ipynb': nb('lr = 0.01') }, 'lower lr', ref);
+  await openRepo(page, 'admin/pr-target');
+  const repo = page.getByTestId('wb-repo');
+  await repo.getByTestId('wb-repo-tab-discussions').click();
+  await repo.locator(`[data-testid=wb-discussion-list] tr[data-num="${num}"] button`).click();
+  const pr = repo.getByTestId('wb-pr');
+  const cell = pr.locator('[data-testid=wb-cell-diff] .wb-Cell');
+  await expect(cell).toHaveAttribute('data-kind', 'modified');
+  await expect(cell).toContainText('+lr = 0.01');
+  await pr.getByTestId('wb-pr-merge').click();
+  await expect(repo.getByTestId('wb-thread')).toContainText('merged');
+  await expect(pr.getByTestId('wb-pr-merge')).toHaveCount(0);
+  const main = await request.get('/workbench/hub/admin/pr-target/resolve/main/train.ipynb');
+  expect(await main.text()).toContain('lr = 0.01');
+});

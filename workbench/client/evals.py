@@ -1,0 +1,62 @@
+"""Evaluation records on the hub: create, show, list, notebook, reproduction, leaderboard.
+
+>>> with HubClient() as hub:                                                 # doctest: +SKIP
+...     hub.eval_runs(model="admin/tiny-classifier")
+[{'id': '3f2a...', 'status': 'succeeded', 'metrics': {'accuracy': 0.93}, ...}]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from workbench.client.hub_client import HubClient
+
+
+def create_run(client: HubClient, record: dict[str, Any]) -> dict[str, Any]:
+    """Store a run record (``notebook``: the executed notebook as JSON text)."""
+    result: dict[str, Any] = client.request("POST", "/api/evals", json=record).json()
+    return result
+
+
+def get_run(client: HubClient, run_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = client.request("GET", f"/api/evals/{quote(run_id, safe='')}").json()
+    return result
+
+
+def list_runs(client: HubClient, *, model: str | None = None, dataset: str | None = None,
+              status: str | None = None, split: str | None = None,
+              limit: int = 100) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {k: v for k, v in (("model", model), ("dataset", dataset),
+                                                ("status", status), ("split", split)) if v}
+    params["limit"] = limit
+    result: list[dict[str, Any]] = client.request("GET", "/api/evals", params=params).json()
+    return result
+
+
+def run_notebook(client: HubClient, run_id: str) -> bytes:
+    """The executed notebook of a run (``.ipynb`` bytes)."""
+    return client.request("GET", f"/api/evals/{quote(run_id, safe='')}/notebook").content
+
+
+def record_reproduction(client: HubClient, run_id: str, *, status: str,
+                        differences: list[Any], run: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": status, "differences": differences}
+    if run:
+        body["run"] = run
+    result: dict[str, Any] = client.request(
+        "POST", f"/api/evals/{quote(run_id, safe='')}/reproduction", json=body).json()
+    return result
+
+
+def leaderboard(client: HubClient, dataset: str, *, metric: str,
+                split: str | None = "test") -> dict[str, Any]:
+    """``{"dataset", "split", "metric", "higher_is_better", "entries": [{rank, model, value,
+    run, ...}]}``: the best run of each model."""
+    ns, _, name = dataset.partition("/")
+    params = {"metric": metric, "split": split or ""}
+    result: dict[str, Any] = client.request(
+        "GET", f"/api/leaderboards/{quote(ns, safe='')}/{quote(name, safe='')}",
+        params=params).json()
+    return result

@@ -1,0 +1,69 @@
+"""A papermill engine that reports per-cell progress to the runner.
+
+papermill's own engine already stamps every cell with start, end, duration and status (the
+record's timings come from there); this one also calls a callback as each cell starts and
+ends, for the terminal's progress display and the JupyterLab UI.
+
+>>> papermill.execute_notebook(src, out, engine_name=ENGINE, wb_progress=tracked(print))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from papermill.engines import NBClientEngine, papermill_engines
+
+ENGINE = "workbench"
+
+
+class CellTracker:
+    """Which cell runs now, and the callback to tell about it."""
+
+    def __init__(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        self.callback = callback
+        self.current: tuple[int | None, str | None] = (None, None)
+        self.started = 0.0
+
+    def start(self, cell: Any, index: int, total: int) -> None:
+        self.current = (index, cell.get("id"))
+        self.started = time.monotonic()
+        if cell.get("cell_type") == "code":
+            self.callback({"event": "cell_start", "index": index, "total": total,
+                           "id": cell.get("id")})
+
+    def complete(self, cell: Any, index: int, total: int) -> None:
+        if cell.get("cell_type") == "code":
+            status = (cell.get("metadata", {}).get("papermill") or {}).get("status")
+            self.callback({"event": "cell_complete", "index": index, "total": total,
+                           "id": cell.get("id"), "status": status,
+                           "duration": round(time.monotonic() - self.started, 3)})
+
+
+def tracked(callback: Callable[[dict[str, Any]], None]) -> CellTracker:
+    return CellTracker(callback)
+
+
+class WorkbenchEngine(NBClientEngine):
+    @classmethod
+    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+        tracker: CellTracker | None = kwargs.pop("wb_progress", None)
+        if tracker is not None:
+            total = len(nb_man.nb.cells)
+            start, complete = nb_man.cell_start, nb_man.cell_complete
+
+            def cell_start(cell: Any, cell_index: int | None = None, **kw: Any) -> Any:
+                tracker.start(cell, cell_index or 0, total)
+                return start(cell, cell_index, **kw)
+
+            def cell_complete(cell: Any, cell_index: int | None = None, **kw: Any) -> Any:
+                result = complete(cell, cell_index, **kw)
+                tracker.complete(cell, cell_index or 0, total)
+                return result
+
+            nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+
+papermill_engines.register(ENGINE, WorkbenchEngine)

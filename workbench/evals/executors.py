@@ -1,0 +1,122 @@
+"""Where runs execute: ``local`` (a pool of processes, ``jobs`` at a time) or a Dask cluster.
+
+Every run gets its own Python process (``python -m workbench.evals.executors``, spec on
+stdin, JSON lines out: progress events, then the record), which starts its own kernel: parallel
+runs share no kernel ports, no ``os.environ`` and no imported state. With ``dask://HOST:PORT``
+the same function runs as a task on a ``dask.distributed`` cluster's workers.
+
+>>> records = run_many(specs, executor="local", jobs=2)                 # doctest: +SKIP
+>>> records = run_many(specs, executor="dask://127.0.0.1:8786")         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import InvalidRequest
+from workbench.evals.records import RunRecord
+from workbench.evals.runner import EvalSpec
+
+# progress(index of the spec, event)
+ManyProgress = Callable[[int, dict[str, Any]], None]
+
+
+def run_in_process(spec: dict[str, Any], progress: Callable[[dict[str, Any]], None] | None = None
+                   ) -> dict[str, Any]:
+    """Run one spec (``EvalSpec.to_dict()``) in a fresh Python process; return the record dict.
+
+    Module-level, so a Dask worker can run it as a task.
+    """
+    env = {**os.environ, "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "workbench.evals.executors"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(spec))
+    proc.stdin.close()
+    result: dict[str, Any] | None = None
+    for line in proc.stdout:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if "progress" in message and progress is not None:
+            progress(message["progress"])
+        elif "record" in message:
+            result = message["record"]
+    stderr = proc.stderr.read() if proc.stderr else ""
+    proc.wait()
+    if result is None:
+        error = {"cell_index": None, "cell_id": None, "ename": "RunnerDied",
+                 "message": f"The run's process exited with {proc.returncode} without a record: "
+                            f"{stderr.strip()[-800:]}"}
+        result = {"model": spec["model"], "dataset": spec["dataset"], "split": spec["split"],
+                  "status": "failed", "metrics": {}, "error": error, "id": None}
+    return result
+
+
+def _to_record(data: dict[str, Any]) -> RunRecord:
+    path = data.pop("notebook_path", None)
+    return RunRecord(data=data, notebook_path=Path(path) if path else None, id=data.get("id"),
+                     url=data.pop("url", None), published=data.pop("published", None))
+
+
+def run_many(specs: Sequence[EvalSpec], *, executor: str = "local", jobs: int = 1,
+             progress: ManyProgress | None = None) -> list[RunRecord]:
+    """Run every spec; records come back in the order of ``specs``."""
+    dicts = [s.to_dict() for s in specs]
+    if executor == "local":
+        if jobs < 1:
+            raise InvalidRequest("--jobs must be at least 1.", code="InvalidJobs")
+
+        def one(i: int) -> dict[str, Any]:
+            return run_in_process(dicts[i], (lambda e: progress(i, e)) if progress else None)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return [_to_record(r) for r in pool.map(one, range(len(dicts)))]
+    if executor.startswith("dask://"):
+        return [_to_record(r) for r in _run_dask(executor[len("dask://"):], dicts, progress)]
+    raise InvalidRequest(f"Unknown executor {executor!r}: use 'local' or 'dask://HOST:PORT'.",
+                         code="InvalidExecutor")
+
+
+def _run_dask(address: str, dicts: list[dict[str, Any]],
+              progress: ManyProgress | None) -> list[dict[str, Any]]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InvalidRequest("The dask executor needs dask.distributed: pip install "
+                             "'workbench[notebook]'.", code="MissingDependency") from None
+    with Client(f"tcp://{address}" if "://" not in address else address, timeout=30) as client:
+        futures = client.map(run_in_process, dicts, pure=False, key=[
+            f"workbench-eval-{i}-{os.urandom(4).hex()}" for i in range(len(dicts))])
+        results: list[dict[str, Any]] = client.gather(futures)
+    if progress is not None:
+        for i, r in enumerate(results):
+            progress(i, {"event": "done", "status": r.get("status"), "id": r.get("id"),
+                         "metrics": r.get("metrics"), "error": r.get("error")})
+    return results
+
+
+def _main() -> None:
+    """Child process: spec JSON on stdin; progress events and the record as JSON lines."""
+    from workbench.evals.runner import run_evaluation
+
+    spec = EvalSpec(**json.loads(sys.stdin.read()))
+
+    def emit(event: dict[str, Any]) -> None:
+        print(json.dumps({"progress": event}, default=str), flush=True)
+
+    record = run_evaluation(spec, progress=emit)
+    print(json.dumps({"record": record.to_dict()}, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,183 @@
+"""Tornado handlers of the server extension; every one requires Jupyter's authentication.
+
+``/workbench/hub/<path>`` forwards to the hub with the server-side token added and streams
+the answer back (status, body and the error headers the UI reads). Paths that hand out
+credentials are refused, so no hub token can reach the browser through the proxy.
+``/workbench/status`` says which hub this server uses and whether it answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+if TYPE_CHECKING:
+    from workbench.jupyter.app import Workbench
+
+# Answer headers worth passing on; hop-by-hop, cookies and anything else stay behind.
+PASSED_HEADERS = ("Content-Type", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified",
+                  "X-Error-Code", "X-Error-Message", "X-Repo-Commit", "X-Linked-Etag",
+                  "X-Linked-Size", "X-Total-Count", "Link")
+FORWARDED_HEADERS = ("Content-Type", "Accept", "Range", "If-None-Match")
+# Token-issuing endpoints (Xet tokens, token management): the browser never needs them.
+REFUSED = re.compile(r"(^|/)(xet-[a-z]+-token|tokens?)(/|$)", re.IGNORECASE)
+
+
+class _Base(APIHandler):
+    @property
+    def workbench(self) -> Workbench:
+        return self.settings["workbench"]  # type: ignore[no-any-return]
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("X-Error-Code", code)
+        self.finish(json.dumps({"error": {"code": code, "message": message}}))
+
+
+class HubProxyHandler(_Base):
+    """Forwards one request to the hub, adding the token; streams the answer."""
+
+    async def _forward(self, path: str) -> None:
+        if REFUSED.search(path):
+            self._error(403, "ProxyRefused", "The Workbench proxy does not hand out credentials.")
+            return
+        wb = self.workbench
+        # Forward the path as the browser encoded it: revisions such as refs%2Fpr%2F1 must
+        # stay one segment (tornado hands `path` over decoded).
+        prefix = self._proxy_base() + "/"
+        raw = self.request.path
+        rest = raw[len(prefix):] if raw.startswith(prefix) else quote(path, safe="/:@!$&()*+,;=-._~")
+        url = f"{wb.connected_url}/{rest}"
+        if self.request.query:
+            url += "?" + self.request.query
+        headers = {h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers}
+        if wb.hub_token:
+            headers["Authorization"] = f"Bearer {wb.hub_token}"
+        started = False
+
+        def on_header(line: str) -> None:
+            nonlocal started
+            line = line.strip()
+            if line.startswith("HTTP/"):
+                self.clear()
+                parts = line.split(" ", 2)
+                self.set_status(int(parts[1]), parts[2] if len(parts) > 2 else None)
+                for name in ("Content-Type", "Server", "Date"):
+                    self.clear_header(name)
+            elif ":" in line:
+                name, value = line.split(":", 1)
+                name = "-".join(p.capitalize() for p in name.strip().split("-"))
+                if name in PASSED_HEADERS or name.lower() in (h.lower() for h in PASSED_HEADERS):
+                    value = value.strip().replace(wb.connected_url, self._proxy_base())
+                    self.set_header(name, value)
+
+        def on_chunk(chunk: bytes) -> None:
+            nonlocal started
+            started = True
+            self.write(chunk)
+            self.flush()
+
+        body = self.request.body if self.request.method in ("POST", "PUT", "PATCH", "DELETE") else None
+        request = HTTPRequest(url, method=self.request.method or "GET", headers=headers, body=body,
+                              allow_nonstandard_methods=True, follow_redirects=False,
+                              header_callback=on_header, streaming_callback=on_chunk,
+                              request_timeout=wb.proxy_timeout, decompress_response=False)
+        try:
+            await AsyncHTTPClient().fetch(request, raise_error=False)
+        except HTTPClientError:
+            pass
+        except OSError as exc:  # connection refused, reset: the hub is down
+            if started:
+                raise
+            self.clear()
+            self._error(502, "HubUnavailable", f"The Workbench hub at {wb.connected_url} does not "
+                        f"answer ({exc.strerror or exc}). Start it, or check c.Workbench.hub_url.")
+            return
+        self.finish()
+
+    def _proxy_base(self) -> str:
+        return self.base_url.rstrip("/") + "/workbench/hub"
+
+    @tornado.web.authenticated
+    async def get(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def head(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def post(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def put(self, path: str) -> None:
+        await self._forward(path)
+
+    @tornado.web.authenticated
+    async def delete(self, path: str) -> None:
+        await self._forward(path)
+
+
+class StatusHandler(_Base):
+    """Which hub, and whether it answers (``reachable``, ``version``, ``user``)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        wb = self.workbench
+        out: dict[str, Any] = {**wb.status(), "reachable": False}
+        headers = {"Authorization": f"Bearer {wb.hub_token}"} if wb.hub_token else {}
+        client = AsyncHTTPClient()
+        try:
+            health = await client.fetch(f"{wb.connected_url}/api/health", request_timeout=5)
+            out.update(reachable=True, version=json.loads(health.body).get("version"))
+            if wb.hub_token:
+                who = await client.fetch(f"{wb.connected_url}/api/whoami-v2", headers=headers,
+                                         request_timeout=5, raise_error=False)
+                if who.code == 200:
+                    out["user"] = json.loads(who.body).get("name")
+        except (OSError, HTTPClientError, ValueError) as exc:
+            out["error"] = f"The hub at {wb.connected_url} does not answer: {exc}"
+        self.finish(json.dumps(out))
+
+
+class ConnectionHandler(_Base):
+    """``PUT {"hubUrl": ...}``: which hub the UI browses (see ``Workbench.use_hub``)."""
+
+    @tornado.web.authenticated
+    async def put(self) -> None:
+        from workbench.errors import WorkbenchError
+
+        try:
+            body = json.loads(self.request.body or b"{}")
+            url = body.get("hubUrl", "") if isinstance(body, dict) else None
+            if not isinstance(url, str):
+                raise ValueError
+        except ValueError:
+            self._error(400, "InvalidRequest", 'Send a JSON object: {"hubUrl": "http://..."} '
+                        "(an empty string goes back to the configured hub).")
+            return
+        try:
+            self.workbench.use_hub(url)
+        except WorkbenchError as exc:
+            self._error(exc.status, exc.code, exc.message)
+            return
+        self.finish(json.dumps(self.workbench.status()))
+
+
+def handlers() -> list[tuple[str, type[APIHandler]]]:
+    # ExtensionApp prefixes these with the server's base_url.
+    from workbench.jupyter.evals import EvalRunHandler, EvalsHandler
+
+    return [(r"/workbench/evals", EvalsHandler),
+            (r"/workbench/evals/([0-9a-f]+)", EvalRunHandler),
+(r"/workbench/status", StatusHandler),
+            (r"/workbench/connection", ConnectionHandler),
+            (r"/workbench/hub/(.*)", HubProxyHandler)]

@@ -1,0 +1,296 @@
+"""Pull requests: a discussion with a ``refs/pr/N`` branch forked from its target branch.
+
+The PR remembers where it forked (``base_oid``). Merging, in one transaction:
+
+* fast-forward when the target still points at the fork point;
+* otherwise a new commit on the target that applies the PR's changes (3-way on paths: what
+  the PR changed relative to the fork point, onto what the target has now), when no path was
+  changed differently on both sides;
+* otherwise 409 ``MergeConflict`` listing the conflicting files; nothing changes.
+
+>>> merge_pull_request(store, p, key, 3)                                    # doctest: +SKIP
+MergeResult(oid='9c1e...', fast_forward=True, conflicts=[])
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workbench.errors import Conflict, InvalidRequest, RevisionNotFound
+from workbench.store import collab_models as c
+from workbench.store import models as m
+from workbench.store.accounts import Principal, require_write
+from workbench.store.commits import (
+    README,
+    _card_from,
+    _check_file_dir_clashes,
+    commit_oid,
+    commit_tree,
+    diff_trees,
+)
+from workbench.store.paper_text import refresh_pdf_text
+from workbench.store.refs import create_ref, get_ref, resolve_revision
+from workbench.store.search_index import reindex_repo
+from workbench.store.store import Store, insert_missing, utcnow
+from workbench.store.trees import Tree, TreeEntry
+
+MAX_DIFF_FILE_BYTES = 512 * 1024
+MAX_DIFF_CHARS = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PrCommit:
+    oid: str
+    title: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PrState:
+    target: str
+    head: str
+    base: str
+    commits: list[PrCommit]
+    conflicts: list[str]
+    merge_oid: str | None
+    diff: str | None
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    oid: str
+    fast_forward: bool
+
+
+def start_pull_request(s: Session, repo: m.Repo, d: c.Discussion, target: str) -> None:
+    """Fork ``refs/pr/N`` from the head of branch ``target``."""
+    resolved = resolve_revision(s, repo, target)
+    if resolved.kind != "branch":
+        raise InvalidRequest(f"A pull request targets a branch; {target!r} is a {resolved.kind}.",
+                             code="NotABranch")
+    d.target_branch, d.base_oid = resolved.name, resolved.oid
+    create_ref(s, repo, "pr", str(d.num), resolved.oid, validate=False)
+
+
+def pr_head(s: Session, repo: m.Repo, d: c.Discussion) -> str:
+    ref = get_ref(s, repo, "pr", str(d.num))
+    if ref is None:
+        raise RevisionNotFound(f"refs/pr/{d.num} no longer exists.")
+    return ref.commit_oid
+
+
+def has_commits(s: Session, repo: m.Repo, d: c.Discussion) -> bool:
+    return d.is_pull_request and pr_head(s, repo, d) != d.base_oid
+
+
+def pr_commits(s: Session, repo: m.Repo, d: c.Discussion) -> list[PrCommit]:
+    """Commits on the PR since its fork point, oldest first."""
+    out: list[PrCommit] = []
+    oid: str | None = pr_head(s, repo, d)
+    while oid and oid != d.base_oid and len(out) < 1000:
+        row = s.get(m.Commit, oid)
+        if row is None or row.repo_id != repo.id:
+            break
+        out.append(PrCommit(row.oid, row.title, row.author, row.created_at))
+        oid = row.parent_oid
+    return out[::-1]
+
+
+def _changes(base: Tree, other: Tree) -> dict[str, TreeEntry | None]:
+    return {ch.path: ch.new for ch in diff_trees(base, other)}
+
+
+def conflicting_files(base: Tree, target: Tree, pr: Tree) -> list[str]:
+    ours, theirs = _changes(base, target), _changes(base, pr)
+    return sorted(p for p in set(ours) & set(theirs) if ours[p] != theirs[p])
+
+
+def unified_diff(store: Store, base: Tree, pr: Tree) -> str:
+    """A git-style diff of the PR's changes (text files; others are named as binary)."""
+    parts: list[str] = []
+    for ch in diff_trees(base, pr):
+        a, b = ch.old, ch.new
+        parts.append(f"diff --git a/{ch.path} b/{ch.path}\n")
+        if a is None:
+            parts.append("new file\n")
+        elif b is None:
+            parts.append("deleted file\n")
+        texts = [_text(store, e) for e in (a, b)]
+        if texts[0] is None or texts[1] is None:
+            parts.append(f"Binary files a/{ch.path} and b/{ch.path} differ\n")
+            continue
+        parts.extend(difflib.unified_diff(texts[0].splitlines(keepends=True),
+                                          texts[1].splitlines(keepends=True),
+                                          "/dev/null" if a is None else f"a/{ch.path}",
+                                          "/dev/null" if b is None else f"b/{ch.path}"))
+        if sum(len(x) for x in parts) > MAX_DIFF_CHARS:
+            parts.append("\n[diff truncated]\n")
+            break
+    return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
+
+
+def _text(store: Store, entry: TreeEntry | None) -> str | None:
+    if entry is None:
+        return ""
+    if entry.lfs or entry.size > MAX_DIFF_FILE_BYTES:
+        return None
+    data = store.blobs.read(entry.sha256)
+    if b"\x00" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def pr_state(store: Store, s: Session, repo: m.Repo, d: c.Discussion, *, with_diff: bool) -> PrState:
+    head = pr_head(s, repo, d)
+    base_oid = d.base_oid or head
+    target = d.target_branch or "main"
+    conflicts: list[str] = []
+    base_tree = commit_tree(store, s, base_oid)
+    pr_tree = commit_tree(store, s, head)
+    if d.status in ("open", "draft"):
+        ref = get_ref(s, repo, "branch", target)
+        if ref is not None and ref.commit_oid != base_oid:
+            conflicts = conflicting_files(base_tree, commit_tree(store, s, ref.commit_oid), pr_tree)
+    diff = unified_diff(store, base_tree, pr_tree) if with_diff else None
+    return PrState(target, head, base_oid, pr_commits(s, repo, d), conflicts, d.merge_oid, diff)
+
+
+def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], num: int, *,
+                       comment: str | None, max_chars: int) -> MergeResult:
+    """Merge PR ``num`` into its target branch; see the module docstring."""
+    from workbench.store import discussions as disc
+    from workbench.store.inbox import notify_status
+
+    with store.write() as s:
+        repo = disc.readable_repo(store, s, p, key)
+        d = disc.get_discussion(s, repo, num, lock=True)
+        require_write(s, p, repo)
+        if not d.is_pull_request:
+            raise InvalidRequest(f"#{num} is a discussion, not a pull request.", code="NotAPullRequest")
+        if d.status == "merged":
+            raise Conflict(f"Pull request #{num} is already merged.", code="PullRequestMerged")
+        if d.status == "closed":
+            raise Conflict(f"Pull request #{num} is closed: reopen it before merging.",
+                           code="PullRequestClosed")
+        head = pr_head(s, repo, d)
+        if head == d.base_oid:
+            raise InvalidRequest(f"Pull request #{num} has no commits to merge: push to refs/pr/{num}.",
+                                 code="NothingToMerge")
+        target = d.target_branch or "main"
+        ref = s.scalar(select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch",
+                                           m.Ref.name == target).with_for_update())
+        if ref is None:
+            raise RevisionNotFound(f"The target branch {target!r} no longer exists.")
+        s.refresh(ref)
+        old = ref.commit_oid
+        base = commit_tree(store, s, d.base_oid or old)
+        target_tree = commit_tree(store, s, old)
+        pr_tree = commit_tree(store, s, head)
+        now = utcnow()
+        if old == d.base_oid:
+            new_oid, tree, fast = head, pr_tree, True
+        else:
+            conflicts = conflicting_files(base, target_tree, pr_tree)
+            if conflicts:
+                raise Conflict(f"Pull request #{num} conflicts with {target!r}, which changed the "
+                               f"same files since the PR started: {', '.join(conflicts[:20])}. Update "
+                               f"refs/pr/{num} from {target!r} and retry.", code="MergeConflict",
+                               conflicting_files=conflicts)
+            files = dict(target_tree.entries)
+            for path, entry in _changes(base, pr_tree).items():
+                if entry is None:
+                    files.pop(path, None)
+                else:
+                    files[path] = entry
+            try:
+                _check_file_dir_clashes(files)
+            except InvalidRequest as exc:  # a file on one side, a folder of that name on the other
+                raise Conflict(f"Pull request #{num} conflicts with {target!r}: {exc.message}",
+                               code="MergeConflict", conflicting_files=[]) from None
+            tree = Tree.from_entries(files.values())
+            if s.get(m.Tree, tree.hash) is None:
+                insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
+            s.flush()
+            title = f"Merge pull request #{num}: {d.title}"[:500]
+            new_oid = commit_oid(tree.hash, old, p.name or "", now, title, f"Merged refs/pr/{num} ({head})")
+            parent = s.get(m.Commit, old)
+            s.add(m.Commit(oid=new_oid, repo_id=repo.id, parent_oid=old, tree_hash=tree.hash,
+                           author=p.name or "", title=title, description=f"Merged refs/pr/{num} ({head})",
+                           created_at=now, depth=(parent.depth + 1) if parent else 0))
+            s.flush()
+            fast = False
+        moved = s.execute(update(m.Ref).where(m.Ref.id == ref.id, m.Ref.commit_oid == old)
+                          .values(commit_oid=new_oid, updated_at=now))
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"{target!r} moved while merging; retry.", code="StaleParentCommit")
+        _after_move(store, s, repo, target, target_tree, tree, new_oid, now)
+        if comment is not None and comment.strip():
+            disc._comment(store, s, p, repo, d, disc.check_text(comment, max_chars), None)
+        d.status, d.merge_oid = "merged", new_oid
+        ev = disc.new_event(s, d, p, "status-change", data={"status": "merged", "oid": new_oid})
+        notify_status(s, repo, d, ev, p)
+        disc._audit(s, p, repo, "repo.merge", {"num": num, "target": target, "commit": new_oid,
+                                               "fastForward": fast})
+        return MergeResult(new_oid, fast)
+
+
+def _after_move(store: Store, s: Session, repo: m.Repo, branch: str, old: Tree, new: Tree, oid: str,
+                now: datetime) -> None:
+    """What a commit to ``main`` triggers (as in ``commits.create_commit``, keep the two alike):
+    card, paper PDF text and search index, dataset conversion."""
+    repo.last_modified = now
+    store.trees.put(new)
+    if branch != "main":
+        return
+    if repo.type == "dataset":
+        s.add(m.Job(kind="parquet", repo_id=repo.id, commit=oid, status="pending", attempts=0,
+                    created_at=now, updated_at=now))
+    readme_changed = new.get(README) != old.get(README)
+    if readme_changed:
+        repo.card_data = _card_from(store, new.get(README))
+    if refresh_pdf_text(s, store, repo, new) or readme_changed:
+        reindex_repo(s, store, repo, tree=new)
+
+
+# -- create_pr=1 on the commit endpoint ----------------------------------------------------
+
+def open_for_commit(store: Store, p: Principal, key: tuple[str, str, str], branch: str, *, title: str,
+                    description: str, max_chars: int) -> int:
+    """Open a pull request on ``branch`` for a commit that will follow; returns its number."""
+    from workbench.store import discussions as disc
+
+    with store.write() as s:
+        d, _ev = disc.create_discussion(store, s, p, key, title=title or "Update files",
+                                        description=description, max_chars=max_chars,
+                                        pull_request=True, target=branch)
+        return d.num
+
+
+def discard(store: Store, key: tuple[str, str, str], num: int) -> None:
+    """Undo ``open_for_commit`` when the commit that should follow failed."""
+    with store.write() as s:
+        repo = store.get_repo(s, *key)
+        d = s.scalar(select(c.Discussion).where(c.Discussion.repo_id == repo.id, c.Discussion.num == num))
+        ref = get_ref(s, repo, "pr", str(num))
+        if ref is not None:
+            s.delete(ref)
+        if d is not None:
+            s.delete(d)
+
+
+def note_commit(store: Store, key: tuple[str, str, str], num: int) -> None:
+    """A commit landed on ``refs/pr/num``: a draft becomes open."""
+    with store.write() as s:
+        repo = store.get_repo(s, *key)
+        s.execute(update(c.Discussion).where(c.Discussion.repo_id == repo.id, c.Discussion.num == num,
+                                             c.Discussion.status == "draft")
+                  .values(status="open", updated_at=utcnow()))
