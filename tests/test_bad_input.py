@@ -376,3 +376,15 @@ def test_invalid_card_yaml(http: httpx.Client, content: str) -> None:
     r = http.post("/api/validate-yaml", json={"content": content, "repoType": "model"})
     assert_error(r, 400, "InvalidYaml", "YAML")  # a multi-line YAML error once broke the header
     assert r.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("body", [{"paths": None}, {"paths": 5}, {"paths": [5]}, [1, 2],
+                                  b"{not json"])
+def test_paths_info_bad_bodies(http: httpx.Client, body: Any) -> None:
+    assert http.post("/api/repos/create", json={"name": "paths-info-bad"}).status_code in (200, 409)
+    url = "/api/models/admin/paths-info-bad/paths-info/main"
+    if isinstance(body, bytes):
+        r = http.post(url, content=body, headers={"Content-Type": "application/json"})
+    else:
+        r = http.post(url, json=body)
+    assert_error(r, 400, "MalformedBody", "paths")

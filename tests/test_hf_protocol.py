@@ -181,18 +181,18 @@ def test_range_requests_and_hffs(api: HfApi, repo_id: str, hub) -> None:
 
 
 def test_repo_lifecycle_and_listing(api: HfApi, hub) -> None:
-    api.create_repo("admin/lifecycle-a")
-    api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="admin/lifecycle-a")
-    api.move_repo("admin/lifecycle-a", "admin/lifecycle-b")
-    assert not api.repo_exists("admin/lifecycle-a") and api.repo_exists("admin/lifecycle-b")
-    api.update_repo_settings("admin/lifecycle-b", private=True)
-    assert api.model_info("admin/lifecycle-b").private
-    ids = [m.id for m in api.list_models(search="lifecycle", sort="lastModified", limit=5)]
-    assert ids == ["admin/lifecycle-b"]
-    api.delete_repo("admin/lifecycle-b")
-    api.delete_repo("admin/lifecycle-b", missing_ok=True)
+    api.create_repo("admin/lifecyclehf-a")
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="admin/lifecyclehf-a")
+    api.move_repo("admin/lifecyclehf-a", "admin/lifecyclehf-b")
+    assert not api.repo_exists("admin/lifecyclehf-a") and api.repo_exists("admin/lifecyclehf-b")
+    api.update_repo_settings("admin/lifecyclehf-b", private=True)
+    assert api.model_info("admin/lifecyclehf-b").private
+    ids = [m.id for m in api.list_models(search="lifecyclehf", sort="lastModified", limit=5)]
+    assert ids == ["admin/lifecyclehf-b"]
+    api.delete_repo("admin/lifecyclehf-b")
+    api.delete_repo("admin/lifecyclehf-b", missing_ok=True)
     with pytest.raises(RepositoryNotFoundError):
-        api.delete_repo("admin/lifecycle-b")
+        api.delete_repo("admin/lifecyclehf-b")
 
 
 def test_list_pagination_link_is_absolute(api: HfApi, hub) -> None:

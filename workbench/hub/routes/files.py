@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from workbench.errors import EntryNotFound, RangeNotSatisfiable
+from workbench.errors import EntryNotFound, InvalidRequest, RangeNotSatisfiable
 from workbench.hub import wire
 from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
 from workbench.store.accounts import require_read
@@ -88,14 +88,24 @@ def paths_info(repo_type: str, namespace: str, name: str, revision: str, request
         try:
             data = json.loads(body or b"{}")
         except ValueError:
-            data = {}
-        paths = data.get("paths", []) if isinstance(data, dict) else []
-        expand = bool(data.get("expand")) if isinstance(data, dict) else False
+            raise InvalidRequest("The paths-info body is not valid JSON: send "
+                                 '{"paths": ["a.txt", ...], "expand": false} or a form.',
+                                 code="MalformedBody") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest('The paths-info body must be a JSON object {"paths": [...]}.',
+                                 code="MalformedBody")
+        paths = data.get("paths", [])
+        expand = bool(data.get("expand"))
     else:
         form = parse_qs(body.decode("utf-8", "replace"))
         paths = form.get("paths", [])
         expand = form.get("expand", ["false"])[0].lower() in ("1", "true")
-    paths = [p.strip("/") for p in paths if isinstance(p, str)][:1000]
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise InvalidRequest("paths must be a list of file or folder paths (strings).",
+                             code="MalformedBody")
+    paths = [p.strip("/") for p in paths][:1000]
     store = state.store
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
