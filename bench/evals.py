@@ -1,18 +1,21 @@
 """Evaluation runs: runner overhead, template throughput, and the local pool's speed-up.
 
-One real hub (``BenchHub``) holds the demo classifier and dataset, plus a small MLP
-(``Linear(32, 256) -> ReLU -> Linear(256, 256) -> ReLU -> Linear(256, 4)``, published with a
-``torch.export`` program) and a 200,000-row, 32-feature dataset (Parquet).
+One real hub (``BenchHub``) holds the demo classifier and dataset, a 200,000-row, 32-feature
+dataset (Parquet) and two MLPs published with ``torch.export`` programs: a small one
+(``Linear(32, 256) -> ReLU -> Linear(256, 256) -> ReLU -> Linear(256, 4)``) and a wide one
+(hidden width ``WIDE`` = 2048), over which one pass takes about a minute here.
 
 - ``evals_overhead``: wall time of ``workbench eval run`` (a CLI process: pin, papermill in a
   fresh kernel, record upload) minus that of the same evaluation code run as a plain Python
   script (the template's code cells, concatenated, in a fresh ``python`` process), on the
-  30-row demo. Both are run once untimed first (warm caches), then timed.
-- ``evals_long_ratio``: the same two on the 200k-row MLP evaluation (scaled down from the
-  issue's 60 s evaluation: one pass takes what it takes on this machine; see bench/README.md).
+  30-row demo. Both are run once untimed first (warm caches), then three times, interleaved;
+  the best of each is taken.
+- ``evals_long_ratio``: the same two on the wide MLP over the 200k rows (the issue's
+  "60-second evaluation"), warmed with a 2,000-row run, then timed once each.
 - ``evals_throughput``: examples per second of the template's prediction cell (its papermill
-  duration in the run record) against a hand-written batched ``torch.inference_mode`` loop in
-  this process over the same tensor and batch size.
+  duration in the run record: one pass in a fresh kernel, best of 3 runs) against the best
+  first pass of a hand-written batched ``torch.inference_mode`` loop in 3 fresh processes, over
+  the same small MLP, data and batch size (the loop's best warm pass is in the note).
 - ``evals_matrix``: 8 runs (the demo, fixed seeds) through ``run_many(jobs=2)`` against the
   same 8 with ``jobs=1``; speed-up = sequential / parallel wall time.
 """
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "notebooks" / "evaluate.ipynb"
 ROWS, FEATURES, CLASSES, BATCH = 200_000, 32, 4, 4096
+WIDE = 2048  # hidden width of the long evaluation's MLP: one pass over ROWS takes ~1 minute
 
 
 def _script(parameters: dict[str, Any]) -> str:
@@ -64,6 +68,11 @@ def _publish_big(hub: BenchHub, work: Path) -> tuple[str, str]:
                               torch.nn.Linear(256, CLASSES)).eval()
     wb.publish_model(net, "admin/bench-mlp", example_inputs=torch.randn(8, FEATURES),
                      config={})
+    wide = torch.nn.Sequential(torch.nn.Linear(FEATURES, WIDE), torch.nn.ReLU(),
+                               torch.nn.Linear(WIDE, WIDE), torch.nn.ReLU(),
+                               torch.nn.Linear(WIDE, CLASSES)).eval()
+    wb.publish_model(wide, "admin/bench-mlp-wide", example_inputs=torch.randn(8, FEATURES),
+                     config={})
     return "admin/bench-mlp", "admin/bench-200k"
 
 
@@ -77,42 +86,76 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
 
 
 def _pair(hub: BenchHub, work: Path, env: dict[str, str], model: str, dataset: str,
-          params: dict[str, Any], tag: str) -> tuple[float, float, dict[str, Any]]:
-    script = work / f"{tag}.py"
-    script.write_text(_script({"model": model, "dataset": dataset, "metrics": ["accuracy"],
-                               **params}))
-    run = [sys.executable, "-m", "workbench", "eval", "run", "--model", model, "--dataset",
-           dataset, "--json", "--output-dir", str(work / "runs")]
-    for k, v in params.items():
-        run += ["-p", k, v if isinstance(v, str) else json.dumps(v)]
-    plain = [sys.executable, str(script)]
-    _timed(plain, env, work)  # warm caches (downloads, evaluate module, page cache)
-    _timed(run, env, work)
-    t_plain, _ = _timed(plain, env, work)
-    t_run, out = _timed(run, env, work)
-    log.info("%s: eval run %.2f s, plain script %.2f s", tag, t_run, t_plain)
-    return t_run, t_plain, json.loads(out)
+          params: dict[str, Any], tag: str, *, repeats: int = 3,
+          warm: dict[str, Any] | None = None) -> tuple[float, float, list[dict[str, Any]]]:
+    """Best-of-``repeats`` wall times of ``eval run`` and of the plain script, interleaved
+    (so that load on the machine hits both alike), after one untimed run of each (with the
+    ``warm`` parameters, e.g. a ``limit``, where the full run is long)."""
+
+    def commands(values: dict[str, Any], name: str) -> tuple[list[str], list[str]]:
+        script = work / f"{name}.py"
+        script.write_text(_script({"model": model, "dataset": dataset, "metrics": ["accuracy"],
+                                   **values}))
+        run = [sys.executable, "-m", "workbench", "eval", "run", "--model", model, "--dataset",
+               dataset, "--json", "--output-dir", str(work / "runs")]
+        for k, v in values.items():
+            run += ["-p", k, v if isinstance(v, str) else json.dumps(v)]
+        return run, [sys.executable, str(script)]
+
+    warm_run, warm_plain = commands({**params, **(warm or {})}, f"{tag}-warm")
+    _timed(warm_plain, env, work)  # caches: downloads, evaluate module, page cache
+    _timed(warm_run, env, work)
+    run, plain = commands(params, tag)
+    t_runs, t_plains, records = [], [], []
+    for _ in range(repeats):
+        t_plains.append(_timed(plain, env, work)[0])
+        t, out = _timed(run, env, work)
+        t_runs.append(t)
+        records.append(json.loads(out))
+    log.info("%s: eval run %s s, plain script %s s", tag, " ".join(f"{t:.2f}" for t in t_runs),
+             " ".join(f"{t:.2f}" for t in t_plains))
+    return min(t_runs), min(t_plains), records
 
 
-def _loop_throughput(model: str, dataset: str) -> float:
-    import torch
+_LOOP = """
+import json, sys, time
+import numpy as np, torch
+import workbench as wb
 
-    import workbench as wb
+model, dataset, batch, features = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+torch.manual_seed(0)
+net = wb.load_model(model)
+table = wb.load_dataset(dataset, split="test").with_format("arrow")[:]
+x = torch.from_numpy(np.stack([table.column(f"f{i}").to_numpy().astype(np.float32)
+                               for i in range(features)], axis=1))
+passes = []
+for _ in range(3):
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        out = torch.cat([net(x[i:i + batch]) for i in range(0, len(x), batch)])
+        out.argmax(dim=1)
+    passes.append(time.perf_counter() - t0)
+print(json.dumps({"rows": len(x), "passes": passes}))
+"""
 
-    net = wb.load_model(model)
-    data = wb.load_dataset(dataset, split="test").with_format("numpy")[:]
-    import numpy as np
 
-    x = torch.from_numpy(np.stack([np.asarray(data[f"f{i}"], dtype=np.float32)
-                                   for i in range(FEATURES)], axis=1))
-    best = float("inf")
+def _loop_throughput(model: str, dataset: str, env: dict[str, str], work: Path
+                     ) -> tuple[float, float]:
+    """Rows/s of a hand-written batched ``torch.inference_mode()`` loop, three fresh processes:
+    the best first pass (what the template's single pass compares with) and the best of all."""
+    script = work / "loop.py"
+    script.write_text(_LOOP)
+    first, warm, rows = [], [], 0
     for _ in range(3):
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            out = torch.cat([net(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
-            out.argmax(dim=1)
-        best = min(best, time.perf_counter() - t0)
-    return len(x) / best
+        _, out = _timed([sys.executable, str(script), model, dataset, str(BATCH),
+                         str(FEATURES)], env, work)
+        result = json.loads(out.strip().splitlines()[-1])
+        rows = result["rows"]
+        first.append(result["passes"][0])
+        warm.append(min(result["passes"]))
+        log.info("hand-written loop passes (s): %s",
+                 " ".join(f"{p:.3f}" for p in result["passes"]))
+    return rows / min(first), rows / min(warm)
 
 
 def _matrix(hub: BenchHub, work: Path, jobs: int) -> float:
@@ -149,21 +192,29 @@ def run(work: Path) -> list[Result]:
         results.append(Result("evals_overhead", t_run - t_plain, "s", t_plain, "s plain script",
                               t_run / t_plain, "<= 3 s", t_run - t_plain <= 3.0,
                               note=f"eval run {t_run:.2f} s vs the template's code as a script "
-                                   f"{t_plain:.2f} s, 30-row demo"))
+                                   f"{t_plain:.2f} s, 30-row demo, best of 3 each"))
 
-        t_run, t_plain, rec = _pair(hub, work, env, model, dataset,
-                                    {"batch_size": BATCH, "label_column": "label"}, "big")
-        predict = next(c["duration"] for c in rec["timings"]["cells"] if c["id"] == "predict")
-        template_tput = ROWS / predict
-        loop_tput = _loop_throughput(model, dataset)
+        params = {"batch_size": BATCH, "label_column": "label"}
+        t_run, t_plain, _ = _pair(hub, work, env, "admin/bench-mlp-wide", dataset, params,
+                                  "long", repeats=1, warm={"limit": 2000})
         results.append(Result("evals_long_ratio", t_run, "s", t_plain, "s plain script",
                               t_run / t_plain, "<= 1.05", t_run / t_plain <= 1.05,
-                              note=f"{ROWS} rows x {FEATURES} features, MLP 32-256-256-4, "
-                                   f"batch {BATCH}; one pass (not a 60 s evaluation)"))
+                              note=f"{ROWS} rows x {FEATURES} features, MLP {FEATURES}-{WIDE}-"
+                                   f"{WIDE}-{CLASSES}, batch {BATCH}"))
+
+        _, _, records = _pair(hub, work, env, model, dataset, params, "big")
+        predict = min(c["duration"] for rec in records for c in rec["timings"]["cells"]
+                      if c["id"] == "predict")
+        template_tput = ROWS / predict
+        loop_tput, loop_warm = _loop_throughput(model, dataset, env, work)
         results.append(Result("evals_throughput", template_tput, "rows/s", loop_tput,
                               "rows/s torch loop", template_tput / loop_tput, ">= 0.9",
                               template_tput / loop_tput >= 0.9,
-                              note="template predict cell vs a hand-written batched loop"))
+                              note="one pass each in a fresh process, best of 3: the template's "
+                                   "predict cell vs a hand-written batched loop's first pass (the "
+                                   f"loop's best warm pass: {loop_warm:,.0f} rows/s, ratio "
+                                   f"{template_tput / loop_warm:.2f}); MLP {FEATURES}-256-256-"
+                                   f"{CLASSES}"))
 
         t_seq = _matrix(hub, work, 1)
         t_par = _matrix(hub, work, 2)

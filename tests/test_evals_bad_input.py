@@ -78,6 +78,22 @@ def test_missing_model_or_dataset(hub: HubProcess, cache: Path, demo: dict[str, 
     rec = as_json(proc)
     assert rec["status"] == "failed" and rec["id"] is None  # no repo to attach it to
     assert f"The {which} admin/does-not-exist does not exist" in rec["error"]["message"]
+    kept = Path(rec["notebook_path"])  # the record and the notebook stay on this machine
+    assert json.loads(kept.read_text())["cells"]
+    assert json.loads(kept.with_suffix(".record.json").read_text())["error"] == rec["error"]
+
+
+def test_kernel_that_cannot_start(hub: HubProcess, cache: Path, demo: dict[str, str],
+                                  client: HubClient) -> None:
+    from workbench.evals.runner import EvalSpec, run_evaluation
+
+    spec = EvalSpec(demo["model"], demo["dataset"], kernel_name="no-such-kernel",
+                    hub_url=hub.url, token=hub.token, output_dir=str(cache / "runs"))
+    record = run_evaluation(spec)
+    assert record.status == "failed" and record.metrics == {}
+    error = record.error or {}
+    assert "no-such-kernel" in error["message"] and "could not start" in error["message"]
+    _stored_and_kept(client, record.to_dict())
 
 
 def test_metric_that_cannot_load(hub: HubProcess, cache: Path, demo: dict[str, str],

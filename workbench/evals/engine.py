@@ -13,7 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
 
 ENGINE = "workbench"
 
@@ -46,8 +49,15 @@ def tracked(callback: Callable[[dict[str, Any]], None]) -> CellTracker:
 
 
 class WorkbenchEngine(NBClientEngine):
+    """papermill's nbclient engine, with progress callbacks, and able to run in a kernel the
+    runner started itself (``km=``; see ``runner._Kernel``): the kernel client's channels are
+    then closed here, since nbclient leaves them open for a kernel it does not own."""
+
     @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
+                                 stdout_file: Any = None, stderr_file: Any = None,
+                                 start_timeout: int = 60, execution_timeout: int | None = None,
+                                 **kwargs: Any) -> Any:
         tracker: CellTracker | None = kwargs.pop("wb_progress", None)
         if tracker is not None:
             total = len(nb_man.nb.cells)
@@ -63,7 +73,20 @@ class WorkbenchEngine(NBClientEngine):
                 return result
 
             nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
-        return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+        # the arguments as NBClientEngine.execute_managed_notebook passes them on
+        kwargs = remove_args(["input_path"], **kwargs)
+        final_kwargs = merge_kwargs(
+            remove_args(["timeout", "startup_timeout"], **kwargs),
+            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
+            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+        client = PapermillNotebookClient(nb_man, **final_kwargs)
+        try:
+            return client.execute()
+        finally:
+            if not client.owns_km and client.kc is not None:
+                client.kc.stop_channels()
+                client.kc = None
 
 
 papermill_engines.register(ENGINE, WorkbenchEngine)

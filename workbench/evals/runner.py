@@ -16,12 +16,12 @@ notebook. This is the Python API the JupyterLab server extension calls.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,23 +72,57 @@ def default_output_dir() -> Path:
     return Path(xdg) / "workbench" / "eval-runs"
 
 
-@contextmanager
-def _kernel_env(url: str, token: str | None) -> Iterator[None]:
-    """The kernel inherits this process's environment: point it at the hub for the run."""
-    values = {"WORKBENCH_HUB_URL": url, "HF_ENDPOINT": url, "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-              "HF_HUB_DISABLE_TELEMETRY": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+def _kernel_environment(url: str, token: str | None) -> dict[str, str]:
+    """The kernel's environment: this process's, pointed at the hub (``os.environ`` is left
+    alone, so runs in threads of one process, as in the Jupyter server, never see each other's
+    hub or token)."""
+    env = {**os.environ, "WORKBENCH_HUB_URL": url, "HF_ENDPOINT": url,
+           "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1",
+           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     if token:
-        values["WORKBENCH_TOKEN"] = token
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        env["WORKBENCH_TOKEN"] = token
+    else:
+        env.pop("WORKBENCH_TOKEN", None)
+    return env
+
+
+class _Kernel:
+    """A fresh kernel started before anything else, so that its start-up (a new Python process
+    importing ipykernel, 1-2 s) overlaps pinning the repos and loading papermill; papermill
+    then runs the notebook in it. Shut down immediately once the run is over: the executed
+    notebook is already written."""
+
+    def __init__(self, spec: EvalSpec, url: str, token: str | None, cwd: Path) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.km: Any = None
+        self.error: Exception | None = None
+        km = AsyncKernelManager(kernel_name=spec.kernel_name)
+        try:
+            run_sync(km.start_kernel)(cwd=str(cwd), env=_kernel_environment(url, token),
+                                      extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        except Exception as exc:  # no such kernel, a kernel that cannot start: a failed run
+            self.error = exc
+            return
+        self.km = km
+
+    def close(self) -> None:
+        if self.km is None:
+            return
+        from jupyter_core.utils import run_sync
+
+        km, self.km = self.km, None
+        try:
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=True)  # also closes its sockets and channels
+                return
+        except Exception:
+            log.debug("kernel shutdown failed", exc_info=True)
+        try:  # a kernel that died mid-run (or would not stop): release what is left
+            run_sync(km.cleanup_resources)()
+        except Exception:
+            log.debug("kernel cleanup failed", exc_info=True)
 
 
 def _failure(message: str, ename: str, cell_index: int | None = None,
@@ -113,7 +147,8 @@ def run_evaluation(spec: EvalSpec, *, progress: Progress | None = None,
 
     Failures are records too (``status == "failed"``, ``error`` says where and why); only a
     run whose model or dataset cannot be resolved is not stored (the hub could not attach it
-    to them): its record stays local, next to ``notebook_path``.
+    to them): its record stays local, as ``<notebook_path stem>.record.json`` next to
+    ``notebook_path``.
     """
     from workbench.client import HubClient
 
@@ -128,10 +163,19 @@ def run_evaluation(spec: EvalSpec, *, progress: Progress | None = None,
 
 def _run(spec: EvalSpec, client: Any, progress: Progress) -> RunRecord:
     started = time.monotonic()
-    run_dir = Path(spec.output_dir) if spec.output_dir else default_output_dir()
+    run_dir = (Path(spec.output_dir) if spec.output_dir else default_output_dir()).absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     source = Path(spec.notebook) if spec.notebook else template_path()
     out = run_dir / f"{source.stem}-{uuid.uuid4().hex[:12]}.ipynb"
+    kernel = _Kernel(spec, client.url, client.token, run_dir)
+    try:
+        return _pinned_run(spec, client, progress, started, source, out, kernel)
+    finally:
+        kernel.close()
+
+
+def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path,
+                out: Path, kernel: _Kernel) -> RunRecord:
     progress({"event": "resolve", "model": spec.model, "dataset": spec.dataset})
     try:
         pins = {"model_commit": _pin(client, spec.model, "model", spec.model_revision),
@@ -140,13 +184,20 @@ def _run(spec: EvalSpec, client: Any, progress: Progress) -> RunRecord:
         data = {"model": spec.model, "dataset": spec.dataset, "split": spec.split,
                 "status": "failed", "parameters": spec.parameters, "metrics": {},
                 "error": _failure(exc.message, exc.code)}
-        record = RunRecord(data=data, notebook_path=None)
+        # No repo to attach it to on the hub: the record and the notebook stay here.
+        out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+        out.with_suffix(".record.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+        record = RunRecord(data=data, notebook_path=out)
         progress({"event": "done", "status": "failed", "error": data["error"]})
         return record
     parameters = _parameters(spec, pins)
     error = _check_notebook(source, parameters, spec)
+    if error is None and kernel.error is not None:
+        exc = kernel.error
+        error = _failure(f"The kernel {spec.kernel_name!r} could not start: "
+                         f"{type(exc).__name__}: {exc}", type(exc).__name__)
     if error is None:
-        error = _execute(source, out, parameters, spec, client, progress, started)
+        error = _execute(source, out, parameters, spec, kernel, progress, started)
         if not out.is_file():  # papermill failed before writing (e.g. no such kernel)
             out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
             error = error or _failure("papermill wrote no output notebook.", "NoOutput")
@@ -199,8 +250,8 @@ def _check_notebook(source: Path, parameters: dict[str, Any], spec: EvalSpec
     return None
 
 
-def _execute(source: Path, out: Path, parameters: dict[str, Any], spec: EvalSpec, client: Any,
-             progress: Progress, started: float) -> dict[str, Any] | None:
+def _execute(source: Path, out: Path, parameters: dict[str, Any], spec: EvalSpec,
+             kernel: _Kernel, progress: Progress, started: float) -> dict[str, Any] | None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -215,11 +266,10 @@ def _execute(source: Path, out: Path, parameters: dict[str, Any], spec: EvalSpec
         return max(1, int(deadline - time.monotonic() + 0.999))
 
     try:
-        with _kernel_env(client.url, client.token):
-            papermill.execute_notebook(
-                str(source), str(out), parameters=parameters, kernel_name=spec.kernel_name,
-                engine_name=ENGINE, progress_bar=False, cwd=str(out.parent),
-                timeout_func=timeout_for, wb_progress=state, start_timeout=120)
+        papermill.execute_notebook(
+            str(source), str(out), parameters=parameters, kernel_name=spec.kernel_name,
+            engine_name=ENGINE, progress_bar=False, timeout_func=timeout_for,
+            wb_progress=state, start_timeout=120, km=kernel.km)
     except PapermillExecutionError:
         return None  # the failing cell is in the executed notebook
     except Exception as exc:  # any engine failure is a failed record
