@@ -3,7 +3,7 @@
 One real hub (``BenchHub``) holds the demo classifier and dataset, a 200,000-row, 32-feature
 dataset (Parquet) and two MLPs published with ``torch.export`` programs: a small one
 (``Linear(32, 256) -> ReLU -> Linear(256, 256) -> ReLU -> Linear(256, 4)``) and a wide one
-(hidden width ``WIDE`` = 2048), over which one pass takes about a minute here.
+(hidden width ``WIDE`` = 4096), over which one pass takes about a minute here.
 
 - ``evals_overhead``: wall time of ``workbench eval run`` (a CLI process: pin, papermill in a
   fresh kernel, record upload) minus that of the same evaluation code run as a plain Python
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "notebooks" / "evaluate.ipynb"
 ROWS, FEATURES, CLASSES, BATCH = 200_000, 32, 4, 4096
-WIDE = 2048  # hidden width of the long evaluation's MLP: one pass over ROWS takes ~1 minute
+WIDE = 4096  # hidden width of the long evaluation's MLP: one pass over ROWS takes about a minute
 
 
 def _script(parameters: dict[str, Any]) -> str:

@@ -140,7 +140,12 @@ def test_hub_rejects_malformed_records(hub: HubProcess, client: HubClient,
     cases = [({**base, "status": "great"}, "InvalidStatus"),
              ({**base, "model_commit": data_commit}, "InvalidCommit"),
              ({k: v for k, v in base.items() if k != "split"}, "MissingField"),
-             ({**base, "metrics": "high"}, "InvalidField")]
+             ({**base, "metrics": "high"}, "InvalidField"),
+             (base, "InconsistentRun"),  # a success with no metrics
+             ({**base, "metrics": {"accuracy": 0.9}, "error": {"message": "boom"}},
+              "InconsistentRun"),
+             ({**base, "metrics": {"accuracy": "0.9"}}, "InconsistentRun"),
+             ({**base, "status": "failed"}, "InconsistentRun")]  # a failure that says nothing
     for body, code in cases:
         resp = httpx.post(f"{hub.url}/api/evals", json=body, headers=headers)
         assert resp.status_code == 400, resp.text

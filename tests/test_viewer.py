@@ -31,6 +31,11 @@ from workbench.viewer.kernel import Viewer
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
+# a valid 8 kHz mono 16-bit WAV of 4 silent samples
+WAV = (b"RIFF" + (36 + 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+       + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+       + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+       + b"data" + (8).to_bytes(4, "little") + b"\0" * 8)
 
 
 def wait_converted(hub: Any, repo: str, *, token: str | None = None, commit: str | None = None,
@@ -358,12 +363,14 @@ def test_jsonl_dataset(hub: Any, client: HubClient) -> None:
 def parquet_table(n: int, offset: int) -> pa.Table:
     features = {"text": {"dtype": "string", "_type": "Value"},
                 "label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
-                "image": {"_type": "Image"}}
+                "image": {"_type": "Image"}, "audio": {"_type": "Audio"}}
     table = pa.table({
         "text": [f"sentence {i + offset}" for i in range(n)],
         "label": pa.array([(i + offset) % 2 for i in range(n)], pa.int64()),
         "image": pa.array([{"bytes": PNG, "path": f"img{i}.png"} if i % 4 else None
                            for i in range(n)],
+                          pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+        "audio": pa.array([{"bytes": WAV, "path": f"clip{i}.wav"} for i in range(n)],
                           pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
     })
     meta = {"huggingface": json.dumps({"info": {"features": features}})}
@@ -415,6 +422,11 @@ configs:
     assert r.headers["content-type"] == "image/png"
     assert "sandbox" in r.headers["content-security-policy"]
     assert httpx.get(cell["src"]).status_code == 200  # public repo: no token needed
+    assert types["audio"] == {"_type": "Audio"}
+    clip = page["rows"][1]["row"]["audio"][0]  # as the HF viewer: a list of sources
+    assert clip["type"] == "audio/wav" and "/viewer/assets/" in clip["src"]
+    r = httpx.get(clip["src"])
+    assert r.status_code == 200 and r.content == WAV and r.headers["content-type"] == "audio/wav"
     stats = {s["column_name"]: s for s in get(hub, repo, "statistics", split="train").json()[
         "statistics"]}
     assert stats["label"]["column_type"] == "class_label"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -34,7 +35,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, Any]], None]
 _PACKAGED = Path(__file__).with_name("evaluate.ipynb")
 _REPO_COPY = Path(__file__).resolve().parents[2] / "notebooks" / "evaluate.ipynb"
-AUTO_PARAMETERS = ("split", "metrics", "model_revision", "dataset_revision")
+AUTO_PARAMETERS = ("split", "metrics", "model_revision", "dataset_revision", "metric_revisions")
+METRIC_NAMESPACE = "evaluate-metric"  # where evaluate.load("accuracy") looks (hub/metric_spaces)
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
 def template_path() -> Path:
@@ -190,7 +193,7 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
         record = RunRecord(data=data, notebook_path=out)
         progress({"event": "done", "status": "failed", "error": data["error"]})
         return record
-    parameters = _parameters(spec, pins)
+    parameters = _parameters(spec, pins, _metric_pins(client, spec.metrics))
     error = _check_notebook(source, parameters, spec)
     if error is None and kernel.error is not None:
         exc = kernel.error
@@ -203,7 +206,7 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
             error = error or _failure("papermill wrote no output notebook.", "NoOutput")
     else:
         out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")  # kept as given
-    data = build_record(out, pins=pins, error=error, parameters=parameters,
+    data = build_record(out, pins=pins, error=error, parameters=parameters, source=source,
                         extra={"reproduction_of": spec.reproduction_of} if spec.reproduction_of
                         else None)
     if data.get("duration") is None:
@@ -219,13 +222,32 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
     return record
 
 
-def _parameters(spec: EvalSpec, pins: dict[str, str]) -> dict[str, Any]:
+def _metric_pins(client: Any, metrics: list[str]) -> dict[str, str]:
+    """The commit of each metric module the hub holds (``evaluate.load("accuracy")`` fetches the
+    space ``evaluate-metric/accuracy``, ``evaluate.load("team/m")`` the space ``team/m``), so a
+    record names the exact metric code and a reproduction loads the same. Names the hub does not
+    hold (local paths, typos) are left to the notebook, which says why it cannot load them."""
+    pins: dict[str, str] = {}
+    for name in metrics:
+        repo = name if "/" in name else f"{METRIC_NAMESPACE}/{name}"
+        if not _REPO_ID.fullmatch(repo) or Path(name).exists():
+            continue
+        try:
+            pins[name] = str(client.repo_info(repo, type="space")["sha"])
+        except WorkbenchError:
+            continue
+    return pins
+
+
+def _parameters(spec: EvalSpec, pins: dict[str, str],
+                metric_pins: dict[str, str]) -> dict[str, Any]:
     if spec.reproduction_of is not None:  # exactly the record's parameters, with its pins
         return {"model": spec.model, "dataset": spec.dataset, **spec.parameters,
                 "model_revision": pins["model_commit"], "dataset_revision": pins["dataset_commit"]}
     return {"model": spec.model, "dataset": spec.dataset, "split": spec.split,
             "metrics": list(spec.metrics), "model_revision": pins["model_commit"],
-            "dataset_revision": pins["dataset_commit"], **spec.parameters}
+            "dataset_revision": pins["dataset_commit"], "metric_revisions": metric_pins,
+            **spec.parameters}
 
 
 def _check_notebook(source: Path, parameters: dict[str, Any], spec: EvalSpec

@@ -12,6 +12,7 @@ card is a commit, so it needs write access to the model (see ``workbench.evals.p
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,8 @@ class EvalRun(m.Base):
     created_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # where the notebook lives on a Git host: {"repo_url", "ref", "path"} (migration 0009)
+    source: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class RunInput:
     reproduction_of: str | None = None
     duration: float | None = None
     notebook: bytes | None = None  # the executed notebook (JSON)
+    source: dict[str, Any] | None = None  # checked by the route (a Binder-able Git source)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class RunView:
     created_by: str
     created_at: datetime
     duration: float | None
+    source: dict[str, Any] | None = None
 
 
 def _view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
@@ -126,7 +131,7 @@ def _view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
         timings=run.timings, status=run.status, error=run.error, metrics=run.metrics,
         metric_info=run.metric_info, reproduction=run.reproduction, differences=run.differences,
         reproduction_of=run.reproduction_of, created_by=run.created_by,
-        created_at=run.created_at, duration=run.duration)
+        created_at=run.created_at, duration=run.duration, source=run.source)
 
 
 def _repo(store: Store, s: Session, p: Principal, repo_type: str, repo_id: str) -> m.Repo:
@@ -153,6 +158,7 @@ def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunVie
     dataset = _repo(store, s, p, "dataset", data.dataset)
     _check_commit(s, model, data.model_commit)
     _check_commit(s, dataset, data.dataset_commit)
+    _check_outcome(data)
     if data.reproduction_of is not None:
         get_run(s, p, data.reproduction_of)
     executed = None
@@ -172,10 +178,31 @@ def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunVie
         seed=data.seed, timings=data.timings, status=data.status, error=data.error,
         metrics=data.metrics, metric_info=data.metric_info, reproduction=None,
         differences=None, reproduction_of=data.reproduction_of, created_by=p.name or "",
-        created_at=utcnow(), duration=data.duration)
+        created_at=utcnow(), duration=data.duration, source=data.source)
     s.add(run)
     s.flush()
     return _view(run, model, dataset)
+
+
+def _check_outcome(data: RunInput) -> None:
+    """Nothing is stored as a success that does not look like one: a succeeded run has
+    metrics, all numbers, and no error; a failed run says why."""
+    if data.status == "succeeded":
+        if data.error:
+            raise InvalidRequest("A succeeded run cannot carry an error: send status 'failed'.",
+                                 code="InconsistentRun")
+        if not data.metrics:
+            raise InvalidRequest("A succeeded run must report at least one metric "
+                                 "(wb.report(...) in the notebook).", code="InconsistentRun")
+        bad = sorted(k for k, v in data.metrics.items()
+                     if isinstance(v, bool) or not isinstance(v, int | float)
+                     or not math.isfinite(v))
+        if bad:
+            raise InvalidRequest(f"Metrics must be finite numbers; not: {', '.join(bad)}.",
+                                 code="InconsistentRun")
+    elif data.status == "failed" and not data.error:
+        raise InvalidRequest("A failed run must say why: send error {cell_index, ename, "
+                             "message}.", code="InconsistentRun")
 
 
 def _visible(s: Session, p: Principal, run_id: str) -> tuple[EvalRun, m.Repo, m.Repo]:
