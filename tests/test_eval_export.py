@@ -105,6 +105,7 @@ def _fenced_after(text: str, heading: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1900)  # above its steps' own limits: export 300 s, pip 900 s, README 600 s
 def test_exported_run_reproduces_in_a_fresh_environment(hub: HubProcess, run: dict[str, Any],
                                                         tmp_path: Path) -> None:
     started = time.monotonic()
@@ -158,3 +159,29 @@ def test_exported_run_reproduces_in_a_fresh_environment(hub: HubProcess, run: di
     assert rerun["metrics"] == run["metrics"]
     print(f"\nexport reproduced: install {installed:.0f} s, total {time.monotonic() - started:.0f} s",
           file=sys.stderr)
+
+
+def test_workbench_requirement_from_a_clone(tmp_path: Path) -> None:
+    from workbench.evals.export import installed_workbench, pinned_requirements
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'workbench'\n")
+    git("add", "pyproject.toml")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    assert installed_workbench(tmp_path) is None  # no remote: nowhere to install it from
+    git("remote", "add", "origin", "git@github.com:acme/workbench.git")
+    head = git("rev-parse", "HEAD")
+    assert installed_workbench(tmp_path) is None  # no remote branch holds the commit yet
+    git("update-ref", "refs/remotes/origin/main", head)
+    line = installed_workbench(tmp_path)
+    assert line == f"workbench[ml,notebook] @ git+https://github.com/acme/workbench.git@{head}"
+    text = pinned_requirements({"packages": {"torch": "2.13.0", "workbench": "0.1.0"}},
+                               workbench=line)
+    assert f"\n{line}\n" in text and "replace the next line" not in text
+    fallback = pinned_requirements({"packages": {"workbench": "0.1.0"}}, workbench=None)
+    if installed_workbench() is None:  # this checkout has no remote: say what to do
+        assert "replace the next line" in fallback and "\nworkbench==0.1.0\n" in fallback

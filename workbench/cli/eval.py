@@ -285,8 +285,9 @@ def export(run_id: Annotated[str, typer.Argument(help="Run record id (it must ha
            = None,
            ref: Annotated[str, typer.Option("--ref", help="Branch or tag for the badge.")] = "main",
            workbench: Annotated[str | None, typer.Option("--workbench", help="Requirement that "
-                                                         "installs Workbench (default "
-                                                         "workbench==VERSION).")] = None,
+                                                         "installs Workbench (default: this "
+                                                         "installation's Git source at its "
+                                                         "commit, if it has one).")] = None,
            url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Write a folder that reproduces one run anywhere: notebook, parameters, binder/, README."""
     from workbench.evals.export import export_run

@@ -68,6 +68,32 @@ def dependency_names(root: str = "workbench", extras: Iterable[str] = EXTRAS) ->
     return seen
 
 
+def installed_workbench(checkout: Path | None = None) -> str | None:
+    """A requirement that installs this Workbench on another machine, or None if there is none.
+
+    Workbench is installed from its source, not from a package index: from a Git URL (pip
+    records it in ``direct_url.json``), or from a checkout (the clone's remote on a Git host,
+    at its commit, when a remote branch holds that commit).
+    """
+    from workbench.binder import _git, detect_git_source
+
+    extras = "workbench[ml,notebook]"
+    try:
+        dist = metadata.distribution("workbench")
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        direct = {}
+    vcs = direct.get("vcs_info") or {}
+    if vcs.get("vcs") == "git" and direct.get("url") and vcs.get("commit_id"):
+        return f"{extras} @ git+{direct['url']}@{vcs['commit_id']}"
+    checkout = checkout or Path(__file__).resolve().parents[2]
+    source = detect_git_source(checkout / "pyproject.toml")
+    head = _git(checkout, "rev-parse", "HEAD")
+    if source is None or head is None or source.ref != head:
+        return None  # not a clone, no Git host, or a commit no remote branch has
+    return f"{extras} @ git+{source.repo_url}.git@{head}"
+
+
 def pinned_requirements(environment: Mapping[str, Any], *, workbench: str | None = None) -> str:
     """``requirements.txt`` text pinning the run's packages to the versions it recorded."""
     recorded = {_canonical(k): str(v) for k, v in (environment.get("packages") or {}).items()}
@@ -83,7 +109,13 @@ def pinned_requirements(environment: Mapping[str, Any], *, workbench: str | None
     if recorded.get("torch", "").endswith("+cpu"):
         lines += ["# torch's CPU builds are on PyTorch's own index.",
                   f"--extra-index-url {TORCH_CPU_INDEX}"]
-    lines.append(workbench or (f"workbench=={version}" if version else "workbench"))
+    workbench = workbench or installed_workbench()
+    if workbench is None:
+        lines.append("# Workbench is installed from its source, not a package index: replace the "
+                     "next line with where your team installs it from (or export with "
+                     "--workbench 'workbench[ml,notebook] @ git+https://HOST/ORG/workbench@REF').")
+        workbench = f"workbench=={version}" if version else "workbench"
+    lines.append(workbench)
     lines += pins
     if unpinned:
         lines.append(f"# not in the record, resolved by pip: {', '.join(unpinned)}")
@@ -166,8 +198,9 @@ def export_run(run_id: str, folder: Path, *, client: Any, repo_url: str | None =
     """Write the reproduction folder of run ``run_id`` to ``folder`` (new or empty).
 
     ``repo_url``/``ref``: where the folder will live on a Git host, for the Binder badge.
-    ``workbench``: the requirement that installs Workbench (default ``workbench==VERSION``,
-    e.g. ``workbench @ git+https://github.com/ORG/workbench@v0.1.0``).
+    ``workbench``: the requirement that installs Workbench (default: this installation's Git
+    source at its commit, see :func:`installed_workbench`; else ``workbench==VERSION`` with a
+    comment saying to replace it), e.g. ``workbench @ git+https://github.com/ORG/workbench@v0.1.0``.
     """
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
