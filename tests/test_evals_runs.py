@@ -158,7 +158,9 @@ def test_leaderboard(hub: HubProcess, cache: Path, first_run: dict[str, Any],
                                     "notebook_sha256": "0" * 64, "status": "succeeded",
                                     "metrics": {"accuracy": rec["metrics"]["accuracy"] - 0.5}})
     client.create_eval_run({**base, "notebook_name": "manual.ipynb", "notebook_sha256": "0" * 64,
-                            "status": "failed", "metrics": {"accuracy": 2.0}})
+                            "status": "failed", "metrics": {"accuracy": 2.0},
+                            "error": {"cell_index": 1, "ename": "RuntimeError",
+                                      "message": "boom"}})
     proc = eval_cli(hub, cache, "eval", "leaderboard", setup["dataset"], "--metric", "accuracy",
                     "--json")
     assert proc.returncode == 0, proc.stderr
@@ -236,3 +238,21 @@ def test_wb_evaluate_and_a_notebook_that_differs(hub: HubProcess, cache: Path,
     listed = eval_cli(hub, cache, "eval", "list", "--model", setup["model"], "--json")
     assert record.id in {r["id"] for r in as_json(listed)}
     assert yaml.safe_load(json.dumps(shown["environment"]))["python"]
+
+
+def test_a_reproduction_that_fails(hub: HubProcess, tmp_path: Path, setup: dict[str, Any],
+                                   client: HubClient) -> None:
+    notebook = quick_notebook(tmp_path / "once.ipynb")
+    runs = tmp_path / "runs"
+    proc = eval_cli(hub, tmp_path, "eval", "run", "--model", setup["model"], "--dataset",
+                    setup["dataset"], "--notebook", str(notebook), "-p", "mode", "once",
+                    "--json", "--output-dir", str(runs))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rid = as_json(proc)["id"]
+    proc = eval_cli(hub, tmp_path, "eval", "reproduce", rid, "--json", "--output-dir", str(runs))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    outcome = as_json(proc)
+    assert outcome["status"] == "failed"
+    rerun = client.eval_run(outcome["rerun"])
+    assert rerun["status"] == "failed" and "ran here before" in rerun["error"]["message"]
+    assert client.eval_run(rid)["reproduction"] == "failed"

@@ -41,12 +41,17 @@ def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
 
 def quick_notebook(path: Path, *, parameters: bool = True) -> Path:
     """A notebook that evaluates nothing real, so its kernel starts fast: ``mode`` picks a
-    random metric (not reproducible), a fixed one, a kernel that kills itself, or a hang."""
+    random metric (not reproducible), a fixed one, a kernel that kills itself, a hang, or a
+    run that fails when repeated in the same output folder (``once``)."""
     params = ('model = "admin/tiny-classifier"\ndataset = "admin/iris-mini"\nsplit = "test"\n'
               'mode = "fixed"\n')
     body = ("import os, random, signal, time\nimport workbench as wb\n"
             "if mode == 'kill':\n    os.kill(os.getpid(), signal.SIGKILL)\n"
             "if mode == 'sleep':\n    time.sleep(120)\n"
+            "if mode == 'once':  # succeeds the first time in a folder, fails after\n"
+            "    if os.path.exists('ran-once'):\n"
+            "        raise RuntimeError('this notebook ran here before')\n"
+            "    open('ran-once', 'w').close()\n"
             "value = random.random() if mode == 'random' else 0.5\n"
             "wb.report({'accuracy': value}, model=model, dataset=dataset, split=split,\n"
             "          metric_info={'accuracy': {'higher_is_better': True, 'tolerance': 0.0}})\n")
