@@ -11,10 +11,10 @@ dataset (Parquet) and two MLPs published with ``torch.export`` programs: a small
   30-row demo. Both are run once untimed first (warm caches), then three times, interleaved;
   the best of each is taken.
 - ``evals_long_ratio``: the same two on the wide MLP over the 200k rows (the issue's
-  "60-second evaluation"), warmed with a 2,000-row run, then timed once each.
+  "60-second evaluation"), warmed with a 2,000-row run, then timed twice each (best taken).
 - ``evals_throughput``: examples per second of the template's prediction cell (its papermill
-  duration in the run record: one pass in a fresh kernel, best of 3 runs) against the best
-  first pass of a hand-written batched ``torch.inference_mode`` loop in 3 fresh processes, over
+  duration in the run record: one pass in a fresh kernel, best of 5 runs) against the best
+  first pass of a hand-written batched ``torch.inference_mode`` loop in 5 fresh processes, over
   the same small MLP, data and batch size (the loop's best warm pass is in the note).
 - ``evals_matrix``: 8 runs (the demo, fixed seeds) through ``run_many(jobs=2)`` against the
   same 8 with ``jobs=1``; speed-up = sequential / parallel wall time.
@@ -141,12 +141,12 @@ print(json.dumps({"rows": len(x), "passes": passes}))
 
 def _loop_throughput(model: str, dataset: str, env: dict[str, str], work: Path
                      ) -> tuple[float, float]:
-    """Rows/s of a hand-written batched ``torch.inference_mode()`` loop, three fresh processes:
+    """Rows/s of a hand-written batched ``torch.inference_mode()`` loop, five fresh processes:
     the best first pass (what the template's single pass compares with) and the best of all."""
     script = work / "loop.py"
     script.write_text(_LOOP)
     first, warm, rows = [], [], 0
-    for _ in range(3):
+    for _ in range(5):
         _, out = _timed([sys.executable, str(script), model, dataset, str(BATCH),
                          str(FEATURES)], env, work)
         result = json.loads(out.strip().splitlines()[-1])
@@ -196,13 +196,13 @@ def run(work: Path) -> list[Result]:
 
         params = {"batch_size": BATCH, "label_column": "label"}
         t_run, t_plain, _ = _pair(hub, work, env, "admin/bench-mlp-wide", dataset, params,
-                                  "long", repeats=1, warm={"limit": 2000})
+                                  "long", repeats=2, warm={"limit": 2000})
         results.append(Result("evals_long_ratio", t_run, "s", t_plain, "s plain script",
                               t_run / t_plain, "<= 1.05", t_run / t_plain <= 1.05,
                               note=f"{ROWS} rows x {FEATURES} features, MLP {FEATURES}-{WIDE}-"
                                    f"{WIDE}-{CLASSES}, batch {BATCH}"))
 
-        _, _, records = _pair(hub, work, env, model, dataset, params, "big")
+        _, _, records = _pair(hub, work, env, model, dataset, params, "big", repeats=5)
         predict = min(c["duration"] for rec in records for c in rec["timings"]["cells"]
                       if c["id"] == "predict")
         template_tput = ROWS / predict
@@ -210,7 +210,7 @@ def run(work: Path) -> list[Result]:
         results.append(Result("evals_throughput", template_tput, "rows/s", loop_tput,
                               "rows/s torch loop", template_tput / loop_tput, ">= 0.9",
                               template_tput / loop_tput >= 0.9,
-                              note="one pass each in a fresh process, best of 3: the template's "
+                              note="one pass each in a fresh process, best of 5: the template's "
                                    "predict cell vs a hand-written batched loop's first pass (the "
                                    f"loop's best warm pass: {loop_warm:,.0f} rows/s, ratio "
                                    f"{template_tput / loop_warm:.2f}); MLP {FEATURES}-256-256-"
