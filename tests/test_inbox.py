@@ -65,6 +65,23 @@ def test_mentions_owners_watchers_and_pr_status_reach_the_inbox(hub: HubProcess,
         assert r.status_code == 400
 
 
+def test_owners_hear_of_discussions_on_their_repos(hub: HubProcess, team: Team) -> None:
+    """No mention, no watch: a user's own repo, and an org repo (its admins are the owners)."""
+    mine = f"{team.users['outsider']}/own-{secrets.token_hex(3)}"
+    HfApi(endpoint=hub.url, token=team.tokens["outsider"]).create_repo(mine)
+    org_repo = f"{team.org}/owned-{secrets.token_hex(3)}"
+    HfApi(endpoint=hub.url, token=team.tokens["writer"]).create_repo(org_repo)
+    reader = HfApi(endpoint=hub.url, token=team.tokens["reader"])
+    before = {who: kinds(hub, team, who) for who in ("outsider", "admin", "writer")}
+    d = reader.create_discussion(mine, "A question", description="Which split did you use?")
+    reader.create_discussion(org_repo, "Another question")
+    assert kinds(hub, team, "outsider")[0] == ("discussion", mine)
+    assert kinds(hub, team, "admin")[0] == ("discussion", org_repo)  # org admin = owner
+    assert kinds(hub, team, "writer") == before["writer"]  # a writer is not an owner
+    reader.comment_discussion(mine, d.num, "Also: the seed?")
+    assert kinds(hub, team, "outsider")[:2] == [("comment", mine), ("discussion", mine)]
+
+
 def test_mentions_never_leak_private_repos(hub: HubProcess, team: Team) -> None:
     admin = HfApi(endpoint=hub.url, token=team.tokens["admin"])
     rid = f"{team.org}/private-{secrets.token_hex(3)}"
