@@ -119,7 +119,8 @@ def test_private_records_answer_404(hub: HubProcess, private_run: dict[str, Any]
     # bob may not record runs of a model he cannot read, nor with a read-only token
     body = {k: private_run["private"][k] for k in ("model", "dataset", "model_commit",
                                                    "dataset_commit", "split")}
-    body.update(notebook_name="e.ipynb", notebook_sha256="c" * 64, status="succeeded")
+    body.update(notebook_name="e.ipynb", notebook_sha256="c" * 64, status="succeeded",
+                metrics={"accuracy": 0.5})
     resp = httpx.post(f"{hub.url}/api/evals", json=body,
                       headers={"Authorization": f"Bearer {bob.token}"})
     assert resp.status_code == 404
