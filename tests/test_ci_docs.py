@@ -94,6 +94,7 @@ def workspace(tmp_path: Path) -> Any:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1900)  # above its three steps' own limits (600 s each)
 def test_github_actions_workflow_runs_the_gate(workspace: Workspace) -> None:
     workflow = yaml.safe_load(_block("# .github/workflows/eval.yml"))
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
@@ -136,6 +137,7 @@ def test_github_actions_workflow_runs_the_gate(workspace: Workspace) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # above its script's own 600 s limit
 def test_gitlab_ci_job_runs_the_gate(workspace: Workspace) -> None:
     job = yaml.safe_load(_block("# .gitlab-ci.yml"))["eval-gate"]
     assert job["artifacts"]["reports"]["junit"] == "eval-gate.xml"

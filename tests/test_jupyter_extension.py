@@ -6,6 +6,7 @@ to it the way the lab extension does, and check that the hub stops with the serv
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import psutil
 import pytest
 
 from tests.support.hub import HF_ENV, free_port
+from workbench.jupyter.handlers import refused
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "jupyter-test-token"
@@ -165,6 +167,41 @@ def test_proxy_forwards_writes(lab: Lab) -> None:
     info = lab.get("/workbench/hub/api/models/admin/from-the-proxy")
     assert info.status_code == 200 and info.json()["id"] == "admin/from-the-proxy"
 
+
+
+def test_proxy_refuses_only_the_credential_endpoints(lab: Lab) -> None:
+    """A repo named ``tokens`` with a folder ``token`` is an ordinary repo; /api/tokens is not."""
+    auth = {"Authorization": f"token {TOKEN}"}
+    created = httpx.post(lab.url + "/workbench/hub/api/repos/create", headers=auth,
+                         json={"name": "tokens", "organization": None}, timeout=30)
+    assert created.status_code in (200, 409), created.text
+    text = b"not a secret\n"
+    lines = [{"key": "header", "value": {"summary": "a folder named token"}},
+             {"key": "file", "value": {"path": "token/tokens.txt", "encoding": "base64",
+                                       "content": base64.b64encode(text).decode()}}]
+    committed = httpx.post(lab.url + "/workbench/hub/api/models/admin/tokens/commit/main",
+                           headers={**auth, "Content-Type": "application/x-ndjson"}, timeout=30,
+                           content="".join(json.dumps(line) + "\n" for line in lines))
+    assert committed.status_code == 200, committed.text
+    for path in ("/workbench/hub/api/models/admin/tokens",
+                 "/workbench/hub/api/models/admin/tokens/tree/main/token",
+                 "/workbench/hub/api/models/admin/tokens/commits/main",
+                 "/workbench/hub/api/search?q=tokens"):
+        r = lab.get(path)
+        assert r.status_code == 200, (path, r.text)
+    assert lab.get("/workbench/hub/api/models/admin/tokens").json()["id"] == "admin/tokens"
+    assert lab.get("/workbench/hub/admin/tokens/resolve/main/token/tokens.txt").content == text
+    for path in ("/workbench/hub/api/tokens", "/workbench/hub/api/tokens/1",
+                 "/workbench/hub/api//tokens", "/workbench/hub/api/%74okens",
+                 "/workbench/hub/API/Tokens",
+                 "/workbench/hub/api/models/admin/tokens/xet-read-token/main",
+                 "/workbench/hub/api/datasets/admin/iris-mini/xet-write-token/main"):
+        r = lab.get(path)
+        assert r.status_code == 403 and r.headers["X-Error-Code"] == "ProxyRefused", path
+    # Paths as tornado hands them over (decoded); dot segments cannot hide a refused one.
+    assert refused("api/./tokens/") and refused("api/models/../tokens") and refused("/api/tokens")
+    assert not refused("api/models/admin/tokens") and not refused("admin/tokens/resolve/main/token")
+    assert not refused("api/models/admin/xet-read-token")  # a repo with that name
 
 def test_hub_url_setting_never_sends_the_token_elsewhere(lab: Lab) -> None:
     auth = {"Authorization": f"token {TOKEN}"}

@@ -65,6 +65,7 @@ def test_python_and_js_versions_agree() -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(660)  # above jlpm test's own 600 s limit, so that one reports
 def test_jest_front_end_models() -> None:
     _need(ROOT / "labextension" / "node_modules")
     out = _run([str(BIN / "jlpm"), "test"], ROOT / "labextension", 600)
@@ -72,6 +73,7 @@ def test_jest_front_end_models() -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(960)  # above the Playwright run's own 900 s limit, so that one reports
 def test_galata_in_chromium(tmp_path: Path) -> None:
     _need(ROOT / "ui-tests" / "node_modules")
     if not Path("/usr/bin/chromium").exists() and not os.environ.get("WB_CHROMIUM"):

@@ -20,6 +20,7 @@ import {
   IUiRun,
   IHubStatus,
   IRefs,
+  IPaperCitations,
   IRepoInfo,
   IRowsPage,
   ISearchPage,
@@ -154,6 +155,11 @@ export class WorkbenchApi {
       }
       throw reason;
     }
+  }
+
+  /** The repos whose cards cite paper `id` (and the papers its own card cites). */
+  paperCitations(id: string): Promise<IPaperCitations> {
+    return this.hub<IPaperCitations>(apiPath('paper', id, 'papers'));
   }
 
   splits(id: string): Promise<{ splits: ISplit[] }> {

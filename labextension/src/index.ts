@@ -76,7 +76,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
           void api
             .useHub(hubUrl)
             .then(() => model.update({ limit }))
-            .catch(() => model.update({ limit }));
+            .catch(() => model.update({ limit }))
+            .finally(() => {
+              // The status item asks the server which hub it uses: ask again once it switched.
+              if (app.commands.hasCommand(CommandIDs.checkHub)) {
+                void app.commands.execute(CommandIDs.checkHub);
+              }
+            });
         };
         settings.changed.connect(apply);
         apply();
@@ -96,6 +102,11 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
     }
     const item = new StatusItem(new WorkbenchApi(app.serviceManager.serverSettings), 10_000);
     statusBar.registerStatusItem(STATUS_PLUGIN_ID, { item, align: 'left', rank: 900 });
+    app.commands.addCommand(CommandIDs.checkHub, {
+      label: 'Workbench: Check the Hub Connection',
+      caption: 'Ask the Jupyter server which hub it uses and whether that hub answers',
+      execute: () => item.check()
+    });
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(settings => {
         const apply = () => {

@@ -12,6 +12,7 @@ export namespace CommandIDs {
   export const focusSearch = 'workbench:focus-search';
   export const publishNotebook = 'workbench:publish-notebook';
   export const commentCell = 'workbench:comment-cell';
+  export const checkHub = 'workbench:check-hub';
 }
 
 export type RepoType = 'model' | 'dataset' | 'paper' | 'space';
@@ -255,6 +256,19 @@ export interface ICellComment {
 export interface IFileComments {
   comments: ICellComment[];
   cells?: { cell: string; index: number | null; changed: boolean; comments: ICellComment[] }[];
+}
+
+/** A repo whose card cites a paper (`/api/papers/<id>/papers` → `citedBy`). */
+export interface ICitingRepo {
+  id: string;
+  type: RepoType;
+  private: boolean;
+}
+
+/** What a repo's card cites, and (for a paper) which repos cite it. */
+export interface IPaperCitations {
+  papers: { id: string; title: string }[];
+  citedBy: ICitingRepo[];
 }
 
 /** Where a published notebook lives on the hub (notebook metadata `workbench`). */

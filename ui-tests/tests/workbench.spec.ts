@@ -128,11 +128,21 @@ test.describe('Workbench sidebar and repo pages', () => {
     await expect(repo.getByTestId('wb-error')).toContainText('no_such_column');
   });
 
-  test('paper page shows the abstract and opens linked repos', async ({ page }) => {
+  test('paper page shows the abstract, the repos it links and the models citing it', async ({ page, request }) => {
+    // A model whose card cites the paper (by its repo id): the paper's own card does not name it.
+    const card = '---\nlicense: mit\npapers:\n- admin/tiny-classifier-paper\n---\n# Builds on TinyMLP\n';
+    await commitFiles(request, 'model', 'cites-tinymlp', { 'README.md': card }, 'cite the TinyMLP paper');
     await openRepo(page, 'admin/tiny-classifier-paper');
     const paper = page.getByTestId('wb-paper');
     await expect(paper).toContainText('TinyMLP: A Minimal Tabular Classifier');
     await expect(paper.getByTestId('wb-abstract')).toContainText('We describe TinyMLP');
+    await expect(paper.getByTestId('wb-paper-links')).not.toContainText('admin/cites-tinymlp');
+    const citing = paper.locator('[data-testid=wb-paper-cited-by] button[data-repo-id="admin/cites-tinymlp"]');
+    await expect(citing).toHaveAttribute('data-repo-type', 'model');
+    await citing.click();
+    const model = page.locator('[data-testid=wb-repo][data-repo-id="admin/cites-tinymlp"]');
+    await expect(model.getByTestId('wb-card')).toContainText('Builds on TinyMLP');
+    await page.locator('.lm-DockPanel-tabBar .lm-TabBar-tab', { hasText: 'admin/tiny-classifier-paper' }).click();
     await paper.getByTestId('wb-paper-links').getByText('admin/iris-mini').click();
     await expect(page.locator('[data-testid=wb-repo][data-repo-id="admin/iris-mini"]')).toBeVisible();
   });
@@ -295,8 +305,24 @@ test.describe('Workbench publishing', () => {
     await expect(comments.locator('strong')).toHaveText('to me');
     expect(await comments.locator('img[onerror]').count()).toBe(0);
     await page.screenshot({ path: path.join(IMG, 'cell-comment.png') });
+
+    // The same command from the cell toolbar (the button the plugin's settings schema adds).
+    await page.notebook.selectCells(0);
+    const button = page
+      .locator('.jp-Notebook .jp-Cell')
+      .first()
+      .locator('.jp-cell-toolbar [data-command="workbench:comment-cell"]');
+    await expect(button).toBeVisible();
+    await button.click();
+    await page.locator('.jp-Dialog input').fill('Second look, *from the toolbar*');
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Ok' }).click();
+    await expect(comments).toContainText('Second look', { timeout: 30000 });
+    await expect(comments.locator('.wb-CellComment')).toHaveCount(2);
+    await expect(comments.locator('em')).toHaveText('from the toolbar');
     const stored = await page.request.get('/workbench/hub/api/models/admin/published-notebook/comments?path=publish-me.ipynb');
-    expect((await stored.json()).cells[0].comments[0].content).toContain('Looks right');
+    const contents = ((await stored.json()).cells[0].comments as { content: string }[]).map(c => c.content);
+    expect(contents[0]).toContain('Looks right');
+    expect(contents[1]).toContain('from the toolbar');
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@ credentials are refused, so no hub token can reach the browser through the proxy
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -25,8 +26,24 @@ PASSED_HEADERS = ("Content-Type", "Content-Range", "Accept-Ranges", "ETag", "Las
                   "X-Error-Code", "X-Error-Message", "X-Repo-Commit", "X-Linked-Etag",
                   "X-Linked-Size", "X-Total-Count", "Link")
 FORWARDED_HEADERS = ("Content-Type", "Accept", "Range", "If-None-Match")
-# Token-issuing endpoints (Xet tokens, token management): the browser never needs them.
-REFUSED = re.compile(r"(^|/)(xet-[a-z]+-token|tokens?)(/|$)", re.IGNORECASE)
+# The hub's credential endpoints, which the browser never needs: token management
+# (``/api/tokens``, whose POST answers a new token's secret) and the HF Xet token routes
+# (``/api/{type}s/{ns}/{name}/xet-{read,write}-token/{rev}``). Anchored to those API paths, so
+# that a repo or a folder named ``token``/``tokens`` stays reachable.
+REFUSED = re.compile(r"^api/(?:tokens|(?:models|datasets|spaces|papers)/[^/]+/[^/]+/xet-[a-z]+-token)"
+                     r"(?:/|$)", re.IGNORECASE)
+
+
+def refused(path: str) -> bool:
+    """Whether the proxy refuses ``path`` (decoded, relative to the hub's root).
+
+    Matched the way the hub's router would read it: repeated slashes and dot segments do
+    not hide a refused path.
+
+    >>> refused("api/tokens"), refused("api//./tokens/"), refused("api/models/admin/tokens")
+    (True, True, False)
+    """
+    return REFUSED.match(posixpath.normpath("/" + path).lstrip("/")) is not None
 
 
 class _Base(APIHandler):
@@ -45,7 +62,7 @@ class HubProxyHandler(_Base):
     """Forwards one request to the hub, adding the token; streams the answer."""
 
     async def _forward(self, path: str) -> None:
-        if REFUSED.search(path):
+        if refused(path):
             self._error(403, "ProxyRefused", "The Workbench proxy does not hand out credentials.")
             return
         wb = self.workbench

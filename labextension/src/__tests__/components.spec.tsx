@@ -1,8 +1,10 @@
 import { Widget } from '@lumino/widgets';
 
+import { WorkbenchApi } from '../api';
 import { SearchSidebar } from '../components/SearchPanel';
+import { StatusItem } from '../components/StatusItem';
 import { SearchModel } from '../model';
-import { ISearchPage } from '../tokens';
+import { IHubStatus, ISearchPage } from '../tokens';
 
 const PAGE: ISearchPage = {
   results: [
@@ -46,5 +48,28 @@ describe('SearchSidebar', () => {
     expect(error.textContent).toContain('The Workbench hub is not answering');
     expect(error.getAttribute('data-hub-down')).toBe('true');
     sidebar.dispose();
+  });
+});
+
+describe('StatusItem', () => {
+  it('shows the answer of its latest check, even when an older one comes back last', async () => {
+    const pending: ((s: IHubStatus) => void)[] = [];
+    const api = {
+      status: () => new Promise<IHubStatus>(resolve => pending.push(resolve))
+    } as unknown as WorkbenchApi;
+    const item = new StatusItem(api, 60_000); // its first check is pending[0]
+    Widget.attach(item, document.body);
+    const second = item.check(); // e.g. after the Hub URL setting moved the server elsewhere
+    const answer = (hubUrl: string, reachable: boolean): IHubStatus =>
+      ({ hubUrl, embedded: false, reachable, authenticated: false });
+    pending[1](answer('http://127.0.0.1:9', false));
+    await second;
+    pending[0](answer('http://old-hub', true));
+    await new Promise(resolve => setTimeout(resolve, 50));
+    const node = item.node.querySelector('[data-testid=wb-status]')!;
+    expect(node.getAttribute('data-hub-url')).toBe('http://127.0.0.1:9');
+    expect(node.getAttribute('data-reachable')).toBe('false');
+    expect(node.textContent).toContain('not answering');
+    item.dispose();
   });
 });

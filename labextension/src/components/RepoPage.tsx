@@ -163,7 +163,13 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
                 <Markdown rendermime={props.rendermime} source={card} testId="wb-card" />
               ))}
             {tab === 'paper' && (
-              <PaperTab rendermime={props.rendermime} card={data.info.cardData ?? {}} onOpen={props.onOpen} />
+              <PaperTab
+                api={api}
+                rendermime={props.rendermime}
+                id={id}
+                card={data.info.cardData ?? {}}
+                onOpen={props.onOpen}
+              />
             )}
             {tab === 'files' && <FilesTab entries={data.tree} />}
             {tab === 'history' && (

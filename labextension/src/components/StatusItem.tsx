@@ -26,13 +26,22 @@ export class StatusItem extends ReactWidget {
 
   async check(): Promise<void> {
     window.clearTimeout(this._timer);
+    // Only the latest check may show its answer: one started before the hub URL changed
+    // can come back after one started after it.
+    const seq = ++this._seq;
+    let status: IHubStatus | null = null;
+    let error = '';
     try {
-      this._status = await this.api.status();
-      this._error = this._status.reachable ? '' : this._status.error ?? 'The hub does not answer.';
+      status = await this.api.status();
+      error = status.reachable ? '' : status.error ?? 'The hub does not answer.';
     } catch (reason) {
-      this._status = null;
-      this._error = describeError(reason).message;
+      error = describeError(reason).message;
     }
+    if (seq !== this._seq) {
+      return;
+    }
+    this._status = status;
+    this._error = error;
     this.update();
     if (!this.isDisposed) {
       this._timer = window.setTimeout(() => void this.check(), this.intervalMs);
@@ -57,6 +66,7 @@ export class StatusItem extends ReactWidget {
         title={title}
         data-testid="wb-status"
         data-reachable={up}
+        data-hub-url={s ? s.hubUrl : ''}
         onClick={() => void this.check()}
       >
         ● Workbench: {s ? s.hubUrl : '…'} {up ? '' : '(not answering)'}
@@ -67,4 +77,5 @@ export class StatusItem extends ReactWidget {
   private _status: IHubStatus | null = null;
   private _error = '';
   private _timer: number | undefined = undefined;
+  private _seq = 0;
 }
