@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
+from tests.support.evals import quick_notebook
 from tests.support.hub import HubProcess
-from tests.support.kernel import unique
+from tests.support.kernel import seed_demo, unique
 from workbench.binder import detect_git_source, parse_source_url
 from workbench.cards import split_card
+from workbench.client import HubClient
 from workbench.errors import InvalidRequest, RepoNotFound
+from workbench.evals.records import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 GH = "https://mybinder.org/v2/gh"
@@ -157,6 +160,97 @@ def test_published_notebook_cards_carry_a_binder_badge(conn: wb.Connection, clon
     assert err.value.code == "InvalidBinderSource"
     with pytest.raises(RepoNotFound):
         conn.client.repo_info(rid4)
+
+
+# -- badges on evaluation records -------------------------------------------------------------
+
+BADGE = "[![Open in Binder](https://mybinder.org/badge_logo.svg)]"
+
+
+def _card_of(client: HubClient, model: str, folder: Path) -> tuple[dict, str]:  # type: ignore[type-arg]
+    readme = client.download_file(model, "README.md", local_dir=folder)
+    return split_card(readme.read_text(encoding="utf-8"))
+
+
+def _row(body: str, metric: str) -> str:
+    section = body[body.index("## Evaluation results"):]
+    return next(line for line in section.splitlines() if f"| {metric} |" in line)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
+def test_evaluation_records_carry_a_binder_badge(hub: HubProcess, tmp_path: Path) -> None:
+    """A run of a notebook in a clone of github.com/example/evals: the record (local and as the
+    hub returns it), its notebook display and the model card all carry the Binder link; the
+    same notebook outside Git gets none, and the hub refuses a source Binder cannot open."""
+    from workbench.evals.runner import EvalSpec, run_evaluation
+
+    demo = seed_demo(hub)
+    folder = tmp_path / "evals"
+    (folder / "nb").mkdir(parents=True)
+    nb = quick_notebook(folder / "nb" / "quick.ipynb")
+    _git(folder, "init", "-q", "-b", "main")
+    _git(folder, "remote", "add", "origin", "https://github.com/example/evals.git")
+    _git(folder, "add", ".")
+    _git(folder, "commit", "-q", "-m", "notebook")
+    url = f"{GH}/example/evals/main?urlpath=lab/tree/nb/quick.ipynb"
+    with HubClient(hub.url, hub.token, progress=False) as client:
+        model = unique("binder-eval")
+        client.create_repo(model)
+        client.upload(model, {"README.md": b"# binder-eval\n\nOur own words.\n"}, message="card")
+
+        def run(notebook: Path) -> RunRecord:
+            record = run_evaluation(EvalSpec(model, demo["dataset"], notebook=str(notebook),
+                                             hub_url=hub.url, token=hub.token, publish=True,
+                                             output_dir=str(tmp_path / "runs")), client=client)
+            assert record.ok and record.id and record.published, record.error
+            return record
+
+        record = run(nb)
+        source = {"repo_url": "https://github.com/example/evals", "ref": "main",
+                  "path": "nb/quick.ipynb"}
+        assert (record.source, record.binder_url) == (source, url)
+        stored = client.eval_run(str(record.id))
+        assert (stored["source"], stored["binder_url"]) == (source, url)
+        assert f'href="{url}"' in record._repr_html_() and "Open in Binder" in record._repr_html_()
+        assert f"{BADGE}({url})" in record._repr_markdown_()
+        # The card: the results table beside the card's own text, the badge on the run's row.
+        meta, body = _card_of(client, model, tmp_path / "card1")
+        assert body.startswith("# binder-eval\n\nOur own words.")
+        row = _row(body, "accuracy")
+        assert f"`{record.id}`" in row and f"{BADGE}({url})" in row
+        metric = meta["model-index"][0]["results"][0]["metrics"][0]
+        assert metric["args"] == {"run": record.id, "model_commit": record.data["model_commit"],
+                                  "binder_url": url}
+
+        # The same notebook outside any clone: no source, no badge; its result replaces the row.
+        loose = tmp_path / "loose.ipynb"
+        shutil.copy(nb, loose)
+        other = run(loose)
+        assert other.source is None and other.binder_url is None
+        stored = client.eval_run(str(other.id))
+        assert stored["source"] is None and stored["binder_url"] is None
+        assert "Open in Binder" not in other._repr_html_() + other._repr_markdown_()
+        meta, body = _card_of(client, model, tmp_path / "card2")
+        assert body.count("## Evaluation results") == 1 and body.startswith("# binder-eval")
+        assert f"`{other.id}`" in _row(body, "accuracy") and "Open in Binder" not in body
+        assert "binder_url" not in meta["model-index"][0]["results"][0]["metrics"][0]["args"]
+
+        # The hub builds the link itself, from a source it checks.
+        base = {k: stored[k] for k in ("model", "dataset", "model_commit", "dataset_commit",
+                                       "split", "status", "metrics", "metric_info")}
+        base.update(notebook_name="quick.ipynb", notebook_sha256=stored["notebook"]["sha256"])
+        made = client.create_eval_run({**base, "source": source,
+                                       "binder_url": "javascript:alert(1)"})
+        assert made["binder_url"] == url
+        for bad in ({"repo_url": "/srv/git/evals", "ref": "main", "path": "a.ipynb"},
+                    {"repo_url": "https://github.com/example/evals", "ref": "main",
+                     "path": "../a.ipynb"}):
+            with pytest.raises(InvalidRequest) as err:
+                client.create_eval_run({**base, "source": bad})
+            assert err.value.code == "InvalidBinderSource"
+        with pytest.raises(InvalidRequest):
+            client.create_eval_run({**base, "source": {"ref": "main"}})
 
 
 # -- binder/ as repo2docker sees it ------------------------------------------------------------

@@ -225,6 +225,76 @@ def test_publish_paper_bad_input(conn: wb.Connection, tmp_path: Path) -> None:
     assert not _exists(conn, rid, "paper")
 
 
+def test_publish_paper_with_supplements(conn: wb.Connection, api, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pdf = tmp_path / "note.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n% the paper\n%%EOF\n")
+    results = tmp_path / "results.csv"
+    results.write_bytes(b"model,accuracy\ntiny,0.93\n")
+    appendix = tmp_path / "appendix.pdf"  # a PDF supplement is not the paper's PDF
+    appendix.write_bytes(b"%PDF-1.4\n% the appendix\n%%EOF\n")
+    rid = unique("sup-paper")
+    word = f"extras{rid.rsplit('-', 1)[-1]}"
+    commit = wb.publish_paper(rid, title=f"With {word}", authors=["Ada"], abstract="Numbers.",
+                              pdf=pdf, supplements=[results, appendix])
+    log = conn.client.log(rid, type="paper")
+    assert log[0]["id"] == commit.oid
+    files = {f["path"] for f in conn.client.list_files(rid, type="paper")} - {".gitattributes"}
+    assert files == {"README.md", "paper.pdf", "supplements/results.csv",
+                     "supplements/appendix.pdf"}
+    paper = wb.load_paper(rid)
+    assert paper.commit == commit.oid and set(paper.supplements) == {"results.csv",
+                                                                      "appendix.pdf"}
+    assert paper.supplements["results.csv"].read_bytes() == results.read_bytes()
+    assert paper.supplements["appendix.pdf"].read_bytes() == appendix.read_bytes()
+    assert paper.pdf_path.read_bytes() == pdf.read_bytes()
+    assert commit.oid in paper.supplements["results.csv"].parts  # pinned like the PDF
+    assert "results.csv" in paper._repr_html_() and "results.csv" in paper._repr_markdown_()
+    assert "supplements/results.csv" in wb.card(rid, type="paper").content
+    # The HF paper endpoint lists them.
+    info = api.paper_info(rid)
+    assert sorted((s["name"], s["path"], s["size"]) for s in info.supplements) == [
+        ("appendix.pdf", "supplements/appendix.pdf", appendix.stat().st_size),
+        ("results.csv", "supplements/results.csv", results.stat().st_size)]
+    listed = next(p for p in api.list_papers(query=word) if p.id == rid)
+    assert {s["name"] for s in listed.supplements} == {"results.csv", "appendix.pdf"}
+    # Named explicitly (folders allowed), on top of the same repo.
+    second = wb.publish_paper(rid, title=f"With {word}", authors=["Ada"], abstract="Numbers.",
+                              supplements={"code/train.py": results, "raw.bin": b"\x00\x01"})
+    again = wb.load_paper(rid)
+    assert again.commit == second.oid and again.supplements["raw.bin"].read_bytes() == b"\x00\x01"
+    assert again.supplements["code/train.py"].read_bytes() == results.read_bytes()
+
+
+def test_publish_paper_bad_supplements_commit_nothing(conn: wb.Connection,
+                                                      tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text("a\n1\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "good.csv").write_text("b\n2\n")
+    base = {"title": "T", "authors": ["A"], "abstract": "B"}
+    rid = unique("bad-sup")
+    cases = [([good, tmp_path / "missing.csv"], "SupplementNotFound", "does not exist"),
+             ([tmp_path / "sub"], "SupplementNotFound", "is not a file"),
+             ({"../evil.csv": good}, "InvalidSupplement", "'..'"),
+             ({"/etc/passwd": good}, "InvalidSupplement", "relative"),
+             ({"a\\b.csv": good}, "InvalidSupplement", "separator"),
+             ({"": good}, "InvalidSupplement", "file name"),
+             ({"x.csv": 3}, "InvalidSupplement", "file path"),
+             ([good, tmp_path / "sub" / "good.csv"], "InvalidSupplement", "Two supplements")]
+    for supplements, code, says in cases:
+        with pytest.raises(InvalidRequest) as err:
+            wb.publish_paper(rid, **base, supplements=supplements)
+        assert (err.value.code, says in err.value.message) == (code, True), err.value.message
+    assert not _exists(conn, rid, "paper")
+    # An existing paper: a bad supplement leaves it at its commit, with none of the files.
+    first = wb.publish_paper(rid, **base, supplements=[good])
+    with pytest.raises(InvalidRequest, match="does not exist"):
+        wb.publish_paper(rid, **{**base, "abstract": "New"},
+                         supplements=[good, tmp_path / "gone.csv"])
+    assert conn.client.revision_sha(rid, type="paper") == first.oid
+    assert wb.load_paper(rid).abstract == "B"
+
+
 # -- notebooks -------------------------------------------------------------------------------
 
 def test_publish_notebook_lists_the_inputs(conn: wb.Connection, demo: dict[str, str],

@@ -3,13 +3,16 @@
 >>> paper = wb.load_paper("admin/tiny-classifier-paper")          # doctest: +SKIP
 >>> paper.title, paper.pdf_path                                     # doctest: +SKIP
 >>> wb.publish_paper("me/note", title="...", authors=["Ada"], abstract="...",
-...                  pdf="note.pdf", links=["me/tiny", "datasets/me/iris"])  # doctest: +SKIP
+...                  pdf="note.pdf", links=["me/tiny", "datasets/me/iris"],
+...                  supplements=["results.csv", "appendix.pdf"])  # doctest: +SKIP
+>>> wb.load_paper("me/note").supplements["results.csv"]            # doctest: +SKIP
+PosixPath('.../supplements/results.csv')
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,14 @@ from workbench.errors import InvalidRequest
 from workbench.inputs import record
 from workbench.publishing import Files, commit_repo, compose_card
 from workbench.session import check_repo_id, connection, fetch, find_type, resolve
+from workbench.store.names import validate_path
 
 _ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
 _DOI = re.compile(r"^10\.\d{4,9}/\S+$")
 _LINK_KEYS = {"model": "models", "dataset": "datasets", "space": "spaces", "paper": "papers"}
 _LINK_TYPES = {v: k for k, v in _LINK_KEYS.items()}
 _PREFIXES = {"models/": "model", "datasets/": "dataset", "spaces/": "space", "papers/": "paper"}
+SUPPLEMENTS = "supplements/"  # supplements live under this folder of the paper repo
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Paper:
     pdf_path: Path | None
     url: str
     metadata: dict[str, Any] = field(repr=False, default_factory=dict)
+    # name (path under supplements/) -> local file, downloaded at ``commit`` like the PDF
+    supplements: dict[str, Path] = field(default_factory=dict)
 
     @property
     def arxiv_id(self) -> str | None:
@@ -84,11 +91,13 @@ class Paper:
                         for key, repos in self.links.items() for r in repos)
         paras = "".join(f"<p>{esc(p)}</p>" for p in self.abstract.split("\n\n") if p.strip())
         pdf = f"<div>PDF: <code>{esc(self.pdf_path)}</code></div>" if self.pdf_path else ""
+        sups = ", ".join(f"<code>{esc(n)}</code>" for n in self.supplements)
         return (f"<div>{badge('paper')} <b style='font-size:1.1em'>{esc(self.title)}</b>"
                 f"<div>{esc(', '.join(self.authors))}"
                 f"{' &middot; ' + esc(self.published) if self.published else ''}</div>"
                 f"<div style='color:#57606a'>{ids}</div>{paras}"
-                f"{'<ul>' + links + '</ul>' if links else ''}{pdf}</div>")
+                f"{'<ul>' + links + '</ul>' if links else ''}{pdf}"
+                f"{'<div>Supplements: ' + sups + '</div>' if sups else ''}</div>")
 
     def _repr_markdown_(self) -> str:
         ids = ", ".join(f"[{md_escape(t)}]({u})" if u else md_escape(t)
@@ -96,12 +105,15 @@ class Paper:
         links = "\n".join(f"- {md_escape(key)}: {md_escape(r)}"
                           for key, repos in self.links.items() for r in repos)
         when = f" ({md_escape(self.published)})" if self.published else ""
+        sups = ", ".join(md_escape(n) for n in self.supplements)
         return (f"### {md_escape(self.title)}\n\n*{md_escape(', '.join(self.authors))}*{when}"
-                f"\n\n{ids}\n\n{md_escape(self.abstract)}\n\n{links}\n")
+                f"\n\n{ids}\n\n{md_escape(self.abstract)}\n\n{links}\n"
+                + (f"\nSupplements: {sups}\n" if sups else ""))
 
 
 def load_paper(repo_id: str, *, revision: str | None = None) -> Paper:
-    """A paper repo's card fields and its PDF (downloaded), pinned to one commit.
+    """A paper repo's card fields, its PDF and its supplements (downloaded), pinned to one
+    commit.
 
     >>> wb.load_paper("admin/tiny-classifier-paper").abstract      # doctest: +SKIP
     """
@@ -110,9 +122,13 @@ def load_paper(repo_id: str, *, revision: str | None = None) -> Paper:
     meta: dict[str, Any] = {}
     if README in pinned.files:
         meta, _ = split_card(fetch(pinned, [README])[README].read_text(encoding="utf-8"))
-    pdfs = sorted(f for f in pinned.files if f.lower().endswith(".pdf"))
+    # the paper's PDF sits at the root (as the hub's PDF text index reads it); a PDF among
+    # the supplements is not the paper
+    pdfs = sorted(f for f in pinned.files if f.lower().endswith(".pdf") and "/" not in f)
     pdf = "paper.pdf" if "paper.pdf" in pdfs else (pdfs[0] if pdfs else None)
-    pdf_path = fetch(pinned, [pdf])[pdf] if pdf else None
+    extra = sorted(f for f in pinned.files if f.startswith(SUPPLEMENTS))
+    local = fetch(pinned, [*([pdf] if pdf else []), *extra])
+    pdf_path = local[pdf] if pdf else None
     authors = meta.get("authors") or []
     paper = Paper(
         repo_id=repo_id, commit=pinned.commit,
@@ -124,7 +140,8 @@ def load_paper(repo_id: str, *, revision: str | None = None) -> Paper:
         links={key: [str(r) for r in meta[key]] for key in _LINK_KEYS.values()
                if isinstance(meta.get(key), list)},
         published=str(meta["published"]) if meta.get("published") else None,
-        pdf_path=pdf_path, url=conn.client.repo_url(repo_id, type="paper"), metadata=meta)
+        pdf_path=pdf_path, url=conn.client.repo_url(repo_id, type="paper"), metadata=meta,
+        supplements={f[len(SUPPLEMENTS):]: local[f] for f in extra})
     record(repo_id, "paper", pinned.commit, revision=revision, via="wb.load_paper", hub=conn.url)
     return paper
 
@@ -149,18 +166,69 @@ def _link_type(link: Any) -> tuple[str, str]:
     return found, link
 
 
+Supplements = Sequence[str | Path] | Mapping[str, str | Path | bytes]
+
+
+def _supplement_files(supplements: Supplements | str | Path) -> Files:
+    """``{"supplements/<name>": file}``, every name and file checked before anything is sent.
+
+    A sequence of paths names each file by its base name; a mapping gives the names (a name
+    may have folders, ``code/train.py``, but no ``..``, absolute path or backslash).
+    """
+    if isinstance(supplements, str | Path):
+        supplements = [supplements]
+    if isinstance(supplements, Mapping):
+        items = [(name, value) for name, value in supplements.items()]
+    elif isinstance(supplements, Sequence):
+        items = [(Path(p).name if isinstance(p, str | Path) else p, p) for p in supplements]
+    else:
+        raise InvalidRequest("supplements must be a list of file paths or a mapping "
+                             "{name: path}.", code="InvalidSupplement")
+    files: Files = {}
+    for name, value in items:
+        if not isinstance(name, str) or not name or name != name.strip():
+            raise InvalidRequest(f"Invalid supplement name {name!r}: give a file name such as "
+                                 "'results.csv'.", code="InvalidSupplement")
+        try:
+            path = validate_path(name)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"Invalid supplement name {name!r}: {exc.message}",
+                                 code="InvalidSupplement") from None
+        key = SUPPLEMENTS + path
+        if key in files:
+            raise InvalidRequest(f"Two supplements are named {name!r}: pass a mapping "
+                                 "{name: path} to name them apart.", code="InvalidSupplement")
+        if isinstance(value, bytes):
+            files[key] = value
+            continue
+        if not isinstance(value, str | Path):
+            raise InvalidRequest(f"Supplement {name!r} must be a file path (or bytes), not "
+                                 f"{type(value).__name__}.", code="InvalidSupplement")
+        file = Path(value)
+        if not file.is_file():
+            raise InvalidRequest(f"Supplement {name!r}: {file} "
+                                 f"{'is not a file' if file.exists() else 'does not exist'}.",
+                                 code="SupplementNotFound")
+        files[key] = file
+    return files
+
+
 def publish_paper(repo_id: str, *, title: str, authors: str | Sequence[str], abstract: str,
                   pdf: str | Path | bytes | None = None, arxiv_id: str | None = None,
                   doi: str | None = None, links: Sequence[Any] = (), private: bool = False,
                   published: str | None = None, tags: Sequence[str] = (),
+                  supplements: Supplements | str | Path = (),
                   message: str | None = None) -> CommitInfo:
     """Publish a paper repo: a card with title, authors, abstract, identifiers and links to
-    models and datasets, and the PDF as ``paper.pdf``.
+    models and datasets, the PDF as ``paper.pdf``, and ``supplements`` (local files: a list
+    of paths, or ``{name: path}``) as ``supplements/<name>``, all in one commit.
 
     >>> wb.publish_paper("me/note", title="Tiny", authors=["Ada"], abstract="We ...",
-    ...                  pdf="note.pdf", doi="10.1234/abc", links=["me/tiny"])  # doctest: +SKIP
+    ...                  pdf="note.pdf", doi="10.1234/abc", links=["me/tiny"],
+    ...                  supplements={"results.csv": "out/results.csv"})  # doctest: +SKIP
     """
     check_repo_id(repo_id)
+    extra_files = _supplement_files(supplements)
     author_list = [authors] if isinstance(authors, str) else [str(a) for a in authors]
     if not isinstance(title, str) or not title.strip():
         raise InvalidRequest("A paper needs a title.", code="InvalidPaper")
@@ -205,9 +273,13 @@ def publish_paper(repo_id: str, *, title: str, authors: str | Sequence[str], abs
             "tags": list(tags)}
     link_lines = "\n".join(f"- {key}: " + ", ".join(f"`{r}`" for r in repos)
                            for key, repos in grouped.items())
+    sup_lines = "\n".join(f"- [{md_escape(k[len(SUPPLEMENTS):])}]({quote(k)})"
+                          for k in extra_files)
     body = (f"# {title.strip()}\n\n{', '.join(author_list)} - {meta['published']}\n\n"
             f"## Abstract\n\n{abstract.strip()}\n"
-            + (f"\n## Links\n\n{link_lines}\n" if link_lines else ""))
+            + (f"\n## Links\n\n{link_lines}\n" if link_lines else "")
+            + (f"\n## Supplements\n\n{sup_lines}\n" if sup_lines else ""))
+    files.update(extra_files)
     files["README.md"] = compose_card(meta, body, None).encode()
     return commit_repo(repo_id, "paper", files, private=private,
                        message=message or f"Publish paper: {title.strip()[:60]}")

@@ -3,7 +3,9 @@
 One result per (task, dataset, split): a later run for the same one replaces the values of
 the metrics it measured and keeps the others. The card change is a commit on the model's
 ``main`` branch (it needs write access to the model), made with the commit the card was read
-at as parent, so a concurrent card edit is never overwritten silently.
+at as parent, so a concurrent card edit is never overwritten silently. The card's text gets
+(or has rewritten) an "Evaluation results" section that shows the same results as a table,
+with an "Open in Binder" badge on those whose run's notebook lives on a Git host.
 
 >>> publish_to_card(client, record.data)          # doctest: +SKIP
 {'commit': '3f2a...', 'model': 'admin/tiny-classifier'}
@@ -11,13 +13,18 @@ at as parent, so a concurrent card edit is never overwritten silently.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from workbench.binder import BINDER, badge_markdown
 from workbench.cards import README, render_card, split_card
+from workbench.display import md_escape
 from workbench.errors import EntryNotFound
 
+SECTION = "## Evaluation results"
+_MARK = "Written by Workbench from the evaluation runs published to this card"
 TASKS = {"classification": ("tabular-classification", "Tabular Classification"),
          "regression": ("tabular-regression", "Tabular Regression")}
 
@@ -34,11 +41,13 @@ def model_index_result(data: dict[str, Any]) -> dict[str, Any]:
     """One ``model-index`` result entry for a run record."""
     task_type, task_name = _task(data)
     metrics = []
+    args: dict[str, Any] = {"run": data.get("id"), "model_commit": data["model_commit"]}
+    if _binder(data.get("binder_url")):
+        args["binder_url"] = data["binder_url"]
     for name, value in (data.get("metrics") or {}).items():
         if isinstance(value, int | float):
             metrics.append({"type": name, "value": value, "name": name.replace("_", " ").title(),
-                            "verified": False,
-                            "args": {"run": data.get("id"), "model_commit": data["model_commit"]}})
+                            "verified": False, "args": dict(args)})
     return {"task": {"type": task_type, "name": task_name},
             "dataset": {"name": data["dataset"].split("/")[-1], "type": data["dataset"],
                         "split": data["split"], "revision": data["dataset_commit"]},
@@ -69,6 +78,64 @@ def merge_model_index(meta: dict[str, Any], model_name: str, result: dict[str, A
     return meta
 
 
+def _binder(url: Any) -> str | None:
+    """``url`` if it is a Binder link that is safe in a markdown link (cards are user text)."""
+    ok = isinstance(url, str) and re.fullmatch(rf"{re.escape(BINDER)}/v2/[^\s()<>\[\]]+", url)
+    return url if ok else None
+
+
+def _cell(value: Any) -> str:
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return md_escape(text).replace("\n", " ")  # md_escape escapes "|" too
+
+
+def results_section(meta: dict[str, Any]) -> str:
+    """The card text's table of the ``model-index`` results, a Binder badge on each row whose
+    run carries one; empty when there are none."""
+    index = meta.get("model-index")
+    first = index[0] if isinstance(index, list) and index else None
+    results = first.get("results") if isinstance(first, dict) else None
+    rows: list[tuple[str, ...]] = []
+    for result in results if isinstance(results, list) else []:
+        if not isinstance(result, dict):
+            continue
+        dataset = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+        for metric in result.get("metrics") or []:
+            if not isinstance(metric, dict):
+                continue
+            args = metric.get("args") if isinstance(metric.get("args"), dict) else {}
+            url = _binder(args.get("binder_url"))
+            run = str(args.get("run") or "")
+            name = str(dataset.get("type") or dataset.get("name") or "")
+            rows.append((f"`{name}`" if re.fullmatch(r"[\w.-]+/[\w.-]+", name) else _cell(name),
+                         _cell(dataset.get("split") or ""), _cell(metric.get("type") or ""),
+                         _cell(metric.get("value")),
+                         f"`{run}`" if re.fullmatch(r"[0-9a-f]{32}", run) else _cell(run),
+                         badge_markdown(url) if url else ""))
+    if not rows:
+        return ""
+    binder = any(r[-1] for r in rows)
+    head = ["dataset", "split", "metric", "value", "run", *(["notebook"] if binder else [])]
+    table = "\n".join("| " + " | ".join(r if binder else r[:-1]) + " |" for r in rows)
+    return (f"{SECTION}\n\n{_MARK} (`wb.evaluate(..., publish=True)`, `workbench eval run "
+            f"--publish`); the `model-index` metadata holds the same.\n\n"
+            f"| {' | '.join(head)} |\n|{'---|' * len(head)}\n{table}\n")
+
+
+def with_results_section(body: str, section: str) -> str:
+    """``body`` with its Workbench results section replaced by ``section`` (added at the end
+    when it has none; a section of the same title that Workbench did not write is kept)."""
+    lines = body.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION and
+                  next((x for x in lines[i + 1:] if x.strip()), "").startswith(_MARK)), None)
+    if start is None:
+        return f"{body.rstrip()}\n\n{section}" if section else body
+    end = next((j for j in range(start + 1, len(lines))
+                if lines[j].startswith("# ") or lines[j].startswith("## ")), len(lines))
+    before, rest = "\n".join(lines[:start]).rstrip(), "\n".join(lines[end:])
+    return before + (f"\n\n{section}" if section else "\n") + (f"\n{rest}" if rest else "")
+
+
 def publish_to_card(client: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Commit the run's metrics into the model card; returns ``{"commit", "model"}``."""
     model = data["model"]
@@ -81,7 +148,7 @@ def publish_to_card(client: Any, data: dict[str, Any]) -> dict[str, Any]:
             text = f"# {model.split('/')[-1]}\n"
     meta, body = split_card(text)
     meta = merge_model_index(meta, model.split("/")[-1], model_index_result(data))
-    card = render_card(meta, body)
+    card = render_card(meta, with_results_section(body, results_section(meta)))
     result = client.upload(model, {README: card.encode("utf-8")}, parent_commit=head,
                            message=f"Add evaluation results of run {data.get('id')}",
                            description=f"Results of run {data.get('id')} on {data['dataset']} "

@@ -1,10 +1,12 @@
 """Run records built from executed notebooks: the same code serves ``eval run`` and ``eval record``.
 
 A record holds the pins (model and dataset commits), the parameters, the notebook's source hash,
-the environment, the seed, per-cell timings, the status, the error (failing cell and message)
-and the metrics that ``wb.report`` emitted. Everything comes from the executed notebook
-(papermill's metadata and the result output), so ``papermill in.ipynb out.ipynb -p ...``
-followed by ``workbench eval record out.ipynb`` gives the same record as ``workbench eval run``.
+the environment, the seed, per-cell timings, the status, the error (failing cell and message),
+the metrics that ``wb.report`` emitted, and, when the source notebook lives in a Git clone of a
+repository on a Git host, where (``source``: repo_url, ref, path) with its ``binder_url``.
+Everything comes from the executed notebook (papermill's metadata and the result output), so
+``papermill in.ipynb out.ipynb -p ...`` followed by ``workbench eval record out.ipynb`` gives the
+same record as ``workbench eval run``.
 
 >>> record = build_record(Path("out.ipynb"), resolve=resolver)      # doctest: +SKIP
 >>> record["status"], record["metrics"]                               # doctest: +SKIP
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.binder import BADGE_IMAGE, BINDER, badge_markdown, detect_git_source
+from workbench.display import esc, md_escape
 from workbench.errors import InvalidRequest
 from workbench.evals.report import read_results
 
@@ -54,6 +58,16 @@ class RunRecord:
     def error(self) -> dict[str, Any] | None:
         return self.data.get("error")
 
+    @property
+    def source(self) -> dict[str, Any] | None:
+        """Where the notebook lives on a Git host (``repo_url``, ``ref``, ``path``), if it does."""
+        return self.data.get("source")
+
+    @property
+    def binder_url(self) -> str | None:
+        url = self.data.get("binder_url")
+        return url if isinstance(url, str) and url.startswith(f"{BINDER}/v2/") else None
+
     def to_dict(self) -> dict[str, Any]:
         # a local record carries the executed notebook's text under "notebook"; a stored one
         # carries the notebook's name and hashes there
@@ -68,6 +82,58 @@ class RunRecord:
     def __repr__(self) -> str:
         what = self.metrics if self.ok else (self.error or {}).get("message", "")
         return f"RunRecord({self.id or 'unsaved'}, {self.status}, {what})"
+
+    def _pins(self) -> list[tuple[str, str]]:
+        return [(str(self.data.get(k)), str(self.data.get(f"{k}_commit") or "")[:12])
+                for k in ("model", "dataset")]
+
+    def _repr_html_(self) -> str:
+        color = "#1a7f37" if self.ok else "#cf222e"
+        pins = " on ".join(f"<code>{esc(r)}</code>@<code>{esc(c)}</code>" for r, c in self._pins())
+        rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_fmt(v))}</td></tr>"
+                       for k, v in self.metrics.items())
+        error = esc((self.error or {}).get("message", "")) if not self.ok else ""
+        badge = (f' <a href="{esc(self.binder_url)}" target="_blank" rel="noopener">'
+                 f'<img src="{BADGE_IMAGE}" alt="Open in Binder" style="vertical-align:middle">'
+                 "</a>" if self.binder_url else "")
+        link = f' <a href="{esc(self.url)}" target="_blank">record</a>' if self.url else ""
+        return (f"<div><span style='background:{color};color:white;border-radius:3px;"
+                f"padding:0 5px;font-size:0.8em'>{esc(self.status)}</span> "
+                f"<b>run {esc(self.id or 'unsaved')}</b>{link}{badge}<div>{pins} "
+                f"[{esc(self.data.get('split'))}]</div>"
+                + (f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>" if rows else "")
+                + (f"<div style='color:#cf222e'>{error}</div>" if error else "") + "</div>")
+
+    def _repr_markdown_(self) -> str:
+        pins = " on ".join(f"`{r}`@`{c}`" for r, c in self._pins())
+        lines = [f"**{md_escape(self.status)}** run `{self.id or 'unsaved'}`: {pins}, "
+                 f"split {md_escape(self.data.get('split'))}"]
+        if self.binder_url:
+            lines.append(badge_markdown(self.binder_url))
+        if self.metrics:
+            lines.append("| metric | value |\n|---|---|\n" + "\n".join(
+                f"| {md_escape(k)} | {md_escape(_fmt(v))} |" for k, v in self.metrics.items()))
+        if not self.ok and self.error:
+            lines.append(md_escape(self.error.get("message", "")))
+        return "\n\n".join(lines) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def git_source(notebook: Path | None) -> dict[str, Any]:
+    """``source`` and ``binder_url`` of a record whose notebook is ``notebook``: where it lives
+    on a Git host (its folder's ``origin``), both ``None`` when it is not in such a clone."""
+    found = detect_git_source(notebook) if notebook is not None and notebook.is_file() else None
+    try:
+        url = found.binder_url() if found is not None else None
+    except InvalidRequest:  # a path or ref Binder cannot open: no badge rather than no record
+        url = None
+    if found is None or url is None:
+        return {"source": None, "binder_url": None}
+    return {"source": {"repo_url": found.repo_url, "ref": found.ref, "path": found.path},
+            "binder_url": url}
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
@@ -161,12 +227,16 @@ def find_failure(nb: dict[str, Any]) -> dict[str, Any] | None:
 def build_record(path: Path, *, resolve: Resolver | None = None,
                  pins: dict[str, str] | None = None, error: dict[str, Any] | None = None,
                  parameters: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                 extra: dict[str, Any] | None = None,
+                 source: Path | None = None) -> dict[str, Any]:
     """The record of an executed notebook (what ``POST /api/evals`` takes).
 
     ``pins`` (``model_commit``, ``dataset_commit``) are the runner's; without them the commits
     come from what the notebook loaded (``wb.report``'s ``inputs``), else from ``resolve``.
     ``error`` is the runner's (a timeout, a dead kernel); else it is read from the notebook.
+    ``source`` is the notebook that was executed (default: papermill's input path, if that
+    file is here); when it is in a Git clone of a repository on a Git host, the record says
+    where and carries its Binder link.
     """
     from workbench.evals.environment import environment
 
@@ -199,6 +269,8 @@ def build_record(path: Path, *, resolve: Resolver | None = None,
                                      code="MissingPin")
             commits[f"{kind}_commit"] = resolve(repo_id, kind, effective.get(f"{kind}_revision"))
     seed = result.get("seed", effective.get("seed"))
+    if source is None and pm.get("input_path"):
+        source = Path(str(pm["input_path"]))
     return {
         "model": model, "dataset": dataset, **commits,
         "split": str(result.get("split") or effective.get("split") or "test"),
@@ -215,6 +287,7 @@ def build_record(path: Path, *, resolve: Resolver | None = None,
         "metrics": result.get("metrics") or {} if not failure else {},
         "metric_info": result.get("metric_info") or {},
         "duration": pm.get("duration"),
+        **git_source(source),
         **{k: v for k, v in (extra or {}).items() if k != "timings"},
     }
 

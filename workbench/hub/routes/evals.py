@@ -6,6 +6,8 @@
 notebook, ``POST /api/evals/{id}/reproduction`` records the outcome of a re-run, and
 ``GET /api/leaderboards/{ns}/{dataset}?metric=accuracy&split=test`` ranks the best run of
 each model. A record is visible only to callers who may read its model and its dataset.
+A record whose notebook lives on a Git host carries ``source`` (``repo_url``, ``ref``, ``path``)
+and the ``binder_url`` built here from it (never a URL taken from the client).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from workbench.binder import binder_url
 from workbench.errors import InvalidRequest
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, field, seg
@@ -43,7 +46,26 @@ def run_out(r: RunView) -> dict[str, Any]:
             "metric_info": r.metric_info, "reproduction": r.reproduction,
             "differences": r.differences, "reproduction_of": r.reproduction_of,
             "created_by": r.created_by, "created_at": wire.iso(r.created_at),
-            "duration": r.duration}
+            "duration": r.duration, "source": r.source, "binder_url": _binder(r.source)}
+
+
+def _binder(source: dict[str, Any] | None) -> str | None:
+    if not source:
+        return None
+    return binder_url(source["repo_url"], ref=source["ref"], notebook=source.get("path"))
+
+
+def _source(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's Git source, checked as Binder would need it (``InvalidBinderSource``)."""
+    raw = field(data, "source", dict)
+    if raw is None:
+        return None
+    source = {"repo_url": field(raw, "repo_url", str, required=True),
+              "ref": field(raw, "ref", str, required=True), "path": field(raw, "path", str)}
+    if len(source["repo_url"]) > 500 or len(source["ref"]) > 255 or len(source["path"] or "") > 1024:
+        raise InvalidRequest("Field 'source' is too long.", code="InvalidField")
+    _binder(source)  # raises on what Binder could not open
+    return source
 
 
 def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -68,7 +90,8 @@ def _run_input(data: dict[str, Any]) -> RunInput:
         metrics=_dict(data, "metrics"), metric_info=_dict(data, "metric_info"),
         reproduction_of=field(data, "reproduction_of", str),
         duration=float(duration) if duration is not None else None,
-        notebook=notebook.encode("utf-8") if notebook is not None else None)
+        notebook=notebook.encode("utf-8") if notebook is not None else None,
+        source=_source(data))
 
 
 @router.post("/api/evals", summary="Record an evaluation run (pins, parameters, metrics, notebook)",

@@ -6,7 +6,8 @@ repo-info URL of a paper repo: the answer is the repo info with the paper fields
 Every answer carries ``id`` = the paper's repo id, so ``paper_info(p.id)`` finds any listed paper.
 Models, datasets and spaces whose cards cite the paper are ``linkedModels`` / ``linkedDatasets`` /
 ``linkedSpaces`` (see :mod:`workbench.store.paper_links`); private ones only for those who may
-read them, and a private paper answers 404 like a missing one.
+read them, and a private paper answers 404 like a missing one. ``supplements`` lists the files
+under ``supplements/`` at main (``name``, ``path``, ``size``), as ``wb.publish_paper`` puts them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from workbench.bibtex import to_bibtex
-from workbench.errors import NotFound
+from workbench.errors import NotFound, RevisionNotFound
 from workbench.hub import wire
 from workbench.hub.deps import Caller, State, base_url, repo_key, seg
 from workbench.hub.routes.repos import _info
@@ -27,12 +28,14 @@ from workbench.store.accounts import Principal, require_read
 from workbench.store.commits import checkout
 from workbench.store.paper_links import cited_papers, citing_repos, find_paper
 from workbench.store.search import search_repos
+from workbench.store.store import Store
 
 router = APIRouter(tags=["papers"])
 MAX_LINKED = 100
 MAX_SEARCH = 100
 _DOI_PREFIX = re.compile(r"^10\.\d{4,9}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SUPPLEMENTS = "supplements/"
 
 
 def _published(repo: m.Repo) -> str | None:
@@ -44,7 +47,17 @@ def _published(repo: m.Repo) -> str | None:
     return wire.iso(repo.created_at)
 
 
-def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool) -> dict[str, Any]:
+def _supplements(store: Store, s: Session, repo: m.Repo) -> list[dict[str, Any]]:
+    try:
+        _resolved, _commit, tree = checkout(store, s, repo, "main")
+    except RevisionNotFound:  # no main branch (yet): nothing published
+        return []
+    return [{"name": e.path[len(SUPPLEMENTS):], "path": e.path, "size": e.size}
+            for e in tree.under(SUPPLEMENTS)]
+
+
+def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool,
+              store: Store) -> dict[str, Any]:
     """The HF paper object of a paper repo (§4.6), with its links when ``links``."""
     card = repo.card_data or {}
     raw_ids = card.get("identifiers")
@@ -59,6 +72,7 @@ def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool) -> dict[st
         "publishedAt": _published(repo), "upvotes": repo.likes, "discussionId": None,
         "source": "workbench", "arxivId": ids.get("arxiv") or card.get("arxiv_id"),
         "doi": ids.get("doi") or card.get("doi"), "private": repo.private,
+        "supplements": _supplements(store, s, repo),
     }
     if links:
         for repo_type, key, total in (("model", "linkedModels", "numTotalModels"),
@@ -88,14 +102,15 @@ def search_papers(state: State, caller: Caller, q: str = Query("", max_length=50
         for hit in page.results:
             ns, name = hit.id.split("/", 1)
             repo = state.store.get_repo(s, "paper", ns, name)
-            out.append(paper_out(s, caller, repo, links=False))
+            out.append(paper_out(s, caller, repo, links=False, store=state.store))
         return out
 
 
 @router.get("/api/papers/{paper_id}", summary="Paper info by arXiv id or DOI (slash as %2F)")
 def paper_info(paper_id: str, state: State, caller: Caller) -> dict[str, Any]:
     with state.store.read() as s:
-        return paper_out(s, caller, _find(s, caller, seg(paper_id)), links=True)
+        return paper_out(s, caller, _find(s, caller, seg(paper_id)), links=True,
+                         store=state.store)
 
 
 @router.get("/api/papers/{namespace}/{name}",
@@ -107,11 +122,11 @@ def paper_repo_info(namespace: str, name: str, request: Request, state: State, c
         with state.store.read() as s:
             repo = find_paper(s, caller, f"{ns}/{nm}")
             if repo is not None:
-                return paper_out(s, caller, repo, links=True)
+                return paper_out(s, caller, repo, links=True, store=state.store)
     info = _info(request, state, caller, repo_key("papers", namespace, name), None, blobs)
     with state.store.read() as s:
         repo = state.store.get_repo(s, "paper", *info["id"].split("/", 1))
-        return {**info, **paper_out(s, caller, repo, links=True)}
+        return {**info, **paper_out(s, caller, repo, links=True, store=state.store)}
 
 
 def _markdown(state: State, caller: Caller, repo: m.Repo, s: Session) -> Response:
@@ -155,7 +170,8 @@ def repo_papers(repo_type: str, namespace: str, name: str, state: State,
     with state.store.read() as s:
         repo = state.store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
-        cited = [paper_out(s, caller, r, links=False) for r in cited_papers(s, caller, repo)]
+        cited = [paper_out(s, caller, r, links=False, store=state.store)
+                 for r in cited_papers(s, caller, repo)]
         citing: list[dict[str, Any]] = []
         if repo.type == "paper":
             repos, _total = citing_repos(s, caller, repo, limit=MAX_LINKED)
