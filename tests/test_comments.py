@@ -101,19 +101,15 @@ def test_bad_anchors_are_refused_with_what_to_fix(api: HfApi, repo_id: str,
     assert list(api.get_repo_discussions(repo_id)) == []  # nothing half-made
 
 
-def make_run(hub: HubProcess, api: HfApi, model: str) -> str | None:
-    """A real evaluation run record for ``model`` (None on a hub without evaluation records)."""
-    from sqlalchemy import inspect
-
+def make_run(hub: HubProcess, api: HfApi, model: str) -> str:
+    """A real evaluation run record for ``model``."""
     from workbench.config import HubSettings
     from workbench.store.accounts import authenticate
+    from workbench.store.evals import RunInput, create_run
     from workbench.store.store import Store
 
     store = Store.open(HubSettings(data_dir=hub.data, write_user_config=False))
     try:
-        if not inspect(store.engine).has_table("eval_runs"):
-            return None
-        from workbench.store.evals import RunInput, create_run
 
         dataset = f"{model}-data"
         api.create_repo(dataset, repo_type="dataset")
@@ -122,24 +118,23 @@ def make_run(hub: HubProcess, api: HfApi, model: str) -> str | None:
             run = create_run(store, s, p, RunInput(
                 model=model, dataset=dataset, model_commit=api.model_info(model).sha,
                 dataset_commit=api.dataset_info(dataset).sha, split="test",
-                notebook_name="evaluate.ipynb", notebook_sha256="0" * 64, status="succeeded"))
+                notebook_name="evaluate.ipynb", notebook_sha256="0" * 64, status="succeeded",
+                metrics={"accuracy": 0.5}))
             return run.id
     finally:
         store.close()
 
 
 def test_run_anchors(api: HfApi, repo_id: str, hub: HubProcess, conn: wb.Connection) -> None:
-    recorded = make_run(hub, api, repo_id)
-    run = recorded or secrets.token_hex(16)  # without evaluation records only the format is checked
+    run = make_run(hub, api, repo_id)
     made = wb.comment(repo_id, "about that run", run=run)
     listing = conn.client.comments(repo_id, run=run)
     assert [c["content"] for c in listing["comments"]] == ["about that run"]
     assert listing["comments"][0]["discussion"] == made["discussion"]
     assert api.get_discussion_details(repo_id, made["discussion"]).events[0]._event["anchor"]["run"] == run
-    if recorded is not None:
-        with pytest.raises(NotFound) as exc:
-            wb.comment(repo_id, "about another run", run=secrets.token_hex(16))
-        assert exc.value.code == "RunNotFound"
+    with pytest.raises(NotFound) as exc:
+        wb.comment(repo_id, "about another run", run=secrets.token_hex(16))
+    assert exc.value.code == "RunNotFound"
     with httpx.Client(base_url=hub.url) as http:
         r = http.get(f"/api/models/{repo_id}/comments", params={"path": "../x"})
         assert r.status_code == 400 and "error" in r.json()
