@@ -178,3 +178,14 @@ def test_a_notebook_that_never_reports_is_a_failure(tmp_path: Path) -> None:
     assert rec["status"] == "failed" and rec["metrics"] == {}
     assert rec["error"]["ename"] == "NoResult" and "wb.report" in rec["error"]["message"]
     assert (rec["model"], rec["dataset"]) == ("a/m", "a/d")
+
+
+def test_missing_model_and_missing_notebook(hub: HubProcess, cache: Path) -> None:
+    from workbench.evals.runner import EvalSpec, run_evaluation
+
+    spec = EvalSpec("admin/does-not-exist", "admin/does-not-exist-either",
+                    notebook=str(cache / "no-such.ipynb"), hub_url=hub.url, token=hub.token,
+                    output_dir=str(cache / "runs"))
+    record = run_evaluation(spec)
+    assert record.status == "failed" and record.notebook_path is None
+    assert "does not exist" in (record.error or {})["message"]

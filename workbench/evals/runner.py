@@ -188,9 +188,10 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
                 "status": "failed", "parameters": spec.parameters, "metrics": {},
                 "error": _failure(exc.message, exc.code)}
         # No repo to attach it to on the hub: the record and the notebook stay here.
-        out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+        if source.is_file():
+            out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
         out.with_suffix(".record.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
-        record = RunRecord(data=data, notebook_path=out)
+        record = RunRecord(data=data, notebook_path=out if out.is_file() else None)
         progress({"event": "done", "status": "failed", "error": data["error"]})
         return record
     parameters = _parameters(spec, pins, _metric_pins(client, spec.metrics))
