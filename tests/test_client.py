@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import ssl
+import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import pytest
 
 from tests.support.hub import HubProcess, free_port
 from workbench.client import HubClient
+from workbench.client.hub_client import _LazyTLS
 from workbench.errors import (
     Conflict,
     EntryNotFound,
@@ -116,6 +121,45 @@ def test_unreachable_hub_says_how_to_start_it() -> None:
         c.whoami()
     assert exc.value.code == "HubUnreachable"
     assert url in exc.value.message and "workbench hub serve" in exc.value.message
+
+
+def _tls_server(tmp_path: Path) -> tuple[int, threading.Thread]:
+    """A one-connection HTTPS server with a self-signed certificate (made by ``openssl``)."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        with server:
+            conn, _ = server.accept()
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(65536)
+            except (ssl.SSLError, OSError):
+                pass  # the client refused the certificate: what the test expects
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return port, thread
+
+
+def test_plain_http_hub_never_builds_a_tls_context_and_https_still_verifies(
+        client: HubClient, tmp_path: Path) -> None:
+    transport = client._http._transport
+    assert isinstance(transport, _LazyTLS)
+    client.whoami()
+    assert transport._inner is None  # the hub is plain http: no CA bundle was loaded
+    port, thread = _tls_server(tmp_path)
+    with pytest.raises(WorkbenchError) as exc:
+        client.request("GET", f"https://127.0.0.1:{port}/api/whoami-v2")
+    assert "CERTIFICATE_VERIFY_FAILED" in exc.value.message  # verification is on for https
+    assert transport._inner is not None
+    thread.join(timeout=10)
 
 
 def test_url_and_token_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

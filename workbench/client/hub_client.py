@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import platform
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,41 @@ _PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces", "paper":
 _WEB_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/", "paper": "papers/"}
 # Metadata calls are quick; transfers may legitimately wait minutes for a hashing server.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+class _LazyTLS(httpx.BaseTransport):
+    """The transport for https:// URLs, made on first use. Building it loads the CA bundle into
+    an SSL context (20-60 ms here), which every process talking to a plain-http hub (the
+    default, on loopback) paid at its first ``HubClient`` although it never used it."""
+
+    def __init__(self) -> None:
+        self._inner: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            with self._lock:
+                if self._inner is None:
+                    self._inner = httpx.HTTPTransport()
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
+def _http_client(agent: str) -> httpx.Client:
+    """An ``httpx.Client``; without proxy settings in the environment (which httpx turns into
+    transports of its own) plain http goes through a transport with no SSL context and https
+    through :class:`_LazyTLS`."""
+    if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
+        return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent})
+    return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent},
+                        transport=_LazyTLS(),
+                        mounts={"http://": httpx.HTTPTransport(verify=False)})
 
 
 def _read_user_config() -> dict[str, Any]:
@@ -99,7 +135,7 @@ class HubClient:
         #: What the last upload or download moved: bytes_uploaded, files_skipped, ...
         self.last_transfer_stats: dict[str, int] = {}
         agent = f"workbench/{__version__}; python/{platform.python_version()}"
-        self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent})
+        self._http = _http_client(agent)
 
     def __repr__(self) -> str:
         return f"HubClient({self.url!r})"
