@@ -138,4 +138,8 @@ def test_dask_executor_on_a_local_cluster(hub: HubProcess, cache: Path, repos: d
     assert rec["status"] == "succeeded" and rec["metrics"] == {"accuracy": 0.5}
     assert client.eval_run(rec["id"])["status"] == "succeeded"
     assert Path(rec["notebook_path"]).parent == cache / "dask" and workers
+    # it ran as a task on the cluster's worker, and the stored record says so
+    assert rec["environment"]["executor"]["kind"] == "dask"
+    assert rec["environment"]["executor"]["worker"] in workers
+    assert client.eval_run(rec["id"])["environment"]["executor"] == rec["environment"]["executor"]
     assert json.loads(Path(rec["notebook_path"]).read_text())["cells"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,7 @@ def test_run_record(first_run: dict[str, Any], setup: dict[str, Any], client: Hu
     assert 0 < rec["metrics"]["f1"] <= 1
     assert rec["metric_info"]["f1"]["tolerance"] == 1e-12
     assert rec["metric_info"]["accuracy"]["higher_is_better"] is True
+    assert rec["environment"]["executor"]["kind"] == "local"
     # per-cell progress in the terminal
     assert "cell 9/9 metrics" in first_run["stderr"] and "completed in" in first_run["stderr"]
     # the executed notebook: kept locally and stored on the hub
@@ -256,3 +258,48 @@ def test_a_reproduction_that_fails(hub: HubProcess, tmp_path: Path, setup: dict[
     rerun = client.eval_run(outcome["rerun"])
     assert rerun["status"] == "failed" and "ran here before" in rerun["error"]["message"]
     assert client.eval_run(rid)["reproduction"] == "failed"
+
+
+def test_wb_evaluate_in_a_notebook_shows_per_cell_progress(hub: HubProcess, cache: Path,
+                                                         setup: dict[str, Any]) -> None:
+    """In a real kernel, ``wb.evaluate`` shows one display that each cell of the run updates."""
+    from jupyter_client.manager import KernelManager
+
+    notebook = quick_notebook(cache / "quick-progress.ipynb")
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env={**eval_env(hub, cache)}, cwd=str(cache))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        msg_id = kc.execute(
+            "import workbench as wb\n"
+            f"record = wb.evaluate({setup['model']!r}, {setup['dataset']!r}, ['accuracy'], "
+            f"notebook={str(notebook)!r})\n"
+            "print('STATUS', record.status)\n")
+        shown: list[tuple[str, str]] = []  # (message type, text) of the progress display
+        printed = ""
+        while True:
+            msg = kc.get_iopub_msg(timeout=240)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind in ("display_data", "update_display_data"):
+                shown.append((kind, content["data"]["text/plain"]))
+            elif kind == "stream":
+                printed += content["text"]
+            elif kind == "error":
+                pytest.fail("\n".join(content["traceback"]))
+            elif kind == "status" and content["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert "STATUS succeeded" in printed
+    assert shown[0][0] == "display_data" and {k for k, _ in shown[1:]} == {"update_display_data"}
+    texts = [t for _, t in shown]
+    # every cell, in order: the notebook's two and the parameters papermill injects
+    steps = [re.search(r"running cell (\d+)/(\d+) \(", t) for t in texts]
+    seen = [(int(m[1]), int(m[2])) for m in steps if m]
+    assert seen == [(i, 3) for i in (1, 2, 3)], texts
+    assert "run succeeded" in texts[-1] and "'accuracy': 0.5" in texts[-1]

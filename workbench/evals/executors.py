@@ -32,8 +32,11 @@ def run_in_process(spec: dict[str, Any], progress: Callable[[dict[str, Any]], No
                    ) -> dict[str, Any]:
     """Run one spec (``EvalSpec.to_dict()``) in a fresh Python process; return the record dict.
 
-    Module-level, so a Dask worker can run it as a task.
+    Module-level, so a Dask worker can run it as a task; the record then names the worker.
     """
+    worker = _dask_worker()
+    if worker is not None:
+        spec = {**spec, "executor": {"kind": "dask", "worker": worker}}
     env = {**os.environ, "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "workbench.evals.executors"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -60,6 +63,18 @@ def run_in_process(spec: dict[str, Any], progress: Callable[[dict[str, Any]], No
         result = {"model": spec["model"], "dataset": spec["dataset"], "split": spec["split"],
                   "status": "failed", "metrics": {}, "error": error, "id": None}
     return result
+
+
+def _dask_worker() -> str | None:
+    """The address of the Dask worker running this task, or None outside a Dask task."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # not in a task
+        return None
 
 
 def _to_record(data: dict[str, Any]) -> RunRecord:

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -65,6 +66,8 @@ class EvalSpec:
     upload: bool = True
     publish: bool = False  # also write the metrics into the model card's model-index
     reproduction_of: str | None = None
+    # where it runs, kept in the record's environment: {"kind": "local" | "dask", "worker": ...}
+    executor: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,6 +213,8 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
     data = build_record(out, pins=pins, error=error, parameters=parameters, source=source,
                         extra={"reproduction_of": spec.reproduction_of} if spec.reproduction_of
                         else None)
+    data["environment"] = {**data["environment"], "executor": {
+        "kind": "local", **(spec.executor or {}), "host": socket.gethostname()}}
     if data.get("duration") is None:
         data["duration"] = round(time.monotonic() - started, 3)
     data["timings"]["wall"] = round(time.monotonic() - started, 3)
