@@ -16,7 +16,7 @@ from torch import nn
 
 import workbench as wb
 from tests.support.hub import HubProcess
-from tests.support.kernel import ScaledMLP, seed_demo, unique
+from tests.support.kernel import ScaledMLP, make_user, seed_demo, unique
 from workbench.errors import InvalidRequest, NotFound, RepoNotFound, RevisionNotFound
 from workbench.loading import _registry
 
@@ -77,6 +77,37 @@ def test_load_dataset_pins_the_revision(conn: wb.Connection) -> None:
         first.oid, conn.client.revision_sha(rid, type="dataset")}
     branch = wb.load_dataset(rid, split="train", revision="main")
     assert branch.num_rows == 7
+
+
+def test_a_cached_load_follows_main_and_never_outlives_access(conn: wb.Connection,
+                                                              hub: HubProcess) -> None:
+    """A cached load starts on the commit main named last time while it asks the hub: what
+    it returns is always what main names now, and a repo gone (or hidden) is an error."""
+    from workbench.session import connection, recall
+
+    rid = unique("moving-ds")
+    first = wb.publish_dataset({"train": [{"x": i} for i in range(5)]}, rid)
+    assert wb.load_dataset(rid, split="train")["x"] == list(range(5))
+    remembered = recall(rid, "dataset", None)
+    assert remembered is not None and remembered.commit == first.oid
+    assert wb.load_dataset(rid, split="train")["x"] == list(range(5))  # cached, confirmed
+    second = wb.publish_dataset({"train": [{"x": -i} for i in range(3)]}, rid)
+    moved = wb.load_dataset(rid, split="train")  # the guess (first) is stale: main moved
+    assert moved["x"] == [0, -1, -2]
+    assert [r.commit for r in wb.inputs() if r.repo == rid][-1] == second.oid
+    assert recall(rid, "dataset", None).commit == second.oid  # type: ignore[union-attr]
+    # hidden from this caller: the cached copy is no way around the hub's answer
+    conn.client.request("PUT", f"/api/datasets/{rid}/settings", json={"private": True})
+    other = make_user(hub)
+    wb.connect(hub.url, other.token, cache_dir=conn.cache_dir)
+    try:
+        with pytest.raises(RepoNotFound):
+            wb.load_dataset(rid, split="train")
+    finally:
+        wb.connect(hub.url, hub.token, cache_dir=conn.cache_dir)
+    connection().client.delete_repo(rid, type="dataset")
+    with pytest.raises(RepoNotFound):
+        wb.load_dataset(rid, split="train")
 
 
 def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:

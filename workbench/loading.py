@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from workbench.errors import InvalidRequest, NotFound, WorkbenchError
 from workbench.inputs import record
 from workbench.programs import PROGRAM_FILE, load_program
-from workbench.session import Resolved, connection, fetch, resolve
+from workbench.session import Resolved, cached, connection, fetch, recall, remember, resolve
 
 log = logging.getLogger(__name__)
 
@@ -61,32 +61,24 @@ def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None
 
     >>> train = wb.load_dataset("admin/iris-mini", split="train")     # doctest: +SKIP
     """
-    pinned = resolve(repo_id, "dataset", revision)
-    conn = connection()
     import datasets
     from datasets.data_files import EmptyDatasetError
     from datasets.exceptions import DataFilesNotFoundError
 
+    conn = connection()
     token: str | bool = kwargs.pop("token", None) or conn.token or False
     plain = not streaming and not {"name", "data_files", "data_dir"} & kwargs.keys()
-    parquet = _listed_parquet(pinned) if plain else None
+    pinned: Resolved | None = None
     try:
-        if parquet is not None:
-            # The layout wb.publish_dataset writes: read the commit's files from the local
-            # cache, as datasets reads local Parquet (same splits, rows and features).
-            files, features = parquet
-            local = fetch(pinned, [p for paths in files.values() for p in paths])
-            if features is not None:
-                kwargs.setdefault("features", features)
-            out = datasets.load_dataset(
-                "parquet", data_files={s: [str(local[p]) for p in paths]
-                                       for s, paths in files.items()}, split=split, **kwargs)
-        else:
+        pinned, out = _load_listed(repo_id, revision, split, kwargs) if plain else (None, None)
+        if out is None:
+            pinned = pinned or resolve(repo_id, "dataset", revision)
             out = datasets.load_dataset(repo_id, split=split, revision=pinned.commit,
                                         streaming=streaming, token=token, **kwargs)
     except (EmptyDatasetError, DataFilesNotFoundError, FileNotFoundError) as exc:
+        where = f" at {pinned.commit[:12]}" if pinned is not None else ""
         raise InvalidRequest(
-            f"Dataset {repo_id} at {pinned.commit[:12]} has no data files that "
+            f"Dataset {repo_id}{where} has no data files that "
             f"datasets.load_dataset recognizes ({exc}). Add files such as "
             "data/train-00000-of-00001.parquet (or train.csv, test.jsonl), or a `configs:` "
             "block in README.md; wb.publish_dataset writes both.", code="NoSplits") from exc
@@ -94,22 +86,82 @@ def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None
         if "split" not in str(exc).lower():
             raise
         raise InvalidRequest(f"Dataset {repo_id}: {exc}", code="UnknownSplit") from exc
+    assert pinned is not None
     record(repo_id, "dataset", pinned.commit, revision=revision, via="wb.load_dataset",
            hub=conn.url)
     return out
 
 
+def _load_listed(repo_id: str, revision: str | None, split: str | None,
+                 kwargs: dict[str, Any]) -> tuple[Resolved | None, Any]:
+    """The layout ``wb.publish_dataset`` writes (the card lists the split's Parquet files):
+    the commit's files, read from the local cache as ``datasets`` reads local Parquet (same
+    splits, rows and features). ``(pinned, dataset)``, or ``(pinned or None, None)`` when the
+    repo is laid out otherwise.
+
+    When the commit ``revision`` named last time is cached here, it is loaded while the hub is
+    asked where ``revision`` points now, and kept only if the answer is that same commit (else
+    the new commit is loaded): a cached load costs the slower of the two, not their sum.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    guess = recall(repo_id, "dataset", revision)
+    listed = _listed_parquet(guess) if guess is not None else None
+    if guess is None or listed is None or not cached(guess, _paths(listed)):
+        pinned = resolve(repo_id, "dataset", revision)
+        remember(pinned)
+        listed = _listed_parquet(pinned)
+        return pinned, (_read_listed(pinned, listed, split, kwargs) if listed else None)
+    with ThreadPoolExecutor(1, thread_name_prefix="wb-resolve") as pool:
+        asked = pool.submit(resolve, repo_id, "dataset", revision)
+        try:
+            out = _read_listed(guess, listed, split, dict(kwargs))
+        except Exception:  # the hub's answer decides what to load, and which error to raise
+            out = None
+        pinned = asked.result()
+    remember(pinned)
+    if pinned.commit == guess.commit and out is not None:
+        return pinned, out
+    listed = _listed_parquet(pinned)
+    return pinned, (_read_listed(pinned, listed, split, kwargs) if listed else None)
+
+
+def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:
+    return [p for paths in listed[0].values() for p in paths]
+
+
+def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], split: str | None,
+                 kwargs: dict[str, Any]) -> Any:
+    import datasets
+
+    files, features = listed
+    local = fetch(pinned, _paths(listed))
+    if features is not None:
+        kwargs.setdefault("features", features)
+    return datasets.load_dataset(
+        "parquet", data_files={s: [str(local[p]) for p in paths] for s, paths in files.items()},
+        split=split, **kwargs)
+
+
 def _listed_parquet(pinned: Resolved) -> tuple[dict[str, list[str]], Any] | None:
     """``({split: [parquet paths]}, features)`` when the card's one ``configs`` entry lists
-    Parquet files of the commit by name (no patterns), else None."""
+    Parquet files of the commit by name (no patterns), else None.
+
+    The card of ``main`` comes with the repo info (``cardData``, read in the same transaction
+    as the commit ``sha``); at any other revision ``README.md`` is read from that commit.
+    """
     from workbench.cards import README, split_card
 
     if README not in pinned.files:
         return None
-    try:
-        meta, _ = split_card(fetch(pinned, [README])[README].read_text(encoding="utf-8"))
-    except (InvalidRequest, UnicodeDecodeError):
-        return None
+    card = pinned.info.get("cardData")
+    if pinned.revision in (None, "main") and pinned.info.get("sha") == pinned.commit:
+        meta = card if isinstance(card, dict) else {}
+    else:
+        try:
+            meta, _ = split_card(fetch(pinned, [README])[README].read_text(encoding="utf-8"))
+        except (InvalidRequest, UnicodeDecodeError):
+            return None
     configs = meta.get("configs")
     if not (isinstance(configs, list) and len(configs) == 1 and isinstance(configs[0], dict)
             and configs[0].get("config_name", "default") == "default"

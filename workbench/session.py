@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from workbench.config import user_config_path
 from workbench.errors import (
@@ -314,6 +314,48 @@ def resolve(repo_id: str, repo_type: str, revision: str | None = None) -> Resolv
             "branch, a tag or a commit id (see wb.info(...) and "
             "connection().client.log(...)).") from None
     return Resolved(repo_id, repo_type, info["sha"], revision, info)
+
+
+def _ref_file(repo_id: str, repo_type: str, revision: str | None) -> Path:
+    conn = connection()
+    return (conn.repo_cache(repo_type, repo_id, ".refs") /
+            quote(revision or "main", safe="").replace(".", "%2E"))
+
+
+def remember(resolved: Resolved) -> None:
+    """Keep which commit ``resolved.revision`` named, with its info, in the local cache, so a
+    later load can start on that commit while the hub is asked (see :func:`recall`)."""
+    path = _ref_file(resolved.repo_id, resolved.type, resolved.revision)
+    data = json.dumps({"commit": resolved.commit, "info": resolved.info})
+    try:
+        if path.is_file() and path.read_text(encoding="utf-8") == data:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only cache only loses the head start
+        log.debug("cannot remember %s@%s: %s", resolved.repo_id, resolved.revision, exc)
+
+
+def recall(repo_id: str, repo_type: str, revision: str | None) -> Resolved | None:
+    """The commit ``revision`` named at the last :func:`remember`, or None. A guess only:
+    callers must check it against :func:`resolve` before they hand out anything loaded
+    from it."""
+    try:
+        data = json.loads(_ref_file(repo_id, repo_type, revision).read_text(encoding="utf-8"))
+        commit, info = data["commit"], data["info"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(commit, str) and isinstance(info, dict)):
+        return None
+    return Resolved(repo_id, repo_type, commit, revision, info)
+
+
+def cached(resolved: Resolved, paths: Sequence[str]) -> bool:
+    """Whether every one of ``paths`` of that commit is in the local cache already."""
+    root = connection().repo_cache(resolved.type, resolved.repo_id, resolved.commit)
+    return all((root / p).is_file() for p in paths)
 
 
 def fetch(resolved: Resolved, paths: Sequence[str]) -> dict[str, Path]:
