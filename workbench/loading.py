@@ -105,22 +105,19 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    guess = recall(repo_id, "dataset", revision)
-    listed = _listed_parquet(guess) if guess is not None else None
-    if guess is None or listed is None or not cached(guess, _paths(listed)):
-        pinned = resolve(repo_id, "dataset", revision)
-        remember(pinned)
-        listed = _listed_parquet(pinned)
-        return pinned, (_read_listed(pinned, listed, split, kwargs) if listed else None)
+    guess, out = None, None
     with ThreadPoolExecutor(1, thread_name_prefix="wb-resolve") as pool:
-        asked = pool.submit(resolve, repo_id, "dataset", revision)
+        asked = pool.submit(resolve, repo_id, "dataset", revision)  # first: it is the longest
         try:
-            out = _read_listed(guess, listed, split, dict(kwargs))
+            guess = recall(repo_id, "dataset", revision)
+            listed = _listed_parquet(guess) if guess is not None else None
+            if guess is not None and listed is not None and cached(guess, _paths(listed)):
+                out = _read_listed(guess, listed, split, dict(kwargs))
         except Exception:  # the hub's answer decides what to load, and which error to raise
             out = None
         pinned = asked.result()
     remember(pinned)
-    if pinned.commit == guess.commit and out is not None:
+    if out is not None and guess is not None and pinned.commit == guess.commit:
         return pinned, out
     listed = _listed_parquet(pinned)
     return pinned, (_read_listed(pinned, listed, split, kwargs) if listed else None)
