@@ -93,6 +93,15 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
     return elapsed, proc.stdout
 
 
+def _eval_run(work: Path, model: str, dataset: str, params: dict[str, Any]) -> list[str]:
+    """The ``workbench eval run`` command line (JSON record out) with ``params`` as ``-p``."""
+    cmd = [sys.executable, "-m", "workbench", "eval", "run", "--model", model, "--dataset",
+           dataset, "--json", "--output-dir", str(work / "runs")]
+    for k, v in params.items():
+        cmd += ["-p", k, v if isinstance(v, str) else json.dumps(v)]
+    return cmd
+
+
 def _pair(hub: BenchHub, work: Path, env: dict[str, str], model: str, dataset: str,
           params: dict[str, Any], tag: str, *, repeats: int = 3,
           warm: dict[str, Any] | None = None) -> tuple[list[float], list[float]]:
@@ -104,11 +113,7 @@ def _pair(hub: BenchHub, work: Path, env: dict[str, str], model: str, dataset: s
         script = work / f"{name}.py"
         script.write_text(_script({"model": model, "dataset": dataset, "metrics": ["accuracy"],
                                    **values}))
-        run = [sys.executable, "-m", "workbench", "eval", "run", "--model", model, "--dataset",
-               dataset, "--json", "--output-dir", str(work / "runs")]
-        for k, v in values.items():
-            run += ["-p", k, v if isinstance(v, str) else json.dumps(v)]
-        return run, [sys.executable, str(script)]
+        return _eval_run(work, model, dataset, values), [sys.executable, str(script)]
 
     warm_run, warm_plain = commands({**params, **(warm or {})}, f"{tag}-warm")
     _timed(warm_plain, env, work)  # caches: downloads, evaluate module, page cache
@@ -145,17 +150,14 @@ print(json.dumps({"rows": len(x), "passes": passes}))
 """
 
 
-def _throughput(hub: BenchHub, work: Path, env: dict[str, str], model: str, dataset: str,
+def _throughput(work: Path, env: dict[str, str], model: str, dataset: str,
                 params: dict[str, Any], repeats: int = 7) -> dict[str, Any]:
     """First-pass seconds of the template's predict cell (``eval run``) and of the hand-written
     loop (fresh processes), ``repeats`` of each, interleaved so that drift hits both alike."""
     script = work / "loop.py"
     script.write_text(_LOOP)
     loop_cmd = [sys.executable, str(script), model, dataset, str(BATCH), str(FEATURES)]
-    run_cmd = [sys.executable, "-m", "workbench", "eval", "run", "--model", model, "--dataset",
-               dataset, "--json", "--output-dir", str(work / "runs")]
-    for k, v in params.items():
-        run_cmd += ["-p", k, v if isinstance(v, str) else json.dumps(v)]
+    run_cmd = _eval_run(work, model, dataset, params)
     _timed(loop_cmd, env, work)  # warm: downloads, page cache
     _timed(run_cmd, env, work)
     first, warm, template = [], [], []
@@ -240,7 +242,7 @@ def run(work: Path) -> list[Result]:
                                    f"pairs (eval run {' '.join(f'{t:.1f}' for t in runs)} s, "
                                    f"script {' '.join(f'{t:.1f}' for t in plains)} s)"))
 
-        tput = _throughput(hub, work, env, model, dataset, params)
+        tput = _throughput(work, env, model, dataset, params)
         template_tput = ROWS / statistics.median(tput["template"])
         loop_tput = ROWS / statistics.median(tput["loop_first"])
         best_ratio = min(tput["loop_first"]) / min(tput["template"])

@@ -116,7 +116,8 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
         except Exception:  # the hub's answer decides what to load, and which error to raise
             out = None
         pinned = asked.result()
-    remember(pinned)
+    if guess is None or (guess.commit, guess.info) != (pinned.commit, pinned.info):
+        remember(pinned)
     if out is not None and guess is not None and pinned.commit == guess.commit:
         return pinned, out
     listed = _listed_parquet(pinned)
@@ -151,8 +152,8 @@ def _listed_parquet(pinned: Resolved) -> tuple[dict[str, list[str]], Any] | None
 
     if README not in pinned.files:
         return None
-    card = pinned.info.get("cardData")
     if pinned.revision in (None, "main") and pinned.info.get("sha") == pinned.commit:
+        card = pinned.info.get("cardData")
         meta = card if isinstance(card, dict) else {}
     else:
         try:

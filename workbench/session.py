@@ -328,8 +328,6 @@ def remember(resolved: Resolved) -> None:
     path = _ref_file(resolved.repo_id, resolved.type, resolved.revision)
     data = json.dumps({"commit": resolved.commit, "info": resolved.info})
     try:
-        if path.is_file() and path.read_text(encoding="utf-8") == data:
-            return
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(data, encoding="utf-8")
@@ -352,17 +350,21 @@ def recall(repo_id: str, repo_type: str, revision: str | None) -> Resolved | Non
     return Resolved(repo_id, repo_type, commit, revision, info)
 
 
+def _missing(resolved: Resolved, paths: Sequence[str]) -> tuple[Path, list[str]]:
+    """The commit's cache folder and which of ``paths`` are not in it yet."""
+    root = connection().repo_cache(resolved.type, resolved.repo_id, resolved.commit)
+    return root, [p for p in paths if not (root / p).is_file()]
+
+
 def cached(resolved: Resolved, paths: Sequence[str]) -> bool:
     """Whether every one of ``paths`` of that commit is in the local cache already."""
-    root = connection().repo_cache(resolved.type, resolved.repo_id, resolved.commit)
-    return all((root / p).is_file() for p in paths)
+    return not _missing(resolved, paths)[1]
 
 
 def fetch(resolved: Resolved, paths: Sequence[str]) -> dict[str, Path]:
     """Local paths of files of a pinned repo, downloaded into the cache when missing."""
     conn = connection()
-    root = conn.repo_cache(resolved.type, resolved.repo_id, resolved.commit)
-    missing = [p for p in paths if not (root / p).is_file()]
+    root, missing = _missing(resolved, paths)
     if missing:
         conn.client.download(resolved.repo_id, missing, type=resolved.type,
                              revision=resolved.commit, local_dir=root)
