@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.hub import HubProcess, free_port
 from workbench.client import HubClient
-from workbench.client.hub_client import _LazyTLS
+from workbench.client.hub_client import RECV_BYTES, _LazyTLS
 from workbench.errors import (
     Conflict,
     EntryNotFound,
@@ -105,6 +105,8 @@ def test_errors_are_typed(client: HubClient, repo_id: str, tmp_path: Path) -> No
         client.repo_info(repo_id, revision="no-such-branch")
     with pytest.raises(EntryNotFound):
         client.download_file(repo_id, "missing.txt", local_dir=tmp_path)
+    with pytest.raises(RevisionNotFound):  # a commit id is not looked up first: the file says
+        client.download_file(repo_id, "README.md", revision="0" * 40, local_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(InvalidRequest) as bad:
         client.create_repo("admin/bad..name")
@@ -160,6 +162,19 @@ def test_plain_http_hub_never_builds_a_tls_context_and_https_still_verifies(
     assert "CERTIFICATE_VERIFY_FAILED" in exc.value.message  # verification is on for https
     assert transport._inner is not None
     thread.join(timeout=10)
+
+
+def test_downloads_read_up_to_a_mebibyte_per_call_and_arrive_whole(
+        client: HubClient, uploaded: tuple[str, str], big_folder: Path, tmp_path: Path) -> None:
+    rid, first = uploaded
+    url = client.web_path(rid, "model", "resolve", first, "big.dat")
+    with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as resp:
+        sizes = [len(piece) for piece in resp.iter_raw()]
+    assert sum(sizes) == 20 * MiB
+    # httpcore alone asks for 64 KiB per read; over loopback a read returns what has arrived
+    assert max(sizes) > 64 * 1024 and max(sizes) <= RECV_BYTES
+    local = client.download_file(rid, "big.dat", revision=first, local_dir=tmp_path)
+    assert local.read_bytes() == (big_folder / "big.dat").read_bytes()
 
 
 def test_url_and_token_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

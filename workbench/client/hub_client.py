@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
 from workbench import __version__
@@ -52,6 +53,74 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
+RECV_BYTES = 1024 * 1024
+
+
+class _LargeReads(httpcore.NetworkBackend):
+    """httpcore's network backend, whose streams read up to :data:`RECV_BYTES` per call.
+
+    httpcore asks its stream for 64 KiB at a time; a 62 MB download is then ~950 trips
+    through httpcore and h11 in Python, which took 0.13-0.22 s over loopback here against
+    0.06-0.08 s with 1 MiB reads (``curl``: 0.06 s). h11 takes whatever a read returns, and a
+    socket's ``recv`` returns what has arrived, so only the number of trips changes; a TLS
+    socket returns one record (16 KiB) per read whatever is asked.
+    """
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        return _LargeReadStream(self._inner.connect_tcp(
+            host, port, timeout=timeout, local_address=local_address,
+            socket_options=socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _LargeReadStream(self._inner.connect_unix_socket(
+            path, timeout=timeout, socket_options=socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _LargeReadStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max(max_bytes, RECV_BYTES), timeout=timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout=timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _LargeReadStream(self._inner.start_tls(
+            ssl_context, server_hostname=server_hostname, timeout=timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def _transport(**options: Any) -> httpx.HTTPTransport:
+    """``httpx.HTTPTransport(**options)`` whose connections read with :class:`_LargeReads`.
+
+    httpx builds its ``httpcore.ConnectionPool`` without a way to pass a network backend, so
+    the pool's is wrapped; should a later httpx keep it elsewhere, this is a plain transport.
+    """
+    transport = httpx.HTTPTransport(**options)
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if type(pool) is httpcore.ConnectionPool and isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _LargeReads(backend)
+    return transport
+
+
 class _LazyTLS(httpx.BaseTransport):
     """The transport for https:// URLs, made on first use. Building it loads the CA bundle into
     an SSL context (20-60 ms here), which every process talking to a plain-http hub (the
@@ -65,7 +134,7 @@ class _LazyTLS(httpx.BaseTransport):
         if self._inner is None:
             with self._lock:
                 if self._inner is None:
-                    self._inner = httpx.HTTPTransport()
+                    self._inner = _transport()
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -81,7 +150,7 @@ def _http_client(agent: str) -> httpx.Client:
         return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent})
     return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent},
                         transport=_LazyTLS(),
-                        mounts={"http://": httpx.HTTPTransport(verify=False)})
+                        mounts={"http://": _transport(verify=False)})
 
 
 def _read_user_config() -> dict[str, Any]:

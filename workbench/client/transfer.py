@@ -47,6 +47,7 @@ BAR_MIN_BYTES = 8 * 1024 * 1024
 # No read timeout: a hub may take minutes to hash a large body before it answers.
 TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None, write=None)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 # Downloads: received pieces (64 KiB each from httpx) go to the worker threads in batches
 # of this many bytes; each worker runs at most QUEUE_DEPTH batches behind the network.
 # 1 MiB batches gave the steadiest times here (4 MiB ones: as fast at best, more outliers).
@@ -263,7 +264,10 @@ def _target(root: Path, path: str) -> Path:
 def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *,
              repo_type: str, revision: str, local_dir: Path) -> list[Path]:
     stats = client.last_transfer_stats = {"files": 0, "bytes_downloaded": 0}
-    sha = client.revision_sha(repo_id, type=repo_type, revision=revision)
+    # A branch or tag is pinned to one commit for all the files; a commit id already is one
+    # (an unknown commit is the first file's RevisionNotFound).
+    sha = (revision if _COMMIT.match(revision) else
+           client.revision_sha(repo_id, type=repo_type, revision=revision))
     total = None
     if filenames is None:
         entries = client.list_files(repo_id, type=repo_type, revision=sha)
