@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.measure import BenchHub, Result, settle
+from bench.measure import BenchHub, Result, settle, wait_converted
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ def run(work: Path, rows: int = 1_000_000, repeats: int = 7) -> list[Result]:
         client.create_repo(repo, type="dataset", exist_ok=True)
         client.upload(repo, {"data/train-00000-of-00001.parquet": table, "README.md": CARD},
                       type="dataset", message="bench table")
+        wait_converted(client, repo)  # the hub's viewer converts the table after the push
         base = {**os.environ, "HF_ENDPOINT": hub.url, "WORKBENCH_HUB_URL": hub.url,
                 "WORKBENCH_TOKEN": hub.token, "HF_UPDATE_DOWNLOAD_COUNTS": "0",
                 "HF_HUB_DISABLE_TELEMETRY": "1"}

@@ -75,6 +75,24 @@ def settle() -> None:
     os.sync()
 
 
+def wait_converted(client: Any, repo: str, *, timeout: float = 600) -> None:
+    """Wait until the hub's viewer has converted the latest commit of dataset ``repo``.
+
+    A push to a dataset repo starts a conversion in the hub process (``workbench.viewer``);
+    for a large table it runs for seconds on one of this machine's two cores, so a timed
+    step right after the upload would share the CPU with it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        status = client.request("GET", f"/api/datasets/{repo}/viewer/status").json()
+        if status.get("status") in ("done", "failed"):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the viewer has not converted {repo} after {timeout:.0f} s: "
+                               f"{status}")
+        time.sleep(0.2)
+
+
 def sha256_file(path: Path, chunk: int = 4 * MiB) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
