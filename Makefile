@@ -64,7 +64,7 @@ bench: install browser-deps labextension
 
 lint: install
 	$(BIN)/python -m ruff check workbench tests bench
-	$(BIN)/python -m mypy workbench/store workbench/hub workbench/client
+	$(BIN)/python -m mypy workbench
 
 # Refresh the tested versions after changing dependencies.
 constraints: install

@@ -177,8 +177,8 @@ def _value(text: str) -> str:
 
 def to_bibtex(card: dict[str, Any], repo_id: str, *, url: str) -> str:
     """One BibTeX entry for a paper card (see the module docstring)."""
-    stored = card.get("bibtex") if isinstance(card.get("bibtex"), dict) else {}
-    kept = stored.get("fields") if isinstance(stored.get("fields"), dict) else {}
+    stored = b if isinstance(b := card.get("bibtex"), dict) else {}
+    kept = f if isinstance(f := stored.get("fields"), dict) else {}
     entry_type = str(stored.get("type") or "misc")
     entry_type = entry_type if _KEY_FIELD.match(entry_type) else "misc"
     key = str(stored.get("key") or repo_id.split("/")[-1])
@@ -186,7 +186,7 @@ def to_bibtex(card: dict[str, Any], repo_id: str, *, url: str) -> str:
     names = card.get("authors") or []
     names = [str(a.get("name", "")) if isinstance(a, dict) else str(a)
              for a in (names if isinstance(names, list) else [names])]
-    ids = card.get("identifiers") if isinstance(card.get("identifiers"), dict) else {}
+    ids = i if isinstance(i := card.get("identifiers"), dict) else {}
     fields: dict[str, str] = {"title": str(card.get("title") or repo_id.split("/")[-1]),
                               "author": " and ".join(n for n in names if n)}
     published = str(card.get("published") or "")

@@ -20,7 +20,10 @@ def environment() -> dict[str, Any]:
     """Python, platform, CPU count, threads and ``{package: version}`` of this process."""
     packages: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
+        try:
+            name = dist.metadata["Name"]
+        except KeyError:  # Python 3.12+ raises for a missing field, 3.11 gives None
+            continue
         if name:
             packages[name.lower()] = dist.version
     threads = None

@@ -160,8 +160,9 @@ def run_gate(spec: GateSpec, *, client: Any, executor: str | None = None, jobs: 
 
 def _check(ev: Evaluation, record: RunRecord, metric: str, rules: dict[str, Any],
            board: dict[str, Any] | None) -> Check:
-    base = {"model": ev.model, "dataset": ev.dataset, "split": ev.split, "metric": metric,
-            "run": record.id, "duration": record.data.get("duration")}
+    base: dict[str, Any] = {"model": ev.model, "dataset": ev.dataset, "split": ev.split,
+                            "metric": metric, "run": record.id,
+                            "duration": record.data.get("duration")}
     if not record.ok:
         message = (record.error or {}).get("message") or "the run failed"
         return Check(value=None, passed=False, message=f"run failed: {message}", **base)

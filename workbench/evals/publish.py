@@ -99,11 +99,11 @@ def results_section(meta: dict[str, Any]) -> str:
     for result in results if isinstance(results, list) else []:
         if not isinstance(result, dict):
             continue
-        dataset = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+        dataset = d if isinstance(d := result.get("dataset"), dict) else {}
         for metric in result.get("metrics") or []:
             if not isinstance(metric, dict):
                 continue
-            args = metric.get("args") if isinstance(metric.get("args"), dict) else {}
+            args = a if isinstance(a := metric.get("args"), dict) else {}
             url = _binder(args.get("binder_url"))
             run = str(args.get("run") or "")
             name = str(dataset.get("type") or dataset.get("name") or "")

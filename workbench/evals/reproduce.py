@@ -30,7 +30,7 @@ def compare(original: dict[str, Any], rerun: dict[str, Any],
     """Metrics that differ by more than their tolerance (or are missing from the re-run)."""
     out = []
     for name, before in original.items():
-        info = metric_info.get(name) if isinstance(metric_info.get(name), dict) else {}
+        info = i if isinstance(i := metric_info.get(name), dict) else {}
         tol = float(info.get("tolerance") or 0.0)
         after = rerun.get(name)
         if after is None:

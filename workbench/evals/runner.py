@@ -187,9 +187,10 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
         pins = {"model_commit": _pin(client, spec.model, "model", spec.model_revision),
                 "dataset_commit": _pin(client, spec.dataset, "dataset", spec.dataset_revision)}
     except WorkbenchError as exc:
-        data = {"model": spec.model, "dataset": spec.dataset, "split": spec.split,
-                "status": "failed", "parameters": spec.parameters, "metrics": {},
-                "error": _failure(exc.message, exc.code)}
+        data: dict[str, Any] = {
+            "model": spec.model, "dataset": spec.dataset, "split": spec.split,
+            "status": "failed", "parameters": spec.parameters, "metrics": {},
+            "error": _failure(exc.message, exc.code)}
         # No repo to attach it to on the hub: the record and the notebook stay here.
         if source.is_file():
             out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
@@ -200,9 +201,9 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
     parameters = _parameters(spec, pins, _metric_pins(client, spec.metrics))
     error = _check_notebook(source, parameters, spec)
     if error is None and kernel.error is not None:
-        exc = kernel.error
+        failed = kernel.error
         error = _failure(f"The kernel {spec.kernel_name!r} could not start: "
-                         f"{type(exc).__name__}: {exc}", type(exc).__name__)
+                         f"{type(failed).__name__}: {failed}", type(failed).__name__)
     if error is None:
         error = _execute(source, out, parameters, spec, kernel, progress, started)
         if not out.is_file():  # papermill failed before writing (e.g. no such kernel)
