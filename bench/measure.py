@@ -76,16 +76,23 @@ def settle() -> None:
 
 
 def wait_converted(client: Any, repo: str, *, timeout: float = 600) -> None:
-    """Wait until the hub's viewer has converted the latest commit of dataset ``repo``.
+    """Wait until the hub's viewer has converted the latest commit of dataset ``repo`` and
+    built its statistics and full-text search index.
 
-    A push to a dataset repo starts a conversion in the hub process (``workbench.viewer``);
-    for a large table it runs for seconds on one of this machine's two cores, so a timed
-    step right after the upload would share the CPU with it.
+    A push to a dataset repo starts those jobs in the hub process (``workbench.viewer``); for
+    a 1M-row table they run for tens of seconds on one of this machine's two cores and take
+    the hub's GIL from its request handlers, so a timed step right after the upload would
+    share both with them.
     """
     deadline = time.monotonic() + timeout
+    busy = ("pending", "running")
     while True:
         status = client.request("GET", f"/api/datasets/{repo}/viewer/status").json()
-        if status.get("status") in ("done", "failed"):
+        shown = status.get("parquet") or {}
+        if status.get("status") in ("done", "failed", "skipped") and not (
+                status.get("status") == "done" and (
+                    shown.get("commit") is None or shown.get("statistics") in busy
+                    or shown.get("search") in busy)):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"the viewer has not converted {repo} after {timeout:.0f} s: "

@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from bench import concurrency, transfer
+from bench import busy_hub, concurrency, transfer
 from bench import discussions as discussions_bench
 from bench import evals as evals_bench
 from bench import lab as lab_bench
@@ -32,8 +32,8 @@ from bench import viewer as viewer_bench
 from bench.measure import MiB, Result
 
 OUT = Path(__file__).resolve().parent / "out"
-BENCHMARKS = ("transfer", "reupload", "concurrency", "load_dataset", "viewer", "search", "discussions",
-              "permissions", "evals", "lab")
+BENCHMARKS = ("transfer", "reupload", "concurrency", "load_dataset", "viewer", "busy_hub", "search",
+              "discussions", "permissions", "evals", "lab")
 
 
 def machine() -> dict[str, Any]:
@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         results += load_dataset_bench.run(args.work / "load_dataset", rows=args.rows)
     if "viewer" in only:
         results += viewer_bench.run(args.work / "viewer", rows=args.rows)
+    if "busy_hub" in only:
+        results += busy_hub.run(args.work / "busy_hub", rows=args.rows)
     if "search" in only:
         results += search_bench.run(args.work / "search", sizes=tuple(
             int(n) for n in args.search_repos.split(",")),

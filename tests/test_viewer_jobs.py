@@ -244,3 +244,37 @@ def test_datasets_older_than_the_viewer_are_converted_at_start(tmp_path: Path) -
         assert [j.commit for j in jobs(second)] == [commit]  # not the empty repo's first commit
     finally:
         second.stop()
+
+
+def _job_children(pid: int) -> list[Any]:
+    import psutil
+
+    return [p for p in psutil.Process(pid).children()
+            if "workbench.viewer.jobs" in " ".join(p.cmdline())]
+
+
+@pytest.mark.parametrize("ending", ["stop", "kill"])
+def test_jobs_run_in_a_child_process_that_ends_with_the_hub(tmp_path: Path, ending: str) -> None:
+    """Conversions run in a child process (not holding the hub's GIL), named for the hub's pid
+    in the jobs table; the child goes when the hub stops, and when it is killed (-9)."""
+    import psutil
+
+    hub = HubProcess(tmp_path / "hub", env=BUSY).start()
+    try:
+        assert hub.proc is not None
+        (child,) = _job_children(hub.proc.pid)
+        client = HubClient(hub.url, hub.token, progress=False)
+        try:
+            commits = make_datasets(client, 1)
+        finally:
+            client.close()
+        (repo, commit), = commits.items()
+        assert wait_converted(hub, repo, commit=commit)["status"] == "done"
+        (job,) = [j for j in jobs(hub) if j.commit == commit]
+        assert job.worker is not None and job.worker.split(":")[1] == str(hub.proc.pid)
+        assert child.is_running() and child.pid != hub.proc.pid
+        hub.stop() if ending == "stop" else hub.kill()
+        _, alive = psutil.wait_procs([child], timeout=15)
+        assert not alive, f"the job process outlived the hub ({ending})"
+    finally:
+        hub.stop()

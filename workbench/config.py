@@ -76,7 +76,8 @@ class HubSettings(BaseSettings):
     tree_page_size: int = Field(1000, description="Entries per page of tree listings (50 with expand).")
     list_page_size: int = Field(1000, description="Repos per page of list endpoints.")
     log_level: str = Field("info", description="Log level of the hub process.")
-    viewer_workers: int = Field(1, ge=0, description="Background threads per hub process that "
+    viewer_workers: int = Field(1, ge=0, description="Background threads per hub process (in a "
+                                "child process of the hub) that "
                                 "convert dataset commits to Parquet for the dataset viewer "
                                 "(0: this process converts nothing; others sharing the store may).")
     viewer_lease_seconds: float = Field(60.0, gt=0, description="How long a conversion job stays "

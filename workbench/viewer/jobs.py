@@ -1,4 +1,4 @@
-"""Background work as a queue in the metadata store, and the worker threads that drain it.
+"""Background work as a queue in the metadata store, and the worker process that drains it.
 
 A job is a row of ``jobs`` (kind, repo, commit). Commits to a dataset's ``main`` add one in
 their own transaction (``store.commits.create_commit``), so a commit never goes without its
@@ -18,7 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,8 +104,10 @@ def _handlers() -> dict[str, Handler]:
 
 
 
-def worker_name(index: int = 0) -> str:
-    return f"{socket.gethostname()[:32]}:{os.getpid()}:{index}:{secrets.token_hex(3)}"
+def worker_name(index: int = 0, pid: int | None = None) -> str:
+    """``host:pid:index:random``; ``pid``: the hub process the worker works for (default this
+    one), so the jobs table says which hub ran a job."""
+    return f"{socket.gethostname()[:32]}:{pid or os.getpid()}:{index}:{secrets.token_hex(3)}"
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
@@ -243,26 +248,19 @@ def drain(store: Store, settings: HubSettings, *, worker: str | None = None) -> 
     return n
 
 
-class JobWorkers:
-    """``settings.viewer_workers`` daemon threads polling the queue, for the hub's lifetime."""
+class _Threads:
+    """``settings.viewer_workers`` daemon threads polling the queue until :meth:`stop`."""
 
-    def __init__(self, store: Store, settings: HubSettings) -> None:
+    def __init__(self, store: Store, settings: HubSettings, hub_pid: int) -> None:
         self.store = store
         self.settings = settings
+        self.hub_pid = hub_pid
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        if self.settings.viewer_workers:
-            from workbench.viewer.convert import cleanup_workspaces
-
-            cleanup_workspaces(self.store)
-            try:
-                enqueue_missing(self.store)
-            except Exception:  # never keep the hub from starting over this
-                log.exception("could not queue the conversion of older datasets")
         for i in range(self.settings.viewer_workers):
-            t = threading.Thread(target=self._loop, args=(worker_name(i),),
+            t = threading.Thread(target=self._loop, args=(worker_name(i, self.hub_pid),),
                                  name=f"wb-jobs-{i}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -288,3 +286,90 @@ class JobWorkers:
             log.info("job %s: %s of commit %s (attempt %d) on %s", job.id, job.kind, job.commit,
                      job.attempts, worker)
             run_job(self.store, self.settings, job, worker)
+
+
+class JobWorkers:
+    """The hub's job workers: ``settings.viewer_workers`` threads in a child process, for the
+    hub's lifetime.
+
+    In a process of their own, not threads of the hub's: a conversion or a search index of a
+    large table holds the GIL for much of its work (rows turned into Python values for FTS5,
+    imports), which held every request of the hub behind it (an authenticated request's p95
+    9 ms when idle, 20-25 ms and stalls of 200 ms while a 1M-row table was converted and
+    indexed). The child dies with the hub (``PR_SET_PDEATHSIG`` on Linux, and it exits when
+    its parent changes), so a hub killed with ``kill -9`` leaves its jobs to their leases, as
+    before.
+    """
+
+    def __init__(self, store: Store, settings: HubSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if not self.settings.viewer_workers:
+            return
+        from workbench.viewer.convert import cleanup_workspaces
+
+        cleanup_workspaces(self.store)
+        try:
+            enqueue_missing(self.store)
+        except Exception:  # never keep the hub from starting over this
+            log.exception("could not queue the conversion of older datasets")
+        self._proc = subprocess.Popen([sys.executable, "-m", "workbench.viewer.jobs",
+                                       str(os.getpid())], stdin=subprocess.PIPE)
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(self.settings.model_dump_json().encode())
+        self._proc.stdin.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the child; a job still running after ``timeout`` is left to its lease."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when ``parent`` goes, however it goes (Linux); elsewhere, or if it
+    went already, the child's parent check ends it."""
+    if sys.platform == "linux":
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _child() -> None:
+    """``python -m workbench.viewer.jobs HUB_PID``: the hub's settings (JSON) on stdin; runs
+    the job threads until SIGTERM, or until the hub that started it is gone."""
+    parent = int(sys.argv[1])
+    _die_with(parent)
+    settings = HubSettings.model_validate_json(sys.stdin.read())
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    store = Store.open(settings)
+    threads = _Threads(store, settings, parent)
+    threads.start()
+    try:
+        while not stop.wait(POLL_SECONDS):
+            if os.getppid() != parent:  # the hub died (where no death signal exists)
+                os._exit(0)
+    finally:
+        threads.stop()
+        store.close()
+
+
+if __name__ == "__main__":
+    _child()

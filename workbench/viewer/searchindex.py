@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_TERMS = 16
 RANK_CAP = 20_000
-BATCH_ROWS = 50_000
+BATCH_ROWS = 4096
 TOKENIZER = "unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
