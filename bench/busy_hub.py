@@ -17,25 +17,12 @@ import logging
 import statistics
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from bench.load_dataset import CARD, make_table
-from bench.measure import BenchHub, Result
+from bench.measure import BenchHub, Result, viewer_busy
 
 log = logging.getLogger(__name__)
-BUSY = ("pending", "running")
-
-
-def _jobs_running(client: Any, repo: str) -> bool:
-    """Whether the viewer's jobs for the head of ``main`` are still queued or running."""
-    status = client.request("GET", f"/api/datasets/{repo}/viewer/status").json()
-    if status.get("status") in BUSY:
-        return True
-    shown = status.get("parquet") or {}
-    if status.get("status") == "done" and shown.get("source_commit") != status.get("commit"):
-        return True  # converted, not yet shown
-    return shown.get("statistics") in BUSY or shown.get("search") in BUSY
 
 
 def _requests(conn: http.client.HTTPConnection, token: str, n: int) -> list[float]:
@@ -74,7 +61,7 @@ def run(work: Path, rows: int = 1_000_000, rounds: int = 2) -> list[Result]:
                 b"train-00000-of-00001", f"train-{n:05d}-of-{rounds:05d}".encode())},
                 type="dataset", message=f"round {n}")
             during = []
-            while _jobs_running(client, repo):
+            while viewer_busy(client, repo):
                 during += _requests(conn, hub.token, 20)
             took.append(time.perf_counter() - start)
             busy += during

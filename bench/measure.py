@@ -85,19 +85,23 @@ def wait_converted(client: Any, repo: str, *, timeout: float = 600) -> None:
     share both with them.
     """
     deadline = time.monotonic() + timeout
-    busy = ("pending", "running")
-    while True:
-        status = client.request("GET", f"/api/datasets/{repo}/viewer/status").json()
-        shown = status.get("parquet") or {}
-        if status.get("status") in ("done", "failed", "skipped") and not (
-                status.get("status") == "done" and (
-                    shown.get("commit") is None or shown.get("statistics") in busy
-                    or shown.get("search") in busy)):
-            return
+    while viewer_busy(client, repo):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the viewer has not converted {repo} after {timeout:.0f} s: "
-                               f"{status}")
+            raise TimeoutError(f"the viewer's jobs for {repo} still run after {timeout:.0f} s")
         time.sleep(0.2)
+
+
+def viewer_busy(client: Any, repo: str) -> bool:
+    """Whether the viewer's jobs for the head of ``main`` of ``repo`` are queued or running
+    (the conversion, then the statistics and search index of the conversion it shows)."""
+    busy = ("pending", "running")
+    status = client.request("GET", f"/api/datasets/{repo}/viewer/status").json()
+    if status.get("status") in busy:
+        return True
+    shown = status.get("parquet") or {}
+    if status.get("status") == "done" and shown.get("source_commit") != status.get("commit"):
+        return True  # converted, not yet shown
+    return shown.get("statistics") in busy or shown.get("search") in busy
 
 
 def sha256_file(path: Path, chunk: int = 4 * MiB) -> str:

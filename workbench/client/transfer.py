@@ -48,8 +48,9 @@ BAR_MIN_BYTES = 8 * 1024 * 1024
 TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None, write=None)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-# Downloads: received pieces (64 KiB each from httpx) go to the worker threads in batches
-# of this many bytes; each worker runs at most QUEUE_DEPTH batches behind the network.
+# Downloads: received pieces (what each recv returned, up to hub_client.RECV_BYTES) go to
+# the worker threads in batches of this many bytes; each worker runs at most QUEUE_DEPTH
+# batches behind the network.
 # 1 MiB batches gave the steadiest times here (4 MiB ones: as fast at best, more outliers).
 RECEIVE_BATCH = 1024 * 1024
 QUEUE_DEPTH = 8
