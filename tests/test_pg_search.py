@@ -1,9 +1,10 @@
-"""PostgreSQL's narrow search table (migration 0008): backfill, downgrade, and the vector text.
+"""PostgreSQL's narrow search tables (migrations 0008, 0010): backfill, downgrade, vector text.
 
 The searches themselves are tests/test_search.py, on both backends; this file checks what only
 PostgreSQL has: that a hub indexed before 0008 (``search_docs.document``) finds the same repos,
-with the same totals and order, after the upgrade backfilled ``search_vectors``, and that the
-downgrade gives 0007's columns back.
+with the same totals, order and scores, after the upgrades backfilled ``search_vectors`` and
+``search_heads``, that the downgrade gives 0007's columns back, and that the first tier's
+scores read from ``search_heads`` are those of the whole vector.
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ from workbench.store.accounts import (
 )
 from workbench.store.commits import AddFile, create_commit
 from workbench.store.db import alembic_config
-from workbench.store.repos import create_repo
+from workbench.store.repos import RepoKey, create_repo, update_settings
 from workbench.store.search import search_repos
-from workbench.store.search_index import PG_PAD_TOKEN, pg_vector
+from workbench.store.search_index import PG_PAD_TOKEN, pg_head, pg_vector
 from workbench.store.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -76,7 +77,7 @@ def _answers(store: Store, *principals: Principal) -> list[tuple[int, list[str]]
         for p in principals:
             for q in QUERIES:
                 page = search_repos(s, p, **q)  # type: ignore[arg-type]
-                out.append((page.total, [r.id for r in page.results]))
+                out.append((page.total, [f"{r.id} {r.score}" for r in page.results]))
     return out
 
 
@@ -90,7 +91,8 @@ def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
 def test_backfill_and_downgrade_keep_every_answer(store: Store) -> None:
     alice, bob = _seed(store)
     before = _answers(store, alice, bob)
-    assert before[0] == (2, ["alice/tiny-classifier", "bob/iris-notes"])  # name beats body
+    assert [r.split()[0] for r in before[0][1]] == ["alice/tiny-classifier", "bob/iris-notes"]
+    assert before[0][0] == 2  # the name beats the body
     assert before[1][0] == 2 and before[len(QUERIES) + 1][0] == 0  # private: alice, not bob
 
     _migrate(store, "0007", down=True)
@@ -102,9 +104,10 @@ def test_backfill_and_downgrade_keep_every_answer(store: Store) -> None:
         assert s.scalar(text("SELECT count(*) FROM search_docs WHERE document @@ "
                              "to_tsquery('simple', 'classifier')")) == 2
 
-    _migrate(store, "head")  # 0008 backfills from search_docs.document
+    _migrate(store, "head")  # 0008 backfills from search_docs.document, 0010 from 0008's
     with store.read() as s:
         assert s.scalar(text("SELECT count(*) FROM search_vectors")) == len(CARDS)
+        assert s.scalar(text("SELECT count(*) FROM search_heads")) == len(CARDS)
         columns = s.scalars(text("SELECT column_name FROM information_schema.columns "
                                  "WHERE table_name = 'search_docs'")).all()
         assert "document" not in columns and "head" not in columns
@@ -140,3 +143,29 @@ def test_walked_and_indexed_newest_matches_agree(store: Store,
     monkeypatch.setattr(search_query, "WALK_WINDOW", 0)  # every newest-matches list from GIN
     assert pages() == walked
     assert sum(1 for p in walked if p) > 10
+
+
+def test_head_rows_are_the_vectors_id_and_metadata_words(store: Store) -> None:
+    """``search_heads`` follows every write of ``search_vectors``, and ranks the same."""
+    alice, _ = _seed(store)
+    with store.write() as s:  # a visibility change and a new card rewrite the index
+        writer = principal_for(s, get_account(s, "alice"), "write")  # type: ignore[arg-type]
+        update_settings(store, s, writer, RepoKey("model", "lab", "bert-medical"), private=False)
+    create_commit(store, writer, ("model", "alice", "tiny-classifier"), "main",
+                  [AddFile("README.md", store.blobs.ingest_bytes(
+                      b"---\ntags: [iris, flowers]\n---\nNow with flowers."))], summary="card")
+    with store.read() as s:
+        rows = s.execute(text(
+            "SELECT v.repo_id, ts_filter(v.doc, '{a,b}') = h.head, "
+            "ts_rank_cd(v.doc, CAST(:q AS tsquery)), ts_rank_cd(h.head, CAST(:q AS tsquery)) "
+            "FROM search_vectors v JOIN search_heads h USING (repo_id)"),
+            {"q": "'_iris' | '_flowers' & '_tiny'"}).all()
+        assert len(rows) == len(CARDS)
+        assert all(same for _, same, _, _ in rows)
+        assert [a for *_, a, _ in rows] == [b for *_, b in rows]
+        assert any(a > 0 for *_, a, _ in rows)
+    assert pg_head("alice tiny", "mit") == "'_alice':1A '_tiny':2A '_mit':3B"
+    with store.read() as s:
+        page = search_repos(s, alice, query="flowers")
+        assert [r.id for r in page.results] == ["alice/tiny-classifier"]
+        assert page.results[0].score and page.results[0].score > 0

@@ -26,7 +26,8 @@ room for two kinds of tokens user words can never collide with:
   words: FTS5 counts and ranks a filtered set by merging posting lists instead of joining
   ``repos`` row by row (see ``search.py``).
 
-Migration 0002 creates the tables, 0008 PostgreSQL's ``search_vectors``.
+Migration 0002 creates the tables, 0008 PostgreSQL's ``search_vectors``, 0010 its
+``search_heads`` (the id and metadata words alone, which the first ranking tier reads).
 
 ``create_repo``, ``move_repo`` and ``create_commit`` (when ``README.md`` changes on ``main``)
 call :func:`reindex_repo`; deleting a repo deletes its document (foreign keys, and a trigger
@@ -143,9 +144,22 @@ def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
     ``@@`` with a ``tsquery`` literal: no weight labels (no recheck of the vector), no join.
     Positions run on across the fields as ``to_tsvector`` of their concatenation would.
     """
+    words = _pg_lexemes(((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B"), (body, "", "C")))
+    return " ".join([w for w in [words] if w] + [f"'{t}'" for t in filters.split()]
+                    + [f"'{PG_PAD_TOKEN}'"])
+
+
+def pg_head(name: str, meta: str) -> str:
+    """The text form of ``search_heads.head`` (PostgreSQL, migration 0010): the ``_word``
+    lexemes of :func:`pg_vector` alone, with the same positions and weights, which is all the
+    first ranking tier's ``ts_rank_cd`` reads (a small row instead of the whole vector)."""
+    return _pg_lexemes(((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B")))
+
+
+def _pg_lexemes(fields: Sequence[tuple[str, str, str]]) -> str:
     positions: dict[str, list[str]] = {}
     pos = 0
-    for words, mark, weight in ((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B"), (body, "", "C")):
+    for words, mark, weight in fields:
         for word in words.split():
             pos += 1
             lexeme = mark + word
@@ -155,8 +169,8 @@ def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
             if len(seen) < _PG_MAX_POSITIONS and pos <= _PG_MAX_POS:
                 seen.append(f"{pos}{weight}")
     # Folded words and filter tokens hold letters, digits and "_" only: no quoting needed.
-    parts = [f"'{lexeme}':{','.join(p)}" if p else f"'{lexeme}'" for lexeme, p in positions.items()]
-    return " ".join(parts + [f"'{t}'" for t in filters.split()] + [f"'{PG_PAD_TOKEN}'"])
+    return " ".join(f"'{lexeme}':{','.join(p)}" if p else f"'{lexeme}'"
+                    for lexeme, p in positions.items())
 
 
 def normalize(value: str) -> str:
@@ -231,6 +245,10 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
             "INSERT INTO search_vectors (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
             "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"),
             [{"id": d.repo_id, "doc": pg_vector(d.name, d.meta, d.body, d.filters)} for d in docs])
+        session.execute(text(
+            "INSERT INTO search_heads (repo_id, head) VALUES (:id, CAST(:head AS tsvector)) "
+            "ON CONFLICT (repo_id) DO UPDATE SET head = excluded.head"),
+            [{"id": d.repo_id, "head": pg_head(d.name, d.meta)} for d in docs])
     else:
         raise UnsupportedDatabase(dialect)
     session.execute(text(

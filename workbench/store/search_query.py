@@ -254,10 +254,12 @@ class _TsVector:
 
     Every question is one ``doc @@ 'literal'::tsquery`` on that narrow table: the words, the
     filters and visibility as lexemes, so counting a filtered, visibility-checked set is GIN
-    posting-list work plus a few hundred small heap pages, with no join to ``repos``.
+    posting-list work plus a few hundred small heap pages, with no join to ``repos``. The
+    first tier's scores come from ``search_heads`` (the id and metadata words alone).
     """
 
     vectors = table("search_vectors", column("repo_id"), column("doc"))
+    heads = table("search_heads", column("repo_id"), column("head"))  # migration 0010
 
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -352,8 +354,11 @@ class _TsVector:
             return []
         # Ranked after the cap: only the newest `cap` vectors are detoasted, never every match.
         # One array parameter: an IN list of 1,000 parameters took 40 ms to send and plan.
-        v = self.vectors
-        rank = func.ts_rank_cd(v.c.doc, cast(literal(self._rank_text(terms, scope)), TSQUERY))
+        # The first tier ranks by id and metadata words only: their own small rows
+        # (search_heads, in line) instead of whole vectors from TOAST, 3-4 ms instead of 12.
+        v = self.heads if scope == "head" else self.vectors
+        vector = v.c.head if scope == "head" else v.c.doc
+        rank = func.ts_rank_cd(vector, cast(literal(self._rank_text(terms, scope)), TSQUERY))
         rows = self.s.execute(select(v.c.repo_id, rank.label("score"))
                               .where(v.c.repo_id == any_(literal(ids, ARRAY(Integer))))
                               .order_by(rank.desc(), v.c.repo_id.desc())
