@@ -145,8 +145,8 @@ def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
     Positions run on across the fields as ``to_tsvector`` of their concatenation would.
     """
     words = _pg_lexemes(((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B"), (body, "", "C")))
-    return " ".join([w for w in [words] if w] + [f"'{t}'" for t in filters.split()]
-                    + [f"'{PG_PAD_TOKEN}'"])
+    tokens = " ".join(f"'{t}'" for t in [*filters.split(), PG_PAD_TOKEN])
+    return f"{words} {tokens}" if words else tokens
 
 
 def pg_head(name: str, meta: str) -> str:

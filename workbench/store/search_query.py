@@ -356,8 +356,8 @@ class _TsVector:
         # One array parameter: an IN list of 1,000 parameters took 40 ms to send and plan.
         # The first tier ranks by id and metadata words only: their own small rows
         # (search_heads, in line) instead of whole vectors from TOAST, 3-4 ms instead of 12.
-        v = self.heads if scope == "head" else self.vectors
-        vector = v.c.head if scope == "head" else v.c.doc
+        v, vector = ((self.heads, self.heads.c.head) if scope == "head"
+                     else (self.vectors, self.vectors.c.doc))
         rank = func.ts_rank_cd(vector, cast(literal(self._rank_text(terms, scope)), TSQUERY))
         rows = self.s.execute(select(v.c.repo_id, rank.label("score"))
                               .where(v.c.repo_id == any_(literal(ids, ARRAY(Integer))))
