@@ -1,10 +1,11 @@
-"""PostgreSQL's narrow search tables (migrations 0008, 0010): backfill, downgrade, vector text.
+"""PostgreSQL's narrow search tables (migrations 0008, 0010, 0011): backfill, downgrade, text.
 
 The searches themselves are tests/test_search.py, on both backends; this file checks what only
 PostgreSQL has: that a hub indexed before 0008 (``search_docs.document``) finds the same repos,
-with the same totals, order and scores, after the upgrades backfilled ``search_vectors`` and
-``search_heads``, that the downgrade gives 0007's columns back, and that the first tier's
-scores read from ``search_heads`` are those of the whole vector.
+with the same totals, order and scores, after the upgrades backfilled ``search_vectors``,
+``search_heads`` and then ``search_ranks``, that the downgrades give the earlier tables back
+(0007's columns, 0010's ``search_heads``), and that the scores read from ``search_ranks``, in
+both tiers, are those of the whole vector.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from workbench.store.commits import AddFile, create_commit
 from workbench.store.db import alembic_config
 from workbench.store.repos import RepoKey, create_repo, update_settings
 from workbench.store.search import search_repos
-from workbench.store.search_index import PG_PAD_TOKEN, pg_head, pg_vector
+from workbench.store.search_index import PG_PAD_TOKEN, pg_rank, pg_vector
 from workbench.store.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -104,14 +105,35 @@ def test_backfill_and_downgrade_keep_every_answer(store: Store) -> None:
         assert s.scalar(text("SELECT count(*) FROM search_docs WHERE document @@ "
                              "to_tsquery('simple', 'classifier')")) == 2
 
-    _migrate(store, "head")  # 0008 backfills from search_docs.document, 0010 from 0008's
+    _migrate(store, "0010")  # 0008 backfills from search_docs.document, 0010 from 0008's
     with store.read() as s:
         assert s.scalar(text("SELECT count(*) FROM search_vectors")) == len(CARDS)
         assert s.scalar(text("SELECT count(*) FROM search_heads")) == len(CARDS)
         columns = s.scalars(text("SELECT column_name FROM information_schema.columns "
                                  "WHERE table_name = 'search_docs'")).all()
         assert "document" not in columns and "head" not in columns
+    heads = _head_rows(store)
+    _migrate(store, "head")  # 0011 backfills search_ranks from the vectors
+    with store.read() as s:
+        assert s.scalar(text("SELECT to_regclass('search_heads')")) is None
+        assert s.scalar(text("SELECT count(*) FROM search_ranks")) == len(CARDS)
+        assert s.scalar(text("SELECT count(*) FROM search_vectors v JOIN search_ranks r "
+                             "USING (repo_id) WHERE r.doc = ts_filter(v.doc, '{a,b,c}')")) \
+            == len(CARDS)
     assert _answers(store, alice, bob) == before
+
+    _migrate(store, "0010", down=True)  # search_heads again, as 0010 wrote it
+    assert _head_rows(store) == heads
+    with store.read() as s:
+        assert s.scalar(text("SELECT to_regclass('search_ranks')")) is None
+    _migrate(store, "head")
+    assert _answers(store, alice, bob) == before
+
+
+def _head_rows(store: Store) -> list[tuple[int, str]]:
+    with store.read() as s:
+        return [(int(i), str(h)) for i, h in s.execute(text(
+            "SELECT repo_id, CAST(head AS text) FROM search_heads ORDER BY repo_id"))]
 
 
 def test_vector_text_holds_the_fts5_token_shapes(store: Store) -> None:
@@ -145,8 +167,9 @@ def test_walked_and_indexed_newest_matches_agree(store: Store,
     assert sum(1 for p in walked if p) > 10
 
 
-def test_head_rows_are_the_vectors_id_and_metadata_words(store: Store) -> None:
-    """``search_heads`` follows every write of ``search_vectors``, and ranks the same."""
+def test_rank_rows_are_the_vectors_ranked_words(store: Store) -> None:
+    """``search_ranks`` follows every write of ``search_vectors``, stored in line, and ranks
+    both tiers as the whole vector does."""
     alice, _ = _seed(store)
     with store.write() as s:  # a visibility change and a new card rewrite the index
         writer = principal_for(s, get_account(s, "alice"), "write")  # type: ignore[arg-type]
@@ -155,17 +178,29 @@ def test_head_rows_are_the_vectors_id_and_metadata_words(store: Store) -> None:
                   [AddFile("README.md", store.blobs.ingest_bytes(
                       b"---\ntags: [iris, flowers]\n---\nNow with flowers."))], summary="card")
     with store.read() as s:
-        rows = s.execute(text(
-            "SELECT v.repo_id, ts_filter(v.doc, '{a,b}') = h.head, "
-            "ts_rank_cd(v.doc, CAST(:q AS tsquery)), ts_rank_cd(h.head, CAST(:q AS tsquery)) "
-            "FROM search_vectors v JOIN search_heads h USING (repo_id)"),
-            {"q": "'_iris' | '_flowers' & '_tiny'"}).all()
-        assert len(rows) == len(CARDS)
-        assert all(same for _, same, _, _ in rows)
-        assert [a for *_, a, _ in rows] == [b for *_, b in rows]
-        assert any(a > 0 for *_, a, _ in rows)
-    assert pg_head("alice tiny", "mit") == "'_alice':1A '_tiny':2A '_mit':3B"
+        for q in ("'_iris' | '_flowers' & '_tiny'",  # a first-tier ranking: _words only
+                  "('flowers' | '_flowers') & ('now' | '_now')"):  # the second tier's
+            rows = s.execute(text(
+                "SELECT v.repo_id, ts_filter(v.doc, '{a,b,c}') = r.doc, "
+                "ts_rank_cd(v.doc, CAST(:q AS tsquery)), ts_rank_cd(r.doc, CAST(:q AS tsquery)) "
+                "FROM search_vectors v JOIN search_ranks r USING (repo_id)"), {"q": q}).all()
+            assert len(rows) == len(CARDS)
+            assert all(same for _, same, _, _ in rows)
+            assert [a for *_, a, _ in rows] == [b for *_, b in rows]
+            assert any(a > 0 for *_, a, _ in rows)
+        storage = s.execute(text(
+            "SELECT a.attstorage, c.reloptions FROM pg_attribute a JOIN pg_class c "
+            "ON c.oid = a.attrelid WHERE c.relname = 'search_ranks' AND a.attname = 'doc'")).one()
+        assert storage[0] == "m" and "toast_tuple_target=8160" in storage[1]
+        no_filters = s.scalar(text("SELECT count(*) FROM search_ranks, unnest(doc) u "
+                                   "WHERE u.lexeme LIKE '\\_\\_%'"))
+        assert no_filters == 0  # no filter or padding lexemes: only what ranking reads
+    assert pg_rank("alice tiny", "mit", "tiny notes") == \
+        "'_alice':1A '_tiny':2A '_mit':3B 'tiny':4C 'notes':5C"
     with store.read() as s:
         page = search_repos(s, alice, query="flowers")
+        assert [r.id for r in page.results] == ["alice/tiny-classifier"]
+        assert page.results[0].score and page.results[0].score > 0
+        page = search_repos(s, alice, query="now flowers")  # body words: the second tier
         assert [r.id for r in page.results] == ["alice/tiny-classifier"]
         assert page.results[0].score and page.results[0].score > 0

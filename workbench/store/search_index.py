@@ -26,8 +26,9 @@ room for two kinds of tokens user words can never collide with:
   words: FTS5 counts and ranks a filtered set by merging posting lists instead of joining
   ``repos`` row by row (see ``search.py``).
 
-Migration 0002 creates the tables, 0008 PostgreSQL's ``search_vectors``, 0010 its
-``search_heads`` (the id and metadata words alone, which the first ranking tier reads).
+Migration 0002 creates the tables, 0008 PostgreSQL's ``search_vectors``, 0011 its
+``search_ranks`` (the same words with their positions, stored in line, which both ranking
+tiers read; it replaced 0010's ``search_heads``, the id and metadata words alone).
 
 ``create_repo``, ``move_repo`` and ``create_commit`` (when ``README.md`` changes on ``main``)
 call :func:`reindex_repo`; deleting a repo deletes its document (foreign keys, and a trigger
@@ -144,16 +145,20 @@ def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
     ``@@`` with a ``tsquery`` literal: no weight labels (no recheck of the vector), no join.
     Positions run on across the fields as ``to_tsvector`` of their concatenation would.
     """
-    words = _pg_lexemes(((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B"), (body, "", "C")))
+    return _with_tokens(pg_rank(name, meta, body), filters)
+
+
+def _with_tokens(words: str, filters: str) -> str:
     tokens = " ".join(f"'{t}'" for t in [*filters.split(), PG_PAD_TOKEN])
     return f"{words} {tokens}" if words else tokens
 
 
-def pg_head(name: str, meta: str) -> str:
-    """The text form of ``search_heads.head`` (PostgreSQL, migration 0010): the ``_word``
-    lexemes of :func:`pg_vector` alone, with the same positions and weights, which is all the
-    first ranking tier's ``ts_rank_cd`` reads (a small row instead of the whole vector)."""
-    return _pg_lexemes(((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B")))
+def pg_rank(name: str, meta: str, body: str) -> str:
+    """The text form of ``search_ranks.doc`` (PostgreSQL, migration 0011): the lexemes of
+    :func:`pg_vector` that have positions (id and metadata words as ``_word``, body words),
+    with the same positions and weights, which is all either ranking tier's ``ts_rank_cd``
+    reads; stored in line, unlike the vector, so that ranking does not read TOAST."""
+    return _pg_lexemes(((name, HEAD_MARK, "A"), (meta, HEAD_MARK, "B"), (body, "", "C")))
 
 
 def _pg_lexemes(fields: Sequence[tuple[str, str, str]]) -> str:
@@ -240,15 +245,15 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
         session.execute(text("INSERT INTO repo_search (rowid, name, meta_text, card_text, "
                              "filters) VALUES (:id, :name, :meta, :body, :filters)"), fts_rows)
     elif dialect == "postgresql":
-        # An upsert: two transactions indexing the same repo must not collide on the key.
-        session.execute(text(
-            "INSERT INTO search_vectors (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
-            "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"),
-            [{"id": d.repo_id, "doc": pg_vector(d.name, d.meta, d.body, d.filters)} for d in docs])
-        session.execute(text(
-            "INSERT INTO search_heads (repo_id, head) VALUES (:id, CAST(:head AS tsvector)) "
-            "ON CONFLICT (repo_id) DO UPDATE SET head = excluded.head"),
-            [{"id": d.repo_id, "head": pg_head(d.name, d.meta)} for d in docs])
+        # Upserts: two transactions indexing the same repo must not collide on the key.
+        ranked = [pg_rank(d.name, d.meta, d.body) for d in docs]
+        for table, texts in (("search_vectors", [_with_tokens(words, d.filters) for words, d
+                                                 in zip(ranked, docs, strict=True)]),
+                             ("search_ranks", ranked)):
+            session.execute(text(
+                f"INSERT INTO {table} (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
+                "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"),
+                [{"id": d.repo_id, "doc": t} for d, t in zip(docs, texts, strict=True)])
     else:
         raise UnsupportedDatabase(dialect)
     session.execute(text(
