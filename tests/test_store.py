@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from workbench.config import HubSettings
 from workbench.errors import (
@@ -20,13 +20,16 @@ from workbench.errors import (
 )
 from workbench.store import models as m
 from workbench.store.accounts import (
+    TOKEN_USE_RESOLUTION,
     Principal,
     authenticate,
+    authenticate_use,
     create_org,
     create_token,
     create_user,
     hash_token,
     principal_for,
+    record_use,
     require_read,
     require_write,
     revoke_token,
@@ -134,6 +137,31 @@ def test_users_orgs_and_tokens(store: Store) -> None:
         authenticate(s, write_token)
     with store.read() as s:
         assert authenticate(s, read_token).name == "carol"
+
+
+def test_token_use_is_recorded_once_per_resolution(store: Store) -> None:
+    with store.write() as s:
+        bob = create_user(s, "bob")
+        set_membership(s, create_org(s, "lab"), bob, "read")
+        token = create_token(s, bob, "laptop", scope="read")
+        lonely = create_token(s, create_user(s, "eve"), "ci")
+    with store.read() as s:
+        p, due = authenticate_use(s, token)
+        assert (p.name, p.scope, p.org_names) == ("bob", "read", {"lab": "read"})
+        row = s.scalar(select(m.Token).where(m.Token.name == "laptop"))
+        assert row is not None and due == row.id and row.last_used_at is None
+        assert authenticate_use(s, lonely)[0].orgs == {}  # no organization: one row, no org
+    with store.write() as s:
+        record_use(s, due)
+    with store.read() as s:
+        assert authenticate_use(s, token)[1] is None  # fresh: not written again
+        used = s.scalar(select(m.Token.last_used_at).where(m.Token.id == due))
+        assert used is not None
+    with store.write() as s:  # a use older than the resolution is recorded again
+        s.execute(update(m.Token).where(m.Token.id == due)
+                  .values(last_used_at=used - TOKEN_USE_RESOLUTION))
+    with store.read() as s:
+        assert authenticate_use(s, token)[1] == due
 
 
 def test_tokens_are_stored_hashed(store: Store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from huggingface_hub import HfApi
@@ -41,6 +42,17 @@ def test_tokens_listed_created_and_revoked_by_their_owner(hub, team: Team) -> No
     new = HfApi(endpoint=hub.url, token=secret)
     assert new.whoami()["name"] == team.users["writer"]
     assert new.whoami()["auth"]["accessToken"]["role"] == "read"
+    # its use is recorded, once per TOKEN_USE_RESOLUTION (not a write on every request)
+    with team.client(hub, "writer") as c:
+        def last_used() -> str | None:
+            return next(t for t in c.get("/api/tokens").json()
+                        if t["id"] == created["id"])["lastUsedAt"]
+        used = last_used()
+        assert used is not None, "a token's use is recorded"
+        age = datetime.now(UTC).replace(tzinfo=None) - datetime.fromisoformat(used[:-1])
+        assert timedelta(0) <= age < timedelta(minutes=2)
+        new.whoami()
+        assert last_used() == used
     # a read token cannot write, nor mint itself a write token
     with pytest.raises(HfHubHTTPError) as info:
         new.create_repo(f"{team.users['writer']}/nope")

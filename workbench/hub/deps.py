@@ -13,7 +13,7 @@ from workbench.config import HubSettings
 from workbench.errors import AuthenticationError, InvalidRequest, PayloadTooLarge
 from workbench.hub.downloads import DownloadCounter
 from workbench.hub.signing import Signer
-from workbench.store.accounts import Principal, authenticate
+from workbench.store.accounts import Principal, authenticate_use, record_use
 from workbench.store.names import PLURAL_TYPES, split_repo_id, validate_repo_type
 from workbench.store.repos import RepoKey
 from workbench.store.store import Store
@@ -27,7 +27,7 @@ class HubState:
     downloads: DownloadCounter | None = None  # counted by /resolve, written in batches
 
 
-def get_state(request: Request) -> HubState:
+async def get_state(request: Request) -> HubState:
     return request.app.state.hub  # type: ignore[no-any-return]
 
 
@@ -48,7 +48,11 @@ def get_principal(request: Request, state: State) -> Principal:
                                   "`Authorization: Bearer <token>` (see `workbench login`).",
                                   code="TokenRequired")
     with state.store.read() as s:
-        return authenticate(s, token)
+        principal, used = authenticate_use(s, token)
+    if used is not None:  # at most once per TOKEN_USE_RESOLUTION per token
+        with state.store.write() as s:
+            record_use(s, used)
+    return principal
 
 
 Caller = Annotated[Principal, Depends(get_principal)]

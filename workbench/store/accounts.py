@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
 
 from workbench.errors import (
     AuthenticationError,
@@ -50,6 +51,9 @@ class Principal:
 
 
 ANONYMOUS = Principal()
+# How fresh tokens' last_used_at is kept: recording every request's use would make every
+# request a write transaction.
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)
 
 
 def hash_token(token: str) -> str:
@@ -125,17 +129,43 @@ def principal_for(session: Session, user: m.Account, scope: str | None) -> Princ
 
 def authenticate(session: Session, token: str | None) -> Principal:
     """Turn a bearer token into a Principal; no token means anonymous."""
+    return authenticate_use(session, token)[0]
+
+
+def authenticate_use(session: Session, token: str | None) -> tuple[Principal, int | None]:
+    """:func:`authenticate`, and the token's id when its use is to be recorded (its
+    ``last_used_at`` is unset or older than ``TOKEN_USE_RESOLUTION``; see :func:`record_use`).
+
+    One statement (every authenticated request runs it): the token, its user and the user's
+    memberships, a row per organization (or one with no organization).
+    """
     if not token:
-        return ANONYMOUS
-    row = session.scalar(select(m.Token).where(m.Token.token_hash == hash_token(token)))
-    if row is None or row.revoked:
+        return ANONYMOUS, None
+    T, U, M, Org = m.Token, m.Account, m.Membership, aliased(m.Account)  # noqa: N806
+    rows = session.execute(
+        select(T.id.label("token_id"), T.revoked, T.scope, T.last_used_at, U.id, U.name,
+               U.is_admin, M.org_id, M.role, Org.name.label("org_name"))
+        .join(U, U.id == T.user_id)
+        .outerjoin(M, M.user_id == U.id).outerjoin(Org, Org.id == M.org_id)
+        .where(T.token_hash == hash_token(token))).all()
+    if not rows or rows[0].revoked:
         raise AuthenticationError("Invalid or revoked token: create a new one with "
                                   "`workbench hub token create NAME` or log in again.",
                                   code="InvalidToken")
-    user = session.get(m.Account, row.user_id)
-    if user is None:
-        raise AuthenticationError("The token's user no longer exists.", code="InvalidToken")
-    return principal_for(session, user, row.scope)
+    first = rows[0]
+    orgs = [r for r in rows if r.org_id is not None]
+    principal = Principal(user_id=first.id, name=first.name, is_admin=first.is_admin,
+                          scope=first.scope, orgs={r.org_id: r.role for r in orgs},
+                          org_names={r.org_name: r.role for r in orgs})
+    last = first.last_used_at
+    due = last is None or utcnow() - last >= TOKEN_USE_RESOLUTION
+    return principal, (first.token_id if due else None)
+
+
+def record_use(session: Session, token_id: int) -> None:
+    """Set a token's ``last_used_at`` to now (a write, so at most once per resolution)."""
+    session.execute(update(m.Token).where(m.Token.id == token_id)
+                    .values(last_used_at=utcnow()))
 
 
 # -- permissions ---------------------------------------------------------------------------
