@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
 
 from workbench.config import HubSettings
 from workbench.errors import AuthenticationError, InvalidRequest, PayloadTooLarge
@@ -17,6 +19,8 @@ from workbench.store.accounts import Principal, authenticate_use, record_use
 from workbench.store.names import PLURAL_TYPES, split_repo_id, validate_repo_type
 from workbench.store.repos import RepoKey
 from workbench.store.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,8 +54,11 @@ def get_principal(request: Request, state: State) -> Principal:
     with state.store.read() as s:
         principal, used = authenticate_use(s, token)
     if used is not None:  # at most once per TOKEN_USE_RESOLUTION per token
-        with state.store.write() as s:
-            record_use(s, used)
+        try:
+            with state.store.write() as s:
+                record_use(s, used)
+        except OperationalError:  # a busy database: the request goes on, the next records
+            log.warning("could not record the use of token %d", used, exc_info=True)
     return principal
 
 
