@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from workbench.config import HubSettings
+from workbench.store import models as m
 from workbench.store import search_query
 from workbench.store.accounts import (
     Principal,
@@ -28,9 +29,9 @@ from workbench.store.accounts import (
 )
 from workbench.store.commits import AddFile, create_commit
 from workbench.store.db import alembic_config
-from workbench.store.repos import RepoKey, create_repo, update_settings
+from workbench.store.repos import RepoKey, create_repo, list_repos, update_settings
 from workbench.store.search import search_repos
-from workbench.store.search_index import PG_PAD_TOKEN, pg_rank, pg_vector
+from workbench.store.search_index import PG_PAD_TOKEN, pg_rank, pg_vector, reindex_repo
 from workbench.store.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -42,6 +43,7 @@ CARDS = {
     ("lab", "bert-medical", True): "---\nlicense: apache-2.0\n---\nClinical bert, medical text.",
     ("bob", "iris-notes", False): "---\nlicense: mit\n---\nNotes on the iris classifier, über.",
 }
+LIST_SEARCHES = [["tiny"], ["bert"], ["medical"], ["iris", "no"], ["lab"], ["mit"], ["cl"]]
 QUERIES = [{"query": "classifier"}, {"query": "bert"}, {"query": "med"}, {"query": "iris cl"},
            {"license": "mit"}, {"tags": ["iris", "demo"]}, {"query": "uber"}, {},
            {"types": ["model"], "sort": "downloads"}, {"query": "bert", "author": "lab"}]
@@ -79,7 +81,18 @@ def _answers(store: Store, *principals: Principal) -> list[tuple[int, list[str]]
             for q in QUERIES:
                 page = search_repos(s, p, **q)  # type: ignore[arg-type]
                 out.append((page.total, [f"{r.id} {r.score}" for r in page.results]))
+            for words in LIST_SEARCHES:  # the HF list endpoints: the repo id's words
+                ids = [f"{r.namespace}/{r.name}" for r in list_repos(
+                    s, p, repo_type="model", search=words)]
+                out.append((len(ids), ids))
     return out
+
+
+def _name_lexemes(store: Store) -> list[tuple[int, list[str]]]:
+    with store.read() as s:
+        return [(int(i), list(lx)) for i, lx in s.execute(text(
+            "SELECT repo_id, array_agg(u.lexeme ORDER BY u.lexeme) FROM search_vectors, "
+            "unnest(doc) u WHERE u.lexeme LIKE '\\_n\\_%' GROUP BY repo_id ORDER BY 1"))]
 
 
 def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
@@ -94,7 +107,9 @@ def test_backfill_and_downgrade_keep_every_answer(store: Store) -> None:
     before = _answers(store, alice, bob)
     assert [r.split()[0] for r in before[0][1]] == ["alice/tiny-classifier", "bob/iris-notes"]
     assert before[0][0] == 2  # the name beats the body
-    assert before[1][0] == 2 and before[len(QUERIES) + 1][0] == 0  # private: alice, not bob
+    per_caller = len(QUERIES) + len(LIST_SEARCHES)
+    assert before[1][0] == 2 and before[per_caller + 1][0] == 0  # private: alice, not bob
+    assert before[len(QUERIES)][1] == ["alice/tiny-classifier"]  # list_models(search="tiny")
 
     _migrate(store, "0007", down=True)
     with store.read() as s:
@@ -122,6 +137,16 @@ def test_backfill_and_downgrade_keep_every_answer(store: Store) -> None:
             == len(CARDS)
     assert _answers(store, alice, bob) == before
 
+    migrated = _name_lexemes(store)  # 0012 added the repo id's words, as the writer does
+    assert len(migrated) == len(CARDS) and ["_n_alice", "_n_classifier", "_n_tiny"] in [
+        lx for _, lx in migrated]
+    with store.write() as s:
+        for repo in s.scalars(select(m.Repo)):
+            reindex_repo(s, store, repo)
+    assert _name_lexemes(store) == migrated
+
+    _migrate(store, "0011", down=True)
+    assert _name_lexemes(store) == []
     _migrate(store, "0010", down=True)  # search_heads again, as 0010 wrote it
     assert _head_rows(store) == heads
     with store.read() as s:
@@ -142,8 +167,9 @@ def test_vector_text_holds_the_fts5_token_shapes(store: Store) -> None:
         lexemes = s.scalar(text("SELECT array_agg(lexeme || ':' || "
                                 "coalesce(array_to_string(weights, ''), '') "
                                 "ORDER BY lexeme) FROM unnest(CAST(:d AS tsvector))"), {"d": doc})
-    assert lexemes == ["__o1:", f"{PG_PAD_TOKEN}:", "__repo:", "_alice:A", "_iris:B", "_mit:B", "_tiny:A",
-                       "iris:C", "tiny:C"]  # the 3,000-letter word is too long to index
+    assert lexemes == ["__o1:", f"{PG_PAD_TOKEN}:", "__repo:", "_alice:A", "_iris:B", "_mit:B",
+                       "_n_alice:", "_n_tiny:", "_tiny:A", "iris:C", "tiny:C"]
+    # the 3,000-letter word is too long to index; "_n_": the repo id's words (migration 0012)
 
 
 def test_walked_and_indexed_newest_matches_agree(store: Store,

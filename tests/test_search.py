@@ -454,3 +454,40 @@ def test_sorted_searches_agree_whichever_way_they_run(shub: SearchHub,
                 assert all(page.total == len(page.results) > 0 for page in sorted_)
     finally:
         store.close()
+
+
+def test_hf_list_searches_agree_sorted_or_walked(shub: SearchHub,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HF list endpoints' name order: the matches sorted, or the name index walked."""
+    from workbench.store import repos
+
+    store = shub.store()
+    cases: list[dict[str, Any]] = [
+        {"repo_type": "model", "search": ["classifier"]}, {"repo_type": None, "search": ["ad"]},
+        {"repo_type": "model", "search": ["tiny", "cl"]}, {"repo_type": "dataset",
+                                                           "search": ["iris"]},
+        {"repo_type": None, "search": ["carol"], "filters": ["carol"]}]
+    try:
+        with store.read() as s:
+            for who in (ANONYMOUS, principal_for(s, get_account(s, "carol"), "write")):  # type: ignore[arg-type]
+                chosen = [[_id(r) for r in repos.list_repos(s, who, limit=3, **c)]
+                          for c in cases]  # sorted or walked, as the counts say
+                monkeypatch.setattr(repos, "_sort_matches", lambda *a: True)  # always sort
+                sorted_ = [[_id(r) for r in repos.list_repos(s, who, limit=100, **c)]
+                           for c in cases]
+                monkeypatch.setattr(repos, "_sort_matches", lambda *a: False)  # always walk
+                walked = [[_id(r) for o in range(len(ids)) for r in repos.list_repos(
+                    s, who, limit=1, offset=o, **c)] for c, ids in zip(cases, sorted_,
+                                                                        strict=True)]
+                assert walked == sorted_
+                assert all(sorted_) and max(map(len, sorted_)) > 1
+                assert chosen == [ids[:3] for ids in sorted_]
+                assert sorted_ == [[_id(r) for r in repos.list_repos(s, who, **c)]  # no limit
+                                   for c in cases]
+                monkeypatch.undo()
+    finally:
+        store.close()
+
+
+def _id(repo: Any) -> str:
+    return f"{repo.type}:{repo.namespace}/{repo.name}"

@@ -98,6 +98,11 @@ def token_hash(value: str) -> str:
 # SQLite token shapes (the tokenizer keeps "_"; ``normalize`` never produces it):
 # "word" in the card body, "_word" in the repo id and metadata, "__..." for filters.
 HEAD_MARK = "_"
+# PostgreSQL only: "_n_word" for each word of the repo id, without positions, so that the HF
+# list endpoints' search (the repo id's words) is a plain GIN match. Matching "_word" with
+# weight A instead rechecks every vector holding the word in its metadata too ("base" at
+# 100,000 repos: 62,000 vectors read, 0.8 s). Migration 0012.
+PG_NAME_MARK = "_n_"
 ANY_TOKEN = "__repo"
 PRIVATE_TOKEN = "__private"
 
@@ -145,11 +150,13 @@ def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
     ``@@`` with a ``tsquery`` literal: no weight labels (no recheck of the vector), no join.
     Positions run on across the fields as ``to_tsvector`` of their concatenation would.
     """
-    return _with_tokens(pg_rank(name, meta, body), filters)
+    return _with_tokens(pg_rank(name, meta, body), name, filters)
 
 
-def _with_tokens(words: str, filters: str) -> str:
-    tokens = " ".join(f"'{t}'" for t in [*filters.split(), PG_PAD_TOKEN])
+def _with_tokens(words: str, name: str, filters: str) -> str:
+    names = [PG_NAME_MARK + w for w in dict.fromkeys(name.split())
+             if len((PG_NAME_MARK + w).encode()) <= PG_MAX_LEXEME_BYTES]
+    tokens = " ".join(f"'{t}'" for t in [*names, *filters.split(), PG_PAD_TOKEN])
     return f"{words} {tokens}" if words else tokens
 
 
@@ -247,8 +254,9 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
     elif dialect == "postgresql":
         # Upserts: two transactions indexing the same repo must not collide on the key.
         ranked = [pg_rank(d.name, d.meta, d.body) for d in docs]
-        for table, texts in (("search_vectors", [_with_tokens(words, d.filters) for words, d
-                                                 in zip(ranked, docs, strict=True)]),
+        for table, texts in (("search_vectors", [_with_tokens(words, d.name, d.filters)
+                                                 for words, d in zip(ranked, docs,
+                                                                     strict=True)]),
                              ("search_ranks", ranked)):
             session.execute(text(
                 f"INSERT INTO {table} (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "

@@ -49,6 +49,7 @@ from workbench.store.search_index import (
     HEAD_MARK,
     MAX_FACET_CHARS,
     PG_MAX_LEXEME_BYTES,
+    PG_NAME_MARK,
     PRIVATE_TOKEN,
     facet_token,
     namespace_token,
@@ -268,9 +269,9 @@ class _TsVector:
         self.walk_window = WALK_WINDOW
 
     @staticmethod
-    def _word(t: Term, *, head: bool, weight: str = "") -> str:
-        star = ":*" if t.prefix else (":" if weight else "")
-        marked = f"'{HEAD_MARK}{t.word}'{star}{weight}"
+    def _word(t: Term, *, head: bool) -> str:
+        star = ":*" if t.prefix else ""
+        marked = f"'{HEAD_MARK}{t.word}'{star}"
         return marked if head else f"('{t.word}'{star} | {marked})"
 
     def _text(self, terms: Sequence[Term], scope: str) -> str:
@@ -278,8 +279,11 @@ class _TsVector:
             return f"'{NO_TOKEN}'"  # no lexeme that long is indexed: no repo matches
         head = " & ".join(self._word(t, head=True) for t in terms)
         anywhere = " & ".join(self._word(t, head=False) for t in terms)
-        if scope == "name":  # a weight label: GIN rechecks the vector (HF list endpoints only)
-            return " & ".join(self._word(t, head=True, weight="A") for t in terms)
+        if scope == "name":  # the repo id's own lexemes (HF list endpoints only)
+            if any(len((PG_NAME_MARK + t.word).encode()) > PG_MAX_LEXEME_BYTES for t in terms):
+                return f"'{NO_TOKEN}'"
+            return " & ".join(f"'{PG_NAME_MARK}{t.word}'{':*' if t.prefix else ''}"
+                              for t in terms)
         return {"all": anywhere, "head": head, "rest": f"({anywhere}) & !({head})"}[scope]
 
     def _expr(self, f: Filters, terms: Sequence[Term], scope: str) -> str:
