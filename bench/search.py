@@ -9,6 +9,10 @@ serve`` on that folder; each query's time is its best of two passes (see ``_time
 Both search as a user who belongs to three organizations, so the visibility filter is the
 full one (10 % of the repos are private). The baseline of each HTTP figure is the
 in-process figure of the same queries: the difference is HTTP, JSON and the client.
+
+One more row per size, for information: the HF list endpoints' ``search`` (the words of repo
+ids), ``repos.list_repos`` in the process against ``HfApi.list_models(search=..., limit=20)``
+over HTTP, with the one-word and prefix queries.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from workbench.store.accounts import (
     principal_for,
     set_membership,
 )
+from workbench.store.repos import list_repos
 from workbench.store.search import search_repos
 from workbench.store.search_index import build_document, write_documents
 from workbench.store.store import Store
@@ -48,6 +53,7 @@ QUERIES = 200  # per kind, size and side
 PASSES = 2
 WARMUP = 20
 USER = "bench-user"
+LIST_KIND = "HF list_models(search=)"  # informative: the issue's goal is about search_repos
 EPOCH = datetime(2025, 1, 1)
 
 
@@ -111,6 +117,29 @@ def _time(call: Any, queries: list[dict[str, Any]]) -> tuple[float, float, float
     return p50, p95, hits / len(queries) / PASSES
 
 
+def _list_queries(corpus: Corpus, n: int) -> list[dict[str, Any]]:
+    """The HF list endpoints' ``search`` (the repo id's words): one-word and prefix queries."""
+    words = corpus.queries("one word", n // 2) + corpus.queries("prefix", n - n // 2, seed=8)
+    return [{"search": q["query"]} for q in words]
+
+
+def _list_in_process(store: Store, who: Principal) -> Any:
+    def call(q: dict[str, Any]) -> int:
+        with store.read() as s:
+            return len(list_repos(s, who, repo_type="model", search=[q["search"]], limit=20))
+    return call
+
+
+def _list_over_http(url: str, token: str) -> Any:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=url, token=token)
+
+    def call(q: dict[str, Any]) -> int:
+        return len(list(api.list_models(search=q["search"], limit=20)))
+    return call
+
+
 def _in_process(store: Store, who: Principal) -> Any:
     def call(q: dict[str, Any]) -> int:
         with store.read() as s:
@@ -166,19 +195,21 @@ def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
                  time.perf_counter() - start,
                  f"; sqlite file {db_file.stat().st_size / 1e6:.0f} MB" if db_file.exists() else "")
         server = {k: _time(_in_process(store, who), corpus.queries(k, queries)) for k in KINDS}
+        server[LIST_KIND] = _time(_list_in_process(store, who), _list_queries(corpus, queries))
         hub = HubProcess(root, database_url=database_url,
                          env={"WORKBENCH_LOG_LEVEL": "warning"}).start()
         try:
             with HubClient(hub.url, token, progress=False) as client:
                 http = {k: _time(_over_http(client), corpus.queries(k, queries)) for k in KINDS}
+            http[LIST_KIND] = _time(_list_over_http(hub.url, token), _list_queries(corpus, queries))
         finally:
             hub.stop()
-        for kind in KINDS:
+        for kind in (*KINDS, LIST_KIND):
             (s50, s95, hits), (h50, h95, _) = server[kind], http[kind]
             table.append((kind, size, s50, s95, h50, h95, hits))
             log.info("%-20s %7d repos: in-process p50 %.1f p95 %.1f ms; HTTP p50 %.1f p95 "
                      "%.1f ms; %.0f matches on average", kind, size, s50, s95, h50, h95, hits)
-            final = size == max(sizes) and size >= 100_000
+            final = size == max(sizes) and size >= 100_000 and kind != LIST_KIND
             where = "" if backend == "sqlite" else f" ({backend})"
             results.append(Result(
                 name=f"search p95, {kind}, {size // 1000}k repos{where}", value=round(h95, 1),
@@ -201,7 +232,8 @@ def latency_table(rows: list[tuple[str, int, float, float, float, float, float]]
     """The figures as a Markdown table (bench/README.md shows it)."""
     out = ["| query kind | repos | in-process p50 | p95 | HTTP p50 | p95 | matches (mean) |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for kind, size, s50, s95, h50, h95, hits in sorted(rows, key=lambda r: (KINDS.index(r[0]),
+    order = (*KINDS, LIST_KIND)
+    for kind, size, s50, s95, h50, h95, hits in sorted(rows, key=lambda r: (order.index(r[0]),
                                                                             r[1])):
         out.append(f"| {kind} | {size:,} | {s50:.1f} ms | {s95:.1f} ms | {h50:.1f} ms | "
                    f"{h95:.1f} ms | {hits:,.0f} |")
