@@ -43,6 +43,11 @@ CARDS = {
     ("lab", "bert-medical", True): "---\nlicense: apache-2.0\n---\nClinical bert, medical text.",
     ("bob", "iris-notes", False): "---\nlicense: mit\n---\nNotes on the iris classifier, über.",
 }
+WALKED: list[dict[str, object]] = [
+    {"query": q} for q in ("bert", "iris", "classifier", "med", "notes")] + [
+    {"query": "iris", "license": "mit"}, {"query": "bert", "types": ["model"], "author": "lab"},
+    {"query": "classifier", "tags": ["iris"]}, {"query": "a", "library": "sklearn"},
+    {"query": "medical", "types": ["dataset"]}]
 LIST_SEARCHES = [["tiny"], ["bert"], ["medical"], ["iris", "no"], ["lab"], ["mit"], ["cl"]]
 QUERIES = [{"query": "classifier"}, {"query": "bert"}, {"query": "med"}, {"query": "iris cl"},
            {"license": "mit"}, {"tags": ["iris", "demo"]}, {"query": "uber"}, {},
@@ -181,13 +186,26 @@ def test_walked_and_indexed_newest_matches_agree(store: Store,
         out = []
         with store.read() as s:
             for p in (alice, bob):
-                for q in ("bert", "iris", "classifier", "med", "notes"):
+                for q in WALKED:  # the filters: on repos when walked, lexemes in the index
                     for offset in range(4):  # score_cap 1: scored, then listed past the cap
-                        page = search_repos(s, p, query=q, limit=1, offset=offset, score_cap=1)
+                        page = search_repos(s, p, limit=1, offset=offset, score_cap=1,
+                                            **q)  # type: ignore[arg-type]
                         out.append([(r.id, r.score) for r in page.results])
         return out
 
+    found: list[tuple[int, bool]] = []  # what each walk of the newest rows found, filtered?
+    walk = search_query._TsVector._walk_newest
+
+    def counted(self: search_query._TsVector, f: search_query.Filters,
+                *args: object) -> list[int]:
+        ids = walk(self, f, *args)  # type: ignore[arg-type]
+        found.append((len(ids), bool(f.facets or f.types or f.author)))
+        return ids
+
+    monkeypatch.setattr(search_query._TsVector, "_walk_newest", counted)
     walked = pages()
+    answered = [filtered for n, filtered in found if n]  # the walk, not only the index
+    assert len(answered) >= 4 and any(answered) and not all(answered)
     monkeypatch.setattr(search_query, "WALK_WINDOW", 0)  # every newest-matches list from GIN
     assert pages() == walked
     assert sum(1 for p in walked if p) > 10
