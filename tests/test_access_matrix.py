@@ -216,8 +216,10 @@ def snapshot(w: World) -> Any:
         )
     out["members"] = c.get(f"/api/organizations/{w.team.org}/members").json()
     out["audit"] = c.get("/api/audit", params={"namespace": w.team.org}).json()
-    out["tokens"] = {
-        who: w.clients[who].get("/api/tokens").json() for who in ("outsider", "reader", "writer", "admin")
+    out["tokens"] = {  # but when each was last used: any authenticated call records that
+        who: [{k: v for k, v in t.items() if k != "lastUsedAt"}
+              for t in w.clients[who].get("/api/tokens").json()]
+        for who in ("outsider", "reader", "writer", "admin")
     }
     out["orgs"] = c.get("/api/organizations").json()
     return out
