@@ -153,9 +153,14 @@ def pg_vector(name: str, meta: str, body: str, filters: str) -> str:
     return _with_tokens(pg_rank(name, meta, body), name, filters)
 
 
+def pg_name_lexeme(word: str) -> str | None:
+    """The ``_n_word`` lexeme of a repo id's word, or None when PostgreSQL would refuse it."""
+    lexeme = PG_NAME_MARK + word
+    return lexeme if len(lexeme.encode()) <= PG_MAX_LEXEME_BYTES else None
+
+
 def _with_tokens(words: str, name: str, filters: str) -> str:
-    names = [PG_NAME_MARK + w for w in dict.fromkeys(name.split())
-             if len((PG_NAME_MARK + w).encode()) <= PG_MAX_LEXEME_BYTES]
+    names = [x for x in map(pg_name_lexeme, dict.fromkeys(name.split())) if x]
     tokens = " ".join(f"'{t}'" for t in [*names, *filters.split(), PG_PAD_TOKEN])
     return f"{words} {tokens}" if words else tokens
 
@@ -254,10 +259,8 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
     elif dialect == "postgresql":
         # Upserts: two transactions indexing the same repo must not collide on the key.
         ranked = [pg_rank(d.name, d.meta, d.body) for d in docs]
-        for table, texts in (("search_vectors", [_with_tokens(words, d.name, d.filters)
-                                                 for words, d in zip(ranked, docs,
-                                                                     strict=True)]),
-                             ("search_ranks", ranked)):
+        vectors = [_with_tokens(w, d.name, d.filters) for w, d in zip(ranked, docs, strict=True)]
+        for table, texts in (("search_vectors", vectors), ("search_ranks", ranked)):
             session.execute(text(
                 f"INSERT INTO {table} (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
                 "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"),

@@ -49,12 +49,12 @@ from workbench.store.search_index import (
     HEAD_MARK,
     MAX_FACET_CHARS,
     PG_MAX_LEXEME_BYTES,
-    PG_NAME_MARK,
     PRIVATE_TOKEN,
     facet_token,
     namespace_token,
     normalize,
     owner_token,
+    pg_name_lexeme,
     type_token,
 )
 
@@ -280,10 +280,10 @@ class _TsVector:
         head = " & ".join(self._word(t, head=True) for t in terms)
         anywhere = " & ".join(self._word(t, head=False) for t in terms)
         if scope == "name":  # the repo id's own lexemes (HF list endpoints only)
-            if any(len((PG_NAME_MARK + t.word).encode()) > PG_MAX_LEXEME_BYTES for t in terms):
+            names = [(pg_name_lexeme(t.word), ":*" if t.prefix else "") for t in terms]
+            if not all(lexeme for lexeme, _ in names):
                 return f"'{NO_TOKEN}'"
-            return " & ".join(f"'{PG_NAME_MARK}{t.word}'{':*' if t.prefix else ''}"
-                              for t in terms)
+            return " & ".join(f"'{lexeme}'{star}" for lexeme, star in names)
         return {"all": anywhere, "head": head, "rest": f"({anywhere}) & !({head})"}[scope]
 
     def _expr(self, f: Filters, terms: Sequence[Term], scope: str) -> str:
@@ -336,8 +336,6 @@ class _TsVector:
         (:meth:`_walk_newest`). If the window holds fewer than ``cap`` matches the index
         answers.
         """
-        v = self.vectors
-        expr = self._expr(f, terms, scope)
         if scope != "head" and self._all:
             repos = int(self.s.scalar(select(func.max(R.id))) or 0)
             window = -(-cap * repos * 5 // (self._all * 4))  # ceil, 25 % to spare
@@ -345,7 +343,8 @@ class _TsVector:
                 ids = self._walk_newest(f, terms, scope, window, cap)
                 if len(ids) == cap:
                     return ids
-        q = select(v.c.repo_id).where(self._matches(expr)).order_by(self._by_id()).limit(cap)
+        q = (select(self.vectors.c.repo_id).where(self._matches(self._expr(f, terms, scope)))
+             .order_by(self._by_id()).limit(cap))
         return list(self.s.scalars(q))
 
     def _walk_newest(self, f: Filters, terms: Sequence[Term], scope: str, window: int,
