@@ -8,7 +8,8 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -391,7 +392,8 @@ def test_a_file_that_grows_or_shrinks_while_sent_is_refused(tmp_path: Path) -> N
 
 
 def _mock_client(body: Iterator[bytes] | bytes, headers: dict[str, str]) -> HubClient:
-    """A HubClient whose hub serves one commit and, for any file, ``body`` with ``headers``."""
+    """A HubClient whose hub (an ``httpx.MockTransport``) serves one commit and, for any file,
+    ``body`` with ``headers``: downloads go through the ``httpx`` path."""
     import httpx
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -401,12 +403,76 @@ def _mock_client(body: Iterator[bytes] | bytes, headers: dict[str, str]) -> HubC
 
     c = HubClient("http://hub.invalid", "t", progress=False)
     c._http = httpx.Client(transport=httpx.MockTransport(handler))
+    c.direct_downloads = False
     return c
 
 
-def test_download_checks_size_and_sha256_and_leaves_nothing_behind(tmp_path: Path) -> None:
+Answer = tuple[int, dict[str, str], list[bytes]]
+
+
+@contextmanager
+def _raw_hub(answer: Callable[[str], Answer]) -> Iterator[tuple[HubClient, list[str]]]:
+    """A plain-http server on loopback that answers the commit lookup and, for any other GET,
+    ``answer(path)``: status, headers (sent as given, so they may lie) and body pieces; the
+    connection closes after each answer. Yields a client of it and the paths asked for."""
+    import http.server
+    import json
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            if "/revision/" in self.path:
+                status, headers, body = 200, {}, [json.dumps({"sha": "a" * 40}).encode()]
+            else:
+                status, headers, body = answer(self.path)
+            self.send_response(status)
+            if "Content-Length" not in headers:
+                self.send_header("Content-Length", str(sum(map(len, body))))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for piece in body:
+                self.wfile.write(piece)
+            self.close_connection = True
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with HubClient(f"http://127.0.0.1:{server.server_address[1]}", "t", progress=False) as c:
+            assert c.direct_downloads
+            yield c, asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def _serving(kind: str, pieces: list[bytes], headers: dict[str, str]) -> Iterator[HubClient]:
+    """A client whose hub serves ``pieces`` with ``headers`` for any file, downloaded through
+    ``httpx`` (a mock transport) or the direct path (a real server)."""
+    if kind == "httpx":
+        with _mock_client(iter(pieces), headers) as c:
+            yield c
+    else:
+        with _raw_hub(lambda path: (200, headers, pieces)) as (c, _):
+            yield c
+
+
+def _no_download_threads() -> bool:
+    return not [t for t in threading.enumerate() if t.name.startswith("workbench-download")]
+
+
+@pytest.mark.parametrize("kind", ["httpx", "direct"])
+def test_download_checks_size_and_sha256_and_leaves_nothing_behind(kind: str,
+                                                                   tmp_path: Path) -> None:
     import hashlib
-    import threading
 
     from workbench.errors import IntegrityError
 
@@ -414,35 +480,100 @@ def test_download_checks_size_and_sha256_and_leaves_nothing_behind(tmp_path: Pat
     data = b"".join(pieces)
     good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"',
             "X-Linked-Size": str(len(data))}
-    with _mock_client(iter(pieces), good) as c:
+    with _serving(kind, pieces, good) as c:
         path = c.download_file("a/b", "d/x.bin", local_dir=tmp_path / "ok")
     assert path.read_bytes() == data and c.last_transfer_stats["bytes_downloaded"] == len(data)
 
     bad_sha = {**good, "X-Linked-Etag": f'"{"0" * 64}"'}
     short = {**good, "X-Linked-Size": str(len(data) + 1)}
-    for headers, message in ((bad_sha, "SHA-256"), (short, "bytes")):
-        with _mock_client(iter(pieces), headers) as c, \
-                pytest.raises(IntegrityError, match=message):
+    cases = [(bad_sha, "SHA-256"), (short, "bytes")]
+    if kind == "direct":  # the server announces more than it sends, then hangs up
+        cases.append(({"Content-Length": str(len(data) + 10)}, "bytes"))
+    for headers, message in cases:
+        with _serving(kind, pieces, headers) as c, pytest.raises(IntegrityError, match=message):
             c.download_file("a/b", "d/x.bin", local_dir=tmp_path / "bad")
         assert list((tmp_path / "bad" / "d").iterdir()) == []
-    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-download")]
+    assert _no_download_threads()
 
 
+@pytest.mark.parametrize("kind", ["httpx", "direct"])
 def test_download_write_errors_surface_and_leave_nothing_behind(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
-    import threading
+    import hashlib
 
     from workbench.client import transfer
 
+    calls = []
+
     def full(fd: int, pieces: list[bytes]) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+        calls.append(fd)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        transfer.os.writev(fd, pieces)
 
     monkeypatch.setattr(transfer, "_write_all", full)
     pieces = [os.urandom(256 * 1024) for _ in range(64)]  # more batches than the queue holds
-    with _mock_client(iter(pieces), {"X-Linked-Size": str(256 * 1024 * 64)}) as c, \
-            pytest.raises(OSError) as exc:
+    headers = {"X-Linked-Size": str(256 * 1024 * 64),
+               "X-Linked-Etag": f'"{hashlib.sha256(b"".join(pieces)).hexdigest()}"'}
+    with _serving(kind, pieces, headers) as c, pytest.raises(OSError) as exc:
         c.download_file("a/b", "x.bin", local_dir=tmp_path)
     assert exc.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
-    assert not [t for t in threading.enumerate() if t.name.startswith("workbench-download")]
+    assert _no_download_threads()
+
+
+def test_direct_download_errors_are_typed_and_redirects_fall_back(tmp_path: Path) -> None:
+    import json
+
+    data = os.urandom(3 * MiB + 5)
+
+    def answer(path: str) -> Answer:
+        if path.endswith("/moved.bin"):
+            return 302, {"Location": path.replace("moved.bin", "here.bin")}, []
+        if path.endswith("/here.bin"):
+            return 200, {}, [data]
+        body = json.dumps({"error": "Entry not found: gone.bin"}).encode()
+        return 404, {"X-Error-Code": "EntryNotFound", "Content-Type": "application/json"}, [body]
+
+    with _raw_hub(answer) as (c, asked):
+        local = c.download_file("a/b", "moved.bin", local_dir=tmp_path)
+        assert local.read_bytes() == data  # httpx followed the redirect the direct path left
+        assert [p.rsplit("/", 1)[-1] for p in asked if "/resolve/" in p] == \
+            ["moved.bin", "moved.bin", "here.bin"]
+        with pytest.raises(EntryNotFound, match=r"gone\.bin") as exc:
+            c.download_file("a/b", "gone.bin", local_dir=tmp_path)
+        assert exc.value.status == 404
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["moved.bin"]
+
+    with HubClient(f"http://127.0.0.1:{free_port()}", "t", progress=False) as c, \
+            pytest.raises(WorkbenchError) as exc:
+        c.download_file("a/b", "x.bin", revision="a" * 40, local_dir=tmp_path)
+    assert exc.value.code == "HubUnreachable"
+
+
+def test_downloads_from_a_real_hub_take_the_direct_path(
+        client: HubClient, uploaded: tuple[str, str], big_folder: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.client import transfer
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the httpx path was taken")
+
+    monkeypatch.setattr(transfer, "_fetch_httpx", refuse)
+    rid, first = uploaded
+    paths = client.download(rid, ["big.dat", "config.json", "empty.txt"], revision=first,
+                            local_dir=tmp_path)
+    assert [p.read_bytes() for p in paths] == [
+        (big_folder / name).read_bytes() for name in ("big.dat", "config.json", "empty.txt")]
+    with pytest.raises(EntryNotFound):
+        client.download_file(rid, "nope.txt", revision=first, local_dir=tmp_path)
+    secret = _unique("client-private")
+    client.create_repo(secret, private=True)
+    sha = client.upload(secret, {"s.dat": big_folder / "big.dat"})["commitOid"]
+    with HubClient(client.url, "unused", progress=False) as anon:
+        anon.token = None
+        with pytest.raises(RepoNotFound):
+            anon.download_file(secret, "s.dat", revision=sha, local_dir=tmp_path / "anon")
+    assert not (tmp_path / "anon").exists() or not list((tmp_path / "anon").iterdir())
+    assert _no_download_threads()

@@ -142,11 +142,15 @@ class _LazyTLS(httpx.BaseTransport):
             self._inner.close()
 
 
+def _proxied() -> bool:
+    return any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES)
+
+
 def _http_client(agent: str) -> httpx.Client:
     """An ``httpx.Client``; without proxy settings in the environment (which httpx turns into
     transports of its own) plain http goes through a transport with no SSL context and https
     through :class:`_LazyTLS`."""
-    if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
+    if _proxied():
         return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent})
     return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent},
                         transport=_LazyTLS(),
@@ -203,8 +207,11 @@ class HubClient:
         self.progress = progress
         #: What the last upload or download moved: bytes_uploaded, files_skipped, ...
         self.last_transfer_stats: dict[str, int] = {}
-        agent = f"workbench/{__version__}; python/{platform.python_version()}"
-        self._http = _http_client(agent)
+        self.user_agent = f"workbench/{__version__}; python/{platform.python_version()}"
+        #: Download files from a plain-http hub with ``http.client`` (see
+        #: :func:`transfer.fetch_direct`); off where a proxy is configured.
+        self.direct_downloads = not _proxied()
+        self._http = _http_client(self.user_agent)
 
     def __repr__(self) -> str:
         return f"HubClient({self.url!r})"
@@ -231,11 +238,20 @@ class HubClient:
 
     def _transport_error(self, exc: httpx.TransportError, url: str) -> WorkbenchError:
         if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return self.connection_error("connect", exc, url)
+        if isinstance(exc, httpx.TimeoutException):
+            return self.connection_error("timeout", exc, url)
+        return self.connection_error("other", exc, url)
+
+    def connection_error(self, stage: str, exc: BaseException, url: str) -> WorkbenchError:
+        """The error for a failed connection: ``stage`` is ``connect`` (the hub could not be
+        reached), ``timeout`` (it did not answer in time) or anything else (it broke off)."""
+        if stage == "connect":
             return WorkbenchError(f"Cannot reach the hub at {self.url} ({exc}). Start it with "
                                   "`workbench hub serve`, or point WORKBENCH_HUB_URL (or "
                                   "`workbench login --url`) at a running hub.",
                                   code="HubUnreachable")
-        if isinstance(exc, httpx.TimeoutException):
+        if stage == "timeout":
             return WorkbenchError(f"The hub at {self.url} did not answer in time ({url}).",
                                   code="HubTimeout")
         return WorkbenchError(f"The connection to the hub at {self.url} failed during {url}: "
