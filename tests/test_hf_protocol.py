@@ -180,6 +180,39 @@ def test_range_requests_and_hffs(api: HfApi, repo_id: str, hub) -> None:
         assert f.read(100) == data[200_000:200_100]
 
 
+def test_concurrent_full_and_ranged_downloads_are_byte_exact(api: HfApi, repo_id: str,
+                                                              hub) -> None:
+    """The hub shares its read chunk among the downloads streaming at once (2 MiB for one,
+    512 KiB each for 32), so a stream's chunk size changes while others start and end; every
+    body must still be the exact bytes asked for."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from workbench.hub.routes.files import READ_BUDGET, READ_CHUNK, READ_CHUNK_MAX, read_chunk
+
+    assert read_chunk(0) == read_chunk(1) == READ_CHUNK_MAX
+    assert read_chunk(32) == READ_CHUNK and read_chunk(10_000) == READ_CHUNK
+    assert all(n * read_chunk(n) <= max(READ_BUDGET, n * READ_CHUNK) for n in range(1, 100))
+
+    data = os.urandom(9 * 1024 * 1024 + 12_345)  # several chunks of every size, and a tail
+    api.upload_file(path_or_fileobj=data, path_in_repo="big.bin", repo_id=repo_id)
+    url = f"{hub.url}/{repo_id}/resolve/main/big.bin"
+    asks = [None, (0, len(data) - 1), (1, 3 * 1024 * 1024), (5_000_000, len(data) - 1),
+            (len(data) - 10, len(data) - 1)] * 4
+
+    def get(ask: tuple[int, int] | None) -> bool:
+        headers = {} if ask is None else {"Range": f"bytes={ask[0]}-{ask[1]}"}
+        with httpx.Client(timeout=60) as c:
+            r = c.get(url, headers=headers)
+        want = data if ask is None else data[ask[0]:ask[1] + 1]
+        return r.status_code == (200 if ask is None else 206) and r.content == want
+
+    with ThreadPoolExecutor(len(asks)) as pool:
+        assert all(pool.map(get, asks))
+    assert get(None)  # and alone, at the largest chunk
+
+
 def test_repo_lifecycle_and_listing(api: HfApi, hub) -> None:
     api.create_repo("admin/lifecyclehf-a")
     api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="admin/lifecyclehf-a")
