@@ -209,7 +209,7 @@ class HubClient:
         self.last_transfer_stats: dict[str, int] = {}
         self.user_agent = f"workbench/{__version__}; python/{platform.python_version()}"
         #: Download files from a plain-http hub with ``http.client`` (see
-        #: :func:`transfer.fetch_direct`); off where a proxy is configured.
+        #: ``transfer._fetch_direct``); off where a proxy is configured.
         self.direct_downloads = not _proxied()
         self._http = _http_client(self.user_agent)
 

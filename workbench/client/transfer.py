@@ -378,11 +378,13 @@ def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
 
 class _Expected(NamedTuple):
     """What the response headers promise: the size, and the SHA-256 to check (with the hash
-    object that receives the body) when the hub names one (``X-Linked-Etag`` of an LFS file)."""
+    object that receives the body) when the hub names one (``X-Linked-Etag`` of an LFS file);
+    whether the body is encoded (compressed)."""
 
     size: int | None
     linked: str
     sha256: Any
+    encoded: bool
 
 
 def _expected(headers: Any, bar: Any, grow_total: bool) -> _Expected:
@@ -393,7 +395,8 @@ def _expected(headers: Any, bar: Any, grow_total: bool) -> _Expected:
     if grow_total and expected is not None:
         bar.total = (bar.total or 0) + expected
         bar.refresh()
-    return _Expected(expected, linked, hashlib.sha256() if _HEX64.match(linked) else None)
+    return _Expected(expected, linked, hashlib.sha256() if _HEX64.match(linked) else None,
+                     encoded)
 
 
 def _fetch_httpx(client: HubClient, url: str, fd: int, bar: Any,
@@ -404,8 +407,8 @@ def _fetch_httpx(client: HubClient, url: str, fd: int, bar: Any,
     with client.stream("GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True,
                        headers={"Accept-Encoding": "identity"}) as resp:
         want = _expected(resp.headers, bar, grow_total)
-        encoded = resp.headers.get("Content-Encoding", "identity") != "identity"
-        got = _receive(resp.iter_bytes() if encoded else resp.iter_raw(), fd, want.sha256, bar)
+        got = _receive(resp.iter_bytes() if want.encoded else resp.iter_raw(), fd, want.sha256,
+                       bar)
     return got, want
 
 
