@@ -10,12 +10,15 @@ both tiers, are those of the whole vector.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import func, insert, select, text
 
+from tests.support.hub import HubProcess
+from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.store import models as m
 from workbench.store import search_query
@@ -31,7 +34,14 @@ from workbench.store.commits import AddFile, create_commit
 from workbench.store.db import alembic_config
 from workbench.store.repos import RepoKey, create_repo, list_repos, update_settings
 from workbench.store.search import search_repos
-from workbench.store.search_index import PG_PAD_TOKEN, pg_rank, pg_vector, reindex_repo
+from workbench.store.search_index import (
+    PG_PAD_TOKEN,
+    build_document,
+    pg_rank,
+    pg_vector,
+    reindex_repo,
+    write_documents,
+)
 from workbench.store.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -248,3 +258,79 @@ def test_rank_rows_are_the_vectors_ranked_words(store: Store) -> None:
         page = search_repos(s, alice, query="now flowers")  # body words: the second tier
         assert [r.id for r in page.results] == ["alice/tiny-classifier"]
         assert page.results[0].score and page.results[0].score > 0
+
+
+def _bulk(store: Store, rows: list[tuple[str, str, bool, str]]) -> None:
+    """Repos ``(namespace, name, private, card body)`` with their index documents, inserted
+    in bulk (as bench/search.py seeds), then ``ANALYZE``: the planner's estimates."""
+    with store.write() as s:
+        owners = {a.name: a.id for a in s.scalars(select(m.Account))}
+        start = int(s.scalar(select(func.coalesce(func.max(m.Repo.id), 0))) or 0) + 1
+        now = datetime(2026, 1, 1)
+        repos = [{"id": start + i, "type": "model", "namespace": ns, "name": name,
+                  "owner_id": owners[ns], "private": private, "created_at": now,
+                  "last_modified": now, "card_data": {"license": "mit"},
+                  "downloads": (start + i) * 7919 % 1009, "likes": 0}
+                 for i, (ns, name, private, _) in enumerate(rows)]
+        s.execute(insert(m.Repo), repos)
+        write_documents(s, [build_document(m.Repo(**r), body) for r, (*_, body) in zip(
+            repos, rows, strict=True)], fresh=True)
+    with store.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+
+
+def test_dense_matches_are_counted_up_to_the_bound(store: Store) -> None:
+    """Matches in most of the hub: "at least ``total_bound``" from the newest rows, with the
+    pages an exact count gives; sparse matches, deep pages and others' private repos: exact."""
+    with store.write() as s:
+        create_user(s, "alice")
+        create_user(s, "bob")
+    # alice's 300 private repos (older) all hold "hidden"; of bob's 400, 360 hold "common"
+    _bulk(store, [("alice", f"secret-{i}", True, "hidden common") for i in range(300)]
+          + [("bob", f"repo-{i}", False, "common words" if i % 10 else "other words")
+             for i in range(400)])
+    with store.read() as s:
+        who = {n: principal_for(s, get_account(s, n), "read")  # type: ignore[arg-type]
+               for n in ("alice", "bob")}
+        cases: list[tuple[str, dict[str, object], int, bool]] = [
+            ("bob", {"query": "common"}, 50, False), ("alice", {"query": "common"}, 50, False),
+            ("bob", {"query": "comm"}, 50, False),  # a prefix
+            ("bob", {"sort": "downloads"}, 50, False), ("bob", {"types": ["model"]}, 50, False),
+            ("bob", {"query": "words", "sort": "likes"}, 50, False),
+            ("bob", {"query": "other"}, 40, True),  # sparse: counted
+            ("bob", {"query": "hidden"}, 0, True),  # alice's: dense in the estimate only
+            ("alice", {"query": "hidden"}, 50, False),
+            ("bob", {"query": "common", "offset": 40, "limit": 20}, 360, True)]  # past it
+        for name, q, total, exact in cases:
+            bounded = search_repos(s, who[name], total_bound=50, **q)  # type: ignore[arg-type]
+            counted = search_repos(s, who[name], total_bound=0, **q)  # type: ignore[arg-type]
+            assert (bounded.total, bounded.total_exact) == (total, exact), (name, q)
+            assert counted.total_exact and counted.total >= total
+            assert [(r.id, r.score) for r in bounded.results] == [
+                (r.id, r.score) for r in counted.results], (name, q)
+        assert search_repos(s, who["bob"], query="common", total_bound=0).total == 360
+        assert search_repos(s, who["bob"], total_bound=0).total == 400
+        pages = [r.id for o in range(0, 50, 10) for r in search_repos(
+            s, who["bob"], query="common", total_bound=50, offset=o, limit=10).results]
+        assert pages == [r.id for r in search_repos(s, who["bob"], query="common",
+                                                    total_bound=0, limit=50).results]
+        assert not any(r.startswith("alice/") for r in pages)
+
+
+def test_clients_page_on_past_an_inexact_total(store: Store, postgres_url: str,
+                                               tmp_path: Path) -> None:
+    """Over HTTP: ``totalExact`` false under 1,000 dense matches, and ``HubClient.search``
+    keeps asking past them."""
+    hub = HubProcess(tmp_path / "hub", database_url=postgres_url).start()
+    try:
+        _bulk(store, [("admin", f"m-{i}", False, "dense words") for i in range(1100)])
+        with HubClient(hub.url, hub.token, progress=False) as client:
+            page = client.request("GET", "/api/search", params={"q": "dense"}).json()
+            assert (page["total"], page["totalExact"]) == (1000, False)
+            deep = client.request("GET", "/api/search", params={
+                "q": "dense", "offset": 1000, "limit": 50}).json()
+            assert (deep["total"], deep["totalExact"], len(deep["results"])) == (1100, True, 50)
+            found = client.search("dense", limit=1050)
+            assert len({r["id"] for r in found}) == 1050
+    finally:
+        hub.stop()

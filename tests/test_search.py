@@ -160,7 +160,7 @@ def test_prefix_words_and_diacritics(shub: SearchHub) -> None:
     paper = shub.search(q="vaswani")["results"]
     assert [p["title"] for p in paper] == ["Attention Is All You Need"]
     assert paper[0]["summary"].startswith("The dominant sequence transduction models")
-    assert shub.search(q="zzzunknownword") == {"results": [], "total": 0,
+    assert shub.search(q="zzzunknownword") == {"results": [], "total": 0, "totalExact": True,
                                                "query": "zzzunknownword"}
 
 
@@ -206,6 +206,7 @@ def test_sorts(shub: SearchHub) -> None:
 def test_pages_and_totals(shub: SearchHub) -> None:
     everything = shub.search(token=None, limit=100)
     assert everything["total"] == len(PUBLIC) == len(everything["results"])
+    assert everything["totalExact"] is True  # a few matches: counted on either backend
     pages = [shub.search(token=None, limit=2, offset=o) for o in range(0, 6, 2)]
     assert [p["total"] for p in pages] == [len(PUBLIC)] * 3
     assert [r["id"] for p in pages for r in p["results"]] == [
@@ -345,7 +346,8 @@ def test_org_members_and_visibility_changes(shub: SearchHub) -> None:
         assert shub.ids(shub.bob, q=word) == [rid]  # a member of the org
         assert shub.ids(shub.bob, author=org) == [rid]
         assert shub.ids(shub.carol, q=word) == [] and shub.ids(None, q=word) == []
-        assert shub.search(shub.carol, author=org) == {"results": [], "total": 0, "query": ""}
+        assert shub.search(shub.carol, author=org) == {"results": [], "total": 0,
+                                                       "totalExact": True, "query": ""}
         shub.api().update_repo_settings(rid, private=False)
         assert shub.ids(None, q=word) == [rid] and shub.ids(shub.carol, q=word) == [rid]
         shub.api().update_repo_settings(rid, private=True)
@@ -433,7 +435,7 @@ def test_cli_search(shub: SearchHub) -> None:
 
 def test_sorted_searches_agree_whichever_way_they_run(shub: SearchHub,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """SQLite sorts few matches and walks the sort index for many: same pages either way."""
+    """Both backends sort few matches and walk the sort index for many: same pages."""
     from workbench.store import search_query
 
     store = shub.store()
@@ -444,9 +446,11 @@ def test_sorted_searches_agree_whichever_way_they_run(shub: SearchHub,
     try:
         with store.read() as s:
             for who in (ANONYMOUS, principal_for(s, get_account(s, "carol"), "write")):  # type: ignore[arg-type]
-                monkeypatch.setattr(search_query, "WALK_COST", 1e9)  # always sort
+                for cost in ("WALK_COST", "PG_WALK_COST"):  # always sort
+                    monkeypatch.setattr(search_query, cost, 1e9)
                 sorted_ = [search_repos(s, who, limit=100, **c) for c in cases]
-                monkeypatch.setattr(search_query, "WALK_COST", 0.0)  # always walk
+                for cost in ("WALK_COST", "PG_WALK_COST"):  # always walk
+                    monkeypatch.setattr(search_query, cost, 0.0)
                 walked = [[r.id for o in range(page.total) for r in search_repos(
                     s, who, limit=1, offset=o, **c).results] for c, page in zip(
                         cases, sorted_, strict=True)]

@@ -257,6 +257,10 @@ export class SearchModel {
   get total(): number {
     return this._total;
   }
+  /** False: `total` is a lower bound. */
+  get totalExact(): boolean {
+    return this._totalExact;
+  }
   /** The query text the shown results answer (lags `query.q` while a search runs). */
   get shownQuery(): string {
     return this._shownQuery;
@@ -288,6 +292,7 @@ export class SearchModel {
       }
       this._results = page.results;
       this._total = page.total;
+      this._totalExact = page.totalExact ?? true;
       this._shownQuery = page.query;
       this._error = null;
     } catch (reason) {
@@ -303,6 +308,7 @@ export class SearchModel {
   private _query: ISearchQuery = { ...DEFAULT_QUERY };
   private _results: ISearchResult[] = [];
   private _total = 0;
+  private _totalExact = true;
   private _shownQuery = '';
   private _error: { message: string; hubDown: boolean } | null = null;
   private _loading = false;

@@ -51,6 +51,8 @@ export interface ISearchResult {
 export interface ISearchPage {
   results: ISearchResult[];
   total: number;
+  /** False: at least `total` match (the hub did not count them all). */
+  totalExact?: boolean;
   query: string;
 }
 

@@ -36,6 +36,8 @@ def search(client: HubClient, query: str = "", *, type: str | Sequence[str] | No
         page = client.request("GET", "/api/search", params=[
             *params, ("limit", want), ("offset", len(results))]).json()
         results += page["results"]
-        if len(page["results"]) < want or len(results) >= page["total"]:
+        if len(page["results"]) < want:
             break
+        if page.get("totalExact", True) and len(results) >= page["total"]:
+            break  # an inexact total is a lower bound: ask on
     return results

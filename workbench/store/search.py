@@ -22,8 +22,11 @@ a query matching most of a large hub ("model") stays as fast as a narrow one. Ot
 ``relevance`` means downloads.
 
 Visibility (private repos only for those who may read them, as ``accounts.can_read``) and the
-filters are applied in the database, before counting and paging, so totals and pages are
-exact. On both backends they are tokens in the repo's index row (``search_index.
+filters are applied in the database, before counting and paging, so pages are exact, and so
+are totals, but for one case: on PostgreSQL, when the matches are most of a large hub, a page
+within the first ``TOTAL_BOUND`` reports "at least ``TOTAL_BOUND``" (``total_exact`` False)
+rather than count them all (see ``search_query._TsVector.total``); pages past it count.
+On both backends visibility and filters are tokens in the repo's index row (``search_index.
 filter_tokens``: the FTS5 row, the PostgreSQL ``search_vectors.doc``), matched together with
 the words, so that counting a filtered set of 100,000 repos merges posting lists instead of
 joining ``repos`` row by row; the repos of a page are checked against ``repos`` once more
@@ -46,9 +49,18 @@ from workbench.store.accounts import Principal
 from workbench.store.card_meta import card_library, card_license, card_tasks, repo_tags
 from workbench.store.names import PLURAL_TYPES, validate_repo_type
 from workbench.store.search_index import reindex_repo as reindex_repo  # re-exported
-from workbench.store.search_query import Backend, Filters, Hit, Term, backend, query_terms, readable
+from workbench.store.search_query import (
+    Backend,
+    Filters,
+    Hit,
+    Term,
+    backend,
+    query_terms,
+    readable,
+)
 
 SCORE_CAP = 1000
+TOTAL_BOUND = 1000
 R = m.Repo
 SORTS: dict[str, Any] = {
     "relevance": None, "downloads": R.downloads, "likes": R.likes,
@@ -79,6 +91,7 @@ class SearchResult:
 class SearchPage:
     results: list[SearchResult]
     total: int
+    total_exact: bool = True  # False: at least ``total`` match (PostgreSQL, dense matches)
 
 
 def _types(types: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -93,8 +106,12 @@ def search_repos(session: Session, principal: Principal, *, query: str = "",
                  library: str | None = None, license: str | None = None,
                  author: str | None = None, tags: Sequence[str] = (),
                  sort: str = "relevance", limit: int = 20, offset: int = 0,
-                 score_cap: int = SCORE_CAP) -> SearchPage:
-    """One page of the repos ``principal`` may read that match ``query`` and every filter."""
+                 score_cap: int = SCORE_CAP, total_bound: int = TOTAL_BOUND) -> SearchPage:
+    """One page of the repos ``principal`` may read that match ``query`` and every filter.
+
+    ``total_bound``: on PostgreSQL, a page within the first that many matches may report
+    "at least ``total_bound``" (``total_exact`` False) instead of counting them all.
+    """
     if sort not in SORTS:
         raise InvalidRequest(f"Unknown sort {sort!r}: use relevance, downloads, likes, "
                              "lastModified or createdAt.", code="InvalidSort")
@@ -106,15 +123,18 @@ def search_repos(session: Session, principal: Principal, *, query: str = "",
     f = Filters(principal, _types(types), author or None, tuple(facets))
     terms = query_terms(query)
     index = backend(session)
-    total = index.count(f, terms, "all")
-    if total == 0 or offset >= total:
-        return SearchPage([], total)
+    bound = total_bound if offset + limit <= total_bound else 0
     if terms and SORTS[sort] is None:
+        # Ranked first: its tiers may show at least `bound` matches, so that none are counted.
         hits = _ranked(index, f, terms, offset, limit, score_cap)
-    else:
-        column = SORTS[sort] if SORTS[sort] is not None else R.downloads
-        hits = [(i, None) for i in index.ordered(f, terms, column, offset, limit, total)]
-    return SearchPage(_results(session, principal, hits), total)
+        found = index.total(f, terms, bound)
+        return SearchPage(_results(session, principal, hits), found.n, found.exact)
+    found = index.total(f, terms, bound)
+    if found.n == 0 or offset >= found.n:
+        return SearchPage([], found.n, found.exact)
+    column = SORTS[sort] if SORTS[sort] is not None else R.downloads
+    hits = [(i, None) for i in index.ordered(f, terms, column, offset, limit, found.guess)]
+    return SearchPage(_results(session, principal, hits), found.n, found.exact)
 
 
 def _ranked(index: Backend, f: Filters, terms: Sequence[Term], offset: int, limit: int,

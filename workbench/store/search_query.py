@@ -2,9 +2,10 @@
 
 Used by :mod:`workbench.store.search` (ranked, filtered, paged searches) and by
 ``repos.list_repos`` (the HF list endpoints' ``search``). Each backend answers the same few
-questions (count the matches; score the newest ``cap`` of them; list them newest first or in
-a column's order) for a *scope* of the words: ``all`` (anywhere), ``head`` (every word in the
-repo id or card metadata), ``rest`` (``all`` but not ``head``), ``name`` (the repo id).
+questions (count the matches, or on PostgreSQL show that at least a bound match; score the
+newest ``cap`` of them; list them newest first or in a column's order) for a *scope* of the
+words: ``all`` (anywhere), ``head`` (every word in the repo id or card metadata), ``rest``
+(``all`` but not ``head``), ``name`` (the repo id).
 
 - SQLite (``_Fts5``): one MATCH on the FTS5 table holds the words (``"w"`` in the body,
   ``"_w"`` in the id and metadata, see ``search_index``) and the filters (``"__..."``
@@ -16,6 +17,7 @@ repo id or card metadata), ``rest`` (``all`` but not ``head``), ``name`` (the re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,7 +41,11 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from workbench.errors import UnsupportedDatabase
 from workbench.store import models as m
@@ -59,10 +65,11 @@ from workbench.store.search_index import (
 )
 
 WALK_COST = 1.0  # sorted searches: cost of walking one row relative to sorting one
-# PostgreSQL: walking the sort index checks visibility and facets per row through joins (a
-# task filter, 3,000 of 100,000 repos: 38 ms walking, 5 ms sorting the matches).
-PG_WALK_COST = 25.0
+# PostgreSQL: walking the sort index checks visibility and each facet per row, by primary key
+# (a library and a license, 8,600 of 100,000 repos: 1.1-1.8 ms walking, 6-10 ms sorting).
+PG_WALK_COST = 2.0
 WALK_WINDOW = 5000  # PostgreSQL: most rows tested one by one for the newest matches
+REPO_WALK_FACTOR = 3  # ... when only repos' own columns are tested (no words, no facets)
 MAX_TERMS = 16
 R = m.Repo
 Hit = tuple[int, float | None]
@@ -105,8 +112,11 @@ def facet(kind: str, value: str, *, correlated: bool = False) -> ColumnElement[b
     """The repo has this facet (``tag`` exact; ``task``, ``library``, ``license`` any case)."""
     kind, value = _facet_key(kind, value)
     F = m.SearchFacet  # noqa: N806
-    if correlated:  # one primary-key lookup per repo row
-        return exists().where(F.kind == kind, F.value == value, F.repo_id == R.id)
+    if correlated:  # one primary-key lookup per repo row; "OFFSET 0": PostgreSQL would make
+        # it a join of every repo with the facet (a library and a license, 9,500 of 100,000
+        # repos: 17 ms, against 3 ms walking the downloads index 230 rows deep)
+        return exists(select(F.repo_id).where(F.kind == kind, F.value == value,
+                                              F.repo_id == R.id).offset(0))
     return R.id.in_(select(F.repo_id).where(F.kind == kind, F.value == value))
 
 
@@ -143,10 +153,29 @@ class Filters:
         return [] if p.user_id is None else [p.user_id, *p.orgs]
 
 
+@dataclass(frozen=True)
+class Total:
+    """How many repos match: ``n`` exactly, or at least ``n`` (``exact`` False).
+
+    ``hint``: the best guess of the real number, for choosing plans (``n`` when exact, the
+    planner's estimate when not); never shown, since an estimate counts private repos too.
+    """
+
+    n: int
+    exact: bool = True
+    hint: int | None = None
+
+    @property
+    def guess(self) -> int:
+        return self.n if self.hint is None else max(self.n, self.hint)
+
+
 class Backend(Protocol):
     def match(self, q: Select[Any], terms: Sequence[Term], scope: str) -> Select[Any]: ...
 
     def count(self, f: Filters, terms: Sequence[Term], scope: str) -> int: ...
+
+    def total(self, f: Filters, terms: Sequence[Term], bound: int) -> Total: ...
 
     def scored(self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int,
                limit: int) -> list[Hit]: ...
@@ -207,6 +236,9 @@ class _Fts5:
         return int(self.s.scalar(text("SELECT count(*) FROM repo_search WHERE repo_search "
                                       "MATCH :q"), {"q": self._expr(f, terms, scope)}) or 0)
 
+    def total(self, f: Filters, terms: Sequence[Term], bound: int) -> Total:
+        return Total(self.count(f, terms, "all"))  # FTS5 counts 100,000 matches in ~2 ms
+
     _NEWEST = ("SELECT rowid AS id, {score} AS score FROM repo_search WHERE repo_search "
                "MATCH :q ORDER BY rowid DESC LIMIT :cap")
 
@@ -249,6 +281,25 @@ class _Fts5:
         return list(self.s.scalars(q.order_by(*order).offset(offset).limit(limit)))
 
 
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON)`` of a select, compiled once per shape like any statement."""
+
+    inherit_cache = True
+    _traverse_internals = [("statement", InternalTraversal.dp_clauseelement)]  # noqa: RUF012
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+    @property
+    def _all_selected_columns(self) -> tuple[()]:  # the plan is read by position
+        return ()
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
 class _TsVector:
     """PostgreSQL: ``search_vectors(repo_id, doc)``, one ``tsvector`` per repo with the token
     shapes of the FTS5 row (``search_index.pg_vector``), GIN-indexed.
@@ -256,7 +307,8 @@ class _TsVector:
     Every question is one ``doc @@ 'literal'::tsquery`` on that narrow table: the words, the
     filters and visibility as lexemes, so counting a filtered, visibility-checked set is GIN
     posting-list work plus a few hundred small heap pages, with no join to ``repos``. Scores
-    come from ``search_ranks``: the same words with their positions, stored in line.
+    come from ``search_ranks``: the same words with their positions, stored in line. Matches
+    in most of the hub are not counted through the index at all (:meth:`total`).
     """
 
     vectors = table("search_vectors", column("repo_id"), column("doc"))
@@ -266,6 +318,9 @@ class _TsVector:
         self.s = session
         self._all = 0  # matches of the last count of scope "all"
         self._planned = False
+        self._repos: int | None = None
+        self._estimated: int | None = None
+        self._seen: dict[str, int] = {}  # scope: most of its newest matches found at once
         self.walk_window = WALK_WINDOW
 
     @staticmethod
@@ -306,21 +361,88 @@ class _TsVector:
                 .where(self._matches(self._text(terms, scope))))
 
     def _ids(self, f: Filters, terms: Sequence[Term], scope: str) -> Select[Any]:
+        self._plan()
         v = self.vectors
         return select(v.c.repo_id).where(self._matches(self._expr(f, terms, scope)))
 
-    def count(self, f: Filters, terms: Sequence[Term], scope: str) -> int:
+    def _plan(self) -> None:
         if not self._planned:
             # The planner does not cost detoasting: on a small table it scans every row and
             # decompresses every vector (10 ms at 1,000 repos) rather than ask the index.
             # Every search counts first; LOCAL: until the end of this transaction.
             self.s.execute(text("SET LOCAL enable_seqscan = off"))
             self._planned = True
+
+    def _size(self) -> int:
+        """About how many repos there are (the largest id), read once per search."""
+        if self._repos is None:
+            self._repos = int(self.s.scalar(select(func.max(R.id))) or 0)
+        return self._repos
+
+    def count(self, f: Filters, terms: Sequence[Term], scope: str) -> int:
+        self._plan()
         q = self._ids(f, terms, scope).subquery()
         n = int(self.s.scalar(select(func.count()).select_from(q)) or 0)
         if scope == "all":
             self._all = n  # how dense the matches are, for _newest_ids
         return n
+
+    def total(self, f: Filters, terms: Sequence[Term], bound: int) -> Total:
+        """The matches counted through the index; or "at least ``bound``" when the planner
+        expects them to be dense and the newest repos hold that many.
+
+        GIN builds a bitmap of every match before a count reads it (``model`` at 100,000
+        repos, 80,000 matches: 10-12 ms, whatever the ``LIMIT``). When the estimate (words
+        from ``search_ranks`` statistics, filters from ``repos``; :meth:`_estimate`) puts
+        ``bound`` matches within :attr:`walk_window` of the newest rows, those rows are tested
+        one by one until ``bound`` match (1,000 of ``model``: ~1,300 rows). A wrong estimate
+        costs time, never the answer: too few in the window, and the index counts.
+        """
+        self._plan()
+        seen = max(self._seen.get("all", 0), self._seen.get("head", 0) + self._seen.get("rest", 0))
+        if 0 < bound <= seen:  # a ranked page found that many already (the tiers are disjoint)
+            return Total(bound, exact=False)
+        guess = self._guess(f, terms) if bound > 0 else 0
+        if guess > 0:
+            window = -(-bound * self._size() * 5 // (guess * 4))  # ceil, 25 % to spare
+            # rows of repos alone (type, visibility: ~0.4 µs each) test faster than words
+            widest = self.walk_window * (1 if terms or f.facets else REPO_WALK_FACTOR)
+            if window <= widest and self._walk_count(f, terms, window, bound) >= bound:
+                self._all = guess  # for _newest_ids
+                return Total(bound, exact=False, hint=guess)
+        return Total(self.count(f, terms, "all"))
+
+    def _guess(self, f: Filters, terms: Sequence[Term]) -> int:
+        if self._estimated is None:
+            self._estimated = self._estimate(f, terms)
+        return self._estimated
+
+    def _estimate(self, f: Filters, terms: Sequence[Term]) -> int:
+        """The planner's estimate of the matches (``EXPLAIN``, ~0.4 ms; migration 0013)."""
+        q = select(R.id).where(*f.sql())
+        if terms:
+            r = self.ranks
+            q = q.join(r, r.c.repo_id == R.id).where(
+                r.c.doc.op("@@")(cast(literal(self._text(terms, "all")), TSQUERY)))
+        plan: Any = self.s.connection().execute(_Explain(q)).scalar()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
+
+    def _walk_count(self, f: Filters, terms: Sequence[Term], window: int, bound: int) -> int:
+        """How many of the newest ``window`` repos match, counting up to ``bound``: the words
+        on the in-line ``search_ranks`` rows, the filters on ``repos``, as
+        :meth:`_walk_newest`."""
+        first = self._size() - window
+        if terms:
+            r = self.ranks
+            words = cast(literal(self._text(terms, "all")), TSQUERY)
+            q = (select(r.c.repo_id).join(R, R.id == r.c.repo_id)
+                 .where(r.c.repo_id > first, r.c.doc.op("@@")(words), *f.sql(walk=True)))
+        else:
+            q = select(R.id).where(R.id > first, *f.sql(walk=True))
+        part = q.limit(bound).subquery()
+        return int(self.s.scalar(select(func.count()).select_from(part)) or 0)
 
     def _by_id(self) -> Any:
         """Newest first, in an order no index gives: the planner cannot choose to walk the
@@ -331,14 +453,15 @@ class _TsVector:
         """The ids of the newest ``cap`` matches.
 
         The matches from the GIN index, sorted (every match is visited: 16 ms for 72,000 of
-        100,000 repos); or, when they are dense (``count`` of ``all`` runs first), the newest
-        rows walked and tested one by one in a window sized from that density
-        (:meth:`_walk_newest`). If the window holds fewer than ``cap`` matches the index
-        answers.
+        100,000 repos); or, when they are dense (by the count of ``all`` if one ran, else the
+        planner's estimate), the newest rows walked and tested one by one in a window sized
+        from that density (:meth:`_walk_newest`). If the window holds fewer than ``cap``
+        matches the index answers.
         """
-        if scope != "head" and self._all:
-            repos = int(self.s.scalar(select(func.max(R.id))) or 0)
-            window = -(-cap * repos * 5 // (self._all * 4))  # ceil, 25 % to spare
+        self._plan()
+        dense = self._all or (self._guess(f, terms) if scope != "head" else 0)
+        if scope != "head" and dense:
+            window = -(-cap * self._size() * 5 // (dense * 4))  # ceil, 25 % to spare
             if window <= self.walk_window:
                 ids = self._walk_newest(f, terms, scope, window, cap)
                 if len(ids) == cap:
@@ -363,6 +486,7 @@ class _TsVector:
     def scored(self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int,
                limit: int) -> list[Hit]:
         ids = self._newest_ids(f, terms, scope, cap)
+        self._seen[scope] = max(self._seen.get(scope, 0), len(ids))
         if not ids:
             return []
         # Ranked after the cap: only the newest `cap` matches are read, never every match.
@@ -393,9 +517,9 @@ class _TsVector:
 
     def ordered(self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int,
                 limit: int, total: int) -> list[int]:
-        repos = int(self.s.scalar(select(func.max(R.id))) or 0)  # about how many there are
+        self._plan()
         order = (sort_column.desc(), R.id.desc())
-        if total * total <= PG_WALK_COST * (offset + limit) * repos:  # as on SQLite
+        if total * total <= PG_WALK_COST * (offset + limit) * self._size():  # as on SQLite
             ids = self._ids(f, terms, "all").subquery()
             q = select(R.id).join(ids, ids.c.repo_id == R.id)
         else:

@@ -36,6 +36,27 @@ describe('SearchSidebar', () => {
     sidebar.dispose();
   });
 
+  it('counts the results, and says when the hub counted only the first of them', async () => {
+    const pages: ISearchPage[] = [
+      { ...PAGE, total: 1 },
+      { ...PAGE, total: 1234, totalExact: true },
+      { ...PAGE, total: 1000, totalExact: false }
+    ];
+    let next = 0;
+    const model = new SearchModel(async () => pages[next++]);
+    const sidebar = new SearchSidebar(model, () => undefined);
+    Widget.attach(sidebar, document.body);
+    const shown: string[] = [];
+    for (let i = 0; i < pages.length; i++) {
+      await model.refresh();
+      await new Promise(resolve => setTimeout(resolve, 50));
+      shown.push(sidebar.node.querySelector('[data-testid=wb-count]')!.textContent!);
+    }
+    expect(shown).toEqual(['1 result', '1,234 results', '1,000+ results']);
+    expect(model.totalExact).toBe(false);
+    sidebar.dispose();
+  });
+
   it('shows a down hub in words instead of a blank panel', async () => {
     const model = new SearchModel(async () => {
       throw Object.assign(new Error('Connection refused.'), { status: 502, unavailable: true });

@@ -21,6 +21,12 @@ const SORTS: [SortKey, string][] = [
 ];
 const RETRY_MS = 3000;
 
+/** "1 result", "12 results", or "1,000+ results" when the hub counted only that far. */
+export function countLabel(total: number, exact: boolean): string {
+  const n = total.toLocaleString('en-US');
+  return exact ? `${n} result${total === 1 ? '' : 's'}` : `${n}+ results`;
+}
+
 function SearchView(props: { model: SearchModel; onOpen: (r: ISearchResult) => void }): JSX.Element {
   const { model } = props;
   const q = model.query;
@@ -86,7 +92,7 @@ function SearchView(props: { model: SearchModel; onOpen: (r: ISearchResult) => v
         <ErrorBanner {...model.error} onRetry={() => void model.refresh()} />
       )}
       <div className="wb-Search-count" data-testid="wb-count">
-        {model.loading ? 'Searching…' : `${model.total} result${model.total === 1 ? '' : 's'}`}
+        {model.loading ? 'Searching…' : countLabel(model.total, model.totalExact)}
       </div>
       <ul
         className="wb-Results"

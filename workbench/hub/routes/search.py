@@ -1,8 +1,10 @@
 """Workbench API: ranked full-text search over models, datasets, spaces and papers.
 
 ``GET /api/search?q=tiny-cl&type=model&license=mit&tags=iris&sort=relevance&limit=20``
-answers ``{"results": [...], "total": N, "query": "tiny-cl"}``; see
-:mod:`workbench.store.search` for matching, ranking and visibility.
+answers ``{"results": [...], "total": N, "totalExact": true, "query": "tiny-cl"}``; see
+:mod:`workbench.store.search` for matching, ranking and visibility. ``totalExact`` false: at
+least ``total`` repos match (PostgreSQL, when the matches are most of a large hub and the
+page is within the first 1,000).
 """
 
 from __future__ import annotations
@@ -47,4 +49,5 @@ def search(state: State, caller: Caller,
         page = search_repos(s, caller, query=q, types=type or None, task=task, library=library,
                             license=license, author=author, tags=tags, sort=sort, limit=limit,
                             offset=offset)
-    return {"results": [result_out(r) for r in page.results], "total": page.total, "query": q}
+    return {"results": [result_out(r) for r in page.results], "total": page.total,
+            "totalExact": page.total_exact, "query": q}
