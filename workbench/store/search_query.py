@@ -407,7 +407,8 @@ class _TsVector:
             window = -(-bound * self._size() * 5 // (guess * 4))  # ceil, 25 % to spare
             # rows of repos alone (type, visibility: ~0.4 µs each) test faster than words
             widest = self.walk_window * (1 if terms or f.facets else REPO_WALK_FACTOR)
-            if window <= widest and self._walk_count(f, terms, window, bound) >= bound:
+            if (guess >= bound and window <= widest  # fewer expected: the index counts
+                    and self._walk_count(f, terms, window, bound) >= bound):
                 self._all = guess  # for _newest_ids
                 return Total(bound, exact=False, hint=guess)
         return Total(self.count(f, terms, "all"))
@@ -462,7 +463,7 @@ class _TsVector:
         dense = self._all or (self._guess(f, terms) if scope != "head" else 0)
         if scope != "head" and dense:
             window = -(-cap * self._size() * 5 // (dense * 4))  # ceil, 25 % to spare
-            if window <= self.walk_window:
+            if dense >= cap and window <= self.walk_window:  # else the window falls short
                 ids = self._walk_newest(f, terms, scope, window, cap)
                 if len(ids) == cap:
                     return ids
