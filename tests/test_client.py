@@ -497,6 +497,44 @@ def test_download_checks_size_and_sha256_and_leaves_nothing_behind(kind: str,
 
 
 @pytest.mark.parametrize("kind", ["httpx", "direct"])
+def test_a_deferred_check_marks_the_file_until_it_is_hashed(kind: str, tmp_path: Path) -> None:
+    """``defer_check``: received unhashed, marked with the SHA-256 it must have; the check
+    keeps a good file and removes a bad one; a normal download clears a stale marker."""
+    import hashlib
+
+    from workbench.client.transfer import check_deferred, unchecked
+    from workbench.errors import IntegrityError
+
+    pieces = [os.urandom(64 * 1024 + n) for n in range(40)]
+    data = b"".join(pieces)
+    good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"',
+            "X-Linked-Size": str(len(data))}
+    with _serving(kind, pieces, good) as c:
+        [path] = c.download("a/b", ["d/x.bin"], local_dir=tmp_path / "ok", defer_check=True)
+    assert path.read_bytes() == data and unchecked(path)
+    check_deferred(path)
+    assert not unchecked(path) and path.read_bytes() == data
+    assert sorted(p.name for p in path.parent.iterdir()) == ["x.bin"]
+    check_deferred(path)  # checked already: nothing to do
+
+    bad = {**good, "X-Linked-Etag": f'"{"0" * 64}"'}
+    with _serving(kind, pieces, bad) as c:
+        [path] = c.download("a/b", ["d/x.bin"], local_dir=tmp_path / "bad", defer_check=True)
+    assert unchecked(path)
+    with pytest.raises(IntegrityError, match="SHA-256"):
+        check_deferred(path)
+    assert list(path.parent.iterdir()) == []  # the file and its marker are gone
+
+    with _serving(kind, pieces, good) as c:  # a deferred check that never ran (a crash)...
+        [path] = c.download("a/b", ["d/x.bin"], local_dir=tmp_path / "crash", defer_check=True)
+    assert unchecked(path)
+    with _serving(kind, pieces, good) as c:  # ... then the file downloaded and checked inline
+        c.download("a/b", ["d/x.bin"], local_dir=tmp_path / "crash")
+    assert not unchecked(path) and path.read_bytes() == data
+    assert _no_download_threads()
+
+
+@pytest.mark.parametrize("kind", ["httpx", "direct"])
 def test_download_write_errors_surface_and_leave_nothing_behind(
         kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno

@@ -110,6 +110,55 @@ def test_a_cached_load_follows_main_and_never_outlives_access(conn: wb.Connectio
         wb.load_dataset(rid, split="train")
 
 
+def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubProcess) -> None:
+    """The Parquet files are hashed beside the conversion: a blob that is not what the hub's
+    index names fails with IntegrityError and leaves neither the file nor its conversion; a
+    check that never ran (a crash) has the next load download the file again."""
+    import datasets
+
+    from workbench.client.transfer import unchecked
+    from workbench.errors import IntegrityError
+    from workbench.session import connection
+
+    rid = unique("checked-ds")
+    rows = [{"x": i, "s": f"row {i}"} for i in range(2000)]
+    commit = wb.publish_dataset({"train": rows}, rid).oid
+    [entry] = [f for f in conn.client.list_files(rid, type="dataset")
+               if f["path"].endswith(".parquet")]
+    [blob] = [p for p in hub.data.rglob(entry["lfs"]["oid"]) if p.is_file()]
+    good = blob.read_bytes()
+    in_data = bytearray(good)  # a page's bytes: the conversion fails too
+    in_data[len(good) // 2] ^= 0xFF
+    in_footer = bytearray(good)  # the writer's name in the footer: converts without a fault
+    at = good.rindex(b"parquet-cpp")
+    in_footer[at] = ord("P")
+    converted = lambda: set(Path(datasets.config.HF_DATASETS_CACHE).rglob("*.arrow"))  # noqa: E731
+    before = converted()
+    root = connection().repo_cache("dataset", rid, commit)
+    mode = blob.stat().st_mode
+    blob.chmod(0o644)
+    try:
+        for bad in (in_data, in_footer):
+            blob.write_bytes(bytes(bad))  # the store's bytes no longer match their SHA-256
+            with pytest.raises(IntegrityError, match="SHA-256"):
+                wb.load_dataset(rid, split="train")
+            assert [p.name for p in root.rglob("*") if p.is_file()] == []  # nor the marker
+            assert converted() == before  # what was converted from it is gone too
+    finally:
+        blob.write_bytes(good)
+        blob.chmod(mode)
+    assert all(r.repo != rid for r in wb.inputs())
+
+    assert wb.load_dataset(rid, split="train")["x"] == list(range(2000))
+    local = root / entry["path"]
+    assert local.is_file() and not unchecked(local)
+    marker = local.with_name(f".{local.name}.unchecked")  # as a crash before the check leaves
+    marker.write_text("0" * 64)
+    mtime = local.stat().st_mtime_ns
+    assert wb.load_dataset(rid, split="train")["x"] == list(range(2000))
+    assert not marker.exists() and local.stat().st_mtime_ns != mtime  # downloaded again
+
+
 def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:
     with pytest.raises(RepoNotFound, match="No dataset repo admin/missing-ds"):
         wb.load_dataset("admin/missing-ds")

@@ -21,12 +21,22 @@ import logging
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.errors import InvalidRequest, NotFound, WorkbenchError
+from workbench.errors import IntegrityError, InvalidRequest, NotFound, WorkbenchError
 from workbench.inputs import record
 from workbench.programs import PROGRAM_FILE, load_program
-from workbench.session import Resolved, cached, connection, fetch, recall, remember, resolve
+from workbench.session import (
+    Resolved,
+    cached,
+    check_fetched,
+    connection,
+    fetch,
+    recall,
+    remember,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +140,66 @@ def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:
 
 def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], split: str | None,
                  kwargs: dict[str, Any]) -> Any:
+    """``datasets.load_dataset("parquet", ...)`` of the listed files, downloaded if missing.
+
+    What is downloaded is hashed beside the conversion rather than as it arrives (the SHA-256
+    of a 62 MB file is ~50 ms of CPU, which paced the download): until the check passes each
+    file carries a marker, so a crash before it leaves a file the next load downloads again;
+    a mismatch removes the file and what was converted from it, and raises IntegrityError.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     import datasets
 
+    from workbench.client.transfer import unchecked
+
     files, features = listed
-    local = fetch(pinned, _paths(listed))
+    local = fetch(pinned, _paths(listed), defer_check=True)
     if features is not None:
         kwargs.setdefault("features", features)
-    return datasets.load_dataset(
-        "parquet", data_files={s: [str(local[p]) for p in paths] for s, paths in files.items()},
-        split=split, **kwargs)
+
+    def read() -> Any:
+        return datasets.load_dataset(
+            "parquet", data_files={s: [str(local[p]) for p in paths] for s, paths in
+                                   files.items()}, split=split, **kwargs)
+
+    pending = [path for path in local.values() if unchecked(path)]
+    if not pending:
+        return read()
+    with ThreadPoolExecutor(1, thread_name_prefix="wb-sha256") as pool:
+        checked = pool.submit(check_fetched, pending, remove=False)
+        try:
+            out = read()
+        except BaseException as exc:
+            bad = checked.exception()
+            if isinstance(bad, IntegrityError):  # what was read is not what the hub holds
+                _discard(pending)
+                raise bad from exc
+            raise
+        bad = checked.exception()
+    if bad is not None:
+        _drop_converted(out)
+        _discard(pending)
+        raise bad
+    return out
+
+
+def _discard(paths: list[Path]) -> None:
+    """Remove the files whose check failed or never finished (the next load downloads them)."""
+    from workbench.client.transfer import discard, unchecked
+
+    for path in paths:
+        if unchecked(path):
+            discard(path)
+
+
+def _drop_converted(out: Any) -> None:
+    """Remove the ``datasets`` cache converted from files that failed their check."""
+    import shutil
+
+    for ds in (out.values() if isinstance(out, dict) else [out]):
+        for entry in getattr(ds, "cache_files", None) or []:
+            shutil.rmtree(Path(entry["filename"]).parent, ignore_errors=True)
 
 
 def _listed_parquet(pinned: Resolved) -> tuple[dict[str, list[str]], Any] | None:

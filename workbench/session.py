@@ -351,9 +351,12 @@ def recall(repo_id: str, repo_type: str, revision: str | None) -> Resolved | Non
 
 
 def _missing(resolved: Resolved, paths: Sequence[str]) -> tuple[Path, list[str]]:
-    """The commit's cache folder and which of ``paths`` are not in it yet."""
+    """The commit's cache folder and which of ``paths`` are not in it yet (a file whose
+    deferred SHA-256 check never ran is not: it is downloaded again)."""
+    from workbench.client.transfer import unchecked
+
     root = connection().repo_cache(resolved.type, resolved.repo_id, resolved.commit)
-    return root, [p for p in paths if not (root / p).is_file()]
+    return root, [p for p in paths if not (root / p).is_file() or unchecked(root / p)]
 
 
 def cached(resolved: Resolved, paths: Sequence[str]) -> bool:
@@ -361,11 +364,26 @@ def cached(resolved: Resolved, paths: Sequence[str]) -> bool:
     return not _missing(resolved, paths)[1]
 
 
-def fetch(resolved: Resolved, paths: Sequence[str]) -> dict[str, Path]:
-    """Local paths of files of a pinned repo, downloaded into the cache when missing."""
+def fetch(resolved: Resolved, paths: Sequence[str], *,
+          defer_check: bool = False) -> dict[str, Path]:
+    """Local paths of files of a pinned repo, downloaded into the cache when missing.
+
+    ``defer_check``: the SHA-256 of what is downloaded is checked by :func:`check_fetched`,
+    which the caller must call before it hands out anything read from the files.
+    """
     conn = connection()
     root, missing = _missing(resolved, paths)
     if missing:
         conn.client.download(resolved.repo_id, missing, type=resolved.type,
-                             revision=resolved.commit, local_dir=root)
+                             revision=resolved.commit, local_dir=root, defer_check=defer_check)
     return {p: root / p for p in paths}
+
+
+def check_fetched(paths: Sequence[Path], *, remove: bool = True) -> None:
+    """The deferred SHA-256 checks of files :func:`fetch` downloaded with ``defer_check``:
+    :class:`IntegrityError` for the first that fails, removed first unless not ``remove``
+    (see ``transfer.check_deferred``)."""
+    from workbench.client.transfer import check_deferred
+
+    for path in paths:
+        check_deferred(path, remove=remove)

@@ -434,12 +434,17 @@ class HubClient:
 
     def download(self, repo_id: str, filenames: Sequence[str] | None = None, *,
                  type: str = "model", revision: str = "main",
-                 local_dir: str | Path) -> list[Path]:
-        """Download files (all if ``None``) of one commit into ``local_dir``; return their paths."""
+                 local_dir: str | Path, defer_check: bool = False) -> list[Path]:
+        """Download files (all if ``None``) of one commit into ``local_dir``; return their paths.
+
+        Each LFS file's SHA-256 is checked as it is received, or with ``defer_check`` later,
+        by ``transfer.check_deferred(path)`` (so that the caller can overlap the check with
+        reading the file; until then ``transfer.unchecked(path)`` is true).
+        """
         if isinstance(filenames, str):
             filenames = [filenames]
         return transfer.download(self, repo_id, filenames, repo_type=type, revision=revision,
-                                 local_dir=Path(local_dir))
+                                 local_dir=Path(local_dir), defer_check=defer_check)
 
     def download_file(self, repo_id: str, path: str, *, type: str = "model",
                       revision: str = "main", local_dir: str | Path) -> Path:

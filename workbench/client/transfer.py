@@ -268,7 +268,11 @@ def _target(root: Path, path: str) -> Path:
 
 
 def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *,
-             repo_type: str, revision: str, local_dir: Path) -> list[Path]:
+             repo_type: str, revision: str, local_dir: Path,
+             defer_check: bool = False) -> list[Path]:
+    """Download files of one commit into ``local_dir``; every LFS file's SHA-256 is checked
+    while it is received, or, with ``defer_check``, afterwards by :func:`check_deferred`
+    (until then it is :func:`unchecked`)."""
     stats = client.last_transfer_stats = {"files": 0, "bytes_downloaded": 0}
     # A branch or tag is pinned to one commit for all the files; a commit id already is one
     # (an unknown commit is the first file's RevisionNotFound).
@@ -285,7 +289,8 @@ def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *
     with _bar(client, total, "Downloading", force=True) as bar:
         for name, target in targets:
             url = client.web_path(repo_id, repo_type, "resolve", sha, quote(name, safe="/"))
-            got = _fetch(client, url, name, target, bar, grow_total=total is None)
+            got = _fetch(client, url, name, target, bar, grow_total=total is None,
+                         defer_check=defer_check)
             out.append(target)
             stats["files"] += 1
             stats["bytes_downloaded"] += got
@@ -345,12 +350,50 @@ def _write_all(fd: int, pieces: Sequence[bytes | memoryview]) -> None:
             rest = rest[os.write(fd, rest):]
 
 
+def _marker(target: Path) -> Path:
+    """Next to a file received with ``defer_check``: the SHA-256 it must have. While it is
+    there the file does not count as downloaded (a crash before the check leaves it)."""
+    return target.with_name(f".{target.name}.unchecked")
+
+
+def unchecked(target: Path) -> bool:
+    """Whether ``target`` was received with ``defer_check`` and not checked since."""
+    return _marker(target).exists()
+
+
+def check_deferred(target: Path, *, remove: bool = True) -> None:
+    """Hash a file received with ``defer_check`` and compare it with the hub's SHA-256: on a
+    match the marker goes; else :class:`IntegrityError` is raised, once the file and its
+    marker are gone (``remove``; else the caller calls :func:`discard` when nothing reads the
+    file any more). A no-op for a file checked when it was received."""
+    marker = _marker(target)
+    try:
+        want = marker.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return
+    with open(target, "rb") as f:
+        got = hashlib.file_digest(f, "sha256").hexdigest()
+    if got != want:
+        if remove:
+            discard(target)
+        raise IntegrityError(f"{target.name}: SHA-256 {got} does not match the hub's {want}.")
+    marker.unlink()
+
+
+def discard(target: Path) -> None:
+    """Remove a downloaded file and its marker."""
+    target.unlink(missing_ok=True)
+    _marker(target).unlink(missing_ok=True)
+
+
 def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
-           grow_total: bool) -> int:
+           grow_total: bool, defer_check: bool = False) -> int:
     """Stream one file to a temporary name next to ``target``, check it, rename it.
 
     From a plain-http hub the file comes through :func:`_fetch_direct`; otherwise (https, a
-    proxy, a redirect, an encoded body) through ``httpx``, in :func:`_fetch_httpx`.
+    proxy, a redirect, an encoded body) through ``httpx``, in :func:`_fetch_httpx`. With
+    ``defer_check`` an LFS file is not hashed as it comes: its SHA-256 is written to its
+    marker before it is renamed into place, for :func:`check_deferred`.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
@@ -360,16 +403,24 @@ def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
         with os.fdopen(fd, "wb", buffering=0) as out:
             direct = client.direct_downloads and client.url.startswith("http://") and \
                 not url.startswith(("http://", "https://"))
-            done = _fetch_direct(client, url, out.fileno(), bar, grow_total) if direct else None
+            hashing = not defer_check
+            done = (_fetch_direct(client, url, out.fileno(), bar, grow_total, hashing)
+                    if direct else None)
             if done is None:
-                done = _fetch_httpx(client, url, out.fileno(), bar, grow_total)
+                done = _fetch_httpx(client, url, out.fileno(), bar, grow_total, hashing)
         got, want = done
         if want.size is not None and got != want.size:
             raise IntegrityError(f"{name}: received {got} bytes, the hub announced {want.size}.")
         if want.sha256 is not None and want.sha256.hexdigest() != want.linked:
             raise IntegrityError(f"{name}: SHA-256 {want.sha256.hexdigest()} does not match the "
                                  f"hub's {want.linked}.")
-        os.replace(tmp, target)
+        marker = _marker(target)
+        if defer_check and _HEX64.match(want.linked):
+            marker.write_text(want.linked, encoding="ascii")
+            os.replace(tmp, target)
+        else:
+            os.replace(tmp, target)
+            marker.unlink(missing_ok=True)  # from a deferred check that never ran
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -387,7 +438,7 @@ class _Expected(NamedTuple):
     encoded: bool
 
 
-def _expected(headers: Any, bar: Any, grow_total: bool) -> _Expected:
+def _expected(headers: Any, bar: Any, grow_total: bool, hashing: bool = True) -> _Expected:
     linked = headers.get("X-Linked-Etag", "").removeprefix("W/").strip('"')
     encoded = headers.get("Content-Encoding", "identity") != "identity"
     size = headers.get("X-Linked-Size") or (None if encoded else headers.get("Content-Length"))
@@ -395,25 +446,25 @@ def _expected(headers: Any, bar: Any, grow_total: bool) -> _Expected:
     if grow_total and expected is not None:
         bar.total = (bar.total or 0) + expected
         bar.refresh()
-    return _Expected(expected, linked, hashlib.sha256() if _HEX64.match(linked) else None,
-                     encoded)
+    return _Expected(expected, linked,
+                     hashlib.sha256() if hashing and _HEX64.match(linked) else None, encoded)
 
 
 def _fetch_httpx(client: HubClient, url: str, fd: int, bar: Any,
-                 grow_total: bool) -> tuple[int, _Expected]:
+                 grow_total: bool, hashing: bool = True) -> tuple[int, _Expected]:
     """Receive through ``httpx`` in the calling thread; a writer thread writes each batch of
     received pieces and a hasher thread hashes it, so receiving, writing and hashing
     overlap."""
     with client.stream("GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True,
                        headers={"Accept-Encoding": "identity"}) as resp:
-        want = _expected(resp.headers, bar, grow_total)
+        want = _expected(resp.headers, bar, grow_total, hashing)
         got = _receive(resp.iter_bytes() if want.encoded else resp.iter_raw(), fd, want.sha256,
                        bar)
     return got, want
 
 
 def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
-                  grow_total: bool) -> tuple[int, _Expected] | None:
+                  grow_total: bool, hashing: bool = True) -> tuple[int, _Expected] | None:
     """GET a file of a plain-http hub with ``http.client`` and receive it into reused buffers
     (:func:`_receive_into`); ``None``, with nothing written, when the answer is one for
     ``httpx`` to follow (a redirect, an encoded body).
@@ -455,7 +506,7 @@ def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
                     request=httpx.Request("GET", full)))
         except (OSError, http.client.HTTPException) as exc:
             raise failed(exc) from exc
-        want = _expected(resp.headers, bar, grow_total)
+        want = _expected(resp.headers, bar, grow_total, hashing)
 
         def read(buf: memoryview) -> int:
             assert resp is not None
