@@ -114,6 +114,9 @@ def run(work: Path, rows: int = 1_000_000, repeats: int = 7) -> list[Result]:
                 env = _env(base, work / "caches" / f"{key}-{n}")
                 times[f"{key}_cold"].append(_step(kind, target, env))
                 times[f"{key}_cached"].append(_step(kind, target, env))
+                # each round's caches go with it: kept to the end, 7 rounds left ~2 GB written
+                # behind, and the later rounds of both sides ran up to 2x slower
+                shutil.rmtree(work / "caches" / f"{key}-{n}", ignore_errors=True)
             log.info("round %d: %s", n + 1,
                      ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
     shutil.rmtree(work / "caches", ignore_errors=True)

@@ -9,12 +9,14 @@ Tokens are random, shown once, and stored as their SHA-256 only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 
 from workbench.errors import (
@@ -132,6 +134,18 @@ def authenticate(session: Session, token: str | None) -> Principal:
     return authenticate_use(session, token)[0]
 
 
+@functools.cache
+def _token_rows() -> Any:  # a Select of ten columns
+    """The statement of :func:`authenticate_use`, built once (building it took 0.4 ms of
+    the 0.6 ms it costs a request)."""
+    T, U, M, Org = m.Token, m.Account, m.Membership, aliased(m.Account)  # noqa: N806
+    return (select(T.id.label("token_id"), T.revoked, T.scope, T.last_used_at, U.id, U.name,
+                   U.is_admin, M.org_id, M.role, Org.name.label("org_name"))
+            .join(U, U.id == T.user_id)
+            .outerjoin(M, M.user_id == U.id).outerjoin(Org, Org.id == M.org_id)
+            .where(T.token_hash == bindparam("token_hash")))
+
+
 def authenticate_use(session: Session, token: str | None) -> tuple[Principal, int | None]:
     """:func:`authenticate`, and the token's id when its use is to be recorded (its
     ``last_used_at`` is unset or older than ``TOKEN_USE_RESOLUTION``; see :func:`record_use`).
@@ -141,13 +155,7 @@ def authenticate_use(session: Session, token: str | None) -> tuple[Principal, in
     """
     if not token:
         return ANONYMOUS, None
-    T, U, M, Org = m.Token, m.Account, m.Membership, aliased(m.Account)  # noqa: N806
-    rows = session.execute(
-        select(T.id.label("token_id"), T.revoked, T.scope, T.last_used_at, U.id, U.name,
-               U.is_admin, M.org_id, M.role, Org.name.label("org_name"))
-        .join(U, U.id == T.user_id)
-        .outerjoin(M, M.user_id == U.id).outerjoin(Org, Org.id == M.org_id)
-        .where(T.token_hash == hash_token(token))).all()
+    rows = session.execute(_token_rows(), {"token_hash": hash_token(token)}).all()
     if not rows or rows[0].revoked:
         raise AuthenticationError("Invalid or revoked token: create a new one with "
                                   "`workbench hub token create NAME` or log in again.",
