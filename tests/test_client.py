@@ -120,10 +120,11 @@ def test_errors_are_typed(client: HubClient, repo_id: str, tmp_path: Path) -> No
 
 def test_unreachable_hub_says_how_to_start_it() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with HubClient(url, "x") as c, pytest.raises(WorkbenchError) as exc:
-        c.whoami()
-    assert exc.value.code == "HubUnreachable"
-    assert url in exc.value.message and "workbench hub serve" in exc.value.message
+    for call in (lambda c: c.whoami(), lambda c: c.repo_info("a/b")):  # httpx, http.client
+        with HubClient(url, "x") as c, pytest.raises(WorkbenchError) as exc:
+            call(c)
+        assert exc.value.code == "HubUnreachable"
+        assert url in exc.value.message and "workbench hub serve" in exc.value.message
 
 
 def _tls_server(tmp_path: Path) -> tuple[int, threading.Thread]:

@@ -269,6 +269,41 @@ class HubClient:
             raise error_from_response(resp)
         return resp
 
+    def get_json(self, url: str) -> Any:
+        """GET ``url`` (absolute or a path on the hub) and decode its JSON body, with the
+        errors of :meth:`request`.
+
+        On a plain-http hub without proxies through ``http.client``, a connection of its own:
+        for a repo info that is ~0.7 ms less client CPU than ``httpx``, which a cached
+        ``wb.load_dataset`` spends beside its read (fresh processes, medians: 21.3 -> 20.5
+        ms, local ``datasets`` 20.2). Anything else, or an encoded answer, goes through
+        :meth:`request`.
+        """
+        if not (self.direct_downloads and self.url.startswith("http://")):
+            return self.request("GET", url).json()
+        import http.client
+
+        if not self._prepare(url, False, None)[0].startswith("http://"):
+            return self.request("GET", url).json()
+        conn, resp, full = transfer.direct_get(self, url, DEFAULT_TIMEOUT)
+        try:
+            body = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise self.connection_error("timeout" if isinstance(exc, TimeoutError) else
+                                        "request", exc, url) from exc
+        finally:
+            resp.close()
+            conn.close()
+        if resp.getheader("Content-Encoding", "identity") != "identity":
+            return self.request("GET", url).json()
+        if resp.status == 200:
+            return json.loads(body)
+        answer = httpx.Response(resp.status, headers=resp.getheaders(), content=body,
+                                request=httpx.Request("GET", full))
+        if answer.is_error:
+            raise error_from_response(answer)
+        return answer.json()
+
     @contextmanager
     def stream(self, method: str, url: str, *, auth: bool = True,
                headers: Mapping[str, str] | None = None, **kwargs: Any
@@ -367,8 +402,9 @@ class HubClient:
         """Repo info at a revision (``sha`` is its commit; ``siblings`` lists the files)."""
         path = (self.api_path(repo_id, type) if revision is None else
                 self.api_path(repo_id, type, "revision", quote(revision, safe="")))
-        params = {"blobs": "true"} if files_metadata else None
-        result: dict[str, Any] = self.request("GET", path, params=params).json()
+        if files_metadata:
+            return self.request("GET", path, params={"blobs": "true"}).json()  # type: ignore[no-any-return]
+        result: dict[str, Any] = self.get_json(path)
         return result
 
     def list_repos(self, *, type: str = "model", search: str | None = None,

@@ -474,42 +474,29 @@ def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
     0.06-0.08 s for ``curl`` on the same loopback. ``readinto`` fills a buffer straight from
     the socket.
     """
-    full, headers = client._prepare(url, True, {"Accept-Encoding": "identity",
-                                                "User-Agent": client.user_agent})
-    parts = urlsplit(full)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port,
-                                      timeout=TRANSFER_TIMEOUT.connect)
-    resp: http.client.HTTPResponse | None = None
-    stage = "connect"
+    conn, resp, full = direct_get(client, url, TRANSFER_TIMEOUT)
 
     def failed(exc: BaseException) -> WorkbenchError:
-        return client.connection_error("timeout" if stage != "connect" and isinstance(
-            exc, TimeoutError) else stage, exc, url)
+        return client.connection_error("timeout" if isinstance(exc, TimeoutError) else "request",
+                                       exc, url)
 
     try:
-        try:
-            conn.connect()
-            stage = "request"
-            assert conn.sock is not None
-            conn.sock.settimeout(TRANSFER_TIMEOUT.read)
-            conn.request("GET", urlunsplit(("", "", parts.path, parts.query, "")),
-                         headers=headers)
-            resp = conn.getresponse()
-            if 300 <= resp.status < 400 or \
-                    resp.getheader("Content-Encoding", "identity") != "identity":
-                return None
-            if resp.status >= 400:
-                from workbench.client.hub_client import error_from_response
+        if 300 <= resp.status < 400 or \
+                resp.getheader("Content-Encoding", "identity") != "identity":
+            return None
+        if resp.status >= 400:
+            from workbench.client.hub_client import error_from_response
 
-                raise error_from_response(httpx.Response(
-                    resp.status, headers=resp.getheaders(), content=resp.read(ERROR_BODY_BYTES),
-                    request=httpx.Request("GET", full)))
-        except (OSError, http.client.HTTPException) as exc:
-            raise failed(exc) from exc
+            try:
+                body = resp.read(ERROR_BODY_BYTES)
+            except (OSError, http.client.HTTPException) as exc:
+                raise failed(exc) from exc
+            raise error_from_response(httpx.Response(
+                resp.status, headers=resp.getheaders(), content=body,
+                request=httpx.Request("GET", full)))
         want = _expected(resp.headers, bar, grow_total, hashing)
 
         def read(buf: memoryview) -> int:
-            assert resp is not None
             try:
                 return resp.readinto(buf)
             except (OSError, http.client.HTTPException) as exc:
@@ -517,9 +504,32 @@ def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
 
         return _receive_into(read, fd, want.sha256, bar, want.size), want
     finally:
-        if resp is not None:  # it holds the socket when the hub closes the connection
-            resp.close()
+        resp.close()  # it holds the socket when the hub closes the connection
         conn.close()
+
+
+def direct_get(client: HubClient, url: str, timeout: httpx.Timeout
+               ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, str]:
+    """``GET url`` (identity encoding, the client's token and agent) over a new
+    ``http.client`` connection to a plain-http hub: the connection, the response with its
+    head read, and the full URL; the caller closes both. Failing to connect or to send
+    raises the client's connection error."""
+    full, headers = client._prepare(url, True, {"Accept-Encoding": "identity",
+                                                "User-Agent": client.user_agent})
+    parts = urlsplit(full)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout.connect)
+    stage = "connect"
+    try:
+        conn.connect()
+        stage = "request"
+        assert conn.sock is not None
+        conn.sock.settimeout(timeout.read)
+        conn.request("GET", urlunsplit(("", "", parts.path, parts.query, "")), headers=headers)
+        return conn, conn.getresponse(), full
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        raise client.connection_error("timeout" if stage != "connect" and isinstance(
+            exc, TimeoutError) else stage, exc, url) from exc
 
 
 def _receive_into(read: Callable[[memoryview], int], fd: int, sha256: Any, bar: Any,
