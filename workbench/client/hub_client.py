@@ -279,11 +279,10 @@ class HubClient:
         ms, local ``datasets`` 20.2). Anything else, or an encoded answer, goes through
         :meth:`request`.
         """
-        if not (self.direct_downloads and self.url.startswith("http://")):
-            return self.request("GET", url).json()
         import http.client
 
-        if not self._prepare(url, False, None)[0].startswith("http://"):
+        if not (self.direct_downloads and self._prepare(url, False, None)[0].startswith(
+                "http://")):
             return self.request("GET", url).json()
         conn, resp, full = transfer.direct_get(self, url, DEFAULT_TIMEOUT)
         try:

@@ -414,13 +414,12 @@ def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
         if want.sha256 is not None and want.sha256.hexdigest() != want.linked:
             raise IntegrityError(f"{name}: SHA-256 {want.sha256.hexdigest()} does not match the "
                                  f"hub's {want.linked}.")
-        marker = _marker(target)
-        if defer_check and _HEX64.match(want.linked):
-            marker.write_text(want.linked, encoding="ascii")
-            os.replace(tmp, target)
-        else:
-            os.replace(tmp, target)
-            marker.unlink(missing_ok=True)  # from a deferred check that never ran
+        deferred = defer_check and _HEX64.match(want.linked)
+        if deferred:  # written before the file is in place: a crash leaves it marked
+            _marker(target).write_text(want.linked, encoding="ascii")
+        os.replace(tmp, target)
+        if not deferred:
+            _marker(target).unlink(missing_ok=True)  # from a deferred check that never ran
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

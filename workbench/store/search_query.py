@@ -379,8 +379,12 @@ class _TsVector:
             self._repos = int(self.s.scalar(select(func.max(R.id))) or 0)
         return self._repos
 
+    def _window(self, need: int, matches: int) -> int:
+        """How many of the newest rows to test for ``need`` of ``matches`` spread evenly over
+        the repos (rounded up, with 25 % to spare)."""
+        return -(-need * self._size() * 5 // (matches * 4))
+
     def count(self, f: Filters, terms: Sequence[Term], scope: str) -> int:
-        self._plan()
         q = self._ids(f, terms, scope).subquery()
         n = int(self.s.scalar(select(func.count()).select_from(q)) or 0)
         if scope == "all":
@@ -404,7 +408,7 @@ class _TsVector:
             return Total(bound, exact=False)
         guess = self._guess(f, terms) if bound > 0 else 0
         if guess > 0:
-            window = -(-bound * self._size() * 5 // (guess * 4))  # ceil, 25 % to spare
+            window = self._window(bound, guess)
             # rows of repos alone (type, visibility: ~0.4 µs each) test faster than words
             widest = self.walk_window * (1 if terms or f.facets else REPO_WALK_FACTOR)
             if (guess >= bound and window <= widest  # fewer expected: the index counts
@@ -462,7 +466,7 @@ class _TsVector:
         self._plan()
         dense = self._all or (self._guess(f, terms) if scope != "head" else 0)
         if scope != "head" and dense:
-            window = -(-cap * self._size() * 5 // (dense * 4))  # ceil, 25 % to spare
+            window = self._window(cap, dense)
             if dense >= cap and window <= self.walk_window:  # else the window falls short
                 ids = self._walk_newest(f, terms, scope, window, cap)
                 if len(ids) == cap:
