@@ -74,13 +74,15 @@ def make_table(path: Path, rows: int) -> Path:
     return path
 
 
-def _step(kind: str, target: str, env: dict[str, str]) -> float:
+def _step(kind: str, target: str, env: dict[str, str], rows: int) -> float:
     settle()
     out = subprocess.run([sys.executable, "-c", _STEP, kind, target], capture_output=True,
                          text=True, env=env, cwd=REPO_ROOT, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} load failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rows"] != rows:  # a fast answer must also be the whole answer
+        raise RuntimeError(f"{kind} load gave {result['rows']:,} rows, not {rows:,}")
     return float(result["seconds"])
 
 
@@ -112,8 +114,8 @@ def run(work: Path, rows: int = 1_000_000, repeats: int = 7) -> list[Result]:
         for n in range(repeats):
             for kind, target, key in (("local", str(table), "base"), ("wb", repo, "wb")):
                 env = _env(base, work / "caches" / f"{key}-{n}")
-                times[f"{key}_cold"].append(_step(kind, target, env))
-                times[f"{key}_cached"].append(_step(kind, target, env))
+                times[f"{key}_cold"].append(_step(kind, target, env, rows))
+                times[f"{key}_cached"].append(_step(kind, target, env, rows))
                 # each round's caches go with it: kept to the end, 7 rounds left ~2 GB written
                 # behind, and the later rounds of both sides ran up to 2x slower
                 shutil.rmtree(work / "caches" / f"{key}-{n}", ignore_errors=True)

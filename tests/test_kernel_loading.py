@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -159,6 +160,79 @@ def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubPro
     mtime = local.stat().st_mtime_ns
     assert wb.load_dataset(rid, split="train")["x"] == list(range(2000))
     assert not marker.exists() and local.stat().st_mtime_ns != mtime  # downloaded again
+
+
+def _same_datasets(ours: object, theirs: object) -> None:
+    import datasets
+
+    assert type(ours) is type(theirs)
+    if isinstance(theirs, datasets.DatasetDict):
+        assert isinstance(ours, datasets.DatasetDict) and list(ours) == list(theirs)
+        pairs = [(ours[s], theirs[s]) for s in theirs]
+    else:
+        pairs = [(ours, theirs)]
+    for a, b in pairs:
+        assert a.cache_files == b.cache_files and a.cache_files  # the same Arrow files
+        assert a._fingerprint == b._fingerprint  # so .map() etc. find the same caches
+        assert (a.info, a.split, a.features) == (b.info, b.split, b.features)
+        assert a.to_dict() == b.to_dict()
+
+
+def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    """A second load opens the Arrow files the first one converted without building a
+    ``datasets`` builder, and gives what ``datasets.load_dataset`` gives for those files; a
+    record that no longer fits (folder gone, other cache root, broken record) is converted
+    again, and a split instruction it does not know goes to ``datasets``."""
+    import datasets
+    import datasets.load
+    import pyarrow.parquet as pq
+
+    from workbench.converted import RECORDS
+    from workbench.session import connection
+
+    rid = unique("reopened-ds")
+    data = {"train": [{"x": i, "s": f"row {i}"} for i in range(2500)],
+            "test": [{"x": -i, "s": "t"} for i in range(7)]}
+    commit = wb.publish_dataset(data, rid).oid
+    first = wb.load_dataset(rid)  # downloads and converts
+    [record] = connection().repo_cache("dataset", rid, RECORDS).glob(f"{commit}-*.json")
+    # one Arrow record batch per Parquet row group (datasets alone writes batches of 1,000)
+    [parquet] = [p for p in connection().repo_cache("dataset", rid, commit).rglob("train*")]
+    assert len(first["train"].data.to_batches()) == pq.read_metadata(parquet).num_row_groups
+    # any option goes through datasets.load_dataset: the reference (verification_mode is the
+    # default's value)
+    for split in (None, "train", "test"):
+        _same_datasets(wb.load_dataset(rid, split=split),
+                       wb.load_dataset(rid, split=split, verification_mode="basic_checks"))
+
+    def no_builder(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a datasets builder was built")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets, "load_dataset_builder", no_builder)
+        patch.setattr(datasets.load, "load_dataset_builder", no_builder)
+        assert wb.load_dataset(rid)["train"]["x"] == list(range(2500))  # reopened
+        assert wb.load_dataset(rid, split="test").num_rows == 7
+        with pytest.raises(AssertionError, match="builder was built"):
+            wb.load_dataset(rid, split="train[:10]")  # not a split's name: datasets reads it
+    assert wb.load_dataset(rid, split="train[:10]")["x"] == list(range(10))
+
+    # the converted folder removed: converted again, the same rows
+    shutil.rmtree(Path(first["train"].cache_files[0]["filename"]).parent)
+    again = wb.load_dataset(rid, split="train")
+    assert again["x"] == list(range(2500)) and Path(again.cache_files[0]["filename"]).is_file()
+    # another datasets cache root: the record is not used there
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "other-root")
+        there = wb.load_dataset(rid, split="train")
+        assert (tmp_path / "other-root") in Path(there.cache_files[0]["filename"]).parents
+    # a broken record: converted again and written anew
+    record.write_text("{not json")
+    assert wb.load_dataset(rid, split="test")["x"] == [-i for i in range(7)]
+    assert Path(json.loads(record.read_text())["folder"]).is_dir()
+    assert {r.commit for r in wb.inputs() if r.repo == rid} == {commit}
 
 
 def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from workbench.converted import RECORDS, Memo
 from workbench.errors import IntegrityError, InvalidRequest, NotFound, WorkbenchError
 from workbench.inputs import record
 from workbench.programs import PROGRAM_FILE, load_program
@@ -146,6 +147,8 @@ def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], spl
     of a 62 MB file is ~50 ms of CPU, which paced the download): until the check passes each
     file carries a marker, so a crash before it leaves a file the next load downloads again;
     a mismatch removes the file and what was converted from it, and raises IntegrityError.
+    Called with no options, a conversion of these files made before is opened again without
+    building a ``datasets`` builder (:class:`workbench.converted.Memo`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -155,32 +158,44 @@ def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], spl
 
     files, features = listed
     local = fetch(pinned, _paths(listed), defer_check=True)
+    data_files = {s: [str(local[p]) for p in paths] for s, paths in files.items()}
+    # with no options, what was converted from this commit before is opened again directly
+    memo = None if kwargs else Memo(
+        connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
+        data_files, features)
+    pending = [path for path in local.values() if unchecked(path)]
+    if memo is not None and not pending:
+        out = memo.reopen(split)
+        if out is not None:
+            return out
     if features is not None:
         kwargs.setdefault("features", features)
 
     def read() -> Any:
-        return datasets.load_dataset(
-            "parquet", data_files={s: [str(local[p]) for p in paths] for s, paths in
-                                   files.items()}, split=split, **kwargs)
+        if memo is not None:
+            return memo.convert(split)
+        return datasets.load_dataset("parquet", data_files=data_files, split=split, **kwargs)
 
-    pending = [path for path in local.values() if unchecked(path)]
     if not pending:
-        return read()
-    with ThreadPoolExecutor(1, thread_name_prefix="wb-sha256") as pool:
-        checked = pool.submit(check_fetched, pending, remove=False)
-        try:
-            out = read()
-        except BaseException as exc:
+        out = read()
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="wb-sha256") as pool:
+            checked = pool.submit(check_fetched, pending, remove=False)
+            try:
+                out = read()
+            except BaseException as exc:
+                bad = checked.exception()
+                if isinstance(bad, IntegrityError):  # what was read is not what the hub holds
+                    _discard(pending)
+                    raise bad from exc
+                raise
             bad = checked.exception()
-            if isinstance(bad, IntegrityError):  # what was read is not what the hub holds
-                _discard(pending)
-                raise bad from exc
-            raise
-        bad = checked.exception()
-    if bad is not None:
-        _drop_converted(out)
-        _discard(pending)
-        raise bad
+        if bad is not None:
+            _drop_converted(out)
+            _discard(pending)
+            raise bad
+    if memo is not None:
+        memo.save()
     return out
 
 
