@@ -235,6 +235,42 @@ def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
     assert {r.commit for r in wb.inputs() if r.repo == rid} == {commit}
 
 
+def test_a_cached_load_of_another_layout_reopens_the_commit(conn: wb.Connection,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A repo laid out otherwise (CSV files found by name, no card) goes through
+    ``datasets`` the first time; after that the commit's conversion is opened without asking
+    the hub anything but the commit, and equals what ``datasets`` gives; a new commit is
+    converted anew."""
+    import datasets
+    import datasets.load
+
+    rid = unique("csv-ds")
+    conn.client.create_repo(rid, type="dataset")
+    conn.client.upload(rid, {"train.csv": b"x,s\n1,a\n2,b\n", "test.csv": b"x,s\n3,c\n"},
+                       type="dataset", message="csv")
+    first = wb.load_dataset(rid)
+    assert {s: first[s]["x"] for s in first} == {"train": [1, 2], "test": [3]}
+    for split in (None, "train", "test"):
+        _same_datasets(wb.load_dataset(rid, split=split),
+                       wb.load_dataset(rid, split=split, verification_mode="basic_checks"))
+
+    def no_builder(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a datasets builder was built")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets, "load_dataset_builder", no_builder)
+        patch.setattr(datasets.load, "load_dataset_builder", no_builder)
+        assert wb.load_dataset(rid, split="train")["s"] == ["a", "b"]
+    commit = conn.client.upload(rid, {"train.csv": b"x,s\n5,e\n"}, type="dataset",
+                                message="new rows")["commitOid"]
+    assert wb.load_dataset(rid, split="train")["x"] == [5]
+    assert [r.commit for r in wb.inputs() if r.repo == rid][-1] == commit
+    with pytest.raises(InvalidRequest) as err:
+        wb.load_dataset(rid, split="nope")
+    assert err.value.code == "UnknownSplit"
+
+
 def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:
     with pytest.raises(RepoNotFound, match="No dataset repo admin/missing-ds"):
         wb.load_dataset("admin/missing-ds")

@@ -1,10 +1,11 @@
 """What ``wb.load_dataset`` converted, opened again without building a ``datasets`` builder.
 
-``datasets.load_dataset`` of cached Parquet files spends a third of its time finding out again
-what it converted last time: it resolves the data files, hashes the builder's config, locks
-and checks the cache folder, and only then reads the Arrow files. A commit's files never
-change, so the first conversion of a commit's Parquet files is written down (a small JSON
-record next to the commit's files in the Workbench cache: the ``datasets`` cache folder, the
+``datasets.load_dataset`` of data it converted before spends most of its time finding out
+again what it converted: for local Parquet files it resolves the files, hashes the builder's
+config, locks and checks the cache folder (a third of a cached load of 1,000,000 rows); for a
+repo on the hub it asks the hub for the repo's info, card and file list first (~0.1 s). A
+commit never changes, so the first conversion of a commit is written down (a small JSON
+record beside the commit's files in the Workbench cache: the ``datasets`` cache folder, the
 dataset name and each split's fingerprint), and later loads read that folder with the same
 ``datasets`` reader, giving the same ``Dataset`` objects (same files, info, split and
 fingerprint) for less.
@@ -12,11 +13,12 @@ fingerprint) for less.
 A record is used only while everything the builder would look at is as it was: the same
 ``datasets`` version and cache root, the same Parquet files (size and mtime, which the
 builder's cache key covers) and features, and the converted folder still complete. Anything
-else falls back to ``datasets.load_dataset``, which writes a new record. The record is JSON;
-nothing is unpickled.
+else falls back to ``datasets``, which writes a new record. The record is JSON; nothing is
+unpickled.
 
 The conversion itself is ``load_dataset``'s (``load_dataset_builder``, ``download_and_prepare``
-and ``as_dataset``, with its defaults), writing one Arrow record batch per Parquet row group
+and ``as_dataset``, with its defaults). Of listed Parquet files it writes one Arrow record
+batch per Parquet row group
 instead of batches of 1,000 rows: the builder reads a row group as one batch anyway, so this
 holds no more in memory, and it writes each column in one piece instead of a thousand
 (~15 % of a cold load of a 62 MB file). Feature types for which ``datasets`` keeps batches
@@ -40,17 +42,22 @@ _FORMAT = 1
 
 
 class Memo:
-    """The conversion of one commit's Parquet files (``data_files``: split -> local paths)."""
+    """The conversion of one commit: of its Parquet files (``data_files``: split -> local
+    paths, with ``features``), or of the whole repo as ``datasets`` finds its data (``repo``)."""
 
-    def __init__(self, records: Path, commit: str, data_files: dict[str, list[str]],
-                 features: Any) -> None:
+    def __init__(self, records: Path, commit: str, *,
+                 data_files: dict[str, list[str]] | None = None, features: Any = None,
+                 repo: str | None = None) -> None:
         import datasets
 
-        self.data_files = data_files
+        self.commit, self.repo = commit, repo
+        self.data_files = data_files or {}
         self.features = features
         self.root = str(Path(os.path.expanduser(str(datasets.config.HF_DATASETS_CACHE))))
-        key = json.dumps([_FORMAT, datasets.__version__, self.root, data_files,
-                          None if features is None else features.to_dict()], sort_keys=True)
+        what = ({"repo": repo} if repo is not None else
+                {"data_files": self.data_files,
+                 "features": None if features is None else features.to_dict()})
+        key = json.dumps([_FORMAT, datasets.__version__, self.root, what], sort_keys=True)
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.path = records / f"{commit}-{digest}.json"
         self.record: dict[str, Any] | None = None
@@ -111,15 +118,19 @@ class Memo:
 
     # -- converting ---------------------------------------------------------------------------
 
-    def convert(self, split: str | None) -> Any:
-        """``datasets.load_dataset("parquet", data_files=..., features=..., split=split)``,
-        keeping what :meth:`save` writes down."""
+    def convert(self, split: str | None, token: str | bool | None = None) -> Any:
+        """``datasets.load_dataset`` of the Parquet files (``"parquet", data_files=...,
+        features=...``) or of the repo at the commit (``repo, revision=commit``), for
+        ``split``, keeping what :meth:`save` writes down."""
         import datasets
         from datasets.utils.info_utils import is_small_dataset
 
-        builder = datasets.load_dataset_builder(
-            "parquet", data_files=self.data_files, features=self.features,
-            writer_batch_size=_batch_rows(self.data_files, self.features))
+        if self.repo is not None:
+            builder = datasets.load_dataset_builder(self.repo, revision=self.commit, token=token)
+        else:
+            builder = datasets.load_dataset_builder(
+                "parquet", data_files=self.data_files, features=self.features,
+                writer_batch_size=_batch_rows(self.data_files, self.features))
         builder.download_and_prepare()
         out = builder.as_dataset(split=split, in_memory=is_small_dataset(builder.info.dataset_size))
         if not builder._check_legacy_cache():  # the reader would be given another name

@@ -81,7 +81,8 @@ def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None
     plain = not streaming and not {"name", "data_files", "data_dir"} & kwargs.keys()
     pinned: Resolved | None = None
     try:
-        pinned, out = _load_listed(repo_id, revision, split, kwargs) if plain else (None, None)
+        pinned, out = (_load_listed(repo_id, revision, split, kwargs, token) if plain
+                       else (None, None))
         if out is None:
             pinned = pinned or resolve(repo_id, "dataset", revision)
             out = datasets.load_dataset(repo_id, split=split, revision=pinned.commit,
@@ -104,11 +105,13 @@ def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None
 
 
 def _load_listed(repo_id: str, revision: str | None, split: str | None,
-                 kwargs: dict[str, Any]) -> tuple[Resolved | None, Any]:
+                 kwargs: dict[str, Any], token: str | bool) -> tuple[Resolved | None, Any]:
     """The layout ``wb.publish_dataset`` writes (the card lists the split's Parquet files):
     the commit's files, read from the local cache as ``datasets`` reads local Parquet (same
-    splits, rows and features). ``(pinned, dataset)``, or ``(pinned or None, None)`` when the
-    repo is laid out otherwise.
+    splits, rows and features). Other layouts, called with no options: ``datasets`` of the
+    repo at the commit, or what it converted of that commit before (:mod:`workbench.converted`).
+    ``(pinned, dataset)``, or ``(pinned or None, None)`` when ``datasets`` must be asked with
+    the options.
 
     When the commit ``revision`` named last time is cached here, it is loaded while the hub is
     asked where ``revision`` points now, and kept only if the answer is that same commit (else
@@ -124,6 +127,8 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
             listed = _listed_parquet(guess) if guess is not None else None
             if guess is not None and listed is not None and cached(guess, _paths(listed)):
                 out = _read_listed(guess, listed, split, dict(kwargs))
+            elif guess is not None and listed is None and not kwargs:
+                out = _repo_memo(guess).reopen(split)
         except Exception:  # the hub's answer decides what to load, and which error to raise
             out = None
         pinned = asked.result()
@@ -132,7 +137,22 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
     if out is not None and guess is not None and pinned.commit == guess.commit:
         return pinned, out
     listed = _listed_parquet(pinned)
-    return pinned, (_read_listed(pinned, listed, split, kwargs) if listed else None)
+    if listed:
+        return pinned, _read_listed(pinned, listed, split, kwargs)
+    if kwargs:
+        return pinned, None
+    memo = _repo_memo(pinned)
+    out = memo.reopen(split)
+    if out is None:
+        out = memo.convert(split, token)
+        memo.save()
+    return pinned, out
+
+
+def _repo_memo(pinned: Resolved) -> Memo:
+    """The record of what ``datasets`` converted of the repo at ``pinned.commit``."""
+    return Memo(connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
+                repo=pinned.repo_id)
 
 
 def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:
@@ -162,7 +182,7 @@ def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], spl
     # with no options, what was converted from this commit before is opened again directly
     memo = None if kwargs else Memo(
         connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
-        data_files, features)
+        data_files=data_files, features=features)
     pending = [path for path in local.values() if unchecked(path)]
     if memo is not None and not pending:
         out = memo.reopen(split)
