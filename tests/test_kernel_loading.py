@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import shutil
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -178,6 +180,29 @@ def _same_datasets(ours: object, theirs: object) -> None:
         assert a.to_dict() == b.to_dict()
 
 
+@contextlib.contextmanager
+def _no_builder(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Within: building a ``datasets`` builder (which any conversion or lookup needs) fails."""
+    import datasets
+    import datasets.load
+
+    def no_builder(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a datasets builder was built")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets, "load_dataset_builder", no_builder)
+        patch.setattr(datasets.load, "load_dataset_builder", no_builder)
+        yield
+
+
+def _same_as_datasets(rid: str) -> None:
+    """Each split and all splits as loaded now equal ``datasets.load_dataset``'s, which any
+    option leads to (``verification_mode`` here, at its default's value)."""
+    for split in (None, "train", "test"):
+        _same_datasets(wb.load_dataset(rid, split=split),
+                       wb.load_dataset(rid, split=split, verification_mode="basic_checks"))
+
+
 def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
@@ -186,7 +211,6 @@ def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
     record that no longer fits (folder gone, other cache root, broken record) is converted
     again, and a split instruction it does not know goes to ``datasets``."""
     import datasets
-    import datasets.load
     import pyarrow.parquet as pq
 
     from workbench.converted import RECORDS
@@ -201,18 +225,8 @@ def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
     # one Arrow record batch per Parquet row group (datasets alone writes batches of 1,000)
     [parquet] = [p for p in connection().repo_cache("dataset", rid, commit).rglob("train*")]
     assert len(first["train"].data.to_batches()) == pq.read_metadata(parquet).num_row_groups
-    # any option goes through datasets.load_dataset: the reference (verification_mode is the
-    # default's value)
-    for split in (None, "train", "test"):
-        _same_datasets(wb.load_dataset(rid, split=split),
-                       wb.load_dataset(rid, split=split, verification_mode="basic_checks"))
-
-    def no_builder(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a datasets builder was built")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(datasets, "load_dataset_builder", no_builder)
-        patch.setattr(datasets.load, "load_dataset_builder", no_builder)
+    _same_as_datasets(rid)
+    with _no_builder(monkeypatch):
         assert wb.load_dataset(rid)["train"]["x"] == list(range(2500))  # reopened
         assert wb.load_dataset(rid, split="test").num_rows == 7
         with pytest.raises(AssertionError, match="builder was built"):
@@ -242,25 +256,14 @@ def test_a_cached_load_of_another_layout_reopens_the_commit(conn: wb.Connection,
     ``datasets`` the first time; after that the commit's conversion is opened without asking
     the hub anything but the commit, and equals what ``datasets`` gives; a new commit is
     converted anew."""
-    import datasets
-    import datasets.load
-
     rid = unique("csv-ds")
     conn.client.create_repo(rid, type="dataset")
     conn.client.upload(rid, {"train.csv": b"x,s\n1,a\n2,b\n", "test.csv": b"x,s\n3,c\n"},
                        type="dataset", message="csv")
     first = wb.load_dataset(rid)
     assert {s: first[s]["x"] for s in first} == {"train": [1, 2], "test": [3]}
-    for split in (None, "train", "test"):
-        _same_datasets(wb.load_dataset(rid, split=split),
-                       wb.load_dataset(rid, split=split, verification_mode="basic_checks"))
-
-    def no_builder(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a datasets builder was built")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(datasets, "load_dataset_builder", no_builder)
-        patch.setattr(datasets.load, "load_dataset_builder", no_builder)
+    _same_as_datasets(rid)
+    with _no_builder(monkeypatch):
         assert wb.load_dataset(rid, split="train")["s"] == ["a", "b"]
     commit = conn.client.upload(rid, {"train.csv": b"x,s\n5,e\n"}, type="dataset",
                                 message="new rows")["commitOid"]
