@@ -11,6 +11,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -503,3 +504,65 @@ def test_load_paper(conn: wb.Connection, demo: dict[str, str]) -> None:
     assert wb.inputs()[-1].type == "paper"
     with pytest.raises(InvalidRequest, match=r"wb\.load_model"):
         wb.load_paper(demo["model"])
+
+
+# -- the hub down ----------------------------------------------------------------------------
+
+def test_loads_go_on_from_the_cache_while_the_hub_is_down(hub: HubProcess, hub_factory: Any,
+                                                          tmp_path: Path) -> None:
+    """With the hub unreachable, a load of a revision loaded here before uses the commit it
+    named then, from the cache, warns that it did, and records that commit. Anything with no
+    cached copy (another repo or revision; options on a layout that ``datasets`` must ask
+    the hub about) raises HubUnreachable saying so."""
+    from workbench.errors import CachedCopyWarning, WorkbenchError
+
+    down = hub_factory()
+    try:
+        wb.connect(down.url, down.token, cache_dir=tmp_path / "cache")
+        wb.clear_inputs()
+        listed, csv, model_id, paper_id, never = (unique(k) for k in (
+            "parquet", "csv", "model", "paper", "never"))
+        commit = wb.publish_dataset({"train": [{"x": i} for i in range(9)]}, listed).oid
+        client = wb.connection().client
+        client.create_repo(csv, type="dataset")
+        client.upload(csv, {"train.csv": b"x\n1\n2\n"}, type="dataset")
+        net = ScaledMLP(3, hidden=4)
+        wb.publish_model(net, model_id)
+        wb.publish_paper(paper_id, title="Offline", authors=["Ada"], abstract="Kept here.")
+        wb.publish_dataset({"train": [{"x": 0}]}, never)
+        assert wb.load_dataset(listed, split="train").num_rows == 9
+        assert wb.load_dataset(csv, split="train")["x"] == [1, 2]
+        wb.load_model(model_id)
+        wb.load_paper(paper_id)
+        before = [(r.repo, r.commit) for r in wb.inputs()]
+        wb.clear_inputs()
+        down.stop()
+
+        with pytest.warns(CachedCopyWarning, match="cannot be reached") as caught:
+            assert wb.load_dataset(listed, split="train")["x"] == list(range(9))
+        assert commit[:12] in str(caught[0].message)
+        with pytest.warns(CachedCopyWarning):
+            assert wb.load_dataset(csv)["train"]["x"] == [1, 2]
+        with pytest.warns(CachedCopyWarning):
+            loaded = wb.load_model(model_id)
+        x = torch.randn(2, 3)
+        with torch.no_grad():
+            assert torch.equal(loaded(x), net.eval()(x))
+        with pytest.warns(CachedCopyWarning):
+            assert wb.load_paper(paper_id).title == "Offline"
+        assert [(r.repo, r.commit) for r in wb.inputs()] == before
+
+        for call in (lambda: wb.load_dataset(never),
+                     lambda: wb.load_dataset(listed, revision="v2"),
+                     lambda: wb.load_model(unique("nothing"))):
+            with pytest.raises(WorkbenchError) as err:
+                call()
+            assert err.value.code == "HubUnreachable" and "No copy" in err.value.message
+        with pytest.warns(CachedCopyWarning):  # the listed files, read with the option
+            assert wb.load_dataset(listed, split="train", keep_in_memory=True).num_rows == 9
+        with pytest.raises(WorkbenchError) as err:  # datasets asks the hub for the layout
+            wb.load_dataset(csv, split="train", keep_in_memory=True)
+        assert err.value.code == "HubUnreachable"
+    finally:
+        down.stop()
+        wb.connect(hub.url, hub.token)

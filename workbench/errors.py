@@ -29,6 +29,11 @@ class WorkbenchError(Exception):
         return {"code": self.code, "message": self.message, **self.details}
 
 
+class CachedCopyWarning(UserWarning):
+    """A load used the commit a revision named when last asked, from the local cache,
+    because the hub could not be reached (the hub's answer is otherwise always asked)."""
+
+
 class NotFound(WorkbenchError, LookupError):
     code = "NotFound"
     status = 404

@@ -34,9 +34,11 @@ from workbench.session import (
     check_fetched,
     connection,
     fetch,
+    pin,
     recall,
     remember,
     resolve,
+    unreachable,
 )
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,10 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
                 out = _repo_memo(guess).reopen(split)
         except Exception:  # the hub's answer decides what to load, and which error to raise
             out = None
-        pinned = asked.result()
+        try:
+            pinned = asked.result()
+        except WorkbenchError as exc:  # unreachable: what was loaded from the cache will do
+            return unreachable(exc, guess if out is not None else None), out
     if guess is None or (guess.commit, guess.info) != (pinned.commit, pinned.info):
         remember(pinned)
     if out is not None and guess is not None and pinned.commit == guess.commit:
@@ -290,7 +295,7 @@ def load_model(repo_id: str, *, revision: str | None = None, device: Any = None)
 
     >>> model = wb.load_model("admin/tiny-classifier", device="cpu")   # doctest: +SKIP
     """
-    pinned = resolve(repo_id, "model", revision)
+    pinned = pin(repo_id, "model", revision)
     files = set(pinned.files)
     config = _read_config(pinned) if CONFIG in files else {}
     if _is_transformers(config):

@@ -23,7 +23,7 @@ from workbench.display import CommitInfo, badge, esc, md_escape
 from workbench.errors import InvalidRequest
 from workbench.inputs import record
 from workbench.publishing import Files, commit_repo, compose_card
-from workbench.session import check_repo_id, connection, fetch, find_type, resolve
+from workbench.session import check_repo_id, connection, fetch, find_type, pin
 from workbench.store.names import validate_path
 
 _ARXIV = re.compile(r"^(\d{4}\.\d{4,5}|[a-z\-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
@@ -117,7 +117,7 @@ def load_paper(repo_id: str, *, revision: str | None = None) -> Paper:
 
     >>> wb.load_paper("admin/tiny-classifier-paper").abstract      # doctest: +SKIP
     """
-    pinned = resolve(repo_id, "paper", revision)
+    pinned = pin(repo_id, "paper", revision)
     conn = connection()
     meta: dict[str, Any] = {}
     if README in pinned.files:

@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,11 @@ from urllib.parse import quote, urlsplit
 from workbench.config import user_config_path
 from workbench.errors import (
     AuthenticationError,
+    CachedCopyWarning,
     InvalidRequest,
     RepoNotFound,
     RevisionNotFound,
+    WorkbenchError,
 )
 
 if TYPE_CHECKING:
@@ -314,6 +317,39 @@ def resolve(repo_id: str, repo_type: str, revision: str | None = None) -> Resolv
             "branch, a tag or a commit id (see wb.info(...) and "
             "connection().client.log(...)).") from None
     return Resolved(repo_id, repo_type, info["sha"], revision, info)
+
+
+def pin(repo_id: str, repo_type: str, revision: str | None = None) -> Resolved:
+    """:func:`resolve` for a load, kept for :func:`recall`; when the hub cannot be reached,
+    the commit ``revision`` named when last asked here (with a :class:`CachedCopyWarning`)
+    so that work from the local cache goes on. Files missing from the cache still need the
+    hub (see :func:`unreachable`)."""
+    try:
+        pinned = resolve(repo_id, repo_type, revision)
+    except WorkbenchError as exc:
+        return unreachable(exc, recall(repo_id, repo_type, revision))
+    kept = recall(repo_id, repo_type, revision)
+    if kept is None or (kept.commit, kept.info) != (pinned.commit, pinned.info):
+        remember(pinned)
+    return pinned
+
+
+def unreachable(exc: WorkbenchError, kept: Resolved | None) -> Resolved:
+    """After ``exc`` from asking the hub where a revision points: ``kept`` (the commit it
+    named last time, whose files the caller has in the cache), with a warning, when the hub
+    could not be reached at all; else ``exc`` again. Every other answer (not found, no
+    access, a timeout or a broken connection) is raised as it is."""
+    if exc.code != "HubUnreachable":
+        raise exc
+    if kept is None:
+        raise WorkbenchError(f"{exc.message} No copy of what that revision named is in the "
+                             "local cache to use meanwhile (a load made while the hub "
+                             "answers keeps one).", code="HubUnreachable") from None
+    warnings.warn(CachedCopyWarning(
+        f"The hub at {connection().url} cannot be reached: {kept.repo_id} is loaded from the "
+        f"local cache at commit {kept.commit[:12]}, which {kept.revision or 'main'!r} named "
+        "when it was last asked (it may have moved since)."), stacklevel=4)
+    return kept
 
 
 def _ref_file(repo_id: str, repo_type: str, revision: str | None) -> Path:
