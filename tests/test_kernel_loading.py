@@ -509,16 +509,22 @@ def test_load_paper(conn: wb.Connection, demo: dict[str, str]) -> None:
 # -- the hub down ----------------------------------------------------------------------------
 
 def test_loads_go_on_from_the_cache_while_the_hub_is_down(hub: HubProcess, hub_factory: Any,
-                                                          tmp_path: Path) -> None:
+                                                          tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
     """With the hub unreachable, a load of a revision loaded here before uses the commit it
     named then, from the cache, warns that it did, and records that commit. Anything with no
     cached copy (another repo or revision; options on a layout that ``datasets`` must ask
-    the hub about) raises HubUnreachable saying so."""
+    the hub about) raises HubUnreachable saying so. A kernel that starts while the hub is
+    down (no ``wb.connect``) connects unverified and loads the same way; an explicit
+    ``wb.connect`` still raises."""
+    from workbench import session
     from workbench.errors import CachedCopyWarning, WorkbenchError
 
     down = hub_factory()
+    cache = tmp_path / "xdg" / "workbench" / "repos"  # the default under XDG_CACHE_HOME
     try:
-        wb.connect(down.url, down.token, cache_dir=tmp_path / "cache")
+        wb.connect(down.url, down.token, cache_dir=cache)
         wb.clear_inputs()
         listed, csv, model_id, paper_id, never = (unique(k) for k in (
             "parquet", "csv", "model", "paper", "never"))
@@ -562,6 +568,20 @@ def test_loads_go_on_from_the_cache_while_the_hub_is_down(hub: HubProcess, hub_f
             assert wb.load_dataset(listed, split="train", keep_in_memory=True).num_rows == 9
         with pytest.raises(WorkbenchError) as err:  # datasets asks the hub for the layout
             wb.load_dataset(csv, split="train", keep_in_memory=True)
+        assert err.value.code == "HubUnreachable"
+
+        # a new kernel: the first use connects from the environment, unverified
+        wb.connection().client.close()
+        session._current = None  # (wb.connect below closes what the first use makes)
+        monkeypatch.setenv("WORKBENCH_HUB_URL", down.url)
+        monkeypatch.setenv("WORKBENCH_TOKEN", down.token)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+        with pytest.warns(CachedCopyWarning):
+            assert wb.load_dataset(listed, split="train").num_rows == 9
+        assert wb.connection().unverified and wb.connection().user is None
+        assert "not verified" in repr(wb.connection())
+        with pytest.raises(WorkbenchError) as err:
+            wb.connect()
         assert err.value.code == "HubUnreachable"
     finally:
         down.stop()

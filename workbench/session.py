@@ -65,9 +65,12 @@ class Connection:
     client: HubClient
     user: str | None
     cache_dir: Path
+    unverified: bool = False  # made while the hub could not be reached: user not known yet
 
     def __repr__(self) -> str:
         who = f"user={self.user!r}" if self.user else "anonymous"
+        if self.unverified:
+            who = "not verified: the hub could not be reached"
         return f"Connection({self.url!r}, {who})"
 
     def _repr_html_(self) -> str:
@@ -115,7 +118,7 @@ def default_cache_dir() -> Path:
 
 
 def connect(url: str | None = None, token: str | None = None, *,
-            cache_dir: str | Path | None = None) -> Connection:
+            cache_dir: str | Path | None = None, _lazily: bool = False) -> Connection:
     """Connect this kernel to a hub and point the Hugging Face libraries at it.
 
     Replaces the previous connection (and closes its client). ``cache_dir`` holds downloaded
@@ -129,7 +132,7 @@ def connect(url: str | None = None, token: str | None = None, *,
     chosen, tok = _pick(url, token)
     client = HubClient(chosen, tok)
     client.token = tok  # HubClient would fall back to the config file's token for any hub
-    user = None
+    user, unverified = None, False
     if tok:
         try:
             user = client.whoami().get("name")
@@ -138,11 +141,18 @@ def connect(url: str | None = None, token: str | None = None, *,
             raise AuthenticationError(
                 f"The hub at {chosen} rejected the token ({exc.message}). Run `workbench login "
                 f"--url {chosen}`, or pass a valid token: wb.connect(url, token=...).") from None
+        except WorkbenchError as exc:
+            if not (_lazily and exc.code == "HubUnreachable"):
+                client.close()
+                raise
+            # the first use of wb without wb.connect: loads go on from the cache (see pin)
+            log.warning("%s Loads use their cached copies until it answers.", exc.message)
+            unverified = True
         except BaseException:
             client.close()
             raise
     conn = Connection(chosen, tok, client, user, Path(cache_dir) if cache_dir else
-                      default_cache_dir())
+                      default_cache_dir(), unverified)
     with _lock:
         old, _current = _current, conn
     point_libraries(chosen)
@@ -159,9 +169,21 @@ def _close_at_exit() -> None:
 
 
 def connection() -> Connection:
-    """The current connection, made on first use with the defaults of :func:`connect`."""
+    """The current connection, made on first use with the defaults of :func:`connect`; made
+    unverified (user not known yet) if the hub cannot be reached then, so that loads can go on
+    from the cache (:func:`pin`) where an explicit ``wb.connect`` raises."""
     conn = _current
-    return conn if conn is not None else connect()
+    return conn if conn is not None else connect(_lazily=True)
+
+
+def _verify(conn: Connection) -> None:
+    """Learn the user of a connection made while the hub could not be reached."""
+    try:
+        conn.user = conn.client.whoami().get("name")
+    except WorkbenchError as exc:
+        log.debug("still cannot verify the token on %s: %s", conn.url, exc.message)
+        return
+    conn.unverified = False
 
 
 # -- pointing the HF libraries at the hub ----------------------------------------------------
@@ -316,6 +338,8 @@ def resolve(repo_id: str, repo_type: str, revision: str | None = None) -> Resolv
             f"{repo_type.capitalize()} repo {repo_id} has no revision {revision!r}: use a "
             "branch, a tag or a commit id (see wb.info(...) and "
             "connection().client.log(...)).") from None
+    if conn.unverified:  # made while the hub could not be reached; it answers now
+        _verify(conn)
     return Resolved(repo_id, repo_type, info["sha"], revision, info)
 
 
