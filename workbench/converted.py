@@ -18,11 +18,10 @@ unpickled.
 
 The conversion itself is ``load_dataset``'s (``load_dataset_builder``, ``download_and_prepare``
 and ``as_dataset``, with its defaults). Of listed Parquet files it writes one Arrow record
-batch per Parquet row group
-instead of batches of 1,000 rows: the builder reads a row group as one batch anyway, so this
-holds no more in memory, and it writes each column in one piece instead of a thousand
-(~15 % of a cold load of a 62 MB file). Feature types for which ``datasets`` keeps batches
-small (images, audio, video, binary) keep its sizes.
+batch per Parquet row group instead of batches of 1,000 rows: the builder reads a row group
+as one batch anyway, so this holds no more in memory, and it writes each column in one piece
+instead of a thousand (a fifth of the conversion of a 62 MB file). Feature types for which
+``datasets`` keeps batches small (images, audio, video, binary) keep its sizes.
 """
 
 from __future__ import annotations
