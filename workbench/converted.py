@@ -30,7 +30,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -144,16 +143,10 @@ class Memo:
     def save(self) -> None:
         """Write down the last :meth:`convert` (once the files it read have passed their
         checks); a cache that cannot be written only costs the next load its head start."""
-        if self.record is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(
-                f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(self.record), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            log.debug("cannot record the conversion in %s: %s", self.path, exc)
+        from workbench.session import write_cached
+
+        if self.record is not None:
+            write_cached(self.path, json.dumps(self.record))
 
 
 def _sources(data_files: dict[str, list[str]]) -> dict[str, list[int]]:

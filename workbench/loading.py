@@ -130,15 +130,14 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
             if guess is not None and listed is not None and cached(guess, _paths(listed)):
                 out = _read_listed(guess, listed, split, dict(kwargs))
             elif guess is not None and listed is None and not kwargs:
-                out = _repo_memo(guess).reopen(split)
+                out = _memo(guess, repo=guess.repo_id).reopen(split)
         except Exception:  # the hub's answer decides what to load, and which error to raise
             out = None
         try:
             pinned = asked.result()
         except WorkbenchError as exc:  # unreachable: what was loaded from the cache will do
             return unreachable(exc, guess if out is not None else None), out
-    if guess is None or (guess.commit, guess.info) != (pinned.commit, pinned.info):
-        remember(pinned)
+    remember(pinned, guess)
     if out is not None and guess is not None and pinned.commit == guess.commit:
         return pinned, out
     listed = _listed_parquet(pinned)
@@ -146,7 +145,7 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
         return pinned, _read_listed(pinned, listed, split, kwargs)
     if kwargs:
         return pinned, None
-    memo = _repo_memo(pinned)
+    memo = _memo(pinned, repo=pinned.repo_id)
     out = memo.reopen(split)
     if out is None:
         out = memo.convert(split, token)
@@ -154,10 +153,11 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
     return pinned, out
 
 
-def _repo_memo(pinned: Resolved) -> Memo:
-    """The record of what ``datasets`` converted of the repo at ``pinned.commit``."""
+def _memo(pinned: Resolved, **what: Any) -> Memo:
+    """The record of what ``datasets`` converted at ``pinned.commit`` (of the repo, or of
+    its listed files: see :class:`Memo`)."""
     return Memo(connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
-                repo=pinned.repo_id)
+                **what)
 
 
 def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:
@@ -185,9 +185,7 @@ def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], spl
     local = fetch(pinned, _paths(listed), defer_check=True)
     data_files = {s: [str(local[p]) for p in paths] for s, paths in files.items()}
     # with no options, what was converted from this commit before is opened again directly
-    memo = None if kwargs else Memo(
-        connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
-        data_files=data_files, features=features)
+    memo = None if kwargs else _memo(pinned, data_files=data_files, features=features)
     pending = [path for path in local.values() if unchecked(path)]
     if memo is not None and not pending:
         out = memo.reopen(split)

@@ -351,10 +351,10 @@ def pin(repo_id: str, repo_type: str, revision: str | None = None) -> Resolved:
     try:
         pinned = resolve(repo_id, repo_type, revision)
     except WorkbenchError as exc:
+        if exc.code != "HubUnreachable":
+            raise
         return unreachable(exc, recall(repo_id, repo_type, revision))
-    kept = recall(repo_id, repo_type, revision)
-    if kept is None or (kept.commit, kept.info) != (pinned.commit, pinned.info):
-        remember(pinned)
+    remember(pinned, recall(repo_id, repo_type, revision))
     return pinned
 
 
@@ -382,18 +382,27 @@ def _ref_file(repo_id: str, repo_type: str, revision: str | None) -> Path:
             quote(revision or "main", safe="").replace(".", "%2E"))
 
 
-def remember(resolved: Resolved) -> None:
+def remember(resolved: Resolved, kept: Resolved | None = None) -> None:
     """Keep which commit ``resolved.revision`` named, with its info, in the local cache, so a
-    later load can start on that commit while the hub is asked (see :func:`recall`)."""
+    later load can start on that commit while the hub is asked (see :func:`recall`); nothing
+    to write when ``kept`` (what :func:`recall` gave) says the same."""
+    if kept is not None and (kept.commit, kept.info) == (resolved.commit, resolved.info):
+        return
     path = _ref_file(resolved.repo_id, resolved.type, resolved.revision)
-    data = json.dumps({"commit": resolved.commit, "info": resolved.info})
+    write_cached(path, json.dumps({"commit": resolved.commit, "info": resolved.info}))
+
+
+def write_cached(path: Path, text: str) -> None:
+    """Replace ``path`` in the local cache with ``text`` in one step (concurrent writers and
+    readers see one whole version); a cache that cannot be written only costs later loads
+    their head start, so that is logged, not raised."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(data, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    except OSError as exc:  # a read-only cache only loses the head start
-        log.debug("cannot remember %s@%s: %s", resolved.repo_id, resolved.revision, exc)
+    except OSError as exc:
+        log.debug("cannot write %s to the cache: %s", path, exc)
 
 
 def recall(repo_id: str, repo_type: str, revision: str | None) -> Resolved | None:
