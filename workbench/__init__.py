@@ -13,22 +13,21 @@ The kernel helpers, for notebooks::
 Heavy libraries (torch, datasets, transformers, ipywidgets) are imported on first use.
 """
 
-__version__ = "0.1.0"
-
-from workbench import widgets as ui
 from workbench.binder import binder_url
-from workbench.cards import Card, card
-from workbench.collab import Discussions, Inbox, comment, discussions, inbox, like
-from workbench.display import CommitInfo, RepoInfo, info
-from workbench.evals.kernel import evaluate, leaderboard
-from workbench.evals.report import report
-from workbench.inputs import InputRecord, Inputs, clear_inputs, inputs
-from workbench.loading import load_dataset, load_model, register_model
-from workbench.papers import Paper, load_paper, publish_paper
-from workbench.publishing import publish_dataset, publish_model, publish_notebook
-from workbench.search_results import SearchResults, search
-from workbench.session import Connection, connect, connection
-from workbench.viewer.kernel import Viewer, viewer
+from workbench.kernel import widgets as ui
+from workbench.kernel.cards import Card, card
+from workbench.kernel.collab import Discussions, Inbox, comment, discussions, inbox, like
+from workbench.kernel.display import CommitInfo, RepoInfo, info
+from workbench.kernel.evaluation import evaluate, leaderboard
+from workbench.kernel.inputs import InputRecord, Inputs, clear_inputs, inputs
+from workbench.kernel.loading import load_dataset, load_model, register_model
+from workbench.kernel.papers import Paper, load_paper, publish_paper
+from workbench.kernel.publishing import publish_dataset, publish_model, publish_notebook
+from workbench.kernel.report import report
+from workbench.kernel.search import SearchResults, search
+from workbench.kernel.session import Connection, connect, connection
+from workbench.kernel.viewer import Viewer, viewer
+from workbench.version import __version__
 
 __all__ = [
     "Card",

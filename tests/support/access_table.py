@@ -1,4 +1,4 @@
-"""The access table of ``tests/test_access_matrix.py``: every route of the hub, an example call
+"""The access table of ``tests/hub/test_access_matrix.py``: every route of the hub, an example call
 for it aimed at a repo (``Target``) as a given caller, and the access it needs.
 
 Add a route here when you add one to the hub; the matrix test fails on routes missing here.

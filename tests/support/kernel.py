@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from workbench.cli.demo_content import build_demo
 from workbench.client import HubClient
 from workbench.config import HubSettings
-from workbench.demo import build_demo
 from workbench.store.accounts import create_token, create_user
 from workbench.store.store import Store
 

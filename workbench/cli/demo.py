@@ -20,8 +20,8 @@ def demo(url: Annotated[str | None, typer.Option(help="Hub URL (default: as `wor
          as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
          = False) -> None:
     """Publish a tiny model, a small dataset with train/test splits and a paper to the hub."""
+    from workbench.cli.demo_content import build_demo
     from workbench.client import HubClient
-    from workbench.demo import build_demo
 
     try:
         client = HubClient(url, token)

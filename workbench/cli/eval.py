@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.repo import JsonOpt, TokenOpt, UrlOpt, _errors_to_exit, _fail
+from workbench.cli.options import JsonOpt, TokenOpt, UrlOpt, errors_to_exit, fail
 from workbench.client import HubClient
 
 app = typer.Typer(no_args_is_help=True, help="Reproducible evaluation runs and leaderboards.")
@@ -51,9 +51,9 @@ def _parameters(args: list[str]) -> dict[str, Any]:
     i = 0
     while i < len(args):
         if args[i] not in ("-p", "--parameter"):
-            _fail(f"Unexpected argument {args[i]!r}; parameters are given as -p NAME VALUE.")
+            fail(f"Unexpected argument {args[i]!r}; parameters are given as -p NAME VALUE.")
         if i + 2 >= len(args):
-            _fail(f"{args[i]} takes two values: NAME VALUE.")
+            fail(f"{args[i]} takes two values: NAME VALUE.")
         out[args[i + 1]] = _value(args[i + 2])
         i += 3
     return out
@@ -109,7 +109,7 @@ def _show_record(data: dict[str, Any], *, as_json: bool) -> None:
 
 
 @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-@_errors_to_exit
+@errors_to_exit
 def run(ctx: typer.Context,
         model: Annotated[str, typer.Option("--model", help="Model repo id.")],
         dataset: Annotated[str, typer.Option("--dataset", help="Dataset repo id.")],
@@ -149,7 +149,7 @@ def run(ctx: typer.Context,
 
 
 @app.command("record")
-@_errors_to_exit
+@errors_to_exit
 def record(notebook: Annotated[Path, typer.Argument(help="A notebook executed by papermill.")],
            url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
     """Store the run record of a notebook executed with plain papermill (CI)."""
@@ -167,7 +167,7 @@ def record(notebook: Annotated[Path, typer.Argument(help="A notebook executed by
 
 
 @app.command("reproduce")
-@_errors_to_exit
+@errors_to_exit
 def reproduce(run_id: Annotated[str, typer.Argument(help="Run record id.")],
               timeout: TimeoutOpt = None, output_dir: OutOpt = None, url: UrlOpt = None,
               token: TokenOpt = None, as_json: JsonOpt = False) -> None:
@@ -189,7 +189,7 @@ def reproduce(run_id: Annotated[str, typer.Argument(help="Run record id.")],
 
 
 @app.command("show")
-@_errors_to_exit
+@errors_to_exit
 def show(run_id: Annotated[str, typer.Argument(help="Run record id.")], url: UrlOpt = None,
          token: TokenOpt = None, as_json: JsonOpt = False) -> None:
     """Show one run record."""
@@ -198,7 +198,7 @@ def show(run_id: Annotated[str, typer.Argument(help="Run record id.")], url: Url
 
 
 @app.command("list")
-@_errors_to_exit
+@errors_to_exit
 def list_runs(model: Annotated[str | None, typer.Option("--model")] = None,
               dataset: Annotated[str | None, typer.Option("--dataset")] = None,
               status: Annotated[str | None, typer.Option("--status", help="running, succeeded "
@@ -219,7 +219,7 @@ def list_runs(model: Annotated[str | None, typer.Option("--model")] = None,
 
 
 @app.command("leaderboard")
-@_errors_to_exit
+@errors_to_exit
 def leaderboard(dataset: Annotated[str, typer.Argument(help="Dataset repo id.")],
                 metric: Annotated[str, typer.Option("--metric", help="Metric name.")] = "accuracy",
                 split: Annotated[str, typer.Option("--split")] = "test", url: UrlOpt = None,
@@ -241,7 +241,7 @@ def leaderboard(dataset: Annotated[str, typer.Argument(help="Dataset repo id.")]
 
 
 @app.command("gate")
-@_errors_to_exit
+@errors_to_exit
 def gate(spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Gate spec (YAML).")],
          junit: Annotated[Path, typer.Option("--junit", help="JUnit XML report.")] =
          Path("eval-gate.xml"),
@@ -277,7 +277,7 @@ def gate(spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Ga
 
 
 @app.command("export")
-@_errors_to_exit
+@errors_to_exit
 def export(run_id: Annotated[str, typer.Argument(help="Run record id (it must have succeeded).")],
            folder: Annotated[Path, typer.Argument(metavar="DIR", help="New or empty folder.")],
            repo_url: Annotated[str | None, typer.Option("--repo-url", help="Git URL the folder "

@@ -17,14 +17,14 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.repo import JsonOpt, TokenOpt, UrlOpt, _errors_to_exit, _fail, _print_json
+from workbench.cli.options import JsonOpt, TokenOpt, UrlOpt, errors_to_exit, fail, print_json
 from workbench.errors import Conflict, WorkbenchError
 
 app = typer.Typer(no_args_is_help=True, help="Import papers from BibTeX and export their BibTeX.")
 
 
 def _card(meta: dict[str, Any]) -> str:
-    from workbench.cards import render_card
+    from workbench.repocard import render_card
 
     ids = meta.get("identifiers") or {}
     lines = [f"# {meta['title']}", "", ", ".join(meta["authors"])
@@ -37,7 +37,7 @@ def _card(meta: dict[str, Any]) -> str:
 
 
 @app.command("import")
-@_errors_to_exit
+@errors_to_exit
 def import_bibtex(
         path: Annotated[Path, typer.Argument(help="A .bib file.", show_default=False)],
         namespace: Annotated[str | None, typer.Option(
@@ -57,14 +57,14 @@ def import_bibtex(
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        _fail(f"{path} is not UTF-8 text.")
+        fail(f"{path} is not UTF-8 text.")
     entries, errors = parse_bibtex(text, base_dir=path.parent)
     for err in errors:
         typer.echo(f"invalid entry: {err}", err=True)
     if not entries and not errors:
-        _fail(f"{path} holds no BibTeX entries.")
+        fail(f"{path} holds no BibTeX entries.")
     if errors and not skip_invalid:
-        _fail(f"{len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'} in {path}; "
+        fail(f"{len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'} in {path}; "
               "nothing was imported. Fix them, or pass --skip-invalid to import the others.")
     results: list[dict[str, Any]] = []
     with HubClient(url, token, progress=False) as hub:
@@ -93,14 +93,14 @@ def import_bibtex(
                 raise
             results.append({"key": entry.key, "repo": repo_id, "status": "created"})
     if as_json:
-        _print_json({"results": results, "invalid": errors})
+        print_json({"results": results, "invalid": errors})
         return
     for r in results:
         typer.echo(f"{r['status']}: {r['repo']} ({r['key']})")
 
 
 @app.command("export")
-@_errors_to_exit
+@errors_to_exit
 def export_bibtex(
         repo_ids: Annotated[list[str], typer.Argument(help="Paper repo ids (ns/name).",
                                                       show_default=False)],

@@ -10,61 +10,26 @@ Every command goes through :class:`workbench.client.HubClient`; errors print
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 
+from workbench.cli.options import (
+    JsonOpt,
+    RepoArg,
+    RepoType,
+    RevOpt,
+    TokenOpt,
+    TypeOpt,
+    UrlOpt,
+    errors_to_exit,
+    fail,
+    print_json,
+)
 from workbench.client import HubClient
-from workbench.errors import WorkbenchError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class RepoType(StrEnum):
-    model = "model"
-    dataset = "dataset"
-    space = "space"
-    paper = "paper"
-
-
-UrlOpt = Annotated[str | None, typer.Option(
-    "--url", help="Hub URL (default: $WORKBENCH_HUB_URL, then the saved login, then "
-    "http://127.0.0.1:8765).")]
-TokenOpt = Annotated[str | None, typer.Option(
-    "--token", help="Access token (default: $WORKBENCH_TOKEN, then the saved login).")]
-TypeOpt = Annotated[RepoType, typer.Option("--type", "-t", help="Repo type.")]
-RevOpt = Annotated[str, typer.Option("--revision", "-r", help="Branch, tag or commit id.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-RepoArg = Annotated[str, typer.Argument(help="Repo id, 'namespace/name'.", show_default=False)]
 
 repo_app = typer.Typer(no_args_is_help=True)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _errors_to_exit(func: F) -> F:
-    """Turn Workbench and local file errors into ``error: ...`` and exit status 1."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except WorkbenchError as exc:
-            _fail(exc.message)
-        except OSError as exc:
-            _fail(str(exc))
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _size(n: int) -> str:
@@ -82,7 +47,7 @@ def _when(iso: str | None) -> str:
 
 # -- identity -------------------------------------------------------------------------------
 
-@_errors_to_exit
+@errors_to_exit
 def login(url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Check a token against a hub and save both in the user config (mode 0600)."""
     from workbench.hub.bootstrap import write_user_config
@@ -95,13 +60,13 @@ def login(url: UrlOpt = None, token: TokenOpt = None) -> None:
     typer.echo(f"Logged in to {client.url} as {me.get('name')}. Token saved in {path}.")
 
 
-@_errors_to_exit
+@errors_to_exit
 def whoami(url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
     """Show who the token belongs to."""
     with HubClient(url, token, progress=False) as client:
         me = client.whoami()
     if as_json:
-        _print_json(me)
+        print_json(me)
         return
     orgs = ", ".join(f"{o['name']} ({o.get('roleInOrg', '?')})" for o in me.get("orgs", []))
     typer.echo(f"{me.get('name')}{' (admin)' if me.get('isAdmin') else ''} on {client.url}"
@@ -111,7 +76,7 @@ def whoami(url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False)
 # -- repo ... -------------------------------------------------------------------------------
 
 @repo_app.command("create")
-@_errors_to_exit
+@errors_to_exit
 def repo_create(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
                 private: Annotated[bool, typer.Option("--private", help="Only members see it.")]
                 = False,
@@ -125,7 +90,7 @@ def repo_create(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
 
 
 @repo_app.command("list")
-@_errors_to_exit
+@errors_to_exit
 def repo_list(repo_type: TypeOpt = RepoType.model,
               search: Annotated[str | None, typer.Option("--search", help="Part of the name.")]
               = None,
@@ -139,7 +104,7 @@ def repo_list(repo_type: TypeOpt = RepoType.model,
         repos = client.list_repos(type=repo_type.value, search=search, author=author,
                                   limit=limit)
     if as_json:
-        _print_json(repos)
+        print_json(repos)
     elif not repos:
         typer.echo(f"No {repo_type.value} repos.", err=True)
     else:
@@ -150,7 +115,7 @@ def repo_list(repo_type: TypeOpt = RepoType.model,
 
 
 @repo_app.command("info")
-@_errors_to_exit
+@errors_to_exit
 def repo_info(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
               revision: Annotated[str | None, typer.Option(
                   "--revision", "-r", help="Branch, tag or commit id (default: main).")] = None,
@@ -160,7 +125,7 @@ def repo_info(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
         info = client.repo_info(repo, type=repo_type.value, revision=revision,
                                 files_metadata=True)
     if as_json:
-        _print_json(info)
+        print_json(info)
         return
     files = info.get("siblings") or []
     total = sum(int(f.get("size") or 0) for f in files)
@@ -176,7 +141,7 @@ def repo_info(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
 
 
 @repo_app.command("delete")
-@_errors_to_exit
+@errors_to_exit
 def repo_delete(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
                 yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for "
                                                   "confirmation.")] = False,
@@ -196,7 +161,7 @@ def _upload_source(paths: list[Path], path_in_repo: str | None) -> Any:
     if path_in_repo is None:
         return paths
     if len(paths) != 1:
-        _fail("--path-in-repo works with a single file or folder.")
+        fail("--path-in-repo works with a single file or folder.")
     src = paths[0]
     if src.is_dir():
         prefix = path_in_repo.strip("/")
@@ -205,7 +170,7 @@ def _upload_source(paths: list[Path], path_in_repo: str | None) -> Any:
     return {target: src}
 
 
-@_errors_to_exit
+@errors_to_exit
 def upload(repo: RepoArg,
            paths: Annotated[list[Path], typer.Argument(help="Files and folders (folders "
                                                        "upload their content).",
@@ -228,7 +193,7 @@ def upload(repo: RepoArg,
                                message=message)
         stats = client.last_transfer_stats
     if as_json:
-        _print_json({**result, "stats": stats})
+        print_json({**result, "stats": stats})
     elif result.get("noop"):
         typer.echo(f"Nothing to commit: {repo}@{revision} already has these "
                    f"{stats['files']} files (commit {result['commitOid'][:8]}).")
@@ -238,7 +203,7 @@ def upload(repo: RepoArg,
                    f": {result['commitUrl']}")
 
 
-@_errors_to_exit
+@errors_to_exit
 def download(repo: RepoArg,
              files: Annotated[list[str] | None, typer.Argument(
                  help="Paths in the repo (default: every file).", show_default=False)] = None,
@@ -254,14 +219,14 @@ def download(repo: RepoArg,
                                 local_dir=target)
         stats = client.last_transfer_stats
     if as_json:
-        _print_json({"localDir": str(target), "files": [str(p) for p in paths],
+        print_json({"localDir": str(target), "files": [str(p) for p in paths],
                      "bytes": stats["bytes_downloaded"]})
     else:
         typer.echo(f"Downloaded {len(paths)} files ({_size(stats['bytes_downloaded'])}) "
                    f"to {target}")
 
 
-@_errors_to_exit
+@errors_to_exit
 def log(repo: RepoArg, repo_type: TypeOpt = RepoType.model, revision: RevOpt = "main",
         limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
                                                   help="At most N commits.")] = None,
@@ -270,7 +235,7 @@ def log(repo: RepoArg, repo_type: TypeOpt = RepoType.model, revision: RevOpt = "
     with HubClient(url, token, progress=False) as client:
         commits = client.log(repo, type=repo_type.value, revision=revision, limit=limit)
     if as_json:
-        _print_json(commits)
+        print_json(commits)
         return
     for c in commits:
         author = ", ".join(a.get("user", "") for a in c.get("authors", []))

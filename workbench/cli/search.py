@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench.cli.repo import JsonOpt, RepoType, TokenOpt, UrlOpt, _errors_to_exit, _print_json
+from workbench.cli.options import JsonOpt, RepoType, TokenOpt, UrlOpt, errors_to_exit, print_json
 from workbench.client import HubClient
 
 SORTS = ("relevance", "downloads", "likes", "lastModified", "createdAt")
@@ -40,7 +40,7 @@ def table(results: list[dict[str, Any]]) -> str:
                      for row in rows)
 
 
-@_errors_to_exit
+@errors_to_exit
 def search(query: Annotated[str, typer.Argument(help="Words to find (the last may be a prefix); "
                                                 "empty: every repo.")] = "",
            types: Annotated[list[RepoType] | None, typer.Option(
@@ -63,7 +63,7 @@ def search(query: Annotated[str, typer.Argument(help="Words to find (the last ma
                                 library=library, license=license, author=author,
                                 tags=tuple(tags or ()), sort=sort, limit=limit)
     if as_json:
-        _print_json(results)
+        print_json(results)
     elif not results:
         typer.echo("No matching repos.", err=True)
     else:

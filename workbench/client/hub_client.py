@@ -29,7 +29,6 @@ from urllib.parse import quote
 import httpcore
 import httpx
 
-from workbench import __version__
 from workbench.client import transfer
 from workbench.config import user_config_path
 from workbench.errors import (
@@ -39,6 +38,7 @@ from workbench.errors import (
     WorkbenchError,
     error_class_for,
 )
+from workbench.version import __version__
 
 log = logging.getLogger(__name__)
 

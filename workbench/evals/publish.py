@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.binder import BINDER, badge_markdown
-from workbench.cards import README, render_card, split_card
-from workbench.display import md_escape
 from workbench.errors import EntryNotFound
+from workbench.markdown import md_escape
+from workbench.repocard import README, render_card, split_card
 
 SECTION = "## Evaluation results"
 _MARK = "Written by Workbench from the evaluation runs published to this card"

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.binder import BADGE_IMAGE, BINDER, badge_markdown, detect_git_source
-from workbench.display import esc, md_escape
 from workbench.errors import InvalidRequest
 from workbench.evals.report import read_results
+from workbench.markdown import esc, md_escape
 
 INJECTED = "injected-parameters"
 # resolve(repo_id, repo_type, revision) -> commit id; raises when the repo is missing

@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from workbench import __version__
 from workbench.config import HubSettings
 from workbench.errors import InvalidRequest, WorkbenchError
 from workbench.hub import wire
@@ -42,6 +41,7 @@ from workbench.hub.signing import Signer
 from workbench.store.paper_backfill import backfill_papers
 from workbench.store.search_index import reindex_pending
 from workbench.store.store import Store
+from workbench.version import __version__
 from workbench.viewer.jobs import JobWorkers
 
 log = logging.getLogger(__name__)

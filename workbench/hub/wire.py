@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from workbench.names import URL_PREFIX
 from workbench.store import models as m
-from workbench.store.names import URL_PREFIX
 from workbench.store.repos import repo_tags
 from workbench.store.trees import Tree, TreeEntry
 

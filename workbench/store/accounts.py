@@ -27,8 +27,8 @@ from workbench.errors import (
     PermissionDenied,
     RepoNotFound,
 )
+from workbench.names import validate_namespace
 from workbench.store import models as m
-from workbench.store.names import validate_namespace
 from workbench.store.store import utcnow
 
 TOKEN_PREFIX = "wb_"

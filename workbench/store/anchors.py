@@ -23,10 +23,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from workbench.errors import EntryNotFound, InvalidRequest, NotFound
+from workbench.names import validate_path
 from workbench.store import collab_models as c
 from workbench.store import models as m
 from workbench.store.commits import commit_tree
-from workbench.store.names import validate_path
 from workbench.store.refs import resolve_revision
 from workbench.store.store import Store
 from workbench.store.trees import TreeEntry

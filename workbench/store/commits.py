@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import yaml
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -28,10 +27,11 @@ from workbench.errors import (
     InvalidRequest,
     RevisionNotFound,
 )
+from workbench.names import validate_path
+from workbench.repocard import card_metadata
 from workbench.store import models as m
 from workbench.store.accounts import Principal
 from workbench.store.blobs import BlobInfo
-from workbench.store.names import validate_path
 from workbench.store.paper_text import extract_ahead, refresh_pdf_text
 from workbench.store.pr_refs import require_push
 from workbench.store.refs import Resolved, resolve_revision
@@ -95,22 +95,6 @@ def commit_oid(tree_hash: str, parent: str | None, author: str, when: datetime, 
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def parse_card(text: str) -> dict | None:
-    """The YAML front matter of a card, or None when it has none (or it is not a mapping)."""
-    if not text.startswith("---"):
-        return None
-    lines = text.splitlines()
-    try:
-        end = lines[1:].index("---") + 1
-    except ValueError:
-        return None
-    try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _ensure_blob(session: Session, info: BlobInfo) -> None:
     row = session.get(m.Blob, info.sha256)
     if row is None:
@@ -166,7 +150,7 @@ def _card_from(store: Store, entry: TreeEntry | None) -> dict | None:
     if entry is None or entry.size > MAX_CARD_BYTES:
         return None
     try:
-        return parse_card(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
+        return card_metadata(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
     except OSError:
         return None
 

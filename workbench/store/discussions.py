@@ -23,13 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, PermissionDenied
+from workbench.markdown import render_markdown
 from workbench.store import collab_models as c
 from workbench.store import models as m
 from workbench.store.accounts import Principal, can_write_namespace, require_read, require_write_scope
 from workbench.store.anchors import Anchor, save_anchor
 from workbench.store.event_docs import refresh_doc
 from workbench.store.inbox import notify_comment, notify_status
-from workbench.store.markdown_html import render_markdown
 from workbench.store.store import Store, utcnow
 
 MAX_TITLE_CHARS = 200

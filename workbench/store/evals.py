@@ -23,9 +23,9 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from workbench.errors import InvalidRequest, NotFound
+from workbench.names import split_repo_id
 from workbench.store import models as m
 from workbench.store.accounts import Principal, can_read, require_read, require_write_scope
-from workbench.store.names import split_repo_id
 from workbench.store.store import Store, insert_missing, utcnow
 
 STATUSES = ("running", "succeeded", "failed")

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from workbench.names import TYPE_PLURALS
 from workbench.store import models as m
 from workbench.store.blobs import CHUNK
-from workbench.store.names import TYPE_PLURALS
 from workbench.store.store import Store
 from workbench.store.trees import git_blob_oid, lfs_pointer, parse_tree, tree_hash
 

@@ -12,8 +12,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, RevisionNotFound
+from workbench.names import is_commit_id, validate_ref_name
 from workbench.store import models as m
-from workbench.store.names import is_commit_id, validate_ref_name
 from workbench.store.store import utcnow
 
 

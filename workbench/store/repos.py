@@ -13,6 +13,8 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from workbench.names import validate_name_part, validate_namespace, validate_repo_type
+from workbench.repocard import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store import models as m
 from workbench.store.accounts import (
     Principal,
@@ -22,9 +24,7 @@ from workbench.store.accounts import (
     require_write_scope,
 )
 from workbench.store.audit import REPO_CREATE, REPO_DELETE, REPO_MOVE, REPO_VISIBILITY, record_event
-from workbench.store.card_meta import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store.commits import commit_oid
-from workbench.store.names import validate_name_part, validate_namespace, validate_repo_type
 from workbench.store.refs import create_ref
 from workbench.store.search_index import reindex_repo
 from workbench.store.search_query import (

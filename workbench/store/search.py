@@ -44,10 +44,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.errors import InvalidRequest
+from workbench.names import PLURAL_TYPES, validate_repo_type
+from workbench.repocard import card_library, card_license, card_tasks, repo_tags
 from workbench.store import models as m
 from workbench.store.accounts import Principal
-from workbench.store.card_meta import card_library, card_license, card_tasks, repo_tags
-from workbench.store.names import PLURAL_TYPES, validate_repo_type
 from workbench.store.search_index import reindex_repo as reindex_repo  # re-exported
 from workbench.store.search_query import (
     Backend,

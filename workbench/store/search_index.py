@@ -51,8 +51,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from workbench.errors import UnsupportedDatabase
-from workbench.store import models as m
-from workbench.store.card_meta import (
+from workbench.repocard import (
     card_body,
     card_library,
     card_license,
@@ -63,6 +62,7 @@ from workbench.store.card_meta import (
     strings,
     summarize,
 )
+from workbench.store import models as m
 from workbench.store.paper_links import refresh_refs
 from workbench.store.paper_text import pdf_text
 from workbench.store.store import Store

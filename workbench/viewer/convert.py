@@ -28,9 +28,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
+from workbench.repocard import card_metadata
 from workbench.store import models as m
 from workbench.store.blobs import BlobInfo
-from workbench.store.commits import commit_oid, parse_card
+from workbench.store.commits import commit_oid
 from workbench.store.refs import create_ref, get_ref
 from workbench.store.repos import GITATTRIBUTES
 from workbench.store.store import Store, insert_missing, utcnow
@@ -224,7 +225,7 @@ def _read_card(store: Store, tree: Tree) -> dict[str, Any] | None:
     entry = tree.get("README.md")
     if entry is None or entry.size > MAX_CARD_BYTES:
         return None
-    return parse_card(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
+    return card_metadata(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
 
 
 def current_info(store: Store, session: Any, repo: m.Repo) -> tuple[str, dict[str, Any]] | None:

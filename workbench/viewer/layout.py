@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.store.names import validate_path
+from workbench.names import validate_path
 from workbench.store.trees import Tree, TreeEntry
 
 SUPPORTED = {"csv": "CSV/TSV", "json": "JSON Lines/JSON", "parquet": "Parquet", "arrow": "Arrow"}

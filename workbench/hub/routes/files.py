@@ -15,9 +15,9 @@ from fastapi.responses import StreamingResponse
 from workbench.errors import EntryNotFound, InvalidRequest, RangeNotSatisfiable
 from workbench.hub import wire
 from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
+from workbench.names import validate_path
 from workbench.store.accounts import require_read
 from workbench.store.commits import checkout, last_commits
-from workbench.store.names import validate_path
 from workbench.store.trees import TreeEntry
 
 router = APIRouter(tags=["files"])

@@ -40,7 +40,7 @@ def compare(repo_type: str, namespace: str, name: str, base: str, head: str, sta
 
 @router.get("/api/health", summary="Liveness and version")
 def health(state: State) -> dict[str, Any]:
-    from workbench import __version__
+    from workbench.version import __version__
     with state.store.read() as s:
         s.execute(m.Repo.__table__.select().limit(1))
     return {"status": "ok", "version": __version__}

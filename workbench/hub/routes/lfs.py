@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse
 
 from workbench.errors import InvalidRequest, NotFound
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, web_key
+from workbench.names import validate_sha256
 from workbench.store import models as m
 from workbench.store.accounts import require_write
 from workbench.store.blobs import CHUNK
-from workbench.store.names import validate_sha256
 from workbench.store.store import insert_missing, utcnow
 
 router = APIRouter(tags=["lfs"])

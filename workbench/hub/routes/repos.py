@@ -10,15 +10,15 @@ from fastapi import APIRouter, Query, Request, Response
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, repo_key, seg
-from workbench.store.accounts import require_read, require_write_scope
-from workbench.store.commits import checkout
-from workbench.store.names import (
+from workbench.names import (
     PLURAL_TYPES,
     TYPE_PLURALS,
     URL_PREFIX,
     split_repo_id,
     validate_repo_type,
 )
+from workbench.store.accounts import require_read, require_write_scope
+from workbench.store.commits import checkout
 from workbench.store.repos import (
     RepoKey,
     create_repo,

@@ -13,7 +13,6 @@ import binascii
 from typing import Any
 
 import anyio
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -21,6 +20,8 @@ from workbench.errors import InvalidRequest, WorkbenchError
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, repo_key, seg
 from workbench.hub.ndjson import Line, parse_commit_body
+from workbench.names import URL_PREFIX, validate_path, validate_sha256
+from workbench.repocard import split_card
 from workbench.store import models as m
 from workbench.store import pulls
 from workbench.store.accounts import require_read, require_write_scope
@@ -35,7 +36,6 @@ from workbench.store.commits import (
     create_commit,
 )
 from workbench.store.discussions import require_comment
-from workbench.store.names import URL_PREFIX, validate_path, validate_sha256
 from workbench.store.pr_refs import pr_number, require_push
 from workbench.store.refs import resolve_revision
 
@@ -55,17 +55,10 @@ def wants_lfs_storage(path: str, size: int, threshold: int, sample: bytes = b"")
 def validate_yaml(data: JsonBody) -> JSONResponse:
     content = field(data, "content", str, default="")
     errors: list[dict[str, str]] = []
-    if content.startswith("---"):
-        lines = content.splitlines()
-        try:
-            end = lines[1:].index("---") + 1
-            meta = yaml.safe_load("\n".join(lines[1:end]))
-            if meta is not None and not isinstance(meta, dict):
-                errors.append({"message": "The YAML front matter must be a mapping."})
-        except ValueError:
-            errors.append({"message": "The YAML front matter is not closed by a '---' line."})
-        except yaml.YAMLError as exc:
-            errors.append({"message": f"Invalid YAML front matter: {exc}"})
+    try:
+        split_card(content)
+    except InvalidRequest as exc:
+        errors.append({"message": exc.message})
     status = 400 if errors else 200
     return JSONResponse({"errors": errors, "warnings": []}, status_code=status,
                         headers={"X-Error-Code": "InvalidYaml",

@@ -1,0 +1,101 @@
+"""Every setting is documented; the README's commands exist; docs links resolve, and the CLI
+commands the docs name exist."""
+
+import re
+from pathlib import Path
+
+from workbench.config import HubSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_setting_is_documented() -> None:
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    missing = [name for name in HubSettings.model_fields if f"`{name}`" not in doc]
+    assert missing == []
+    for name in HubSettings.model_fields:
+        env = "WORKBENCH_DATA" if name == "data_dir" else f"WORKBENCH_{name.upper()}"
+        assert f"`{env}`" in doc, env
+
+
+def test_readme_commands_exist() -> None:
+    readme = (ROOT / "README.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "make lab" in readme and "make test" in readme
+    assert "\nlab:" in makefile and "\ntest:" in makefile
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("exec make test")
+
+
+# -- links and commands in README.md and docs/ ------------------------------------------------
+
+DOC_FILES = [ROOT / "README.md", ROOT / "notebooks" / "README.md", ROOT / "binder" / "README.md",
+             *sorted((ROOT / "docs").glob("*.md"))]
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img[^>]+src=\"([^\"]+)\"")
+_FENCE = re.compile(r"^```([\w-]*)\s*$")
+_SHELL = {"", "bash", "sh", "shell", "console", "yaml", "yml"}
+# `workbench` where a shell runs it: a line's start (after a `$ ` prompt, a YAML `- ` or `run: `),
+# or after `;`, `&&`, `|`, `(` or `then`/`do`; not in program output such as
+# `workbench v0.1.0 enabled OK`.
+_COMMAND = re.compile(r"(?:^\s*(?:\$\s+|-\s+|run:\s+)?|[;&|(]\s*|\b(?:then|do)\s+)"
+                      r"workbench((?:[ \t]+[a-z][a-z0-9-]*)+)(?![\w.])")
+
+
+def _code(text: str) -> list[str]:
+    """Shell lines of a markdown file: fenced shell/YAML blocks and inline code spans."""
+    lines, fence = [], None
+    for line in text.splitlines():
+        match = _FENCE.match(line.strip())
+        if match:
+            fence = None if fence is not None else match.group(1)
+            continue
+        if fence is not None:
+            if fence in _SHELL:
+                lines.append(line)
+        else:
+            lines += [span for span in re.findall(r"`([^`]+)`", line)
+                      if span.startswith("workbench ")]
+    return lines
+
+
+def test_every_relative_link_resolves() -> None:
+    broken = []
+    for doc in DOC_FILES:
+        text = re.sub(r"```.*?```", "", doc.read_text(), flags=re.S)  # code is not links
+        for match in _LINK.finditer(text):
+            target = (match.group(1) or match.group(2)).split("#")[0]
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+                continue
+            if not (doc.parent / target).exists():
+                broken.append(f"{doc.relative_to(ROOT)} -> {target}")
+    assert broken == []
+
+
+def test_every_cli_command_in_the_docs_exists() -> None:
+    """``workbench ...`` in the docs names a real command: ``--help`` exits 0 for each."""
+    import typer
+    from typer.testing import CliRunner
+
+    from workbench.cli.main import app
+
+    root = typer.main.get_command(app)
+    paths: dict[tuple[str, ...], str] = {}
+    for doc in DOC_FILES:
+        for line in _code(doc.read_text()):
+            for match in _COMMAND.finditer(line):
+                words, path, group = match.group(1).split(), [], root
+                for word in words:
+                    sub = getattr(group, "commands", {}).get(word)  # typer vendors click
+                    if sub is None:
+                        break
+                    path.append(word)
+                    group = sub
+                if not path or (hasattr(group, "commands") and len(words) > len(path)):
+                    # `workbench nosuch` or `workbench hub nosuch`: not a command
+                    paths[(*path, words[len(path)])] = f"{doc.relative_to(ROOT)}: {line.strip()}"
+                else:
+                    paths.setdefault(tuple(path), f"{doc.relative_to(ROOT)}: {line.strip()}")
+    assert len(paths) > 10  # the scan found the docs' commands
+    runner = CliRunner()
+    failed = {" ".join(p): where for p, where in paths.items()
+              if runner.invoke(app, [*p, "--help"]).exit_code != 0}
+    assert failed == {}

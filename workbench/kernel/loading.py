@@ -1,0 +1,439 @@
+"""Loading datasets and models from the hub, each pinned to the exact commit it came from.
+
+A model comes back as a ready ``torch.nn.Module`` in eval mode, by the first route that fits:
+a ``transformers`` model (config with ``transformers_version`` or a known ``model_type``,
+transformers installed; safetensors only), a ``torch.export`` program (``model.pt2``, vetted
+by :mod:`workbench.kernel.programs`; no class needed), or the class named in ``config.json``
+(``architectures[0]``, found in the registry, in the module named by ``"module"``, or in
+``__main__``) built from the config and filled from ``model.safetensors``. Nothing from a repo
+is ever unpickled, and no code from a repo is ever run.
+
+>>> ds = wb.load_dataset("admin/iris-mini", split="train")       # doctest: +SKIP
+>>> model = wb.load_model("admin/tiny-classifier")                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from workbench.errors import IntegrityError, InvalidRequest, NotFound, WorkbenchError
+from workbench.kernel.converted import RECORDS, Memo
+from workbench.kernel.inputs import record
+from workbench.kernel.programs import PROGRAM_FILE, load_program
+from workbench.kernel.session import (
+    Resolved,
+    cached,
+    check_fetched,
+    connection,
+    fetch,
+    pin,
+    recall,
+    remember,
+    resolve,
+    unreachable,
+)
+
+log = logging.getLogger(__name__)
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+WEIGHTS_INDEX = "model.safetensors.index.json"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
+_MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+_registry: dict[str, type] = {}
+T = TypeVar("T", bound=type)
+
+
+def register_model(cls: T | None = None, *, name: str | None = None) -> Any:
+    """Make a model class findable by ``wb.load_model`` under its name (or ``name``).
+
+    >>> @wb.register_model
+    ... class TinyMLP(torch.nn.Module): ...
+    """
+    def add(klass: T) -> T:
+        _registry[name or klass.__name__] = klass
+        return klass
+
+    return add(cls) if cls is not None else add
+
+
+# -- datasets --------------------------------------------------------------------------------
+
+def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None = None,
+                 streaming: bool = False, **kwargs: Any) -> Any:
+    """``datasets.load_dataset`` of a dataset repo, pinned to the commit ``revision`` names.
+
+    >>> train = wb.load_dataset("admin/iris-mini", split="train")     # doctest: +SKIP
+    """
+    import datasets
+    from datasets.data_files import EmptyDatasetError
+    from datasets.exceptions import DataFilesNotFoundError
+
+    conn = connection()
+    token: str | bool = kwargs.pop("token", None) or conn.token or False
+    plain = not streaming and not {"name", "data_files", "data_dir"} & kwargs.keys()
+    pinned: Resolved | None = None
+    try:
+        pinned, out = (_load_listed(repo_id, revision, split, kwargs, token) if plain
+                       else (None, None))
+        if out is None:
+            pinned = pinned or resolve(repo_id, "dataset", revision)
+            out = datasets.load_dataset(repo_id, split=split, revision=pinned.commit,
+                                        streaming=streaming, token=token, **kwargs)
+    except (EmptyDatasetError, DataFilesNotFoundError, FileNotFoundError) as exc:
+        where = f" at {pinned.commit[:12]}" if pinned is not None else ""
+        raise InvalidRequest(
+            f"Dataset {repo_id}{where} has no data files that "
+            f"datasets.load_dataset recognizes ({exc}). Add files such as "
+            "data/train-00000-of-00001.parquet (or train.csv, test.jsonl), or a `configs:` "
+            "block in README.md; wb.publish_dataset writes both.", code="NoSplits") from exc
+    except ValueError as exc:
+        if "split" not in str(exc).lower():
+            raise
+        raise InvalidRequest(f"Dataset {repo_id}: {exc}", code="UnknownSplit") from exc
+    assert pinned is not None
+    record(repo_id, "dataset", pinned.commit, revision=revision, via="wb.load_dataset",
+           hub=conn.url)
+    return out
+
+
+def _load_listed(repo_id: str, revision: str | None, split: str | None,
+                 kwargs: dict[str, Any], token: str | bool) -> tuple[Resolved | None, Any]:
+    """The layout ``wb.publish_dataset`` writes (the card lists the split's Parquet files):
+    the commit's files, read from the local cache as ``datasets`` reads local Parquet (same
+    splits, rows and features). Other layouts, called with no options: ``datasets`` of the
+    repo at the commit, or what it converted of that commit before (:mod:`workbench.kernel.converted`).
+    ``(pinned, dataset)``, or ``(pinned or None, None)`` when ``datasets`` must be asked with
+    the options.
+
+    When the commit ``revision`` named last time is cached here, it is loaded while the hub is
+    asked where ``revision`` points now, and kept only if the answer is that same commit (else
+    the new commit is loaded): a cached load costs the slower of the two, not their sum.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    guess, out = None, None
+    with ThreadPoolExecutor(1, thread_name_prefix="wb-resolve") as pool:
+        asked = pool.submit(resolve, repo_id, "dataset", revision)  # first: it is the longest
+        try:
+            guess = recall(repo_id, "dataset", revision)
+            listed = _listed_parquet(guess) if guess is not None else None
+            if guess is not None and listed is not None and cached(guess, _paths(listed)):
+                out = _read_listed(guess, listed, split, dict(kwargs))
+            elif guess is not None and listed is None and not kwargs:
+                out = _memo(guess, repo=guess.repo_id).reopen(split)
+        except Exception:  # the hub's answer decides what to load, and which error to raise
+            out = None
+        try:
+            pinned = asked.result()
+        except WorkbenchError as exc:  # unreachable: what was loaded from the cache will do
+            return unreachable(exc, guess if out is not None else None), out
+    remember(pinned, guess)
+    if out is not None and guess is not None and pinned.commit == guess.commit:
+        return pinned, out
+    listed = _listed_parquet(pinned)
+    if listed:
+        return pinned, _read_listed(pinned, listed, split, kwargs)
+    if kwargs:
+        return pinned, None
+    memo = _memo(pinned, repo=pinned.repo_id)
+    out = memo.reopen(split)
+    if out is None:
+        out = memo.convert(split, token)
+        memo.save()
+    return pinned, out
+
+
+def _memo(pinned: Resolved, **what: Any) -> Memo:
+    """The record of what ``datasets`` converted at ``pinned.commit`` (of the repo, or of
+    its listed files: see :class:`Memo`)."""
+    return Memo(connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
+                **what)
+
+
+def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:
+    return [p for paths in listed[0].values() for p in paths]
+
+
+def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], split: str | None,
+                 kwargs: dict[str, Any]) -> Any:
+    """``datasets.load_dataset("parquet", ...)`` of the listed files, downloaded if missing.
+
+    What is downloaded is hashed beside the conversion rather than as it arrives (the SHA-256
+    of a 62 MB file is ~50 ms of CPU, which paced the download): until the check passes each
+    file carries a marker, so a crash before it leaves a file the next load downloads again;
+    a mismatch removes the file and what was converted from it, and raises IntegrityError.
+    Called with no options, a conversion of these files made before is opened again without
+    building a ``datasets`` builder (:class:`workbench.kernel.converted.Memo`).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import datasets
+
+    from workbench.client.transfer import unchecked
+
+    files, features = listed
+    local = fetch(pinned, _paths(listed), defer_check=True)
+    data_files = {s: [str(local[p]) for p in paths] for s, paths in files.items()}
+    # with no options, what was converted from this commit before is opened again directly
+    memo = None if kwargs else _memo(pinned, data_files=data_files, features=features)
+    pending = [path for path in local.values() if unchecked(path)]
+    if memo is not None and not pending:
+        out = memo.reopen(split)
+        if out is not None:
+            return out
+    if features is not None:
+        kwargs.setdefault("features", features)
+
+    def read() -> Any:
+        if memo is not None:
+            return memo.convert(split)
+        return datasets.load_dataset("parquet", data_files=data_files, split=split, **kwargs)
+
+    if not pending:
+        out = read()
+    else:
+        with ThreadPoolExecutor(1, thread_name_prefix="wb-sha256") as pool:
+            checked = pool.submit(check_fetched, pending, remove=False)
+            try:
+                out = read()
+            except BaseException as exc:
+                bad = checked.exception()
+                if isinstance(bad, IntegrityError):  # what was read is not what the hub holds
+                    _discard(pending)
+                    raise bad from exc
+                raise
+            bad = checked.exception()
+        if bad is not None:
+            _drop_converted(out)
+            _discard(pending)
+            raise bad
+    if memo is not None:
+        memo.save()
+    return out
+
+
+def _discard(paths: list[Path]) -> None:
+    """Remove the files whose check failed or never finished (the next load downloads them)."""
+    from workbench.client.transfer import discard, unchecked
+
+    for path in paths:
+        if unchecked(path):
+            discard(path)
+
+
+def _drop_converted(out: Any) -> None:
+    """Remove the ``datasets`` cache converted from files that failed their check."""
+    import shutil
+
+    for ds in (out.values() if isinstance(out, dict) else [out]):
+        for entry in getattr(ds, "cache_files", None) or []:
+            shutil.rmtree(Path(entry["filename"]).parent, ignore_errors=True)
+
+
+def _listed_parquet(pinned: Resolved) -> tuple[dict[str, list[str]], Any] | None:
+    """``({split: [parquet paths]}, features)`` when the card's one ``configs`` entry lists
+    Parquet files of the commit by name (no patterns), else None.
+
+    The card of ``main`` comes with the repo info (``cardData``, read in the same transaction
+    as the commit ``sha``); at any other revision ``README.md`` is read from that commit.
+    """
+    from workbench.repocard import README, split_card
+
+    if README not in pinned.files:
+        return None
+    if pinned.revision in (None, "main") and pinned.info.get("sha") == pinned.commit:
+        card = pinned.info.get("cardData")
+        meta = card if isinstance(card, dict) else {}
+    else:
+        try:
+            meta, _ = split_card(fetch(pinned, [README])[README].read_text(encoding="utf-8"))
+        except (InvalidRequest, UnicodeDecodeError):
+            return None
+    configs = meta.get("configs")
+    if not (isinstance(configs, list) and len(configs) == 1 and isinstance(configs[0], dict)
+            and configs[0].get("config_name", "default") == "default"
+            and isinstance(configs[0].get("data_files"), list)):
+        return None
+    present = set(pinned.files)
+    files: dict[str, list[str]] = {}
+    for entry in configs[0]["data_files"]:
+        paths = entry.get("path") if isinstance(entry, dict) else None
+        paths = [paths] if isinstance(paths, str) else paths
+        if not (isinstance(entry.get("split"), str) and isinstance(paths, list) and paths and
+                all(isinstance(p, str) and p.endswith(".parquet") and p in present
+                    for p in paths)):
+            return None
+        files.setdefault(entry["split"], []).extend(paths)
+    features = None
+    info = meta.get("dataset_info")
+    if isinstance(info, dict) and isinstance(info.get("features"), list):
+        from datasets import Features
+
+        try:
+            features = Features._from_yaml_list(info["features"])
+        except (TypeError, ValueError, KeyError):
+            return None
+    return files, features
+
+
+# -- models ----------------------------------------------------------------------------------
+
+def load_model(repo_id: str, *, revision: str | None = None, device: Any = None) -> Any:
+    """A ``torch.nn.Module`` in eval mode from a model repo, pinned to ``revision``'s commit.
+
+    >>> model = wb.load_model("admin/tiny-classifier", device="cpu")   # doctest: +SKIP
+    """
+    pinned = pin(repo_id, "model", revision)
+    files = set(pinned.files)
+    config = _read_config(pinned) if CONFIG in files else {}
+    if _is_transformers(config):
+        model = _load_transformers(pinned, config).eval()
+    elif PROGRAM_FILE in files:
+        model = load_program(fetch(pinned, [PROGRAM_FILE])[PROGRAM_FILE])
+    else:
+        model = _load_from_class(pinned, config, files).eval()
+    if device is not None:
+        model = model.to(device)
+    record(repo_id, "model", pinned.commit, revision=revision, via="wb.load_model",
+           hub=connection().url)
+    return model
+
+
+def _read_config(pinned: Resolved) -> dict[str, Any]:
+    path = fetch(pinned, [CONFIG])[CONFIG]
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InvalidRequest(f"config.json of {pinned.repo_id} is not valid JSON: {exc}.",
+                             code="InvalidConfig") from None
+    if not isinstance(config, dict):
+        raise InvalidRequest(f"config.json of {pinned.repo_id} is not a JSON object.",
+                             code="InvalidConfig")
+    return config
+
+
+def _is_transformers(config: dict[str, Any]) -> bool:
+    if not config or not ("transformers_version" in config or config.get("model_type")):
+        return False
+    try:
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+    except ImportError:
+        if "transformers_version" in config:
+            log.warning("config.json says transformers, which is not installed; trying the "
+                        "other ways to load the model")
+        return False
+    return "transformers_version" in config or config.get("model_type") in CONFIG_MAPPING_NAMES
+
+
+def _refuse_pickle_only(pinned: Resolved, files: set[str]) -> None:
+    pickles = sorted(f for f in files if f.endswith(PICKLE_SUFFIXES))
+    raise InvalidRequest(
+        f"Model {pinned.repo_id} has no safetensors weights"
+        + (f", only pickle files ({', '.join(pickles)}), which Workbench never loads"
+           if pickles else "")
+        + ". Publish it again with wb.publish_model (safetensors) or "
+        "model.save_pretrained(..., safe_serialization=True).", code="NoSafeWeights")
+
+
+def _load_transformers(pinned: Resolved, config: dict[str, Any]) -> Any:
+    import transformers
+
+    files = set(pinned.files)
+    if WEIGHTS not in files and WEIGHTS_INDEX not in files:
+        _refuse_pickle_only(pinned, files)
+    arch = (config.get("architectures") or [None])[0]
+    cls = getattr(transformers, arch, None) if isinstance(arch, str) else None
+    if not (inspect.isclass(cls) and hasattr(cls, "from_pretrained")):
+        cls = transformers.AutoModel
+    token: str | bool = connection().token or False
+    try:
+        return cls.from_pretrained(pinned.repo_id, revision=pinned.commit, use_safetensors=True,
+                                   token=token, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidRequest(f"transformers could not load {pinned.repo_id} at "
+                             f"{pinned.commit[:12]}: {exc}", code="LoadFailed") from exc
+
+
+def _find_class(name: str, config: dict[str, Any]) -> type | None:
+    if name in _registry:
+        return _registry[name]
+    module_name = config.get("module")
+    if isinstance(module_name, str) and _MODULE_NAME.match(module_name) and \
+            module_name != "__main__":
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            log.info("module %s named in config.json is not importable", module_name)
+        else:
+            cls = getattr(module, name, None)
+            if inspect.isclass(cls):
+                return cls
+    main = sys.modules.get("__main__")
+    cls = getattr(main, name, None) if main is not None else None
+    return cls if inspect.isclass(cls) else None
+
+
+def _construct(cls: type, config: dict[str, Any]) -> Any:
+    from_config: Callable[..., Any] | None = getattr(cls, "from_config", None)
+    if callable(from_config) and inspect.ismethod(from_config):
+        return from_config(config)
+    params = inspect.signature(cls).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in config.items() if k not in ("architectures", "module")}
+    else:
+        kwargs = {k: config[k] for k in params if k in config}
+    missing = [n for n, p in params.items() if p.default is p.empty and
+               p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs]
+    if missing:
+        raise InvalidRequest(f"config.json has no value for {', '.join(missing)}, which "
+                             f"{cls.__name__}() needs.", code="InvalidConfig")
+    return cls(**kwargs)
+
+
+def _load_from_class(pinned: Resolved, config: dict[str, Any], files: set[str]) -> Any:
+    import torch
+    from safetensors.torch import load_model as load_weights
+
+    archs = config.get("architectures")
+    name = archs[0] if isinstance(archs, list) and archs and isinstance(archs[0], str) else None
+    if name is None:
+        raise InvalidRequest(
+            f"Model {pinned.repo_id} has no model.pt2 and its config.json names no class "
+            "(\"architectures\": [\"ClassName\"]), so Workbench cannot tell what to build. "
+            "Publish it with wb.publish_model, which writes both.", code="NoModelClass")
+    if WEIGHTS not in files:
+        _refuse_pickle_only(pinned, files)
+    cls = _find_class(name, config)
+    if cls is None:
+        where = f" or import module {config['module']!r}" if config.get("module") else ""
+        raise NotFound(
+            f"Model class {name} of {pinned.repo_id} is not defined here. Define it in the "
+            f"notebook{where}, or register it: @wb.register_model above `class {name}"
+            "(torch.nn.Module)`; then call wb.load_model again. (Workbench never runs code "
+            "from the repo.)", code="ModelClassNotFound")
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise InvalidRequest(f"{name} is not a torch.nn.Module subclass.",
+                             code="NoModelClass")
+    model = _construct(cls, config)
+    path = fetch(pinned, [WEIGHTS])[WEIGHTS]
+    try:
+        load_weights(model, str(path), strict=True)
+    except (RuntimeError, WorkbenchError) as exc:
+        raise InvalidRequest(f"The weights of {pinned.repo_id} do not fit {name}"
+                             f"({_kwargs_text(config)}): {exc}", code="WeightsMismatch") from exc
+    return model
+
+
+def _kwargs_text(config: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in config.items()
+                     if k not in ("architectures", "module") and not isinstance(v, dict | list))
