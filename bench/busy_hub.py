@@ -57,28 +57,62 @@ def run(work: Path, rows: int = 1_000_000, rounds: int = 2) -> list[Result]:
         for n in range(rounds):
             name = f"data/train-{n:05d}-of-{rounds:05d}.parquet"
             start = time.perf_counter()
-            client.upload(repo, {name: table, "README.md": CARD.replace(
-                b"train-00000-of-00001", f"train-{n:05d}-of-{rounds:05d}".encode())},
-                type="dataset", message=f"round {n}")
+            client.upload(
+                repo,
+                {
+                    name: table,
+                    "README.md": CARD.replace(
+                        b"train-00000-of-00001", f"train-{n:05d}-of-{rounds:05d}".encode()
+                    ),
+                },
+                type="dataset",
+                message=f"round {n}",
+            )
             during = []
             while viewer_busy(client, repo):
                 during += _requests(conn, hub.token, 20)
             took.append(time.perf_counter() - start)
             busy += during
             idle += _requests(conn, hub.token, max(200, len(during)))
-            log.info("round %d: jobs took %.1f s; %d requests during them, p50/p95/max %s ms; "
-                     "idle %s ms", n + 1, took[-1], len(during),
-                     "/".join(f"{x:.1f}" for x in _summary(during)),
-                     "/".join(f"{x:.1f}" for x in _summary(idle[-len(during):])))
+            log.info(
+                "round %d: jobs took %.1f s; %d requests during them, p50/p95/max %s ms; idle %s ms",
+                n + 1,
+                took[-1],
+                len(during),
+                "/".join(f"{x:.1f}" for x in _summary(during)),
+                "/".join(f"{x:.1f}" for x in _summary(idle[-len(during) :])),
+            )
         conn.close()
     b50, b95, bmax = _summary(busy)
     i50, i95, imax = _summary(idle)
-    note = (f"{rows:,}-row table pushed {rounds} times; GET /api/whoami-v2 back to back: while "
-            f"the viewer's jobs ran p50 {b50:.1f} / p95 {b95:.1f} / max {bmax:.1f} ms ({len(busy)} "
-            f"requests), idle p50 {i50:.1f} / p95 {i95:.1f} / max {imax:.1f} ms; jobs took "
-            + ", ".join(f"{t:.1f} s" for t in took))
+    note = (
+        f"{rows:,}-row table pushed {rounds} times; GET /api/whoami-v2 back to back: while "
+        f"the viewer's jobs ran p50 {b50:.1f} / p95 {b95:.1f} / max {bmax:.1f} ms ({len(busy)} "
+        f"requests), idle p50 {i50:.1f} / p95 {i95:.1f} / max {imax:.1f} ms; jobs took "
+        + ", ".join(f"{t:.1f} s" for t in took)
+    )
     log.info("%s", note)
-    return [Result("hub p95 while converting", round(b95, 1), "ms", round(i95, 1), "idle ms",
-                   round(b95 / i95, 2), "", None, note),
-            Result("hub slowest request while converting", round(bmax, 1), "ms", round(imax, 1),
-                   "idle ms", round(bmax / imax, 2), "", None, note)]
+    return [
+        Result(
+            "hub p95 while converting",
+            round(b95, 1),
+            "ms",
+            round(i95, 1),
+            "idle ms",
+            round(b95 / i95, 2),
+            "",
+            None,
+            note,
+        ),
+        Result(
+            "hub slowest request while converting",
+            round(bmax, 1),
+            "ms",
+            round(imax, 1),
+            "idle ms",
+            round(bmax / imax, 2),
+            "",
+            None,
+            note,
+        ),
+    ]

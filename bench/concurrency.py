@@ -33,8 +33,9 @@ def run(work: Path, *, files: int = 32, file_size: int = 16 * 2**20) -> list[Res
         admin.create_repo(repo, exist_ok=True)
         start = time.perf_counter()
         admin.upload(repo, dict(zip(names, sources, strict=True)), message="bench shards")
-        log.info("uploaded %d x %d bytes in one commit: %.2f s", files, file_size,
-                 time.perf_counter() - start)
+        log.info(
+            "uploaded %d x %d bytes in one commit: %.2f s", files, file_size, time.perf_counter() - start
+        )
 
         clients = [hub.client() for _ in names]
         dest = work / "download"
@@ -69,10 +70,30 @@ def run(work: Path, *, files: int = 32, file_size: int = 16 * 2**20) -> list[Res
     speed, cp_mbs = mb_per_s(total, wall), mb_per_s(total, cp_s)
     label = f"{files} x {file_size // 2**20} MiB concurrent download"
     return [
-        Result(label, speed, "MB/s", cp_mbs, "cp MB/s", speed / cp_mbs, "(aggregate)",
-               note=f"{wall:.2f} s; {note}"),
-        Result(f"{files} concurrent: errors + mismatches", len(errors), "files", goal="== 0",
-               passed=not errors, note="; ".join(errors[:10])),
-        Result(f"hub peak RSS, {files} concurrent", peak, "MB", goal=f"< {RSS_GOAL_MB:.0f} MB",
-               passed=peak < RSS_GOAL_MB, note=note),
+        Result(
+            label,
+            speed,
+            "MB/s",
+            cp_mbs,
+            "cp MB/s",
+            speed / cp_mbs,
+            "(aggregate)",
+            note=f"{wall:.2f} s; {note}",
+        ),
+        Result(
+            f"{files} concurrent: errors + mismatches",
+            len(errors),
+            "files",
+            goal="== 0",
+            passed=not errors,
+            note="; ".join(errors[:10]),
+        ),
+        Result(
+            f"hub peak RSS, {files} concurrent",
+            peak,
+            "MB",
+            goal=f"< {RSS_GOAL_MB:.0f} MB",
+            passed=peak < RSS_GOAL_MB,
+            note=note,
+        ),
     ]

@@ -71,16 +71,22 @@ def _publish_big(hub: BenchHub, work: Path) -> tuple[str, str]:
     frame = pd.DataFrame({f"f{i}": x[:, i] for i in range(FEATURES)} | {"label": y})
     wb.publish_dataset({"test": frame}, "admin/bench-200k")
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(FEATURES, 256), torch.nn.ReLU(),
-                              torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                              torch.nn.Linear(256, CLASSES)).eval()
-    wb.publish_model(net, "admin/bench-mlp", example_inputs=torch.randn(8, FEATURES),
-                     config={})
-    wide = torch.nn.Sequential(torch.nn.Linear(FEATURES, WIDE), torch.nn.ReLU(),
-                               torch.nn.Linear(WIDE, WIDE), torch.nn.ReLU(),
-                               torch.nn.Linear(WIDE, CLASSES)).eval()
-    wb.publish_model(wide, "admin/bench-mlp-wide", example_inputs=torch.randn(8, FEATURES),
-                     config={})
+    net = torch.nn.Sequential(
+        torch.nn.Linear(FEATURES, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, CLASSES),
+    ).eval()
+    wb.publish_model(net, "admin/bench-mlp", example_inputs=torch.randn(8, FEATURES), config={})
+    wide = torch.nn.Sequential(
+        torch.nn.Linear(FEATURES, WIDE),
+        torch.nn.ReLU(),
+        torch.nn.Linear(WIDE, WIDE),
+        torch.nn.ReLU(),
+        torch.nn.Linear(WIDE, CLASSES),
+    ).eval()
+    wb.publish_model(wide, "admin/bench-mlp-wide", example_inputs=torch.randn(8, FEATURES), config={})
     with hub.client() as client:
         wait_converted(client, "admin/bench-200k")  # the viewer's conversion, in the hub
     return "admin/bench-mlp", "admin/bench-200k"
@@ -97,24 +103,44 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
 
 def _eval_run(work: Path, model: str, dataset: str, params: dict[str, Any]) -> list[str]:
     """The ``workbench eval run`` command line (JSON record out) with ``params`` as ``-p``."""
-    cmd = [sys.executable, "-m", "workbench", "eval", "run", "--model", model, "--dataset",
-           dataset, "--json", "--output-dir", str(work / "runs")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench",
+        "eval",
+        "run",
+        "--model",
+        model,
+        "--dataset",
+        dataset,
+        "--json",
+        "--output-dir",
+        str(work / "runs"),
+    ]
     for k, v in params.items():
         cmd += ["-p", k, v if isinstance(v, str) else json.dumps(v)]
     return cmd
 
 
-def _pair(hub: BenchHub, work: Path, env: dict[str, str], model: str, dataset: str,
-          params: dict[str, Any], tag: str, *, repeats: int = 3,
-          warm: dict[str, Any] | None = None) -> tuple[list[float], list[float]]:
+def _pair(
+    hub: BenchHub,
+    work: Path,
+    env: dict[str, str],
+    model: str,
+    dataset: str,
+    params: dict[str, Any],
+    tag: str,
+    *,
+    repeats: int = 3,
+    warm: dict[str, Any] | None = None,
+) -> tuple[list[float], list[float]]:
     """Wall times of ``repeats`` runs of ``eval run`` and of the plain script, interleaved
     (so that load on the machine hits both alike), after one untimed run of each (with the
     ``warm`` parameters, e.g. a ``limit``, where the full run is long)."""
 
     def commands(values: dict[str, Any], name: str) -> tuple[list[str], list[str]]:
         script = work / f"{name}.py"
-        script.write_text(_script({"model": model, "dataset": dataset, "metrics": ["accuracy"],
-                                   **values}))
+        script.write_text(_script({"model": model, "dataset": dataset, "metrics": ["accuracy"], **values}))
         return _eval_run(work, model, dataset, values), [sys.executable, str(script)]
 
     warm_run, warm_plain = commands({**params, **(warm or {})}, f"{tag}-warm")
@@ -125,8 +151,12 @@ def _pair(hub: BenchHub, work: Path, env: dict[str, str], model: str, dataset: s
     for _ in range(repeats):
         t_plains.append(_timed(plain, env, work)[0])
         t_runs.append(_timed(run, env, work)[0])
-    log.info("%s: eval run %s s, plain script %s s", tag, " ".join(f"{t:.2f}" for t in t_runs),
-             " ".join(f"{t:.2f}" for t in t_plains))
+    log.info(
+        "%s: eval run %s s, plain script %s s",
+        tag,
+        " ".join(f"{t:.2f}" for t in t_runs),
+        " ".join(f"{t:.2f}" for t in t_plains),
+    )
     return t_runs, t_plains
 
 
@@ -152,8 +182,9 @@ print(json.dumps({"rows": len(x), "passes": passes}))
 """
 
 
-def _throughput(work: Path, env: dict[str, str], model: str, dataset: str,
-                params: dict[str, Any], repeats: int = 7) -> dict[str, Any]:
+def _throughput(
+    work: Path, env: dict[str, str], model: str, dataset: str, params: dict[str, Any], repeats: int = 7
+) -> dict[str, Any]:
     """First-pass seconds of the template's predict cell (``eval run``) and of the hand-written
     loop (fresh processes), ``repeats`` of each, interleaved so that drift hits both alike."""
     script = work / "loop.py"
@@ -168,10 +199,13 @@ def _throughput(work: Path, env: dict[str, str], model: str, dataset: str,
         first.append(result["passes"][0])
         warm.append(min(result["passes"]))
         record = json.loads(_timed(run_cmd, env, work)[1])
-        template.append(next(c["duration"] for c in record["timings"]["cells"]
-                             if c["id"] == "predict"))
-        log.info("throughput: loop first pass %.3f s (warm %.3f), template predict cell %.3f s",
-                 first[-1], warm[-1], template[-1])
+        template.append(next(c["duration"] for c in record["timings"]["cells"] if c["id"] == "predict"))
+        log.info(
+            "throughput: loop first pass %.3f s (warm %.3f), template predict cell %.3f s",
+            first[-1],
+            warm[-1],
+            template[-1],
+        )
     return {"template": template, "loop_first": first, "loop_warm": warm}
 
 
@@ -200,9 +234,17 @@ def _matrix(hub: BenchHub, work: Path, jobs: int) -> float:
     from workbench.evals.executors import run_many
     from workbench.evals.runner import EvalSpec
 
-    specs = [EvalSpec("admin/tiny-classifier", "admin/iris-mini", parameters={"seed": i},
-                      hub_url=hub.url, token=hub.token, output_dir=str(work / "matrix"))
-             for i in range(8)]
+    specs = [
+        EvalSpec(
+            "admin/tiny-classifier",
+            "admin/iris-mini",
+            parameters={"seed": i},
+            hub_url=hub.url,
+            token=hub.token,
+            output_dir=str(work / "matrix"),
+        )
+        for i in range(8)
+    ]
     t0 = time.perf_counter()
     records = run_many(specs, jobs=jobs)
     elapsed = time.perf_counter() - t0
@@ -218,49 +260,84 @@ def run(work: Path) -> list[Result]:
     with BenchHub(work / "hub") as hub:
         from workbench.cli.demo import demo
 
-        env = {**os.environ, "WORKBENCH_HUB_URL": hub.url, "WORKBENCH_TOKEN": hub.token,
-               "HF_ENDPOINT": hub.url, "XDG_CACHE_HOME": str(work / "cache"),
-               "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
+        env = {
+            **os.environ,
+            "WORKBENCH_HUB_URL": hub.url,
+            "WORKBENCH_TOKEN": hub.token,
+            "HF_ENDPOINT": hub.url,
+            "XDG_CACHE_HOME": str(work / "cache"),
+            "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+        }
         os.environ.update({k: env[k] for k in ("XDG_CACHE_HOME",)})
         demo(url=hub.url, token=hub.token, namespace=None, as_json=True)
         model, dataset = _publish_big(hub, work)
 
-        runs, plains = _pair(hub, work, env, "admin/tiny-classifier", "admin/iris-mini", {},
-                             "demo")
+        runs, plains = _pair(hub, work, env, "admin/tiny-classifier", "admin/iris-mini", {}, "demo")
         t_run, t_plain = min(runs), min(plains)
-        results.append(Result("evals_overhead", t_run - t_plain, "s", t_plain, "s plain script",
-                              t_run / t_plain, "<= 3 s", t_run - t_plain <= 3.0,
-                              note=f"eval run {t_run:.2f} s vs the template's code as a script "
-                                   f"{t_plain:.2f} s, 30-row demo, best of 3 each"))
+        results.append(
+            Result(
+                "evals_overhead",
+                t_run - t_plain,
+                "s",
+                t_plain,
+                "s plain script",
+                t_run / t_plain,
+                "<= 3 s",
+                t_run - t_plain <= 3.0,
+                note=f"eval run {t_run:.2f} s vs the template's code as a script "
+                f"{t_plain:.2f} s, 30-row demo, best of 3 each",
+            )
+        )
 
         params = {"batch_size": BATCH, "label_column": "label"}
-        runs, plains = _pair(hub, work, env, "admin/bench-mlp-wide", dataset, params, "long",
-                             repeats=3, warm={"limit": 2000})
+        runs, plains = _pair(
+            hub, work, env, "admin/bench-mlp-wide", dataset, params, "long", repeats=3, warm={"limit": 2000}
+        )
         t_run, t_plain = statistics.median(runs), statistics.median(plains)
-        results.append(Result("evals_long_ratio", t_run, "s", t_plain, "s plain script",
-                              t_run / t_plain, "<= 1.05", t_run / t_plain <= 1.05,
-                              note=f"{ROWS} rows x {FEATURES} features, MLP {FEATURES}-{WIDE}-"
-                                   f"{WIDE}-{CLASSES}, batch {BATCH}; medians of 3 interleaved "
-                                   f"pairs (eval run {' '.join(f'{t:.1f}' for t in runs)} s, "
-                                   f"script {' '.join(f'{t:.1f}' for t in plains)} s)"))
+        results.append(
+            Result(
+                "evals_long_ratio",
+                t_run,
+                "s",
+                t_plain,
+                "s plain script",
+                t_run / t_plain,
+                "<= 1.05",
+                t_run / t_plain <= 1.05,
+                note=f"{ROWS} rows x {FEATURES} features, MLP {FEATURES}-{WIDE}-"
+                f"{WIDE}-{CLASSES}, batch {BATCH}; medians of 3 interleaved "
+                f"pairs (eval run {' '.join(f'{t:.1f}' for t in runs)} s, "
+                f"script {' '.join(f'{t:.1f}' for t in plains)} s)",
+            )
+        )
 
         tput = _throughput(work, env, model, dataset, params)
         template_tput = ROWS / statistics.median(tput["template"])
         loop_tput = ROWS / statistics.median(tput["loop_first"])
         best_ratio = min(tput["loop_first"]) / min(tput["template"])
-        results.append(Result("evals_throughput", template_tput, "rows/s", loop_tput,
-                              "rows/s torch loop", template_tput / loop_tput, ">= 0.9",
-                              template_tput / loop_tput >= 0.9,
-                              note="one pass each in a fresh process, 7 of each interleaved, "
-                                   "medians: the template's predict cell "
-                                   f"{statistics.median(tput['template']):.3f} s (range "
-                                   f"{min(tput['template']):.3f}-{max(tput['template']):.3f}) vs "
-                                   "a hand-written batched loop's first pass "
-                                   f"{statistics.median(tput['loop_first']):.3f} s (range "
-                                   f"{min(tput['loop_first']):.3f}-{max(tput['loop_first']):.3f}"
-                                   f"); best vs best {best_ratio:.2f}; the loop's best warm pass "
-                                   f"{min(tput['loop_warm']):.3f} s; MLP {FEATURES}-256-256-"
-                                   f"{CLASSES}, batch {BATCH}"))
+        results.append(
+            Result(
+                "evals_throughput",
+                template_tput,
+                "rows/s",
+                loop_tput,
+                "rows/s torch loop",
+                template_tput / loop_tput,
+                ">= 0.9",
+                template_tput / loop_tput >= 0.9,
+                note="one pass each in a fresh process, 7 of each interleaved, "
+                "medians: the template's predict cell "
+                f"{statistics.median(tput['template']):.3f} s (range "
+                f"{min(tput['template']):.3f}-{max(tput['template']):.3f}) vs "
+                "a hand-written batched loop's first pass "
+                f"{statistics.median(tput['loop_first']):.3f} s (range "
+                f"{min(tput['loop_first']):.3f}-{max(tput['loop_first']):.3f}"
+                f"); best vs best {best_ratio:.2f}; the loop's best warm pass "
+                f"{min(tput['loop_warm']):.3f} s; MLP {FEATURES}-256-256-"
+                f"{CLASSES}, batch {BATCH}",
+            )
+        )
 
         seq, par = [], []
         for _ in range(2):
@@ -269,13 +346,23 @@ def run(work: Path) -> list[Result]:
             log.info("matrix: sequential %.2f s, jobs=2 %.2f s", seq[-1], par[-1])
         t_seq, t_par = statistics.median(seq), statistics.median(par)
         ceiling = _cpu_ceiling()
-        results.append(Result("evals_matrix_jobs2", t_par, "s", t_seq, "s sequential",
-                              t_seq / t_par, ">= 1.7 speed-up", t_seq / t_par >= 1.7,
-                              note="8 demo runs, run_many(jobs=2) vs jobs=1, two interleaved "
-                                   f"rounds (sequential {' '.join(f'{t:.1f}' for t in seq)} s, "
-                                   f"parallel {' '.join(f'{t:.1f}' for t in par)} s), medians; "
-                                   f"plain CPU work on this machine: 2 at once {ceiling:.2f}x "
-                                   "faster than one after the other"))
+        results.append(
+            Result(
+                "evals_matrix_jobs2",
+                t_par,
+                "s",
+                t_seq,
+                "s sequential",
+                t_seq / t_par,
+                ">= 1.7 speed-up",
+                t_seq / t_par >= 1.7,
+                note="8 demo runs, run_many(jobs=2) vs jobs=1, two interleaved "
+                f"rounds (sequential {' '.join(f'{t:.1f}' for t in seq)} s, "
+                f"parallel {' '.join(f'{t:.1f}' for t in par)} s), medians; "
+                f"plain CPU work on this machine: 2 at once {ceiling:.2f}x "
+                "faster than one after the other",
+            )
+        )
     return results
 
 

@@ -37,10 +37,38 @@ from workbench.store.store import Store
 ROOT = Path(__file__).resolve().parent.parent
 REPOS = 10_000
 GOAL_MS = 300.0
-QUERIES = ["bert", "image", "sentiment", "translation", "tiny", "iris", "speech", "vision",
-           "summarization", "token", "classifier", "llama", "detection", "audio", "graph",
-           "question", "embedding", "segmentation", "code", "math", "chat", "medical", "legal",
-           "finance", "robot", "weather", "music", "video", "table", "reward"]
+QUERIES = [
+    "bert",
+    "image",
+    "sentiment",
+    "translation",
+    "tiny",
+    "iris",
+    "speech",
+    "vision",
+    "summarization",
+    "token",
+    "classifier",
+    "llama",
+    "detection",
+    "audio",
+    "graph",
+    "question",
+    "embedding",
+    "segmentation",
+    "code",
+    "math",
+    "chat",
+    "medical",
+    "legal",
+    "finance",
+    "robot",
+    "weather",
+    "music",
+    "video",
+    "table",
+    "reward",
+]
 
 
 def _p(times: list[float], q: int) -> float:
@@ -65,16 +93,36 @@ def run(work: Path, *, repos: int = REPOS) -> list[Result]:
     (work / "root").mkdir(parents=True)
     _seed(data, repos)
     port, token = free_port(), "bench-lab-token"
-    env = {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-           "JUPYTER_RUNTIME_DIR": str(work / "runtime"), "XDG_CONFIG_HOME": str(work / "config")}
+    env = {
+        **os.environ,
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+        "JUPYTER_RUNTIME_DIR": str(work / "runtime"),
+        "XDG_CONFIG_HOME": str(work / "config"),
+    }
     env.pop("WORKBENCH_HUB_URL", None)
     env.pop("WORKBENCH_TOKEN", None)
     log = open(work / "lab.log", "wb")  # closed in the finally below
-    lab = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser",
-                            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work / 'root'}",
-                            f"--Workbench.data_dir={data}", "--Workbench.demo=True"],
-                           env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    lab = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--allow-root",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work / 'root'}",
+            f"--Workbench.data_dir={data}",
+            "--Workbench.demo=True",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -87,10 +135,14 @@ def run(work: Path, *, repos: int = REPOS) -> list[Result]:
             except (httpx.HTTPError, ValueError, KeyError):
                 pass
             time.sleep(0.5)
-        done = subprocess.run(["node", str(ROOT / "bench" / "lab_browser.js")], capture_output=True,
-                              text=True, timeout=900, check=False,
-                              env={**env, "WB_LAB_URL": url, "WB_LAB_TOKEN": token,
-                                   "WB_QUERIES": json.dumps(QUERIES)})
+        done = subprocess.run(
+            ["node", str(ROOT / "bench" / "lab_browser.js")],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+            env={**env, "WB_LAB_URL": url, "WB_LAB_TOKEN": token, "WB_QUERIES": json.dumps(QUERIES)},
+        )
         if done.returncode != 0:
             raise RuntimeError(f"lab_browser.js failed:\n{done.stderr[-4000:]}")
         t = json.loads(done.stdout.strip().splitlines()[-1])
@@ -104,11 +156,26 @@ def run(work: Path, *, repos: int = REPOS) -> list[Result]:
     c50, cf50 = statistics.median(t["click"]), statistics.median(t["clickFetch"])
     note = f"{repos} repos + demo, {len(QUERIES)} typed queries, {len(t['click'])} clicks"
     return [
-        Result("lab: open -> sidebar results (median)", open_ms, "ms", ready_ms, "JupyterLab ready",
-               open_ms / ready_ms, note=note),
+        Result(
+            "lab: open -> sidebar results (median)",
+            open_ms,
+            "ms",
+            ready_ms,
+            "JupyterLab ready",
+            open_ms / ready_ms,
+            note=note,
+        ),
         Result("lab: typed query -> results p50", q50, "ms", f50, "fetch p50", q50 / f50, note=note),
-        Result("lab: typed query -> results p95", q95, "ms", f95, "fetch p95", q95 / f95,
-               f"<= {GOAL_MS:.0f} ms", q95 <= GOAL_MS, note=note),
-        Result("lab: click result -> card (median)", c50, "ms", cf50, "its requests", c50 / cf50,
-               note=note),
+        Result(
+            "lab: typed query -> results p95",
+            q95,
+            "ms",
+            f95,
+            "fetch p95",
+            q95 / f95,
+            f"<= {GOAL_MS:.0f} ms",
+            q95 <= GOAL_MS,
+            note=note,
+        ),
+        Result("lab: click result -> card (median)", c50, "ms", cf50, "its requests", c50 / cf50, note=note),
     ]

@@ -51,6 +51,7 @@ class Result:
 
 # -- test files and baselines ----------------------------------------------------------------
 
+
 def make_file(path: Path, size: int, *, seed: int = 0) -> Path:
     """Incompressible content: urandom blocks, each led by its block number and ``seed``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,8 +131,7 @@ def time_cp(sources: list[Path], dest_dir: Path, *, tries: int = 2) -> float:
         subprocess.run(["cp", *map(str, sources), str(dest_dir)], check=True)
         times.append(time.perf_counter() - start)
     shutil.rmtree(dest_dir, ignore_errors=True)
-    log.info("cp of %d file(s): %s s, best taken", len(sources),
-             ", ".join(f"{t:.2f}" for t in times))
+    log.info("cp of %d file(s): %s s, best taken", len(sources), ", ".join(f"{t:.2f}" for t in times))
     return min(times)
 
 
@@ -141,14 +141,18 @@ def mb_per_s(nbytes: int, seconds: float) -> float:
 
 # -- the hub under test ------------------------------------------------------------------------
 
+
 class RssSampler:
     """The hub's RSS (with its children), sampled by ``bench.rss`` in its own process."""
 
     def __init__(self, pid: int, samples: Path, interval: float = RSS_INTERVAL) -> None:
         self.path = samples
         self._out = open(samples, "w")
-        self._proc = subprocess.Popen([sys.executable, "-m", "bench.rss", str(pid), str(interval)],
-                                      stdout=self._out, cwd=Path(__file__).resolve().parent.parent)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.rss", str(pid), str(interval)],
+            stdout=self._out,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         self.phases: dict[str, tuple[int, int]] = {}
         self.cpu: dict[str, tuple[float, float]] = {}  # phase: (hub, this process) CPU seconds
         self._hub = psutil.Process(pid)
@@ -187,9 +191,11 @@ class RssSampler:
         samples = self._samples(name)
         gaps = [b[0] - a[0] for a, b in pairwise(samples)]
         hub_cpu, own_cpu = self.cpu.get(name, (0.0, 0.0))
-        return (f"{len(samples)} RSS samples (longest gap {max(gaps, default=0) / 1e6:.0f} ms), "
-                f"hub peak {self.peak_mb(name):.0f} MB; CPU: hub {hub_cpu:.2f} s, "
-                f"client {own_cpu:.2f} s")
+        return (
+            f"{len(samples)} RSS samples (longest gap {max(gaps, default=0) / 1e6:.0f} ms), "
+            f"hub peak {self.peak_mb(name):.0f} MB; CPU: hub {hub_cpu:.2f} s, "
+            f"client {own_cpu:.2f} s"
+        )
 
     def close(self) -> None:
         self._proc.terminate()

@@ -49,8 +49,11 @@ def _seed(root: Path) -> str:
 def _make_repos(url: str, admin_token: str) -> None:
     from workbench.client import HubClient
 
-    files = {"README.md": b"---\nlicense: mit\n---\n# A model\n", "config.json": b'{"hidden": 64}',
-             **{f"weights/part-{i}.bin": bytes([i]) * 4096 for i in range(20)}}
+    files = {
+        "README.md": b"---\nlicense: mit\n---\n# A model\n",
+        "config.json": b'{"hidden": 64}',
+        **{f"weights/part-{i}.bin": bytes([i]) * 4096 for i in range(20)},
+    }
     with HubClient(url, admin_token, progress=False) as hub:
         for name, private in (("public-repo", False), ("private-repo", True)):
             hub.create_repo(f"{ORG}/{name}", private=private)
@@ -64,8 +67,11 @@ def _median_p95(samples: list[float]) -> tuple[float, float]:
 def _measure(http: httpx.Client, method: str, public: str, private: str) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"public": [], "private": []}
     for i in range(WARMUP + REQUESTS):
-        order = (("public", public), ("private", private)) if i % 2 else (
-            ("private", private), ("public", public))
+        order = (
+            (("public", public), ("private", private))
+            if i % 2
+            else (("private", private), ("public", public))
+        )
         for label, url in order:
             t0 = time.perf_counter()
             r = http.request(method, url)
@@ -88,25 +94,43 @@ def run(root: Path) -> list[Result]:
     results: list[Result] = []
     try:
         _make_repos(hub.url, hub.token)
-        cases = [("info", "GET", "/api/models/{}"), ("tree", "GET", "/api/models/{}/tree/main"),
-                 ("file GET", "GET", "/{}/resolve/main/config.json"),
-                 ("file HEAD", "HEAD", "/{}/resolve/main/config.json")]
-        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"},
-                          timeout=60) as http:
+        cases = [
+            ("info", "GET", "/api/models/{}"),
+            ("tree", "GET", "/api/models/{}/tree/main"),
+            ("file GET", "GET", "/{}/resolve/main/config.json"),
+            ("file HEAD", "HEAD", "/{}/resolve/main/config.json"),
+        ]
+        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
             assert http.get(f"/api/models/{ORG}/private-repo").json()["private"] is True
             for label, method, shape in cases:
-                times = _measure(http, method, shape.format(f"{ORG}/public-repo"),
-                                 shape.format(f"{ORG}/private-repo"))
+                times = _measure(
+                    http, method, shape.format(f"{ORG}/public-repo"), shape.format(f"{ORG}/private-repo")
+                )
                 pub50, pub95 = _median_p95(times["public"])
                 pri50, pri95 = _median_p95(times["private"])
                 ratio = pri50 / pub50
-                log.info("%s: public p50 %.2f p95 %.2f ms; private p50 %.2f p95 %.2f ms", label,
-                         pub50, pub95, pri50, pri95)
-                results.append(Result(
-                    f"permissions: {label}, private org repo (p50)", pri50, "ms", pub50,
-                    "public repo p50", ratio, goal=f"<= {GOAL:.2f} x public", passed=ratio <= GOAL,
-                    note=f"p95 private {pri95:.2f} ms vs public {pub95:.2f} ms; {REQUESTS} "
-                         "requests each, alternating, by a 'read' member of the org"))
+                log.info(
+                    "%s: public p50 %.2f p95 %.2f ms; private p50 %.2f p95 %.2f ms",
+                    label,
+                    pub50,
+                    pub95,
+                    pri50,
+                    pri95,
+                )
+                results.append(
+                    Result(
+                        f"permissions: {label}, private org repo (p50)",
+                        pri50,
+                        "ms",
+                        pub50,
+                        "public repo p50",
+                        ratio,
+                        goal=f"<= {GOAL:.2f} x public",
+                        passed=ratio <= GOAL,
+                        note=f"p95 private {pri95:.2f} ms vs public {pub95:.2f} ms; {REQUESTS} "
+                        "requests each, alternating, by a 'read' member of the org",
+                    )
+                )
     finally:
         hub.stop()
         shutil.rmtree(root, ignore_errors=True)

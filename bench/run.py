@@ -32,17 +32,32 @@ from bench import viewer as viewer_bench
 from bench.measure import MiB, Result
 
 OUT = Path(__file__).resolve().parent / "out"
-BENCHMARKS = ("transfer", "reupload", "concurrency", "load_dataset", "viewer", "busy_hub", "search",
-              "discussions", "permissions", "evals", "lab")
+BENCHMARKS = (
+    "transfer",
+    "reupload",
+    "concurrency",
+    "load_dataset",
+    "viewer",
+    "busy_hub",
+    "search",
+    "discussions",
+    "permissions",
+    "evals",
+    "lab",
+)
 
 
 def machine() -> dict[str, Any]:
     df = subprocess.run(["df", "-h", str(OUT)], capture_output=True, text=True).stdout
-    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
-            "arch": platform.machine(), "kernel": platform.release(),
-            "python": platform.python_version(), "disk": df.strip().splitlines()[-1:],
-            "cp": subprocess.run(["cp", "--version"], capture_output=True,
-                                 text=True).stdout.splitlines()[0]}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+        "arch": platform.machine(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "disk": df.strip().splitlines()[-1:],
+        "cp": subprocess.run(["cp", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
+    }
 
 
 def _fmt(x: float | None, unit: str = "") -> str:
@@ -60,33 +75,56 @@ def table(results: list[Result]) -> str:
     for r in results:
         base = f"{_fmt(r.baseline)} {r.baseline_label}" if r.baseline is not None else "-"
         verdict = {True: "pass", False: "FAIL", None: "info"}[r.passed]
-        rows.append((r.name, _fmt(r.value, r.unit), base,
-                     "-" if r.ratio is None else f"{r.ratio:.2f}", r.goal or "-", verdict))
+        rows.append(
+            (
+                r.name,
+                _fmt(r.value, r.unit),
+                base,
+                "-" if r.ratio is None else f"{r.ratio:.2f}",
+                r.goal or "-",
+                verdict,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--size-mib", type=int, default=1024,
-                        help="size of the large file (default 1024; 64 for a quick run)")
-    parser.add_argument("--only", action="append", choices=BENCHMARKS,
-                        help="run only this benchmark (repeatable)")
+    parser.add_argument(
+        "--size-mib", type=int, default=1024, help="size of the large file (default 1024; 64 for a quick run)"
+    )
+    parser.add_argument(
+        "--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)"
+    )
     parser.add_argument("--files", type=int, default=32, help="concurrent downloads (32)")
-    parser.add_argument("--file-mib", type=int, default=16,
-                        help="size of each concurrently downloaded file (16)")
-    parser.add_argument("--rows", type=int, default=1_000_000,
-                        help="rows of the load_dataset and viewer tables (1,000,000; 10 columns)")
-    parser.add_argument("--search-repos", default="1000,10000,100000",
-                        help="repo counts the search benchmark grows through (1000,10000,100000)")
-    parser.add_argument("--search-database-url", default=None,
-                        help="an empty PostgreSQL database for the search benchmark (default: "
-                        "SQLite in the scratch folder)")
-    parser.add_argument("--work", type=Path, default=OUT / "work",
-                        help="scratch folder for test files and hubs (bench/out/work)")
+    parser.add_argument(
+        "--file-mib", type=int, default=16, help="size of each concurrently downloaded file (16)"
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=1_000_000,
+        help="rows of the load_dataset and viewer tables (1,000,000; 10 columns)",
+    )
+    parser.add_argument(
+        "--search-repos",
+        default="1000,10000,100000",
+        help="repo counts the search benchmark grows through (1000,10000,100000)",
+    )
+    parser.add_argument(
+        "--search-database-url",
+        default=None,
+        help="an empty PostgreSQL database for the search benchmark (default: SQLite in the scratch folder)",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=OUT / "work",
+        help="scratch folder for test files and hubs (bench/out/work)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -97,11 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results: list[Result] = []
     if only & {"transfer", "reupload"}:
-        results += transfer.run(args.work / "transfer", args.size_mib * MiB,
-                                transfer="transfer" in only, reupload="reupload" in only)
+        results += transfer.run(
+            args.work / "transfer",
+            args.size_mib * MiB,
+            transfer="transfer" in only,
+            reupload="reupload" in only,
+        )
     if "concurrency" in only:
-        results += concurrency.run(args.work / "concurrency", files=args.files,
-                                   file_size=args.file_mib * MiB)
+        results += concurrency.run(args.work / "concurrency", files=args.files, file_size=args.file_mib * MiB)
     if "load_dataset" in only:
         results += load_dataset_bench.run(args.work / "load_dataset", rows=args.rows)
     if "viewer" in only:
@@ -109,9 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     if "busy_hub" in only:
         results += busy_hub.run(args.work / "busy_hub", rows=args.rows)
     if "search" in only:
-        results += search_bench.run(args.work / "search", sizes=tuple(
-            int(n) for n in args.search_repos.split(",")),
-            database_url=args.search_database_url)
+        results += search_bench.run(
+            args.work / "search",
+            sizes=tuple(int(n) for n in args.search_repos.split(",")),
+            database_url=args.search_database_url,
+        )
     if "discussions" in only:
         results += discussions_bench.run(args.work / "discussions")
     if "permissions" in only:
@@ -125,12 +168,20 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results))
     OUT.mkdir(parents=True, exist_ok=True)
-    report = {"date": started.isoformat(timespec="seconds"), "args": {
-        "size_mib": args.size_mib, "only": sorted(only), "files": args.files,
-        "file_mib": args.file_mib, "rows": args.rows, "search_repos": args.search_repos},
+    report = {
+        "date": started.isoformat(timespec="seconds"),
+        "args": {
+            "size_mib": args.size_mib,
+            "only": sorted(only),
+            "files": args.files,
+            "file_mib": args.file_mib,
+            "rows": args.rows,
+            "search_repos": args.search_repos,
+        },
         "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),
-        "results": [r.as_dict() for r in results]}
+        "results": [r.as_dict() for r in results],
+    }
     (OUT / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwritten to {OUT / 'results.json'}")
     missed = [r.name for r in results if r.passed is False]

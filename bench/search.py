@@ -73,20 +73,31 @@ def _accounts(store: Store, corpus: Corpus) -> tuple[dict[str, int], str]:
     return owners, token
 
 
-def seed(store: Store, corpus: Corpus, owners: dict[str, int], start: int, stop: int, *,
-         chunk: int = 5_000) -> None:
+def seed(
+    store: Store, corpus: Corpus, owners: dict[str, int], start: int, stop: int, *, chunk: int = 5_000
+) -> None:
     """Add repos ``start`` ... ``stop - 1`` of the corpus with their index documents."""
     for a in range(start, stop, chunk):
         fakes = [corpus.repo(i) for i in range(a, min(stop, a + chunk))]
-        rows = [{"id": r.id, "type": r.type, "namespace": r.namespace, "name": r.name,
-                 "owner_id": owners[r.namespace], "private": r.private, "gated": None,
-                 "sdk": "gradio" if r.type == "space" else None,
-                 "created_at": EPOCH + timedelta(minutes=r.id),
-                 "last_modified": EPOCH + timedelta(minutes=r.id, days=(r.id * 7919) % 300),
-                 "card_data": r.card_data, "downloads": r.downloads, "likes": r.likes}
-                for r in fakes]
-        docs = [build_document(m.Repo(**row), fake.body) for row, fake in zip(rows, fakes,
-                                                                              strict=True)]
+        rows = [
+            {
+                "id": r.id,
+                "type": r.type,
+                "namespace": r.namespace,
+                "name": r.name,
+                "owner_id": owners[r.namespace],
+                "private": r.private,
+                "gated": None,
+                "sdk": "gradio" if r.type == "space" else None,
+                "created_at": EPOCH + timedelta(minutes=r.id),
+                "last_modified": EPOCH + timedelta(minutes=r.id, days=(r.id * 7919) % 300),
+                "card_data": r.card_data,
+                "downloads": r.downloads,
+                "likes": r.likes,
+            }
+            for r in fakes
+        ]
+        docs = [build_document(m.Repo(**row), fake.body) for row, fake in zip(rows, fakes, strict=True)]
         with store.write() as s:
             s.execute(insert(m.Repo), rows)
             write_documents(s, docs, fresh=True)
@@ -127,6 +138,7 @@ def _list_in_process(store: Store, who: Principal) -> Any:
     def call(q: dict[str, Any]) -> int:
         with store.read() as s:
             return len(list_repos(s, who, repo_type="model", search=[q["search"]], limit=20))
+
     return call
 
 
@@ -137,6 +149,7 @@ def _list_over_http(url: str, token: str) -> Any:
 
     def call(q: dict[str, Any]) -> int:
         return len(list(api.list_models(search=q["search"], limit=20)))
+
     return call
 
 
@@ -144,6 +157,7 @@ def _in_process(store: Store, who: Principal) -> Any:
     def call(q: dict[str, Any]) -> int:
         with store.read() as s:
             return search_repos(s, who, **q).total
+
     return call
 
 
@@ -151,11 +165,18 @@ def _over_http(client: Any) -> Any:
     def call(q: dict[str, Any]) -> int:
         kwargs = {("type" if k == "types" else k): v for k, v in q.items()}
         return len(client.search(kwargs.pop("query", ""), **kwargs))
+
     return call
 
 
-def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
-        database_url: str | None = None, keep: bool = False) -> list[Result]:
+def run(
+    work: Path,
+    *,
+    sizes: tuple[int, ...] = SIZES,
+    queries: int = QUERIES,
+    database_url: str | None = None,
+    keep: bool = False,
+) -> list[Result]:
     """Seed each size in turn and time every query kind; ``keep``: leave the hub folder.
 
     ``database_url``: an empty PostgreSQL database to use instead of SQLite.
@@ -168,8 +189,9 @@ def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
 
     shutil.rmtree(work, ignore_errors=True)
     root = work / "hub"
-    store = Store.open(HubSettings(data_dir=root / "data", database_url=database_url,
-                                   write_user_config=False))
+    store = Store.open(
+        HubSettings(data_dir=root / "data", database_url=database_url, write_user_config=False)
+    )
     backend = store.engine.dialect.name
     corpus = Corpus(seed=1)
     owners, token = _accounts(store, corpus)
@@ -186,18 +208,21 @@ def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
         done = size
         if backend == "postgresql":  # what autovacuum does after a bulk load: statistics,
             with store.engine.connect() as conn:  # hint bits, the visibility map
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                    text("VACUUM (ANALYZE)"))
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM (ANALYZE)"))
         with store.read() as s:
             private = s.scalar(select(func.count()).where(m.Repo.private.is_(True)))
         db_file = root / "data" / "hub.sqlite"
-        log.info("seeded %d repos (%d private) on %s in %.1f s%s", size, private, backend,
-                 time.perf_counter() - start,
-                 f"; sqlite file {db_file.stat().st_size / 1e6:.0f} MB" if db_file.exists() else "")
+        log.info(
+            "seeded %d repos (%d private) on %s in %.1f s%s",
+            size,
+            private,
+            backend,
+            time.perf_counter() - start,
+            f"; sqlite file {db_file.stat().st_size / 1e6:.0f} MB" if db_file.exists() else "",
+        )
         server = {k: _time(_in_process(store, who), corpus.queries(k, queries)) for k in KINDS}
         server[LIST_KIND] = _time(_list_in_process(store, who), _list_queries(corpus, queries))
-        hub = HubProcess(root, database_url=database_url,
-                         env={"WORKBENCH_LOG_LEVEL": "warning"}).start()
+        hub = HubProcess(root, database_url=database_url, env={"WORKBENCH_LOG_LEVEL": "warning"}).start()
         try:
             with HubClient(hub.url, token, progress=False) as client:
                 http = {k: _time(_over_http(client), corpus.queries(k, queries)) for k in KINDS}
@@ -207,20 +232,37 @@ def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
         for kind in (*KINDS, LIST_KIND):
             (s50, s95, hits), (h50, h95, _) = server[kind], http[kind]
             table.append((kind, size, s50, s95, h50, h95, hits))
-            log.info("%-20s %7d repos: in-process p50 %.1f p95 %.1f ms; HTTP p50 %.1f p95 "
-                     "%.1f ms; %.0f matches on average", kind, size, s50, s95, h50, h95, hits)
+            log.info(
+                "%-20s %7d repos: in-process p50 %.1f p95 %.1f ms; HTTP p50 %.1f p95 "
+                "%.1f ms; %.0f matches on average",
+                kind,
+                size,
+                s50,
+                s95,
+                h50,
+                h95,
+                hits,
+            )
             final = size == max(sizes) and size >= 100_000 and kind != LIST_KIND
             where = "" if backend == "sqlite" else f" ({backend})"
-            results.append(Result(
-                name=f"search p95, {kind}, {size // 1000}k repos{where}", value=round(h95, 1),
-                unit="ms", baseline=round(s95, 1), baseline_label="in-process",
-                ratio=round(h95 / s95, 2) if s95 else None,
-                goal=f"<= {GOAL_MS:.0f} ms" if final else "",
-                passed=(h95 <= GOAL_MS and s95 <= GOAL_MS) if final else None,
-                note=(f"HubClient.search p50 {h50:.1f} ms / p95 {h95:.1f} ms; search_repos "
-                      f"in-process p50 {s50:.1f} / p95 {s95:.1f} ms; {queries} queries, each "
-                      f"the best of {PASSES} passes, after {WARMUP} warm-up; {hits:.0f} "
-                      "matches on average")))
+            results.append(
+                Result(
+                    name=f"search p95, {kind}, {size // 1000}k repos{where}",
+                    value=round(h95, 1),
+                    unit="ms",
+                    baseline=round(s95, 1),
+                    baseline_label="in-process",
+                    ratio=round(h95 / s95, 2) if s95 else None,
+                    goal=f"<= {GOAL_MS:.0f} ms" if final else "",
+                    passed=(h95 <= GOAL_MS and s95 <= GOAL_MS) if final else None,
+                    note=(
+                        f"HubClient.search p50 {h50:.1f} ms / p95 {h95:.1f} ms; search_repos "
+                        f"in-process p50 {s50:.1f} / p95 {s95:.1f} ms; {queries} queries, each "
+                        f"the best of {PASSES} passes, after {WARMUP} warm-up; {hits:.0f} "
+                        "matches on average"
+                    ),
+                )
+            )
     store.close()
     log.info("search latency:\n%s", latency_table(table))
     if not keep:
@@ -230,11 +272,13 @@ def run(work: Path, *, sizes: tuple[int, ...] = SIZES, queries: int = QUERIES,
 
 def latency_table(rows: list[tuple[str, int, float, float, float, float, float]]) -> str:
     """The figures as a Markdown table (bench/README.md shows it)."""
-    out = ["| query kind | repos | in-process p50 | p95 | HTTP p50 | p95 | matches (mean) |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = [
+        "| query kind | repos | in-process p50 | p95 | HTTP p50 | p95 | matches (mean) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     order = (*KINDS, LIST_KIND)
-    for kind, size, s50, s95, h50, h95, hits in sorted(rows, key=lambda r: (order.index(r[0]),
-                                                                            r[1])):
-        out.append(f"| {kind} | {size:,} | {s50:.1f} ms | {s95:.1f} ms | {h50:.1f} ms | "
-                   f"{h95:.1f} ms | {hits:,.0f} |")
+    for kind, size, s50, s95, h50, h95, hits in sorted(rows, key=lambda r: (order.index(r[0]), r[1])):
+        out.append(
+            f"| {kind} | {size:,} | {s50:.1f} ms | {s95:.1f} ms | {h50:.1f} ms | {h95:.1f} ms | {hits:,.0f} |"
+        )
     return "\n".join(out)

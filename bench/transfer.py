@@ -24,9 +24,9 @@ from bench.measure import (
 
 log = logging.getLogger(__name__)
 
-SPEED_GOAL = 0.5      # of cp's MB/s, each way
+SPEED_GOAL = 0.5  # of cp's MB/s, each way
 RSS_GOAL_MB = 300.0
-REUPLOAD_GOAL = 1.5   # times one SHA-256 pass
+REUPLOAD_GOAL = 1.5  # times one SHA-256 pass
 
 
 def run(work: Path, size: int, *, transfer: bool = True, reupload: bool = True) -> list[Result]:
@@ -36,8 +36,14 @@ def run(work: Path, size: int, *, transfer: bool = True, reupload: bool = True) 
     results: list[Result] = []
     cp_s = time_cp([src], work / "cp") if transfer else None
     hash_s, digest = time_sha256(src)
-    log.info("test file %s: %d bytes, sha256 %s; cp %s s, sha256 %.2f s", src, size, digest,
-             f"{cp_s:.2f}" if cp_s else "-", hash_s)
+    log.info(
+        "test file %s: %d bytes, sha256 %s; cp %s s, sha256 %.2f s",
+        src,
+        size,
+        digest,
+        f"{cp_s:.2f}" if cp_s else "-",
+        hash_s,
+    )
 
     with BenchHub(work / "hub") as hub, hub.client() as client:
         assert hub.rss is not None
@@ -68,16 +74,34 @@ def run(work: Path, size: int, *, transfer: bool = True, reupload: bool = True) 
             for name, secs in (("upload", up_s), ("download", down_s)):
                 speed = mb_per_s(size, secs)
                 ratio = speed / cp_mbs
-                results.append(Result(f"{name} {size // 2**20} MiB", speed, "MB/s", cp_mbs,
-                                      "cp MB/s", ratio, f">= {SPEED_GOAL} x cp",
-                                      ratio >= SPEED_GOAL, f"{secs:.2f} s; {notes[name]}"))
+                results.append(
+                    Result(
+                        f"{name} {size // 2**20} MiB",
+                        speed,
+                        "MB/s",
+                        cp_mbs,
+                        "cp MB/s",
+                        ratio,
+                        f">= {SPEED_GOAL} x cp",
+                        ratio >= SPEED_GOAL,
+                        f"{secs:.2f} s; {notes[name]}",
+                    )
+                )
             for name in ("upload", "download"):
                 peak = hub.rss.peak_mb(name)
-                results.append(Result(f"hub peak RSS, {name}", peak, "MB",
-                                      goal=f"< {RSS_GOAL_MB:.0f} MB", passed=peak < RSS_GOAL_MB,
-                                      note=notes[name]))
-            results.append(Result("transfer mismatches", mismatches, "files", goal="== 0",
-                                  passed=mismatches == 0))
+                results.append(
+                    Result(
+                        f"hub peak RSS, {name}",
+                        peak,
+                        "MB",
+                        goal=f"< {RSS_GOAL_MB:.0f} MB",
+                        passed=peak < RSS_GOAL_MB,
+                        note=notes[name],
+                    )
+                )
+            results.append(
+                Result("transfer mismatches", mismatches, "files", goal="== 0", passed=mismatches == 0)
+            )
 
         if reupload:
             with hub.rss.phase("reupload"):
@@ -85,16 +109,32 @@ def run(work: Path, size: int, *, transfer: bool = True, reupload: bool = True) 
                 client.upload(repo, {"big.bin": src}, message="bench re-upload")
                 again_s = time.perf_counter() - start
             stats = dict(client.last_transfer_stats)
-            log.info("re-upload: %.2f s, stats %s; %s", again_s, stats,
-                     hub.rss.describe("reupload"))
+            log.info("re-upload: %.2f s, stats %s; %s", again_s, stats, hub.rss.describe("reupload"))
             ratio = again_s / hash_s
-            results.append(Result(f"re-upload {size // 2**20} MiB", again_s, "s", hash_s,
-                                  "sha256 s", ratio, f"<= {REUPLOAD_GOAL} x sha256",
-                                  ratio <= REUPLOAD_GOAL, hub.rss.describe("reupload")))
+            results.append(
+                Result(
+                    f"re-upload {size // 2**20} MiB",
+                    again_s,
+                    "s",
+                    hash_s,
+                    "sha256 s",
+                    ratio,
+                    f"<= {REUPLOAD_GOAL} x sha256",
+                    ratio <= REUPLOAD_GOAL,
+                    hub.rss.describe("reupload"),
+                )
+            )
             moved = stats.get("bytes_uploaded", -1)
             skipped = stats.get("files_skipped", 0)
-            results.append(Result("re-upload bytes sent", moved, "B",
-                                  goal="== 0, 1 file skipped",
-                                  passed=moved == 0 and skipped == 1, note=str(stats)))
+            results.append(
+                Result(
+                    "re-upload bytes sent",
+                    moved,
+                    "B",
+                    goal="== 0, 1 file skipped",
+                    passed=moved == 0 and skipped == 1,
+                    note=str(stats),
+                )
+            )
     shutil.rmtree(work, ignore_errors=True)
     return results

@@ -27,8 +27,24 @@ _LATEX_CMD = re.compile(r"\\[a-zA-Z]+\s*")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
 MAX_ABSTRACT = 20_000
 # Fields kept in the card for a faithful export (the abstract lives in the card already).
-KEPT = ("journal", "booktitle", "volume", "number", "pages", "publisher", "month", "url",
-        "note", "eprint", "archiveprefix", "primaryclass", "doi", "year", "isbn", "issn")
+KEPT = (
+    "journal",
+    "booktitle",
+    "volume",
+    "number",
+    "pages",
+    "publisher",
+    "month",
+    "url",
+    "note",
+    "eprint",
+    "archiveprefix",
+    "primaryclass",
+    "doi",
+    "year",
+    "isbn",
+    "issn",
+)
 
 
 @dataclass
@@ -75,8 +91,7 @@ def _parse(text: str) -> Any:
         import bibtexparser
         from bibtexparser.bparser import BibTexParser
 
-        parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False,
-                              interpolate_strings=True)
+        parser = BibTexParser(common_strings=True, ignore_nonstandard_types=False, interpolate_strings=True)
         return bibtexparser.loads(text, parser)
 
 
@@ -87,8 +102,9 @@ def parse_bibtex(text: str, *, base_dir: Path | None = None) -> tuple[list[BibEn
     for junk in db.comments:
         head = junk.strip()
         if head.startswith("@"):
-            errors.append(f"cannot parse {head.splitlines()[0][:60]!r}: check its braces, commas "
-                          "and citation key")
+            errors.append(
+                f"cannot parse {head.splitlines()[0][:60]!r}: check its braces, commas and citation key"
+            )
     entries: list[BibEntry] = []
     seen: dict[str, str] = {}
     for raw in db.entries:
@@ -97,16 +113,17 @@ def parse_bibtex(text: str, *, base_dir: Path | None = None) -> tuple[list[BibEn
         if entry is None:
             continue
         if entry.name.lower() in seen:
-            errors.append(f"{key}: its repo name {entry.name!r} clashes with entry "
-                          f"{seen[entry.name.lower()]!r}; give the entries distinct keys")
+            errors.append(
+                f"{key}: its repo name {entry.name!r} clashes with entry "
+                f"{seen[entry.name.lower()]!r}; give the entries distinct keys"
+            )
             continue
         seen[entry.name.lower()] = key
         entries.append(entry)
     return entries, errors
 
 
-def _entry(raw: dict[str, str], key: str, base_dir: Path | None,
-           errors: list[str]) -> BibEntry | None:
+def _entry(raw: dict[str, str], key: str, base_dir: Path | None, errors: list[str]) -> BibEntry | None:
     fields = {k.lower(): v for k, v in raw.items() if k not in ("ID", "ENTRYTYPE")}
     problems = []
     title = plain(fields.get("title", ""))
@@ -116,8 +133,12 @@ def _entry(raw: dict[str, str], key: str, base_dir: Path | None,
     if not names:
         problems.append("no author")
     identifiers: dict[str, str] = {}
-    arxiv = fields.get("eprint", "").strip() if fields.get("archiveprefix", "").lower() == "arxiv" \
-        or _ARXIV.match(fields.get("eprint", "").strip()) else ""
+    arxiv = (
+        fields.get("eprint", "").strip()
+        if fields.get("archiveprefix", "").lower() == "arxiv"
+        or _ARXIV.match(fields.get("eprint", "").strip())
+        else ""
+    )
     if arxiv:
         if not _ARXIV.match(arxiv):
             problems.append(f"eprint {arxiv!r} is not an arXiv id (like 1706.03762)")
@@ -152,10 +173,16 @@ def _entry(raw: dict[str, str], key: str, base_dir: Path | None,
         errors.append(f"{key or '(no key)'}: " + "; ".join(problems))
         return None
     card: dict[str, Any] = {
-        "title": title, "authors": names, "abstract": abstract, "identifiers": identifiers,
+        "title": title,
+        "authors": names,
+        "abstract": abstract,
+        "identifiers": identifiers,
         "published": year or None,
-        "bibtex": {"type": raw.get("ENTRYTYPE", "misc").lower(), "key": key,
-                   "fields": {k: fields[k] for k in KEPT if fields.get(k)}},
+        "bibtex": {
+            "type": raw.get("ENTRYTYPE", "misc").lower(),
+            "key": key,
+            "fields": {k: fields[k] for k in KEPT if fields.get(k)},
+        },
     }
     venue = plain(fields.get("journal") or fields.get("booktitle") or "")
     if venue:
@@ -184,11 +211,15 @@ def to_bibtex(card: dict[str, Any], repo_id: str, *, url: str) -> str:
     key = str(stored.get("key") or repo_id.split("/")[-1])
     key = re.sub(r"[\s,{}()=\"#%'\\]", "-", key)
     names = card.get("authors") or []
-    names = [str(a.get("name", "")) if isinstance(a, dict) else str(a)
-             for a in (names if isinstance(names, list) else [names])]
+    names = [
+        str(a.get("name", "")) if isinstance(a, dict) else str(a)
+        for a in (names if isinstance(names, list) else [names])
+    ]
     ids = i if isinstance(i := card.get("identifiers"), dict) else {}
-    fields: dict[str, str] = {"title": str(card.get("title") or repo_id.split("/")[-1]),
-                              "author": " and ".join(n for n in names if n)}
+    fields: dict[str, str] = {
+        "title": str(card.get("title") or repo_id.split("/")[-1]),
+        "author": " and ".join(n for n in names if n),
+    }
     published = str(card.get("published") or "")
     if published[:4].isdigit():
         fields["year"] = published[:4]

@@ -48,8 +48,7 @@ def _fail(message: str) -> InvalidRequest:
 def _split_repo_url(repo_url: str) -> tuple[str, list[str]]:
     """``(host, path segments)`` of an https, ssh or scp-like Git URL, ``.git`` dropped."""
     if not isinstance(repo_url, str) or not repo_url.strip():
-        raise _fail("repo_url must be the URL of a Git repository, e.g. "
-                    "https://github.com/OWNER/REPO.")
+        raise _fail("repo_url must be the URL of a Git repository, e.g. https://github.com/OWNER/REPO.")
     text = repo_url.strip()
     scp = _SCP.match(text) if "://" not in text else None
     if scp:
@@ -57,35 +56,48 @@ def _split_repo_url(repo_url: str) -> tuple[str, list[str]]:
     else:
         parts = urlsplit(text)
         if parts.scheme not in ("https", "http", "ssh", "git") or not parts.hostname:
-            raise _fail(f"{repo_url!r} is not the URL of a repository on a Git host: give an "
-                        "https URL such as https://github.com/OWNER/REPO (Binder cannot "
-                        "build from local paths).")
+            raise _fail(
+                f"{repo_url!r} is not the URL of a repository on a Git host: give an "
+                "https URL such as https://github.com/OWNER/REPO (Binder cannot "
+                "build from local paths)."
+            )
         if parts.query or parts.fragment:
             raise _fail(f"{repo_url!r} has a query or fragment; give the repository's URL only.")
         host, path = parts.hostname, parts.path
     segments = [s for s in path.strip("/").split("/") if s]
     if segments and segments[-1].endswith(".git"):
         segments[-1] = segments[-1][:-4]
-    if len(segments) < 2 or not all(_SEGMENT.match(s) and s not in (".", "..")
-                                    for s in segments):
+    if len(segments) < 2 or not all(_SEGMENT.match(s) and s not in (".", "..") for s in segments):
         raise _fail(f"{repo_url!r} does not name a repository (OWNER/REPO after the host).")
     return host.lower(), segments
 
 
 def _check_ref(ref: str) -> str:
-    if (not isinstance(ref, str) or not ref or ref != ref.strip() or ".." in ref
-            or any(c.isspace() or ord(c) < 32 or c in "~^:?*[\\" for c in ref)):
+    if (
+        not isinstance(ref, str)
+        or not ref
+        or ref != ref.strip()
+        or ".." in ref
+        or any(c.isspace() or ord(c) < 32 or c in "~^:?*[\\" for c in ref)
+    ):
         raise _fail(f"ref {ref!r} is not a valid Git branch, tag or commit name.")
     return ref
 
 
 def _check_notebook(notebook: str) -> str:
     path = PurePosixPath(notebook) if isinstance(notebook, str) else None
-    if (path is None or not notebook or notebook.startswith("/") or "\\" in notebook
-            or any(p in ("..", ".") for p in path.parts)
-            or any(ord(c) < 32 for c in notebook)):
-        raise _fail(f"notebook {notebook!r} must be a path relative to the repository's root, "
-                    "e.g. notebooks/train.ipynb.")
+    if (
+        path is None
+        or not notebook
+        or notebook.startswith("/")
+        or "\\" in notebook
+        or any(p in ("..", ".") for p in path.parts)
+        or any(ord(c) < 32 for c in notebook)
+    ):
+        raise _fail(
+            f"notebook {notebook!r} must be a path relative to the repository's root, "
+            "e.g. notebooks/train.ipynb."
+        )
     return path.as_posix()
 
 
@@ -103,8 +115,10 @@ def binder_url(repo_url: str, *, ref: str = "main", notebook: str | None = None)
     ref_part = quote(_check_ref(ref), safe="")
     if host in ("github.com", "www.github.com"):
         if len(segments) != 2:
-            raise _fail(f"{repo_url!r}: a GitHub repository URL is https://github.com/OWNER/REPO "
-                        "(for a file, pass notebook=...).")
+            raise _fail(
+                f"{repo_url!r}: a GitHub repository URL is https://github.com/OWNER/REPO "
+                "(for a file, pass notebook=...)."
+            )
         spec = f"gh/{segments[0]}/{segments[1]}/{ref_part}"
     elif host in ("gitlab.com", "www.gitlab.com"):
         spec = f"gl/{quote('/'.join(segments), safe='')}/{ref_part}"
@@ -127,10 +141,10 @@ def parse_source_url(source_url: str, *, ref: str | None = None) -> GitSource:
     path: str | None = None
     for marker in (["-", "blob"], ["blob"], ["-", "tree"], ["tree"]):
         n = len(marker)
-        at = next((i for i in range(2, len(segments) - n) if segments[i:i + n] == marker), None)
+        at = next((i for i in range(2, len(segments) - n) if segments[i : i + n] == marker), None)
         if at is not None:
             ref = ref or segments[at + n]
-            rest = segments[at + n + 1:]
+            rest = segments[at + n + 1 :]
             path = "/".join(rest) if rest and marker[-1] == "blob" else None
             segments = segments[:at]
             break
@@ -141,8 +155,9 @@ def parse_source_url(source_url: str, *, ref: str | None = None) -> GitSource:
 
 def _git(folder: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
-                             timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
@@ -167,8 +182,11 @@ def detect_git_source(path: str | Path) -> GitSource | None:
     except (ValueError, InvalidRequest):
         return None
     head = _git(folder, "rev-parse", "HEAD")
-    ref = (head if head and _git(folder, "branch", "-r", "--contains", head)
-           else _git(folder, "rev-parse", "--abbrev-ref", "HEAD"))
+    ref = (
+        head
+        if head and _git(folder, "branch", "-r", "--contains", head)
+        else _git(folder, "rev-parse", "--abbrev-ref", "HEAD")
+    )
     if not ref or ref == "HEAD":
         return None
     return GitSource(source.repo_url, ref, rel)

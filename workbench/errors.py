@@ -95,8 +95,10 @@ class UnsupportedDatabase(WorkbenchError):
     status = 500
 
     def __init__(self, dialect: str) -> None:
-        super().__init__(f"Workbench's metadata store runs on SQLite or PostgreSQL, not {dialect!r}: "
-                         "set --database-url to a sqlite:/// or postgresql+psycopg:// URL.")
+        super().__init__(
+            f"Workbench's metadata store runs on SQLite or PostgreSQL, not {dialect!r}: "
+            "set --database-url to a sqlite:/// or postgresql+psycopg:// URL."
+        )
 
 
 class ExecutionError(WorkbenchError):
@@ -122,8 +124,15 @@ def error_class_for(code: str | None, status: int) -> type[WorkbenchError]:
     """Map an ``X-Error-Code`` (or a bare status) back to the exception class."""
     if code and code in _BY_CODE:
         return _BY_CODE[code]
-    for cls in (NotFound, AuthenticationError, PermissionDenied, Conflict, PayloadTooLarge,
-                RangeNotSatisfiable, InvalidRequest):
+    for cls in (
+        NotFound,
+        AuthenticationError,
+        PermissionDenied,
+        Conflict,
+        PayloadTooLarge,
+        RangeNotSatisfiable,
+        InvalidRequest,
+    ):
         if cls.status == status:
             return cls
     return WorkbenchError

@@ -21,9 +21,40 @@ from typing import Any
 import bleach
 from markdown_it import MarkdownIt
 
-ALLOWED_TAGS = frozenset({"a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3",
-                          "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "s", "strong", "table",
-                          "tbody", "td", "th", "thead", "tr", "ul", "img"})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "img",
+    }
+)
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"], "code": ["class"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
@@ -35,8 +66,9 @@ def _parser() -> MarkdownIt:
 
 def render_markdown(text: str) -> str:
     rendered = _parser().render(text)
-    return bleach.clean(rendered, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                        protocols=ALLOWED_PROTOCOLS, strip=True).strip()
+    return bleach.clean(
+        rendered, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS, strip=True
+    ).strip()
 
 
 def esc(value: Any) -> str:
@@ -52,8 +84,9 @@ def md_escape(value: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text.replace("&", "&amp;").replace("<", "&lt;"))
 
 
-_UNSAFE_LINK = re.compile(r"(?i)(\]\(\s*<?|^\s*\[[^\]]*\]:\s*<?)\s*(javascript|vbscript|data|file):",
-                          re.MULTILINE)
+_UNSAFE_LINK = re.compile(
+    r"(?i)(\]\(\s*<?|^\s*\[[^\]]*\]:\s*<?)\s*(javascript|vbscript|data|file):", re.MULTILINE
+)
 
 
 def safe_markdown(text: str) -> str:

@@ -29,8 +29,11 @@ README = "README.md"
 
 
 def _invalid(message: str) -> InvalidRequest:
-    return InvalidRequest(f"{message} Fix the YAML between the two '---' lines at the top of "
-                          "README.md (it must be a mapping of keys to values).", code="InvalidYaml")
+    return InvalidRequest(
+        f"{message} Fix the YAML between the two '---' lines at the top of "
+        "README.md (it must be a mapping of keys to values).",
+        code="InvalidYaml",
+    )
 
 
 def split_card(text: str) -> tuple[dict[str, Any], str]:
@@ -50,7 +53,7 @@ def split_card(text: str) -> tuple[dict[str, Any], str]:
         meta = {}
     if not isinstance(meta, dict):
         raise _invalid(f"The card's YAML front matter is a {type(meta).__name__}, not a mapping.")
-    return meta, "\n".join(lines[end + 1:]).lstrip("\n")
+    return meta, "\n".join(lines[end + 1 :]).lstrip("\n")
 
 
 def dump_metadata(meta: Mapping[str, Any]) -> str:
@@ -59,11 +62,12 @@ def dump_metadata(meta: Mapping[str, Any]) -> str:
     if bad:
         raise _invalid(f"Card metadata keys must be non-empty strings, not {bad!r}.")
     try:
-        return yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True,
-                              default_flow_style=False)
+        return yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True, default_flow_style=False)
     except yaml.YAMLError as exc:
-        raise _invalid(f"Card metadata cannot be written as YAML ({exc}); use strings, numbers, "
-                       "booleans, lists and mappings.") from None
+        raise _invalid(
+            f"Card metadata cannot be written as YAML ({exc}); use strings, numbers, "
+            "booleans, lists and mappings."
+        ) from None
 
 
 def render_card(meta: Mapping[str, Any], body: str) -> str:
@@ -134,8 +138,7 @@ def card_title(card: dict[str, Any], name: str) -> str:
 
 def card_tasks(card: dict[str, Any]) -> list[str]:
     """``pipeline_tag`` (models) and ``task_categories`` (datasets)."""
-    return list(dict.fromkeys([*strings(card.get("pipeline_tag")),
-                               *strings(card.get("task_categories"))]))
+    return list(dict.fromkeys([*strings(card.get("pipeline_tag")), *strings(card.get("task_categories"))]))
 
 
 def card_library(card: dict[str, Any]) -> str | None:

@@ -11,8 +11,19 @@ from pathlib import Path
 
 from tests.support.hub import HubProcess
 
-COMMANDS = [[], ["login"], ["whoami"], ["repo"], ["repo", "create"], ["repo", "list"],
-            ["repo", "info"], ["repo", "delete"], ["upload"], ["download"], ["log"]]
+COMMANDS = [
+    [],
+    ["login"],
+    ["whoami"],
+    ["repo"],
+    ["repo", "create"],
+    ["repo", "list"],
+    ["repo", "info"],
+    ["repo", "delete"],
+    ["upload"],
+    ["download"],
+    ["log"],
+]
 
 
 def _rid(prefix: str) -> str:
@@ -35,8 +46,9 @@ def test_repo_create_list_info_delete(hub: HubProcess) -> None:
     assert again.returncode == 1 and again.stderr.startswith("error: ")
     assert "Traceback" not in again.stderr
     hub.cli("repo", "create", rid, "--type", "dataset", "--exist-ok")
-    listed = json.loads(hub.cli("repo", "list", "--type", "dataset", "--search",
-                                rid.split("/")[1], "--json").stdout)
+    listed = json.loads(
+        hub.cli("repo", "list", "--type", "dataset", "--search", rid.split("/")[1], "--json").stdout
+    )
     assert [r["id"] for r in listed] == [rid] and listed[0]["private"] is True
     info = json.loads(hub.cli("repo", "info", rid, "--type", "dataset", "--json").stdout)
     assert info["id"] == rid and len(info["sha"]) == 40
@@ -57,8 +69,7 @@ def test_upload_download_log(hub: HubProcess, tmp_path: Path) -> None:
     (src / "config.json").write_text('{"a": 1}\n')
     (src / "sub" / "weights.bin").write_bytes(os.urandom(300_000))
     (src / "sub" / "ü notes.txt").write_text("hello\n")
-    up = json.loads(hub.cli("upload", rid, str(src), "--create", "-m", "Add files",
-                            "--json").stdout)
+    up = json.loads(hub.cli("upload", rid, str(src), "--create", "-m", "Add files", "--json").stdout)
     assert len(up["commitOid"]) == 40 and up["stats"]["files_uploaded"] == 3
     again = hub.cli("upload", rid, str(src))
     assert "Nothing to commit" in again.stdout
@@ -66,8 +77,9 @@ def test_upload_download_log(hub: HubProcess, tmp_path: Path) -> None:
     assert "Uploaded 1 files" in single.stdout
 
     out = tmp_path / "out"
-    res = json.loads(hub.cli("download", rid, "--revision", up["commitOid"], "--local-dir",
-                             str(out), "--json").stdout)
+    res = json.loads(
+        hub.cli("download", rid, "--revision", up["commitOid"], "--local-dir", str(out), "--json").stdout
+    )
     assert len(res["files"]) == 4  # with the .gitattributes every repo starts with
     for p in ("config.json", "sub/weights.bin", "sub/ü notes.txt"):
         assert (out / p).read_bytes() == (src / p).read_bytes()
@@ -83,10 +95,12 @@ def test_upload_download_log(hub: HubProcess, tmp_path: Path) -> None:
 
 
 def test_errors_exit_1_without_traceback(hub: HubProcess, tmp_path: Path) -> None:
-    for args in (["upload", "admin/nope-" + secrets.token_hex(3), str(tmp_path)],
-                 ["upload", "admin/x", str(tmp_path / "missing.txt")],
-                 ["download", "admin/nope-" + secrets.token_hex(3), "--local-dir", str(tmp_path)],
-                 ["log", "not-a-repo-id"]):
+    for args in (
+        ["upload", "admin/nope-" + secrets.token_hex(3), str(tmp_path)],
+        ["upload", "admin/x", str(tmp_path / "missing.txt")],
+        ["download", "admin/nope-" + secrets.token_hex(3), "--local-dir", str(tmp_path)],
+        ["log", "not-a-repo-id"],
+    ):
         res = hub.cli(*args, check=False)
         assert res.returncode == 1, args
         assert res.stderr.startswith("error: ") and "Traceback" not in res.stderr, args
@@ -116,6 +130,7 @@ def test_login(hub: HubProcess) -> None:
 def test_path_in_repo_needs_one_source(hub: HubProcess, tmp_path: Path) -> None:
     (tmp_path / "a").write_text("a")
     (tmp_path / "b").write_text("b")
-    res = hub.cli("upload", "admin/any", str(tmp_path / "a"), str(tmp_path / "b"),
-                  "--path-in-repo", "x", check=False)
+    res = hub.cli(
+        "upload", "admin/any", str(tmp_path / "a"), str(tmp_path / "b"), "--path-in-repo", "x", check=False
+    )
     assert res.returncode == 1 and "--path-in-repo" in res.stderr

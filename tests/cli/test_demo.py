@@ -25,8 +25,9 @@ COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "label"
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def _front_matter(path: Path) -> dict:
@@ -35,7 +36,7 @@ def _front_matter(path: Path) -> dict:
     assert match, f"no YAML front matter in {path}"
     meta = yaml.safe_load(match.group(1))
     assert isinstance(meta, dict)
-    assert text[match.end():].strip(), "card body is empty"
+    assert text[match.end() :].strip(), "card body is empty"
     return meta
 
 
@@ -54,7 +55,10 @@ def repos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, DemoRepo]:
 
 def test_repos_and_files(repos: dict[str, DemoRepo]) -> None:
     assert [r.repo_id for r in repos.values()] == [
-        "acme/tiny-classifier", "acme/iris-mini", "acme/tiny-classifier-paper"]
+        "acme/tiny-classifier",
+        "acme/iris-mini",
+        "acme/tiny-classifier-paper",
+    ]
     for kind, repo in repos.items():
         assert repo.message
         assert set(_files(repo.folder)) == EXPECTED_FILES[kind]
@@ -103,11 +107,14 @@ def test_model_loads_and_is_accurate(repos: dict[str, DemoRepo]) -> None:
 
     state = safetensors_torch.load_file(str(folder / "model.safetensors"))
     assert {k: tuple(v.shape) for k, v in state.items()} == {
-        "fc1.weight": (16, 4), "fc1.bias": (16,), "fc2.weight": (3, 16), "fc2.bias": (3,)}
+        "fc1.weight": (16, 4),
+        "fc1.bias": (16,),
+        "fc2.weight": (3, 16),
+        "fc2.bias": (3,),
+    }
     assert all(v.dtype == torch.float32 for v in state.values())
     mlp = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-    mlp.load_state_dict({k.replace("fc1.", "0.").replace("fc2.", "2."): v
-                         for k, v in state.items()})
+    mlp.load_state_dict({k.replace("fc1.", "0.").replace("fc2.", "2."): v for k, v in state.items()})
 
     # The shipped reference source must define the same architecture.
     spec = importlib.util.spec_from_file_location("demo_modeling", folder / "modeling.py")
@@ -152,10 +159,15 @@ def test_dataset_card(repos: dict[str, DemoRepo]) -> None:
     assert meta["task_categories"] == ["tabular-classification"]
     assert "demo" in meta["tags"]
     assert meta["size_categories"] == ["n<1K"]
-    assert meta["configs"] == [{"config_name": "default", "data_files": [
-        {"split": "train", "path": "data/train.csv"},
-        {"split": "test", "path": "data/test.csv"},
-    ]}]
+    assert meta["configs"] == [
+        {
+            "config_name": "default",
+            "data_files": [
+                {"split": "train", "path": "data/train.csv"},
+                {"split": "test", "path": "data/test.csv"},
+            ],
+        }
+    ]
     for path in meta["configs"][0]["data_files"]:
         assert (repos["dataset"].folder / path["path"]).is_file()
 
@@ -180,14 +192,14 @@ def test_paper_pdf(repos: dict[str, DemoRepo]) -> None:
     header = re.match(rb"xref\s+0 (\d+)\s+", pdf[startxref:])
     assert header
     count = int(header.group(1))
-    table = pdf[startxref + header.end():]
-    entries = [table[i * 20:(i + 1) * 20] for i in range(count)]
+    table = pdf[startxref + header.end() :]
+    entries = [table[i * 20 : (i + 1) * 20] for i in range(count)]
     assert entries[0] == b"0000000000 65535 f \n"
     for number, entry in enumerate(entries[1:], start=1):
         assert re.fullmatch(rb"\d{10} 00000 n \n", entry), entry
         offset = int(entry[:10])
         assert pdf[offset:].startswith(b"%d 0 obj" % number)
-    assert table[count * 20:].startswith(b"trailer")
+    assert table[count * 20 :].startswith(b"trailer")
     assert b"/BaseFont /Helvetica" in pdf
     assert b"(TinyMLP: A Minimal Tabular Classifier" in pdf
     # The content stream's /Length must match its bytes.

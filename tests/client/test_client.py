@@ -130,9 +130,26 @@ def test_unreachable_hub_says_how_to_start_it() -> None:
 def _tls_server(tmp_path: Path) -> tuple[int, threading.Thread]:
     """A one-connection HTTPS server with a self-signed certificate (made by ``openssl``)."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server = socket.create_server(("127.0.0.1", 0))
@@ -153,7 +170,8 @@ def _tls_server(tmp_path: Path) -> tuple[int, threading.Thread]:
 
 
 def test_plain_http_hub_never_builds_a_tls_context_and_https_still_verifies(
-        client: HubClient, tmp_path: Path) -> None:
+    client: HubClient, tmp_path: Path
+) -> None:
     transport = client._http._transport
     assert isinstance(transport, _LazyTLS)
     client.whoami()
@@ -167,7 +185,8 @@ def test_plain_http_hub_never_builds_a_tls_context_and_https_still_verifies(
 
 
 def test_downloads_read_up_to_a_mebibyte_per_call_and_arrive_whole(
-        client: HubClient, uploaded: tuple[str, str], big_folder: Path, tmp_path: Path) -> None:
+    client: HubClient, uploaded: tuple[str, str], big_folder: Path, tmp_path: Path
+) -> None:
     rid, first = uploaded
     url = client.web_path(rid, "model", "resolve", first, "big.dat")
     with client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as resp:
@@ -198,8 +217,13 @@ def test_url_and_token_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert (c.url, c.token) == ("http://arg-host:3", "from-arg")
 
 
-def test_folder_upload_uses_lfs_for_the_big_file(client: HubClient, api, big_folder: Path,  # type: ignore[no-untyped-def]
-                                                 uploaded: tuple[str, str], tmp_path: Path) -> None:
+def test_folder_upload_uses_lfs_for_the_big_file(
+    client: HubClient,
+    api,
+    big_folder: Path,  # type: ignore[no-untyped-def]
+    uploaded: tuple[str, str],
+    tmp_path: Path,
+) -> None:
     rid, first = uploaded
     files = _user_files(client.list_files(rid, revision=first))
     assert set(files) == {"README.md", "config.json", "sub/notes.txt", "empty.txt", "big.dat"}
@@ -210,8 +234,9 @@ def test_folder_upload_uses_lfs_for_the_big_file(client: HubClient, api, big_fol
     assert any(c["id"] == first and c["title"] == "Add the folder" for c in client.log(rid))
 
 
-def test_identical_upload_transfers_nothing(client: HubClient, big_folder: Path,
-                                            uploaded: tuple[str, str]) -> None:
+def test_identical_upload_transfers_nothing(
+    client: HubClient, big_folder: Path, uploaded: tuple[str, str]
+) -> None:
     rid, _ = uploaded
     head = client.repo_info(rid)["sha"]
     result = client.upload(rid, [big_folder])
@@ -221,8 +246,9 @@ def test_identical_upload_transfers_nothing(client: HubClient, big_folder: Path,
     assert client.repo_info(rid)["sha"] == head
 
 
-def test_same_content_under_another_path_is_deduplicated(client: HubClient, big_folder: Path,
-                                                         uploaded: tuple[str, str]) -> None:
+def test_same_content_under_another_path_is_deduplicated(
+    client: HubClient, big_folder: Path, uploaded: tuple[str, str]
+) -> None:
     rid, _ = uploaded
     head = client.repo_info(rid)["sha"]
     result = client.upload(rid, {"copies/big-again.dat": big_folder / "big.dat"})
@@ -233,12 +259,12 @@ def test_same_content_under_another_path_is_deduplicated(client: HubClient, big_
     assert files["copies/big-again.dat"]["lfs"]["oid"] == files["big.dat"]["lfs"]["oid"]
 
 
-def test_download_everything_at_a_revision(client: HubClient, big_folder: Path,
-                                           uploaded: tuple[str, str], tmp_path: Path) -> None:
+def test_download_everything_at_a_revision(
+    client: HubClient, big_folder: Path, uploaded: tuple[str, str], tmp_path: Path
+) -> None:
     rid, first = uploaded
     paths = client.download(rid, revision=first, local_dir=tmp_path / "out")
-    expected = {k: v for k, v in _tree(big_folder).items()
-                if not k.startswith((".git/", "__pycache__/"))}
+    expected = {k: v for k, v in _tree(big_folder).items() if not k.startswith((".git/", "__pycache__/"))}
     expected[".gitattributes"] = (tmp_path / "out" / ".gitattributes").read_bytes()
     assert {p.relative_to(tmp_path / "out").as_posix() for p in paths} == set(expected)
     assert _tree(tmp_path / "out") == expected
@@ -247,21 +273,22 @@ def test_download_everything_at_a_revision(client: HubClient, big_folder: Path,
     assert one == tmp_path / "one" / "sub" / "notes.txt" and one.read_text() == "nested\n"
 
 
-def test_download_refuses_paths_outside_local_dir(client: HubClient, repo_id: str,
-                                                  tmp_path: Path) -> None:
+def test_download_refuses_paths_outside_local_dir(client: HubClient, repo_id: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidRequest) as exc:
         client.download(repo_id, ["../escape.txt"], local_dir=tmp_path / "d")
     assert exc.value.code == "UnsafePath"
     assert not (tmp_path / "escape.txt").exists()
 
 
-def test_mapping_uploads_a_folder_under_a_prefix(client: HubClient, repo_id: str,
-                                                 tmp_path: Path) -> None:
+def test_mapping_uploads_a_folder_under_a_prefix(client: HubClient, repo_id: str, tmp_path: Path) -> None:
     (tmp_path / "d" / "e").mkdir(parents=True)
     (tmp_path / "d" / "e" / "f.txt").write_text("f")
     (tmp_path / "g.txt").write_text("g")
-    client.upload(repo_id, {"data/v1": tmp_path / "d", "renamed.txt": tmp_path / "g.txt",
-                            "inline.bin": b"\x00\x01"}, message="Mapping")
+    client.upload(
+        repo_id,
+        {"data/v1": tmp_path / "d", "renamed.txt": tmp_path / "g.txt", "inline.bin": b"\x00\x01"},
+        message="Mapping",
+    )
     files = _user_files(client.list_files(repo_id))
     assert set(files) == {"data/v1/e/f.txt", "renamed.txt", "inline.bin"}
     with pytest.raises(InvalidRequest):
@@ -280,8 +307,9 @@ def test_stale_parent_commit_is_a_conflict(client: HubClient, repo_id: str) -> N
 
 
 def test_delete_files_and_folders(client: HubClient, repo_id: str) -> None:
-    client.upload(repo_id, {"keep.txt": b"k", "drop.txt": b"d", "folder/x.txt": b"x",
-                            "folder/deep/y.txt": b"y"})
+    client.upload(
+        repo_id, {"keep.txt": b"k", "drop.txt": b"d", "folder/x.txt": b"x", "folder/deep/y.txt": b"y"}
+    )
     client.delete_files(repo_id, ["drop.txt", "folder/"], message="Clean up")
     assert list(_user_files(client.list_files(repo_id))) == ["keep.txt"]
     assert client.log(repo_id)[0]["title"] == "Clean up"
@@ -313,31 +341,47 @@ def test_compare_two_commits(client: HubClient, repo_id: str) -> None:
     head = client.upload(repo_id, {"changed.txt": b"2", "new.txt": b"n"})
     diff = client.compare(repo_id, base["commitOid"], head["commitOid"])
     assert {f["path"]: f["status"] for f in diff["files"]} == {
-        "changed.txt": "modified", "gone.txt": "removed", "new.txt": "added"}
+        "changed.txt": "modified",
+        "gone.txt": "removed",
+        "new.txt": "added",
+    }
 
 
-def test_unicode_and_spaces_round_trip(client: HubClient, api, repo_id: str,  # type: ignore[no-untyped-def]
-                                       tmp_path: Path) -> None:
-    names = {"dir with space/ü#1?x.txt": "ü".encode() * 3, "naïve file.md": b"caf\xc3\xa9",
-             "%41 percent.txt": b"literal"}
+def test_unicode_and_spaces_round_trip(
+    client: HubClient,
+    api,
+    repo_id: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    names = {
+        "dir with space/ü#1?x.txt": "ü".encode() * 3,
+        "naïve file.md": b"caf\xc3\xa9",
+        "%41 percent.txt": b"literal",
+    }
     client.upload(repo_id, dict(names))
     assert {f["path"] for f in client.list_files(repo_id)} >= set(names)
     got = client.download(repo_id, list(names), local_dir=tmp_path)
     assert {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in got} == names
-    assert Path(api.hf_hub_download(repo_id, "dir with space/ü#1?x.txt",
-                                    local_dir=tmp_path / "hf")).read_bytes() == "ü".encode() * 3
+    assert (
+        Path(api.hf_hub_download(repo_id, "dir with space/ü#1?x.txt", local_dir=tmp_path / "hf")).read_bytes()
+        == "ü".encode() * 3
+    )
 
 
 def test_multipart_upload_and_paginated_listings(hub_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    extra = hub_factory(env={"WORKBENCH_MULTIPART_CHUNK_BYTES": str(5 * MiB),
-                             "WORKBENCH_LIST_PAGE_SIZE": "2", "WORKBENCH_TREE_PAGE_SIZE": "2"})
+    extra = hub_factory(
+        env={
+            "WORKBENCH_MULTIPART_CHUNK_BYTES": str(5 * MiB),
+            "WORKBENCH_LIST_PAGE_SIZE": "2",
+            "WORKBENCH_TREE_PAGE_SIZE": "2",
+        }
+    )
     data = os.urandom(12 * MiB + 123)
     with HubClient(extra.url, extra.token, progress=False) as c:
         for n in range(3):
             c.create_repo(f"admin/paged-{n}")
         assert len(c.list_repos()) == 3 and len(c.list_repos(limit=3)) == 3
-        c.upload("admin/paged-0", {"big.bin": data, "a.txt": b"a", "b/c.txt": b"c",
-                                   "b/d.txt": b"d"})
+        c.upload("admin/paged-0", {"big.bin": data, "a.txt": b"a", "b/c.txt": b"c", "b/d.txt": b"d"})
         assert c.last_transfer_stats["bytes_uploaded"] == len(data) + 3
         assert c.last_transfer_stats["lfs_parts"] == 3
         files = _user_files(c.list_files("admin/paged-0"))
@@ -347,15 +391,21 @@ def test_multipart_upload_and_paginated_listings(hub_factory, tmp_path: Path) ->
         assert out.read_bytes() == data
 
 
-def test_upload_hashes_each_file_only_as_needed(client: HubClient, repo_id: str,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upload_hashes_each_file_only_as_needed(
+    client: HubClient, repo_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workbench.client.local_files import LocalFile
 
     calls: list[tuple[str, bool, bool]] = []
     real_hash = LocalFile.hash
 
-    def spy(self: LocalFile, on_chunk=None, *, sha256: bool = True,  # type: ignore[no-untyped-def]
-            git: bool = True) -> None:
+    def spy(
+        self: LocalFile,
+        on_chunk=None,
+        *,
+        sha256: bool = True,  # type: ignore[no-untyped-def]
+        git: bool = True,
+    ) -> None:
         calls.append((self.path, sha256, git))
         real_hash(self, on_chunk, sha256=sha256, git=git)
 
@@ -471,16 +521,14 @@ def _no_download_threads() -> bool:
 
 
 @pytest.mark.parametrize("kind", ["httpx", "direct"])
-def test_download_checks_size_and_sha256_and_leaves_nothing_behind(kind: str,
-                                                                   tmp_path: Path) -> None:
+def test_download_checks_size_and_sha256_and_leaves_nothing_behind(kind: str, tmp_path: Path) -> None:
     import hashlib
 
     from workbench.errors import IntegrityError
 
     pieces = [os.urandom(64 * 1024 + n) for n in range(40)]  # several receive batches
     data = b"".join(pieces)
-    good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"',
-            "X-Linked-Size": str(len(data))}
+    good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"', "X-Linked-Size": str(len(data))}
     with _serving(kind, pieces, good) as c:
         path = c.download_file("a/b", "d/x.bin", local_dir=tmp_path / "ok")
     assert path.read_bytes() == data and c.last_transfer_stats["bytes_downloaded"] == len(data)
@@ -508,8 +556,7 @@ def test_a_deferred_check_marks_the_file_until_it_is_hashed(kind: str, tmp_path:
 
     pieces = [os.urandom(64 * 1024 + n) for n in range(40)]
     data = b"".join(pieces)
-    good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"',
-            "X-Linked-Size": str(len(data))}
+    good = {"X-Linked-Etag": f'"{hashlib.sha256(data).hexdigest()}"', "X-Linked-Size": str(len(data))}
     with _serving(kind, pieces, good) as c:
         [path] = c.download("a/b", ["d/x.bin"], local_dir=tmp_path / "ok", defer_check=True)
     assert path.read_bytes() == data and unchecked(path)
@@ -537,7 +584,8 @@ def test_a_deferred_check_marks_the_file_until_it_is_hashed(kind: str, tmp_path:
 
 @pytest.mark.parametrize("kind", ["httpx", "direct"])
 def test_download_write_errors_surface_and_leave_nothing_behind(
-        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import errno
     import hashlib
 
@@ -553,8 +601,10 @@ def test_download_write_errors_surface_and_leave_nothing_behind(
 
     monkeypatch.setattr(transfer, "_write_all", full)
     pieces = [os.urandom(256 * 1024) for _ in range(64)]  # more batches than the queue holds
-    headers = {"X-Linked-Size": str(256 * 1024 * 64),
-               "X-Linked-Etag": f'"{hashlib.sha256(b"".join(pieces)).hexdigest()}"'}
+    headers = {
+        "X-Linked-Size": str(256 * 1024 * 64),
+        "X-Linked-Etag": f'"{hashlib.sha256(b"".join(pieces)).hexdigest()}"',
+    }
     with _serving(kind, pieces, headers) as c, pytest.raises(OSError) as exc:
         c.download_file("a/b", "x.bin", local_dir=tmp_path)
     assert exc.value.errno == errno.ENOSPC
@@ -578,22 +628,31 @@ def test_direct_download_errors_are_typed_and_redirects_fall_back(tmp_path: Path
     with _raw_hub(answer) as (c, asked):
         local = c.download_file("a/b", "moved.bin", local_dir=tmp_path)
         assert local.read_bytes() == data  # httpx followed the redirect the direct path left
-        assert [p.rsplit("/", 1)[-1] for p in asked if "/resolve/" in p] == \
-            ["moved.bin", "moved.bin", "here.bin"]
+        assert [p.rsplit("/", 1)[-1] for p in asked if "/resolve/" in p] == [
+            "moved.bin",
+            "moved.bin",
+            "here.bin",
+        ]
         with pytest.raises(EntryNotFound, match=r"gone\.bin") as exc:
             c.download_file("a/b", "gone.bin", local_dir=tmp_path)
         assert exc.value.status == 404
     assert sorted(p.name for p in tmp_path.iterdir()) == ["moved.bin"]
 
-    with HubClient(f"http://127.0.0.1:{free_port()}", "t", progress=False) as c, \
-            pytest.raises(WorkbenchError) as exc:
+    with (
+        HubClient(f"http://127.0.0.1:{free_port()}", "t", progress=False) as c,
+        pytest.raises(WorkbenchError) as exc,
+    ):
         c.download_file("a/b", "x.bin", revision="a" * 40, local_dir=tmp_path)
     assert exc.value.code == "HubUnreachable"
 
 
 def test_downloads_from_a_real_hub_take_the_direct_path(
-        client: HubClient, uploaded: tuple[str, str], big_folder: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    client: HubClient,
+    uploaded: tuple[str, str],
+    big_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from workbench.client import transfer
 
     def refuse(*args: object) -> None:
@@ -601,10 +660,10 @@ def test_downloads_from_a_real_hub_take_the_direct_path(
 
     monkeypatch.setattr(transfer, "_fetch_httpx", refuse)
     rid, first = uploaded
-    paths = client.download(rid, ["big.dat", "config.json", "empty.txt"], revision=first,
-                            local_dir=tmp_path)
+    paths = client.download(rid, ["big.dat", "config.json", "empty.txt"], revision=first, local_dir=tmp_path)
     assert [p.read_bytes() for p in paths] == [
-        (big_folder / name).read_bytes() for name in ("big.dat", "config.json", "empty.txt")]
+        (big_folder / name).read_bytes() for name in ("big.dat", "config.json", "empty.txt")
+    ]
     with pytest.raises(EntryNotFound):
         client.download_file(rid, "nope.txt", revision=first, local_dir=tmp_path)
     secret = _unique("client-private")

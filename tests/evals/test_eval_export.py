@@ -26,11 +26,14 @@ from workbench.client import HubClient
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cli(hub: HubProcess, *args: str, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "workbench", *args, "--url", hub.url,
-                           "--token", hub.token], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **HF_ENV, **(env or {})})
+def _cli(hub: HubProcess, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args, "--url", hub.url, "--token", hub.token],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **HF_ENV, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +43,39 @@ def run(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
     demo = seed_demo(hub)
     out = tmp_path_factory.mktemp("eval-runs")
-    record = run_evaluation(EvalSpec(demo["model"], demo["dataset"], metrics=["accuracy", "f1"],
-                                     hub_url=hub.url, token=hub.token, output_dir=str(out)))
+    record = run_evaluation(
+        EvalSpec(
+            demo["model"],
+            demo["dataset"],
+            metrics=["accuracy", "f1"],
+            hub_url=hub.url,
+            token=hub.token,
+            output_dir=str(out),
+        )
+    )
     assert record.ok, record.error
     with HubClient(hub.url, hub.token, progress=False) as client:
         return client.eval_run(str(record.id))
 
 
-def test_export_writes_notebook_parameters_binder_and_readme(hub: HubProcess, run: dict[str, Any],
-                                                             tmp_path: Path) -> None:
+def test_export_writes_notebook_parameters_binder_and_readme(
+    hub: HubProcess, run: dict[str, Any], tmp_path: Path
+) -> None:
     folder = tmp_path / "repro"
-    done = _cli(hub, "eval", "export", run["id"], str(folder),
-                "--repo-url", "https://github.com/acme/repro-tiny")
+    done = _cli(
+        hub, "eval", "export", run["id"], str(folder), "--repo-url", "https://github.com/acme/repro-tiny"
+    )
     assert done.returncode == 0, done.stderr
     notebook = folder / run["notebook"]["name"]
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert files == {notebook.name, "parameters.yaml", "expected.json", "README.md",
-                     "binder/requirements.txt", "binder/runtime.txt"}
+    assert files == {
+        notebook.name,
+        "parameters.yaml",
+        "expected.json",
+        "README.md",
+        "binder/requirements.txt",
+        "binder/runtime.txt",
+    }
     # The notebook as it was before papermill: no outputs, no injected parameters.
     nb = json.loads(notebook.read_text())
     assert not [c for c in nb["cells"] if c.get("outputs")]
@@ -76,16 +95,14 @@ def test_export_writes_notebook_parameters_binder_and_readme(hub: HubProcess, ru
     python = run["environment"]["python"].rsplit(".", 1)[0]
     assert (folder / "binder" / "runtime.txt").read_text() == f"python-{python}\n"
     readme = (folder / "README.md").read_text()
-    badge = ("https://mybinder.org/v2/gh/acme/repro-tiny/main?urlpath=lab/tree/"
-             + notebook.name)
+    badge = "https://mybinder.org/v2/gh/acme/repro-tiny/main?urlpath=lab/tree/" + notebook.name
     assert f"[![Open in Binder](https://mybinder.org/badge_logo.svg)]({badge})" in readme
     assert f"papermill {notebook.name} executed.ipynb -f parameters.yaml" in readme
     for value in run["metrics"].values():
         assert str(value) in readme
 
 
-def test_export_refuses_what_it_cannot_do(hub: HubProcess, run: dict[str, Any],
-                                          tmp_path: Path) -> None:
+def test_export_refuses_what_it_cannot_do(hub: HubProcess, run: dict[str, Any], tmp_path: Path) -> None:
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("mine")
@@ -106,8 +123,9 @@ def _fenced_after(text: str, heading: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1900)  # above its steps' own limits: export 300 s, pip 900 s, README 600 s
-def test_exported_run_reproduces_in_a_fresh_environment(hub: HubProcess, run: dict[str, Any],
-                                                        tmp_path: Path) -> None:
+def test_exported_run_reproduces_in_a_fresh_environment(
+    hub: HubProcess, run: dict[str, Any], tmp_path: Path
+) -> None:
     started = time.monotonic()
     folder = tmp_path / "repro"
     assert _cli(hub, "eval", "export", run["id"], str(folder)).returncode == 0
@@ -116,11 +134,26 @@ def test_exported_run_reproduces_in_a_fresh_environment(hub: HubProcess, run: di
     python = venv / "bin" / "python"
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, **HF_ENV, "HOME": str(home), "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
-           "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "WORKBENCH_TOKEN": hub.token}
-    for key in ("VIRTUAL_ENV", "PYTHONPATH", "WORKBENCH_HUB_URL", "HF_ENDPOINT", "HF_TOKEN",
-                "JUPYTER_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR"):
+    env = {
+        **os.environ,
+        **HF_ENV,
+        "HOME": str(home),
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+        "HF_HOME": str(tmp_path / "hf"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "WORKBENCH_TOKEN": hub.token,
+    }
+    for key in (
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "WORKBENCH_HUB_URL",
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "JUPYTER_PATH",
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+    ):
         env.pop(key, None)
     # Install the pinned requirements. Two departures, both because this machine is offline
     # and Workbench is not on a package index: PyTorch's index line is dropped (pip finds the
@@ -129,15 +162,24 @@ def test_exported_run_reproduces_in_a_fresh_environment(hub: HubProcess, run: di
     # Binder replay test covers).
     requirements = (folder / "binder" / "requirements.txt").read_text().splitlines()
     offline = tmp_path / "requirements.txt"
-    offline.write_text("\n".join(line for line in requirements
-                                 if not line.startswith(("--extra-index-url", "workbench"))))
+    offline.write_text(
+        "\n".join(line for line in requirements if not line.startswith(("--extra-index-url", "workbench")))
+    )
     # (--no-compile: byte-compiling the packages is half the install's CPU time.)
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", "-r",
-                              str(offline)],
-                             env=env, capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-compile", "-r", str(offline)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stderr[-4000:]
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(site, "workbench-checkout.pth").write_text(f"{ROOT}\n")
     script = venv / "bin" / "workbench"
     script.write_text(f"#!{python}\nfrom workbench.cli import main\nmain()\n")
@@ -146,27 +188,35 @@ def test_exported_run_reproduces_in_a_fresh_environment(hub: HubProcess, run: di
     # The README's "Run" block, as written, with the hub's address in place.
     commands = _fenced_after((folder / "README.md").read_text(), "## Run")
     assert hub.url in commands
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", commands],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     rerun_id = re.search(r"^run (\S+): succeeded", done.stdout, re.M)
     assert rerun_id, done.stdout
     with HubClient(hub.url, hub.token, progress=False) as client:
         rerun = client.eval_run(rerun_id.group(1))
     assert rerun["id"] != run["id"]
-    assert (rerun["model_commit"], rerun["dataset_commit"]) == (run["model_commit"],
-                                                                run["dataset_commit"])
+    assert (rerun["model_commit"], rerun["dataset_commit"]) == (run["model_commit"], run["dataset_commit"])
     assert rerun["metrics"] == run["metrics"]
-    print(f"\nexport reproduced: install {installed:.0f} s, total {time.monotonic() - started:.0f} s",
-          file=sys.stderr)
+    print(
+        f"\nexport reproduced: install {installed:.0f} s, total {time.monotonic() - started:.0f} s",
+        file=sys.stderr,
+    )
 
 
 def test_workbench_requirement_from_a_clone(tmp_path: Path) -> None:
     from workbench.evals.export import installed_workbench, pinned_requirements
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     git("init", "-q")
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'workbench'\n")
@@ -179,8 +229,7 @@ def test_workbench_requirement_from_a_clone(tmp_path: Path) -> None:
     git("update-ref", "refs/remotes/origin/main", head)
     line = installed_workbench(tmp_path)
     assert line == f"workbench[ml,notebook] @ git+https://github.com/acme/workbench.git@{head}"
-    text = pinned_requirements({"packages": {"torch": "2.13.0", "workbench": "0.1.0"}},
-                               workbench=line)
+    text = pinned_requirements({"packages": {"torch": "2.13.0", "workbench": "0.1.0"}}, workbench=line)
     assert f"\n{line}\n" in text and "replace the next line" not in text
     fallback = pinned_requirements({"packages": {"workbench": "0.1.0"}}, workbench=None)
     if installed_workbench() is None:  # this checkout has no remote: say what to do

@@ -35,8 +35,20 @@ def client(hub: HubProcess) -> Any:
 
 
 def _failed_run(hub: HubProcess, cache: Path, demo: dict[str, str], *args: str) -> dict[str, Any]:
-    proc = eval_cli(hub, cache, "eval", "run", "--model", demo["model"], "--dataset",
-                    demo["dataset"], "--json", "--output-dir", str(cache / "runs"), *args)
+    proc = eval_cli(
+        hub,
+        cache,
+        "eval",
+        "run",
+        "--model",
+        demo["model"],
+        "--dataset",
+        demo["dataset"],
+        "--json",
+        "--output-dir",
+        str(cache / "runs"),
+        *args,
+    )
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     rec = as_json(proc)
     assert rec["status"] == "failed" and rec["metrics"] == {}
@@ -51,8 +63,9 @@ def _stored_and_kept(client: HubClient, rec: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def test_notebook_without_parameters_cell(hub: HubProcess, cache: Path, demo: dict[str, str],
-                                          client: HubClient) -> None:
+def test_notebook_without_parameters_cell(
+    hub: HubProcess, cache: Path, demo: dict[str, str], client: HubClient
+) -> None:
     nb = quick_notebook(cache / "no-params.ipynb", parameters=False)
     rec = _failed_run(hub, cache, demo, "--notebook", str(nb))
     assert rec["error"]["ename"] == "NoParametersCell"
@@ -60,8 +73,7 @@ def test_notebook_without_parameters_cell(hub: HubProcess, cache: Path, demo: di
     _stored_and_kept(client, rec)
 
 
-def test_unknown_parameter(hub: HubProcess, cache: Path, demo: dict[str, str],
-                           client: HubClient) -> None:
+def test_unknown_parameter(hub: HubProcess, cache: Path, demo: dict[str, str], client: HubClient) -> None:
     rec = _failed_run(hub, cache, demo, "-p", "bacth_size", "8")
     assert rec["error"]["ename"] == "UnknownParameter"
     assert "bacth_size" in rec["error"]["message"] and "batch_size" in rec["error"]["message"]
@@ -69,11 +81,11 @@ def test_unknown_parameter(hub: HubProcess, cache: Path, demo: dict[str, str],
 
 
 @pytest.mark.parametrize("which", ["model", "dataset"])
-def test_missing_model_or_dataset(hub: HubProcess, cache: Path, demo: dict[str, str],
-                                  which: str) -> None:
+def test_missing_model_or_dataset(hub: HubProcess, cache: Path, demo: dict[str, str], which: str) -> None:
     args = {"model": demo["model"], "dataset": demo["dataset"], which: "admin/does-not-exist"}
-    proc = eval_cli(hub, cache, "eval", "run", "--model", args["model"], "--dataset",
-                    args["dataset"], "--json")
+    proc = eval_cli(
+        hub, cache, "eval", "run", "--model", args["model"], "--dataset", args["dataset"], "--json"
+    )
     assert proc.returncode == 1
     rec = as_json(proc)
     assert rec["status"] == "failed" and rec["id"] is None  # no repo to attach it to
@@ -83,12 +95,19 @@ def test_missing_model_or_dataset(hub: HubProcess, cache: Path, demo: dict[str, 
     assert json.loads(kept.with_suffix(".record.json").read_text())["error"] == rec["error"]
 
 
-def test_kernel_that_cannot_start(hub: HubProcess, cache: Path, demo: dict[str, str],
-                                  client: HubClient) -> None:
+def test_kernel_that_cannot_start(
+    hub: HubProcess, cache: Path, demo: dict[str, str], client: HubClient
+) -> None:
     from workbench.evals.runner import EvalSpec, run_evaluation
 
-    spec = EvalSpec(demo["model"], demo["dataset"], kernel_name="no-such-kernel",
-                    hub_url=hub.url, token=hub.token, output_dir=str(cache / "runs"))
+    spec = EvalSpec(
+        demo["model"],
+        demo["dataset"],
+        kernel_name="no-such-kernel",
+        hub_url=hub.url,
+        token=hub.token,
+        output_dir=str(cache / "runs"),
+    )
     record = run_evaluation(spec)
     assert record.status == "failed" and record.metrics == {}
     error = record.error or {}
@@ -96,8 +115,9 @@ def test_kernel_that_cannot_start(hub: HubProcess, cache: Path, demo: dict[str, 
     _stored_and_kept(client, record.to_dict())
 
 
-def test_metric_that_cannot_load(hub: HubProcess, cache: Path, demo: dict[str, str],
-                                 client: HubClient) -> None:
+def test_metric_that_cannot_load(
+    hub: HubProcess, cache: Path, demo: dict[str, str], client: HubClient
+) -> None:
     rec = _failed_run(hub, cache, demo, "--metric", "no_such_metric")
     assert rec["error"]["cell_id"] == "metrics"
     assert "no_such_metric" in rec["error"]["message"]
@@ -105,8 +125,7 @@ def test_metric_that_cannot_load(hub: HubProcess, cache: Path, demo: dict[str, s
     assert stored["timings"]["cells"][-1]["status"] == "failed"
 
 
-def test_kernel_killed_mid_run(hub: HubProcess, cache: Path, demo: dict[str, str],
-                               client: HubClient) -> None:
+def test_kernel_killed_mid_run(hub: HubProcess, cache: Path, demo: dict[str, str], client: HubClient) -> None:
     nb = quick_notebook(cache / "quick.ipynb")
     rec = _failed_run(hub, cache, demo, "--notebook", str(nb), "-p", "mode", "kill")
     assert rec["error"]["ename"] == "DeadKernel" and "kernel died" in rec["error"]["message"]
@@ -116,8 +135,7 @@ def test_kernel_killed_mid_run(hub: HubProcess, cache: Path, demo: dict[str, str
 
 def test_timeout(hub: HubProcess, cache: Path, demo: dict[str, str], client: HubClient) -> None:
     nb = quick_notebook(cache / "quick-sleep.ipynb")
-    rec = _failed_run(hub, cache, demo, "--notebook", str(nb), "-p", "mode", "sleep",
-                      "--timeout", "4")
+    rec = _failed_run(hub, cache, demo, "--notebook", str(nb), "-p", "mode", "sleep", "--timeout", "4")
     assert rec["error"]["ename"] == "Timeout" and "--timeout 4" in rec["error"]["message"]
     _stored_and_kept(client, rec)
 
@@ -129,23 +147,30 @@ def test_nothing_failed_is_a_success(client: HubClient, demo: dict[str, str]) ->
     assert {r["error"]["ename"] for r in failed} >= {"NoParametersCell", "UnknownParameter"}
 
 
-def test_hub_rejects_malformed_records(hub: HubProcess, client: HubClient,
-                                       demo: dict[str, str]) -> None:
+def test_hub_rejects_malformed_records(hub: HubProcess, client: HubClient, demo: dict[str, str]) -> None:
     commit = client.revision_sha(demo["model"])
     data_commit = client.revision_sha(demo["dataset"], type="dataset")
-    base = {"model": demo["model"], "dataset": demo["dataset"], "model_commit": commit,
-            "dataset_commit": data_commit, "split": "test", "notebook_name": "x.ipynb",
-            "notebook_sha256": "0" * 64, "status": "succeeded"}
+    base = {
+        "model": demo["model"],
+        "dataset": demo["dataset"],
+        "model_commit": commit,
+        "dataset_commit": data_commit,
+        "split": "test",
+        "notebook_name": "x.ipynb",
+        "notebook_sha256": "0" * 64,
+        "status": "succeeded",
+    }
     headers = {"Authorization": f"Bearer {hub.token}"}
-    cases = [({**base, "status": "great"}, "InvalidStatus"),
-             ({**base, "model_commit": data_commit}, "InvalidCommit"),
-             ({k: v for k, v in base.items() if k != "split"}, "MissingField"),
-             ({**base, "metrics": "high"}, "InvalidField"),
-             (base, "InconsistentRun"),  # a success with no metrics
-             ({**base, "metrics": {"accuracy": 0.9}, "error": {"message": "boom"}},
-              "InconsistentRun"),
-             ({**base, "metrics": {"accuracy": "0.9"}}, "InconsistentRun"),
-             ({**base, "status": "failed"}, "InconsistentRun")]  # a failure that says nothing
+    cases = [
+        ({**base, "status": "great"}, "InvalidStatus"),
+        ({**base, "model_commit": data_commit}, "InvalidCommit"),
+        ({k: v for k, v in base.items() if k != "split"}, "MissingField"),
+        ({**base, "metrics": "high"}, "InvalidField"),
+        (base, "InconsistentRun"),  # a success with no metrics
+        ({**base, "metrics": {"accuracy": 0.9}, "error": {"message": "boom"}}, "InconsistentRun"),
+        ({**base, "metrics": {"accuracy": "0.9"}}, "InconsistentRun"),
+        ({**base, "status": "failed"}, "InconsistentRun"),
+    ]  # a failure that says nothing
     for body, code in cases:
         resp = httpx.post(f"{hub.url}/api/evals", json=body, headers=headers)
         assert resp.status_code == 400, resp.text
@@ -171,9 +196,15 @@ def test_a_notebook_that_never_reports_is_a_failure(tmp_path: Path) -> None:
     from workbench.evals.records import build_record
 
     path = tmp_path / "silent.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell("model = 'a/m'\ndataset = 'a/d'",
-                                                     metadata={"tags": ["parameters"]}),
-                                       new_code_cell("print('no report')")]), path)
+    nbformat.write(
+        new_notebook(
+            cells=[
+                new_code_cell("model = 'a/m'\ndataset = 'a/d'", metadata={"tags": ["parameters"]}),
+                new_code_cell("print('no report')"),
+            ]
+        ),
+        path,
+    )
     rec = build_record(path, pins={"model_commit": "1" * 40, "dataset_commit": "2" * 40})
     assert rec["status"] == "failed" and rec["metrics"] == {}
     assert rec["error"]["ename"] == "NoResult" and "wb.report" in rec["error"]["message"]
@@ -183,9 +214,14 @@ def test_a_notebook_that_never_reports_is_a_failure(tmp_path: Path) -> None:
 def test_missing_model_and_missing_notebook(hub: HubProcess, cache: Path) -> None:
     from workbench.evals.runner import EvalSpec, run_evaluation
 
-    spec = EvalSpec("admin/does-not-exist", "admin/does-not-exist-either",
-                    notebook=str(cache / "no-such.ipynb"), hub_url=hub.url, token=hub.token,
-                    output_dir=str(cache / "runs"))
+    spec = EvalSpec(
+        "admin/does-not-exist",
+        "admin/does-not-exist-either",
+        notebook=str(cache / "no-such.ipynb"),
+        hub_url=hub.url,
+        token=hub.token,
+        output_dir=str(cache / "runs"),
+    )
     record = run_evaluation(spec)
     assert record.status == "failed" and record.notebook_path is None
     assert "does not exist" in (record.error or {})["message"]

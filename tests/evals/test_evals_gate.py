@@ -52,32 +52,45 @@ def repos(hub: HubProcess, cache: Path) -> dict[str, str]:
     with torch.no_grad():
         net.weight.copy_(torch.tensor([[1.5, -2.0, 0.4]]))
         net.bias.fill_(0.25)
-    wb.publish_model(net, model_id, example_inputs=torch.randn(4, 3),
-                     config={"in_features": 3, "out_features": 1})
-    return {"model": demo["model"], "dataset": demo["dataset"], "reg_model": model_id,
-            "reg_data": data_id}
+    wb.publish_model(
+        net, model_id, example_inputs=torch.randn(4, 3), config={"in_features": 3, "out_features": 1}
+    )
+    return {"model": demo["model"], "dataset": demo["dataset"], "reg_model": model_id, "reg_data": data_id}
 
 
-def _gate(hub: HubProcess, cache: Path, name: str, spec: dict[str, Any], *args: str
-          ) -> tuple[int, ET.Element, str]:
+def _gate(
+    hub: HubProcess, cache: Path, name: str, spec: dict[str, Any], *args: str
+) -> tuple[int, ET.Element, str]:
     path = cache / f"{name}.yaml"
     path.write_text(yaml.safe_dump(spec))
     junit, summary = cache / f"{name}.xml", cache / f"{name}.md"
-    proc = eval_cli(hub, cache, "eval", "gate", str(path), "--junit", str(junit), "--summary",
-                    str(summary), *args)
+    proc = eval_cli(
+        hub, cache, "eval", "gate", str(path), "--junit", str(junit), "--summary", str(summary), *args
+    )
     assert junit.is_file(), proc.stderr[-3000:]
     return proc.returncode, ET.parse(junit).getroot(), summary.read_text()
 
 
-def test_gate_passes_with_two_jobs(hub: HubProcess, cache: Path, repos: dict[str, str],
-                                   client: HubClient) -> None:
-    spec = {"jobs": 2, "timeout": 300, "evaluations": [
-        {"model": repos["model"], "dataset": repos["dataset"],
-         "metrics": {"accuracy": {"min": 0.8}, "f1": {"min": 0.8}}},
-        {"model": repos["reg_model"], "dataset": repos["reg_data"],
-         "parameters": {"label_column": "target"},
-         "metrics": {"mse": {"max": 0.1}, "mae": {"max": 0.5}}},
-    ]}
+def test_gate_passes_with_two_jobs(
+    hub: HubProcess, cache: Path, repos: dict[str, str], client: HubClient
+) -> None:
+    spec = {
+        "jobs": 2,
+        "timeout": 300,
+        "evaluations": [
+            {
+                "model": repos["model"],
+                "dataset": repos["dataset"],
+                "metrics": {"accuracy": {"min": 0.8}, "f1": {"min": 0.8}},
+            },
+            {
+                "model": repos["reg_model"],
+                "dataset": repos["reg_data"],
+                "parameters": {"label_column": "target"},
+                "metrics": {"mse": {"max": 0.1}, "mae": {"max": 0.5}},
+            },
+        ],
+    }
     code, junit, summary = _gate(hub, cache, "pass", spec)
     assert code == 0, summary
     suite = junit.find("testsuite")
@@ -94,12 +107,18 @@ def test_gate_passes_with_two_jobs(hub: HubProcess, cache: Path, repos: dict[str
     assert run["parameters"]["label_column"] == "target"
 
 
-def test_gate_fails_on_threshold_and_regression(hub: HubProcess, cache: Path,
-                                                repos: dict[str, str]) -> None:
+def test_gate_fails_on_threshold_and_regression(hub: HubProcess, cache: Path, repos: dict[str, str]) -> None:
     notebook = quick_notebook(cache / "quick.ipynb")  # reports accuracy 0.5
-    spec = {"evaluations": [{"model": repos["model"], "dataset": repos["dataset"],
-                             "notebook": str(notebook),
-                             "metrics": {"accuracy": {"min": 0.9, "max_regression": 0.05}}}]}
+    spec = {
+        "evaluations": [
+            {
+                "model": repos["model"],
+                "dataset": repos["dataset"],
+                "notebook": str(notebook),
+                "metrics": {"accuracy": {"min": 0.9, "max_regression": 0.05}},
+            }
+        ]
+    }
     code, junit, summary = _gate(hub, cache, "fail", spec)
     assert code == 1
     suite = junit.find("testsuite")
@@ -119,19 +138,34 @@ def test_gate_spec_errors(hub: HubProcess, cache: Path) -> None:
     assert "checks of 'accuracy' must be a mapping with keys from" in proc.stderr
 
 
-def test_dask_executor_on_a_local_cluster(hub: HubProcess, cache: Path, repos: dict[str, str],
-                                          client: HubClient, monkeypatch: pytest.MonkeyPatch
-                                          ) -> None:
+def test_dask_executor_on_a_local_cluster(
+    hub: HubProcess, cache: Path, repos: dict[str, str], client: HubClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     distributed = pytest.importorskip("distributed")
     for key, value in eval_env(hub, cache).items():
         monkeypatch.setenv(key, value)
     notebook = quick_notebook(cache / "quick-dask.ipynb")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as cluster:
         address = cluster.scheduler_address.replace("tcp://", "")
-        proc = eval_cli(hub, cache, "eval", "run", "--model", repos["model"], "--dataset",
-                        repos["dataset"], "--notebook", str(notebook), "--executor",
-                        f"dask://{address}", "--json", "--output-dir", str(cache / "dask"))
+        proc = eval_cli(
+            hub,
+            cache,
+            "eval",
+            "run",
+            "--model",
+            repos["model"],
+            "--dataset",
+            repos["dataset"],
+            "--notebook",
+            str(notebook),
+            "--executor",
+            f"dask://{address}",
+            "--json",
+            "--output-dir",
+            str(cache / "dask"),
+        )
         workers = list(cluster.scheduler_info["workers"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = as_json(proc)

@@ -49,16 +49,38 @@ def setup(hub: HubProcess, client: HubClient) -> dict[str, Any]:
     model = unique("evals-classifier")
     client.create_repo(model)
     client.upload(model, {p.name: p for p in model_dir.iterdir()}, message="copy of the demo")
-    return {"model": model, "dataset": demo["dataset"], "model_dir": model_dir,
-            "model_commit": client.revision_sha(model),
-            "dataset_commit": client.revision_sha(demo["dataset"], type="dataset")}
+    return {
+        "model": model,
+        "dataset": demo["dataset"],
+        "model_dir": model_dir,
+        "model_commit": client.revision_sha(model),
+        "dataset_commit": client.revision_sha(demo["dataset"], type="dataset"),
+    }
 
 
 @pytest.fixture(scope="module")
 def first_run(hub: HubProcess, cache: Path, setup: dict[str, Any]) -> dict[str, Any]:
-    proc = eval_cli(hub, cache, "eval", "run", "--model", setup["model"], "--dataset",
-                    setup["dataset"], "--metric", "accuracy", "--metric", "f1", "--publish",
-                    "--json", "-p", "batch_size", "7", "--output-dir", str(cache / "runs"))
+    proc = eval_cli(
+        hub,
+        cache,
+        "eval",
+        "run",
+        "--model",
+        setup["model"],
+        "--dataset",
+        setup["dataset"],
+        "--metric",
+        "accuracy",
+        "--metric",
+        "f1",
+        "--publish",
+        "--json",
+        "-p",
+        "batch_size",
+        "7",
+        "--output-dir",
+        str(cache / "runs"),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {"record": as_json(proc), "stderr": proc.stderr}
 
@@ -71,16 +93,18 @@ def _expected_accuracy(setup: dict[str, Any], test_csv: Path) -> float:
     state = load_file(str(setup["model_dir"] / "model.safetensors"))
     with test_csv.open() as f:
         rows = list(csv.DictReader(f))
-    x = torch.tensor([[float(r[c]) for c in ("sepal_length", "sepal_width", "petal_length",
-                                              "petal_width")] for r in rows])
+    x = torch.tensor(
+        [[float(r[c]) for c in ("sepal_length", "sepal_width", "petal_length", "petal_width")] for r in rows]
+    )
     y = torch.tensor([int(r["label"]) for r in rows])
     hidden = torch.relu(x @ state["fc1.weight"].T + state["fc1.bias"])
     logits = hidden @ state["fc2.weight"].T + state["fc2.bias"]
     return float((logits.argmax(1) == y).float().mean())
 
 
-def test_run_record(first_run: dict[str, Any], setup: dict[str, Any], client: HubClient,
-                    tmp_path: Path) -> None:
+def test_run_record(
+    first_run: dict[str, Any], setup: dict[str, Any], client: HubClient, tmp_path: Path
+) -> None:
     rec = first_run["record"]
     assert rec["status"] == "succeeded" and rec["error"] is None and len(rec["id"]) == 32
     assert (rec["model"], rec["dataset"], rec["split"]) == (setup["model"], setup["dataset"], "test")
@@ -96,8 +120,13 @@ def test_run_record(first_run: dict[str, Any], setup: dict[str, Any], client: Hu
     cells = {c["id"]: c for c in rec["timings"]["cells"]}
     assert {"setup", "load", "predict", "metrics"} <= set(cells)
     assert all(c["status"] == "completed" and c["duration"] >= 0 for c in cells.values())
-    csv_path = client.download_file(setup["dataset"], "data/test.csv", type="dataset",
-                                    revision=setup["dataset_commit"], local_dir=tmp_path)
+    csv_path = client.download_file(
+        setup["dataset"],
+        "data/test.csv",
+        type="dataset",
+        revision=setup["dataset_commit"],
+        local_dir=tmp_path,
+    )
     assert rec["metrics"]["accuracy"] == pytest.approx(_expected_accuracy(setup, csv_path), abs=1e-12)
     assert 0 < rec["metrics"]["f1"] <= 1
     assert rec["metric_info"]["f1"]["tolerance"] == 1e-12
@@ -116,8 +145,9 @@ def test_run_record(first_run: dict[str, Any], setup: dict[str, Any], client: Hu
     assert shown["metrics"] == rec["metrics"] and shown["notebook"]["executed_sha256"]
 
 
-def test_model_index_on_card(first_run: dict[str, Any], setup: dict[str, Any],
-                             client: HubClient, tmp_path: Path) -> None:
+def test_model_index_on_card(
+    first_run: dict[str, Any], setup: dict[str, Any], client: HubClient, tmp_path: Path
+) -> None:
     rec = first_run["record"]
     assert rec["published"]["commit"] == client.revision_sha(setup["model"])
     readme = client.download_file(setup["model"], "README.md", local_dir=tmp_path)
@@ -134,11 +164,9 @@ def test_model_index_on_card(first_run: dict[str, Any], setup: dict[str, Any],
     assert client.log(setup["model"], limit=1)[0]["title"].startswith("Add evaluation results")
 
 
-def test_reproduce(hub: HubProcess, cache: Path, first_run: dict[str, Any],
-                   client: HubClient) -> None:
+def test_reproduce(hub: HubProcess, cache: Path, first_run: dict[str, Any], client: HubClient) -> None:
     rid = first_run["record"]["id"]
-    proc = eval_cli(hub, cache, "eval", "reproduce", rid, "--json", "--output-dir",
-                    str(cache / "runs"))
+    proc = eval_cli(hub, cache, "eval", "reproduce", rid, "--json", "--output-dir", str(cache / "runs"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     outcome = as_json(proc)
     assert outcome["status"] == "reproduced" and outcome["differences"] == []
@@ -150,21 +178,32 @@ def test_reproduce(hub: HubProcess, cache: Path, first_run: dict[str, Any],
     assert rerun["notebook"]["sha256"] == original["notebook"]["sha256"]
 
 
-def test_leaderboard(hub: HubProcess, cache: Path, first_run: dict[str, Any],
-                     setup: dict[str, Any], client: HubClient) -> None:
+def test_leaderboard(
+    hub: HubProcess, cache: Path, first_run: dict[str, Any], setup: dict[str, Any], client: HubClient
+) -> None:
     rec = first_run["record"]
     # A worse record and a failed one for the same model: the board keeps the best run.
-    base = {k: rec[k] for k in ("model", "dataset", "model_commit", "dataset_commit", "split",
-                                "metric_info")}
-    worse = client.create_eval_run({**base, "notebook_name": "manual.ipynb",
-                                    "notebook_sha256": "0" * 64, "status": "succeeded",
-                                    "metrics": {"accuracy": rec["metrics"]["accuracy"] - 0.5}})
-    client.create_eval_run({**base, "notebook_name": "manual.ipynb", "notebook_sha256": "0" * 64,
-                            "status": "failed", "metrics": {"accuracy": 2.0},
-                            "error": {"cell_index": 1, "ename": "RuntimeError",
-                                      "message": "boom"}})
-    proc = eval_cli(hub, cache, "eval", "leaderboard", setup["dataset"], "--metric", "accuracy",
-                    "--json")
+    base = {k: rec[k] for k in ("model", "dataset", "model_commit", "dataset_commit", "split", "metric_info")}
+    worse = client.create_eval_run(
+        {
+            **base,
+            "notebook_name": "manual.ipynb",
+            "notebook_sha256": "0" * 64,
+            "status": "succeeded",
+            "metrics": {"accuracy": rec["metrics"]["accuracy"] - 0.5},
+        }
+    )
+    client.create_eval_run(
+        {
+            **base,
+            "notebook_name": "manual.ipynb",
+            "notebook_sha256": "0" * 64,
+            "status": "failed",
+            "metrics": {"accuracy": 2.0},
+            "error": {"cell_index": 1, "ename": "RuntimeError", "message": "boom"},
+        }
+    )
+    proc = eval_cli(hub, cache, "eval", "leaderboard", setup["dataset"], "--metric", "accuracy", "--json")
     assert proc.returncode == 0, proc.stderr
     board = as_json(proc)
     mine = [e for e in board["entries"] if e["model"] == setup["model"]]
@@ -186,15 +225,37 @@ def test_leaderboard(hub: HubProcess, cache: Path, first_run: dict[str, Any],
     assert setup["model"] in text.stdout and rec["id"] in text.stdout
 
 
-def test_plain_papermill_gives_the_same_record(hub: HubProcess, cache: Path,
-                                               first_run: dict[str, Any],
-                                               setup: dict[str, Any]) -> None:
+def test_plain_papermill_gives_the_same_record(
+    hub: HubProcess, cache: Path, first_run: dict[str, Any], setup: dict[str, Any]
+) -> None:
     out = cache / "ci-out.ipynb"
     proc = subprocess.run(
-        [sys.executable, "-m", "papermill", str(TEMPLATE), str(out), "-p", "model",
-         setup["model"], "-p", "dataset", setup["dataset"], "-y", "metrics: [accuracy, f1]",
-         "-p", "batch_size", "7", "--no-progress-bar", "--cwd", str(cache)],
-        capture_output=True, text=True, env=eval_env(hub, cache), timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(TEMPLATE),
+            str(out),
+            "-p",
+            "model",
+            setup["model"],
+            "-p",
+            "dataset",
+            setup["dataset"],
+            "-y",
+            "metrics: [accuracy, f1]",
+            "-p",
+            "batch_size",
+            "7",
+            "--no-progress-bar",
+            "--cwd",
+            str(cache),
+        ],
+        capture_output=True,
+        text=True,
+        env=eval_env(hub, cache),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     recorded = eval_cli(hub, cache, "eval", "record", str(out), "--json")
     assert recorded.returncode == 0, recorded.stderr[-3000:]
@@ -205,24 +266,24 @@ def test_plain_papermill_gives_the_same_record(hub: HubProcess, cache: Path,
     assert rec["notebook"]["name"] == "evaluate.ipynb" == first["notebook"]["name"]
     assert rec["dataset_commit"] == first["dataset_commit"]
     assert len(rec["model_commit"]) == 40  # main's head when papermill ran (after the card commit)
-    template_ids = {c["id"] for c in json.loads(TEMPLATE.read_text())["cells"]
-                    if c["cell_type"] == "code"}
+    template_ids = {c["id"] for c in json.loads(TEMPLATE.read_text())["cells"] if c["cell_type"] == "code"}
     for record in (rec, first):
         assert template_ids <= {c["id"] for c in record["timings"]["cells"]}
     assert rec["environment"]["packages"] == first["environment"]["packages"]
 
 
-def test_wb_evaluate_and_a_notebook_that_differs(hub: HubProcess, cache: Path,
-                                                 setup: dict[str, Any], client: HubClient,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wb_evaluate_and_a_notebook_that_differs(
+    hub: HubProcess, cache: Path, setup: dict[str, Any], client: HubClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import workbench as wb
 
     for key, value in eval_env(hub, cache).items():
         monkeypatch.setenv(key, value)
     wb.connect(hub.url, token=hub.token)
     notebook = quick_notebook(cache / "quick.ipynb")
-    record = wb.evaluate(setup["model"], setup["dataset"], ["accuracy"], notebook=str(notebook),
-                         parameters={"mode": "random"})
+    record = wb.evaluate(
+        setup["model"], setup["dataset"], ["accuracy"], notebook=str(notebook), parameters={"mode": "random"}
+    )
     assert record.ok and record.id and 0 <= record.metrics["accuracy"] < 1
     assert record.data["parameters"]["mode"] == "random"
     assert client.eval_run(record.id)["notebook"]["name"] == "quick.ipynb"
@@ -242,13 +303,29 @@ def test_wb_evaluate_and_a_notebook_that_differs(hub: HubProcess, cache: Path,
     assert yaml.safe_load(json.dumps(shown["environment"]))["python"]
 
 
-def test_a_reproduction_that_fails(hub: HubProcess, tmp_path: Path, setup: dict[str, Any],
-                                   client: HubClient) -> None:
+def test_a_reproduction_that_fails(
+    hub: HubProcess, tmp_path: Path, setup: dict[str, Any], client: HubClient
+) -> None:
     notebook = quick_notebook(tmp_path / "once.ipynb")
     runs = tmp_path / "runs"
-    proc = eval_cli(hub, tmp_path, "eval", "run", "--model", setup["model"], "--dataset",
-                    setup["dataset"], "--notebook", str(notebook), "-p", "mode", "once",
-                    "--json", "--output-dir", str(runs))
+    proc = eval_cli(
+        hub,
+        tmp_path,
+        "eval",
+        "run",
+        "--model",
+        setup["model"],
+        "--dataset",
+        setup["dataset"],
+        "--notebook",
+        str(notebook),
+        "-p",
+        "mode",
+        "once",
+        "--json",
+        "--output-dir",
+        str(runs),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rid = as_json(proc)["id"]
     proc = eval_cli(hub, tmp_path, "eval", "reproduce", rid, "--json", "--output-dir", str(runs))
@@ -260,8 +337,9 @@ def test_a_reproduction_that_fails(hub: HubProcess, tmp_path: Path, setup: dict[
     assert client.eval_run(rid)["reproduction"] == "failed"
 
 
-def test_wb_evaluate_in_a_notebook_shows_per_cell_progress(hub: HubProcess, cache: Path,
-                                                         setup: dict[str, Any]) -> None:
+def test_wb_evaluate_in_a_notebook_shows_per_cell_progress(
+    hub: HubProcess, cache: Path, setup: dict[str, Any]
+) -> None:
     """In a real kernel, ``wb.evaluate`` shows one display that each cell of the run updates."""
     from jupyter_client.manager import KernelManager
 
@@ -276,7 +354,8 @@ def test_wb_evaluate_in_a_notebook_shows_per_cell_progress(hub: HubProcess, cach
             "import workbench as wb\n"
             f"record = wb.evaluate({setup['model']!r}, {setup['dataset']!r}, ['accuracy'], "
             f"notebook={str(notebook)!r})\n"
-            "print('STATUS', record.status)\n")
+            "print('STATUS', record.status)\n"
+        )
         shown: list[tuple[str, str]] = []  # (message type, text) of the progress display
         printed = ""
         while True:

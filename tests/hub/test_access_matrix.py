@@ -217,8 +217,10 @@ def snapshot(w: World) -> Any:
     out["members"] = c.get(f"/api/organizations/{w.team.org}/members").json()
     out["audit"] = c.get("/api/audit", params={"namespace": w.team.org}).json()
     out["tokens"] = {  # but when each was last used: any authenticated call records that
-        who: [{k: v for k, v in t.items() if k != "lastUsedAt"}
-              for t in w.clients[who].get("/api/tokens").json()]
+        who: [
+            {k: v for k, v in t.items() if k != "lastUsedAt"}
+            for t in w.clients[who].get("/api/tokens").json()
+        ]
         for who in ("outsider", "reader", "writer", "admin")
     }
     out["orgs"] = c.get("/api/organizations").json()
@@ -375,8 +377,12 @@ def test_allowed_callers_succeed(hub, world: World) -> None:  # type: ignore[no-
             if not fine:
                 problems.append(f"{who} {key[0]} {key[1]} ({t}): {r.status_code} {r.text[:200]!r}")
     # routes that are not about one repo: once each, additions before removals
-    allowed = {"create": ("writer", "admin"), "self": ("outsider", "reader", "writer", "admin"),
-               "member": ("reader", "writer", "admin"), "orgadmin": ("admin",)}
+    allowed = {
+        "create": ("writer", "admin"),
+        "self": ("outsider", "reader", "writer", "admin"),
+        "member": ("reader", "writer", "admin"),
+        "orgadmin": ("admin",),
+    }
     others = sorted(_calls(set(allowed)), key=lambda c: (c[0][0] == "DELETE", c[0]))
     assert len({key for key, _, _ in others}) >= 10
     for key, route, t in others:

@@ -43,10 +43,14 @@ def tokens(hub) -> Tokens:  # type: ignore[no-untyped-def]
             bob = create_user(s, bob_name)
             admin = get_account(s, "admin")
             assert admin is not None
-            out = Tokens(admin=hub.token, admin_read=create_token(s, admin, "ro", scope="read"),
-                         bob=create_token(s, bob, "rw", scope="write"), bob_name=bob_name,
-                         bob_read=create_token(s, bob, "ro", scope="read"),
-                         invalid="wb_" + secrets.token_urlsafe(32))
+            out = Tokens(
+                admin=hub.token,
+                admin_read=create_token(s, admin, "ro", scope="read"),
+                bob=create_token(s, bob, "rw", scope="write"),
+                bob_name=bob_name,
+                bob_read=create_token(s, bob, "ro", scope="read"),
+                invalid="wb_" + secrets.token_urlsafe(32),
+            )
     finally:
         store.close()
     return out
@@ -58,9 +62,13 @@ def client(hub, token: str | None) -> httpx.Client:  # type: ignore[no-untyped-d
 
 
 def ndjson_commit(path: str = "w.txt") -> bytes:
-    lines = [{"key": "header", "value": {"summary": "w"}},
-             {"key": "file", "value": {"path": path, "encoding": "base64",
-                                       "content": base64.b64encode(b"w").decode()}}]
+    lines = [
+        {"key": "header", "value": {"summary": "w"}},
+        {
+            "key": "file",
+            "value": {"path": path, "encoding": "base64", "content": base64.b64encode(b"w").decode()},
+        },
+    ]
     return b"\n".join(json.dumps(line).encode() for line in lines)
 
 
@@ -72,10 +80,12 @@ def write_calls(repo: str, tag: str = "v-auth") -> list[tuple[str, str, dict[str
     ns, name = repo.split("/")
     return [
         ("POST", "/api/repos/create", {"json": {"name": f"{ns}/new-{name}"}}),
-        ("POST", f"/api/models/{repo}/commit/main",
-         {"content": ndjson_commit(), "headers": NDJSON}),
-        ("POST", f"/api/models/{repo}/preupload/main",
-         {"json": {"files": [{"path": "a.txt", "size": 1, "sample": "YQ=="}]}}),
+        ("POST", f"/api/models/{repo}/commit/main", {"content": ndjson_commit(), "headers": NDJSON}),
+        (
+            "POST",
+            f"/api/models/{repo}/preupload/main",
+            {"json": {"files": [{"path": "a.txt", "size": 1, "sample": "YQ=="}]}},
+        ),
         ("POST", f"/api/models/{repo}/branch/auth-branch", {"json": {}}),
         ("DELETE", f"/api/models/{repo}/branch/some-branch", {}),
         ("POST", f"/api/models/{repo}/tag/main", {"json": {"tag": tag}}),
@@ -83,8 +93,11 @@ def write_calls(repo: str, tag: str = "v-auth") -> list[tuple[str, str, dict[str
         ("PUT", f"/api/models/{repo}/settings", {"json": {"private": True}}),
         ("POST", "/api/repos/move", {"json": {"fromRepo": repo, "toRepo": f"{ns}/moved-{name}"}}),
         ("DELETE", "/api/repos/delete", {"json": {"name": repo, "type": "model"}}),
-        ("POST", f"/{repo}.git/info/lfs/objects/batch",
-         {"json": {"operation": "upload", "objects": [{"oid": OID, "size": 16}]}}),
+        (
+            "POST",
+            f"/{repo}.git/info/lfs/objects/batch",
+            {"json": {"operation": "upload", "objects": [{"oid": OID, "size": 16}]}},
+        ),
     ]
 
 
@@ -123,12 +136,15 @@ def private_repo(api) -> str:  # type: ignore[no-untyped-def]
 
 def snapshot(hub, repo: str) -> Any:  # type: ignore[no-untyped-def]
     with client(hub, hub.token) as c:
-        return (c.get(f"/api/models/{repo}/revision/main").json()["sha"],
-                c.get(f"/api/models/{repo}/refs").json(),
-                c.get(f"/api/models/{repo}").json()["private"])
+        return (
+            c.get(f"/api/models/{repo}/revision/main").json()["sha"],
+            c.get(f"/api/models/{repo}/refs").json(),
+            c.get(f"/api/models/{repo}").json()["private"],
+        )
 
 
 # -- missing and invalid tokens ------------------------------------------------------------
+
 
 def test_writes_need_a_token(hub, public_repo: str) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(hub, public_repo)
@@ -145,8 +161,11 @@ def test_writes_need_a_token(hub, public_repo: str) -> None:  # type: ignore[no-
 
 def test_invalid_token(hub, tokens: Tokens, public_repo: str) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(hub, public_repo)
-    calls = write_calls(public_repo) + read_calls(public_repo) + [
-        ("GET", "/api/models", {}), ("GET", "/api/whoami-v2", {})]
+    calls = (
+        write_calls(public_repo)
+        + read_calls(public_repo)
+        + [("GET", "/api/models", {}), ("GET", "/api/whoami-v2", {})]
+    )
     for token in (tokens.invalid, "not-even-a-workbench-token"):
         with client(hub, token) as c:
             for method, url, kwargs in calls:
@@ -167,6 +186,7 @@ def test_invalid_token_with_hf_client(hub, tokens: Tokens, public_repo: str) -> 
 
 
 # -- scopes ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("who", ["admin_read", "bob_read"])
 def test_read_scope_token(hub, tokens: Tokens, public_repo: str, who: str) -> None:  # type: ignore[no-untyped-def]
@@ -190,11 +210,11 @@ def test_read_scope_owner_reads_private(hub, tokens: Tokens, private_repo: str) 
     with client(hub, tokens.admin_read) as c:
         assert c.get(f"/api/models/{private_repo}").status_code == 200
         assert c.get(f"/{private_repo}/resolve/main/secret.txt").content == b"top secret"
-        assert private_repo in [r["id"] for r in c.get("/api/models",
-                                                       params={"author": "admin"}).json()]
+        assert private_repo in [r["id"] for r in c.get("/api/models", params={"author": "admin"}).json()]
 
 
 # -- other users -------------------------------------------------------------------------------
+
 
 def test_other_user_cannot_write(hub, tokens: Tokens, public_repo: str) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(hub, public_repo)
@@ -243,10 +263,8 @@ def test_private_repo_is_invisible(hub, tokens: Tokens, private_repo: str, who: 
             assert _normalized(seen, private_repo) == _normalized(missing, absent), (method, url)
         listed = [r["id"] for r in c.get("/api/models").json()]
         assert private_repo not in listed
-        for params in ({"author": "admin"}, {"search": private_repo.split("/")[1]},
-                       {"search": private_repo}):
-            assert private_repo not in [r["id"] for r in c.get("/api/models",
-                                                               params=params).json()]
+        for params in ({"author": "admin"}, {"search": private_repo.split("/")[1]}, {"search": private_repo}):
+            assert private_repo not in [r["id"] for r in c.get("/api/models", params=params).json()]
     assert snapshot(hub, private_repo) == before
 
 
@@ -274,6 +292,7 @@ def test_private_repo_with_hf_client(hub, tokens: Tokens, private_repo: str) -> 
 
 # -- anonymous ---------------------------------------------------------------------------------
 
+
 def test_anonymous_reads_public(hub, public_repo: str) -> None:  # type: ignore[no-untyped-def]
     from huggingface_hub import HfApi
 
@@ -282,8 +301,7 @@ def test_anonymous_reads_public(hub, public_repo: str) -> None:  # type: ignore[
             if "no-such-rev" in url or "missing" in url or "/sub" in url:
                 continue
             assert c.request(method, url, **kwargs).status_code == 200, url
-        assert public_repo in [r["id"] for r in c.get("/api/models",
-                                                       params={"author": "admin"}).json()]
+        assert public_repo in [r["id"] for r in c.get("/api/models", params={"author": "admin"}).json()]
     api = HfApi(endpoint=hub.url, token=False)
     path = api.hf_hub_download(public_repo, "secret.txt", cache_dir=str(hub.root / "anon-cache"))
     with open(path, "rb") as f:
@@ -296,8 +314,7 @@ def test_anonymous_read_can_be_disabled(hub_factory) -> None:  # type: ignore[no
         assert c.post("/api/repos/create", json={"name": "open"}).status_code == 200
         assert c.get("/api/models/admin/open").status_code == 200
     with client(h, None) as c:
-        for url in ("/api/models/admin/open", "/api/models",
-                    "/admin/open/resolve/main/.gitattributes"):
+        for url in ("/api/models/admin/open", "/api/models", "/admin/open/resolve/main/.gitattributes"):
             r = c.get(url)
             assert r.status_code == 401, url
             assert r.headers["X-Error-Code"] == "TokenRequired"
@@ -306,14 +323,14 @@ def test_anonymous_read_can_be_disabled(hub_factory) -> None:  # type: ignore[no
 
 # -- token storage -----------------------------------------------------------------------------
 
+
 def test_tokens_are_stored_hashed(hub, tokens: Tokens) -> None:  # type: ignore[no-untyped-def]
     with client(hub, tokens.bob) as c:
         assert c.get("/api/whoami-v2").json()["name"] == tokens.bob_name
     files = [p for p in hub.data.iterdir() if p.name.startswith("hub.sqlite")]
     assert files
     for token in (tokens.admin, tokens.admin_read, tokens.bob, tokens.bob_read):
-        secret = token[len("wb_") + 4:].encode()  # past the short prefix kept for display
+        secret = token[len("wb_") + 4 :].encode()  # past the short prefix kept for display
         for path in [*files, hub.log_path]:
             assert secret not in path.read_bytes(), f"token found in {path.name}"
-        assert hashlib.sha256(token.encode()).hexdigest().encode() in b"".join(
-            p.read_bytes() for p in files)
+        assert hashlib.sha256(token.encode()).hexdigest().encode() in b"".join(p.read_bytes() for p in files)

@@ -16,8 +16,9 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 
 @pytest.fixture
 def http(hub):  # type: ignore[no-untyped-def]
-    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"},
-                      timeout=60) as client:
+    with httpx.Client(
+        base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"}, timeout=60
+    ) as client:
         yield client
 
 
@@ -30,8 +31,10 @@ def header(summary: str = "test", **extra: Any) -> dict[str, Any]:
 
 
 def file_line(path: str, data: bytes) -> dict[str, Any]:
-    return {"key": "file", "value": {"content": base64.b64encode(data).decode(), "path": path,
-                                     "encoding": "base64"}}
+    return {
+        "key": "file",
+        "value": {"content": base64.b64encode(data).decode(), "path": path, "encoding": "base64"},
+    }
 
 
 def lfs_line(path: str, oid: str, size: int | None) -> dict[str, Any]:
@@ -52,8 +55,12 @@ def snapshot(http: httpx.Client, repo_id: str) -> tuple[Any, ...]:
     tree = http.get(f"/api/models/{repo_id}/tree/main", params={"recursive": "true"}).json()
     refs = http.get(f"/api/models/{repo_id}/refs").json()
     history = http.get(f"/api/models/{repo_id}/commits/main").json()
-    return (info.json()["sha"], sorted((e["path"], e.get("oid")) for e in tree), refs,
-            [c["id"] for c in history])
+    return (
+        info.json()["sha"],
+        sorted((e["path"], e.get("oid")) for e in tree),
+        refs,
+        [c["id"] for c in history],
+    )
 
 
 def assert_error(r: httpx.Response, status: int, code: str, *hints: str) -> None:
@@ -67,10 +74,18 @@ def assert_error(r: httpx.Response, status: int, code: str, *hints: str) -> None
 
 # -- repo names ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("name", "hint"), [
-    ("a b", "letters, digits"), ("-x", "starting with a letter or digit"), ("x--y", "'--'"),
-    ("x.git", ".git"), ("x" * 97, "1-96"), ("", "letters, digits"),
-])
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("a b", "letters, digits"),
+        ("-x", "starting with a letter or digit"),
+        ("x--y", "'--'"),
+        ("x.git", ".git"),
+        ("x" * 97, "1-96"),
+        ("", "letters, digits"),
+    ],
+)
 def test_invalid_repo_name(http: httpx.Client, name: str, hint: str) -> None:
     before = http.get("/api/models", params={"author": "admin"}).json()
     r = http.post("/api/repos/create", json={"name": name, "type": "model"})
@@ -87,9 +102,22 @@ def test_reserved_namespace(http: httpx.Client, repo: str) -> None:
 
 # -- commit paths ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["../escape.txt", "a/../../b.txt", "/etc/passwd", "a\\b",
-                                  "a\x00b", ".git/config", "x/.git/hooks/post", "", "a//b",
-                                  "./a"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../escape.txt",
+        "a/../../b.txt",
+        "/etc/passwd",
+        "a\\b",
+        "a\x00b",
+        ".git/config",
+        "x/.git/hooks/post",
+        "",
+        "a//b",
+        "./a",
+    ],
+)
 def test_bad_commit_path(http: httpx.Client, repo_id: str, path: str) -> None:
     before = snapshot(http, repo_id)
     body = ndjson(header(), file_line("good.txt", b"ok"), file_line(path, b"evil"))
@@ -108,15 +136,17 @@ def test_bad_delete_path(http: httpx.Client, repo_id: str, kind: str) -> None:
 
 def test_delete_missing_file(http: httpx.Client, repo_id: str) -> None:
     before = snapshot(http, repo_id)
-    r = commit(http, repo_id, ndjson(header(), file_line("new.txt", b"x"),
-                                     {"key": "deletedFile", "value": {"path": "nope.txt"}}))
+    r = commit(
+        http,
+        repo_id,
+        ndjson(header(), file_line("new.txt", b"x"), {"key": "deletedFile", "value": {"path": "nope.txt"}}),
+    )
     assert_error(r, 404, "EntryNotFound", "A file with this name doesn't exist")
     assert snapshot(http, repo_id) == before
 
 
 def test_file_folder_clash(http: httpx.Client, repo_id: str) -> None:
-    r = commit(http, repo_id, ndjson(header(), file_line("folder/a.txt", b"a"),
-                                     file_line("plain.txt", b"p")))
+    r = commit(http, repo_id, ndjson(header(), file_line("folder/a.txt", b"a"), file_line("plain.txt", b"p")))
     assert r.status_code == 200, r.text
     before = snapshot(http, repo_id)
     r = commit(http, repo_id, ndjson(header(), file_line("folder", b"a file now")))
@@ -130,11 +160,18 @@ def test_file_folder_clash(http: httpx.Client, repo_id: str) -> None:
 
 # -- LFS -------------------------------------------------------------------------------------
 
+
 def lfs_batch(http: httpx.Client, repo_id: str, oid: str, size: int) -> httpx.Response:
-    return http.post(f"/{repo_id}.git/info/lfs/objects/batch",
-                     json={"operation": "upload", "transfers": ["basic"],
-                           "objects": [{"oid": oid, "size": size}], "hash_algo": "sha256"},
-                     headers={"Accept": "application/vnd.git-lfs+json"})
+    return http.post(
+        f"/{repo_id}.git/info/lfs/objects/batch",
+        json={
+            "operation": "upload",
+            "transfers": ["basic"],
+            "objects": [{"oid": oid, "size": size}],
+            "hash_algo": "sha256",
+        },
+        headers={"Accept": "application/vnd.git-lfs+json"},
+    )
 
 
 def upload_href(http: httpx.Client, repo_id: str, oid: str, size: int) -> str:
@@ -194,8 +231,7 @@ def test_lfs_tampered_signature(http: httpx.Client, repo_id: str) -> None:
 def test_lfs_never_uploaded(http: httpx.Client, repo_id: str) -> None:
     before = snapshot(http, repo_id)
     oid = hashlib.sha256(b"never uploaded anywhere " + repo_id.encode()).hexdigest()
-    r = commit(http, repo_id, ndjson(header(), file_line("ok.txt", b"ok"),
-                                     lfs_line("weights.bin", oid, 123)))
+    r = commit(http, repo_id, ndjson(header(), file_line("ok.txt", b"ok"), lfs_line("weights.bin", oid, 123)))
     assert_error(r, 400, "LfsObjectMissing", oid)
     r = commit(http, repo_id, ndjson(header(), lfs_line("weights.bin", "not-a-sha", 123)))
     assert_error(r, 400, "InvalidOid", "64 lowercase hex")
@@ -208,8 +244,7 @@ def test_lfs_batch_bad_input(http: httpx.Client, repo_id: str) -> None:
     assert_error(r, 400, "UnsupportedOperation", "resolve")
     r = http.post(url, json={"operation": "upload", "objects": [{"oid": "abc", "size": 1}]})
     assert_error(r, 400, "InvalidOid")
-    r = http.post(url, json={"operation": "upload",
-                             "objects": [{"oid": "a" * 64, "size": -1}]})
+    r = http.post(url, json={"operation": "upload", "objects": [{"oid": "a" * 64, "size": -1}]})
     assert_error(r, 400, "InvalidField", "size")
     r = http.post(url, json={"operation": "upload"})
     assert_error(r, 400, "MissingField", "objects")
@@ -221,21 +256,27 @@ GOOD_HEADER = json.dumps(header()).encode()
 FILE_LINE = json.dumps(file_line("f.txt", b"hello")).encode()
 
 
-@pytest.mark.parametrize(("body", "hint"), [
-    (b"this is not json\n", "not JSON"),
-    (FILE_LINE + b"\n" + GOOD_HEADER, "header"),
-    (GOOD_HEADER + b"\n" + FILE_LINE + b'\n{"key": "renameFile", "value": {"path": "x"}}',
-     "unknown key"),
-    (GOOD_HEADER + b'\n{"key": "file", "value": {"path": "b.txt", "content": "***",'
-     b' "encoding": "base64"}}', "base64"),
-    (GOOD_HEADER + b"\n" + FILE_LINE + b'\n{"key": "file", "value": {"path": "c.txt", "cont',
-     "line 3"),
-    (GOOD_HEADER + b'\n["key", "file"]', "expected"),
-    (GOOD_HEADER + b'\n{"key": "file", "value": {"content": "aGk="}}', "path"),
-    (b"", "header"),
-    (json.dumps({"key": "header", "value": {"summary": "s", "parentCommit": 5}}).encode(),
-     "parentCommit"),
-])
+@pytest.mark.parametrize(
+    ("body", "hint"),
+    [
+        (b"this is not json\n", "not JSON"),
+        (FILE_LINE + b"\n" + GOOD_HEADER, "header"),
+        (GOOD_HEADER + b"\n" + FILE_LINE + b'\n{"key": "renameFile", "value": {"path": "x"}}', "unknown key"),
+        (
+            GOOD_HEADER + b'\n{"key": "file", "value": {"path": "b.txt", "content": "***",'
+            b' "encoding": "base64"}}',
+            "base64",
+        ),
+        (GOOD_HEADER + b"\n" + FILE_LINE + b'\n{"key": "file", "value": {"path": "c.txt", "cont', "line 3"),
+        (GOOD_HEADER + b'\n["key", "file"]', "expected"),
+        (GOOD_HEADER + b'\n{"key": "file", "value": {"content": "aGk="}}', "path"),
+        (b"", "header"),
+        (
+            json.dumps({"key": "header", "value": {"summary": "s", "parentCommit": 5}}).encode(),
+            "parentCommit",
+        ),
+    ],
+)
 def test_malformed_ndjson(http: httpx.Client, repo_id: str, body: bytes, hint: str) -> None:
     before = snapshot(http, repo_id)
     r = commit(http, repo_id, body)
@@ -245,26 +286,32 @@ def test_malformed_ndjson(http: httpx.Client, repo_id: str, body: bytes, hint: s
 
 # -- unknown revisions ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("method", "url"), [
-    ("GET", "/api/models/{repo}/tree/{rev}"),
-    ("GET", "/api/models/{repo}/tree/{rev}/sub"),
-    ("GET", "/api/models/{repo}/revision/{rev}"),
-    ("GET", "/{repo}/resolve/{rev}/.gitattributes"),
-    ("HEAD", "/{repo}/resolve/{rev}/.gitattributes"),
-    ("GET", "/api/models/{repo}/commits/{rev}"),
-    ("POST", "/api/models/{repo}/paths-info/{rev}"),
-    ("GET", "/api/models/{repo}/compare/main/{rev}"),
-    ("POST", "/api/models/{repo}/preupload/{rev}"),
-    ("POST", "/api/models/{repo}/branch/new-branch"),
-    ("POST", "/api/models/{repo}/tag/{rev}"),
-])
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/api/models/{repo}/tree/{rev}"),
+        ("GET", "/api/models/{repo}/tree/{rev}/sub"),
+        ("GET", "/api/models/{repo}/revision/{rev}"),
+        ("GET", "/{repo}/resolve/{rev}/.gitattributes"),
+        ("HEAD", "/{repo}/resolve/{rev}/.gitattributes"),
+        ("GET", "/api/models/{repo}/commits/{rev}"),
+        ("POST", "/api/models/{repo}/paths-info/{rev}"),
+        ("GET", "/api/models/{repo}/compare/main/{rev}"),
+        ("POST", "/api/models/{repo}/preupload/{rev}"),
+        ("POST", "/api/models/{repo}/branch/new-branch"),
+        ("POST", "/api/models/{repo}/tag/{rev}"),
+    ],
+)
 @pytest.mark.parametrize("rev", ["no-such-branch", "0" * 40, "deadbeef", "feat%2Fx"])
-def test_unknown_revision(http: httpx.Client, repo_id: str, method: str, url: str,
-                          rev: str) -> None:
-    body: dict[str, Any] = {"paths": [".gitattributes"], "files": [], "tag": "v-unknown",
-                            "startingPoint": rev.replace("%2F", "/")}
-    r = http.request(method, url.format(repo=repo_id, rev=rev),
-                     json=body if method == "POST" else None)
+def test_unknown_revision(http: httpx.Client, repo_id: str, method: str, url: str, rev: str) -> None:
+    body: dict[str, Any] = {
+        "paths": [".gitattributes"],
+        "files": [],
+        "tag": "v-unknown",
+        "startingPoint": rev.replace("%2F", "/"),
+    }
+    r = http.request(method, url.format(repo=repo_id, rev=rev), json=body if method == "POST" else None)
     assert r.status_code == 404, r.text
     assert r.headers["X-Error-Code"] == "RevisionNotFound"
     assert rev.replace("%2F", "/") in r.headers["X-Error-Message"]
@@ -285,8 +332,7 @@ def test_hf_client_unknown_revision(api, repo_id: str) -> None:  # type: ignore[
         lambda: api.list_repo_commits(repo_id, revision="nope"),
         lambda: api.get_paths_info(repo_id, [".gitattributes"], revision="nope"),
         lambda: api.hf_hub_download(repo_id, ".gitattributes", revision="nope"),
-        lambda: api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id,
-                                revision="nope"),
+        lambda: api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id, revision="nope"),
     ]
     for call in calls:
         with pytest.raises(RevisionNotFoundError):
@@ -294,6 +340,7 @@ def test_hf_client_unknown_revision(api, repo_id: str) -> None:  # type: ignore[
 
 
 # -- stale parent, ranges -----------------------------------------------------------------------
+
 
 def test_stale_parent_commit(http: httpx.Client, repo_id: str) -> None:
     first = snapshot(http, repo_id)[0]
@@ -332,11 +379,10 @@ def test_malformed_range_is_ignored(http: httpx.Client, repo_id: str) -> None:
 
 # -- body limits ---------------------------------------------------------------------------------
 
+
 def test_body_limits(hub_factory) -> None:  # type: ignore[no-untyped-def]
-    h = hub_factory(env={"WORKBENCH_MAX_BODY_BYTES": "1048576",
-                         "WORKBENCH_MAX_JSON_BYTES": "65536"})
-    with httpx.Client(base_url=h.url, headers={"Authorization": f"Bearer {h.token}"},
-                      timeout=60) as c:
+    h = hub_factory(env={"WORKBENCH_MAX_BODY_BYTES": "1048576", "WORKBENCH_MAX_JSON_BYTES": "65536"})
+    with httpx.Client(base_url=h.url, headers={"Authorization": f"Bearer {h.token}"}, timeout=60) as c:
         assert c.post("/api/repos/create", json={"name": "limits"}).status_code == 200
         before = snapshot(c, "admin/limits")
         big = ndjson(header(), file_line("small.txt", b"s"), file_line("big.bin", b"\x01" * 2**21))
@@ -348,7 +394,7 @@ def test_body_limits(hub_factory) -> None:  # type: ignore[no-untyped-def]
 
         def chunks():  # type: ignore[no-untyped-def]
             for i in range(0, len(big), 65536):
-                yield big[i:i + 65536]
+                yield big[i : i + 65536]
 
         r = c.post("/api/models/admin/limits/commit/main", content=chunks(), headers=NDJSON)
         assert_error(r, 413, "PayloadTooLarge")
@@ -358,8 +404,9 @@ def test_body_limits(hub_factory) -> None:  # type: ignore[no-untyped-def]
         r = c.post("/api/repos/create", json={"name": "too-big", "description": padding})
         assert_error(r, 413, "PayloadTooLarge", "65536")
         assert c.get("/api/models/admin/too-big").status_code == 404
-        r = c.post("/api/models/admin/limits/paths-info/main",
-                   json={"paths": ["p" * 100 for _ in range(1000)]})
+        r = c.post(
+            "/api/models/admin/limits/paths-info/main", json={"paths": ["p" * 100 for _ in range(1000)]}
+        )
         assert_error(r, 413, "PayloadTooLarge")
 
         data = b"\x02" * (2**20 + 1)
@@ -370,16 +417,14 @@ def test_body_limits(hub_factory) -> None:  # type: ignore[no-untyped-def]
     assert not list((h.data / "tmp").glob("upload-*")), "rejected bodies left temporary files"
 
 
-@pytest.mark.parametrize("content", ["---\n[a\n---\nbody", "---\nlicense: mit\n",
-                                     "---\n- 1\n---\n"])
+@pytest.mark.parametrize("content", ["---\n[a\n---\nbody", "---\nlicense: mit\n", "---\n- 1\n---\n"])
 def test_invalid_card_yaml(http: httpx.Client, content: str) -> None:
     r = http.post("/api/validate-yaml", json={"content": content, "repoType": "model"})
     assert_error(r, 400, "InvalidYaml", "YAML")  # a multi-line YAML error once broke the header
     assert r.json()["errors"][0]["message"]
 
 
-@pytest.mark.parametrize("body", [{"paths": None}, {"paths": 5}, {"paths": [5]}, [1, 2],
-                                  b"{not json"])
+@pytest.mark.parametrize("body", [{"paths": None}, {"paths": 5}, {"paths": [5]}, [1, 2], b"{not json"])
 def test_paths_info_bad_bodies(http: httpx.Client, body: Any) -> None:
     assert http.post("/api/repos/create", json={"name": "paths-info-bad"}).status_code in (200, 409)
     url = "/api/models/admin/paths-info-bad/paths-info/main"

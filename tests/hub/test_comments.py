@@ -32,21 +32,24 @@ def conn(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> wb.Connec
     return wb.connect(hub.url, hub.token, cache_dir=tmp_path_factory.getbasetemp() / "wb-cache")
 
 
-def test_cell_comments_survive_a_notebook_edit_and_report_changes(api: HfApi, repo_id: str,
-                                                                  conn: wb.Connection) -> None:
+def test_cell_comments_survive_a_notebook_edit_and_report_changes(
+    api: HfApi, repo_id: str, conn: wb.Connection
+) -> None:
     cells = [("load", "df = load()"), ("train", "fit(epochs=3)"), ("plot", "plot(df)")]
-    first = api.upload_file(path_or_fileobj=notebook(cells), path_in_repo="train.ipynb",
-                            repo_id=repo_id).oid
+    first = api.upload_file(path_or_fileobj=notebook(cells), path_in_repo="train.ipynb", repo_id=repo_id).oid
     on_train = wb.comment(repo_id, "Why 3 epochs?", path="train.ipynb", cell="train")
-    on_plot = wb.comment(repo_id, "Nice plot", path="train.ipynb", cell="plot",
-                         discussion=on_train["discussion"])
-    on_file = wb.comment(repo_id, "The notebook overall", path="train.ipynb",
-                         discussion=on_train["discussion"])
+    on_plot = wb.comment(
+        repo_id, "Nice plot", path="train.ipynb", cell="plot", discussion=on_train["discussion"]
+    )
+    on_file = wb.comment(
+        repo_id, "The notebook overall", path="train.ipynb", discussion=on_train["discussion"]
+    )
     assert on_plot["discussion"] == on_file["discussion"] == on_train["discussion"] == 1
 
     edited = [("load", "df = load()"), ("plot", "plot(df)"), ("train", "fit(epochs=10)")]
-    second = api.upload_file(path_or_fileobj=notebook(edited), path_in_repo="train.ipynb",
-                             repo_id=repo_id).oid
+    second = api.upload_file(
+        path_or_fileobj=notebook(edited), path_in_repo="train.ipynb", repo_id=repo_id
+    ).oid
     listing = conn.client.comments(repo_id, path="train.ipynb")
     assert listing["commit"] == second and listing["cellsWithoutIds"] == 0
     by_cell = {g["cell"]: g for g in listing["cells"]}
@@ -60,15 +63,20 @@ def test_cell_comments_survive_a_notebook_edit_and_report_changes(api: HfApi, re
     old = conn.client.comments(repo_id, path="train.ipynb", revision=first)
     assert all(not g["changed"] for g in old["cells"])  # at the commented commit nothing changed
 
-    api.upload_file(path_or_fileobj=notebook([("load", "df = load()")]), path_in_repo="train.ipynb",
-                    repo_id=repo_id)
+    api.upload_file(
+        path_or_fileobj=notebook([("load", "df = load()")]), path_in_repo="train.ipynb", repo_id=repo_id
+    )
     gone = {g["cell"]: g for g in conn.client.comments(repo_id, path="train.ipynb")["cells"]}
     assert gone["train"]["deleted"] and gone["train"]["changed"] and gone["plot"]["deleted"]
 
     details = api.get_discussion_details(repo_id, 1)  # anchored comments are discussion comments
     assert [e.content for e in details.events] == ["Why 3 epochs?", "Nice plot", "The notebook overall"]
-    assert details.events[0]._event["anchor"] == {"path": "train.ipynb", "cell": "train",
-                                                  "commit": first, "run": None}
+    assert details.events[0]._event["anchor"] == {
+        "path": "train.ipynb",
+        "cell": "train",
+        "commit": first,
+        "run": None,
+    }
     api.create_discussion(repo_id, '<script>alert(1)</script><img src=x onerror="alert(2)">')
     shown = wb.discussions(repo_id)
     assert len(shown) == 2 and shown.df.loc[1, "title"] == "Comment on train.ipynb cell train"
@@ -77,11 +85,11 @@ def test_cell_comments_survive_a_notebook_edit_and_report_changes(api: HfApi, re
     assert "&lt;script&gt;" in html
 
 
-def test_bad_anchors_are_refused_with_what_to_fix(api: HfApi, repo_id: str,
-                                                 conn: wb.Connection) -> None:
+def test_bad_anchors_are_refused_with_what_to_fix(api: HfApi, repo_id: str, conn: wb.Connection) -> None:
     api.upload_file(path_or_fileobj=notebook([("a", "1")]), path_in_repo="nb.ipynb", repo_id=repo_id)
-    api.upload_file(path_or_fileobj=notebook([("a", "1")], with_ids=False), path_in_repo="old.ipynb",
-                    repo_id=repo_id)
+    api.upload_file(
+        path_or_fileobj=notebook([("a", "1")], with_ids=False), path_in_repo="old.ipynb", repo_id=repo_id
+    )
     api.upload_file(path_or_fileobj=b"text", path_in_repo="notes.txt", repo_id=repo_id)
     cases = [
         (dict(path="nb.ipynb", cell="zzz"), NotFound, "CellNotFound"),
@@ -110,16 +118,26 @@ def make_run(hub: HubProcess, api: HfApi, model: str) -> str:
 
     store = Store.open(HubSettings(data_dir=hub.data, write_user_config=False))
     try:
-
         dataset = f"{model}-data"
         api.create_repo(dataset, repo_type="dataset")
         with store.write() as s:
             p = authenticate(s, hub.token)
-            run = create_run(store, s, p, RunInput(
-                model=model, dataset=dataset, model_commit=api.model_info(model).sha,
-                dataset_commit=api.dataset_info(dataset).sha, split="test",
-                notebook_name="evaluate.ipynb", notebook_sha256="0" * 64, status="succeeded",
-                metrics={"accuracy": 0.5}))
+            run = create_run(
+                store,
+                s,
+                p,
+                RunInput(
+                    model=model,
+                    dataset=dataset,
+                    model_commit=api.model_info(model).sha,
+                    dataset_commit=api.dataset_info(dataset).sha,
+                    split="test",
+                    notebook_name="evaluate.ipynb",
+                    notebook_sha256="0" * 64,
+                    status="succeeded",
+                    metrics={"accuracy": 0.5},
+                ),
+            )
             return run.id
     finally:
         store.close()

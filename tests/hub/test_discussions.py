@@ -47,8 +47,13 @@ def test_discussion_lifecycle_with_hfapi(api: HfApi, repo_id: str, hub, team: Te
 
     details = api.get_discussion_details(repo_id, 1)
     assert details.title == "Why 3 epochs?" and details.status == "closed"
-    assert [e.type for e in details.events] == ["comment", "comment", "title-change", "comment",
-                                                "status-change"]
+    assert [e.type for e in details.events] == [
+        "comment",
+        "comment",
+        "title-change",
+        "comment",
+        "status-change",
+    ]
     assert details.events[1].hidden and details.events[3].content == "Answered, thanks."
     assert details.target_branch is None and details.diff is None
 
@@ -62,8 +67,10 @@ def test_listing_pages_and_filters(api: HfApi, repo_id: str, hub, team: Team) ->
     writer = HfApi(endpoint=hub.url, token=team.tokens["outsider"])
     with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"}) as http:
         for i in range(52):  # more than one page of 50
-            r = http.post(f"/api/models/{repo_id}/discussions",
-                          json={"title": f"topic {i}", "description": "d", "pullRequest": False})
+            r = http.post(
+                f"/api/models/{repo_id}/discussions",
+                json={"title": f"topic {i}", "description": "d", "pullRequest": False},
+            )
             assert r.status_code == 200, r.text
     writer.create_discussion(repo_id, "from outsider")
     api.create_pull_request(repo_id, "a draft PR")
@@ -113,16 +120,20 @@ def test_bad_inputs_get_clear_4xx(api: HfApi, repo_id: str, hub, team: Team) -> 
 
     with httpx.Client(base_url=hub.url) as http:
         read_only = {"Authorization": f"Bearer {team.read_tokens['outsider']}"}
-        r = http.post(f"/api/models/{repo_id}/discussions/1/comment", json={"comment": "hi"},
-                      headers=read_only)
+        r = http.post(
+            f"/api/models/{repo_id}/discussions/1/comment", json={"comment": "hi"}, headers=read_only
+        )
         assert r.status_code == 403 and r.headers["X-Error-Code"] == "ReadOnlyToken"
         r = http.post(f"/api/models/{repo_id}/discussions/1/comment", json={"comment": "hi"})
         assert r.status_code == 401
         admin = {"Authorization": f"Bearer {hub.token}"}
         r = http.post(f"/api/models/{repo_id}/discussions/1/comment", json={"comment": 5}, headers=admin)
         assert r.status_code == 400
-        r = http.post(f"/api/models/{repo_id}/discussions/1/lock", json={"locked": True},
-                      headers={"Authorization": f"Bearer {team.tokens['outsider']}"})
+        r = http.post(
+            f"/api/models/{repo_id}/discussions/1/lock",
+            json={"locked": True},
+            headers={"Authorization": f"Bearer {team.tokens['outsider']}"},
+        )
         assert r.status_code == 403
         r = http.post(f"/api/models/{repo_id}/discussions/1/lock", json={"locked": True}, headers=admin)
         assert r.status_code == 200 and r.json()["locked"] is True
@@ -156,8 +167,9 @@ def test_script_markdown_is_stored_raw_and_never_rendered(api: HfApi, repo_id: s
     assert event.content == evil  # the HF clients read raw markdown: kept as sent
     tags = parsed_tags(event.rendered)
     assert all(tag not in ("script", "img", "iframe") for tag, _ in tags), tags
-    assert not [a for _, attrs in tags for a, v in attrs
-                if a.startswith("on") or "javascript:" in (v or "")], tags
+    assert not [
+        a for _, attrs in tags for a, v in attrs if a.startswith("on") or "javascript:" in (v or "")
+    ], tags
     assert "&lt;script&gt;" in event.rendered  # shown as text
     details = api.get_discussion_details(repo_id, created.num)
     assert details.title == "<b>title</b>" and details.events[0].content == evil
@@ -181,11 +193,16 @@ def test_private_repo_discussions_are_404_to_outsiders(api: HfApi, hub, team: Te
         with pytest.raises((RepositoryNotFoundError, HfHubHTTPError)) as exc:
             other.create_discussion(rid, "peek")
         assert exc.value.response.status_code in (401, 404)
-    with httpx.Client(base_url=hub.url,
-                      headers={"Authorization": f"Bearer {team.tokens['outsider']}"}) as http:
-        for method, url in (("GET", f"/api/models/{rid}/comments"), ("POST", f"/api/models/{rid}/like"),
-                            ("POST", f"/api/models/{rid}/watch"), ("GET", f"/api/models/{rid}/likers"),
-                            ("POST", f"/api/models/{rid}/discussions/1/lock")):
+    with httpx.Client(
+        base_url=hub.url, headers={"Authorization": f"Bearer {team.tokens['outsider']}"}
+    ) as http:
+        for method, url in (
+            ("GET", f"/api/models/{rid}/comments"),
+            ("POST", f"/api/models/{rid}/like"),
+            ("POST", f"/api/models/{rid}/watch"),
+            ("GET", f"/api/models/{rid}/likers"),
+            ("POST", f"/api/models/{rid}/discussions/1/lock"),
+        ):
             r = http.request(method, url, json={"locked": True})
             assert r.status_code == 404 and r.headers["X-Error-Code"] == "RepoNotFound", (method, url)
     assert len(list(api.get_repo_discussions(rid))) == 1
@@ -200,14 +217,17 @@ def test_org_comment_policy_refuses_readers(hub, team: Team) -> None:  # type: i
 
     with httpx.Client(base_url=hub.url) as http:
         url = f"/api/comment-policy/{team.org}"
-        r = http.put(url, json={"policy": "writers"},
-                     headers={"Authorization": f"Bearer {team.tokens['writer']}"})
+        r = http.put(
+            url, json={"policy": "writers"}, headers={"Authorization": f"Bearer {team.tokens['writer']}"}
+        )
         assert r.status_code == 403 and r.headers["X-Error-Code"] == "AdminRequired"
-        r = http.put(url, json={"policy": "everyone"},
-                     headers={"Authorization": f"Bearer {team.tokens['admin']}"})
+        r = http.put(
+            url, json={"policy": "everyone"}, headers={"Authorization": f"Bearer {team.tokens['admin']}"}
+        )
         assert r.status_code == 400 and r.headers["X-Error-Code"] == "InvalidPolicy"
-        r = http.put(url, json={"policy": "writers"},
-                     headers={"Authorization": f"Bearer {team.tokens['admin']}"})
+        r = http.put(
+            url, json={"policy": "writers"}, headers={"Authorization": f"Bearer {team.tokens['admin']}"}
+        )
         assert r.status_code == 200 and http.get(url).json()["policy"] == "writers"
 
     for who in ("reader", "outsider"):

@@ -17,8 +17,9 @@ from huggingface_hub.errors import (
 
 @pytest.fixture
 def http(hub):  # type: ignore[no-untyped-def]
-    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"},
-                      timeout=30) as client:
+    with httpx.Client(
+        base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"}, timeout=30
+    ) as client:
         yield client
 
 
@@ -59,8 +60,7 @@ def test_missing_file_on_resolve(http: httpx.Client, repo_id: str, method: str) 
 
 
 def test_invalid_json_body(http: httpx.Client) -> None:
-    r = http.post("/api/repos/create", content=b"{not json",
-                  headers={"Content-Type": "application/json"})
+    r = http.post("/api/repos/create", content=b"{not json", headers={"Content-Type": "application/json"})
     body = assert_hf_error(r, 400, "InvalidJson")
     assert "JSON" in body["error"]
 
@@ -130,6 +130,7 @@ def test_client_error_classes(hub) -> None:  # type: ignore[no-untyped-def]
         WorkbenchError,
         error_class_for,
     )
+
     assert error_class_for("RepoNotFound", 404) is RepoNotFound
     assert error_class_for("RevisionNotFound", 404) is RevisionNotFound
     assert issubclass(error_class_for("InvalidJson", 400), InvalidRequest)
@@ -153,7 +154,6 @@ def test_unexpected_error_is_a_generic_500(hub_factory) -> None:  # type: ignore
     r = httpx.get(f"{h.url}/api/models/admin/broken", headers=auth)
     assert r.status_code == 500
     assert r.headers["X-Error-Code"] == "InternalError"
-    assert r.json() == {"error": "Internal error; the hub log has details.",
-                        "code": "InternalError"}
+    assert r.json() == {"error": "Internal error; the hub log has details.", "code": "InternalError"}
     assert "Traceback" not in r.text and "tree" not in r.text
     assert "Traceback" in h.log_path.read_text()

@@ -34,8 +34,9 @@ def test_mentions_owners_watchers_and_pr_status_reach_the_inbox(hub: HubProcess,
     owner.create_repo(rid)
     with client(hub, team, "outsider") as outsider:
         assert outsider.inbox()["unread"] == 0
-        with httpx.Client(base_url=hub.url,
-                          headers={"Authorization": f"Bearer {team.tokens['outsider']}"}) as http:
+        with httpx.Client(
+            base_url=hub.url, headers={"Authorization": f"Bearer {team.tokens['outsider']}"}
+        ) as http:
             assert http.post(f"/api/models/{rid}/watch").json() == {"watching": True}
 
     reader = HfApi(endpoint=hub.url, token=team.tokens["reader"])
@@ -54,14 +55,16 @@ def test_mentions_owners_watchers_and_pr_status_reach_the_inbox(hub: HubProcess,
         assert box["unread"] == 2 and box["notifications"][0]["kind"] == "status"
         assert box["notifications"][0]["discussion"] == pr.num
         assert box["notifications"][0]["title"] == "Proposal"
-        marked = c.request("POST", "/api/notifications/read",
-                           json={"ids": [box["notifications"][0]["id"]]}).json()
+        marked = c.request(
+            "POST", "/api/notifications/read", json={"ids": [box["notifications"][0]["id"]]}
+        ).json()
         assert marked == {"marked": 1}
         assert c.inbox()["unread"] == 1 and len(c.inbox(all=True)["notifications"]) == 2
     with httpx.Client(base_url=hub.url) as http:
         assert http.get("/api/notifications").status_code == 401
-        r = http.post("/api/notifications/read", json={},
-                      headers={"Authorization": f"Bearer {team.tokens['reader']}"})
+        r = http.post(
+            "/api/notifications/read", json={}, headers={"Authorization": f"Bearer {team.tokens['reader']}"}
+        )
         assert r.status_code == 400
 
 
@@ -86,8 +89,9 @@ def test_mentions_never_leak_private_repos(hub: HubProcess, team: Team) -> None:
     admin = HfApi(endpoint=hub.url, token=team.tokens["admin"])
     rid = f"{team.org}/private-{secrets.token_hex(3)}"
     admin.create_repo(rid, private=True)
-    admin.create_discussion(rid, "secret plans",
-                            description=f"@{team.users['outsider']} @{team.users['reader']}")
+    admin.create_discussion(
+        rid, "secret plans", description=f"@{team.users['outsider']} @{team.users['reader']}"
+    )
     assert all(r != rid for _, r in kinds(hub, team, "outsider"))
     assert ("mention", rid) in kinds(hub, team, "reader")  # an org member may read it
 
@@ -130,7 +134,8 @@ def test_likes_with_hfapi_and_search_sorting(hub: HubProcess, team: Team, api: H
     likes = liker.list_liked_repos()
     assert likes.user == team.users["reader"] and {popular, plain} <= set(likes.models)
     assert sorted(u.username for u in api.list_repo_likers(popular)) == sorted(
-        team.users[w] for w in ("reader", "writer", "outsider"))
+        team.users[w] for w in ("reader", "writer", "outsider")
+    )
     liker.unlike(popular)
     assert api.model_info(popular).likes == 2
     assert popular not in liker.list_liked_repos().models

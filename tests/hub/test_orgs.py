@@ -44,8 +44,7 @@ def test_repos_under_an_org_follow_its_roles(hub, team: Team) -> None:  # type: 
     assert info.value.response.headers["X-Error-Code"] == "NamespaceForbidden"
     url = hf(hub, team, "writer").create_repo(rid, private=True)
     assert url.endswith(rid)
-    hf(hub, team, "writer").upload_file(path_or_fileobj=b"weights", path_in_repo="w.bin",
-                                        repo_id=rid)
+    hf(hub, team, "writer").upload_file(path_or_fileobj=b"weights", path_in_repo="w.bin", repo_id=rid)
     for who in ("reader", "writer", "admin"):
         info_ = hf(hub, team, who).model_info(rid)
         assert info_.private is True and "w.bin" in [s.rfilename for s in info_.siblings or []]
@@ -94,8 +93,10 @@ def test_members_through_the_api(hub, team: Team) -> None:  # type: ignore[no-un
     with team.client(hub, "reader") as c:
         members = c.get(f"/api/organizations/{org}/members").json()
         assert {(m["name"], m["role"]) for m in members} == {
-            (team.users["reader"], "read"), (team.users["writer"], "write"),
-            (team.users["admin"], "admin")}
+            (team.users["reader"], "read"),
+            (team.users["writer"], "write"),
+            (team.users["admin"], "admin"),
+        }
         # only admins manage members
         r = c.put(f"/api/organizations/{org}/members/{outsider}", json={"role": "read"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "OrgAdminRequired"
@@ -109,8 +110,7 @@ def test_members_through_the_api(hub, team: Team) -> None:  # type: ignore[no-un
         r = c.put(f"/api/organizations/{org}/members/{outsider}", json={"role": "owner"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidRole"
         assert "read, write, admin" in r.json()["error"]["message"]
-        r = c.put(f"/api/organizations/{org}/members/nobody-{secrets.token_hex(2)}",
-                  json={"role": "read"})
+        r = c.put(f"/api/organizations/{org}/members/nobody-{secrets.token_hex(2)}", json={"role": "read"})
         assert r.status_code == 404 and r.json()["error"]["code"] == "UserNotFound"
         r = c.put(f"/api/organizations/{org}/members/{outsider}", json={})
         assert r.status_code == 400 and r.json()["error"]["code"] == "MissingField"
@@ -120,8 +120,9 @@ def test_members_through_the_api(hub, team: Team) -> None:  # type: ignore[no-un
     with pytest.raises(HfHubHTTPError):
         hf(hub, team, "outsider").upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=rid)
     with team.client(hub, "admin") as c:
-        assert c.put(f"/api/organizations/{org}/members/{outsider}",
-                     json={"role": "write"}).status_code == 200
+        assert (
+            c.put(f"/api/organizations/{org}/members/{outsider}", json={"role": "write"}).status_code == 200
+        )
     hf(hub, team, "outsider").upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=rid)
     with team.client(hub, "admin") as c:
         assert c.delete(f"/api/organizations/{org}/members/{outsider}").status_code == 200
@@ -144,7 +145,8 @@ def test_create_org_through_the_api(hub, team: Team) -> None:  # type: ignore[no
         r = c.post("/api/organizations", json={"name": name})
         assert r.status_code == 200 and r.json()["roleInOrg"] == "admin"
         assert {"name": name, "roleInOrg": "admin"}.items() <= next(
-            o for o in c.get("/api/organizations").json() if o["name"] == name).items()
+            o for o in c.get("/api/organizations").json() if o["name"] == name
+        ).items()
         r = c.post("/api/organizations", json={"name": name})
         assert r.status_code == 409 and r.json()["error"]["code"] == "AccountExists"
         r = c.post("/api/organizations", json={"name": "bad name!"})
@@ -164,8 +166,12 @@ def test_org_cli(hub) -> None:  # type: ignore[no-untyped-def]
     hub.cli("hub", "user", "create", user)
     hub.cli("hub", "org", "create", org)
     hub.cli("hub", "org", "add-member", org, user, "--role", "read")
-    assert f"{user}:read" in next(o for o in json.loads(hub.cli("hub", "org", "list", "--json").stdout)
-                                  if o["name"] == org)["members"]
+    assert (
+        f"{user}:read"
+        in next(o for o in json.loads(hub.cli("hub", "org", "list", "--json").stdout) if o["name"] == org)[
+            "members"
+        ]
+    )
     out = hub.cli("hub", "org", "set-role", org, user, "admin")
     assert "admin" in out.stdout
     assert f"{user}:admin" in hub.cli("hub", "org", "list").stdout
@@ -178,8 +184,7 @@ def test_org_cli(hub) -> None:  # type: ignore[no-untyped-def]
     missing = hub.cli("hub", "org", "set-role", org, user, "read", check=False)
     assert missing.returncode == 1 and "add-member" in missing.stderr
     events = json.loads(hub.cli("hub", "audit", "--namespace", org, "--json").stdout)
-    assert [e["action"] for e in events] == ["member.remove", "member.role", "member.add",
-                                             "org.create"]
+    assert [e["action"] for e in events] == ["member.remove", "member.role", "member.add", "org.create"]
     assert events[1]["details"] == {"user": user, "from": "read", "to": "admin"}
     for args in (("org", "set-role"), ("org", "remove-member"), ("org", "list"), ("audit",)):
         assert hub.cli("hub", *args, "--help").returncode == 0
@@ -191,8 +196,10 @@ def test_hub_client_team_methods(hub, team: Team) -> None:  # type: ignore[no-un
 
     extra = f"client-{secrets.token_hex(3)}"
     hub.cli("hub", "user", "create", extra)
-    with HubClient(hub.url, team.tokens["admin"], progress=False) as admin, \
-            HubClient(hub.url, team.tokens["reader"], progress=False) as reader:
+    with (
+        HubClient(hub.url, team.tokens["admin"], progress=False) as admin,
+        HubClient(hub.url, team.tokens["reader"], progress=False) as reader,
+    ):
         assert admin.set_role(team.org, extra, "write")["role"] == "write"
         assert (extra, "write") in {(m["name"], m["role"]) for m in reader.org_members(team.org)}
         with pytest.raises(PermissionDenied) as exc:
@@ -202,7 +209,9 @@ def test_hub_client_team_methods(hub, team: Team) -> None:  # type: ignore[no-un
         with pytest.raises(NotFound):
             admin.remove_member(team.org, extra)
         assert [e["action"] for e in admin.audit(namespace=team.org, limit=2)] == [
-            "member.remove", "member.add"]
+            "member.remove",
+            "member.add",
+        ]
         with pytest.raises(PermissionDenied):
             reader.audit(namespace=team.org)
         made = reader.create_token("from-client")

@@ -30,7 +30,8 @@ def imported(hub, tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untype
     (folder / "paper.pdf").write_bytes(tiny_pdf(f"we calibrate the {word} spectrometer"))
     arxiv = f"29{secrets.randbelow(100):02d}.{secrets.randbelow(100000):05d}"
     doi = f"10.5555/wb.{tag}"
-    (folder / "refs.bib").write_text(f"""
+    (folder / "refs.bib").write_text(
+        f"""
 @article{{attn{tag},
   title = {{Attention Is {{All}} You Need {tag}}},
   author = {{Vaswani, Ashish and Shazeer, Noam}},
@@ -47,12 +48,21 @@ def imported(hub, tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untype
   doi = {{{doi}}},
   year = {{2020}},
 }}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     out = hub.cli("paper", "import", str(folder / "refs.bib"), "--json")
     results = json.loads(out.stdout)["results"]
     assert [r["status"] for r in results] == ["created", "created"], out
-    return {"attn": f"admin/attn{tag}", "other": f"admin/other{tag}", "arxiv": arxiv,
-            "doi": doi, "word": word, "tag": tag, "bib": str(folder / "refs.bib")}
+    return {
+        "attn": f"admin/attn{tag}",
+        "other": f"admin/other{tag}",
+        "arxiv": arxiv,
+        "doi": doi,
+        "word": word,
+        "tag": tag,
+        "bib": str(folder / "refs.bib"),
+    }
 
 
 def test_paper_info_by_arxiv_doi_and_repo_id(api, imported: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
@@ -87,13 +97,16 @@ def test_list_papers_finds_pdf_text_and_titles(api, hub, imported: dict[str, str
 def test_bibtex_import_refuses_bad_files_whole(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tag = secrets.token_hex(3)
     bib = tmp_path / "bad.bib"
-    bib.write_text(f"""
+    bib.write_text(
+        f"""
 @article{{good{tag}, title={{Fine}}, author={{Doe, J.}}, year={{2021}}}}
 @article{{notitle{tag}, author={{X}}}}
 @article{{baddoi{tag}, title={{T}}, author={{Y}}, doi={{11.2/x}}}}
 @article{{nopdf{tag}, title={{T}}, author={{Y}}, file={{missing.pdf}}}}
 @misc{{broken{tag}, title = {{No closing brace
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     out = hub.cli("paper", "import", str(bib), check=False)
     assert out.returncode == 1
     assert f"notitle{tag}: no title" in out.stderr
@@ -124,35 +137,51 @@ def test_models_and_datasets_citing_a_paper(hub, api, team: Team, imported: dict
     tag = imported["tag"]
     model, dataset = f"admin/cites-{tag}", f"admin/cites-ds-{tag}"
     api.create_repo(model)
-    api.upload_file(path_or_fileobj=_card({"tags": [f"arxiv:{imported['arxiv']}"]}),
-                    path_in_repo="README.md", repo_id=model)
+    api.upload_file(
+        path_or_fileobj=_card({"tags": [f"arxiv:{imported['arxiv']}"]}),
+        path_in_repo="README.md",
+        repo_id=model,
+    )
     api.create_repo(dataset, repo_type="dataset")
-    api.upload_file(path_or_fileobj=_card({"papers": [imported["doi"].upper(), imported["attn"]]}),
-                    path_in_repo="README.md", repo_id=dataset, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=_card({"papers": [imported["doi"].upper(), imported["attn"]]}),
+        path_in_repo="README.md",
+        repo_id=dataset,
+        repo_type="dataset",
+    )
     space = f"admin/cites-space-{tag}"
     api.create_repo(space, repo_type="space", space_sdk="static")
-    api.upload_file(path_or_fileobj=_card({"papers": [f"https://arxiv.org/pdf/{imported['arxiv']}v2.pdf"]}),
-                    path_in_repo="README.md", repo_id=space, repo_type="space")
+    api.upload_file(
+        path_or_fileobj=_card({"papers": [f"https://arxiv.org/pdf/{imported['arxiv']}v2.pdf"]}),
+        path_in_repo="README.md",
+        repo_id=space,
+        repo_type="space",
+    )
     # a private model of someone else cites it too: listed only for those who may read it
     outsider = HfApi(endpoint=hub.url, token=team.tokens["outsider"])
     secret = f"{team.users['outsider']}/secret-{tag}"
     outsider.create_repo(secret, private=True)
-    outsider.upload_file(path_or_fileobj=_card({"papers": [imported["arxiv"]]}),
-                         path_in_repo="README.md", repo_id=secret)
+    outsider.upload_file(
+        path_or_fileobj=_card({"papers": [imported["arxiv"]]}), path_in_repo="README.md", repo_id=secret
+    )
 
     # HfApi.paper_info sends no token (as on the public hub): it sees public links only
     info = api.paper_info(imported["arxiv"])
     assert [m.id for m in info.linked_models or []] == [model] and info.num_total_models == 1
     assert [d.id for d in info.linked_datasets or []] == [dataset]
     assert [x.id for x in info.linked_spaces or []] == [space]
-    for who, models in ((hub.token, {model, secret}), (team.tokens["outsider"], {model, secret}),
-                        (team.tokens["reader"], {model})):
+    for who, models in (
+        (hub.token, {model, secret}),
+        (team.tokens["outsider"], {model, secret}),
+        (team.tokens["reader"], {model}),
+    ):
         with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {who}"}) as c:
             out = c.get(f"/api/papers/{imported['arxiv']}").json()
             assert {m["id"] for m in out["linkedModels"]} == models
             assert out["numTotalModels"] == len(models)
-    assert [d.id for d in HfApi(endpoint=hub.url, token=False).paper_info(imported["doi"])
-            .linked_datasets or []] == [dataset]
+    assert [
+        d.id for d in HfApi(endpoint=hub.url, token=False).paper_info(imported["doi"]).linked_datasets or []
+    ] == [dataset]
     # and the papers on the model and dataset
     with httpx.Client(base_url=hub.url) as c:
         out = c.get(f"/api/models/{model}/papers").json()
@@ -163,12 +192,10 @@ def test_models_and_datasets_citing_a_paper(hub, api, team: Team, imported: dict
         assert {r["id"] for r in cited_by} == {model, dataset, space}
         assert c.get(f"/api/models/{secret}/papers").status_code == 404
     # editing the card drops the link
-    api.upload_file(path_or_fileobj=_card({"tags": ["nothing"]}), path_in_repo="README.md",
-                    repo_id=model)
+    api.upload_file(path_or_fileobj=_card({"tags": ["nothing"]}), path_in_repo="README.md", repo_id=model)
     assert api.paper_info(imported["arxiv"]).linked_models == []
     with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"}) as c:
-        assert [m["id"] for m in c.get(f"/api/papers/{imported['arxiv']}").json()["linkedModels"]] == [
-            secret]
+        assert [m["id"] for m in c.get(f"/api/papers/{imported['arxiv']}").json()["linkedModels"]] == [secret]
 
 
 def test_pdf_text_follows_the_pdf(hub, api) -> None:  # type: ignore[no-untyped-def]
@@ -179,8 +206,9 @@ def test_pdf_text_follows_the_pdf(hub, api) -> None:  # type: ignore[no-untyped-
     card = _card({"title": "PDF text", "authors": ["A"], "abstract": "x"})
     with HubClient(hub.url, hub.token, progress=False) as c:
         c.create_repo(rid, type="paper")
-        c.upload(rid, {"README.md": card, "paper.pdf": tiny_pdf(f"the {old} result")}, type="paper",
-                 message="pdf")
+        c.upload(
+            rid, {"README.md": card, "paper.pdf": tiny_pdf(f"the {old} result")}, type="paper", message="pdf"
+        )
         assert [p.id for p in api.list_papers(query=old)] == [rid]
         # HfApi has no "paper" repo type for uploads: commit with the workbench client
         c.upload(rid, {"paper.pdf": tiny_pdf(f"the {new} result")}, type="paper", message="new pdf")
@@ -233,10 +261,22 @@ def test_private_papers_are_invisible(hub, team: Team) -> None:  # type: ignore[
 
     with HubClient(hub.url, team.tokens["writer"], progress=False) as c:
         c.create_repo(f"{team.org}/hidden-{tag}", type="paper", private=True)
-        c.upload(f"{team.org}/hidden-{tag}", {
-            "README.md": _card({"title": f"Hidden {tag}", "authors": ["A"], "abstract": "x",
-                                "identifiers": {"arxiv": arxiv}}),
-            "paper.pdf": tiny_pdf(f"secretword{tag}")}, type="paper", message="x")
+        c.upload(
+            f"{team.org}/hidden-{tag}",
+            {
+                "README.md": _card(
+                    {
+                        "title": f"Hidden {tag}",
+                        "authors": ["A"],
+                        "abstract": "x",
+                        "identifiers": {"arxiv": arxiv},
+                    }
+                ),
+                "paper.pdf": tiny_pdf(f"secretword{tag}"),
+            },
+            type="paper",
+            message="x",
+        )
     for who in ("outsider", "anonymous"):
         api = HfApi(endpoint=hub.url, token=team.tokens[who] or False)
         for ident in (arxiv, f"{team.org}/hidden-{tag}"):
@@ -263,24 +303,34 @@ def test_papers_links_and_audit_on_postgres(hub_factory, postgres_url: str, tmp_
     team = make_team(pg, prefix="pg")
     bib = tmp_path / "refs.bib"
     (tmp_path / "p.pdf").write_bytes(tiny_pdf("wombatsignal in the data"))
-    bib.write_text("@article{pgpaper, title={On PostgreSQL}, author={Doe, Jane}, eprint={2501.00001},"
-                   " archivePrefix={arXiv}, doi={10.5555/pg.1}, file={p.pdf}}\n")
+    bib.write_text(
+        "@article{pgpaper, title={On PostgreSQL}, author={Doe, Jane}, eprint={2501.00001},"
+        " archivePrefix={arXiv}, doi={10.5555/pg.1}, file={p.pdf}}\n"
+    )
     out = pg.cli("paper", "import", str(bib))
     assert "created: admin/pgpaper" in out.stdout
     api = HfApi(endpoint=pg.url, token=pg.token)
     api.create_repo(f"{team.org}/citing", private=True)
-    api.upload_file(path_or_fileobj=_card({"tags": ["arxiv:2501.00001"], "papers": ["10.5555/PG.1"]}),
-                    path_in_repo="README.md", repo_id=f"{team.org}/citing")
+    api.upload_file(
+        path_or_fileobj=_card({"tags": ["arxiv:2501.00001"], "papers": ["10.5555/PG.1"]}),
+        path_in_repo="README.md",
+        repo_id=f"{team.org}/citing",
+    )
     assert [p.id for p in api.list_papers(query="wombatsignal")] == ["admin/pgpaper"]
     with httpx.Client(base_url=pg.url, headers={"Authorization": f"Bearer {team.tokens['reader']}"}) as c:
         info = c.get("/api/papers/2501.00001").json()
         assert [m["id"] for m in info["linkedModels"]] == [f"{team.org}/citing"]
         assert [p["id"] for p in c.get(f"/api/models/{team.org}/citing/papers").json()["papers"]] == [
-            "admin/pgpaper"]
+            "admin/pgpaper"
+        ]
     assert HfApi(endpoint=pg.url, token=False).paper_info("10.5555/pg.1").linked_models == []
     with team.client(pg, "admin") as c:
-        assert c.put(f"/api/organizations/{team.org}/members/{team.users['outsider']}",
-                     json={"role": "write"}).status_code == 200
+        assert (
+            c.put(
+                f"/api/organizations/{team.org}/members/{team.users['outsider']}", json={"role": "write"}
+            ).status_code
+            == 200
+        )
         events = c.get("/api/audit", params={"namespace": team.org}).json()["events"]
     assert [e["action"] for e in events][:2] == ["member.add", "repo.create"]
 
@@ -298,9 +348,22 @@ def test_repos_from_before_the_links_are_backfilled(hub_factory) -> None:  # typ
     old = hub_factory()
     with HubClient(old.url, old.token, progress=False) as c:
         c.create_repo("admin/old-paper", type="paper")
-        c.upload("admin/old-paper", {"README.md": _card({"title": "Old", "authors": ["A"], "abstract": "x",
-                                                         "identifiers": {"arxiv": "2001.00002"}}),
-                                     "paper.pdf": tiny_pdf("echidnaword")}, type="paper", message="p")
+        c.upload(
+            "admin/old-paper",
+            {
+                "README.md": _card(
+                    {
+                        "title": "Old",
+                        "authors": ["A"],
+                        "abstract": "x",
+                        "identifiers": {"arxiv": "2001.00002"},
+                    }
+                ),
+                "paper.pdf": tiny_pdf("echidnaword"),
+            },
+            type="paper",
+            message="p",
+        )
         c.create_repo("admin/old-model")
         c.upload("admin/old-model", {"README.md": _card({"tags": ["arxiv:2001.00002"]})}, message="m")
     old.stop()

@@ -32,16 +32,26 @@ def read(api: HfApi, repo_id: str, path: str, revision: str = "main") -> str:
 def test_upload_with_create_pr_then_fast_forward_merge(api: HfApi, repo_id: str) -> None:
     api.upload_file(path_or_fileobj=b"v1\n", path_in_repo="config.txt", repo_id=repo_id)
     main_before = api.model_info(repo_id).sha
-    info = api.upload_file(path_or_fileobj=b"v2\n", path_in_repo="config.txt", repo_id=repo_id,
-                           create_pr=True, commit_message="Bump config", commit_description="why: v2")
+    info = api.upload_file(
+        path_or_fileobj=b"v2\n",
+        path_in_repo="config.txt",
+        repo_id=repo_id,
+        create_pr=True,
+        commit_message="Bump config",
+        commit_description="why: v2",
+    )
     assert info.pr_num == 1 and info.pr_revision == "refs/pr/1"
     assert info.pr_url.endswith(f"/{repo_id}/discussions/1")
     assert api.model_info(repo_id).sha == main_before  # main untouched until the merge
     assert read(api, repo_id, "config.txt", "refs/pr/1") == "v2\n"
 
     pr = api.get_discussion_details(repo_id, 1)
-    assert (pr.is_pull_request, pr.status, pr.target_branch, pr.title) == (True, "open", "main",
-                                                                           "Bump config")
+    assert (pr.is_pull_request, pr.status, pr.target_branch, pr.title) == (
+        True,
+        "open",
+        "main",
+        "Bump config",
+    )
     assert pr.conflicting_files == [] and pr.merge_commit_oid is None
     assert "-v1\n+v2\n" in pr.diff and "a/config.txt" in pr.diff
     assert [e.type for e in pr.events] == ["comment", "commit"]
@@ -72,8 +82,13 @@ def test_draft_pr_gets_commits_and_merges_onto_a_moved_target(api: HfApi, repo_i
         api.merge_pull_request(repo_id, 1)
     assert exc.value.response.status_code == 400 and code(exc) == "NothingToMerge"
 
-    api.upload_file(path_or_fileobj=b"tok", path_in_repo="tokenizer.txt", repo_id=repo_id,
-                    revision="refs/pr/1", commit_message="tokenizer")
+    api.upload_file(
+        path_or_fileobj=b"tok",
+        path_in_repo="tokenizer.txt",
+        repo_id=repo_id,
+        revision="refs/pr/1",
+        commit_message="tokenizer",
+    )
     assert api.get_discussion_details(repo_id, 1).status == "open"
     moved = api.upload_file(path_or_fileobj=b"readme", path_in_repo="notes.txt", repo_id=repo_id)
 
@@ -91,8 +106,7 @@ def test_draft_pr_gets_commits_and_merges_onto_a_moved_target(api: HfApi, repo_i
 def test_conflicting_merge_is_refused_and_changes_nothing(api: HfApi, repo_id: str, hub) -> None:  # type: ignore[no-untyped-def]
     api.upload_file(path_or_fileobj=b"base\n", path_in_repo="a.txt", repo_id=repo_id)
     api.upload_file(path_or_fileobj=b"pr side\n", path_in_repo="a.txt", repo_id=repo_id, create_pr=True)
-    api.upload_file(path_or_fileobj=b"pr only\n", path_in_repo="b.txt", repo_id=repo_id,
-                    revision="refs/pr/1")
+    api.upload_file(path_or_fileobj=b"pr only\n", path_in_repo="b.txt", repo_id=repo_id, revision="refs/pr/1")
     main = api.upload_file(path_or_fileobj=b"main side\n", path_in_repo="a.txt", repo_id=repo_id).oid
 
     assert api.get_discussion_details(repo_id, 1).conflicting_files == ["a.txt"]
@@ -129,8 +143,7 @@ def test_merging_a_card_change_updates_card_and_search(api: HfApi, repo_id: str,
 
 
 def test_file_against_folder_is_a_merge_conflict(api: HfApi, repo_id: str) -> None:
-    api.upload_file(path_or_fileobj=b"in a folder", path_in_repo="x/y.txt", repo_id=repo_id,
-                    create_pr=True)
+    api.upload_file(path_or_fileobj=b"in a folder", path_in_repo="x/y.txt", repo_id=repo_id, create_pr=True)
     main = api.upload_file(path_or_fileobj=b"a file", path_in_repo="x", repo_id=repo_id).oid
     with pytest.raises(HfHubHTTPError) as exc:
         api.merge_pull_request(repo_id, 1)
@@ -138,14 +151,21 @@ def test_file_against_folder_is_a_merge_conflict(api: HfApi, repo_id: str) -> No
     assert api.model_info(repo_id).sha == main
 
 
-def test_outsiders_propose_changes_but_cannot_merge_or_push_elsewhere(api: HfApi, repo_id: str, hub,
-                                                                       team: Team) -> None:  # type: ignore[no-untyped-def]
+def test_outsiders_propose_changes_but_cannot_merge_or_push_elsewhere(
+    api: HfApi, repo_id: str, hub, team: Team
+) -> None:  # type: ignore[no-untyped-def]
     outsider = HfApi(endpoint=hub.url, token=team.tokens["outsider"])
-    info = outsider.upload_file(path_or_fileobj=b"fix", path_in_repo="fix.txt", repo_id=repo_id,
-                                create_pr=True, commit_message="A fix from outside")
+    info = outsider.upload_file(
+        path_or_fileobj=b"fix",
+        path_in_repo="fix.txt",
+        repo_id=repo_id,
+        create_pr=True,
+        commit_message="A fix from outside",
+    )
     assert info.pr_num == 1
-    outsider.upload_file(path_or_fileobj=b"fix2", path_in_repo="fix.txt", repo_id=repo_id,
-                         revision="refs/pr/1")
+    outsider.upload_file(
+        path_or_fileobj=b"fix2", path_in_repo="fix.txt", repo_id=repo_id, revision="refs/pr/1"
+    )
     with pytest.raises(HfHubHTTPError) as exc:
         outsider.merge_pull_request(repo_id, 1)
     assert exc.value.response.status_code == 403
@@ -154,8 +174,9 @@ def test_outsiders_propose_changes_but_cannot_merge_or_push_elsewhere(api: HfApi
     assert exc.value.response.status_code == 403
     other = api.create_pull_request(repo_id, "admin's own PR")
     with pytest.raises(HfHubHTTPError) as exc:
-        outsider.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id,
-                             revision=f"refs/pr/{other.num}")
+        outsider.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id, revision=f"refs/pr/{other.num}"
+        )
     assert exc.value.response.status_code == 403
     assert "fix.txt" not in api.list_repo_files(repo_id)
 
@@ -167,8 +188,9 @@ def test_upload_folder_with_create_pr(api: HfApi, repo_id: str, tmp_path) -> Non
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "one.txt").write_text("1")
     (tmp_path / "two.txt").write_text("2")
-    info = api.upload_folder(folder_path=tmp_path, repo_id=repo_id, create_pr=True,
-                             commit_message="Two files")
+    info = api.upload_folder(
+        folder_path=tmp_path, repo_id=repo_id, create_pr=True, commit_message="Two files"
+    )
     assert info.pr_num == 1
     pr = api.get_discussion_details(repo_id, 1)
     assert pr.status == "open" and "b/sub/one.txt" in pr.diff and "b/two.txt" in pr.diff
@@ -181,8 +203,7 @@ def test_a_failed_create_pr_commit_leaves_no_pull_request(api: HfApi, repo_id: s
     from huggingface_hub import CommitOperationDelete
 
     with pytest.raises(HfHubHTTPError):
-        api.create_commit(repo_id, [CommitOperationDelete("missing.txt")], commit_message="x",
-                          create_pr=True)
+        api.create_commit(repo_id, [CommitOperationDelete("missing.txt")], commit_message="x", create_pr=True)
     assert list(api.get_repo_discussions(repo_id)) == []
     assert api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests == []
 

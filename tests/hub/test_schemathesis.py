@@ -31,10 +31,22 @@ from tests.support.hub import HubProcess
 pytestmark = pytest.mark.slow
 
 EXAMPLES = 50
-REPO = {"repo_type": "models", "namespace": "admin", "name": "fuzz", "name_git": "fuzz.git",
-        "revision": "main", "base": "main", "head": "v1", "path": "data/a.txt",
-        "oid": "a" * 64, "num": 1, "user": "admin", "org": "fuzz-org", "paper_id": "admin/fuzz",
-        "token_id": 0}  # token_id: a throwaway token, set by _seed
+REPO = {
+    "repo_type": "models",
+    "namespace": "admin",
+    "name": "fuzz",
+    "name_git": "fuzz.git",
+    "revision": "main",
+    "base": "main",
+    "head": "v1",
+    "path": "data/a.txt",
+    "oid": "a" * 64,
+    "num": 1,
+    "user": "admin",
+    "org": "fuzz-org",
+    "paper_id": "admin/fuzz",
+    "token_id": 0,
+}  # token_id: a throwaway token, set by _seed
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
@@ -56,78 +68,128 @@ def _pick(*values: Any) -> dict[str, Any]:
 
 # never 'fuzz' itself for delete/move: the other operations need the seeded repo
 _NAME = _pick("made-by-fuzz", "admin/made-by-fuzz", "x--y", "datasets/x", "a/b/c", "")
-_PATH = _pick("data/a.txt", "README.md", "data", "new/file.txt", "../x", ".git/config", "a\\b",
-              "", "w.bin")
+_PATH = _pick("data/a.txt", "README.md", "data", "new/file.txt", "../x", ".git/config", "a\\b", "", "w.bin")
 _OID = _pick("a" * 64, "0" * 64, "A" * 64, "abc")
-_REPO_BODY = _obj(["name"], name=_NAME, organization=_pick("admin", "nobody", "api"),
-                  type=_pick("model", "dataset", "space", "paper"), private=_BOOL,
-                  visibility=_pick("public", "private", "protected"), sdk=_STR)
-_LFS_OBJECTS = {"type": "array", "maxItems": 3, "items": _obj(["oid", "size"], oid=_OID,
-                                                              size=_INT)}
+_REPO_BODY = _obj(
+    ["name"],
+    name=_NAME,
+    organization=_pick("admin", "nobody", "api"),
+    type=_pick("model", "dataset", "space", "paper"),
+    private=_BOOL,
+    visibility=_pick("public", "private", "protected"),
+    sdk=_STR,
+)
+_LFS_OBJECTS = {"type": "array", "maxItems": 3, "items": _obj(["oid", "size"], oid=_OID, size=_INT)}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/repos/create"): _REPO_BODY,
     ("delete", "/api/repos/delete"): _REPO_BODY,
-    ("post", "/api/repos/move"): _obj(["fromRepo", "toRepo"], fromRepo=_NAME, toRepo=_NAME,
-                                      type=_STR),
+    ("post", "/api/repos/move"): _obj(["fromRepo", "toRepo"], fromRepo=_NAME, toRepo=_NAME, type=_STR),
     ("put", "/api/{repo_type}/{namespace}/{name}/settings"): _obj(
-        private=_BOOL, visibility=_pick("public", "private"),
-        gated={"enum": [False, True, "auto", "manual", "x"]}),
+        private=_BOOL,
+        visibility=_pick("public", "private"),
+        gated={"enum": [False, True, "auto", "manual", "x"]},
+    ),
     ("post", "/api/{repo_type}/{namespace}/{name}/branch/{branch}"): _obj(
-        startingPoint=_pick("main", "v1", "nope")),
+        startingPoint=_pick("main", "v1", "nope")
+    ),
     ("post", "/api/{repo_type}/{namespace}/{name}/tag/{revision}"): _obj(
-        ["tag"], tag=_pick("t1", "v1", "main", "bad..tag", "a" * 40), message=_STR),
-    ("post", "/api/validate-yaml"): _obj(["content"], content=_pick(
-        "---\nlicense: mit\n---\n", "---\n[a\n---\n", "---\nno end", "---\n- 1\n---\n"),
-        repoType=_STR),
+        ["tag"], tag=_pick("t1", "v1", "main", "bad..tag", "a" * 40), message=_STR
+    ),
+    ("post", "/api/validate-yaml"): _obj(
+        ["content"],
+        content=_pick("---\nlicense: mit\n---\n", "---\n[a\n---\n", "---\nno end", "---\n- 1\n---\n"),
+        repoType=_STR,
+    ),
     ("post", "/api/{repo_type}/{namespace}/{name}/preupload/{revision}"): _obj(
-        ["files"], files={"type": "array", "maxItems": 4, "items": _obj(
-            ["path", "size", "sample"], path=_PATH, size=_INT, sample=_pick("aGk=", "", "***"))}),
+        ["files"],
+        files={
+            "type": "array",
+            "maxItems": 4,
+            "items": _obj(["path", "size", "sample"], path=_PATH, size=_INT, sample=_pick("aGk=", "", "***")),
+        },
+    ),
     ("post", "/api/{repo_type}/{namespace}/{name}/paths-info/{revision}"): _obj(
-        ["paths"], paths={"type": "array", "items": _PATH, "maxItems": 5}, expand=_BOOL),
+        ["paths"], paths={"type": "array", "items": _PATH, "maxItems": 5}, expand=_BOOL
+    ),
     ("post", "/api/lfs/verify"): _obj(["oid", "size"], oid=_OID, size=_INT),
     ("post", "/api/lfs/complete/{oid}"): _obj(
-        oid=_OID, parts={"type": "array", "items": _obj(partNumber=_INT, etag=_STR)}),
+        oid=_OID, parts={"type": "array", "items": _obj(partNumber=_INT, etag=_STR)}
+    ),
 }
-_ANCHOR = _obj(path=_PATH, cell=_pick("c1", "nope", "bad id!"), commit=_pick("main", "nope"),
-               run=_pick("0" * 32, "xyz"))
+_ANCHOR = _obj(
+    path=_PATH, cell=_pick("c1", "nope", "bad id!"), commit=_pick("main", "nope"), run=_pick("0" * 32, "xyz")
+)
 _DISCUSSION = "/api/{repo_type}/{namespace}/{name}/discussions"
-BODIES.update({
-    ("post", _DISCUSSION): _obj(["title"], title=_pick("a topic", "", "x" * 300),
-                                description=_pick("text @admin", "<script>x</script>", ""),
-                                pullRequest=_BOOL, target=_pick("main", "v1", "nope"), anchor=_ANCHOR),
-    ("post", _DISCUSSION + "/{num}/comment"): _obj(["comment"], comment=_pick("hi @admin", "", " "),
-                                                   anchor=_ANCHOR),
-    ("post", _DISCUSSION + "/{num}/comment/{comment_id}/edit"): _obj(["content"], content=_STR),
-    ("post", _DISCUSSION + "/{num}/title"): _obj(["title"], title=_pick("renamed", "")),
-    ("post", _DISCUSSION + "/{num}/status"): _obj(["status"], status=_pick("open", "closed", "merged"),
-                                                  comment=_STR),
-    ("post", _DISCUSSION + "/{num}/merge"): _obj(comment=_STR),
-    ("post", _DISCUSSION + "/{num}/lock"): _obj(locked=_BOOL),
-    ("post", "/api/notifications/read"): _obj(ids={"type": "array", "items": _INT, "maxItems": 3},
-                                              all=_BOOL),
-    ("put", "/api/comment-policy/{namespace}"): _obj(["policy"], policy=_pick("readers", "writers", "x")),
-    ("post", "/api/organizations"): _obj(["name"], name=_pick("fuzz-org2", "fuzz-org", "api", "a b", ""),
-                                         fullname=_STR),
-    ("put", "/api/organizations/{org}/members/{user}"): _obj(["role"], role=_pick("read", "admin", "owner")),
-    ("post", "/api/tokens"): _obj(["name"], name=_pick("fuzz", "", "x" * 101), scope=_pick("read", "x")),
-})
+BODIES.update(
+    {
+        ("post", _DISCUSSION): _obj(
+            ["title"],
+            title=_pick("a topic", "", "x" * 300),
+            description=_pick("text @admin", "<script>x</script>", ""),
+            pullRequest=_BOOL,
+            target=_pick("main", "v1", "nope"),
+            anchor=_ANCHOR,
+        ),
+        ("post", _DISCUSSION + "/{num}/comment"): _obj(
+            ["comment"], comment=_pick("hi @admin", "", " "), anchor=_ANCHOR
+        ),
+        ("post", _DISCUSSION + "/{num}/comment/{comment_id}/edit"): _obj(["content"], content=_STR),
+        ("post", _DISCUSSION + "/{num}/title"): _obj(["title"], title=_pick("renamed", "")),
+        ("post", _DISCUSSION + "/{num}/status"): _obj(
+            ["status"], status=_pick("open", "closed", "merged"), comment=_STR
+        ),
+        ("post", _DISCUSSION + "/{num}/merge"): _obj(comment=_STR),
+        ("post", _DISCUSSION + "/{num}/lock"): _obj(locked=_BOOL),
+        ("post", "/api/notifications/read"): _obj(
+            ids={"type": "array", "items": _INT, "maxItems": 3}, all=_BOOL
+        ),
+        ("put", "/api/comment-policy/{namespace}"): _obj(["policy"], policy=_pick("readers", "writers", "x")),
+        ("post", "/api/organizations"): _obj(
+            ["name"], name=_pick("fuzz-org2", "fuzz-org", "api", "a b", ""), fullname=_STR
+        ),
+        ("put", "/api/organizations/{org}/members/{user}"): _obj(
+            ["role"], role=_pick("read", "admin", "owner")
+        ),
+        ("post", "/api/tokens"): _obj(["name"], name=_pick("fuzz", "", "x" * 101), scope=_pick("read", "x")),
+    }
+)
 for _prefix in ("", "/datasets", "/spaces", "/papers"):
     BODIES[("post", f"{_prefix}/{{namespace}}/{{name_git}}/info/lfs/objects/batch")] = _obj(
-        ["operation", "objects"], operation={"enum": ["upload", "download", "x"]},
+        ["operation", "objects"],
+        operation={"enum": ["upload", "download", "x"]},
         transfers={"type": "array", "items": {"enum": ["basic", "multipart", "x"]}},
-        objects=_LFS_OBJECTS)
+        objects=_LFS_OBJECTS,
+    )
 # the commit body is NDJSON; generate its lines as JSON and serialize them below
-_OP_LINE = {"anyOf": [
-    _obj(["key", "value"], key={"enum": ["file"]}, value=_obj(
-        ["path", "content"], path=_PATH, content={"enum": ["aGVsbG8=", "", "***", "aGk"]},
-        encoding={"enum": ["base64"]})),
-    _obj(["key", "value"], key={"enum": ["lfsFile"]}, value=_obj(
-        ["path", "oid"], path=_PATH, oid=_OID, size=_INT, algo={"enum": ["sha256", "md5"]})),
-    _obj(["key", "value"], key={"enum": ["deletedFile", "deletedFolder", "renamed"]},
-         value=_obj(["path"], path=_PATH)),
-]}
+_OP_LINE = {
+    "anyOf": [
+        _obj(
+            ["key", "value"],
+            key={"enum": ["file"]},
+            value=_obj(
+                ["path", "content"],
+                path=_PATH,
+                content={"enum": ["aGVsbG8=", "", "***", "aGk"]},
+                encoding={"enum": ["base64"]},
+            ),
+        ),
+        _obj(
+            ["key", "value"],
+            key={"enum": ["lfsFile"]},
+            value=_obj(["path", "oid"], path=_PATH, oid=_OID, size=_INT, algo={"enum": ["sha256", "md5"]}),
+        ),
+        _obj(
+            ["key", "value"],
+            key={"enum": ["deletedFile", "deletedFolder", "renamed"]},
+            value=_obj(["path"], path=_PATH),
+        ),
+    ]
+}
 BODIES[("post", "/api/{repo_type}/{namespace}/{name}/commit/{revision}")] = {
-    "type": "array", "maxItems": 5, "items": _OP_LINE}
+    "type": "array",
+    "maxItems": 5,
+    "items": _OP_LINE,
+}
 
 
 def _with_bodies(raw: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +197,7 @@ def _with_bodies(raw: dict[str, Any]) -> dict[str, Any]:
     for (method, path), body in BODIES.items():
         op = spec["paths"][path][method]
         assert "requestBody" not in op, f"{method} {path} documents its body now: drop it here"
-        op["requestBody"] = {"required": False,
-                             "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
     return spec
 
 
@@ -149,17 +210,23 @@ def _ndjson(lines: list[Any]) -> bytes:
 
 
 def _seed(hub: HubProcess) -> None:
-    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"},
-                      timeout=30) as c:
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token}"}, timeout=30) as c:
         for repo_type in ("model", "dataset", "space", "paper"):  # every URL prefix
             r = c.post("/api/repos/create", json={"name": "fuzz", "type": repo_type})
             assert r.status_code == 200, r.text
-        files = [{"key": "file", "value": {"path": p, "encoding": "base64",
-                                           "content": base64.b64encode(b"x" * n).decode()}}
-                 for p, n in (("data/a.txt", 10), ("README.md", 5), ("w.bin", 100))]
+        files = [
+            {
+                "key": "file",
+                "value": {"path": p, "encoding": "base64", "content": base64.b64encode(b"x" * n).decode()},
+            }
+            for p, n in (("data/a.txt", 10), ("README.md", 5), ("w.bin", 100))
+        ]
         for plural in ("models", "datasets", "spaces", "papers"):
-            r = c.post(f"/api/{plural}/admin/fuzz/commit/main", content=_ndjson(files),
-                       headers={"Content-Type": "application/x-ndjson"})
+            r = c.post(
+                f"/api/{plural}/admin/fuzz/commit/main",
+                content=_ndjson(files),
+                headers={"Content-Type": "application/x-ndjson"},
+            )
             assert r.status_code == 200, r.text
         assert c.post("/api/models/admin/fuzz/tag/main", json={"tag": "v1"}).status_code == 200
         assert c.post("/api/organizations", json={"name": "fuzz-org"}).status_code == 200
@@ -168,8 +235,10 @@ def _seed(hub: HubProcess) -> None:
         own = next(t for t in c.get("/api/tokens").json() if hub.token.startswith(t["prefix"]))
         OWN_TOKEN[:] = [own["id"]]
         for plural in ("models", "datasets", "spaces", "papers"):  # discussion #1 (a pull request)
-            r = c.post(f"/api/{plural}/admin/fuzz/discussions",
-                       json={"title": "fuzz", "description": "d", "pullRequest": True})
+            r = c.post(
+                f"/api/{plural}/admin/fuzz/discussions",
+                json={"title": "fuzz", "description": "d", "pullRequest": True},
+            )
             assert r.status_code == 200, r.text
 
 
@@ -231,11 +300,18 @@ def test_no_server_errors(hub_schema, fuzz_hub: HubProcess) -> None:  # type: ig
         operations += 1
         strategy = st.one_of(
             operation.as_strategy(GenerationMode.POSITIVE, hooks=hub_schema.hooks),
-            operation.as_strategy(GenerationMode.NEGATIVE, hooks=hub_schema.hooks))
+            operation.as_strategy(GenerationMode.NEGATIVE, hooks=hub_schema.hooks),
+        )
 
         @given(case=strategy)
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate, Phase.shrink],
+        )
         def run(case) -> None:  # type: ignore[no-untyped-def]
             _check(case, fuzz_hub, seen)
 

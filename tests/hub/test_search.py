@@ -41,28 +41,49 @@ from workbench.store.store import Store
 
 CARDS: dict[tuple[str, str], tuple[dict[str, Any], str]] = {
     ("model", "admin/tiny-classifier"): (
-        {"license": "mit", "library_name": "sklearn", "pipeline_tag": "tabular-classification",
-         "tags": ["iris", "demo"]},
-        "# Tiny classifier\n\nA tiny classifier for the iris flowers, trained in a notebook."),
+        {
+            "license": "mit",
+            "library_name": "sklearn",
+            "pipeline_tag": "tabular-classification",
+            "tags": ["iris", "demo"],
+        },
+        "# Tiny classifier\n\nA tiny classifier for the iris flowers, trained in a notebook.",
+    ),
     ("model", "admin/big-transformer"): (
-        {"license": "apache-2.0", "library_name": "transformers",
-         "pipeline_tag": "text-classification", "tags": ["demo"]},
-        "# Big transformer\n\nA large language model. We compared it with a classifier once."),
+        {
+            "license": "apache-2.0",
+            "library_name": "transformers",
+            "pipeline_tag": "text-classification",
+            "tags": ["demo"],
+        },
+        "# Big transformer\n\nA large language model. We compared it with a classifier once.",
+    ),
     ("dataset", "admin/iris"): (
-        {"license": "cc-by-4.0", "task_categories": ["tabular-classification"],
-         "tags": ["iris"], "pretty_name": "Iris flowers"},
-        "# Iris\n\nFisher's 150 flowers, three species, four measurements."),
+        {
+            "license": "cc-by-4.0",
+            "task_categories": ["tabular-classification"],
+            "tags": ["iris"],
+            "pretty_name": "Iris flowers",
+        },
+        "# Iris\n\nFisher's 150 flowers, three species, four measurements.",
+    ),
     ("paper", "admin/attention"): (
-        {"title": "Attention Is All You Need", "authors": ["Ashish Vaswani", "Noam Shazeer"],
-         "abstract": "The dominant sequence transduction models are based on recurrent or "
-                     "convolutional neural networks. We propose the Transformer."},
-        ""),
+        {
+            "title": "Attention Is All You Need",
+            "authors": ["Ashish Vaswani", "Noam Shazeer"],
+            "abstract": "The dominant sequence transduction models are based on recurrent or "
+            "convolutional neural networks. We propose the Transformer.",
+        },
+        "",
+    ),
     ("model", "carol/sentiment-model"): (
         {"license": "mit", "library_name": "transformers", "pipeline_tag": "text-classification"},
-        "# Sentiment\n\nA sentiment classifier for product reviews. Café crème."),
+        "# Sentiment\n\nA sentiment classifier for product reviews. Café crème.",
+    ),
     ("model", "carol/secret-classifier"): (
         {"license": "mit", "library_name": "sklearn"},
-        "# Secret\n\nA private classifier nobody else may see."),
+        "# Secret\n\nA private classifier nobody else may see.",
+    ),
 }
 PUBLIC = {rid for (_t, rid) in CARDS if "secret" not in rid}
 
@@ -85,8 +106,9 @@ class SearchHub:
         return self.hub.url
 
     def store(self) -> Store:
-        return Store.open(HubSettings(data_dir=self.hub.data, database_url=self.hub.database_url,
-                                      write_user_config=False))
+        return Store.open(
+            HubSettings(data_dir=self.hub.data, database_url=self.hub.database_url, write_user_config=False)
+        )
 
     def api(self, token: str | None = None) -> HfApi:
         return HfApi(endpoint=self.url, token=token or self.hub.token)
@@ -102,16 +124,16 @@ class SearchHub:
         return [r["id"] for r in self.search(token, **params)["results"]]
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
-                                                                 marks=pytest.mark.postgres)])
-def shub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[SearchHub]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchHub]:
     url = None
     if request.param == "postgres":
-        url = create_database(request.getfixturevalue("postgres_server"),
-                              f"t_search_{uuid.uuid4().hex[:12]}")
-    hub = HubProcess(tmp_path_factory.mktemp(f"search-{request.param}"), database_url=url,
-                     env={"WORKBENCH_BUILTIN_METRICS": "false"})  # only the repos made here
+        url = create_database(request.getfixturevalue("postgres_server"), f"t_search_{uuid.uuid4().hex[:12]}")
+    hub = HubProcess(
+        tmp_path_factory.mktemp(f"search-{request.param}"),
+        database_url=url,
+        env={"WORKBENCH_BUILTIN_METRICS": "false"},
+    )  # only the repos made here
     hub.start()
     try:
         yield _seed(hub, request.param)
@@ -120,8 +142,7 @@ def shub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def _seed(hub: HubProcess, backend: str) -> SearchHub:
-    store = Store.open(HubSettings(data_dir=hub.data, database_url=hub.database_url,
-                                   write_user_config=False))
+    store = Store.open(HubSettings(data_dir=hub.data, database_url=hub.database_url, write_user_config=False))
     try:
         with store.write() as s:
             carol = create_token(s, create_user(s, "carol"), "rw")
@@ -138,6 +159,7 @@ def _seed(hub: HubProcess, backend: str) -> SearchHub:
 
 
 # -- matching and ranking ----------------------------------------------------------------------
+
 
 def test_name_and_card_match_beats_a_single_mention_in_the_body(shub: SearchHub) -> None:
     ids = shub.ids(None, q="classifier")
@@ -160,24 +182,27 @@ def test_prefix_words_and_diacritics(shub: SearchHub) -> None:
     paper = shub.search(q="vaswani")["results"]
     assert [p["title"] for p in paper] == ["Attention Is All You Need"]
     assert paper[0]["summary"].startswith("The dominant sequence transduction models")
-    assert shub.search(q="zzzunknownword") == {"results": [], "total": 0, "totalExact": True,
-                                               "query": "zzzunknownword"}
+    assert shub.search(q="zzzunknownword") == {
+        "results": [],
+        "total": 0,
+        "totalExact": True,
+        "query": "zzzunknownword",
+    }
 
 
 def test_filters(shub: SearchHub) -> None:
     assert shub.ids(type="dataset") == ["admin/iris"]
     assert set(shub.ids(type=["model", "paper"], token=None)) == PUBLIC - {"admin/iris"}
-    assert set(shub.ids(task="tabular-classification")) == {"admin/tiny-classifier",
-                                                           "admin/iris"}
-    assert set(shub.ids(library="transformers")) == {"admin/big-transformer",
-                                                     "carol/sentiment-model"}
-    assert set(shub.ids(license="MIT", token=None)) == {"admin/tiny-classifier",
-                                                        "carol/sentiment-model"}
+    assert set(shub.ids(task="tabular-classification")) == {"admin/tiny-classifier", "admin/iris"}
+    assert set(shub.ids(library="transformers")) == {"admin/big-transformer", "carol/sentiment-model"}
+    assert set(shub.ids(license="MIT", token=None)) == {"admin/tiny-classifier", "carol/sentiment-model"}
     assert shub.ids(author="carol", token=None) == ["carol/sentiment-model"]
     assert set(shub.ids(tags="iris")) == {"admin/tiny-classifier", "admin/iris"}
     assert shub.ids(tags=["iris", "demo"]) == ["admin/tiny-classifier"]
     assert shub.ids(q="classifier", type="model", license="mit", token=None) == [
-        "admin/tiny-classifier", "carol/sentiment-model"]
+        "admin/tiny-classifier",
+        "carol/sentiment-model",
+    ]
 
 
 def test_sorts(shub: SearchHub) -> None:
@@ -186,8 +211,11 @@ def test_sorts(shub: SearchHub) -> None:
         with store.write() as s:
             for i, rid in enumerate(sorted(PUBLIC)):
                 ns, name = rid.split("/")
-                s.execute(update(m.Repo).where(m.Repo.namespace == ns, m.Repo.name == name)
-                          .values(downloads=100 - i, likes=i))
+                s.execute(
+                    update(m.Repo)
+                    .where(m.Repo.namespace == ns, m.Repo.name == name)
+                    .values(downloads=100 - i, likes=i)
+                )
     finally:
         store.close()
     by_name = sorted(PUBLIC)
@@ -200,7 +228,10 @@ def test_sorts(shub: SearchHub) -> None:
     assert shub.ids(sort="last_modified", token=None) == modified
     assert set(modified) == PUBLIC
     assert shub.ids(q="classifier", sort="downloads", token=None) == [
-        "admin/big-transformer", "admin/tiny-classifier", "carol/sentiment-model"]
+        "admin/big-transformer",
+        "admin/tiny-classifier",
+        "carol/sentiment-model",
+    ]
 
 
 def test_pages_and_totals(shub: SearchHub) -> None:
@@ -209,11 +240,9 @@ def test_pages_and_totals(shub: SearchHub) -> None:
     assert everything["totalExact"] is True  # a few matches: counted on either backend
     pages = [shub.search(token=None, limit=2, offset=o) for o in range(0, 6, 2)]
     assert [p["total"] for p in pages] == [len(PUBLIC)] * 3
-    assert [r["id"] for p in pages for r in p["results"]] == [
-        r["id"] for r in everything["results"]]
+    assert [r["id"] for p in pages for r in p["results"]] == [r["id"] for r in everything["results"]]
     ranked = shub.ids(q="classifier", limit=100)
-    assert [i for o in range(len(ranked)) for i in shub.ids(q="classifier", limit=1,
-                                                            offset=o)] == ranked
+    assert [i for o in range(len(ranked)) for i in shub.ids(q="classifier", limit=1, offset=o)] == ranked
     assert shub.search(q="classifier", offset=50)["results"] == []
 
 
@@ -230,8 +259,13 @@ def test_bounded_scoring_pages_are_consistent(shub: SearchHub) -> None:
                 capped = search_repos(s, admin, query="classifier", limit=100, score_cap=cap)
                 assert capped.total == exact.total
                 assert sorted(r.id for r in capped.results) == sorted(r.id for r in exact.results)
-                paged = [r.id for o in range(exact.total + 1) for r in search_repos(
-                    s, admin, query="classifier", limit=1, offset=o, score_cap=cap).results]
+                paged = [
+                    r.id
+                    for o in range(exact.total + 1)
+                    for r in search_repos(
+                        s, admin, query="classifier", limit=1, offset=o, score_cap=cap
+                    ).results
+                ]
                 assert paged == [r.id for r in capped.results]
                 assert any(r.score is None for r in capped.results) == (cap == 1)
     finally:
@@ -239,9 +273,13 @@ def test_bounded_scoring_pages_are_consistent(shub: SearchHub) -> None:
 
 
 def test_bad_parameters_get_the_workbench_envelope(shub: SearchHub) -> None:
-    for params, code in (({"sort": "stars"}, "InvalidSort"), ({"type": "car"}, "InvalidRepoType"),
-                         ({"limit": 0}, "InvalidParameter"), ({"limit": 101}, "InvalidParameter"),
-                         ({"offset": -1}, "InvalidParameter")):
+    for params, code in (
+        ({"sort": "stars"}, "InvalidSort"),
+        ({"type": "car"}, "InvalidRepoType"),
+        ({"limit": 0}, "InvalidParameter"),
+        ({"limit": 101}, "InvalidParameter"),
+        ({"offset": -1}, "InvalidParameter"),
+    ):
         r = httpx.get(f"{shub.url}/api/search", params=params)
         assert r.status_code == 400, params
         assert r.json()["error"]["code"] == code and r.headers["X-Error-Code"] == code
@@ -250,19 +288,28 @@ def test_bad_parameters_get_the_workbench_envelope(shub: SearchHub) -> None:
 
 # -- the index follows the repos ---------------------------------------------------------------
 
+
 def test_card_edit_reindexes(shub: SearchHub) -> None:
     api, rid = shub.api(), f"admin/edited-{secrets.token_hex(3)}"
     api.create_repo(rid)
-    api.upload_file(path_or_fileobj=card({"tags": ["oldtag"]}, "Mentions aardvark."),
-                    path_in_repo="README.md", repo_id=rid)
+    api.upload_file(
+        path_or_fileobj=card({"tags": ["oldtag"]}, "Mentions aardvark."),
+        path_in_repo="README.md",
+        repo_id=rid,
+    )
     assert shub.ids(q="aardvark") == [rid] and shub.ids(tags="oldtag") == [rid]
-    api.upload_file(path_or_fileobj=card({"tags": ["newtag"]}, "Now about zebras."),
-                    path_in_repo="README.md", repo_id=rid)
+    api.upload_file(
+        path_or_fileobj=card({"tags": ["newtag"]}, "Now about zebras."), path_in_repo="README.md", repo_id=rid
+    )
     assert shub.ids(q="aardvark") == [] and shub.ids(tags="oldtag") == []
     assert shub.ids(q="zebras") == [rid] and shub.ids(tags="newtag") == [rid]
     api.create_branch(rid, branch="draft")
-    api.upload_file(path_or_fileobj=card({}, "Only on a branch: okapi."),
-                    path_in_repo="README.md", repo_id=rid, revision="draft")
+    api.upload_file(
+        path_or_fileobj=card({}, "Only on a branch: okapi."),
+        path_in_repo="README.md",
+        repo_id=rid,
+        revision="draft",
+    )
     assert shub.ids(q="okapi") == []  # the index follows main
     api.delete_file("README.md", repo_id=rid)
     assert shub.ids(q="zebras") == [] and shub.ids(q=rid.split("/")[1]) == [rid]
@@ -302,6 +349,7 @@ def test_repos_from_before_the_index_are_indexed_at_start(shub: SearchHub) -> No
 
 
 # -- privacy -----------------------------------------------------------------------------------
+
 
 def test_private_repos_only_for_those_who_may_read_them(shub: SearchHub) -> None:
     secret = "carol/secret-classifier"
@@ -346,8 +394,12 @@ def test_org_members_and_visibility_changes(shub: SearchHub) -> None:
         assert shub.ids(shub.bob, q=word) == [rid]  # a member of the org
         assert shub.ids(shub.bob, author=org) == [rid]
         assert shub.ids(shub.carol, q=word) == [] and shub.ids(None, q=word) == []
-        assert shub.search(shub.carol, author=org) == {"results": [], "total": 0,
-                                                       "totalExact": True, "query": ""}
+        assert shub.search(shub.carol, author=org) == {
+            "results": [],
+            "total": 0,
+            "totalExact": True,
+            "query": "",
+        }
         shub.api().update_repo_settings(rid, private=False)
         assert shub.ids(None, q=word) == [rid] and shub.ids(shub.carol, q=word) == [rid]
         shub.api().update_repo_settings(rid, private=True)
@@ -357,6 +409,7 @@ def test_org_members_and_visibility_changes(shub: SearchHub) -> None:
 
 
 # -- HF list endpoints -------------------------------------------------------------------------
+
 
 def test_hf_list_endpoints_use_the_index(shub: SearchHub) -> None:
     api = shub.api()
@@ -369,25 +422,30 @@ def test_hf_list_endpoints_use_the_index(shub: SearchHub) -> None:
     assert [x.id for x in api.list_models(search="notebook")] == []
     r = httpx.get(f"{shub.url}/api/models", params=[("search", "tiny"), ("search", "class")])
     assert [x["id"] for x in r.json()] == ["admin/tiny-classifier"]
-    assert {x.id for x in api.list_models(filter="demo")} == {"admin/tiny-classifier",
-                                                              "admin/big-transformer"}
-    assert [x.id for x in api.list_models(filter=["demo", "license:mit"])] == [
-        "admin/tiny-classifier"]
+    assert {x.id for x in api.list_models(filter="demo")} == {
+        "admin/tiny-classifier",
+        "admin/big-transformer",
+    }
+    assert [x.id for x in api.list_models(filter=["demo", "license:mit"])] == ["admin/tiny-classifier"]
     assert [x.id for x in api.list_models(author="carol", filter="carol")] == [
-        "carol/secret-classifier", "carol/sentiment-model"]  # admin sees private repos
+        "carol/secret-classifier",
+        "carol/sentiment-model",
+    ]  # admin sees private repos
     ids = [x.id for x in api.list_models(search="classifier", sort="downloads", limit=5)]
     assert set(ids) == {"admin/tiny-classifier", "carol/secret-classifier"}
 
 
 # -- download counts ---------------------------------------------------------------------------
 
+
 def test_downloads_are_counted_in_batches(shub: SearchHub, tmp_path: Path) -> None:
     api, rid = shub.api(), f"admin/counted-{secrets.token_hex(3)}"
     api.create_repo(rid)
     api.upload_file(path_or_fileobj=b"{}", path_in_repo="config.json", repo_id=rid)
     for i in range(2):
-        hf_hub_download(rid, "config.json", endpoint=shub.url, token=shub.hub.token,
-                        cache_dir=tmp_path / f"cache{i}")
+        hf_hub_download(
+            rid, "config.json", endpoint=shub.url, token=shub.hub.token, cache_dir=tmp_path / f"cache{i}"
+        )
     httpx.get(f"{shub.url}/{rid}/resolve/main/config.json")  # not flagged: not counted
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -401,6 +459,7 @@ def test_downloads_are_counted_in_batches(shub: SearchHub, tmp_path: Path) -> No
 
 # -- clients -----------------------------------------------------------------------------------
 
+
 def test_hub_client_search(shub: SearchHub) -> None:
     with HubClient(shub.url, shub.carol, progress=False) as client:
         hits = [h["id"] for h in client.search("classifier", type="model", license="mit")]
@@ -410,8 +469,7 @@ def test_hub_client_search(shub: SearchHub) -> None:
         assert len(client.search(limit=2)) == 2
         everything = client.search(limit=500)
         assert len(everything) == len({h["id"] for h in everything}) >= len(CARDS)
-        assert client.search(type=["dataset", "paper"], sort="createdAt")[0]["id"] == \
-            "admin/attention"
+        assert client.search(type=["dataset", "paper"], sort="createdAt")[0]["id"] == "admin/attention"
 
 
 def test_cli_search(shub: SearchHub) -> None:
@@ -424,7 +482,8 @@ def test_cli_search(shub: SearchHub) -> None:
     assert sorted(ids[:2]) == ["admin/tiny-classifier", "carol/secret-classifier"]
     assert ids[2:] == ["carol/sentiment-model"] and "(private)" in out.stdout
     assert {line.index(rid) for line, rid in zip(lines[1:], ids, strict=True)} == {
-        lines[0].index("ID")}  # aligned columns
+        lines[0].index("ID")
+    }  # aligned columns
     out = shub.hub.cli("search", "--tag", "iris", "--tag", "demo", "--json")
     assert [r["id"] for r in json.loads(out.stdout)] == ["admin/tiny-classifier"]
     out = shub.hub.cli("search", "zzznothing", check=False)
@@ -433,16 +492,21 @@ def test_cli_search(shub: SearchHub) -> None:
     assert out.returncode == 2 and "relevance" in out.stderr
 
 
-def test_sorted_searches_agree_whichever_way_they_run(shub: SearchHub,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sorted_searches_agree_whichever_way_they_run(
+    shub: SearchHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Both backends sort few matches and walk the sort index for many: same pages."""
     from workbench.store import search_query
 
     store = shub.store()
     cases: list[dict[str, Any]] = [
-        {"sort": "downloads"}, {"sort": "likes", "types": "model"},
-        {"query": "classifier", "sort": "lastModified"}, {"license": "mit", "sort": "createdAt"},
-        {"tags": ["demo"], "query": "tiny", "sort": "downloads"}, {"author": "carol"}]
+        {"sort": "downloads"},
+        {"sort": "likes", "types": "model"},
+        {"query": "classifier", "sort": "lastModified"},
+        {"license": "mit", "sort": "createdAt"},
+        {"tags": ["demo"], "query": "tiny", "sort": "downloads"},
+        {"author": "carol"},
+    ]
     try:
         with store.read() as s:
             for who in (ANONYMOUS, principal_for(s, get_account(s, "carol"), "write")):  # type: ignore[arg-type]
@@ -451,43 +515,56 @@ def test_sorted_searches_agree_whichever_way_they_run(shub: SearchHub,
                 sorted_ = [search_repos(s, who, limit=100, **c) for c in cases]
                 for cost in ("WALK_COST", "PG_WALK_COST"):  # always walk
                     monkeypatch.setattr(search_query, cost, 0.0)
-                walked = [[r.id for o in range(page.total) for r in search_repos(
-                    s, who, limit=1, offset=o, **c).results] for c, page in zip(
-                        cases, sorted_, strict=True)]
+                walked = [
+                    [
+                        r.id
+                        for o in range(page.total)
+                        for r in search_repos(s, who, limit=1, offset=o, **c).results
+                    ]
+                    for c, page in zip(cases, sorted_, strict=True)
+                ]
                 assert walked == [[r.id for r in page.results] for page in sorted_]
                 assert all(page.total == len(page.results) > 0 for page in sorted_)
     finally:
         store.close()
 
 
-def test_hf_list_searches_agree_sorted_or_walked(shub: SearchHub,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hf_list_searches_agree_sorted_or_walked(shub: SearchHub, monkeypatch: pytest.MonkeyPatch) -> None:
     """The HF list endpoints' name order: the matches sorted, or the name index walked."""
     from workbench.store import repos
 
     store = shub.store()
     cases: list[dict[str, Any]] = [
-        {"repo_type": "model", "search": ["classifier"]}, {"repo_type": None, "search": ["ad"]},
-        {"repo_type": "model", "search": ["tiny", "cl"]}, {"repo_type": "dataset",
-                                                           "search": ["iris"]},
-        {"repo_type": None, "search": ["carol"], "filters": ["carol"]}]
+        {"repo_type": "model", "search": ["classifier"]},
+        {"repo_type": None, "search": ["ad"]},
+        {"repo_type": "model", "search": ["tiny", "cl"]},
+        {"repo_type": "dataset", "search": ["iris"]},
+        {"repo_type": None, "search": ["carol"], "filters": ["carol"]},
+    ]
     try:
         with store.read() as s:
             for who in (ANONYMOUS, principal_for(s, get_account(s, "carol"), "write")):  # type: ignore[arg-type]
-                chosen = [[_id(r) for r in repos.list_repos(s, who, limit=3, **c)]
-                          for c in cases]  # sorted or walked, as the counts say
+                chosen = [
+                    [_id(r) for r in repos.list_repos(s, who, limit=3, **c)] for c in cases
+                ]  # sorted or walked, as the counts say
                 monkeypatch.setattr(repos, "_sort_matches", lambda *a: True)  # always sort
-                sorted_ = [[_id(r) for r in repos.list_repos(s, who, limit=100, **c)]
-                           for c in cases]
+                sorted_ = [[_id(r) for r in repos.list_repos(s, who, limit=100, **c)] for c in cases]
                 monkeypatch.setattr(repos, "_sort_matches", lambda *a: False)  # always walk
-                walked = [[_id(r) for o in range(len(ids)) for r in repos.list_repos(
-                    s, who, limit=1, offset=o, **c)] for c, ids in zip(cases, sorted_,
-                                                                        strict=True)]
+                walked = [
+                    [
+                        _id(r)
+                        for o in range(len(ids))
+                        for r in repos.list_repos(s, who, limit=1, offset=o, **c)
+                    ]
+                    for c, ids in zip(cases, sorted_, strict=True)
+                ]
                 assert walked == sorted_
                 assert all(sorted_) and max(map(len, sorted_)) > 1
                 assert chosen == [ids[:3] for ids in sorted_]
-                assert sorted_ == [[_id(r) for r in repos.list_repos(s, who, **c)]  # no limit
-                                   for c in cases]
+                assert sorted_ == [
+                    [_id(r) for r in repos.list_repos(s, who, **c)]  # no limit
+                    for c in cases
+                ]
                 monkeypatch.undo()
     finally:
         store.close()

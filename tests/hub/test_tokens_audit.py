@@ -44,9 +44,10 @@ def test_tokens_listed_created_and_revoked_by_their_owner(hub, team: Team) -> No
     assert new.whoami()["auth"]["accessToken"]["role"] == "read"
     # its use is recorded, once per TOKEN_USE_RESOLUTION (not a write on every request)
     with team.client(hub, "writer") as c:
+
         def last_used() -> str | None:
-            return next(t for t in c.get("/api/tokens").json()
-                        if t["id"] == created["id"])["lastUsedAt"]
+            return next(t for t in c.get("/api/tokens").json() if t["id"] == created["id"])["lastUsedAt"]
+
         used = last_used()
         assert used is not None, "a token's use is recorded"
         age = datetime.now(UTC).replace(tzinfo=None) - datetime.fromisoformat(used[:-1])
@@ -96,19 +97,32 @@ def test_audit_log_records_who_did_what(hub, api, team: Team) -> None:  # type: 
     moved = f"{org}/renamed-{rid.split('-')[-1]}"
     admin.delete_repo(moved)
     with team.client(hub, "admin") as c:
-        assert c.put(f"/api/organizations/{org}/members/{team.users['outsider']}",
-                     json={"role": "read"}).status_code == 200
-        assert c.put(f"/api/organizations/{org}/members/{team.users['outsider']}",
-                     json={"role": "write"}).status_code == 200
+        assert (
+            c.put(
+                f"/api/organizations/{org}/members/{team.users['outsider']}", json={"role": "read"}
+            ).status_code
+            == 200
+        )
+        assert (
+            c.put(
+                f"/api/organizations/{org}/members/{team.users['outsider']}", json={"role": "write"}
+            ).status_code
+            == 200
+        )
         assert c.delete(f"/api/organizations/{org}/members/{team.users['outsider']}").status_code == 200
 
     events = _events(hub, team, "admin", namespace=org)
     got = [(e["action"], e["actor"], e["repo"]) for e in reversed(events)]
     a = team.users["admin"]
     assert got[-7:] == [
-        ("repo.create", a, rid), ("repo.visibility", a, rid), ("repo.move", a, moved),
-        ("repo.delete", a, moved), ("member.add", a, None), ("member.role", a, None),
-        ("member.remove", a, None)]
+        ("repo.create", a, rid),
+        ("repo.visibility", a, rid),
+        ("repo.move", a, moved),
+        ("repo.delete", a, moved),
+        ("member.add", a, None),
+        ("member.role", a, None),
+        ("member.remove", a, None),
+    ]
     assert events[0]["details"] == {"user": team.users["outsider"], "role": "write"}
     assert events[1]["details"] == {"user": team.users["outsider"], "from": "read", "to": "write"}
     move = next(e for e in events if e["action"] == "repo.move")
@@ -119,9 +133,12 @@ def test_audit_log_records_who_did_what(hub, api, team: Team) -> None:  # type: 
 
     # filters and paging
     assert {e["action"] for e in _events(hub, team, "admin", namespace=org, action="repo")} == {
-        "repo.create", "repo.visibility", "repo.move", "repo.delete"}
-    assert [e["action"] for e in _events(hub, team, "admin", repo=rid)] == [
-        "repo.visibility", "repo.create"]
+        "repo.create",
+        "repo.visibility",
+        "repo.move",
+        "repo.delete",
+    }
+    assert [e["action"] for e in _events(hub, team, "admin", repo=rid)] == ["repo.visibility", "repo.create"]
     with team.client(hub, "admin") as c:
         page = c.get("/api/audit", params={"namespace": org, "limit": 2}).json()
         assert len(page["events"]) == 2 and page["next"] == page["events"][-1]["id"]
@@ -156,7 +173,9 @@ def test_token_events_are_audited(hub, team: Team) -> None:  # type: ignore[no-u
         assert c.delete(f"/api/tokens/{created['id']}").status_code == 200
     out = json.loads(hub.cli("hub", "audit", "--namespace", team.users["reader"], "--json").stdout)
     assert [(e["action"], e["actor"]) for e in out] == [
-        ("token.revoke", team.users["reader"]), ("token.create", team.users["reader"])]
+        ("token.revoke", team.users["reader"]),
+        ("token.create", team.users["reader"]),
+    ]
     assert out[1]["details"] == {"token_id": created["id"], "name": "audited", "scope": "write"}
     assert created["token"] not in json.dumps(out)
     table = hub.cli("hub", "audit", "--action", "token", "--limit", "5").stdout

@@ -27,34 +27,52 @@ GH = "https://mybinder.org/v2/gh"
 
 # -- wb.binder_url ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("repo", "kwargs", "url"), [
-    ("https://github.com/acme/research", {"notebook": "notebooks/train.ipynb"},
-     f"{GH}/acme/research/main?urlpath=lab/tree/notebooks/train.ipynb"),
-    ("https://github.com/acme/research.git", {"ref": "v1.2"},
-     f"{GH}/acme/research/v1.2?urlpath=lab"),
-    ("git@github.com:acme/research.git", {"ref": "feature/x", "notebook": "my nb.ipynb"},
-     f"{GH}/acme/research/feature%2Fx?urlpath=lab/tree/my%20nb.ipynb"),
-    ("https://gitlab.com/team/sub/proj", {"notebook": "a.ipynb"},
-     "https://mybinder.org/v2/gl/team%2Fsub%2Fproj/main?urlpath=lab/tree/a.ipynb"),
-    ("ssh://git@git.example.org/lab/proj.git", {"ref": "0123abc"},
-     "https://mybinder.org/v2/git/https%3A%2F%2Fgit.example.org%2Flab%2Fproj/0123abc?urlpath=lab"),
-])
+
+@pytest.mark.parametrize(
+    ("repo", "kwargs", "url"),
+    [
+        (
+            "https://github.com/acme/research",
+            {"notebook": "notebooks/train.ipynb"},
+            f"{GH}/acme/research/main?urlpath=lab/tree/notebooks/train.ipynb",
+        ),
+        ("https://github.com/acme/research.git", {"ref": "v1.2"}, f"{GH}/acme/research/v1.2?urlpath=lab"),
+        (
+            "git@github.com:acme/research.git",
+            {"ref": "feature/x", "notebook": "my nb.ipynb"},
+            f"{GH}/acme/research/feature%2Fx?urlpath=lab/tree/my%20nb.ipynb",
+        ),
+        (
+            "https://gitlab.com/team/sub/proj",
+            {"notebook": "a.ipynb"},
+            "https://mybinder.org/v2/gl/team%2Fsub%2Fproj/main?urlpath=lab/tree/a.ipynb",
+        ),
+        (
+            "ssh://git@git.example.org/lab/proj.git",
+            {"ref": "0123abc"},
+            "https://mybinder.org/v2/git/https%3A%2F%2Fgit.example.org%2Flab%2Fproj/0123abc?urlpath=lab",
+        ),
+    ],
+)
 def test_binder_url_per_host(repo: str, kwargs: dict[str, str], url: str) -> None:
     assert wb.binder_url(repo, **kwargs) == url
 
 
-@pytest.mark.parametrize(("repo", "kwargs", "says"), [
-    ("/home/me/research", {}, "not the URL of a repository on a Git host"),
-    ("file:///srv/git/research", {}, "not the URL of a repository on a Git host"),
-    ("https://github.com/acme", {}, "OWNER/REPO"),
-    ("https://github.com/acme/research/blob/main/x.ipynb", {}, "pass notebook="),
-    ("https://github.com/acme/research?tab=readme", {}, "query or fragment"),
-    ("", {}, "must be the URL of a Git repository"),
-    ("https://github.com/acme/research", {"ref": "bad ref"}, "not a valid Git"),
-    ("https://github.com/acme/research", {"ref": ""}, "not a valid Git"),
-    ("https://github.com/acme/research", {"notebook": "../secret.ipynb"}, "relative to the"),
-    ("https://github.com/acme/research", {"notebook": "/etc/passwd"}, "relative to the"),
-])
+@pytest.mark.parametrize(
+    ("repo", "kwargs", "says"),
+    [
+        ("/home/me/research", {}, "not the URL of a repository on a Git host"),
+        ("file:///srv/git/research", {}, "not the URL of a repository on a Git host"),
+        ("https://github.com/acme", {}, "OWNER/REPO"),
+        ("https://github.com/acme/research/blob/main/x.ipynb", {}, "pass notebook="),
+        ("https://github.com/acme/research?tab=readme", {}, "query or fragment"),
+        ("", {}, "must be the URL of a Git repository"),
+        ("https://github.com/acme/research", {"ref": "bad ref"}, "not a valid Git"),
+        ("https://github.com/acme/research", {"ref": ""}, "not a valid Git"),
+        ("https://github.com/acme/research", {"notebook": "../secret.ipynb"}, "relative to the"),
+        ("https://github.com/acme/research", {"notebook": "/etc/passwd"}, "relative to the"),
+    ],
+)
 def test_binder_url_rejects_bad_input(repo: str, kwargs: dict[str, str], says: str) -> None:
     with pytest.raises(InvalidRequest) as err:
         wb.binder_url(repo, **kwargs)
@@ -63,21 +81,28 @@ def test_binder_url_rejects_bad_input(repo: str, kwargs: dict[str, str], says: s
 
 def test_source_urls_of_files_name_repo_ref_and_path() -> None:
     gh = parse_source_url("https://github.com/acme/research/blob/dev/notebooks/train.ipynb")
-    assert (gh.repo_url, gh.ref, gh.path) == ("https://github.com/acme/research", "dev",
-                                              "notebooks/train.ipynb")
+    assert (gh.repo_url, gh.ref, gh.path) == (
+        "https://github.com/acme/research",
+        "dev",
+        "notebooks/train.ipynb",
+    )
     gl = parse_source_url("https://gitlab.com/team/sub/proj/-/blob/v2/eval.ipynb")
-    assert (gl.repo_url, gl.ref, gl.path) == ("https://gitlab.com/team/sub/proj", "v2",
-                                              "eval.ipynb")
+    assert (gl.repo_url, gl.ref, gl.path) == ("https://gitlab.com/team/sub/proj", "v2", "eval.ipynb")
     plain = parse_source_url("git@github.com:acme/research.git", ref="abc123")
-    assert (plain.repo_url, plain.ref, plain.path) == ("https://github.com/acme/research",
-                                                       "abc123", None)
+    assert (plain.repo_url, plain.ref, plain.path) == ("https://github.com/acme/research", "abc123", None)
 
 
 def _git(folder: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    return subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True,
-                          text=True, env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    return subprocess.run(
+        ["git", "-C", str(folder), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -87,8 +112,10 @@ def clone(tmp_path: Path) -> Path:
 
     folder = tmp_path / "research"
     (folder / "notebooks").mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]),
-                   folder / "notebooks" / "train.ipynb")
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]),
+        folder / "notebooks" / "train.ipynb",
+    )
     _git(folder, "init", "-q", "-b", "dev")
     _git(folder, "remote", "add", "origin", "git@github.com:acme/research.git")
     _git(folder, "add", ".")
@@ -102,8 +129,11 @@ def test_git_remote_of_a_notebook_is_detected(clone: Path, tmp_path: Path) -> No
     # Not pushed anywhere yet: the branch is the best guess.
     source = detect_git_source(nb)
     assert source is not None
-    assert (source.repo_url, source.ref, source.path) == ("https://github.com/acme/research", "dev",
-                                                          "notebooks/train.ipynb")
+    assert (source.repo_url, source.ref, source.path) == (
+        "https://github.com/acme/research",
+        "dev",
+        "notebooks/train.ipynb",
+    )
     # Once a remote branch holds the commit, the link pins that exact commit.
     head = _git(clone, "rev-parse", "HEAD")
     _git(clone, "update-ref", "refs/remotes/origin/dev", head)
@@ -119,6 +149,7 @@ def test_git_remote_of_a_notebook_is_detected(clone: Path, tmp_path: Path) -> No
 
 # -- badges on published notebooks -----------------------------------------------------------
 
+
 @pytest.fixture
 def conn(hub: HubProcess, tmp_path_factory: pytest.TempPathFactory) -> wb.Connection:
     wb.clear_inputs()
@@ -130,8 +161,9 @@ def _card(rid: str) -> tuple[dict, str]:  # type: ignore[type-arg]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
-def test_published_notebook_cards_carry_a_binder_badge(conn: wb.Connection, clone: Path,
-                                                       tmp_path: Path) -> None:
+def test_published_notebook_cards_carry_a_binder_badge(
+    conn: wb.Connection, clone: Path, tmp_path: Path
+) -> None:
     nb = clone / "notebooks" / "train.ipynb"
     # From the notebook's own clone.
     rid = unique("nb-binder")
@@ -139,8 +171,11 @@ def test_published_notebook_cards_carry_a_binder_badge(conn: wb.Connection, clon
     meta, body = _card(rid)
     url = f"{GH}/acme/research/dev?urlpath=lab/tree/notebooks/train.ipynb"
     assert f"[![Open in Binder](https://mybinder.org/badge_logo.svg)]({url})" in body
-    assert meta["source"] == {"repo": "https://github.com/acme/research", "ref": "dev",
-                              "path": "notebooks/train.ipynb"}
+    assert meta["source"] == {
+        "repo": "https://github.com/acme/research",
+        "ref": "dev",
+        "path": "notebooks/train.ipynb",
+    }
     # Given explicitly, as the notebook's URL on the host: that wins.
     rid2 = unique("nb-binder")
     wb.publish_notebook(nb, rid2, source_url="https://gitlab.com/team/proj/-/blob/v3/nb/t.ipynb")
@@ -173,7 +208,7 @@ def _card_of(client: HubClient, model: str, folder: Path) -> tuple[dict, str]:  
 
 
 def _row(body: str, metric: str) -> str:
-    section = body[body.index("## Evaluation results"):]
+    section = body[body.index("## Evaluation results") :]
     return next(line for line in section.splitlines() if f"| {metric} |" in line)
 
 
@@ -200,15 +235,23 @@ def test_evaluation_records_carry_a_binder_badge(hub: HubProcess, tmp_path: Path
         client.upload(model, {"README.md": b"# binder-eval\n\nOur own words.\n"}, message="card")
 
         def run(notebook: Path) -> RunRecord:
-            record = run_evaluation(EvalSpec(model, demo["dataset"], notebook=str(notebook),
-                                             hub_url=hub.url, token=hub.token, publish=True,
-                                             output_dir=str(tmp_path / "runs")), client=client)
+            record = run_evaluation(
+                EvalSpec(
+                    model,
+                    demo["dataset"],
+                    notebook=str(notebook),
+                    hub_url=hub.url,
+                    token=hub.token,
+                    publish=True,
+                    output_dir=str(tmp_path / "runs"),
+                ),
+                client=client,
+            )
             assert record.ok and record.id and record.published, record.error
             return record
 
         record = run(nb)
-        source = {"repo_url": "https://github.com/example/evals", "ref": "main",
-                  "path": "nb/quick.ipynb"}
+        source = {"repo_url": "https://github.com/example/evals", "ref": "main", "path": "nb/quick.ipynb"}
         assert (record.source, record.binder_url) == (source, url)
         stored = client.eval_run(str(record.id))
         assert (stored["source"], stored["binder_url"]) == (source, url)
@@ -220,8 +263,11 @@ def test_evaluation_records_carry_a_binder_badge(hub: HubProcess, tmp_path: Path
         row = _row(body, "accuracy")
         assert f"`{record.id}`" in row and f"{BADGE}({url})" in row
         metric = meta["model-index"][0]["results"][0]["metrics"][0]
-        assert metric["args"] == {"run": record.id, "model_commit": record.data["model_commit"],
-                                  "binder_url": url}
+        assert metric["args"] == {
+            "run": record.id,
+            "model_commit": record.data["model_commit"],
+            "binder_url": url,
+        }
 
         # The same notebook outside any clone: no source, no badge; its result replaces the row.
         loose = tmp_path / "loose.ipynb"
@@ -237,15 +283,26 @@ def test_evaluation_records_carry_a_binder_badge(hub: HubProcess, tmp_path: Path
         assert "binder_url" not in meta["model-index"][0]["results"][0]["metrics"][0]["args"]
 
         # The hub builds the link itself, from a source it checks.
-        base = {k: stored[k] for k in ("model", "dataset", "model_commit", "dataset_commit",
-                                       "split", "status", "metrics", "metric_info")}
+        base = {
+            k: stored[k]
+            for k in (
+                "model",
+                "dataset",
+                "model_commit",
+                "dataset_commit",
+                "split",
+                "status",
+                "metrics",
+                "metric_info",
+            )
+        }
         base.update(notebook_name="quick.ipynb", notebook_sha256=stored["notebook"]["sha256"])
-        made = client.create_eval_run({**base, "source": source,
-                                       "binder_url": "javascript:alert(1)"})
+        made = client.create_eval_run({**base, "source": source, "binder_url": "javascript:alert(1)"})
         assert made["binder_url"] == url
-        for bad in ({"repo_url": "/srv/git/evals", "ref": "main", "path": "a.ipynb"},
-                    {"repo_url": "https://github.com/example/evals", "ref": "main",
-                     "path": "../a.ipynb"}):
+        for bad in (
+            {"repo_url": "/srv/git/evals", "ref": "main", "path": "a.ipynb"},
+            {"repo_url": "https://github.com/example/evals", "ref": "main", "path": "../a.ipynb"},
+        ):
             with pytest.raises(InvalidRequest) as err:
                 client.create_eval_run({**base, "source": bad})
             assert err.value.code == "InvalidBinderSource"
@@ -255,13 +312,15 @@ def test_evaluation_records_carry_a_binder_badge(hub: HubProcess, tmp_path: Path
 
 # -- binder/ as repo2docker sees it ------------------------------------------------------------
 
+
 def test_repo2docker_accepts_the_binder_folder() -> None:
     """``jupyter-repo2docker --no-build --debug .`` renders the Dockerfile without a Docker
     engine; our install, postBuild and start must be in it, in that order."""
     r2d = Path(sys.executable).with_name("jupyter-repo2docker")
     assert r2d.exists(), "jupyter-repo2docker comes with the test extra"
-    out = subprocess.run([str(r2d), "--no-build", "--debug", "."], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [str(r2d), "--no-build", "--debug", "."], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert "Building conda environment for python=3.11" in text  # binder/runtime.txt
@@ -288,10 +347,12 @@ def test_readme_has_the_binder_badge() -> None:
     import re
 
     readme = (ROOT / "README.md").read_text()
-    badge = re.search(r"\[!\[Open in Binder\]\(https://mybinder.org/badge_logo.svg\)\]"
-                      r"\((https://mybinder.org/v2/gh/([\w.-]+)/([\w.-]+)/[^)]+)\)", readme)
+    badge = re.search(
+        r"\[!\[Open in Binder\]\(https://mybinder.org/badge_logo.svg\)\]"
+        r"\((https://mybinder.org/v2/gh/([\w.-]+)/([\w.-]+)/[^)]+)\)",
+        readme,
+    )
     assert badge, "README.md has no Binder badge"
     url, owner, repo = badge.groups()
-    assert url == wb.binder_url(f"https://github.com/{owner}/{repo}",
-                                notebook="notebooks/quickstart.ipynb")
+    assert url == wb.binder_url(f"https://github.com/{owner}/{repo}", notebook="notebooks/quickstart.ipynb")
     assert (ROOT / "notebooks" / "quickstart.ipynb").is_file()

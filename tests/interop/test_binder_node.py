@@ -46,18 +46,20 @@ def test_binder_image_node_can_build_the_lab_extension() -> None:
     assert spec is not None and spec.submodule_search_locations, "jupyter-repo2docker is missing"
     package = Path(next(iter(spec.submodule_search_locations)))
     python = (ROOT / "binder" / "runtime.txt").read_text().strip().removeprefix("python-")
-    lock = (package / "buildpacks" / "conda"
-            / f"environment.py-{python}-linux-64.lock")
+    lock = package / "buildpacks" / "conda" / f"environment.py-{python}-linux-64.lock"
     if not lock.is_file():
-        pytest.fail(f"repo2docker has no base environment for Python {python} ({lock.name}); "
-                    "binder/runtime.txt names a Python it does not support.", pytrace=False)
+        pytest.fail(
+            f"repo2docker has no base environment for Python {python} ({lock.name}); "
+            "binder/runtime.txt names a Python it does not support.",
+            pytrace=False,
+        )
     found = re.search(r"/nodejs-(\d+\.\d+\.\d+)-", lock.read_text())
     assert found, f"{lock.name} installs no Node.js: the lab extension could not be built"
     rspack = ROOT / "labextension" / "node_modules" / "@rspack" / "core" / "package.json"
     if not rspack.is_file():
-        pytest.fail("labextension/node_modules is missing: run `make labextension`.",
-                    pytrace=False)
+        pytest.fail("labextension/node_modules is missing: run `make labextension`.", pytrace=False)
     wanted = json.loads(rspack.read_text())["engines"]["node"]
     assert _satisfies(_version(found.group(1)), wanted), (
         f"repo2docker's Node.js {found.group(1)} does not satisfy the bundler's {wanted!r}: "
-        "the Binder image could not build the lab extension")
+        "the Binder image could not build the lab extension"
+    )

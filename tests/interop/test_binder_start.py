@@ -28,8 +28,13 @@ pytestmark = pytest.mark.slow
 
 def _checkout(dest: Path) -> Path:
     """What Binder clones: the files Git would commit (tracked, or new and not ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for rel in filter(None, listed):
         src = ROOT / rel
         if src.is_file():
@@ -41,14 +46,23 @@ def _checkout(dest: Path) -> Path:
     # install would collide with the one the wheel ships.
     built = ROOT / "workbench" / "labextension"
     if built.is_dir():
-        shutil.copytree(built, dest / "workbench" / "labextension", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("install.json"))
+        shutil.copytree(
+            built,
+            dest / "workbench" / "labextension",
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("install.json"),
+        )
     return dest
 
 
 def _ships_lab_extension() -> bool:
-    hooks = tomllib.loads((ROOT / "pyproject.toml").read_text()).get("tool", {}).get(
-        "hatch", {}).get("build", {}).get("hooks", {})
+    hooks = (
+        tomllib.loads((ROOT / "pyproject.toml").read_text())
+        .get("tool", {})
+        .get("hatch", {})
+        .get("build", {})
+        .get("hooks", {})
+    )
     return "jupyter-builder" in hooks
 
 
@@ -56,8 +70,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"binder/start exited with {proc.returncode}:\n"
-                                 f"{log.read_text()[-4000:]}")
+            raise AssertionError(f"binder/start exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -81,25 +94,57 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path |
     requirements = (repo / "binder" / "requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
     offline = repo / "binder" / "requirements-offline.txt"
-    offline.write_text("\n".join(line for line in requirements.splitlines()
-                                 if not line.startswith("--extra-index-url")) + "\n")
-    env = {**os.environ, **HF_ENV, "HOME": str(home),
-           "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    for key in ("VIRTUAL_ENV", "PYTHONPATH", "WORKBENCH_DATA", "WORKBENCH_HUB_URL", "WORKBENCH_TOKEN",
-                "HF_ENDPOINT", "HF_TOKEN", "HF_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-                "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+    offline.write_text(
+        "\n".join(line for line in requirements.splitlines() if not line.startswith("--extra-index-url"))
+        + "\n"
+    )
+    env = {
+        **os.environ,
+        **HF_ENV,
+        "HOME": str(home),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    for key in (
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "WORKBENCH_DATA",
+        "WORKBENCH_HUB_URL",
+        "WORKBENCH_TOKEN",
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "HF_HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+    ):
         env.pop(key, None)
     # repo2docker: `pip install --no-cache-dir -r "binder/requirements.txt"` in the repo root
     # (here with pip's cache and without byte-compiling: the same packages, installed in about
     # half the CPU time).
-    install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                              "--no-compile", "-r", str(offline.relative_to(repo))], cwd=repo,
-                             env=env,
-                             capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "-r",
+            str(offline.relative_to(repo)),
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stderr[-4000:]
     # repo2docker: `./binder/postBuild`, in the repo root.
-    post = subprocess.run(["./binder/postBuild"], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=300)
+    post = subprocess.run(
+        ["./binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True, timeout=300
+    )
     assert post.returncode == 0, post.stdout[-2000:] + post.stderr[-4000:]
     assert (home / ".workbench" / "hub").is_dir()
     print(f"\nbinder build replayed in {time.monotonic() - started:.0f} s", file=sys.stderr)
@@ -116,20 +161,29 @@ def test_binder_start_serves_jupyterlab_and_the_seeded_hub(image: dict) -> None:
     log = home / "start.log"
     # repo2docker's entrypoint runs `binder/start` with the notebook command as arguments.
     # (--allow-root only because tests may run as root; Binder runs as a plain user.)
-    cmd = ["./binder/start", "jupyter", "lab", "--no-browser", "--allow-root",
-           "--ip", "127.0.0.1", f"--port={lab_port}", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={repo}"]
+    cmd = [
+        "./binder/start",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ip",
+        "127.0.0.1",
+        f"--port={lab_port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={repo}",
+    ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         lab = f"http://127.0.0.1:{lab_port}"
         auth = {"Authorization": f"token {token}"}
         _wait(f"{lab}/api/status?token={token}", proc, log)
         page = httpx.get(f"{lab}/lab", headers=auth, timeout=30)
         assert page.status_code == 200 and "JupyterLab" in page.text
-        names = [e["name"] for e in httpx.get(f"{lab}/lab/api/extensions", headers=auth,
-                                              timeout=30).json()]
+        names = [e["name"] for e in httpx.get(f"{lab}/lab/api/extensions", headers=auth, timeout=30).json()]
         if _ships_lab_extension():  # pyproject builds and ships the lab extension
             assert any("workbench" in n for n in names), names
         # The server extension started the embedded hub on the data postBuild seeded...
@@ -140,15 +194,27 @@ def test_binder_start_serves_jupyterlab_and_the_seeded_hub(image: dict) -> None:
         # ... which answers through JupyterLab's proxy (the browser's only way in) with the
         # demo content.
         proxy = f"{lab}/workbench/hub"
-        models = [m["id"] for m in httpx.get(f"{proxy}/api/models", params={"author": "admin"},
-                                             headers=auth, timeout=30).json()]
-        datasets = [d["id"] for d in httpx.get(f"{proxy}/api/datasets", params={"author": "admin"},
-                                               headers=auth, timeout=30).json()]
+        models = [
+            m["id"]
+            for m in httpx.get(
+                f"{proxy}/api/models", params={"author": "admin"}, headers=auth, timeout=30
+            ).json()
+        ]
+        datasets = [
+            d["id"]
+            for d in httpx.get(
+                f"{proxy}/api/datasets", params={"author": "admin"}, headers=auth, timeout=30
+            ).json()
+        ]
         assert "admin/tiny-classifier" in models and "admin/iris-mini" in datasets
         # A terminal's `workbench` CLI finds the token postBuild's hub saved.
         whoami = subprocess.run(
-            [str(image["venv"] / "bin" / "workbench"), "whoami", "--url", hub], env=env,
-            capture_output=True, text=True, timeout=120)
+            [str(image["venv"] / "bin" / "workbench"), "whoami", "--url", hub],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert whoami.returncode == 0 and "admin" in whoami.stdout, whoami.stderr
     finally:
         # JupyterLab and the hub it started share the process group start_new_session made.

@@ -39,7 +39,8 @@ def _block(first_line: str) -> str:
 def test_the_documented_gate_spec_is_valid() -> None:
     spec = parse_spec(yaml.safe_load(_block("# ci/eval-gate.yaml")))
     assert [(e.model, e.dataset, e.split) for e in spec.evaluations] == [
-        ("admin/tiny-classifier", "admin/iris-mini", "test")]
+        ("admin/tiny-classifier", "admin/iris-mini", "test")
+    ]
     assert set(spec.evaluations[0].metrics) == {"accuracy", "f1"}
 
 
@@ -53,19 +54,29 @@ class Workspace:
         (root / "ci" / "eval-gate.yaml").write_text(_block("# ci/eval-gate.yaml"))
         home = root.parent / "home"
         home.mkdir()
-        self.env = {**os.environ, **HF_ENV, "HOME": str(home),
-                    "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_CACHE_HOME": str(home / ".cache"), "HF_HOME": str(home / "hf"),
-                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-        for key in ("WORKBENCH_HUB_URL", "WORKBENCH_TOKEN", "WORKBENCH_DATA", "HF_ENDPOINT",
-                    "HF_TOKEN"):
+        self.env = {
+            **os.environ,
+            **HF_ENV,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "HF_HOME": str(home / "hf"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
+        for key in ("WORKBENCH_HUB_URL", "WORKBENCH_TOKEN", "WORKBENCH_DATA", "HF_ENDPOINT", "HF_TOKEN"):
             self.env.pop(key, None)
         self.groups: list[int] = []
 
     def bash(self, script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.Popen(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                                cwd=self.root, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=self.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.groups.append(proc.pid)
         out, err = proc.communicate(timeout=600)
         return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
@@ -102,8 +113,12 @@ def test_github_actions_workflow_runs_the_gate(workspace: Workspace) -> None:
     job = workflow["jobs"]["eval-gate"]
     steps = job["steps"]
     uses = {s["uses"].split("@")[0]: s for s in steps if "uses" in s}
-    assert {"actions/checkout", "actions/setup-python", "mikepenz/action-junit-report",
-            "actions/upload-artifact"} <= set(uses)
+    assert {
+        "actions/checkout",
+        "actions/setup-python",
+        "mikepenz/action-junit-report",
+        "actions/upload-artifact",
+    } <= set(uses)
     assert uses["mikepenz/action-junit-report"]["with"]["report_paths"] == "eval-gate.xml"
     assert uses["actions/upload-artifact"]["if"] == "always()"
     # The workflow's environment without secrets: no team hub, so the job starts its own.
@@ -113,8 +128,11 @@ def test_github_actions_workflow_runs_the_gate(workspace: Workspace) -> None:
     env["WORKBENCH_PORT"] = str(free_port())  # 8765 may be taken on a shared machine
     github_env = workspace.root.parent / "github_env"
     summary = workspace.root.parent / "step_summary"
-    env.update(RUNNER_TEMP=str(workspace.root.parent / "runner_temp"),
-               GITHUB_ENV=str(github_env), GITHUB_STEP_SUMMARY=str(summary))
+    env.update(
+        RUNNER_TEMP=str(workspace.root.parent / "runner_temp"),
+        GITHUB_ENV=str(github_env),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
     Path(env["RUNNER_TEMP"]).mkdir()
     github_env.touch()
     ran = []
@@ -142,8 +160,12 @@ def test_gitlab_ci_job_runs_the_gate(workspace: Workspace) -> None:
     job = yaml.safe_load(_block("# .gitlab-ci.yml"))["eval-gate"]
     assert job["artifacts"]["reports"]["junit"] == "eval-gate.xml"
     assert job["artifacts"]["when"] == "always" and "eval-gate.md" in job["artifacts"]["paths"]
-    env = {**workspace.env, **{k: str(v) for k, v in job["variables"].items()},
-           "CI_PROJECT_DIR": str(workspace.root), "WORKBENCH_PORT": str(free_port())}
+    env = {
+        **workspace.env,
+        **{k: str(v) for k, v in job["variables"].items()},
+        "CI_PROJECT_DIR": str(workspace.root),
+        "WORKBENCH_PORT": str(free_port()),
+    }
     # GitLab runs the script's lines in one shell, stopping at the first that fails.
     script = [line for line in job["script"] if not line.startswith("pip install")]
     assert len(script) == len(job["script"]) - 2

@@ -20,26 +20,37 @@ def _no_parquet_export() -> None:
 def _table(n: int, offset: int = 0):  # type: ignore[no-untyped-def]
     import pyarrow as pa
 
-    return pa.table({"x": [float(i + offset) for i in range(n)],
-                     "text": [f"row {i + offset}" for i in range(n)],
-                     "label": [(i + offset) % 3 for i in range(n)]})
+    return pa.table(
+        {
+            "x": [float(i + offset) for i in range(n)],
+            "text": [f"row {i + offset}" for i in range(n)],
+            "label": [(i + offset) % 3 for i in range(n)],
+        }
+    )
 
 
 def test_csv_dataset_without_readme(api: HfApi, hub, _no_parquet_export) -> None:
     import datasets
 
     api.create_repo("admin/csv-ds", repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"x,label\n1,a\n2,b\n3,c\n", path_in_repo="train.csv",
-                    repo_id="admin/csv-ds", repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"x,label\n4,d\n", path_in_repo="test.csv",
-                    repo_id="admin/csv-ds", repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=b"x,label\n1,a\n2,b\n3,c\n",
+        path_in_repo="train.csv",
+        repo_id="admin/csv-ds",
+        repo_type="dataset",
+    )
+    api.upload_file(
+        path_or_fileobj=b"x,label\n4,d\n",
+        path_in_repo="test.csv",
+        repo_id="admin/csv-ds",
+        repo_type="dataset",
+    )
     ds = datasets.load_dataset("admin/csv-ds")
     assert set(ds) == {"train", "test"}
     assert ds["train"]["label"] == ["a", "b", "c"] and ds["test"]["x"] == [4]
 
 
-def test_parquet_dataset_with_card_and_streaming(api: HfApi, hub, tmp_path: Path,
-                                                 _no_parquet_export) -> None:
+def test_parquet_dataset_with_card_and_streaming(api: HfApi, hub, tmp_path: Path, _no_parquet_export) -> None:
     import datasets
     import pyarrow.parquet as pq
 
@@ -55,8 +66,7 @@ def test_parquet_dataset_with_card_and_streaming(api: HfApi, hub, tmp_path: Path
     streamed = datasets.load_dataset("admin/pq-ds", split="train", streaming=True)
     rows = list(streamed)
     assert len(rows) == 50 and rows[7]["text"] == "row 7"
-    pinned = datasets.load_dataset("admin/pq-ds", split="test",
-                                   revision=api.dataset_info("admin/pq-ds").sha)
+    pinned = datasets.load_dataset("admin/pq-ds", split="test", revision=api.dataset_info("admin/pq-ds").sha)
     assert pinned.num_rows == 10
 
 
@@ -65,10 +75,15 @@ def test_jsonl_dataset_in_data_folder(api: HfApi, hub, _no_parquet_export) -> No
 
     api.create_repo("admin/jsonl-ds", repo_type="dataset")
     buf = io.BytesIO(b'{"q": "1"}\n{"q": "2"}\n')
-    api.upload_file(path_or_fileobj=buf, path_in_repo="data/train.jsonl",
-                    repo_id="admin/jsonl-ds", repo_type="dataset")
-    api.upload_file(path_or_fileobj=b'{"q": "3"}\n', path_in_repo="data/validation.jsonl",
-                    repo_id="admin/jsonl-ds", repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=buf, path_in_repo="data/train.jsonl", repo_id="admin/jsonl-ds", repo_type="dataset"
+    )
+    api.upload_file(
+        path_or_fileobj=b'{"q": "3"}\n',
+        path_in_repo="data/validation.jsonl",
+        repo_id="admin/jsonl-ds",
+        repo_type="dataset",
+    )
     ds = datasets.load_dataset("admin/jsonl-ds")
     assert ds["train"]["q"] == ["1", "2"] and ds["validation"]["q"] == ["3"]
 
@@ -97,8 +112,11 @@ def test_evaluate_loads_a_metric_from_a_space(api: HfApi, hub) -> None:
     import evaluate
 
     api.create_repo("admin/exact_share", repo_type="space", space_sdk="gradio")
-    api.upload_file(path_or_fileobj=METRIC.encode(), path_in_repo="exact_share.py",
-                    repo_id="admin/exact_share", repo_type="space")
+    api.upload_file(
+        path_or_fileobj=METRIC.encode(),
+        path_in_repo="exact_share.py",
+        repo_id="admin/exact_share",
+        repo_type="space",
+    )
     metric = evaluate.load("admin/exact_share")
-    assert metric.compute(predictions=[1, 2, 3, 4], references=[1, 2, 0, 4]) == {
-        "exact_share": 0.75}
+    assert metric.compute(predictions=[1, 2, 3, 4], references=[1, 2, 0, 4]) == {"exact_share": 0.75}

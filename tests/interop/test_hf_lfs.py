@@ -19,15 +19,29 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_stock_client_lfs_single_and_multipart(hub_factory, tmp_path: Path) -> None:
     h = hub_factory(env={"WORKBENCH_MULTIPART_CHUNK_BYTES": str(5 * 1024 * 1024)})
     HfApi(endpoint=h.url, token=h.token).create_repo("admin/lfs")
-    env = {**os.environ, "HF_ENDPOINT": h.url, "HF_TOKEN": h.token, "HF_HUB_DISABLE_XET": "1",
-           "HF_HOME": str(tmp_path / "hf")}
-    out = subprocess.run([sys.executable, "-m", "tests.scenarios.lfs_upload", "admin/lfs",
-                          str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300)
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": h.url,
+        "HF_TOKEN": h.token,
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.scenarios.lfs_upload", "admin/lfs", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     results = json.loads(out.stdout.strip().splitlines()[-1])
-    assert results["lfs"] == {"single.bin": True, "multi.bin": True,
-                              "f/weights.safetensors": True, "f/sub/t.txt": False}
+    assert results["lfs"] == {
+        "single.bin": True,
+        "multi.bin": True,
+        "f/weights.safetensors": True,
+        "f/sub/t.txt": False,
+    }
     assert results["downloads_match"] == {"single.bin": True, "multi.bin": True}
     assert results["noop_reupload"] is True
     # Multipart staging files are gone once the upload completed.
@@ -35,8 +49,9 @@ def test_stock_client_lfs_single_and_multipart(hub_factory, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_stock_client_uploads_200_mib_inline_with_bounded_memory(api: HfApi, repo_id: str, hub,
-                                                                  tmp_path: Path) -> None:
+def test_stock_client_uploads_200_mib_inline_with_bounded_memory(
+    api: HfApi, repo_id: str, hub, tmp_path: Path
+) -> None:
     size = 200 * 1024 * 1024
     src = tmp_path / "big.bin"
     digest = hashlib.sha256()

@@ -37,8 +37,9 @@ def test_whoami_and_create(api: HfApi, hub) -> None:
 
 
 def test_small_upload_download_and_info(api: HfApi, repo_id: str, hub) -> None:
-    info = api.upload_file(path_or_fileobj=b'{"a": 1}', path_in_repo="config.json",
-                           repo_id=repo_id, commit_message="add config")
+    info = api.upload_file(
+        path_or_fileobj=b'{"a": 1}', path_in_repo="config.json", repo_id=repo_id, commit_message="add config"
+    )
     assert len(info.oid) == 40 and info.commit_url.endswith(info.oid)
     path = hf_hub_download(repo_id, "config.json", token=hub.token)
     assert Path(path).read_bytes() == b'{"a": 1}'
@@ -52,8 +53,7 @@ def test_small_upload_download_and_info(api: HfApi, repo_id: str, hub) -> None:
         hf_hub_download(repo_id, "nope.json", token=hub.token)
 
 
-def test_large_upload_goes_inline_with_xet_installed(api: HfApi, repo_id: str, hub,
-                                                     tmp_path: Path) -> None:
+def test_large_upload_goes_inline_with_xet_installed(api: HfApi, repo_id: str, hub, tmp_path: Path) -> None:
     data = os.urandom(20 * 1024 * 1024)
     src = tmp_path / "weights.bin"
     src.write_bytes(data)
@@ -81,16 +81,18 @@ def test_folder_upload_snapshot_and_tree(api: HfApi, repo_id: str, hub, tmp_path
     assert set(files) >= {"README.md", "sub/a.txt", "sub/deeper/b.json", "blob.bin"}
     top = {e.path: type(e).__name__ for e in api.list_repo_tree(repo_id)}
     assert top["sub"] == "RepoFolder" and top["README.md"] == "RepoFile"
-    nested = [e.path for e in api.list_repo_tree(repo_id, path_in_repo="sub/deeper",
-                                                 recursive=True, expand=True)]
+    nested = [
+        e.path for e in api.list_repo_tree(repo_id, path_in_repo="sub/deeper", recursive=True, expand=True)
+    ]
     assert nested == ["sub/deeper/b.json"]
     expanded = list(api.list_repo_tree(repo_id, path_in_repo="sub", expand=True))
     assert all(e.last_commit is not None for e in expanded)
     snap = Path(snapshot_download(repo_id, token=hub.token, cache_dir=tmp_path / "cache"))
     assert (snap / "sub" / "deeper" / "b.json").read_text() == "{}"
     assert (snap / "blob.bin").read_bytes() == (folder / "blob.bin").read_bytes()
-    local = Path(snapshot_download(repo_id, token=hub.token, local_dir=tmp_path / "local",
-                                   allow_patterns=["sub/*"]))
+    local = Path(
+        snapshot_download(repo_id, token=hub.token, local_dir=tmp_path / "local", allow_patterns=["sub/*"])
+    )
     assert (local / "sub" / "a.txt").read_text() == "a" and not (local / "blob.bin").exists()
     info = api.model_info(repo_id)
     assert info.card_data["license"] == "mit" and "demo-tag" in info.tags
@@ -105,8 +107,9 @@ def test_refs_branches_tags_commits(api: HfApi, repo_id: str, hub) -> None:
     with pytest.raises(HfHubHTTPError):
         api.create_tag(repo_id, tag="v1.0")
     api.create_tag(repo_id, tag="v1.0", exist_ok=True)
-    second = api.upload_file(path_or_fileobj=b"2", path_in_repo="n.txt", repo_id=repo_id,
-                             revision="feat/x").oid
+    second = api.upload_file(
+        path_or_fileobj=b"2", path_in_repo="n.txt", repo_id=repo_id, revision="feat/x"
+    ).oid
     refs = api.list_repo_refs(repo_id)
     branches = {b.name: b.target_commit for b in refs.branches}
     assert branches == {"main": first, "feat/x": second}
@@ -114,8 +117,7 @@ def test_refs_branches_tags_commits(api: HfApi, repo_id: str, hub) -> None:
     assert api.model_info(repo_id, revision="feat/x").sha == second
     assert api.model_info(repo_id, revision="v1.0").sha == first
     assert api.model_info(repo_id, revision=first[:10]).sha == first
-    assert Path(hf_hub_download(repo_id, "n.txt", revision="feat/x", token=hub.token)
-                ).read_text() == "2"
+    assert Path(hf_hub_download(repo_id, "n.txt", revision="feat/x", token=hub.token)).read_text() == "2"
     commits = api.list_repo_commits(repo_id, revision="feat/x")
     assert [c.commit_id for c in commits[:2]] == [second, first]
     assert commits[-1].title == "initial commit"
@@ -133,17 +135,30 @@ def test_refs_branches_tags_commits(api: HfApi, repo_id: str, hub) -> None:
 def test_deletions_and_parent_commit(api: HfApi, repo_id: str) -> None:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    base = api.create_commit(repo_id, operations=[
-        CommitOperationAdd("keep.txt", b"k"), CommitOperationAdd("d/x.txt", b"x"),
-        CommitOperationAdd("d/y.txt", b"y"), CommitOperationAdd("gone.txt", b"g")],
-        commit_message="seed").oid
-    api.create_commit(repo_id, operations=[CommitOperationDelete("gone.txt"),
-                                           CommitOperationDelete("d/")],
-                      commit_message="delete", parent_commit=base)
+    base = api.create_commit(
+        repo_id,
+        operations=[
+            CommitOperationAdd("keep.txt", b"k"),
+            CommitOperationAdd("d/x.txt", b"x"),
+            CommitOperationAdd("d/y.txt", b"y"),
+            CommitOperationAdd("gone.txt", b"g"),
+        ],
+        commit_message="seed",
+    ).oid
+    api.create_commit(
+        repo_id,
+        operations=[CommitOperationDelete("gone.txt"), CommitOperationDelete("d/")],
+        commit_message="delete",
+        parent_commit=base,
+    )
     assert sorted(api.list_repo_files(repo_id)) == [".gitattributes", "keep.txt"]
     with pytest.raises(HfHubHTTPError) as err:  # stale parent: the branch moved since `base`
-        api.create_commit(repo_id, operations=[CommitOperationAdd("late.txt", b"l")],
-                          commit_message="late", parent_commit=base)
+        api.create_commit(
+            repo_id,
+            operations=[CommitOperationAdd("late.txt", b"l")],
+            commit_message="late",
+            parent_commit=base,
+        )
     assert err.value.response.status_code == 409
     assert "late.txt" not in api.list_repo_files(repo_id)
     with pytest.raises(EntryNotFoundError):
@@ -153,12 +168,16 @@ def test_deletions_and_parent_commit(api: HfApi, repo_id: str) -> None:
 def test_copy_and_list_pagination(api: HfApi, repo_id: str, hub) -> None:
     from huggingface_hub import CommitOperationAdd, CommitOperationCopy
 
-    api.create_commit(repo_id, operations=[CommitOperationAdd(f"many/{i:04d}.txt", b"%d" % i)
-                                           for i in range(1100)], commit_message="many")
+    api.create_commit(
+        repo_id,
+        operations=[CommitOperationAdd(f"many/{i:04d}.txt", b"%d" % i) for i in range(1100)],
+        commit_message="many",
+    )
     files = api.list_repo_files(repo_id)  # more than one 1000-entry page
     assert len([f for f in files if f.startswith("many/")]) == 1100
-    api.create_commit(repo_id, operations=[CommitOperationCopy("many/0001.txt", "copy.txt")],
-                      commit_message="copy")
+    api.create_commit(
+        repo_id, operations=[CommitOperationCopy("many/0001.txt", "copy.txt")], commit_message="copy"
+    )
     assert Path(hf_hub_download(repo_id, "copy.txt", token=hub.token)).read_text() == "1"
 
 
@@ -180,8 +199,7 @@ def test_range_requests_and_hffs(api: HfApi, repo_id: str, hub) -> None:
         assert f.read(100) == data[200_000:200_100]
 
 
-def test_concurrent_full_and_ranged_downloads_are_byte_exact(api: HfApi, repo_id: str,
-                                                              hub) -> None:
+def test_concurrent_full_and_ranged_downloads_are_byte_exact(api: HfApi, repo_id: str, hub) -> None:
     """The hub shares its read chunk among the downloads streaming at once (2 MiB for one,
     512 KiB each for 32), so a stream's chunk size changes while others start and end; every
     body must still be the exact bytes asked for."""
@@ -198,14 +216,19 @@ def test_concurrent_full_and_ranged_downloads_are_byte_exact(api: HfApi, repo_id
     data = os.urandom(9 * 1024 * 1024 + 12_345)  # several chunks of every size, and a tail
     api.upload_file(path_or_fileobj=data, path_in_repo="big.bin", repo_id=repo_id)
     url = f"{hub.url}/{repo_id}/resolve/main/big.bin"
-    asks = [None, (0, len(data) - 1), (1, 3 * 1024 * 1024), (5_000_000, len(data) - 1),
-            (len(data) - 10, len(data) - 1)] * 4
+    asks = [
+        None,
+        (0, len(data) - 1),
+        (1, 3 * 1024 * 1024),
+        (5_000_000, len(data) - 1),
+        (len(data) - 10, len(data) - 1),
+    ] * 4
 
     def get(ask: tuple[int, int] | None) -> bool:
         headers = {} if ask is None else {"Range": f"bytes={ask[0]}-{ask[1]}"}
         with httpx.Client(timeout=60) as c:
             r = c.get(url, headers=headers)
-        want = data if ask is None else data[ask[0]:ask[1] + 1]
+        want = data if ask is None else data[ask[0] : ask[1] + 1]
         return r.status_code == (200 if ask is None else 206) and r.content == want
 
     with ThreadPoolExecutor(len(asks)) as pool:

@@ -36,8 +36,9 @@ class Lab:
     log: Path
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        return httpx.get(self.url + path, headers={"Authorization": f"token {TOKEN}", **(headers or {})},
-                         timeout=30)
+        return httpx.get(
+            self.url + path, headers={"Authorization": f"token {TOKEN}", **(headers or {})}, timeout=30
+        )
 
     def hub_token(self) -> str:
         return (self.data / "jupyter-token").read_text().strip()
@@ -45,19 +46,39 @@ class Lab:
 
 def _start(tmp: Path, *extra: str) -> Lab:
     port = free_port()
-    env = {**os.environ, **HF_ENV, "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-           "XDG_CONFIG_HOME": str(tmp / "config")}
+    env = {
+        **os.environ,
+        **HF_ENV,
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+    }
     for name in ("WORKBENCH_HUB_URL", "WORKBENCH_TOKEN", "HF_TOKEN", "HF_ENDPOINT"):
         env.pop(name, None)
     (tmp / "root").mkdir(parents=True, exist_ok=True)
     log = tmp / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "server", "--allow-root", "--no-browser",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp / 'root'}",
-             f"--Workbench.data_dir={tmp / 'hub'}", *extra],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "server",
+                "--allow-root",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={TOKEN}",
+                f"--ServerApp.root_dir={tmp / 'root'}",
+                f"--Workbench.data_dir={tmp / 'hub'}",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     lab = Lab(f"http://127.0.0.1:{port}", proc, tmp / "hub", log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -103,8 +124,9 @@ def test_status_names_the_embedded_hub(lab: Lab) -> None:
     assert httpx.get(status["hubUrl"] + "/api/health").json()["status"] == "ok"
 
 
-@pytest.mark.parametrize("path", ["/workbench/status", "/workbench/hub/api/search?q=tiny",
-                                  "/workbench/hub/api/whoami-v2"])
+@pytest.mark.parametrize(
+    "path", ["/workbench/status", "/workbench/hub/api/search?q=tiny", "/workbench/hub/api/whoami-v2"]
+)
 def test_every_handler_requires_jupyter_auth(lab: Lab, path: str) -> None:
     assert httpx.get(lab.url + path).status_code == 403
     assert httpx.get(lab.url + path, headers={"Authorization": "token wrong"}).status_code == 403
@@ -115,16 +137,23 @@ def test_proxy_adds_the_token_and_never_returns_it(lab: Lab) -> None:
     token = lab.hub_token()
     who = lab.get("/workbench/hub/api/whoami-v2")
     assert who.status_code == 200 and who.json()["name"] == "admin"  # the proxy authenticated
-    for path in ("/workbench/status", "/workbench/hub/api/whoami-v2",
-                 "/workbench/hub/api/search?q=iris", "/workbench/hub/api/models/admin/tiny-classifier",
-                 "/workbench/hub/admin/tiny-classifier/resolve/main/README.md"):
+    for path in (
+        "/workbench/status",
+        "/workbench/hub/api/whoami-v2",
+        "/workbench/hub/api/search?q=iris",
+        "/workbench/hub/api/models/admin/tiny-classifier",
+        "/workbench/hub/admin/tiny-classifier/resolve/main/README.md",
+    ):
         r = lab.get(path)
         assert r.status_code == 200, path
         assert token not in r.text and token not in json.dumps(dict(r.headers)), path
     refused = lab.get("/workbench/hub/api/models/admin/tiny-classifier/xet-read-token/main")
     assert refused.status_code == 403 and refused.headers["X-Error-Code"] == "ProxyRefused"
-    minted = httpx.post(lab.url + "/workbench/hub/api/tokens", json={"name": "from-browser"},
-                        headers={"Authorization": f"token {TOKEN}"})
+    minted = httpx.post(
+        lab.url + "/workbench/hub/api/tokens",
+        json={"name": "from-browser"},
+        headers={"Authorization": f"token {TOKEN}"},
+    )
     assert minted.status_code == 403 and minted.headers["X-Error-Code"] == "ProxyRefused"
     assert "wb_" not in minted.text
 
@@ -154,54 +183,79 @@ def test_proxy_streams_files_and_ranges(lab: Lab) -> None:
     full = lab.get("/workbench/hub/admin/tiny-classifier/resolve/main/config.json")
     assert full.status_code == 200 and json.loads(full.content)["n_classes"] == 3
     assert len(full.headers["X-Repo-Commit"]) == 40
-    part = lab.get("/workbench/hub/admin/tiny-classifier/resolve/main/config.json",
-                   headers={"Range": "bytes=0-9"})
+    part = lab.get(
+        "/workbench/hub/admin/tiny-classifier/resolve/main/config.json", headers={"Range": "bytes=0-9"}
+    )
     assert part.status_code == 206 and part.content == full.content[:10]
 
 
 def test_proxy_forwards_writes(lab: Lab) -> None:
-    created = httpx.post(lab.url + "/workbench/hub/api/repos/create",
-                         headers={"Authorization": f"token {TOKEN}"},
-                         json={"name": "from-the-proxy", "organization": None}, timeout=30)
+    created = httpx.post(
+        lab.url + "/workbench/hub/api/repos/create",
+        headers={"Authorization": f"token {TOKEN}"},
+        json={"name": "from-the-proxy", "organization": None},
+        timeout=30,
+    )
     assert created.status_code == 200, created.text
     info = lab.get("/workbench/hub/api/models/admin/from-the-proxy")
     assert info.status_code == 200 and info.json()["id"] == "admin/from-the-proxy"
 
 
-
 def test_proxy_refuses_only_the_credential_endpoints(lab: Lab) -> None:
     """A repo named ``tokens`` with a folder ``token`` is an ordinary repo; /api/tokens is not."""
     auth = {"Authorization": f"token {TOKEN}"}
-    created = httpx.post(lab.url + "/workbench/hub/api/repos/create", headers=auth,
-                         json={"name": "tokens", "organization": None}, timeout=30)
+    created = httpx.post(
+        lab.url + "/workbench/hub/api/repos/create",
+        headers=auth,
+        json={"name": "tokens", "organization": None},
+        timeout=30,
+    )
     assert created.status_code in (200, 409), created.text
     text = b"not a secret\n"
-    lines = [{"key": "header", "value": {"summary": "a folder named token"}},
-             {"key": "file", "value": {"path": "token/tokens.txt", "encoding": "base64",
-                                       "content": base64.b64encode(text).decode()}}]
-    committed = httpx.post(lab.url + "/workbench/hub/api/models/admin/tokens/commit/main",
-                           headers={**auth, "Content-Type": "application/x-ndjson"}, timeout=30,
-                           content="".join(json.dumps(line) + "\n" for line in lines))
+    lines = [
+        {"key": "header", "value": {"summary": "a folder named token"}},
+        {
+            "key": "file",
+            "value": {
+                "path": "token/tokens.txt",
+                "encoding": "base64",
+                "content": base64.b64encode(text).decode(),
+            },
+        },
+    ]
+    committed = httpx.post(
+        lab.url + "/workbench/hub/api/models/admin/tokens/commit/main",
+        headers={**auth, "Content-Type": "application/x-ndjson"},
+        timeout=30,
+        content="".join(json.dumps(line) + "\n" for line in lines),
+    )
     assert committed.status_code == 200, committed.text
-    for path in ("/workbench/hub/api/models/admin/tokens",
-                 "/workbench/hub/api/models/admin/tokens/tree/main/token",
-                 "/workbench/hub/api/models/admin/tokens/commits/main",
-                 "/workbench/hub/api/search?q=tokens"):
+    for path in (
+        "/workbench/hub/api/models/admin/tokens",
+        "/workbench/hub/api/models/admin/tokens/tree/main/token",
+        "/workbench/hub/api/models/admin/tokens/commits/main",
+        "/workbench/hub/api/search?q=tokens",
+    ):
         r = lab.get(path)
         assert r.status_code == 200, (path, r.text)
     assert lab.get("/workbench/hub/api/models/admin/tokens").json()["id"] == "admin/tokens"
     assert lab.get("/workbench/hub/admin/tokens/resolve/main/token/tokens.txt").content == text
-    for path in ("/workbench/hub/api/tokens", "/workbench/hub/api/tokens/1",
-                 "/workbench/hub/api//tokens", "/workbench/hub/api/%74okens",
-                 "/workbench/hub/API/Tokens",
-                 "/workbench/hub/api/models/admin/tokens/xet-read-token/main",
-                 "/workbench/hub/api/datasets/admin/iris-mini/xet-write-token/main"):
+    for path in (
+        "/workbench/hub/api/tokens",
+        "/workbench/hub/api/tokens/1",
+        "/workbench/hub/api//tokens",
+        "/workbench/hub/api/%74okens",
+        "/workbench/hub/API/Tokens",
+        "/workbench/hub/api/models/admin/tokens/xet-read-token/main",
+        "/workbench/hub/api/datasets/admin/iris-mini/xet-write-token/main",
+    ):
         r = lab.get(path)
         assert r.status_code == 403 and r.headers["X-Error-Code"] == "ProxyRefused", path
     # Paths as tornado hands them over (decoded); dot segments cannot hide a refused one.
     assert refused("api/./tokens/") and refused("api/models/../tokens") and refused("/api/tokens")
     assert not refused("api/models/admin/tokens") and not refused("admin/tokens/resolve/main/token")
     assert not refused("api/models/admin/xet-read-token")  # a repo with that name
+
 
 def test_hub_url_setting_never_sends_the_token_elsewhere(lab: Lab) -> None:
     auth = {"Authorization": f"token {TOKEN}"}
@@ -228,8 +282,11 @@ def test_embedded_hub_reuses_its_token_and_stops_with_the_server(tmp_path: Path)
     hub_url = lab.get("/workbench/status").json()["hubUrl"]
     token = lab.hub_token()
     assert oct((lab.data / "jupyter-token").stat().st_mode & 0o777) == "0o600"
-    hub_pids = [p.pid for p in psutil.Process(lab.proc.pid).children(recursive=True)
-                if "hub" in p.cmdline() and "serve" in p.cmdline()]
+    hub_pids = [
+        p.pid
+        for p in psutil.Process(lab.proc.pid).children(recursive=True)
+        if "hub" in p.cmdline() and "serve" in p.cmdline()
+    ]
     assert len(hub_pids) == 1
     _stop(lab)
     with pytest.raises(httpx.HTTPError):
@@ -248,9 +305,17 @@ def test_evaluation_run_reports_progress_and_its_record(lab: Lab) -> None:
     bad = httpx.post(lab.url + "/workbench/evals", headers=auth, json={"model": "admin/tiny-classifier"})
     assert bad.status_code == 400 and "dataset" in bad.json()["error"]["message"]
     assert lab.get("/workbench/evals/0123abcd").status_code == 404
-    started = httpx.post(lab.url + "/workbench/evals", headers=auth, timeout=30,
-                         json={"model": "admin/tiny-classifier", "dataset": "admin/iris-mini",
-                               "split": "test", "metrics": ["accuracy"]})
+    started = httpx.post(
+        lab.url + "/workbench/evals",
+        headers=auth,
+        timeout=30,
+        json={
+            "model": "admin/tiny-classifier",
+            "dataset": "admin/iris-mini",
+            "split": "test",
+            "metrics": ["accuracy"],
+        },
+    )
     assert started.status_code == 202, started.text
     run_id, seen, events = started.json()["id"], 0, []
     deadline = time.monotonic() + 400

@@ -59,6 +59,7 @@ def _demo_reference(conn: wb.Connection, demo: dict[str, str], tmp_path: Path) -
 
 # -- datasets --------------------------------------------------------------------------------
 
+
 def test_load_dataset_splits_and_streaming(conn: wb.Connection, demo: dict[str, str]) -> None:
     full = wb.load_dataset(demo["dataset"])
     assert {s: full[s].num_rows for s in full} == {"train": 120, "test": 30}
@@ -78,13 +79,14 @@ def test_load_dataset_pins_the_revision(conn: wb.Connection) -> None:
     old = wb.load_dataset(rid, split="train", revision=first.oid)
     assert old.num_rows == 5
     assert {r.commit for r in wb.inputs() if r.repo == rid} == {
-        first.oid, conn.client.revision_sha(rid, type="dataset")}
+        first.oid,
+        conn.client.revision_sha(rid, type="dataset"),
+    }
     branch = wb.load_dataset(rid, split="train", revision="main")
     assert branch.num_rows == 7
 
 
-def test_a_cached_load_follows_main_and_never_outlives_access(conn: wb.Connection,
-                                                              hub: HubProcess) -> None:
+def test_a_cached_load_follows_main_and_never_outlives_access(conn: wb.Connection, hub: HubProcess) -> None:
     """A cached load starts on the commit main named last time while it asks the hub: what
     it returns is always what main names now, and a repo gone (or hidden) is an error."""
     from workbench.kernel.session import connection, recall
@@ -127,8 +129,7 @@ def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubPro
     rid = unique("checked-ds")
     rows = [{"x": i, "s": f"row {i}"} for i in range(2000)]
     commit = wb.publish_dataset({"train": rows}, rid).oid
-    [entry] = [f for f in conn.client.list_files(rid, type="dataset")
-               if f["path"].endswith(".parquet")]
+    [entry] = [f for f in conn.client.list_files(rid, type="dataset") if f["path"].endswith(".parquet")]
     oid = entry["lfs"]["oid"]
     blob = hub.data / "blobs" / oid[:2] / oid[2:4] / oid  # BlobStore.key (a walk of the data
     assert blob.is_file()  # folder raced the viewer's work folders coming and going)
@@ -200,13 +201,15 @@ def _same_as_datasets(rid: str) -> None:
     """Each split and all splits as loaded now equal ``datasets.load_dataset``'s, which any
     option leads to (``verification_mode`` here, at its default's value)."""
     for split in (None, "train", "test"):
-        _same_datasets(wb.load_dataset(rid, split=split),
-                       wb.load_dataset(rid, split=split, verification_mode="basic_checks"))
+        _same_datasets(
+            wb.load_dataset(rid, split=split),
+            wb.load_dataset(rid, split=split, verification_mode="basic_checks"),
+        )
 
 
-def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
-                                                  monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_a_cached_load_reopens_what_was_converted(
+    conn: wb.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A second load opens the Arrow files the first one converted without building a
     ``datasets`` builder, and gives what ``datasets.load_dataset`` gives for those files; a
     record that no longer fits (folder gone, other cache root, broken record) is converted
@@ -218,8 +221,10 @@ def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
     from workbench.kernel.session import connection
 
     rid = unique("reopened-ds")
-    data = {"train": [{"x": i, "s": f"row {i}"} for i in range(2500)],
-            "test": [{"x": -i, "s": "t"} for i in range(7)]}
+    data = {
+        "train": [{"x": i, "s": f"row {i}"} for i in range(2500)],
+        "test": [{"x": -i, "s": "t"} for i in range(7)],
+    }
     commit = wb.publish_dataset(data, rid).oid
     first = wb.load_dataset(rid)  # downloads and converts
     [record] = connection().repo_cache("dataset", rid, RECORDS).glob(f"{commit}-*.json")
@@ -250,24 +255,26 @@ def test_a_cached_load_reopens_what_was_converted(conn: wb.Connection,
     assert {r.commit for r in wb.inputs() if r.repo == rid} == {commit}
 
 
-def test_a_cached_load_of_another_layout_reopens_the_commit(conn: wb.Connection,
-                                                            monkeypatch: pytest.MonkeyPatch
-                                                            ) -> None:
+def test_a_cached_load_of_another_layout_reopens_the_commit(
+    conn: wb.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A repo laid out otherwise (CSV files found by name, no card) goes through
     ``datasets`` the first time; after that the commit's conversion is opened without asking
     the hub anything but the commit, and equals what ``datasets`` gives; a new commit is
     converted anew."""
     rid = unique("csv-ds")
     conn.client.create_repo(rid, type="dataset")
-    conn.client.upload(rid, {"train.csv": b"x,s\n1,a\n2,b\n", "test.csv": b"x,s\n3,c\n"},
-                       type="dataset", message="csv")
+    conn.client.upload(
+        rid, {"train.csv": b"x,s\n1,a\n2,b\n", "test.csv": b"x,s\n3,c\n"}, type="dataset", message="csv"
+    )
     first = wb.load_dataset(rid)
     assert {s: first[s]["x"] for s in first} == {"train": [1, 2], "test": [3]}
     _same_as_datasets(rid)
     with _no_builder(monkeypatch):
         assert wb.load_dataset(rid, split="train")["s"] == ["a", "b"]
-    commit = conn.client.upload(rid, {"train.csv": b"x,s\n5,e\n"}, type="dataset",
-                                message="new rows")["commitOid"]
+    commit = conn.client.upload(rid, {"train.csv": b"x,s\n5,e\n"}, type="dataset", message="new rows")[
+        "commitOid"
+    ]
     assert wb.load_dataset(rid, split="train")["x"] == [5]
     assert [r.commit for r in wb.inputs() if r.repo == rid][-1] == commit
     with pytest.raises(InvalidRequest) as err:
@@ -286,8 +293,7 @@ def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> No
     assert "is a model repo" in err.value.message and "wb.load_model" in err.value.message
     empty = unique("no-splits")
     conn.client.create_repo(empty, type="dataset")
-    conn.client.upload(empty, {"README.md": b"# nothing to load\n", "notes.bin": b"\x00\x01"},
-                       type="dataset")
+    conn.client.upload(empty, {"README.md": b"# nothing to load\n", "notes.bin": b"\x00\x01"}, type="dataset")
     with pytest.raises(InvalidRequest) as err:
         wb.load_dataset(empty)
     assert err.value.code == "NoSplits" and "configs:" in err.value.message
@@ -299,8 +305,10 @@ def test_load_dataset_bad_input(conn: wb.Connection, demo: dict[str, str]) -> No
 
 # -- models from a class ---------------------------------------------------------------------
 
-def test_load_model_class_not_found_then_registered(conn: wb.Connection, demo: dict[str, str],
-                                                    tmp_path: Path) -> None:
+
+def test_load_model_class_not_found_then_registered(
+    conn: wb.Connection, demo: dict[str, str], tmp_path: Path
+) -> None:
     with pytest.raises(NotFound) as err:
         wb.load_model(demo["model"])
     assert err.value.code == "ModelClassNotFound"
@@ -313,11 +321,13 @@ def test_load_model_class_not_found_then_registered(conn: wb.Connection, demo: d
         assert torch.equal(model(x), _demo_reference(conn, demo, tmp_path)(x))
     sha = conn.client.revision_sha(demo["model"])
     assert [(r.repo, r.type, r.commit, r.via) for r in wb.inputs()] == [
-        (demo["model"], "model", sha, "wb.load_model")]
+        (demo["model"], "model", sha, "wb.load_model")
+    ]
 
 
-def test_load_model_finds_class_in_main(conn: wb.Connection, demo: dict[str, str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_model_finds_class_in_main(
+    conn: wb.Connection, demo: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys.modules["__main__"], "TinyMLP", TinyMLP, raising=False)
     assert isinstance(wb.load_model(demo["model"]), TinyMLP)
 
@@ -326,10 +336,16 @@ def test_load_model_from_module_named_in_config(conn: wb.Connection) -> None:
     rid = unique("scaled")
     net = ScaledMLP(3, hidden=5)
     wb.publish_model(net, rid)
-    config = json.loads(conn.client.download_file(rid, "config.json",
-                                                  local_dir=conn.cache_dir / "x").read_text())
-    assert config == {"architectures": ["ScaledMLP"], "module": "tests.support.kernel",
-                      "n_inputs": 3, "hidden": 5, "n_outputs": 2}
+    config = json.loads(
+        conn.client.download_file(rid, "config.json", local_dir=conn.cache_dir / "x").read_text()
+    )
+    assert config == {
+        "architectures": ["ScaledMLP"],
+        "module": "tests.support.kernel",
+        "n_inputs": 3,
+        "hidden": 5,
+        "n_outputs": 2,
+    }
     loaded = wb.load_model(rid)
     assert isinstance(loaded, ScaledMLP) and loaded.fc1.out_features == 5
     x = torch.randn(4, 3)
@@ -362,8 +378,13 @@ def test_load_model_refuses_pickle_only_repos(conn: wb.Connection, tmp_path: Pat
     rid = unique("pickled")
     marker = tmp_path / "unpickled"
     conn.client.create_repo(rid)
-    conn.client.upload(rid, {"config.json": json.dumps({"architectures": ["TinyMLP"]}).encode(),
-                             "pytorch_model.bin": _pickle_bomb(marker)})
+    conn.client.upload(
+        rid,
+        {
+            "config.json": json.dumps({"architectures": ["TinyMLP"]}).encode(),
+            "pytorch_model.bin": _pickle_bomb(marker),
+        },
+    )
     wb.register_model(TinyMLP)
     with pytest.raises(InvalidRequest) as err:
         wb.load_model(rid)
@@ -388,6 +409,7 @@ def test_load_model_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None
 
 
 # -- torch.export programs -------------------------------------------------------------------
+
 
 def test_export_round_trip_at_other_batch_sizes(conn: wb.Connection) -> None:
     rid = unique("exported")
@@ -417,8 +439,7 @@ def test_export_round_trip_at_other_batch_sizes(conn: wb.Connection) -> None:
     assert wb.inputs()[-1].repo == rid
 
 
-def test_unsafe_program_is_refused_before_anything_runs(conn: wb.Connection,
-                                                        tmp_path: Path) -> None:
+def test_unsafe_program_is_refused_before_anything_runs(conn: wb.Connection, tmp_path: Path) -> None:
     from workbench.kernel.programs import export_program
 
     good = tmp_path / "model.pt2"
@@ -445,11 +466,17 @@ def test_unsafe_program_is_refused_before_anything_runs(conn: wb.Connection,
 
 # -- transformers ----------------------------------------------------------------------------
 
+
 def test_transformers_model(conn: wb.Connection, tmp_path: Path) -> None:
     transformers = pytest.importorskip("transformers")
-    config = transformers.BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=32,
-                                     max_position_embeddings=32)
+    config = transformers.BertConfig(
+        vocab_size=64,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=32,
+    )
     torch.manual_seed(0)
     bert = transformers.BertModel(config).eval()
     bert.save_pretrained(tmp_path / "bert", safe_serialization=True)
@@ -469,17 +496,24 @@ def test_transformers_model(conn: wb.Connection, tmp_path: Path) -> None:
     assert isinstance(wb.load_model(again), transformers.BertModel)
 
 
-def test_transformers_repo_without_safetensors_is_refused(conn: wb.Connection,
-                                                          tmp_path: Path) -> None:
+def test_transformers_repo_without_safetensors_is_refused(conn: wb.Connection, tmp_path: Path) -> None:
     pytest.importorskip("transformers")
     rid = unique("bin-bert")
     marker = tmp_path / "unpickled"
-    config = {"model_type": "bert", "architectures": ["BertModel"], "vocab_size": 64,
-              "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-              "intermediate_size": 32, "transformers_version": "5.0.0"}
+    config = {
+        "model_type": "bert",
+        "architectures": ["BertModel"],
+        "vocab_size": 64,
+        "hidden_size": 16,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
+        "transformers_version": "5.0.0",
+    }
     conn.client.create_repo(rid)
-    conn.client.upload(rid, {"config.json": json.dumps(config).encode(),
-                             "pytorch_model.bin": _pickle_bomb(marker)})
+    conn.client.upload(
+        rid, {"config.json": json.dumps(config).encode(), "pytorch_model.bin": _pickle_bomb(marker)}
+    )
     with pytest.raises(InvalidRequest) as err:
         wb.load_model(rid)
     assert err.value.code == "NoSafeWeights"
@@ -487,6 +521,7 @@ def test_transformers_repo_without_safetensors_is_refused(conn: wb.Connection,
 
 
 # -- papers ----------------------------------------------------------------------------------
+
 
 def test_load_paper(conn: wb.Connection, demo: dict[str, str]) -> None:
     paper = wb.load_paper(demo["paper"])
@@ -508,10 +543,10 @@ def test_load_paper(conn: wb.Connection, demo: dict[str, str]) -> None:
 
 # -- the hub down ----------------------------------------------------------------------------
 
-def test_loads_go_on_from_the_cache_while_the_hub_is_down(hub: HubProcess, hub_factory: Any,
-                                                          tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+
+def test_loads_go_on_from_the_cache_while_the_hub_is_down(
+    hub: HubProcess, hub_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With the hub unreachable, a load of a revision loaded here before uses the commit it
     named then, from the cache, warns that it did, and records that commit. Anything with no
     cached copy (another repo or revision; options on a layout that ``datasets`` must ask
@@ -526,8 +561,9 @@ def test_loads_go_on_from_the_cache_while_the_hub_is_down(hub: HubProcess, hub_f
     try:
         wb.connect(down.url, down.token, cache_dir=cache)
         wb.clear_inputs()
-        listed, csv, model_id, paper_id, never = (unique(k) for k in (
-            "parquet", "csv", "model", "paper", "never"))
+        listed, csv, model_id, paper_id, never = (
+            unique(k) for k in ("parquet", "csv", "model", "paper", "never")
+        )
         commit = wb.publish_dataset({"train": [{"x": i} for i in range(9)]}, listed).oid
         client = wb.connection().client
         client.create_repo(csv, type="dataset")
@@ -558,9 +594,11 @@ def test_loads_go_on_from_the_cache_while_the_hub_is_down(hub: HubProcess, hub_f
             assert wb.load_paper(paper_id).title == "Offline"
         assert [(r.repo, r.commit) for r in wb.inputs()] == before
 
-        for call in (lambda: wb.load_dataset(never),
-                     lambda: wb.load_dataset(listed, revision="v2"),
-                     lambda: wb.load_model(unique("nothing"))):
+        for call in (
+            lambda: wb.load_dataset(never),
+            lambda: wb.load_dataset(listed, revision="v2"),
+            lambda: wb.load_model(unique("nothing")),
+        ):
             with pytest.raises(WorkbenchError) as err:
                 call()
             assert err.value.code == "HubUnreachable" and "No copy" in err.value.message

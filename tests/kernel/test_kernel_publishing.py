@@ -43,14 +43,22 @@ def _readme(conn: wb.Connection, rid: str, kind: str = "model") -> tuple[dict, s
 
 # -- models ----------------------------------------------------------------------------------
 
+
 def test_publish_model_in_one_commit_with_card(conn: wb.Connection, demo: dict[str, str]) -> None:
     wb.load_dataset(demo["dataset"], split="train")
     rid = unique("pub-model")
     net = ScaledMLP(4, hidden=6, n_outputs=3)
-    commit = wb.publish_model(net, rid, license="mit", tags=["tabular", "demo"],
-                              datasets=[demo["dataset"]], base_model=demo["model"],
-                              task="tabular-classification", message="First weights",
-                              card="A tiny classifier for **iris**.")
+    commit = wb.publish_model(
+        net,
+        rid,
+        license="mit",
+        tags=["tabular", "demo"],
+        datasets=[demo["dataset"]],
+        base_model=demo["model"],
+        task="tabular-classification",
+        message="First weights",
+        card="A tiny classifier for **iris**.",
+    )
     assert len(commit.oid) == 40 and commit.created and commit.type == "model"
     assert commit.url.endswith(f"/commit/{commit.oid}") and rid in commit._repr_html_()
     log = conn.client.log(rid)
@@ -58,18 +66,24 @@ def test_publish_model_in_one_commit_with_card(conn: wb.Connection, demo: dict[s
     files = {f["path"] for f in conn.client.list_files(rid)} - {".gitattributes"}
     assert files == {"README.md", "config.json", "model.safetensors"}
     # Everything arrived in that one commit: before it, the new repo held nothing of ours.
-    assert all({f["path"] for f in conn.client.list_files(rid, revision=c["id"])} <=
-               {".gitattributes"} for c in log[1:])
+    assert all(
+        {f["path"] for f in conn.client.list_files(rid, revision=c["id"])} <= {".gitattributes"}
+        for c in log[1:]
+    )
     meta, body = _readme(conn, rid)
-    assert meta == {"library_name": "pytorch", "license": "mit",
-                    "pipeline_tag": "tabular-classification", "tags": ["tabular", "demo"],
-                    "datasets": [demo["dataset"]], "base_model": demo["model"]}
+    assert meta == {
+        "library_name": "pytorch",
+        "license": "mit",
+        "pipeline_tag": "tabular-classification",
+        "tags": ["tabular", "demo"],
+        "datasets": [demo["dataset"]],
+        "base_model": demo["model"],
+    }
     assert body.startswith("A tiny classifier for **iris**.")
     assert f'wb.load_model("{rid}")' in body and "ScaledMLP" in body
     assert demo["dataset"] in body.split("## Inputs")[1]  # provenance of the session
     model_info = conn.client.repo_info(rid)
-    assert "license:mit" in model_info["tags"] and f"dataset:{demo['dataset']}" in \
-        model_info["tags"]
+    assert "license:mit" in model_info["tags"] and f"dataset:{demo['dataset']}" in model_info["tags"]
 
 
 def test_publish_model_again_adds_one_commit(conn: wb.Connection) -> None:
@@ -126,30 +140,49 @@ def test_failed_commit_removes_the_repo_it_created(conn: wb.Connection) -> None:
 
 # -- datasets --------------------------------------------------------------------------------
 
+
 def test_publish_dataset_shapes_and_load_back(conn: wb.Connection) -> None:
     import datasets
     import pandas as pd
 
-    frame = pd.DataFrame({"x": [float(i) for i in range(12)], "label": [i % 3 for i in range(12)],
-                          "text": [f"row {i}" for i in range(12)]})
+    frame = pd.DataFrame(
+        {
+            "x": [float(i) for i in range(12)],
+            "label": [i % 3 for i in range(12)],
+            "text": [f"row {i}" for i in range(12)],
+        }
+    )
     rid = unique("pub-frame")
-    wb.publish_dataset(frame, rid, license="cc-by-4.0", tags=["tabular"],
-                       task="tabular-classification", pretty_name="A frame")
+    wb.publish_dataset(
+        frame,
+        rid,
+        license="cc-by-4.0",
+        tags=["tabular"],
+        task="tabular-classification",
+        pretty_name="A frame",
+    )
     # The stock client finds the split with no help from Workbench.
     stock = datasets.load_dataset(rid, revision=conn.client.revision_sha(rid, type="dataset"))
     assert {s: stock[s].num_rows for s in stock} == {"train": 12}
     meta, body = _readme(conn, rid, "dataset")
     assert meta["license"] == "cc-by-4.0" and meta["task_categories"] == ["tabular-classification"]
     assert meta["size_categories"] == ["n<1K"] and meta["pretty_name"] == "A frame"
-    assert meta["configs"] == [{"config_name": "default", "data_files": [
-        {"split": "train", "path": "data/train-00000-of-00001.parquet"}]}]
+    assert meta["configs"] == [
+        {
+            "config_name": "default",
+            "data_files": [{"split": "train", "path": "data/train-00000-of-00001.parquet"}],
+        }
+    ]
     assert [f["name"] for f in meta["dataset_info"]["features"]] == ["x", "label", "text"]
     assert "| train | 12 |" in body
 
-    splits = datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"q": ["a", "b", "c"]}),
-        "validation": datasets.Dataset.from_dict({"q": ["d"]}),
-        "test": datasets.Dataset.from_dict({"q": ["e", "f"]}).shuffle(seed=1)})
+    splits = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"q": ["a", "b", "c"]}),
+            "validation": datasets.Dataset.from_dict({"q": ["d"]}),
+            "test": datasets.Dataset.from_dict({"q": ["e", "f"]}).shuffle(seed=1),
+        }
+    )
     rid2 = unique("pub-dict")
     wb.publish_dataset(splits, rid2)
     loaded = wb.load_dataset(rid2)
@@ -176,10 +209,14 @@ def test_publish_dataset_bad_input_publishes_nothing(conn: wb.Connection) -> Non
     import datasets
 
     rid = unique("bad-ds")
-    cases = [({}, "EmptySplit"), ({"train": []}, "EmptySplit"),
-             ({"train-1": [{"a": 1}]}, "InvalidSplit"), ({"train": "text"}, "InvalidDataset"),
-             ({"train": [{"a": 1}], "test": [{"b": "x"}]}, "InvalidDataset"),
-             (datasets.Dataset.from_dict({"a": [1]}).to_iterable_dataset(), "InvalidDataset")]
+    cases = [
+        ({}, "EmptySplit"),
+        ({"train": []}, "EmptySplit"),
+        ({"train-1": [{"a": 1}]}, "InvalidSplit"),
+        ({"train": "text"}, "InvalidDataset"),
+        ({"train": [{"a": 1}], "test": [{"b": "x"}]}, "InvalidDataset"),
+        (datasets.Dataset.from_dict({"a": [1]}).to_iterable_dataset(), "InvalidDataset"),
+    ]
     for data, code in cases:
         with pytest.raises(InvalidRequest) as err:
             wb.publish_dataset(data, rid)
@@ -189,21 +226,34 @@ def test_publish_dataset_bad_input_publishes_nothing(conn: wb.Connection) -> Non
 
 # -- papers ----------------------------------------------------------------------------------
 
-def test_publish_paper_and_load_it(conn: wb.Connection, demo: dict[str, str],
-                                   tmp_path: Path) -> None:
+
+def test_publish_paper_and_load_it(conn: wb.Connection, demo: dict[str, str], tmp_path: Path) -> None:
     pdf = tmp_path / "note.pdf"
     pdf.write_bytes(b"%PDF-1.4\n% tiny\n%%EOF\n")
     rid = unique("pub-paper")
-    wb.publish_paper(rid, title="Tiny notes", authors=["Ada", "Grace"],
-                     abstract="We show *tiny* things.", pdf=pdf, arxiv_id="2401.01234v2",
-                     doi="10.1234/abc.5", links=[demo["model"], f"datasets/{demo['dataset']}",
-                                                 demo["paper"]], published="2026-02-01")
+    wb.publish_paper(
+        rid,
+        title="Tiny notes",
+        authors=["Ada", "Grace"],
+        abstract="We show *tiny* things.",
+        pdf=pdf,
+        arxiv_id="2401.01234v2",
+        doi="10.1234/abc.5",
+        links=[demo["model"], f"datasets/{demo['dataset']}", demo["paper"]],
+        published="2026-02-01",
+    )
     paper = wb.load_paper(rid)
-    assert (paper.title, paper.authors, paper.abstract) == ("Tiny notes", ["Ada", "Grace"],
-                                                            "We show *tiny* things.")
+    assert (paper.title, paper.authors, paper.abstract) == (
+        "Tiny notes",
+        ["Ada", "Grace"],
+        "We show *tiny* things.",
+    )
     assert paper.identifiers == {"arxiv": "2401.01234v2", "doi": "10.1234/abc.5"}
-    assert paper.links == {"models": [demo["model"]], "datasets": [demo["dataset"]],
-                           "papers": [demo["paper"]]}
+    assert paper.links == {
+        "models": [demo["model"]],
+        "datasets": [demo["dataset"]],
+        "papers": [demo["paper"]],
+    }
     assert paper.published == "2026-02-01" and paper.pdf_path.read_bytes() == pdf.read_bytes()
     html = paper._repr_html_()
     assert 'href="https://arxiv.org/abs/2401.01234v2"' in html
@@ -215,11 +265,15 @@ def test_publish_paper_bad_input(conn: wb.Connection, tmp_path: Path) -> None:
     base = {"title": "T", "authors": ["A"], "abstract": "B"}
     not_pdf = tmp_path / "x.pdf"
     not_pdf.write_text("hello")
-    for extra, match in (({"title": " "}, "title"), ({"authors": []}, "author"),
-                         ({"arxiv_id": "arxiv:1"}, "arXiv"), ({"doi": "doi.org/x"}, "DOI"),
-                         ({"pdf": not_pdf}, "not a PDF"), ({"pdf": tmp_path / "missing.pdf"},
-                                                         "does not exist"),
-                         ({"links": ["admin/no-such-thing"]}, "publish it first")):
+    for extra, match in (
+        ({"title": " "}, "title"),
+        ({"authors": []}, "author"),
+        ({"arxiv_id": "arxiv:1"}, "arXiv"),
+        ({"doi": "doi.org/x"}, "DOI"),
+        ({"pdf": not_pdf}, "not a PDF"),
+        ({"pdf": tmp_path / "missing.pdf"}, "does not exist"),
+        ({"links": ["admin/no-such-thing"]}, "publish it first"),
+    ):
         with pytest.raises(InvalidRequest, match=match):
             wb.publish_paper(rid, **{**base, **extra})
     assert not _exists(conn, rid, "paper")
@@ -234,16 +288,20 @@ def test_publish_paper_with_supplements(conn: wb.Connection, api, tmp_path: Path
     appendix.write_bytes(b"%PDF-1.4\n% the appendix\n%%EOF\n")
     rid = unique("sup-paper")
     word = f"extras{rid.rsplit('-', 1)[-1]}"
-    commit = wb.publish_paper(rid, title=f"With {word}", authors=["Ada"], abstract="Numbers.",
-                              pdf=pdf, supplements=[results, appendix])
+    commit = wb.publish_paper(
+        rid,
+        title=f"With {word}",
+        authors=["Ada"],
+        abstract="Numbers.",
+        pdf=pdf,
+        supplements=[results, appendix],
+    )
     log = conn.client.log(rid, type="paper")
     assert log[0]["id"] == commit.oid
     files = {f["path"] for f in conn.client.list_files(rid, type="paper")} - {".gitattributes"}
-    assert files == {"README.md", "paper.pdf", "supplements/results.csv",
-                     "supplements/appendix.pdf"}
+    assert files == {"README.md", "paper.pdf", "supplements/results.csv", "supplements/appendix.pdf"}
     paper = wb.load_paper(rid)
-    assert paper.commit == commit.oid and set(paper.supplements) == {"results.csv",
-                                                                      "appendix.pdf"}
+    assert paper.commit == commit.oid and set(paper.supplements) == {"results.csv", "appendix.pdf"}
     assert paper.supplements["results.csv"].read_bytes() == results.read_bytes()
     assert paper.supplements["appendix.pdf"].read_bytes() == appendix.read_bytes()
     assert paper.pdf_path.read_bytes() == pdf.read_bytes()
@@ -254,33 +312,40 @@ def test_publish_paper_with_supplements(conn: wb.Connection, api, tmp_path: Path
     info = api.paper_info(rid)
     assert sorted((s["name"], s["path"], s["size"]) for s in info.supplements) == [
         ("appendix.pdf", "supplements/appendix.pdf", appendix.stat().st_size),
-        ("results.csv", "supplements/results.csv", results.stat().st_size)]
+        ("results.csv", "supplements/results.csv", results.stat().st_size),
+    ]
     listed = next(p for p in api.list_papers(query=word) if p.id == rid)
     assert {s["name"] for s in listed.supplements} == {"results.csv", "appendix.pdf"}
     # Named explicitly (folders allowed), on top of the same repo.
-    second = wb.publish_paper(rid, title=f"With {word}", authors=["Ada"], abstract="Numbers.",
-                              supplements={"code/train.py": results, "raw.bin": b"\x00\x01"})
+    second = wb.publish_paper(
+        rid,
+        title=f"With {word}",
+        authors=["Ada"],
+        abstract="Numbers.",
+        supplements={"code/train.py": results, "raw.bin": b"\x00\x01"},
+    )
     again = wb.load_paper(rid)
     assert again.commit == second.oid and again.supplements["raw.bin"].read_bytes() == b"\x00\x01"
     assert again.supplements["code/train.py"].read_bytes() == results.read_bytes()
 
 
-def test_publish_paper_bad_supplements_commit_nothing(conn: wb.Connection,
-                                                      tmp_path: Path) -> None:
+def test_publish_paper_bad_supplements_commit_nothing(conn: wb.Connection, tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
     good.write_text("a\n1\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "good.csv").write_text("b\n2\n")
     base = {"title": "T", "authors": ["A"], "abstract": "B"}
     rid = unique("bad-sup")
-    cases = [([good, tmp_path / "missing.csv"], "SupplementNotFound", "does not exist"),
-             ([tmp_path / "sub"], "SupplementNotFound", "is not a file"),
-             ({"../evil.csv": good}, "InvalidSupplement", "'..'"),
-             ({"/etc/passwd": good}, "InvalidSupplement", "relative"),
-             ({"a\\b.csv": good}, "InvalidSupplement", "separator"),
-             ({"": good}, "InvalidSupplement", "file name"),
-             ({"x.csv": 3}, "InvalidSupplement", "file path"),
-             ([good, tmp_path / "sub" / "good.csv"], "InvalidSupplement", "Two supplements")]
+    cases = [
+        ([good, tmp_path / "missing.csv"], "SupplementNotFound", "does not exist"),
+        ([tmp_path / "sub"], "SupplementNotFound", "is not a file"),
+        ({"../evil.csv": good}, "InvalidSupplement", "'..'"),
+        ({"/etc/passwd": good}, "InvalidSupplement", "relative"),
+        ({"a\\b.csv": good}, "InvalidSupplement", "separator"),
+        ({"": good}, "InvalidSupplement", "file name"),
+        ({"x.csv": 3}, "InvalidSupplement", "file path"),
+        ([good, tmp_path / "sub" / "good.csv"], "InvalidSupplement", "Two supplements"),
+    ]
     for supplements, code, says in cases:
         with pytest.raises(InvalidRequest) as err:
             wb.publish_paper(rid, **base, supplements=supplements)
@@ -289,16 +354,15 @@ def test_publish_paper_bad_supplements_commit_nothing(conn: wb.Connection,
     # An existing paper: a bad supplement leaves it at its commit, with none of the files.
     first = wb.publish_paper(rid, **base, supplements=[good])
     with pytest.raises(InvalidRequest, match="does not exist"):
-        wb.publish_paper(rid, **{**base, "abstract": "New"},
-                         supplements=[good, tmp_path / "gone.csv"])
+        wb.publish_paper(rid, **{**base, "abstract": "New"}, supplements=[good, tmp_path / "gone.csv"])
     assert conn.client.revision_sha(rid, type="paper") == first.oid
     assert wb.load_paper(rid).abstract == "B"
 
 
 # -- notebooks -------------------------------------------------------------------------------
 
-def test_publish_notebook_lists_the_inputs(conn: wb.Connection, demo: dict[str, str],
-                                           tmp_path: Path) -> None:
+
+def test_publish_notebook_lists_the_inputs(conn: wb.Connection, demo: dict[str, str], tmp_path: Path) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
@@ -330,14 +394,14 @@ def test_publish_notebook_lists_the_inputs(conn: wb.Connection, demo: dict[str, 
 
 # -- cards -----------------------------------------------------------------------------------
 
+
 def test_card_read_update_push(conn: wb.Connection) -> None:
     rid = unique("card")
     wb.publish_model(ScaledMLP(2), rid, license="mit")
     card = wb.card(rid)
     assert card.metadata["license"] == "mit" and "ScaledMLP" in card.text
     assert "license" in repr(card) and "```yaml" in card._repr_markdown_()
-    card.update({"model-index": [{"name": "x", "results": []}]}, license="apache-2.0",
-                library_name=None)
+    card.update({"model-index": [{"name": "x", "results": []}]}, license="apache-2.0", library_name=None)
     card.text += "\n## Notes\n\nMore words.\n"
     commit = card.push(message="Edit the card")
     assert conn.client.log(rid)[0]["title"] == "Edit the card" and commit.oid == card.commit
@@ -381,6 +445,7 @@ def test_card_invalid_yaml(conn: wb.Connection) -> None:
 
 # -- who may publish -------------------------------------------------------------------------
 
+
 def test_publishing_without_write_access(conn: wb.Connection, hub: HubProcess) -> None:
     bob = make_user(hub)
     target = unique("admins-only")
@@ -404,8 +469,7 @@ def test_publishing_without_write_access(conn: wb.Connection, hub: HubProcess) -
     assert len(admin.client.log(target)) == 2  # the repo's first commit + the publish
 
 
-def test_publishing_anonymously(hub: HubProcess, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publishing_anonymously(hub: HubProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WORKBENCH_HUB_URL", "WORKBENCH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no saved token either
@@ -429,8 +493,7 @@ def test_config_json_round_trip(conn: wb.Connection) -> None:
 
     wb.publish_model(Configured(3, depth=2), rid)
     path = conn.client.download_file(rid, "config.json", local_dir=conn.cache_dir / "cfg")
-    assert json.loads(path.read_text()) == {"architectures": ["Configured"], "width": 3,
-                                            "depth": 2}
+    assert json.loads(path.read_text()) == {"architectures": ["Configured"], "width": 3, "depth": 2}
     wb.register_model(Configured)
     loaded = wb.load_model(rid)
     assert len(loaded.layers) == 2

@@ -32,16 +32,26 @@ def word() -> str:
 def published(hub: HubProcess, word: str) -> dict[str, str]:
     wb.connect(hub.url, hub.token)
     model, data = f"admin/{word}-model", f"admin/{word}-data"
-    wb.publish_model(ScaledMLP(2), model, card=f"Classifies {word} songs.", license="mit",
-                     task="audio-classification", tags=["birds"],
-                     example_inputs=torch.randn(2, 2))
-    wb.publish_dataset({"train": [{"song": "tweet", "label": 1}]}, data, license="cc-by-4.0",
-                       card=f"Recordings of {word} songs.", tags=["birds"])
+    wb.publish_model(
+        ScaledMLP(2),
+        model,
+        card=f"Classifies {word} songs.",
+        license="mit",
+        task="audio-classification",
+        tags=["birds"],
+        example_inputs=torch.randn(2, 2),
+    )
+    wb.publish_dataset(
+        {"train": [{"song": "tweet", "label": 1}]},
+        data,
+        license="cc-by-4.0",
+        card=f"Recordings of {word} songs.",
+        tags=["birds"],
+    )
     return {"model": model, "dataset": data}
 
 
-def test_search_finds_published_repos(conn: wb.Connection, published: dict[str, str],
-                                      word: str) -> None:
+def test_search_finds_published_repos(conn: wb.Connection, published: dict[str, str], word: str) -> None:
     hits = wb.search(word)
     assert isinstance(hits, SearchResults)
     assert set(hits.ids) == set(published.values())
@@ -55,8 +65,7 @@ def test_search_finds_published_repos(conn: wb.Connection, published: dict[str, 
     assert wb.search(f"{word} nothingelse") == []
 
 
-def test_search_results_display_and_pandas(conn: wb.Connection, published: dict[str, str],
-                                           word: str) -> None:
+def test_search_results_display_and_pandas(conn: wb.Connection, published: dict[str, str], word: str) -> None:
     hits = wb.search(word)
     html = hits._repr_html_()
     for rid in published.values():
@@ -64,16 +73,26 @@ def test_search_results_display_and_pandas(conn: wb.Connection, published: dict[
     assert "audio-classification" in html and "<table" in html
     assert published["model"] in repr(hits)
     frame = hits.to_pandas()
-    assert list(frame.columns[:len(COLUMNS)]) == list(COLUMNS)
+    assert list(frame.columns[: len(COLUMNS)]) == list(COLUMNS)
     assert set(frame["id"]) == set(published.values())
     empty = wb.search(f"{word}-none-<b>")
     assert "Nothing found" in empty._repr_html_() and "<b>" not in empty._repr_html_()
 
 
 def test_search_results_escape_user_text() -> None:
-    hits = SearchResults([{"id": "a/b", "type": "model", "title": "<script>x</script>",
-                           "summary": '<img src=x onerror="y">', "task": "<i>t</i>"}],
-                         query="q", hub_url="http://hub")
+    hits = SearchResults(
+        [
+            {
+                "id": "a/b",
+                "type": "model",
+                "title": "<script>x</script>",
+                "summary": '<img src=x onerror="y">',
+                "task": "<i>t</i>",
+            }
+        ],
+        query="q",
+        hub_url="http://hub",
+    )
     html = hits._repr_html_()
     assert "<script>" not in html and "<img" not in html and "<i>t" not in html
     assert load_line(hits[0]) == 'model = wb.load_model("a/b")'
@@ -81,8 +100,9 @@ def test_search_results_escape_user_text() -> None:
     assert load_line({"id": "a/s", "type": "space"}) == 'info = wb.info("a/s", type="space")'
 
 
-def test_private_repos_stay_private(conn: wb.Connection, hub: HubProcess, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_private_repos_stay_private(
+    conn: wb.Connection, hub: HubProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     word = f"okapi{secrets.token_hex(3)}"
     secret = f"admin/{word}-secret"
     wb.publish_model(ScaledMLP(2), secret, private=True, card=f"Private {word} weights.")

@@ -37,8 +37,7 @@ def test_connect_explicit(conn: wb.Connection, hub: HubProcess) -> None:
     assert "admin" in conn._repr_html_() and hub.url in conn._repr_html_()
 
 
-def test_connect_points_imported_libraries_at_the_hub(conn: wb.Connection,
-                                                      hub: HubProcess) -> None:
+def test_connect_points_imported_libraries_at_the_hub(conn: wb.Connection, hub: HubProcess) -> None:
     import datasets
     import evaluate
     import huggingface_hub
@@ -60,8 +59,9 @@ def test_connect_points_imported_libraries_at_the_hub(conn: wb.Connection,
 
 
 def _python(code: str, env: dict[str, str]) -> dict:  # type: ignore[type-arg]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -81,30 +81,43 @@ print(json.dumps({"hub": constants.ENDPOINT, "api": hf_api.api.endpoint,
 
 def test_libraries_imported_after_connect_are_patched(hub: HubProcess, tmp_path: Path) -> None:
     """A fresh kernel: env from WORKBENCH_*, HF_ENDPOINT elsewhere, libraries imported later."""
-    env = {**os.environ, "WORKBENCH_HUB_URL": hub.url, "WORKBENCH_TOKEN": hub.token,
-           "HF_ENDPOINT": "https://huggingface.co", "XDG_CONFIG_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "WORKBENCH_HUB_URL": hub.url,
+        "WORKBENCH_TOKEN": hub.token,
+        "HF_ENDPOINT": "https://huggingface.co",
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
     env.pop("HF_TOKEN", None)
     got = _python("import workbench as wb; wb.connect()\n" + REPORT, env)
-    assert got == {"hub": hub.url, "api": hub.url, "datasets": hub.url, "parquet_export": False,
-                   "evaluate": f"{hub.url}/spaces/{{path}}/resolve/{{revision}}/{{name}}",
-                   "token": None, "user": "admin"}
+    assert got == {
+        "hub": hub.url,
+        "api": hub.url,
+        "datasets": hub.url,
+        "parquet_export": False,
+        "evaluate": f"{hub.url}/spaces/{{path}}/resolve/{{revision}}/{{name}}",
+        "token": None,
+        "user": "admin",
+    }
 
 
 def test_libraries_imported_before_connect_are_patched(hub: HubProcess, tmp_path: Path) -> None:
-    env = {**os.environ, "HF_ENDPOINT": "https://huggingface.co",
-           "XDG_CONFIG_HOME": str(tmp_path)}
+    env = {**os.environ, "HF_ENDPOINT": "https://huggingface.co", "XDG_CONFIG_HOME": str(tmp_path)}
     for name in ("HF_TOKEN", "WORKBENCH_HUB_URL", "WORKBENCH_TOKEN"):
         env.pop(name, None)
-    code = ("import datasets, evaluate, huggingface_hub\nimport workbench as wb\n"
-            f"wb.connect({hub.url!r}, {hub.token!r})\n" + REPORT)
+    code = (
+        "import datasets, evaluate, huggingface_hub\nimport workbench as wb\n"
+        f"wb.connect({hub.url!r}, {hub.token!r})\n" + REPORT
+    )
     got = _python(code, env)
     assert (got["hub"], got["api"], got["datasets"]) == (hub.url, hub.url, hub.url)
     assert got["parquet_export"] is False and got["evaluate"].startswith(hub.url)
     assert got["token"] is None  # tokens are passed explicitly, never put in the environment
 
 
-def test_precedence_env_then_user_config(hub: HubProcess, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_env_then_user_config(
+    hub: HubProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "workbench" / "config.json"
     config.parent.mkdir()
     config.write_text(json.dumps({"hub_url": hub.url, "token": hub.token}))
@@ -125,8 +138,9 @@ def test_precedence_env_then_user_config(hub: HubProcess, tmp_path: Path,
     wb.connect(hub.url, hub.token)  # leave the session pointed at the test hub
 
 
-def test_auto_connect_on_first_use(hub: HubProcess, demo: dict[str, str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_connect_on_first_use(
+    hub: HubProcess, demo: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(session, "_current", None)
     monkeypatch.setenv("WORKBENCH_HUB_URL", hub.url)
     monkeypatch.setenv("WORKBENCH_TOKEN", hub.token)
@@ -155,7 +169,7 @@ def test_info_of_each_type_and_its_display(conn: wb.Connection, demo: dict[str, 
     model = wb.info(demo["model"], type="model")
     assert {f["path"] for f in model.files} >= {"config.json", "model.safetensors"}
     assert model.card_data["license"] == "apache-2.0"
-    assert 'wb.load_model(&quot;admin/tiny-classifier&quot;)' in model._repr_html_()
+    assert "wb.load_model(&quot;admin/tiny-classifier&quot;)" in model._repr_html_()
     assert wb.info(demo["paper"]).title.startswith("TinyMLP")
 
 
@@ -172,8 +186,10 @@ def test_info_bad_input(conn: wb.Connection, demo: dict[str, str]) -> None:
 def test_display_escapes_user_text(conn: wb.Connection) -> None:
     rid = unique("xss")
     title = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-    card = (f"---\ntitle: '{title}'\ntags: ['<b>t</b>']\nlicense: mit\n---\n# <b>Hi</b>\n\n"
-            "[click](javascript:alert(3)) and `<kbd>` in code\n")
+    card = (
+        f"---\ntitle: '{title}'\ntags: ['<b>t</b>']\nlicense: mit\n---\n# <b>Hi</b>\n\n"
+        "[click](javascript:alert(3)) and `<kbd>` in code\n"
+    )
     conn.client.create_repo(rid)
     conn.client.upload(rid, {"README.md": card.encode()})
     html = wb.info(rid)._repr_html_()
@@ -185,8 +201,18 @@ def test_display_escapes_user_text(conn: wb.Connection) -> None:
     assert "<b>Hi</b>" not in markdown and "](javascript:" not in markdown
     assert "`<kbd>`" in markdown  # code spans are left alone: the parser escapes them
     assert 'href="javascript' not in shown._repr_html_()
-    paper = wb.Paper("a/b", "0" * 40, "<i>T</i>", ["<b>A</b>"], "x < y",
-                     {"doi": "10.1234/x)[e](javascript:alert(1))"}, {}, None, None, "u")
+    paper = wb.Paper(
+        "a/b",
+        "0" * 40,
+        "<i>T</i>",
+        ["<b>A</b>"],
+        "x < y",
+        {"doi": "10.1234/x)[e](javascript:alert(1))"},
+        {},
+        None,
+        None,
+        "u",
+    )
     assert "](javascript:" not in paper._repr_markdown_() and "<i>" not in paper._repr_html_()
     assert 'href="https://doi.org/10.1234/x%29%5Be%5D%28javascript' in paper._repr_html_()
 
@@ -198,8 +224,7 @@ def test_inputs_record_each_commit_once(conn: wb.Connection, demo: dict[str, str
     wb.load_paper(demo["paper"])
     records = wb.inputs()
     sha = conn.client.revision_sha(demo["dataset"], type="dataset")
-    assert [(r.repo, r.type) for r in records] == [(demo["dataset"], "dataset"),
-                                                   (demo["paper"], "paper")]
+    assert [(r.repo, r.type) for r in records] == [(demo["dataset"], "dataset"), (demo["paper"], "paper")]
     assert records[0].commit == sha and records[0].via == "wb.load_dataset"
     assert records[0].hub == conn.url and records[0].revision is None
     assert sha[:12] in repr(records) and sha[:12] in records._repr_html_()

@@ -36,17 +36,27 @@ def test_lab_script_starts_hub_with_demo_and_jupyterlab(tmp_path: Path) -> None:
     from huggingface_hub import HfApi, hf_hub_download
 
     hub_port, lab_port = free_port(), free_port()
-    env = {**os.environ, **HF_ENV, "WORKBENCH_DATA": str(tmp_path / "hub"),
-           "WORKBENCH_PORT": str(hub_port), "LAB_PORT": str(lab_port),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    env = {
+        **os.environ,
+        **HF_ENV,
+        "WORKBENCH_DATA": str(tmp_path / "hub"),
+        "WORKBENCH_PORT": str(hub_port),
+        "LAB_PORT": str(lab_port),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+    }
     env.pop("HF_TOKEN", None)
     log = tmp_path / "lab.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "scripts/lab.sh", "--IdentityProvider.token=wbtest"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "scripts/lab.sh", "--IdentityProvider.token=wbtest"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     hub_url = f"http://127.0.0.1:{hub_port}"
     try:
         _wait(f"http://127.0.0.1:{lab_port}/lab?token=wbtest", proc, log)
@@ -58,14 +68,20 @@ def test_lab_script_starts_hub_with_demo_and_jupyterlab(tmp_path: Path) -> None:
         # The sidebar: the Workbench lab extension is among those JupyterLab serves.
         extensions = httpx.get(f"{lab_url}/lab/api/extensions?token=wbtest").json()
         assert "workbench" in {e["name"] for e in extensions}
-        assert httpx.get(f"{lab_url}/lab/extensions/workbench/static/style.js?token=wbtest"
-                         ).status_code == 200
+        assert (
+            httpx.get(f"{lab_url}/lab/extensions/workbench/static/style.js?token=wbtest").status_code == 200
+        )
         api = HfApi(endpoint=hub_url, token=False)  # anonymous: public demo repos
         ids = {m.id for m in api.list_models(author="admin")}
         assert "admin/tiny-classifier" in ids
         assert "admin/iris-mini" in {d.id for d in api.list_datasets(author="admin")}
-        config = hf_hub_download("admin/tiny-classifier", "config.json", endpoint=hub_url,
-                                 cache_dir=tmp_path / "cache", token=False)
+        config = hf_hub_download(
+            "admin/tiny-classifier",
+            "config.json",
+            endpoint=hub_url,
+            cache_dir=tmp_path / "cache",
+            token=False,
+        )
         assert '"n_classes": 3' in Path(config).read_text()
         _run_tour_notebook(hub_url, tmp_path)
     finally:
@@ -102,11 +118,17 @@ def _run_tour_notebook(hub_url: str, tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
     nb = nbformat.read(ROOT / "notebooks" / "hub_tour.ipynb", as_version=4)
-    kernel_env = {**os.environ, **HF_ENV, "HF_ENDPOINT": hub_url, "WORKBENCH_HUB_URL": hub_url,
-                  "HF_HOME": str(tmp_path / "nb-hf")}
+    kernel_env = {
+        **os.environ,
+        **HF_ENV,
+        "HF_ENDPOINT": hub_url,
+        "WORKBENCH_HUB_URL": hub_url,
+        "HF_HOME": str(tmp_path / "nb-hf"),
+    }
     kernel_env.pop("HF_TOKEN", None)
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute(env=kernel_env)
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -24,27 +24,29 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _env() -> dict[str, str]:
-    env = {**os.environ, **HF_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "CI": "1"}
+    env = {**os.environ, **HF_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "CI": "1"}
     for name in ("WORKBENCH_HUB_URL", "WORKBENCH_TOKEN", "HF_TOKEN", "HF_ENDPOINT"):
         env.pop(name, None)
     return env
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float, **env: str) -> str:
-    done = subprocess.run(cmd, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    done = subprocess.run(
+        cmd, cwd=cwd, env={**_env(), **env}, capture_output=True, text=True, timeout=timeout, check=False
+    )
     out = ANSI.sub("", done.stdout + done.stderr)
     if done.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} in {cwd.name}/ exited with {done.returncode}:\n{out[-12000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"{' '.join(cmd)} in {cwd.name}/ exited with {done.returncode}:\n{out[-12000:]}", pytrace=False
+        )
     return out
 
 
 def _need(path: Path) -> None:
     if not path.exists():
-        pytest.fail(f"{path.relative_to(ROOT)} is missing: run `make labextension` (make test does).",
-                    pytrace=False)
+        pytest.fail(
+            f"{path.relative_to(ROOT)} is missing: run `make labextension` (make test does).", pytrace=False
+        )
 
 
 def test_both_extensions_are_installed_and_enabled() -> None:
@@ -77,10 +79,14 @@ def test_jest_front_end_models() -> None:
 def test_galata_in_chromium(tmp_path: Path) -> None:
     _need(ROOT / "ui-tests" / "node_modules")
     if not Path("/usr/bin/chromium").exists() and not os.environ.get("WB_CHROMIUM"):
-        pytest.fail("chromium is not installed: run `make browser-deps` (make test does).",
-                    pytrace=False)
+        pytest.fail("chromium is not installed: run `make browser-deps` (make test does).", pytrace=False)
     shutil.rmtree(ROOT / "ui-tests" / "test-results", ignore_errors=True)
     # A free port and a private state folder, so that two runs on one machine do not collide.
-    out = _run([str(BIN / "jlpm"), "playwright", "test"], ROOT / "ui-tests", 900,
-               WB_UI_PORT=str(free_port()), WB_UI_STATE=str(tmp_path / "ui-state"))
+    out = _run(
+        [str(BIN / "jlpm"), "playwright", "test"],
+        ROOT / "ui-tests",
+        900,
+        WB_UI_PORT=str(free_port()),
+        WB_UI_STATE=str(tmp_path / "ui-state"),
+    )
     assert re.search(r"\d+ passed", out) and not re.search(r"\d+ (failed|flaky)", out), out

@@ -28,16 +28,22 @@ def test_readme_commands_exist() -> None:
 
 # -- links and commands in README.md and docs/ ------------------------------------------------
 
-DOC_FILES = [ROOT / "README.md", ROOT / "notebooks" / "README.md", ROOT / "binder" / "README.md",
-             *sorted((ROOT / "docs").glob("*.md"))]
+DOC_FILES = [
+    ROOT / "README.md",
+    ROOT / "notebooks" / "README.md",
+    ROOT / "binder" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+]
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|<img[^>]+src=\"([^\"]+)\"")
 _FENCE = re.compile(r"^```([\w-]*)\s*$")
 _SHELL = {"", "bash", "sh", "shell", "console", "yaml", "yml"}
 # `workbench` where a shell runs it: a line's start (after a `$ ` prompt, a YAML `- ` or `run: `),
 # or after `;`, `&&`, `|`, `(` or `then`/`do`; not in program output such as
 # `workbench v0.1.0 enabled OK`.
-_COMMAND = re.compile(r"(?:^\s*(?:\$\s+|-\s+|run:\s+)?|[;&|(]\s*|\b(?:then|do)\s+)"
-                      r"workbench((?:[ \t]+[a-z][a-z0-9-]*)+)(?![\w.])")
+_COMMAND = re.compile(
+    r"(?:^\s*(?:\$\s+|-\s+|run:\s+)?|[;&|(]\s*|\b(?:then|do)\s+)"
+    r"workbench((?:[ \t]+[a-z][a-z0-9-]*)+)(?![\w.])"
+)
 
 
 def _code(text: str) -> list[str]:
@@ -52,8 +58,7 @@ def _code(text: str) -> list[str]:
             if fence in _SHELL:
                 lines.append(line)
         else:
-            lines += [span for span in re.findall(r"`([^`]+)`", line)
-                      if span.startswith("workbench ")]
+            lines += [span for span in re.findall(r"`([^`]+)`", line) if span.startswith("workbench ")]
     return lines
 
 
@@ -96,6 +101,7 @@ def test_every_cli_command_in_the_docs_exists() -> None:
                     paths.setdefault(tuple(path), f"{doc.relative_to(ROOT)}: {line.strip()}")
     assert len(paths) > 10  # the scan found the docs' commands
     runner = CliRunner()
-    failed = {" ".join(p): where for p, where in paths.items()
-              if runner.invoke(app, [*p, "--help"]).exit_code != 0}
+    failed = {
+        " ".join(p): where for p, where in paths.items() if runner.invoke(app, [*p, "--help"]).exit_code != 0
+    }
     assert failed == {}

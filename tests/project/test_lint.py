@@ -8,12 +8,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ruff() -> None:
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", "workbench", "tests", "bench"],
-                         cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "workbench", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_mypy() -> None:
-    out = subprocess.run([sys.executable, "-m", "mypy", "workbench"], cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "workbench"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr

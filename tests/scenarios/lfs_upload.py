@@ -32,8 +32,12 @@ def main() -> None:
     head = api.model_info(repo_id).sha
     api.upload_file(path_or_fileobj=str(multi_path), path_in_repo="multi.bin", repo_id=repo_id)
     results["noop_reupload"] = api.model_info(repo_id).sha == head
-    infos = {e.path: e for e in api.get_paths_info(
-        repo_id, ["single.bin", "multi.bin", "f/weights.safetensors", "f/sub/t.txt"])}
+    infos = {
+        e.path: e
+        for e in api.get_paths_info(
+            repo_id, ["single.bin", "multi.bin", "f/weights.safetensors", "f/sub/t.txt"]
+        )
+    }
     results["lfs"] = {p: e.lfs is not None for p, e in infos.items()}
     ok = {}
     for path, data in [("single.bin", single), ("multi.bin", multi_path.read_bytes())]:

@@ -39,9 +39,13 @@ def race(h: HubProcess, repo_id: str, *, parent_commit: str | None) -> list[tupl
         api = HfApi(endpoint=h.url, token=h.token)
         barrier.wait(30)
         try:
-            info = api.upload_file(path_or_fileobj=f"file {i}\n".encode(),
-                                   path_in_repo=f"racers/{i:02d}.txt", repo_id=repo_id,
-                                   commit_message=f"racer {i}", parent_commit=parent_commit)
+            info = api.upload_file(
+                path_or_fileobj=f"file {i}\n".encode(),
+                path_in_repo=f"racers/{i:02d}.txt",
+                repo_id=repo_id,
+                commit_message=f"racer {i}",
+                parent_commit=parent_commit,
+            )
         except HfHubHTTPError as exc:
             assert exc.response is not None
             return i, exc.response.status_code
@@ -64,8 +68,9 @@ def check(h: HubProcess, repo_id: str, results: list[tuple[int, str | int]]) -> 
             assert f"racers/{i:02d}.txt" in files
     racers = {f for f in files if f.startswith("racers/")}
     assert racers == {f"racers/{i:02d}.txt" for i in landed}
-    assert sorted(t for t in commits.values() if t.startswith("racer ")) == \
-        sorted(f"racer {i}" for i in landed)
+    assert sorted(t for t in commits.values() if t.startswith("racer ")) == sorted(
+        f"racer {i}" for i in landed
+    )
     r = h.cli("hub", "fsck", check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     return landed
@@ -105,21 +110,34 @@ def test_same_new_content_in_many_repos_at_once(target: HubProcess) -> None:
 
     def one(rid: str, body: bytes) -> int:
         barrier.wait(30)
-        r = httpx.post(f"{target.url}/api/models/{rid}/commit/main", content=body, timeout=60,
-                       headers={"Authorization": f"Bearer {target.token}"})
+        r = httpx.post(
+            f"{target.url}/api/models/{rid}/commit/main",
+            content=body,
+            timeout=60,
+            headers={"Authorization": f"Bearer {target.token}"},
+        )
         return r.status_code
 
     rounds = 3  # the race is timing-dependent: give it several chances
     for n in range(rounds):
         content = f"the same new bytes {tag} {n}\n".encode()
-        body = "\n".join(json.dumps(x) for x in [
-            {"key": "header", "value": {"summary": "same"}},
-            {"key": "file", "value": {"path": f"same{n}.txt", "encoding": "base64",
-                                      "content": base64.b64encode(content).decode()}}]).encode()
+        body = "\n".join(
+            json.dumps(x)
+            for x in [
+                {"key": "header", "value": {"summary": "same"}},
+                {
+                    "key": "file",
+                    "value": {
+                        "path": f"same{n}.txt",
+                        "encoding": "base64",
+                        "content": base64.b64encode(content).decode(),
+                    },
+                },
+            ]
+        ).encode()
         with ThreadPoolExecutor(N) as pool:
             assert list(pool.map(one, rids, [body] * N)) == [200] * N
     for rid in rids:
-        assert set(api.list_repo_files(rid)) == {".gitattributes",
-                                                 *(f"same{n}.txt" for n in range(rounds))}
+        assert set(api.list_repo_files(rid)) == {".gitattributes", *(f"same{n}.txt" for n in range(rounds))}
     r = target.cli("hub", "fsck", check=False)
     assert r.returncode == 0, r.stdout + r.stderr

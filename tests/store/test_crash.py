@@ -28,6 +28,7 @@ MiB = 1024 * 1024
 
 # -- helpers ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def restart() -> Iterator[Callable[[HubProcess], HubProcess]]:
     """Start a new hub process on the data folder (and database) of a killed one."""
@@ -49,29 +50,42 @@ def auth(h: HubProcess) -> dict[str, str]:
 
 def ndjson(summary: str, files: dict[str, bytes] = {}, lfs: dict[str, bytes] = {}) -> bytes:  # noqa: B006
     lines = [{"key": "header", "value": {"summary": summary}}]
-    lines += [{"key": "file", "value": {"path": p, "encoding": "base64",
-                                        "content": base64.b64encode(d).decode()}}
-              for p, d in files.items()]
-    lines += [{"key": "lfsFile", "value": {"path": p, "algo": "sha256", "size": len(d),
-                                           "oid": hashlib.sha256(d).hexdigest()}}
-              for p, d in lfs.items()]
+    lines += [
+        {"key": "file", "value": {"path": p, "encoding": "base64", "content": base64.b64encode(d).decode()}}
+        for p, d in files.items()
+    ]
+    lines += [
+        {
+            "key": "lfsFile",
+            "value": {"path": p, "algo": "sha256", "size": len(d), "oid": hashlib.sha256(d).hexdigest()},
+        }
+        for p, d in lfs.items()
+    ]
     return "\n".join(json.dumps(x) for x in lines).encode()
 
 
 def commit(h: HubProcess, repo_id: str, body: bytes, client: httpx.Client | None = None) -> str:
     post = client.post if client is not None else httpx.post
-    r = post(f"{h.url}/api/models/{repo_id}/commit/main", content=body,
-             headers={**auth(h), "Content-Type": "application/x-ndjson"}, timeout=30)
+    r = post(
+        f"{h.url}/api/models/{repo_id}/commit/main",
+        content=body,
+        headers={**auth(h), "Content-Type": "application/x-ndjson"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["commitOid"])
 
 
 def lfs_batch(h: HubProcess, repo_id: str, data: bytes, *, multipart: bool = False) -> dict:
-    r = httpx.post(f"{h.url}/{repo_id}.git/info/lfs/objects/batch", headers=auth(h),
-                   json={"operation": "upload",
-                         "transfers": ["basic", "multipart"] if multipart else ["basic"],
-                         "objects": [{"oid": hashlib.sha256(data).hexdigest(),
-                                      "size": len(data)}]})
+    r = httpx.post(
+        f"{h.url}/{repo_id}.git/info/lfs/objects/batch",
+        headers=auth(h),
+        json={
+            "operation": "upload",
+            "transfers": ["basic", "multipart"] if multipart else ["basic"],
+            "objects": [{"oid": hashlib.sha256(data).hexdigest(), "size": len(data)}],
+        },
+    )
     r.raise_for_status()
     return dict(r.json()["objects"][0])
 
@@ -87,21 +101,23 @@ def lfs_upload(h: HubProcess, repo_id: str, data: bytes, *, multipart: bool = Fa
         size = int(header["chunk_size"])
         parts = []
         for n in range(1, len(header)):
-            r = httpx.put(header[str(n)], content=data[(n - 1) * size:n * size])
+            r = httpx.put(header[str(n)], content=data[(n - 1) * size : n * size])
             r.raise_for_status()
             parts.append({"partNumber": n, "etag": r.headers["etag"]})
         httpx.post(upload["href"], json={"oid": obj["oid"], "parts": parts}).raise_for_status()
     else:
         httpx.put(upload["href"], content=data).raise_for_status()
-    httpx.post(obj["actions"]["verify"]["href"], headers=auth(h),
-               json={"oid": obj["oid"], "size": obj["size"]}).raise_for_status()
+    httpx.post(
+        obj["actions"]["verify"]["href"], headers=auth(h), json={"oid": obj["oid"], "size": obj["size"]}
+    ).raise_for_status()
 
 
 class Stalled:
     """A request whose body is sent from a generator that stops halfway until the hub dies."""
 
-    def __init__(self, send: Callable[[Iterator[bytes]], httpx.Response],
-                 chunks: Iterator[bytes], stall_after: int) -> None:
+    def __init__(
+        self, send: Callable[[Iterator[bytes]], httpx.Response], chunks: Iterator[bytes], stall_after: int
+    ) -> None:
         self.stalled = threading.Event()
         self.release = threading.Event()
         self.error: BaseException | None = None
@@ -134,7 +150,7 @@ class Stalled:
 
 def pieces(data: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
     for i in range(0, len(data), size):
-        yield data[i:i + size]
+        yield data[i : i + size]
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
@@ -164,12 +180,10 @@ def check_hub(h: HubProcess) -> dict[str, dict[str, bytes]]:
         for model in api.list_models(author="admin"):
             for branch in api.list_repo_refs(model.id).branches:
                 files: dict[str, bytes] = {}
-                for entry in api.list_repo_tree(model.id, revision=branch.target_commit,
-                                                recursive=True):
+                for entry in api.list_repo_tree(model.id, revision=branch.target_commit, recursive=True):
                     if not isinstance(entry, RepoFile):
                         continue
-                    r = client.get(f"{h.url}/{model.id}/resolve/{branch.target_commit}/"
-                                   f"{entry.path}")
+                    r = client.get(f"{h.url}/{model.id}/resolve/{branch.target_commit}/{entry.path}")
                     assert r.status_code == 200, (model.id, branch.name, entry.path, r.text)
                     data = r.content
                     assert len(data) == entry.size
@@ -191,6 +205,7 @@ def commit_ids(h: HubProcess, repo_id: str) -> list[str]:
 
 # -- (a) a large inline commit, killed mid-body -----------------------------------------------
 
+
 def test_kill_during_large_inline_commit(hub_factory, restart) -> None:  # type: ignore[no-untyped-def]
     h = hub_factory()
     api = HfApi(endpoint=h.url, token=h.token)
@@ -200,14 +215,25 @@ def test_kill_during_large_inline_commit(hub_factory, restart) -> None:  # type:
 
     big = bytes(range(256)) * (50 * MiB // 256)
     encoded = base64.b64encode(big)
-    body = (json.dumps({"key": "header", "value": {"summary": "big"}}) + "\n" +
-            '{"key":"file","value":{"content":"').encode() + encoded + \
-        b'","path":"big.bin","encoding":"base64"}}\n'
+    body = (
+        (
+            json.dumps({"key": "header", "value": {"summary": "big"}})
+            + "\n"
+            + '{"key":"file","value":{"content":"'
+        ).encode()
+        + encoded
+        + b'","path":"big.bin","encoding":"base64"}}\n'
+    )
     with httpx.Client(timeout=60) as client:
         upload = Stalled(
-            lambda chunks: client.post(f"{h.url}/api/models/{rid}/commit/main", content=chunks,
-                                       headers={**auth(h), "Content-Type": "application/x-ndjson"}),
-            pieces(body), stall_after=len(body) // 2)
+            lambda chunks: client.post(
+                f"{h.url}/api/models/{rid}/commit/main",
+                content=chunks,
+                headers={**auth(h), "Content-Type": "application/x-ndjson"},
+            ),
+            pieces(body),
+            stall_after=len(body) // 2,
+        )
         upload.stalled.wait(30)
         # the hub streams the content to a temporary file once the line outgrows memory
         wait_for(lambda: bool(tmp_files(h, "upload-*")))
@@ -231,6 +257,7 @@ def test_kill_during_large_inline_commit(hub_factory, restart) -> None:  # type:
 
 # -- (b) LFS uploads, killed mid-PUT -----------------------------------------------------------
 
+
 def test_kill_during_lfs_uploads(hub_factory, restart) -> None:  # type: ignore[no-untyped-def]
     h = hub_factory(env={"WORKBENCH_MULTIPART_CHUNK_BYTES": str(MiB)})
     api = HfApi(endpoint=h.url, token=h.token)
@@ -243,15 +270,20 @@ def test_kill_during_lfs_uploads(hub_factory, restart) -> None:  # type: ignore[
     basic = hashlib.sha256(b"basic").digest() * (10 * MiB // 32)
     parts = hashlib.sha256(b"parts").digest() * (3 * MiB // 32) + b"tail"
     obj = lfs_batch(h, rid, basic)
-    put_basic = Stalled(lambda chunks: httpx.put(obj["actions"]["upload"]["href"],
-                                                 content=chunks, timeout=60),
-                        pieces(basic), stall_after=6 * MiB)
+    put_basic = Stalled(
+        lambda chunks: httpx.put(obj["actions"]["upload"]["href"], content=chunks, timeout=60),
+        pieces(basic),
+        stall_after=6 * MiB,
+    )
     mobj = lfs_batch(h, rid, parts, multipart=True)
     header = mobj["actions"]["upload"]["header"]
     assert int(header["chunk_size"]) == MiB and "4" in header
     httpx.put(header["1"], content=parts[:MiB]).raise_for_status()
-    put_part = Stalled(lambda chunks: httpx.put(header["2"], content=chunks, timeout=60),
-                       pieces(parts[MiB:2 * MiB], 64 * 1024), stall_after=MiB // 2)
+    put_part = Stalled(
+        lambda chunks: httpx.put(header["2"], content=chunks, timeout=60),
+        pieces(parts[MiB : 2 * MiB], 64 * 1024),
+        stall_after=MiB // 2,
+    )
     put_basic.stalled.wait(30)
     put_part.stalled.wait(30)
     wait_for(lambda: bool(tmp_files(h, "upload-*")))  # the basic PUT is being written
@@ -265,14 +297,20 @@ def test_kill_during_lfs_uploads(hub_factory, restart) -> None:  # type: ignore[
     for data in (basic, parts):
         assert not blob_file(h2, data).exists()  # nothing half-written is ever in the store
         assert "actions" in lfs_batch(h2, rid, data, multipart=True)  # the hub asks for it again
-        r = httpx.post(f"{h2.url}/api/lfs/verify", headers=auth(h2),
-                       json={"oid": hashlib.sha256(data).hexdigest(), "size": len(data)})
+        r = httpx.post(
+            f"{h2.url}/api/lfs/verify",
+            headers=auth(h2),
+            json={"oid": hashlib.sha256(data).hexdigest(), "size": len(data)},
+        )
         assert r.status_code == 404
     mains = check_hub(h2)
     assert mains[rid]["done.bin"] == done
     assert commit_ids(h2, rid)[0] == before
-    r = httpx.post(f"{h2.url}/api/models/{rid}/commit/main", content=ndjson(
-        "too early", lfs={"basic.bin": basic}), headers=auth(h2))
+    r = httpx.post(
+        f"{h2.url}/api/models/{rid}/commit/main",
+        content=ndjson("too early", lfs={"basic.bin": basic}),
+        headers=auth(h2),
+    )
     assert r.status_code == 400  # an object that was never fully uploaded cannot be committed
 
     # uploading again after the restart works, over whatever the crash left behind
@@ -285,10 +323,14 @@ def test_kill_during_lfs_uploads(hub_factory, restart) -> None:  # type: ignore[
 
 # -- (c) many small commits, killed in the middle ------------------------------------------------
 
-@pytest.mark.parametrize("backend", ["sqlite",
-                                     pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_kill_during_commit_loop(backend: str, hub_factory, restart,  # type: ignore[no-untyped-def]
-                                 request: pytest.FixtureRequest) -> None:
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_kill_during_commit_loop(
+    backend: str,
+    hub_factory,
+    restart,  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest,
+) -> None:
     url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
     h = hub_factory(database_url=url)
     api = HfApi(endpoint=h.url, token=h.token)
@@ -304,8 +346,9 @@ def test_kill_during_commit_loop(backend: str, hub_factory, restart,  # type: ig
             i = 0
             while not stop.is_set():
                 attempted.append(i)
-                body = ndjson(f"commit {i}", {f"f/{i:05d}.txt": f"file {i}\n".encode(),
-                                              "counter.txt": str(i).encode()})
+                body = ndjson(
+                    f"commit {i}", {f"f/{i:05d}.txt": f"file {i}\n".encode(), "counter.txt": str(i).encode()}
+                )
                 try:
                     acked.append((i, commit(h, rid, body, client)))
                 except httpx.HTTPError as exc:

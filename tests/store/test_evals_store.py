@@ -46,26 +46,54 @@ def test_migration_records_and_cascade(store: Store) -> None:
         from sqlalchemy import select
 
         from workbench.store import models as m
-        commits = {r.type: s.scalar(select(m.Ref.commit_oid).where(m.Ref.repo_id == r.id))
-                   for r in (model, data)}
+
+        commits = {
+            r.type: s.scalar(select(m.Ref.commit_oid).where(m.Ref.repo_id == r.id)) for r in (model, data)
+        }
     notebook = b'{"cells": []}'
     with store.write() as s:
-        run = create_run(store, s, alice, RunInput(
-            model="alice/m", dataset="alice/d", model_commit=commits["model"],
-            dataset_commit=commits["dataset"], split="test", notebook_name="e.ipynb",
-            notebook_sha256="a" * 64, status="succeeded", metrics={"mse": 0.5},
-            metric_info={"mse": {"higher_is_better": False}}, seed=3,
-            parameters={"batch_size": 8}, timings={"cells": []}, notebook=notebook))
-        better = create_run(store, s, alice, RunInput(
-            model="alice/m", dataset="alice/d", model_commit=commits["model"],
-            dataset_commit=commits["dataset"], split="test", notebook_name="e.ipynb",
-            notebook_sha256="a" * 64, status="succeeded", metrics={"mse": 0.25},
-            metric_info={"mse": {"higher_is_better": False}}))
+        run = create_run(
+            store,
+            s,
+            alice,
+            RunInput(
+                model="alice/m",
+                dataset="alice/d",
+                model_commit=commits["model"],
+                dataset_commit=commits["dataset"],
+                split="test",
+                notebook_name="e.ipynb",
+                notebook_sha256="a" * 64,
+                status="succeeded",
+                metrics={"mse": 0.5},
+                metric_info={"mse": {"higher_is_better": False}},
+                seed=3,
+                parameters={"batch_size": 8},
+                timings={"cells": []},
+                notebook=notebook,
+            ),
+        )
+        better = create_run(
+            store,
+            s,
+            alice,
+            RunInput(
+                model="alice/m",
+                dataset="alice/d",
+                model_commit=commits["model"],
+                dataset_commit=commits["dataset"],
+                split="test",
+                notebook_name="e.ipynb",
+                notebook_sha256="a" * 64,
+                status="succeeded",
+                metrics={"mse": 0.25},
+                metric_info={"mse": {"higher_is_better": False}},
+            ),
+        )
     assert len(run.id) == 32 and int(run.id, 16) >= 0 and run.id == run.id.lower()
     assert store.blobs.read(run.executed_sha256 or "") == notebook
     with store.write() as s:
-        view = record_reproduction(s, alice, run.id, status="differs",
-                                   differences=[{"metric": "mse"}])
+        view = record_reproduction(s, alice, run.id, status="differs", differences=[{"metric": "mse"}])
         assert view.reproduction == "differs"
     with store.read() as s:
         assert get_run(s, alice, run.id).parameters == {"batch_size": 8}
@@ -83,19 +111,27 @@ def test_migration_records_and_cascade(store: Store) -> None:
 def private_run(hub: HubProcess) -> dict[str, Any]:
     """A record whose model is private to the admin, and one on public repos."""
     with HubClient(hub.url, hub.token, progress=False) as client:
-        model, public_model, data = unique("evals-private"), unique("evals-public"), \
-            unique("evals-data")
+        model, public_model, data = unique("evals-private"), unique("evals-public"), unique("evals-data")
         client.create_repo(model, private=True)
         client.create_repo(public_model)
         client.create_repo(data, type="dataset")
         dataset_commit = client.revision_sha(data, type="dataset")
         runs = {}
         for key, repo in (("private", model), ("public", public_model)):
-            runs[key] = client.create_eval_run({
-                "model": repo, "dataset": data, "model_commit": client.revision_sha(repo),
-                "dataset_commit": dataset_commit, "split": "test", "notebook_name": "e.ipynb",
-                "notebook_sha256": "b" * 64, "status": "succeeded",
-                "metrics": {"accuracy": 0.9}, "notebook": '{"cells": []}'})
+            runs[key] = client.create_eval_run(
+                {
+                    "model": repo,
+                    "dataset": data,
+                    "model_commit": client.revision_sha(repo),
+                    "dataset_commit": dataset_commit,
+                    "split": "test",
+                    "notebook_name": "e.ipynb",
+                    "notebook_sha256": "b" * 64,
+                    "status": "succeeded",
+                    "metrics": {"accuracy": 0.9},
+                    "notebook": '{"cells": []}',
+                }
+            )
     return {"model": model, "data": data, **runs}
 
 
@@ -107,31 +143,42 @@ def test_private_records_answer_404(hub: HubProcess, private_run: dict[str, Any]
         for path in (f"/api/evals/{rid}", f"/api/evals/{rid}/notebook"):
             resp = httpx.get(hub.url + path, headers=headers)
             assert resp.status_code == 404 and resp.json()["error"]["code"] == "RunNotFound"
-        listed = httpx.get(f"{hub.url}/api/evals", params={"dataset": private_run["data"]},
-                           headers=headers).json()
+        listed = httpx.get(
+            f"{hub.url}/api/evals", params={"dataset": private_run["data"]}, headers=headers
+        ).json()
         assert [r["id"] for r in listed] == [private_run["public"]["id"]]
-        board = httpx.get(f"{hub.url}/api/leaderboards/{private_run['data']}",
-                          params={"metric": "accuracy"}, headers=headers).json()
+        board = httpx.get(
+            f"{hub.url}/api/leaderboards/{private_run['data']}",
+            params={"metric": "accuracy"},
+            headers=headers,
+        ).json()
         assert [e["run"] for e in board["entries"]] == [private_run["public"]["id"]]
-    resp = httpx.post(f"{hub.url}/api/evals/{rid}/reproduction", json={"status": "reproduced"},
-                      headers={"Authorization": f"Bearer {bob.token}"})
+    resp = httpx.post(
+        f"{hub.url}/api/evals/{rid}/reproduction",
+        json={"status": "reproduced"},
+        headers={"Authorization": f"Bearer {bob.token}"},
+    )
     assert resp.status_code == 404
     # bob may not record runs of a model he cannot read, nor with a read-only token
-    body = {k: private_run["private"][k] for k in ("model", "dataset", "model_commit",
-                                                   "dataset_commit", "split")}
-    body.update(notebook_name="e.ipynb", notebook_sha256="c" * 64, status="succeeded",
-                metrics={"accuracy": 0.5})
-    resp = httpx.post(f"{hub.url}/api/evals", json=body,
-                      headers={"Authorization": f"Bearer {bob.token}"})
+    body = {
+        k: private_run["private"][k] for k in ("model", "dataset", "model_commit", "dataset_commit", "split")
+    }
+    body.update(
+        notebook_name="e.ipynb", notebook_sha256="c" * 64, status="succeeded", metrics={"accuracy": 0.5}
+    )
+    resp = httpx.post(f"{hub.url}/api/evals", json=body, headers={"Authorization": f"Bearer {bob.token}"})
     assert resp.status_code == 404
-    public = {**body, "model": private_run["public"]["model"],
-              "model_commit": private_run["public"]["model_commit"]}
-    resp = httpx.post(f"{hub.url}/api/evals", json=public,
-                      headers={"Authorization": f"Bearer {bob.read_token}"})
+    public = {
+        **body,
+        "model": private_run["public"]["model"],
+        "model_commit": private_run["public"]["model_commit"],
+    }
+    resp = httpx.post(
+        f"{hub.url}/api/evals", json=public, headers={"Authorization": f"Bearer {bob.read_token}"}
+    )
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "ReadOnlyToken"
     assert httpx.post(f"{hub.url}/api/evals", json=public).status_code == 401
-    resp = httpx.post(f"{hub.url}/api/evals", json=public,
-                      headers={"Authorization": f"Bearer {bob.token}"})
+    resp = httpx.post(f"{hub.url}/api/evals", json=public, headers={"Authorization": f"Bearer {bob.token}"})
     assert resp.status_code == 201 and resp.json()["created_by"] == bob.name
     # the owner sees everything
     with HubClient(hub.url, hub.token, progress=False) as admin:
@@ -157,8 +204,9 @@ def test_builtin_metric_modules_load_from_the_hub(hub: HubProcess) -> None:
 
     for name, (pred, ref, kwargs, expected) in EXAMPLES.items():
         module = evaluate.load(name)
-        assert module.compute(predictions=pred, references=ref, **kwargs)[name] == \
-            pytest.approx(expected, abs=1e-12)
+        assert module.compute(predictions=pred, references=ref, **kwargs)[name] == pytest.approx(
+            expected, abs=1e-12
+        )
     with HubClient(hub.url, hub.token, progress=False) as client:
         info = client.repo_info("evaluate-metric/accuracy", type="space")
         assert {s["rfilename"] for s in info["siblings"]} >= {"accuracy.py", "README.md"}

@@ -27,10 +27,11 @@ def blob_path(h: HubProcess, data: bytes) -> Path:
 def upload_lfs(h: HubProcess, repo_id: str, data: bytes) -> str:
     """Send bytes through the git-LFS batch API (basic transfer); return their SHA-256."""
     oid = hashlib.sha256(data).hexdigest()
-    r = httpx.post(f"{h.url}/{repo_id}.git/info/lfs/objects/batch",
-                   headers={"Authorization": f"Bearer {h.token}"},
-                   json={"operation": "upload", "transfers": ["basic"],
-                         "objects": [{"oid": oid, "size": len(data)}]})
+    r = httpx.post(
+        f"{h.url}/{repo_id}.git/info/lfs/objects/batch",
+        headers={"Authorization": f"Bearer {h.token}"},
+        json={"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": len(data)}]},
+    )
     r.raise_for_status()
     actions = r.json()["objects"][0].get("actions")
     if actions:
@@ -40,13 +41,15 @@ def upload_lfs(h: HubProcess, repo_id: str, data: bytes) -> str:
 
 def commit_lfs(h: HubProcess, repo_id: str, path: str, data: bytes) -> str:
     oid = upload_lfs(h, repo_id, data)
-    lines = [{"key": "header", "value": {"summary": f"Add {path}"}},
-             {"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid,
-                                          "size": len(data)}}]
-    r = httpx.post(f"{h.url}/api/models/{repo_id}/commit/main",
-                   headers={"Authorization": f"Bearer {h.token}",
-                            "Content-Type": "application/x-ndjson"},
-                   content="\n".join(json.dumps(x) for x in lines).encode())
+    lines = [
+        {"key": "header", "value": {"summary": f"Add {path}"}},
+        {"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": len(data)}},
+    ]
+    r = httpx.post(
+        f"{h.url}/api/models/{repo_id}/commit/main",
+        headers={"Authorization": f"Bearer {h.token}", "Content-Type": "application/x-ndjson"},
+        content="\n".join(json.dumps(x) for x in lines).encode(),
+    )
     r.raise_for_status()
     return str(r.json()["commitOid"])
 
@@ -58,8 +61,7 @@ def populated(hub_factory) -> HubProcess:  # type: ignore[no-untyped-def]
     api = HfApi(endpoint=h.url, token=h.token)
     api.create_repo("admin/checked")
     api.upload_file(path_or_fileobj=README, path_in_repo="README.md", repo_id="admin/checked")
-    api.upload_file(path_or_fileobj=REGULAR, path_in_repo="data/file.txt",
-                    repo_id="admin/checked")
+    api.upload_file(path_or_fileobj=REGULAR, path_in_repo="data/file.txt", repo_id="admin/checked")
     commit_lfs(h, "admin/checked", "weights.bin", LFS)
     api.create_branch("admin/checked", branch="dev")
     api.create_tag("admin/checked", tag="v1")
@@ -103,15 +105,13 @@ def test_corrupt_blob_is_named(populated: HubProcess) -> None:
         assert f"problem: blob_hash_mismatch: Blob {sha}" in out
         code, report = fsck_json(populated)
         assert code == 1
-        assert [(p["kind"], p["subject"]) for p in report["problems"]] == [
-            ("blob_hash_mismatch", sha)]
+        assert [(p["kind"], p["subject"]) for p in report["problems"]] == [("blob_hash_mismatch", sha)]
         # sizes still match, so the quick check cannot see it
         assert fsck(populated, "--no-verify-hashes")[0] == 0
         path.write_bytes(original[:-1])  # truncated: seen without hashing too
         code, report = fsck_json(populated, "--no-verify-hashes")
         assert code == 1
-        assert [(p["kind"], p["subject"]) for p in report["problems"]] == [
-            ("blob_size_mismatch", sha)]
+        assert [(p["kind"], p["subject"]) for p in report["problems"]] == [("blob_size_mismatch", sha)]
         path.write_bytes(original)
     assert fsck(populated)[0] == 0
 
@@ -135,8 +135,10 @@ def test_broken_metadata_is_reported(populated: HubProcess) -> None:
     try:
         with db:
             db.execute("UPDATE refs SET commit_oid = ? WHERE name = 'dev'", ("f" * 40,))
-            db.execute("UPDATE trees SET entries = replace(entries, 'weights.bin', 'w.bin') "
-                       "WHERE entries LIKE '%weights.bin%'")
+            db.execute(
+                "UPDATE trees SET entries = replace(entries, 'weights.bin', 'w.bin') "
+                "WHERE entries LIKE '%weights.bin%'"
+            )
     finally:
         db.close()
     code, report = fsck_json(populated)
@@ -178,8 +180,7 @@ def test_wrong_git_ids_and_parents(populated: HubProcess) -> None:
     store = Store.open(HubSettings(data_dir=populated.data, write_user_config=False))
     try:
         with store.write() as s:
-            head = s.scalar(select(m.Ref.commit_oid).where(m.Ref.name == "main",
-                                                           m.Ref.kind == "branch"))
+            head = s.scalar(select(m.Ref.commit_oid).where(m.Ref.name == "main", m.Ref.kind == "branch"))
             commit = s.get(m.Commit, head)
             tree = store.load_tree(s, commit.tree_hash)
             entries = []

@@ -18,9 +18,10 @@ def test_hub_on_fsspec_memory_storage(hub_factory, tmp_path: Path) -> None:
     api.upload_file(path_or_fileobj=b"small", path_in_repo="s.txt", repo_id="admin/remote")
     api.upload_file(path_or_fileobj=big, path_in_repo="big.bin", repo_id="admin/remote")
     assert not list((h.data).glob("blobs/**/*"))  # nothing went to the local data folder
-    got = hf_hub_download("admin/remote", "big.bin", endpoint=h.url, token=h.token,
-                          cache_dir=tmp_path / "c")
+    got = hf_hub_download("admin/remote", "big.bin", endpoint=h.url, token=h.token, cache_dir=tmp_path / "c")
     assert hashlib.sha256(Path(got).read_bytes()).digest() == hashlib.sha256(big).digest()
-    r = httpx.get(f"{h.url}/admin/remote/resolve/main/big.bin",
-                  headers={"Range": "bytes=1000-1999", "Authorization": f"Bearer {h.token}"})
+    r = httpx.get(
+        f"{h.url}/admin/remote/resolve/main/big.bin",
+        headers={"Range": "bytes=1000-1999", "Authorization": f"Bearer {h.token}"},
+    )
     assert r.status_code == 206 and r.content == big[1000:2000]

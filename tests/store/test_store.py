@@ -53,8 +53,11 @@ from workbench.store.trees import git_blob_oid
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> HubSettings:
-    url = (f"sqlite:///{tmp_path / 'hub.sqlite'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
+    url = (
+        f"sqlite:///{tmp_path / 'hub.sqlite'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     return HubSettings(data_dir=tmp_path / "data", database_url=url, write_user_config=False)
 
 
@@ -101,6 +104,7 @@ def count_commits(store: Store) -> int:
 
 
 # -- accounts ---------------------------------------------------------------------------------
+
 
 def test_users_orgs_and_tokens(store: Store) -> None:
     with store.write() as s:
@@ -158,8 +162,7 @@ def test_token_use_is_recorded_once_per_resolution(store: Store) -> None:
         used = s.scalar(select(m.Token.last_used_at).where(m.Token.id == due))
         assert used is not None
     with store.write() as s:  # a use older than the resolution is recorded again
-        s.execute(update(m.Token).where(m.Token.id == due)
-                  .values(last_used_at=used - TOKEN_USE_RESOLUTION))
+        s.execute(update(m.Token).where(m.Token.id == due).values(last_used_at=used - TOKEN_USE_RESOLUTION))
     with store.read() as s:
         assert authenticate_use(s, token)[1] == due
 
@@ -175,10 +178,11 @@ def test_tokens_are_stored_hashed(store: Store) -> None:
     everything = "\n".join(dump)
     assert hashlib.sha256(token.encode()).hexdigest() in everything
     assert token not in everything
-    assert token[len("wb_"):] not in everything
+    assert token[len("wb_") :] not in everything
 
 
 # -- repos and commits ------------------------------------------------------------------------
+
 
 def test_create_repo_has_initial_commit(store: Store, repo: RepoKey) -> None:
     assert files_at(store, repo) == {".gitattributes": GITATTRIBUTES}
@@ -193,8 +197,7 @@ def test_create_repo_has_initial_commit(store: Store, repo: RepoKey) -> None:
         assert entry is not None and entry.git_oid == git_blob_oid(GITATTRIBUTES)
 
 
-def test_create_repo_conflicts_and_namespaces(store: Store, alice: Principal,
-                                              repo: RepoKey) -> None:
+def test_create_repo_conflicts_and_namespaces(store: Store, alice: Principal, repo: RepoKey) -> None:
     with store.write() as s, pytest.raises(Conflict):
         create_repo(store, s, alice, "model", "alice", "TINY")  # names clash case-insensitively
     with store.write() as s:
@@ -209,55 +212,75 @@ def test_create_repo_conflicts_and_namespaces(store: Store, alice: Principal,
 
 def test_commits_add_delete_and_history(store: Store, alice: Principal, repo: RepoKey) -> None:
     key = repo.as_tuple()
-    r1 = create_commit(store, alice, key, "main", [
-        add(store, "README.md", b"---\nlicense: mit\n---\n# Tiny\n"),
-        add(store, "data/a.txt", b"a"), add(store, "data/sub/b.txt", b"b"),
-        add(store, "weights.bin", b"\x00" * 100)], summary="Add files")
+    r1 = create_commit(
+        store,
+        alice,
+        key,
+        "main",
+        [
+            add(store, "README.md", b"---\nlicense: mit\n---\n# Tiny\n"),
+            add(store, "data/a.txt", b"a"),
+            add(store, "data/sub/b.txt", b"b"),
+            add(store, "weights.bin", b"\x00" * 100),
+        ],
+        summary="Add files",
+    )
     assert r1.changed == 4
-    r2 = create_commit(store, alice, key, "main", [DeleteFile("weights.bin")],
-                       summary="Drop weights", parent_commit=r1.oid)
+    r2 = create_commit(
+        store, alice, key, "main", [DeleteFile("weights.bin")], summary="Drop weights", parent_commit=r1.oid
+    )
     r3 = create_commit(store, alice, key, "main", [DeleteFolder("data/sub")], summary="")
     assert r3.parent == r2.oid and r2.parent == r1.oid
-    assert files_at(store, repo) == {".gitattributes": GITATTRIBUTES,
-                                     "README.md": b"---\nlicense: mit\n---\n# Tiny\n",
-                                     "data/a.txt": b"a"}
-    assert set(files_at(store, repo, r1.oid)) == {".gitattributes", "README.md", "data/a.txt",
-                                                  "data/sub/b.txt", "weights.bin"}
+    assert files_at(store, repo) == {
+        ".gitattributes": GITATTRIBUTES,
+        "README.md": b"---\nlicense: mit\n---\n# Tiny\n",
+        "data/a.txt": b"a",
+    }
+    assert set(files_at(store, repo, r1.oid)) == {
+        ".gitattributes",
+        "README.md",
+        "data/a.txt",
+        "data/sub/b.txt",
+        "weights.bin",
+    }
     with store.read() as s:
         r = store.get_repo(s, *key)
         assert r.card_data == {"license": "mit"}
         commits = history(s, r, head(store, repo))
         assert [c.oid for c in commits[:3]] == [r3.oid, r2.oid, r1.oid]
-        assert [c.title for c in commits] == ["Update files", "Drop weights", "Add files",
-                                              "initial commit"]
+        assert [c.title for c in commits] == ["Update files", "Drop weights", "Add files", "initial commit"]
         assert [c.depth for c in commits] == [3, 2, 1, 0]
         changes = diff_trees(commit_tree(store, s, commits[-1].oid), commit_tree(store, s, r3.oid))
-        assert [(c.path, c.status) for c in changes] == [("README.md", "added"),
-                                                         ("data/a.txt", "added")]
-    r4 = create_commit(store, alice, key, "main", [add(store, "data/a.txt", b"A")],
-                       summary="Change a")
+        assert [(c.path, c.status) for c in changes] == [("README.md", "added"), ("data/a.txt", "added")]
+    r4 = create_commit(store, alice, key, "main", [add(store, "data/a.txt", b"A")], summary="Change a")
     with store.read() as s:
         changes = diff_trees(commit_tree(store, s, r3.oid), commit_tree(store, s, r4.oid))
     assert [(c.path, c.status, c.old.size, c.new.size) for c in changes] == [  # type: ignore[union-attr]
-        ("data/a.txt", "modified", 1, 1)]
+        ("data/a.txt", "modified", 1, 1)
+    ]
     report = fsck(store, progress=True)
     assert report.ok, report.problems
     assert (report.counts["commits"], report.counts["refs"]) == (5, 1)
 
 
-def test_missing_delete_and_stale_parent_change_nothing(store: Store, alice: Principal,
-                                                        repo: RepoKey) -> None:
+def test_missing_delete_and_stale_parent_change_nothing(
+    store: Store, alice: Principal, repo: RepoKey
+) -> None:
     key = repo.as_tuple()
     base = head(store, repo)
     r1 = create_commit(store, alice, key, "main", [add(store, "a.txt", b"1")], summary="one")
     n = count_commits(store)
-    for ops in ([DeleteFile("nope.txt")], [DeleteFolder("nope")],
-                [add(store, "b.txt", b"2"), DeleteFile("nope.txt")]):
+    for ops in (
+        [DeleteFile("nope.txt")],
+        [DeleteFolder("nope")],
+        [add(store, "b.txt", b"2"), DeleteFile("nope.txt")],
+    ):
         with pytest.raises(EntryNotFound):
             create_commit(store, alice, key, "main", ops, summary="bad")
     with pytest.raises(Conflict) as info:
-        create_commit(store, alice, key, "main", [add(store, "c.txt", b"3")], summary="stale",
-                      parent_commit=base)
+        create_commit(
+            store, alice, key, "main", [add(store, "c.txt", b"3")], summary="stale", parent_commit=base
+        )
     assert info.value.code == "StaleParentCommit"
     with pytest.raises(InvalidRequest):  # a file where a folder is needed
         create_commit(store, alice, key, "main", [add(store, "a.txt/x", b"4")], summary="clash")
@@ -265,8 +288,9 @@ def test_missing_delete_and_stale_parent_change_nothing(store: Store, alice: Pri
     assert count_commits(store) == n
     assert set(files_at(store, repo)) == {".gitattributes", "a.txt"}
     # a short parent id of the current head is accepted
-    create_commit(store, alice, key, "main", [add(store, "c.txt", b"3")], summary="fresh",
-                  parent_commit=r1.oid[:12])
+    create_commit(
+        store, alice, key, "main", [add(store, "c.txt", b"3")], summary="fresh", parent_commit=r1.oid[:12]
+    )
 
 
 def test_branches_and_tags(store: Store, alice: Principal, repo: RepoKey) -> None:
@@ -278,8 +302,7 @@ def test_branches_and_tags(store: Store, alice: Principal, repo: RepoKey) -> Non
         create_ref(s, r, "tag", "v1", first, message="first")
     with store.write() as s:
         r = store.get_repo(s, *key)
-        for kind, name in (("branch", "feat/x"), ("tag", "v1"), ("branch", "v1"),
-                           ("tag", "feat/x")):
+        for kind, name in (("branch", "feat/x"), ("tag", "v1"), ("branch", "v1"), ("tag", "feat/x")):
             with pytest.raises(Conflict):
                 create_ref(s, r, kind, name, first)
         for bad in ("a b", "a..b", "-x", "x.lock", "refs/heads/x", "a~1", "", "0" * 40, "x/"):
@@ -312,8 +335,7 @@ def test_private_repo_permissions(store: Store, alice: Principal) -> None:
         set_membership(s, org, reader, "read")
         set_membership(s, org, writer, "write")
         admin = create_user(s, "root", admin=True)
-        ps = {u.name: principal_for(s, u, "write") for u in (owner, reader, writer, outsider,
-                                                             admin)}
+        ps = {u.name: principal_for(s, u, "write") for u in (owner, reader, writer, outsider, admin)}
         ps["writer-ro"] = principal_for(s, writer, "read")
         create_repo(store, s, ps["owner"], "dataset", "lab", "secret", private=True)
     key = ("dataset", "lab", "secret")
@@ -341,8 +363,7 @@ def test_private_repo_permissions(store: Store, alice: Principal) -> None:
 
 
 def test_move_and_delete_repo(store: Store, alice: Principal, repo: RepoKey) -> None:
-    create_commit(store, alice, repo.as_tuple(), "main", [add(store, "a.txt", b"a")],
-                  summary="a")
+    create_commit(store, alice, repo.as_tuple(), "main", [add(store, "a.txt", b"a")], summary="a")
     with store.write() as s:
         create_org(s, "team", owner=s.get(m.Account, alice.user_id))
         create_user(s, "bob")
@@ -373,8 +394,9 @@ def test_move_and_delete_repo(store: Store, alice: Principal, repo: RepoKey) -> 
     assert hashlib.sha256(b"a").hexdigest() in {n.subject for n in report.notes}
 
 
-def test_migrations_are_idempotent(settings: HubSettings, store: Store, alice: Principal,
-                                   repo: RepoKey) -> None:
+def test_migrations_are_idempotent(
+    settings: HubSettings, store: Store, alice: Principal, repo: RepoKey
+) -> None:
     again = Store.open(settings)
     try:
         with again.read() as s:
@@ -390,6 +412,7 @@ def test_migrations_are_idempotent(settings: HubSettings, store: Store, alice: P
 
 # -- a hub process on PostgreSQL ----------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_hub_on_postgres_round_trip(hub_factory, postgres_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from huggingface_hub import HfApi, hf_hub_download
@@ -399,23 +422,26 @@ def test_hub_on_postgres_round_trip(hub_factory, postgres_url: str, tmp_path: Pa
     rid = "admin/pg-round-trip"
     api.create_repo(rid, private=True)
     payload = bytes(range(256)) * 4096 + b"tail"
-    info = api.upload_file(path_or_fileobj=payload, path_in_repo="data/blob.bin", repo_id=rid,
-                           commit_message="Add blob")
+    info = api.upload_file(
+        path_or_fileobj=payload, path_in_repo="data/blob.bin", repo_id=rid, commit_message="Add blob"
+    )
     api.upload_file(path_or_fileobj=b"hello", path_in_repo="hello.txt", repo_id=rid)
-    path = hf_hub_download(rid, "data/blob.bin", endpoint=h.url, token=h.token,
-                           cache_dir=tmp_path / "cache")
+    path = hf_hub_download(rid, "data/blob.bin", endpoint=h.url, token=h.token, cache_dir=tmp_path / "cache")
     assert Path(path).read_bytes() == payload
-    path = hf_hub_download(rid, "data/blob.bin", revision=info.oid, endpoint=h.url,
-                           token=h.token, cache_dir=tmp_path / "cache2")
+    path = hf_hub_download(
+        rid, "data/blob.bin", revision=info.oid, endpoint=h.url, token=h.token, cache_dir=tmp_path / "cache2"
+    )
     assert Path(path).read_bytes() == payload
-    assert {f for f in api.list_repo_files(rid)} == {".gitattributes", "data/blob.bin",
-                                                     "hello.txt"}
-    assert [c.title for c in api.list_repo_commits(rid)][:2] == ["Upload hello.txt with "
-                                                                 "huggingface_hub", "Add blob"]
+    assert {f for f in api.list_repo_files(rid)} == {".gitattributes", "data/blob.bin", "hello.txt"}
+    assert [c.title for c in api.list_repo_commits(rid)][:2] == [
+        "Upload hello.txt with huggingface_hub",
+        "Add blob",
+    ]
     assert h.cli("hub", "fsck").returncode == 0
 
 
 # -- the administration CLI (works on the store, no hub needed) ------------------------------
+
 
 def test_admin_cli(tmp_path: Path) -> None:
     import json
@@ -430,8 +456,13 @@ def test_admin_cli(tmp_path: Path) -> None:
 
     def wb(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**HubProcess(root).env(), "WORKBENCH_DATA": str(root / "data")}
-        r = subprocess.run([sys.executable, "-m", "workbench", "hub", *args], env=env,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "workbench", "hub", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "Traceback" not in r.stderr, r.stderr
         assert (r.returncode == 0) == ok, r.stdout + r.stderr
         return r
@@ -442,28 +473,34 @@ def test_admin_cli(tmp_path: Path) -> None:
     assert str(config) in out and config.exists()
     assert "already initialised" in wb("init").stdout
     wb("user", "create", "bob")
-    assert wb("user", "create", "bob", ok=False).stderr == \
-        "error: User or organization 'bob' already exists.\n"
+    assert (
+        wb("user", "create", "bob", ok=False).stderr == "error: User or organization 'bob' already exists.\n"
+    )
     wb("org", "create", "acme", "--owner", "admin")
     wb("org", "add-member", "acme", "bob", "--role", "write")
     assert wb("org", "add-member", "acme", "bob", "--role", "boss", ok=False).stderr.startswith(
-        "error: Invalid role")
-    assert wb("org", "add-member", "bob", "admin", ok=False).stderr == \
-        "error: No organization named 'bob'.\n"
+        "error: Invalid role"
+    )
+    assert wb("org", "add-member", "bob", "admin", ok=False).stderr == "error: No organization named 'bob'.\n"
     users = json.loads(wb("user", "list", "--json").stdout)
     assert [(u["name"], u["admin"], u["orgs"]) for u in users] == [
-        ("admin", True, ["acme:admin"]), ("bob", False, ["acme:write"])]
+        ("admin", True, ["acme:admin"]),
+        ("bob", False, ["acme:write"]),
+    ]
     token = wb("token", "create", "laptop", "--user", "bob", "--scope", "read").stdout.strip()
     assert token.startswith("wb_")
     admin_token = wb("token", "create", "ci").stdout.strip()
     tokens = json.loads(wb("token", "list", "--json").stdout)
     assert [(t["user"], t["name"], t["scope"], t["revoked"]) for t in tokens] == [
-        ("admin", "local-admin", "write", False), ("bob", "laptop", "read", False),
-        ("admin", "ci", "write", False)]
+        ("admin", "local-admin", "write", False),
+        ("bob", "laptop", "read", False),
+        ("admin", "ci", "write", False),
+    ]
     listing = wb("token", "list").stdout
     assert token not in listing and admin_token not in listing and token[:7] in listing
-    assert [t["name"] for t in json.loads(wb("token", "list", "--user", "bob", "--json").stdout)] \
-        == ["laptop"]
+    assert [t["name"] for t in json.loads(wb("token", "list", "--user", "bob", "--json").stdout)] == [
+        "laptop"
+    ]
 
     h = HubProcess(root).start()
     try:

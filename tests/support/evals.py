@@ -22,16 +22,27 @@ TEMPLATE = ROOT / "notebooks" / "evaluate.ipynb"
 
 def eval_env(hub: HubProcess, cache: Path) -> dict[str, str]:
     """The environment of a CLI process (and so of its kernels) pointed at ``hub``."""
-    return {**hub.env(), "WORKBENCH_HUB_URL": hub.url, "WORKBENCH_TOKEN": hub.token,
-            "HF_ENDPOINT": hub.url, "XDG_CACHE_HOME": str(cache)}
+    return {
+        **hub.env(),
+        "WORKBENCH_HUB_URL": hub.url,
+        "WORKBENCH_TOKEN": hub.token,
+        "HF_ENDPOINT": hub.url,
+        "XDG_CACHE_HOME": str(cache),
+    }
 
 
-def eval_cli(hub: HubProcess, cache: Path, *args: str, env: dict[str, str] | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def eval_cli(
+    hub: HubProcess, cache: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """``python -m workbench ARGS`` against ``hub``; never raises on a non-zero exit."""
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                          text=True, env={**eval_env(hub, cache), **(env or {})}, cwd=cache,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "workbench", *args],
+        capture_output=True,
+        text=True,
+        env={**eval_env(hub, cache), **(env or {})},
+        cwd=cache,
+        timeout=timeout,
+    )
 
 
 def as_json(proc: subprocess.CompletedProcess[str]) -> Any:
@@ -43,20 +54,23 @@ def quick_notebook(path: Path, *, parameters: bool = True) -> Path:
     """A notebook that evaluates nothing real, so its kernel starts fast: ``mode`` picks a
     random metric (not reproducible), a fixed one, a kernel that kills itself, a hang, or a
     run that fails when repeated in the same output folder (``once``)."""
-    params = ('model = "admin/tiny-classifier"\ndataset = "admin/iris-mini"\nsplit = "test"\n'
-              'mode = "fixed"\n')
-    body = ("import os, random, signal, time\nimport workbench as wb\n"
-            "if mode == 'kill':\n    os.kill(os.getpid(), signal.SIGKILL)\n"
-            "if mode == 'sleep':\n    time.sleep(120)\n"
-            "if mode == 'once':  # succeeds the first time in a folder, fails after\n"
-            "    if os.path.exists('ran-once'):\n"
-            "        raise RuntimeError('this notebook ran here before')\n"
-            "    open('ran-once', 'w').close()\n"
-            "value = random.random() if mode == 'random' else 0.5\n"
-            "wb.report({'accuracy': value}, model=model, dataset=dataset, split=split,\n"
-            "          metric_info={'accuracy': {'higher_is_better': True, 'tolerance': 0.0}})\n")
+    params = 'model = "admin/tiny-classifier"\ndataset = "admin/iris-mini"\nsplit = "test"\nmode = "fixed"\n'
+    body = (
+        "import os, random, signal, time\nimport workbench as wb\n"
+        "if mode == 'kill':\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "if mode == 'sleep':\n    time.sleep(120)\n"
+        "if mode == 'once':  # succeeds the first time in a folder, fails after\n"
+        "    if os.path.exists('ran-once'):\n"
+        "        raise RuntimeError('this notebook ran here before')\n"
+        "    open('ran-once', 'w').close()\n"
+        "value = random.random() if mode == 'random' else 0.5\n"
+        "wb.report({'accuracy': value}, model=model, dataset=dataset, split=split,\n"
+        "          metric_info={'accuracy': {'higher_is_better': True, 'tolerance': 0.0}})\n"
+    )
     first = new_code_cell(params, metadata={"tags": ["parameters"]} if parameters else {})
-    nb = new_notebook(cells=[first, new_code_cell(body)], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        cells=[first, new_code_cell(body)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     nbformat.write(nb, path)
     return path

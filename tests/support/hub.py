@@ -17,8 +17,7 @@ from pathlib import Path
 
 import httpx
 
-HF_ENV = {"HF_HUB_DISABLE_TELEMETRY": "1", "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-          "DO_NOT_TRACK": "1"}
+HF_ENV = {"HF_HUB_DISABLE_TELEMETRY": "1", "HF_UPDATE_DOWNLOAD_COUNTS": "0", "DO_NOT_TRACK": "1"}
 
 
 def free_port() -> int:
@@ -30,8 +29,14 @@ def free_port() -> int:
 class HubProcess:
     """``workbench hub serve`` in a subprocess with its own data folder and config folder."""
 
-    def __init__(self, root: Path, *, port: int | None = None, database_url: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        port: int | None = None,
+        database_url: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.root = Path(root)
         self.data = self.root / "data"
         self.config_home = self.root / "config"
@@ -47,26 +52,34 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
-        env = {**os.environ, **HF_ENV, "XDG_CONFIG_HOME": str(self.config_home),
-               **self.extra_env}
+        env = {**os.environ, **HF_ENV, "XDG_CONFIG_HOME": str(self.config_home), **self.extra_env}
         env.pop("WORKBENCH_DATA", None)
         return env
 
     def start(self, timeout: float = 30) -> HubProcess:
         self.root.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "workbench", "hub", "serve", "--port", str(self.port),
-               "--data", str(self.data)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "workbench",
+            "hub",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data),
+        ]
         if self.database_url:
             cmd += ["--database-url", self.database_url]
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         env=self.env())
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.proc.wait()
-                raise RuntimeError(f"hub exited with {self.proc.returncode}:\n"
-                                   f"{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"hub exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200:
                     break
@@ -95,11 +108,19 @@ class HubProcess:
             self.proc.kill()
             self.proc.wait()
 
-    def cli(self, *args: str, check: bool = True, input: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``workbench ARGS`` against this hub (its data folder and config)."""
         env = {**self.env(), "WORKBENCH_DATA": str(self.data), "WORKBENCH_HUB_URL": self.url}
         if self.database_url:
             env["WORKBENCH_DATABASE_URL"] = self.database_url
-        return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                              text=True, env=env, check=check, input=input, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "workbench", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=check,
+            input=input,
+            timeout=600,
+        )

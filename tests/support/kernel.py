@@ -31,12 +31,14 @@ def unique(prefix: str) -> str:
 def seed_demo(hub, namespace: str = DEMO_NAMESPACE) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Publish the demo model, dataset and paper (idempotent); ``{type: repo_id}``."""
     out = {}
-    with tempfile.TemporaryDirectory() as tmp, HubClient(hub.url, hub.token,
-                                                         progress=False) as client:
+    with tempfile.TemporaryDirectory() as tmp, HubClient(hub.url, hub.token, progress=False) as client:
         for repo in build_demo(Path(tmp), namespace=namespace):
             client.create_repo(repo.repo_id, type=repo.repo_type, exist_ok=True)
-            files = {p.relative_to(repo.folder).as_posix(): p
-                     for p in sorted(repo.folder.rglob("*")) if p.is_file()}
+            files = {
+                p.relative_to(repo.folder).as_posix(): p
+                for p in sorted(repo.folder.rglob("*"))
+                if p.is_file()
+            }
             client.upload(repo.repo_id, files, type=repo.repo_type, message=repo.message)
             out[repo.repo_type] = repo.repo_id
     return out
@@ -56,8 +58,9 @@ def make_user(hub) -> User:  # type: ignore[no-untyped-def]
     try:
         with store.write() as s:
             user = create_user(s, name)
-            return User(name, create_token(s, user, "rw", scope="write"),
-                        create_token(s, user, "ro", scope="read"))
+            return User(
+                name, create_token(s, user, "rw", scope="write"), create_token(s, user, "ro", scope="read")
+            )
     finally:
         store.close()
 

@@ -164,17 +164,13 @@ class PostgresServer:
         assert self._tmpdir is not None, "server not started"
         return self._tmpdir
 
-    def _run(
-        self, argv: Sequence[str], cwd: Path, *, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def _run(self, argv: Sequence[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL binary, as the postgres system user when we are root."""
         assert self._bindir is not None
         cmd = [str(self._bindir / argv[0]), *argv[1:]]
         if self._as_system_user:
             if shutil.which("runuser") is None:
-                raise RuntimeError(
-                    "running as root needs `runuser` to start PostgreSQL as 'postgres'"
-                )
+                raise RuntimeError("running as root needs `runuser` to start PostgreSQL as 'postgres'")
             cmd = ["runuser", "-u", _SYSTEM_USER, "--", *cmd]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_MESSAGES"] = "C"

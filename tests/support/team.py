@@ -36,8 +36,13 @@ def make_team(hub: Any, prefix: str = "team") -> Team:
     """Org ``{prefix}-xxxx`` with a reader, a writer and an admin member, plus an outsider."""
     tag = secrets.token_hex(3)
     team = Team(org=f"{prefix}-{tag}", users={})
-    store = Store.open(HubSettings(data_dir=hub.data, write_user_config=False,
-                                   **({"database_url": hub.database_url} if hub.database_url else {})))
+    store = Store.open(
+        HubSettings(
+            data_dir=hub.data,
+            write_user_config=False,
+            **({"database_url": hub.database_url} if hub.database_url else {}),
+        )
+    )
     try:
         with store.write() as s:
             org = create_org(s, team.org)
@@ -48,8 +53,7 @@ def make_team(hub: Any, prefix: str = "team") -> Team:
                 team.tokens[who] = create_token(s, user, "rw", scope="write")
                 team.read_tokens[who] = create_token(s, user, "ro", scope="read")
                 if who != "outsider":
-                    set_membership(s, org, user, {"reader": "read", "writer": "write",
-                                                  "admin": "admin"}[who])
+                    set_membership(s, org, user, {"reader": "read", "writer": "write", "admin": "admin"}[who])
     finally:
         store.close()
     team.tokens["anonymous"] = None

@@ -29,23 +29,36 @@ from workbench.kernel.viewer import Viewer
 from workbench.store.accounts import create_token, create_user
 from workbench.store.store import Store
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
 # a valid 8 kHz mono 16-bit WAV of 4 silent samples
-WAV = (b"RIFF" + (36 + 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-       + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
-       + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
-       + b"data" + (8).to_bytes(4, "little") + b"\0" * 8)
+WAV = (
+    b"RIFF"
+    + (36 + 8).to_bytes(4, "little")
+    + b"WAVEfmt "
+    + (16).to_bytes(4, "little")
+    + (1).to_bytes(2, "little")
+    + (1).to_bytes(2, "little")
+    + (8000).to_bytes(4, "little")
+    + (16000).to_bytes(4, "little")
+    + (2).to_bytes(2, "little")
+    + (16).to_bytes(2, "little")
+    + b"data"
+    + (8).to_bytes(4, "little")
+    + b"\0" * 8
+)
 
 
-def wait_converted(hub: Any, repo: str, *, token: str | None = None, commit: str | None = None,
-                   timeout: float = 90) -> dict[str, Any]:
+def wait_converted(
+    hub: Any, repo: str, *, token: str | None = None, commit: str | None = None, timeout: float = 90
+) -> dict[str, Any]:
     """Poll the viewer status until the latest (or ``commit``'s) conversion is done or failed."""
     headers = {"Authorization": f"Bearer {token or hub.token}"}
     deadline = time.monotonic() + timeout
     while True:
-        status = httpx.get(f"{hub.url}/api/datasets/{repo}/viewer/status", headers=headers,
-                           timeout=30).json()
+        status = httpx.get(f"{hub.url}/api/datasets/{repo}/viewer/status", headers=headers, timeout=30).json()
         if status["status"] in ("done", "failed") and (commit is None or status["commit"] == commit):
             return status
         assert time.monotonic() < deadline, status
@@ -57,16 +70,20 @@ def csv_frame(n: int, seed: int) -> pd.DataFrame:
     words = np.array("alpha beta gamma delta refund great awful okay shipping late".split())
     score = rng.normal(0.5, 0.25, n).round(4)
     score[rng.random(n) < 0.1] = np.nan
-    return pd.DataFrame({
-        "id": np.arange(n) + seed * 1000,
-        "user name": rng.choice(["ann", "bob", "cy"], n),
-        "text": [" ".join(rng.choice(words, 5)) + ("," if i % 7 == 0 else "") + ' "q"' * (i % 11 == 0)
-                 for i in range(n)],
-        "score": score,
-        "count": rng.integers(-50, 500, n),
-        "flag": rng.random(n) < 0.3,
-        "label": rng.choice(["pos", "neg", "neutral"], n),
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(n) + seed * 1000,
+            "user name": rng.choice(["ann", "bob", "cy"], n),
+            "text": [
+                " ".join(rng.choice(words, 5)) + ("," if i % 7 == 0 else "") + ' "q"' * (i % 11 == 0)
+                for i in range(n)
+            ],
+            "score": score,
+            "count": rng.integers(-50, 500, n),
+            "flag": rng.random(n) < 0.3,
+            "label": rng.choice(["pos", "neg", "neutral"], n),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,51 +103,64 @@ def csv_repo(hub: Any, client: HubClient) -> dict[str, Any]:
     status = wait_converted(hub, repo, commit=commit)
     assert status["status"] == "done", status
     # what pandas (and so `datasets`) reads from the same bytes
-    read = {split: pd.read_csv(io.BytesIO(data)) for split, data in
-            ((s, files[f"data/{s}.csv"]) for s in frames)}
+    read = {
+        split: pd.read_csv(io.BytesIO(data)) for split, data in ((s, files[f"data/{s}.csv"]) for s in frames)
+    }
     return {"repo": repo, "frames": read, "commit": commit, "status": status}
 
 
 def get(hub: Any, repo: str, what: str, token: str | None = "admin", **params: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {hub.token if token == 'admin' else token}"} if token else {}
-    return httpx.get(f"{hub.url}/api/datasets/{repo}/viewer/{what}", params=params,
-                     headers=headers, timeout=60)
+    return httpx.get(
+        f"{hub.url}/api/datasets/{repo}/viewer/{what}", params=params, headers=headers, timeout=60
+    )
 
 
 def frame_of(page: dict[str, Any]) -> pd.DataFrame:
     names = [f["name"] for f in page["features"]]
-    return pd.DataFrame([r["row"] for r in page["rows"]], columns=names,
-                        index=[r["row_idx"] for r in page["rows"]])
+    return pd.DataFrame(
+        [r["row"] for r in page["rows"]], columns=names, index=[r["row_idx"] for r in page["rows"]]
+    )
 
 
 def same_rows(page: dict[str, Any], expected: pd.DataFrame) -> None:
     got = frame_of(page)
     assert list(got.index) == list(expected.index)
     got = got.astype(expected.dtypes.to_dict())  # an all-null page column has no type of its own
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
 
 
 # -- conversion and pages ----------------------------------------------------------------------
+
 
 def test_csv_splits_and_refs(hub: Any, client: HubClient, csv_repo: dict[str, Any]) -> None:
     repo = csv_repo["repo"]
     splits = get(hub, repo, "splits").json()
     assert [(s["config"], s["split"], s["num_rows"]) for s in splits["splits"]] == [
-        ("default", "train", 600), ("default", "validation", 40), ("default", "test", 80)]
+        ("default", "train", 600),
+        ("default", "validation", 40),
+        ("default", "test", 80),
+    ]
     assert csv_repo["status"]["parquet"]["source_commit"] == csv_repo["commit"]
     refs = client.list_refs(repo, type="dataset")
     assert [r["ref"] for r in refs["converts"]] == ["refs/convert/parquet"]
-    files = {f["path"] for f in client.list_files(repo, type="dataset",
-                                                  revision="refs/convert/parquet")}
-    assert {"default/train/0000.parquet", "default/validation/0000.parquet",
-            "default/test/0000.parquet", "README.md"} <= files
+    files = {f["path"] for f in client.list_files(repo, type="dataset", revision="refs/convert/parquet")}
+    assert {
+        "default/train/0000.parquet",
+        "default/validation/0000.parquet",
+        "default/test/0000.parquet",
+        "README.md",
+    } <= files
     size = get(hub, repo, "size").json()["size"]
     assert size["dataset"]["num_rows"] == 720
     assert {s["split"]: s["num_columns"] for s in size["splits"]} == dict.fromkeys(
-        ("train", "validation", "test"), 7)
+        ("train", "validation", "test"), 7
+    )
     assert get(hub, repo, "is-valid").json() == dict.fromkeys(
-        ("preview", "viewer", "search", "filter", "statistics"), True)
+        ("preview", "viewer", "search", "filter", "statistics"), True
+    )
     parquet = get(hub, repo, "parquet").json()["parquet_files"]
     data = httpx.get(parquet[0]["url"], headers={"Authorization": f"Bearer {hub.token}"}).content
     assert pq.read_table(io.BytesIO(data)).num_rows == 600
@@ -148,22 +178,26 @@ def test_rows_pages_match_the_file(hub: Any, csv_repo: dict[str, Any]) -> None:
     for offset, length in ((0, 1), (17, 100), (590, 100), (599, 5)):
         page = get(hub, repo, "rows", split="train", offset=offset, length=length).json()
         assert page["num_rows_total"] == 600
-        same_rows(page, df.iloc[offset:offset + length])
+        same_rows(page, df.iloc[offset : offset + length])
     assert get(hub, repo, "rows", split="train", offset=600).json()["rows"] == []
     test = get(hub, repo, "rows", split="test", offset=3, length=4).json()
     same_rows(test, csv_repo["frames"]["test"].iloc[3:7])
 
 
-@pytest.mark.parametrize(("params", "status", "code"), [
-    ({"split": "train", "length": 101}, 400, "InvalidParameter"),
-    ({"split": "train", "offset": -1}, 400, "InvalidParameter"),
-    ({"split": "nope"}, 404, "SplitNotFound"),
-    ({"split": "train", "config": "nope"}, 404, "ConfigNotFound"),
-    ({}, 400, "MissingParameter"),
-    ({"split": "train", "revision": "no-such-branch"}, 404, "RevisionNotFound"),
-])
-def test_bad_page_requests(hub: Any, csv_repo: dict[str, Any], params: dict[str, Any],
-                           status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [
+        ({"split": "train", "length": 101}, 400, "InvalidParameter"),
+        ({"split": "train", "offset": -1}, 400, "InvalidParameter"),
+        ({"split": "nope"}, 404, "SplitNotFound"),
+        ({"split": "train", "config": "nope"}, 404, "ConfigNotFound"),
+        ({}, 400, "MissingParameter"),
+        ({"split": "train", "revision": "no-such-branch"}, 404, "RevisionNotFound"),
+    ],
+)
+def test_bad_page_requests(
+    hub: Any, csv_repo: dict[str, Any], params: dict[str, Any], status: int, code: str
+) -> None:
     r = get(hub, csv_repo["repo"], "rows", **params)
     assert r.status_code == status
     assert r.json()["error"]["code"] == code
@@ -175,8 +209,7 @@ def wait_indexed(hub: Any, repo: str, timeout: float = 90) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {hub.token}"}
     deadline = time.monotonic() + timeout
     while True:
-        status = httpx.get(f"{hub.url}/api/datasets/{repo}/viewer/status", headers=headers,
-                           timeout=30).json()
+        status = httpx.get(f"{hub.url}/api/datasets/{repo}/viewer/status", headers=headers, timeout=30).json()
         if (status.get("parquet") or {}).get("search") in ("done", "failed", "skipped"):
             return status
         assert time.monotonic() < deadline, status
@@ -186,10 +219,15 @@ def wait_indexed(hub: Any, repo: str, timeout: float = 90) -> dict[str, Any]:
 def word_matches(df: pd.DataFrame, columns: list[str], query: str) -> pd.DataFrame:
     """Rows holding every word of ``query`` (the last also as a prefix), as the index means it."""
     words = re.findall(r"\w+", query.lower())
-    tokens = df[columns].fillna("").astype(str).apply(
-        lambda row: set(re.findall(r"\w+", " ".join(row).lower())), axis=1)
-    keep = tokens.apply(lambda ts: all(w in ts for w in words[:-1])
-                        and any(t.startswith(words[-1]) for t in ts))
+    tokens = (
+        df[columns]
+        .fillna("")
+        .astype(str)
+        .apply(lambda row: set(re.findall(r"\w+", " ".join(row).lower())), axis=1)
+    )
+    keep = tokens.apply(
+        lambda ts: all(w in ts for w in words[:-1]) and any(t.startswith(words[-1]) for t in ts)
+    )
     return df[keep]
 
 
@@ -208,8 +246,9 @@ def test_search_matches_pandas(hub: Any, csv_repo: dict[str, Any]) -> None:
         else:
             assert len(got) == 100 and set(got.index) <= set(expected.index), query
         if len(got):
-            pd.testing.assert_frame_equal(got.sort_index().astype(df.dtypes.to_dict()),
-                                          df.loc[sorted(got.index)], check_dtype=False)
+            pd.testing.assert_frame_equal(
+                got.sort_index().astype(df.dtypes.to_dict()), df.loc[sorted(got.index)], check_dtype=False
+            )
     # pages of one query are disjoint and together give every match
     everything = word_matches(df, columns, "refund")
     seen: list[int] = []
@@ -224,21 +263,31 @@ FILTERS = [
     ("score > 0.6", lambda d: d[d.score > 0.6], None),
     ("score is null", lambda d: d[d.score.isna()], None),
     ("score is not null and count < 0", lambda d: d[d.score.notna() & (d["count"] < 0)], None),
-    ("label = 'neg' or (flag = true and not \"user name\" = 'ann')",
-     lambda d: d[(d.label == "neg") | (d.flag & (d["user name"] != "ann"))], None),
-    ("label in ('pos', 'neutral') and count >= 100",
-     lambda d: d[d.label.isin(["pos", "neutral"]) & (d["count"] >= 100)], None),
+    (
+        "label = 'neg' or (flag = true and not \"user name\" = 'ann')",
+        lambda d: d[(d.label == "neg") | (d.flag & (d["user name"] != "ann"))],
+        None,
+    ),
+    (
+        "label in ('pos', 'neutral') and count >= 100",
+        lambda d: d[d.label.isin(["pos", "neutral"]) & (d["count"] >= 100)],
+        None,
+    ),
     ("text like '%refund%'", lambda d: d[d.text.str.contains("refund")], None),
     ("label not in ('pos')", lambda d: d[d.label != "pos"], None),
     ("id >= 1100 and id < 1120", lambda d: d[(d.id >= 1100) & (d.id < 1120)], "count desc, id"),
-    (None, lambda d: d.sort_values(["score", "id"], ascending=[False, True],
-                                   na_position="last"), "score desc"),
+    (
+        None,
+        lambda d: d.sort_values(["score", "id"], ascending=[False, True], na_position="last"),
+        "score desc",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("where", "select", "orderby"), FILTERS)
-def test_filter_matches_pandas(hub: Any, csv_repo: dict[str, Any], where: str | None,
-                               select: Any, orderby: str | None) -> None:
+def test_filter_matches_pandas(
+    hub: Any, csv_repo: dict[str, Any], where: str | None, select: Any, orderby: str | None
+) -> None:
     repo, df = csv_repo["repo"], csv_repo["frames"]["train"]
     expected = select(df)
     if orderby == "count desc, id":
@@ -259,7 +308,7 @@ INJECTIONS = [
     "id = (SELECT count(*) FROM jobs)",
     "id IN (SELECT id FROM read_parquet('x'))",
     "id = 1 UNION SELECT * FROM jobs",
-    "\"id\" = 1) OR (1=1",
+    '"id" = 1) OR (1=1',
     "label = 'x' || 'y'",
     "nope = 1",
     "count = 'many'",
@@ -275,8 +324,13 @@ def test_filter_refuses_sql(hub: Any, csv_repo: dict[str, Any], where: str) -> N
 
 def test_filter_quotes_are_data_not_sql(hub: Any, csv_repo: dict[str, Any]) -> None:
     repo = csv_repo["repo"]
-    page = get(hub, repo, "filter", split="train",
-               where="label = 'pos'' OR ''1''=''1' or text like '%''; drop table jobs; --%'").json()
+    page = get(
+        hub,
+        repo,
+        "filter",
+        split="train",
+        where="label = 'pos'' OR ''1''=''1' or text like '%''; drop table jobs; --%'",
+    ).json()
     assert page["num_rows_total"] == 0
     for orderby in ("random()", "id; DROP TABLE jobs", "(SELECT 1)", "id desc nulls first"):
         r = get(hub, repo, "filter", split="train", orderby=orderby)
@@ -285,6 +339,7 @@ def test_filter_quotes_are_data_not_sql(hub: Any, csv_repo: dict[str, Any]) -> N
 
 
 # -- statistics --------------------------------------------------------------------------------
+
 
 def test_statistics_match_pandas(hub: Any, csv_repo: dict[str, Any]) -> None:
     repo, df = csv_repo["repo"], csv_repo["frames"]["train"]
@@ -314,7 +369,8 @@ def test_statistics_match_pandas(hub: Any, csv_repo: dict[str, Any]) -> None:
     assert label["column_statistics"]["n_unique"] == 3
     assert by_name["flag"]["column_type"] == "bool"
     assert by_name["flag"]["column_statistics"]["frequencies"] == {
-        str(k): v for k, v in df.flag.value_counts().to_dict().items()}
+        str(k): v for k, v in df.flag.value_counts().to_dict().items()
+    }
     text = by_name["text"]
     assert text["column_type"] == "string_text"
     lengths = df.text.str.len()
@@ -324,7 +380,7 @@ def test_statistics_match_pandas(hub: Any, csv_repo: dict[str, Any]) -> None:
     assert ts["histogram"]["hist"] == np.histogram(lengths, bins=ts["histogram"]["bin_edges"])[0].tolist()
     assert ts["n_unique"] == df.text.nunique()
     top = df.text.value_counts()
-    assert list(ts["top_values"].values()) == top.iloc[:len(ts["top_values"])].tolist()
+    assert list(ts["top_values"].values()) == top.iloc[: len(ts["top_values"])].tolist()
     # computed once per commit: the second answer is the stored one
     started = time.perf_counter()
     again = get(hub, repo, "statistics", split="train").json()
@@ -334,13 +390,25 @@ def test_statistics_match_pandas(hub: Any, csv_repo: dict[str, Any]) -> None:
 
 # -- other formats -----------------------------------------------------------------------------
 
+
 def test_jsonl_dataset(hub: Any, client: HubClient) -> None:
     repo = f"admin/viewer-jsonl-{secrets.token_hex(3)}"
-    rows = {split: [{"q": f"question {i} of {split}", "tags": ["a", "b"][: i % 3],
-                     "meta": {"n": i, "ok": i % 2 == 0}, "answer": None if i % 5 == 0 else i * 1.5}
-                    for i in range(n)] for split, n in (("train", 30), ("test", 7))}
-    files = {f"{split}.jsonl": "\n".join(json.dumps(r) for r in items).encode() + b"\n"
-             for split, items in rows.items()}
+    rows = {
+        split: [
+            {
+                "q": f"question {i} of {split}",
+                "tags": ["a", "b"][: i % 3],
+                "meta": {"n": i, "ok": i % 2 == 0},
+                "answer": None if i % 5 == 0 else i * 1.5,
+            }
+            for i in range(n)
+        ]
+        for split, n in (("train", 30), ("test", 7))
+    }
+    files = {
+        f"{split}.jsonl": "\n".join(json.dumps(r) for r in items).encode() + b"\n"
+        for split, items in rows.items()
+    }
     client.create_repo(repo, type="dataset")
     client.upload(repo, files, type="dataset")
     assert wait_converted(hub, repo)["status"] == "done"
@@ -348,31 +416,37 @@ def test_jsonl_dataset(hub: Any, client: HubClient) -> None:
     assert splits == ["train", "test"]
     page = get(hub, repo, "rows", split="test", offset=0, length=7).json()
     assert [r["row"] for r in page["rows"]] == rows["test"]
-    stats = {s["column_name"]: s for s in get(hub, repo, "statistics", split="train").json()[
-        "statistics"]}
+    stats = {s["column_name"]: s for s in get(hub, repo, "statistics", split="train").json()["statistics"]}
     assert stats["tags"]["column_type"] == "list"
     assert stats["tags"]["column_statistics"]["max"] == 2
     assert stats["answer"]["column_statistics"]["nan_count"] == 6
     wait_indexed(hub, repo)
     found = get(hub, repo, "search", split="train", query="question 1").json()
     # words, not substrings: "1" is a prefix of 1 and 10..19, not part of 21
-    assert sorted(r["row_idx"] for r in found["rows"]) == [i for i in range(30)
-                                                          if str(i).startswith("1")]
+    assert sorted(r["row_idx"] for r in found["rows"]) == [i for i in range(30) if str(i).startswith("1")]
 
 
 def parquet_table(n: int, offset: int) -> pa.Table:
-    features = {"text": {"dtype": "string", "_type": "Value"},
-                "label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
-                "image": {"_type": "Image"}, "audio": {"_type": "Audio"}}
-    table = pa.table({
-        "text": [f"sentence {i + offset}" for i in range(n)],
-        "label": pa.array([(i + offset) % 2 for i in range(n)], pa.int64()),
-        "image": pa.array([{"bytes": PNG, "path": f"img{i}.png"} if i % 4 else None
-                           for i in range(n)],
-                          pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
-        "audio": pa.array([{"bytes": WAV, "path": f"clip{i}.wav"} for i in range(n)],
-                          pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
-    })
+    features = {
+        "text": {"dtype": "string", "_type": "Value"},
+        "label": {"names": ["neg", "pos"], "_type": "ClassLabel"},
+        "image": {"_type": "Image"},
+        "audio": {"_type": "Audio"},
+    }
+    table = pa.table(
+        {
+            "text": [f"sentence {i + offset}" for i in range(n)],
+            "label": pa.array([(i + offset) % 2 for i in range(n)], pa.int64()),
+            "image": pa.array(
+                [{"bytes": PNG, "path": f"img{i}.png"} if i % 4 else None for i in range(n)],
+                pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+            ),
+            "audio": pa.array(
+                [{"bytes": WAV, "path": f"clip{i}.wav"} for i in range(n)],
+                pa.struct([("bytes", pa.binary()), ("path", pa.string())]),
+            ),
+        }
+    )
     meta = {"huggingface": json.dumps({"info": {"features": features}})}
     return table.replace_schema_metadata(meta)
 
@@ -380,10 +454,12 @@ def parquet_table(n: int, offset: int) -> pa.Table:
 def test_parquet_configs_classlabels_and_images(hub: Any, client: HubClient) -> None:
     repo = f"admin/viewer-pq-{secrets.token_hex(3)}"
     files: dict[str, bytes] = {}
-    for name, table in (("en/train.parquet", parquet_table(40, 0)),
-                        ("en/test.parquet", parquet_table(10, 100)),
-                        ("fr/train-00000.parquet", parquet_table(12, 200)),
-                        ("fr/train-00001.parquet", parquet_table(8, 300))):
+    for name, table in (
+        ("en/train.parquet", parquet_table(40, 0)),
+        ("en/test.parquet", parquet_table(10, 100)),
+        ("fr/train-00000.parquet", parquet_table(12, 200)),
+        ("fr/train-00001.parquet", parquet_table(8, 300)),
+    ):
         buf = io.BytesIO()
         pq.write_table(table, buf)
         files[name] = buf.getvalue()
@@ -406,7 +482,10 @@ configs:
     assert wait_converted(hub, repo)["status"] == "done"
     splits = get(hub, repo, "splits").json()
     assert [(s["config"], s["split"], s["num_rows"]) for s in splits["splits"]] == [
-        ("en", "train", 40), ("en", "test", 10), ("fr", "train", 20)]
+        ("en", "train", 40),
+        ("en", "test", 10),
+        ("fr", "train", 20),
+    ]
     assert splits["default_config"] == "en"
     fr = get(hub, repo, "rows", config="fr", split="train", offset=10, length=4).json()
     assert [r["row"]["text"] for r in fr["rows"]] == [f"sentence {i}" for i in (210, 211, 300, 301)]
@@ -427,8 +506,7 @@ configs:
     assert clip["type"] == "audio/wav" and "/viewer/assets/" in clip["src"]
     r = httpx.get(clip["src"])
     assert r.status_code == 200 and r.content == WAV and r.headers["content-type"] == "audio/wav"
-    stats = {s["column_name"]: s for s in get(hub, repo, "statistics", split="train").json()[
-        "statistics"]}
+    stats = {s["column_name"]: s for s in get(hub, repo, "statistics", split="train").json()["statistics"]}
     assert stats["label"]["column_type"] == "class_label"
     assert stats["label"]["column_statistics"]["frequencies"] == {"neg": 20, "pos": 20}
     assert stats["image"]["column_type"] == "image"
@@ -449,12 +527,13 @@ def test_long_text_is_truncated(hub: Any, client: HubClient) -> None:
 
 # -- lifecycle: new commits, failures, revisions, reuse ----------------------------------------
 
-def test_bad_file_fails_with_reason_and_the_repo_stays_usable(hub: Any, client: HubClient,
-                                                             api: Any) -> None:
+
+def test_bad_file_fails_with_reason_and_the_repo_stays_usable(hub: Any, client: HubClient, api: Any) -> None:
     repo = f"admin/viewer-bad-{secrets.token_hex(3)}"
     client.create_repo(repo, type="dataset")
-    client.upload(repo, {"data/train.jsonl": b'{"a": 1}\n{"a": 2,,}\n',
-                         "README.md": b"# broken\n"}, type="dataset")
+    client.upload(
+        repo, {"data/train.jsonl": b'{"a": 1}\n{"a": 2,,}\n', "README.md": b"# broken\n"}, type="dataset"
+    )
     status = wait_converted(hub, repo)
     assert status["status"] == "failed"
     assert "data/train.jsonl" in status["error"] and "Malformed JSON" in status["error"]
@@ -473,13 +552,13 @@ def test_bad_file_fails_with_reason_and_the_repo_stays_usable(hub: Any, client: 
     assert status["parquet"]["source_commit"] == fixed["commitOid"] and status["parquet"]["stale"]
     assert get(hub, repo, "rows", split="train").json()["num_rows_total"] == 2
     # a failed job can be queued again by a writer
-    again = httpx.post(f"{hub.url}/api/datasets/{repo}/viewer/refresh",
-                       headers={"Authorization": f"Bearer {hub.token}"}).json()
+    again = httpx.post(
+        f"{hub.url}/api/datasets/{repo}/viewer/refresh", headers={"Authorization": f"Bearer {hub.token}"}
+    ).json()
     assert again["status"] in ("pending", "running", "failed")
 
 
-def test_new_commits_revisions_and_reuse(hub: Any, client: HubClient,
-                                        csv_repo: dict[str, Any]) -> None:
+def test_new_commits_revisions_and_reuse(hub: Any, client: HubClient, csv_repo: dict[str, Any]) -> None:
     repo = f"admin/viewer-rev-{secrets.token_hex(3)}"
     client.create_repo(repo, type="dataset")
     one = client.upload(repo, {"train.csv": b"x\n1\n2\n"}, type="dataset")["commitOid"]
@@ -490,8 +569,10 @@ def test_new_commits_revisions_and_reuse(hub: Any, client: HubClient,
     assert get(hub, repo, "rows", split="train").json()["num_rows_total"] == 3
     assert get(hub, repo, "rows", split="train", revision=one).json()["num_rows_total"] == 2
     log = client.log(repo, type="dataset", revision="refs/convert/parquet")
-    assert len(log) == 2 and [c["title"] for c in log] == [f"Convert {two[:7]} to Parquet",
-                                                            f"Convert {one[:7]} to Parquet"]
+    assert len(log) == 2 and [c["title"] for c in log] == [
+        f"Convert {two[:7]} to Parquet",
+        f"Convert {one[:7]} to Parquet",
+    ]
     # a commit that changes no data file reuses the conversion
     three = client.upload(repo, {"notes.txt": b"no data here"}, type="dataset")["commitOid"]
     status = wait_converted(hub, repo, commit=three)
@@ -505,6 +586,7 @@ def test_new_commits_revisions_and_reuse(hub: Any, client: HubClient,
 
 # -- permissions -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def bob_token(hub: Any) -> str:
     store = Store.open(HubSettings(data_dir=hub.data, write_user_config=False))
@@ -515,11 +597,18 @@ def bob_token(hub: Any) -> str:
         store.close()
 
 
-VIEWER_GETS = [("status", {}), ("splits", {}), ("first-rows", {"split": "train"}),
-               ("rows", {"split": "train"}), ("search", {"split": "train", "query": "a"}),
-               ("filter", {"split": "train", "where": "x > 1"}),
-               ("statistics", {"split": "train"}), ("size", {}), ("is-valid", {}),
-               ("parquet", {})]
+VIEWER_GETS = [
+    ("status", {}),
+    ("splits", {}),
+    ("first-rows", {"split": "train"}),
+    ("rows", {"split": "train"}),
+    ("search", {"split": "train", "query": "a"}),
+    ("filter", {"split": "train", "where": "x > 1"}),
+    ("statistics", {"split": "train"}),
+    ("size", {}),
+    ("is-valid", {}),
+    ("parquet", {}),
+]
 
 
 def test_private_dataset_is_invisible(hub: Any, client: HubClient, bob_token: str) -> None:
@@ -538,15 +627,18 @@ def test_private_dataset_is_invisible(hub: Any, client: HubClient, bob_token: st
     asset = f"{hub.url}/api/datasets/{repo}/viewer/assets/{conv}/default/train/0/x"
     assert httpx.get(asset).status_code == 404
     assert page["num_rows_total"] == 2
-    r = httpx.post(f"{hub.url}/api/datasets/{repo}/viewer/refresh",
-                   headers={"Authorization": f"Bearer {bob_token}"})
+    r = httpx.post(
+        f"{hub.url}/api/datasets/{repo}/viewer/refresh", headers={"Authorization": f"Bearer {bob_token}"}
+    )
     assert r.status_code == 404
 
 
 # -- datasets and the notebook side ------------------------------------------------------------
 
-def test_load_dataset_reads_the_converted_files(csv_repo: dict[str, Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_load_dataset_reads_the_converted_files(
+    csv_repo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import datasets
 
     monkeypatch.setattr(datasets.config, "USE_PARQUET_EXPORT", False)
@@ -562,8 +654,9 @@ def test_kernel_viewer_and_widget(hub: Any, client: HubClient, csv_repo: dict[st
     assert v.wait()["status"] == "done"
     rows = v.rows(150, 250)
     assert list(rows.index) == list(range(150, 400))
-    pd.testing.assert_frame_equal(rows.reset_index(drop=True),
-                                  df.iloc[150:400].reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        rows.reset_index(drop=True), df.iloc[150:400].reset_index(drop=True), check_dtype=False
+    )
     found = v.search("refund")
     assert found.attrs["num_rows_total"] == int(df.text.str.contains("refund").sum())
     neg = v.filter("label = 'neg'", orderby="id desc", length=10)
@@ -607,8 +700,11 @@ def test_tsv_json_array_arrow_and_gzip(hub: Any, client: HubClient) -> None:
         writer.write_table(table)
     cases = {
         "tsv": {"train.tsv": b'n\tword\n1\ta\n2\t"b\tc"\n3\t\n'},
-        "json": {"train.json": json.dumps([{"n": 1, "word": "a"}, {"n": 2, "word": "b\tc"},
-                                           {"n": 3, "word": None}]).encode()},
+        "json": {
+            "train.json": json.dumps(
+                [{"n": 1, "word": "a"}, {"n": 2, "word": "b\tc"}, {"n": 3, "word": None}]
+            ).encode()
+        },
         "arrow": {"data/train.arrow": stream.getvalue()},
         "gzip": {"train.csv.gz": gzip.compress(frame.to_csv(index=False).encode())},
     }
@@ -620,4 +716,7 @@ def test_tsv_json_array_arrow_and_gzip(hub: Any, client: HubClient) -> None:
         assert status["status"] == "done", (kind, status)
         page = get(hub, repo, "rows", split="train").json()
         assert [r["row"] for r in page["rows"]] == [
-            {"n": 1, "word": "a"}, {"n": 2, "word": "b\tc"}, {"n": 3, "word": None}], kind
+            {"n": 1, "word": "a"},
+            {"n": 2, "word": "b\tc"},
+            {"n": 3, "word": None},
+        ], kind

@@ -32,8 +32,7 @@ BUSY = {"WORKBENCH_VIEWER_WORKERS": "2", "WORKBENCH_VIEWER_LEASE_SECONDS": "2"}
 
 
 def jobs(hub: HubProcess, kind: str = "parquet") -> list[m.Job]:
-    store = Store.open(HubSettings(data_dir=hub.data, database_url=hub.database_url,
-                                   write_user_config=False))
+    store = Store.open(HubSettings(data_dir=hub.data, database_url=hub.database_url, write_user_config=False))
     try:
         with store.read() as s:
             return list(s.scalars(select(m.Job).where(m.Job.kind == kind).order_by(m.Job.id)))
@@ -52,8 +51,10 @@ def make_datasets(client: HubClient, n: int, *, rows: int = 50) -> dict[str, str
         repo = f"admin/queue-{i}-{secrets.token_hex(3)}"
         client.create_repo(repo, type="dataset")
         df = pd.DataFrame({"x": np.arange(rows) * (i + 1), "t": [f"row {j}" for j in range(rows)]})
-        files = {"train.csv": df.to_csv(index=False).encode(),
-                 "test.csv": df.iloc[:5].to_csv(index=False).encode()}
+        files = {
+            "train.csv": df.to_csv(index=False).encode(),
+            "test.csv": df.iloc[:5].to_csv(index=False).encode(),
+        }
         out[repo] = client.upload(repo, files, type="dataset")["commitOid"]
     return out
 
@@ -73,9 +74,16 @@ def test_jobs_survive_kill_9(tmp_path: Path) -> None:
     store = Store.open(HubSettings(data_dir=first.data, write_user_config=False))
     try:
         with store.write() as s:
-            s.execute(update(m.Job).where(m.Job.commit == commits[crashed]).values(
-                status="running", attempts=1, worker="dead-host:1:0:000000",
-                lease_until=utcnow() + timedelta(seconds=2)))
+            s.execute(
+                update(m.Job)
+                .where(m.Job.commit == commits[crashed])
+                .values(
+                    status="running",
+                    attempts=1,
+                    worker="dead-host:1:0:000000",
+                    lease_until=utcnow() + timedelta(seconds=2),
+                )
+            )
     finally:
         store.close()
 
@@ -86,8 +94,9 @@ def test_jobs_survive_kill_9(tmp_path: Path) -> None:
         for repo, commit in commits.items():
             assert wait_converted(second, repo, commit=commit)["status"] == "done"
             assert len(conversions(client, repo)) == 1
-            page = client.request("GET", client.api_path(repo, "dataset", "viewer", "rows"),
-                                  params={"split": "train"}).json()
+            page = client.request(
+                "GET", client.api_path(repo, "dataset", "viewer", "rows"), params={"split": "train"}
+            ).json()
             assert page["num_rows_total"] == 50
         done = {j.commit: j for j in jobs(second)}
         assert done[commits[waiting]].attempts == 1
@@ -105,8 +114,9 @@ def test_kill_9_during_a_conversion(tmp_path: Path) -> None:
     repo = f"admin/crash-{secrets.token_hex(3)}"
     rng = np.random.default_rng(0)
     n = 400_000
-    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 10**9, n),
-                       "c": rng.choice(["x", "y", "z"], n)})
+    df = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.integers(0, 10**9, n), "c": rng.choice(["x", "y", "z"], n)}
+    )
     buf = io.BytesIO()
     df.to_csv(buf, index=False)
     try:
@@ -132,8 +142,11 @@ def test_kill_9_during_a_conversion(tmp_path: Path) -> None:
         assert len(conversions(client, repo)) == 1
         job = next(j for j in jobs(hub) if j.commit == commit)
         assert job.attempts == (2 if seen_running else 1)
-        page = client.request("GET", client.api_path(repo, "dataset", "viewer", "rows"),
-                              params={"split": "train", "offset": n - 1}).json()
+        page = client.request(
+            "GET",
+            client.api_path(repo, "dataset", "viewer", "rows"),
+            params={"split": "train", "offset": n - 1},
+        ).json()
         assert page["num_rows_total"] == n
         assert page["rows"][0]["row"]["b"] == int(df.b.iloc[-1])
     finally:
@@ -149,8 +162,7 @@ def _two_hubs_share_the_queue(root: Path, database_url: str | None) -> None:
     finally:
         client.close()
         maker.stop()
-    hubs = [HubProcess(root, port=free_port(), database_url=database_url, env=BUSY)
-            for _ in range(2)]
+    hubs = [HubProcess(root, port=free_port(), database_url=database_url, env=BUSY) for _ in range(2)]
     try:
         for h in hubs:
             h.start()
@@ -194,25 +206,27 @@ def test_conversion_and_queries_on_postgresql(hub_factory: Any, postgres_url: st
     hub = hub_factory(database_url=postgres_url)
     client = HubClient(hub.url, hub.token, progress=False)
     try:
-        (repo, commit), = make_datasets(client, 1, rows=300).items()
+        ((repo, commit),) = make_datasets(client, 1, rows=300).items()
         assert wait_converted(hub, repo, commit=commit)["status"] == "done"
         base = f"{hub.url}/api/datasets/{repo}/viewer"
         headers = {"Authorization": f"Bearer {hub.token}"}
         splits = httpx.get(f"{base}/splits", headers=headers).json()["splits"]
         assert [(s["split"], s["num_rows"]) for s in splits] == [("train", 300), ("test", 5)]
-        rows = httpx.get(f"{base}/rows", params={"split": "train", "offset": 290},
-                         headers=headers).json()
+        rows = httpx.get(f"{base}/rows", params={"split": "train", "offset": 290}, headers=headers).json()
         assert [r["row"]["x"] for r in rows["rows"]] == list(range(290, 300))
         wait_indexed(hub, repo)  # the full-text index job runs on PostgreSQL's queue too
-        found = httpx.get(f"{base}/search", params={"split": "train", "query": "row 29"},
-                          headers=headers).json()
+        found = httpx.get(
+            f"{base}/search", params={"split": "train", "query": "row 29"}, headers=headers
+        ).json()
         assert found["ranked"] is True  # words, the last a prefix: 29 and 290..299, not 129
         assert sorted(r["row"]["x"] for r in found["rows"]) == [29, *range(290, 300)]
-        filtered = httpx.get(f"{base}/filter", params={"split": "train", "where": "x >= 295",
-                                                       "orderby": "x desc"}, headers=headers).json()
+        filtered = httpx.get(
+            f"{base}/filter",
+            params={"split": "train", "where": "x >= 295", "orderby": "x desc"},
+            headers=headers,
+        ).json()
         assert [r["row"]["x"] for r in filtered["rows"]] == [299, 298, 297, 296, 295]
-        bad = httpx.get(f"{base}/filter", params={"split": "train", "where": "x = 1; drop"},
-                        headers=headers)
+        bad = httpx.get(f"{base}/filter", params={"split": "train", "where": "x = 1; drop"}, headers=headers)
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidFilter"
         stats = httpx.get(f"{base}/statistics", params={"split": "train"}, headers=headers).json()
         x = stats["statistics"][0]["column_statistics"]
@@ -227,7 +241,7 @@ def test_datasets_older_than_the_viewer_are_converted_at_start(tmp_path: Path) -
     first = HubProcess(tmp_path / "hub", env=QUIET).start()
     client = HubClient(first.url, first.token, progress=False)
     try:
-        (repo, commit), = make_datasets(client, 1).items()
+        ((repo, commit),) = make_datasets(client, 1).items()
         client.create_repo(f"admin/empty-{secrets.token_hex(3)}", type="dataset")
     finally:
         client.close()
@@ -249,8 +263,7 @@ def test_datasets_older_than_the_viewer_are_converted_at_start(tmp_path: Path) -
 def _job_children(pid: int) -> list[Any]:
     import psutil
 
-    return [p for p in psutil.Process(pid).children()
-            if "workbench.viewer.jobs" in " ".join(p.cmdline())]
+    return [p for p in psutil.Process(pid).children() if "workbench.viewer.jobs" in " ".join(p.cmdline())]
 
 
 @pytest.mark.parametrize("ending", ["stop", "kill"])
@@ -268,7 +281,7 @@ def test_jobs_run_in_a_child_process_that_ends_with_the_hub(tmp_path: Path, endi
             commits = make_datasets(client, 1)
         finally:
             client.close()
-        (repo, commit), = commits.items()
+        ((repo, commit),) = commits.items()
         assert wait_converted(hub, repo, commit=commit)["status"] == "done"
         (job,) = [j for j in jobs(hub) if j.commit == commit]
         assert job.worker is not None and job.worker.split(":")[1] == str(hub.proc.pid)

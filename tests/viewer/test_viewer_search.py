@@ -20,11 +20,11 @@ from workbench.viewer import jobs
 
 TEXTS = [
     "the parcel arrived and " + "nothing else happened here " * 6 + "refund",  # 0: one refund, long
-    "refund refund refund",                                                     # 1: dense
-    "all good, thanks",                                                         # 2
-    "the refund was late",                                                      # 3
-    "Café crème was cold; REFUNDED",                                            # 4
-    'quote " and star * and NEAR(x y) and col:umn',                              # 5
+    "refund refund refund",  # 1: dense
+    "all good, thanks",  # 2
+    "the refund was late",  # 3
+    "Café crème was cold; REFUNDED",  # 4
+    'quote " and star * and NEAR(x y) and col:umn',  # 5
 ]
 
 
@@ -38,8 +38,9 @@ def client(hub: Any) -> HubClient:
 @pytest.fixture(scope="module")
 def reviews(hub: Any, client: HubClient) -> str:
     repo = f"admin/viewer-fts-{secrets.token_hex(3)}"
-    lines = ["id,text,who"] + [f'{i},"{t.replace(chr(34), chr(34) * 2)}",user{i}'
-                               for i, t in enumerate(TEXTS)]
+    lines = ["id,text,who"] + [
+        f'{i},"{t.replace(chr(34), chr(34) * 2)}",user{i}' for i, t in enumerate(TEXTS)
+    ]
     client.create_repo(repo, type="dataset")
     client.upload(repo, {"train.csv": ("\n".join(lines) + "\n").encode()}, type="dataset")
     assert wait_converted(hub, repo)["status"] == "done"
@@ -64,8 +65,9 @@ def test_words_are_folded_for_case_and_diacritics(hub: Any, reviews: str) -> Non
     assert ids(get(hub, reviews, "search", split="train", query="user2").json()) == [2]
 
 
-@pytest.mark.parametrize("query", ['refund" OR "x', "NEAR(x y)", "col:umn", "star *", "and",
-                                  "'; DROP TABLE rows; --"])
+@pytest.mark.parametrize(
+    "query", ['refund" OR "x', "NEAR(x y)", "col:umn", "star *", "and", "'; DROP TABLE rows; --"]
+)
 def test_query_syntax_is_never_interpreted(hub: Any, reviews: str, query: str) -> None:
     r = get(hub, reviews, "search", split="train", query=query)
     assert r.status_code == 200, r.text
@@ -97,6 +99,7 @@ def test_substring_fallback_until_the_index_is_built(hub_factory: Any, tmp_path:
     settings = HubSettings(data_dir=quiet.data, write_user_config=False)
     store = Store.open(settings)
     try:
+
         def run(kind: str) -> None:
             job = jobs.claim(store, "test-worker", lease_seconds=60, kinds=(kind,))
             assert job is not None, kind
@@ -126,15 +129,21 @@ def test_deleting_the_repo_drops_its_indexes_and_statistics(hub: Any, client: Hu
     assert wait_converted(hub, repo)["status"] == "done"
     commit = wait_indexed(hub, repo)["parquet"]["commit"]
     assert get(hub, repo, "statistics", split="train").status_code == 200
-    store = Store.open(HubSettings(data_dir=hub.data, database_url=hub.database_url,
-                                   write_user_config=False))
+    store = Store.open(HubSettings(data_dir=hub.data, database_url=hub.database_url, write_user_config=False))
     try:
+
         def rows() -> tuple[int, int]:
             with store.read() as s:
-                return (len(s.scalars(select(m.ViewerStatistics).where(
-                            m.ViewerStatistics.commit == commit)).all()),
-                        len(s.scalars(select(m.ViewerSearchIndex).where(
-                            m.ViewerSearchIndex.commit == commit)).all()))
+                return (
+                    len(
+                        s.scalars(select(m.ViewerStatistics).where(m.ViewerStatistics.commit == commit)).all()
+                    ),
+                    len(
+                        s.scalars(
+                            select(m.ViewerSearchIndex).where(m.ViewerSearchIndex.commit == commit)
+                        ).all()
+                    ),
+                )
 
         assert rows() == (1, 1)
         client.delete_repo(repo, type="dataset")

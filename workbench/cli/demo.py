@@ -12,13 +12,12 @@ import typer
 from workbench.errors import WorkbenchError
 
 
-def demo(url: Annotated[str | None, typer.Option(help="Hub URL (default: as `workbench login`).")]
-         = None,
-         token: Annotated[str | None, typer.Option(help="Token (default: the saved one).")] = None,
-         namespace: Annotated[str | None, typer.Option(help="Owner of the demo repos (default: "
-                                                       "you).")] = None,
-         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-         = False) -> None:
+def demo(
+    url: Annotated[str | None, typer.Option(help="Hub URL (default: as `workbench login`).")] = None,
+    token: Annotated[str | None, typer.Option(help="Token (default: the saved one).")] = None,
+    namespace: Annotated[str | None, typer.Option(help="Owner of the demo repos (default: you).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
     """Publish a tiny model, a small dataset with train/test splits and a paper to the hub."""
     from workbench.cli.demo_content import build_demo
     from workbench.client import HubClient
@@ -30,12 +29,13 @@ def demo(url: Annotated[str | None, typer.Option(help="Hub URL (default: as `wor
         with tempfile.TemporaryDirectory() as tmp:
             for repo in build_demo(Path(tmp), namespace=ns):
                 client.create_repo(repo.repo_id, type=repo.repo_type, exist_ok=True)
-                files = {str(p.relative_to(repo.folder)): p for p in sorted(repo.folder.rglob("*"))
-                         if p.is_file()}
-                commit = client.upload(repo.repo_id, files, type=repo.repo_type,
-                                       message=repo.message)
-                results.append({"repo": repo.repo_id, "type": repo.repo_type,
-                                "commit": commit.get("commitOid")})
+                files = {
+                    str(p.relative_to(repo.folder)): p for p in sorted(repo.folder.rglob("*")) if p.is_file()
+                }
+                commit = client.upload(repo.repo_id, files, type=repo.repo_type, message=repo.message)
+                results.append(
+                    {"repo": repo.repo_id, "type": repo.repo_type, "commit": commit.get("commitOid")}
+                )
     except WorkbenchError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -141,17 +141,22 @@ def _write_dataset(folder: Path, dataset_id: str) -> tuple[Rows, Rows]:
             for feats, label in rows:
                 writer.writerow([*(f"{v:.2f}" for v in feats), label, SPECIES[label]])
     meta = {
-        "license": "cc-by-4.0", "pretty_name": "Iris mini (synthetic)",
+        "license": "cc-by-4.0",
+        "pretty_name": "Iris mini (synthetic)",
         "task_categories": ["tabular-classification"],
         "tags": ["tabular", "iris", "synthetic", "demo", "workbench"],
         "size_categories": ["n<1K"],
-        "configs": [{"config_name": "default", "data_files": [
-            {"split": "train", "path": "data/train.csv"},
-            {"split": "test", "path": "data/test.csv"},
-        ]}],
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [
+                    {"split": "train", "path": "data/train.csv"},
+                    {"split": "test", "path": "data/test.csv"},
+                ],
+            }
+        ],
     }
-    columns = "\n    ".join(f"| {c} | float (cm, 2 decimals) | {c.replace('_', ' ')} |"
-                            for c in FEATURES)
+    columns = "\n    ".join(f"| {c} | float (cm, 2 decimals) | {c.replace('_', ' ')} |" for c in FEATURES)
     body = f"""
     # iris-mini
 
@@ -180,15 +185,17 @@ def _write_dataset(folder: Path, dataset_id: str) -> tuple[Rows, Rows]:
     return train, test
 
 
-def _write_model(folder: Path, model_id: str, dataset_id: str,
-                 train: Rows, test: Rows) -> dict[str, float]:
+def _write_model(folder: Path, model_id: str, dataset_id: str, train: Rows, test: Rows) -> dict[str, float]:
     import torch
     from safetensors.torch import save_file
     from torch import nn
 
     config = {
-        "architectures": ["TinyMLP"], "model_type": "workbench-mlp",
-        "n_inputs": len(FEATURES), "hidden": HIDDEN, "n_classes": len(SPECIES),
+        "architectures": ["TinyMLP"],
+        "model_type": "workbench-mlp",
+        "n_inputs": len(FEATURES),
+        "hidden": HIDDEN,
+        "n_classes": len(SPECIES),
         "id2label": {str(i): s for i, s in enumerate(SPECIES)},
         "label2id": {s: i for i, s in enumerate(SPECIES)},
     }
@@ -197,8 +204,11 @@ def _write_model(folder: Path, model_id: str, dataset_id: str,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(SEED)
         # Same modules, order and parameter names as TinyMLP in MODELING_SRC.
-        model = nn.Sequential(OrderedDict(fc1=nn.Linear(len(FEATURES), HIDDEN), act=nn.ReLU(),
-                                          fc2=nn.Linear(HIDDEN, len(SPECIES))))
+        model = nn.Sequential(
+            OrderedDict(
+                fc1=nn.Linear(len(FEATURES), HIDDEN), act=nn.ReLU(), fc2=nn.Linear(HIDDEN, len(SPECIES))
+            )
+        )
         optimizer = torch.optim.Adam(model.parameters(), lr=LR)
         loss_fn = nn.CrossEntropyLoss()
         for _ in range(STEPS):  # full-batch, so no shuffling randomness
@@ -217,15 +227,24 @@ def _write_model(folder: Path, model_id: str, dataset_id: str,
     _write_text(folder / "modeling.py", MODELING_SRC)
     name = model_id.split("/")[1]
     meta = {
-        "license": "apache-2.0", "library_name": "pytorch",
+        "license": "apache-2.0",
+        "library_name": "pytorch",
         "pipeline_tag": "tabular-classification",
         "tags": ["tabular-classification", "demo", "workbench"],
-        "datasets": [dataset_id], "metrics": ["accuracy"],
-        "model-index": [{"name": name, "results": [{
-            "task": {"type": "tabular-classification", "name": "Tabular Classification"},
-            "dataset": {"name": dataset_id.split("/")[1], "type": dataset_id, "split": "test"},
-            "metrics": [{"type": "accuracy", "value": results["test"], "name": "Accuracy"}],
-        }]}],
+        "datasets": [dataset_id],
+        "metrics": ["accuracy"],
+        "model-index": [
+            {
+                "name": name,
+                "results": [
+                    {
+                        "task": {"type": "tabular-classification", "name": "Tabular Classification"},
+                        "dataset": {"name": dataset_id.split("/")[1], "type": dataset_id, "split": "test"},
+                        "metrics": [{"type": "accuracy", "value": results["test"], "name": "Accuracy"}],
+                    }
+                ],
+            }
+        ],
     }
     body = f"""
     # {name}
@@ -265,8 +284,7 @@ def _write_model(folder: Path, model_id: str, dataset_id: str,
     return results
 
 
-def _write_paper(folder: Path, model_id: str, dataset_id: str,
-                 results: dict[str, float]) -> None:
+def _write_paper(folder: Path, model_id: str, dataset_id: str, results: dict[str, float]) -> None:
     title = "TinyMLP: A Minimal Tabular Classifier for the Workbench Demo"
     authors = ["Ada Example", "Grace Sample"]
     abstract = (
@@ -277,9 +295,13 @@ def _write_paper(folder: Path, model_id: str, dataset_id: str,
         "and this note ship as demo content for a fresh Workbench hub."
     )
     meta = {
-        "title": title, "authors": authors, "abstract": abstract,
-        "identifiers": {"internal": REPORT_ID}, "published": PUBLISHED,
-        "models": [model_id], "datasets": [dataset_id],
+        "title": title,
+        "authors": authors,
+        "abstract": abstract,
+        "identifiers": {"internal": REPORT_ID},
+        "published": PUBLISHED,
+        "models": [model_id],
+        "datasets": [dataset_id],
         "tags": ["tabular-classification", "demo", "workbench"],
     }
     body = f"""
@@ -318,9 +340,16 @@ def _one_page_pdf(title: str, authors: list[str], abstract: str) -> bytes:
     """A minimal one-page PDF 1.4 (Letter, Type1 Helvetica) with correct xref offsets."""
     lines = ["BT", "/F1 16 Tf", "20 TL", "72 720 Td"]
     lines += [f"{_pdf_str(t)} Tj T*" for t in textwrap.wrap(title, 55)]
-    lines += ["/F1 11 Tf", "16 TL", f"{_pdf_str(', '.join(authors))} Tj T*",
-              f"{_pdf_str(f'Internal report {REPORT_ID}, {PUBLISHED}')} Tj T* T*",
-              "/F1 12 Tf", f"{_pdf_str('Abstract')} Tj T*", "/F1 10 Tf", "14 TL"]
+    lines += [
+        "/F1 11 Tf",
+        "16 TL",
+        f"{_pdf_str(', '.join(authors))} Tj T*",
+        f"{_pdf_str(f'Internal report {REPORT_ID}, {PUBLISHED}')} Tj T* T*",
+        "/F1 12 Tf",
+        f"{_pdf_str('Abstract')} Tj T*",
+        "/F1 10 Tf",
+        "14 TL",
+    ]
     lines += [f"{_pdf_str(t)} Tj T*" for t in textwrap.wrap(abstract, 95)]
     stream = ("\n".join([*lines, "ET"]) + "\n").encode("latin-1")
     objects = [

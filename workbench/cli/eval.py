@@ -23,12 +23,22 @@ from workbench.client import HubClient
 
 app = typer.Typer(no_args_is_help=True, help="Reproducible evaluation runs and leaderboards.")
 
-ExecutorOpt = Annotated[str, typer.Option("--executor", help="'local' (a pool of processes) or "
-                                          "'dask://HOST:PORT' (a dask.distributed scheduler).")]
-TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Seconds the whole run may "
-                                                  "take; a run past it fails.")]
-OutOpt = Annotated[Path | None, typer.Option("--output-dir", help="Where executed notebooks are "
-                                             "kept (default: ~/.cache/workbench/eval-runs).")]
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="'local' (a pool of processes) or 'dask://HOST:PORT' (a dask.distributed scheduler).",
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", help="Seconds the whole run may take; a run past it fails.")
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-dir", help="Where executed notebooks are kept (default: ~/.cache/workbench/eval-runs)."
+    ),
+]
 
 
 def _value(text: str) -> Any:
@@ -78,29 +88,42 @@ class TerminalProgress:
         if kind == "resolve":
             typer.echo(f"{prefix}pinning {event['model']} and {event['dataset']} ...", err=True)
         elif kind == "cell_start":
-            typer.echo(f"{prefix}cell {event['index'] + 1}/{event['total']} {event.get('id') or ''} ...",
-                       err=True)
+            typer.echo(
+                f"{prefix}cell {event['index'] + 1}/{event['total']} {event.get('id') or ''} ...", err=True
+            )
         elif kind == "cell_complete":
-            typer.echo(f"{prefix}cell {event['index'] + 1}/{event['total']} {event.get('status')} "
-                       f"in {event.get('duration', 0):.2f} s", err=True)
+            typer.echo(
+                f"{prefix}cell {event['index'] + 1}/{event['total']} {event.get('status')} "
+                f"in {event.get('duration', 0):.2f} s",
+                err=True,
+            )
 
 
 def _show_record(data: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({k: v for k, v in data.items()
-                               if not (k == "notebook" and isinstance(v, str))}, indent=2,
-                              default=str))
+        typer.echo(
+            json.dumps(
+                {k: v for k, v in data.items() if not (k == "notebook" and isinstance(v, str))},
+                indent=2,
+                default=str,
+            )
+        )
         return
     typer.echo(f"run {data.get('id') or '(not stored)'}: {data.get('status')}")
     typer.echo(f"  model    {data.get('model')} @ {str(data.get('model_commit') or '?')[:12]}")
-    typer.echo(f"  dataset  {data.get('dataset')} @ {str(data.get('dataset_commit') or '?')[:12]} "
-               f"[{data.get('split')}]")
+    typer.echo(
+        f"  dataset  {data.get('dataset')} @ {str(data.get('dataset_commit') or '?')[:12]} "
+        f"[{data.get('split')}]"
+    )
     for name, value in (data.get("metrics") or {}).items():
         typer.echo(f"  {name:<12} {value}")
     if data.get("error"):
         err = data["error"]
-        where = f" (cell {err.get('cell_index')}, {err.get('cell_id')})" if \
-            err.get("cell_index") is not None else ""
+        where = (
+            f" (cell {err.get('cell_index')}, {err.get('cell_id')})"
+            if err.get("cell_index") is not None
+            else ""
+        )
         typer.echo(f"  error{where}: {err.get('message')}")
     if data.get("reproduction"):
         typer.echo(f"  reproduction: {data['reproduction']} {data.get('differences') or ''}")
@@ -110,20 +133,30 @@ def _show_record(data: dict[str, Any], *, as_json: bool) -> None:
 
 @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @errors_to_exit
-def run(ctx: typer.Context,
-        model: Annotated[str, typer.Option("--model", help="Model repo id.")],
-        dataset: Annotated[str, typer.Option("--dataset", help="Dataset repo id.")],
-        metric: Annotated[list[str] | None, typer.Option("--metric", help="evaluate module name "
-                                                         "(repeatable; default accuracy).")] = None,
-        split: Annotated[str, typer.Option("--split", help="Dataset split.")] = "test",
-        notebook: Annotated[Path | None, typer.Option("--notebook", help="Evaluation notebook "
-                                                      "(default: the template).")] = None,
-        model_revision: Annotated[str | None, typer.Option("--model-revision")] = None,
-        dataset_revision: Annotated[str | None, typer.Option("--dataset-revision")] = None,
-        executor: ExecutorOpt = "local", timeout: TimeoutOpt = None, output_dir: OutOpt = None,
-        publish: Annotated[bool, typer.Option("--publish", help="Also write the metrics into "
-                                              "the model card's model-index.")] = False,
-        url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def run(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option("--model", help="Model repo id.")],
+    dataset: Annotated[str, typer.Option("--dataset", help="Dataset repo id.")],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="evaluate module name (repeatable; default accuracy)."),
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="Dataset split.")] = "test",
+    notebook: Annotated[
+        Path | None, typer.Option("--notebook", help="Evaluation notebook (default: the template).")
+    ] = None,
+    model_revision: Annotated[str | None, typer.Option("--model-revision")] = None,
+    dataset_revision: Annotated[str | None, typer.Option("--dataset-revision")] = None,
+    executor: ExecutorOpt = "local",
+    timeout: TimeoutOpt = None,
+    output_dir: OutOpt = None,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Also write the metrics into the model card's model-index.")
+    ] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Evaluate a model on a dataset split in a fresh kernel and store the run record.
 
     Notebook parameters: -p NAME VALUE (repeatable), e.g. -p batch_size 256 -p seed 1.
@@ -132,12 +165,21 @@ def run(ctx: typer.Context,
     from workbench.evals.runner import EvalSpec, run_evaluation
 
     with _client(url, token) as client:
-        spec = EvalSpec(model, dataset, metrics=list(metric or ["accuracy"]), split=split,
-                        notebook=str(notebook) if notebook else None,
-                        parameters=_parameters(ctx.args), model_revision=model_revision,
-                        dataset_revision=dataset_revision, timeout=timeout, hub_url=client.url,
-                        token=client.token, output_dir=str(output_dir) if output_dir else None,
-                        publish=publish)
+        spec = EvalSpec(
+            model,
+            dataset,
+            metrics=list(metric or ["accuracy"]),
+            split=split,
+            notebook=str(notebook) if notebook else None,
+            parameters=_parameters(ctx.args),
+            model_revision=model_revision,
+            dataset_revision=dataset_revision,
+            timeout=timeout,
+            hub_url=client.url,
+            token=client.token,
+            output_dir=str(output_dir) if output_dir else None,
+            publish=publish,
+        )
         progress = TerminalProgress()  # on stderr: stdout stays clean for --json
         if executor == "local":
             record = run_evaluation(spec, progress=progress, client=client)
@@ -150,12 +192,17 @@ def run(ctx: typer.Context,
 
 @app.command("record")
 @errors_to_exit
-def record(notebook: Annotated[Path, typer.Argument(help="A notebook executed by papermill.")],
-           url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def record(
+    notebook: Annotated[Path, typer.Argument(help="A notebook executed by papermill.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Store the run record of a notebook executed with plain papermill (CI)."""
     from workbench.evals.records import build_record, upload
 
     with _client(url, token) as client:
+
         def resolve(repo_id: str, kind: str, revision: str | None) -> str:
             return client.revision_sha(repo_id, type=kind, revision=revision or "main")
 
@@ -168,16 +215,25 @@ def record(notebook: Annotated[Path, typer.Argument(help="A notebook executed by
 
 @app.command("reproduce")
 @errors_to_exit
-def reproduce(run_id: Annotated[str, typer.Argument(help="Run record id.")],
-              timeout: TimeoutOpt = None, output_dir: OutOpt = None, url: UrlOpt = None,
-              token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def reproduce(
+    run_id: Annotated[str, typer.Argument(help="Run record id.")],
+    timeout: TimeoutOpt = None,
+    output_dir: OutOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Re-run a record with its pins and parameters and compare the metrics."""
     from workbench.evals.reproduce import reproduce as do_reproduce
 
     with _client(url, token) as client:
-        outcome = do_reproduce(run_id, client=client, timeout=timeout,
-                               output_dir=str(output_dir) if output_dir else None,
-                               progress=TerminalProgress())
+        outcome = do_reproduce(
+            run_id,
+            client=client,
+            timeout=timeout,
+            output_dir=str(output_dir) if output_dir else None,
+            progress=TerminalProgress(),
+        )
     if as_json:
         typer.echo(json.dumps(outcome, indent=2, default=str))
     else:
@@ -190,8 +246,12 @@ def reproduce(run_id: Annotated[str, typer.Argument(help="Run record id.")],
 
 @app.command("show")
 @errors_to_exit
-def show(run_id: Annotated[str, typer.Argument(help="Run record id.")], url: UrlOpt = None,
-         token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run record id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Show one run record."""
     with _client(url, token) as client:
         _show_record(client.eval_run(run_id), as_json=as_json)
@@ -199,12 +259,15 @@ def show(run_id: Annotated[str, typer.Argument(help="Run record id.")], url: Url
 
 @app.command("list")
 @errors_to_exit
-def list_runs(model: Annotated[str | None, typer.Option("--model")] = None,
-              dataset: Annotated[str | None, typer.Option("--dataset")] = None,
-              status: Annotated[str | None, typer.Option("--status", help="running, succeeded "
-                                                         "or failed.")] = None,
-              limit: Annotated[int, typer.Option("--limit")] = 50, url: UrlOpt = None,
-              token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def list_runs(
+    model: Annotated[str | None, typer.Option("--model")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="running, succeeded or failed.")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """List run records, newest first."""
     with _client(url, token) as client:
         runs = client.eval_runs(model=model, dataset=dataset, status=status, limit=limit)
@@ -212,18 +275,25 @@ def list_runs(model: Annotated[str | None, typer.Option("--model")] = None,
         typer.echo(json.dumps(runs, indent=2))
         return
     for r in runs:
-        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in r["metrics"].items())
-        typer.echo(f"{r['id']}  {r['status']:<9} {r['model']} on {r['dataset']} [{r['split']}]  "
-                   f"{metrics}  {r.get('reproduction') or ''}")
+        metrics = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["metrics"].items()
+        )
+        typer.echo(
+            f"{r['id']}  {r['status']:<9} {r['model']} on {r['dataset']} [{r['split']}]  "
+            f"{metrics}  {r.get('reproduction') or ''}"
+        )
 
 
 @app.command("leaderboard")
 @errors_to_exit
-def leaderboard(dataset: Annotated[str, typer.Argument(help="Dataset repo id.")],
-                metric: Annotated[str, typer.Option("--metric", help="Metric name.")] = "accuracy",
-                split: Annotated[str, typer.Option("--split")] = "test", url: UrlOpt = None,
-                token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def leaderboard(
+    dataset: Annotated[str, typer.Argument(help="Dataset repo id.")],
+    metric: Annotated[str, typer.Option("--metric", help="Metric name.")] = "accuracy",
+    split: Annotated[str, typer.Option("--split")] = "test",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """The best run of each model on a dataset split, for one metric."""
     with _client(url, token) as client:
         board = client.leaderboard(dataset, metric=metric, split=split)
@@ -236,21 +306,23 @@ def leaderboard(dataset: Annotated[str, typer.Argument(help="Dataset repo id.")]
     if not board["entries"]:
         typer.echo("  no succeeded runs yet")
     for e in board["entries"]:
-        typer.echo(f"{e['rank']:>3}. {e['model']:<40} {e['value']:<12.6g} "
-                   f"{e['model_commit'][:12]}  {base}{e['url']}")
+        typer.echo(
+            f"{e['rank']:>3}. {e['model']:<40} {e['value']:<12.6g} {e['model_commit'][:12]}  {base}{e['url']}"
+        )
 
 
 @app.command("gate")
 @errors_to_exit
-def gate(spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Gate spec (YAML).")],
-         junit: Annotated[Path, typer.Option("--junit", help="JUnit XML report.")] =
-         Path("eval-gate.xml"),
-         summary: Annotated[Path, typer.Option("--summary", help="Markdown summary.")] =
-         Path("eval-gate.md"),
-         executor: Annotated[str | None, typer.Option("--executor", help="Override the spec's "
-                                                      "executor.")] = None,
-         jobs: Annotated[int | None, typer.Option("--jobs", help="Runs at once (local).")] = None,
-         url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+def gate(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Gate spec (YAML).")],
+    junit: Annotated[Path, typer.Option("--junit", help="JUnit XML report.")] = Path("eval-gate.xml"),
+    summary: Annotated[Path, typer.Option("--summary", help="Markdown summary.")] = Path("eval-gate.md"),
+    executor: Annotated[str | None, typer.Option("--executor", help="Override the spec's executor.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Runs at once (local).")] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Run a model x dataset x metric matrix; exit 1 on a threshold or regression failure."""
     from workbench.evals.gate import junit_xml, load_spec, markdown_summary, run_gate
 
@@ -259,8 +331,10 @@ def gate(spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Ga
     def progress(i: int, event: dict[str, Any]) -> None:
         if event.get("event") == "done" and not as_json:
             ev = spec.evaluations[i]
-            typer.echo(f"[{i + 1}/{len(spec.evaluations)}] {ev.model} on {ev.dataset}: "
-                       f"{event.get('status')}", err=True)
+            typer.echo(
+                f"[{i + 1}/{len(spec.evaluations)}] {ev.model} on {ev.dataset}: {event.get('status')}",
+                err=True,
+            )
 
     with _client(url, token) as client:
         outcome = run_gate(spec, client=client, executor=executor, jobs=jobs, progress=progress)
@@ -268,8 +342,9 @@ def gate(spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Ga
     junit.write_text(junit_xml(outcome), encoding="utf-8")
     summary.write_text(markdown_summary(outcome, base_url=base), encoding="utf-8")
     if as_json:
-        typer.echo(json.dumps({"passed": outcome.passed, "checks": [c.__dict__ for c in
-                                                                     outcome.checks]}, indent=2))
+        typer.echo(
+            json.dumps({"passed": outcome.passed, "checks": [c.__dict__ for c in outcome.checks]}, indent=2)
+        )
     else:
         typer.echo(markdown_summary(outcome, base_url=base))
     if not outcome.passed:
@@ -278,21 +353,30 @@ def gate(spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Ga
 
 @app.command("export")
 @errors_to_exit
-def export(run_id: Annotated[str, typer.Argument(help="Run record id (it must have succeeded).")],
-           folder: Annotated[Path, typer.Argument(metavar="DIR", help="New or empty folder.")],
-           repo_url: Annotated[str | None, typer.Option("--repo-url", help="Git URL the folder "
-                                                        "will be pushed to (adds a Binder badge).")]
-           = None,
-           ref: Annotated[str, typer.Option("--ref", help="Branch or tag for the badge.")] = "main",
-           workbench: Annotated[str | None, typer.Option("--workbench", help="Requirement that "
-                                                         "installs Workbench (default: this "
-                                                         "installation's Git source at its "
-                                                         "commit, if it has one).")] = None,
-           url: UrlOpt = None, token: TokenOpt = None) -> None:
+def export(
+    run_id: Annotated[str, typer.Argument(help="Run record id (it must have succeeded).")],
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="New or empty folder.")],
+    repo_url: Annotated[
+        str | None,
+        typer.Option("--repo-url", help="Git URL the folder will be pushed to (adds a Binder badge)."),
+    ] = None,
+    ref: Annotated[str, typer.Option("--ref", help="Branch or tag for the badge.")] = "main",
+    workbench: Annotated[
+        str | None,
+        typer.Option(
+            "--workbench",
+            help="Requirement that "
+            "installs Workbench (default: this "
+            "installation's Git source at its "
+            "commit, if it has one).",
+        ),
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Write a folder that reproduces one run anywhere: notebook, parameters, binder/, README."""
     from workbench.evals.export import export_run
 
     with _client(url, token) as client:
-        out = export_run(run_id, folder, client=client, repo_url=repo_url, ref=ref,
-                         workbench=workbench)
+        out = export_run(run_id, folder, client=client, repo_url=repo_url, ref=ref, workbench=workbench)
     typer.echo(f"exported run {run_id} to {out}: see {out / 'README.md'}")

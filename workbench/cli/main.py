@@ -18,8 +18,11 @@ import typer
 from workbench.cli import demo, hub, paper, repo, search
 from workbench.cli import eval as eval_cli
 
-app = typer.Typer(help="Workbench: a team hub for models, datasets and papers.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Workbench: a team hub for models, datasets and papers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(hub.app, name="hub", help="Run and administer a hub (works on the data folder).")
 repo.register(app)  # login, repo ..., upload, download, log
 app.command(name="demo")(demo.demo)

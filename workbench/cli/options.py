@@ -27,15 +27,22 @@ class RepoType(StrEnum):
     paper = "paper"
 
 
-UrlOpt = Annotated[str | None, typer.Option(
-    "--url", help="Hub URL (default: $WORKBENCH_HUB_URL, then the saved login, then "
-    "http://127.0.0.1:8765).")]
-TokenOpt = Annotated[str | None, typer.Option(
-    "--token", help="Access token (default: $WORKBENCH_TOKEN, then the saved login).")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="Hub URL (default: $WORKBENCH_HUB_URL, then the saved login, then http://127.0.0.1:8765).",
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option("--token", help="Access token (default: $WORKBENCH_TOKEN, then the saved login)."),
+]
 TypeOpt = Annotated[RepoType, typer.Option("--type", "-t", help="Repo type.")]
 RevOpt = Annotated[str, typer.Option("--revision", "-r", help="Branch, tag or commit id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 RepoArg = Annotated[str, typer.Argument(help="Repo id, 'namespace/name'.", show_default=False)]
+
 
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
@@ -44,6 +51,7 @@ def fail(message: str) -> NoReturn:
 
 def errors_to_exit(func: F) -> F:
     """Turn Workbench and local file errors into ``error: ...`` and exit status 1."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -52,6 +60,7 @@ def errors_to_exit(func: F) -> F:
             fail(exc.message)
         except OSError as exc:
             fail(str(exc))
+
     return wrapper  # type: ignore[return-value]
 
 

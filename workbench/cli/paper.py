@@ -27,29 +27,38 @@ def _card(meta: dict[str, Any]) -> str:
     from workbench.repocard import render_card
 
     ids = meta.get("identifiers") or {}
-    lines = [f"# {meta['title']}", "", ", ".join(meta["authors"])
-             + (f" - {meta['published']}" if meta.get("published") else "")]
+    lines = [
+        f"# {meta['title']}",
+        "",
+        ", ".join(meta["authors"]) + (f" - {meta['published']}" if meta.get("published") else ""),
+    ]
     lines += [f"{k}: {v}" for k, v in sorted(ids.items())]
     if meta.get("abstract"):
         lines += ["", "## Abstract", "", meta["abstract"]]
-    return render_card({k: v for k, v in meta.items() if v not in (None, "", [], {})},
-                       "\n".join(lines) + "\n")
+    return render_card(
+        {k: v for k, v in meta.items() if v not in (None, "", [], {})}, "\n".join(lines) + "\n"
+    )
 
 
 @app.command("import")
 @errors_to_exit
 def import_bibtex(
-        path: Annotated[Path, typer.Argument(help="A .bib file.", show_default=False)],
-        namespace: Annotated[str | None, typer.Option(
-            "--namespace", "-n", help="User or organization to create the papers under "
-            "(default: you).")] = None,
-        private: Annotated[bool, typer.Option("--private", help="Create private repos.")] = False,
-        skip_invalid: Annotated[bool, typer.Option(
-            "--skip-invalid", help="Import the usable entries even if others are invalid.")]
-        = False,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file, create "
-                                              "nothing.")] = False,
-        url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+    path: Annotated[Path, typer.Argument(help="A .bib file.", show_default=False)],
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="User or organization to create the papers under (default: you)."
+        ),
+    ] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create private repos.")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the usable entries even if others are invalid.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file, create nothing.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Create one paper repo per BibTeX entry."""
     from workbench.bibtex import parse_bibtex
     from workbench.client import HubClient
@@ -64,8 +73,10 @@ def import_bibtex(
     if not entries and not errors:
         fail(f"{path} holds no BibTeX entries.")
     if errors and not skip_invalid:
-        fail(f"{len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'} in {path}; "
-              "nothing was imported. Fix them, or pass --skip-invalid to import the others.")
+        fail(
+            f"{len(errors)} invalid entr{'y' if len(errors) == 1 else 'ies'} in {path}; "
+            "nothing was imported. Fix them, or pass --skip-invalid to import the others."
+        )
     results: list[dict[str, Any]] = []
     with HubClient(url, token, progress=False) as hub:
         owner = namespace or hub.whoami()["name"]
@@ -83,8 +94,7 @@ def import_bibtex(
             if entry.pdf is not None:
                 files["paper.pdf"] = entry.pdf
             try:
-                hub.upload(repo_id, files, type="paper",
-                           message=f"Import {entry.key} from {path.name}")
+                hub.upload(repo_id, files, type="paper", message=f"Import {entry.key} from {path.name}")
             except BaseException:
                 try:  # no half-made paper: the repo goes with its failed commit
                     hub.delete_repo(repo_id, type="paper", missing_ok=True)
@@ -102,11 +112,13 @@ def import_bibtex(
 @app.command("export")
 @errors_to_exit
 def export_bibtex(
-        repo_ids: Annotated[list[str], typer.Argument(help="Paper repo ids (ns/name).",
-                                                      show_default=False)],
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file "
-                                                    "(default: standard output).")] = None,
-        url: UrlOpt = None, token: TokenOpt = None) -> None:
+    repo_ids: Annotated[list[str], typer.Argument(help="Paper repo ids (ns/name).", show_default=False)],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: standard output).")
+    ] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Print the BibTeX entries of paper repos."""
     from workbench.client import HubClient
 
@@ -119,5 +131,4 @@ def export_bibtex(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {len(repo_ids)} entr{'y' if len(repo_ids) == 1 else 'ies'} to {output}",
-                   err=True)
+        typer.echo(f"wrote {len(repo_ids)} entr{'y' if len(repo_ids) == 1 else 'ies'} to {output}", err=True)

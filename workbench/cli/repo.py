@@ -47,6 +47,7 @@ def _when(iso: str | None) -> str:
 
 # -- identity -------------------------------------------------------------------------------
 
+
 @errors_to_exit
 def login(url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Check a token against a hub and save both in the user config (mode 0600)."""
@@ -69,40 +70,44 @@ def whoami(url: UrlOpt = None, token: TokenOpt = None, as_json: JsonOpt = False)
         print_json(me)
         return
     orgs = ", ".join(f"{o['name']} ({o.get('roleInOrg', '?')})" for o in me.get("orgs", []))
-    typer.echo(f"{me.get('name')}{' (admin)' if me.get('isAdmin') else ''} on {client.url}"
-               + (f"\norgs: {orgs}" if orgs else ""))
+    typer.echo(
+        f"{me.get('name')}{' (admin)' if me.get('isAdmin') else ''} on {client.url}"
+        + (f"\norgs: {orgs}" if orgs else "")
+    )
 
 
 # -- repo ... -------------------------------------------------------------------------------
 
+
 @repo_app.command("create")
 @errors_to_exit
-def repo_create(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
-                private: Annotated[bool, typer.Option("--private", help="Only members see it.")]
-                = False,
-                exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it "
-                                                       "already exists.")] = False,
-                url: UrlOpt = None, token: TokenOpt = None) -> None:
+def repo_create(
+    repo: RepoArg,
+    repo_type: TypeOpt = RepoType.model,
+    private: Annotated[bool, typer.Option("--private", help="Only members see it.")] = False,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Succeed if it already exists.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Create a repo and print its URL."""
     with HubClient(url, token, progress=False) as client:
-        typer.echo(client.create_repo(repo, type=repo_type.value, private=private,
-                                      exist_ok=exist_ok))
+        typer.echo(client.create_repo(repo, type=repo_type.value, private=private, exist_ok=exist_ok))
 
 
 @repo_app.command("list")
 @errors_to_exit
-def repo_list(repo_type: TypeOpt = RepoType.model,
-              search: Annotated[str | None, typer.Option("--search", help="Part of the name.")]
-              = None,
-              author: Annotated[str | None, typer.Option("--author", help="Owner (user or "
-                                                         "organization).")] = None,
-              limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N.")]
-              = None,
-              as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def repo_list(
+    repo_type: TypeOpt = RepoType.model,
+    search: Annotated[str | None, typer.Option("--search", help="Part of the name.")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Owner (user or organization).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most N.")] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """List the repos you can see (search by name, filter by owner)."""
     with HubClient(url, token, progress=False) as client:
-        repos = client.list_repos(type=repo_type.value, search=search, author=author,
-                                  limit=limit)
+        repos = client.list_repos(type=repo_type.value, search=search, author=author, limit=limit)
     if as_json:
         print_json(repos)
     elif not repos:
@@ -110,52 +115,66 @@ def repo_list(repo_type: TypeOpt = RepoType.model,
     else:
         width = max(len(r["id"]) for r in repos)
         for r in repos:
-            typer.echo(f"{r['id']:<{width}}  {'private' if r.get('private') else 'public ':<7}  "
-                       f"{_when(r.get('lastModified'))}")
+            typer.echo(
+                f"{r['id']:<{width}}  {'private' if r.get('private') else 'public ':<7}  "
+                f"{_when(r.get('lastModified'))}"
+            )
 
 
 @repo_app.command("info")
 @errors_to_exit
-def repo_info(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
-              revision: Annotated[str | None, typer.Option(
-                  "--revision", "-r", help="Branch, tag or commit id (default: main).")] = None,
-              as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def repo_info(
+    repo: RepoArg,
+    repo_type: TypeOpt = RepoType.model,
+    revision: Annotated[
+        str | None, typer.Option("--revision", "-r", help="Branch, tag or commit id (default: main).")
+    ] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Show a repo: visibility, commit, files."""
     with HubClient(url, token, progress=False) as client:
-        info = client.repo_info(repo, type=repo_type.value, revision=revision,
-                                files_metadata=True)
+        info = client.repo_info(repo, type=repo_type.value, revision=revision, files_metadata=True)
     if as_json:
         print_json(info)
         return
     files = info.get("siblings") or []
     total = sum(int(f.get("size") or 0) for f in files)
-    typer.echo(f"{info['id']} ({repo_type.value}, "
-               f"{'private' if info.get('private') else 'public'})\n"
-               f"commit    {info.get('sha')}\n"
-               f"modified  {_when(info.get('lastModified'))}\n"
-               f"files     {len(files)} ({_size(total)})")
+    typer.echo(
+        f"{info['id']} ({repo_type.value}, "
+        f"{'private' if info.get('private') else 'public'})\n"
+        f"commit    {info.get('sha')}\n"
+        f"modified  {_when(info.get('lastModified'))}\n"
+        f"files     {len(files)} ({_size(total)})"
+    )
     width = max((len(f["rfilename"]) for f in files), default=0)
     for f in files:
-        typer.echo(f"  {f['rfilename']:<{width}}  {_size(int(f.get('size') or 0)):>10}"
-                   f"{'  lfs' if f.get('lfs') else ''}")
+        typer.echo(
+            f"  {f['rfilename']:<{width}}  {_size(int(f.get('size') or 0)):>10}"
+            f"{'  lfs' if f.get('lfs') else ''}"
+        )
 
 
 @repo_app.command("delete")
 @errors_to_exit
-def repo_delete(repo: RepoArg, repo_type: TypeOpt = RepoType.model,
-                yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for "
-                                                  "confirmation.")] = False,
-                url: UrlOpt = None, token: TokenOpt = None) -> None:
+def repo_delete(
+    repo: RepoArg,
+    repo_type: TypeOpt = RepoType.model,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Delete a repo and all its history (asks first unless --yes)."""
     if not yes:
-        typer.confirm(f"Delete the {repo_type.value} repo {repo} and all its history?",
-                      abort=True)
+        typer.confirm(f"Delete the {repo_type.value} repo {repo} and all its history?", abort=True)
     with HubClient(url, token, progress=False) as client:
         client.delete_repo(repo, type=repo_type.value)
     typer.echo(f"Deleted {repo}.")
 
 
 # -- files and history ----------------------------------------------------------------------
+
 
 def _upload_source(paths: list[Path], path_in_repo: str | None) -> Any:
     if path_in_repo is None:
@@ -171,66 +190,89 @@ def _upload_source(paths: list[Path], path_in_repo: str | None) -> Any:
 
 
 @errors_to_exit
-def upload(repo: RepoArg,
-           paths: Annotated[list[Path], typer.Argument(help="Files and folders (folders "
-                                                       "upload their content).",
-                                                       show_default=False)],
-           repo_type: TypeOpt = RepoType.model, revision: RevOpt = "main",
-           message: Annotated[str | None, typer.Option("--message", "-m",
-                                                       help="Commit title.")] = None,
-           path_in_repo: Annotated[str | None, typer.Option(
-               "--path-in-repo", help="Target path of a single file, or folder prefix "
-               "(a trailing '/' keeps a file's name).")] = None,
-           create: Annotated[bool, typer.Option("--create", help="Create the repo if "
-                                                "missing.")] = False,
-           as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def upload(
+    repo: RepoArg,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files and folders (folders upload their content).", show_default=False),
+    ],
+    repo_type: TypeOpt = RepoType.model,
+    revision: RevOpt = "main",
+    message: Annotated[str | None, typer.Option("--message", "-m", help="Commit title.")] = None,
+    path_in_repo: Annotated[
+        str | None,
+        typer.Option(
+            "--path-in-repo",
+            help="Target path of a single file, or folder prefix (a trailing '/' keeps a file's name).",
+        ),
+    ] = None,
+    create: Annotated[bool, typer.Option("--create", help="Create the repo if missing.")] = False,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Upload files and folders to a repo in one commit (unchanged files are skipped)."""
     source = _upload_source(paths, path_in_repo)
     with HubClient(url, token, progress=True) as client:
         if create:
             client.create_repo(repo, type=repo_type.value, exist_ok=True)
-        result = client.upload(repo, source, type=repo_type.value, revision=revision,
-                               message=message)
+        result = client.upload(repo, source, type=repo_type.value, revision=revision, message=message)
         stats = client.last_transfer_stats
     if as_json:
         print_json({**result, "stats": stats})
     elif result.get("noop"):
-        typer.echo(f"Nothing to commit: {repo}@{revision} already has these "
-                   f"{stats['files']} files (commit {result['commitOid'][:8]}).")
+        typer.echo(
+            f"Nothing to commit: {repo}@{revision} already has these "
+            f"{stats['files']} files (commit {result['commitOid'][:8]})."
+        )
     else:
-        typer.echo(f"Uploaded {stats['files_uploaded']} files to {repo}@{revision} "
-                   f"({_size(stats['bytes_uploaded'])} sent, {stats['files_skipped']} unchanged)"
-                   f": {result['commitUrl']}")
+        typer.echo(
+            f"Uploaded {stats['files_uploaded']} files to {repo}@{revision} "
+            f"({_size(stats['bytes_uploaded'])} sent, {stats['files_skipped']} unchanged)"
+            f": {result['commitUrl']}"
+        )
 
 
 @errors_to_exit
-def download(repo: RepoArg,
-             files: Annotated[list[str] | None, typer.Argument(
-                 help="Paths in the repo (default: every file).", show_default=False)] = None,
-             repo_type: TypeOpt = RepoType.model, revision: RevOpt = "main",
-             local_dir: Annotated[Path | None, typer.Option(
-                 "--local-dir", "-d", help="Where to put the files (default: ./<name>).")]
-             = None,
-             as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def download(
+    repo: RepoArg,
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Paths in the repo (default: every file).", show_default=False)
+    ] = None,
+    repo_type: TypeOpt = RepoType.model,
+    revision: RevOpt = "main",
+    local_dir: Annotated[
+        Path | None, typer.Option("--local-dir", "-d", help="Where to put the files (default: ./<name>).")
+    ] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Download files of one commit of a repo into a folder."""
     target = local_dir or Path(repo.rsplit("/", 1)[-1])
     with HubClient(url, token, progress=True) as client:
-        paths = client.download(repo, files or None, type=repo_type.value, revision=revision,
-                                local_dir=target)
+        paths = client.download(
+            repo, files or None, type=repo_type.value, revision=revision, local_dir=target
+        )
         stats = client.last_transfer_stats
     if as_json:
-        print_json({"localDir": str(target), "files": [str(p) for p in paths],
-                     "bytes": stats["bytes_downloaded"]})
+        print_json(
+            {"localDir": str(target), "files": [str(p) for p in paths], "bytes": stats["bytes_downloaded"]}
+        )
     else:
-        typer.echo(f"Downloaded {len(paths)} files ({_size(stats['bytes_downloaded'])}) "
-                   f"to {target}")
+        typer.echo(f"Downloaded {len(paths)} files ({_size(stats['bytes_downloaded'])}) to {target}")
 
 
 @errors_to_exit
-def log(repo: RepoArg, repo_type: TypeOpt = RepoType.model, revision: RevOpt = "main",
-        limit: Annotated[int | None, typer.Option("--limit", "-n", min=1,
-                                                  help="At most N commits.")] = None,
-        as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def log(
+    repo: RepoArg,
+    repo_type: TypeOpt = RepoType.model,
+    revision: RevOpt = "main",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N commits.")] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
     """Show the commit history, newest first: id, date, author, title."""
     with HubClient(url, token, progress=False) as client:
         commits = client.log(repo, type=repo_type.value, revision=revision, limit=limit)

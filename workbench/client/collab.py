@@ -15,9 +15,19 @@ if TYPE_CHECKING:
     from workbench.client.hub_client import HubClient
 
 
-def comment(client: HubClient, repo_id: str, text: str, *, type: str = "model", discussion: int | None = None,
-            title: str | None = None, path: str | None = None, cell: str | None = None,
-            commit: str | None = None, run: str | None = None) -> dict[str, Any]:
+def comment(
+    client: HubClient,
+    repo_id: str,
+    text: str,
+    *,
+    type: str = "model",
+    discussion: int | None = None,
+    title: str | None = None,
+    path: str | None = None,
+    cell: str | None = None,
+    commit: str | None = None,
+    run: str | None = None,
+) -> dict[str, Any]:
     """Comment on discussion ``discussion``, or open a new one (titled after the anchor).
 
     Returns ``{"discussion": num, "comment": id}``.
@@ -25,20 +35,31 @@ def comment(client: HubClient, repo_id: str, text: str, *, type: str = "model", 
     anchor = {k: v for k, v in (("path", path), ("cell", cell), ("commit", commit), ("run", run)) if v}
     if discussion is None:
         where = f"{path}" + (f" cell {cell}" if cell else "") if path else (f"run {run}" if run else "")
-        body: dict[str, Any] = {"title": title or (f"Comment on {where}" if where else text[:80]),
-                                "description": text, "pullRequest": False}
+        body: dict[str, Any] = {
+            "title": title or (f"Comment on {where}" if where else text[:80]),
+            "description": text,
+            "pullRequest": False,
+        }
         if anchor:
             body["anchor"] = anchor
         out = client.request("POST", client.api_path(repo_id, type, "discussions"), json=body).json()
         return {"discussion": out["num"], "comment": out.get("commentId")}
     body = {"comment": text, **({"anchor": anchor} if anchor else {})}
-    event = client.request("POST", client.api_path(repo_id, type, "discussions", str(discussion),
-                                                   "comment"), json=body).json()["newMessage"]
+    event = client.request(
+        "POST", client.api_path(repo_id, type, "discussions", str(discussion), "comment"), json=body
+    ).json()["newMessage"]
     return {"discussion": discussion, "comment": event["id"]}
 
 
-def discussions(client: HubClient, repo_id: str, *, type: str = "model", status: str = "all",
-                kind: str = "all", author: str | None = None) -> list[dict[str, Any]]:
+def discussions(
+    client: HubClient,
+    repo_id: str,
+    *,
+    type: str = "model",
+    status: str = "all",
+    kind: str = "all",
+    author: str | None = None,
+) -> list[dict[str, Any]]:
     """Every discussion and pull request of a repo, newest first (follows the ``p`` pages)."""
     items: list[dict[str, Any]] = []
     page = 0
@@ -55,22 +76,32 @@ def discussions(client: HubClient, repo_id: str, *, type: str = "model", status:
 
 def discussion(client: HubClient, repo_id: str, num: int, *, type: str = "model") -> dict[str, Any]:
     result: dict[str, Any] = client.request(
-        "GET", client.api_path(repo_id, type, "discussions", str(num)), params={"diff": "1"}).json()
+        "GET", client.api_path(repo_id, type, "discussions", str(num)), params={"diff": "1"}
+    ).json()
     return result
 
 
-def comments(client: HubClient, repo_id: str, *, type: str = "model", path: str | None = None,
-             run: str | None = None, revision: str = "main") -> dict[str, Any]:
+def comments(
+    client: HubClient,
+    repo_id: str,
+    *,
+    type: str = "model",
+    path: str | None = None,
+    run: str | None = None,
+    revision: str = "main",
+) -> dict[str, Any]:
     """Anchored comments on ``path`` (by cell, with ``changed``, for notebooks) or on ``run``."""
     params = {k: v for k, v in (("path", path), ("run", run), ("revision", revision)) if v}
-    result: dict[str, Any] = client.request("GET", client.api_path(repo_id, type, "comments"),
-                                            params=params).json()
+    result: dict[str, Any] = client.request(
+        "GET", client.api_path(repo_id, type, "comments"), params=params
+    ).json()
     return result
 
 
 def inbox(client: HubClient, *, all: bool = False, limit: int = 100) -> dict[str, Any]:
-    result: dict[str, Any] = client.request("GET", "/api/notifications",
-                                            params={"all": str(all).lower(), "limit": limit}).json()
+    result: dict[str, Any] = client.request(
+        "GET", "/api/notifications", params={"all": str(all).lower(), "limit": limit}
+    ).json()
     return result
 
 

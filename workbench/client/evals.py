@@ -25,11 +25,18 @@ def get_run(client: HubClient, run_id: str) -> dict[str, Any]:
     return result
 
 
-def list_runs(client: HubClient, *, model: str | None = None, dataset: str | None = None,
-              status: str | None = None, split: str | None = None,
-              limit: int = 100) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {k: v for k, v in (("model", model), ("dataset", dataset),
-                                                ("status", status), ("split", split)) if v}
+def list_runs(
+    client: HubClient,
+    *,
+    model: str | None = None,
+    dataset: str | None = None,
+    status: str | None = None,
+    split: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {
+        k: v for k, v in (("model", model), ("dataset", dataset), ("status", status), ("split", split)) if v
+    }
     params["limit"] = limit
     result: list[dict[str, Any]] = client.request("GET", "/api/evals", params=params).json()
     return result
@@ -40,23 +47,26 @@ def run_notebook(client: HubClient, run_id: str) -> bytes:
     return client.request("GET", f"/api/evals/{quote(run_id, safe='')}/notebook").content
 
 
-def record_reproduction(client: HubClient, run_id: str, *, status: str,
-                        differences: list[Any], run: str | None = None) -> dict[str, Any]:
+def record_reproduction(
+    client: HubClient, run_id: str, *, status: str, differences: list[Any], run: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"status": status, "differences": differences}
     if run:
         body["run"] = run
     result: dict[str, Any] = client.request(
-        "POST", f"/api/evals/{quote(run_id, safe='')}/reproduction", json=body).json()
+        "POST", f"/api/evals/{quote(run_id, safe='')}/reproduction", json=body
+    ).json()
     return result
 
 
-def leaderboard(client: HubClient, dataset: str, *, metric: str,
-                split: str | None = "test") -> dict[str, Any]:
+def leaderboard(
+    client: HubClient, dataset: str, *, metric: str, split: str | None = "test"
+) -> dict[str, Any]:
     """``{"dataset", "split", "metric", "higher_is_better", "entries": [{rank, model, value,
     run, ...}]}``: the best run of each model."""
     ns, _, name = dataset.partition("/")
     params = {"metric": metric, "split": split or ""}
     result: dict[str, Any] = client.request(
-        "GET", f"/api/leaderboards/{quote(ns, safe='')}/{quote(name, safe='')}",
-        params=params).json()
+        "GET", f"/api/leaderboards/{quote(ns, safe='')}/{quote(name, safe='')}", params=params
+    ).json()
     return result

@@ -69,17 +69,26 @@ class _LargeReads(httpcore.NetworkBackend):
     def __init__(self, inner: httpcore.NetworkBackend) -> None:
         self._inner = inner
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        return _LargeReadStream(self._inner.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address,
-            socket_options=socket_options))
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        return _LargeReadStream(
+            self._inner.connect_tcp(
+                host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            )
+        )
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
-        return _LargeReadStream(self._inner.connect_unix_socket(
-            path, timeout=timeout, socket_options=socket_options))
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        return _LargeReadStream(
+            self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+        )
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -98,10 +107,12 @@ class _LargeReadStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _LargeReadStream(self._inner.start_tls(
-            ssl_context, server_hostname=server_hostname, timeout=timeout))
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _LargeReadStream(
+            self._inner.start_tls(ssl_context, server_hostname=server_hostname, timeout=timeout)
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -152,9 +163,12 @@ def _http_client(agent: str) -> httpx.Client:
     through :class:`_LazyTLS`."""
     if _proxied():
         return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent})
-    return httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": agent},
-                        transport=_LazyTLS(),
-                        mounts={"http://": _transport(verify=False)})
+    return httpx.Client(
+        timeout=DEFAULT_TIMEOUT,
+        headers={"User-Agent": agent},
+        transport=_LazyTLS(),
+        mounts={"http://": _transport(verify=False)},
+    )
 
 
 def _read_user_config() -> dict[str, Any]:
@@ -186,7 +200,8 @@ def error_from_response(resp: httpx.Response) -> WorkbenchError:
             message = err
     if not message:
         message = resp.headers.get("X-Error-Message") or (
-            f"{resp.status_code} {resp.reason_phrase} from {resp.request.method} {resp.url}")
+            f"{resp.status_code} {resp.reason_phrase} from {resp.request.method} {resp.url}"
+        )
     cls = error_class_for(code, resp.status_code)
     exc = cls(message, code=code) if code else cls(message)
     if exc.status != resp.status_code:
@@ -197,8 +212,7 @@ def error_from_response(resp: httpx.Response) -> WorkbenchError:
 class HubClient:
     """A connection to one hub; use it as a context manager or call ``close()``."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, *,
-                 progress: bool = True) -> None:
+    def __init__(self, url: str | None = None, token: str | None = None, *, progress: bool = True) -> None:
         url = url or os.environ.get("WORKBENCH_HUB_URL")
         token = token or os.environ.get("WORKBENCH_TOKEN")
         config = {} if url and token else _read_user_config()
@@ -228,8 +242,7 @@ class HubClient:
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _prepare(self, url: str, auth: bool, headers: Mapping[str, str] | None
-                 ) -> tuple[str, dict[str, str]]:
+    def _prepare(self, url: str, auth: bool, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
         full = url if url.startswith(("http://", "https://")) else self.url + url
         out = dict(headers or {})
         if auth and self.token:
@@ -247,18 +260,28 @@ class HubClient:
         """The error for a failed connection: ``stage`` is ``connect`` (the hub could not be
         reached), ``timeout`` (it did not answer in time) or anything else (it broke off)."""
         if stage == "connect":
-            return WorkbenchError(f"Cannot reach the hub at {self.url} ({exc}). Start it with "
-                                  "`workbench hub serve`, or point WORKBENCH_HUB_URL (or "
-                                  "`workbench login --url`) at a running hub.",
-                                  code="HubUnreachable")
+            return WorkbenchError(
+                f"Cannot reach the hub at {self.url} ({exc}). Start it with "
+                "`workbench hub serve`, or point WORKBENCH_HUB_URL (or "
+                "`workbench login --url`) at a running hub.",
+                code="HubUnreachable",
+            )
         if stage == "timeout":
-            return WorkbenchError(f"The hub at {self.url} did not answer in time ({url}).",
-                                  code="HubTimeout")
-        return WorkbenchError(f"The connection to the hub at {self.url} failed during {url}: "
-                              f"{exc!r}.", code="HubConnectionError")
+            return WorkbenchError(f"The hub at {self.url} did not answer in time ({url}).", code="HubTimeout")
+        return WorkbenchError(
+            f"The connection to the hub at {self.url} failed during {url}: {exc!r}.",
+            code="HubConnectionError",
+        )
 
-    def request(self, method: str, url: str, *, auth: bool = True,
-                headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: bool = True,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """Send one request (``url`` absolute or a path on the hub); raise typed errors."""
         full, hdrs = self._prepare(url, auth, headers)
         try:
@@ -281,15 +304,15 @@ class HubClient:
         """
         import http.client
 
-        if not (self.direct_downloads and self._prepare(url, False, None)[0].startswith(
-                "http://")):
+        if not (self.direct_downloads and self._prepare(url, False, None)[0].startswith("http://")):
             return self.request("GET", url).json()
         conn, resp, full = transfer.direct_get(self, url, DEFAULT_TIMEOUT)
         try:
             body = resp.read()
         except (OSError, http.client.HTTPException) as exc:
-            raise self.connection_error("timeout" if isinstance(exc, TimeoutError) else
-                                        "request", exc, url) from exc
+            raise self.connection_error(
+                "timeout" if isinstance(exc, TimeoutError) else "request", exc, url
+            ) from exc
         finally:
             resp.close()
             conn.close()
@@ -297,16 +320,23 @@ class HubClient:
             return self.request("GET", url).json()
         if resp.status == 200:
             return json.loads(body)
-        answer = httpx.Response(resp.status, headers=resp.getheaders(), content=body,
-                                request=httpx.Request("GET", full))
+        answer = httpx.Response(
+            resp.status, headers=resp.getheaders(), content=body, request=httpx.Request("GET", full)
+        )
         if answer.is_error:
             raise error_from_response(answer)
         return answer.json()
 
     @contextmanager
-    def stream(self, method: str, url: str, *, auth: bool = True,
-               headers: Mapping[str, str] | None = None, **kwargs: Any
-               ) -> Iterator[httpx.Response]:
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: bool = True,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[httpx.Response]:
         """Like :meth:`request`, but the body is read by the caller, piece by piece."""
         full, hdrs = self._prepare(url, auth, headers)
         try:
@@ -318,8 +348,9 @@ class HubClient:
         except httpx.TransportError as exc:
             raise self._transport_error(exc, url) from exc
 
-    def _paginate(self, url: str, params: Mapping[str, Any] | None = None,
-                  limit: int | None = None) -> list[dict[str, Any]]:
+    def _paginate(
+        self, url: str, params: Mapping[str, Any] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """GET a list endpoint and follow its ``Link: <...>; rel="next"`` headers."""
         items: list[dict[str, Any]] = []
         next_url: str | None = url
@@ -335,8 +366,10 @@ class HubClient:
     @staticmethod
     def _check_type(repo_type: str) -> str:
         if repo_type not in REPO_TYPES:
-            raise InvalidRequest(f"Invalid repo type {repo_type!r}: use one of "
-                                 f"{', '.join(REPO_TYPES)}.", code="InvalidRepoType")
+            raise InvalidRequest(
+                f"Invalid repo type {repo_type!r}: use one of {', '.join(REPO_TYPES)}.",
+                code="InvalidRepoType",
+            )
         return repo_type
 
     @classmethod
@@ -344,8 +377,9 @@ class HubClient:
         cls._check_type(repo_type)
         parts = repo_id.split("/") if isinstance(repo_id, str) else []
         if len(parts) != 2 or not all(parts):
-            raise InvalidRequest(f"Invalid repo id {repo_id!r}: expected 'namespace/name'.",
-                                 code="InvalidRepoId")
+            raise InvalidRequest(
+                f"Invalid repo id {repo_id!r}: expected 'namespace/name'.", code="InvalidRepoId"
+            )
         return parts[0], parts[1]
 
     def api_path(self, repo_id: str, repo_type: str, *rest: str) -> str:
@@ -371,12 +405,17 @@ class HubClient:
         result: dict[str, Any] = self.request("GET", "/api/whoami-v2").json()
         return result
 
-    def create_repo(self, repo_id: str, *, type: str = "model", private: bool = False,
-                    exist_ok: bool = False) -> str:
+    def create_repo(
+        self, repo_id: str, *, type: str = "model", private: bool = False, exist_ok: bool = False
+    ) -> str:
         """Create a repo and return its URL (an existing one is fine with ``exist_ok``)."""
         ns, name = self._split(repo_id, type)
-        body = {"name": name, "organization": ns, "type": type,
-                "visibility": "private" if private else "public"}
+        body = {
+            "name": name,
+            "organization": ns,
+            "type": type,
+            "visibility": "private" if private else "public",
+        }
         try:
             url: str = self.request("POST", "/api/repos/create", json=body).json()["url"]
         except Conflict:
@@ -385,91 +424,135 @@ class HubClient:
             return self.repo_url(repo_id, type=type)
         return url
 
-    def delete_repo(self, repo_id: str, *, type: str = "model",
-                    missing_ok: bool = False) -> None:
+    def delete_repo(self, repo_id: str, *, type: str = "model", missing_ok: bool = False) -> None:
         """Delete a repo with all its history (a missing one is fine with ``missing_ok``)."""
         ns, name = self._split(repo_id, type)
         try:
-            self.request("DELETE", "/api/repos/delete",
-                         json={"name": name, "organization": ns, "type": type})
+            self.request("DELETE", "/api/repos/delete", json={"name": name, "organization": ns, "type": type})
         except RepoNotFound:
             if not missing_ok:
                 raise
 
-    def repo_info(self, repo_id: str, *, type: str = "model",
-                  revision: str | None = None, files_metadata: bool = False) -> dict[str, Any]:
+    def repo_info(
+        self, repo_id: str, *, type: str = "model", revision: str | None = None, files_metadata: bool = False
+    ) -> dict[str, Any]:
         """Repo info at a revision (``sha`` is its commit; ``siblings`` lists the files)."""
-        path = (self.api_path(repo_id, type) if revision is None else
-                self.api_path(repo_id, type, "revision", quote(revision, safe="")))
+        path = (
+            self.api_path(repo_id, type)
+            if revision is None
+            else self.api_path(repo_id, type, "revision", quote(revision, safe=""))
+        )
         if files_metadata:
             return self.request("GET", path, params={"blobs": "true"}).json()  # type: ignore[no-any-return]
         result: dict[str, Any] = self.get_json(path)
         return result
 
-    def list_repos(self, *, type: str = "model", search: str | None = None,
-                   author: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def list_repos(
+        self,
+        *,
+        type: str = "model",
+        search: str | None = None,
+        author: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         """Repos visible to the caller (all pages, or at most ``limit``)."""
         self._check_type(type)
-        params = {k: v for k, v in (("search", search), ("author", author), ("limit", limit))
-                  if v is not None}
+        params = {
+            k: v for k, v in (("search", search), ("author", author), ("limit", limit)) if v is not None
+        }
         return self._paginate(f"/api/{_PLURAL[type]}", params, limit)
 
     # -- files and history --------------------------------------------------------------------
 
-    def list_files(self, repo_id: str, *, type: str = "model",
-                   revision: str = "main") -> list[dict[str, Any]]:
+    def list_files(
+        self, repo_id: str, *, type: str = "model", revision: str = "main"
+    ) -> list[dict[str, Any]]:
         """Every file at a revision: ``{"path", "size", "oid", "lfs"?}`` (folders left out)."""
         path = self.api_path(repo_id, type, "tree", quote(revision, safe=""))
         entries = self._paginate(path, {"recursive": "true", "expand": "false"})
         return [e for e in entries if e.get("type") == "file"]
 
-    def log(self, repo_id: str, *, type: str = "model", revision: str = "main",
-            limit: int | None = None) -> list[dict[str, Any]]:
+    def log(
+        self, repo_id: str, *, type: str = "model", revision: str = "main", limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Commits reachable from ``revision``, newest first: ``{"id", "title", "date", ...}``."""
         path = self.api_path(repo_id, type, "commits", quote(revision, safe=""))
         params = {"limit": min(limit, 1000)} if limit else None
         return self._paginate(path, params, limit)
 
-    def compare(self, repo_id: str, base: str, head: str, *,
-                type: str = "model") -> dict[str, Any]:
+    def compare(self, repo_id: str, base: str, head: str, *, type: str = "model") -> dict[str, Any]:
         """Files added, removed or modified from ``base`` to ``head``."""
-        path = self.api_path(repo_id, type, "compare", quote(base, safe=""),
-                             quote(head, safe=""))
+        path = self.api_path(repo_id, type, "compare", quote(base, safe=""), quote(head, safe=""))
         result: dict[str, Any] = self.request("GET", path).json()
         return result
 
-    def upload(self, repo_id: str,
-               paths: Sequence[str | Path] | Mapping[str, str | Path | bytes] | str | Path, *,
-               type: str = "model", revision: str = "main",
-               message: str | None = None, description: str = "",
-               parent_commit: str | None = None) -> dict[str, Any]:
+    def upload(
+        self,
+        repo_id: str,
+        paths: Sequence[str | Path] | Mapping[str, str | Path | bytes] | str | Path,
+        *,
+        type: str = "model",
+        revision: str = "main",
+        message: str | None = None,
+        description: str = "",
+        parent_commit: str | None = None,
+    ) -> dict[str, Any]:
         """Commit local files and folders (or ``{path_in_repo: path | bytes}``) in one commit."""
         self._split(repo_id, type)
-        return transfer.upload(self, repo_id, paths, repo_type=type, revision=revision,
-                               message=message, description=description,
-                               parent_commit=parent_commit)
+        return transfer.upload(
+            self,
+            repo_id,
+            paths,
+            repo_type=type,
+            revision=revision,
+            message=message,
+            description=description,
+            parent_commit=parent_commit,
+        )
 
-    def delete_files(self, repo_id: str, paths: Sequence[str], *, type: str = "model",
-                     revision: str = "main", message: str | None = None,
-                     parent_commit: str | None = None) -> dict[str, Any]:
+    def delete_files(
+        self,
+        repo_id: str,
+        paths: Sequence[str],
+        *,
+        type: str = "model",
+        revision: str = "main",
+        message: str | None = None,
+        parent_commit: str | None = None,
+    ) -> dict[str, Any]:
         """Delete files (and folders: paths ending in ``/``) in one commit."""
         if isinstance(paths, str):
             paths = [paths]
-        lines: list[dict[str, Any]] = [{"key": "header", "value": transfer.commit_header(
-            message or f"Delete {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}", "",
-            parent_commit)}]
+        lines: list[dict[str, Any]] = [
+            {
+                "key": "header",
+                "value": transfer.commit_header(
+                    message or f"Delete {', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''}",
+                    "",
+                    parent_commit,
+                ),
+            }
+        ]
         for p in paths:
             key = "deletedFolder" if p.endswith("/") else "deletedFile"
             lines.append({"key": key, "value": {"path": p}})
         body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
         path = self.api_path(repo_id, type, "commit", quote(revision, safe=""))
         result: dict[str, Any] = self.request(
-            "POST", path, content=body, headers={"Content-Type": "application/x-ndjson"}).json()
+            "POST", path, content=body, headers={"Content-Type": "application/x-ndjson"}
+        ).json()
         return result
 
-    def download(self, repo_id: str, filenames: Sequence[str] | None = None, *,
-                 type: str = "model", revision: str = "main",
-                 local_dir: str | Path, defer_check: bool = False) -> list[Path]:
+    def download(
+        self,
+        repo_id: str,
+        filenames: Sequence[str] | None = None,
+        *,
+        type: str = "model",
+        revision: str = "main",
+        local_dir: str | Path,
+        defer_check: bool = False,
+    ) -> list[Path]:
         """Download files (all if ``None``) of one commit into ``local_dir``; return their paths.
 
         Each LFS file's SHA-256 is checked as it is received, or with ``defer_check`` later,
@@ -478,27 +561,42 @@ class HubClient:
         """
         if isinstance(filenames, str):
             filenames = [filenames]
-        return transfer.download(self, repo_id, filenames, repo_type=type, revision=revision,
-                                 local_dir=Path(local_dir), defer_check=defer_check)
+        return transfer.download(
+            self,
+            repo_id,
+            filenames,
+            repo_type=type,
+            revision=revision,
+            local_dir=Path(local_dir),
+            defer_check=defer_check,
+        )
 
-    def download_file(self, repo_id: str, path: str, *, type: str = "model",
-                      revision: str = "main", local_dir: str | Path) -> Path:
+    def download_file(
+        self, repo_id: str, path: str, *, type: str = "model", revision: str = "main", local_dir: str | Path
+    ) -> Path:
         """Download one file into ``local_dir`` and return its local path."""
-        return self.download(repo_id, [path], type=type, revision=revision,
-                             local_dir=local_dir)[0]
+        return self.download(repo_id, [path], type=type, revision=revision, local_dir=local_dir)[0]
 
     # -- refs ---------------------------------------------------------------------------------
 
-    def create_branch(self, repo_id: str, branch: str, *, type: str = "model",
-                      revision: str | None = None) -> dict[str, Any]:
+    def create_branch(
+        self, repo_id: str, branch: str, *, type: str = "model", revision: str | None = None
+    ) -> dict[str, Any]:
         """Create ``branch`` at ``revision`` (default: main's head)."""
         path = self.api_path(repo_id, type, "branch", quote(branch, safe=""))
         body = {"startingPoint": revision} if revision else {}
         result: dict[str, Any] = self.request("POST", path, json=body).json()
         return result
 
-    def create_tag(self, repo_id: str, tag: str, *, type: str = "model",
-                   revision: str = "main", message: str | None = None) -> dict[str, Any]:
+    def create_tag(
+        self,
+        repo_id: str,
+        tag: str,
+        *,
+        type: str = "model",
+        revision: str = "main",
+        message: str | None = None,
+    ) -> dict[str, Any]:
         """Tag the commit ``revision`` points at."""
         path = self.api_path(repo_id, type, "tag", quote(revision, safe=""))
         body: dict[str, Any] = {"tag": tag}
@@ -512,8 +610,7 @@ class HubClient:
         result: dict[str, Any] = self.request("GET", self.api_path(repo_id, type, "refs")).json()
         return result
 
-    def revision_sha(self, repo_id: str, *, type: str = "model",
-                     revision: str = "main") -> str:
+    def revision_sha(self, repo_id: str, *, type: str = "model", revision: str = "main") -> str:
         """The commit id a revision points at."""
         sha: str = self.repo_info(repo_id, type=type, revision=revision)["sha"]
         return sha
@@ -544,16 +641,15 @@ class HubClient:
 
         return evals.run_notebook(self, run_id)
 
-    def record_reproduction(self, run_id: str, *, status: str, differences: list[Any],
-                            run: str | None = None) -> dict[str, Any]:
+    def record_reproduction(
+        self, run_id: str, *, status: str, differences: list[Any], run: str | None = None
+    ) -> dict[str, Any]:
         """Mark a run reproduced, differs or failed (``run``: the re-run's record id)."""
         from workbench.client import evals
 
-        return evals.record_reproduction(self, run_id, status=status, differences=differences,
-                                         run=run)
+        return evals.record_reproduction(self, run_id, status=status, differences=differences, run=run)
 
-    def leaderboard(self, dataset: str, *, metric: str, split: str | None = "test"
-                    ) -> dict[str, Any]:
+    def leaderboard(self, dataset: str, *, metric: str, split: str | None = "test") -> dict[str, Any]:
         """The best run of each model on ``dataset`` for ``metric``."""
         from workbench.client import evals
 

@@ -42,8 +42,14 @@ class LocalFile:
     git_oid: str = ""
     lfs: bool = False
 
-    def chunks(self, start: int = 0, length: int | None = None, *, chunk_size: int = CHUNK,
-               on_chunk: Callable[[int], object] | None = None) -> Iterator[bytes]:
+    def chunks(
+        self,
+        start: int = 0,
+        length: int | None = None,
+        *,
+        chunk_size: int = CHUNK,
+        on_chunk: Callable[[int], object] | None = None,
+    ) -> Iterator[bytes]:
         """Yield ``length`` bytes from ``start`` in pieces of at most ``chunk_size``.
 
         Raises :class:`IntegrityError` if the file is shorter than ``size`` or, when the
@@ -52,7 +58,7 @@ class LocalFile:
         end = self.size if length is None else start + length
         if isinstance(self.source, bytes):
             for i in range(start, end, chunk_size):
-                piece = self.source[i:min(i + chunk_size, end)]
+                piece = self.source[i : min(i + chunk_size, end)]
                 if on_chunk:
                     on_chunk(len(piece))
                 yield piece
@@ -72,9 +78,11 @@ class LocalFile:
                 raise self._changed("grew")
 
     def _changed(self, how: str) -> IntegrityError:
-        return IntegrityError(f"{self.source if isinstance(self.source, Path) else self.path} "
-                              f"{how} while it was being uploaded; upload it again once it no "
-                              "longer changes.")
+        return IntegrityError(
+            f"{self.source if isinstance(self.source, Path) else self.path} "
+            f"{how} while it was being uploaded; upload it again once it no "
+            "longer changes."
+        )
 
     def read_sample(self) -> None:
         """Fill ``sample``: the first bytes, which preupload uses to tell binary from text."""
@@ -84,8 +92,9 @@ class LocalFile:
             with open(self.source, "rb") as f:
                 self.sample = f.read(SAMPLE_BYTES)
 
-    def hash(self, on_chunk: Callable[[int], object] | None = None, *, sha256: bool = True,
-             git: bool = True) -> None:
+    def hash(
+        self, on_chunk: Callable[[int], object] | None = None, *, sha256: bool = True, git: bool = True
+    ) -> None:
         """Fill ``sha256`` (LFS id) and/or ``git_oid`` (git blob SHA-1) in one pass."""
         digests = []
         if sha256:
@@ -102,9 +111,11 @@ class LocalFile:
             if on_chunk:
                 on_chunk(len(piece))
         if seen != self.size:
-            raise IntegrityError(f"{self.path} changed size while it was being hashed "
-                                 f"({self.size} then {seen} bytes); upload it again once it no "
-                                 "longer changes.")
+            raise IntegrityError(
+                f"{self.path} changed size while it was being hashed "
+                f"({self.size} then {seen} bytes); upload it again once it no "
+                "longer changes."
+            )
         if sha256:
             self.sha256 = digests[0].hexdigest()
         if git:
@@ -115,7 +126,7 @@ class LocalFile:
         if isinstance(self.source, bytes):
             view = memoryview(self.source)
             for i in range(0, len(view), HASH_CHUNK):
-                yield view[i:i + HASH_CHUNK]
+                yield view[i : i + HASH_CHUNK]
             return
         buf = memoryview(bytearray(HASH_CHUNK))
         with open(self.source, "rb", buffering=0) as f:
@@ -125,11 +136,17 @@ class LocalFile:
 
 def check_repo_path(path: str) -> str:
     """A path inside a repo: relative, '/'-separated, no '.' or '..' parts."""
-    if not isinstance(path, str) or not path or path.startswith("/") or \
-            any(part in ("", ".", "..") for part in path.split("/")):
-        raise InvalidRequest(f"Invalid path in repo {path!r}: use a relative path like "
-                             "'data/train.csv' without '.', '..' or empty parts.",
-                             code="InvalidPath")
+    if (
+        not isinstance(path, str)
+        or not path
+        or path.startswith("/")
+        or any(part in ("", ".", "..") for part in path.split("/"))
+    ):
+        raise InvalidRequest(
+            f"Invalid path in repo {path!r}: use a relative path like "
+            "'data/train.csv' without '.', '..' or empty parts.",
+            code="InvalidPath",
+        )
     return path
 
 
@@ -178,7 +195,6 @@ def collect_files(paths: PathsArg) -> list[LocalFile]:
     for f in files:
         check_repo_path(f.path)
         if f.path in seen:
-            raise InvalidRequest(f"Two files would be uploaded to {f.path!r}.",
-                                 code="DuplicatePath")
+            raise InvalidRequest(f"Two files would be uploaded to {f.path!r}.", code="DuplicatePath")
         seen.add(f.path)
     return files

@@ -16,10 +16,19 @@ if TYPE_CHECKING:
 PAGE = 100  # the most the hub answers per request
 
 
-def search(client: HubClient, query: str = "", *, type: str | Sequence[str] | None = None,
-           task: str | None = None, library: str | None = None, license: str | None = None,
-           author: str | None = None, tags: Sequence[str] = (), sort: str = "relevance",
-           limit: int = 20) -> list[dict[str, Any]]:
+def search(
+    client: HubClient,
+    query: str = "",
+    *,
+    type: str | Sequence[str] | None = None,
+    task: str | None = None,
+    library: str | None = None,
+    license: str | None = None,
+    author: str | None = None,
+    tags: Sequence[str] = (),
+    sort: str = "relevance",
+    limit: int = 20,
+) -> list[dict[str, Any]]:
     """Up to ``limit`` results, best first: ``{"id", "type", "title", "summary", "tags", ...}``.
 
     ``type`` is one type or several; ``tags`` must all be present. ``sort``: relevance,
@@ -28,13 +37,17 @@ def search(client: HubClient, query: str = "", *, type: str | Sequence[str] | No
     types = [type] if isinstance(type, str) else list(type or ())
     params: list[tuple[str, str | int]] = [("q", query), ("sort", sort)]
     params += [("type", t) for t in types] + [("tags", t) for t in tags]
-    params += [(k, v) for k, v in (("task", task), ("library", library), ("license", license),
-                                   ("author", author)) if v]
+    params += [
+        (k, v)
+        for k, v in (("task", task), ("library", library), ("license", license), ("author", author))
+        if v
+    ]
     results: list[dict[str, Any]] = []
     while len(results) < limit:
         want = min(PAGE, limit - len(results))
-        page = client.request("GET", "/api/search", params=[
-            *params, ("limit", want), ("offset", len(results))]).json()
+        page = client.request(
+            "GET", "/api/search", params=[*params, ("limit", want), ("offset", len(results))]
+        ).json()
         results += page["results"]
         if len(page["results"]) < want:
             break

@@ -23,8 +23,11 @@ def org_members(hub: HubClient, org: str) -> list[dict[str, Any]]:
 
 
 def set_role(hub: HubClient, org: str, user: str, role: str) -> dict[str, Any]:
-    return hub.request("PUT", f"/api/organizations/{_seg(org)}/members/{_seg(user)}",  # type: ignore[no-any-return]
-                       json={"role": role}).json()
+    return hub.request(
+        "PUT",
+        f"/api/organizations/{_seg(org)}/members/{_seg(user)}",  # type: ignore[no-any-return]
+        json={"role": role},
+    ).json()
 
 
 def remove_member(hub: HubClient, org: str, user: str) -> None:

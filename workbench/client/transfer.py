@@ -64,13 +64,14 @@ T = TypeVar("T")
 
 def _bar(client: HubClient, total: int | None, desc: str, *, force: bool = False) -> Any:
     enabled = client.progress and (force or (total or 0) > BAR_MIN_BYTES)
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-                disable=not enabled, leave=False)
+    return tqdm(
+        total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled, leave=False
+    )
 
 
 def _batches(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def commit_header(summary: str, description: str, parent_commit: str | None) -> dict[str, Any]:
@@ -82,11 +83,21 @@ def commit_header(summary: str, description: str, parent_commit: str | None) -> 
 
 # -- upload ---------------------------------------------------------------------------------
 
-def upload(client: HubClient, repo_id: str, paths: PathsArg, *, repo_type: str, revision: str,
-           message: str | None, description: str, parent_commit: str | None) -> dict[str, Any]:
+
+def upload(
+    client: HubClient,
+    repo_id: str,
+    paths: PathsArg,
+    *,
+    repo_type: str,
+    revision: str,
+    message: str | None,
+    description: str,
+    parent_commit: str | None,
+) -> dict[str, Any]:
     stats = client.last_transfer_stats = dict.fromkeys(
-        ("files", "files_skipped", "files_uploaded", "bytes_uploaded", "lfs_deduplicated",
-         "lfs_parts"), 0)
+        ("files", "files_skipped", "files_uploaded", "bytes_uploaded", "lfs_deduplicated", "lfs_parts"), 0
+    )
     files = collect_files(paths)
     if not files:
         raise InvalidRequest(f"Nothing to upload in {paths!r}.", code="NothingToUpload")
@@ -99,8 +110,12 @@ def upload(client: HubClient, repo_id: str, paths: PathsArg, *, repo_type: str, 
     rev = quote(revision, safe="")
     if not todo:
         sha = client.revision_sha(repo_id, type=repo_type, revision=revision)
-        return {"commitOid": sha, "commitUrl": f"{client.repo_url(repo_id, type=repo_type)}"
-                f"/commit/{sha}", "pullRequestUrl": None, "noop": True}
+        return {
+            "commitOid": sha,
+            "commitUrl": f"{client.repo_url(repo_id, type=repo_type)}/commit/{sha}",
+            "pullRequestUrl": None,
+            "noop": True,
+        }
 
     lfs = {f.sha256: f for f in todo if f.lfs}  # one transfer per content
     plans = _lfs_batch(client, repo_id, list(lfs.values()), repo_type, revision)
@@ -109,6 +124,7 @@ def upload(client: HubClient, repo_id: str, paths: PathsArg, *, repo_type: str, 
     inline = [f for f in todo if not f.lfs]
     send_total = sum(f.size for f, _ in to_send) + sum(f.size for f in inline)
     with _bar(client, send_total, "Uploading") as bar:
+
         def sent(n: int) -> None:
             stats["bytes_uploaded"] += n
             bar.update(n)
@@ -118,8 +134,12 @@ def upload(client: HubClient, repo_id: str, paths: PathsArg, *, repo_type: str, 
         summary = message or _default_message(todo)
         body = _commit_body(commit_header(summary, description, parent_commit), todo, sent)
         result: dict[str, Any] = client.request(
-            "POST", client.api_path(repo_id, repo_type, "commit", rev), content=body,
-            headers={"Content-Type": "application/x-ndjson"}, timeout=TRANSFER_TIMEOUT).json()
+            "POST",
+            client.api_path(repo_id, repo_type, "commit", rev),
+            content=body,
+            headers={"Content-Type": "application/x-ndjson"},
+            timeout=TRANSFER_TIMEOUT,
+        ).json()
     stats["files_uploaded"] = len(todo)
     return result
 
@@ -130,15 +150,19 @@ def _default_message(files: Sequence[LocalFile]) -> str:
     return f"Upload {len(files)} files"
 
 
-def _preupload(client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str,
-               revision: str) -> list[LocalFile]:
+def _preupload(
+    client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str, revision: str
+) -> list[LocalFile]:
     """Mark LFS files, hash what must be hashed; return the files not already at their path
     with the same content."""
     url = client.api_path(repo_id, repo_type, "preupload", quote(revision, safe=""))
     answers: dict[str, dict[str, Any]] = {}
     for batch in _batches(files):
-        body = {"files": [{"path": f.path, "size": f.size,
-                           "sample": base64.b64encode(f.sample).decode()} for f in batch]}
+        body = {
+            "files": [
+                {"path": f.path, "size": f.size, "sample": base64.b64encode(f.sample).decode()} for f in batch
+            ]
+        }
         resp = client.request("POST", url, json=body, headers={"X-Workbench-Lfs": "1"})
         for item in resp.json().get("files", []):
             answers[item.get("path")] = item
@@ -158,32 +182,42 @@ def _preupload(client: HubClient, repo_id: str, files: list[LocalFile], repo_typ
     return [f for f, oid in kept if not oid or oid != (f.sha256 if f.lfs else f.git_oid)]
 
 
-def _lfs_batch(client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str,
-               revision: str) -> list[dict[str, Any]]:
+def _lfs_batch(
+    client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str, revision: str
+) -> list[dict[str, Any]]:
     url = client.web_path(repo_id, repo_type) + ".git/info/lfs/objects/batch"
     out: list[dict[str, Any]] = []
     for batch in _batches(files):
-        body = {"operation": "upload", "transfers": ["basic", "multipart"],
-                "objects": [{"oid": f.sha256, "size": f.size} for f in batch],
-                "hash_algo": "sha256", "ref": {"name": revision}}
-        resp = client.request("POST", url, content=json.dumps(body).encode(),
-                              headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON})
+        body = {
+            "operation": "upload",
+            "transfers": ["basic", "multipart"],
+            "objects": [{"oid": f.sha256, "size": f.size} for f in batch],
+            "hash_algo": "sha256",
+            "ref": {"name": revision},
+        }
+        resp = client.request(
+            "POST",
+            url,
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON},
+        )
         for obj in resp.json().get("objects", []):
             err = obj.get("error")
             if err:
                 status = err.get("code") if isinstance(err.get("code"), int) else 500
                 raise error_class_for(None, status)(
-                    f"The hub refused LFS object {obj.get('oid')}: {err.get('message')}")
+                    f"The hub refused LFS object {obj.get('oid')}: {err.get('message')}"
+                )
             out.append(obj)
     known = {f.sha256 for f in files}
     if {o.get("oid") for o in out} != known:
-        raise WorkbenchError("The LFS batch answer does not list the objects asked for.",
-                             code="LfsBatchMismatch")
+        raise WorkbenchError(
+            "The LFS batch answer does not list the objects asked for.", code="LfsBatchMismatch"
+        )
     return out
 
 
-def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any],
-              sent: Callable[[int], None]) -> int:
+def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any], sent: Callable[[int], None]) -> int:
     """PUT one object (whole, or part by part), complete and verify it; return the part count.
 
     HF_PROTOCOL §6.3: the PUTs and the completion carry no token (the URLs are signed).
@@ -198,32 +232,53 @@ def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any],
         for n in range(1, count + 1):
             part_url = header.get(str(n))
             if not part_url:
-                raise WorkbenchError(f"The multipart plan for {f.path} lacks part {n}.",
-                                     code="LfsBatchMismatch")
+                raise WorkbenchError(
+                    f"The multipart plan for {f.path} lacks part {n}.", code="LfsBatchMismatch"
+                )
             start = (n - 1) * chunk_size
             length = min(chunk_size, f.size - start)
-            resp = client.request("PUT", part_url, auth=False, timeout=TRANSFER_TIMEOUT,
-                                  content=f.chunks(start, length, on_chunk=sent),
-                                  headers={"Content-Length": str(length)})
+            resp = client.request(
+                "PUT",
+                part_url,
+                auth=False,
+                timeout=TRANSFER_TIMEOUT,
+                content=f.chunks(start, length, on_chunk=sent),
+                headers={"Content-Length": str(length)},
+            )
             etag = resp.headers.get("ETag")
             if not etag:
-                raise WorkbenchError(f"Part {n} of {f.path} was stored without an ETag.",
-                                     code="LfsPartWithoutEtag")
+                raise WorkbenchError(
+                    f"Part {n} of {f.path} was stored without an ETag.", code="LfsPartWithoutEtag"
+                )
             parts.append({"partNumber": n, "etag": etag})
-        client.request("POST", upload_action["href"], auth=False,
-                       content=json.dumps({"oid": f.sha256, "parts": parts}).encode(),
-                       headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON})
+        client.request(
+            "POST",
+            upload_action["href"],
+            auth=False,
+            content=json.dumps({"oid": f.sha256, "parts": parts}).encode(),
+            headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON},
+        )
     else:
         headers = {k: str(v) for k, v in header.items()}
         headers["Content-Length"] = str(f.size)
-        client.request("PUT", upload_action["href"], auth=False, timeout=TRANSFER_TIMEOUT,
-                       content=f.chunks(on_chunk=sent), headers=headers)
+        client.request(
+            "PUT",
+            upload_action["href"],
+            auth=False,
+            timeout=TRANSFER_TIMEOUT,
+            content=f.chunks(on_chunk=sent),
+            headers=headers,
+        )
     verify = actions.get("verify")
     if verify and verify.get("href"):
         headers = {k: str(v) for k, v in (verify.get("header") or {}).items()}
         headers.update({"Content-Type": LFS_JSON, "Accept": LFS_JSON})
-        client.request("POST", verify["href"], headers=headers,
-                       content=json.dumps({"oid": f.sha256, "size": f.size}).encode())
+        client.request(
+            "POST",
+            verify["href"],
+            headers=headers,
+            content=json.dumps({"oid": f.sha256, "size": f.size}).encode(),
+        )
     return len(parts)
 
 
@@ -240,8 +295,9 @@ def _b64(pieces: Iterable[bytes]) -> Iterator[bytes]:
         yield base64.b64encode(rest)
 
 
-def _commit_body(header: dict[str, Any], files: list[LocalFile],
-                 sent: Callable[[int], None]) -> Iterator[bytes]:
+def _commit_body(
+    header: dict[str, Any], files: list[LocalFile], sent: Callable[[int], None]
+) -> Iterator[bytes]:
     """The NDJSON commit (HF_PROTOCOL §6.4), generated as it is sent."""
     yield json.dumps({"key": "header", "value": header}).encode() + b"\n"
     for f in files:
@@ -257,27 +313,41 @@ def _commit_body(header: dict[str, Any], files: list[LocalFile],
 
 # -- download -------------------------------------------------------------------------------
 
+
 def _target(root: Path, path: str) -> Path:
     """Where ``path`` lands under ``root``; refuse anything that would escape it."""
     parts = path.split("/") if isinstance(path, str) else [""]
-    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or \
-            (os.name == "nt" and ("\\" in path or ":" in path)):
-        raise InvalidRequest(f"Refusing to write {path!r}: it would land outside {root}.",
-                             code="UnsafePath")
+    if (
+        not path
+        or path.startswith("/")
+        or any(p in ("", ".", "..") for p in parts)
+        or (os.name == "nt" and ("\\" in path or ":" in path))
+    ):
+        raise InvalidRequest(f"Refusing to write {path!r}: it would land outside {root}.", code="UnsafePath")
     return root.joinpath(*parts)
 
 
-def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *,
-             repo_type: str, revision: str, local_dir: Path,
-             defer_check: bool = False) -> list[Path]:
+def download(
+    client: HubClient,
+    repo_id: str,
+    filenames: Sequence[str] | None,
+    *,
+    repo_type: str,
+    revision: str,
+    local_dir: Path,
+    defer_check: bool = False,
+) -> list[Path]:
     """Download files of one commit into ``local_dir``; every LFS file's SHA-256 is checked
     while it is received, or, with ``defer_check``, afterwards by :func:`check_deferred`
     (until then it is :func:`unchecked`)."""
     stats = client.last_transfer_stats = {"files": 0, "bytes_downloaded": 0}
     # A branch or tag is pinned to one commit for all the files; a commit id already is one
     # (an unknown commit is the first file's RevisionNotFound).
-    sha = (revision if _COMMIT.match(revision) else
-           client.revision_sha(repo_id, type=repo_type, revision=revision))
+    sha = (
+        revision
+        if _COMMIT.match(revision)
+        else client.revision_sha(repo_id, type=repo_type, revision=revision)
+    )
     total = None
     if filenames is None:
         entries = client.list_files(repo_id, type=repo_type, revision=sha)
@@ -289,8 +359,7 @@ def download(client: HubClient, repo_id: str, filenames: Sequence[str] | None, *
     with _bar(client, total, "Downloading", force=True) as bar:
         for name, target in targets:
             url = client.web_path(repo_id, repo_type, "resolve", sha, quote(name, safe="/"))
-            got = _fetch(client, url, name, target, bar, grow_total=total is None,
-                         defer_check=defer_check)
+            got = _fetch(client, url, name, target, bar, grow_total=total is None, defer_check=defer_check)
             out.append(target)
             stats["files"] += 1
             stats["bytes_downloaded"] += got
@@ -306,8 +375,13 @@ class _Worker(Generic[T]):
     it), so that items that must be handed back (buffers) always are.
     """
 
-    def __init__(self, fn: Callable[[T], object], name: str, depth: int = QUEUE_DEPTH,
-                 after: Callable[[T], object] | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[[T], object],
+        name: str,
+        depth: int = QUEUE_DEPTH,
+        after: Callable[[T], object] | None = None,
+    ) -> None:
         self._fn = fn
         self._after = after
         self._queue: queue.Queue[T | None] = queue.Queue(depth)
@@ -347,7 +421,7 @@ def _write_all(fd: int, pieces: Sequence[bytes | memoryview]) -> None:
     if done < total:
         rest = memoryview(b"".join(pieces))[done:]
         while rest:
-            rest = rest[os.write(fd, rest):]
+            rest = rest[os.write(fd, rest) :]
 
 
 def _marker(target: Path) -> Path:
@@ -386,8 +460,16 @@ def discard(target: Path) -> None:
     _marker(target).unlink(missing_ok=True)
 
 
-def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
-           grow_total: bool, defer_check: bool = False) -> int:
+def _fetch(
+    client: HubClient,
+    url: str,
+    name: str,
+    target: Path,
+    bar: Any,
+    *,
+    grow_total: bool,
+    defer_check: bool = False,
+) -> int:
     """Stream one file to a temporary name next to ``target``, check it, rename it.
 
     From a plain-http hub the file comes through :func:`_fetch_direct`; otherwise (https, a
@@ -396,24 +478,26 @@ def _fetch(client: HubClient, url: str, name: str, target: Path, bar: Any, *,
     marker before it is renamed into place, for :func:`check_deferred`.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                    suffix=".incomplete")
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".incomplete")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb", buffering=0) as out:
-            direct = client.direct_downloads and client.url.startswith("http://") and \
-                not url.startswith(("http://", "https://"))
+            direct = (
+                client.direct_downloads
+                and client.url.startswith("http://")
+                and not url.startswith(("http://", "https://"))
+            )
             hashing = not defer_check
-            done = (_fetch_direct(client, url, out.fileno(), bar, grow_total, hashing)
-                    if direct else None)
+            done = _fetch_direct(client, url, out.fileno(), bar, grow_total, hashing) if direct else None
             if done is None:
                 done = _fetch_httpx(client, url, out.fileno(), bar, grow_total, hashing)
         got, want = done
         if want.size is not None and got != want.size:
             raise IntegrityError(f"{name}: received {got} bytes, the hub announced {want.size}.")
         if want.sha256 is not None and want.sha256.hexdigest() != want.linked:
-            raise IntegrityError(f"{name}: SHA-256 {want.sha256.hexdigest()} does not match the "
-                                 f"hub's {want.linked}.")
+            raise IntegrityError(
+                f"{name}: SHA-256 {want.sha256.hexdigest()} does not match the hub's {want.linked}."
+            )
         deferred = defer_check and _HEX64.match(want.linked)
         if deferred:  # written before the file is in place: a crash leaves it marked
             _marker(target).write_text(want.linked, encoding="ascii")
@@ -445,25 +529,28 @@ def _expected(headers: Any, bar: Any, grow_total: bool, hashing: bool = True) ->
     if grow_total and expected is not None:
         bar.total = (bar.total or 0) + expected
         bar.refresh()
-    return _Expected(expected, linked,
-                     hashlib.sha256() if hashing and _HEX64.match(linked) else None, encoded)
+    return _Expected(
+        expected, linked, hashlib.sha256() if hashing and _HEX64.match(linked) else None, encoded
+    )
 
 
-def _fetch_httpx(client: HubClient, url: str, fd: int, bar: Any,
-                 grow_total: bool, hashing: bool = True) -> tuple[int, _Expected]:
+def _fetch_httpx(
+    client: HubClient, url: str, fd: int, bar: Any, grow_total: bool, hashing: bool = True
+) -> tuple[int, _Expected]:
     """Receive through ``httpx`` in the calling thread; a writer thread writes each batch of
     received pieces and a hasher thread hashes it, so receiving, writing and hashing
     overlap."""
-    with client.stream("GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True,
-                       headers={"Accept-Encoding": "identity"}) as resp:
+    with client.stream(
+        "GET", url, timeout=TRANSFER_TIMEOUT, follow_redirects=True, headers={"Accept-Encoding": "identity"}
+    ) as resp:
         want = _expected(resp.headers, bar, grow_total, hashing)
-        got = _receive(resp.iter_bytes() if want.encoded else resp.iter_raw(), fd, want.sha256,
-                       bar)
+        got = _receive(resp.iter_bytes() if want.encoded else resp.iter_raw(), fd, want.sha256, bar)
     return got, want
 
 
-def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
-                  grow_total: bool, hashing: bool = True) -> tuple[int, _Expected] | None:
+def _fetch_direct(
+    client: HubClient, url: str, fd: int, bar: Any, grow_total: bool, hashing: bool = True
+) -> tuple[int, _Expected] | None:
     """GET a file of a plain-http hub with ``http.client`` and receive it into reused buffers
     (:func:`_receive_into`); ``None``, with nothing written, when the answer is one for
     ``httpx`` to follow (a redirect, an encoded body).
@@ -476,12 +563,10 @@ def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
     conn, resp, full = direct_get(client, url, TRANSFER_TIMEOUT)
 
     def failed(exc: BaseException) -> WorkbenchError:
-        return client.connection_error("timeout" if isinstance(exc, TimeoutError) else "request",
-                                       exc, url)
+        return client.connection_error("timeout" if isinstance(exc, TimeoutError) else "request", exc, url)
 
     try:
-        if 300 <= resp.status < 400 or \
-                resp.getheader("Content-Encoding", "identity") != "identity":
+        if 300 <= resp.status < 400 or resp.getheader("Content-Encoding", "identity") != "identity":
             return None
         if resp.status >= 400:
             from workbench.client.hub_client import error_from_response
@@ -490,9 +575,11 @@ def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
                 body = resp.read(ERROR_BODY_BYTES)
             except (OSError, http.client.HTTPException) as exc:
                 raise failed(exc) from exc
-            raise error_from_response(httpx.Response(
-                resp.status, headers=resp.getheaders(), content=body,
-                request=httpx.Request("GET", full)))
+            raise error_from_response(
+                httpx.Response(
+                    resp.status, headers=resp.getheaders(), content=body, request=httpx.Request("GET", full)
+                )
+            )
         want = _expected(resp.headers, bar, grow_total, hashing)
 
         def read(buf: memoryview) -> int:
@@ -507,14 +594,16 @@ def _fetch_direct(client: HubClient, url: str, fd: int, bar: Any,
         conn.close()
 
 
-def direct_get(client: HubClient, url: str, timeout: httpx.Timeout
-               ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, str]:
+def direct_get(
+    client: HubClient, url: str, timeout: httpx.Timeout
+) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, str]:
     """``GET url`` (identity encoding, the client's token and agent) over a new
     ``http.client`` connection to a plain-http hub: the connection, the response with its
     head read, and the full URL; the caller closes both. Failing to connect or to send
     raises the client's connection error."""
-    full, headers = client._prepare(url, True, {"Accept-Encoding": "identity",
-                                                "User-Agent": client.user_agent})
+    full, headers = client._prepare(
+        url, True, {"Accept-Encoding": "identity", "User-Agent": client.user_agent}
+    )
     parts = urlsplit(full)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout.connect)
     stage = "connect"
@@ -527,12 +616,12 @@ def direct_get(client: HubClient, url: str, timeout: httpx.Timeout
         return conn, conn.getresponse(), full
     except (OSError, http.client.HTTPException) as exc:
         conn.close()
-        raise client.connection_error("timeout" if stage != "connect" and isinstance(
-            exc, TimeoutError) else stage, exc, url) from exc
+        raise client.connection_error(
+            "timeout" if stage != "connect" and isinstance(exc, TimeoutError) else stage, exc, url
+        ) from exc
 
 
-def _receive_into(read: Callable[[memoryview], int], fd: int, sha256: Any, bar: Any,
-                  size: int | None) -> int:
+def _receive_into(read: Callable[[memoryview], int], fd: int, sha256: Any, bar: Any, size: int | None) -> int:
     """Read into buffers until ``read`` returns 0; write each buffer here and, when hashing,
     hand it to a hasher thread, which hands it back. At most QUEUE_DEPTH + 1 buffers of
     RECEIVE_BATCH bytes (fewer and smaller for small files)."""
@@ -550,8 +639,11 @@ def _receive_into(read: Callable[[memoryview], int], fd: int, sha256: Any, bar: 
     hasher: _Worker[tuple[memoryview, int]] | None = None
     if sha256 is not None:
         update = sha256.update
-        hasher = _Worker(lambda item: update(item[0][:item[1]]), "workbench-download-sha256",
-                         after=lambda item: free.put(item[0]))
+        hasher = _Worker(
+            lambda item: update(item[0][: item[1]]),
+            "workbench-download-sha256",
+            after=lambda item: free.put(item[0]),
+        )
     got = 0
     try:
         while n := read(buf := take()):
@@ -574,13 +666,13 @@ def _receive_into(read: Callable[[memoryview], int], fd: int, sha256: Any, bar: 
 def _receive(pieces: Iterable[bytes], fd: int, sha256: Any, bar: Any) -> int:
     """Hand ``pieces`` in batches of about RECEIVE_BATCH bytes to the writer (and hasher)."""
     workers: list[_Worker[list[bytes]]] = [
-        _Worker(lambda batch: _write_all(fd, batch), "workbench-download-write")]
+        _Worker(lambda batch: _write_all(fd, batch), "workbench-download-write")
+    ]
     if sha256 is not None:
         update = sha256.update
         # One update per batch, not per 64 KiB piece: the thread takes the GIL back after
         # every update, and those handoffs cost more CPU than joining the batch first.
-        workers.append(_Worker(lambda batch: update(b"".join(batch)),
-                               "workbench-download-sha256"))
+        workers.append(_Worker(lambda batch: update(b"".join(batch)), "workbench-download-sha256"))
     got = 0
     try:
         batch: list[bytes] = []

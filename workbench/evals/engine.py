@@ -33,15 +33,21 @@ class CellTracker:
         self.current = (index, cell.get("id"))
         self.started = time.monotonic()
         if cell.get("cell_type") == "code":
-            self.callback({"event": "cell_start", "index": index, "total": total,
-                           "id": cell.get("id")})
+            self.callback({"event": "cell_start", "index": index, "total": total, "id": cell.get("id")})
 
     def complete(self, cell: Any, index: int, total: int) -> None:
         if cell.get("cell_type") == "code":
             status = (cell.get("metadata", {}).get("papermill") or {}).get("status")
-            self.callback({"event": "cell_complete", "index": index, "total": total,
-                           "id": cell.get("id"), "status": status,
-                           "duration": round(time.monotonic() - self.started, 3)})
+            self.callback(
+                {
+                    "event": "cell_complete",
+                    "index": index,
+                    "total": total,
+                    "id": cell.get("id"),
+                    "status": status,
+                    "duration": round(time.monotonic() - self.started, 3),
+                }
+            )
 
 
 def tracked(callback: Callable[[dict[str, Any]], None]) -> CellTracker:
@@ -54,10 +60,17 @@ class WorkbenchEngine(NBClientEngine):
     then closed here, since nbclient leaves them open for a kernel it does not own."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
-                                 stdout_file: Any = None, stderr_file: Any = None,
-                                 start_timeout: int = 60, execution_timeout: int | None = None,
-                                 **kwargs: Any) -> Any:
+    def execute_managed_notebook(
+        cls,
+        nb_man: Any,
+        kernel_name: str,
+        log_output: bool = False,
+        stdout_file: Any = None,
+        stderr_file: Any = None,
+        start_timeout: int = 60,
+        execution_timeout: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
         tracker: CellTracker | None = kwargs.pop("wb_progress", None)
         if tracker is not None:
             total = len(nb_man.nb.cells)
@@ -78,8 +91,13 @@ class WorkbenchEngine(NBClientEngine):
         final_kwargs = merge_kwargs(
             remove_args(["timeout", "startup_timeout"], **kwargs),
             timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-            startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
-            log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+        )
         client = PapermillNotebookClient(nb_man, **final_kwargs)
         try:
             return client.execute()

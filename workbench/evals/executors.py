@@ -28,8 +28,9 @@ from workbench.evals.runner import EvalSpec
 ManyProgress = Callable[[int, dict[str, Any]], None]
 
 
-def run_in_process(spec: dict[str, Any], progress: Callable[[dict[str, Any]], None] | None = None
-                   ) -> dict[str, Any]:
+def run_in_process(
+    spec: dict[str, Any], progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Run one spec (``EvalSpec.to_dict()``) in a fresh Python process; return the record dict.
 
     Module-level, so a Dask worker can run it as a task; the record then names the worker.
@@ -38,9 +39,14 @@ def run_in_process(spec: dict[str, Any], progress: Callable[[dict[str, Any]], No
     if worker is not None:
         spec = {**spec, "executor": {"kind": "dask", "worker": worker}}
     env = {**os.environ, "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "workbench.evals.executors"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.evals.executors"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(spec))
     proc.stdin.close()
@@ -57,11 +63,22 @@ def run_in_process(spec: dict[str, Any], progress: Callable[[dict[str, Any]], No
     stderr = proc.stderr.read() if proc.stderr else ""
     proc.wait()
     if result is None:
-        error = {"cell_index": None, "cell_id": None, "ename": "RunnerDied",
-                 "message": f"The run's process exited with {proc.returncode} without a record: "
-                            f"{stderr.strip()[-800:]}"}
-        result = {"model": spec["model"], "dataset": spec["dataset"], "split": spec["split"],
-                  "status": "failed", "metrics": {}, "error": error, "id": None}
+        error = {
+            "cell_index": None,
+            "cell_id": None,
+            "ename": "RunnerDied",
+            "message": f"The run's process exited with {proc.returncode} without a record: "
+            f"{stderr.strip()[-800:]}",
+        }
+        result = {
+            "model": spec["model"],
+            "dataset": spec["dataset"],
+            "split": spec["split"],
+            "status": "failed",
+            "metrics": {},
+            "error": error,
+            "id": None,
+        }
     return result
 
 
@@ -79,12 +96,18 @@ def _dask_worker() -> str | None:
 
 def _to_record(data: dict[str, Any]) -> RunRecord:
     path = data.pop("notebook_path", None)
-    return RunRecord(data=data, notebook_path=Path(path) if path else None, id=data.get("id"),
-                     url=data.pop("url", None), published=data.pop("published", None))
+    return RunRecord(
+        data=data,
+        notebook_path=Path(path) if path else None,
+        id=data.get("id"),
+        url=data.pop("url", None),
+        published=data.pop("published", None),
+    )
 
 
-def run_many(specs: Sequence[EvalSpec], *, executor: str = "local", jobs: int = 1,
-             progress: ManyProgress | None = None) -> list[RunRecord]:
+def run_many(
+    specs: Sequence[EvalSpec], *, executor: str = "local", jobs: int = 1, progress: ManyProgress | None = None
+) -> list[RunRecord]:
     """Run every spec; records come back in the order of ``specs``."""
     dicts = [s.to_dict() for s in specs]
     if executor == "local":
@@ -97,26 +120,42 @@ def run_many(specs: Sequence[EvalSpec], *, executor: str = "local", jobs: int = 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             return [_to_record(r) for r in pool.map(one, range(len(dicts)))]
     if executor.startswith("dask://"):
-        return [_to_record(r) for r in _run_dask(executor[len("dask://"):], dicts, progress)]
-    raise InvalidRequest(f"Unknown executor {executor!r}: use 'local' or 'dask://HOST:PORT'.",
-                         code="InvalidExecutor")
+        return [_to_record(r) for r in _run_dask(executor[len("dask://") :], dicts, progress)]
+    raise InvalidRequest(
+        f"Unknown executor {executor!r}: use 'local' or 'dask://HOST:PORT'.", code="InvalidExecutor"
+    )
 
 
-def _run_dask(address: str, dicts: list[dict[str, Any]],
-              progress: ManyProgress | None) -> list[dict[str, Any]]:
+def _run_dask(
+    address: str, dicts: list[dict[str, Any]], progress: ManyProgress | None
+) -> list[dict[str, Any]]:
     try:
         from distributed import Client
     except ImportError:
-        raise InvalidRequest("The dask executor needs dask.distributed: pip install "
-                             "'workbench[notebook]'.", code="MissingDependency") from None
+        raise InvalidRequest(
+            "The dask executor needs dask.distributed: pip install 'workbench[notebook]'.",
+            code="MissingDependency",
+        ) from None
     with Client(f"tcp://{address}" if "://" not in address else address, timeout=30) as client:
-        futures = client.map(run_in_process, dicts, pure=False, key=[
-            f"workbench-eval-{i}-{os.urandom(4).hex()}" for i in range(len(dicts))])
+        futures = client.map(
+            run_in_process,
+            dicts,
+            pure=False,
+            key=[f"workbench-eval-{i}-{os.urandom(4).hex()}" for i in range(len(dicts))],
+        )
         results: list[dict[str, Any]] = client.gather(futures)
     if progress is not None:
         for i, r in enumerate(results):
-            progress(i, {"event": "done", "status": r.get("status"), "id": r.get("id"),
-                         "metrics": r.get("metrics"), "error": r.get("error")})
+            progress(
+                i,
+                {
+                    "event": "done",
+                    "status": r.get("status"),
+                    "id": r.get("id"),
+                    "metrics": r.get("metrics"),
+                    "error": r.get("error"),
+                },
+            )
     return results
 
 

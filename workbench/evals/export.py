@@ -46,8 +46,7 @@ def dependency_names(root: str = "workbench", extras: Iterable[str] = EXTRAS) ->
     from packaging.requirements import Requirement
 
     seen: set[str] = set()
-    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset(extras)),
-                                              *((r, frozenset()) for r in ROOTS)]
+    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset(extras)), *((r, frozenset()) for r in ROOTS)]
     done: set[tuple[str, frozenset[str]]] = set()
     while todo:
         name, wanted = todo.pop()
@@ -98,22 +97,27 @@ def pinned_requirements(environment: Mapping[str, Any], *, workbench: str | None
     """``requirements.txt`` text pinning the run's packages to the versions it recorded."""
     recorded = {_canonical(k): str(v) for k, v in (environment.get("packages") or {}).items()}
     if not recorded:
-        raise InvalidRequest("The record has no package list in its environment, so its "
-                             "environment cannot be pinned.", code="NoEnvironment")
+        raise InvalidRequest(
+            "The record has no package list in its environment, so its environment cannot be pinned.",
+            code="NoEnvironment",
+        )
     names = sorted(dependency_names() - {"workbench"})
     pins = [f"{name}=={recorded[name]}" for name in names if name in recorded]
     unpinned = [name for name in names if name not in recorded]
     version = recorded.get("workbench")
-    lines = [f"# The packages of the recorded run (Python {environment.get('python', '?')}, "
-             f"{environment.get('platform', '?')}), at the versions it used."]
+    lines = [
+        f"# The packages of the recorded run (Python {environment.get('python', '?')}, "
+        f"{environment.get('platform', '?')}), at the versions it used."
+    ]
     if recorded.get("torch", "").endswith("+cpu"):
-        lines += ["# torch's CPU builds are on PyTorch's own index.",
-                  f"--extra-index-url {TORCH_CPU_INDEX}"]
+        lines += ["# torch's CPU builds are on PyTorch's own index.", f"--extra-index-url {TORCH_CPU_INDEX}"]
     workbench = workbench or installed_workbench()
     if workbench is None:
-        lines.append("# Workbench is installed from its source, not a package index: replace the "
-                     "next line with where your team installs it from (or export with "
-                     "--workbench 'workbench[ml,notebook] @ git+https://HOST/ORG/workbench@REF').")
+        lines.append(
+            "# Workbench is installed from its source, not a package index: replace the "
+            "next line with where your team installs it from (or export with "
+            "--workbench 'workbench[ml,notebook] @ git+https://HOST/ORG/workbench@REF')."
+        )
         workbench = f"workbench=={version}" if version else "workbench"
     lines.append(workbench)
     lines += pins
@@ -130,9 +134,13 @@ def _notebook_name(record: Mapping[str, Any]) -> str:
 
 def _parameters(record: Mapping[str, Any]) -> dict[str, Any]:
     params = {k: v for k, v in (record.get("parameters") or {}).items()}
-    params.update(model=record["model"], dataset=record["dataset"], split=record["split"],
-                  model_revision=record["model_commit"],
-                  dataset_revision=record["dataset_commit"])
+    params.update(
+        model=record["model"],
+        dataset=record["dataset"],
+        split=record["split"],
+        model_revision=record["model_commit"],
+        dataset_revision=record["dataset_commit"],
+    )
     return params
 
 
@@ -141,22 +149,24 @@ def _readme(record: Mapping[str, Any], hub: str, notebook: str, badge_url: str |
     env = record.get("environment") or {}
     packages = ", ".join(f"{k} {v}" for k, v in (env.get("key_packages") or {}).items())
     badge = f"{badge_markdown(badge_url)}\n\n" if badge_url else ""
-    binder = (f"Or click the badge above: Binder builds `binder/` and opens `{notebook}`; "
-              "set the hub and token in its first cell with `wb.connect(url, token=...)`."
-              if badge_url else
-              "To open it on Binder, push this folder to a Git host and export again with "
-              "`--repo-url` (or build the link with `wb.binder_url(repo_url, "
-              f"notebook=\"{notebook}\")`).")
-    return f"""# Reproduce evaluation run {record['id']}
+    binder = (
+        f"Or click the badge above: Binder builds `binder/` and opens `{notebook}`; "
+        "set the hub and token in its first cell with `wb.connect(url, token=...)`."
+        if badge_url
+        else "To open it on Binder, push this folder to a Git host and export again with "
+        "`--repo-url` (or build the link with `wb.binder_url(repo_url, "
+        f'notebook="{notebook}")`).'
+    )
+    return f"""# Reproduce evaluation run {record["id"]}
 
-{badge}`{record['model']}` (commit `{record['model_commit']}`) on `{record['dataset']}`
-(commit `{record['dataset_commit']}`, split `{record['split']}`), recorded on {hub}.
+{badge}`{record["model"]}` (commit `{record["model_commit"]}`) on `{record["dataset"]}`
+(commit `{record["dataset_commit"]}`, split `{record["split"]}`), recorded on {hub}.
 
 | metric | recorded value |
 |---|---|
 {metrics}
 
-Recorded with Python {env.get('python', '?')} on {env.get('platform', '?')}; {packages}.
+Recorded with Python {env.get("python", "?")} on {env.get("platform", "?")}; {packages}.
 
 ## Install
 
@@ -178,7 +188,7 @@ workbench eval record executed.ipynb
 
 `workbench eval record` stores the re-run as a new record on the hub and prints its metrics:
 they should equal the ones above (`expected.json`), within each metric's declared tolerance.
-`workbench eval reproduce {record['id']}` does the same from the hub's copy of the record.
+`workbench eval reproduce {record["id"]}` does the same from the hub's copy of the record.
 
 {binder}
 
@@ -193,8 +203,15 @@ they should equal the ones above (`expected.json`), within each metric's declare
 """
 
 
-def export_run(run_id: str, folder: Path, *, client: Any, repo_url: str | None = None,
-               ref: str = "main", workbench: str | None = None) -> Path:
+def export_run(
+    run_id: str,
+    folder: Path,
+    *,
+    client: Any,
+    repo_url: str | None = None,
+    ref: str = "main",
+    workbench: str | None = None,
+) -> Path:
     """Write the reproduction folder of run ``run_id`` to ``folder`` (new or empty).
 
     ``repo_url``/``ref``: where the folder will live on a Git host, for the Binder badge.
@@ -204,12 +221,15 @@ def export_run(run_id: str, folder: Path, *, client: Any, repo_url: str | None =
     """
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise Conflict(f"{folder} exists and is not an empty folder: export into a new one.",
-                       code="ExportFolderNotEmpty")
+        raise Conflict(
+            f"{folder} exists and is not an empty folder: export into a new one.", code="ExportFolderNotEmpty"
+        )
     record = client.eval_run(run_id)
     if record.get("status") != "succeeded":
-        raise InvalidRequest(f"Run {run_id} {record.get('status')}: only a run that succeeded "
-                             "has metrics to reproduce.", code="RunNotSucceeded")
+        raise InvalidRequest(
+            f"Run {run_id} {record.get('status')}: only a run that succeeded has metrics to reproduce.",
+            code="RunNotSucceeded",
+        )
     notebook = _notebook_name(record)
     badge_url = binder_url(repo_url, ref=ref, notebook=notebook) if repo_url else None
     requirements = pinned_requirements(record.get("environment") or {}, workbench=workbench)
@@ -220,20 +240,24 @@ def export_run(run_id: str, folder: Path, *, client: Any, repo_url: str | None =
         source_notebook(executed, Path(tmp)).replace(folder / notebook)
     (folder / "parameters.yaml").write_text(
         "# papermill -f parameters.yaml: the run's parameters, pinned to its commits\n"
-        + yaml.safe_dump(_parameters(record), sort_keys=True), encoding="utf-8")
+        + yaml.safe_dump(_parameters(record), sort_keys=True),
+        encoding="utf-8",
+    )
     env = record.get("environment") or {}
-    expected = {"run": record["id"], "hub": client.url,
-                **{k: record[k] for k in ("model", "model_commit", "dataset", "dataset_commit",
-                                          "split")},
-                "metrics": record.get("metrics") or {},
-                "metric_info": record.get("metric_info") or {},
-                "environment": {k: env.get(k) for k in ("python", "platform", "key_packages")}}
+    expected = {
+        "run": record["id"],
+        "hub": client.url,
+        **{k: record[k] for k in ("model", "model_commit", "dataset", "dataset_commit", "split")},
+        "metrics": record.get("metrics") or {},
+        "metric_info": record.get("metric_info") or {},
+        "environment": {k: env.get(k) for k in ("python", "platform", "key_packages")},
+    }
     (folder / "expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
     (folder / "binder").mkdir()
     (folder / "binder" / "requirements.txt").write_text(requirements, encoding="utf-8")
     if re.match(r"^3\.\d+", python):
         (folder / "binder" / "runtime.txt").write_text(
-            f"python-{'.'.join(python.split('.')[:2])}\n", encoding="utf-8")
-    (folder / "README.md").write_text(_readme(record, client.url, notebook, badge_url),
-                                      encoding="utf-8")
+            f"python-{'.'.join(python.split('.')[:2])}\n", encoding="utf-8"
+        )
+    (folder / "README.md").write_text(_readme(record, client.url, notebook, badge_url), encoding="utf-8")
     return folder

@@ -96,8 +96,7 @@ def _names(entry: dict[str, Any], one: str, many: str) -> list[str]:
 
 def parse_spec(data: Any) -> GateSpec:
     """Validate a gate spec (already parsed YAML)."""
-    if not isinstance(data, dict) or not isinstance(data.get("evaluations"), list) \
-            or not data["evaluations"]:
+    if not isinstance(data, dict) or not isinstance(data.get("evaluations"), list) or not data["evaluations"]:
         raise _bad("expected a mapping with a non-empty 'evaluations' list.")
     out = []
     for entry in data["evaluations"]:
@@ -111,13 +110,23 @@ def parse_spec(data: Any) -> GateSpec:
         for name, checks in metrics.items():
             checks = checks or {}
             if not isinstance(checks, dict) or set(checks) - CHECK_KEYS:
-                raise _bad(f"checks of {name!r} must be a mapping with keys from "
-                           f"{', '.join(sorted(CHECK_KEYS))}.")
+                raise _bad(
+                    f"checks of {name!r} must be a mapping with keys from {', '.join(sorted(CHECK_KEYS))}."
+                )
             metrics[name] = checks
-        for model, dataset in itertools.product(_names(entry, "model", "models"),
-                                                _names(entry, "dataset", "datasets")):
-            out.append(Evaluation(model, dataset, str(entry.get("split", "test")), metrics,
-                                  dict(entry.get("parameters") or {}), entry.get("notebook")))
+        for model, dataset in itertools.product(
+            _names(entry, "model", "models"), _names(entry, "dataset", "datasets")
+        ):
+            out.append(
+                Evaluation(
+                    model,
+                    dataset,
+                    str(entry.get("split", "test")),
+                    metrics,
+                    dict(entry.get("parameters") or {}),
+                    entry.get("notebook"),
+                )
+            )
     jobs = data.get("jobs", 1)
     if not isinstance(jobs, int) or jobs < 1:
         raise _bad("'jobs' must be a positive integer.")
@@ -137,32 +146,54 @@ def _baselines(client: Any, spec: GateSpec) -> dict[tuple[str, str, str], dict[s
         for metric, checks in ev.metrics.items():
             if "max_regression" in checks and (ev.dataset, ev.split, metric) not in boards:
                 boards[(ev.dataset, ev.split, metric)] = client.leaderboard(
-                    ev.dataset, metric=metric, split=ev.split)
+                    ev.dataset, metric=metric, split=ev.split
+                )
     return boards
 
 
-def run_gate(spec: GateSpec, *, client: Any, executor: str | None = None, jobs: int | None = None,
-             progress: ManyProgress | None = None) -> GateOutcome:
+def run_gate(
+    spec: GateSpec,
+    *,
+    client: Any,
+    executor: str | None = None,
+    jobs: int | None = None,
+    progress: ManyProgress | None = None,
+) -> GateOutcome:
     """Run the matrix (records go to the hub) and check every metric."""
     boards = _baselines(client, spec)
-    specs = [EvalSpec(ev.model, ev.dataset, metrics=list(ev.metrics), split=ev.split,
-                      notebook=ev.notebook, parameters=ev.parameters, timeout=spec.timeout,
-                      hub_url=client.url, token=client.token) for ev in spec.evaluations]
-    records = run_many(specs, executor=executor or spec.executor, jobs=jobs or spec.jobs,
-                       progress=progress)
+    specs = [
+        EvalSpec(
+            ev.model,
+            ev.dataset,
+            metrics=list(ev.metrics),
+            split=ev.split,
+            notebook=ev.notebook,
+            parameters=ev.parameters,
+            timeout=spec.timeout,
+            hub_url=client.url,
+            token=client.token,
+        )
+        for ev in spec.evaluations
+    ]
+    records = run_many(specs, executor=executor or spec.executor, jobs=jobs or spec.jobs, progress=progress)
     checks = []
     for ev, record in zip(spec.evaluations, records, strict=True):
         for metric, rules in ev.metrics.items():
-            checks.append(_check(ev, record, metric, rules,
-                                 boards.get((ev.dataset, ev.split, metric))))
+            checks.append(_check(ev, record, metric, rules, boards.get((ev.dataset, ev.split, metric))))
     return GateOutcome(checks, records)
 
 
-def _check(ev: Evaluation, record: RunRecord, metric: str, rules: dict[str, Any],
-           board: dict[str, Any] | None) -> Check:
-    base: dict[str, Any] = {"model": ev.model, "dataset": ev.dataset, "split": ev.split,
-                            "metric": metric, "run": record.id,
-                            "duration": record.data.get("duration")}
+def _check(
+    ev: Evaluation, record: RunRecord, metric: str, rules: dict[str, Any], board: dict[str, Any] | None
+) -> Check:
+    base: dict[str, Any] = {
+        "model": ev.model,
+        "dataset": ev.dataset,
+        "split": ev.split,
+        "metric": metric,
+        "run": record.id,
+        "duration": record.data.get("duration"),
+    }
     if not record.ok:
         message = (record.error or {}).get("message") or "the run failed"
         return Check(value=None, passed=False, message=f"run failed: {message}", **base)
@@ -182,20 +213,33 @@ def _check(ev: Evaluation, record: RunRecord, metric: str, rules: dict[str, Any]
             ref = entries[0]["value"]
             worse = (ref - value) if board.get("higher_is_better", True) else (value - ref)
             if worse > rules["max_regression"]:
-                problems.append(f"regressed by {worse:.6g} against the leaderboard's {ref:.6g} "
-                                f"(allowed {rules['max_regression']})")
-    return Check(value=value, passed=not problems,
-                 message="; ".join(problems) or f"{metric} = {value:.6g}", **base)
+                problems.append(
+                    f"regressed by {worse:.6g} against the leaderboard's {ref:.6g} "
+                    f"(allowed {rules['max_regression']})"
+                )
+    return Check(
+        value=value, passed=not problems, message="; ".join(problems) or f"{metric} = {value:.6g}", **base
+    )
 
 
 def junit_xml(outcome: GateOutcome) -> str:
     """A JUnit XML report: one test case per (model, dataset, metric)."""
     failures = sum(not c.passed for c in outcome.checks)
-    suite = ET.Element("testsuite", name="workbench-eval-gate", tests=str(len(outcome.checks)),
-                       failures=str(failures), errors="0")
+    suite = ET.Element(
+        "testsuite",
+        name="workbench-eval-gate",
+        tests=str(len(outcome.checks)),
+        failures=str(failures),
+        errors="0",
+    )
     for c in outcome.checks:
-        case = ET.SubElement(suite, "testcase", classname=f"{c.model} on {c.dataset}[{c.split}]",
-                             name=c.metric, time=f"{c.duration or 0:.3f}")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{c.model} on {c.dataset}[{c.split}]",
+            name=c.metric,
+            time=f"{c.duration or 0:.3f}",
+        )
         if not c.passed:
             ET.SubElement(case, "failure", message=c.message).text = c.message
         ET.SubElement(case, "system-out").text = f"run: {c.run}\n{c.message}"
@@ -207,12 +251,18 @@ def junit_xml(outcome: GateOutcome) -> str:
 def markdown_summary(outcome: GateOutcome, *, base_url: str = "") -> str:
     """A Markdown table for the CI page."""
     head = "PASSED" if outcome.passed else "FAILED"
-    lines = [f"## Evaluation gate: {head}", "",
-             "| | model | dataset | metric | value | run | note |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## Evaluation gate: {head}",
+        "",
+        "| | model | dataset | metric | value | run | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in outcome.checks:
         value = f"{c.value:.6g}" if c.value is not None else "-"
         run = f"[{c.run[:12]}]({base_url}/api/evals/{c.run})" if c.run else "-"
         note = c.message.replace("|", "\\|")
-        lines.append(f"| {'✅' if c.passed else '❌'} | {c.model} | {c.dataset} [{c.split}] | "
-                     f"{c.metric} | {value} | {run} | {note} |")
+        lines.append(
+            f"| {'✅' if c.passed else '❌'} | {c.model} | {c.dataset} [{c.split}] | "
+            f"{c.metric} | {value} | {run} | {note} |"
+        )
     return "\n".join(lines) + "\n"

@@ -15,8 +15,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-COLUMNS = ["rank", "model", "value", "model_commit", "run", "url", "reproduction", "created_by",
-           "created_at"]
+COLUMNS = ["rank", "model", "value", "model_commit", "run", "url", "reproduction", "created_by", "created_at"]
 
 
 class Leaderboard(pd.DataFrame):
@@ -39,31 +38,39 @@ class Leaderboard(pd.DataFrame):
         for i, (model, value) in enumerate(zip(self["model"], values, strict=True)):
             y = i * bar_h
             w = max(1.0, (width - label_w - 70) * abs(value) / top)
-            rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-                        f'{html.escape(str(model))}</text>'
-                        f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" '
-                        f'fill="#4c78a8"/><text x="{label_w + w + 4:.1f}" y="{y + 15}" '
-                        f'font-size="12">{value:.4g}</text>')
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-                f'height="{bar_h * len(values)}" role="img" aria-label="leaderboard">'
-                + "".join(rows) + "</svg>")
+            rows.append(
+                f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
+                f"{html.escape(str(model))}</text>"
+                f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" '
+                f'fill="#4c78a8"/><text x="{label_w + w + 4:.1f}" y="{y + 15}" '
+                f'font-size="12">{value:.4g}</text>'
+            )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+            f'height="{bar_h * len(values)}" role="img" aria-label="leaderboard">' + "".join(rows) + "</svg>"
+        )
 
     def _repr_html_(self) -> str:  # type: ignore[override]
         metric = html.escape(str(getattr(self, "metric", "")))
-        title = (f"<b>{html.escape(str(getattr(self, 'dataset', '')))}</b> "
-                 f"[{html.escape(str(getattr(self, 'split', '')))}] &middot; {metric} "
-                 f"({'higher' if getattr(self, 'higher_is_better', True) else 'lower'} is better)")
+        title = (
+            f"<b>{html.escape(str(getattr(self, 'dataset', '')))}</b> "
+            f"[{html.escape(str(getattr(self, 'split', '')))}] &middot; {metric} "
+            f"({'higher' if getattr(self, 'higher_is_better', True) else 'lower'} is better)"
+        )
         if self.empty:
             return f"<div>{title}: no succeeded runs yet.</div>"
         rows = "".join(
             f"<tr><td>{r.rank}</td><td>{html.escape(str(r.model))}</td><td>{r.value:.6g}</td>"
             f"<td><code>{html.escape(str(r.model_commit)[:12])}</code></td>"
-            f"<td><a href=\"{html.escape(str(r.url))}\">{html.escape(str(r.run)[:12])}</a></td>"
+            f'<td><a href="{html.escape(str(r.url))}">{html.escape(str(r.run)[:12])}</a></td>'
             f"<td>{html.escape(str(r.reproduction or ''))}</td></tr>"
-            for r in self.itertuples())
-        return (f"<div>{title}</div>{self.chart_svg()}<table><tr><th>#</th><th>model</th>"
-                f"<th>{metric}</th><th>commit</th><th>run</th><th>reproduced</th></tr>"
-                f"{rows}</table>")
+            for r in self.itertuples()
+        )
+        return (
+            f"<div>{title}</div>{self.chart_svg()}<table><tr><th>#</th><th>model</th>"
+            f"<th>{metric}</th><th>commit</th><th>run</th><th>reproduced</th></tr>"
+            f"{rows}</table>"
+        )
 
 
 def to_frame(board: dict[str, Any], *, base_url: str = "") -> Leaderboard:

@@ -25,8 +25,10 @@ from workbench.repocard import README, render_card, split_card
 
 SECTION = "## Evaluation results"
 _MARK = "Written by Workbench from the evaluation runs published to this card"
-TASKS = {"classification": ("tabular-classification", "Tabular Classification"),
-         "regression": ("tabular-regression", "Tabular Regression")}
+TASKS = {
+    "classification": ("tabular-classification", "Tabular Classification"),
+    "regression": ("tabular-regression", "Tabular Regression"),
+}
 
 
 def _task(data: dict[str, Any]) -> tuple[str, str]:
@@ -46,12 +48,25 @@ def model_index_result(data: dict[str, Any]) -> dict[str, Any]:
         args["binder_url"] = data["binder_url"]
     for name, value in (data.get("metrics") or {}).items():
         if isinstance(value, int | float):
-            metrics.append({"type": name, "value": value, "name": name.replace("_", " ").title(),
-                            "verified": False, "args": dict(args)})
-    return {"task": {"type": task_type, "name": task_name},
-            "dataset": {"name": data["dataset"].split("/")[-1], "type": data["dataset"],
-                        "split": data["split"], "revision": data["dataset_commit"]},
-            "metrics": metrics}
+            metrics.append(
+                {
+                    "type": name,
+                    "value": value,
+                    "name": name.replace("_", " ").title(),
+                    "verified": False,
+                    "args": dict(args),
+                }
+            )
+    return {
+        "task": {"type": task_type, "name": task_name},
+        "dataset": {
+            "name": data["dataset"].split("/")[-1],
+            "type": data["dataset"],
+            "split": data["split"],
+            "revision": data["dataset_commit"],
+        },
+        "metrics": metrics,
+    }
 
 
 def merge_model_index(meta: dict[str, Any], model_name: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -62,9 +77,11 @@ def merge_model_index(meta: dict[str, Any], model_name: str, result: dict[str, A
     entry = dict(index[0])
     results = [r for r in entry.get("results") or [] if isinstance(r, dict)]
     for existing in results:
-        if (existing.get("task", {}).get("type") == result["task"]["type"]
-                and existing.get("dataset", {}).get("type") == result["dataset"]["type"]
-                and existing.get("dataset", {}).get("split") == result["dataset"]["split"]):
+        if (
+            existing.get("task", {}).get("type") == result["task"]["type"]
+            and existing.get("dataset", {}).get("type") == result["dataset"]["type"]
+            and existing.get("dataset", {}).get("split") == result["dataset"]["split"]
+        ):
             existing["dataset"] = result["dataset"]
             by_type = {m.get("type"): m for m in existing.get("metrics") or [] if isinstance(m, dict)}
             for metric in result["metrics"]:
@@ -107,31 +124,47 @@ def results_section(meta: dict[str, Any]) -> str:
             url = _binder(args.get("binder_url"))
             run = str(args.get("run") or "")
             name = str(dataset.get("type") or dataset.get("name") or "")
-            rows.append((f"`{name}`" if re.fullmatch(r"[\w.-]+/[\w.-]+", name) else _cell(name),
-                         _cell(dataset.get("split") or ""), _cell(metric.get("type") or ""),
-                         _cell(metric.get("value")),
-                         f"`{run}`" if re.fullmatch(r"[0-9a-f]{32}", run) else _cell(run),
-                         badge_markdown(url) if url else ""))
+            rows.append(
+                (
+                    f"`{name}`" if re.fullmatch(r"[\w.-]+/[\w.-]+", name) else _cell(name),
+                    _cell(dataset.get("split") or ""),
+                    _cell(metric.get("type") or ""),
+                    _cell(metric.get("value")),
+                    f"`{run}`" if re.fullmatch(r"[0-9a-f]{32}", run) else _cell(run),
+                    badge_markdown(url) if url else "",
+                )
+            )
     if not rows:
         return ""
     binder = any(r[-1] for r in rows)
     head = ["dataset", "split", "metric", "value", "run", *(["notebook"] if binder else [])]
     table = "\n".join("| " + " | ".join(r if binder else r[:-1]) + " |" for r in rows)
-    return (f"{SECTION}\n\n{_MARK} (`wb.evaluate(..., publish=True)`, `workbench eval run "
-            f"--publish`); the `model-index` metadata holds the same.\n\n"
-            f"| {' | '.join(head)} |\n|{'---|' * len(head)}\n{table}\n")
+    return (
+        f"{SECTION}\n\n{_MARK} (`wb.evaluate(..., publish=True)`, `workbench eval run "
+        f"--publish`); the `model-index` metadata holds the same.\n\n"
+        f"| {' | '.join(head)} |\n|{'---|' * len(head)}\n{table}\n"
+    )
 
 
 def with_results_section(body: str, section: str) -> str:
     """``body`` with its Workbench results section replaced by ``section`` (added at the end
     when it has none; a section of the same title that Workbench did not write is kept)."""
     lines = body.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION and
-                  next((x for x in lines[i + 1:] if x.strip()), "").startswith(_MARK)), None)
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if line.strip() == SECTION
+            and next((x for x in lines[i + 1 :] if x.strip()), "").startswith(_MARK)
+        ),
+        None,
+    )
     if start is None:
         return f"{body.rstrip()}\n\n{section}" if section else body
-    end = next((j for j in range(start + 1, len(lines))
-                if lines[j].startswith("# ") or lines[j].startswith("## ")), len(lines))
+    end = next(
+        (j for j in range(start + 1, len(lines)) if lines[j].startswith("# ") or lines[j].startswith("## ")),
+        len(lines),
+    )
     before, rest = "\n".join(lines[:start]).rstrip(), "\n".join(lines[end:])
     return before + (f"\n\n{section}" if section else "\n") + (f"\n{rest}" if rest else "")
 
@@ -149,8 +182,12 @@ def publish_to_card(client: Any, data: dict[str, Any]) -> dict[str, Any]:
     meta, body = split_card(text)
     meta = merge_model_index(meta, model.split("/")[-1], model_index_result(data))
     card = render_card(meta, with_results_section(body, results_section(meta)))
-    result = client.upload(model, {README: card.encode("utf-8")}, parent_commit=head,
-                           message=f"Add evaluation results of run {data.get('id')}",
-                           description=f"Results of run {data.get('id')} on {data['dataset']} "
-                                       f"[{data['split']}] at {data['dataset_commit'][:12]}.")
+    result = client.upload(
+        model,
+        {README: card.encode("utf-8")},
+        parent_commit=head,
+        message=f"Add evaluation results of run {data.get('id')}",
+        description=f"Results of run {data.get('id')} on {data['dataset']} "
+        f"[{data['split']}] at {data['dataset_commit'][:12]}.",
+    )
     return {"commit": result.get("commitOid"), "model": model}

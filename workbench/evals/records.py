@@ -71,10 +71,10 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         # a local record carries the executed notebook's text under "notebook"; a stored one
         # carries the notebook's name and hashes there
-        out = {k: v for k, v in self.data.items()
-               if not (k == "notebook" and isinstance(v, str))}
-        out.update(id=self.id, url=self.url,
-                   notebook_path=str(self.notebook_path) if self.notebook_path else None)
+        out = {k: v for k, v in self.data.items() if not (k == "notebook" and isinstance(v, str))}
+        out.update(
+            id=self.id, url=self.url, notebook_path=str(self.notebook_path) if self.notebook_path else None
+        )
         if self.published is not None:
             out["published"] = self.published
         return out
@@ -84,35 +84,47 @@ class RunRecord:
         return f"RunRecord({self.id or 'unsaved'}, {self.status}, {what})"
 
     def _pins(self) -> list[tuple[str, str]]:
-        return [(str(self.data.get(k)), str(self.data.get(f"{k}_commit") or "")[:12])
-                for k in ("model", "dataset")]
+        return [
+            (str(self.data.get(k)), str(self.data.get(f"{k}_commit") or "")[:12])
+            for k in ("model", "dataset")
+        ]
 
     def _repr_html_(self) -> str:
         color = "#1a7f37" if self.ok else "#cf222e"
         pins = " on ".join(f"<code>{esc(r)}</code>@<code>{esc(c)}</code>" for r, c in self._pins())
-        rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_fmt(v))}</td></tr>"
-                       for k, v in self.metrics.items())
+        rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(_fmt(v))}</td></tr>" for k, v in self.metrics.items())
         error = esc((self.error or {}).get("message", "")) if not self.ok else ""
-        badge = (f' <a href="{esc(self.binder_url)}" target="_blank" rel="noopener">'
-                 f'<img src="{BADGE_IMAGE}" alt="Open in Binder" style="vertical-align:middle">'
-                 "</a>" if self.binder_url else "")
+        badge = (
+            f' <a href="{esc(self.binder_url)}" target="_blank" rel="noopener">'
+            f'<img src="{BADGE_IMAGE}" alt="Open in Binder" style="vertical-align:middle">'
+            "</a>"
+            if self.binder_url
+            else ""
+        )
         link = f' <a href="{esc(self.url)}" target="_blank">record</a>' if self.url else ""
-        return (f"<div><span style='background:{color};color:white;border-radius:3px;"
-                f"padding:0 5px;font-size:0.8em'>{esc(self.status)}</span> "
-                f"<b>run {esc(self.id or 'unsaved')}</b>{link}{badge}<div>{pins} "
-                f"[{esc(self.data.get('split'))}]</div>"
-                + (f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>" if rows else "")
-                + (f"<div style='color:#cf222e'>{error}</div>" if error else "") + "</div>")
+        return (
+            f"<div><span style='background:{color};color:white;border-radius:3px;"
+            f"padding:0 5px;font-size:0.8em'>{esc(self.status)}</span> "
+            f"<b>run {esc(self.id or 'unsaved')}</b>{link}{badge}<div>{pins} "
+            f"[{esc(self.data.get('split'))}]</div>"
+            + (f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>" if rows else "")
+            + (f"<div style='color:#cf222e'>{error}</div>" if error else "")
+            + "</div>"
+        )
 
     def _repr_markdown_(self) -> str:
         pins = " on ".join(f"`{r}`@`{c}`" for r, c in self._pins())
-        lines = [f"**{md_escape(self.status)}** run `{self.id or 'unsaved'}`: {pins}, "
-                 f"split {md_escape(self.data.get('split'))}"]
+        lines = [
+            f"**{md_escape(self.status)}** run `{self.id or 'unsaved'}`: {pins}, "
+            f"split {md_escape(self.data.get('split'))}"
+        ]
         if self.binder_url:
             lines.append(badge_markdown(self.binder_url))
         if self.metrics:
-            lines.append("| metric | value |\n|---|---|\n" + "\n".join(
-                f"| {md_escape(k)} | {md_escape(_fmt(v))} |" for k, v in self.metrics.items()))
+            lines.append(
+                "| metric | value |\n|---|---|\n"
+                + "\n".join(f"| {md_escape(k)} | {md_escape(_fmt(v))} |" for k, v in self.metrics.items())
+            )
         if not self.ok and self.error:
             lines.append(md_escape(self.error.get("message", "")))
         return "\n\n".join(lines) + "\n"
@@ -132,8 +144,7 @@ def git_source(notebook: Path | None) -> dict[str, Any]:
         url = None
     if found is None or url is None:
         return {"source": None, "binder_url": None}
-    return {"source": {"repo_url": found.repo_url, "ref": found.ref, "path": found.path},
-            "binder_url": url}
+    return {"source": {"repo_url": found.repo_url, "ref": found.ref, "path": found.path}, "binder_url": url}
 
 
 def read_notebook(path: Path) -> dict[str, Any]:
@@ -161,8 +172,11 @@ def source_hash(nb: dict[str, Any]) -> str:
     The same for the template and for any execution of it, so records from ``eval run`` and
     from plain papermill name the same notebook by the same hash.
     """
-    cells = [[c.get("cell_type"), _source(c)] for c in nb.get("cells", [])
-             if INJECTED not in _tags(c) and not _papermill_error_cell(c)]
+    cells = [
+        [c.get("cell_type"), _source(c)]
+        for c in nb.get("cells", [])
+        if INJECTED not in _tags(c) and not _papermill_error_cell(c)
+    ]
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -177,8 +191,7 @@ def declared_parameters(nb: dict[str, Any]) -> dict[str, Any] | None:
         if "parameters" in _tags(cell):
             from papermill.translators import PythonTranslator
 
-            return {p.name: _literal(p.default) for p in
-                    PythonTranslator.inspect(_as_node(cell))}
+            return {p.name: _literal(p.default) for p in PythonTranslator.inspect(_as_node(cell))}
     return None
 
 
@@ -204,9 +217,16 @@ def cell_timings(nb: dict[str, Any]) -> list[dict[str, Any]]:
         pm = (cell.get("metadata") or {}).get("papermill")
         if cell.get("cell_type") != "code" or not pm:
             continue
-        out.append({"index": i, "id": cell.get("id"), "start": pm.get("start_time"),
-                    "end": pm.get("end_time"), "duration": pm.get("duration"),
-                    "status": pm.get("status")})
+        out.append(
+            {
+                "index": i,
+                "id": cell.get("id"),
+                "start": pm.get("start_time"),
+                "end": pm.get("end_time"),
+                "duration": pm.get("duration"),
+                "status": pm.get("status"),
+            }
+        )
     return out
 
 
@@ -219,16 +239,25 @@ def find_failure(nb: dict[str, Any]) -> dict[str, Any] | None:
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         if pm.get("exception") or errors:
             err = errors[0] if errors else {}
-            return {"cell_index": i, "cell_id": cell.get("id"), "ename": err.get("ename"),
-                    "message": f"{err.get('ename', 'Error')}: {err.get('evalue', '')}".strip()}
+            return {
+                "cell_index": i,
+                "cell_id": cell.get("id"),
+                "ename": err.get("ename"),
+                "message": f"{err.get('ename', 'Error')}: {err.get('evalue', '')}".strip(),
+            }
     return None
 
 
-def build_record(path: Path, *, resolve: Resolver | None = None,
-                 pins: dict[str, str] | None = None, error: dict[str, Any] | None = None,
-                 parameters: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None,
-                 source: Path | None = None) -> dict[str, Any]:
+def build_record(
+    path: Path,
+    *,
+    resolve: Resolver | None = None,
+    pins: dict[str, str] | None = None,
+    error: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    source: Path | None = None,
+) -> dict[str, Any]:
     """The record of an executed notebook (what ``POST /api/evals`` takes).
 
     ``pins`` (``model_commit``, ``dataset_commit``) are the runner's; without them the commits
@@ -249,14 +278,20 @@ def build_record(path: Path, *, resolve: Resolver | None = None,
     result = results[-1] if results else {}
     failure = error or find_failure(nb)
     if failure is None and not results:
-        failure = {"cell_index": None, "cell_id": None, "ename": "NoResult",
-                   "message": "The notebook ran to the end without calling wb.report(...): "
-                              "nothing to record."}
+        failure = {
+            "cell_index": None,
+            "cell_id": None,
+            "ename": "NoResult",
+            "message": "The notebook ran to the end without calling wb.report(...): nothing to record.",
+        }
     model = result.get("model") or effective.get("model")
     dataset = result.get("dataset") or effective.get("dataset")
     if not isinstance(model, str) or not isinstance(dataset, str):
-        raise InvalidRequest(f"{path} does not say which model and dataset it evaluated: pass "
-                             "-p model M -p dataset D to papermill.", code="MissingParameter")
+        raise InvalidRequest(
+            f"{path} does not say which model and dataset it evaluated: pass "
+            "-p model M -p dataset D to papermill.",
+            code="MissingParameter",
+        )
     commits = dict(pins or {})
     for item in result.get("inputs") or []:
         for kind in ("model", "dataset"):
@@ -265,23 +300,28 @@ def build_record(path: Path, *, resolve: Resolver | None = None,
     for kind, repo_id in (("model", model), ("dataset", dataset)):
         if f"{kind}_commit" not in commits:
             if resolve is None:
-                raise InvalidRequest(f"Cannot tell which commit of {repo_id} was used.",
-                                     code="MissingPin")
+                raise InvalidRequest(f"Cannot tell which commit of {repo_id} was used.", code="MissingPin")
             commits[f"{kind}_commit"] = resolve(repo_id, kind, effective.get(f"{kind}_revision"))
     seed = result.get("seed", effective.get("seed"))
     if source is None and pm.get("input_path"):
         source = Path(str(pm["input_path"]))
     return {
-        "model": model, "dataset": dataset, **commits,
+        "model": model,
+        "dataset": dataset,
+        **commits,
         "split": str(result.get("split") or effective.get("split") or "test"),
         "notebook_name": Path(str(pm.get("input_path") or path)).name,
         "notebook_sha256": source_hash(nb),
         "parameters": _jsonable(injected),
         "environment": result.get("environment") or environment(),
         "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        "timings": {"cells": cell_timings(nb), "total": pm.get("duration"),
-                    "start": pm.get("start_time"), "end": pm.get("end_time"),
-                    **((extra or {}).get("timings") or {})},
+        "timings": {
+            "cells": cell_timings(nb),
+            "total": pm.get("duration"),
+            "start": pm.get("start_time"),
+            "end": pm.get("end_time"),
+            **((extra or {}).get("timings") or {}),
+        },
         "status": "failed" if failure else "succeeded",
         "error": failure,
         "metrics": result.get("metrics") or {} if not failure else {},
@@ -302,5 +342,9 @@ def upload(client: Any, data: dict[str, Any], notebook_path: Path | None) -> Run
     if notebook_path is not None and notebook_path.is_file():
         body["notebook"] = notebook_path.read_text(encoding="utf-8")
     stored = client.create_eval_run(body)
-    return RunRecord(data=stored, notebook_path=notebook_path, id=stored["id"],
-                     url=f"{client.url}/api/evals/{stored['id']}")
+    return RunRecord(
+        data=stored,
+        notebook_path=notebook_path,
+        id=stored["id"],
+        url=f"{client.url}/api/evals/{stored['id']}",
+    )

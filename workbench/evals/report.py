@@ -27,20 +27,23 @@ def _number(name: str, value: Any) -> float | int | list[Any]:
         value = value.item()  # numpy / torch scalars
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidRequest(f"Metric {name!r} is {value}; report a finite number.",
-                                 code="InvalidMetric")
+            raise InvalidRequest(f"Metric {name!r} is {value}; report a finite number.", code="InvalidMetric")
         return value
     if isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
         return list(value)
-    raise InvalidRequest(f"Metric {name!r} has value {value!r}: report numbers (or lists of "
-                         "numbers) only.", code="InvalidMetric")
+    raise InvalidRequest(
+        f"Metric {name!r} has value {value!r}: report numbers (or lists of numbers) only.",
+        code="InvalidMetric",
+    )
 
 
 def result_payload(metrics: dict[str, Any], *, inputs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """The JSON ``wb.report`` emits: metrics, what was loaded (``inputs``), the environment."""
     if not isinstance(metrics, dict) or not metrics:
-        raise InvalidRequest("wb.report needs a non-empty dict of metrics, e.g. "
-                             "wb.report({'accuracy': 0.9}).", code="InvalidMetric")
+        raise InvalidRequest(
+            "wb.report needs a non-empty dict of metrics, e.g. wb.report({'accuracy': 0.9}).",
+            code="InvalidMetric",
+        )
     from workbench.evals.environment import environment
 
     payload: dict[str, Any] = {"metrics": {str(k): _number(str(k), v) for k, v in metrics.items()}}

@@ -25,8 +25,9 @@ from workbench.evals.runner import EvalSpec, Progress, run_evaluation
 PINNED = ("model", "dataset", "model_revision", "dataset_revision")
 
 
-def compare(original: dict[str, Any], rerun: dict[str, Any],
-            metric_info: dict[str, Any]) -> list[dict[str, Any]]:
+def compare(
+    original: dict[str, Any], rerun: dict[str, Any], metric_info: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Metrics that differ by more than their tolerance (or are missing from the re-run)."""
     out = []
     for name, before in original.items():
@@ -36,14 +37,22 @@ def compare(original: dict[str, Any], rerun: dict[str, Any],
         if after is None:
             out.append({"metric": name, "original": before, "rerun": None, "tolerance": tol})
             continue
-        pairs = list(zip(before, after, strict=False)) if isinstance(before, list) and \
-            isinstance(after, list) and len(before) == len(after) else [(before, after)]
-        if any(not (isinstance(a, int | float) and isinstance(b, int | float))
-               or not math.isclose(a, b, rel_tol=0.0, abs_tol=tol) for a, b in pairs):
-            diff = after - before if isinstance(before, int | float) and isinstance(after, int | float) \
-                else None
-            out.append({"metric": name, "original": before, "rerun": after, "tolerance": tol,
-                        "difference": diff})
+        pairs = (
+            list(zip(before, after, strict=False))
+            if isinstance(before, list) and isinstance(after, list) and len(before) == len(after)
+            else [(before, after)]
+        )
+        if any(
+            not (isinstance(a, int | float) and isinstance(b, int | float))
+            or not math.isclose(a, b, rel_tol=0.0, abs_tol=tol)
+            for a, b in pairs
+        ):
+            diff = (
+                after - before if isinstance(before, int | float) and isinstance(after, int | float) else None
+            )
+            out.append(
+                {"metric": name, "original": before, "rerun": after, "tolerance": tol, "difference": diff}
+            )
     return out
 
 
@@ -56,8 +65,7 @@ def source_notebook(executed: bytes, folder: Path) -> Path:
         if INJECTED in tags or "papermill-error-cell-tag" in tags:
             continue
         cell = dict(cell)
-        cell["metadata"] = {k: v for k, v in (cell.get("metadata") or {}).items()
-                            if k != "papermill"}
+        cell["metadata"] = {k: v for k, v in (cell.get("metadata") or {}).items() if k != "papermill"}
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
         cells.append(cell)
@@ -68,8 +76,14 @@ def source_notebook(executed: bytes, folder: Path) -> Path:
     return path
 
 
-def reproduce(run_id: str, *, client: Any, output_dir: str | None = None,
-              timeout: float | None = None, progress: Progress | None = None) -> dict[str, Any]:
+def reproduce(
+    run_id: str,
+    *,
+    client: Any,
+    output_dir: str | None = None,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Re-run record ``run_id`` and store the outcome on it; returns ``{"status",
     "differences", "original", "rerun"}`` (``rerun``: the new record's id)."""
     original = client.eval_run(run_id)
@@ -78,20 +92,34 @@ def reproduce(run_id: str, *, client: Any, output_dir: str | None = None,
         named = Path(tmp) / original["notebook"]["name"]
         source.rename(named)
         params = {k: v for k, v in (original.get("parameters") or {}).items() if k not in PINNED}
-        spec = EvalSpec(original["model"], original["dataset"], split=original["split"],
-                        notebook=str(named), parameters=params,
-                        model_revision=original["model_commit"],
-                        dataset_revision=original["dataset_commit"], timeout=timeout,
-                        hub_url=client.url, token=client.token, output_dir=output_dir,
-                        reproduction_of=run_id)
+        spec = EvalSpec(
+            original["model"],
+            original["dataset"],
+            split=original["split"],
+            notebook=str(named),
+            parameters=params,
+            model_revision=original["model_commit"],
+            dataset_revision=original["dataset_commit"],
+            timeout=timeout,
+            hub_url=client.url,
+            token=client.token,
+            output_dir=output_dir,
+            reproduction_of=run_id,
+        )
         record = run_evaluation(spec, progress=progress, client=client)
     if not record.ok:
         status = "failed"
         differences: list[dict[str, Any]] = [{"error": record.error}]
     else:
-        differences = compare(original.get("metrics") or {}, record.metrics,
-                              original.get("metric_info") or {})
+        differences = compare(
+            original.get("metrics") or {}, record.metrics, original.get("metric_info") or {}
+        )
         status = "differs" if differences else "reproduced"
     client.record_reproduction(run_id, status=status, differences=differences, run=record.id)
-    return {"status": status, "differences": differences, "original": run_id, "rerun": record.id,
-            "rerun_status": record.status}
+    return {
+        "status": status,
+        "differences": differences,
+        "original": run_id,
+        "rerun": record.id,
+        "rerun_status": record.status,
+    }

@@ -82,9 +82,14 @@ def _kernel_environment(url: str, token: str | None) -> dict[str, str]:
     """The kernel's environment: this process's, pointed at the hub (``os.environ`` is left
     alone, so runs in threads of one process, as in the Jupyter server, never see each other's
     hub or token)."""
-    env = {**os.environ, "WORKBENCH_HUB_URL": url, "HF_ENDPOINT": url,
-           "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env = {
+        **os.environ,
+        "WORKBENCH_HUB_URL": url,
+        "HF_ENDPOINT": url,
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
     if token:
         env["WORKBENCH_TOKEN"] = token
     else:
@@ -106,8 +111,11 @@ class _Kernel:
         self.error: Exception | None = None
         km = AsyncKernelManager(kernel_name=spec.kernel_name)
         try:
-            run_sync(km.start_kernel)(cwd=str(cwd), env=_kernel_environment(url, token),
-                                      extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            run_sync(km.start_kernel)(
+                cwd=str(cwd),
+                env=_kernel_environment(url, token),
+                extra_arguments=["--HistoryManager.hist_file=:memory:"],
+            )
         except Exception as exc:  # no such kernel, a kernel that cannot start: a failed run
             self.error = exc
             return
@@ -131,8 +139,9 @@ class _Kernel:
             log.debug("kernel cleanup failed", exc_info=True)
 
 
-def _failure(message: str, ename: str, cell_index: int | None = None,
-             cell_id: str | None = None) -> dict[str, Any]:
+def _failure(
+    message: str, ename: str, cell_index: int | None = None, cell_id: str | None = None
+) -> dict[str, Any]:
     return {"cell_index": cell_index, "cell_id": cell_id, "ename": ename, "message": message}
 
 
@@ -140,15 +149,15 @@ def _pin(client: Any, repo_id: str, repo_type: str, revision: str | None) -> str
     try:
         sha: str = client.repo_info(repo_id, type=repo_type, revision=revision)["sha"]
     except RepoNotFound:
-        raise RepoNotFound(f"The {repo_type} {repo_id} does not exist on {client.url} (or your "
-                           "token may not read it).") from None
+        raise RepoNotFound(
+            f"The {repo_type} {repo_id} does not exist on {client.url} (or your token may not read it)."
+        ) from None
     except RevisionNotFound:
         raise RevisionNotFound(f"The {repo_type} {repo_id} has no revision {revision!r}.") from None
     return sha
 
 
-def run_evaluation(spec: EvalSpec, *, progress: Progress | None = None,
-                   client: Any = None) -> RunRecord:
+def run_evaluation(spec: EvalSpec, *, progress: Progress | None = None, client: Any = None) -> RunRecord:
     """Run ``spec`` and return its record (stored on the hub unless ``spec.upload`` is off).
 
     Failures are records too (``status == "failed"``, ``error`` says where and why); only a
@@ -180,17 +189,25 @@ def _run(spec: EvalSpec, client: Any, progress: Progress) -> RunRecord:
         kernel.close()
 
 
-def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path,
-                out: Path, kernel: _Kernel) -> RunRecord:
+def _pinned_run(
+    spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path, out: Path, kernel: _Kernel
+) -> RunRecord:
     progress({"event": "resolve", "model": spec.model, "dataset": spec.dataset})
     try:
-        pins = {"model_commit": _pin(client, spec.model, "model", spec.model_revision),
-                "dataset_commit": _pin(client, spec.dataset, "dataset", spec.dataset_revision)}
+        pins = {
+            "model_commit": _pin(client, spec.model, "model", spec.model_revision),
+            "dataset_commit": _pin(client, spec.dataset, "dataset", spec.dataset_revision),
+        }
     except WorkbenchError as exc:
         data: dict[str, Any] = {
-            "model": spec.model, "dataset": spec.dataset, "split": spec.split,
-            "status": "failed", "parameters": spec.parameters, "metrics": {},
-            "error": _failure(exc.message, exc.code)}
+            "model": spec.model,
+            "dataset": spec.dataset,
+            "split": spec.split,
+            "status": "failed",
+            "parameters": spec.parameters,
+            "metrics": {},
+            "error": _failure(exc.message, exc.code),
+        }
         # No repo to attach it to on the hub: the record and the notebook stay here.
         if source.is_file():
             out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
@@ -202,8 +219,10 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
     error = _check_notebook(source, parameters, spec)
     if error is None and kernel.error is not None:
         failed = kernel.error
-        error = _failure(f"The kernel {spec.kernel_name!r} could not start: "
-                         f"{type(failed).__name__}: {failed}", type(failed).__name__)
+        error = _failure(
+            f"The kernel {spec.kernel_name!r} could not start: {type(failed).__name__}: {failed}",
+            type(failed).__name__,
+        )
     if error is None:
         error = _execute(source, out, parameters, spec, kernel, progress, started)
         if not out.is_file():  # papermill failed before writing (e.g. no such kernel)
@@ -211,11 +230,18 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
             error = error or _failure("papermill wrote no output notebook.", "NoOutput")
     else:
         out.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")  # kept as given
-    data = build_record(out, pins=pins, error=error, parameters=parameters, source=source,
-                        extra={"reproduction_of": spec.reproduction_of} if spec.reproduction_of
-                        else None)
-    data["environment"] = {**data["environment"], "executor": {
-        "kind": "local", **(spec.executor or {}), "host": socket.gethostname()}}
+    data = build_record(
+        out,
+        pins=pins,
+        error=error,
+        parameters=parameters,
+        source=source,
+        extra={"reproduction_of": spec.reproduction_of} if spec.reproduction_of else None,
+    )
+    data["environment"] = {
+        **data["environment"],
+        "executor": {"kind": "local", **(spec.executor or {}), "host": socket.gethostname()},
+    }
     if data.get("duration") is None:
         data["duration"] = round(time.monotonic() - started, 3)
     data["timings"]["wall"] = round(time.monotonic() - started, 3)
@@ -224,8 +250,15 @@ def _pinned_run(spec: EvalSpec, client: Any, progress: Progress, started: float,
         from workbench.evals.publish import publish_to_card
 
         record.published = publish_to_card(client, record.data)
-    progress({"event": "done", "status": record.status, "id": record.id,
-              "metrics": record.metrics, "error": record.error})
+    progress(
+        {
+            "event": "done",
+            "status": record.status,
+            "id": record.id,
+            "metrics": record.metrics,
+            "error": record.error,
+        }
+    )
     return record
 
 
@@ -246,19 +279,28 @@ def _metric_pins(client: Any, metrics: list[str]) -> dict[str, str]:
     return pins
 
 
-def _parameters(spec: EvalSpec, pins: dict[str, str],
-                metric_pins: dict[str, str]) -> dict[str, Any]:
+def _parameters(spec: EvalSpec, pins: dict[str, str], metric_pins: dict[str, str]) -> dict[str, Any]:
     if spec.reproduction_of is not None:  # exactly the record's parameters, with its pins
-        return {"model": spec.model, "dataset": spec.dataset, **spec.parameters,
-                "model_revision": pins["model_commit"], "dataset_revision": pins["dataset_commit"]}
-    return {"model": spec.model, "dataset": spec.dataset, "split": spec.split,
-            "metrics": list(spec.metrics), "model_revision": pins["model_commit"],
-            "dataset_revision": pins["dataset_commit"], "metric_revisions": metric_pins,
-            **spec.parameters}
+        return {
+            "model": spec.model,
+            "dataset": spec.dataset,
+            **spec.parameters,
+            "model_revision": pins["model_commit"],
+            "dataset_revision": pins["dataset_commit"],
+        }
+    return {
+        "model": spec.model,
+        "dataset": spec.dataset,
+        "split": spec.split,
+        "metrics": list(spec.metrics),
+        "model_revision": pins["model_commit"],
+        "dataset_revision": pins["dataset_commit"],
+        "metric_revisions": metric_pins,
+        **spec.parameters,
+    }
 
 
-def _check_notebook(source: Path, parameters: dict[str, Any], spec: EvalSpec
-                    ) -> dict[str, Any] | None:
+def _check_notebook(source: Path, parameters: dict[str, Any], spec: EvalSpec) -> dict[str, Any] | None:
     """A notebook without a parameters cell, or parameters it does not declare: a failed run."""
     try:
         nb = read_notebook(source)
@@ -266,21 +308,34 @@ def _check_notebook(source: Path, parameters: dict[str, Any], spec: EvalSpec
         return _failure(exc.message, exc.code)
     declared = declared_parameters(nb)
     if declared is None:
-        return _failure(f"{source.name} has no cell tagged 'parameters': tag the cell that "
-                        "defines model, dataset, split, metrics, ... (View > Cell Toolbar > "
-                        "Tags) so papermill can set them.", "NoParametersCell")
+        return _failure(
+            f"{source.name} has no cell tagged 'parameters': tag the cell that "
+            "defines model, dataset, split, metrics, ... (View > Cell Toolbar > "
+            "Tags) so papermill can set them.",
+            "NoParametersCell",
+        )
     for key in AUTO_PARAMETERS:  # the runner's own keys: skipped if the notebook lacks them
         if key not in declared and key not in spec.parameters:
             parameters.pop(key, None)
     unknown = sorted(k for k in parameters if k not in declared)
     if unknown:
-        return _failure(f"Unknown parameter(s) {', '.join(unknown)} for {source.name}; it "
-                        f"declares: {', '.join(sorted(declared))}.", "UnknownParameter")
+        return _failure(
+            f"Unknown parameter(s) {', '.join(unknown)} for {source.name}; it "
+            f"declares: {', '.join(sorted(declared))}.",
+            "UnknownParameter",
+        )
     return None
 
 
-def _execute(source: Path, out: Path, parameters: dict[str, Any], spec: EvalSpec,
-             kernel: _Kernel, progress: Progress, started: float) -> dict[str, Any] | None:
+def _execute(
+    source: Path,
+    out: Path,
+    parameters: dict[str, Any],
+    spec: EvalSpec,
+    kernel: _Kernel,
+    progress: Progress,
+    started: float,
+) -> dict[str, Any] | None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -296,19 +351,32 @@ def _execute(source: Path, out: Path, parameters: dict[str, Any], spec: EvalSpec
 
     try:
         papermill.execute_notebook(
-            str(source), str(out), parameters=parameters, kernel_name=spec.kernel_name,
-            engine_name=ENGINE, progress_bar=False, timeout_func=timeout_for,
-            wb_progress=state, start_timeout=120, km=kernel.km)
+            str(source),
+            str(out),
+            parameters=parameters,
+            kernel_name=spec.kernel_name,
+            engine_name=ENGINE,
+            progress_bar=False,
+            timeout_func=timeout_for,
+            wb_progress=state,
+            start_timeout=120,
+            km=kernel.km,
+        )
     except PapermillExecutionError:
         return None  # the failing cell is in the executed notebook
     except Exception as exc:  # any engine failure is a failed record
         index, cell_id = state.current
         name = type(exc).__name__
         if name == "CellTimeoutError" or isinstance(exc, TimeoutError):
-            return _failure(f"Timed out: the run exceeded --timeout {spec.timeout:g} s in cell "
-                            f"{index} ({cell_id}).", "Timeout", index, cell_id)
+            return _failure(
+                f"Timed out: the run exceeded --timeout {spec.timeout:g} s in cell {index} ({cell_id}).",
+                "Timeout",
+                index,
+                cell_id,
+            )
         if name == "DeadKernelError":
-            return _failure(f"The kernel died while running cell {index} ({cell_id}): {exc}",
-                            "DeadKernel", index, cell_id)
+            return _failure(
+                f"The kernel died while running cell {index} ({cell_id}): {exc}", "DeadKernel", index, cell_id
+            )
         return _failure(f"{name}: {exc}", name, index, cell_id)
     return None

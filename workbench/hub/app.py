@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 def _keep_encoded(segment: str) -> str:
     from urllib.parse import unquote
+
     return unquote(segment).replace("%", "%25").replace("/", "%2F")
 
 
@@ -91,8 +92,11 @@ def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
         body: dict[str, Any] = {"error": exc.to_dict()}
         body["error"].pop("repo_commit", None)
     else:
-        body = {"error": message, "code": exc.code,
-                **{k: v for k, v in exc.details.items() if k != "repo_commit"}}
+        body = {
+            "error": message,
+            "code": exc.code,
+            **{k: v for k, v in exc.details.items() if k != "repo_commit"},
+        }
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
@@ -111,13 +115,16 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
         workers.stop()
         store.close()
 
-    app = FastAPI(title="Workbench hub", version=__version__, lifespan=lifespan,
-                  description="A team hub that speaks the Hugging Face Hub protocol.")
+    app = FastAPI(
+        title="Workbench hub",
+        version=__version__,
+        lifespan=lifespan,
+        description="A team hub that speaks the Hugging Face Hub protocol.",
+    )
     app.state.hub = HubState(settings=settings, store=store, signer=signer, downloads=downloads)
     reindex_pending(store)  # repos that predate the search index (migration 0002)
     backfill_papers(store)  # citation links and PDF text of repos that predate migration 0005
-    ensure_admin(store, settings, url=settings.public_url or
-                 f"http://{settings.host}:{settings.port}")
+    ensure_admin(store, settings, url=settings.public_url or f"http://{settings.host}:{settings.port}")
     if settings.builtin_metrics:
         ensure_metric_spaces(store, settings.admin_user)  # evaluate.load("accuracy"), offline
 
@@ -131,8 +138,9 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
         for err in exc.errors()[:5]:
             loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
             parts.append(f"{loc}: {err.get('msg')}")
-        return error_response(request, InvalidRequest("Invalid request: " + "; ".join(parts) + ".",
-                                                      code="InvalidParameter"))
+        return error_response(
+            request, InvalidRequest("Invalid request: " + "; ".join(parts) + ".", code="InvalidParameter")
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -144,12 +152,25 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, WorkbenchError("Internal error; the hub log has details.",
-                                                      code="InternalError"))
+        return error_response(
+            request, WorkbenchError("Internal error; the hub log has details.", code="InternalError")
+        )
 
     # workbench-only and paper routes before repos: /api/{repo_type} would swallow them
-    for module in (search, evals, discussions, papers, access, history, repos, refs, upload, lfs, files,
-                   viewer):
+    for module in (
+        search,
+        evals,
+        discussions,
+        papers,
+        access,
+        history,
+        repos,
+        refs,
+        upload,
+        lfs,
+        files,
+        viewer,
+    ):
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
     return app

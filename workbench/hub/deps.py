@@ -48,9 +48,11 @@ def bearer_token(request: Request) -> str | None:
 def get_principal(request: Request, state: State) -> Principal:
     token = bearer_token(request)
     if token is None and not state.settings.anonymous_read:
-        raise AuthenticationError("This hub requires a token for every request: pass "
-                                  "`Authorization: Bearer <token>` (see `workbench login`).",
-                                  code="TokenRequired")
+        raise AuthenticationError(
+            "This hub requires a token for every request: pass "
+            "`Authorization: Bearer <token>` (see `workbench login`).",
+            code="TokenRequired",
+        )
     with state.store.read() as s:
         principal, used = authenticate_use(s, token)
     if used is not None:  # at most once per TOKEN_USE_RESOLUTION per token
@@ -81,15 +83,17 @@ def seg(value: str) -> str:
 def repo_key(plural: str, namespace: str, name: str) -> RepoKey:
     repo_type = PLURAL_TYPES.get(plural)
     if repo_type is None:
-        raise InvalidRequest(f"Unknown repo type {plural!r}: use models, datasets, spaces or "
-                             "papers.", code="InvalidRepoType")
+        raise InvalidRequest(
+            f"Unknown repo type {plural!r}: use models, datasets, spaces or papers.", code="InvalidRepoType"
+        )
     ns, nm = split_repo_id(f"{seg(namespace)}/{seg(name)}")
     return RepoKey(repo_type, ns, nm)
 
 
 def web_key(prefix: str | None, namespace: str, name: str) -> RepoKey:
-    repo_type = validate_repo_type({"datasets": "dataset", "spaces": "space",
-                                    "papers": "paper"}.get(prefix or "", "model"))
+    repo_type = validate_repo_type(
+        {"datasets": "dataset", "spaces": "space", "papers": "paper"}.get(prefix or "", "model")
+    )
     ns, nm = split_repo_id(f"{seg(namespace)}/{seg(name)}")
     return RepoKey(repo_type, ns, nm)
 
@@ -97,14 +101,14 @@ def web_key(prefix: str | None, namespace: str, name: str) -> RepoKey:
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the {limit} bytes "
-                              "allowed for this endpoint.")
+        raise PayloadTooLarge(
+            f"Request body of {declared} bytes exceeds the {limit} bytes allowed for this endpoint."
+        )
     chunks = bytearray()
     async for chunk in request.stream():
         chunks += chunk
         if len(chunks) > limit:
-            raise PayloadTooLarge(f"Request body exceeds the {limit} bytes allowed for this "
-                                  "endpoint.")
+            raise PayloadTooLarge(f"Request body exceeds the {limit} bytes allowed for this endpoint.")
     return bytes(chunks)
 
 
@@ -123,8 +127,14 @@ async def read_json(request: Request, state: HubState, *, optional: bool = False
     return data
 
 
-def field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], *,
-          required: bool = False, default: Any = None) -> Any:
+def field(
+    data: dict[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    *,
+    required: bool = False,
+    default: Any = None,
+) -> Any:
     value = data.get(key, default)
     if value is None:
         if required:

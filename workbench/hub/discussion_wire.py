@@ -23,9 +23,19 @@ def repo_ref(repo: m.Repo) -> dict[str, str]:
 
 
 def discussion_item(repo: m.Repo, d: c.Discussion) -> dict[str, Any]:
-    return {"num": d.num, "title": d.title, "status": d.status, "createdAt": iso(d.created_at),
-            "updatedAt": iso(d.updated_at), "isPullRequest": d.is_pull_request, "author": user(d.author),
-            "repo": repo_ref(repo), "pinned": d.pinned, "locked": d.locked, "topReactions": []}
+    return {
+        "num": d.num,
+        "title": d.title,
+        "status": d.status,
+        "createdAt": iso(d.created_at),
+        "updatedAt": iso(d.updated_at),
+        "isPullRequest": d.is_pull_request,
+        "author": user(d.author),
+        "repo": repo_ref(repo),
+        "pinned": d.pinned,
+        "locked": d.locked,
+        "topReactions": [],
+    }
 
 
 def details(repo: m.Repo, d: c.Discussion, docs: list[tuple[datetime, str]], pr: PrState | None) -> bytes:
@@ -34,8 +44,12 @@ def details(repo: m.Repo, d: c.Discussion, docs: list[tuple[datetime, str]], pr:
     if pr is not None:
         commits = [(x.created_at, commit_doc(x.oid, x.title, x.author, x.created_at)) for x in pr.commits]
         docs = sorted(docs + commits, key=lambda item: item[0])
-        head["changes"] = {"base": pr.target, "headRef": f"refs/pr/{d.num}", "head": pr.head,
-                           "baseOid": pr.base}
+        head["changes"] = {
+            "base": pr.target,
+            "headRef": f"refs/pr/{d.num}",
+            "head": pr.head,
+            "baseOid": pr.base,
+        }
         if pr.merge_oid:
             head["changes"]["mergeCommitId"] = pr.merge_oid
         head["filesWithConflicts"] = pr.conflicts
@@ -52,6 +66,14 @@ def event(doc: str | None) -> dict[str, Any]:
 
 
 def notification(n: NotificationView) -> dict[str, Any]:
-    return {"id": n.id, "kind": n.kind, "repo": {"name": n.repo, "type": n.repo_type},
-            "discussion": n.discussion, "title": n.title, "event": n.event, "actor": n.actor,
-            "createdAt": iso(n.created_at), "read": n.read}
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "repo": {"name": n.repo, "type": n.repo_type},
+        "discussion": n.discussion,
+        "title": n.title,
+        "event": n.event,
+        "actor": n.actor,
+        "createdAt": iso(n.created_at),
+        "read": n.read,
+    }

@@ -51,11 +51,13 @@ class DownloadCounter:
         try:
             with self.store.write() as s:
                 for repo_id, n in sorted(pending.items()):  # a fixed order: no lock cycles
-                    s.execute(update(m.Repo).where(m.Repo.id == repo_id)
-                              .values(downloads=m.Repo.downloads + n))
+                    s.execute(
+                        update(m.Repo).where(m.Repo.id == repo_id).values(downloads=m.Repo.downloads + n)
+                    )
         except Exception:
-            log.exception("could not write %d download counts; keeping them for the next try",
-                          sum(pending.values()))
+            log.exception(
+                "could not write %d download counts; keeping them for the next try", sum(pending.values())
+            )
             with self._lock:
                 self._counts.update(pending)
             return 0

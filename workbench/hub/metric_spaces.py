@@ -34,8 +34,10 @@ def builtin_metrics() -> dict[str, dict[str, bytes]]:
     for folder in sorted(p for p in METRICS_DIR.iterdir() if p.is_dir()):
         script = folder / f"{folder.name}.py"
         if script.is_file():
-            out[folder.name] = {f"{folder.name}.py": script.read_bytes(),
-                                "README.md": (folder / "README.md").read_bytes()}
+            out[folder.name] = {
+                f"{folder.name}.py": script.read_bytes(),
+                "README.md": (folder / "README.md").read_bytes(),
+            }
     return out
 
 
@@ -50,8 +52,9 @@ def ensure_metric_spaces(store: Store, admin_name: str) -> list[str]:
     with store.write() as s:
         admin = get_account(s, admin_name)
         if admin is None or not admin.is_admin:
-            admin = s.scalar(select(m.Account).where(m.Account.kind == "user",
-                                                     m.Account.is_admin.is_(True)).limit(1))
+            admin = s.scalar(
+                select(m.Account).where(m.Account.kind == "user", m.Account.is_admin.is_(True)).limit(1)
+            )
         if admin is None:
             return []
         principal = principal_for(s, admin, "write")
@@ -77,8 +80,9 @@ def ensure_metric_spaces(store: Store, admin_name: str) -> list[str]:
 def _ensure_one(store: Store, principal: Principal, name: str, files: dict[str, bytes]) -> bool:
     """Create the space if missing; commit the files that differ. True if it committed."""
     with store.write() as s:
-        repo = s.scalar(select(m.Repo).where(m.Repo.type == "space",
-                                             m.Repo.namespace == NAMESPACE, m.Repo.name == name))
+        repo = s.scalar(
+            select(m.Repo).where(m.Repo.type == "space", m.Repo.namespace == NAMESPACE, m.Repo.name == name)
+        )
         if repo is None:
             try:
                 create_repo(store, s, principal, "space", NAMESPACE, name, sdk="static")
@@ -86,8 +90,9 @@ def _ensure_one(store: Store, principal: Principal, name: str, files: dict[str, 
                 pass
     with store.read() as s:
         repo = store.get_repo(s, "space", NAMESPACE, name)
-        ref = s.scalar(select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch",
-                                           m.Ref.name == "main"))
+        ref = s.scalar(
+            select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == "main")
+        )
         commit = s.get(m.Commit, ref.commit_oid) if ref else None
         tree = store.load_tree(s, commit.tree_hash) if commit else None
     ops = []
@@ -97,6 +102,12 @@ def _ensure_one(store: Store, principal: Principal, name: str, files: dict[str, 
         if current is None or current.sha256 != hashlib.sha256(data).hexdigest():
             ops.append(AddFile(path, store.blobs.ingest_bytes(data)))
     if ops:
-        create_commit(store, principal, ("space", NAMESPACE, name), "main", list(ops),
-                      summary=f"Workbench built-in metric {name}")
+        create_commit(
+            store,
+            principal,
+            ("space", NAMESPACE, name),
+            "main",
+            list(ops),
+            summary=f"Workbench built-in metric {name}",
+        )
     return bool(ops)

@@ -24,8 +24,7 @@ from workbench.errors import InvalidRequest, PayloadTooLarge
 from workbench.store.blobs import BlobInfo, BlobStore
 
 MAX_LINE = 16 * 1024 * 1024
-_STREAM_PREFIX = re.compile(
-    rb'^\s*\{\s*"key"\s*:\s*"file"\s*,\s*"value"\s*:\s*\{\s*"content"\s*:\s*"')
+_STREAM_PREFIX = re.compile(rb'^\s*\{\s*"key"\s*:\s*"file"\s*,\s*"value"\s*:\s*\{\s*"content"\s*:\s*"')
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,7 @@ class Line:
 
 
 def _bad(number: int, why: str) -> InvalidRequest:
-    return InvalidRequest(f"Malformed NDJSON commit body, line {number}: {why}.",
-                          code="MalformedCommit")
+    return InvalidRequest(f"Malformed NDJSON commit body, line {number}: {why}.", code="MalformedCommit")
 
 
 def parse_line(number: int, raw: bytes) -> Line | None:
@@ -50,8 +48,11 @@ def parse_line(number: int, raw: bytes) -> Line | None:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(number, f"not JSON ({exc})") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("key"), str) or \
-            not isinstance(obj.get("value"), dict):
+    if (
+        not isinstance(obj, dict)
+        or not isinstance(obj.get("key"), str)
+        or not isinstance(obj.get("value"), dict)
+    ):
         raise _bad(number, 'expected {"key": ..., "value": {...}}')
     return Line(number, obj["key"], obj["value"])
 
@@ -76,23 +77,30 @@ class _B64Stream:
             try:
                 decoded = base64.b64decode(data[:cut], validate=True)
             except binascii.Error:
-                raise InvalidRequest("Inline file content is not valid base64.",
-                                     code="MalformedCommit") from None
+                raise InvalidRequest(
+                    "Inline file content is not valid base64.", code="MalformedCommit"
+                ) from None
             await anyio.to_thread.run_sync(self.sink.write, decoded)
 
     async def finish(self) -> BlobInfo:
         if self.pending:
-            raise InvalidRequest("Inline file content is not valid base64 (bad length).",
-                                 code="MalformedCommit")
+            raise InvalidRequest(
+                "Inline file content is not valid base64 (bad length).", code="MalformedCommit"
+            )
         return await anyio.to_thread.run_sync(self.blobs.publish, self.sink)
 
     def discard(self) -> None:
         self.sink.discard()
 
 
-async def parse_commit_body(chunks: AsyncIterator[bytes], blobs: BlobStore, *, limit: int,
-                            max_line: int = MAX_LINE,
-                            on_line: Callable[[Line], Awaitable[None]]) -> None:
+async def parse_commit_body(
+    chunks: AsyncIterator[bytes],
+    blobs: BlobStore,
+    *,
+    limit: int,
+    max_line: int = MAX_LINE,
+    on_line: Callable[[Line], Awaitable[None]],
+) -> None:
     """Parse the body and call ``on_line`` for each line, in order."""
     buf = bytearray()
     number = 1
@@ -104,8 +112,10 @@ async def parse_commit_body(chunks: AsyncIterator[bytes], blobs: BlobStore, *, l
         async for chunk in chunks:
             total += len(chunk)
             if total > limit:
-                raise PayloadTooLarge(f"Commit body exceeds the {limit} bytes allowed; upload "
-                                      "large files through git-LFS or raise max_body_bytes.")
+                raise PayloadTooLarge(
+                    f"Commit body exceeds the {limit} bytes allowed; upload "
+                    "large files through git-LFS or raise max_body_bytes."
+                )
             data = bytes(chunk)
             while data:
                 if streaming is not None and not tail:
@@ -116,7 +126,7 @@ async def parse_commit_body(chunks: AsyncIterator[bytes], blobs: BlobStore, *, l
                         continue
                     await streaming.feed(data[:quote])
                     tail += b'"'
-                    data = data[quote + 1:]
+                    data = data[quote + 1 :]
                     continue
                 if streaming is not None:
                     nl = data.find(b"\n")
@@ -127,7 +137,7 @@ async def parse_commit_body(chunks: AsyncIterator[bytes], blobs: BlobStore, *, l
                         data = b""
                         continue
                     tail += data[:nl]
-                    data = data[nl + 1:]
+                    data = data[nl + 1 :]
                     blob = await streaming.finish()
                     streaming = None
                     line = parse_line(number, b'{"key":"file","value":{"content":"' + bytes(tail))
@@ -143,15 +153,18 @@ async def parse_commit_body(chunks: AsyncIterator[bytes], blobs: BlobStore, *, l
                     if len(buf) > max_line:
                         match = _STREAM_PREFIX.match(buf)
                         if not match:
-                            raise _bad(number, f"line longer than {max_line} bytes whose first "
-                                       "field is not the file content")
-                        rest = bytes(buf[match.end():])
+                            raise _bad(
+                                number,
+                                f"line longer than {max_line} bytes whose first "
+                                "field is not the file content",
+                            )
+                        rest = bytes(buf[match.end() :])
                         buf.clear()
                         streaming = _B64Stream(blobs, limit)
                         data = rest
                     continue
                 buf += data[:nl]
-                data = data[nl + 1:]
+                data = data[nl + 1 :]
                 line = parse_line(number, bytes(buf))
                 buf.clear()
                 if line is not None:

@@ -41,9 +41,9 @@ class Signer:
 
     def check(self, *parts: object, expires: int, signature: str) -> None:
         if expires < time.time():
-            raise PermissionDenied("This upload URL has expired; request a new one through the "
-                                   "LFS batch API.", code="UrlExpired")
+            raise PermissionDenied(
+                "This upload URL has expired; request a new one through the LFS batch API.", code="UrlExpired"
+            )
         # bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500)
-        if not hmac.compare_digest(self.sign(*parts, expires=expires).encode(),
-                                   (signature or "").encode()):
+        if not hmac.compare_digest(self.sign(*parts, expires=expires).encode(), (signature or "").encode()):
             raise PermissionDenied("Invalid upload URL signature.", code="InvalidSignature")

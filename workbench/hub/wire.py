@@ -22,8 +22,9 @@ def repo_url(base: str, repo: m.Repo) -> str:
     return f"{base}/{URL_PREFIX[repo.type]}{repo.namespace}/{repo.name}"
 
 
-def repo_info(repo: m.Repo, *, sha: str | None, tree: Tree | None, blobs: bool = False,
-              full: bool = True) -> dict[str, Any]:
+def repo_info(
+    repo: m.Repo, *, sha: str | None, tree: Tree | None, blobs: bool = False, full: bool = True
+) -> dict[str, Any]:
     card = repo.card_data or {}
     out: dict[str, Any] = {
         "_id": f"{repo.type}-{repo.id}",
@@ -68,11 +69,9 @@ def sibling(e: TreeEntry, blobs: bool) -> dict[str, Any]:
     return out
 
 
-def tree_entry(path: str, e: TreeEntry | None, tree: Tree,
-               last: m.Commit | None = None) -> dict[str, Any]:
+def tree_entry(path: str, e: TreeEntry | None, tree: Tree, last: m.Commit | None = None) -> dict[str, Any]:
     if e is None:
-        out: dict[str, Any] = {"type": "directory", "oid": tree.dir_oid(path), "size": 0,
-                               "path": path}
+        out: dict[str, Any] = {"type": "directory", "oid": tree.dir_oid(path), "size": 0, "path": path}
     else:
         out = {"type": "file", "oid": e.git_oid, "size": e.size, "path": path}
         if e.lfs:
@@ -84,17 +83,23 @@ def tree_entry(path: str, e: TreeEntry | None, tree: Tree,
 
 def commit_out(c: m.Commit, *, formatted: bool = False) -> dict[str, Any]:
     message = c.title + ("\n\n" + c.description if c.description else "")
-    out: dict[str, Any] = {"id": c.oid, "title": c.title, "message": message,
-                           "date": iso(c.created_at), "authors": [{"user": c.author}],
-                           "parents": [c.parent_oid] if c.parent_oid else []}
+    out: dict[str, Any] = {
+        "id": c.oid,
+        "title": c.title,
+        "message": message,
+        "date": iso(c.created_at),
+        "authors": [{"user": c.author}],
+        "parents": [c.parent_oid] if c.parent_oid else [],
+    }
     if formatted:
         out["formatted"] = {"title": c.title, "message": message}
     return out
 
 
 def ref_out(r: m.Ref) -> dict[str, Any]:
-    full = {"branch": "refs/heads/", "tag": "refs/tags/", "pr": "refs/pr/",
-            "convert": "refs/convert/"}[r.kind] + r.name
+    full = {"branch": "refs/heads/", "tag": "refs/tags/", "pr": "refs/pr/", "convert": "refs/convert/"}[
+        r.kind
+    ] + r.name
     return {"name": r.name, "ref": full, "targetCommit": r.commit_oid}
 
 

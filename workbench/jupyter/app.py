@@ -29,18 +29,35 @@ class Workbench(ExtensionApp):
     name = "workbench"
     load_other_extensions = True
 
-    hub_url = Unicode("", config=True, help="URL of the hub to use; empty: start an embedded "
-                      "hub (environment: WORKBENCH_HUB_URL).")
-    token = Unicode("", config=True, help="Hub token, kept server-side and added by the proxy "
-                    "(environment: WORKBENCH_TOKEN).")
-    data_dir = Unicode("", config=True, help="Data folder of the embedded hub (default: "
-                       "$WORKBENCH_DATA or ~/.local/share/workbench).")
+    hub_url = Unicode(
+        "",
+        config=True,
+        help="URL of the hub to use; empty: start an embedded hub (environment: WORKBENCH_HUB_URL).",
+    )
+    token = Unicode(
+        "",
+        config=True,
+        help="Hub token, kept server-side and added by the proxy (environment: WORKBENCH_TOKEN).",
+    )
+    data_dir = Unicode(
+        "",
+        config=True,
+        help="Data folder of the embedded hub (default: $WORKBENCH_DATA or ~/.local/share/workbench).",
+    )
     port = Int(0, config=True, help="Port of the embedded hub (0: a free loopback port).")
-    demo = Bool(False, config=True, help="Publish the demo model, dataset and paper to the hub "
-                "at start-up (idempotent), in the background.")
-    write_user_config = Bool(True, config=True, help="When the embedded hub is new, save its admin "
-                             "token in the user config file (mode 0600), as `workbench hub serve` "
-                             "does, so the CLI finds it outside this server too.")
+    demo = Bool(
+        False,
+        config=True,
+        help="Publish the demo model, dataset and paper to the hub "
+        "at start-up (idempotent), in the background.",
+    )
+    write_user_config = Bool(
+        True,
+        config=True,
+        help="When the embedded hub is new, save its admin "
+        "token in the user config file (mode 0600), as `workbench hub serve` "
+        "does, so the CLI finds it outside this server too.",
+    )
     startup_timeout = Float(60.0, config=True, help="Seconds to wait for the embedded hub.")
     proxy_timeout = Float(300.0, config=True, help="Seconds the proxy waits for one hub answer.")
 
@@ -93,9 +110,13 @@ class Workbench(ExtensionApp):
         return self._token
 
     def status(self) -> dict[str, Any]:
-        return {"hubUrl": self.connected_url, "configuredUrl": self.configured_url,
-                "embedded": self.embedded is not None and self.connected_url == self.configured_url,
-                "demo": self.demo_state, "authenticated": bool(self._token)}
+        return {
+            "hubUrl": self.connected_url,
+            "configuredUrl": self.configured_url,
+            "embedded": self.embedded is not None and self.connected_url == self.configured_url,
+            "demo": self.demo_state,
+            "authenticated": bool(self._token),
+        }
 
     def use_hub(self, url: str) -> None:
         """Browse another hub from the UI (the Hub URL setting); empty: the configured one.
@@ -110,22 +131,34 @@ class Workbench(ExtensionApp):
         if not url.startswith(("http://", "https://")):
             from workbench.errors import InvalidRequest
 
-            raise InvalidRequest(f"Hub URL {url!r} must start with http:// or https://.",
-                                 code="InvalidHubUrl")
+            raise InvalidRequest(
+                f"Hub URL {url!r} must start with http:// or https://.", code="InvalidHubUrl"
+            )
         self.connected_url, self._token = url, ""
 
     def _export_environment(self, url: str, token: str) -> None:
         # Kernels and terminals inherit this process's environment.
-        os.environ.update({"WORKBENCH_HUB_URL": url, "HF_ENDPOINT": url,
-                           "HF_HUB_DISABLE_TELEMETRY": "1", "HF_UPDATE_DOWNLOAD_COUNTS": "0"})
+        os.environ.update(
+            {
+                "WORKBENCH_HUB_URL": url,
+                "HF_ENDPOINT": url,
+                "HF_HUB_DISABLE_TELEMETRY": "1",
+                "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+            }
+        )
         if token:
             os.environ["WORKBENCH_TOKEN"] = token
             os.environ["HF_TOKEN"] = token
 
     def _load_demo(self) -> None:
         env = {**os.environ, "WORKBENCH_HUB_URL": self.connected_url, "WORKBENCH_TOKEN": self._token}
-        done = subprocess.run([sys.executable, "-m", "workbench", "demo", "--url", self.connected_url],
-                              env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "workbench", "demo", "--url", self.connected_url],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode == 0:
             self.demo_state = "ready"
             self.log.info("Workbench demo content published to %s", self.connected_url)

@@ -32,8 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def ensure_token(data_dir: Path, *, url: str | None = None, write_user_config: bool = False,
-                 admin_user: str = "admin") -> str:
+def ensure_token(
+    data_dir: Path, *, url: str | None = None, write_user_config: bool = False, admin_user: str = "admin"
+) -> str:
     """The admin token this Jupyter server uses on its embedded hub (created once).
 
     On a new hub this also creates the admin user and, with ``write_user_config``, saves its
@@ -49,8 +50,11 @@ def ensure_token(data_dir: Path, *, url: str | None = None, write_user_config: b
     from workbench.store.store import Store
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    options: dict[str, object] = {"data_dir": data_dir, "admin_user": admin_user,
-                                  "write_user_config": write_user_config}
+    options: dict[str, object] = {
+        "data_dir": data_dir,
+        "admin_user": admin_user,
+        "write_user_config": write_user_config,
+    }
     settings = HubSettings(**options)  # type: ignore[arg-type]
     store = Store.open(settings)
     try:
@@ -62,9 +66,12 @@ def ensure_token(data_dir: Path, *, url: str | None = None, write_user_config: b
                 authenticate(s, token)
                 return token
         with store.write() as s:
-            admin = s.scalars(select(m.Account).where(m.Account.kind == "user",
-                                                      m.Account.is_admin.is_(True))
-                              .order_by(m.Account.id).limit(1)).first()
+            admin = s.scalars(
+                select(m.Account)
+                .where(m.Account.kind == "user", m.Account.is_admin.is_(True))
+                .order_by(m.Account.id)
+                .limit(1)
+            ).first()
             if admin is None:
                 raise RuntimeError(f"no admin user in the hub at {data_dir}")
             token = create_token(s, admin, "jupyter-server", scope="write")
@@ -93,14 +100,35 @@ class EmbeddedHub:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, *, timeout: float = 60.0) -> None:
-        env = {**os.environ, "HF_HUB_DISABLE_TELEMETRY": "1", "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-               "WORKBENCH_WRITE_USER_CONFIG": "false"}
+        env = {
+            **os.environ,
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+            "WORKBENCH_WRITE_USER_CONFIG": "false",
+        }
         env.pop("WORKBENCH_TOKEN", None)
-        cmd = [sys.executable, "-m", "workbench", "hub", "serve", "--host", "127.0.0.1",
-               "--port", str(self.port), "--data", str(self.data_dir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "workbench",
+            "hub",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data_dir),
+        ]
         with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                cmd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

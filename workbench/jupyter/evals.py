@@ -37,8 +37,14 @@ class UiRun:
 
     def out(self, since: int) -> dict[str, Any]:
         with self.lock:
-            return {"id": self.id, "status": self.status, "request": self.request,
-                    "events": self.events[since:], "next": len(self.events), "record": self.record}
+            return {
+                "id": self.id,
+                "status": self.status,
+                "request": self.request,
+                "events": self.events[since:],
+                "next": len(self.events),
+                "record": self.record,
+            }
 
 
 def _text(body: dict[str, Any], key: str, *, required: bool = False, default: str = "") -> str:
@@ -46,8 +52,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False, default: st
     if value is None:
         value = default
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ValueError(f"`{key}` must be a non-empty string" if required else
-                         f"`{key}` must be a string")
+        raise ValueError(f"`{key}` must be a non-empty string" if required else f"`{key}` must be a string")
     return value.strip()
 
 
@@ -60,16 +65,18 @@ class EvalRuns:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-eval")
 
     def start(self, body: dict[str, Any]) -> UiRun:
-        request: dict[str, Any] = {"model": _text(body, "model", required=True),
-                                   "dataset": _text(body, "dataset", required=True),
-                                   "split": _text(body, "split", default="test") or "test",
-                                   "modelRevision": _text(body, "modelRevision") or None,
-                                   "datasetRevision": _text(body, "datasetRevision") or None}
+        request: dict[str, Any] = {
+            "model": _text(body, "model", required=True),
+            "dataset": _text(body, "dataset", required=True),
+            "split": _text(body, "split", default="test") or "test",
+            "modelRevision": _text(body, "modelRevision") or None,
+            "datasetRevision": _text(body, "datasetRevision") or None,
+        }
         metrics = body.get("metrics", ["accuracy"])
         if isinstance(metrics, str):
             metrics = [m.strip() for m in metrics.split(",") if m.strip()]
         if not (isinstance(metrics, list) and metrics and all(isinstance(m, str) for m in metrics)):
-            raise ValueError("`metrics` must be a list of metric names, e.g. [\"accuracy\"]")
+            raise ValueError('`metrics` must be a list of metric names, e.g. ["accuracy"]')
         request["metrics"] = metrics
         run = UiRun(uuid.uuid4().hex[:16], request)
         if len(self.runs) >= MAX_RUNS_KEPT:
@@ -88,19 +95,35 @@ class EvalRuns:
         with run.lock:
             run.status = "running"
         r = run.request
-        spec = EvalSpec(r["model"], r["dataset"], metrics=r["metrics"], split=r["split"],
-                        model_revision=r["modelRevision"], dataset_revision=r["datasetRevision"],
-                        hub_url=self.app.configured_url, token=self.app.hub_token_for_runs or None)
+        spec = EvalSpec(
+            r["model"],
+            r["dataset"],
+            metrics=r["metrics"],
+            split=r["split"],
+            model_revision=r["modelRevision"],
+            dataset_revision=r["datasetRevision"],
+            hub_url=self.app.configured_url,
+            token=self.app.hub_token_for_runs or None,
+        )
         try:
             record = run_evaluation(spec, progress=progress)
-            out = {"id": record.id, "status": record.status, "metrics": record.metrics,
-                   "error": record.error, "model_commit": record.data.get("model_commit"),
-                   "dataset_commit": record.data.get("dataset_commit")}
+            out = {
+                "id": record.id,
+                "status": record.status,
+                "metrics": record.metrics,
+                "error": record.error,
+                "model_commit": record.data.get("model_commit"),
+                "dataset_commit": record.data.get("dataset_commit"),
+            }
             status = "succeeded" if record.ok else "failed"
         except Exception as exc:  # a crash of the runner itself: the UI must still hear of it
             self.app.log.exception("Workbench evaluation run %s crashed", run.id)
-            out = {"id": None, "status": "failed", "metrics": {},
-                   "error": {"message": f"{exc.__class__.__name__}: {exc}"}}
+            out = {
+                "id": None,
+                "status": "failed",
+                "metrics": {},
+                "error": {"message": f"{exc.__class__.__name__}: {exc}"},
+            }
             status = "failed"
         with run.lock:
             run.record, run.status = out, status
@@ -129,8 +152,12 @@ class EvalRunHandler(_Base):
     async def get(self, run_id: str) -> None:
         run = self.workbench.evals.runs.get(run_id)
         if run is None:
-            self._error(404, "EvalRunNotFound", f"No evaluation run {run_id!r} was started by this "
-                        "JupyterLab server (runs are kept until it restarts).")
+            self._error(
+                404,
+                "EvalRunNotFound",
+                f"No evaluation run {run_id!r} was started by this "
+                "JupyterLab server (runs are kept until it restarts).",
+            )
             return
         try:
             since = max(0, int(self.get_argument("since", "0")))

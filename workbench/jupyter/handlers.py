@@ -22,16 +22,30 @@ if TYPE_CHECKING:
     from workbench.jupyter.app import Workbench
 
 # Answer headers worth passing on; hop-by-hop, cookies and anything else stay behind.
-PASSED_HEADERS = ("Content-Type", "Content-Range", "Accept-Ranges", "ETag", "Last-Modified",
-                  "X-Error-Code", "X-Error-Message", "X-Repo-Commit", "X-Linked-Etag",
-                  "X-Linked-Size", "X-Total-Count", "Link")
+PASSED_HEADERS = (
+    "Content-Type",
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+    "Last-Modified",
+    "X-Error-Code",
+    "X-Error-Message",
+    "X-Repo-Commit",
+    "X-Linked-Etag",
+    "X-Linked-Size",
+    "X-Total-Count",
+    "Link",
+)
 FORWARDED_HEADERS = ("Content-Type", "Accept", "Range", "If-None-Match")
 # The hub's credential endpoints, which the browser never needs: token management
 # (``/api/tokens``, whose POST answers a new token's secret) and the HF Xet token routes
 # (``/api/{type}s/{ns}/{name}/xet-{read,write}-token/{rev}``). Anchored to those API paths, so
 # that a repo or a folder named ``token``/``tokens`` stays reachable.
-REFUSED = re.compile(r"^api/(?:tokens|(?:models|datasets|spaces|papers)/[^/]+/[^/]+/xet-[a-z]+-token)"
-                     r"(?:/|$)", re.IGNORECASE)
+REFUSED = re.compile(
+    r"^api/(?:tokens|(?:models|datasets|spaces|papers)/[^/]+/[^/]+/xet-[a-z]+-token)"
+    r"(?:/|$)",
+    re.IGNORECASE,
+)
 
 
 def refused(path: str) -> bool:
@@ -70,7 +84,7 @@ class HubProxyHandler(_Base):
         # stay one segment (tornado hands `path` over decoded).
         prefix = self._proxy_base() + "/"
         raw = self.request.path
-        rest = raw[len(prefix):] if raw.startswith(prefix) else quote(path, safe="/:@!$&()*+,;=-._~")
+        rest = raw[len(prefix) :] if raw.startswith(prefix) else quote(path, safe="/:@!$&()*+,;=-._~")
         url = f"{wb.connected_url}/{rest}"
         if self.request.query:
             url += "?" + self.request.query
@@ -102,10 +116,18 @@ class HubProxyHandler(_Base):
             self.flush()
 
         body = self.request.body if self.request.method in ("POST", "PUT", "PATCH", "DELETE") else None
-        request = HTTPRequest(url, method=self.request.method or "GET", headers=headers, body=body,
-                              allow_nonstandard_methods=True, follow_redirects=False,
-                              header_callback=on_header, streaming_callback=on_chunk,
-                              request_timeout=wb.proxy_timeout, decompress_response=False)
+        request = HTTPRequest(
+            url,
+            method=self.request.method or "GET",
+            headers=headers,
+            body=body,
+            allow_nonstandard_methods=True,
+            follow_redirects=False,
+            header_callback=on_header,
+            streaming_callback=on_chunk,
+            request_timeout=wb.proxy_timeout,
+            decompress_response=False,
+        )
         try:
             await AsyncHTTPClient().fetch(request, raise_error=False)
         except HTTPClientError:
@@ -114,8 +136,12 @@ class HubProxyHandler(_Base):
             if started:
                 raise
             self.clear()
-            self._error(502, "HubUnavailable", f"The Workbench hub at {wb.connected_url} does not "
-                        f"answer ({exc.strerror or exc}). Start it, or check c.Workbench.hub_url.")
+            self._error(
+                502,
+                "HubUnavailable",
+                f"The Workbench hub at {wb.connected_url} does not "
+                f"answer ({exc.strerror or exc}). Start it, or check c.Workbench.hub_url.",
+            )
             return
         self.finish()
 
@@ -156,8 +182,9 @@ class StatusHandler(_Base):
             health = await client.fetch(f"{wb.connected_url}/api/health", request_timeout=5)
             out.update(reachable=True, version=json.loads(health.body).get("version"))
             if wb.hub_token:
-                who = await client.fetch(f"{wb.connected_url}/api/whoami-v2", headers=headers,
-                                         request_timeout=5, raise_error=False)
+                who = await client.fetch(
+                    f"{wb.connected_url}/api/whoami-v2", headers=headers, request_timeout=5, raise_error=False
+                )
                 if who.code == 200:
                     out["user"] = json.loads(who.body).get("name")
         except (OSError, HTTPClientError, ValueError) as exc:
@@ -178,8 +205,12 @@ class ConnectionHandler(_Base):
             if not isinstance(url, str):
                 raise ValueError
         except ValueError:
-            self._error(400, "InvalidRequest", 'Send a JSON object: {"hubUrl": "http://..."} '
-                        "(an empty string goes back to the configured hub).")
+            self._error(
+                400,
+                "InvalidRequest",
+                'Send a JSON object: {"hubUrl": "http://..."} '
+                "(an empty string goes back to the configured hub).",
+            )
             return
         try:
             self.workbench.use_hub(url)
@@ -193,8 +224,10 @@ def handlers() -> list[tuple[str, type[APIHandler]]]:
     # ExtensionApp prefixes these with the server's base_url.
     from workbench.jupyter.evals import EvalRunHandler, EvalsHandler
 
-    return [(r"/workbench/evals", EvalsHandler),
-            (r"/workbench/evals/([0-9a-f]+)", EvalRunHandler),
-(r"/workbench/status", StatusHandler),
-            (r"/workbench/connection", ConnectionHandler),
-            (r"/workbench/hub/(.*)", HubProxyHandler)]
+    return [
+        (r"/workbench/evals", EvalsHandler),
+        (r"/workbench/evals/([0-9a-f]+)", EvalRunHandler),
+        (r"/workbench/status", StatusHandler),
+        (r"/workbench/connection", ConnectionHandler),
+        (r"/workbench/hub/(.*)", HubProxyHandler),
+    ]

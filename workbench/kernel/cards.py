@@ -23,6 +23,7 @@ from workbench.repocard import README, dump_metadata, render_card, split_card
 
 log = logging.getLogger(__name__)
 
+
 def card_markdown(meta: Mapping[str, Any], body: str) -> str:
     """Markdown to show a card: its metadata as a YAML block, then its (defused) body."""
     front = f"```yaml\n{dump_metadata(meta)}```\n\n" if meta else ""
@@ -32,9 +33,16 @@ def card_markdown(meta: Mapping[str, Any], body: str) -> str:
 class Card:
     """A repo's card: ``metadata`` (the YAML front matter) and ``text`` (the markdown body)."""
 
-    def __init__(self, repo_id: str, type: str, metadata: dict[str, Any] | None = None,
-                 text: str = "", *, commit: str | None = None, original: str | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        repo_id: str,
+        type: str,
+        metadata: dict[str, Any] | None = None,
+        text: str = "",
+        *,
+        commit: str | None = None,
+        original: str | None = None,
+    ) -> None:
         self.repo_id = repo_id
         self.type = type
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -77,33 +85,53 @@ class Card:
         if self.commit is not None and head.commit != self.commit:
             current = _read_readme(head)
             if current != self._original:
-                raise Conflict(f"README.md of {self.repo_id} changed since this card was read "
-                               f"(at {self.commit[:12]}, now {head.commit[:12]}): read it again "
-                               f"with wb.card({self.repo_id!r}) and reapply your edits.")
-        result = client.upload(self.repo_id, {README: content.encode()}, type=self.type,
-                               message=message or "Update the card",
-                               parent_commit=head.commit)
+                raise Conflict(
+                    f"README.md of {self.repo_id} changed since this card was read "
+                    f"(at {self.commit[:12]}, now {head.commit[:12]}): read it again "
+                    f"with wb.card({self.repo_id!r}) and reapply your edits."
+                )
+        result = client.upload(
+            self.repo_id,
+            {README: content.encode()},
+            type=self.type,
+            message=message or "Update the card",
+            parent_commit=head.commit,
+        )
         oid = result["commitOid"]
         self.commit, self._original = oid, content
-        return CommitInfo(self.repo_id, self.type, oid, result.get("commitUrl") or "",
-                          client.repo_url(self.repo_id, type=self.type))
+        return CommitInfo(
+            self.repo_id,
+            self.type,
+            oid,
+            result.get("commitUrl") or "",
+            client.repo_url(self.repo_id, type=self.type),
+        )
 
     def __repr__(self) -> str:
-        keys = f"invalid YAML: {self.error}" if self.error else ", ".join(self.metadata) or \
-            "no metadata"
+        keys = f"invalid YAML: {self.error}" if self.error else ", ".join(self.metadata) or "no metadata"
         return f"Card({self.repo_id!r}, type={self.type!r}, metadata: {keys})"
 
     def _repr_markdown_(self) -> str:
         return card_markdown(self.metadata, self.text)
 
     def _repr_html_(self) -> str:
-        rows = [(k, v if isinstance(v, str | int | float) else yaml.safe_dump(v).strip())
-                for k, v in self.metadata.items()]
-        meta = (f"<details><summary>metadata ({len(rows)} keys)</summary>"
-                f"{table(('key', 'value'), rows)}</details>") if rows else ""
-        return (f"<div>{badge(self.type)} <b>{esc(self.repo_id)}</b> "
-                f"<span style='color:#57606a'>README.md</span>{meta}"
-                f"<div>{render_markdown(self.text)}</div></div>")
+        rows = [
+            (k, v if isinstance(v, str | int | float) else yaml.safe_dump(v).strip())
+            for k, v in self.metadata.items()
+        ]
+        meta = (
+            (
+                f"<details><summary>metadata ({len(rows)} keys)</summary>"
+                f"{table(('key', 'value'), rows)}</details>"
+            )
+            if rows
+            else ""
+        )
+        return (
+            f"<div>{badge(self.type)} <b>{esc(self.repo_id)}</b> "
+            f"<span style='color:#57606a'>README.md</span>{meta}"
+            f"<div>{render_markdown(self.text)}</div></div>"
+        )
 
 
 def _read_readme(pinned: Any) -> str | None:

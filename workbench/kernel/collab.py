@@ -34,13 +34,23 @@ def _repo_type(client: Any, repo_id: str, type: str | None) -> str:
             return candidate
         except NotFound:
             continue
-    raise NotFound(f"No model, dataset, space or paper named {repo_id!r} that you may read.",
-                   code="RepoNotFound")
+    raise NotFound(
+        f"No model, dataset, space or paper named {repo_id!r} that you may read.", code="RepoNotFound"
+    )
 
 
-def comment(repo_id: str, text: str, *, path: str | None = None, cell: str | None = None,
-            run: str | None = None, commit: str | None = None, discussion: int | None = None,
-            title: str | None = None, type: str | None = None) -> dict[str, Any]:
+def comment(
+    repo_id: str,
+    text: str,
+    *,
+    path: str | None = None,
+    cell: str | None = None,
+    run: str | None = None,
+    commit: str | None = None,
+    discussion: int | None = None,
+    title: str | None = None,
+    type: str | None = None,
+) -> dict[str, Any]:
     """Comment on a repo, optionally anchored to a file, a notebook cell or an evaluation run.
 
     Without ``discussion`` a new discussion is opened; the comment shows in
@@ -50,8 +60,17 @@ def comment(repo_id: str, text: str, *, path: str | None = None, cell: str | Non
     {'discussion': 4, 'comment': '65f0...'}
     """
     client = _client()
-    return client.comment(repo_id, text, type=_repo_type(client, repo_id, type), discussion=discussion,
-                          title=title, path=path, cell=cell, commit=commit, run=run)
+    return client.comment(
+        repo_id,
+        text,
+        type=_repo_type(client, repo_id, type),
+        discussion=discussion,
+        title=title,
+        path=path,
+        cell=cell,
+        commit=commit,
+        run=run,
+    )
 
 
 @dataclass
@@ -68,10 +87,17 @@ class Discussions:
         return iter(self.items)
 
     def rows(self) -> list[dict[str, Any]]:
-        return [{"num": d["num"], "title": d["title"], "status": d["status"],
-                 "kind": "pull request" if d["isPullRequest"] else "discussion",
-                 "author": (d.get("author") or {}).get("name"), "created": d["createdAt"]}
-                for d in self.items]
+        return [
+            {
+                "num": d["num"],
+                "title": d["title"],
+                "status": d["status"],
+                "kind": "pull request" if d["isPullRequest"] else "discussion",
+                "author": (d.get("author") or {}).get("name"),
+                "created": d["createdAt"],
+            }
+            for d in self.items
+        ]
 
     @property
     def df(self) -> Any:
@@ -81,30 +107,46 @@ class Discussions:
 
     def __repr__(self) -> str:
         lines = [f"{len(self.items)} discussions on {self.repo_id}"]
-        lines += [f"  #{r['num']:<4} {r['status']:<7} {r['kind']:<13} {r['title']} ({r['author']})"
-                  for r in self.rows()]
+        lines += [
+            f"  #{r['num']:<4} {r['status']:<7} {r['kind']:<13} {r['title']} ({r['author']})"
+            for r in self.rows()
+        ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{h}</th>" for h in ("#", "title", "status", "kind", "author", "created"))
         body = "".join(
-            "<tr>" + "".join(f"<td>{escape(str(r[k]))}</td>" for k in
-                             ("num", "title", "status", "kind", "author", "created")) + "</tr>"
-            for r in self.rows())
-        return (f"<div><b>{len(self.items)} discussions on {escape(self.repo_id)}</b>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+            "<tr>"
+            + "".join(
+                f"<td>{escape(str(r[k]))}</td>"
+                for k in ("num", "title", "status", "kind", "author", "created")
+            )
+            + "</tr>"
+            for r in self.rows()
+        )
+        return (
+            f"<div><b>{len(self.items)} discussions on {escape(self.repo_id)}</b>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
 
 
-def discussions(repo_id: str, *, status: str = "all", kind: str = "all", author: str | None = None,
-                type: str | None = None) -> Discussions:
+def discussions(
+    repo_id: str,
+    *,
+    status: str = "all",
+    kind: str = "all",
+    author: str | None = None,
+    type: str | None = None,
+) -> Discussions:
     """The discussions and pull requests of a repo, newest first.
 
     >>> wb.discussions("admin/iris-mini", status="open")        # doctest: +SKIP
     2 discussions on admin/iris-mini ...
     """
     client = _client()
-    items = client.discussions(repo_id, type=_repo_type(client, repo_id, type), status=status,
-                               kind=kind, author=author)
+    items = client.discussions(
+        repo_id, type=_repo_type(client, repo_id, type), status=status, kind=kind, author=author
+    )
     return Discussions(repo_id, items)
 
 
@@ -129,11 +171,22 @@ class Inbox:
     def df(self) -> Any:
         import pandas as pd
 
-        return pd.DataFrame([{"id": n["id"], "kind": n["kind"], "repo": n["repo"]["name"],
-                              "discussion": n.get("discussion"), "title": n.get("title"),
-                              "actor": n["actor"], "created": n["createdAt"], "read": n["read"]}
-                             for n in self.items],
-                            columns=["id", "kind", "repo", "discussion", "title", "actor", "created", "read"])
+        return pd.DataFrame(
+            [
+                {
+                    "id": n["id"],
+                    "kind": n["kind"],
+                    "repo": n["repo"]["name"],
+                    "discussion": n.get("discussion"),
+                    "title": n.get("title"),
+                    "actor": n["actor"],
+                    "created": n["createdAt"],
+                    "read": n["read"],
+                }
+                for n in self.items
+            ],
+            columns=["id", "kind", "repo", "discussion", "title", "actor", "created", "read"],
+        )
 
     def mark_read(self) -> int:
         """Mark the listed notifications read."""

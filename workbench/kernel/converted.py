@@ -43,18 +43,26 @@ class Memo:
     """The conversion of one commit: of its Parquet files (``data_files``: split -> local
     paths, with ``features``), or of the whole repo as ``datasets`` finds its data (``repo``)."""
 
-    def __init__(self, records: Path, commit: str, *,
-                 data_files: dict[str, list[str]] | None = None, features: Any = None,
-                 repo: str | None = None) -> None:
+    def __init__(
+        self,
+        records: Path,
+        commit: str,
+        *,
+        data_files: dict[str, list[str]] | None = None,
+        features: Any = None,
+        repo: str | None = None,
+    ) -> None:
         import datasets
 
         self.commit, self.repo = commit, repo
         self.data_files = data_files or {}
         self.features = features
         self.root = str(Path(os.path.expanduser(str(datasets.config.HF_DATASETS_CACHE))))
-        what = ({"repo": repo} if repo is not None else
-                {"data_files": self.data_files,
-                 "features": None if features is None else features.to_dict()})
+        what = (
+            {"repo": repo}
+            if repo is not None
+            else {"data_files": self.data_files, "features": None if features is None else features.to_dict()}
+        )
         key = json.dumps([_FORMAT, datasets.__version__, self.root, what], sort_keys=True)
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         self.path = records / f"{commit}-{digest}.json"
@@ -86,8 +94,12 @@ class Memo:
             in_memory = is_small_dataset(info.dataset_size)
 
             def one(name: str) -> Any:
-                kwargs = reader.read(name=record["name"], instructions=datasets.Split(name),
-                                     split_infos=info.splits.values(), in_memory=in_memory)
+                kwargs = reader.read(
+                    name=record["name"],
+                    instructions=datasets.Split(name),
+                    split_infos=info.splits.values(),
+                    in_memory=in_memory,
+                )
                 return datasets.Dataset(fingerprint=fingerprints[name], **kwargs)
 
             if split is not None:
@@ -104,12 +116,15 @@ class Memo:
             record = json.loads(self.path.read_text(encoding="utf-8"))
             folder = Path(record["folder"])
             sources = record["sources"]
-            ok = (record.get("format") == _FORMAT and record["datasets"] == datasets.__version__
-                  and isinstance(record["name"], str)
-                  and isinstance(record["fingerprints"], dict)
-                  and Path(self.root) in folder.parents  # the cache root it was written under
-                  and sources == _sources(self.data_files)
-                  and (folder / datasets.config.DATASET_INFO_FILENAME).is_file())
+            ok = (
+                record.get("format") == _FORMAT
+                and record["datasets"] == datasets.__version__
+                and isinstance(record["name"], str)
+                and isinstance(record["fingerprints"], dict)
+                and Path(self.root) in folder.parents  # the cache root it was written under
+                and sources == _sources(self.data_files)
+                and (folder / datasets.config.DATASET_INFO_FILENAME).is_file()
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return record if ok else None
@@ -127,17 +142,25 @@ class Memo:
             builder = datasets.load_dataset_builder(self.repo, revision=self.commit, token=token)
         else:
             builder = datasets.load_dataset_builder(
-                "parquet", data_files=self.data_files, features=self.features,
-                writer_batch_size=_batch_rows(self.data_files, self.features))
+                "parquet",
+                data_files=self.data_files,
+                features=self.features,
+                writer_batch_size=_batch_rows(self.data_files, self.features),
+            )
         builder.download_and_prepare()
         out = builder.as_dataset(split=split, in_memory=is_small_dataset(builder.info.dataset_size))
         if not builder._check_legacy_cache():  # the reader would be given another name
             self.record = {
-                "format": _FORMAT, "datasets": datasets.__version__,
-                "folder": str(builder._output_dir), "name": builder.dataset_name,
-                "fingerprints": {name: builder._get_dataset_fingerprint(datasets.Split(name))
-                                 for name in builder.info.splits},
-                "sources": _sources(self.data_files)}
+                "format": _FORMAT,
+                "datasets": datasets.__version__,
+                "folder": str(builder._output_dir),
+                "name": builder.dataset_name,
+                "fingerprints": {
+                    name: builder._get_dataset_fingerprint(datasets.Split(name))
+                    for name in builder.info.splits
+                },
+                "sources": _sources(self.data_files),
+            }
         return out
 
     def save(self) -> None:
@@ -170,8 +193,13 @@ def _batch_rows(data_files: dict[str, list[str]], features: Any) -> int | None:
     for paths in data_files.values():
         for path in paths:
             meta = pq.read_metadata(path)
-            if features is None and get_arrow_writer_batch_size_from_features(
-                    Features.from_arrow_schema(meta.schema.to_arrow_schema())) is not None:
+            if (
+                features is None
+                and get_arrow_writer_batch_size_from_features(
+                    Features.from_arrow_schema(meta.schema.to_arrow_schema())
+                )
+                is not None
+            ):
                 return None
             rows = max([rows] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
     if features is not None and get_arrow_writer_batch_size_from_features(features) is not None:

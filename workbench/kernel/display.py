@@ -22,21 +22,29 @@ _CELL = "padding:2px 8px;text-align:left;vertical-align:top"
 
 def badge(repo_type: str) -> str:
     color = _COLORS.get(repo_type, "#57606a")
-    return (f'<span style="background:{color};color:white;border-radius:3px;padding:0 5px;'
-            f'font-size:0.8em">{esc(repo_type)}</span>')
+    return (
+        f'<span style="background:{color};color:white;border-radius:3px;padding:0 5px;'
+        f'font-size:0.8em">{esc(repo_type)}</span>'
+    )
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
-          raw_columns: frozenset[int] | set[int] = frozenset()) -> str:
+def table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    raw_columns: frozenset[int] | set[int] = frozenset(),
+) -> str:
     """An HTML table; cells are escaped except those in ``raw_columns`` (built by us)."""
     head = "".join(f'<th style="{_CELL}">{esc(h)}</th>' for h in header)
     body = []
     for row in rows:
-        cells = "".join(f'<td style="{_CELL}">{c if i in raw_columns else esc(c)}</td>'
-                        for i, c in enumerate(row))
+        cells = "".join(
+            f'<td style="{_CELL}">{c if i in raw_columns else esc(c)}</td>' for i, c in enumerate(row)
+        )
         body.append(f"<tr>{cells}</tr>")
-    return (f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f'<table style="{_TABLE_STYLE}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def human_size(n: int | None) -> str:
@@ -59,6 +67,7 @@ def short_date(value: str | None) -> str:
 
 # -- repo info -------------------------------------------------------------------------------
 
+
 @dataclass
 class RepoInfo:
     """What the hub says about a repo at one commit (``wb.info``)."""
@@ -78,14 +87,24 @@ class RepoInfo:
 
     @classmethod
     def from_api(cls, data: dict[str, Any], repo_type: str, url: str) -> RepoInfo:
-        files = [{"path": s.get("rfilename"), "size": s.get("size"),
-                  "lfs": bool(s.get("lfs"))} for s in data.get("siblings") or []]
-        return cls(id=data.get("id", ""), type=repo_type, sha=data.get("sha"),
-                   private=bool(data.get("private")), tags=list(data.get("tags") or []),
-                   card_data=dict(data.get("cardData") or {}), files=files,
-                   last_modified=data.get("lastModified"),
-                   downloads=int(data.get("downloads") or 0), likes=int(data.get("likes") or 0),
-                   url=url, raw=data)
+        files = [
+            {"path": s.get("rfilename"), "size": s.get("size"), "lfs": bool(s.get("lfs"))}
+            for s in data.get("siblings") or []
+        ]
+        return cls(
+            id=data.get("id", ""),
+            type=repo_type,
+            sha=data.get("sha"),
+            private=bool(data.get("private")),
+            tags=list(data.get("tags") or []),
+            card_data=dict(data.get("cardData") or {}),
+            files=files,
+            last_modified=data.get("lastModified"),
+            downloads=int(data.get("downloads") or 0),
+            likes=int(data.get("likes") or 0),
+            url=url,
+            raw=data,
+        )
 
     @property
     def title(self) -> str | None:
@@ -93,8 +112,10 @@ class RepoInfo:
         return str(value) if value else None
 
     def __repr__(self) -> str:
-        return (f"RepoInfo({self.id!r}, type={self.type!r}, sha={(self.sha or '')[:12]!r}, "
-                f"files={len(self.files)}{', private' if self.private else ''})")
+        return (
+            f"RepoInfo({self.id!r}, type={self.type!r}, sha={(self.sha or '')[:12]!r}, "
+            f"files={len(self.files)}{', private' if self.private else ''})"
+        )
 
     def _repr_html_(self) -> str:
         from workbench.kernel.session import LOADER
@@ -102,26 +123,35 @@ class RepoInfo:
         lock = " &#128274; private" if self.private else ""
         title = f"<div><i>{esc(self.title)}</i></div>" if self.title else ""
         meta = []
-        for key in ("license", "library_name", "pipeline_tag", "task_categories", "datasets",
-                    "base_model", "authors"):
+        for key in (
+            "license",
+            "library_name",
+            "pipeline_tag",
+            "task_categories",
+            "datasets",
+            "base_model",
+            "authors",
+        ):
             if key in self.card_data:
                 value = self.card_data[key]
-                meta.append((key, ", ".join(map(str, value)) if isinstance(value, list)
-                             else value))
-        files = table(("file", "size", "storage"),
-                      ((f["path"], human_size(f["size"]), "LFS" if f["lfs"] else "")
-                       for f in self.files))
+                meta.append((key, ", ".join(map(str, value)) if isinstance(value, list) else value))
+        files = table(
+            ("file", "size", "storage"),
+            ((f["path"], human_size(f["size"]), "LFS" if f["lfs"] else "") for f in self.files),
+        )
         tags = " ".join(f"<code>{esc(t)}</code>" for t in self.tags)
         load = f'{LOADER.get(self.type, "wb.info")}("{self.id}")'
-        return (f"<div>{badge(self.type)} <b><a href=\"{esc(self.url)}\" target=\"_blank\">"
-                f"{esc(self.id)}</a></b>{lock}{title}"
-                f"<div style='color:#57606a;font-size:0.9em'>commit <code>"
-                f"{esc((self.sha or '')[:12])}</code> &middot; updated "
-                f"{esc(short_date(self.last_modified))} &middot; {self.downloads} downloads "
-                f"&middot; {self.likes} likes</div>"
-                f"<div>{tags}</div>{table(('field', 'value'), meta) if meta else ''}"
-                f"<details><summary>{len(self.files)} files</summary>{files}</details>"
-                f"<div><code>{esc(load)}</code></div></div>")
+        return (
+            f'<div>{badge(self.type)} <b><a href="{esc(self.url)}" target="_blank">'
+            f"{esc(self.id)}</a></b>{lock}{title}"
+            f"<div style='color:#57606a;font-size:0.9em'>commit <code>"
+            f"{esc((self.sha or '')[:12])}</code> &middot; updated "
+            f"{esc(short_date(self.last_modified))} &middot; {self.downloads} downloads "
+            f"&middot; {self.likes} likes</div>"
+            f"<div>{tags}</div>{table(('field', 'value'), meta) if meta else ''}"
+            f"<details><summary>{len(self.files)} files</summary>{files}</details>"
+            f"<div><code>{esc(load)}</code></div></div>"
+        )
 
 
 def info(repo_id: str, *, type: str | None = None, revision: str | None = None) -> RepoInfo:
@@ -143,6 +173,7 @@ def info(repo_id: str, *, type: str | None = None, revision: str | None = None) 
 
 # -- commit records --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CommitInfo:
     """The commit a ``wb.publish_*`` call made (or found, when nothing changed)."""
@@ -161,7 +192,9 @@ class CommitInfo:
         return self.oid
 
     def _repr_html_(self) -> str:
-        return (f"<div>{badge(self.type)} published <a href=\"{esc(self.repo_url)}\" "
-                f"target=\"_blank\"><b>{esc(self.repo_id)}</b></a> at commit "
-                f"<a href=\"{esc(self.url)}\" target=\"_blank\"><code>{esc(self.oid[:12])}"
-                f"</code></a></div>")
+        return (
+            f'<div>{badge(self.type)} published <a href="{esc(self.repo_url)}" '
+            f'target="_blank"><b>{esc(self.repo_id)}</b></a> at commit '
+            f'<a href="{esc(self.url)}" target="_blank"><code>{esc(self.oid[:12])}'
+            f"</code></a></div>"
+        )

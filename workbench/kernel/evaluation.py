@@ -16,10 +16,17 @@ if TYPE_CHECKING:
     from workbench.evals.leaderboard import Leaderboard
 
 
-def evaluate(model: str, dataset: str, metrics: str | Sequence[str] = ("accuracy",), *,
-             split: str = "test", notebook: str | None = None,
-             parameters: dict[str, Any] | None = None, timeout: float | None = None,
-             publish: bool = False) -> RunRecord:
+def evaluate(
+    model: str,
+    dataset: str,
+    metrics: str | Sequence[str] = ("accuracy",),
+    *,
+    split: str = "test",
+    notebook: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    publish: bool = False,
+) -> RunRecord:
     """Run the evaluation notebook in a fresh kernel and store its record on the hub.
 
     >>> wb.evaluate("admin/tiny-classifier", "admin/iris-mini", ["accuracy", "f1"])  # doctest: +SKIP
@@ -29,9 +36,18 @@ def evaluate(model: str, dataset: str, metrics: str | Sequence[str] = ("accuracy
 
     conn = connection()
     names = [metrics] if isinstance(metrics, str) else list(metrics)
-    spec = EvalSpec(model, dataset, metrics=names, split=split, notebook=notebook,
-                    parameters=dict(parameters or {}), timeout=timeout, hub_url=conn.url,
-                    token=conn.token, publish=publish)
+    spec = EvalSpec(
+        model,
+        dataset,
+        metrics=names,
+        split=split,
+        notebook=notebook,
+        parameters=dict(parameters or {}),
+        timeout=timeout,
+        hub_url=conn.url,
+        token=conn.token,
+        publish=publish,
+    )
     return run_evaluation(spec, progress=_notebook_progress(), client=conn.client)
 
 
@@ -39,6 +55,7 @@ def _notebook_progress() -> Any:
     """Per-cell progress as one updating line in the notebook (plain print elsewhere)."""
     try:
         from IPython.display import display
+
         handle = display("starting ...", display_id=True)
     except ImportError:
         handle = None
@@ -67,5 +84,4 @@ def leaderboard(dataset: str, *, metric: str = "accuracy", split: str | None = "
     from workbench.kernel.session import connection
 
     conn = connection()
-    return to_frame(conn.client.leaderboard(dataset, metric=metric, split=split),
-                    base_url=conn.url)
+    return to_frame(conn.client.leaderboard(dataset, metric=metric, split=split), base_url=conn.url)

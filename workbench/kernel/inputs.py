@@ -49,10 +49,12 @@ class Inputs(list[InputRecord]):
     def _repr_html_(self) -> str:
         if not self:
             return "<i>Nothing loaded from the hub in this session yet.</i>"
-        rows = [(badge(r.type), r.repo, _code(r.commit), r.revision or "main", r.via,
-                 r.loaded_at) for r in self]
-        return table(("type", "repo", "commit", "asked for", "loaded with", "at (UTC)"), rows,
-                     raw_columns={0, 2})
+        rows = [
+            (badge(r.type), r.repo, _code(r.commit), r.revision or "main", r.via, r.loaded_at) for r in self
+        ]
+        return table(
+            ("type", "repo", "commit", "asked for", "loaded with", "at (UTC)"), rows, raw_columns={0, 2}
+        )
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self]
@@ -68,15 +70,20 @@ _lock = threading.Lock()
 _records: list[InputRecord] = []
 
 
-def record(repo: str, repo_type: str, commit: str, *, revision: str | None, via: str,
-           hub: str) -> InputRecord:
+def record(
+    repo: str, repo_type: str, commit: str, *, revision: str | None, via: str, hub: str
+) -> InputRecord:
     """Add a load to the session's inputs (once per repo, type and commit)."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     rec = InputRecord(repo, repo_type, commit, revision, via, hub, now)
     with _lock:
         for existing in _records:
             if (existing.repo, existing.type, existing.commit, existing.hub) == (
-                    repo, repo_type, commit, hub):
+                repo,
+                repo_type,
+                commit,
+                hub,
+            ):
                 return existing
         _records.append(rec)
     return rec

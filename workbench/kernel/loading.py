@@ -59,6 +59,7 @@ def register_model(cls: T | None = None, *, name: str | None = None) -> Any:
     >>> @wb.register_model
     ... class TinyMLP(torch.nn.Module): ...
     """
+
     def add(klass: T) -> T:
         _registry[name or klass.__name__] = klass
         return klass
@@ -68,8 +69,15 @@ def register_model(cls: T | None = None, *, name: str | None = None) -> Any:
 
 # -- datasets --------------------------------------------------------------------------------
 
-def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None = None,
-                 streaming: bool = False, **kwargs: Any) -> Any:
+
+def load_dataset(
+    repo_id: str,
+    split: str | None = None,
+    *,
+    revision: str | None = None,
+    streaming: bool = False,
+    **kwargs: Any,
+) -> Any:
     """``datasets.load_dataset`` of a dataset repo, pinned to the commit ``revision`` names.
 
     >>> train = wb.load_dataset("admin/iris-mini", split="train")     # doctest: +SKIP
@@ -83,31 +91,33 @@ def load_dataset(repo_id: str, split: str | None = None, *, revision: str | None
     plain = not streaming and not {"name", "data_files", "data_dir"} & kwargs.keys()
     pinned: Resolved | None = None
     try:
-        pinned, out = (_load_listed(repo_id, revision, split, kwargs, token) if plain
-                       else (None, None))
+        pinned, out = _load_listed(repo_id, revision, split, kwargs, token) if plain else (None, None)
         if out is None:
             pinned = pinned or resolve(repo_id, "dataset", revision)
-            out = datasets.load_dataset(repo_id, split=split, revision=pinned.commit,
-                                        streaming=streaming, token=token, **kwargs)
+            out = datasets.load_dataset(
+                repo_id, split=split, revision=pinned.commit, streaming=streaming, token=token, **kwargs
+            )
     except (EmptyDatasetError, DataFilesNotFoundError, FileNotFoundError) as exc:
         where = f" at {pinned.commit[:12]}" if pinned is not None else ""
         raise InvalidRequest(
             f"Dataset {repo_id}{where} has no data files that "
             f"datasets.load_dataset recognizes ({exc}). Add files such as "
             "data/train-00000-of-00001.parquet (or train.csv, test.jsonl), or a `configs:` "
-            "block in README.md; wb.publish_dataset writes both.", code="NoSplits") from exc
+            "block in README.md; wb.publish_dataset writes both.",
+            code="NoSplits",
+        ) from exc
     except ValueError as exc:
         if "split" not in str(exc).lower():
             raise
         raise InvalidRequest(f"Dataset {repo_id}: {exc}", code="UnknownSplit") from exc
     assert pinned is not None
-    record(repo_id, "dataset", pinned.commit, revision=revision, via="wb.load_dataset",
-           hub=conn.url)
+    record(repo_id, "dataset", pinned.commit, revision=revision, via="wb.load_dataset", hub=conn.url)
     return out
 
 
-def _load_listed(repo_id: str, revision: str | None, split: str | None,
-                 kwargs: dict[str, Any], token: str | bool) -> tuple[Resolved | None, Any]:
+def _load_listed(
+    repo_id: str, revision: str | None, split: str | None, kwargs: dict[str, Any], token: str | bool
+) -> tuple[Resolved | None, Any]:
     """The layout ``wb.publish_dataset`` writes (the card lists the split's Parquet files):
     the commit's files, read from the local cache as ``datasets`` reads local Parquet (same
     splits, rows and features). Other layouts, called with no options: ``datasets`` of the
@@ -156,16 +166,16 @@ def _load_listed(repo_id: str, revision: str | None, split: str | None,
 def _memo(pinned: Resolved, **what: Any) -> Memo:
     """The record of what ``datasets`` converted at ``pinned.commit`` (of the repo, or of
     its listed files: see :class:`Memo`)."""
-    return Memo(connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit,
-                **what)
+    return Memo(connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit, **what)
 
 
 def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:
     return [p for paths in listed[0].values() for p in paths]
 
 
-def _read_listed(pinned: Resolved, listed: tuple[dict[str, list[str]], Any], split: str | None,
-                 kwargs: dict[str, Any]) -> Any:
+def _read_listed(
+    pinned: Resolved, listed: tuple[dict[str, list[str]], Any], split: str | None, kwargs: dict[str, Any]
+) -> Any:
     """``datasets.load_dataset("parquet", ...)`` of the listed files, downloaded if missing.
 
     What is downloaded is hashed beside the conversion rather than as it arrives (the SHA-256
@@ -235,7 +245,7 @@ def _drop_converted(out: Any) -> None:
     """Remove the ``datasets`` cache converted from files that failed their check."""
     import shutil
 
-    for ds in (out.values() if isinstance(out, dict) else [out]):
+    for ds in out.values() if isinstance(out, dict) else [out]:
         for entry in getattr(ds, "cache_files", None) or []:
             shutil.rmtree(Path(entry["filename"]).parent, ignore_errors=True)
 
@@ -260,18 +270,25 @@ def _listed_parquet(pinned: Resolved) -> tuple[dict[str, list[str]], Any] | None
         except (InvalidRequest, UnicodeDecodeError):
             return None
     configs = meta.get("configs")
-    if not (isinstance(configs, list) and len(configs) == 1 and isinstance(configs[0], dict)
-            and configs[0].get("config_name", "default") == "default"
-            and isinstance(configs[0].get("data_files"), list)):
+    if not (
+        isinstance(configs, list)
+        and len(configs) == 1
+        and isinstance(configs[0], dict)
+        and configs[0].get("config_name", "default") == "default"
+        and isinstance(configs[0].get("data_files"), list)
+    ):
         return None
     present = set(pinned.files)
     files: dict[str, list[str]] = {}
     for entry in configs[0]["data_files"]:
         paths = entry.get("path") if isinstance(entry, dict) else None
         paths = [paths] if isinstance(paths, str) else paths
-        if not (isinstance(entry.get("split"), str) and isinstance(paths, list) and paths and
-                all(isinstance(p, str) and p.endswith(".parquet") and p in present
-                    for p in paths)):
+        if not (
+            isinstance(entry.get("split"), str)
+            and isinstance(paths, list)
+            and paths
+            and all(isinstance(p, str) and p.endswith(".parquet") and p in present for p in paths)
+        ):
             return None
         files.setdefault(entry["split"], []).extend(paths)
     features = None
@@ -287,6 +304,7 @@ def _listed_parquet(pinned: Resolved) -> tuple[dict[str, list[str]], Any] | None
 
 
 # -- models ----------------------------------------------------------------------------------
+
 
 def load_model(repo_id: str, *, revision: str | None = None, device: Any = None) -> Any:
     """A ``torch.nn.Module`` in eval mode from a model repo, pinned to ``revision``'s commit.
@@ -304,8 +322,7 @@ def load_model(repo_id: str, *, revision: str | None = None, device: Any = None)
         model = _load_from_class(pinned, config, files).eval()
     if device is not None:
         model = model.to(device)
-    record(repo_id, "model", pinned.commit, revision=revision, via="wb.load_model",
-           hub=connection().url)
+    record(repo_id, "model", pinned.commit, revision=revision, via="wb.load_model", hub=connection().url)
     return model
 
 
@@ -314,11 +331,11 @@ def _read_config(pinned: Resolved) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise InvalidRequest(f"config.json of {pinned.repo_id} is not valid JSON: {exc}.",
-                             code="InvalidConfig") from None
+        raise InvalidRequest(
+            f"config.json of {pinned.repo_id} is not valid JSON: {exc}.", code="InvalidConfig"
+        ) from None
     if not isinstance(config, dict):
-        raise InvalidRequest(f"config.json of {pinned.repo_id} is not a JSON object.",
-                             code="InvalidConfig")
+        raise InvalidRequest(f"config.json of {pinned.repo_id} is not a JSON object.", code="InvalidConfig")
     return config
 
 
@@ -329,8 +346,10 @@ def _is_transformers(config: dict[str, Any]) -> bool:
         from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
     except ImportError:
         if "transformers_version" in config:
-            log.warning("config.json says transformers, which is not installed; trying the "
-                        "other ways to load the model")
+            log.warning(
+                "config.json says transformers, which is not installed; trying the "
+                "other ways to load the model"
+            )
         return False
     return "transformers_version" in config or config.get("model_type") in CONFIG_MAPPING_NAMES
 
@@ -339,10 +358,11 @@ def _refuse_pickle_only(pinned: Resolved, files: set[str]) -> None:
     pickles = sorted(f for f in files if f.endswith(PICKLE_SUFFIXES))
     raise InvalidRequest(
         f"Model {pinned.repo_id} has no safetensors weights"
-        + (f", only pickle files ({', '.join(pickles)}), which Workbench never loads"
-           if pickles else "")
+        + (f", only pickle files ({', '.join(pickles)}), which Workbench never loads" if pickles else "")
         + ". Publish it again with wb.publish_model (safetensors) or "
-        "model.save_pretrained(..., safe_serialization=True).", code="NoSafeWeights")
+        "model.save_pretrained(..., safe_serialization=True).",
+        code="NoSafeWeights",
+    )
 
 
 def _load_transformers(pinned: Resolved, config: dict[str, Any]) -> Any:
@@ -357,19 +377,20 @@ def _load_transformers(pinned: Resolved, config: dict[str, Any]) -> Any:
         cls = transformers.AutoModel
     token: str | bool = connection().token or False
     try:
-        return cls.from_pretrained(pinned.repo_id, revision=pinned.commit, use_safetensors=True,
-                                   token=token, trust_remote_code=False)
+        return cls.from_pretrained(
+            pinned.repo_id, revision=pinned.commit, use_safetensors=True, token=token, trust_remote_code=False
+        )
     except (OSError, ValueError) as exc:
-        raise InvalidRequest(f"transformers could not load {pinned.repo_id} at "
-                             f"{pinned.commit[:12]}: {exc}", code="LoadFailed") from exc
+        raise InvalidRequest(
+            f"transformers could not load {pinned.repo_id} at {pinned.commit[:12]}: {exc}", code="LoadFailed"
+        ) from exc
 
 
 def _find_class(name: str, config: dict[str, Any]) -> type | None:
     if name in _registry:
         return _registry[name]
     module_name = config.get("module")
-    if isinstance(module_name, str) and _MODULE_NAME.match(module_name) and \
-            module_name != "__main__":
+    if isinstance(module_name, str) and _MODULE_NAME.match(module_name) and module_name != "__main__":
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -392,11 +413,16 @@ def _construct(cls: type, config: dict[str, Any]) -> Any:
         kwargs = {k: v for k, v in config.items() if k not in ("architectures", "module")}
     else:
         kwargs = {k: config[k] for k in params if k in config}
-    missing = [n for n, p in params.items() if p.default is p.empty and
-               p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs]
+    missing = [
+        n
+        for n, p in params.items()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs
+    ]
     if missing:
-        raise InvalidRequest(f"config.json has no value for {', '.join(missing)}, which "
-                             f"{cls.__name__}() needs.", code="InvalidConfig")
+        raise InvalidRequest(
+            f"config.json has no value for {', '.join(missing)}, which {cls.__name__}() needs.",
+            code="InvalidConfig",
+        )
     return cls(**kwargs)
 
 
@@ -409,8 +435,10 @@ def _load_from_class(pinned: Resolved, config: dict[str, Any], files: set[str]) 
     if name is None:
         raise InvalidRequest(
             f"Model {pinned.repo_id} has no model.pt2 and its config.json names no class "
-            "(\"architectures\": [\"ClassName\"]), so Workbench cannot tell what to build. "
-            "Publish it with wb.publish_model, which writes both.", code="NoModelClass")
+            '("architectures": ["ClassName"]), so Workbench cannot tell what to build. '
+            "Publish it with wb.publish_model, which writes both.",
+            code="NoModelClass",
+        )
     if WEIGHTS not in files:
         _refuse_pickle_only(pinned, files)
     cls = _find_class(name, config)
@@ -420,20 +448,26 @@ def _load_from_class(pinned: Resolved, config: dict[str, Any], files: set[str]) 
             f"Model class {name} of {pinned.repo_id} is not defined here. Define it in the "
             f"notebook{where}, or register it: @wb.register_model above `class {name}"
             "(torch.nn.Module)`; then call wb.load_model again. (Workbench never runs code "
-            "from the repo.)", code="ModelClassNotFound")
+            "from the repo.)",
+            code="ModelClassNotFound",
+        )
     if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
-        raise InvalidRequest(f"{name} is not a torch.nn.Module subclass.",
-                             code="NoModelClass")
+        raise InvalidRequest(f"{name} is not a torch.nn.Module subclass.", code="NoModelClass")
     model = _construct(cls, config)
     path = fetch(pinned, [WEIGHTS])[WEIGHTS]
     try:
         load_weights(model, str(path), strict=True)
     except (RuntimeError, WorkbenchError) as exc:
-        raise InvalidRequest(f"The weights of {pinned.repo_id} do not fit {name}"
-                             f"({_kwargs_text(config)}): {exc}", code="WeightsMismatch") from exc
+        raise InvalidRequest(
+            f"The weights of {pinned.repo_id} do not fit {name}({_kwargs_text(config)}): {exc}",
+            code="WeightsMismatch",
+        ) from exc
     return model
 
 
 def _kwargs_text(config: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in config.items()
-                     if k not in ("architectures", "module") and not isinstance(v, dict | list))
+    return ", ".join(
+        f"{k}={v!r}"
+        for k, v in config.items()
+        if k not in ("architectures", "module") and not isinstance(v, dict | list)
+    )

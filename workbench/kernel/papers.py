@@ -72,8 +72,10 @@ class Paper:
         return to_bibtex(self.metadata, self.repo_id, url=self.url)
 
     def __repr__(self) -> str:
-        return (f"Paper({self.repo_id!r}, title={self.title!r}, authors={self.authors!r}, "
-                f"commit={self.commit[:12]!r})")
+        return (
+            f"Paper({self.repo_id!r}, title={self.title!r}, authors={self.authors!r}, "
+            f"commit={self.commit[:12]!r})"
+        )
 
     def _id_links(self) -> list[tuple[str, str | None]]:
         out: list[tuple[str, str | None]] = []
@@ -87,30 +89,38 @@ class Paper:
         return out
 
     def _repr_html_(self) -> str:
-        ids = " &middot; ".join(f'<a href="{esc(u)}" target="_blank">{esc(t)}</a>' if u else
-                                esc(t) for t, u in self._id_links())
-        links = "".join(f"<li>{badge(_LINK_TYPES.get(key, key))} <code>{esc(r)}</code></li>"
-                        for key, repos in self.links.items() for r in repos)
+        ids = " &middot; ".join(
+            f'<a href="{esc(u)}" target="_blank">{esc(t)}</a>' if u else esc(t) for t, u in self._id_links()
+        )
+        links = "".join(
+            f"<li>{badge(_LINK_TYPES.get(key, key))} <code>{esc(r)}</code></li>"
+            for key, repos in self.links.items()
+            for r in repos
+        )
         paras = "".join(f"<p>{esc(p)}</p>" for p in self.abstract.split("\n\n") if p.strip())
         pdf = f"<div>PDF: <code>{esc(self.pdf_path)}</code></div>" if self.pdf_path else ""
         sups = ", ".join(f"<code>{esc(n)}</code>" for n in self.supplements)
-        return (f"<div>{badge('paper')} <b style='font-size:1.1em'>{esc(self.title)}</b>"
-                f"<div>{esc(', '.join(self.authors))}"
-                f"{' &middot; ' + esc(self.published) if self.published else ''}</div>"
-                f"<div style='color:#57606a'>{ids}</div>{paras}"
-                f"{'<ul>' + links + '</ul>' if links else ''}{pdf}"
-                f"{'<div>Supplements: ' + sups + '</div>' if sups else ''}</div>")
+        return (
+            f"<div>{badge('paper')} <b style='font-size:1.1em'>{esc(self.title)}</b>"
+            f"<div>{esc(', '.join(self.authors))}"
+            f"{' &middot; ' + esc(self.published) if self.published else ''}</div>"
+            f"<div style='color:#57606a'>{ids}</div>{paras}"
+            f"{'<ul>' + links + '</ul>' if links else ''}{pdf}"
+            f"{'<div>Supplements: ' + sups + '</div>' if sups else ''}</div>"
+        )
 
     def _repr_markdown_(self) -> str:
-        ids = ", ".join(f"[{md_escape(t)}]({u})" if u else md_escape(t)
-                        for t, u in self._id_links())
-        links = "\n".join(f"- {md_escape(key)}: {md_escape(r)}"
-                          for key, repos in self.links.items() for r in repos)
+        ids = ", ".join(f"[{md_escape(t)}]({u})" if u else md_escape(t) for t, u in self._id_links())
+        links = "\n".join(
+            f"- {md_escape(key)}: {md_escape(r)}" for key, repos in self.links.items() for r in repos
+        )
         when = f" ({md_escape(self.published)})" if self.published else ""
         sups = ", ".join(md_escape(n) for n in self.supplements)
-        return (f"### {md_escape(self.title)}\n\n*{md_escape(', '.join(self.authors))}*{when}"
-                f"\n\n{ids}\n\n{md_escape(self.abstract)}\n\n{links}\n"
-                + (f"\nSupplements: {sups}\n" if sups else ""))
+        return (
+            f"### {md_escape(self.title)}\n\n*{md_escape(', '.join(self.authors))}*{when}"
+            f"\n\n{ids}\n\n{md_escape(self.abstract)}\n\n{links}\n"
+            + (f"\nSupplements: {sups}\n" if sups else "")
+        )
 
 
 def load_paper(repo_id: str, *, revision: str | None = None) -> Paper:
@@ -133,17 +143,24 @@ def load_paper(repo_id: str, *, revision: str | None = None) -> Paper:
     pdf_path = local[pdf] if pdf else None
     authors = meta.get("authors") or []
     paper = Paper(
-        repo_id=repo_id, commit=pinned.commit,
+        repo_id=repo_id,
+        commit=pinned.commit,
         title=str(meta.get("title") or repo_id.split("/")[1]),
-        authors=[str(a.get("name", a)) if isinstance(a, dict) else str(a) for a in
-                 (authors if isinstance(authors, list) else [authors])],
+        authors=[
+            str(a.get("name", a)) if isinstance(a, dict) else str(a)
+            for a in (authors if isinstance(authors, list) else [authors])
+        ],
         abstract=str(meta.get("abstract") or ""),
         identifiers={str(k): str(v) for k, v in (meta.get("identifiers") or {}).items()},
-        links={key: [str(r) for r in meta[key]] for key in _LINK_KEYS.values()
-               if isinstance(meta.get(key), list)},
+        links={
+            key: [str(r) for r in meta[key]] for key in _LINK_KEYS.values() if isinstance(meta.get(key), list)
+        },
         published=str(meta["published"]) if meta.get("published") else None,
-        pdf_path=pdf_path, url=conn.client.repo_url(repo_id, type="paper"), metadata=meta,
-        supplements={f[len(SUPPLEMENTS):]: local[f] for f in extra})
+        pdf_path=pdf_path,
+        url=conn.client.repo_url(repo_id, type="paper"),
+        metadata=meta,
+        supplements={f[len(SUPPLEMENTS) :]: local[f] for f in extra},
+    )
     record(repo_id, "paper", pinned.commit, revision=revision, via="wb.load_paper", hub=conn.url)
     return paper
 
@@ -155,16 +172,20 @@ def _link_type(link: Any) -> tuple[str, str]:
         if isinstance(value, str) and isinstance(getattr(link, "type", None), str):
             return link.type, value
     if not isinstance(link, str):
-        raise InvalidRequest(f"Invalid link {link!r}: give a repo id such as 'me/tiny' or "
-                             "'datasets/me/iris'.", code="InvalidLink")
+        raise InvalidRequest(
+            f"Invalid link {link!r}: give a repo id such as 'me/tiny' or 'datasets/me/iris'.",
+            code="InvalidLink",
+        )
     for prefix, kind in _PREFIXES.items():
         if link.startswith(prefix):
-            return kind, check_repo_id(link[len(prefix):])
+            return kind, check_repo_id(link[len(prefix) :])
     found = find_type(check_repo_id(link))
     if found is None:
-        raise InvalidRequest(f"Link {link} is no repo on {connection().url} that you can see; "
-                             "publish it first, or prefix the type (datasets/ns/name).",
-                             code="InvalidLink")
+        raise InvalidRequest(
+            f"Link {link} is no repo on {connection().url} that you can see; "
+            "publish it first, or prefix the type (datasets/ns/name).",
+            code="InvalidLink",
+        )
     return found, link
 
 
@@ -184,43 +205,62 @@ def _supplement_files(supplements: Supplements | str | Path) -> Files:
     elif isinstance(supplements, Sequence):
         items = [(Path(p).name if isinstance(p, str | Path) else p, p) for p in supplements]
     else:
-        raise InvalidRequest("supplements must be a list of file paths or a mapping "
-                             "{name: path}.", code="InvalidSupplement")
+        raise InvalidRequest(
+            "supplements must be a list of file paths or a mapping {name: path}.", code="InvalidSupplement"
+        )
     files: Files = {}
     for name, value in items:
         if not isinstance(name, str) or not name or name != name.strip():
-            raise InvalidRequest(f"Invalid supplement name {name!r}: give a file name such as "
-                                 "'results.csv'.", code="InvalidSupplement")
+            raise InvalidRequest(
+                f"Invalid supplement name {name!r}: give a file name such as 'results.csv'.",
+                code="InvalidSupplement",
+            )
         try:
             path = validate_path(name)
         except InvalidRequest as exc:
-            raise InvalidRequest(f"Invalid supplement name {name!r}: {exc.message}",
-                                 code="InvalidSupplement") from None
+            raise InvalidRequest(
+                f"Invalid supplement name {name!r}: {exc.message}", code="InvalidSupplement"
+            ) from None
         key = SUPPLEMENTS + path
         if key in files:
-            raise InvalidRequest(f"Two supplements are named {name!r}: pass a mapping "
-                                 "{name: path} to name them apart.", code="InvalidSupplement")
+            raise InvalidRequest(
+                f"Two supplements are named {name!r}: pass a mapping {{name: path}} to name them apart.",
+                code="InvalidSupplement",
+            )
         if isinstance(value, bytes):
             files[key] = value
             continue
         if not isinstance(value, str | Path):
-            raise InvalidRequest(f"Supplement {name!r} must be a file path (or bytes), not "
-                                 f"{type(value).__name__}.", code="InvalidSupplement")
+            raise InvalidRequest(
+                f"Supplement {name!r} must be a file path (or bytes), not {type(value).__name__}.",
+                code="InvalidSupplement",
+            )
         file = Path(value)
         if not file.is_file():
-            raise InvalidRequest(f"Supplement {name!r}: {file} "
-                                 f"{'is not a file' if file.exists() else 'does not exist'}.",
-                                 code="SupplementNotFound")
+            raise InvalidRequest(
+                f"Supplement {name!r}: {file} {'is not a file' if file.exists() else 'does not exist'}.",
+                code="SupplementNotFound",
+            )
         files[key] = file
     return files
 
 
-def publish_paper(repo_id: str, *, title: str, authors: str | Sequence[str], abstract: str,
-                  pdf: str | Path | bytes | None = None, arxiv_id: str | None = None,
-                  doi: str | None = None, links: Sequence[Any] = (), private: bool = False,
-                  published: str | None = None, tags: Sequence[str] = (),
-                  supplements: Supplements | str | Path = (),
-                  message: str | None = None) -> CommitInfo:
+def publish_paper(
+    repo_id: str,
+    *,
+    title: str,
+    authors: str | Sequence[str],
+    abstract: str,
+    pdf: str | Path | bytes | None = None,
+    arxiv_id: str | None = None,
+    doi: str | None = None,
+    links: Sequence[Any] = (),
+    private: bool = False,
+    published: str | None = None,
+    tags: Sequence[str] = (),
+    supplements: Supplements | str | Path = (),
+    message: str | None = None,
+) -> CommitInfo:
     """Publish a paper repo: a card with title, authors, abstract, identifiers and links to
     models and datasets, the PDF as ``paper.pdf``, and ``supplements`` (local files: a list
     of paths, or ``{name: path}``) as ``supplements/<name>``, all in one commit.
@@ -241,13 +281,13 @@ def publish_paper(repo_id: str, *, title: str, authors: str | Sequence[str], abs
     identifiers: dict[str, str] = {}
     if arxiv_id is not None:
         if not _ARXIV.match(arxiv_id):
-            raise InvalidRequest(f"{arxiv_id!r} is not an arXiv id (like 2401.01234 or "
-                                 "2401.01234v2).", code="InvalidPaper")
+            raise InvalidRequest(
+                f"{arxiv_id!r} is not an arXiv id (like 2401.01234 or 2401.01234v2).", code="InvalidPaper"
+            )
         identifiers["arxiv"] = arxiv_id
     if doi is not None:
         if not _DOI.match(doi):
-            raise InvalidRequest(f"{doi!r} is not a DOI (like 10.1234/abc.5678).",
-                                 code="InvalidPaper")
+            raise InvalidRequest(f"{doi!r} is not a DOI (like 10.1234/abc.5678).", code="InvalidPaper")
         identifiers["doi"] = doi
     grouped: dict[str, list[str]] = {}
     for link in links:
@@ -258,8 +298,7 @@ def publish_paper(repo_id: str, *, title: str, authors: str | Sequence[str], abs
     files: Files = {}
     if isinstance(pdf, bytes):
         if not pdf.startswith(b"%PDF-"):
-            raise InvalidRequest("The PDF bytes are not a PDF (no %PDF- header).",
-                                 code="InvalidPaper")
+            raise InvalidRequest("The PDF bytes are not a PDF (no %PDF- header).", code="InvalidPaper")
         files["paper.pdf"] = pdf
     elif pdf is not None:
         pdf_path = Path(pdf)
@@ -267,21 +306,29 @@ def publish_paper(repo_id: str, *, title: str, authors: str | Sequence[str], abs
             raise InvalidRequest(f"PDF {pdf_path} does not exist.", code="InvalidPaper")
         with open(pdf_path, "rb") as f:
             if f.read(5) != b"%PDF-":
-                raise InvalidRequest(f"{pdf_path} is not a PDF (no %PDF- header).",
-                                     code="InvalidPaper")
+                raise InvalidRequest(f"{pdf_path} is not a PDF (no %PDF- header).", code="InvalidPaper")
         files["paper.pdf"] = pdf_path
-    meta = {"title": title.strip(), "authors": author_list, "abstract": abstract.strip(),
-            "identifiers": identifiers, "published": published or today(), **grouped,
-            "tags": list(tags)}
-    link_lines = "\n".join(f"- {key}: " + ", ".join(f"`{r}`" for r in repos)
-                           for key, repos in grouped.items())
-    sup_lines = "\n".join(f"- [{md_escape(k[len(SUPPLEMENTS):])}]({quote(k)})"
-                          for k in extra_files)
-    body = (f"# {title.strip()}\n\n{', '.join(author_list)} - {meta['published']}\n\n"
-            f"## Abstract\n\n{abstract.strip()}\n"
-            + (f"\n## Links\n\n{link_lines}\n" if link_lines else "")
-            + (f"\n## Supplements\n\n{sup_lines}\n" if sup_lines else ""))
+    meta = {
+        "title": title.strip(),
+        "authors": author_list,
+        "abstract": abstract.strip(),
+        "identifiers": identifiers,
+        "published": published or today(),
+        **grouped,
+        "tags": list(tags),
+    }
+    link_lines = "\n".join(
+        f"- {key}: " + ", ".join(f"`{r}`" for r in repos) for key, repos in grouped.items()
+    )
+    sup_lines = "\n".join(f"- [{md_escape(k[len(SUPPLEMENTS) :])}]({quote(k)})" for k in extra_files)
+    body = (
+        f"# {title.strip()}\n\n{', '.join(author_list)} - {meta['published']}\n\n"
+        f"## Abstract\n\n{abstract.strip()}\n"
+        + (f"\n## Links\n\n{link_lines}\n" if link_lines else "")
+        + (f"\n## Supplements\n\n{sup_lines}\n" if sup_lines else "")
+    )
     files.update(extra_files)
     files["README.md"] = compose_card(meta, body, None).encode()
-    return commit_repo(repo_id, "paper", files, private=private,
-                       message=message or f"Publish paper: {title.strip()[:60]}")
+    return commit_repo(
+        repo_id, "paper", files, private=private, message=message or f"Publish paper: {title.strip()[:60]}"
+    )

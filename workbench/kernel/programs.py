@@ -29,39 +29,99 @@ from workbench.errors import InvalidRequest
 
 PROGRAM_FILE = "model.pt2"
 
-_MEMBERS = re.compile(r"^(archive_format|archive_version|byteorder|\.data/[A-Za-z_]+|"
-                      r"models/model\.json|data/weights/model_weights_config\.json|"
-                      r"data/weights/weight_\d+|data/constants/model_constants_config\.json|"
-                      r"data/constants/tensor_\d+|data/sample_inputs/model\.pt|"
-                      r"extra/[A-Za-z0-9_.\-]+)$")
+_MEMBERS = re.compile(
+    r"^(archive_format|archive_version|byteorder|\.data/[A-Za-z_]+|"
+    r"models/model\.json|data/weights/model_weights_config\.json|"
+    r"data/weights/weight_\d+|data/constants/model_constants_config\.json|"
+    r"data/constants/tensor_\d+|data/sample_inputs/model\.pt|"
+    r"extra/[A-Za-z0-9_.\-]+)$"
+)
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _TARGET = re.compile(
     rf"^(torch\.ops\.(aten|prims)\.{_IDENT}\.{_IDENT}|"
     r"torch\.sym_(not|int|float|ite|max|min|sqrt)|math\.(trunc|ceil|floor|sqrt)|"
     r"_operator\.(getitem|add|sub|mul|floordiv|truediv|mod|pow|neg|pos|eq|ne|lt|le|gt|ge|"
-    r"and_|or_|lshift|rshift))$")
-_SYMPY_NAMES = frozenset((
-    "Symbol", "Integer", "Rational", "Float", "Max", "Min", "Eq", "Ne", "Lt", "Le", "Gt", "Ge",
-    "And", "Or", "Not", "Abs", "Mul", "Add", "Pow", "True", "False", "oo", "int_oo", "nan",
-    "FloorDiv", "ModularIndexing", "Where", "PythonMod", "Mod", "CleanDiv", "CeilToInt",
-    "FloorToInt", "CeilDiv", "LShift", "RShift", "PowByNatural", "FloatPow", "FloatTrueDiv",
-    "IntTrueDiv", "IsNonOverlappingAndDenseIndicator", "TruncToFloat", "TruncToInt",
-    "RoundToInt", "RoundDecimal", "ToFloat", "Identity", "sqrt", "floor", "ceiling",
-    "positive", "negative", "nonnegative", "nonpositive", "integer", "real", "finite",
-))
-_EXPR_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
-                         r"|(?P<str>'[a-z]+\d+')|(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%(),=<>&|~]))")
+    r"and_|or_|lshift|rshift))$"
+)
+_SYMPY_NAMES = frozenset(
+    (
+        "Symbol",
+        "Integer",
+        "Rational",
+        "Float",
+        "Max",
+        "Min",
+        "Eq",
+        "Ne",
+        "Lt",
+        "Le",
+        "Gt",
+        "Ge",
+        "And",
+        "Or",
+        "Not",
+        "Abs",
+        "Mul",
+        "Add",
+        "Pow",
+        "True",
+        "False",
+        "oo",
+        "int_oo",
+        "nan",
+        "FloorDiv",
+        "ModularIndexing",
+        "Where",
+        "PythonMod",
+        "Mod",
+        "CleanDiv",
+        "CeilToInt",
+        "FloorToInt",
+        "CeilDiv",
+        "LShift",
+        "RShift",
+        "PowByNatural",
+        "FloatPow",
+        "FloatTrueDiv",
+        "IntTrueDiv",
+        "IsNonOverlappingAndDenseIndicator",
+        "TruncToFloat",
+        "TruncToInt",
+        "RoundToInt",
+        "RoundDecimal",
+        "ToFloat",
+        "Identity",
+        "sqrt",
+        "floor",
+        "ceiling",
+        "positive",
+        "negative",
+        "nonnegative",
+        "nonpositive",
+        "integer",
+        "real",
+        "finite",
+    )
+)
+_EXPR_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_]\w*)"
+    r"|(?P<str>'[a-z]+\d+')|(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%(),=<>&|~]))"
+)
 _SYMBOL = re.compile(r"^[a-z]+\d+$")
-_GUARD_TOKEN = re.compile(r"\s*(?:(?P<num>\d+)|(?P<input>L\['[A-Za-z_]\w*'\])|"
-                          r"(?P<method>\.(size|stride)\(\))|(?P<index>\[\d+\])|"
-                          r"(?P<word>and|or|not)\b|(?P<op>//|<=|>=|==|!=|[-+*%()<>]))")
+_GUARD_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+)|(?P<input>L\['[A-Za-z_]\w*'\])|"
+    r"(?P<method>\.(size|stride)\(\))|(?P<index>\[\d+\])|"
+    r"(?P<word>and|or|not)\b|(?P<op>//|<=|>=|==|!=|[-+*%()<>]))"
+)
 
 
 def _refuse(path: Path, why: str) -> InvalidRequest:
     return InvalidRequest(
         f"Refusing to load {path.name}: {why}. Workbench loads only torch.export programs of "
         "plain models (ATen operators, weights without pickle); load the model from its "
-        "safetensors weights and class instead.", code="UnsafeProgram")
+        "safetensors weights and class instead.",
+        code="UnsafeProgram",
+    )
 
 
 def _tokens_ok(text: str, pattern: re.Pattern[str], names: frozenset[str] | None) -> bool:
@@ -71,8 +131,7 @@ def _tokens_ok(text: str, pattern: re.Pattern[str], names: frozenset[str] | None
         if m is None or m.end() == pos:
             return text[pos:].strip() == ""
         name = m.groupdict().get("name")
-        if name is not None and names is not None and name not in names and \
-                not _SYMBOL.match(name):
+        if name is not None and names is not None and name not in names and not _SYMBOL.match(name):
             return False
         pos = m.end()
     return True
@@ -101,9 +160,12 @@ def vet_program(path: Path) -> None:
             raise _refuse(path, "its members are not under one root folder")
         root = roots.pop() + "/"
         for name in names:
-            if not _MEMBERS.match(name[len(root):]):
-                raise _refuse(path, f"it holds {name[len(root):]!r}, which torch.export.save "
-                              "does not write for a plain model")
+            if not _MEMBERS.match(name[len(root) :]):
+                raise _refuse(
+                    path,
+                    f"it holds {name[len(root) :]!r}, which torch.export.save "
+                    "does not write for a plain model",
+                )
 
         def read_json(member: str) -> Any:
             try:
@@ -111,22 +173,27 @@ def vet_program(path: Path) -> None:
             except (KeyError, ValueError):
                 raise _refuse(path, f"{member} is missing or not JSON") from None
 
-        for member, prefix in (("data/weights/model_weights_config.json", "weight_"),
-                               ("data/constants/model_constants_config.json", "tensor_")):
+        for member, prefix in (
+            ("data/weights/model_weights_config.json", "weight_"),
+            ("data/constants/model_constants_config.json", "tensor_"),
+        ):
             for fqn, payload in (read_json(member).get("config") or {}).items():
-                if not isinstance(payload, dict) or payload.get("use_pickle") or \
-                        not str(payload.get("path_name", "")).startswith(prefix):
+                if (
+                    not isinstance(payload, dict)
+                    or payload.get("use_pickle")
+                    or not str(payload.get("path_name", "")).startswith(prefix)
+                ):
                     raise _refuse(path, f"{fqn!r} is stored with pickle or as a custom object")
         program = read_json("models/model.json")
         for guard in program.get("guards_code") or []:
             if not isinstance(guard, str) or not _tokens_ok(guard, _GUARD_TOKEN, None):
-                raise _refuse(path, f"its guard code {str(guard)[:80]!r} is not a plain shape "
-                              "check")
+                raise _refuse(path, f"its guard code {str(guard)[:80]!r} is not a plain shape check")
         for key, value in _walk(program):
             if key == "target" and isinstance(value, str) and not _TARGET.match(value):
                 raise _refuse(path, f"its graph calls {value[:80]!r}")
-            if key == "expr_str" and (not isinstance(value, str) or
-                                      not _tokens_ok(value, _EXPR_TOKEN, _SYMPY_NAMES)):
+            if key == "expr_str" and (
+                not isinstance(value, str) or not _tokens_ok(value, _EXPR_TOKEN, _SYMPY_NAMES)
+            ):
                 raise _refuse(path, f"it holds the expression {str(value)[:80]!r}")
 
 
@@ -162,17 +229,22 @@ def load_program(path: Path) -> Any:
 
 # -- export ----------------------------------------------------------------------------------
 
+
 def _as_args(example_inputs: Any) -> tuple[Any, ...]:
     import torch
 
     args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if not tensors or any(t.ndim == 0 for t in tensors):
-        raise InvalidRequest("example_inputs must be a tensor or a tuple of tensors with a batch "
-                             "dimension first, e.g. torch.randn(8, 4).", code="InvalidExample")
+        raise InvalidRequest(
+            "example_inputs must be a tensor or a tuple of tensors with a batch "
+            "dimension first, e.g. torch.randn(8, 4).",
+            code="InvalidExample",
+        )
     if len({t.shape[0] for t in tensors}) != 1:
-        raise InvalidRequest("All example input tensors must have the same batch size "
-                             "(dimension 0).", code="InvalidExample")
+        raise InvalidRequest(
+            "All example input tensors must have the same batch size (dimension 0).", code="InvalidExample"
+        )
     return args
 
 
@@ -194,8 +266,11 @@ def export_program(model: Any, example_inputs: Any, path: Path) -> None:
     import torch
 
     args = _as_args(example_inputs)
-    batch = args[0].shape[0] if isinstance(args[0], torch.Tensor) else \
-        next(a for a in args if isinstance(a, torch.Tensor)).shape[0]
+    batch = (
+        args[0].shape[0]
+        if isinstance(args[0], torch.Tensor)
+        else next(a for a in args if isinstance(a, torch.Tensor)).shape[0]
+    )
     if batch < 2:  # sizes 0 and 1 are specialised by torch.export, so trace with 2
         args, batch = _grow_batch(args, 2), 2
     dim = torch.export.Dim("batch", min=1)
@@ -209,16 +284,19 @@ def export_program(model: Any, example_inputs: Any, path: Path) -> None:
             raise InvalidRequest(
                 f"torch.export could not export {type(model).__name__} with a dynamic batch "
                 f"dimension: {exc}. Publish without example_inputs to skip the program.",
-                code="ExportFailed") from exc
+                code="ExportFailed",
+            ) from exc
         torch.export.save(program, str(path))
         other = _grow_batch(args, batch + 1)
         loaded = load_program(path)
         with torch.no_grad():
             want, got = model(*other), loaded(*other)
         if not _same(want, got):
-            raise InvalidRequest(f"The exported program of {type(model).__name__} does not give "
-                                 f"the model's outputs at batch size {batch + 1}.",
-                                 code="ExportFailed")
+            raise InvalidRequest(
+                f"The exported program of {type(model).__name__} does not give "
+                f"the model's outputs at batch size {batch + 1}.",
+                code="ExportFailed",
+            )
     finally:
         model.train(was_training)
 

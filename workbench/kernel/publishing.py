@@ -41,22 +41,28 @@ Files = dict[str, Path | bytes]
 
 # -- the one-commit transaction --------------------------------------------------------------
 
+
 def _no_write(repo_id: str, repo_type: str, exc: Exception) -> PermissionDenied:
     conn = connection()
     ns, name = repo_id.split("/")
     if not conn.token:
-        hint = ("publishing needs a token: wb.connect(url, token=...) or `workbench login`")
+        hint = "publishing needs a token: wb.connect(url, token=...) or `workbench login`"
     else:
         own = f"{conn.user}/{name}" if conn.user else "your own namespace"
-        hint = (f"publish under {own}, ask an admin of {ns!r} for write access, or use a token "
-                "with write scope")
-    return PermissionDenied(f"{conn.user or 'An anonymous caller'} cannot write to {repo_type} "
-                            f"repo {repo_id} on {conn.url} ({getattr(exc, 'message', exc)}): "
-                            f"{hint}.", code="NoWriteAccess")
+        hint = (
+            f"publish under {own}, ask an admin of {ns!r} for write access, or use a token with write scope"
+        )
+    return PermissionDenied(
+        f"{conn.user or 'An anonymous caller'} cannot write to {repo_type} "
+        f"repo {repo_id} on {conn.url} ({getattr(exc, 'message', exc)}): "
+        f"{hint}.",
+        code="NoWriteAccess",
+    )
 
 
-def commit_repo(repo_id: str, repo_type: str, files: Files, *, private: bool = False,
-                message: str) -> CommitInfo:
+def commit_repo(
+    repo_id: str, repo_type: str, files: Files, *, private: bool = False, message: str
+) -> CommitInfo:
     """Create the repo if needed (``private`` applies then) and commit ``files`` at once."""
     client = connection().client
     check_repo_id(repo_id)
@@ -78,14 +84,19 @@ def commit_repo(repo_id: str, repo_type: str, files: Files, *, private: bool = F
             try:
                 client.delete_repo(repo_id, type=repo_type, missing_ok=True)
             except Exception:  # the original error matters more
-                log.exception("could not remove %s %s after a failed publish", repo_type,
-                              repo_id)
+                log.exception("could not remove %s %s after a failed publish", repo_type, repo_id)
         if isinstance(exc, AuthenticationError | PermissionDenied):
             raise _no_write(repo_id, repo_type, exc) from None
         raise
     oid = result["commitOid"]
-    return CommitInfo(repo_id, repo_type, oid, result.get("commitUrl") or "",
-                      client.repo_url(repo_id, type=repo_type), created=created)
+    return CommitInfo(
+        repo_id,
+        repo_type,
+        oid,
+        result.get("commitUrl") or "",
+        client.repo_url(repo_id, type=repo_type),
+        created=created,
+    )
 
 
 def compose_card(metadata: Mapping[str, Any], body: str, card: str | None) -> str:
@@ -107,10 +118,13 @@ def provenance(records: Sequence[InputRecord]) -> str:
     if not records:
         return ""
     prefix = {"model": "", "dataset": "datasets/", "paper": "papers/", "space": "spaces/"}
-    rows = "\n".join(f"| {r.type} | [{r.repo}](/{prefix.get(r.type, '')}{r.repo}) | "
-                     f"`{r.commit}` |" for r in records)
-    return ("## Inputs\n\nLoaded from the hub in the session that published this, each pinned "
-            f"to a commit:\n\n| type | repo | commit |\n|---|---|---|\n{rows}\n")
+    rows = "\n".join(
+        f"| {r.type} | [{r.repo}](/{prefix.get(r.type, '')}{r.repo}) | `{r.commit}` |" for r in records
+    )
+    return (
+        "## Inputs\n\nLoaded from the hub in the session that published this, each pinned "
+        f"to a commit:\n\n| type | repo | commit |\n|---|---|---|\n{rows}\n"
+    )
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -120,6 +134,7 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 
 
 # -- models ----------------------------------------------------------------------------------
+
 
 def _init_kwargs(model: Any, config: Mapping[str, Any] | None) -> dict[str, Any]:
     if config is not None:
@@ -135,14 +150,16 @@ def _init_kwargs(model: Any, config: Mapping[str, Any] | None) -> dict[str, Any]
     elif not isinstance(source, Mapping) and hasattr(source, "__dict__"):
         source = vars(source)
     if not isinstance(source, Mapping):
-        raise InvalidRequest("config must be a mapping of the model's constructor arguments.",
-                             code="InvalidConfig")
+        raise InvalidRequest(
+            "config must be a mapping of the model's constructor arguments.", code="InvalidConfig"
+        )
     out = dict(source)
     try:
         json.dumps(out)
     except (TypeError, ValueError) as exc:
-        raise InvalidRequest(f"The model's config must be JSON-serializable ({exc}).",
-                             code="InvalidConfig") from None
+        raise InvalidRequest(
+            f"The model's config must be JSON-serializable ({exc}).", code="InvalidConfig"
+        ) from None
     return out
 
 
@@ -153,16 +170,22 @@ def _model_config(model: Any, config: Mapping[str, Any] | None) -> dict[str, Any
     kwargs = _init_kwargs(model, config)
     reserved = {"architectures", "module"} & set(kwargs)
     if reserved:
-        raise InvalidRequest(f"config may not set {', '.join(sorted(reserved))}: Workbench "
-                             "writes them.", code="InvalidConfig")
+        raise InvalidRequest(
+            f"config may not set {', '.join(sorted(reserved))}: Workbench writes them.", code="InvalidConfig"
+        )
     params = inspect.signature(cls).parameters
-    required = [n for n, p in params.items() if p.default is p.empty and
-                p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs]
+    required = [
+        n
+        for n, p in params.items()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs
+    ]
     if required and not callable(getattr(cls, "from_config", None)):
         raise InvalidRequest(
             f"{cls.__name__}() needs {', '.join(required)}, which wb.load_model could not "
             "know: pass config={...} with the constructor arguments, or give the model an "
-            "`init_kwargs` dict.", code="InvalidConfig")
+            "`init_kwargs` dict.",
+            code="InvalidConfig",
+        )
     out: dict[str, Any] = {"architectures": [cls.__name__]}
     module = cls.__module__
     if module != "__main__":
@@ -176,22 +199,36 @@ def _model_config(model: Any, config: Mapping[str, Any] | None) -> dict[str, Any
 
 def _model_body(repo_id: str, model: Any, has_program: bool, library: str) -> str:
     n_params = sum(p.numel() for p in model.parameters())
-    routes = ("`model.pt2` (a `torch.export` program with a dynamic batch dimension: no Python "
-              "class needed), " if has_program else "")
-    return (f"# {repo_id.split('/')[1]}\n\n"
-            f"`{type(model).__name__}` ({library}), {n_params:,} parameters.\n\n"
-            "## How to use\n\n```python\nimport workbench as wb\n"
-            f'model = wb.load_model("{repo_id}")\n```\n\n'
-            f"Files: {routes}`model.safetensors` (weights) and `config.json` (class and "
-            "constructor arguments). Published with `wb.publish_model`.\n")
+    routes = (
+        "`model.pt2` (a `torch.export` program with a dynamic batch dimension: no Python class needed), "
+        if has_program
+        else ""
+    )
+    return (
+        f"# {repo_id.split('/')[1]}\n\n"
+        f"`{type(model).__name__}` ({library}), {n_params:,} parameters.\n\n"
+        "## How to use\n\n```python\nimport workbench as wb\n"
+        f'model = wb.load_model("{repo_id}")\n```\n\n'
+        f"Files: {routes}`model.safetensors` (weights) and `config.json` (class and "
+        "constructor arguments). Published with `wb.publish_model`.\n"
+    )
 
 
-def publish_model(model: Any, repo_id: str, *, example_inputs: Any = None,
-                  card: str | None = None, private: bool = False, message: str | None = None,
-                  config: Mapping[str, Any] | None = None, license: str | None = None,
-                  tags: Sequence[str] = (), datasets: Sequence[str] = (),
-                  base_model: str | Sequence[str] | None = None, task: str | None = None
-                  ) -> CommitInfo:
+def publish_model(
+    model: Any,
+    repo_id: str,
+    *,
+    example_inputs: Any = None,
+    card: str | None = None,
+    private: bool = False,
+    message: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    license: str | None = None,
+    tags: Sequence[str] = (),
+    datasets: Sequence[str] = (),
+    base_model: str | Sequence[str] | None = None,
+    task: str | None = None,
+) -> CommitInfo:
     """Publish a ``torch.nn.Module``: safetensors weights, ``config.json``, a card, and a
     ``torch.export`` program (``model.pt2``) when ``example_inputs`` are given.
 
@@ -202,21 +239,26 @@ def publish_model(model: Any, repo_id: str, *, example_inputs: Any = None,
 
     check_repo_id(repo_id)
     if not isinstance(model, torch.nn.Module):
-        raise InvalidRequest(f"publish_model needs a torch.nn.Module, not "
-                             f"{type(model).__name__}.", code="NotAModel")
+        raise InvalidRequest(
+            f"publish_model needs a torch.nn.Module, not {type(model).__name__}.", code="NotAModel"
+        )
     transformers = sys.modules.get("transformers")  # a transformers model imported it already
     is_transformers = transformers is not None and isinstance(model, transformers.PreTrainedModel)
     library = "transformers" if is_transformers else "pytorch"
-    meta = {"library_name": library, "license": license, "pipeline_tag": task,
-            "tags": _as_list(tags),
-            "datasets": _as_list(datasets), "base_model": base_model}
+    meta = {
+        "library_name": library,
+        "license": license,
+        "pipeline_tag": task,
+        "tags": _as_list(tags),
+        "datasets": _as_list(datasets),
+        "base_model": base_model,
+    }
     with tempfile.TemporaryDirectory(prefix="wb-publish-") as tmp:
         folder = Path(tmp)
         files: Files = {}
         if is_transformers:
             model.save_pretrained(folder, safe_serialization=True)  # type: ignore[operator]
-            files.update({p.relative_to(folder).as_posix(): p for p in folder.rglob("*")
-                          if p.is_file()})
+            files.update({p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()})
         else:
             from safetensors.torch import save_model
 
@@ -231,16 +273,28 @@ def publish_model(model: Any, repo_id: str, *, example_inputs: Any = None,
         body = _model_body(repo_id, model, example_inputs is not None, library)
         body += "\n" + provenance(inputs())
         files["README.md"] = compose_card(meta, body, card).encode()
-        return commit_repo(repo_id, "model", files, private=private,
-                           message=message or f"Publish {type(model).__name__} weights")
+        return commit_repo(
+            repo_id,
+            "model",
+            files,
+            private=private,
+            message=message or f"Publish {type(model).__name__} weights",
+        )
 
 
 # -- datasets --------------------------------------------------------------------------------
 
+
 def _size_category(rows: int) -> str:
-    bounds = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-              (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"),
-              (1_000_000_000, "100M<n<1B"))
+    bounds = (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+        (1_000_000_000, "100M<n<1B"),
+    )
     return next((label for bound, label in bounds if rows < bound), "n>1B")
 
 
@@ -262,13 +316,17 @@ def _to_splits(data: Any) -> dict[str, Any]:
             if not value:
                 raise InvalidRequest(f"Split {split!r} is empty.", code="EmptySplit")
             return datasets.Dataset.from_list([dict(r) for r in value])
-        raise InvalidRequest(f"Split {split!r} is a {type(value).__name__}; give a "
-                             "datasets.Dataset, a pandas DataFrame or a list of dicts.",
-                             code="InvalidDataset")
+        raise InvalidRequest(
+            f"Split {split!r} is a {type(value).__name__}; give a "
+            "datasets.Dataset, a pandas DataFrame or a list of dicts.",
+            code="InvalidDataset",
+        )
 
     if isinstance(data, datasets.IterableDataset | datasets.IterableDatasetDict):
-        raise InvalidRequest("Streaming datasets cannot be published; load them without "
-                             "streaming=True first.", code="InvalidDataset")
+        raise InvalidRequest(
+            "Streaming datasets cannot be published; load them without streaming=True first.",
+            code="InvalidDataset",
+        )
     if isinstance(data, Mapping):
         if not data:
             raise InvalidRequest("No splits to publish.", code="EmptySplit")
@@ -276,10 +334,18 @@ def _to_splits(data: Any) -> dict[str, Any]:
     return {"train": one(data, "train")}
 
 
-def publish_dataset(data: Any, repo_id: str, *, card: str | None = None, private: bool = False,
-                    message: str | None = None, license: str | None = None,
-                    tags: Sequence[str] = (), task: str | Sequence[str] | None = None,
-                    pretty_name: str | None = None) -> CommitInfo:
+def publish_dataset(
+    data: Any,
+    repo_id: str,
+    *,
+    card: str | None = None,
+    private: bool = False,
+    message: str | None = None,
+    license: str | None = None,
+    tags: Sequence[str] = (),
+    task: str | Sequence[str] | None = None,
+    pretty_name: str | None = None,
+) -> CommitInfo:
     """Publish a dataset as one Parquet file per split, with a card ``datasets`` reads.
 
     ``data``: a ``datasets.Dataset`` / ``DatasetDict``, a pandas DataFrame (one ``train``
@@ -293,8 +359,10 @@ def publish_dataset(data: Any, repo_id: str, *, card: str | None = None, private
     splits = _to_splits(data)
     bad = [s for s in splits if not re.fullmatch(r"\w+(\.\w+)*", s)]
     if bad:
-        raise InvalidRequest(f"Invalid split names {bad}: use letters, digits and '_' "
-                             "(e.g. train, test, validation).", code="InvalidSplit")
+        raise InvalidRequest(
+            f"Invalid split names {bad}: use letters, digits and '_' (e.g. train, test, validation).",
+            code="InvalidSplit",
+        )
     first = next(iter(splits.values()))
     for split, ds in list(splits.items()):
         if ds.features != first.features:
@@ -304,7 +372,8 @@ def publish_dataset(data: Any, repo_id: str, *, card: str | None = None, private
                 raise InvalidRequest(
                     f"Split {split!r} has other columns or types than {next(iter(splits))!r} "
                     f"({exc}); all splits of a dataset must share them.",
-                    code="InvalidDataset") from None
+                    code="InvalidDataset",
+                ) from None
     files: Files = {}
     with tempfile.TemporaryDirectory(prefix="wb-publish-") as tmp:
         rows: dict[str, int] = {}
@@ -314,25 +383,41 @@ def publish_dataset(data: Any, repo_id: str, *, card: str | None = None, private
             files[f"data/{split}-00000-of-00001.parquet"] = path
             rows[split] = ds.num_rows
         info = {"features": first.features._to_yaml_list()}  # the YAML form datasets reads
-        meta = {"license": license, "pretty_name": pretty_name,
-                "task_categories": _as_list(task), "tags": [*_as_list(tags)],
-                "size_categories": [_size_category(sum(rows.values()))],
-                "configs": [{"config_name": "default", "data_files": [
-                    {"split": s, "path": f"data/{s}-00000-of-00001.parquet"} for s in splits]}],
-                "dataset_info": info}
+        meta = {
+            "license": license,
+            "pretty_name": pretty_name,
+            "task_categories": _as_list(task),
+            "tags": [*_as_list(tags)],
+            "size_categories": [_size_category(sum(rows.values()))],
+            "configs": [
+                {
+                    "config_name": "default",
+                    "data_files": [{"split": s, "path": f"data/{s}-00000-of-00001.parquet"} for s in splits],
+                }
+            ],
+            "dataset_info": info,
+        }
         table = "\n".join(f"| {s} | {n:,} |" for s, n in rows.items())
         columns = ", ".join(f"`{c}`" for c in first.column_names)
-        body = (f"# {pretty_name or repo_id.split('/')[1]}\n\n| split | rows |\n|---|---|\n"
-                f"{table}\n\nColumns: {columns}.\n\n## How to use\n\n```python\n"
-                f'import workbench as wb\nds = wb.load_dataset("{repo_id}")\n```\n\n'
-                "Stored as Parquet, one file per split (`data/{split}-00000-of-00001.parquet`); "
-                "`datasets.load_dataset` reads it too.\n\n" + provenance(inputs()))
+        body = (
+            f"# {pretty_name or repo_id.split('/')[1]}\n\n| split | rows |\n|---|---|\n"
+            f"{table}\n\nColumns: {columns}.\n\n## How to use\n\n```python\n"
+            f'import workbench as wb\nds = wb.load_dataset("{repo_id}")\n```\n\n'
+            "Stored as Parquet, one file per split (`data/{split}-00000-of-00001.parquet`); "
+            "`datasets.load_dataset` reads it too.\n\n" + provenance(inputs())
+        )
         files["README.md"] = compose_card(meta, body, card).encode()
-        return commit_repo(repo_id, "dataset", files, private=private,
-                           message=message or f"Publish {len(splits)} split(s) as Parquet")
+        return commit_repo(
+            repo_id,
+            "dataset",
+            files,
+            private=private,
+            message=message or f"Publish {len(splits)} split(s) as Parquet",
+        )
 
 
 # -- notebooks -------------------------------------------------------------------------------
+
 
 def notebook_source(nb_path: Path, source_url: str | None, ref: str | None) -> GitSource | None:
     """Where the notebook lives on a Git host: from ``source_url``, else its folder's remote.
@@ -353,9 +438,16 @@ def notebook_source(nb_path: Path, source_url: str | None, ref: str | None) -> G
     return source
 
 
-def publish_notebook(path: str | Path, repo_id: str, *, message: str | None = None,
-                     private: bool = False, type: str = "model", source_url: str | None = None,
-                     source_ref: str | None = None) -> CommitInfo:
+def publish_notebook(
+    path: str | Path,
+    repo_id: str,
+    *,
+    message: str | None = None,
+    private: bool = False,
+    type: str = "model",
+    source_url: str | None = None,
+    source_ref: str | None = None,
+) -> CommitInfo:
     """Publish a notebook file, with a card listing what this session loaded (``wb.inputs()``).
 
     When the notebook's source is on a Git host (``source_url``: the repository's URL or the
@@ -369,27 +461,32 @@ def publish_notebook(path: str | Path, repo_id: str, *, message: str | None = No
     check_repo_id(repo_id)
     nb_path = Path(path)
     if nb_path.suffix != ".ipynb" or not nb_path.is_file():
-        raise InvalidRequest(f"{nb_path} is not a notebook file (.ipynb); save the notebook "
-                             "and pass its path.", code="NotANotebook")
+        raise InvalidRequest(
+            f"{nb_path} is not a notebook file (.ipynb); save the notebook and pass its path.",
+            code="NotANotebook",
+        )
     try:
         notebook = json.loads(nb_path.read_text(encoding="utf-8"))
         if not isinstance(notebook, dict) or "cells" not in notebook:
             raise ValueError("no cells")
     except ValueError as exc:
-        raise InvalidRequest(f"{nb_path} is not a valid notebook ({exc}).",
-                             code="NotANotebook") from None
+        raise InvalidRequest(f"{nb_path} is not a valid notebook ({exc}).", code="NotANotebook") from None
     source = notebook_source(nb_path, source_url, source_ref)
     records = inputs()
-    meta = {"tags": ["notebook"],
-            "datasets": sorted({r.repo for r in records if r.type == "dataset"}),
-            "inputs": [{"repo": r.repo, "type": r.type, "commit": r.commit} for r in records]}
+    meta = {
+        "tags": ["notebook"],
+        "datasets": sorted({r.repo for r in records if r.type == "dataset"}),
+        "inputs": [{"repo": r.repo, "type": r.type, "commit": r.commit} for r in records],
+    }
     badge = ""
     if source is not None:
         meta["source"] = {"repo": source.repo_url, "ref": source.ref, "path": source.path}
         badge = f"{badge_markdown(source.binder_url())}\n\n"
-    body = (f"# {nb_path.stem}\n\n{badge}The notebook `{nb_path.name}`, published with "
-            f"`wb.publish_notebook`.\n\n" + (provenance(records) or
-                                             "It loaded nothing from the hub.\n"))
+    body = (
+        f"# {nb_path.stem}\n\n{badge}The notebook `{nb_path.name}`, published with "
+        f"`wb.publish_notebook`.\n\n" + (provenance(records) or "It loaded nothing from the hub.\n")
+    )
     files: Files = {nb_path.name: nb_path, "README.md": compose_card(meta, body, None).encode()}
-    return commit_repo(repo_id, type, files, private=private,
-                       message=message or f"Publish notebook {nb_path.name}")
+    return commit_repo(
+        repo_id, type, files, private=private, message=message or f"Publish notebook {nb_path.name}"
+    )

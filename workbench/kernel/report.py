@@ -21,11 +21,16 @@ def report(metrics: dict[str, Any], **extra: Any) -> dict[str, Any]:
     >>> wb.report({"accuracy": 0.93}, metric_info={"accuracy": {"tolerance": 0}})  # doctest: +SKIP
     """
     payload = result_payload(metrics, inputs=[r.to_dict() for r in inputs()], **extra)
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
-                   for k, v in payload["metrics"].items())
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>"
+        for k, v in payload["metrics"].items()
+    )
     text = "Evaluation result: " + ", ".join(f"{k}={_fmt(v)}" for k, v in payload["metrics"].items())
-    bundle = {MIME: payload, "text/plain": text,
-              "text/html": f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>"}
+    bundle = {
+        MIME: payload,
+        "text/plain": text,
+        "text/html": f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>",
+    }
     try:
         from IPython.display import display
     except ImportError:  # plain Python: nothing to display to
@@ -36,8 +41,6 @@ def report(metrics: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
 
 
 def _fmt(value: Any) -> str:

@@ -47,14 +47,19 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 REPO_TYPES = ("model", "dataset", "paper", "space")
-LOADER = {"model": "wb.load_model", "dataset": "wb.load_dataset", "paper": "wb.load_paper",
-          "space": "wb.info"}
+LOADER = {
+    "model": "wb.load_model",
+    "dataset": "wb.load_dataset",
+    "paper": "wb.load_paper",
+    "space": "wb.info",
+}
 
 _lock = threading.Lock()
 _current: Connection | None = None
 
 
 # -- connection ------------------------------------------------------------------------------
+
 
 @dataclass
 class Connection:
@@ -75,8 +80,10 @@ class Connection:
 
     def _repr_html_(self) -> str:
         who = html.escape(self.user) if self.user else "<i>anonymous</i>"
-        return (f"<div><b>Workbench hub</b> <code>{html.escape(self.url)}</code> "
-                f"&middot; signed in as {who}</div>")
+        return (
+            f"<div><b>Workbench hub</b> <code>{html.escape(self.url)}</code> "
+            f"&middot; signed in as {who}</div>"
+        )
 
     def repo_cache(self, repo_type: str, repo_id: str, commit: str) -> Path:
         """Folder of one commit's files in the local cache (commits never change)."""
@@ -117,8 +124,13 @@ def default_cache_dir() -> Path:
     return Path(xdg) / "workbench" / "repos"
 
 
-def connect(url: str | None = None, token: str | None = None, *,
-            cache_dir: str | Path | None = None, _lazily: bool = False) -> Connection:
+def connect(
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    _lazily: bool = False,
+) -> Connection:
     """Connect this kernel to a hub and point the Hugging Face libraries at it.
 
     Replaces the previous connection (and closes its client). ``cache_dir`` holds downloaded
@@ -140,7 +152,8 @@ def connect(url: str | None = None, token: str | None = None, *,
             client.close()
             raise AuthenticationError(
                 f"The hub at {chosen} rejected the token ({exc.message}). Run `workbench login "
-                f"--url {chosen}`, or pass a valid token: wb.connect(url, token=...).") from None
+                f"--url {chosen}`, or pass a valid token: wb.connect(url, token=...)."
+            ) from None
         except WorkbenchError as exc:
             if not (_lazily and exc.code == "HubUnreachable"):
                 client.close()
@@ -151,8 +164,9 @@ def connect(url: str | None = None, token: str | None = None, *,
         except BaseException:
             client.close()
             raise
-    conn = Connection(chosen, tok, client, user, Path(cache_dir) if cache_dir else
-                      default_cache_dir(), unverified)
+    conn = Connection(
+        chosen, tok, client, user, Path(cache_dir) if cache_dir else default_cache_dir(), unverified
+    )
     with _lock:
         old, _current = _current, conn
     point_libraries(chosen)
@@ -188,6 +202,7 @@ def _verify(conn: Connection) -> None:
 
 # -- pointing the HF libraries at the hub ----------------------------------------------------
 
+
 def _patch(name: str, module: Any, url: str) -> None:
     host = urlsplit(url).hostname
     if name == "huggingface_hub.constants":
@@ -217,8 +232,13 @@ def _patch(name: str, module: Any, url: str) -> None:
         module.HF_UPDATE_DOWNLOAD_COUNTS = False
 
 
-_PATCHED = ("huggingface_hub.constants", "huggingface_hub.hf_api",
-            "huggingface_hub.hf_file_system", "datasets.config", "evaluate.config")
+_PATCHED = (
+    "huggingface_hub.constants",
+    "huggingface_hub.hf_api",
+    "huggingface_hub.hf_file_system",
+    "datasets.config",
+    "evaluate.config",
+)
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):
@@ -227,8 +247,7 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
     def __init__(self) -> None:
         self.url: str | None = None
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> Any:
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
         if fullname not in _PATCHED or self.url is None:
             return None
         for finder in sys.meta_path:
@@ -271,6 +290,7 @@ def point_libraries(url: str) -> None:
 
 # -- resolving repos -------------------------------------------------------------------------
 
+
 @dataclass
 class Resolved:
     """A repo pinned to one commit, with its info at that commit."""
@@ -304,14 +324,18 @@ def not_found(repo_id: str, what: str = "repo") -> RepoNotFound:
     """The error for a repo the caller cannot see, with what to do about it."""
     conn = connection()
     who = conn.user or "an anonymous caller"
-    return RepoNotFound(f"No {what} {repo_id} on {conn.url} (or it is private and {who} may not "
-                        f"read it). Check the id with wb.search({repo_id.split('/')[-1]!r}).")
+    return RepoNotFound(
+        f"No {what} {repo_id} on {conn.url} (or it is private and {who} may not "
+        f"read it). Check the id with wb.search({repo_id.split('/')[-1]!r})."
+    )
 
 
 def check_repo_id(repo_id: object) -> str:
     if not isinstance(repo_id, str) or repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise InvalidRequest(f"Invalid repo id {repo_id!r}: expected 'namespace/name', for "
-                             "example 'admin/tiny-classifier'.", code="InvalidRepoId")
+        raise InvalidRequest(
+            f"Invalid repo id {repo_id!r}: expected 'namespace/name', for example 'admin/tiny-classifier'.",
+            code="InvalidRepoId",
+        )
     return repo_id
 
 
@@ -329,15 +353,17 @@ def resolve(repo_id: str, repo_type: str, revision: str | None = None) -> Resolv
         other = find_type(repo_id, exclude=repo_type)
         if other is not None:
             raise InvalidRequest(
-                f"{repo_id} is a {other} repo, not a {repo_type}: use "
-                f"{LOADER[other]}({repo_id!r}).", code="WrongRepoType",
-                repo_type=other) from None
+                f"{repo_id} is a {other} repo, not a {repo_type}: use {LOADER[other]}({repo_id!r}).",
+                code="WrongRepoType",
+                repo_type=other,
+            ) from None
         raise not_found(repo_id, f"{repo_type} repo") from None
     except RevisionNotFound:
         raise RevisionNotFound(
             f"{repo_type.capitalize()} repo {repo_id} has no revision {revision!r}: use a "
             "branch, a tag or a commit id (see wb.info(...) and "
-            "connection().client.log(...)).") from None
+            "connection().client.log(...))."
+        ) from None
     if conn.unverified:  # made while the hub could not be reached; it answers now
         _verify(conn)
     return Resolved(repo_id, repo_type, info["sha"], revision, info)
@@ -366,20 +392,28 @@ def unreachable(exc: WorkbenchError, kept: Resolved | None) -> Resolved:
     if exc.code != "HubUnreachable":
         raise exc
     if kept is None:
-        raise WorkbenchError(f"{exc.message} No copy of what that revision named is in the "
-                             "local cache to use meanwhile (a load made while the hub "
-                             "answers keeps one).", code="HubUnreachable") from None
-    warnings.warn(CachedCopyWarning(
-        f"The hub at {connection().url} cannot be reached: {kept.repo_id} is loaded from the "
-        f"local cache at commit {kept.commit[:12]}, which {kept.revision or 'main'!r} named "
-        "when it was last asked (it may have moved since)."), stacklevel=4)
+        raise WorkbenchError(
+            f"{exc.message} No copy of what that revision named is in the "
+            "local cache to use meanwhile (a load made while the hub "
+            "answers keeps one).",
+            code="HubUnreachable",
+        ) from None
+    warnings.warn(
+        CachedCopyWarning(
+            f"The hub at {connection().url} cannot be reached: {kept.repo_id} is loaded from the "
+            f"local cache at commit {kept.commit[:12]}, which {kept.revision or 'main'!r} named "
+            "when it was last asked (it may have moved since)."
+        ),
+        stacklevel=4,
+    )
     return kept
 
 
 def _ref_file(repo_id: str, repo_type: str, revision: str | None) -> Path:
     conn = connection()
-    return (conn.repo_cache(repo_type, repo_id, ".refs") /
-            quote(revision or "main", safe="").replace(".", "%2E"))
+    return conn.repo_cache(repo_type, repo_id, ".refs") / quote(revision or "main", safe="").replace(
+        ".", "%2E"
+    )
 
 
 def remember(resolved: Resolved, kept: Resolved | None = None) -> None:
@@ -433,8 +467,7 @@ def cached(resolved: Resolved, paths: Sequence[str]) -> bool:
     return not _missing(resolved, paths)[1]
 
 
-def fetch(resolved: Resolved, paths: Sequence[str], *,
-          defer_check: bool = False) -> dict[str, Path]:
+def fetch(resolved: Resolved, paths: Sequence[str], *, defer_check: bool = False) -> dict[str, Path]:
     """Local paths of files of a pinned repo, downloaded into the cache when missing.
 
     ``defer_check``: the SHA-256 of what is downloaded is checked by :func:`check_fetched`,
@@ -443,8 +476,14 @@ def fetch(resolved: Resolved, paths: Sequence[str], *,
     conn = connection()
     root, missing = _missing(resolved, paths)
     if missing:
-        conn.client.download(resolved.repo_id, missing, type=resolved.type,
-                             revision=resolved.commit, local_dir=root, defer_check=defer_check)
+        conn.client.download(
+            resolved.repo_id,
+            missing,
+            type=resolved.type,
+            revision=resolved.commit,
+            local_dir=root,
+            defer_check=defer_check,
+        )
     return {p: root / p for p in paths}
 
 

@@ -23,15 +23,34 @@ if TYPE_CHECKING:
     from workbench.client import HubClient
 
 PAGE = 100
-STAT_COLUMNS = ("column_type", "nan_count", "nan_proportion", "min", "max", "mean", "median",
-                "std", "n_unique", "histogram", "frequencies", "top_values")
+STAT_COLUMNS = (
+    "column_type",
+    "nan_count",
+    "nan_proportion",
+    "min",
+    "max",
+    "mean",
+    "median",
+    "std",
+    "n_unique",
+    "histogram",
+    "frequencies",
+    "top_values",
+)
 
 
 class Viewer:
     """One split of a dataset on the hub (its Parquet conversion)."""
 
-    def __init__(self, repo_id: str, split: str = "train", *, config: str | None = None,
-                 revision: str | None = None, client: HubClient | None = None) -> None:
+    def __init__(
+        self,
+        repo_id: str,
+        split: str = "train",
+        *,
+        config: str | None = None,
+        revision: str | None = None,
+        client: HubClient | None = None,
+    ) -> None:
         if client is None:
             from workbench.kernel.session import connection
 
@@ -76,11 +95,15 @@ class Viewer:
             start += len(page["rows"])
             if len(page["rows"]) < n or start >= offset + length:
                 break
-        df = pd.DataFrame([r["row"] for r in rows], columns=features,
-                          index=pd.Index([r["row_idx"] for r in rows], name="row_idx"))
+        df = pd.DataFrame(
+            [r["row"] for r in rows],
+            columns=features,
+            index=pd.Index([r["row_idx"] for r in rows], name="row_idx"),
+        )
         df.attrs["num_rows_total"] = total
-        df.attrs["truncated_cells"] = {r["row_idx"]: r["truncated_cells"] for r in rows
-                                       if r["truncated_cells"]}
+        df.attrs["truncated_cells"] = {
+            r["row_idx"]: r["truncated_cells"] for r in rows if r["truncated_cells"]
+        }
         return df
 
     # -- the API ------------------------------------------------------------------------------
@@ -102,15 +125,17 @@ class Viewer:
             if status["status"] == "done" or (status["status"] == "none" and status["parquet"]):
                 return status
             if status["status"] == "failed":
-                raise Conflict(f"The conversion of {self.repo_id} failed: {status['error']}",
-                               code="ConversionFailed")
+                raise Conflict(
+                    f"The conversion of {self.repo_id} failed: {status['error']}", code="ConversionFailed"
+                )
             if status["status"] == "none":
-                raise NotFound(f"{self.repo_id} has no Parquet conversion: its latest commit "
-                               "was made before the viewer existed; POST .../viewer/refresh.",
-                               code="ConversionNotFound")
+                raise NotFound(
+                    f"{self.repo_id} has no Parquet conversion: its latest commit "
+                    "was made before the viewer existed; POST .../viewer/refresh.",
+                    code="ConversionNotFound",
+                )
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.repo_id} is still {status['status']} after "
-                                   f"{timeout:.0f} s.")
+                raise TimeoutError(f"{self.repo_id} is still {status['status']} after {timeout:.0f} s.")
             time.sleep(poll)
 
     def splits(self) -> pd.DataFrame:
@@ -130,8 +155,9 @@ class Viewer:
         """
         return self._pages("search", offset, length, query=query)
 
-    def filter(self, where: str | None = None, orderby: str | None = None, *, offset: int = 0,
-               length: int = PAGE) -> pd.DataFrame:
+    def filter(
+        self, where: str | None = None, orderby: str | None = None, *, offset: int = 0, length: int = PAGE
+    ) -> pd.DataFrame:
         """Rows matching ``where`` (``"label = 'neg' and score < 0.2"``), sorted by ``orderby``.
 
         The grammar: comparisons of columns (= != < <= > >=), ``is [not] null``, ``like``,
@@ -167,19 +193,23 @@ class Viewer:
         return ViewerWidget(self)
 
     def _repr_html_(self) -> str:
-        head = (f"<b>{html.escape(self.repo_id)}</b> · split <code>{html.escape(self.split)}"
-                "</code>")
+        head = f"<b>{html.escape(self.repo_id)}</b> · split <code>{html.escape(self.split)}</code>"
         try:
             df = self.rows(0, 10)
         except (Conflict, InvalidRequest, LookupError) as exc:
             return f"<div>{head}<br><i>{html.escape(str(exc))}</i></div>"
         total = df.attrs.get("num_rows_total", len(df))
-        return (f"<div>{head} · {total:,} rows</div>"
-                + df.to_html(max_rows=10, escape=True, notebook=False))
+        return f"<div>{head} · {total:,} rows</div>" + df.to_html(max_rows=10, escape=True, notebook=False)
 
 
-def viewer(repo_id: str, split: str = "train", *, config: str | None = None,
-           revision: str | None = None, client: HubClient | None = None) -> Viewer:
+def viewer(
+    repo_id: str,
+    split: str = "train",
+    *,
+    config: str | None = None,
+    revision: str | None = None,
+    client: HubClient | None = None,
+) -> Viewer:
     """Browse a dataset on the hub: ``.rows()``, ``.search()``, ``.filter()``,
     ``.statistics()`` (DataFrames), ``.status()``, ``.widget()``.
 

@@ -52,8 +52,9 @@ class Anchor:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise InvalidRequest("anchor must be an object with path, cell, commit or run.",
-                                 code="InvalidAnchor")
+            raise InvalidRequest(
+                "anchor must be an object with path, cell, commit or run.", code="InvalidAnchor"
+            )
         parts = {}
         for k in ("path", "cell", "commit", "run"):
             v = value.get(k)
@@ -66,20 +67,25 @@ class Anchor:
 
 def _check_run(s: Session, repo: m.Repo, run: str) -> None:
     if not RUN_ID.match(run):
-        raise InvalidRequest(f"Invalid run id {run!r}: an evaluation run id is 32 lowercase hex "
-                             "characters.", code="InvalidAnchor")
+        raise InvalidRequest(
+            f"Invalid run id {run!r}: an evaluation run id is 32 lowercase hex characters.",
+            code="InvalidAnchor",
+        )
     if not inspect(s.connection()).has_table("eval_runs"):  # this connection: no second lock
         return  # evaluation records not installed on this hub: the format is all we can check
-    found = s.execute(text("SELECT 1 FROM eval_runs WHERE id = :id AND "
-                           "(model_repo_id = :repo OR dataset_repo_id = :repo)"),
-                      {"id": run, "repo": repo.id}).first()
+    found = s.execute(
+        text("SELECT 1 FROM eval_runs WHERE id = :id AND (model_repo_id = :repo OR dataset_repo_id = :repo)"),
+        {"id": run, "repo": repo.id},
+    ).first()
     if found is None:
-        raise NotFound(f"Evaluation run {run} not found for {repo.namespace}/{repo.name}.",
-                       code="RunNotFound")
+        raise NotFound(
+            f"Evaluation run {run} not found for {repo.namespace}/{repo.name}.", code="RunNotFound"
+        )
 
 
-def save_anchor(store: Store, s: Session, repo: m.Repo, ev: c.DiscussionEvent, anchor: Anchor, *,
-                default_branch: str) -> None:
+def save_anchor(
+    store: Store, s: Session, repo: m.Repo, ev: c.DiscussionEvent, anchor: Anchor, *, default_branch: str
+) -> None:
     """Validate ``anchor`` against the repo and store it for comment ``ev``."""
     if anchor.cell and not anchor.path:
         raise InvalidRequest("A cell anchor needs the notebook's path too.", code="InvalidAnchor")
@@ -94,20 +100,29 @@ def save_anchor(store: Store, s: Session, repo: m.Repo, ev: c.DiscussionEvent, a
             raise EntryNotFound(f"{path!r} does not exist at commit {commit[:12]}.")
         if anchor.cell:
             if not CELL_ID.match(anchor.cell):
-                raise InvalidRequest(f"Invalid cell id {anchor.cell!r}: nbformat cell ids are 1-64 "
-                                     "letters, digits, '-' or '_'.", code="InvalidAnchor")
+                raise InvalidRequest(
+                    f"Invalid cell id {anchor.cell!r}: nbformat cell ids are 1-64 "
+                    "letters, digits, '-' or '_'.",
+                    code="InvalidAnchor",
+                )
             cells, missing_ids = notebook_cells(store, entry)
             if missing_ids and not cells:
-                raise InvalidRequest(f"{path!r} has no cell ids (nbformat < 4.5): save it with a "
-                                     "recent Jupyter to give its cells ids, then comment.",
-                                     code="NotebookWithoutCellIds")
+                raise InvalidRequest(
+                    f"{path!r} has no cell ids (nbformat < 4.5): save it with a "
+                    "recent Jupyter to give its cells ids, then comment.",
+                    code="NotebookWithoutCellIds",
+                )
             if anchor.cell not in cells:
-                raise NotFound(f"Cell {anchor.cell!r} not found in {path!r} at {commit[:12]}.",
-                               code="CellNotFound")
+                raise NotFound(
+                    f"Cell {anchor.cell!r} not found in {path!r} at {commit[:12]}.", code="CellNotFound"
+                )
     elif anchor.commit:
         commit = resolve_revision(s, repo, anchor.commit).oid
-    s.add(c.CommentAnchor(event_id=ev.id, repo_id=repo.id, path=path, cell=anchor.cell,
-                          commit=commit, run=anchor.run))
+    s.add(
+        c.CommentAnchor(
+            event_id=ev.id, repo_id=repo.id, path=path, cell=anchor.cell, commit=commit, run=anchor.run
+        )
+    )
 
 
 _CELL_CACHE: OrderedDict[str, tuple[dict[str, tuple[int, str]], int]] = OrderedDict()
@@ -119,8 +134,9 @@ def notebook_cells(store: Store, entry: TreeEntry) -> tuple[dict[str, tuple[int,
     if cached is not None:
         return cached
     if not entry.path.endswith(".ipynb"):
-        raise InvalidRequest(f"{entry.path!r} is not a notebook (.ipynb): cell anchors need one.",
-                             code="NotANotebook")
+        raise InvalidRequest(
+            f"{entry.path!r} is not a notebook (.ipynb): cell anchors need one.", code="NotANotebook"
+        )
     if entry.size > MAX_NOTEBOOK_BYTES:
         raise InvalidRequest(f"{entry.path!r} is too large to read its cells.", code="NotebookTooLarge")
     import nbformat
@@ -128,11 +144,13 @@ def notebook_cells(store: Store, entry: TreeEntry) -> tuple[dict[str, tuple[int,
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat warns about ids it would add; we report them
-            nb = nbformat.reads(store.blobs.read(entry.sha256).decode("utf-8"),
-                                as_version=nbformat.NO_CONVERT)
+            nb = nbformat.reads(
+                store.blobs.read(entry.sha256).decode("utf-8"), as_version=nbformat.NO_CONVERT
+            )
     except Exception as exc:  # nbformat raises several unrelated types on bad JSON
-        raise InvalidRequest(f"{entry.path!r} is not a valid notebook: {exc}", code="InvalidNotebook") \
-            from None
+        raise InvalidRequest(
+            f"{entry.path!r} is not a valid notebook: {exc}", code="InvalidNotebook"
+        ) from None
     cells: dict[str, tuple[int, str]] = {}
     missing = 0
     for i, cell in enumerate(nb.get("cells", [])):
@@ -149,23 +167,53 @@ def notebook_cells(store: Store, entry: TreeEntry) -> tuple[dict[str, tuple[int,
     return cells, missing
 
 
-def anchored_comments(store: Store, s: Session, repo: m.Repo, *, path: str | None, run: str | None,
-                      revision: str) -> dict[str, Any]:
+def anchored_comments(
+    store: Store, s: Session, repo: m.Repo, *, path: str | None, run: str | None, revision: str
+) -> dict[str, Any]:
     """Comments on ``path`` (grouped by cell for notebooks, with ``changed``) or on ``run``."""
     E, A, D = c.DiscussionEvent, c.CommentAnchor, c.Discussion  # noqa: N806 (table aliases)
-    q = (select(E.public_id, D.num, D.title, E.author, E.created_at, E.content, E.hidden, E.edited,
-                A.path, A.cell, A.commit, A.run)
-         .join(A, A.event_id == E.id).join(D, D.id == E.discussion_id)
-         .where(A.repo_id == repo.id).order_by(E.id))
+    q = (
+        select(
+            E.public_id,
+            D.num,
+            D.title,
+            E.author,
+            E.created_at,
+            E.content,
+            E.hidden,
+            E.edited,
+            A.path,
+            A.cell,
+            A.commit,
+            A.run,
+        )
+        .join(A, A.event_id == E.id)
+        .join(D, D.id == E.discussion_id)
+        .where(A.repo_id == repo.id)
+        .order_by(E.id)
+    )
     if path:
         q = q.where(A.path == validate_path(path))
     if run:
         q = q.where(A.run == run)
     rows = s.execute(q).all()
-    comments = [{"id": r[0], "discussion": r[1], "discussionTitle": r[2], "author": r[3],
-                 "createdAt": r[4], "content": "" if r[6] else r[5], "hidden": bool(r[6]),
-                 "edited": bool(r[7]), "path": r[8], "cell": r[9], "commit": r[10], "run": r[11]}
-                for r in rows]
+    comments = [
+        {
+            "id": r[0],
+            "discussion": r[1],
+            "discussionTitle": r[2],
+            "author": r[3],
+            "createdAt": r[4],
+            "content": "" if r[6] else r[5],
+            "hidden": bool(r[6]),
+            "edited": bool(r[7]),
+            "path": r[8],
+            "cell": r[9],
+            "commit": r[10],
+            "run": r[11],
+        }
+        for r in rows
+    ]
     out: dict[str, Any] = {"path": path, "run": run, "comments": comments}
     if not path or not path.endswith(".ipynb"):
         return out
@@ -185,9 +233,16 @@ def anchored_comments(store: Store, s: Session, repo: m.Repo, *, path: str | Non
         current = now.get(cell)
         before = then.get(cell)
         cm["changed"] = current is None or before is None or current[1] != before[1]
-        group = groups.setdefault(cell, {"cell": cell, "index": current[0] if current else None,
-                                         "deleted": current is None, "changed": False,
-                                         "comments": []})
+        group = groups.setdefault(
+            cell,
+            {
+                "cell": cell,
+                "index": current[0] if current else None,
+                "deleted": current is None,
+                "changed": False,
+                "comments": [],
+            },
+        )
         group["changed"] = group["changed"] or cm["changed"]
         group["comments"].append(cm)
     out["cells"] = sorted(groups.values(), key=lambda g: (g["index"] is None, g["index"] or 0))

@@ -56,9 +56,16 @@ class AuditEntry:
     details: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "createdAt": self.created_at.isoformat() + "Z", "actor": self.actor,
-                "action": self.action, "namespace": self.namespace, "repoType": self.repo_type,
-                "repo": self.repo, "details": self.details}
+        return {
+            "id": self.id,
+            "createdAt": self.created_at.isoformat() + "Z",
+            "actor": self.actor,
+            "action": self.action,
+            "namespace": self.namespace,
+            "repoType": self.repo_type,
+            "repo": self.repo,
+            "details": self.details,
+        }
 
 
 def _actor_name(actor: Principal | m.Account | str | None) -> str:
@@ -69,9 +76,15 @@ def _actor_name(actor: Principal | m.Account | str | None) -> str:
     return actor.name or "(anonymous)"
 
 
-def record_event(session: Session, *, actor: Principal | m.Account | str | None, action: str,
-                 repo: m.Repo | None = None, details: dict[str, Any] | None = None,
-                 namespace: str | None = None) -> None:
+def record_event(
+    session: Session,
+    *,
+    actor: Principal | m.Account | str | None,
+    action: str,
+    repo: m.Repo | None = None,
+    details: dict[str, Any] | None = None,
+    namespace: str | None = None,
+) -> None:
     """Add one event to the log, inside the caller's transaction.
 
     ``namespace`` defaults to the repo's; pass it for org events (role changes).
@@ -82,36 +95,54 @@ def record_event(session: Session, *, actor: Principal | m.Account | str | None,
     info = dict(details or {})
     if len(repr(info)) > MAX_DETAILS_CHARS:
         info = {"truncated": repr(info)[:MAX_DETAILS_CHARS]}
-    session.add(m.AuditEvent(
-        created_at=utcnow(), actor=_actor_name(actor), action=action,
-        namespace=namespace or (repo.namespace if repo is not None else None),
-        repo_type=repo.type if repo is not None else None,
-        repo_name=f"{repo.namespace}/{repo.name}" if repo is not None else None,
-        details=info or None))
+    session.add(
+        m.AuditEvent(
+            created_at=utcnow(),
+            actor=_actor_name(actor),
+            action=action,
+            namespace=namespace or (repo.namespace if repo is not None else None),
+            repo_type=repo.type if repo is not None else None,
+            repo_name=f"{repo.namespace}/{repo.name}" if repo is not None else None,
+            details=info or None,
+        )
+    )
 
 
-def list_events(session: Session, p: Principal, *, namespace: str | None = None,
-                action: str | None = None, actor: str | None = None, repo: str | None = None,
-                limit: int = 100, before: int | None = None) -> list[AuditEntry]:
+def list_events(
+    session: Session,
+    p: Principal,
+    *,
+    namespace: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    repo: str | None = None,
+    limit: int = 100,
+    before: int | None = None,
+) -> list[AuditEntry]:
     """Events the caller may read, newest first (``before``: an event id, for paging).
 
     Hub admins read everything; org admins the events of the orgs they administer; anyone
     else gets 403, and an org admin asking for another namespace too.
     """
     if p.anonymous:
-        raise PermissionDenied("Reading the audit log needs a token of a hub or organization "
-                               "admin.", code="AdminRequired")
+        raise PermissionDenied(
+            "Reading the audit log needs a token of a hub or organization admin.", code="AdminRequired"
+        )
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}.", code="InvalidParameter")
     q = select(m.AuditEvent)
     if not p.is_admin:
         admin_of = sorted(name for name, role in p.org_names.items() if role == "admin")
         if not admin_of:
-            raise PermissionDenied("Only hub admins and organization admins may read the audit "
-                                   "log.", code="AdminRequired")
+            raise PermissionDenied(
+                "Only hub admins and organization admins may read the audit log.", code="AdminRequired"
+            )
         if namespace is not None and namespace not in admin_of:
-            raise PermissionDenied(f"You are not an admin of {namespace!r}: you may read the audit "
-                                   f"log of {', '.join(admin_of)}.", code="AdminRequired")
+            raise PermissionDenied(
+                f"You are not an admin of {namespace!r}: you may read the audit "
+                f"log of {', '.join(admin_of)}.",
+                code="AdminRequired",
+            )
         q = q.where(m.AuditEvent.namespace.in_(admin_of))
     if namespace is not None:
         q = q.where(m.AuditEvent.namespace == namespace)
@@ -124,6 +155,16 @@ def list_events(session: Session, p: Principal, *, namespace: str | None = None,
     if before is not None:
         q = q.where(m.AuditEvent.id < before)
     rows = session.scalars(q.order_by(m.AuditEvent.id.desc()).limit(limit))
-    return [AuditEntry(id=r.id, created_at=r.created_at, actor=r.actor, action=r.action,
-                       namespace=r.namespace, repo_type=r.repo_type, repo=r.repo_name,
-                       details=dict(r.details or {})) for r in rows]
+    return [
+        AuditEntry(
+            id=r.id,
+            created_at=r.created_at,
+            actor=r.actor,
+            action=r.action,
+            namespace=r.namespace,
+            repo_type=r.repo_type,
+            repo=r.repo_name,
+            details=dict(r.details or {}),
+        )
+        for r in rows
+    ]

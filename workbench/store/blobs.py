@@ -109,18 +109,23 @@ class BlobStore:
     def new_sink(self, *, git_size: int | None = None, limit: int | None = None) -> _Sink:
         return _Sink(self.tmp_dir, git_size=git_size, limit=limit)
 
-    def publish(self, sink: _Sink, *, expected_sha256: str | None = None,
-                expected_size: int | None = None) -> BlobInfo:
+    def publish(
+        self, sink: _Sink, *, expected_sha256: str | None = None, expected_size: int | None = None
+    ) -> BlobInfo:
         """Verify a finished sink and move it into place; on mismatch nothing is kept."""
         try:
             sink.finish(durable=self.durable)
             sha = sink.sha.hexdigest()
             if expected_size is not None and sink.size != expected_size:
-                raise IntegrityError(f"Size mismatch: declared {expected_size} bytes, received "
-                                     f"{sink.size}.", code="SizeMismatch")
+                raise IntegrityError(
+                    f"Size mismatch: declared {expected_size} bytes, received {sink.size}.",
+                    code="SizeMismatch",
+                )
             if expected_sha256 is not None and sha != expected_sha256:
-                raise IntegrityError(f"Hash mismatch: declared sha256 {expected_sha256}, received "
-                                     f"content hashes to {sha}.", code="HashMismatch")
+                raise IntegrityError(
+                    f"Hash mismatch: declared sha256 {expected_sha256}, received content hashes to {sha}.",
+                    code="HashMismatch",
+                )
             info = BlobInfo(sha, sink.size, sink.git.hexdigest() if sink.git else None)
             self._move_into_place(sink.path, sha)
             return info
@@ -137,8 +142,7 @@ class BlobStore:
         if not self.fs.exists(key):
             self.fs.put_file(str(tmp), key)
 
-    def ingest_bytes(self, data: bytes, *, expected_sha256: str | None = None,
-                     git: bool = True) -> BlobInfo:
+    def ingest_bytes(self, data: bytes, *, expected_sha256: str | None = None, git: bool = True) -> BlobInfo:
         sink = self.new_sink(git_size=len(data) if git else None)
         try:
             sink.write(data)
@@ -147,8 +151,14 @@ class BlobStore:
             raise
         return self.publish(sink, expected_sha256=expected_sha256)
 
-    def ingest_file(self, path: Path, *, expected_sha256: str | None = None,
-                    expected_size: int | None = None, git: bool = False) -> BlobInfo:
+    def ingest_file(
+        self,
+        path: Path,
+        *,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+        git: bool = False,
+    ) -> BlobInfo:
         size = path.stat().st_size
         sink = self.new_sink(git_size=size if git else None)
         try:
@@ -160,8 +170,9 @@ class BlobStore:
             raise
         return self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size)
 
-    def adopt_file(self, path: Path, *, expected_sha256: str | None = None,
-                   expected_size: int | None = None) -> BlobInfo:
+    def adopt_file(
+        self, path: Path, *, expected_sha256: str | None = None, expected_size: int | None = None
+    ) -> BlobInfo:
         """Hash a finished temporary file in ``tmp_dir`` and move it into place, consuming it.
 
         One read pass and a rename instead of :meth:`ingest_file`'s copy: for a 1 GiB
@@ -170,8 +181,9 @@ class BlobStore:
         try:
             size = path.stat().st_size
             if expected_size is not None and size != expected_size:
-                raise IntegrityError(f"Size mismatch: declared {expected_size} bytes, received "
-                                     f"{size}.", code="SizeMismatch")
+                raise IntegrityError(
+                    f"Size mismatch: declared {expected_size} bytes, received {size}.", code="SizeMismatch"
+                )
             sha = hashlib.sha256()
             with open(path, "rb") as f:
                 while chunk := f.read(CHUNK):
@@ -180,16 +192,24 @@ class BlobStore:
                     os.fsync(f.fileno())
             digest = sha.hexdigest()
             if expected_sha256 is not None and digest != expected_sha256:
-                raise IntegrityError(f"Hash mismatch: declared sha256 {expected_sha256}, received "
-                                     f"content hashes to {digest}.", code="HashMismatch")
+                raise IntegrityError(
+                    f"Hash mismatch: declared sha256 {expected_sha256}, received content hashes to {digest}.",
+                    code="HashMismatch",
+                )
             self._move_into_place(path, digest)
             return BlobInfo(digest, size, None)
         finally:
             path.unlink(missing_ok=True)
 
-    async def ingest_stream(self, chunks: AsyncIterator[bytes], *,
-                            expected_sha256: str | None = None, expected_size: int | None = None,
-                            git: bool = False, limit: int | None = None) -> BlobInfo:
+    async def ingest_stream(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+        git: bool = False,
+        limit: int | None = None,
+    ) -> BlobInfo:
         """Stream an async body into the store; hashing and disk writes run in a worker thread."""
         if expected_size is not None and limit is not None and expected_size > limit:
             raise PayloadTooLarge(f"Declared size {expected_size} exceeds the {limit} bytes allowed.")
@@ -209,13 +229,15 @@ class BlobStore:
             if expected_size is None:
                 raise
             # the cap was the declared size: the client sent more than it announced
-            raise IntegrityError(f"Size mismatch: declared {expected_size} bytes, received more.",
-                                 code="SizeMismatch") from None
+            raise IntegrityError(
+                f"Size mismatch: declared {expected_size} bytes, received more.", code="SizeMismatch"
+            ) from None
         except BaseException:
             sink.discard()
             raise
         return await anyio.to_thread.run_sync(
-            lambda: self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size))
+            lambda: self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size)
+        )
 
     def cleanup_tmp(self, *, older_than: float = 6 * 3600) -> int:
         """Remove temporary files a crash left behind; returns how many were removed.
@@ -230,8 +252,7 @@ class BlobStore:
         stale_multipart = time.time() - max(older_than, 24 * 3600)  # signed URLs live 24 h
         for p in [*self.tmp_dir.glob("upload-*"), *self.tmp_dir.glob("multipart-*")]:
             try:
-                if p.stat().st_mtime >= (stale_multipart if p.name.startswith("multipart-")
-                                         else cutoff):
+                if p.stat().st_mtime >= (stale_multipart if p.name.startswith("multipart-") else cutoff):
                     continue
                 if p.is_dir():
                     for part in p.iterdir():

@@ -18,16 +18,19 @@ class Discussion(Base):
     """A discussion or pull request of one repo, numbered per repo from 1."""
 
     __tablename__ = "discussions"
-    __table_args__ = (UniqueConstraint("repo_id", "num", name="uq_discussion_num"),
-                      Index("ix_discussions_repo_status", "repo_id", "status"))
+    __table_args__ = (
+        UniqueConstraint("repo_id", "num", name="uq_discussion_num"),
+        Index("ix_discussions_repo_status", "repo_id", "status"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"))
     num: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(8))  # open | closed | merged | draft
     is_pull_request: Mapped[bool] = mapped_column(Boolean, default=False)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
-                                                  nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
     author: Mapped[str] = mapped_column(String(96))
     target_branch: Mapped[str | None] = mapped_column(String(255), nullable=True)
     base_oid: Mapped[str | None] = mapped_column(String(40), nullable=True)  # PR's fork point
@@ -43,13 +46,13 @@ class DiscussionEvent(Base):
 
     __tablename__ = "discussion_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"),
-                                               index=True)
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"), index=True)
     public_id: Mapped[str] = mapped_column(String(24), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # comment | status-change | title-change | merge
     author: Mapped[str] = mapped_column(String(96))
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
-                                                  nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime)
     content: Mapped[str | None] = mapped_column(Text, nullable=True)  # raw markdown, as sent
     html: Mapped[str | None] = mapped_column(Text, nullable=True)  # sanitized rendering of content
@@ -66,8 +69,9 @@ class CommentAnchor(Base):
 
     __tablename__ = "comment_anchors"
     __table_args__ = (Index("ix_comment_anchors_repo_path", "repo_id", "path"),)
-    event_id: Mapped[int] = mapped_column(ForeignKey("discussion_events.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("discussion_events.id", ondelete="CASCADE"), primary_key=True
+    )
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"))
     path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     cell: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -84,10 +88,12 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # comment | mention | status | discussion
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"))
-    discussion_id: Mapped[int | None] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"),
-                                                      nullable=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("discussion_events.id", ondelete="CASCADE"),
-                                                 nullable=True)
+    discussion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE"), nullable=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("discussion_events.id", ondelete="CASCADE"), nullable=True
+    )
     actor: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -96,16 +102,18 @@ class Notification(Base):
 class RepoLike(Base):
     __tablename__ = "repo_likes"
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True,
-                                         index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class RepoWatch(Base):
     __tablename__ = "repo_watches"
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True,
-                                         index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -113,6 +121,5 @@ class CommentPolicy(Base):
     """Who may comment on the repos of a namespace: ``readers`` (default) or ``writers``."""
 
     __tablename__ = "comment_policies"
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"),
-                                            primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     policy: Mapped[str] = mapped_column(String(8))

@@ -88,18 +88,22 @@ class FileChange:
     new: TreeEntry | None
 
 
-def commit_oid(tree_hash: str, parent: str | None, author: str, when: datetime, title: str,
-               description: str) -> str:
-    text = (f"tree {tree_hash}\nparent {parent or ''}\nauthor {author} {when.isoformat()}\n"
-            f"nonce {secrets.token_hex(8)}\n\n{title}\n\n{description}")
+def commit_oid(
+    tree_hash: str, parent: str | None, author: str, when: datetime, title: str, description: str
+) -> str:
+    text = (
+        f"tree {tree_hash}\nparent {parent or ''}\nauthor {author} {when.isoformat()}\n"
+        f"nonce {secrets.token_hex(8)}\n\n{title}\n\n{description}"
+    )
     return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _ensure_blob(session: Session, info: BlobInfo) -> None:
     row = session.get(m.Blob, info.sha256)
     if row is None:
-        insert_missing(session, m.Blob, sha256=info.sha256, size=info.size,
-                       git_oid=info.git_oid, created_at=utcnow())
+        insert_missing(
+            session, m.Blob, sha256=info.sha256, size=info.size, git_oid=info.git_oid, created_at=utcnow()
+        )
     elif row.git_oid is None and info.git_oid is not None:
         row.git_oid = info.git_oid
 
@@ -119,18 +123,24 @@ def _apply(session: Session, base: Tree, ops: list[Operation]) -> dict[str, Tree
             for p in doomed:
                 del files[p]
         elif isinstance(op, AddFile):
-            files[path] = (TreeEntry.large(path, op.blob.sha256, op.blob.size) if op.lfs else
-                           TreeEntry.regular(path, op.blob.sha256, op.blob.size,
-                                             op.blob.git_oid or ""))
+            files[path] = (
+                TreeEntry.large(path, op.blob.sha256, op.blob.size)
+                if op.lfs
+                else TreeEntry.regular(path, op.blob.sha256, op.blob.size, op.blob.git_oid or "")
+            )
         else:
             blob = session.get(m.Blob, op.sha256)
             if blob is None:
-                raise InvalidRequest(f"LFS object {op.sha256} for {path!r} was never uploaded: send "
-                                     "it through the LFS batch API before committing.",
-                                     code="LfsObjectMissing")
+                raise InvalidRequest(
+                    f"LFS object {op.sha256} for {path!r} was never uploaded: send "
+                    "it through the LFS batch API before committing.",
+                    code="LfsObjectMissing",
+                )
             if op.size is not None and op.size != blob.size:
-                raise InvalidRequest(f"LFS object {op.sha256} has {blob.size} bytes, the commit "
-                                     f"declares {op.size}.", code="SizeMismatch")
+                raise InvalidRequest(
+                    f"LFS object {op.sha256} has {blob.size} bytes, the commit declares {op.size}.",
+                    code="SizeMismatch",
+                )
             files[path] = TreeEntry.large(path, op.sha256, blob.size)
     _check_file_dir_clashes(files)
     return files
@@ -142,8 +152,9 @@ def _check_file_dir_clashes(files: dict[str, TreeEntry]) -> None:
         for i in range(1, len(parts)):
             parent = "/".join(parts[:i])
             if parent in files:
-                raise InvalidRequest(f"{path!r} needs a folder {parent!r}, but {parent!r} is a file.",
-                                     code="PathConflict")
+                raise InvalidRequest(
+                    f"{path!r} needs a folder {parent!r}, but {parent!r} is a file.", code="PathConflict"
+                )
 
 
 def _card_from(store: Store, entry: TreeEntry | None) -> dict | None:
@@ -155,36 +166,59 @@ def _card_from(store: Store, entry: TreeEntry | None) -> dict | None:
         return None
 
 
-def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], revision: str,
-                  ops: list[Operation], *, summary: str, description: str = "",
-                  parent_commit: str | None = None, blobs: Sequence[BlobInfo] = ()) -> CommitResult:
+def create_commit(
+    store: Store,
+    p: Principal,
+    repo_key: tuple[str, str, str],
+    revision: str,
+    ops: list[Operation],
+    *,
+    summary: str,
+    description: str = "",
+    parent_commit: str | None = None,
+    blobs: Sequence[BlobInfo] = (),
+) -> CommitResult:
     """Apply ``ops`` on the head of branch ``revision`` atomically; see the module docstring."""
     summary = (summary or "").strip() or "Update files"
     if repo_key[0] == "paper" and revision in ("main", "refs/heads/main") and p.scope == "write":
-        extract_ahead(store, [(op.path, op.blob.sha256, op.blob.size) if isinstance(op, AddFile)
-                              else (op.path, op.sha256, op.size or 0) for op in ops
-                              if isinstance(op, AddFile | AddLfsObject)])
+        extract_ahead(
+            store,
+            [
+                (op.path, op.blob.sha256, op.blob.size)
+                if isinstance(op, AddFile)
+                else (op.path, op.sha256, op.size or 0)
+                for op in ops
+                if isinstance(op, AddFile | AddLfsObject)
+            ],
+        )
     for delay in retry_delays():
         with store.write() as s:
             repo = store.get_repo(s, *repo_key)
             require_push(s, p, repo, revision)  # writers, or a PR's author on its refs/pr/N
             resolved = resolve_revision(s, repo, revision)
             if resolved.kind not in ("branch", "pr"):
-                raise InvalidRequest(f"Commits go to a branch; {revision!r} is a {resolved.kind}.",
-                                     code="NotABranch")
+                raise InvalidRequest(
+                    f"Commits go to a branch; {revision!r} is a {resolved.kind}.", code="NotABranch"
+                )
             # Lock the branch row: concurrent commits to one branch queue up here (PostgreSQL
             # row lock; SQLite's BEGIN IMMEDIATE already serializes writers) instead of racing
             # to the compare-and-swap below and retrying.
-            ref = s.scalar(select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == resolved.kind,
-                                               m.Ref.name == resolved.name).with_for_update())
+            ref = s.scalar(
+                select(m.Ref)
+                .where(m.Ref.repo_id == repo.id, m.Ref.kind == resolved.kind, m.Ref.name == resolved.name)
+                .with_for_update()
+            )
             if ref is None:  # deleted since it was resolved
                 raise RevisionNotFound(f"Branch {resolved.name!r} no longer exists.")
             s.refresh(ref)
             head = ref.commit_oid
             if parent_commit and not head.startswith(parent_commit.lower()):
-                raise Conflict(f"The branch {resolved.name!r} moved: its head is {head}, not "
-                               f"{parent_commit}. Fetch the new head and retry.",
-                               code="StaleParentCommit", head=head)
+                raise Conflict(
+                    f"The branch {resolved.name!r} moved: its head is {head}, not "
+                    f"{parent_commit}. Fetch the new head and retry.",
+                    code="StaleParentCommit",
+                    head=head,
+                )
             base_commit = s.get(m.Commit, head)
             assert base_commit is not None
             base = store.load_tree(s, base_commit.tree_hash)
@@ -200,16 +234,31 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
             s.flush()
             now = utcnow()
             oid = commit_oid(tree.hash, head, p.name or "anonymous", now, summary, description)
-            s.add(m.Commit(oid=oid, repo_id=repo.id, parent_oid=head, tree_hash=tree.hash,
-                           author=p.name or "anonymous", title=summary, description=description,
-                           created_at=now, depth=base_commit.depth + 1))
+            s.add(
+                m.Commit(
+                    oid=oid,
+                    repo_id=repo.id,
+                    parent_oid=head,
+                    tree_hash=tree.hash,
+                    author=p.name or "anonymous",
+                    title=summary,
+                    description=description,
+                    created_at=now,
+                    depth=base_commit.depth + 1,
+                )
+            )
             s.flush()
-            moved = s.execute(update(m.Ref).where(m.Ref.id == ref.id, m.Ref.commit_oid == head)
-                              .values(commit_oid=oid, updated_at=now))
+            moved = s.execute(
+                update(m.Ref)
+                .where(m.Ref.id == ref.id, m.Ref.commit_oid == head)
+                .values(commit_oid=oid, updated_at=now)
+            )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 if parent_commit:
-                    raise Conflict(f"The branch {resolved.name!r} moved while committing; retry "
-                                   "with the new head.", code="StaleParentCommit")
+                    raise Conflict(
+                        f"The branch {resolved.name!r} moved while committing; retry with the new head.",
+                        code="StaleParentCommit",
+                    )
                 s.rollback()
                 sleep(delay)
                 continue
@@ -217,8 +266,17 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
             if repo.type == "dataset" and resolved.kind == "branch" and resolved.name == "main":
                 # In this transaction, so a commit is never left without its conversion job
                 # (the dataset viewer's Parquet export, workbench.viewer.jobs).
-                s.add(m.Job(kind="parquet", repo_id=repo.id, commit=oid, status="pending",
-                            attempts=0, created_at=now, updated_at=now))
+                s.add(
+                    m.Job(
+                        kind="parquet",
+                        repo_id=repo.id,
+                        commit=oid,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             if resolved.kind == "branch" and resolved.name == "main":
                 readme_changed = files.get(README) != base.get(README)
                 if readme_changed:
@@ -229,12 +287,10 @@ def create_commit(store: Store, p: Principal, repo_key: tuple[str, str, str], re
             store.trees.put(tree)
             changed = len(diff_trees(base, tree))
             return CommitResult(oid, head, resolved.name, changed)
-    raise Conflict("Too many concurrent commits to this branch; retry in a moment.",
-                   code="CommitContention")
+    raise Conflict("Too many concurrent commits to this branch; retry in a moment.", code="CommitContention")
 
 
-def checkout(store: Store, session: Session, repo: m.Repo, revision: str
-             ) -> tuple[Resolved, m.Commit, Tree]:
+def checkout(store: Store, session: Session, repo: m.Repo, revision: str) -> tuple[Resolved, m.Commit, Tree]:
     """Resolve ``revision`` and return it with its commit row and file tree."""
     resolved = resolve_revision(session, repo, revision)
     commit = session.get(m.Commit, resolved.oid)
@@ -272,8 +328,9 @@ def diff_trees(old: Tree, new: Tree) -> list[FileChange]:
     return changes
 
 
-def last_commits(store: Store, session: Session, repo: m.Repo, head: str,
-                 paths: list[str], *, max_commits: int = 1000) -> dict[str, m.Commit]:
+def last_commits(
+    store: Store, session: Session, repo: m.Repo, head: str, paths: list[str], *, max_commits: int = 1000
+) -> dict[str, m.Commit]:
     """For each path (file or folder), the newest commit that changed it."""
     found: dict[str, m.Commit] = {}
     commits = history(session, repo, head)[:max_commits]
@@ -281,8 +338,11 @@ def last_commits(store: Store, session: Session, repo: m.Repo, head: str,
         if len(found) == len(paths):
             break
         tree = store.load_tree(session, commit.tree_hash)
-        parent = (store.load_tree(session, commits[i + 1].tree_hash)
-                  if i + 1 < len(commits) else Tree.from_entries([]))
+        parent = (
+            store.load_tree(session, commits[i + 1].tree_hash)
+            if i + 1 < len(commits)
+            else Tree.from_entries([])
+        )
         changed = {c.path for c in diff_trees(parent, tree)}
         for path in paths:
             if path in found:

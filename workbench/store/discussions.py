@@ -40,6 +40,7 @@ RepoKeyTuple = tuple[str, str, str]
 
 # -- lookups and permissions ---------------------------------------------------------------
 
+
 def readable_repo(store: Store, s: Session, p: Principal, key: RepoKeyTuple) -> m.Repo:
     repo = store.get_repo(s, *key)
     require_read(p, repo)
@@ -50,8 +51,11 @@ def get_discussion(s: Session, repo: m.Repo, num: int, *, lock: bool = False) ->
     q = select(c.Discussion).where(c.Discussion.repo_id == repo.id, c.Discussion.num == num)
     d = s.scalar(q.with_for_update() if lock else q) if 0 < num < 2**31 else None
     if d is None:
-        raise NotFound(f"Discussion #{num} not found in {repo.namespace}/{repo.name}: list them with "
-                       "get_repo_discussions.", code="DiscussionNotFound")
+        raise NotFound(
+            f"Discussion #{num} not found in {repo.namespace}/{repo.name}: list them with "
+            "get_repo_discussions.",
+            code="DiscussionNotFound",
+        )
     return d
 
 
@@ -69,12 +73,14 @@ def set_comment_policy(s: Session, p: Principal, namespace: m.Account, policy: s
     """Who may comment on ``namespace``'s repos: ``readers`` (default) or ``writers``."""
     require_write_scope(p)
     if policy not in POLICIES:
-        raise InvalidRequest(f"Invalid comment policy {policy!r}: use 'readers' or 'writers'.",
-                             code="InvalidPolicy")
+        raise InvalidRequest(
+            f"Invalid comment policy {policy!r}: use 'readers' or 'writers'.", code="InvalidPolicy"
+        )
     allowed = p.is_admin or namespace.id == p.user_id or p.orgs.get(namespace.id) == "admin"
     if not allowed:
-        raise PermissionDenied(f"Only admins of {namespace.name!r} may change its comment policy.",
-                               code="AdminRequired")
+        raise PermissionDenied(
+            f"Only admins of {namespace.name!r} may change its comment policy.", code="AdminRequired"
+        )
     row = s.get(c.CommentPolicy, namespace.id)
     if row is None:
         s.add(c.CommentPolicy(account_id=namespace.id, policy=policy))
@@ -85,27 +91,36 @@ def set_comment_policy(s: Session, p: Principal, namespace: m.Account, policy: s
 def require_comment(s: Session, p: Principal, repo: m.Repo, d: c.Discussion | None = None) -> None:
     require_write_scope(p)
     if d is not None and d.locked:
-        raise PermissionDenied(f"Discussion #{d.num} is locked: it takes no new comments.",
-                               code="DiscussionLocked")
+        raise PermissionDenied(
+            f"Discussion #{d.num} is locked: it takes no new comments.", code="DiscussionLocked"
+        )
     if comment_policy(s, repo.owner_id) == "writers" and not is_writer(s, p, repo):
-        raise PermissionDenied(f"Only members with the write role may comment on {repo.namespace}'s "
-                               "repos (its comment policy is 'writers').", code="CommentForbidden")
+        raise PermissionDenied(
+            f"Only members with the write role may comment on {repo.namespace}'s "
+            "repos (its comment policy is 'writers').",
+            code="CommentForbidden",
+        )
 
 
-def _require_author_or_writer(s: Session, p: Principal, repo: m.Repo, author_id: int | None,
-                              what: str) -> None:
+def _require_author_or_writer(
+    s: Session, p: Principal, repo: m.Repo, author_id: int | None, what: str
+) -> None:
     require_write_scope(p)
     if (author_id is None or author_id != p.user_id) and not is_writer(s, p, repo):
-        raise PermissionDenied(f"Only the author or a writer of {repo.namespace}/{repo.name} may "
-                               f"{what}.", code="NotAuthor")
+        raise PermissionDenied(
+            f"Only the author or a writer of {repo.namespace}/{repo.name} may {what}.", code="NotAuthor"
+        )
 
 
 def check_text(text: object, max_chars: int, what: str = "comment") -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidRequest(f"The {what} is empty: send some text.", code="EmptyComment")
     if len(text) > max_chars:
-        raise PayloadTooLarge(f"The {what} has {len(text)} characters; the limit is {max_chars}. "
-                              "Shorten it or split it into several comments.", code="CommentTooLong")
+        raise PayloadTooLarge(
+            f"The {what} has {len(text)} characters; the limit is {max_chars}. "
+            "Shorten it or split it into several comments.",
+            code="CommentTooLong",
+        )
     return text
 
 
@@ -114,20 +129,38 @@ def check_title(title: object) -> str:
         raise InvalidRequest("The title is empty: give the discussion a title.", code="EmptyTitle")
     title = title.strip()
     if len(title) > MAX_TITLE_CHARS:
-        raise InvalidRequest(f"The title has {len(title)} characters; the limit is {MAX_TITLE_CHARS}.",
-                             code="TitleTooLong")
+        raise InvalidRequest(
+            f"The title has {len(title)} characters; the limit is {MAX_TITLE_CHARS}.", code="TitleTooLong"
+        )
     return title
 
 
 # -- writing events ------------------------------------------------------------------------
 
-def new_event(s: Session, d: c.Discussion, p: Principal, kind: str, *, content: str | None = None,
-              data: dict | None = None) -> c.DiscussionEvent:
+
+def new_event(
+    s: Session,
+    d: c.Discussion,
+    p: Principal,
+    kind: str,
+    *,
+    content: str | None = None,
+    data: dict | None = None,
+) -> c.DiscussionEvent:
     now = utcnow()
-    ev = c.DiscussionEvent(discussion_id=d.id, public_id=secrets.token_hex(12), kind=kind,
-                           author=p.name or "anonymous", author_id=p.user_id, created_at=now,
-                           content=content, html=render_markdown(content) if content is not None else None,
-                           data=data, edited=False, hidden=False)
+    ev = c.DiscussionEvent(
+        discussion_id=d.id,
+        public_id=secrets.token_hex(12),
+        kind=kind,
+        author=p.name or "anonymous",
+        author_id=p.user_id,
+        created_at=now,
+        content=content,
+        html=render_markdown(content) if content is not None else None,
+        data=data,
+        edited=False,
+        hidden=False,
+    )
     s.add(ev)
     d.updated_at = now
     s.flush()
@@ -136,8 +169,17 @@ def new_event(s: Session, d: c.Discussion, p: Principal, kind: str, *, content: 
     return ev
 
 
-def _comment(store: Store, s: Session, p: Principal, repo: m.Repo, d: c.Discussion, text: str,
-             anchor: Anchor | None, *, kind: str = "comment") -> c.DiscussionEvent:
+def _comment(
+    store: Store,
+    s: Session,
+    p: Principal,
+    repo: m.Repo,
+    d: c.Discussion,
+    text: str,
+    anchor: Anchor | None,
+    *,
+    kind: str = "comment",
+) -> c.DiscussionEvent:
     ev = new_event(s, d, p, "comment", content=text)
     if anchor is not None and not anchor.empty:
         save_anchor(store, s, repo, ev, anchor, default_branch=d.target_branch or "main")
@@ -149,14 +191,30 @@ def _comment(store: Store, s: Session, p: Principal, repo: m.Repo, d: c.Discussi
 def _next_num(s: Session, repo: m.Repo) -> int:
     # Lock the repo row so concurrent openers (PostgreSQL) queue instead of taking one number.
     s.scalar(select(m.Repo.id).where(m.Repo.id == repo.id).with_for_update())
-    return int(s.scalar(select(func.coalesce(func.max(c.Discussion.num), 0))
-                        .where(c.Discussion.repo_id == repo.id)) or 0) + 1
+    return (
+        int(
+            s.scalar(
+                select(func.coalesce(func.max(c.Discussion.num), 0)).where(c.Discussion.repo_id == repo.id)
+            )
+            or 0
+        )
+        + 1
+    )
 
 
-def create_discussion(store: Store, s: Session, p: Principal, key: RepoKeyTuple, *, title: object,
-                      description: object, max_chars: int, pull_request: bool = False,
-                      target: str = "main", anchor: Anchor | None = None
-                      ) -> tuple[c.Discussion, c.DiscussionEvent | None]:
+def create_discussion(
+    store: Store,
+    s: Session,
+    p: Principal,
+    key: RepoKeyTuple,
+    *,
+    title: object,
+    description: object,
+    max_chars: int,
+    pull_request: bool = False,
+    target: str = "main",
+    anchor: Anchor | None = None,
+) -> tuple[c.Discussion, c.DiscussionEvent | None]:
     """Open a discussion (or a draft pull request on ``target``) with ``description`` first."""
     from workbench.store.pulls import start_pull_request
 
@@ -167,10 +225,19 @@ def create_discussion(store: Store, s: Session, p: Principal, key: RepoKeyTuple,
     if text or anchor is not None:
         check_text(text, max_chars)
     now = utcnow()
-    d = c.Discussion(repo_id=repo.id, num=_next_num(s, repo), title=title,
-                     status="draft" if pull_request else "open", is_pull_request=pull_request,
-                     author_id=p.user_id, author=p.name or "anonymous", locked=False, pinned=False,
-                     created_at=now, updated_at=now)
+    d = c.Discussion(
+        repo_id=repo.id,
+        num=_next_num(s, repo),
+        title=title,
+        status="draft" if pull_request else "open",
+        is_pull_request=pull_request,
+        author_id=p.user_id,
+        author=p.name or "anonymous",
+        locked=False,
+        pinned=False,
+        created_at=now,
+        updated_at=now,
+    )
     s.add(d)
     s.flush()
     if pull_request:
@@ -181,8 +248,17 @@ def create_discussion(store: Store, s: Session, p: Principal, key: RepoKeyTuple,
     return d, ev
 
 
-def add_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int, text: object, *,
-                max_chars: int, anchor: Anchor | None = None) -> tuple[c.Discussion, c.DiscussionEvent]:
+def add_comment(
+    store: Store,
+    s: Session,
+    p: Principal,
+    key: RepoKeyTuple,
+    num: int,
+    text: object,
+    *,
+    max_chars: int,
+    anchor: Anchor | None = None,
+) -> tuple[c.Discussion, c.DiscussionEvent]:
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     require_comment(s, p, repo, d)
@@ -190,16 +266,27 @@ def add_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: 
 
 
 def _get_comment(s: Session, d: c.Discussion, comment_id: str) -> c.DiscussionEvent:
-    ev = s.scalar(select(c.DiscussionEvent).where(c.DiscussionEvent.discussion_id == d.id,
-                                                  c.DiscussionEvent.public_id == comment_id.lower()))
+    ev = s.scalar(
+        select(c.DiscussionEvent).where(
+            c.DiscussionEvent.discussion_id == d.id, c.DiscussionEvent.public_id == comment_id.lower()
+        )
+    )
     if ev is None or ev.kind != "comment":
-        raise NotFound(f"Comment {comment_id!r} not found in discussion #{d.num}.",
-                       code="CommentNotFound")
+        raise NotFound(f"Comment {comment_id!r} not found in discussion #{d.num}.", code="CommentNotFound")
     return ev
 
 
-def edit_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int, comment_id: str,
-                 text: object, *, max_chars: int) -> c.DiscussionEvent:
+def edit_comment(
+    store: Store,
+    s: Session,
+    p: Principal,
+    key: RepoKeyTuple,
+    num: int,
+    comment_id: str,
+    text: object,
+    *,
+    max_chars: int,
+) -> c.DiscussionEvent:
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     ev = _get_comment(s, d, comment_id)
@@ -211,8 +298,9 @@ def edit_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num:
     text = check_text(text, max_chars)
     now = utcnow()
     history = list(ev.history or [])
-    history.append({"raw": ev.content, "updatedAt": (ev.updated_at or ev.created_at).isoformat(),
-                    "author": ev.author})
+    history.append(
+        {"raw": ev.content, "updatedAt": (ev.updated_at or ev.created_at).isoformat(), "author": ev.author}
+    )
     ev.history, ev.content, ev.edited, ev.updated_at = history, text, True, now
     ev.html = render_markdown(text)
     d.updated_at = now  # also what invalidates cached details
@@ -220,8 +308,9 @@ def edit_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num:
     return ev
 
 
-def hide_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int,
-                 comment_id: str) -> c.DiscussionEvent:
+def hide_comment(
+    store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int, comment_id: str
+) -> c.DiscussionEvent:
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     ev = _get_comment(s, d, comment_id)
@@ -232,8 +321,9 @@ def hide_comment(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num:
     return ev
 
 
-def rename_discussion(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int,
-                      title: object) -> c.DiscussionEvent:
+def rename_discussion(
+    store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int, title: object
+) -> c.DiscussionEvent:
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     _require_author_or_writer(s, p, repo, d.author_id, "rename this discussion")
@@ -242,8 +332,17 @@ def rename_discussion(store: Store, s: Session, p: Principal, key: RepoKeyTuple,
     return new_event(s, d, p, "title-change", data={"from": old, "to": title})
 
 
-def change_status(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int, status: object,
-                  *, comment: object = None, max_chars: int) -> c.DiscussionEvent:
+def change_status(
+    store: Store,
+    s: Session,
+    p: Principal,
+    key: RepoKeyTuple,
+    num: int,
+    status: object,
+    *,
+    comment: object = None,
+    max_chars: int,
+) -> c.DiscussionEvent:
     """Open or close; a comment, when given, comes first. Merged pull requests stay merged."""
     from workbench.store.pulls import has_commits
 
@@ -253,8 +352,9 @@ def change_status(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num
     if status not in ("open", "closed"):
         raise InvalidRequest(f"Invalid status {status!r}: use 'open' or 'closed'.", code="InvalidStatus")
     if d.status == "merged":
-        raise Conflict(f"Pull request #{num} is merged; its status can no longer change.",
-                       code="PullRequestMerged")
+        raise Conflict(
+            f"Pull request #{num} is merged; its status can no longer change.", code="PullRequestMerged"
+        )
     current = "closed" if d.status == "closed" else "open"
     if current == status:
         raise InvalidRequest(f"Discussion #{num} is already {status}.", code="StatusUnchanged")
@@ -270,14 +370,16 @@ def change_status(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num
     return ev
 
 
-def set_locked(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int,
-               locked: bool) -> c.Discussion:
+def set_locked(
+    store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int, locked: bool
+) -> c.Discussion:
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     require_write_scope(p)
     if not is_writer(s, p, repo):
-        raise PermissionDenied(f"Only writers of {repo.namespace}/{repo.name} may lock discussions.",
-                               code="WriteForbidden")
+        raise PermissionDenied(
+            f"Only writers of {repo.namespace}/{repo.name} may lock discussions.", code="WriteForbidden"
+        )
     d.locked, d.updated_at = locked, utcnow()
     return d
 
@@ -290,21 +392,37 @@ def _audit(s: Session, p: Principal, repo: m.Repo, action: str, details: dict) -
 
 # -- reading -------------------------------------------------------------------------------
 
-STATUS_FILTERS = {"all": None, "open": ("open", "draft"), "closed": ("closed", "merged"),
-                  "merged": ("merged",), "draft": ("draft",)}
+STATUS_FILTERS = {
+    "all": None,
+    "open": ("open", "draft"),
+    "closed": ("closed", "merged"),
+    "merged": ("merged",),
+    "draft": ("draft",),
+}
 TYPE_FILTERS = {"all": None, "discussion": False, "pull_request": True}
 
 
-def list_discussions(store: Store, s: Session, p: Principal, key: RepoKeyTuple, *, page: int = 0,
-                     page_size: int = 50, kind: str = "all", status: str = "all",
-                     author: str | None = None) -> tuple[m.Repo, list[c.Discussion], int, int]:
+def list_discussions(
+    store: Store,
+    s: Session,
+    p: Principal,
+    key: RepoKeyTuple,
+    *,
+    page: int = 0,
+    page_size: int = 50,
+    kind: str = "all",
+    status: str = "all",
+    author: str | None = None,
+) -> tuple[m.Repo, list[c.Discussion], int, int]:
     """One page of a repo's discussions, newest first: (repo, rows, total count, start)."""
     if kind not in TYPE_FILTERS:
-        raise InvalidRequest(f"Invalid type {kind!r}: use all, discussion or pull_request.",
-                             code="InvalidParameter")
+        raise InvalidRequest(
+            f"Invalid type {kind!r}: use all, discussion or pull_request.", code="InvalidParameter"
+        )
     if status not in STATUS_FILTERS:
-        raise InvalidRequest(f"Invalid status {status!r}: use all, open, closed, merged or draft.",
-                             code="InvalidParameter")
+        raise InvalidRequest(
+            f"Invalid status {status!r}: use all, open, closed, merged or draft.", code="InvalidParameter"
+        )
     if page < 0:
         raise InvalidRequest("Page numbers start at 0.", code="InvalidParameter")
     repo = readable_repo(store, s, p, key)
@@ -318,6 +436,9 @@ def list_discussions(store: Store, s: Session, p: Principal, key: RepoKeyTuple, 
         cond.append(c.Discussion.author == author)
     count = int(s.scalar(select(func.count()).select_from(c.Discussion).where(*cond)) or 0)
     start = page * page_size
-    rows = list(s.scalars(select(c.Discussion).where(*cond).order_by(c.Discussion.num.desc())
-                          .offset(start).limit(page_size)))
+    rows = list(
+        s.scalars(
+            select(c.Discussion).where(*cond).order_by(c.Discussion.num.desc()).offset(start).limit(page_size)
+        )
+    )
     return repo, rows, count, start

@@ -39,8 +39,7 @@ class EvalRun(m.Base):
     __tablename__ = "eval_runs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     model_repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
-    dataset_repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"),
-                                                 index=True)
+    dataset_repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
     model_commit: Mapped[str] = mapped_column(String(40))
     dataset_commit: Mapped[str] = mapped_column(String(40))
     split: Mapped[str] = mapped_column(String(255))
@@ -58,7 +57,8 @@ class EvalRun(m.Base):
     reproduction: Mapped[str | None] = mapped_column(String(10), nullable=True)
     differences: Mapped[list | None] = mapped_column(JSON, nullable=True)
     reproduction_of: Mapped[str | None] = mapped_column(
-        ForeignKey("eval_runs.id", ondelete="SET NULL"), nullable=True, index=True)
+        ForeignKey("eval_runs.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     created_by: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -123,15 +123,31 @@ class RunView:
 
 def _view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
     return RunView(
-        id=run.id, model=f"{model.namespace}/{model.name}",
-        dataset=f"{dataset.namespace}/{dataset.name}", model_commit=run.model_commit,
-        dataset_commit=run.dataset_commit, split=run.split, notebook_name=run.notebook_name,
-        notebook_sha256=run.notebook_sha256, executed_sha256=run.executed_sha256,
-        parameters=run.parameters, environment=run.environment, seed=run.seed,
-        timings=run.timings, status=run.status, error=run.error, metrics=run.metrics,
-        metric_info=run.metric_info, reproduction=run.reproduction, differences=run.differences,
-        reproduction_of=run.reproduction_of, created_by=run.created_by,
-        created_at=run.created_at, duration=run.duration, source=run.source)
+        id=run.id,
+        model=f"{model.namespace}/{model.name}",
+        dataset=f"{dataset.namespace}/{dataset.name}",
+        model_commit=run.model_commit,
+        dataset_commit=run.dataset_commit,
+        split=run.split,
+        notebook_name=run.notebook_name,
+        notebook_sha256=run.notebook_sha256,
+        executed_sha256=run.executed_sha256,
+        parameters=run.parameters,
+        environment=run.environment,
+        seed=run.seed,
+        timings=run.timings,
+        status=run.status,
+        error=run.error,
+        metrics=run.metrics,
+        metric_info=run.metric_info,
+        reproduction=run.reproduction,
+        differences=run.differences,
+        reproduction_of=run.reproduction_of,
+        created_by=run.created_by,
+        created_at=run.created_at,
+        duration=run.duration,
+        source=run.source,
+    )
 
 
 def _repo(store: Store, s: Session, p: Principal, repo_type: str, repo_id: str) -> m.Repo:
@@ -144,16 +160,20 @@ def _repo(store: Store, s: Session, p: Principal, repo_type: str, repo_id: str) 
 def _check_commit(s: Session, repo: m.Repo, oid: str) -> None:
     row = s.get(m.Commit, oid) if isinstance(oid, str) and len(oid) == 40 else None
     if row is None or row.repo_id != repo.id:
-        raise InvalidRequest(f"{oid!r} is not a commit of {repo.namespace}/{repo.name}: records "
-                             "pin full 40-character commit ids.", code="InvalidCommit")
+        raise InvalidRequest(
+            f"{oid!r} is not a commit of {repo.namespace}/{repo.name}: records "
+            "pin full 40-character commit ids.",
+            code="InvalidCommit",
+        )
 
 
 def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunView:
     """Record a run; the executed notebook goes to the blob store (content-addressed)."""
     require_write_scope(p)
     if data.status not in STATUSES:
-        raise InvalidRequest(f"Invalid status {data.status!r}: use one of {', '.join(STATUSES)}.",
-                             code="InvalidStatus")
+        raise InvalidRequest(
+            f"Invalid status {data.status!r}: use one of {', '.join(STATUSES)}.", code="InvalidStatus"
+        )
     model = _repo(store, s, p, "model", data.model)
     dataset = _repo(store, s, p, "dataset", data.dataset)
     _check_commit(s, model, data.model_commit)
@@ -164,21 +184,41 @@ def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunVie
     executed = None
     if data.notebook is not None:
         if len(data.notebook) > MAX_NOTEBOOK_BYTES:
-            raise InvalidRequest(f"The executed notebook is over {MAX_NOTEBOOK_BYTES} bytes; "
-                                 "clear large outputs.", code="NotebookTooLarge")
+            raise InvalidRequest(
+                f"The executed notebook is over {MAX_NOTEBOOK_BYTES} bytes; clear large outputs.",
+                code="NotebookTooLarge",
+            )
         blob = store.blobs.ingest_bytes(data.notebook)
-        insert_missing(s, m.Blob, sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid,
-                       created_at=utcnow())
+        insert_missing(
+            s, m.Blob, sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid, created_at=utcnow()
+        )
         executed = blob.sha256
     run = EvalRun(
-        id=uuid.uuid4().hex, model_repo_id=model.id, dataset_repo_id=dataset.id,
-        model_commit=data.model_commit, dataset_commit=data.dataset_commit, split=data.split,
-        notebook_name=data.notebook_name, notebook_sha256=data.notebook_sha256,
-        executed_sha256=executed, parameters=data.parameters, environment=data.environment,
-        seed=data.seed, timings=data.timings, status=data.status, error=data.error,
-        metrics=data.metrics, metric_info=data.metric_info, reproduction=None,
-        differences=None, reproduction_of=data.reproduction_of, created_by=p.name or "",
-        created_at=utcnow(), duration=data.duration, source=data.source)
+        id=uuid.uuid4().hex,
+        model_repo_id=model.id,
+        dataset_repo_id=dataset.id,
+        model_commit=data.model_commit,
+        dataset_commit=data.dataset_commit,
+        split=data.split,
+        notebook_name=data.notebook_name,
+        notebook_sha256=data.notebook_sha256,
+        executed_sha256=executed,
+        parameters=data.parameters,
+        environment=data.environment,
+        seed=data.seed,
+        timings=data.timings,
+        status=data.status,
+        error=data.error,
+        metrics=data.metrics,
+        metric_info=data.metric_info,
+        reproduction=None,
+        differences=None,
+        reproduction_of=data.reproduction_of,
+        created_by=p.name or "",
+        created_at=utcnow(),
+        duration=data.duration,
+        source=data.source,
+    )
     s.add(run)
     s.flush()
     return _view(run, model, dataset)
@@ -189,30 +229,39 @@ def _check_outcome(data: RunInput) -> None:
     metrics, all numbers, and no error; a failed run says why."""
     if data.status == "succeeded":
         if data.error:
-            raise InvalidRequest("A succeeded run cannot carry an error: send status 'failed'.",
-                                 code="InconsistentRun")
+            raise InvalidRequest(
+                "A succeeded run cannot carry an error: send status 'failed'.", code="InconsistentRun"
+            )
         if not data.metrics:
-            raise InvalidRequest("A succeeded run must report at least one metric "
-                                 "(wb.report(...) in the notebook).", code="InconsistentRun")
-        bad = sorted(k for k, v in data.metrics.items()
-                     if isinstance(v, bool) or not isinstance(v, int | float)
-                     or not math.isfinite(v))
+            raise InvalidRequest(
+                "A succeeded run must report at least one metric (wb.report(...) in the notebook).",
+                code="InconsistentRun",
+            )
+        bad = sorted(
+            k
+            for k, v in data.metrics.items()
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+        )
         if bad:
-            raise InvalidRequest(f"Metrics must be finite numbers; not: {', '.join(bad)}.",
-                                 code="InconsistentRun")
+            raise InvalidRequest(
+                f"Metrics must be finite numbers; not: {', '.join(bad)}.", code="InconsistentRun"
+            )
     elif data.status == "failed" and not data.error:
-        raise InvalidRequest("A failed run must say why: send error {cell_index, ename, "
-                             "message}.", code="InconsistentRun")
+        raise InvalidRequest(
+            "A failed run must say why: send error {cell_index, ename, message}.", code="InconsistentRun"
+        )
 
 
 def _visible(s: Session, p: Principal, run_id: str) -> tuple[EvalRun, m.Repo, m.Repo]:
     run = s.get(EvalRun, run_id) if isinstance(run_id, str) and len(run_id) == 32 else None
     model = s.get(m.Repo, run.model_repo_id) if run else None
     dataset = s.get(m.Repo, run.dataset_repo_id) if run else None
-    if run is None or model is None or dataset is None or not (
-            can_read(p, model) and can_read(p, dataset)):
-        raise NotFound(f"Evaluation run {run_id} not found (or you may not read its model or "
-                       "dataset). List runs with `workbench eval list`.", code="RunNotFound")
+    if run is None or model is None or dataset is None or not (can_read(p, model) and can_read(p, dataset)):
+        raise NotFound(
+            f"Evaluation run {run_id} not found (or you may not read its model or "
+            "dataset). List runs with `workbench eval list`.",
+            code="RunNotFound",
+        )
     return run, model, dataset
 
 
@@ -237,14 +286,25 @@ def _readable(p: Principal, repo: Any) -> ColumnElement[bool]:
     return or_(*visible)
 
 
-def list_runs(s: Session, p: Principal, *, model: str | None = None, dataset: str | None = None,
-              status: str | None = None, split: str | None = None, limit: int = 100,
-              offset: int = 0) -> list[RunView]:
+def list_runs(
+    s: Session,
+    p: Principal,
+    *,
+    model: str | None = None,
+    dataset: str | None = None,
+    status: str | None = None,
+    split: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[RunView]:
     """Runs the caller may see, newest first."""
     mr, dr = aliased(m.Repo), aliased(m.Repo)
-    q = (select(EvalRun, mr, dr).join(mr, mr.id == EvalRun.model_repo_id)
-         .join(dr, dr.id == EvalRun.dataset_repo_id)
-         .where(_readable(p, mr), _readable(p, dr)))
+    q = (
+        select(EvalRun, mr, dr)
+        .join(mr, mr.id == EvalRun.model_repo_id)
+        .join(dr, dr.id == EvalRun.dataset_repo_id)
+        .where(_readable(p, mr), _readable(p, dr))
+    )
     for repo, value in ((mr, model), (dr, dataset)):
         if value:
             ns, name = split_repo_id(value)
@@ -257,41 +317,56 @@ def list_runs(s: Session, p: Principal, *, model: str | None = None, dataset: st
     return [_view(run, a, b) for run, a, b in s.execute(q).all()]
 
 
-def record_reproduction(s: Session, p: Principal, run_id: str, *, status: str,
-                        differences: list[Any], reproduced_by: str | None = None) -> RunView:
+def record_reproduction(
+    s: Session,
+    p: Principal,
+    run_id: str,
+    *,
+    status: str,
+    differences: list[Any],
+    reproduced_by: str | None = None,
+) -> RunView:
     """Mark a record reproduced, differing (with the differences) or failed to re-run."""
     require_write_scope(p)
     if status not in REPRODUCTIONS:
-        raise InvalidRequest(f"Invalid reproduction status {status!r}: use one of "
-                             f"{', '.join(REPRODUCTIONS)}.", code="InvalidStatus")
+        raise InvalidRequest(
+            f"Invalid reproduction status {status!r}: use one of {', '.join(REPRODUCTIONS)}.",
+            code="InvalidStatus",
+        )
     run, model, dataset = _visible(s, p, run_id)
     if reproduced_by is not None:
         other, _, _ = _visible(s, p, reproduced_by)
         if other.reproduction_of != run.id:
-            raise InvalidRequest(f"Run {reproduced_by} is not a re-run of {run_id}.",
-                                 code="NotAReproduction")
+            raise InvalidRequest(f"Run {reproduced_by} is not a re-run of {run_id}.", code="NotAReproduction")
     run.reproduction = status
     run.differences = differences
     return _view(run, model, dataset)
 
 
-def leaderboard(s: Session, p: Principal, dataset: str, *, metric: str,
-                split: str | None = None) -> list[RunView]:
+def leaderboard(
+    s: Session, p: Principal, dataset: str, *, metric: str, split: str | None = None
+) -> list[RunView]:
     """The best succeeded run of each model on ``dataset`` for ``metric``, best first.
 
     Re-runs are left out (they confirm a record, they do not compete with it). Whether higher
     is better comes from the record's ``metric_info`` (default: higher).
     """
     ns, name = split_repo_id(dataset)
-    repo = s.scalar(select(m.Repo).where(m.Repo.type == "dataset", m.Repo.namespace == ns,
-                                         m.Repo.name == name))
+    repo = s.scalar(
+        select(m.Repo).where(m.Repo.type == "dataset", m.Repo.namespace == ns, m.Repo.name == name)
+    )
     if repo is None or not can_read(p, repo):
-        raise NotFound(f"Dataset {dataset} not found. Check the name, and that your token may "
-                       "read it.", code="RepoNotFound")
-    runs = [r for r in list_runs(s, p, dataset=dataset, status="succeeded", split=split,
-                                 limit=10_000) if r.reproduction_of is None
-            and isinstance(r.metrics.get(metric), int | float)
-            and not isinstance(r.metrics.get(metric), bool)]
+        raise NotFound(
+            f"Dataset {dataset} not found. Check the name, and that your token may read it.",
+            code="RepoNotFound",
+        )
+    runs = [
+        r
+        for r in list_runs(s, p, dataset=dataset, status="succeeded", split=split, limit=10_000)
+        if r.reproduction_of is None
+        and isinstance(r.metrics.get(metric), int | float)
+        and not isinstance(r.metrics.get(metric), bool)
+    ]
     best: dict[str, RunView] = {}
     for run in runs:
         sign = 1 if higher_is_better(run, metric) else -1

@@ -40,15 +40,27 @@ def document(ev: c.DiscussionEvent, anchor: c.CommentAnchor | None) -> dict[str,
     if ev.kind == "comment":
         history = [] if ev.hidden else list(ev.history or [])
         out["data"] = {
-            "edited": ev.edited, "hidden": ev.hidden, "numEdits": len(history),
-            "latest": {"raw": HIDDEN_TEXT if ev.hidden else (ev.content or ""),
-                       "html": "" if ev.hidden else (ev.html or ""),
-                       "updatedAt": iso(ev.updated_at) if ev.updated_at else created, "author": author},
-            "history": [{"raw": h.get("raw"), "updatedAt": h.get("updatedAt"),
-                         "author": user(h.get("author"))} for h in history]}
+            "edited": ev.edited,
+            "hidden": ev.hidden,
+            "numEdits": len(history),
+            "latest": {
+                "raw": HIDDEN_TEXT if ev.hidden else (ev.content or ""),
+                "html": "" if ev.hidden else (ev.html or ""),
+                "updatedAt": iso(ev.updated_at) if ev.updated_at else created,
+                "author": author,
+            },
+            "history": [
+                {"raw": h.get("raw"), "updatedAt": h.get("updatedAt"), "author": user(h.get("author"))}
+                for h in history
+            ],
+        }
         if anchor is not None:
-            out["anchor"] = {"path": anchor.path, "cell": anchor.cell, "commit": anchor.commit,
-                             "run": anchor.run}
+            out["anchor"] = {
+                "path": anchor.path,
+                "cell": anchor.cell,
+                "commit": anchor.commit,
+                "run": anchor.run,
+            }
     elif ev.kind == "status-change":
         out["data"] = {"status": data.get("status")}
         if data.get("oid"):
@@ -69,12 +81,22 @@ def refresh_doc(s: Session, ev: c.DiscussionEvent) -> dict[str, Any]:
 def thread_docs(s: Session, discussion_id: int) -> list[tuple[datetime, str]]:
     """(created_at, JSON document) of a discussion's events, oldest first (one query)."""
     e = c.DiscussionEvent
-    return [(r[0], r[1] or "{}") for r in s.execute(select(e.created_at, e.doc)
-                                                    .where(e.discussion_id == discussion_id)
-                                                    .order_by(e.id))]
+    return [
+        (r[0], r[1] or "{}")
+        for r in s.execute(select(e.created_at, e.doc).where(e.discussion_id == discussion_id).order_by(e.id))
+    ]
 
 
 def commit_doc(oid: str, title: str, author: str, when: datetime) -> str:
     """A PR commit as an event (commits live in the repo, not in the events table)."""
-    return json.dumps({"id": oid[:24], "type": "commit", "createdAt": iso(when), "author": user(author),
-                       "data": {"subject": title, "oid": oid}}, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        {
+            "id": oid[:24],
+            "type": "commit",
+            "createdAt": iso(when),
+            "author": user(author),
+            "data": {"subject": title, "oid": oid},
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )

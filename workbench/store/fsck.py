@@ -49,9 +49,12 @@ class FsckReport:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "counts": self.counts,
-                "problems": [asdict(p) for p in self.problems],
-                "notes": [asdict(n) for n in self.notes]}
+        return {
+            "ok": self.ok,
+            "counts": self.counts,
+            "problems": [asdict(p) for p in self.problems],
+            "notes": [asdict(n) for n in self.notes],
+        }
 
 
 @dataclass
@@ -83,21 +86,31 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
         for idx in s.scalars(select(m.ViewerSearchIndex)):  # derived blobs outside any tree
             if idx.blob_sha256 not in blobs:
                 row = rows.get(idx.blob_sha256)
-                blobs[idx.blob_sha256] = _BlobUse(row.size if row is not None else -1,
-                                                  f"search index of {idx.config}/{idx.split} "
-                                                  f"in Parquet commit {idx.commit}")
+                blobs[idx.blob_sha256] = _BlobUse(
+                    row.size if row is not None else -1,
+                    f"search index of {idx.config}/{idx.split} in Parquet commit {idx.commit}",
+                )
         from workbench.store.evals import EvalRun
 
-        for run_id, sha in s.execute(select(EvalRun.id, EvalRun.executed_sha256)
-                                     .where(EvalRun.executed_sha256.is_not(None))):
+        for run_id, sha in s.execute(
+            select(EvalRun.id, EvalRun.executed_sha256).where(EvalRun.executed_sha256.is_not(None))
+        ):
             if sha is not None and sha not in blobs:  # executed notebooks: outside any tree
                 row = rows.get(sha)
-                blobs[sha] = _BlobUse(row.size if row is not None else -1,
-                                      f"executed notebook of evaluation run {run_id}")
+                blobs[sha] = _BlobUse(
+                    row.size if row is not None else -1, f"executed notebook of evaluation run {run_id}"
+                )
     _check_blobs(store, report, blobs, rows, verify_hashes=verify_hashes, progress=progress)
     stored = _note_orphans(store, report, blobs)
-    report.counts.update(repos=len(repos), refs=len(refs), commits=len(commits), trees=n_trees,
-                         blobs=len(blobs), blob_rows=len(rows), stored_blobs=stored)
+    report.counts.update(
+        repos=len(repos),
+        refs=len(refs),
+        commits=len(commits),
+        trees=n_trees,
+        blobs=len(blobs),
+        blob_rows=len(rows),
+        stored_blobs=stored,
+    )
     return report
 
 
@@ -119,47 +132,69 @@ def _bar(items: Iterable[Any], progress: bool, desc: str) -> Iterable[Any]:
     return tqdm(items, desc=desc, unit=f" {desc}") if progress else items
 
 
-def _check_refs(report: FsckReport, repos: dict[int, m.Repo], names: dict[int, str],
-                refs: list[m.Ref], commits: dict[str, m.Commit]) -> None:
+def _check_refs(
+    report: FsckReport,
+    repos: dict[int, m.Repo],
+    names: dict[int, str],
+    refs: list[m.Ref],
+    commits: dict[str, m.Commit],
+) -> None:
     branches = {(r.repo_id, r.name) for r in refs if r.kind == "branch"}
     for repo_id, name in names.items():
         if (repo_id, "main") not in branches:
-            report.problems.append(Problem("missing_main", name,
-                                           f"{name} has no 'main' branch."))
+            report.problems.append(Problem("missing_main", name, f"{name} has no 'main' branch."))
     for ref in refs:
         subject = f"{names.get(ref.repo_id, ref.repo_id)}@{ref.kind}:{ref.name}"
         commit = commits.get(ref.commit_oid)
         if ref.repo_id not in repos:
-            report.problems.append(Problem("orphan_ref", subject,
-                                           f"{subject} belongs to no repository."))
+            report.problems.append(Problem("orphan_ref", subject, f"{subject} belongs to no repository."))
         elif commit is None:
-            report.problems.append(Problem("missing_commit", subject,
-                                           f"{subject} points at commit {ref.commit_oid}, which "
-                                           "does not exist."))
+            report.problems.append(
+                Problem(
+                    "missing_commit",
+                    subject,
+                    f"{subject} points at commit {ref.commit_oid}, which does not exist.",
+                )
+            )
         elif commit.repo_id != ref.repo_id:
-            report.problems.append(Problem("foreign_commit", subject,
-                                           f"{subject} points at commit {ref.commit_oid} of "
-                                           f"another repository "
-                                           f"({names.get(commit.repo_id, commit.repo_id)})."))
+            report.problems.append(
+                Problem(
+                    "foreign_commit",
+                    subject,
+                    f"{subject} points at commit {ref.commit_oid} of "
+                    f"another repository "
+                    f"({names.get(commit.repo_id, commit.repo_id)}).",
+                )
+            )
 
 
-def _check_commit(report: FsckReport, names: dict[int, str], commits: dict[str, m.Commit],
-                  c: m.Commit) -> None:
+def _check_commit(
+    report: FsckReport, names: dict[int, str], commits: dict[str, m.Commit], c: m.Commit
+) -> None:
     subject = f"{names.get(c.repo_id, c.repo_id)}@{c.oid}"
     if c.parent_oid is not None:
         parent = commits.get(c.parent_oid)
         if parent is None:
-            report.problems.append(Problem("missing_parent", subject,
-                                           f"Commit {subject} has parent {c.parent_oid}, which "
-                                           "does not exist."))
+            report.problems.append(
+                Problem(
+                    "missing_parent",
+                    subject,
+                    f"Commit {subject} has parent {c.parent_oid}, which does not exist.",
+                )
+            )
         elif parent.repo_id != c.repo_id:
-            report.problems.append(Problem("foreign_parent", subject,
-                                           f"Commit {subject} has parent {c.parent_oid} from "
-                                           "another repository."))
+            report.problems.append(
+                Problem(
+                    "foreign_parent",
+                    subject,
+                    f"Commit {subject} has parent {c.parent_oid} from another repository.",
+                )
+            )
 
 
-def _check_trees(s: Session, report: FsckReport, tree_uses: dict[str, str],
-                 progress: bool) -> tuple[dict[str, _BlobUse], int]:
+def _check_trees(
+    s: Session, report: FsckReport, tree_uses: dict[str, str], progress: bool
+) -> tuple[dict[str, _BlobUse], int]:
     """Check every tree row; collect what the referenced trees expect of each blob."""
     blobs: dict[str, _BlobUse] = {}
     seen: set[str] = set()
@@ -176,61 +211,100 @@ def _check_trees(s: Session, report: FsckReport, tree_uses: dict[str, str],
             continue
         actual = tree_hash(tree.entries.values())
         if actual != key:
-            report.problems.append(Problem("tree_hash_mismatch", key,
-                                           f"Tree {key} hashes to {actual}: its entries were "
-                                           "changed after it was written."))
+            report.problems.append(
+                Problem(
+                    "tree_hash_mismatch",
+                    key,
+                    f"Tree {key} hashes to {actual}: its entries were changed after it was written.",
+                )
+            )
         if used_by is None:
-            report.notes.append(Problem("orphan_tree", key,
-                                        f"Tree {key} is used by no commit."))
+            report.notes.append(Problem("orphan_tree", key, f"Tree {key} is used by no commit."))
             continue
         for e in tree.entries.values():
             where = f"{used_by}:{e.path}"
             if e.lfs and e.git_oid != git_blob_oid(lfs_pointer(e.sha256, e.size)):
-                report.problems.append(Problem("bad_lfs_oid", where,
-                                               f"{where} is an LFS file whose git id {e.git_oid} "
-                                               "is not that of its pointer file."))
+                report.problems.append(
+                    Problem(
+                        "bad_lfs_oid",
+                        where,
+                        f"{where} is an LFS file whose git id {e.git_oid} is not that of its pointer file.",
+                    )
+                )
             use = blobs.get(e.sha256)
             if use is None:
                 use = blobs[e.sha256] = _BlobUse(e.size, where)
             elif use.size != e.size:
-                report.problems.append(Problem("entry_size_mismatch", where,
-                                               f"{where} says blob {e.sha256} has {e.size} bytes; "
-                                               f"{use.where} says {use.size}."))
+                report.problems.append(
+                    Problem(
+                        "entry_size_mismatch",
+                        where,
+                        f"{where} says blob {e.sha256} has {e.size} bytes; {use.where} says {use.size}.",
+                    )
+                )
             if not e.lfs:
                 use.git_oids.add(e.git_oid)
     for key in tree_uses.keys() - seen:
-        report.problems.append(Problem("missing_tree", tree_uses[key],
-                                       f"Commit {tree_uses[key]} has tree {key}, which does not "
-                                       "exist."))
+        report.problems.append(
+            Problem(
+                "missing_tree",
+                tree_uses[key],
+                f"Commit {tree_uses[key]} has tree {key}, which does not exist.",
+            )
+        )
     return blobs, n
 
 
-def _check_blobs(store: Store, report: FsckReport, blobs: dict[str, _BlobUse],
-                 rows: dict[str, m.Blob], *, verify_hashes: bool, progress: bool) -> None:
+def _check_blobs(
+    store: Store,
+    report: FsckReport,
+    blobs: dict[str, _BlobUse],
+    rows: dict[str, m.Blob],
+    *,
+    verify_hashes: bool,
+    progress: bool,
+) -> None:
     to_hash: list[str] = []
     for sha, use in blobs.items():
         row = rows.get(sha)
         if row is None:
-            report.problems.append(Problem("missing_blob_row", sha,
-                                           f"Blob {sha} (used by {use.where}) has no row in the "
-                                           "blobs table."))
+            report.problems.append(
+                Problem(
+                    "missing_blob_row",
+                    sha,
+                    f"Blob {sha} (used by {use.where}) has no row in the blobs table.",
+                )
+            )
         elif row.size != use.size:
-            report.problems.append(Problem("blob_row_size", sha,
-                                           f"Blob {sha} is recorded with {row.size} bytes; "
-                                           f"{use.where} says {use.size}."))
+            report.problems.append(
+                Problem(
+                    "blob_row_size",
+                    sha,
+                    f"Blob {sha} is recorded with {row.size} bytes; {use.where} says {use.size}.",
+                )
+            )
         try:
             size = store.blobs.size(sha) if store.blobs.exists(sha) else None
         except OSError:
             size = None
         if size is None:
-            report.problems.append(Problem("missing_blob", sha,
-                                           f"Blob {sha} (used by {use.where}) is not in the blob "
-                                           f"store ({store.blobs.key(sha)})."))
+            report.problems.append(
+                Problem(
+                    "missing_blob",
+                    sha,
+                    f"Blob {sha} (used by {use.where}) is not in the blob store ({store.blobs.key(sha)}).",
+                )
+            )
             continue
         if size != use.size:
-            report.problems.append(Problem("blob_size_mismatch", sha,
-                                           f"Blob {sha} (used by {use.where}) has {size} bytes "
-                                           f"in the blob store, {use.size} expected."))
+            report.problems.append(
+                Problem(
+                    "blob_size_mismatch",
+                    sha,
+                    f"Blob {sha} (used by {use.where}) has {size} bytes "
+                    f"in the blob store, {use.size} expected.",
+                )
+            )
             continue
         if verify_hashes:
             to_hash.append(sha)
@@ -243,17 +317,25 @@ def _check_blobs(store: Store, report: FsckReport, blobs: dict[str, _BlobUse],
             use = blobs[sha]
             actual_sha, actual_git = _hash_blob(store, sha, use.size, bar)
             if actual_sha != sha:
-                report.problems.append(Problem("blob_hash_mismatch", sha,
-                                               f"Blob {sha} (used by {use.where}) is corrupt: its "
-                                               f"content hashes to {actual_sha}."))
+                report.problems.append(
+                    Problem(
+                        "blob_hash_mismatch",
+                        sha,
+                        f"Blob {sha} (used by {use.where}) is corrupt: its content hashes to {actual_sha}.",
+                    )
+                )
                 continue
             if use.git_oids - {actual_git}:
                 report.problems.append(_git_mismatch(sha, use, actual_git))
             row = rows.get(sha)
             if row is not None and row.git_oid is not None and row.git_oid != actual_git:
-                report.problems.append(Problem("blob_row_git_oid", sha,
-                                               f"Blob {sha} is recorded with git id "
-                                               f"{row.git_oid}; its content has {actual_git}."))
+                report.problems.append(
+                    Problem(
+                        "blob_row_git_oid",
+                        sha,
+                        f"Blob {sha} is recorded with git id {row.git_oid}; its content has {actual_git}.",
+                    )
+                )
     finally:
         if bar is not None:
             bar.close()
@@ -262,8 +344,11 @@ def _check_blobs(store: Store, report: FsckReport, blobs: dict[str, _BlobUse],
 
 def _git_mismatch(sha: str, use: _BlobUse, actual: str) -> Problem:
     wrong = ", ".join(sorted(use.git_oids - {actual}))
-    return Problem("git_oid_mismatch", sha, f"Blob {sha} has git id {actual}, but tree entries "
-                   f"(e.g. {use.where}) say {wrong}.")
+    return Problem(
+        "git_oid_mismatch",
+        sha,
+        f"Blob {sha} has git id {actual}, but tree entries (e.g. {use.where}) say {wrong}.",
+    )
 
 
 def _hash_blob(store: Store, sha: str, size: int, bar: Any) -> tuple[str, str]:
@@ -283,11 +368,10 @@ def _note_orphans(store: Store, report: FsckReport, blobs: dict[str, _BlobUse]) 
     for sha in store.blobs.iter_all():
         n += 1
         if sha not in blobs:
-            report.notes.append(Problem("orphan_blob", sha,
-                                        f"Blob {sha} is stored but no commit uses it."))
+            report.notes.append(Problem("orphan_blob", sha, f"Blob {sha} is stored but no commit uses it."))
     if store.blobs.tmp_dir.is_dir():
         for p in sorted(store.blobs.tmp_dir.iterdir()):
-            report.notes.append(Problem("temp_file", str(p),
-                                        f"Temporary file {p} of an interrupted or running "
-                                        "upload."))
+            report.notes.append(
+                Problem("temp_file", str(p), f"Temporary file {p} of an interrupted or running upload.")
+            )
     return n

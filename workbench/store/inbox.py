@@ -63,28 +63,61 @@ def _owners(s: Session, repo: m.Repo) -> list[m.Account]:
         return []
     if owner.kind == "user":
         return [owner]
-    return list(s.scalars(select(m.Account).join(m.Membership, m.Membership.user_id == m.Account.id)
-                          .where(m.Membership.org_id == owner.id, m.Membership.role == "admin")))
+    return list(
+        s.scalars(
+            select(m.Account)
+            .join(m.Membership, m.Membership.user_id == m.Account.id)
+            .where(m.Membership.org_id == owner.id, m.Membership.role == "admin")
+        )
+    )
 
 
 def _watchers(s: Session, repo: m.Repo) -> list[m.Account]:
-    return list(s.scalars(select(m.Account).join(c.RepoWatch, c.RepoWatch.user_id == m.Account.id)
-                          .where(c.RepoWatch.repo_id == repo.id)))
+    return list(
+        s.scalars(
+            select(m.Account)
+            .join(c.RepoWatch, c.RepoWatch.user_id == m.Account.id)
+            .where(c.RepoWatch.repo_id == repo.id)
+        )
+    )
 
 
-def _add(s: Session, users: dict[int, str], repo: m.Repo, d: c.Discussion,
-         ev: c.DiscussionEvent | None, actor: Principal) -> None:
+def _add(
+    s: Session,
+    users: dict[int, str],
+    repo: m.Repo,
+    d: c.Discussion,
+    ev: c.DiscussionEvent | None,
+    actor: Principal,
+) -> None:
     now = utcnow()
     for user_id, kind in users.items():
         if user_id == actor.user_id:
             continue
-        s.add(c.Notification(user_id=user_id, kind=kind, repo_id=repo.id, discussion_id=d.id,
-                             event_id=ev.id if ev is not None else None, actor=actor.name or "anonymous",
-                             created_at=now, read=False))
+        s.add(
+            c.Notification(
+                user_id=user_id,
+                kind=kind,
+                repo_id=repo.id,
+                discussion_id=d.id,
+                event_id=ev.id if ev is not None else None,
+                actor=actor.name or "anonymous",
+                created_at=now,
+                read=False,
+            )
+        )
 
 
-def notify_comment(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEvent | None,
-                   actor: Principal, text: str, *, kind: str = "comment") -> None:
+def notify_comment(
+    s: Session,
+    repo: m.Repo,
+    d: c.Discussion,
+    ev: c.DiscussionEvent | None,
+    actor: Principal,
+    text: str,
+    *,
+    kind: str = "comment",
+) -> None:
     """Mentions first (kind ``mention``), then owners, watchers and the discussion's author
     (``kind``: ``comment``, or ``discussion`` for a new one)."""
     users: dict[int, str] = {}
@@ -103,8 +136,7 @@ def notify_comment(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEv
     _add(s, users, repo, d, ev, actor)
 
 
-def notify_status(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEvent,
-                  actor: Principal) -> None:
+def notify_status(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEvent, actor: Principal) -> None:
     """A status change (closed, reopened, merged) notifies the discussion's author."""
     if d.author_id is None:
         return
@@ -113,46 +145,79 @@ def notify_status(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEve
         _add(s, {author.id: "status"}, repo, d, ev, actor)
 
 
-def inbox(s: Session, p: Principal, *, unread_only: bool = True, limit: int = 100
-          ) -> tuple[list[NotificationView], int]:
+def inbox(
+    s: Session, p: Principal, *, unread_only: bool = True, limit: int = 100
+) -> tuple[list[NotificationView], int]:
     """The caller's notifications, newest first, and how many are unread."""
     _require_user(p)
     N, D, E, R = c.Notification, c.Discussion, c.DiscussionEvent, m.Repo  # noqa: N806 (table aliases)
-    q = (select(N.id, N.kind, R.type, R.namespace, R.name, D.num, D.title, E.public_id, N.actor,
-                N.created_at, N.read)
-         .join(R, R.id == N.repo_id).outerjoin(D, D.id == N.discussion_id)
-         .outerjoin(E, E.id == N.event_id).where(N.user_id == p.user_id, readable(p)))
+    q = (
+        select(
+            N.id,
+            N.kind,
+            R.type,
+            R.namespace,
+            R.name,
+            D.num,
+            D.title,
+            E.public_id,
+            N.actor,
+            N.created_at,
+            N.read,
+        )
+        .join(R, R.id == N.repo_id)
+        .outerjoin(D, D.id == N.discussion_id)
+        .outerjoin(E, E.id == N.event_id)
+        .where(N.user_id == p.user_id, readable(p))
+    )
     if unread_only:
         q = q.where(N.read.is_(False))
     rows = s.execute(q.order_by(N.id.desc()).limit(max(1, min(limit, MAX_PAGE)))).all()
-    unread = int(s.scalar(select(func.count()).select_from(N)
-                          .where(N.user_id == p.user_id, N.read.is_(False))) or 0)
-    return [NotificationView(id=r[0], kind=r[1], repo_type=r[2], repo=f"{r[3]}/{r[4]}",
-                             discussion=r[5], title=r[6], event=r[7], actor=r[8], created_at=r[9],
-                             read=bool(r[10])) for r in rows], unread
+    unread = int(
+        s.scalar(select(func.count()).select_from(N).where(N.user_id == p.user_id, N.read.is_(False))) or 0
+    )
+    return [
+        NotificationView(
+            id=r[0],
+            kind=r[1],
+            repo_type=r[2],
+            repo=f"{r[3]}/{r[4]}",
+            discussion=r[5],
+            title=r[6],
+            event=r[7],
+            actor=r[8],
+            created_at=r[9],
+            read=bool(r[10]),
+        )
+        for r in rows
+    ], unread
 
 
 def _require_user(p: Principal) -> None:
     if p.anonymous:
-        raise AuthenticationError("The inbox needs a token: pass `Authorization: Bearer <token>`.",
-                                  code="TokenRequired")
+        raise AuthenticationError(
+            "The inbox needs a token: pass `Authorization: Bearer <token>`.", code="TokenRequired"
+        )
 
 
 def mark_read(s: Session, p: Principal, ids: list[int] | None) -> int:
     """Mark the given notifications (all when ``ids`` is None) read; returns how many changed."""
     _require_user(p)
-    q = update(c.Notification).where(c.Notification.user_id == p.user_id,
-                                     c.Notification.read.is_(False))
+    q = update(c.Notification).where(c.Notification.user_id == p.user_id, c.Notification.read.is_(False))
     if ids is not None:
-        if len(ids) > MAX_PAGE or not all(isinstance(i, int) and not isinstance(i, bool)
-                                          and 0 < i < 2**62 for i in ids):
-            raise InvalidRequest(f"ids must be a list of at most {MAX_PAGE} notification ids "
-                                 "(positive integers).", code="InvalidField")
+        if len(ids) > MAX_PAGE or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**62 for i in ids
+        ):
+            raise InvalidRequest(
+                f"ids must be a list of at most {MAX_PAGE} notification ids (positive integers).",
+                code="InvalidField",
+            )
         q = q.where(c.Notification.id.in_(ids))
     return int(s.execute(q.values(read=True)).rowcount or 0)  # type: ignore[attr-defined]
 
 
 # -- likes and watches ---------------------------------------------------------------------
+
 
 def set_like(store: Store, s: Session, p: Principal, key: tuple[str, str, str], liked: bool) -> int:
     """Like or unlike (idempotent); returns the repo's like count."""
@@ -165,10 +230,10 @@ def set_like(store: Store, s: Session, p: Principal, key: tuple[str, str, str], 
         s.add(c.RepoLike(user_id=p.user_id, repo_id=repo.id, created_at=utcnow()))
         s.flush()
     elif not liked and row is not None:
-        s.execute(delete(c.RepoLike).where(c.RepoLike.user_id == p.user_id,
-                                           c.RepoLike.repo_id == repo.id))
-    repo.likes = int(s.scalar(select(func.count()).select_from(c.RepoLike)
-                              .where(c.RepoLike.repo_id == repo.id)) or 0)
+        s.execute(delete(c.RepoLike).where(c.RepoLike.user_id == p.user_id, c.RepoLike.repo_id == repo.id))
+    repo.likes = int(
+        s.scalar(select(func.count()).select_from(c.RepoLike).where(c.RepoLike.repo_id == repo.id)) or 0
+    )
     return repo.likes
 
 
@@ -177,17 +242,26 @@ def liked_repos(s: Session, p: Principal, user: str) -> list[tuple[m.Repo, datet
     account = s.scalar(select(m.Account).where(m.Account.name == user))
     if account is None:
         raise NotFound(f"User {user!r} not found.", code="UserNotFound")
-    rows = s.execute(select(m.Repo, c.RepoLike.created_at).join(c.RepoLike, c.RepoLike.repo_id == m.Repo.id)
-                     .where(c.RepoLike.user_id == account.id, readable(p))
-                     .order_by(c.RepoLike.created_at.desc())).all()
+    rows = s.execute(
+        select(m.Repo, c.RepoLike.created_at)
+        .join(c.RepoLike, c.RepoLike.repo_id == m.Repo.id)
+        .where(c.RepoLike.user_id == account.id, readable(p))
+        .order_by(c.RepoLike.created_at.desc())
+    ).all()
     return [(r[0], r[1]) for r in rows]
 
 
 def likers(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) -> list[m.Account]:
     repo = store.get_repo(s, *key)
     require_read(p, repo)
-    return list(s.scalars(select(m.Account).join(c.RepoLike, c.RepoLike.user_id == m.Account.id)
-                          .where(c.RepoLike.repo_id == repo.id).order_by(c.RepoLike.created_at)))
+    return list(
+        s.scalars(
+            select(m.Account)
+            .join(c.RepoLike, c.RepoLike.user_id == m.Account.id)
+            .where(c.RepoLike.repo_id == repo.id)
+            .order_by(c.RepoLike.created_at)
+        )
+    )
 
 
 def set_watch(store: Store, s: Session, p: Principal, key: tuple[str, str, str], watching: bool) -> bool:

@@ -84,8 +84,7 @@ class SearchDoc(Base):
     """
 
     __tablename__ = "search_docs"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)
 
@@ -96,8 +95,9 @@ class SearchFacet(Base):
     __tablename__ = "search_facets"
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"),
-                                         primary_key=True, index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Blob(Base):

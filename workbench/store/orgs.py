@@ -57,9 +57,16 @@ class TokenInfo:
     def to_dict(self) -> dict[str, object]:
         def iso(d: datetime | None) -> str | None:
             return d.isoformat() + "Z" if d else None
-        return {"id": self.id, "name": self.name, "prefix": self.prefix, "scope": self.scope,
-                "createdAt": iso(self.created_at), "lastUsedAt": iso(self.last_used_at),
-                "revoked": self.revoked}
+
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "scope": self.scope,
+            "createdAt": iso(self.created_at),
+            "lastUsedAt": iso(self.last_used_at),
+            "revoked": self.revoked,
+        }
 
 
 def get_org(s: Session, name: str) -> m.Account:
@@ -88,8 +95,10 @@ def require_org_admin(p: Principal, org: m.Account) -> None:
     """Hub admins and the org's admins manage it; a write-scope token is needed."""
     require_write_scope(p)
     if not (p.is_admin or p.orgs.get(org.id) == "admin"):
-        raise PermissionDenied(f"Only admins of {org.name!r} may change its members; ask one of "
-                               "them for the 'admin' role.", code="OrgAdminRequired")
+        raise PermissionDenied(
+            f"Only admins of {org.name!r} may change its members; ask one of them for the 'admin' role.",
+            code="OrgAdminRequired",
+        )
 
 
 def create_org_as(s: Session, p: Principal, name: str, *, fullname: str = "") -> m.Account:
@@ -104,17 +113,25 @@ def list_members(s: Session, p: Principal, org_name: str) -> list[Member]:
     """Members of an org with their roles; visible to its members and hub admins."""
     org = get_org(s, org_name)
     if not (p.is_admin or org.id in p.orgs):
-        raise PermissionDenied(f"Only members of {org.name!r} may list its members.",
-                               code="NotOrgMember")
-    rows = s.execute(select(m.Account.name, m.Membership.role, m.Account.fullname)
-                     .join(m.Membership, m.Membership.user_id == m.Account.id)
-                     .where(m.Membership.org_id == org.id).order_by(m.Account.name))
+        raise PermissionDenied(f"Only members of {org.name!r} may list its members.", code="NotOrgMember")
+    rows = s.execute(
+        select(m.Account.name, m.Membership.role, m.Account.fullname)
+        .join(m.Membership, m.Membership.user_id == m.Account.id)
+        .where(m.Membership.org_id == org.id)
+        .order_by(m.Account.name)
+    )
     return [Member(name=n, role=r, fullname=f) for n, r, f in rows]
 
 
 def _admins(s: Session, org: m.Account) -> int:
-    return int(s.scalar(select(func.count()).select_from(m.Membership).where(
-        m.Membership.org_id == org.id, m.Membership.role == "admin")) or 0)
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(m.Membership)
+            .where(m.Membership.org_id == org.id, m.Membership.role == "admin")
+        )
+        or 0
+    )
 
 
 def set_role(s: Session, p: Principal, org_name: str, user_name: str, role: str) -> Member:
@@ -122,20 +139,27 @@ def set_role(s: Session, p: Principal, org_name: str, user_name: str, role: str)
     org = get_org(s, org_name)
     require_org_admin(p, org)
     if role not in ROLES:
-        raise InvalidRequest(f"Invalid role {role!r}: use one of {', '.join(ROLES)}.",
-                             code="InvalidRole")
+        raise InvalidRequest(f"Invalid role {role!r}: use one of {', '.join(ROLES)}.", code="InvalidRole")
     user = get_user(s, user_name)
     row = s.get(m.Membership, (org.id, user.id))
     if row is None:
         s.add(m.Membership(org_id=org.id, user_id=user.id, role=role))
-        audit.record_event(s, actor=p, action=audit.MEMBER_ADD, namespace=org.name,
-                           details={"user": user.name, "role": role})
+        audit.record_event(
+            s, actor=p, action=audit.MEMBER_ADD, namespace=org.name, details={"user": user.name, "role": role}
+        )
     elif row.role != role:
         if row.role == "admin" and _admins(s, org) == 1:
-            raise Conflict(f"{user.name!r} is the last admin of {org.name!r}: make someone else "
-                           "admin first.", code="LastOrgAdmin")
-        audit.record_event(s, actor=p, action=audit.MEMBER_ROLE, namespace=org.name,
-                           details={"user": user.name, "from": row.role, "to": role})
+            raise Conflict(
+                f"{user.name!r} is the last admin of {org.name!r}: make someone else admin first.",
+                code="LastOrgAdmin",
+            )
+        audit.record_event(
+            s,
+            actor=p,
+            action=audit.MEMBER_ROLE,
+            namespace=org.name,
+            details={"user": user.name, "from": row.role, "to": role},
+        )
         row.role = role
     s.flush()
     return Member(name=user.name, role=role, fullname=user.fullname)
@@ -149,11 +173,18 @@ def remove_member(s: Session, p: Principal, org_name: str, user_name: str) -> No
     if row is None:
         raise NotFound(f"{user.name!r} is not a member of {org.name!r}.", code="MemberNotFound")
     if row.role == "admin" and _admins(s, org) == 1:
-        raise Conflict(f"{user.name!r} is the last admin of {org.name!r}: make someone else admin "
-                       "first.", code="LastOrgAdmin")
+        raise Conflict(
+            f"{user.name!r} is the last admin of {org.name!r}: make someone else admin first.",
+            code="LastOrgAdmin",
+        )
     s.delete(row)
-    audit.record_event(s, actor=p, action=audit.MEMBER_REMOVE, namespace=org.name,
-                       details={"user": user.name, "role": row.role})
+    audit.record_event(
+        s,
+        actor=p,
+        action=audit.MEMBER_REMOVE,
+        namespace=org.name,
+        details={"user": user.name, "role": row.role},
+    )
 
 
 def list_orgs(s: Session, p: Principal) -> list[dict[str, str]]:
@@ -162,19 +193,31 @@ def list_orgs(s: Session, p: Principal) -> list[dict[str, str]]:
     q = select(m.Account).where(m.Account.kind == "org").order_by(m.Account.name)
     if not p.is_admin:
         q = q.where(m.Account.id.in_(list(p.orgs)))
-    return [{"name": o.name, "fullname": o.fullname, "roleInOrg": p.orgs.get(o.id, "admin"),
-             "type": "org"} for o in s.scalars(q)]
+    return [
+        {"name": o.name, "fullname": o.fullname, "roleInOrg": p.orgs.get(o.id, "admin"), "type": "org"}
+        for o in s.scalars(q)
+    ]
 
 
 # -- the caller's own tokens ----------------------------------------------------------------
+
 
 def list_tokens(s: Session, p: Principal) -> list[TokenInfo]:
     if p.anonymous:
         raise PermissionDenied("Listing tokens needs a token.", code="TokenRequired")
     rows = s.scalars(select(m.Token).where(m.Token.user_id == p.user_id).order_by(m.Token.id))
-    return [TokenInfo(id=t.id, name=t.name, prefix=t.prefix, scope=t.scope,
-                      created_at=t.created_at, last_used_at=t.last_used_at, revoked=t.revoked)
-            for t in rows]
+    return [
+        TokenInfo(
+            id=t.id,
+            name=t.name,
+            prefix=t.prefix,
+            scope=t.scope,
+            created_at=t.created_at,
+            last_used_at=t.last_used_at,
+            revoked=t.revoked,
+        )
+        for t in rows
+    ]
 
 
 def create_token_as(s: Session, p: Principal, name: str, *, scope: str) -> tuple[TokenInfo, str]:
@@ -184,20 +227,33 @@ def create_token_as(s: Session, p: Principal, name: str, *, scope: str) -> tuple
     """
     user = _caller(s, p)
     if not name.strip() or len(name) > MAX_TOKEN_NAME:
-        raise InvalidRequest(f"A token name must be 1-{MAX_TOKEN_NAME} characters.",
-                             code="InvalidTokenName")
+        raise InvalidRequest(f"A token name must be 1-{MAX_TOKEN_NAME} characters.", code="InvalidTokenName")
     secret = create_token(s, user, name.strip(), scope=scope)
-    row = s.scalars(select(m.Token).where(m.Token.user_id == user.id)
-                    .order_by(m.Token.id.desc()).limit(1)).one()
-    audit.record_event(s, actor=p, action=audit.TOKEN_CREATE, namespace=user.name,
-                       details={"token_id": row.id, "name": row.name, "scope": scope})
-    return TokenInfo(id=row.id, name=row.name, prefix=row.prefix, scope=row.scope,
-                     created_at=row.created_at, last_used_at=None, revoked=False), secret
+    row = s.scalars(
+        select(m.Token).where(m.Token.user_id == user.id).order_by(m.Token.id.desc()).limit(1)
+    ).one()
+    audit.record_event(
+        s,
+        actor=p,
+        action=audit.TOKEN_CREATE,
+        namespace=user.name,
+        details={"token_id": row.id, "name": row.name, "scope": scope},
+    )
+    return TokenInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scope=row.scope,
+        created_at=row.created_at,
+        last_used_at=None,
+        revoked=False,
+    ), secret
 
 
 def revoke_token_as(s: Session, p: Principal, token_id: int) -> None:
     """Revoke one of the caller's tokens (another user's answers 404, as a missing one)."""
     user = _caller(s, p)
     revoke_token(s, user, token_id)
-    audit.record_event(s, actor=p, action=audit.TOKEN_REVOKE, namespace=user.name,
-                       details={"token_id": token_id})
+    audit.record_event(
+        s, actor=p, action=audit.TOKEN_REVOKE, namespace=user.name, details={"token_id": token_id}
+    )

@@ -35,7 +35,7 @@ def backfill_papers(store: Store, *, batch: int = 200) -> int:
         ids = list(s.scalars(select(m.Repo.id).order_by(m.Repo.id)))
     for start in range(0, len(ids), batch):
         with store.write() as s:
-            for repo in s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start:start + batch]))):
+            for repo in s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start : start + batch]))):
                 if repo.type == "paper":
                     refresh_pdf_text(s, store, repo, _main_tree(s, store, repo))
                     reindex_repo(s, store, repo)  # refreshes the refs too

@@ -94,10 +94,14 @@ def refresh_refs(s: Session, repo: m.Repo) -> None:
     rows = {("cites", k, v) for k, v in citations(repo.card_data or {})}
     if repo.type == "paper":
         rows |= {("is", k, v) for k, v in identifiers(repo)}
-    rows = {r for r in rows if not (r[0] == "cites" and r[1] == "repo"
-                                    and r[2] == f"{repo.namespace}/{repo.name}".lower())}
-    s.add_all(m.PaperRef(repo_id=repo.id, role=role, kind=kind, value=value)
-              for role, kind, value in sorted(rows))
+    rows = {
+        r
+        for r in rows
+        if not (r[0] == "cites" and r[1] == "repo" and r[2] == f"{repo.namespace}/{repo.name}".lower())
+    }
+    s.add_all(
+        m.PaperRef(repo_id=repo.id, role=role, kind=kind, value=value) for role, kind, value in sorted(rows)
+    )
     s.flush()
 
 
@@ -107,13 +111,17 @@ def _readable(p: Principal) -> Any:
     return readable(p)
 
 
-def citing_repos(s: Session, p: Principal, paper: m.Repo, *, repo_type: str | None = None,
-                 limit: int = 100) -> tuple[list[m.Repo], int]:
+def citing_repos(
+    s: Session, p: Principal, paper: m.Repo, *, repo_type: str | None = None, limit: int = 100
+) -> tuple[list[m.Repo], int]:
     """Repos the caller may read whose cards cite ``paper``: (first ``limit``, total)."""
     own = aliased(m.PaperRef)
     cite = aliased(m.PaperRef)
-    ids = select(cite.repo_id).join(own, and_(own.kind == cite.kind, own.value == cite.value)).where(
-        own.repo_id == paper.id, own.role == "is", cite.role == "cites", cite.repo_id != paper.id)
+    ids = (
+        select(cite.repo_id)
+        .join(own, and_(own.kind == cite.kind, own.value == cite.value))
+        .where(own.repo_id == paper.id, own.role == "is", cite.role == "cites", cite.repo_id != paper.id)
+    )
     q = select(m.Repo).where(m.Repo.id.in_(ids), _readable(p))
     if repo_type:
         q = q.where(m.Repo.type == repo_type)
@@ -123,15 +131,24 @@ def citing_repos(s: Session, p: Principal, paper: m.Repo, *, repo_type: str | No
 
 def cited_papers(s: Session, p: Principal, repo: m.Repo) -> list[m.Repo]:
     """Paper repos the caller may read that ``repo``'s card cites."""
-    refs = [(r.kind, r.value) for r in s.scalars(select(m.PaperRef).where(
-        m.PaperRef.repo_id == repo.id, m.PaperRef.role == "cites"))]
+    refs = [
+        (r.kind, r.value)
+        for r in s.scalars(
+            select(m.PaperRef).where(m.PaperRef.repo_id == repo.id, m.PaperRef.role == "cites")
+        )
+    ]
     if not refs:
         return []
-    ids = select(m.PaperRef.repo_id).where(m.PaperRef.role == "is",
-                                           tuple_(m.PaperRef.kind, m.PaperRef.value).in_(refs))
-    return list(s.scalars(select(m.Repo).where(m.Repo.id.in_(ids), m.Repo.type == "paper",
-                                               m.Repo.id != repo.id, _readable(p))
-                          .order_by(m.Repo.namespace, m.Repo.name)))
+    ids = select(m.PaperRef.repo_id).where(
+        m.PaperRef.role == "is", tuple_(m.PaperRef.kind, m.PaperRef.value).in_(refs)
+    )
+    return list(
+        s.scalars(
+            select(m.Repo)
+            .where(m.Repo.id.in_(ids), m.Repo.type == "paper", m.Repo.id != repo.id, _readable(p))
+            .order_by(m.Repo.namespace, m.Repo.name)
+        )
+    )
 
 
 def find_paper(s: Session, p: Principal, identifier: str) -> m.Repo | None:
@@ -141,8 +158,12 @@ def find_paper(s: Session, p: Principal, identifier: str) -> m.Repo | None:
     if found is None:
         return None
     kind, value = found
-    ids = select(m.PaperRef.repo_id).where(m.PaperRef.role == "is", m.PaperRef.kind == kind,
-                                           m.PaperRef.value == value)
-    return s.scalars(select(m.Repo).where(m.Repo.id.in_(ids), m.Repo.type == "paper", _readable(p))
-                     .order_by(m.Repo.created_at, m.Repo.id).limit(1)).first()
-
+    ids = select(m.PaperRef.repo_id).where(
+        m.PaperRef.role == "is", m.PaperRef.kind == kind, m.PaperRef.value == value
+    )
+    return s.scalars(
+        select(m.Repo)
+        .where(m.Repo.id.in_(ids), m.Repo.type == "paper", _readable(p))
+        .order_by(m.Repo.created_at, m.Repo.id)
+        .limit(1)
+    ).first()

@@ -38,11 +38,13 @@ def require_push(session: Session, p: Principal, repo: m.Repo, revision: str) ->
         return
     except PermissionDenied:
         pass
-    pr = session.scalar(select(c.Discussion).where(c.Discussion.repo_id == repo.id,
-                                                   c.Discussion.num == num))
+    pr = session.scalar(select(c.Discussion).where(c.Discussion.repo_id == repo.id, c.Discussion.num == num))
     if pr is None or not pr.is_pull_request or pr.author_id != p.user_id:
-        raise PermissionDenied(f"Only its author and writers of {repo.namespace}/{repo.name} may push "
-                               f"to refs/pr/{num}.", code="WriteForbidden")
+        raise PermissionDenied(
+            f"Only its author and writers of {repo.namespace}/{repo.name} may push to refs/pr/{num}.",
+            code="WriteForbidden",
+        )
     if pr.status not in ("open", "draft"):
-        raise PermissionDenied(f"Pull request #{num} is {pr.status}; reopen it before pushing.",
-                               code="PullRequestClosed")
+        raise PermissionDenied(
+            f"Pull request #{num} is {pr.status}; reopen it before pushing.", code="PullRequestClosed"
+        )

@@ -72,8 +72,9 @@ def start_pull_request(s: Session, repo: m.Repo, d: c.Discussion, target: str) -
     """Fork ``refs/pr/N`` from the head of branch ``target``."""
     resolved = resolve_revision(s, repo, target)
     if resolved.kind != "branch":
-        raise InvalidRequest(f"A pull request targets a branch; {target!r} is a {resolved.kind}.",
-                             code="NotABranch")
+        raise InvalidRequest(
+            f"A pull request targets a branch; {target!r} is a {resolved.kind}.", code="NotABranch"
+        )
     d.target_branch, d.base_oid = resolved.name, resolved.oid
     create_ref(s, repo, "pr", str(d.num), resolved.oid, validate=False)
 
@@ -125,10 +126,14 @@ def unified_diff(store: Store, base: Tree, pr: Tree) -> str:
         if texts[0] is None or texts[1] is None:
             parts.append(f"Binary files a/{ch.path} and b/{ch.path} differ\n")
             continue
-        parts.extend(difflib.unified_diff(texts[0].splitlines(keepends=True),
-                                          texts[1].splitlines(keepends=True),
-                                          "/dev/null" if a is None else f"a/{ch.path}",
-                                          "/dev/null" if b is None else f"b/{ch.path}"))
+        parts.extend(
+            difflib.unified_diff(
+                texts[0].splitlines(keepends=True),
+                texts[1].splitlines(keepends=True),
+                "/dev/null" if a is None else f"a/{ch.path}",
+                "/dev/null" if b is None else f"b/{ch.path}",
+            )
+        )
         if sum(len(x) for x in parts) > MAX_DIFF_CHARS:
             parts.append("\n[diff truncated]\n")
             break
@@ -164,8 +169,9 @@ def pr_state(store: Store, s: Session, repo: m.Repo, d: c.Discussion, *, with_di
     return PrState(target, head, base_oid, pr_commits(s, repo, d), conflicts, d.merge_oid, diff)
 
 
-def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], num: int, *,
-                       comment: str | None, max_chars: int) -> MergeResult:
+def merge_pull_request(
+    store: Store, p: Principal, key: tuple[str, str, str], num: int, *, comment: str | None, max_chars: int
+) -> MergeResult:
     """Merge PR ``num`` into its target branch; see the module docstring."""
     from workbench.store import discussions as disc
     from workbench.store.inbox import notify_status
@@ -179,15 +185,20 @@ def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], nu
         if d.status == "merged":
             raise Conflict(f"Pull request #{num} is already merged.", code="PullRequestMerged")
         if d.status == "closed":
-            raise Conflict(f"Pull request #{num} is closed: reopen it before merging.",
-                           code="PullRequestClosed")
+            raise Conflict(
+                f"Pull request #{num} is closed: reopen it before merging.", code="PullRequestClosed"
+            )
         head = pr_head(s, repo, d)
         if head == d.base_oid:
-            raise InvalidRequest(f"Pull request #{num} has no commits to merge: push to refs/pr/{num}.",
-                                 code="NothingToMerge")
+            raise InvalidRequest(
+                f"Pull request #{num} has no commits to merge: push to refs/pr/{num}.", code="NothingToMerge"
+            )
         target = d.target_branch or "main"
-        ref = s.scalar(select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch",
-                                           m.Ref.name == target).with_for_update())
+        ref = s.scalar(
+            select(m.Ref)
+            .where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == target)
+            .with_for_update()
+        )
         if ref is None:
             raise RevisionNotFound(f"The target branch {target!r} no longer exists.")
         s.refresh(ref)
@@ -201,10 +212,13 @@ def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], nu
         else:
             conflicts = conflicting_files(base, target_tree, pr_tree)
             if conflicts:
-                raise Conflict(f"Pull request #{num} conflicts with {target!r}, which changed the "
-                               f"same files since the PR started: {', '.join(conflicts[:20])}. Update "
-                               f"refs/pr/{num} from {target!r} and retry.", code="MergeConflict",
-                               conflicting_files=conflicts)
+                raise Conflict(
+                    f"Pull request #{num} conflicts with {target!r}, which changed the "
+                    f"same files since the PR started: {', '.join(conflicts[:20])}. Update "
+                    f"refs/pr/{num} from {target!r} and retry.",
+                    code="MergeConflict",
+                    conflicting_files=conflicts,
+                )
             files = dict(target_tree.entries)
             for path, entry in _changes(base, pr_tree).items():
                 if entry is None:
@@ -214,8 +228,11 @@ def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], nu
             try:
                 _check_file_dir_clashes(files)
             except InvalidRequest as exc:  # a file on one side, a folder of that name on the other
-                raise Conflict(f"Pull request #{num} conflicts with {target!r}: {exc.message}",
-                               code="MergeConflict", conflicting_files=[]) from None
+                raise Conflict(
+                    f"Pull request #{num} conflicts with {target!r}: {exc.message}",
+                    code="MergeConflict",
+                    conflicting_files=[],
+                ) from None
             tree = Tree.from_entries(files.values())
             if s.get(m.Tree, tree.hash) is None:
                 insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
@@ -223,13 +240,26 @@ def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], nu
             title = f"Merge pull request #{num}: {d.title}"[:500]
             new_oid = commit_oid(tree.hash, old, p.name or "", now, title, f"Merged refs/pr/{num} ({head})")
             parent = s.get(m.Commit, old)
-            s.add(m.Commit(oid=new_oid, repo_id=repo.id, parent_oid=old, tree_hash=tree.hash,
-                           author=p.name or "", title=title, description=f"Merged refs/pr/{num} ({head})",
-                           created_at=now, depth=(parent.depth + 1) if parent else 0))
+            s.add(
+                m.Commit(
+                    oid=new_oid,
+                    repo_id=repo.id,
+                    parent_oid=old,
+                    tree_hash=tree.hash,
+                    author=p.name or "",
+                    title=title,
+                    description=f"Merged refs/pr/{num} ({head})",
+                    created_at=now,
+                    depth=(parent.depth + 1) if parent else 0,
+                )
+            )
             s.flush()
             fast = False
-        moved = s.execute(update(m.Ref).where(m.Ref.id == ref.id, m.Ref.commit_oid == old)
-                          .values(commit_oid=new_oid, updated_at=now))
+        moved = s.execute(
+            update(m.Ref)
+            .where(m.Ref.id == ref.id, m.Ref.commit_oid == old)
+            .values(commit_oid=new_oid, updated_at=now)
+        )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"{target!r} moved while merging; retry.", code="StaleParentCommit")
         _after_move(store, s, repo, target, target_tree, tree, new_oid, now)
@@ -238,13 +268,15 @@ def merge_pull_request(store: Store, p: Principal, key: tuple[str, str, str], nu
         d.status, d.merge_oid = "merged", new_oid
         ev = disc.new_event(s, d, p, "status-change", data={"status": "merged", "oid": new_oid})
         notify_status(s, repo, d, ev, p)
-        disc._audit(s, p, repo, "repo.merge", {"num": num, "target": target, "commit": new_oid,
-                                               "fastForward": fast})
+        disc._audit(
+            s, p, repo, "repo.merge", {"num": num, "target": target, "commit": new_oid, "fastForward": fast}
+        )
         return MergeResult(new_oid, fast)
 
 
-def _after_move(store: Store, s: Session, repo: m.Repo, branch: str, old: Tree, new: Tree, oid: str,
-                now: datetime) -> None:
+def _after_move(
+    store: Store, s: Session, repo: m.Repo, branch: str, old: Tree, new: Tree, oid: str, now: datetime
+) -> None:
     """What a commit to ``main`` triggers (as in ``commits.create_commit``, keep the two alike):
     card, paper PDF text and search index, dataset conversion."""
     repo.last_modified = now
@@ -252,8 +284,17 @@ def _after_move(store: Store, s: Session, repo: m.Repo, branch: str, old: Tree, 
     if branch != "main":
         return
     if repo.type == "dataset":
-        s.add(m.Job(kind="parquet", repo_id=repo.id, commit=oid, status="pending", attempts=0,
-                    created_at=now, updated_at=now))
+        s.add(
+            m.Job(
+                kind="parquet",
+                repo_id=repo.id,
+                commit=oid,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     readme_changed = new.get(README) != old.get(README)
     if readme_changed:
         repo.card_data = _card_from(store, new.get(README))
@@ -263,15 +304,32 @@ def _after_move(store: Store, s: Session, repo: m.Repo, branch: str, old: Tree, 
 
 # -- create_pr=1 on the commit endpoint ----------------------------------------------------
 
-def open_for_commit(store: Store, p: Principal, key: tuple[str, str, str], branch: str, *, title: str,
-                    description: str, max_chars: int) -> int:
+
+def open_for_commit(
+    store: Store,
+    p: Principal,
+    key: tuple[str, str, str],
+    branch: str,
+    *,
+    title: str,
+    description: str,
+    max_chars: int,
+) -> int:
     """Open a pull request on ``branch`` for a commit that will follow; returns its number."""
     from workbench.store import discussions as disc
 
     with store.write() as s:
-        d, _ev = disc.create_discussion(store, s, p, key, title=title or "Update files",
-                                        description=description, max_chars=max_chars,
-                                        pull_request=True, target=branch)
+        d, _ev = disc.create_discussion(
+            store,
+            s,
+            p,
+            key,
+            title=title or "Update files",
+            description=description,
+            max_chars=max_chars,
+            pull_request=True,
+            target=branch,
+        )
         return d.num
 
 
@@ -291,6 +349,8 @@ def note_commit(store: Store, key: tuple[str, str, str], num: int) -> None:
     """A commit landed on ``refs/pr/num``: a draft becomes open."""
     with store.write() as s:
         repo = store.get_repo(s, *key)
-        s.execute(update(c.Discussion).where(c.Discussion.repo_id == repo.id, c.Discussion.num == num,
-                                             c.Discussion.status == "draft")
-                  .values(status="open", updated_at=utcnow()))
+        s.execute(
+            update(c.Discussion)
+            .where(c.Discussion.repo_id == repo.id, c.Discussion.num == num, c.Discussion.status == "draft")
+            .values(status="open", updated_at=utcnow())
+        )

@@ -37,8 +37,9 @@ def _special(rev: str) -> tuple[str, str] | None:
 
 
 def get_ref(session: Session, repo: m.Repo, kind: str, name: str) -> m.Ref | None:
-    return session.scalar(select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == kind,
-                                              m.Ref.name == name))
+    return session.scalar(
+        select(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == kind, m.Ref.name == name)
+    )
 
 
 def resolve_revision(session: Session, repo: m.Repo, rev: str) -> Resolved:
@@ -54,35 +55,46 @@ def resolve_revision(session: Session, repo: m.Repo, rev: str) -> Resolved:
             if ref is not None:
                 return Resolved(ref.commit_oid, kind, rev)
         if is_commit_id(rev):
-            if session.scalar(select(m.Commit.oid).where(m.Commit.oid == rev,
-                                                         m.Commit.repo_id == repo.id)):
+            if session.scalar(select(m.Commit.oid).where(m.Commit.oid == rev, m.Commit.repo_id == repo.id)):
                 return Resolved(rev, "commit", rev)
         elif 7 <= len(rev) < 40 and all(c in "0123456789abcdef" for c in rev):
-            oids = session.scalars(select(m.Commit.oid).where(
-                m.Commit.repo_id == repo.id, m.Commit.oid.startswith(rev)).limit(2)).all()
+            oids = session.scalars(
+                select(m.Commit.oid).where(m.Commit.repo_id == repo.id, m.Commit.oid.startswith(rev)).limit(2)
+            ).all()
             if len(oids) == 1:
                 return Resolved(oids[0], "commit", oids[0])
-    raise RevisionNotFound(f"Revision {rev!r} not found in {repo.namespace}/{repo.name}: use a "
-                           "branch, a tag or a commit id of this repo.")
+    raise RevisionNotFound(
+        f"Revision {rev!r} not found in {repo.namespace}/{repo.name}: use a "
+        "branch, a tag or a commit id of this repo."
+    )
 
 
 def list_refs(session: Session, repo: m.Repo) -> list[m.Ref]:
     return list(session.scalars(select(m.Ref).where(m.Ref.repo_id == repo.id).order_by(m.Ref.name)))
 
 
-def create_ref(session: Session, repo: m.Repo, kind: str, name: str, oid: str, *,
-               message: str | None = None, validate: bool = True) -> m.Ref:
+def create_ref(
+    session: Session,
+    repo: m.Repo,
+    kind: str,
+    name: str,
+    oid: str,
+    *,
+    message: str | None = None,
+    validate: bool = True,
+) -> m.Ref:
     if validate:
         validate_ref_name(name, "tag" if kind == "tag" else "branch")
     if get_ref(session, repo, kind, name) is not None:
-        raise Conflict(f"{kind.capitalize()} {name!r} already exists in "
-                       f"{repo.namespace}/{repo.name}.", code="RefExists")
+        raise Conflict(
+            f"{kind.capitalize()} {name!r} already exists in {repo.namespace}/{repo.name}.", code="RefExists"
+        )
     other = "tag" if kind == "branch" else "branch" if kind == "tag" else None
     if other and get_ref(session, repo, other, name) is not None:
-        raise Conflict(f"A {other} named {name!r} already exists; branch and tag names must "
-                       "differ.", code="RefExists")
-    ref = m.Ref(repo_id=repo.id, kind=kind, name=name, commit_oid=oid, message=message,
-                updated_at=utcnow())
+        raise Conflict(
+            f"A {other} named {name!r} already exists; branch and tag names must differ.", code="RefExists"
+        )
+    ref = m.Ref(repo_id=repo.id, kind=kind, name=name, commit_oid=oid, message=message, updated_at=utcnow())
     session.add(ref)
     session.flush()
     return ref
@@ -91,8 +103,11 @@ def create_ref(session: Session, repo: m.Repo, kind: str, name: str, oid: str, *
 def delete_ref(session: Session, repo: m.Repo, kind: str, name: str) -> None:
     if kind == "branch" and name == "main":
         raise InvalidRequest("The default branch 'main' cannot be deleted.", code="DefaultBranch")
-    result = session.execute(delete(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == kind,
-                                                 m.Ref.name == name))
+    result = session.execute(
+        delete(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == kind, m.Ref.name == name)
+    )
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise NotFound(f"{kind.capitalize()} {name!r} not found in {repo.namespace}/{repo.name}.",
-                       code="RevisionNotFound")
+        raise NotFound(
+            f"{kind.capitalize()} {name!r} not found in {repo.namespace}/{repo.name}.",
+            code="RevisionNotFound",
+        )

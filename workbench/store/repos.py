@@ -58,9 +58,13 @@ GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 """
 
 SORT_COLUMNS = {
-    "lastModified": m.Repo.last_modified, "last_modified": m.Repo.last_modified,
-    "createdAt": m.Repo.created_at, "created_at": m.Repo.created_at,
-    "downloads": m.Repo.downloads, "likes": m.Repo.likes, "trendingScore": m.Repo.likes,
+    "lastModified": m.Repo.last_modified,
+    "last_modified": m.Repo.last_modified,
+    "createdAt": m.Repo.created_at,
+    "created_at": m.Repo.created_at,
+    "downloads": m.Repo.downloads,
+    "likes": m.Repo.likes,
+    "trendingScore": m.Repo.likes,
     "id": m.Repo.name,
 }
 
@@ -79,8 +83,17 @@ class RepoKey:
         return (self.type, self.namespace, self.name)
 
 
-def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespace: str, name: str,
-                *, private: bool = False, sdk: str | None = None) -> m.Repo:
+def create_repo(
+    store: Store,
+    s: Session,
+    p: Principal,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    *,
+    private: bool = False,
+    sdk: str | None = None,
+) -> m.Repo:
     """Create a repo with an initial commit holding ``.gitattributes`` on ``main``."""
     require_write_scope(p)
     repo_type = validate_repo_type(repo_type)
@@ -90,37 +103,67 @@ def create_repo(store: Store, s: Session, p: Principal, repo_type: str, namespac
     if owner is None:
         if namespace == p.name:
             raise NotFound(f"User {namespace!r} not found.", code="NamespaceNotFound")
-        raise PermissionDenied(f"You cannot create repos under {namespace!r}: it is not your user "
-                               "name or an organization where you have the 'write' role.",
-                               code="NamespaceForbidden")
+        raise PermissionDenied(
+            f"You cannot create repos under {namespace!r}: it is not your user "
+            "name or an organization where you have the 'write' role.",
+            code="NamespaceForbidden",
+        )
     if not can_write_namespace(p, owner):
-        raise PermissionDenied(f"You cannot create repos under {namespace!r}: it is not your user "
-                               "name or an organization where you have the 'write' role.",
-                               code="NamespaceForbidden")
-    clash = s.scalar(select(m.Repo).where(m.Repo.type == repo_type,
-                                          func.lower(m.Repo.namespace) == namespace.lower(),
-                                          func.lower(m.Repo.name) == name.lower()))
+        raise PermissionDenied(
+            f"You cannot create repos under {namespace!r}: it is not your user "
+            "name or an organization where you have the 'write' role.",
+            code="NamespaceForbidden",
+        )
+    clash = s.scalar(
+        select(m.Repo).where(
+            m.Repo.type == repo_type,
+            func.lower(m.Repo.namespace) == namespace.lower(),
+            func.lower(m.Repo.name) == name.lower(),
+        )
+    )
     if clash is not None:
-        raise Conflict(f"You already created this {repo_type} repo: {clash.namespace}/{clash.name}.",
-                       code="RepoExists", repo_type=clash.type, repo_id=f"{clash.namespace}/{clash.name}")
+        raise Conflict(
+            f"You already created this {repo_type} repo: {clash.namespace}/{clash.name}.",
+            code="RepoExists",
+            repo_type=clash.type,
+            repo_id=f"{clash.namespace}/{clash.name}",
+        )
     now = utcnow()
-    repo = m.Repo(type=repo_type, namespace=namespace, name=name, owner_id=owner.id,
-                  private=private, sdk=sdk, created_at=now, last_modified=now)
+    repo = m.Repo(
+        type=repo_type,
+        namespace=namespace,
+        name=name,
+        owner_id=owner.id,
+        private=private,
+        sdk=sdk,
+        created_at=now,
+        last_modified=now,
+    )
     s.add(repo)
     s.flush()
     blob = store.blobs.ingest_bytes(GITATTRIBUTES)
     if s.get(m.Blob, blob.sha256) is None:
-        insert_missing(s, m.Blob, sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid,
-                       created_at=now)
-    tree = Tree.from_entries([TreeEntry.regular(".gitattributes", blob.sha256, blob.size,
-                                                blob.git_oid or "")])
+        insert_missing(s, m.Blob, sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid, created_at=now)
+    tree = Tree.from_entries(
+        [TreeEntry.regular(".gitattributes", blob.sha256, blob.size, blob.git_oid or "")]
+    )
     if s.get(m.Tree, tree.hash) is None:
         insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
     s.flush()
     oid = commit_oid(tree.hash, None, p.name or "", now, "initial commit", "")
-    s.add(m.Commit(oid=oid, repo_id=repo.id, parent_oid=None, tree_hash=tree.hash,
-                   author=p.name or "", title="initial commit", description="", created_at=now,
-                   depth=0))
+    s.add(
+        m.Commit(
+            oid=oid,
+            repo_id=repo.id,
+            parent_oid=None,
+            tree_hash=tree.hash,
+            author=p.name or "",
+            title="initial commit",
+            description="",
+            created_at=now,
+            depth=0,
+        )
+    )
     s.flush()
     create_ref(s, repo, "branch", "main", oid, validate=False)
     reindex_repo(s, store, repo, tree=tree)
@@ -133,23 +176,29 @@ def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
     require_write(s, p, repo)
     record_event(s, actor=p, action=REPO_DELETE, repo=repo)
     # statistics are keyed by Parquet commit, not repo: drop them before the commits go
-    s.execute(delete(m.ViewerStatistics).where(m.ViewerStatistics.commit.in_(
-        select(m.Commit.oid).where(m.Commit.repo_id == repo.id))))
+    s.execute(
+        delete(m.ViewerStatistics).where(
+            m.ViewerStatistics.commit.in_(select(m.Commit.oid).where(m.Commit.repo_id == repo.id))
+        )
+    )
     s.delete(repo)  # commits and refs go with it (ON DELETE CASCADE); blobs stay shared
 
 
-def move_repo(store: Store, s: Session, p: Principal, src: RepoKey, dest_namespace: str,
-              dest_name: str) -> m.Repo:
+def move_repo(
+    store: Store, s: Session, p: Principal, src: RepoKey, dest_namespace: str, dest_name: str
+) -> m.Repo:
     repo = store.get_repo(s, *src.as_tuple())
     require_write(s, p, repo)
     validate_namespace(dest_namespace)
     validate_name_part(dest_name)
     owner = get_account(s, dest_namespace)
     if owner is None or not can_write_namespace(p, owner):
-        raise PermissionDenied(f"You cannot move repos into {dest_namespace!r}.",
-                               code="NamespaceForbidden")
-    if s.scalar(select(m.Repo.id).where(m.Repo.type == repo.type, m.Repo.namespace == dest_namespace,
-                                        m.Repo.name == dest_name)):
+        raise PermissionDenied(f"You cannot move repos into {dest_namespace!r}.", code="NamespaceForbidden")
+    if s.scalar(
+        select(m.Repo.id).where(
+            m.Repo.type == repo.type, m.Repo.namespace == dest_namespace, m.Repo.name == dest_name
+        )
+    ):
         raise Conflict(f"{dest_namespace}/{dest_name} already exists.", code="RepoExists")
     old_id = f"{repo.namespace}/{repo.name}"
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
@@ -157,20 +206,31 @@ def move_repo(store: Store, s: Session, p: Principal, src: RepoKey, dest_namespa
     reindex_repo(s, store, repo)
     record_event(s, actor=p, action=REPO_MOVE, repo=repo, details={"from": old_id})
     if old_id.split("/")[0] != dest_namespace:  # the old namespace's admins see it left
-        record_event(s, actor=p, action=REPO_MOVE, namespace=old_id.split("/")[0],
-                     details={"from": old_id, "to": f"{dest_namespace}/{dest_name}"})
+        record_event(
+            s,
+            actor=p,
+            action=REPO_MOVE,
+            namespace=old_id.split("/")[0],
+            details={"from": old_id, "to": f"{dest_namespace}/{dest_name}"},
+        )
     return repo
 
 
-def update_settings(store: Store, s: Session, p: Principal, key: RepoKey, *,
-                    private: bool | None = None, gated: str | bool | None = None) -> m.Repo:
+def update_settings(
+    store: Store,
+    s: Session,
+    p: Principal,
+    key: RepoKey,
+    *,
+    private: bool | None = None,
+    gated: str | bool | None = None,
+) -> m.Repo:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
     if private is not None and private != repo.private:
         repo.private = private
         reindex_repo(s, store, repo)  # the index's visibility tokens
-        record_event(s, actor=p, action=REPO_VISIBILITY, repo=repo,
-                     details={"private": private})
+        record_event(s, actor=p, action=REPO_VISIBILITY, repo=repo, details={"private": private})
     if gated is not None:
         if gated not in (False, "auto", "manual"):
             raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")
@@ -200,9 +260,19 @@ def _sort_matches(s: Session, terms: Sequence[Term], rows: int) -> bool:
     return matches * matches <= cost * rows * repos
 
 
-def list_repos(s: Session, p: Principal, *, repo_type: str | None, search: Sequence[str] = (),
-               author: str | None = None, filters: Sequence[str] = (), sort: str | None = None,
-               direction: int = -1, limit: int | None = None, offset: int = 0) -> list[m.Repo]:
+def list_repos(
+    s: Session,
+    p: Principal,
+    *,
+    repo_type: str | None,
+    search: Sequence[str] = (),
+    author: str | None = None,
+    filters: Sequence[str] = (),
+    sort: str | None = None,
+    direction: int = -1,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[m.Repo]:
     """Repos the caller may read, filtered and sorted as the HF list endpoints ask.
 
     ``search`` values are matched in the search index against the words of the repo id

@@ -63,9 +63,13 @@ SCORE_CAP = 1000
 TOTAL_BOUND = 1000
 R = m.Repo
 SORTS: dict[str, Any] = {
-    "relevance": None, "downloads": R.downloads, "likes": R.likes,
-    "lastModified": R.last_modified, "last_modified": R.last_modified,
-    "createdAt": R.created_at, "created_at": R.created_at,
+    "relevance": None,
+    "downloads": R.downloads,
+    "likes": R.likes,
+    "lastModified": R.last_modified,
+    "last_modified": R.last_modified,
+    "createdAt": R.created_at,
+    "created_at": R.created_at,
 }
 
 
@@ -101,25 +105,38 @@ def _types(types: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(sorted({validate_repo_type(PLURAL_TYPES.get(t, t)) for t in values if t}))
 
 
-def search_repos(session: Session, principal: Principal, *, query: str = "",
-                 types: str | Iterable[str] | None = None, task: str | None = None,
-                 library: str | None = None, license: str | None = None,
-                 author: str | None = None, tags: Sequence[str] = (),
-                 sort: str = "relevance", limit: int = 20, offset: int = 0,
-                 score_cap: int = SCORE_CAP, total_bound: int = TOTAL_BOUND) -> SearchPage:
+def search_repos(
+    session: Session,
+    principal: Principal,
+    *,
+    query: str = "",
+    types: str | Iterable[str] | None = None,
+    task: str | None = None,
+    library: str | None = None,
+    license: str | None = None,
+    author: str | None = None,
+    tags: Sequence[str] = (),
+    sort: str = "relevance",
+    limit: int = 20,
+    offset: int = 0,
+    score_cap: int = SCORE_CAP,
+    total_bound: int = TOTAL_BOUND,
+) -> SearchPage:
     """One page of the repos ``principal`` may read that match ``query`` and every filter.
 
     ``total_bound``: on PostgreSQL, a page within the first that many matches may report
     "at least ``total_bound``" (``total_exact`` False) instead of counting them all.
     """
     if sort not in SORTS:
-        raise InvalidRequest(f"Unknown sort {sort!r}: use relevance, downloads, likes, "
-                             "lastModified or createdAt.", code="InvalidSort")
+        raise InvalidRequest(
+            f"Unknown sort {sort!r}: use relevance, downloads, likes, lastModified or createdAt.",
+            code="InvalidSort",
+        )
     if limit < 1 or offset < 0:
-        raise InvalidRequest("limit must be at least 1 and offset at least 0.",
-                             code="InvalidParameter")
-    facets = [(k, v) for k, v in (("task", task), ("library", library), ("license", license))
-              if v] + [("tag", t) for t in dict.fromkeys(tags) if t]
+        raise InvalidRequest("limit must be at least 1 and offset at least 0.", code="InvalidParameter")
+    facets = [(k, v) for k, v in (("task", task), ("library", library), ("license", license)) if v] + [
+        ("tag", t) for t in dict.fromkeys(tags) if t
+    ]
     f = Filters(principal, _types(types), author or None, tuple(facets))
     terms = query_terms(query)
     index = backend(session)
@@ -137,8 +154,9 @@ def search_repos(session: Session, principal: Principal, *, query: str = "",
     return SearchPage(_results(session, principal, hits), found.n, found.exact)
 
 
-def _ranked(index: Backend, f: Filters, terms: Sequence[Term], offset: int, limit: int,
-            cap: int) -> list[Hit]:
+def _ranked(
+    index: Backend, f: Filters, terms: Sequence[Term], offset: int, limit: int, cap: int
+) -> list[Hit]:
     """The page at ``offset``: tier "head" then "rest", each its scored part then the others."""
     hits: list[Hit] = []
     for scope in ("head", "rest"):
@@ -164,9 +182,11 @@ def _ranked(index: Backend, f: Filters, terms: Sequence[Term], offset: int, limi
 def _results(session: Session, p: Principal, hits: list[Hit]) -> list[SearchResult]:
     if not hits:
         return []
-    rows = session.execute(select(R, m.SearchDoc.title, m.SearchDoc.summary)
-                           .outerjoin(m.SearchDoc, m.SearchDoc.repo_id == R.id)
-                           .where(R.id.in_([i for i, _ in hits]), readable(p))).all()
+    rows = session.execute(
+        select(R, m.SearchDoc.title, m.SearchDoc.summary)
+        .outerjoin(m.SearchDoc, m.SearchDoc.repo_id == R.id)
+        .where(R.id.in_([i for i, _ in hits]), readable(p))
+    ).all()
     found = {repo.id: (repo, title, summary) for repo, title, summary in rows}
     out = []
     for repo_id, score in hits:
@@ -175,10 +195,22 @@ def _results(session: Session, p: Principal, hits: list[Hit]) -> list[SearchResu
         repo, title, summary = found[repo_id]
         card = repo.card_data or {}
         tasks = card_tasks(card)
-        out.append(SearchResult(
-            id=f"{repo.namespace}/{repo.name}", type=repo.type, private=repo.private,
-            title=title or repo.name, summary=summary or "", tags=repo_tags(repo),
-            task=tasks[0] if tasks else None, library=card_library(card),
-            license=card_license(card), downloads=repo.downloads, likes=repo.likes,
-            last_modified=repo.last_modified, created_at=repo.created_at, score=score))
+        out.append(
+            SearchResult(
+                id=f"{repo.namespace}/{repo.name}",
+                type=repo.type,
+                private=repo.private,
+                title=title or repo.name,
+                summary=summary or "",
+                tags=repo_tags(repo),
+                task=tasks[0] if tasks else None,
+                library=card_library(card),
+                license=card_license(card),
+                downloads=repo.downloads,
+                likes=repo.likes,
+                last_modified=repo.last_modified,
+                created_at=repo.created_at,
+                score=score,
+            )
+        )
     return out

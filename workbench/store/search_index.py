@@ -73,8 +73,19 @@ log = logging.getLogger(__name__)
 README = "README.md"
 MAX_BODY_BYTES = 64 * 1024
 MAX_FACET_CHARS = 200
-META_KEYS = ("pretty_name", "tags", "pipeline_tag", "task_categories", "task_ids",
-             "library_name", "license", "datasets", "authors", "base_model", "language")
+META_KEYS = (
+    "pretty_name",
+    "tags",
+    "pipeline_tag",
+    "task_categories",
+    "task_ids",
+    "library_name",
+    "license",
+    "datasets",
+    "authors",
+    "base_model",
+    "language",
+)
 REINDEX_KEY = "search_reindex"  # set by migration 0002 when repos existed before the index
 
 _WORD = re.compile(r"[^\W_]+")
@@ -132,11 +143,11 @@ def filter_tokens(repo: m.Repo, facets: Sequence[tuple[str, str]]) -> str:
     return repo_filter_tokens(repo.owner_id, repo.type, repo.namespace, repo.private, facets)
 
 
-def repo_filter_tokens(owner_id: int, repo_type: str, namespace: str, private: bool,
-                       facets: Sequence[tuple[str, str]]) -> str:
+def repo_filter_tokens(
+    owner_id: int, repo_type: str, namespace: str, private: bool, facets: Sequence[tuple[str, str]]
+) -> str:
     """:func:`filter_tokens` from plain values (migration 0008 has no ORM rows)."""
-    tokens = [ANY_TOKEN, owner_token(owner_id), type_token(repo_type),
-              namespace_token(namespace)]
+    tokens = [ANY_TOKEN, owner_token(owner_id), type_token(repo_type), namespace_token(namespace)]
     if private:
         tokens.append(PRIVATE_TOKEN)
     return " ".join(tokens + [facet_token(k, v) for k, v in facets])
@@ -186,16 +197,14 @@ def _pg_lexemes(fields: Sequence[tuple[str, str, str]]) -> str:
             if len(seen) < _PG_MAX_POSITIONS and pos <= _PG_MAX_POS:
                 seen.append(f"{pos}{weight}")
     # Folded words and filter tokens hold letters, digits and "_" only: no quoting needed.
-    return " ".join(f"'{lexeme}':{','.join(p)}" if p else f"'{lexeme}'"
-                    for lexeme, p in positions.items())
+    return " ".join(f"'{lexeme}':{','.join(p)}" if p else f"'{lexeme}'" for lexeme, p in positions.items())
 
 
 def normalize(value: str) -> str:
     """Lower-case words of letters and digits, diacritics removed, joined by single spaces."""
     folded = value.casefold()
     if not folded.isascii():
-        folded = "".join(c for c in unicodedata.normalize("NFKD", folded)
-                         if not unicodedata.combining(c))
+        folded = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
     return " ".join(_WORD.findall(folded))
 
 
@@ -242,44 +251,72 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
         return
     dialect = session.get_bind().dialect.name
     ids = [d.repo_id for d in docs]
-    rows = [{"id": d.repo_id, "name": d.name, "meta": d.meta, "body": d.body, "title": d.title,
-             "summary": d.summary, "filters": d.filters} for d in docs]
-    fts_rows = [{**row, "name": _head_words(d.name), "meta": _head_words(d.meta)}
-                for row, d in zip(rows, docs, strict=True)]
+    rows = [
+        {
+            "id": d.repo_id,
+            "name": d.name,
+            "meta": d.meta,
+            "body": d.body,
+            "title": d.title,
+            "summary": d.summary,
+            "filters": d.filters,
+        }
+        for d in docs
+    ]
+    fts_rows = [
+        {**row, "name": _head_words(d.name), "meta": _head_words(d.meta)}
+        for row, d in zip(rows, docs, strict=True)
+    ]
     if not fresh:
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             session.execute(delete(m.SearchFacet).where(m.SearchFacet.repo_id.in_(chunk)))
     if dialect == "sqlite":
         if not fresh:
-            session.execute(text("DELETE FROM repo_search WHERE rowid = :id"),
-                            [{"id": i} for i in ids])
-        session.execute(text("INSERT INTO repo_search (rowid, name, meta_text, card_text, "
-                             "filters) VALUES (:id, :name, :meta, :body, :filters)"), fts_rows)
+            session.execute(text("DELETE FROM repo_search WHERE rowid = :id"), [{"id": i} for i in ids])
+        session.execute(
+            text(
+                "INSERT INTO repo_search (rowid, name, meta_text, card_text, "
+                "filters) VALUES (:id, :name, :meta, :body, :filters)"
+            ),
+            fts_rows,
+        )
     elif dialect == "postgresql":
         # Upserts: two transactions indexing the same repo must not collide on the key.
         ranked = [pg_rank(d.name, d.meta, d.body) for d in docs]
         vectors = [_with_tokens(w, d.name, d.filters) for w, d in zip(ranked, docs, strict=True)]
         for table, texts in (("search_vectors", vectors), ("search_ranks", ranked)):
-            session.execute(text(
-                f"INSERT INTO {table} (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
-                "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"),
-                [{"id": d.repo_id, "doc": t} for d, t in zip(docs, texts, strict=True)])
+            session.execute(
+                text(
+                    f"INSERT INTO {table} (repo_id, doc) VALUES (:id, CAST(:doc AS tsvector)) "
+                    "ON CONFLICT (repo_id) DO UPDATE SET doc = excluded.doc"
+                ),
+                [{"id": d.repo_id, "doc": t} for d, t in zip(docs, texts, strict=True)],
+            )
     else:
         raise UnsupportedDatabase(dialect)
-    session.execute(text(
-        "INSERT INTO search_docs (repo_id, title, summary) VALUES (:id, :title, :summary) "
-        "ON CONFLICT (repo_id) DO UPDATE SET title = excluded.title, summary = excluded.summary"),
-        rows)
+    session.execute(
+        text(
+            "INSERT INTO search_docs (repo_id, title, summary) VALUES (:id, :title, :summary) "
+            "ON CONFLICT (repo_id) DO UPDATE SET title = excluded.title, summary = excluded.summary"
+        ),
+        rows,
+    )
     facets = [{"kind": k, "value": v, "repo_id": d.repo_id} for d in docs for k, v in d.facets]
     if facets:
-        session.execute(text("INSERT INTO search_facets (kind, value, repo_id) VALUES "
-                             "(:kind, :value, :repo_id) ON CONFLICT DO NOTHING"), facets)
+        session.execute(
+            text(
+                "INSERT INTO search_facets (kind, value, repo_id) VALUES "
+                "(:kind, :value, :repo_id) ON CONFLICT DO NOTHING"
+            ),
+            facets,
+        )
 
 
 def _main_tree(session: Session, store: Store, repo: m.Repo) -> Tree | None:
-    oid = session.scalar(select(m.Ref.commit_oid).where(
-        m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == "main"))
+    oid = session.scalar(
+        select(m.Ref.commit_oid).where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == "main")
+    )
     commit = session.get(m.Commit, oid) if oid else None
     return store.load_tree(session, commit.tree_hash) if commit is not None else None
 
@@ -298,8 +335,7 @@ def readme_body(store: Store, tree: Tree | None) -> str:
     return card_body(data.decode("utf-8", "replace"))
 
 
-def reindex_repo(session: Session, store: Store, repo: m.Repo, *,
-                 tree: Tree | None = None) -> None:
+def reindex_repo(session: Session, store: Store, repo: m.Repo, *, tree: Tree | None = None) -> None:
     """Write ``repo``'s document from its metadata and the README at ``tree`` (default: main).
 
     >>> with store.write() as s:                                     # doctest: +SKIP
@@ -326,9 +362,10 @@ def reindex_pending(store: Store, *, batch: int = 500) -> int:
         ids = list(s.scalars(select(m.Repo.id).order_by(m.Repo.id)))
     for start in range(0, len(ids), batch):
         with store.write() as s:
-            repos = s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start:start + batch])))
-            write_documents(s, [build_document(r, readme_body(store, _main_tree(s, store, r)))
-                                for r in repos])
+            repos = s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start : start + batch])))
+            write_documents(
+                s, [build_document(r, readme_body(store, _main_tree(s, store, r))) for r in repos]
+            )
     with store.write() as s:
         s.execute(delete(m.KeyValue).where(m.KeyValue.key == REINDEX_KEY))
     log.info("search index: indexed %d existing repos", len(ids))

@@ -115,8 +115,7 @@ def facet(kind: str, value: str, *, correlated: bool = False) -> ColumnElement[b
     if correlated:  # one primary-key lookup per repo row; "OFFSET 0": PostgreSQL would make
         # it a join of every repo with the facet (a library and a license, 9,500 of 100,000
         # repos: 17 ms, against 3 ms walking the downloads index 230 rows deep)
-        return exists(select(F.repo_id).where(F.kind == kind, F.value == value,
-                                              F.repo_id == R.id).offset(0))
+        return exists(select(F.repo_id).where(F.kind == kind, F.value == value, F.repo_id == R.id).offset(0))
     return R.id.in_(select(F.repo_id).where(F.kind == kind, F.value == value))
 
 
@@ -177,16 +176,17 @@ class Backend(Protocol):
 
     def total(self, f: Filters, terms: Sequence[Term], bound: int) -> Total: ...
 
-    def scored(self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int,
-               limit: int) -> list[Hit]: ...
+    def scored(
+        self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int, limit: int
+    ) -> list[Hit]: ...
 
     def scored_size(self, f: Filters, terms: Sequence[Term], scope: str, cap: int) -> int: ...
 
-    def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int,
-               limit: int) -> list[int]: ...
+    def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int, limit: int) -> list[int]: ...
 
-    def ordered(self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int,
-                limit: int, total: int) -> list[int]: ...
+    def ordered(
+        self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int, limit: int, total: int
+    ) -> list[int]: ...
 
 
 class _Fts5:
@@ -207,8 +207,12 @@ class _Fts5:
     def _text(self, terms: Sequence[Term], scope: str) -> str:
         head = " AND ".join(self._word(t, head=True) for t in terms)
         anywhere = " AND ".join(self._word(t, head=False) for t in terms)
-        return {"all": anywhere, "head": head, "name": f"name : ({head})",
-                "rest": f"({anywhere}) NOT ({head})"}[scope]
+        return {
+            "all": anywhere,
+            "head": head,
+            "name": f"name : ({head})",
+            "rest": f"({anywhere}) NOT ({head})",
+        }[scope]
 
     def _expr(self, f: Filters, terms: Sequence[Term], scope: str) -> str:
         parts = [f"({self._text(terms, scope)})"] if terms else []
@@ -229,50 +233,63 @@ class _Fts5:
         return literal_column("repo_search").op("MATCH")(expr)
 
     def match(self, q: Select[Any], terms: Sequence[Term], scope: str) -> Select[Any]:
-        return (q.join(self.fts, self.fts.c.rowid == R.id)
-                .where(self._match(self._text(terms, scope))))
+        return q.join(self.fts, self.fts.c.rowid == R.id).where(self._match(self._text(terms, scope)))
 
     def count(self, f: Filters, terms: Sequence[Term], scope: str) -> int:
-        return int(self.s.scalar(text("SELECT count(*) FROM repo_search WHERE repo_search "
-                                      "MATCH :q"), {"q": self._expr(f, terms, scope)}) or 0)
+        return int(
+            self.s.scalar(
+                text("SELECT count(*) FROM repo_search WHERE repo_search MATCH :q"),
+                {"q": self._expr(f, terms, scope)},
+            )
+            or 0
+        )
 
     def total(self, f: Filters, terms: Sequence[Term], bound: int) -> Total:
         return Total(self.count(f, terms, "all"))  # FTS5 counts 100,000 matches in ~2 ms
 
-    _NEWEST = ("SELECT rowid AS id, {score} AS score FROM repo_search WHERE repo_search "
-               "MATCH :q ORDER BY rowid DESC LIMIT :cap")
+    _NEWEST = (
+        "SELECT rowid AS id, {score} AS score FROM repo_search WHERE repo_search "
+        "MATCH :q ORDER BY rowid DESC LIMIT :cap"
+    )
 
-    def scored(self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int,
-               limit: int) -> list[Hit]:
+    def scored(
+        self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int, limit: int
+    ) -> list[Hit]:
         inner = self._NEWEST.format(score=self.BM25)
-        rows = self.s.execute(text(f"SELECT id, score FROM ({inner}) ORDER BY score DESC, id "
-                                   "DESC LIMIT :limit OFFSET :offset"),
-                              {"q": self._expr(f, terms, scope), "cap": cap, "limit": limit,
-                               "offset": offset})
+        rows = self.s.execute(
+            text(f"SELECT id, score FROM ({inner}) ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset"),
+            {"q": self._expr(f, terms, scope), "cap": cap, "limit": limit, "offset": offset},
+        )
         return [(int(i), float(s)) for i, s in rows]
 
     def scored_size(self, f: Filters, terms: Sequence[Term], scope: str, cap: int) -> int:
         inner = self._NEWEST.format(score="0")
-        return int(self.s.scalar(text(f"SELECT count(*) FROM ({inner})"),
-                                 {"q": self._expr(f, terms, scope), "cap": cap}) or 0)
+        return int(
+            self.s.scalar(
+                text(f"SELECT count(*) FROM ({inner})"), {"q": self._expr(f, terms, scope), "cap": cap}
+            )
+            or 0
+        )
 
-    def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int,
-               limit: int) -> list[int]:
-        rows = self.s.scalars(text("SELECT rowid FROM repo_search WHERE repo_search MATCH :q "
-                                   "ORDER BY rowid DESC LIMIT :limit OFFSET :offset"),
-                              {"q": self._expr(f, terms, scope), "limit": limit,
-                               "offset": offset})
+    def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int, limit: int) -> list[int]:
+        rows = self.s.scalars(
+            text(
+                "SELECT rowid FROM repo_search WHERE repo_search MATCH :q "
+                "ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+            ),
+            {"q": self._expr(f, terms, scope), "limit": limit, "offset": offset},
+        )
         return [int(i) for i in rows]
 
-    def ordered(self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int,
-                limit: int, total: int) -> list[int]:
+    def ordered(
+        self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int, limit: int, total: int
+    ) -> list[int]:
         expr = self._expr(f, terms, "all")
         repos = int(self.s.scalar(select(func.max(R.id))) or 0)  # about how many there are
         # Sorting all matches costs about `total` rows; walking the sort column's index
         # until the page is full about (offset + limit) * repos / total rows.
         if total * total <= WALK_COST * (offset + limit) * repos:
-            q = (select(R.id).select_from(self.fts).join(R, R.id == self.fts.c.rowid)
-                 .where(self._match(expr)))
+            q = select(R.id).select_from(self.fts).join(R, R.id == self.fts.c.rowid).where(self._match(expr))
         else:
             q = select(R.id).where(*f.sql(walk=True))
             if terms:  # "+ 0": test membership row by row, do not drive the plan from it
@@ -357,8 +374,9 @@ class _TsVector:
         return self.vectors.c.doc.op("@@")(cast(literal(expr), TSQUERY))
 
     def match(self, q: Select[Any], terms: Sequence[Term], scope: str) -> Select[Any]:
-        return (q.join(self.vectors, self.vectors.c.repo_id == R.id)
-                .where(self._matches(self._text(terms, scope))))
+        return q.join(self.vectors, self.vectors.c.repo_id == R.id).where(
+            self._matches(self._text(terms, scope))
+        )
 
     def _ids(self, f: Filters, terms: Sequence[Term], scope: str) -> Select[Any]:
         self._plan()
@@ -411,8 +429,11 @@ class _TsVector:
             window = self._window(bound, guess)
             # rows of repos alone (type, visibility: ~0.4 µs each) test faster than words
             widest = self.walk_window * (1 if terms or f.facets else REPO_WALK_FACTOR)
-            if (guess >= bound and window <= widest  # fewer expected: the index counts
-                    and self._walk_count(f, terms, window, bound) >= bound):
+            if (
+                guess >= bound
+                and window <= widest  # fewer expected: the index counts
+                and self._walk_count(f, terms, window, bound) >= bound
+            ):
                 self._all = guess  # for _newest_ids
                 return Total(bound, exact=False, hint=guess)
         return Total(self.count(f, terms, "all"))
@@ -428,7 +449,8 @@ class _TsVector:
         if terms:
             r = self.ranks
             q = q.join(r, r.c.repo_id == R.id).where(
-                r.c.doc.op("@@")(cast(literal(self._text(terms, "all")), TSQUERY)))
+                r.c.doc.op("@@")(cast(literal(self._text(terms, "all")), TSQUERY))
+            )
         plan: Any = self.s.connection().execute(_Explain(q)).scalar()
         if isinstance(plan, str):
             plan = json.loads(plan)
@@ -442,8 +464,11 @@ class _TsVector:
         if terms:
             r = self.ranks
             words = cast(literal(self._text(terms, "all")), TSQUERY)
-            q = (select(r.c.repo_id).join(R, R.id == r.c.repo_id)
-                 .where(r.c.repo_id > first, r.c.doc.op("@@")(words), *f.sql(walk=True)))
+            q = (
+                select(r.c.repo_id)
+                .join(R, R.id == r.c.repo_id)
+                .where(r.c.repo_id > first, r.c.doc.op("@@")(words), *f.sql(walk=True))
+            )
         else:
             q = select(R.id).where(R.id > first, *f.sql(walk=True))
         part = q.limit(bound).subquery()
@@ -471,25 +496,34 @@ class _TsVector:
                 ids = self._walk_newest(f, terms, scope, window, cap)
                 if len(ids) == cap:
                     return ids
-        q = (select(self.vectors.c.repo_id).where(self._matches(self._expr(f, terms, scope)))
-             .order_by(self._by_id()).limit(cap))
+        q = (
+            select(self.vectors.c.repo_id)
+            .where(self._matches(self._expr(f, terms, scope)))
+            .order_by(self._by_id())
+            .limit(cap)
+        )
         return list(self.s.scalars(q))
 
-    def _walk_newest(self, f: Filters, terms: Sequence[Term], scope: str, window: int,
-                     cap: int) -> list[int]:
+    def _walk_newest(self, f: Filters, terms: Sequence[Term], scope: str, window: int, cap: int) -> list[int]:
         """The matches among the newest ``window`` repos, tested row by row: the words on
         their in-line ``search_ranks`` rows, the filters and visibility on ``repos`` (a
         vector from TOAST per row took 12 ms for 1,500 rows, this 4-5 ms)."""
         r = self.ranks
         w = select(r.c.repo_id, r.c.doc).order_by(r.c.repo_id.desc()).limit(window).subquery()
         words = cast(literal(self._text(terms, scope)), TSQUERY)
-        return list(self.s.scalars(
-            select(w.c.repo_id).join(R, R.id == w.c.repo_id)
-            .where(w.c.doc.op("@@")(words), *f.sql(walk=True))
-            .order_by(w.c.repo_id.desc()).limit(cap)))
+        return list(
+            self.s.scalars(
+                select(w.c.repo_id)
+                .join(R, R.id == w.c.repo_id)
+                .where(w.c.doc.op("@@")(words), *f.sql(walk=True))
+                .order_by(w.c.repo_id.desc())
+                .limit(cap)
+            )
+        )
 
-    def scored(self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int,
-               limit: int) -> list[Hit]:
+    def scored(
+        self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int, limit: int
+    ) -> list[Hit]:
         ids = self._newest_ids(f, terms, scope, cap)
         self._seen[scope] = max(self._seen.get(scope, 0), len(ids))
         if not ids:
@@ -501,10 +535,13 @@ class _TsVector:
         # search_vectors, 4-6 ms from search_ranks.
         r = self.ranks
         rank = func.ts_rank_cd(r.c.doc, cast(literal(self._rank_text(terms, scope)), TSQUERY))
-        rows = self.s.execute(select(r.c.repo_id, rank.label("score"))
-                              .where(r.c.repo_id == any_(literal(ids, ARRAY(Integer))))
-                              .order_by(rank.desc(), r.c.repo_id.desc())
-                              .offset(offset).limit(limit))
+        rows = self.s.execute(
+            select(r.c.repo_id, rank.label("score"))
+            .where(r.c.repo_id == any_(literal(ids, ARRAY(Integer))))
+            .order_by(rank.desc(), r.c.repo_id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
         return [(int(i), float(s)) for i, s in rows]
 
     def _rank_text(self, terms: Sequence[Term], scope: str) -> str:
@@ -515,13 +552,13 @@ class _TsVector:
         part = self._ids(f, terms, scope).limit(cap).subquery()
         return int(self.s.scalar(select(func.count()).select_from(part)) or 0)
 
-    def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int,
-               limit: int) -> list[int]:
+    def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int, limit: int) -> list[int]:
         q = self._ids(f, terms, scope).order_by(self._by_id())
         return [int(i) for i in self.s.scalars(q.offset(offset).limit(limit))]
 
-    def ordered(self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int,
-                limit: int, total: int) -> list[int]:
+    def ordered(
+        self, f: Filters, terms: Sequence[Term], sort_column: Any, offset: int, limit: int, total: int
+    ) -> list[int]:
         self._plan()
         order = (sort_column.desc(), R.id.desc())
         if total * total <= PG_WALK_COST * (offset + limit) * self._size():  # as on SQLite
@@ -531,8 +568,13 @@ class _TsVector:
             q = select(R.id).where(*f.sql(walk=True))
             if terms:  # checked row by row ("OFFSET 0": not turned into a join of all matches)
                 v = self.vectors
-                q = q.where(exists(select(v.c.repo_id).where(
-                    v.c.repo_id == R.id, self._matches(self._text(terms, "all"))).offset(0)))
+                q = q.where(
+                    exists(
+                        select(v.c.repo_id)
+                        .where(v.c.repo_id == R.id, self._matches(self._text(terms, "all")))
+                        .offset(0)
+                    )
+                )
         return list(self.s.scalars(q.order_by(*order).offset(offset).limit(limit)))
 
 
@@ -545,7 +587,6 @@ def backend(session: Session) -> Backend:
     raise UnsupportedDatabase(dialect)
 
 
-def match_text(session: Session, q: Select[Any], terms: Sequence[Term], *,
-               scope: str = "all") -> Select[Any]:
+def match_text(session: Session, q: Select[Any], terms: Sequence[Term], *, scope: str = "all") -> Select[Any]:
     """Restrict ``q`` (a select from repos) to repos matching every term (``scope``: where)."""
     return backend(session).match(q, terms, scope) if terms else q

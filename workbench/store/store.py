@@ -72,11 +72,14 @@ class Store:
         return tree
 
     def get_repo(self, session: Session, repo_type: str, namespace: str, name: str) -> m.Repo:
-        repo = session.scalar(select(m.Repo).where(
-            m.Repo.type == repo_type, m.Repo.namespace == namespace, m.Repo.name == name))
+        repo = session.scalar(
+            select(m.Repo).where(m.Repo.type == repo_type, m.Repo.namespace == namespace, m.Repo.name == name)
+        )
         if repo is None:
-            raise RepoNotFound(f"Repository {namespace}/{name} ({repo_type}) not found. Check the "
-                               "name and type, and that your token may read it.")
+            raise RepoNotFound(
+                f"Repository {namespace}/{name} ({repo_type}) not found. Check the "
+                "name and type, and that your token may read it."
+            )
         return repo
 
 

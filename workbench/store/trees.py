@@ -83,7 +83,7 @@ class Tree:
         for p, e in self.entries.items():
             if not p.startswith(prefix):
                 continue
-            rest = p[len(prefix):]
+            rest = p[len(prefix) :]
             parts = rest.split("/")
             for i in range(1, len(parts) if recursive else min(len(parts), 2)):
                 dirs.setdefault(prefix + "/".join(parts[:i]), None)

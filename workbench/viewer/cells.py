@@ -45,8 +45,7 @@ def features_of(schema: Any) -> dict[str, dict[str, Any]]:
 
 
 def features_list(features: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"feature_idx": i, "name": name, "type": feat}
-            for i, (name, feat) in enumerate(features.items())]
+    return [{"feature_idx": i, "name": name, "type": feat} for i, (name, feat) in enumerate(features.items())]
 
 
 def is_media_struct(arrow_type: Any) -> bool:
@@ -61,14 +60,26 @@ def is_media_struct(arrow_type: Any) -> bool:
 def is_media(feature: dict[str, Any], arrow_type: Any) -> bool:
     import pyarrow as pa
 
-    return (feature.get("_type") in (*MEDIA_TYPES, "Media") or pa.types.is_binary(arrow_type)
-            or pa.types.is_large_binary(arrow_type) or pa.types.is_fixed_size_binary(arrow_type))
+    return (
+        feature.get("_type") in (*MEDIA_TYPES, "Media")
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+    )
 
 
-_MAGIC = [(b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
-          (b"RIFF", "audio/wav"), (b"ID3", "audio/mpeg"), (b"\xff\xfb", "audio/mpeg"),
-          (b"fLaC", "audio/flac"), (b"OggS", "audio/ogg"), (b"%PDF", "application/pdf"),
-          (b"BM", "image/bmp")]
+_MAGIC = [
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"RIFF", "audio/wav"),
+    (b"ID3", "audio/mpeg"),
+    (b"\xff\xfb", "audio/mpeg"),
+    (b"fLaC", "audio/flac"),
+    (b"OggS", "audio/ogg"),
+    (b"%PDF", "application/pdf"),
+    (b"BM", "image/bmp"),
+]
 
 
 def media_type(data: bytes | None, path: str | None, feature: dict[str, Any]) -> str:
@@ -83,8 +94,9 @@ def media_type(data: bytes | None, path: str | None, feature: dict[str, Any]) ->
         guessed = mimetypes.guess_type(path)[0]
         if guessed:
             return guessed
-    return {"Image": "image/png", "Audio": "audio/wav", "Video": "video/mp4",
-            "Pdf": "application/pdf"}.get(str(feature.get("_type")), "application/octet-stream")
+    return {"Image": "image/png", "Audio": "audio/wav", "Video": "video/mp4", "Pdf": "application/pdf"}.get(
+        str(feature.get("_type")), "application/octet-stream"
+    )
 
 
 def media_bytes(value: Any) -> tuple[bytes | None, str | None]:
@@ -131,8 +143,14 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def render_rows(table: Any, row_indices: Sequence[int], *, features: dict[str, dict[str, Any]],
-                media_url: MediaUrl, max_chars: int = MAX_CELL_CHARS) -> list[dict[str, Any]]:
+def render_rows(
+    table: Any,
+    row_indices: Sequence[int],
+    *,
+    features: dict[str, dict[str, Any]],
+    media_url: MediaUrl,
+    max_chars: int = MAX_CELL_CHARS,
+) -> list[dict[str, Any]]:
     """Rows as ``{"row_idx", "row", "truncated_cells"}``, cells typed as described above."""
     columns: dict[str, list[Any]] = {}
     for field in table.schema:
@@ -140,8 +158,8 @@ def render_rows(table: Any, row_indices: Sequence[int], *, features: dict[str, d
         values = table.column(field.name).to_pylist()
         if is_media(feature, field.type):
             columns[field.name] = [
-                _media_cell(v, feature, media_url(row_indices[i], field.name))
-                for i, v in enumerate(values)]
+                _media_cell(v, feature, media_url(row_indices[i], field.name)) for i, v in enumerate(values)
+            ]
         else:
             columns[field.name] = values
     rows = []

@@ -86,20 +86,23 @@ class Conversion:
         name = config or self.default_config
         splits = self.configs.get(name)
         if splits is None:
-            raise NotFound(f"Config {name!r} not found; the configs are: "
-                           f"{', '.join(self.configs)}.", code="ConfigNotFound")
+            raise NotFound(
+                f"Config {name!r} not found; the configs are: {', '.join(self.configs)}.",
+                code="ConfigNotFound",
+            )
         return splits
 
     def split(self, config: str | None, split: str | None) -> SplitInfo:
         name = config or self.default_config
         splits = self.config(name)
         if not split:
-            raise InvalidRequest(f"Give a split: one of {', '.join(splits)}.",
-                                 code="MissingParameter")
+            raise InvalidRequest(f"Give a split: one of {', '.join(splits)}.", code="MissingParameter")
         info = splits.get(split)
         if info is None:
-            raise NotFound(f"Split {split!r} not found in config {name!r}; the splits are: "
-                           f"{', '.join(splits)}.", code="SplitNotFound")
+            raise NotFound(
+                f"Split {split!r} not found in config {name!r}; the splits are: {', '.join(splits)}.",
+                code="SplitNotFound",
+            )
         return info
 
 
@@ -114,8 +117,7 @@ def _load_conversion(store: Store, session: Session, commit_oid: str) -> Convers
     tree = store.load_tree(session, commit.tree_hash) if commit is not None else None
     entry = tree.get(INFO_FILE) if tree is not None else None
     if tree is None or entry is None:
-        raise NotFound(f"Commit {commit_oid} is not a Parquet conversion.",
-                       code="ConversionNotFound")
+        raise NotFound(f"Commit {commit_oid} is not a Parquet conversion.", code="ConversionNotFound")
     info = json.loads(store.blobs.read(entry.sha256))
     configs: dict[str, dict[str, SplitInfo]] = {}
     default = None
@@ -130,12 +132,23 @@ def _load_conversion(store: Store, session: Session, commit_oid: str) -> Convers
                 if e is not None:
                     shards.append(Shard(path, e.sha256, e.size))
             splits[sp["split"]] = SplitInfo(
-                c["config"], sp["split"], sp["num_rows"], sp["num_columns"],
-                sp["num_bytes_parquet_files"], sp["num_bytes_memory"],
-                sp["num_bytes_original_files"], tuple(shards))
+                c["config"],
+                sp["split"],
+                sp["num_rows"],
+                sp["num_columns"],
+                sp["num_bytes_parquet_files"],
+                sp["num_bytes_memory"],
+                sp["num_bytes_original_files"],
+                tuple(shards),
+            )
         configs[c["config"]] = splits
-    conv = Conversion(commit_oid, info["source_commit"], default or next(iter(configs)),
-                      {c["config"]: c["format"] for c in info["configs"]}, configs)
+    conv = Conversion(
+        commit_oid,
+        info["source_commit"],
+        default or next(iter(configs)),
+        {c["config"]: c["format"] for c in info["configs"]},
+        configs,
+    )
     return _conversions.put(commit_oid, conv)
 
 
@@ -149,27 +162,35 @@ def conversion_by_commit(store: Store, session: Session, repo: m.Repo, oid: str)
 
 def _not_ready(job: m.Job | None, commit: str) -> WorkbenchError:
     if job is None:
-        return NotFound(f"Commit {commit} has no Parquet conversion: the viewer converts the "
-                        "commits made to `main` of dataset repos.", code="ConversionNotFound")
+        return NotFound(
+            f"Commit {commit} has no Parquet conversion: the viewer converts the "
+            "commits made to `main` of dataset repos.",
+            code="ConversionNotFound",
+        )
     if job.status == "failed":
-        return Conflict(f"The conversion of commit {commit} to Parquet failed: {job.error}",
-                        code="ConversionFailed")
+        return Conflict(
+            f"The conversion of commit {commit} to Parquet failed: {job.error}", code="ConversionFailed"
+        )
     if job.status == "skipped":
-        return NotFound(f"Commit {commit} was not converted: {job.error}",
-                        code="ConversionNotFound")
-    return Conflict(f"Commit {commit} is being converted to Parquet ({job.status}); try again "
-                    "in a moment (`/viewer/status` tells when it is done).", code="ViewerNotReady")
+        return NotFound(f"Commit {commit} was not converted: {job.error}", code="ConversionNotFound")
+    return Conflict(
+        f"Commit {commit} is being converted to Parquet ({job.status}); try again "
+        "in a moment (`/viewer/status` tells when it is done).",
+        code="ViewerNotReady",
+    )
 
 
-def find_conversion(store: Store, session: Session, repo: m.Repo,
-                    revision: str | None = None) -> Conversion:
+def find_conversion(store: Store, session: Session, repo: m.Repo, revision: str | None = None) -> Conversion:
     """The conversion the viewer shows: the ref's, or that of commit ``revision``."""
     if revision:
         resolved = resolve_revision(session, repo, revision)
         if resolved.kind == REF_KIND:
             return _load_conversion(store, session, resolved.oid)
-        job = session.scalar(select(m.Job).where(m.Job.repo_id == repo.id, m.Job.kind == "parquet",
-                                                 m.Job.commit == resolved.oid))
+        job = session.scalar(
+            select(m.Job).where(
+                m.Job.repo_id == repo.id, m.Job.kind == "parquet", m.Job.commit == resolved.oid
+            )
+        )
         if job is not None and job.status == "done" and job.result:
             return _load_conversion(store, session, job.result)
         raise _not_ready(job, resolved.oid)
@@ -177,32 +198,53 @@ def find_conversion(store: Store, session: Session, repo: m.Repo,
     if ref is not None:
         return _load_conversion(store, session, ref.commit_oid)
     head = resolve_revision(session, repo, "main").oid
-    job = session.scalar(select(m.Job).where(m.Job.repo_id == repo.id, m.Job.kind == "parquet")
-                         .order_by(m.Job.id.desc()).limit(1))
+    job = session.scalar(
+        select(m.Job)
+        .where(m.Job.repo_id == repo.id, m.Job.kind == "parquet")
+        .order_by(m.Job.id.desc())
+        .limit(1)
+    )
     raise _not_ready(job, job.commit if job is not None else head)
 
 
 def viewer_status(session: Session, repo: m.Repo) -> dict[str, Any]:
     """Where the conversion of ``main``'s head stands, and which commit the viewer shows."""
     head = resolve_revision(session, repo, "main").oid
-    job = session.scalar(select(m.Job).where(m.Job.repo_id == repo.id, m.Job.kind == "parquet",
-                                             m.Job.commit == head))
+    job = session.scalar(
+        select(m.Job).where(m.Job.repo_id == repo.id, m.Job.kind == "parquet", m.Job.commit == head)
+    )
     ref = get_ref(session, repo, REF_KIND, REF_NAME)
     shown = None
     if ref is not None:
-        source = session.scalar(select(m.Job.commit).where(
-            m.Job.repo_id == repo.id, m.Job.kind == "parquet", m.Job.result == ref.commit_oid
-        ).order_by(m.Job.id.desc()).limit(1))
-        later = {kind: status for kind, status in session.execute(
-            select(m.Job.kind, m.Job.status).where(
-                m.Job.repo_id == repo.id, m.Job.kind.in_(("statistics", "search")),
-                m.Job.commit == ref.commit_oid))}
-        shown = {"commit": ref.commit_oid, "source_commit": source, "stale": source != head,
-                 "statistics": later.get("statistics", "none"),
-                 "search": later.get("search", "none")}
-    return {"dataset": f"{repo.namespace}/{repo.name}", "commit": head,
-            "status": job.status if job is not None else "none",
-            "error": job.error if job is not None else None,
-            "attempts": job.attempts if job is not None else 0,
-            "updated_at": job.updated_at.isoformat() + "Z" if job is not None else None,
-            "parquet": shown}
+        source = session.scalar(
+            select(m.Job.commit)
+            .where(m.Job.repo_id == repo.id, m.Job.kind == "parquet", m.Job.result == ref.commit_oid)
+            .order_by(m.Job.id.desc())
+            .limit(1)
+        )
+        later = {
+            kind: status
+            for kind, status in session.execute(
+                select(m.Job.kind, m.Job.status).where(
+                    m.Job.repo_id == repo.id,
+                    m.Job.kind.in_(("statistics", "search")),
+                    m.Job.commit == ref.commit_oid,
+                )
+            )
+        }
+        shown = {
+            "commit": ref.commit_oid,
+            "source_commit": source,
+            "stale": source != head,
+            "statistics": later.get("statistics", "none"),
+            "search": later.get("search", "none"),
+        }
+    return {
+        "dataset": f"{repo.namespace}/{repo.name}",
+        "commit": head,
+        "status": job.status if job is not None else "none",
+        "error": job.error if job is not None else None,
+        "attempts": job.attempts if job is not None else 0,
+        "updated_at": job.updated_at.isoformat() + "Z" if job is not None else None,
+        "parquet": shown,
+    }

@@ -41,21 +41,51 @@ MAX_LENGTH = 4000
 MAX_DEPTH = 32
 MAX_IN_VALUES = 1000
 
-WHERE_HELP = ("Allowed: comparisons of a column with a literal or another column (= != < <= > >=), "
-              "'is null', 'is not null', 'like', 'ilike', 'in (...)', combined with and, or, not "
-              "and parentheses; strings in single quotes, column names bare or in double quotes, "
-              "numbers, true and false.")
+WHERE_HELP = (
+    "Allowed: comparisons of a column with a literal or another column (= != < <= > >=), "
+    "'is null', 'is not null', 'like', 'ilike', 'in (...)', combined with and, or, not "
+    "and parentheses; strings in single quotes, column names bare or in double quotes, "
+    "numbers, true and false."
+)
 ORDER_HELP = "Allowed: a comma-separated list of column names, each optionally followed by asc or desc."
 
-KEYWORDS = {"and", "or", "not", "is", "null", "like", "ilike", "in", "true", "false", "asc",
-            "desc"}
+KEYWORDS = {"and", "or", "not", "is", "null", "like", "ilike", "in", "true", "false", "asc", "desc"}
 # Words that only make sense as SQL: reject them by name rather than as unknown columns.
-SQL_WORDS = {"select", "from", "where", "union", "drop", "delete", "insert", "update", "create",
-             "alter", "attach", "copy", "pragma", "install", "load", "exec", "execute", "call",
-             "with", "join", "limit", "offset", "having", "group", "order", "set", "case",
-             "cast", "exists", "between"}
+SQL_WORDS = {
+    "select",
+    "from",
+    "where",
+    "union",
+    "drop",
+    "delete",
+    "insert",
+    "update",
+    "create",
+    "alter",
+    "attach",
+    "copy",
+    "pragma",
+    "install",
+    "load",
+    "exec",
+    "execute",
+    "call",
+    "with",
+    "join",
+    "limit",
+    "offset",
+    "having",
+    "group",
+    "order",
+    "set",
+    "case",
+    "cast",
+    "exists",
+    "between",
+}
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<number>[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_0-9.]))
   | (?P<string>'(?:[^']|'')*')
@@ -63,7 +93,9 @@ _TOKEN = re.compile(r"""
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op><=|>=|<>|!=|==|=|<|>)
   | (?P<punct>[(),])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 _WORD = re.compile(r"[^\s(),]+|.")
@@ -96,12 +128,18 @@ def tokenize(text: str, *, help: str = WHERE_HELP) -> list[Token]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            rest = text[pos:pos + 2]
-            what = ("A comment" if rest in ("--", "/*") else
-                    "A statement separator (;)" if rest.startswith(";") else
-                    "An unterminated string" if rest.startswith("'") else
-                    "An unterminated quoted name" if rest.startswith('"') else
-                    f"The text {_WORD.match(text, pos).group()!r}")  # type: ignore[union-attr]
+            rest = text[pos : pos + 2]
+            what = (
+                "A comment"
+                if rest in ("--", "/*")
+                else "A statement separator (;)"
+                if rest.startswith(";")
+                else "An unterminated string"
+                if rest.startswith("'")
+                else "An unterminated quoted name"
+                if rest.startswith('"')
+                else f"The text {_WORD.match(text, pos).group()!r}"
+            )  # type: ignore[union-attr]
             raise invalid(f"{what} at position {pos} is not allowed.", help=help)
         kind = m.lastgroup or ""
         value = m.group()
@@ -161,25 +199,28 @@ class _Parser:
 
     def error(self, expected: str, tok: Token | None = None) -> InvalidRequest:
         tok = tok or self.tok
-        return invalid(f"{expected}, found {self.describe(tok)} at position {tok.pos}.",
-                       help=self.help)
+        return invalid(f"{expected}, found {self.describe(tok)} at position {tok.pos}.", help=self.help)
 
     def column(self) -> str:
         tok = self.tok
         if tok.kind not in ("ident", "qident"):
             raise self.error("Expected a column name")
         if tok.kind == "ident" and tok.value.lower() in SQL_WORDS:
-            raise invalid(f"SQL keyword {tok.value!r} at position {tok.pos} is not allowed.",
-                          help=self.help)
+            raise invalid(f"SQL keyword {tok.value!r} at position {tok.pos} is not allowed.", help=self.help)
         self.advance()
         if self.tok.kind == "punct" and self.tok.value == "(":
-            raise invalid(f"Function calls such as {tok.value}(...) at position {tok.pos} are "
-                          "not allowed.", help=self.help)
+            raise invalid(
+                f"Function calls such as {tok.value}(...) at position {tok.pos} are not allowed.",
+                help=self.help,
+            )
         if tok.value not in self.columns:
             names = ", ".join(self.columns[:50]) + (", ..." if len(self.columns) > 50 else "")
-            raise InvalidRequest(f"Unknown column {tok.value!r} at position {tok.pos}; the "
-                                 f"columns are: {names}. Quote names with spaces or capitals "
-                                 'in double quotes ("My Column").', code="InvalidFilter")
+            raise InvalidRequest(
+                f"Unknown column {tok.value!r} at position {tok.pos}; the "
+                f"columns are: {names}. Quote names with spaces or capitals "
+                'in double quotes ("My Column").',
+                code="InvalidFilter",
+            )
         return quote_identifier(tok.value)
 
     def literal(self) -> object:
@@ -277,8 +318,7 @@ class _Parser:
                 self.advance()
                 values.append(self.bind(self.literal()))
                 if len(values) > MAX_IN_VALUES:
-                    raise invalid(f"More than {MAX_IN_VALUES} values in 'in (...)'.",
-                                  help=self.help)
+                    raise invalid(f"More than {MAX_IN_VALUES} values in 'in (...)'.", help=self.help)
             self.expect_punct(")")
             return f"{left} {'NOT ' if negate else ''}IN ({', '.join(values)})"
         raise self.error("Expected a comparison (=, !=, <, <=, >, >=), 'is null', 'like' or 'in'")

@@ -63,8 +63,19 @@ class JobInfo:
 
     @classmethod
     def of(cls, row: m.Job) -> JobInfo:
-        return cls(row.id, row.kind, row.repo_id, row.commit, row.status, row.error, row.attempts,
-                   row.result, row.worker, row.created_at, row.updated_at)
+        return cls(
+            row.id,
+            row.kind,
+            row.repo_id,
+            row.commit,
+            row.status,
+            row.error,
+            row.attempts,
+            row.result,
+            row.worker,
+            row.created_at,
+            row.updated_at,
+        )
 
 
 @dataclass
@@ -77,17 +88,24 @@ class JobContext:
     worker: str
 
     def held(self, session: Session) -> bool:
-        return session.scalar(select(m.Job.id).where(
-            m.Job.id == self.job.id, m.Job.worker == self.worker,
-            m.Job.status == "running")) is not None
+        return (
+            session.scalar(
+                select(m.Job.id).where(
+                    m.Job.id == self.job.id, m.Job.worker == self.worker, m.Job.status == "running"
+                )
+            )
+            is not None
+        )
 
-    def complete(self, session: Session, *, result: str | None, status: str = "done",
-                 error: str | None = None) -> None:
+    def complete(
+        self, session: Session, *, result: str | None, status: str = "done", error: str | None = None
+    ) -> None:
         """Mark the job finished inside ``session``'s transaction; raise LostLease if not ours."""
-        moved = session.execute(update(m.Job).where(
-            m.Job.id == self.job.id, m.Job.worker == self.worker, m.Job.status == "running"
-        ).values(status=status, result=result, error=error, lease_until=None,
-                 updated_at=utcnow()))
+        moved = session.execute(
+            update(m.Job)
+            .where(m.Job.id == self.job.id, m.Job.worker == self.worker, m.Job.status == "running")
+            .values(status=status, result=result, error=error, lease_until=None, updated_at=utcnow())
+        )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise LostLease(f"job {self.job.id} was taken over by another worker")
 
@@ -103,7 +121,6 @@ def _handlers() -> dict[str, Handler]:
     return {"parquet": run_conversion, "statistics": run_statistics, "search": run_search_index}
 
 
-
 def worker_name(index: int = 0, pid: int | None = None) -> str:
     """``host:pid:index:random``; ``pid``: the hub process the worker works for (default this
     one), so the jobs table says which hub ran a job."""
@@ -111,18 +128,27 @@ def worker_name(index: int = 0, pid: int | None = None) -> str:
 
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(m.Job.status == "pending",
-               and_(m.Job.status == "running", m.Job.lease_until < now))
+    return or_(m.Job.status == "pending", and_(m.Job.status == "running", m.Job.lease_until < now))
 
 
 def enqueue(session: Session, kind: str, repo_id: int, commit: str) -> None:
     """Queue ``kind`` for a commit, or queue it again if it failed (a done job stays done)."""
     now = utcnow()
-    row = session.scalar(select(m.Job).where(m.Job.kind == kind, m.Job.repo_id == repo_id,
-                                             m.Job.commit == commit))
+    row = session.scalar(
+        select(m.Job).where(m.Job.kind == kind, m.Job.repo_id == repo_id, m.Job.commit == commit)
+    )
     if row is None:
-        session.add(m.Job(kind=kind, repo_id=repo_id, commit=commit, status="pending",
-                          attempts=0, created_at=now, updated_at=now))
+        session.add(
+            m.Job(
+                kind=kind,
+                repo_id=repo_id,
+                commit=commit,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     elif row.status in ("failed", "skipped"):
         row.status, row.error, row.attempts, row.worker = "pending", None, 0, None
         row.lease_until, row.updated_at = None, now
@@ -131,24 +157,35 @@ def enqueue(session: Session, kind: str, repo_id: int, commit: str) -> None:
 def enqueue_missing(store: Store) -> int:
     """Queue conversions for dataset heads that have none (repos older than the viewer)."""
     with store.write() as s:
-        heads = s.execute(select(m.Repo.id, m.Ref.commit_oid)
-                          .join(m.Ref, m.Ref.repo_id == m.Repo.id)
-                          .join(m.Commit, m.Commit.oid == m.Ref.commit_oid)
-                          .where(m.Repo.type == "dataset", m.Ref.kind == "branch",
-                                 m.Ref.name == "main", m.Commit.depth > 0)).all()
+        heads = s.execute(
+            select(m.Repo.id, m.Ref.commit_oid)
+            .join(m.Ref, m.Ref.repo_id == m.Repo.id)
+            .join(m.Commit, m.Commit.oid == m.Ref.commit_oid)
+            .where(m.Repo.type == "dataset", m.Ref.kind == "branch", m.Ref.name == "main", m.Commit.depth > 0)
+        ).all()
         queued = set(s.scalars(select(m.Job.commit).where(m.Job.kind == "parquet")))
         now = utcnow()
         missing = [(repo_id, oid) for repo_id, oid in heads if oid not in queued]
         for repo_id, oid in missing:  # ON CONFLICT DO NOTHING: other processes start too
-            insert_missing(s, m.Job, kind="parquet", repo_id=repo_id, commit=oid,
-                           status="pending", attempts=0, created_at=now, updated_at=now)
+            insert_missing(
+                s,
+                m.Job,
+                kind="parquet",
+                repo_id=repo_id,
+                commit=oid,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
     if missing:
         log.info("queued the conversion of %d dataset(s) made before the viewer", len(missing))
     return len(missing)
 
 
-def claim(store: Store, worker: str, *, lease_seconds: float,
-          kinds: tuple[str, ...] = KINDS) -> JobInfo | None:
+def claim(
+    store: Store, worker: str, *, lease_seconds: float, kinds: tuple[str, ...] = KINDS
+) -> JobInfo | None:
     """Take the oldest pending job (or one whose worker's lease expired), or None."""
     now = utcnow()
     with store.read() as s:  # a cheap look first: idle polling takes no write lock
@@ -157,21 +194,41 @@ def claim(store: Store, worker: str, *, lease_seconds: float,
     while True:
         now = utcnow()
         with store.write() as s:
-            row = s.scalar(select(m.Job).where(_claimable(now), m.Job.kind.in_(kinds))
-                           .order_by(m.Job.id).limit(1).with_for_update(skip_locked=True))
+            row = s.scalar(
+                select(m.Job)
+                .where(_claimable(now), m.Job.kind.in_(kinds))
+                .order_by(m.Job.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
             if row is None:
                 return None
             if row.status == "running" and row.attempts >= MAX_ATTEMPTS:
-                log.warning("job %s (%s of %s) lost its worker %d times; marking it failed",
-                            row.id, row.kind, row.commit, row.attempts)
+                log.warning(
+                    "job %s (%s of %s) lost its worker %d times; marking it failed",
+                    row.id,
+                    row.kind,
+                    row.commit,
+                    row.attempts,
+                )
                 row.status, row.lease_until, row.updated_at = "failed", None, now
-                row.error = (f"The worker running this job stopped {row.attempts} times "
-                             f"(last: {row.worker}) without finishing it; giving up. The hub "
-                             "log of that process may say why (e.g. out of memory).")
+                row.error = (
+                    f"The worker running this job stopped {row.attempts} times "
+                    f"(last: {row.worker}) without finishing it; giving up. The hub "
+                    "log of that process may say why (e.g. out of memory)."
+                )
                 continue
-            moved = s.execute(update(m.Job).where(m.Job.id == row.id, _claimable(now)).values(
-                status="running", attempts=m.Job.attempts + 1, worker=worker,
-                lease_until=now + timedelta(seconds=lease_seconds), updated_at=now))
+            moved = s.execute(
+                update(m.Job)
+                .where(m.Job.id == row.id, _claimable(now))
+                .values(
+                    status="running",
+                    attempts=m.Job.attempts + 1,
+                    worker=worker,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    updated_at=now,
+                )
+            )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             s.flush()
@@ -183,22 +240,26 @@ def heartbeat(store: Store, job_id: int, worker: str, *, lease_seconds: float) -
     """Extend our lease; False if the job is no longer ours."""
     now = utcnow()
     with store.write() as s:
-        moved = s.execute(update(m.Job).where(
-            m.Job.id == job_id, m.Job.worker == worker, m.Job.status == "running"
-        ).values(lease_until=now + timedelta(seconds=lease_seconds), updated_at=now))
+        moved = s.execute(
+            update(m.Job)
+            .where(m.Job.id == job_id, m.Job.worker == worker, m.Job.status == "running")
+            .values(lease_until=now + timedelta(seconds=lease_seconds), updated_at=now)
+        )
         return bool(moved.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def fail(store: Store, job: JobInfo, worker: str, error: str) -> None:
     with store.write() as s:
-        s.execute(update(m.Job).where(
-            m.Job.id == job.id, m.Job.worker == worker, m.Job.status == "running"
-        ).values(status="failed", error=error[:MAX_ERROR_CHARS], lease_until=None,
-                 updated_at=utcnow()))
+        s.execute(
+            update(m.Job)
+            .where(m.Job.id == job.id, m.Job.worker == worker, m.Job.status == "running")
+            .values(status="failed", error=error[:MAX_ERROR_CHARS], lease_until=None, updated_at=utcnow())
+        )
 
 
-def run_job(store: Store, settings: HubSettings, job: JobInfo, worker: str,
-            handlers: dict[str, Handler] | None = None) -> None:
+def run_job(
+    store: Store, settings: HubSettings, job: JobInfo, worker: str, handlers: dict[str, Handler] | None = None
+) -> None:
     """Run one claimed job with a heartbeat; failures are recorded on the job, never raised."""
     handlers = handlers if handlers is not None else _handlers()
     lease = settings.viewer_lease_seconds
@@ -260,8 +321,9 @@ class _Threads:
 
     def start(self) -> None:
         for i in range(self.settings.viewer_workers):
-            t = threading.Thread(target=self._loop, args=(worker_name(i, self.hub_pid),),
-                                 name=f"wb-jobs-{i}", daemon=True)
+            t = threading.Thread(
+                target=self._loop, args=(worker_name(i, self.hub_pid),), name=f"wb-jobs-{i}", daemon=True
+            )
             t.start()
             self._threads.append(t)
 
@@ -283,8 +345,14 @@ class _Threads:
             if job is None:
                 self._stop.wait(POLL_SECONDS)
                 continue
-            log.info("job %s: %s of commit %s (attempt %d) on %s", job.id, job.kind, job.commit,
-                     job.attempts, worker)
+            log.info(
+                "job %s: %s of commit %s (attempt %d) on %s",
+                job.id,
+                job.kind,
+                job.commit,
+                job.attempts,
+                worker,
+            )
             run_job(self.store, self.settings, job, worker)
 
 
@@ -316,8 +384,9 @@ class JobWorkers:
             enqueue_missing(self.store)
         except Exception:  # never keep the hub from starting over this
             log.exception("could not queue the conversion of older datasets")
-        self._proc = subprocess.Popen([sys.executable, "-m", "workbench.viewer.jobs",
-                                       str(os.getpid())], stdin=subprocess.PIPE)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.viewer.jobs", str(os.getpid())], stdin=subprocess.PIPE
+        )
         assert self._proc.stdin is not None
         self._proc.stdin.write(self.settings.model_dump_json().encode())
         self._proc.stdin.close()
@@ -355,8 +424,9 @@ def _child() -> None:
     parent = int(sys.argv[1])
     _die_with(parent)
     settings = HubSettings.model_validate_json(sys.stdin.read())
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     store = Store.open(settings)

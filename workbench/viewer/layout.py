@@ -107,22 +107,28 @@ def _plan_layout(tree: Tree, card: dict[str, Any] | None, *, tmp_dir: Path) -> l
             base = str(root / data_dir) if data_dir else str(root)
             where = f"config {name!r}" if len(configs) > 1 or name != "default" else "the repo"
             try:
-                patterns = (sanitize_patterns(params["data_files"])
-                            if params.get("data_files") is not None else get_data_patterns(base))
-                data_files = DataFilesDict.from_patterns(patterns, base_path=base,
-                                                         allowed_extensions=_ALL_ALLOWED_EXTENSIONS)
+                patterns = (
+                    sanitize_patterns(params["data_files"])
+                    if params.get("data_files") is not None
+                    else get_data_patterns(base)
+                )
+                data_files = DataFilesDict.from_patterns(
+                    patterns, base_path=base, allowed_extensions=_ALL_ALLOWED_EXTENSIONS
+                )
                 module, kwargs = infer_module_for_data_files(data_files)
             except EmptyDatasetError:
-                raise LayoutError(f"No data files found in {where}: the viewer converts "
-                                  f"{SUPPORTED_TEXT}.") from None
+                raise LayoutError(
+                    f"No data files found in {where}: the viewer converts {SUPPORTED_TEXT}."
+                ) from None
             except (FileNotFoundError, ValueError) as exc:
                 raise LayoutError(f"The data files of {where} cannot be resolved: {exc}") from None
             if module not in SUPPORTED:
-                raise LayoutError(f"The data files of {where} are read by the {module!r} builder "
-                                  f"of `datasets`; the viewer converts {SUPPORTED_TEXT}.")
+                raise LayoutError(
+                    f"The data files of {where} are read by the {module!r} builder "
+                    f"of `datasets`; the viewer converts {SUPPORTED_TEXT}."
+                )
             data_files = data_files.filter(extensions=_MODULE_TO_EXTENSIONS[module])
-            options = {**kwargs, **{k: params[k] for k in READ_OPTIONS.get(module, ())
-                                    if k in params}}
+            options = {**kwargs, **{k: params[k] for k in READ_OPTIONS.get(module, ()) if k in params}}
             splits = []
             for split, files in data_files.items():
                 entries = []
@@ -139,7 +145,6 @@ def _plan_layout(tree: Tree, card: dict[str, Any] | None, *, tmp_dir: Path) -> l
                     raise LayoutError(f"Split name {split!r} cannot be a folder name.") from None
                 splits.append(SplitLayout(str(split), tuple(entries)))
             if not splits:
-                raise LayoutError(f"No data files found in {where}: the viewer converts "
-                                  f"{SUPPORTED_TEXT}.")
+                raise LayoutError(f"No data files found in {where}: the viewer converts {SUPPORTED_TEXT}.")
             out.append(ConfigLayout(name, module, options, tuple(splits), name == default_name))
     return out

@@ -103,8 +103,7 @@ class SplitReader:
             cached = _features.put(self.cache_key, features_of(self.schema) if self.schema else {})
         return cached
 
-    def rows(self, offset: int, length: int, *, columns: list[str] | None = None
-             ) -> tuple[Any, list[int]]:
+    def rows(self, offset: int, length: int, *, columns: list[str] | None = None) -> tuple[Any, list[int]]:
         """Rows ``offset`` to ``offset + length`` (and their indices), reading only their row groups."""
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -158,13 +157,15 @@ class SplitReader:
         files = "[" + ", ".join(sql_literal(f) for f in self.files) + "]"
         if len(self.files) == 1:
             return f"read_parquet({files}, file_row_number=true)", "file_row_number"
-        cases = " ".join(f"WHEN {sql_literal(f)} THEN {o}"
-                         for f, o in zip(self.files, self.offsets, strict=True))
-        return (f"read_parquet({files}, file_row_number=true, filename=true)",
-                f"file_row_number + CASE filename {cases} END")
+        cases = " ".join(
+            f"WHEN {sql_literal(f)} THEN {o}" for f, o in zip(self.files, self.offsets, strict=True)
+        )
+        return (
+            f"read_parquet({files}, file_row_number=true, filename=true)",
+            f"file_row_number + CASE filename {cases} END",
+        )
 
-    def run(self, work: Callable[[Any], Any], *, timeout: float | None = QUERY_TIMEOUT_SECONDS
-            ) -> Any:
+    def run(self, work: Callable[[Any], Any], *, timeout: float | None = QUERY_TIMEOUT_SECONDS) -> Any:
         """``work(cursor)`` on the viewer's DuckDB, interrupted after ``timeout`` seconds."""
         import duckdb
 
@@ -175,26 +176,31 @@ class SplitReader:
         try:
             return work(cur)
         except duckdb.InterruptException:
-            raise InvalidRequest(f"The query took longer than {QUERY_TIMEOUT_SECONDS:.0f} s; "
-                                 "narrow the filter.", code="QueryTimeout") from None
-        except (duckdb.ConversionException, duckdb.BinderException,
-                duckdb.InvalidInputException) as exc:
+            raise InvalidRequest(
+                f"The query took longer than {QUERY_TIMEOUT_SECONDS:.0f} s; narrow the filter.",
+                code="QueryTimeout",
+            ) from None
+        except (duckdb.ConversionException, duckdb.BinderException, duckdb.InvalidInputException) as exc:
             # e.g. a string compared with a number column: the user's filter, not our SQL
             message = str(exc).split("\n")[0]
-            raise InvalidRequest(f"The filter cannot be applied to this split: {message}",
-                                 code="InvalidFilter") from None
+            raise InvalidRequest(
+                f"The filter cannot be applied to this split: {message}", code="InvalidFilter"
+            ) from None
         finally:
             timer.cancel()
             cur.close()
 
-    def select(self, where: str, params: list[Any], *, order: str | None, offset: int,
-               length: int) -> tuple[Any, list[int], int]:
+    def select(
+        self, where: str, params: list[Any], *, order: str | None, offset: int, length: int
+    ) -> tuple[Any, list[int], int]:
         """Matching rows (a page, in ``order`` then row order), their indices, and how many match."""
         source, row_idx = self.source_sql()
         extra = "file_row_number" if len(self.files) == 1 else "file_row_number, filename"
         order_sql = f"{order}, {ROW_IDX}" if order else ROW_IDX
-        sql = (f"SELECT * EXCLUDE ({extra}), {row_idx} AS {ROW_IDX} FROM {source} "
-               f"WHERE {where} ORDER BY {order_sql} LIMIT {int(length)} OFFSET {int(offset)}")
+        sql = (
+            f"SELECT * EXCLUDE ({extra}), {row_idx} AS {ROW_IDX} FROM {source} "
+            f"WHERE {where} ORDER BY {order_sql} LIMIT {int(length)} OFFSET {int(offset)}"
+        )
         count_sql = f"SELECT count(*) FROM {source} WHERE {where}"
         key = (self.cache_key, where, json.dumps(params, default=str))
         total = _counts.get(key)
@@ -209,23 +215,33 @@ class SplitReader:
         indices = [int(i) for i in table.column(ROW_IDX).to_pylist()]
         return table.drop_columns([ROW_IDX]), indices, n
 
-    def filter(self, where: str | None, orderby: str | None, *, offset: int, length: int
-               ) -> tuple[Any, list[int], int]:
+    def filter(
+        self, where: str | None, orderby: str | None, *, offset: int, length: int
+    ) -> tuple[Any, list[int], int]:
         filt = parse_where(where, columns=self.columns) if where and where.strip() else None
         order = parse_orderby(orderby, columns=self.columns) if orderby and orderby.strip() else None
-        return self.select(filt.sql if filt else "true", filt.params if filt else [],
-                           order=order, offset=offset, length=length)
+        return self.select(
+            filt.sql if filt else "true",
+            filt.params if filt else [],
+            order=order,
+            offset=offset,
+            length=length,
+        )
 
     def string_columns(self) -> list[str]:
         import pyarrow as pa
 
         if self.schema is None:
             return []
-        return [f.name for f in self.schema if pa.types.is_string(f.type)
-                or pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)]
+        return [
+            f.name
+            for f in self.schema
+            if pa.types.is_string(f.type)
+            or pa.types.is_large_string(f.type)
+            or pa.types.is_string_view(f.type)
+        ]
 
-    def search(self, query: str, *, offset: int, length: int
-               ) -> tuple[Any, list[int], int, bool]:
+    def search(self, query: str, *, offset: int, length: int) -> tuple[Any, list[int], int, bool]:
         """Rows where every word of ``query`` occurs in some string column, best first once the
         split's full-text index is built (then ``ranked`` is true), else in row order."""
         from workbench.viewer import searchindex, textsearch
@@ -257,18 +273,18 @@ class SplitReader:
             local = [str(i - start) for i in indices if start <= i < start + footer.num_rows]
             if local:
                 cond = f"file_row_number IN ({', '.join(local)})"
-                conds.append(cond if len(self.files) == 1 else
-                             f"(filename = {sql_literal(path)} AND {cond})")
-        sql = (f"SELECT * EXCLUDE ({extra}) FROM {source} WHERE {' OR '.join(conds)} "
-               f"ORDER BY {self.source_sql()[1]}")
+                conds.append(cond if len(self.files) == 1 else f"(filename = {sql_literal(path)} AND {cond})")
+        sql = (
+            f"SELECT * EXCLUDE ({extra}) FROM {source} WHERE {' OR '.join(conds)} "
+            f"ORDER BY {self.source_sql()[1]}"
+        )
         return self.run(lambda cur: cur.sql(sql).to_arrow_table())
 
     def cell(self, row: int, column: str) -> Any:
         if column not in self.columns:
             raise NotFound(f"Column {column!r} not found.", code="ColumnNotFound")
         if not 0 <= row < self.num_rows:
-            raise NotFound(f"Row {row} not found: the split has {self.num_rows} rows.",
-                           code="RowNotFound")
+            raise NotFound(f"Row {row} not found: the split has {self.num_rows} rows.", code="RowNotFound")
         table, _ = self.rows(row, 1, columns=[column])
         return table.column(0)[0].as_py()
 

@@ -54,18 +54,17 @@ def build_index(reader: SplitReader, path: Path) -> int:
         names = ", ".join(f"c{i}" for i in range(len(columns)))
         # contentless: the rows live in Parquet (bm25 needs detail=full there: with detail=column a
         # contentless table scores every row 0)
-        db.execute(f"CREATE VIRTUAL TABLE rows USING fts5({names}, content='', "
-                   f"prefix='3', tokenize='{TOKENIZER}')")
+        db.execute(
+            f"CREATE VIRTUAL TABLE rows USING fts5({names}, content='', prefix='3', tokenize='{TOKENIZER}')"
+        )
         marks = ", ".join("?" for _ in range(len(columns) + 1))
         insert = f"INSERT INTO rows(rowid, {names}) VALUES ({marks})"
         row = 0
         for file, footer in zip(reader.files, reader.footers, strict=True):
             with pq.ParquetFile(file, metadata=footer) as pf:
-                for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns,
-                                             use_threads=False):
+                for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_threads=False):
                     cols = [c.to_pylist() for c in batch.columns]
-                    db.executemany(insert, zip(range(row, row + batch.num_rows), *cols,
-                                               strict=True))
+                    db.executemany(insert, zip(range(row, row + batch.num_rows), *cols, strict=True))
                     row += batch.num_rows
         db.execute("INSERT INTO rows(rows) VALUES ('optimize')")
         db.commit()
@@ -81,11 +80,16 @@ def run_search_index(ctx: Any) -> None:
         repo = s.get(m.Repo, job.repo_id)
         if repo is None:
             return
-        newer = s.scalar(select(m.Job.id).where(
-            m.Job.repo_id == repo.id, m.Job.kind == job.kind, m.Job.id > job.id).limit(1))
+        newer = s.scalar(
+            select(m.Job.id)
+            .where(m.Job.repo_id == repo.id, m.Job.kind == job.kind, m.Job.id > job.id)
+            .limit(1)
+        )
         conversion = conversion_by_commit(store, s, repo, job.commit)
-        done = {(r.config, r.split) for r in s.scalars(select(m.ViewerSearchIndex).where(
-            m.ViewerSearchIndex.commit == job.commit))}
+        done = {
+            (r.config, r.split)
+            for r in s.scalars(select(m.ViewerSearchIndex).where(m.ViewerSearchIndex.commit == job.commit))
+        }
     built: list[tuple[str, str, str, int]] = []
     if newer is None:  # a newer conversion's index is the useful one: skip to it
         for splits in conversion.configs.values():
@@ -100,17 +104,30 @@ def run_search_index(ctx: Any) -> None:
                     n = build_index(reader, path)
                     blob = store.blobs.ingest_file(path)
                 built.append((info.config, info.split, blob.sha256, n))
-                log.info("search index of %s/%s (%d rows, %d bytes)", info.config, info.split,
-                         n, blob.size)
+                log.info("search index of %s/%s (%d rows, %d bytes)", info.config, info.split, n, blob.size)
     with store.write() as s:
         for config, split, sha, n in built:
             if s.get(m.Blob, sha) is None:
-                insert_missing(s, m.Blob, sha256=sha, size=store.blobs.size(sha), git_oid=None,
-                               created_at=utcnow())
-            insert_missing(s, m.ViewerSearchIndex, commit=job.commit, config=config, split=split,
-                           repo_id=repo.id, blob_sha256=sha, num_rows=n, created_at=utcnow())
-        ctx.complete(s, result=None, status="done" if newer is None else "skipped",
-                     error=None if newer is None else "Superseded by a newer conversion.")
+                insert_missing(
+                    s, m.Blob, sha256=sha, size=store.blobs.size(sha), git_oid=None, created_at=utcnow()
+                )
+            insert_missing(
+                s,
+                m.ViewerSearchIndex,
+                commit=job.commit,
+                config=config,
+                split=split,
+                repo_id=repo.id,
+                blob_sha256=sha,
+                num_rows=n,
+                created_at=utcnow(),
+            )
+        ctx.complete(
+            s,
+            result=None,
+            status="done" if newer is None else "skipped",
+            error=None if newer is None else "Superseded by a newer conversion.",
+        )
 
 
 _paths: LRU[tuple[str, str, str], str] = LRU(256)
@@ -151,8 +168,7 @@ def _connection(path: str) -> sqlite3.Connection:
     if conn is None:
         if len(conns) >= 16:
             conns.pop(next(iter(conns))).close()
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
-                               check_same_thread=False)
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         conns[path] = conn
     return conn
 
@@ -162,15 +178,17 @@ def fts_query(query: str) -> str:
     the last one also as a prefix."""
     words = [w.lower() for w in _WORD.findall(query)][:MAX_TERMS]
     if not words:
-        raise InvalidRequest("Give a search query with at least one letter or digit.",
-                             code="MissingParameter")
+        raise InvalidRequest(
+            "Give a search query with at least one letter or digit.", code="MissingParameter"
+        )
     quoted = [f'"{w}"' for w in words]
     quoted[-1] += "*"
     return " AND ".join(quoted)
 
 
-def search(reader: SplitReader, path: str, query: str, *, offset: int, length: int
-           ) -> tuple[Any, list[int], int, bool]:
+def search(
+    reader: SplitReader, path: str, query: str, *, offset: int, length: int
+) -> tuple[Any, list[int], int, bool]:
     """A page of the rows matching ``query`` (best first), their numbers, the count, ranked?"""
     import pyarrow as pa
 
@@ -179,9 +197,13 @@ def search(reader: SplitReader, path: str, query: str, *, offset: int, length: i
     total = int(conn.execute("SELECT count(*) FROM rows WHERE rows MATCH ?", (expr,)).fetchone()[0])
     ranked = total <= RANK_CAP
     order = "rank" if ranked else "rowid"
-    found = [int(r) for (r,) in conn.execute(
-        f"SELECT rowid FROM rows WHERE rows MATCH ? ORDER BY {order} LIMIT ? OFFSET ?",
-        (expr, length, offset))]
+    found = [
+        int(r)
+        for (r,) in conn.execute(
+            f"SELECT rowid FROM rows WHERE rows MATCH ? ORDER BY {order} LIMIT ? OFFSET ?",
+            (expr, length, offset),
+        )
+    ]
     ordered = sorted(found)
     table = reader.take(ordered)
     if ranked and found:

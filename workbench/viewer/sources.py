@@ -29,8 +29,27 @@ DUCKDB_MEMORY = "1GB"
 # about 40% larger (bench/README.md)
 COMPRESSION_CODEC = "snappy"
 # pandas' default NA markers, which `datasets` (pandas underneath) reads as missing
-PANDAS_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+PANDAS_NULLS = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]
 COMPRESSION = {".gz": "gzip", ".zst": "zstd"}
 
 
@@ -77,21 +96,26 @@ def _compression(path: str) -> str:
     if suffix in COMPRESSION:
         return COMPRESSION[suffix]
     if suffix in (".bz2", ".xz", ".zip", ".tar", ".7z", ".lz4"):
-        raise ConversionError(f"{path}: {suffix} archives are not converted by the viewer; "
-                              "use plain or .gz/.zst compressed files.")
+        raise ConversionError(
+            f"{path}: {suffix} archives are not converted by the viewer; "
+            "use plain or .gz/.zst compressed files."
+        )
     return "none"
 
 
 def _duckdb(tmp: Path):  # type: ignore[no-untyped-def]
     import duckdb
 
-    return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY,
-                                  "temp_directory": str(tmp / "duckdb"),
-                                  "preserve_insertion_order": True})
+    return duckdb.connect(
+        config={
+            "memory_limit": DUCKDB_MEMORY,
+            "temp_directory": str(tmp / "duckdb"),
+            "preserve_insertion_order": True,
+        }
+    )
 
 
-def _duck_source(layout: ConfigLayout, split: SplitLayout, sources: Sources, *,
-                 sample_all: bool) -> str:
+def _duck_source(layout: ConfigLayout, split: SplitLayout, sources: Sources, *, sample_all: bool) -> str:
     """A SELECT over the split's files (grouped by compression, all read alike)."""
     groups: dict[str, list[str]] = {}
     for entry in split.files:
@@ -107,18 +131,22 @@ def _duck_source(layout: ConfigLayout, split: SplitLayout, sources: Sources, *,
             selects.append(
                 f"SELECT * FROM read_csv({files}, header=true, skip=0, delim={sql_literal(sep)}, "
                 f"quote='\"', escape='\"', nullstr={nulls}{union}, "
-                f"compression={sql_literal(compression)}{sample})")
+                f"compression={sql_literal(compression)}{sample})"
+            )
         else:
-            read = (f"read_json({files}, format='auto'{union}, "
-                    f"compression={sql_literal(compression)}{sample})")
+            read = f"read_json({files}, format='auto'{union}, compression={sql_literal(compression)}{sample})"
             field = layout.options.get("field")
-            selects.append(f"SELECT u.* FROM (SELECT unnest({sql_identifier(str(field))}) AS u "
-                           f"FROM {read})" if field else f"SELECT * FROM {read}")
+            selects.append(
+                f"SELECT u.* FROM (SELECT unnest({sql_identifier(str(field))}) AS u FROM {read})"
+                if field
+                else f"SELECT * FROM {read}"
+            )
     return " UNION ALL BY NAME ".join(selects)
 
 
-def _write_with_duckdb(layout: ConfigLayout, split: SplitLayout, sources: Sources, out: Path,
-                       tmp: Path) -> None:
+def _write_with_duckdb(
+    layout: ConfigLayout, split: SplitLayout, sources: Sources, out: Path, tmp: Path
+) -> None:
     import duckdb
 
     con = _duckdb(tmp)
@@ -126,8 +154,10 @@ def _write_with_duckdb(layout: ConfigLayout, split: SplitLayout, sources: Source
         for sample_all in (False, True):
             query = _duck_source(layout, split, sources, sample_all=sample_all)
             try:
-                con.execute(f"COPY ({query}) TO {sql_literal(str(out))} (FORMAT parquet, "
-                            f"COMPRESSION {COMPRESSION_CODEC}, ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+                con.execute(
+                    f"COPY ({query}) TO {sql_literal(str(out))} (FORMAT parquet, "
+                    f"COMPRESSION {COMPRESSION_CODEC}, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+                )
                 return
             except duckdb.ConversionException as exc:
                 # a type guessed from the first rows does not fit a later row: sniff them all
@@ -181,8 +211,7 @@ def _align(batch: Any, schema: Any) -> Any:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _write_with_pyarrow(layout: ConfigLayout, split: SplitLayout, sources: Sources,
-                        out: Path) -> None:
+def _write_with_pyarrow(layout: ConfigLayout, split: SplitLayout, sources: Sources, out: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -203,11 +232,11 @@ def _write_with_pyarrow(layout: ConfigLayout, split: SplitLayout, sources: Sourc
     schema = schemas[0]
     try:
         if any(not s.equals(schema) for s in schemas[1:]):
-            schema = pa.unify_schemas([s.remove_metadata() for s in schemas],
-                                      promote_options="permissive")
+            schema = pa.unify_schemas([s.remove_metadata() for s in schemas], promote_options="permissive")
     except pa.ArrowException as exc:
-        raise ConversionError(f"The files of split {split.split!r} have incompatible columns: "
-                              f"{exc}") from None
+        raise ConversionError(
+            f"The files of split {split.split!r} have incompatible columns: {exc}"
+        ) from None
     with pq.ParquetWriter(out, schema, compression=COMPRESSION_CODEC) as writer:
         pending: list[Any] = []
         rows = size = 0
@@ -220,8 +249,7 @@ def _write_with_pyarrow(layout: ConfigLayout, split: SplitLayout, sources: Sourc
                     rows += batch.num_rows
                     size += batch.nbytes
                     if rows >= ROW_GROUP_ROWS or size >= ROW_GROUP_BYTES:
-                        writer.write_table(pa.Table.from_batches(pending, schema=schema),
-                                           row_group_size=rows)
+                        writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=rows)
                         pending, rows, size = [], 0, 0
             except (pa.ArrowException, OSError) as exc:
                 raise failed(exc) from None
@@ -229,8 +257,7 @@ def _write_with_pyarrow(layout: ConfigLayout, split: SplitLayout, sources: Sourc
             writer.write_table(pa.Table.from_batches(pending, schema=schema), row_group_size=rows)
 
 
-def write_parquet(layout: ConfigLayout, split: SplitLayout, sources: Sources, out: Path,
-                  tmp: Path) -> None:
+def write_parquet(layout: ConfigLayout, split: SplitLayout, sources: Sources, out: Path, tmp: Path) -> None:
     """Write the split's files to the Parquet file ``out``; ``ConversionError`` if one is bad."""
     if layout.module in ("csv", "json"):
         _write_with_duckdb(layout, split, sources, out, tmp)

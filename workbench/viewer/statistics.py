@@ -111,8 +111,10 @@ def _histogram(reader: SplitReader, source: str, value: str, edges: list[Any]) -
     """Counts per bin, numpy's way: ``[e_i, e_i+1)``, the last bin closed."""
     cases = " ".join(f"WHEN v >= ? THEN {i}" for i in range(len(edges) - 2, 0, -1))
     bin_of = f"CASE {cases} ELSE 0 END" if cases else "0"
-    sql = (f"SELECT {bin_of} AS b, count(*) FROM (SELECT {value} AS v FROM "
-           f"{source}) WHERE v IS NOT NULL GROUP BY b")
+    sql = (
+        f"SELECT {bin_of} AS b, count(*) FROM (SELECT {value} AS v FROM "
+        f"{source}) WHERE v IS NOT NULL GROUP BY b"
+    )
     params = [edges[i] for i in range(len(edges) - 2, 0, -1)]
     rows = reader.run(lambda cur: cur.sql(sql, params=params or None).fetchall(), timeout=None)
     counts = [0] * (len(edges) - 1)
@@ -127,8 +129,9 @@ def compute_statistics(reader: SplitReader, features: dict[str, dict[str, Any]])
     source = reader.source_sql()[0]
     n = reader.num_rows
     kinds = {f.name: column_kind(f, features.get(f.name, {})) for f in reader.schema}
-    floats = {f.name for f in reader.schema if kinds[f.name] == "float"
-              and not str(f.type).startswith("decimal")}
+    floats = {
+        f.name for f in reader.schema if kinds[f.name] == "float" and not str(f.type).startswith("decimal")
+    }
     # one pass: the values each statistic is about are projected once, then aggregated
     projected, value_of = [], {}
     agg = _Aggregates()
@@ -139,8 +142,13 @@ def compute_statistics(reader: SplitReader, features: dict[str, dict[str, Any]])
         projected.append(f"{value_of[name]} AS {v}")
         agg.add((name, "missing"), f"count(*) - count({v})")
         if kind in ("int", "float", "string", "list"):
-            for stat, fn in (("min", "min"), ("max", "max"), ("mean", "avg"),
-                             ("median", "median"), ("std", "stddev_samp")):
+            for stat, fn in (
+                ("min", "min"),
+                ("max", "max"),
+                ("mean", "avg"),
+                ("median", "median"),
+                ("std", "stddev_samp"),
+            ):
                 agg.add((name, stat), f"{fn}({v})")
         if kind == "string":
             projected.append(f"{col} AS s{i}")
@@ -154,8 +162,7 @@ def compute_statistics(reader: SplitReader, features: dict[str, dict[str, Any]])
         elif kind == "class_label":
             agg.add((name, "no_label"), f"sum(CASE WHEN {v} = -1 THEN 1 ELSE 0 END)")
     values = agg.run(reader, f"(SELECT {', '.join(projected)} FROM {source})")
-    values = {k: (0 if v is None and k[1] in ("true", "false", "no_label") else v)
-              for k, v in values.items()}
+    values = {k: (0 if v is None and k[1] in ("true", "false", "no_label") else v) for k, v in values.items()}
 
     def is_label(name: str) -> bool:
         present = n - values[(name, "missing")]
@@ -196,8 +203,9 @@ def compute_statistics(reader: SplitReader, features: dict[str, dict[str, Any]])
             out["n_unique"] = values[(name, "n_unique")]
             out["frequencies"] = _frequencies(reader, source, name, MAX_LABELS)
         elif kind == "bool":
-            out["frequencies"] = {k: v for k, v in (("True", values[(name, "true")]),
-                                                     ("False", values[(name, "false")])) if v}
+            out["frequencies"] = {
+                k: v for k, v in (("True", values[(name, "true")]), ("False", values[(name, "false")])) if v
+            }
         elif kind == "datetime":
             out["min"] = jsonable(values[(name, "min")])
             out["max"] = jsonable(values[(name, "max")])
@@ -207,18 +215,21 @@ def compute_statistics(reader: SplitReader, features: dict[str, dict[str, Any]])
             out["no_label_count"] = values[(name, "no_label")]
             out["no_label_proportion"] = out["no_label_count"] / n if n else 0.0
             out["n_unique"] = len([k for k in freq if k != "-1"])
-            out["frequencies"] = {(names[int(k)] if k.lstrip("-").isdigit() and
-                                   0 <= int(k) < len(names) else k): v
-                                  for k, v in freq.items() if k != "-1"}
-        stats.append({"column_name": name, "column_type": column_type,
-                      "column_statistics": out})
+            out["frequencies"] = {
+                (names[int(k)] if k.lstrip("-").isdigit() and 0 <= int(k) < len(names) else k): v
+                for k, v in freq.items()
+                if k != "-1"
+            }
+        stats.append({"column_name": name, "column_type": column_type, "column_statistics": out})
     return {"num_examples": n, "statistics": stats, "partial": False}
 
 
 def _frequencies(reader: SplitReader, source: str, name: str, limit: int) -> dict[str, int]:
     col = quote_identifier(name)
-    sql = (f"SELECT {col}, count(*) AS n FROM {source} WHERE {col} IS NOT NULL GROUP BY {col} "
-           f"ORDER BY n DESC, {col} LIMIT {int(limit)}")
+    sql = (
+        f"SELECT {col}, count(*) AS n FROM {source} WHERE {col} IS NOT NULL GROUP BY {col} "
+        f"ORDER BY n DESC, {col} LIMIT {int(limit)}"
+    )
     rows = reader.run(lambda cur: cur.sql(sql).fetchall(), timeout=None)
     return {str(v): int(c) for v, c in rows}
 
@@ -235,8 +246,9 @@ def _stored(store: Store, key: tuple[str, str, str]) -> dict[str, Any] | None:
         return json.loads(row.statistics) if row is not None else None
 
 
-def cached_statistics(store: Store, reader: SplitReader, *,
-                      inline_rows: int | None = INLINE_ROWS) -> dict[str, Any]:
+def cached_statistics(
+    store: Store, reader: SplitReader, *, inline_rows: int | None = INLINE_ROWS
+) -> dict[str, Any]:
     """The split's statistics: stored ones, or computed now (once per process) and stored.
 
     With ``inline_rows``, a split with more rows is not computed here (a request would wait
@@ -247,9 +259,12 @@ def cached_statistics(store: Store, reader: SplitReader, *,
     if found is not None:
         return found
     if inline_rows is not None and reader.num_rows > inline_rows:
-        raise Conflict(f"The statistics of split {reader.info.split!r} "
-                       f"({reader.num_rows:,} rows) are being computed in the background; try "
-                       "again in a while.", code="ViewerNotReady")
+        raise Conflict(
+            f"The statistics of split {reader.info.split!r} "
+            f"({reader.num_rows:,} rows) are being computed in the background; try "
+            "again in a while.",
+            code="ViewerNotReady",
+        )
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:
@@ -259,8 +274,15 @@ def cached_statistics(store: Store, reader: SplitReader, *,
         result = compute_statistics(reader, reader.features())
         commit, config, split = key
         with store.write() as s:
-            insert_missing(s, m.ViewerStatistics, commit=commit, config=config, split=split,
-                           statistics=json.dumps(result), created_at=utcnow())
+            insert_missing(
+                s,
+                m.ViewerStatistics,
+                commit=commit,
+                config=config,
+                split=split,
+                statistics=json.dumps(result),
+                created_at=utcnow(),
+            )
     with _locks_guard:
         _locks.pop(key, None)
     return result
@@ -273,13 +295,20 @@ def run_statistics(ctx: JobContext) -> None:
         repo = s.get(m.Repo, job.repo_id)
         if repo is None:
             return
-        newer = s.scalar(select(m.Job.id).where(
-            m.Job.repo_id == repo.id, m.Job.kind == job.kind, m.Job.id > job.id).limit(1))
+        newer = s.scalar(
+            select(m.Job.id)
+            .where(m.Job.repo_id == repo.id, m.Job.kind == job.kind, m.Job.id > job.id)
+            .limit(1)
+        )
         conversion = conversion_by_commit(store, s, repo, job.commit)
     if newer is None:  # a newer conversion's statistics are more useful: skip to them
         for splits in conversion.configs.values():
             for info in splits.values():
                 cached_statistics(store, SplitReader(store, conversion, info), inline_rows=None)
     with store.write() as s:
-        ctx.complete(s, result=None, status="done" if newer is None else "skipped",
-                     error=None if newer is None else "Superseded by a newer conversion.")
+        ctx.complete(
+            s,
+            result=None,
+            status="done" if newer is None else "skipped",
+            error=None if newer is None else "Superseded by a newer conversion.",
+        )

@@ -25,6 +25,7 @@ MAX_TERMS = 16
 CACHE_BYTES = 256 * 1024 * 1024
 SEPARATOR = "chr(31)"  # Python's str.split() treats \x1f as whitespace: no term contains it
 
+
 def string_bytes(reader: SplitReader) -> int:
     """Uncompressed bytes of the split's string columns (from the Parquet footers)."""
     wanted = set(reader.string_columns())
@@ -66,15 +67,17 @@ class _Tables:
             name = "search_" + hashlib.sha1("\0".join(key).encode()).hexdigest()[:20]
             source, row_idx = reader.source_sql()
             cols = ", ".join(quote_identifier(c) for c in reader.string_columns())
-            reader.run(lambda cur: cur.execute(
-                f"CREATE OR REPLACE TABLE {name} AS SELECT {row_idx} AS r, "
-                f"lower(concat_ws({SEPARATOR}, {cols})) AS s FROM {source}"))
+            reader.run(
+                lambda cur: cur.execute(
+                    f"CREATE OR REPLACE TABLE {name} AS SELECT {row_idx} AS r, "
+                    f"lower(concat_ws({SEPARATOR}, {cols})) AS s FROM {source}"
+                )
+            )
             with self._lock:
                 self._tables[key] = (name, size)
                 self._building.pop(key, None)
                 doomed = []
-                while sum(s for _, s in self._tables.values()) > self.budget and \
-                        len(self._tables) > 1:
+                while sum(s for _, s in self._tables.values()) > self.budget and len(self._tables) > 1:
                     doomed.append(self._tables.popitem(last=False)[1][0])
             for old in doomed:
                 cur = _cursor()
@@ -88,16 +91,16 @@ class _Tables:
 _tables = _Tables(CACHE_BYTES)
 
 
-def search(reader: SplitReader, query: str, *, offset: int, length: int
-           ) -> tuple[Any, list[int], int]:
+def search(reader: SplitReader, query: str, *, offset: int, length: int) -> tuple[Any, list[int], int]:
     """A page of the rows matching ``query``, their row numbers, and how many match."""
     terms = [t.lower() for t in query.split()][:MAX_TERMS]
     if not terms:
         raise InvalidRequest("Give a search query.", code="MissingParameter")
     columns = reader.string_columns()
     if not columns:
-        raise InvalidRequest(f"Split {reader.info.split!r} has no string columns to search.",
-                             code="SearchNotSupported")
+        raise InvalidRequest(
+            f"Split {reader.info.split!r} has no string columns to search.", code="SearchNotSupported"
+        )
     table = _tables.get(reader)
     if table is not None:
         source, row_idx = table, "r"
@@ -105,8 +108,10 @@ def search(reader: SplitReader, query: str, *, offset: int, length: int
         params: list[Any] = list(terms)
     else:
         source, row_idx = reader.source_sql()
-        where = " AND ".join("(" + " OR ".join(f"contains(lower({quote_identifier(c)}), ?)"
-                                               for c in columns) + ")" for _ in terms)
+        where = " AND ".join(
+            "(" + " OR ".join(f"contains(lower({quote_identifier(c)}), ?)" for c in columns) + ")"
+            for _ in terms
+        )
         params = [t for t in terms for _ in columns]
     sql = f"SELECT {row_idx} AS r FROM {source} WHERE {where}"
 
@@ -119,5 +124,5 @@ def search(reader: SplitReader, query: str, *, offset: int, length: int
     matches = np.asarray(reader.run(work), dtype=np.int64)
     if len(matches) > 1 and not bool(np.all(matches[:-1] <= matches[1:])):
         matches = np.sort(matches)
-    indices = [int(i) for i in matches[offset:offset + length]]
+    indices = [int(i) for i in matches[offset : offset + length]]
     return reader.take(indices), indices, len(matches)

@@ -70,20 +70,25 @@ def create_token(state: State, caller: Caller, data: JsonBody) -> dict[str, Any]
 
 
 @router.delete("/api/tokens/{token_id}", summary="Revoke one of the caller's tokens")
-def revoke_token(state: State, caller: Caller,
-                 token_id: int = Path(ge=1, le=MAX_ID)) -> dict[str, Any]:
+def revoke_token(state: State, caller: Caller, token_id: int = Path(ge=1, le=MAX_ID)) -> dict[str, Any]:
     with state.store.write() as s:
         orgs.revoke_token_as(s, caller, token_id)
     return {"revoked": token_id}
 
 
 @router.get("/api/audit", summary="Audit log, newest first (hub admins; org admins: their org)")
-def audit_log(state: State, caller: Caller, namespace: str | None = None,
-              action: str | None = None, actor: str | None = None, repo: str | None = None,
-              limit: int = Query(100, ge=1, le=audit.MAX_PAGE),
-              before: int | None = Query(None, ge=1, le=MAX_ID)) -> dict[str, Any]:
+def audit_log(
+    state: State,
+    caller: Caller,
+    namespace: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    repo: str | None = None,
+    limit: int = Query(100, ge=1, le=audit.MAX_PAGE),
+    before: int | None = Query(None, ge=1, le=MAX_ID),
+) -> dict[str, Any]:
     with state.store.read() as s:
-        events = audit.list_events(s, caller, namespace=namespace, action=action, actor=actor,
-                                   repo=repo, limit=limit, before=before)
-    return {"events": [e.to_dict() for e in events],
-            "next": events[-1].id if len(events) == limit else None}
+        events = audit.list_events(
+            s, caller, namespace=namespace, action=action, actor=actor, repo=repo, limit=limit, before=before
+        )
+    return {"events": [e.to_dict() for e in events], "next": events[-1].id if len(events) == limit else None}

@@ -25,9 +25,16 @@ REPO = "/api/{repo_type}/{namespace}/{name}"
 
 
 @router.get(REPO + "/comments", summary="Anchored comments on a file (by notebook cell) or a run")
-def list_comments(repo_type: str, namespace: str, name: str, state: State, caller: Caller,
-                  path: str | None = None, run: str | None = None,
-                  revision: str = "main") -> dict[str, Any]:
+def list_comments(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    state: State,
+    caller: Caller,
+    path: str | None = None,
+    run: str | None = None,
+    revision: str = "main",
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
         repo = disc.readable_repo(state.store, s, caller, key.as_tuple())
@@ -38,8 +45,9 @@ def list_comments(repo_type: str, namespace: str, name: str, state: State, calle
 
 
 @router.post(REPO + "/discussions/{num}/lock", summary="Lock or unlock a discussion (writers)")
-def lock(repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller,
-         data: JsonBody) -> dict[str, Any]:
+def lock(
+    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, data: JsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     locked = field(data, "locked", bool, default=True)
     with state.store.write() as s:
@@ -62,8 +70,9 @@ def unwatch(repo_type: str, namespace: str, name: str, state: State, caller: Cal
 
 
 @router.get("/api/notifications", summary="Your notifications (unread unless all=true)")
-def notifications(state: State, caller: Caller, all: bool = False,
-                  limit: int = Query(100, ge=1, le=inbox.MAX_PAGE)) -> dict[str, Any]:
+def notifications(
+    state: State, caller: Caller, all: bool = False, limit: int = Query(100, ge=1, le=inbox.MAX_PAGE)
+) -> dict[str, Any]:
     with state.store.read() as s:
         rows, unread = inbox.inbox(s, caller, unread_only=not all, limit=limit)
     return {"notifications": [dw.notification(n) for n in rows], "unread": unread}
@@ -75,7 +84,7 @@ def mark_read(state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     if ids is None and data.get("all") is not True:
         from workbench.errors import InvalidRequest
 
-        raise InvalidRequest("Send {\"ids\": [...]} or {\"all\": true}.", code="MissingField")
+        raise InvalidRequest('Send {"ids": [...]} or {"all": true}.', code="MissingField")
     with state.store.write() as s:
         return {"marked": inbox.mark_read(s, caller, ids)}
 

@@ -76,39 +76,73 @@ DETAILS = DetailsCache()
 
 
 @router.get(BASE, summary="List a repo's discussions and pull requests")
-def list_discussions(repo_type: str, namespace: str, name: str, state: State, caller: Caller,
-                     p: int = Query(0, ge=0, le=100000), type: str = "all", status: str = "all",
-                     author: str | None = None) -> Response:
+def list_discussions(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    state: State,
+    caller: Caller,
+    p: int = Query(0, ge=0, le=100000),
+    type: str = "all",
+    status: str = "all",
+    author: str | None = None,
+) -> Response:
     started = time.perf_counter()
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
-        repo, rows, count, start = disc.list_discussions(state.store, s, caller, key.as_tuple(), page=p,
-                                                         page_size=PAGE_SIZE, kind=type, status=status,
-                                                         author=author)
-        body = {"discussions": [dw.discussion_item(repo, d) for d in rows], "count": count,
-                "start": start, "numClosedDiscussions": None}
+        repo, rows, count, start = disc.list_discussions(
+            state.store,
+            s,
+            caller,
+            key.as_tuple(),
+            page=p,
+            page_size=PAGE_SIZE,
+            kind=type,
+            status=status,
+            author=author,
+        )
+        body = {
+            "discussions": [dw.discussion_item(repo, d) for d in rows],
+            "count": count,
+            "start": start,
+            "numClosedDiscussions": None,
+        }
     return timed(body, started)
 
 
 @router.post(BASE, summary="Open a discussion or a pull request")
-def create_discussion(repo_type: str, namespace: str, name: str, state: State, caller: Caller,
-                      data: JsonBody) -> dict[str, Any]:
+def create_discussion(
+    repo_type: str, namespace: str, name: str, state: State, caller: Caller, data: JsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     pull = field(data, "pullRequest", bool, default=False)
     anchor = Anchor.from_json(data.get("anchor"))
     with state.store.write() as s:
-        d, ev = disc.create_discussion(state.store, s, caller, key.as_tuple(), title=data.get("title"),
-                                       description=data.get("description"),
-                                       max_chars=state.settings.max_comment_chars, pull_request=pull,
-                                       target=field(data, "target", str, default="main"), anchor=anchor)
-        return {"num": d.num, "pullRequest": d.is_pull_request, "status": d.status,
-                "commentId": ev.public_id if ev is not None else None,
-                "ref": f"refs/pr/{d.num}" if d.is_pull_request else None}
+        d, ev = disc.create_discussion(
+            state.store,
+            s,
+            caller,
+            key.as_tuple(),
+            title=data.get("title"),
+            description=data.get("description"),
+            max_chars=state.settings.max_comment_chars,
+            pull_request=pull,
+            target=field(data, "target", str, default="main"),
+            anchor=anchor,
+        )
+        return {
+            "num": d.num,
+            "pullRequest": d.is_pull_request,
+            "status": d.status,
+            "commentId": ev.public_id if ev is not None else None,
+            "ref": f"refs/pr/{d.num}" if d.is_pull_request else None,
+        }
 
 
 @router.get(BASE + "/{num}", summary="A discussion with its events (and the diff of a PR)")
-def discussion_details(repo_type: str, namespace: str, name: str, num: int, state: State,
-                       caller: Caller, diff: str | None = None) -> Response:
+def discussion_details(
+    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, diff: str | None = None
+) -> Response:
     started = time.perf_counter()
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
@@ -126,29 +160,55 @@ def discussion_details(repo_type: str, namespace: str, name: str, num: int, stat
 
 
 @router.post(BASE + "/{num}/comment", summary="Comment on a discussion")
-def comment(repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller,
-            data: JsonBody) -> dict[str, Any]:
+def comment(
+    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, data: JsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     anchor = Anchor.from_json(data.get("anchor"))
     with state.store.write() as s:
-        _d, ev = disc.add_comment(state.store, s, caller, key.as_tuple(), num, data.get("comment"),
-                                  max_chars=state.settings.max_comment_chars, anchor=anchor)
+        _d, ev = disc.add_comment(
+            state.store,
+            s,
+            caller,
+            key.as_tuple(),
+            num,
+            data.get("comment"),
+            max_chars=state.settings.max_comment_chars,
+            anchor=anchor,
+        )
         return {"newMessage": dw.event(ev.doc)}
 
 
 @router.post(BASE + "/{num}/comment/{comment_id}/edit", summary="Edit one's own comment")
-def edit_comment(repo_type: str, namespace: str, name: str, num: int, comment_id: str, state: State,
-                 caller: Caller, data: JsonBody) -> dict[str, Any]:
+def edit_comment(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    num: int,
+    comment_id: str,
+    state: State,
+    caller: Caller,
+    data: JsonBody,
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.write() as s:
-        ev = disc.edit_comment(state.store, s, caller, key.as_tuple(), num, seg(comment_id),
-                               data.get("content"), max_chars=state.settings.max_comment_chars)
+        ev = disc.edit_comment(
+            state.store,
+            s,
+            caller,
+            key.as_tuple(),
+            num,
+            seg(comment_id),
+            data.get("content"),
+            max_chars=state.settings.max_comment_chars,
+        )
         return {"updatedComment": dw.event(ev.doc)}
 
 
 @router.post(BASE + "/{num}/comment/{comment_id}/hide", summary="Hide a comment (irreversible)")
-def hide_comment(repo_type: str, namespace: str, name: str, num: int, comment_id: str, state: State,
-                 caller: Caller) -> dict[str, Any]:
+def hide_comment(
+    repo_type: str, namespace: str, name: str, num: int, comment_id: str, state: State, caller: Caller
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.write() as s:
         ev = disc.hide_comment(state.store, s, caller, key.as_tuple(), num, seg(comment_id))
@@ -156,8 +216,9 @@ def hide_comment(repo_type: str, namespace: str, name: str, num: int, comment_id
 
 
 @router.post(BASE + "/{num}/title", summary="Rename a discussion")
-def rename(repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller,
-           data: JsonBody) -> dict[str, Any]:
+def rename(
+    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, data: JsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.write() as s:
         ev = disc.rename_discussion(state.store, s, caller, key.as_tuple(), num, data.get("title"))
@@ -165,28 +226,45 @@ def rename(repo_type: str, namespace: str, name: str, num: int, state: State, ca
 
 
 @router.post(BASE + "/{num}/status", summary="Open or close a discussion")
-def change_status(repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller,
-                  data: JsonBody) -> dict[str, Any]:
+def change_status(
+    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, data: JsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.write() as s:
-        ev = disc.change_status(state.store, s, caller, key.as_tuple(), num, data.get("status"),
-                                comment=data.get("comment"), max_chars=state.settings.max_comment_chars)
+        ev = disc.change_status(
+            state.store,
+            s,
+            caller,
+            key.as_tuple(),
+            num,
+            data.get("status"),
+            comment=data.get("comment"),
+            max_chars=state.settings.max_comment_chars,
+        )
         return {"newStatus": dw.event(ev.doc)}
 
 
 @router.post(BASE + "/{num}/merge", summary="Merge a pull request into its target branch")
-def merge(repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller,
-          data: OptionalJsonBody) -> dict[str, Any]:
+def merge(
+    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, data: OptionalJsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     comment_text = data.get("comment")
     if comment_text is not None and not isinstance(comment_text, str):
         raise InvalidRequest("comment must be a string.", code="InvalidField")
-    result = merge_pull_request(state.store, caller, key.as_tuple(), num, comment=comment_text,
-                                max_chars=state.settings.max_comment_chars)
+    result = merge_pull_request(
+        state.store,
+        caller,
+        key.as_tuple(),
+        num,
+        comment=comment_text,
+        max_chars=state.settings.max_comment_chars,
+    )
     return {"status": "merged", "mergeCommitId": result.oid, "fastForward": result.fast_forward}
 
 
 # -- likes (HfApi.unlike, list_liked_repos, list_repo_likers) ------------------------------
+
 
 @router.post("/api/{repo_type}/{namespace}/{name}/like", summary="Like a repo")
 def like(repo_type: str, namespace: str, name: str, state: State, caller: Caller) -> dict[str, Any]:
@@ -203,12 +281,15 @@ def unlike(repo_type: str, namespace: str, name: str, state: State, caller: Call
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/likers", summary="Users who liked a repo")
-def list_likers(repo_type: str, namespace: str, name: str, state: State,
-                caller: Caller) -> list[dict[str, Any]]:
+def list_likers(
+    repo_type: str, namespace: str, name: str, state: State, caller: Caller
+) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
-        return [{"user": u.name, "fullname": u.fullname, "avatarUrl": "", "type": "user"}
-                for u in inbox.likers(state.store, s, caller, key.as_tuple())]
+        return [
+            {"user": u.name, "fullname": u.fullname, "avatarUrl": "", "type": "user"}
+            for u in inbox.likers(state.store, s, caller, key.as_tuple())
+        ]
 
 
 @router.get("/api/users/{user}/likes", summary="Repos a user liked (those the caller may read)")
@@ -216,5 +297,7 @@ def user_likes(user: str, state: State, caller: Caller) -> list[dict[str, Any]]:
     from workbench.hub.wire import iso
 
     with state.store.read() as s:
-        return [{"createdAt": iso(when), "repo": dw.repo_ref(repo)}
-                for repo, when in inbox.liked_repos(s, caller, seg(user))]
+        return [
+            {"createdAt": iso(when), "repo": dw.repo_ref(repo)}
+            for repo, when in inbox.liked_repos(s, caller, seg(user))
+        ]

@@ -37,16 +37,35 @@ router = APIRouter(tags=["workbench"])
 
 
 def run_out(r: RunView) -> dict[str, Any]:
-    return {"id": r.id, "model": r.model, "dataset": r.dataset, "model_commit": r.model_commit,
-            "dataset_commit": r.dataset_commit, "split": r.split,
-            "notebook": {"name": r.notebook_name, "sha256": r.notebook_sha256,
-                         "executed_sha256": r.executed_sha256},
-            "parameters": r.parameters, "environment": r.environment, "seed": r.seed,
-            "timings": r.timings, "status": r.status, "error": r.error, "metrics": r.metrics,
-            "metric_info": r.metric_info, "reproduction": r.reproduction,
-            "differences": r.differences, "reproduction_of": r.reproduction_of,
-            "created_by": r.created_by, "created_at": wire.iso(r.created_at),
-            "duration": r.duration, "source": r.source, "binder_url": _binder(r.source)}
+    return {
+        "id": r.id,
+        "model": r.model,
+        "dataset": r.dataset,
+        "model_commit": r.model_commit,
+        "dataset_commit": r.dataset_commit,
+        "split": r.split,
+        "notebook": {
+            "name": r.notebook_name,
+            "sha256": r.notebook_sha256,
+            "executed_sha256": r.executed_sha256,
+        },
+        "parameters": r.parameters,
+        "environment": r.environment,
+        "seed": r.seed,
+        "timings": r.timings,
+        "status": r.status,
+        "error": r.error,
+        "metrics": r.metrics,
+        "metric_info": r.metric_info,
+        "reproduction": r.reproduction,
+        "differences": r.differences,
+        "reproduction_of": r.reproduction_of,
+        "created_by": r.created_by,
+        "created_at": wire.iso(r.created_at),
+        "duration": r.duration,
+        "source": r.source,
+        "binder_url": _binder(r.source),
+    }
 
 
 def _binder(source: dict[str, Any] | None) -> str | None:
@@ -60,8 +79,11 @@ def _source(data: dict[str, Any]) -> dict[str, Any] | None:
     raw = field(data, "source", dict)
     if raw is None:
         return None
-    source = {"repo_url": field(raw, "repo_url", str, required=True),
-              "ref": field(raw, "ref", str, required=True), "path": field(raw, "path", str)}
+    source = {
+        "repo_url": field(raw, "repo_url", str, required=True),
+        "ref": field(raw, "ref", str, required=True),
+        "path": field(raw, "path", str),
+    }
     if len(source["repo_url"]) > 500 or len(source["ref"]) > 255 or len(source["path"] or "") > 1024:
         raise InvalidRequest("Field 'source' is too long.", code="InvalidField")
     _binder(source)  # raises on what Binder could not open
@@ -85,17 +107,23 @@ def _run_input(data: dict[str, Any]) -> RunInput:
         notebook_name=field(data, "notebook_name", str, required=True)[:255],
         notebook_sha256=field(data, "notebook_sha256", str, required=True)[:64],
         status=field(data, "status", str, required=True),
-        parameters=_dict(data, "parameters"), environment=_dict(data, "environment"),
-        seed=seed, timings=_dict(data, "timings"), error=field(data, "error", dict),
-        metrics=_dict(data, "metrics"), metric_info=_dict(data, "metric_info"),
+        parameters=_dict(data, "parameters"),
+        environment=_dict(data, "environment"),
+        seed=seed,
+        timings=_dict(data, "timings"),
+        error=field(data, "error", dict),
+        metrics=_dict(data, "metrics"),
+        metric_info=_dict(data, "metric_info"),
         reproduction_of=field(data, "reproduction_of", str),
         duration=float(duration) if duration is not None else None,
         notebook=notebook.encode("utf-8") if notebook is not None else None,
-        source=_source(data))
+        source=_source(data),
+    )
 
 
-@router.post("/api/evals", summary="Record an evaluation run (pins, parameters, metrics, notebook)",
-             status_code=201)
+@router.post(
+    "/api/evals", summary="Record an evaluation run (pins, parameters, metrics, notebook)", status_code=201
+)
 def create(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
     data = _run_input(body)
     with state.store.write() as s:
@@ -103,16 +131,30 @@ def create(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
 
 
 @router.get("/api/evals", summary="Evaluation runs the caller may see, newest first")
-def runs(state: State, caller: Caller, model: str | None = Query(None, max_length=200),
-         dataset: str | None = Query(None, max_length=200),
-         status: str | None = Query(None, pattern="^(running|succeeded|failed)$"),
-         split: str | None = Query(None, max_length=255),
-         limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
-         ) -> list[dict[str, Any]]:
+def runs(
+    state: State,
+    caller: Caller,
+    model: str | None = Query(None, max_length=200),
+    dataset: str | None = Query(None, max_length=200),
+    status: str | None = Query(None, pattern="^(running|succeeded|failed)$"),
+    split: str | None = Query(None, max_length=255),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
     with state.store.read() as s:
-        return [run_out(r) for r in list_runs(s, caller, model=model, dataset=dataset,
-                                                status=status, split=split, limit=limit,
-                                                offset=offset)]
+        return [
+            run_out(r)
+            for r in list_runs(
+                s,
+                caller,
+                model=model,
+                dataset=dataset,
+                status=status,
+                split=split,
+                limit=limit,
+                offset=offset,
+            )
+        ]
 
 
 @router.get("/api/evals/{run_id}", summary="One evaluation run record")
@@ -126,37 +168,68 @@ def notebook(run_id: str, state: State, caller: Caller) -> Response:
     with state.store.read() as s:
         sha = notebook_blob(s, caller, seg(run_id))
         name = get_run(s, caller, seg(run_id)).notebook_name
-    return Response(state.store.blobs.read(sha), media_type="application/x-ipynb+json",
-                    headers={"Content-Disposition": f'attachment; filename="{run_id}-'
-                             f'{wire.header_value(name).replace(chr(34), "")}"'})
+    return Response(
+        state.store.blobs.read(sha),
+        media_type="application/x-ipynb+json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{run_id}-'
+            f'{wire.header_value(name).replace(chr(34), "")}"'
+        },
+    )
 
 
-@router.post("/api/evals/{run_id}/reproduction",
-             summary="Record whether a re-run reproduced the run's metrics")
+@router.post(
+    "/api/evals/{run_id}/reproduction", summary="Record whether a re-run reproduced the run's metrics"
+)
 def reproduction(run_id: str, body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
     status = field(body, "status", str, required=True)
     differences = field(body, "differences", list, default=[]) or []
     rerun = field(body, "run", str)
     with state.store.write() as s:
-        return run_out(record_reproduction(s, caller, seg(run_id), status=status,
-                                           differences=differences, reproduced_by=rerun))
+        return run_out(
+            record_reproduction(
+                s, caller, seg(run_id), status=status, differences=differences, reproduced_by=rerun
+            )
+        )
 
 
-@router.get("/api/leaderboards/{namespace}/{name}",
-            summary="Best succeeded run of each model on a dataset, for one metric")
-def board(namespace: str, name: str, state: State, caller: Caller,
-          metric: str = Query(..., min_length=1, max_length=200),
-          split: str | None = Query("test", max_length=255)) -> dict[str, Any]:
+@router.get(
+    "/api/leaderboards/{namespace}/{name}",
+    summary="Best succeeded run of each model on a dataset, for one metric",
+)
+def board(
+    namespace: str,
+    name: str,
+    state: State,
+    caller: Caller,
+    metric: str = Query(..., min_length=1, max_length=200),
+    split: str | None = Query("test", max_length=255),
+) -> dict[str, Any]:
     dataset = f"{seg(namespace)}/{seg(name)}"
     if not metric.strip():
         raise InvalidRequest("Pass ?metric=NAME (for example accuracy).", code="MissingField")
     with state.store.read() as s:
         rows = leaderboard(s, caller, dataset, metric=metric, split=split or None)
-    entries = [{"rank": i + 1, "model": r.model, "model_commit": r.model_commit,
-                "value": r.metrics[metric], "run": r.id, "url": f"/api/evals/{r.id}",
-                "split": r.split, "dataset_commit": r.dataset_commit,
-                "reproduction": r.reproduction, "created_at": wire.iso(r.created_at),
-                "created_by": r.created_by} for i, r in enumerate(rows)]
-    return {"dataset": dataset, "split": split, "metric": metric,
-            "higher_is_better": higher_is_better(rows[0], metric) if rows else True,
-            "entries": entries}
+    entries = [
+        {
+            "rank": i + 1,
+            "model": r.model,
+            "model_commit": r.model_commit,
+            "value": r.metrics[metric],
+            "run": r.id,
+            "url": f"/api/evals/{r.id}",
+            "split": r.split,
+            "dataset_commit": r.dataset_commit,
+            "reproduction": r.reproduction,
+            "created_at": wire.iso(r.created_at),
+            "created_by": r.created_by,
+        }
+        for i, r in enumerate(rows)
+    ]
+    return {
+        "dataset": dataset,
+        "split": split,
+        "metric": metric,
+        "higher_is_better": higher_is_better(rows[0], metric) if rows else True,
+        "entries": entries,
+    }

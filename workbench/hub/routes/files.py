@@ -33,9 +33,20 @@ _streaming = 0  # downloads in _stream now (changed on the event loop only)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _tree(state: State, caller: Caller, repo_type: str, namespace: str, name: str, revision: str,
-          path: str, request: Request, response: Response, recursive: bool, expand: bool,
-          cursor: int) -> list[dict[str, Any]]:
+def _tree(
+    state: State,
+    caller: Caller,
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+    request: Request,
+    response: Response,
+    recursive: bool,
+    expand: bool,
+    cursor: int,
+) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)
     rev = seg(revision)
     path = seg(path).strip("/")
@@ -49,14 +60,12 @@ def _tree(state: State, caller: Caller, repo_type: str, namespace: str, name: st
         if path and tree.get(path) is not None:
             items: list[tuple[str, TreeEntry | None]] = [(path, tree.get(path))]
         elif path and not tree.is_dir(path):
-            raise EntryNotFound(f"{path!r} does not exist at revision {rev!r}.",
-                                repo_commit=resolved.oid)
+            raise EntryNotFound(f"{path!r} does not exist at revision {rev!r}.", repo_commit=resolved.oid)
         else:
             items = tree.listing(path, recursive=recursive)
         page = 50 if expand else state.settings.tree_page_size
-        chunk = items[cursor:cursor + page]
-        lasts = (last_commits(store, s, repo, resolved.oid, [p for p, _ in chunk]) if expand
-                 else {})
+        chunk = items[cursor : cursor + page]
+        lasts = last_commits(store, s, repo, resolved.oid, [p for p, _ in chunk]) if expand else {}
         out = [wire.tree_entry(p, e, tree, lasts.get(p)) for p, e in chunk]
     if cursor + page < len(items):
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
@@ -67,39 +76,88 @@ def _tree(state: State, caller: Caller, repo_type: str, namespace: str, name: st
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/tree/{revision}", summary="List files at a revision")
-def tree_root(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-              response: Response, state: State, caller: Caller, recursive: bool = False,
-              expand: bool = False, cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    return _tree(state, caller, repo_type, namespace, name, revision, "", request, response,
-                 recursive, expand, cursor)
+def tree_root(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    request: Request,
+    response: Response,
+    state: State,
+    caller: Caller,
+    recursive: bool = False,
+    expand: bool = False,
+    cursor: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    return _tree(
+        state, caller, repo_type, namespace, name, revision, "", request, response, recursive, expand, cursor
+    )
 
 
-@router.get("/api/{repo_type}/{namespace}/{name}/tree/{revision}/{path:path}",
-            summary="List files under a folder at a revision")
-def tree_path(repo_type: str, namespace: str, name: str, revision: str, path: str,
-              request: Request, response: Response, state: State, caller: Caller,
-              recursive: bool = False, expand: bool = False,
-              cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:
-    return _tree(state, caller, repo_type, namespace, name, revision, path, request, response,
-                 recursive, expand, cursor)
+@router.get(
+    "/api/{repo_type}/{namespace}/{name}/tree/{revision}/{path:path}",
+    summary="List files under a folder at a revision",
+)
+def tree_path(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+    request: Request,
+    response: Response,
+    state: State,
+    caller: Caller,
+    recursive: bool = False,
+    expand: bool = False,
+    cursor: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    return _tree(
+        state,
+        caller,
+        repo_type,
+        namespace,
+        name,
+        revision,
+        path,
+        request,
+        response,
+        recursive,
+        expand,
+        cursor,
+    )
 
 
-@router.post("/api/{repo_type}/{namespace}/{name}/paths-info/{revision}",
-             summary="Info about given paths at a revision")
-def paths_info(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                     state: State, caller: Caller, body: RawBody) -> list[dict[str, Any]]:
+@router.post(
+    "/api/{repo_type}/{namespace}/{name}/paths-info/{revision}",
+    summary="Info about given paths at a revision",
+)
+def paths_info(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    body: RawBody,
+) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)
     if request.headers.get("content-type", "").startswith("application/json"):
         import json
+
         try:
             data = json.loads(body or b"{}")
         except ValueError:
-            raise InvalidRequest("The paths-info body is not valid JSON: send "
-                                 '{"paths": ["a.txt", ...], "expand": false} or a form.',
-                                 code="MalformedBody") from None
+            raise InvalidRequest(
+                "The paths-info body is not valid JSON: send "
+                '{"paths": ["a.txt", ...], "expand": false} or a form.',
+                code="MalformedBody",
+            ) from None
         if not isinstance(data, dict):
-            raise InvalidRequest('The paths-info body must be a JSON object {"paths": [...]}.',
-                                 code="MalformedBody")
+            raise InvalidRequest(
+                'The paths-info body must be a JSON object {"paths": [...]}.', code="MalformedBody"
+            )
         paths = data.get("paths", [])
         expand = bool(data.get("expand"))
     else:
@@ -109,21 +167,20 @@ def paths_info(repo_type: str, namespace: str, name: str, revision: str, request
     if isinstance(paths, str):
         paths = [paths]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise InvalidRequest("paths must be a list of file or folder paths (strings).",
-                             code="MalformedBody")
+        raise InvalidRequest("paths must be a list of file or folder paths (strings).", code="MalformedBody")
     paths = [p.strip("/") for p in paths][:1000]
     store = state.store
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
         resolved, _commit, tree = checkout(store, s, repo, seg(revision))
-        found = [(p, tree.get(p)) for p in paths if tree.get(p) is not None or
-                 (p and tree.is_dir(p))]
+        found = [(p, tree.get(p)) for p in paths if tree.get(p) is not None or (p and tree.is_dir(p))]
         lasts = last_commits(store, s, repo, resolved.oid, [p for p, _ in found]) if expand else {}
         return [wire.tree_entry(p, e, tree, lasts.get(p)) for p, e in found]
 
 
 # -- downloads -----------------------------------------------------------------------------
+
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header:
@@ -137,14 +194,12 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not start_s:
         length = int(end_s)
         if length == 0:
-            raise RangeNotSatisfiable(f"Range {header!r} selects nothing of {size} bytes.",
-                                      size=size)
+            raise RangeNotSatisfiable(f"Range {header!r} selects nothing of {size} bytes.", size=size)
         return max(0, size - length), size - 1
     start = int(start_s)
     end = min(int(end_s), size - 1) if end_s else size - 1
     if start >= size or (end_s and int(end_s) < start):
-        raise RangeNotSatisfiable(f"Range {header!r} is outside the file's {size} bytes.",
-                                  size=size)
+        raise RangeNotSatisfiable(f"Range {header!r} is outside the file's {size} bytes.", size=size)
     return start, end
 
 
@@ -172,8 +227,16 @@ async def _stream(state: State, sha256: str, start: int, length: int) -> AsyncIt
         await anyio.to_thread.run_sync(f.close)
 
 
-def _resolve(request: Request, state: State, caller: Caller, prefix: str | None, namespace: str,
-             name: str, revision: str, path: str) -> Response:
+def _resolve(
+    request: Request,
+    state: State,
+    caller: Caller,
+    prefix: str | None,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+) -> Response:
     key = web_key(prefix, namespace, name)
     rev = seg(revision)
     path = validate_path(seg(path))
@@ -186,8 +249,12 @@ def _resolve(request: Request, state: State, caller: Caller, prefix: str | None,
     if entry is None:
         raise EntryNotFound(f"{path} does not exist at revision {rev}.", repo_commit=resolved.oid)
     etag = f'"{entry.sha256 if entry.lfs else entry.git_oid}"'
-    headers = {"X-Repo-Commit": resolved.oid, "ETag": etag, "Accept-Ranges": "bytes",
-               "Content-Disposition": f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}"}
+    headers = {
+        "X-Repo-Commit": resolved.oid,
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}",
+    }
     if entry.lfs:
         headers["X-Linked-Etag"] = f'"{entry.sha256}"'
         headers["X-Linked-Size"] = str(entry.size)
@@ -205,22 +272,27 @@ def _resolve(request: Request, state: State, caller: Caller, prefix: str | None,
         length, status = end - start + 1, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{entry.size}"
     headers["Content-Length"] = str(length)
-    if state.downloads is not None and start == 0 and \
-            request.headers.get("x-hf-download-counter") == "1":  # not when resuming
+    if (
+        state.downloads is not None and start == 0 and request.headers.get("x-hf-download-counter") == "1"
+    ):  # not when resuming
         state.downloads.add(repo.id)  # in memory; written in batches (hub/downloads.py)
-    return StreamingResponse(_stream(state, entry.sha256, start, length), status_code=status,
-                             headers=headers, media_type=media)
+    return StreamingResponse(
+        _stream(state, entry.sha256, start, length), status_code=status, headers=headers, media_type=media
+    )
 
 
 def _quote(name: str) -> str:
     from urllib.parse import quote
+
     return quote(name, safe="")
 
 
 def _resolve_handler(prefix: str | None):  # type: ignore[no-untyped-def]
-    def handler(namespace: str, name: str, revision: str, path: str, request: Request,
-                state: State, caller: Caller) -> Response:
+    def handler(
+        namespace: str, name: str, revision: str, path: str, request: Request, state: State, caller: Caller
+    ) -> Response:
         return _resolve(request, state, caller, prefix, namespace, name, revision, path)
+
     return handler
 
 
@@ -232,7 +304,13 @@ for _prefix in ("datasets", "spaces", "papers", None):
     for _method in ("GET", "HEAD"):
         router.add_api_route(
             f"{_path}{{namespace}}/{{name}}/resolve/{{revision}}/{{path:path}}",
-            _resolve_handler(_prefix), methods=[_method], response_class=Response,
+            _resolve_handler(_prefix),
+            methods=[_method],
+            response_class=Response,
             name=f"resolve_{_prefix or 'model'}_{_method.lower()}",
-            summary=(f"Download a file of {_what} repo (Range supported)" if _method == "GET"
-                     else f"Metadata of a file of {_what} repo (ETag, X-Repo-Commit, size)"))
+            summary=(
+                f"Download a file of {_what} repo (Range supported)"
+                if _method == "GET"
+                else f"Metadata of a file of {_what} repo (ETag, X-Repo-Commit, size)"
+            ),
+        )

@@ -41,14 +41,23 @@ def _has_blob(state: State, sha256: str, size: int) -> bool:
     return row is not None and row.size == size and state.store.blobs.exists(sha256)
 
 
-def _batch(request: Request, state: State, caller: Caller, prefix: str | None,
-           namespace: str, name_git: str, data: dict[str, Any]) -> JSONResponse:
+def _batch(
+    request: Request,
+    state: State,
+    caller: Caller,
+    prefix: str | None,
+    namespace: str,
+    name_git: str,
+    data: dict[str, Any],
+) -> JSONResponse:
     if not name_git.endswith(".git"):
         raise NotFound("Not a git-LFS endpoint.", code="NotFound")
     key = web_key(prefix, namespace, name_git[:-4])
     if field(data, "operation", str, required=True) != "upload":
-        raise InvalidRequest("Only the 'upload' operation is supported; download files through "
-                             "/resolve.", code="UnsupportedOperation")
+        raise InvalidRequest(
+            "Only the 'upload' operation is supported; download files through /resolve.",
+            code="UnsupportedOperation",
+        )
     transfers = field(data, "transfers", list, default=["basic"])
     objects = field(data, "objects", list, required=True)
     with state.store.read() as s:
@@ -66,9 +75,17 @@ def _batch(request: Request, state: State, caller: Caller, prefix: str | None,
         if size < 0:
             raise InvalidRequest("LFS object size must be >= 0.", code="InvalidField")
         if size > state.settings.max_body_bytes:
-            out.append({"oid": oid, "size": size, "error": {
-                "code": 413, "message": f"Object larger than the {state.settings.max_body_bytes} "
-                "bytes this hub accepts."}})
+            out.append(
+                {
+                    "oid": oid,
+                    "size": size,
+                    "error": {
+                        "code": 413,
+                        "message": f"Object larger than the {state.settings.max_body_bytes} "
+                        "bytes this hub accepts.",
+                    },
+                }
+            )
             continue
         if _has_blob(state, oid, size):
             out.append({"oid": oid, "size": size})
@@ -81,44 +98,61 @@ def _batch(request: Request, state: State, caller: Caller, prefix: str | None,
             header: dict[str, Any] = {"chunk_size": str(chunk)}
             for n in range(1, parts + 1):
                 header[str(n)] = f"{base}/api/lfs/part/{oid}/{n}?{q}"
-            actions = {"upload": {"href": f"{base}/api/lfs/complete/{oid}?{q}", "header": header},
-                       "verify": verify}
+            actions = {
+                "upload": {"href": f"{base}/api/lfs/complete/{oid}?{q}", "header": header},
+                "verify": verify,
+            }
         else:
             actions = {"upload": {"href": f"{base}/api/lfs/upload/{oid}?{q}"}, "verify": verify}
         out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
     transfer = "multipart" if "multipart" in transfers else "basic"
-    return JSONResponse({"transfer": transfer, "objects": out, "hash_algo": "sha256"},
-                        media_type=LFS_JSON)
+    return JSONResponse({"transfer": transfer, "objects": out, "hash_algo": "sha256"}, media_type=LFS_JSON)
 
 
 for _prefix in ("datasets", "spaces", "papers"):
+
     def _make(prefix: str):  # type: ignore[no-untyped-def]
-        def handler(namespace: str, name_git: str, request: Request, state: State,
-                    caller: Caller, data: JsonBody) -> JSONResponse:
+        def handler(
+            namespace: str, name_git: str, request: Request, state: State, caller: Caller, data: JsonBody
+        ) -> JSONResponse:
             return _batch(request, state, caller, prefix, namespace, name_git, data)
+
         handler.__name__ = f"lfs_batch_{prefix}"
         return handler
 
-    router.add_api_route(f"/{_prefix}/{{namespace}}/{{name_git}}/info/lfs/objects/batch",
-                         _make(_prefix), methods=["POST"], response_class=JSONResponse,
-                         summary=f"git-LFS batch API ({_prefix[:-1]} repos)")
+    router.add_api_route(
+        f"/{_prefix}/{{namespace}}/{{name_git}}/info/lfs/objects/batch",
+        _make(_prefix),
+        methods=["POST"],
+        response_class=JSONResponse,
+        summary=f"git-LFS batch API ({_prefix[:-1]} repos)",
+    )
 
 
-@router.post("/{namespace}/{name_git}/info/lfs/objects/batch", summary="git-LFS batch API (models)",
-             response_class=JSONResponse)
-def lfs_batch(namespace: str, name_git: str, request: Request, state: State,
-              caller: Caller, data: JsonBody) -> JSONResponse:
+@router.post(
+    "/{namespace}/{name_git}/info/lfs/objects/batch",
+    summary="git-LFS batch API (models)",
+    response_class=JSONResponse,
+)
+def lfs_batch(
+    namespace: str, name_git: str, request: Request, state: State, caller: Caller, data: JsonBody
+) -> JSONResponse:
     return _batch(request, state, caller, None, namespace, name_git, data)
 
 
 @router.put("/api/lfs/upload/{oid}", summary="Upload one LFS object (signed URL, no token)")
-async def upload(oid: str, request: Request, state: State, size: int = Query(..., ge=0),
-                 expires: int = Query(...), sig: str = Query(...)) -> dict[str, Any]:
+async def upload(
+    oid: str,
+    request: Request,
+    state: State,
+    size: int = Query(..., ge=0),
+    expires: int = Query(...),
+    sig: str = Query(...),
+) -> dict[str, Any]:
     validate_sha256(oid)
     state.signer.check("lfs", oid, size, expires=expires, signature=sig)
     if not await anyio.to_thread.run_sync(state.store.blobs.exists, oid):
-        await state.store.blobs.ingest_stream(request.stream(), expected_sha256=oid,
-                                              expected_size=size)
+        await state.store.blobs.ingest_stream(request.stream(), expected_sha256=oid, expected_size=size)
     else:
         async for _ in request.stream():
             pass
@@ -140,9 +174,15 @@ def _write_part(path: Path, offset: int, data: bytes) -> None:
 
 
 @router.put("/api/lfs/part/{oid}/{part}", summary="Upload one part of a multipart LFS object")
-async def upload_part(oid: str, part: int, request: Request, state: State,
-                      size: int = Query(..., ge=0), expires: int = Query(...),
-                      sig: str = Query(...)) -> Response:
+async def upload_part(
+    oid: str,
+    part: int,
+    request: Request,
+    state: State,
+    size: int = Query(..., ge=0),
+    expires: int = Query(...),
+    sig: str = Query(...),
+) -> Response:
     validate_sha256(oid)
     state.signer.check("lfs", oid, size, expires=expires, signature=sig)
     chunk = state.settings.multipart_chunk_bytes
@@ -168,8 +208,7 @@ async def upload_part(oid: str, part: int, request: Request, state: State,
         await anyio.to_thread.run_sync(_write_part, staging, offset + received, bytes(buf))
         received += len(buf)
     if received != expected:
-        raise InvalidRequest(f"Part {part} must be {expected} bytes, got {received}.",
-                             code="SizeMismatch")
+        raise InvalidRequest(f"Part {part} must be {expected} bytes, got {received}.", code="SizeMismatch")
     (marks / str(part)).write_text(str(received))
     etag = f'"{oid[:16]}-{part}-{received}"'
     return Response(status_code=200, headers={"ETag": etag})
@@ -181,8 +220,7 @@ def _complete(state: State, oid: str, size: int) -> None:
     staging, marks = _staging(state, oid)
     missing = [n for n in range(1, parts + 1) if not (marks / str(n)).exists()]
     if missing:
-        raise InvalidRequest(f"Parts {missing[:10]} of {oid} were not uploaded.",
-                             code="MissingParts")
+        raise InvalidRequest(f"Parts {missing[:10]} of {oid} were not uploaded.", code="MissingParts")
     blobs = state.store.blobs
     try:
         if not blobs.exists(oid):
@@ -196,8 +234,14 @@ def _complete(state: State, oid: str, size: int) -> None:
 
 
 @router.post("/api/lfs/complete/{oid}", summary="Complete a multipart LFS upload")
-async def complete(oid: str, request: Request, state: State, size: int = Query(..., ge=0),
-                   expires: int = Query(...), sig: str = Query(...)) -> JSONResponse:
+async def complete(
+    oid: str,
+    request: Request,
+    state: State,
+    size: int = Query(..., ge=0),
+    expires: int = Query(...),
+    sig: str = Query(...),
+) -> JSONResponse:
     validate_sha256(oid)
     state.signer.check("lfs", oid, size, expires=expires, signature=sig)
     await read_body(request, state.settings.max_json_bytes)
@@ -210,6 +254,7 @@ def verify(request: Request, state: State, caller: Caller, data: JsonBody) -> JS
     oid = validate_sha256(field(data, "oid", str, required=True))
     size = field(data, "size", int, required=True)
     if not _has_blob(state, oid, size):
-        raise NotFound(f"LFS object {oid} ({size} bytes) is not stored; upload it again.",
-                       code="LfsObjectMissing")
+        raise NotFound(
+            f"LFS object {oid} ({size} bytes) is not stored; upload it again.", code="LfsObjectMissing"
+        )
     return JSONResponse({"oid": oid, "size": size}, media_type=LFS_JSON)

@@ -52,12 +52,12 @@ def _supplements(store: Store, s: Session, repo: m.Repo) -> list[dict[str, Any]]
         _resolved, _commit, tree = checkout(store, s, repo, "main")
     except RevisionNotFound:  # no main branch (yet): nothing published
         return []
-    return [{"name": e.path[len(SUPPLEMENTS):], "path": e.path, "size": e.size}
-            for e in tree.under(SUPPLEMENTS)]
+    return [
+        {"name": e.path[len(SUPPLEMENTS) :], "path": e.path, "size": e.size} for e in tree.under(SUPPLEMENTS)
+    ]
 
 
-def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool,
-              store: Store) -> dict[str, Any]:
+def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool, store: Store) -> dict[str, Any]:
     """The HF paper object of a paper repo (§4.6), with its links when ``links``."""
     card = repo.card_data or {}
     raw_ids = card.get("identifiers")
@@ -65,19 +65,26 @@ def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool,
     names = card.get("authors") or []
     names = names if isinstance(names, list) else [names]
     out: dict[str, Any] = {
-        "id": f"{repo.namespace}/{repo.name}", "repoId": f"{repo.namespace}/{repo.name}",
-        "title": str(card.get("title") or repo.name), "summary": str(card.get("abstract") or ""),
-        "authors": [{"name": str(a.get("name", "")) if isinstance(a, dict) else str(a)}
-                    for a in names],
-        "publishedAt": _published(repo), "upvotes": repo.likes, "discussionId": None,
-        "source": "workbench", "arxivId": ids.get("arxiv") or card.get("arxiv_id"),
-        "doi": ids.get("doi") or card.get("doi"), "private": repo.private,
+        "id": f"{repo.namespace}/{repo.name}",
+        "repoId": f"{repo.namespace}/{repo.name}",
+        "title": str(card.get("title") or repo.name),
+        "summary": str(card.get("abstract") or ""),
+        "authors": [{"name": str(a.get("name", "")) if isinstance(a, dict) else str(a)} for a in names],
+        "publishedAt": _published(repo),
+        "upvotes": repo.likes,
+        "discussionId": None,
+        "source": "workbench",
+        "arxivId": ids.get("arxiv") or card.get("arxiv_id"),
+        "doi": ids.get("doi") or card.get("doi"),
+        "private": repo.private,
         "supplements": _supplements(store, s, repo),
     }
     if links:
-        for repo_type, key, total in (("model", "linkedModels", "numTotalModels"),
-                                      ("dataset", "linkedDatasets", "numTotalDatasets"),
-                                      ("space", "linkedSpaces", None)):
+        for repo_type, key, total in (
+            ("model", "linkedModels", "numTotalModels"),
+            ("dataset", "linkedDatasets", "numTotalDatasets"),
+            ("space", "linkedSpaces", None),
+        ):
             repos, count = citing_repos(s, p, repo, repo_type=repo_type, limit=MAX_LINKED)
             out[key] = [wire.repo_info(r, sha=None, tree=None, full=False) for r in repos]
             if total:
@@ -88,14 +95,21 @@ def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool,
 def _find(s: Session, p: Principal, identifier: str) -> m.Repo:
     repo = find_paper(s, p, identifier)
     if repo is None:
-        raise NotFound(f"No paper {identifier!r} here: give an arXiv id, a DOI or a paper repo "
-                       "id, and check that your token may read it.", code="PaperNotFound")
+        raise NotFound(
+            f"No paper {identifier!r} here: give an arXiv id, a DOI or a paper repo "
+            "id, and check that your token may read it.",
+            code="PaperNotFound",
+        )
     return repo
 
 
 @router.get("/api/papers/search", summary="Search papers (title, abstract, authors, PDF text)")
-def search_papers(state: State, caller: Caller, q: str = Query("", max_length=500),
-                  limit: int = Query(20, ge=1, le=MAX_SEARCH)) -> list[dict[str, Any]]:
+def search_papers(
+    state: State,
+    caller: Caller,
+    q: str = Query("", max_length=500),
+    limit: int = Query(20, ge=1, le=MAX_SEARCH),
+) -> list[dict[str, Any]]:
     with state.store.read() as s:
         page = search_repos(s, caller, query=q, types="paper", limit=limit)
         out = []
@@ -109,14 +123,15 @@ def search_papers(state: State, caller: Caller, q: str = Query("", max_length=50
 @router.get("/api/papers/{paper_id}", summary="Paper info by arXiv id or DOI (slash as %2F)")
 def paper_info(paper_id: str, state: State, caller: Caller) -> dict[str, Any]:
     with state.store.read() as s:
-        return paper_out(s, caller, _find(s, caller, seg(paper_id)), links=True,
-                         store=state.store)
+        return paper_out(s, caller, _find(s, caller, seg(paper_id)), links=True, store=state.store)
 
 
-@router.get("/api/papers/{namespace}/{name}",
-            summary="Paper repo info with its paper fields, or a paper by DOI")
-def paper_repo_info(namespace: str, name: str, request: Request, state: State, caller: Caller,
-                    blobs: bool = False) -> dict[str, Any]:
+@router.get(
+    "/api/papers/{namespace}/{name}", summary="Paper repo info with its paper fields, or a paper by DOI"
+)
+def paper_repo_info(
+    namespace: str, name: str, request: Request, state: State, caller: Caller, blobs: bool = False
+) -> dict[str, Any]:
     ns, nm = seg(namespace), seg(name)
     if _DOI_PREFIX.match(ns):  # HfApi.paper_info("10.1234/abc") sends the DOI's slash as is
         with state.store.read() as s:
@@ -134,8 +149,9 @@ def _markdown(state: State, caller: Caller, repo: m.Repo, s: Session) -> Respons
     entry = tree.get("README.md")
     text = state.store.blobs.read(entry.sha256).decode("utf-8", "replace") if entry else ""
     # Markdown as text: never HTML built from user text (DESIGN: markdown is untrusted).
-    return Response(text, media_type="text/markdown; charset=utf-8",
-                    headers={"X-Content-Type-Options": "nosniff"})
+    return Response(
+        text, media_type="text/markdown; charset=utf-8", headers={"X-Content-Type-Options": "nosniff"}
+    )
 
 
 @router.get("/papers/{paper_id}.md", summary="A paper's card as markdown (by arXiv id or DOI)")
@@ -150,31 +166,35 @@ def read_paper_repo(namespace: str, name: str, state: State, caller: Caller) -> 
         return _markdown(state, caller, _find(s, caller, f"{seg(namespace)}/{seg(name)}"), s)
 
 
-@router.get("/api/papers/{namespace}/{name}/bibtex", tags=["workbench"],
-            summary="The paper's BibTeX entry")
+@router.get("/api/papers/{namespace}/{name}/bibtex", tags=["workbench"], summary="The paper's BibTeX entry")
 def bibtex(namespace: str, name: str, request: Request, state: State, caller: Caller) -> Response:
     key = repo_key("papers", namespace, name)
     with state.store.read() as s:
         repo = state.store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
         text = to_bibtex(repo.card_data or {}, key.id, url=wire.repo_url(base_url(request), repo))
-    return Response(text, media_type="application/x-bibtex; charset=utf-8",
-                    headers={"Content-Disposition": f'inline; filename="{repo.name}.bib"'})
+    return Response(
+        text,
+        media_type="application/x-bibtex; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{repo.name}.bib"'},
+    )
 
 
-@router.get("/api/{repo_type}/{namespace}/{name}/papers", tags=["workbench"],
-            summary="Papers this repo's card cites (models, datasets, spaces) or papers citing it")
-def repo_papers(repo_type: str, namespace: str, name: str, state: State,
-                caller: Caller) -> dict[str, Any]:
+@router.get(
+    "/api/{repo_type}/{namespace}/{name}/papers",
+    tags=["workbench"],
+    summary="Papers this repo's card cites (models, datasets, spaces) or papers citing it",
+)
+def repo_papers(repo_type: str, namespace: str, name: str, state: State, caller: Caller) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
         repo = state.store.get_repo(s, *key.as_tuple())
         require_read(caller, repo)
-        cited = [paper_out(s, caller, r, links=False, store=state.store)
-                 for r in cited_papers(s, caller, repo)]
+        cited = [
+            paper_out(s, caller, r, links=False, store=state.store) for r in cited_papers(s, caller, repo)
+        ]
         citing: list[dict[str, Any]] = []
         if repo.type == "paper":
             repos, _total = citing_repos(s, caller, repo, limit=MAX_LINKED)
-            citing = [{"id": f"{r.namespace}/{r.name}", "type": r.type, "private": r.private}
-                      for r in repos]
+            citing = [{"id": f"{r.namespace}/{r.name}", "type": r.type, "private": r.private} for r in repos]
     return {"papers": cited, "citedBy": citing}

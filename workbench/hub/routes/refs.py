@@ -28,8 +28,9 @@ COMMITS_PAGE = 100
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/refs", summary="Branches, tags and other refs")
-def refs(repo_type: str, namespace: str, name: str, state: State, caller: Caller,
-         include_prs: bool = False) -> dict[str, Any]:
+def refs(
+    repo_type: str, namespace: str, name: str, state: State, caller: Caller, include_prs: bool = False
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
         repo = state.store.get_repo(s, *key.as_tuple())
@@ -45,11 +46,21 @@ def refs(repo_type: str, namespace: str, name: str, state: State, caller: Caller
     return out
 
 
-@router.get("/api/{repo_type}/{namespace}/{name}/commits/{revision:path}",
-            summary="Commit history, newest first")
-def commits(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-            response: Response, state: State, caller: Caller, cursor: int = Query(0, ge=0),
-            limit: int = Query(COMMITS_PAGE, ge=1, le=1000)) -> list[dict[str, Any]]:
+@router.get(
+    "/api/{repo_type}/{namespace}/{name}/commits/{revision:path}", summary="Commit history, newest first"
+)
+def commits(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    request: Request,
+    response: Response,
+    state: State,
+    caller: Caller,
+    cursor: int = Query(0, ge=0),
+    limit: int = Query(COMMITS_PAGE, ge=1, le=1000),
+) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)
     formatted = "formatted" in request.query_params.getlist("expand[]")
     with state.store.read() as s:
@@ -57,19 +68,26 @@ def commits(repo_type: str, namespace: str, name: str, revision: str, request: R
         require_read(caller, repo)
         resolved = resolve_revision(s, repo, seg(revision))
         rows = history(s, repo, resolved.oid)
-    page = rows[cursor:cursor + limit]
+    page = rows[cursor : cursor + limit]
     if cursor + limit < len(rows):
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
         params.append(("cursor", str(cursor + limit)))
-        response.headers["Link"] = (f'<{base_url(request)}{request.url.path}?{urlencode(params)}>;'
-                                    ' rel="next"')
+        response.headers["Link"] = f'<{base_url(request)}{request.url.path}?{urlencode(params)}>; rel="next"'
     response.headers["X-Total-Count"] = str(len(rows))
     return [wire.commit_out(c, formatted=formatted) for c in page]
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/branch/{branch:path}", summary="Create a branch")
-def create_branch(repo_type: str, namespace: str, name: str, branch: str, request: Request,
-                        state: State, caller: Caller, data: OptionalJsonBody) -> dict[str, Any]:
+def create_branch(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    branch: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    data: OptionalJsonBody,
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     start = field(data, "startingPoint", str) or "main"
     with state.store.write() as s:
@@ -81,8 +99,9 @@ def create_branch(repo_type: str, namespace: str, name: str, branch: str, reques
 
 
 @router.delete("/api/{repo_type}/{namespace}/{name}/branch/{branch:path}", summary="Delete a branch")
-def remove_branch(repo_type: str, namespace: str, name: str, branch: str, state: State,
-                  caller: Caller) -> dict[str, Any]:
+def remove_branch(
+    repo_type: str, namespace: str, name: str, branch: str, state: State, caller: Caller
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.write() as s:
         repo = state.store.get_repo(s, *key.as_tuple())
@@ -92,8 +111,16 @@ def remove_branch(repo_type: str, namespace: str, name: str, branch: str, state:
 
 
 @router.post("/api/{repo_type}/{namespace}/{name}/tag/{revision:path}", summary="Tag a revision")
-def create_tag(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                     state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
+def create_tag(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    data: JsonBody,
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     tag = field(data, "tag", str, required=True)
     message = field(data, "message", str)
@@ -106,8 +133,9 @@ def create_tag(repo_type: str, namespace: str, name: str, revision: str, request
 
 
 @router.delete("/api/{repo_type}/{namespace}/{name}/tag/{tag:path}", summary="Delete a tag")
-def remove_tag(repo_type: str, namespace: str, name: str, tag: str, state: State,
-               caller: Caller) -> dict[str, Any]:
+def remove_tag(
+    repo_type: str, namespace: str, name: str, tag: str, state: State, caller: Caller
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     if not seg(tag):
         raise InvalidRequest("Give the tag to delete.", code="MissingField")

@@ -35,12 +35,13 @@ router = APIRouter(tags=["repos"])
 def whoami(caller: Caller) -> dict[str, Any]:
     require_write_scope(caller) if caller.anonymous else None
     return {
-        "type": "user", "id": str(caller.user_id), "name": caller.name, "fullname": caller.name,
+        "type": "user",
+        "id": str(caller.user_id),
+        "name": caller.name,
+        "fullname": caller.name,
         "isAdmin": caller.is_admin,
-        "orgs": [{"type": "org", "name": n, "roleInOrg": r} for n, r in
-                 sorted(caller.org_names.items())],
-        "auth": {"type": "access_token",
-                 "accessToken": {"displayName": "token", "role": caller.scope}},
+        "orgs": [{"type": "org", "name": n, "roleInOrg": r} for n, r in sorted(caller.org_names.items())],
+        "auth": {"type": "access_token", "accessToken": {"displayName": "token", "role": caller.scope}},
     }
 
 
@@ -57,21 +58,33 @@ def create(request: Request, state: State, caller: Caller, data: JsonBody) -> di
     visibility = field(data, "visibility", str)
     if visibility not in (None, "public", "private", "protected"):
         raise InvalidRequest("visibility must be 'public' or 'private'.", code="InvalidField")
-    private = visibility in ("private", "protected") if visibility else bool(
-        field(data, "private", bool, default=False))
+    private = (
+        visibility in ("private", "protected")
+        if visibility
+        else bool(field(data, "private", bool, default=False))
+    )
     if "/" in name:
         org, name = split_repo_id(name)
     require_write_scope(caller)
     namespace = org or caller.name or ""
     try:
         with state.store.write() as s:
-            repo = create_repo(state.store, s, caller, repo_type, namespace, name,
-                               private=private, sdk=field(data, "sdk", str))
+            repo = create_repo(
+                state.store,
+                s,
+                caller,
+                repo_type,
+                namespace,
+                name,
+                private=private,
+                sdk=field(data, "sdk", str),
+            )
             url = wire.repo_url(base_url(request), repo)
     except Conflict as exc:
         if exc.code == "RepoExists":  # the HF client reads `url` from the 409 body (exist_ok)
-            exc.details["url"] = (f"{base_url(request)}/{URL_PREFIX[exc.details['repo_type']]}"
-                                  f"{exc.details['repo_id']}")
+            exc.details["url"] = (
+                f"{base_url(request)}/{URL_PREFIX[exc.details['repo_type']]}{exc.details['repo_id']}"
+            )
         raise
     return {"url": url, "name": f"{repo.namespace}/{repo.name}", "id": f"{repo.type}-{repo.id}"}
 
@@ -101,15 +114,15 @@ def move(request: Request, state: State, caller: Caller, data: JsonBody) -> dict
     dst_ns, dst_name = split_repo_id(field(data, "toRepo", str, required=True))
     repo_type = validate_repo_type(field(data, "type", str))
     with state.store.write() as s:
-        repo = move_repo(state.store, s, caller, RepoKey(repo_type, src_ns, src_name), dst_ns,
-                         dst_name)
+        repo = move_repo(state.store, s, caller, RepoKey(repo_type, src_ns, src_name), dst_ns, dst_name)
         url = wire.repo_url(base_url(request), repo)
     return {"url": url}
 
 
 @router.put("/api/{repo_type}/{namespace}/{name}/settings", summary="Change visibility or gating")
-def settings(repo_type: str, namespace: str, name: str, request: Request, state: State,
-                   caller: Caller, data: JsonBody) -> dict[str, Any]:
+def settings(
+    repo_type: str, namespace: str, name: str, request: Request, state: State, caller: Caller, data: JsonBody
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     visibility = field(data, "visibility", str)
     private = field(data, "private", bool)
@@ -123,8 +136,9 @@ def settings(repo_type: str, namespace: str, name: str, request: Request, state:
         return {"private": repo.private, "gated": repo.gated or False}
 
 
-def _info(request: Request, state: State, caller: Caller, key: RepoKey, rev: str | None,
-          blobs: bool) -> dict[str, Any]:
+def _info(
+    request: Request, state: State, caller: Caller, key: RepoKey, rev: str | None, blobs: bool
+) -> dict[str, Any]:
     store = state.store
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
@@ -136,35 +150,71 @@ def _info(request: Request, state: State, caller: Caller, key: RepoKey, rev: str
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}", summary="Repository info at main")
-def info(repo_type: str, namespace: str, name: str, request: Request, state: State,
-         caller: Caller, blobs: bool = False) -> dict[str, Any]:
+def info(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    blobs: bool = False,
+) -> dict[str, Any]:
     return _info(request, state, caller, repo_key(repo_type, namespace, name), None, blobs)
 
 
-@router.get("/api/{repo_type}/{namespace}/{name}/revision/{revision:path}",
-            summary="Repository info at a revision")
-def info_at(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-            state: State, caller: Caller, blobs: bool = False) -> dict[str, Any]:
+@router.get(
+    "/api/{repo_type}/{namespace}/{name}/revision/{revision:path}", summary="Repository info at a revision"
+)
+def info_at(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    blobs: bool = False,
+) -> dict[str, Any]:
     return _info(request, state, caller, repo_key(repo_type, namespace, name), seg(revision), blobs)
 
 
 @router.get("/api/{repo_type}", summary="List repositories (search, author, filter, sort)")
-def list_endpoint(repo_type: str, request: Request, response: Response, state: State,
-                  caller: Caller, search: list[str] = Query([]), author: str | None = None,
-                  filter: list[str] = Query([]), sort: str | None = None,
-                  direction: int = -1, limit: int | None = Query(None, ge=1),
-                  full: bool = False, cardData: bool = False,  # noqa: N803
-                  cursor: int = Query(0, ge=0)) -> list[dict[str, Any]]:
+def list_endpoint(
+    repo_type: str,
+    request: Request,
+    response: Response,
+    state: State,
+    caller: Caller,
+    search: list[str] = Query([]),
+    author: str | None = None,
+    filter: list[str] = Query([]),
+    sort: str | None = None,
+    direction: int = -1,
+    limit: int | None = Query(None, ge=1),
+    full: bool = False,
+    cardData: bool = False,  # noqa: N803
+    cursor: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
     singular = PLURAL_TYPES.get(repo_type)
     if singular is None:
-        raise InvalidRequest(f"Unknown listing {repo_type!r}: use models, datasets, spaces or "
-                             "papers.", code="InvalidRepoType")
+        raise InvalidRequest(
+            f"Unknown listing {repo_type!r}: use models, datasets, spaces or papers.", code="InvalidRepoType"
+        )
     page = state.settings.list_page_size
     want = min(limit, page) if limit else page
     with state.store.read() as s:
-        repos = list_repos(s, caller, repo_type=singular, search=search, author=author,
-                           filters=filter, sort=sort, direction=direction, offset=cursor,
-                           limit=want + 1)
+        repos = list_repos(
+            s,
+            caller,
+            repo_type=singular,
+            search=search,
+            author=author,
+            filters=filter,
+            sort=sort,
+            direction=direction,
+            offset=cursor,
+            limit=want + 1,
+        )
         more = len(repos) > want and (limit is None or limit > page)
         repos = repos[:want]
         out = []

@@ -22,32 +22,61 @@ MAX_LIMIT = 100
 
 
 def result_out(r: SearchResult) -> dict[str, Any]:
-    return {"id": r.id, "type": r.type, "private": r.private, "title": r.title,
-            "summary": r.summary, "tags": r.tags, "task": r.task, "library": r.library,
-            "license": r.license, "downloads": r.downloads, "likes": r.likes,
-            "lastModified": wire.iso(r.last_modified), "createdAt": wire.iso(r.created_at),
-            "score": r.score}
+    return {
+        "id": r.id,
+        "type": r.type,
+        "private": r.private,
+        "title": r.title,
+        "summary": r.summary,
+        "tags": r.tags,
+        "task": r.task,
+        "library": r.library,
+        "license": r.license,
+        "downloads": r.downloads,
+        "likes": r.likes,
+        "lastModified": wire.iso(r.last_modified),
+        "createdAt": wire.iso(r.created_at),
+        "score": r.score,
+    }
 
 
 @router.get("/api/search", summary="Ranked full-text search over repos (ids, cards, metadata)")
-def search(state: State, caller: Caller,
-           q: str = Query("", max_length=500, description="Words to find; the last may be a "
-                          "prefix. Empty: every repo, in `sort` order."),
-           type: list[str] = Query([], description="model, dataset, space or paper "
-                                   "(repeatable; default: all)"),
-           task: str | None = Query(None, description="pipeline_tag or task_categories"),
-           library: str | None = Query(None, description="library_name"),
-           license: str | None = Query(None, description="license"),
-           author: str | None = Query(None, description="namespace (user or organization)"),
-           tags: list[str] = Query([], description="tags that must all be present "
-                                   "(repeatable)"),
-           sort: str = Query("relevance", description="relevance, downloads, likes, "
-                             "lastModified or createdAt"),
-           limit: int = Query(20, ge=1, le=MAX_LIMIT),
-           offset: int = Query(0, ge=0)) -> dict[str, Any]:
+def search(
+    state: State,
+    caller: Caller,
+    q: str = Query(
+        "",
+        max_length=500,
+        description="Words to find; the last may be a prefix. Empty: every repo, in `sort` order.",
+    ),
+    type: list[str] = Query([], description="model, dataset, space or paper (repeatable; default: all)"),
+    task: str | None = Query(None, description="pipeline_tag or task_categories"),
+    library: str | None = Query(None, description="library_name"),
+    license: str | None = Query(None, description="license"),
+    author: str | None = Query(None, description="namespace (user or organization)"),
+    tags: list[str] = Query([], description="tags that must all be present (repeatable)"),
+    sort: str = Query("relevance", description="relevance, downloads, likes, lastModified or createdAt"),
+    limit: int = Query(20, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
     with state.store.read() as s:
-        page = search_repos(s, caller, query=q, types=type or None, task=task, library=library,
-                            license=license, author=author, tags=tags, sort=sort, limit=limit,
-                            offset=offset)
-    return {"results": [result_out(r) for r in page.results], "total": page.total,
-            "totalExact": page.total_exact, "query": q}
+        page = search_repos(
+            s,
+            caller,
+            query=q,
+            types=type or None,
+            task=task,
+            library=library,
+            license=license,
+            author=author,
+            tags=tags,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+    return {
+        "results": [result_out(r) for r in page.results],
+        "total": page.total,
+        "totalExact": page.total_exact,
+        "query": q,
+    }

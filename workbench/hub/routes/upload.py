@@ -41,9 +41,35 @@ from workbench.store.refs import resolve_revision
 
 router = APIRouter(tags=["upload"])
 
-LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".pt", ".pt2", ".pth", ".ckpt", ".h5", ".onnx",
-                ".arrow", ".npy", ".npz", ".zip", ".gz", ".tar", ".zst", ".7z", ".pdf", ".png",
-                ".jpg", ".jpeg", ".wav", ".mp3", ".msgpack", ".tflite", ".pkl", ".joblib")
+LFS_SUFFIXES = (
+    ".safetensors",
+    ".bin",
+    ".parquet",
+    ".pt",
+    ".pt2",
+    ".pth",
+    ".ckpt",
+    ".h5",
+    ".onnx",
+    ".arrow",
+    ".npy",
+    ".npz",
+    ".zip",
+    ".gz",
+    ".tar",
+    ".zst",
+    ".7z",
+    ".pdf",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".wav",
+    ".mp3",
+    ".msgpack",
+    ".tflite",
+    ".pkl",
+    ".joblib",
+)
 LFS_HEADER = "x-workbench-lfs"
 
 
@@ -60,21 +86,38 @@ def validate_yaml(data: JsonBody) -> JSONResponse:
     except InvalidRequest as exc:
         errors.append({"message": exc.message})
     status = 400 if errors else 200
-    return JSONResponse({"errors": errors, "warnings": []}, status_code=status,
-                        headers={"X-Error-Code": "InvalidYaml",
-                                 "X-Error-Message": wire.header_value(errors[0]["message"], 200)}
-                        if errors else None)
+    return JSONResponse(
+        {"errors": errors, "warnings": []},
+        status_code=status,
+        headers={
+            "X-Error-Code": "InvalidYaml",
+            "X-Error-Message": wire.header_value(errors[0]["message"], 200),
+        }
+        if errors
+        else None,
+    )
 
 
-@router.post("/api/{repo_type}/{namespace}/{name}/preupload/{revision}",
-             summary="Decide how each file will be uploaded")
-def preupload(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                    state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
+@router.post(
+    "/api/{repo_type}/{namespace}/{name}/preupload/{revision}",
+    summary="Decide how each file will be uploaded",
+)
+def preupload(
+    repo_type: str,
+    namespace: str,
+    name: str,
+    revision: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    data: JsonBody,
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     files = field(data, "files", list, required=True)
     settings = state.settings
     lfs_ok = settings.upload_mode == "lfs" or (
-        settings.upload_mode == "auto" and request.headers.get(LFS_HEADER) == "1")
+        settings.upload_mode == "auto" and request.headers.get(LFS_HEADER) == "1"
+    )
     store = state.store
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
@@ -87,16 +130,20 @@ def preupload(repo_type: str, namespace: str, name: str, revision: str, request:
         out = []
         for item in files:
             if not isinstance(item, dict):
-                raise InvalidRequest("Each file must be an object with path, size and sample.",
-                                     code="InvalidField")
+                raise InvalidRequest(
+                    "Each file must be an object with path, size and sample.", code="InvalidField"
+                )
             path = validate_path(field(item, "path", str, required=True))
             size = field(item, "size", int, default=0)
             try:
                 sample = base64.b64decode(field(item, "sample", str, default=""))
             except (binascii.Error, ValueError):
                 sample = b""
-            mode = "lfs" if lfs_ok and size > 0 and wants_lfs_storage(
-                path, size, settings.lfs_threshold_bytes, sample) else "regular"
+            mode = (
+                "lfs"
+                if lfs_ok and size > 0 and wants_lfs_storage(path, size, settings.lfs_threshold_bytes, sample)
+                else "regular"
+            )
             existing = tree.get(path)
             oid = None
             if existing is not None:
@@ -111,10 +158,12 @@ def preupload(repo_type: str, namespace: str, name: str, revision: str, request:
     return {"files": out, "commitOid": resolved.oid}
 
 
-@router.post("/api/{repo_type}/{namespace}/{name}/commit/{revision}",
-             summary="Create a commit from an NDJSON body")
-async def commit(repo_type: str, namespace: str, name: str, revision: str, request: Request,
-                 state: State, caller: Caller) -> dict[str, Any]:
+@router.post(
+    "/api/{repo_type}/{namespace}/{name}/commit/{revision}", summary="Create a commit from an NDJSON body"
+)
+async def commit(
+    repo_type: str, namespace: str, name: str, revision: str, request: Request, state: State, caller: Caller
+) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     rev = seg(revision)
     require_write_scope(caller)
@@ -141,9 +190,10 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
         nonlocal header
         if header is None:
             if line.key != "header":
-                raise InvalidRequest("The first NDJSON line must be the header "
-                                     '{"key": "header", "value": {"summary": ...}}.',
-                                     code="MalformedCommit")
+                raise InvalidRequest(
+                    'The first NDJSON line must be the header {"key": "header", "value": {"summary": ...}}.',
+                    code="MalformedCommit",
+                )
             header = line.value
             return
         value = line.value
@@ -161,8 +211,7 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
             ops.append(AddFile(path, blob, lfs=lfs))
         elif line.key == "lfsFile":
             if value.get("algo", "sha256") != "sha256":
-                raise InvalidRequest("Only sha256 LFS objects are supported.",
-                                     code="MalformedCommit")
+                raise InvalidRequest("Only sha256 LFS objects are supported.", code="MalformedCommit")
             size = value.get("size")
             if size is not None and (not isinstance(size, int) or size < 0):
                 raise InvalidRequest(f"Line {line.number}: invalid size.", code="MalformedCommit")
@@ -172,14 +221,15 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
         elif line.key == "deletedFolder":
             ops.append(DeleteFolder(path))
         else:
-            raise InvalidRequest(f"Line {line.number}: unknown key {line.key!r} (expected file, "
-                                 "lfsFile, deletedFile or deletedFolder).", code="MalformedCommit")
+            raise InvalidRequest(
+                f"Line {line.number}: unknown key {line.key!r} (expected file, "
+                "lfsFile, deletedFile or deletedFolder).",
+                code="MalformedCommit",
+            )
 
-    await parse_commit_body(request.stream(), store.blobs, limit=settings.max_body_bytes,
-                            on_line=on_line)
+    await parse_commit_body(request.stream(), store.blobs, limit=settings.max_body_bytes, on_line=on_line)
     if header is None:
-        raise InvalidRequest("Empty commit body: send a header line and operations.",
-                             code="MalformedCommit")
+        raise InvalidRequest("Empty commit body: send a header line and operations.", code="MalformedCommit")
     summary = str(header["summary"]) if isinstance(header.get("summary"), str) else ""
     description = str(header["description"]) if isinstance(header.get("description"), str) else ""
     parent = header.get("parentCommit")
@@ -188,14 +238,30 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
     pr_num = pr_number(rev)
     if create_pr:
         pr_num = await anyio.to_thread.run_sync(
-            lambda: pulls.open_for_commit(store, caller, key.as_tuple(), rev, title=summary,
-                                          description=description,
-                                          max_chars=settings.max_comment_chars))
+            lambda: pulls.open_for_commit(
+                store,
+                caller,
+                key.as_tuple(),
+                rev,
+                title=summary,
+                description=description,
+                max_chars=settings.max_comment_chars,
+            )
+        )
     target = f"refs/pr/{pr_num}" if create_pr else rev
     try:
         result = await anyio.to_thread.run_sync(
-            lambda: create_commit(store, caller, key.as_tuple(), target, ops, summary=summary,
-                                  description=description, parent_commit=parent))
+            lambda: create_commit(
+                store,
+                caller,
+                key.as_tuple(),
+                target,
+                ops,
+                summary=summary,
+                description=description,
+                parent_commit=parent,
+            )
+        )
     except BaseException:
         if create_pr and pr_num is not None:  # the PR was opened for this commit only
             await anyio.to_thread.run_sync(pulls.discard, store, key.as_tuple(), pr_num)
@@ -203,26 +269,31 @@ async def commit(repo_type: str, namespace: str, name: str, revision: str, reque
     if pr_num is not None:
         await anyio.to_thread.run_sync(pulls.note_commit, store, key.as_tuple(), pr_num)
     repo_url = f"{base_url(request)}/{URL_PREFIX[key.type]}{key.id}"
-    return {"commitOid": result.oid, "commitUrl": f"{repo_url}/commit/{result.oid}",
-            "pullRequestUrl": f"{repo_url}/discussions/{pr_num}" if create_pr else None,
-            "success": True, "commitMessage": summary}
+    return {
+        "commitOid": result.oid,
+        "commitUrl": f"{repo_url}/commit/{result.oid}",
+        "pullRequestUrl": f"{repo_url}/discussions/{pr_num}" if create_pr else None,
+        "success": True,
+        "commitMessage": summary,
+    }
 
 
 async def _inline_blob(state: State, line: Line) -> BlobInfo:
     content = line.value.get("content")
     if not isinstance(content, str):
-        raise InvalidRequest(f"Line {line.number}: missing base64 'content'.",
-                             code="MalformedCommit")
+        raise InvalidRequest(f"Line {line.number}: missing base64 'content'.", code="MalformedCommit")
     try:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidRequest(f"Line {line.number}: content is not valid base64.",
-                             code="MalformedCommit") from None
+        raise InvalidRequest(
+            f"Line {line.number}: content is not valid base64.", code="MalformedCommit"
+        ) from None
     return await anyio.to_thread.run_sync(lambda: state.store.blobs.ingest_bytes(data))
 
 
 def _with_git_oid(state: State, blob: BlobInfo) -> BlobInfo:
     import hashlib
+
     h = hashlib.sha1(b"blob %d\x00" % blob.size)
     with state.store.blobs.open(blob.sha256) as f:
         while chunk := f.read(4 * 1024 * 1024):

@@ -31,13 +31,17 @@ from workbench.viewer.statistics import cached_statistics
 router = APIRouter(tags=["workbench"])
 PREFIX = "/api/datasets/{namespace}/{name}/viewer"
 # User bytes served from the hub's origin: never let a browser run them.
-ASSET_HEADERS = {"Content-Security-Policy": "default-src 'none'; sandbox",
-                 "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400"}
+ASSET_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "private, max-age=86400",
+}
 
 Config = Query(None, description="Config name (default: the dataset's default config).")
 Split = Query(None, description="Split name, e.g. `train`.")
-Revision = Query(None, description="A commit, branch or tag of the dataset: show its "
-                 "conversion instead of the latest one.")
+Revision = Query(
+    None, description="A commit, branch or tag of the dataset: show its conversion instead of the latest one."
+)
 Offset = Query(0, ge=0, description="Index of the first row.")
 Length = Query(MAX_PAGE, ge=1, le=MAX_PAGE, description=f"Rows per page (at most {MAX_PAGE}).")
 
@@ -48,31 +52,52 @@ def _repo(state: State, caller: Caller, s: Any, namespace: str, name: str) -> m.
     return repo
 
 
-def _conversion(state: State, caller: Caller, namespace: str, name: str,
-                revision: str | None) -> tuple[str, Conversion]:
+def _conversion(
+    state: State, caller: Caller, namespace: str, name: str, revision: str | None
+) -> tuple[str, Conversion]:
     with state.store.read() as s:
         repo = _repo(state, caller, s, namespace, name)
         return f"{repo.namespace}/{repo.name}", find_conversion(state.store, s, repo, revision)
 
 
-def _reader(state: State, caller: Caller, namespace: str, name: str, config: str | None,
-            split: str | None, revision: str | None) -> tuple[str, SplitReader]:
+def _reader(
+    state: State,
+    caller: Caller,
+    namespace: str,
+    name: str,
+    config: str | None,
+    split: str | None,
+    revision: str | None,
+) -> tuple[str, SplitReader]:
     dataset, conv = _conversion(state, caller, namespace, name, revision)
     return dataset, SplitReader(state.store, conv, conv.split(config, split))
 
 
-def _page(request: Request, dataset: str, reader: SplitReader, table: Any, indices: list[int],
-          total: int, length: int) -> dict[str, Any]:
+def _page(
+    request: Request,
+    dataset: str,
+    reader: SplitReader,
+    table: Any,
+    indices: list[int],
+    total: int,
+    length: int,
+) -> dict[str, Any]:
     features = reader.features()
-    base = (f"{base_url(request)}/api/datasets/{dataset}/viewer/assets/{reader.conversion.commit}/"
-            f"{quote(reader.info.config, safe='')}/{quote(reader.info.split, safe='')}")
+    base = (
+        f"{base_url(request)}/api/datasets/{dataset}/viewer/assets/{reader.conversion.commit}/"
+        f"{quote(reader.info.config, safe='')}/{quote(reader.info.split, safe='')}"
+    )
 
     def media_url(row: int, column: str) -> str:
         return f"{base}/{row}/{quote(column, safe='')}"
 
-    return {"features": features_list(features),
-            "rows": render_rows(table, indices, features=features, media_url=media_url),
-            "num_rows_total": total, "num_rows_per_page": length, "partial": False}
+    return {
+        "features": features_list(features),
+        "rows": render_rows(table, indices, features=features, media_url=media_url),
+        "num_rows_total": total,
+        "num_rows_per_page": length,
+        "partial": False,
+    }
 
 
 @router.get(PREFIX + "/status", summary="Conversion status of the dataset's latest commit")
@@ -103,110 +128,212 @@ def is_valid(namespace: str, name: str, state: State, caller: Caller) -> dict[st
         return dict.fromkeys(("preview", "viewer", "search", "filter", "statistics"), False)
     first = next(iter(conv.configs[conv.default_config]))
     reader = SplitReader(state.store, conv, conv.split(conv.default_config, first))
-    return {"preview": True, "viewer": True, "search": bool(reader.string_columns()),
-            "filter": True, "statistics": True}
+    return {
+        "preview": True,
+        "viewer": True,
+        "search": bool(reader.string_columns()),
+        "filter": True,
+        "statistics": True,
+    }
 
 
 @router.get(PREFIX + "/splits", summary="Configs and splits")
-def splits(namespace: str, name: str, state: State, caller: Caller, config: str | None = Config,
-           revision: str | None = Revision) -> dict[str, Any]:
+def splits(
+    namespace: str,
+    name: str,
+    state: State,
+    caller: Caller,
+    config: str | None = Config,
+    revision: str | None = Revision,
+) -> dict[str, Any]:
     dataset, conv = _conversion(state, caller, namespace, name, revision)
     if config is not None:
         conv.config(config)
-    return {"splits": [{"dataset": dataset, "config": c, "split": sp, "num_rows": info.num_rows}
-                       for c, items in conv.configs.items() if config in (None, c)
-                       for sp, info in items.items()],
-            "default_config": conv.default_config, "commit": conv.commit,
-            "source_commit": conv.source_commit, "pending": [], "failed": []}
+    return {
+        "splits": [
+            {"dataset": dataset, "config": c, "split": sp, "num_rows": info.num_rows}
+            for c, items in conv.configs.items()
+            if config in (None, c)
+            for sp, info in items.items()
+        ],
+        "default_config": conv.default_config,
+        "commit": conv.commit,
+        "source_commit": conv.source_commit,
+        "pending": [],
+        "failed": [],
+    }
 
 
 @router.get(PREFIX + "/first-rows", summary="The first 100 rows of a split, with its features")
-def first_rows(namespace: str, name: str, request: Request, state: State, caller: Caller,
-               config: str | None = Config, split: str | None = Split,
-               revision: str | None = Revision) -> dict[str, Any]:
+def first_rows(
+    namespace: str,
+    name: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    config: str | None = Config,
+    split: str | None = Split,
+    revision: str | None = Revision,
+) -> dict[str, Any]:
     dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
     table, indices = reader.rows(0, MAX_PAGE)
     page = _page(request, dataset, reader, table, indices, reader.num_rows, MAX_PAGE)
-    return {"dataset": dataset, "config": reader.info.config, "split": reader.info.split,
-            "features": page["features"], "rows": page["rows"],
-            "truncated": reader.num_rows > MAX_PAGE}
+    return {
+        "dataset": dataset,
+        "config": reader.info.config,
+        "split": reader.info.split,
+        "features": page["features"],
+        "rows": page["rows"],
+        "truncated": reader.num_rows > MAX_PAGE,
+    }
 
 
 @router.get(PREFIX + "/rows", summary="A page of rows (offset, length <= 100)")
-def rows(namespace: str, name: str, request: Request, state: State, caller: Caller,
-         config: str | None = Config, split: str | None = Split, offset: int = Offset,
-         length: int = Length, revision: str | None = Revision) -> dict[str, Any]:
+def rows(
+    namespace: str,
+    name: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    config: str | None = Config,
+    split: str | None = Split,
+    offset: int = Offset,
+    length: int = Length,
+    revision: str | None = Revision,
+) -> dict[str, Any]:
     dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
     table, indices = reader.rows(offset, length)
     return _page(request, dataset, reader, table, indices, reader.num_rows, length)
 
 
 @router.get(PREFIX + "/search", summary="Ranked full-text search over the string columns of a split")
-def search(namespace: str, name: str, request: Request, state: State, caller: Caller,
-           query: str = Query(..., max_length=1000, description="Words to look for (any case)."),
-           config: str | None = Config, split: str | None = Split, offset: int = Offset,
-           length: int = Length, revision: str | None = Revision) -> dict[str, Any]:
+def search(
+    namespace: str,
+    name: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    query: str = Query(..., max_length=1000, description="Words to look for (any case)."),
+    config: str | None = Config,
+    split: str | None = Split,
+    offset: int = Offset,
+    length: int = Length,
+    revision: str | None = Revision,
+) -> dict[str, Any]:
     dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
     table, indices, total, ranked = reader.search(query, offset=offset, length=length)
     return {**_page(request, dataset, reader, table, indices, total, length), "ranked": ranked}
 
 
 @router.get(PREFIX + "/filter", summary="Rows matching `where`, sorted by `orderby`")
-def filter_rows(namespace: str, name: str, request: Request, state: State, caller: Caller,
-                where: str | None = Query(None, description="e.g. `label = 'pos' and (score >= "
-                                          "0.5 or text like '%good%')`; see docs/viewer.md."),
-                orderby: str | None = Query(None, description="e.g. `score desc, id`."),
-                config: str | None = Config, split: str | None = Split, offset: int = Offset,
-                length: int = Length, revision: str | None = Revision) -> dict[str, Any]:
+def filter_rows(
+    namespace: str,
+    name: str,
+    request: Request,
+    state: State,
+    caller: Caller,
+    where: str | None = Query(
+        None, description="e.g. `label = 'pos' and (score >= 0.5 or text like '%good%')`; see docs/viewer.md."
+    ),
+    orderby: str | None = Query(None, description="e.g. `score desc, id`."),
+    config: str | None = Config,
+    split: str | None = Split,
+    offset: int = Offset,
+    length: int = Length,
+    revision: str | None = Revision,
+) -> dict[str, Any]:
     dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
     table, indices, total = reader.filter(where, orderby, offset=offset, length=length)
     return _page(request, dataset, reader, table, indices, total, length)
 
 
 @router.get(PREFIX + "/statistics", summary="Per-column statistics of a split (cached per commit)")
-def statistics(namespace: str, name: str, state: State, caller: Caller,
-               config: str | None = Config, split: str | None = Split,
-               revision: str | None = Revision) -> dict[str, Any]:
+def statistics(
+    namespace: str,
+    name: str,
+    state: State,
+    caller: Caller,
+    config: str | None = Config,
+    split: str | None = Split,
+    revision: str | None = Revision,
+) -> dict[str, Any]:
     _dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
     return cached_statistics(state.store, reader)
 
 
 @router.get(PREFIX + "/size", summary="Rows and bytes per dataset, config and split")
-def size(namespace: str, name: str, state: State, caller: Caller,
-         revision: str | None = Revision) -> dict[str, Any]:
+def size(
+    namespace: str, name: str, state: State, caller: Caller, revision: str | None = Revision
+) -> dict[str, Any]:
     dataset, conv = _conversion(state, caller, namespace, name, revision)
-    fields = ("num_bytes_original_files", "num_bytes_parquet_files", "num_bytes_memory",
-              "num_rows")
-    splits_out = [{"dataset": dataset, "config": c, "split": sp,
-                   **{f: getattr(info, f) for f in fields}, "num_columns": info.num_columns}
-                  for c, items in conv.configs.items() for sp, info in items.items()]
-    configs_out = [{"dataset": dataset, "config": c,
-                    **{f: sum(x[f] for x in splits_out if x["config"] == c) for f in fields},
-                    "num_columns": max((x["num_columns"] for x in splits_out if x["config"] == c),
-                                       default=0)}
-                   for c in conv.configs]
-    return {"size": {"dataset": {"dataset": dataset,
-                                 **{f: sum(x[f] for x in configs_out) for f in fields}},
-                     "configs": configs_out, "splits": splits_out}, "partial": False}
+    fields = ("num_bytes_original_files", "num_bytes_parquet_files", "num_bytes_memory", "num_rows")
+    splits_out = [
+        {
+            "dataset": dataset,
+            "config": c,
+            "split": sp,
+            **{f: getattr(info, f) for f in fields},
+            "num_columns": info.num_columns,
+        }
+        for c, items in conv.configs.items()
+        for sp, info in items.items()
+    ]
+    configs_out = [
+        {
+            "dataset": dataset,
+            "config": c,
+            **{f: sum(x[f] for x in splits_out if x["config"] == c) for f in fields},
+            "num_columns": max((x["num_columns"] for x in splits_out if x["config"] == c), default=0),
+        }
+        for c in conv.configs
+    ]
+    return {
+        "size": {
+            "dataset": {"dataset": dataset, **{f: sum(x[f] for x in configs_out) for f in fields}},
+            "configs": configs_out,
+            "splits": splits_out,
+        },
+        "partial": False,
+    }
 
 
 @router.get(PREFIX + "/parquet", summary="The Parquet files of every config and split")
-def parquet(namespace: str, name: str, request: Request, state: State, caller: Caller,
-            revision: str | None = Revision) -> dict[str, Any]:
+def parquet(
+    namespace: str, name: str, request: Request, state: State, caller: Caller, revision: str | None = Revision
+) -> dict[str, Any]:
     dataset, conv = _conversion(state, caller, namespace, name, revision)
-    files = [{"dataset": dataset, "config": c, "split": sp,
-              "url": f"{base_url(request)}/datasets/{dataset}/resolve/{conv.commit}/{shard.path}",
-              "filename": shard.path.rsplit("/", 1)[-1], "size": shard.size}
-             for c, items in conv.configs.items() for sp, info in items.items()
-             for shard in info.shards]
-    return {"parquet_files": files, "commit": conv.commit, "pending": [], "failed": [],
-            "partial": False}
+    files = [
+        {
+            "dataset": dataset,
+            "config": c,
+            "split": sp,
+            "url": f"{base_url(request)}/datasets/{dataset}/resolve/{conv.commit}/{shard.path}",
+            "filename": shard.path.rsplit("/", 1)[-1],
+            "size": shard.size,
+        }
+        for c, items in conv.configs.items()
+        for sp, info in items.items()
+        for shard in info.shards
+    ]
+    return {"parquet_files": files, "commit": conv.commit, "pending": [], "failed": [], "partial": False}
 
 
-@router.get(PREFIX + "/assets/{commit}/{config}/{split}/{row}/{column}",
-            summary="The bytes of a media cell (image, audio, binary)", response_class=Response)
-def asset(namespace: str, name: str, commit: str, config: str, split: str, row: int,
-          column: str, state: State, caller: Caller) -> Response:
+@router.get(
+    PREFIX + "/assets/{commit}/{config}/{split}/{row}/{column}",
+    summary="The bytes of a media cell (image, audio, binary)",
+    response_class=Response,
+)
+def asset(
+    namespace: str,
+    name: str,
+    commit: str,
+    config: str,
+    split: str,
+    row: int,
+    column: str,
+    state: State,
+    caller: Caller,
+) -> Response:
     with state.store.read() as s:
         repo = _repo(state, caller, s, namespace, name)
         conv = conversion_by_commit(state.store, s, repo, seg(commit))

@@ -38,14 +38,15 @@ class ExactMatch(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({
-                "predictions": datasets.Value("string"),
-                "references": datasets.Value("string"),
-            }),
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Value("string"),
+                    "references": datasets.Value("string"),
+                }
+            ),
         )
 
-    def _compute(self, predictions, references, ignore_case=False, ignore_punctuation=False,
-                 strip=False):
+    def _compute(self, predictions, references, ignore_case=False, ignore_punctuation=False, strip=False):
         import string
 
         def norm(text):

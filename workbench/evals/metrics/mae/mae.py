@@ -37,10 +37,12 @@ class Mae(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({
-                "predictions": datasets.Value("float64"),
-                "references": datasets.Value("float64"),
-            }),
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Value("float64"),
+                    "references": datasets.Value("float64"),
+                }
+            ),
         )
 
     def _compute(self, predictions, references, sample_weight=None):

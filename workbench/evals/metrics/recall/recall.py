@@ -39,30 +39,45 @@ class Recall(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({
-                "predictions": datasets.Value("int32"),
-                "references": datasets.Value("int32"),
-            }),
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Value("int32"),
+                    "references": datasets.Value("int32"),
+                }
+            ),
         )
 
-    def _compute(self, predictions, references, labels=None, pos_label=1, average="binary",
-                 sample_weight=None, zero_division=0.0):
+    def _compute(
+        self,
+        predictions,
+        references,
+        labels=None,
+        pos_label=1,
+        average="binary",
+        sample_weight=None,
+        zero_division=0.0,
+    ):
         p = np.asarray(predictions)
         r = np.asarray(references)
         w = np.ones(len(r)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         classes = np.unique(np.concatenate([p, r])) if labels is None else np.asarray(labels)
         if average == "binary":
             if len(classes) > 2:
-                raise ValueError("Target is multiclass but average='binary'; pass "
-                                 "average='macro', 'micro' or 'weighted'.")
+                raise ValueError(
+                    "Target is multiclass but average='binary'; pass average='macro', 'micro' or 'weighted'."
+                )
             classes = np.asarray([pos_label])
         tp = np.array([w[(p == c) & (r == c)].sum() for c in classes])
         fp = np.array([w[(p == c) & (r != c)].sum() for c in classes])
         fn = np.array([w[(p != c) & (r == c)].sum() for c in classes])
         support = np.array([w[r == c].sum() for c in classes])
         if average == "micro":
-            tp, fp, fn, support = tp.sum(keepdims=True), fp.sum(keepdims=True), \
-                fn.sum(keepdims=True), support.sum(keepdims=True)
+            tp, fp, fn, support = (
+                tp.sum(keepdims=True),
+                fp.sum(keepdims=True),
+                fn.sum(keepdims=True),
+                support.sum(keepdims=True),
+            )
         score = _score(tp, fp, fn, zero_division)
         if average in (None, "none"):
             return {"recall": score.tolist()}

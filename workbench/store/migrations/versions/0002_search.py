@@ -27,8 +27,8 @@ from alembic import op
 
 from workbench.errors import UnsupportedDatabase
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
@@ -58,11 +58,15 @@ def upgrade() -> None:
 
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        op.execute("CREATE VIRTUAL TABLE repo_search USING fts5(name, meta_text, card_text, "
-                   "filters, tokenize = \"unicode61 remove_diacritics 2 tokenchars '_'\", "
-                   "prefix = '2 3 4 5 6')")
-        op.execute("CREATE TRIGGER repos_search_delete AFTER DELETE ON repos "
-                   "BEGIN DELETE FROM repo_search WHERE rowid = old.id; END")
+        op.execute(
+            "CREATE VIRTUAL TABLE repo_search USING fts5(name, meta_text, card_text, "
+            "filters, tokenize = \"unicode61 remove_diacritics 2 tokenchars '_'\", "
+            "prefix = '2 3 4 5 6')"
+        )
+        op.execute(
+            "CREATE TRIGGER repos_search_delete AFTER DELETE ON repos "
+            "BEGIN DELETE FROM repo_search WHERE rowid = old.id; END"
+        )
     elif bind.dialect.name == "postgresql":
         op.execute("ALTER TABLE search_docs ADD COLUMN document tsvector NOT NULL")
         op.execute("ALTER TABLE search_docs ADD COLUMN head tsvector NOT NULL")

@@ -8,8 +8,8 @@ Create Date: 2026-11-26 17:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -30,8 +30,7 @@ def upgrade() -> None:
         op.create_index(f"ix_audit_events_{col}", "audit_events", [col])
     op.create_table(
         "paper_refs",
-        sa.Column("repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column("repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("role", sa.String(8), primary_key=True),
         sa.Column("kind", sa.String(8), primary_key=True),
         sa.Column("value", sa.String(255), primary_key=True),
@@ -39,8 +38,7 @@ def upgrade() -> None:
     op.create_index("ix_paper_refs_value", "paper_refs", ["value"])
     op.create_table(
         "paper_texts",
-        sa.Column("repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column("repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("path", sa.String(1000), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),

@@ -8,8 +8,8 @@ Create Date: 2026-11-26 17:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -19,10 +19,12 @@ def upgrade() -> None:
         "eval_runs",
         # uuid4().hex: comments (issue 5) anchor to runs by this id
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("model_repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("dataset_repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "model_repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "dataset_repo_id", sa.Integer(), sa.ForeignKey("repos.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("model_commit", sa.String(40), nullable=False),
         sa.Column("dataset_commit", sa.String(40), nullable=False),
         sa.Column("split", sa.String(255), nullable=False),
@@ -39,8 +41,12 @@ def upgrade() -> None:
         sa.Column("metric_info", sa.JSON(), nullable=False),
         sa.Column("reproduction", sa.String(10), nullable=True),
         sa.Column("differences", sa.JSON(), nullable=True),
-        sa.Column("reproduction_of", sa.String(32),
-                  sa.ForeignKey("eval_runs.id", ondelete="SET NULL"), nullable=True),
+        sa.Column(
+            "reproduction_of",
+            sa.String(32),
+            sa.ForeignKey("eval_runs.id", ondelete="SET NULL"),
+            nullable=True,
+        ),
         sa.Column("created_by", sa.String(96), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("duration", sa.Float(), nullable=True),

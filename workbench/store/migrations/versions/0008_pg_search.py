@@ -27,8 +27,8 @@ from alembic import op
 
 from workbench.store.search_index import PG_PAD_TOKEN, repo_filter_tokens
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -42,8 +42,10 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    op.execute("CREATE TABLE search_vectors (repo_id integer PRIMARY KEY REFERENCES repos (id) "
-               "ON DELETE CASCADE, doc tsvector NOT NULL) WITH (toast_tuple_target = 128)")
+    op.execute(
+        "CREATE TABLE search_vectors (repo_id integer PRIMARY KEY REFERENCES repos (id) "
+        "ON DELETE CASCADE, doc tsvector NOT NULL) WITH (toast_tuple_target = 128)"
+    )
     op.execute("ALTER TABLE search_vectors ALTER COLUMN doc SET STATISTICS 0")
     _backfill(bind)
     op.execute("CREATE INDEX ix_search_vectors_doc ON search_vectors USING gin (doc)")
@@ -55,25 +57,48 @@ def upgrade() -> None:
 def _backfill(bind: sa.Connection) -> None:
     last = 0
     while True:
-        repos = bind.execute(sa.text(
-            "SELECT r.id, r.owner_id, r.type, r.namespace, r.private FROM repos r "
-            "JOIN search_docs d ON d.repo_id = r.id WHERE r.id > :last ORDER BY r.id LIMIT :n"),
-            {"last": last, "n": BATCH}).all()
+        repos = bind.execute(
+            sa.text(
+                "SELECT r.id, r.owner_id, r.type, r.namespace, r.private FROM repos r "
+                "JOIN search_docs d ON d.repo_id = r.id WHERE r.id > :last ORDER BY r.id LIMIT :n"
+            ),
+            {"last": last, "n": BATCH},
+        ).all()
         if not repos:
             return
         last = repos[-1].id
         facets: dict[int, list[tuple[str, str]]] = {}
-        for repo_id, kind, value in bind.execute(sa.text(
+        for repo_id, kind, value in bind.execute(
+            sa.text(
                 "SELECT repo_id, kind, value FROM search_facets WHERE repo_id = ANY(:ids) "
-                "ORDER BY repo_id, kind, value"), {"ids": [r.id for r in repos]}):
+                "ORDER BY repo_id, kind, value"
+            ),
+            {"ids": [r.id for r in repos]},
+        ):
             facets.setdefault(repo_id, []).append((kind, value))
-        rows = [{"id": r.id, "filters": " ".join(f"'{t}'" for t in [*repo_filter_tokens(
-            r.owner_id, r.type, r.namespace, r.private, facets.get(r.id, [])).split(),
-            PG_PAD_TOKEN])} for r in repos]
-        bind.execute(sa.text(
-            f"INSERT INTO search_vectors (repo_id, doc) SELECT repo_id, {_HEAD}::tsvector || "
-            "ts_filter(document, '{c}') || CAST(:filters AS tsvector) FROM search_docs "
-            "WHERE repo_id = :id"), rows)
+        rows = [
+            {
+                "id": r.id,
+                "filters": " ".join(
+                    f"'{t}'"
+                    for t in [
+                        *repo_filter_tokens(
+                            r.owner_id, r.type, r.namespace, r.private, facets.get(r.id, [])
+                        ).split(),
+                        PG_PAD_TOKEN,
+                    ]
+                ),
+            }
+            for r in repos
+        ]
+        bind.execute(
+            sa.text(
+                f"INSERT INTO search_vectors (repo_id, doc) SELECT repo_id, {_HEAD}::tsvector || "
+                "ts_filter(document, '{c}') || CAST(:filters AS tsvector) FROM search_docs "
+                "WHERE repo_id = :id"
+            ),
+            rows,
+        )
 
 
 def downgrade() -> None:
@@ -81,13 +106,16 @@ def downgrade() -> None:
     if bind.dialect.name != "postgresql":
         return
     op.execute("ALTER TABLE search_docs ADD COLUMN document tsvector, ADD COLUMN head tsvector")
-    op.execute(f"UPDATE search_docs d SET head = {_UNMARK}::tsvector FROM search_vectors v "
-               "WHERE v.repo_id = d.repo_id")
-    op.execute("UPDATE search_docs d SET document = d.head || ts_filter(v.doc, '{c}') "
-               "FROM search_vectors v WHERE v.repo_id = d.repo_id")
+    op.execute(
+        f"UPDATE search_docs d SET head = {_UNMARK}::tsvector FROM search_vectors v "
+        "WHERE v.repo_id = d.repo_id"
+    )
+    op.execute(
+        "UPDATE search_docs d SET document = d.head || ts_filter(v.doc, '{c}') "
+        "FROM search_vectors v WHERE v.repo_id = d.repo_id"
+    )
     op.execute("UPDATE search_docs SET head = '', document = '' WHERE head IS NULL")
-    op.execute("ALTER TABLE search_docs ALTER COLUMN document SET NOT NULL, "
-               "ALTER COLUMN head SET NOT NULL")
+    op.execute("ALTER TABLE search_docs ALTER COLUMN document SET NOT NULL, ALTER COLUMN head SET NOT NULL")
     op.execute("CREATE INDEX ix_search_docs_document ON search_docs USING gin (document)")
     op.execute("CREATE INDEX ix_search_docs_head ON search_docs USING gin (head)")
     op.execute("DROP TABLE search_vectors")

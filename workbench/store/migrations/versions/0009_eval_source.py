@@ -8,8 +8,8 @@ Create Date: 2026-12-01 22:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -20,8 +20,8 @@ Create Date: 2026-12-02 08:15:00.000000
 
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
@@ -29,11 +29,14 @@ depends_on = None
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("CREATE TABLE search_heads (repo_id integer PRIMARY KEY REFERENCES repos (id) "
-               "ON DELETE CASCADE, head tsvector NOT NULL)")
+    op.execute(
+        "CREATE TABLE search_heads (repo_id integer PRIMARY KEY REFERENCES repos (id) "
+        "ON DELETE CASCADE, head tsvector NOT NULL)"
+    )
     op.execute("ALTER TABLE search_heads ALTER COLUMN head SET STATISTICS 0")
-    op.execute("INSERT INTO search_heads (repo_id, head) "
-               "SELECT repo_id, ts_filter(doc, '{a,b}') FROM search_vectors")
+    op.execute(
+        "INSERT INTO search_heads (repo_id, head) SELECT repo_id, ts_filter(doc, '{a,b}') FROM search_vectors"
+    )
 
 
 def downgrade() -> None:

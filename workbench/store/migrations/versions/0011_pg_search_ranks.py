@@ -24,40 +24,51 @@ Create Date: 2026-12-02 14:30:00.000000
 from alembic import op
 from sqlalchemy import text
 
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
 
 def _has_lz4() -> bool:
     """Whether this server was built with lz4 (PostgreSQL 14 and later list it)."""
-    found = op.get_bind().execute(text(
-        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
-        "WHERE name = 'default_toast_compression'")).scalar()
+    found = (
+        op.get_bind()
+        .execute(
+            text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        )
+        .scalar()
+    )
     return bool(found)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("CREATE TABLE search_ranks (repo_id integer PRIMARY KEY REFERENCES repos (id) "
-               "ON DELETE CASCADE, doc tsvector NOT NULL) WITH (toast_tuple_target = 8160)")
+    op.execute(
+        "CREATE TABLE search_ranks (repo_id integer PRIMARY KEY REFERENCES repos (id) "
+        "ON DELETE CASCADE, doc tsvector NOT NULL) WITH (toast_tuple_target = 8160)"
+    )
     op.execute("ALTER TABLE search_ranks ALTER COLUMN doc SET STORAGE MAIN")
     op.execute("ALTER TABLE search_ranks ALTER COLUMN doc SET STATISTICS 0")
     if _has_lz4():
         op.execute("ALTER TABLE search_ranks ALTER COLUMN doc SET COMPRESSION lz4")
-    op.execute("INSERT INTO search_ranks (repo_id, doc) "
-               "SELECT repo_id, ts_filter(doc, '{a,b,c}') FROM search_vectors")
+    op.execute(
+        "INSERT INTO search_ranks (repo_id, doc) "
+        "SELECT repo_id, ts_filter(doc, '{a,b,c}') FROM search_vectors"
+    )
     op.execute("DROP TABLE search_heads")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("CREATE TABLE search_heads (repo_id integer PRIMARY KEY REFERENCES repos (id) "
-               "ON DELETE CASCADE, head tsvector NOT NULL)")
+    op.execute(
+        "CREATE TABLE search_heads (repo_id integer PRIMARY KEY REFERENCES repos (id) "
+        "ON DELETE CASCADE, head tsvector NOT NULL)"
+    )
     op.execute("ALTER TABLE search_heads ALTER COLUMN head SET STATISTICS 0")
-    op.execute("INSERT INTO search_heads (repo_id, head) "
-               "SELECT repo_id, ts_filter(doc, '{a,b}') FROM search_ranks")
+    op.execute(
+        "INSERT INTO search_heads (repo_id, head) SELECT repo_id, ts_filter(doc, '{a,b}') FROM search_ranks"
+    )
     op.execute("DROP TABLE search_ranks")

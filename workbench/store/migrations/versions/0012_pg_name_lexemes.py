@@ -17,8 +17,8 @@ Create Date: 2026-12-02 15:10:00.000000
 
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -31,11 +31,14 @@ def upgrade() -> None:
     op.execute(
         "UPDATE search_vectors v SET doc = v.doc || coalesce((SELECT array_to_tsvector("
         "array_agg('_n_' || substr(u.lexeme, 2))) FROM unnest(ts_filter(v.doc, '{a}')) u "
-        f"WHERE octet_length(u.lexeme) + 2 <= {MAX_LEXEME_BYTES}), ''::tsvector)")
+        f"WHERE octet_length(u.lexeme) + 2 <= {MAX_LEXEME_BYTES}), ''::tsvector)"
+    )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("UPDATE search_vectors SET doc = ts_delete(doc, ARRAY(SELECT lexeme FROM "
-               "unnest(doc) WHERE lexeme LIKE '\\_n\\_%'))")
+    op.execute(
+        "UPDATE search_vectors SET doc = ts_delete(doc, ARRAY(SELECT lexeme FROM "
+        "unnest(doc) WHERE lexeme LIKE '\\_n\\_%'))"
+    )

@@ -20,8 +20,8 @@ Create Date: 2026-12-04 01:30:00.000000
 
 from alembic import op
 
-revision = '0013'
-down_revision = '0012'
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
