@@ -17,7 +17,7 @@ help:
 	@echo "make lab    - install, start a local hub with demo content, open JupyterLab"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make bench  - run the benchmarks in bench/ (prints ratios against baselines)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff (lint, format), the import-direction check, mypy, eslint and prettier"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,8 @@ bench: install browser-deps labextension
 
 lint: install
 	$(BIN)/python -m ruff check workbench tests bench
+	$(BIN)/python -m ruff format --check workbench tests bench
+	$(BIN)/python -m pytest -q tests/project/test_imports.py
 	$(BIN)/python -m mypy workbench
 
 # Refresh the tested versions after changing dependencies.
