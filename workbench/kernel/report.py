@@ -41,7 +41,3 @@ def report(metrics: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)

@@ -138,8 +138,8 @@ def tokenize(text: str, *, help: str = WHERE_HELP) -> list[Token]:
                 if rest.startswith("'")
                 else "An unterminated quoted name"
                 if rest.startswith('"')
-                else f"The text {_WORD.match(text, pos).group()!r}"
-            )  # type: ignore[union-attr]
+                else f"The text {_WORD.match(text, pos).group()!r}"  # type: ignore[union-attr]
+            )
             raise invalid(f"{what} at position {pos} is not allowed.", help=help)
         kind = m.lastgroup or ""
         value = m.group()
