@@ -1,18 +1,27 @@
-"""Settings of the hub and the CLI, built once at start-up and passed in.
+"""Settings of the hub and the CLI, built once at start-up and passed in; the user config.
 
 Order of precedence: explicit arguments, then ``WORKBENCH_*`` environment variables,
 then defaults. Every field is documented in ``docs/configuration.md`` (a test checks it).
+:class:`UserConfig` is the one reader and writer of the user config file (the saved login),
+and the one place that decides which token goes to which hub.
 
 >>> s = HubSettings(data_dir="/tmp/wb")  # doctest: +SKIP
 >>> s.resolved_database_url()            # doctest: +SKIP
 'sqlite:////tmp/wb/hub.sqlite'
+>>> UserConfig.load().resolve("https://elsewhere.example")   # doctest: +SKIP
+('https://elsewhere.example', None)
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,10 +32,132 @@ def default_data_dir() -> Path:
     return Path(xdg) / "workbench"
 
 
+log = logging.getLogger(__name__)
+
+#: The hub used when neither an argument, ``WORKBENCH_HUB_URL`` nor a saved login names one.
+DEFAULT_HUB_URL = "http://127.0.0.1:8765"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def user_config_path() -> Path:
     """Where the CLI, the kernel helpers and the first hub start keep the user's token."""
     xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(xdg) / "workbench" / "config.json"
+
+
+def hub_identity(url: str) -> tuple[str, str, int, str] | None:
+    """What makes two hub URLs the same hub: scheme, host, port (the scheme's default when
+    left out) and path without its trailing slash; None for a URL that names no http(s) host.
+
+    Deliberately strict: ``127.0.0.1`` and ``localhost`` are different hosts, and http and
+    https different hubs, so a token never travels anywhere its owner did not name.
+
+    >>> hub_identity("HTTPS://Hub.Example.org:443/") == hub_identity("https://hub.example.org")
+    True
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except (ValueError, AttributeError):
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme], parts.path.rstrip("/")
+
+
+def same_hub(a: str | None, b: str | None) -> bool:
+    """Whether two URLs name the same hub (see :func:`hub_identity`)."""
+    if not a or not b:
+        return False
+    ident = hub_identity(a)
+    return ident is not None and ident == hub_identity(b)
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    """The user config file: the hub the user logged in to and the token saved for it.
+
+    Written by ``workbench login`` and by a hub's first start (mode 0600); read by the CLI,
+    the kernel helpers and :class:`~workbench.client.HubClient`, all through
+    :meth:`resolve`. A saved token belongs to the hub it was saved for and is sent nowhere
+    else; logging in to another hub replaces it.
+
+    >>> UserConfig.load().token_for("http://127.0.0.1:8765")   # doctest: +SKIP
+    'wb_...'
+    """
+
+    hub_url: str | None = None
+    token: str | None = None
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> UserConfig:
+        """Read the file (a missing or unreadable one is an empty config, with a warning
+        for the unreadable one)."""
+        path = path or user_config_path()
+        data = _read_json(path)
+        url, token = data.get("hub_url"), data.get("token")
+        return cls(
+            url if isinstance(url, str) and url else None,
+            token if isinstance(token, str) and token else None,
+            path,
+        )
+
+    def token_for(self, url: str) -> str | None:
+        """The saved token when ``url`` is the hub it was saved for, else None."""
+        return self.token if self.token and same_hub(url, self.hub_url) else None
+
+    def resolve(self, url: str | None = None, token: str | None = None) -> tuple[str, str | None]:
+        """The hub URL (without a trailing slash) and the token to send it.
+
+        URL: ``url``, then ``WORKBENCH_HUB_URL``, then the saved hub, then
+        :data:`DEFAULT_HUB_URL`. Token: ``token`` (sent wherever it is told), then
+        ``WORKBENCH_TOKEN``, which belongs to the hub ``WORKBENCH_HUB_URL`` names (or, when
+        that is unset, to the hub used without a URL: the saved one, else the default), then
+        the saved token if the URL is its hub. Any other URL gets no token.
+        """
+        env_url = os.environ.get("WORKBENCH_HUB_URL") or None
+        default = env_url or self.hub_url or DEFAULT_HUB_URL
+        chosen = (url or default).rstrip("/")
+        if token:
+            return chosen, token
+        env_token = os.environ.get("WORKBENCH_TOKEN") or None
+        if env_token and same_hub(chosen, default):
+            return chosen, env_token
+        return chosen, self.token_for(chosen)
+
+    def save(self, url: str, token: str) -> Path:
+        """Save ``token`` for the hub at ``url`` (replacing any saved login), atomically,
+        readable by the user only (mode 0600); other keys in the file are kept."""
+        path = self.path or user_config_path()
+        if hub_identity(url) is None:
+            raise ValueError(f"Cannot save a token for {url!r}: expected an http:// or https:// URL.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = _read_json(path)
+        data.update(hub_url=url.rstrip("/"), token=token)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+            os.chmod(tmp, 0o600)  # an existing temporary file keeps its mode on open
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable user config %s: %s", path, exc)
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class HubSettings(BaseSettings):

@@ -199,14 +199,14 @@ def test_downloads_read_up_to_a_mebibyte_per_call_and_arrive_whole(
 
 
 def test_url_and_token_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from workbench.hub.bootstrap import write_user_config
+    from workbench.config import UserConfig
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("WORKBENCH_HUB_URL", raising=False)
     monkeypatch.delenv("WORKBENCH_TOKEN", raising=False)
     with HubClient() as c:
         assert (c.url, c.token) == ("http://127.0.0.1:8765", None)
-    write_user_config("http://config-host:1/", "from-config")
+    UserConfig.load().save("http://config-host:1/", "from-config")
     with HubClient() as c:
         assert (c.url, c.token) == ("http://config-host:1", "from-config")
     monkeypatch.setenv("WORKBENCH_HUB_URL", "http://env-host:2")

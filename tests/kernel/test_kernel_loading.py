@@ -553,8 +553,8 @@ def test_loads_go_on_from_the_cache_while_the_hub_is_down(
     the hub about) raises HubUnreachable saying so. A kernel that starts while the hub is
     down (no ``wb.connect``) connects unverified and loads the same way; an explicit
     ``wb.connect`` still raises."""
-    from workbench import session
     from workbench.errors import CachedCopyWarning, WorkbenchError
+    from workbench.kernel import session
 
     down = hub_factory()
     cache = tmp_path / "xdg" / "workbench" / "repos"  # the default under XDG_CACHE_HOME

@@ -13,8 +13,9 @@ import pytest
 import workbench as wb
 from tests.support.hub import HubProcess, free_port
 from tests.support.kernel import seed_demo, unique
-from workbench import session
+from workbench.config import UserConfig
 from workbench.errors import AuthenticationError, InvalidRequest, RepoNotFound, WorkbenchError
+from workbench.kernel import session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,9 +133,9 @@ def test_precedence_env_then_user_config(
     assert (elsewhere.url, elsewhere.token, elsewhere.user) == (other, None, None)
     monkeypatch.setenv("WORKBENCH_HUB_URL", other)
     monkeypatch.setenv("WORKBENCH_TOKEN", "wb_from_env")
-    env_conn = session._pick(None, None)
-    assert env_conn == (other, "wb_from_env")
-    assert session._pick(hub.url, "explicit") == (hub.url, "explicit")
+    assert UserConfig.load().resolve() == (other, "wb_from_env")
+    assert UserConfig.load().resolve(hub.url) == (hub.url, hub.token)  # the saved hub's own
+    assert UserConfig.load().resolve(hub.url, "explicit") == (hub.url, "explicit")
     wb.connect(hub.url, hub.token)  # leave the session pointed at the test hub
 
 

@@ -50,14 +50,17 @@ def _when(iso: str | None) -> str:
 
 @errors_to_exit
 def login(url: UrlOpt = None, token: TokenOpt = None) -> None:
-    """Check a token against a hub and save both in the user config (mode 0600)."""
-    from workbench.hub.bootstrap import write_user_config
+    """Check a token against a hub and save both in the user config (mode 0600).
+
+    The token is then sent only to that hub; logging in to another hub replaces it.
+    """
+    from workbench.config import UserConfig
 
     if not token:
         token = typer.prompt("Token", hide_input=True).strip()
     with HubClient(url, token, progress=False) as client:
         me = client.whoami()
-        path = write_user_config(client.url, token)
+        path = UserConfig.load().save(client.url, token)
     typer.echo(f"Logged in to {client.url} as {me.get('name')}. Token saved in {path}.")
 
 

@@ -30,7 +30,7 @@ import httpcore
 import httpx
 
 from workbench.client import transfer
-from workbench.config import user_config_path
+from workbench.config import UserConfig
 from workbench.errors import (
     Conflict,
     InvalidRequest,
@@ -42,7 +42,6 @@ from workbench.version import __version__
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "http://127.0.0.1:8765"
 REPO_TYPES = ("model", "dataset", "space", "paper")
 _PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces", "paper": "papers"}
 _WEB_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/", "paper": "papers/"}
@@ -171,18 +170,6 @@ def _http_client(agent: str) -> httpx.Client:
     )
 
 
-def _read_user_config() -> dict[str, Any]:
-    path = user_config_path()
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable user config %s: %s", path, exc)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def error_from_response(resp: httpx.Response) -> WorkbenchError:
     """The typed error for a non-2xx response (``X-Error-Code`` first, then the status)."""
     code = resp.headers.get("X-Error-Code") or None
@@ -213,11 +200,8 @@ class HubClient:
     """A connection to one hub; use it as a context manager or call ``close()``."""
 
     def __init__(self, url: str | None = None, token: str | None = None, *, progress: bool = True) -> None:
-        url = url or os.environ.get("WORKBENCH_HUB_URL")
-        token = token or os.environ.get("WORKBENCH_TOKEN")
-        config = {} if url and token else _read_user_config()
-        self.url: str = (url or config.get("hub_url") or DEFAULT_URL).rstrip("/")
-        self.token: str | None = token or config.get("token") or None
+        #: A saved token goes only to the hub it was saved for (:meth:`UserConfig.resolve`).
+        self.url, self.token = UserConfig.load().resolve(url, token)
         self.progress = progress
         #: What the last upload or download moved: bytes_uploaded, files_skipped, ...
         self.last_transfer_stats: dict[str, int] = {}

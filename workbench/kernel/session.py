@@ -1,9 +1,8 @@
 """The kernel's connection to one hub, and pointing the Hugging Face libraries at it.
 
-``connect`` picks the hub (explicit arguments, then ``WORKBENCH_HUB_URL`` /
-``WORKBENCH_TOKEN``, then the user config file), checks the token, and points
-``huggingface_hub``, ``datasets`` and ``evaluate`` in this process at the hub: they read
-``HF_ENDPOINT`` once, at import, so the environment is set for later imports and the module
+``connect`` picks the hub and token as ``workbench.config.UserConfig.resolve`` does (a
+saved token goes only to its own hub), checks the token, and points ``huggingface_hub``,
+``datasets`` and ``evaluate`` in this process at the hub: they read ``HF_ENDPOINT`` once, at import, so the environment is set for later imports and the module
 constants are patched in those already imported (and, through an import hook, in those
 imported later). Tokens are never put in the environment; Workbench passes them explicitly.
 
@@ -30,7 +29,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from workbench.config import user_config_path
 from workbench.errors import (
     AuthenticationError,
     CachedCopyWarning,
@@ -45,7 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "http://127.0.0.1:8765"
 REPO_TYPES = ("model", "dataset", "paper", "space")
 LOADER = {
     "model": "wb.load_model",
@@ -91,34 +88,6 @@ class Connection:
         return self.cache_dir / host / f"{repo_type}s" / repo_id / commit
 
 
-def _same_hub(a: str | None, b: str | None) -> bool:
-    return bool(a and b and a.rstrip("/") == b.rstrip("/"))
-
-
-def _read_user_config() -> dict[str, Any]:
-    try:
-        data = json.loads(user_config_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _pick(url: str | None, token: str | None) -> tuple[str, str | None]:
-    """URL and token by precedence; a token is only used for the hub it was saved for."""
-    env_url = os.environ.get("WORKBENCH_HUB_URL") or None
-    env_token = os.environ.get("WORKBENCH_TOKEN") or None
-    config = _read_user_config()
-    conf_url = config.get("hub_url") or DEFAULT_URL
-    chosen = (url or env_url or conf_url).rstrip("/")
-    if token:
-        return chosen, token
-    if env_token and (env_url is None or _same_hub(env_url, chosen)):
-        return chosen, env_token
-    if config.get("token") and _same_hub(conf_url, chosen):
-        return chosen, str(config["token"])
-    return chosen, None
-
-
 def default_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg) / "workbench" / "repos"
@@ -141,9 +110,8 @@ def connect(
     global _current
     from workbench.client import HubClient
 
-    chosen, tok = _pick(url, token)
-    client = HubClient(chosen, tok)
-    client.token = tok  # HubClient would fall back to the config file's token for any hub
+    client = HubClient(url, token)  # a saved token goes only to its own hub
+    chosen, tok = client.url, client.token
     user, unverified = None, False
     if tok:
         try:
