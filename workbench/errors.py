@@ -4,7 +4,13 @@ Every error has a stable ``code`` (sent as ``X-Error-Code``) and an HTTP ``statu
 The Hugging Face clients read some codes (``RepoNotFound``, ``RevisionNotFound``,
 ``EntryNotFound``) to raise their own typed errors, so those names are fixed.
 
+:data:`CODES` lists every code Workbench sends or raises, once, with the class the client
+raises for it; ``docs/errors.md`` says what each means and what to do, and
+``tests/project/test_error_codes.py`` keeps the code, the registry and the table in step.
+
 >>> raise RepoNotFound("Repository demo/x not found")  # doctest: +SKIP
+>>> error_class_for("InvalidField", 400)
+<class 'workbench.errors.InvalidRequest'>
 """
 
 from __future__ import annotations
@@ -76,6 +82,11 @@ class PermissionDenied(WorkbenchError):
     status = 403
 
 
+class MethodNotAllowed(InvalidRequest):
+    code = "MethodNotAllowed"
+    status = 405
+
+
 class Conflict(WorkbenchError):
     code = "Conflict"
     status = 409
@@ -108,31 +119,109 @@ class ExecutionError(WorkbenchError):
     status = 422
 
 
-_BY_CODE: dict[str, type[WorkbenchError]] = {}
+class HubConnectionError(WorkbenchError, ConnectionError):
+    """The connection to the hub broke off (the client side of a request; never sent)."""
+
+    code = "HubConnectionError"
+    status = 502
 
 
-def _register(cls: type[WorkbenchError]) -> None:
-    _BY_CODE.setdefault(cls.code, cls)
-    for sub in cls.__subclasses__():
-        _register(sub)
+class HubUnreachable(HubConnectionError):
+    """Nothing answers at the hub's address: it is not running, or the URL is wrong."""
+
+    code = "HubUnreachable"
 
 
-_register(WorkbenchError)
+class HubTimeout(WorkbenchError, TimeoutError):
+    """The hub accepted the connection but did not answer in time."""
+
+    code = "HubTimeout"
+    status = 504
+
+
+def _codes(cls: type[WorkbenchError], names: str) -> dict[str, type[WorkbenchError]]:
+    return dict.fromkeys(names.split(), cls)
+
+
+#: Every error code Workbench sends (``X-Error-Code``, ``{"error": {"code"}}``) or raises in
+#: the caller's process, with the class the client raises for it; the class's ``status`` is
+#: the HTTP status the hub answers with. What each means: ``docs/errors.md``.
+CODES: dict[str, type[WorkbenchError]] = {
+    "InternalError": WorkbenchError,
+    "HttpError": WorkbenchError,
+    "LfsBatchMismatch": WorkbenchError,
+    "LfsPartWithoutEtag": WorkbenchError,
+    "UnsupportedDatabase": UnsupportedDatabase,
+    **_codes(HubConnectionError, "HubConnectionError"),
+    **_codes(HubUnreachable, "HubUnreachable HubUnavailable"),
+    **_codes(HubTimeout, "HubTimeout"),
+    **_codes(
+        NotFound,
+        "NotFound AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
+        "ConversionNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
+        "ModelClassNotFound NamespaceNotFound NotebookNotFound OrgNotFound PaperNotFound "
+        "RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound",
+    ),
+    **_codes(RepoNotFound, "RepoNotFound"),
+    **_codes(RevisionNotFound, "RevisionNotFound"),
+    **_codes(EntryNotFound, "EntryNotFound"),
+    **_codes(
+        InvalidRequest,
+        "InvalidRequest DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
+        "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
+        "InvalidConfig InvalidDataset InvalidExample InvalidExecutor InvalidField "
+        "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
+        "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidPart "
+        "InvalidPath InvalidPolicy InvalidRef InvalidRepoId InvalidRepoName InvalidRepoType "
+        "InvalidRole InvalidScope InvalidSetting InvalidSort InvalidSplit InvalidStatus "
+        "InvalidSupplement InvalidTokenName InvalidYaml LfsObjectMissing LoadFailed "
+        "MalformedBody MalformedCommit MissingDependency MissingField MissingParameter "
+        "MissingParts MissingPin NoEnvironment NoModelClass NoSafeWeights NoSplits "
+        "NotABranch NotAModel NotANotebook NotAPullRequest NotebookTooLarge "
+        "NotebookWithoutCellIds NothingToMerge NothingToUpload PathConflict QueryTimeout "
+        "ReservedNamespace RunNotSucceeded SearchNotSupported StatusUnchanged "
+        "SupplementNotFound TitleTooLong UnknownSplit UnsafePath UnsafeProgram "
+        "UnsupportedOperation WeightsMismatch WrongRepoType",
+    ),
+    **_codes(PayloadTooLarge, "PayloadTooLarge CommentTooLong"),
+    **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),
+    **_codes(MethodNotAllowed, "MethodNotAllowed"),
+    **_codes(IntegrityError, "IntegrityError HashMismatch SizeMismatch"),
+    **_codes(AuthenticationError, "Unauthorized InvalidToken TokenRequired"),
+    **_codes(
+        PermissionDenied,
+        "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
+        "NoWriteAccess NotAuthor NotCommentAuthor NotOrgMember OrgAdminRequired ProxyRefused "
+        "ReadOnlyToken UrlExpired WriteForbidden",
+    ),
+    **_codes(
+        Conflict,
+        "AccountExists CommentHidden CommitContention ConversionFailed ExportFolderNotEmpty "
+        "LastOrgAdmin MergeConflict PullRequestClosed PullRequestMerged RefExists RepoExists "
+        "StaleParentCommit ViewerNotReady",
+    ),
+}
+
+_BY_STATUS: tuple[type[WorkbenchError], ...] = (
+    NotFound,
+    AuthenticationError,
+    PermissionDenied,
+    Conflict,
+    PayloadTooLarge,
+    RangeNotSatisfiable,
+    MethodNotAllowed,
+    InvalidRequest,
+)
 
 
 def error_class_for(code: str | None, status: int) -> type[WorkbenchError]:
-    """Map an ``X-Error-Code`` (or a bare status) back to the exception class."""
-    if code and code in _BY_CODE:
-        return _BY_CODE[code]
-    for cls in (
-        NotFound,
-        AuthenticationError,
-        PermissionDenied,
-        Conflict,
-        PayloadTooLarge,
-        RangeNotSatisfiable,
-        InvalidRequest,
-    ):
-        if cls.status == status:
-            return cls
-    return WorkbenchError
+    """The class for an ``X-Error-Code`` and HTTP status: the code's class in :data:`CODES`
+    where its status agrees, else the class for the status (a code some route sends with
+    another status, or one this version does not know)."""
+    cls = CODES.get(code or "")
+    if cls is not None and cls.status == status:
+        return cls
+    for candidate in _BY_STATUS:
+        if candidate.status == status:
+            return candidate
+    return cls or WorkbenchError

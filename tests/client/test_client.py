@@ -20,6 +20,8 @@ from workbench.client.hub_client import RECV_BYTES, _LazyTLS
 from workbench.errors import (
     Conflict,
     EntryNotFound,
+    HubTimeout,
+    HubUnreachable,
     InvalidRequest,
     RepoNotFound,
     RevisionNotFound,
@@ -121,10 +123,21 @@ def test_errors_are_typed(client: HubClient, repo_id: str, tmp_path: Path) -> No
 def test_unreachable_hub_says_how_to_start_it() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     for call in (lambda c: c.whoami(), lambda c: c.repo_info("a/b")):  # httpx, http.client
-        with HubClient(url, "x") as c, pytest.raises(WorkbenchError) as exc:
+        with HubClient(url, "x") as c, pytest.raises(HubUnreachable) as exc:
             call(c)
-        assert exc.value.code == "HubUnreachable"
+        assert isinstance(exc.value, ConnectionError) and isinstance(exc.value, WorkbenchError)
+        assert exc.value.code == "HubUnreachable"  # the code stays, for the wire and the lab
         assert url in exc.value.message and "workbench hub serve" in exc.value.message
+
+
+def test_a_hub_that_does_not_answer_is_a_timeout() -> None:
+    """A port that accepts connections and never answers: HubTimeout, a TimeoutError."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with HubClient(url, "x") as c, pytest.raises(HubTimeout) as exc:
+            c.request("GET", "/api/whoami-v2", timeout=0.2)
+    assert isinstance(exc.value, TimeoutError) and isinstance(exc.value, WorkbenchError)
+    assert exc.value.code == "HubTimeout" and url in exc.value.message
 
 
 def _tls_server(tmp_path: Path) -> tuple[int, threading.Thread]:
@@ -643,7 +656,7 @@ def test_direct_download_errors_are_typed_and_redirects_fall_back(tmp_path: Path
         pytest.raises(WorkbenchError) as exc,
     ):
         c.download_file("a/b", "x.bin", revision="a" * 40, local_dir=tmp_path)
-    assert exc.value.code == "HubUnreachable"
+    assert isinstance(exc.value, HubUnreachable)
 
 
 def test_downloads_from_a_real_hub_take_the_direct_path(

@@ -14,7 +14,7 @@ import workbench as wb
 from tests.support.hub import HubProcess, free_port
 from tests.support.kernel import seed_demo, unique
 from workbench.config import UserConfig
-from workbench.errors import AuthenticationError, InvalidRequest, RepoNotFound, WorkbenchError
+from workbench.errors import AuthenticationError, HubUnreachable, InvalidRequest, RepoNotFound
 from workbench.kernel import session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,9 +153,9 @@ def test_auto_connect_on_first_use(
 def test_bad_token_and_unreachable_hub(hub: HubProcess) -> None:
     with pytest.raises(AuthenticationError, match="workbench login"):
         wb.connect(hub.url, "wb_not-a-real-token")
-    with pytest.raises(WorkbenchError) as err:
+    with pytest.raises(HubUnreachable, match="workbench hub serve") as err:
         wb.connect(f"http://127.0.0.1:{free_port()}", "wb_token")
-    assert err.value.code == "HubUnreachable" and "workbench hub serve" in err.value.message
+    assert isinstance(err.value, ConnectionError) and err.value.code == "HubUnreachable"
     wb.connect(hub.url, hub.token)
 
 

@@ -33,6 +33,9 @@ from workbench.client import transfer
 from workbench.config import UserConfig
 from workbench.errors import (
     Conflict,
+    HubConnectionError,
+    HubTimeout,
+    HubUnreachable,
     InvalidRequest,
     RepoNotFound,
     WorkbenchError,
@@ -242,20 +245,17 @@ class HubClient:
 
     def connection_error(self, stage: str, exc: BaseException, url: str) -> WorkbenchError:
         """The error for a failed connection: ``stage`` is ``connect`` (the hub could not be
-        reached), ``timeout`` (it did not answer in time) or anything else (it broke off)."""
+        reached: :class:`HubUnreachable`), ``timeout`` (it did not answer in time:
+        :class:`HubTimeout`) or anything else (it broke off: :class:`HubConnectionError`)."""
         if stage == "connect":
-            return WorkbenchError(
+            return HubUnreachable(
                 f"Cannot reach the hub at {self.url} ({exc}). Start it with "
                 "`workbench hub serve`, or point WORKBENCH_HUB_URL (or "
-                "`workbench login --url`) at a running hub.",
-                code="HubUnreachable",
+                "`workbench login --url`) at a running hub."
             )
         if stage == "timeout":
-            return WorkbenchError(f"The hub at {self.url} did not answer in time ({url}).", code="HubTimeout")
-        return WorkbenchError(
-            f"The connection to the hub at {self.url} failed during {url}: {exc!r}.",
-            code="HubConnectionError",
-        )
+            return HubTimeout(f"The hub at {self.url} did not answer in time ({url}).")
+        return HubConnectionError(f"The connection to the hub at {self.url} failed during {url}: {exc!r}.")
 
     def request(
         self,

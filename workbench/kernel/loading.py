@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workbench.errors import IntegrityError, InvalidRequest, NotFound, WorkbenchError
+from workbench.errors import HubUnreachable, IntegrityError, InvalidRequest, NotFound, WorkbenchError
 from workbench.kernel.converted import RECORDS, Memo
 from workbench.kernel.inputs import record
 from workbench.kernel.programs import PROGRAM_FILE, load_program
@@ -145,7 +145,7 @@ def _load_listed(
             out = None
         try:
             pinned = asked.result()
-        except WorkbenchError as exc:  # unreachable: what was loaded from the cache will do
+        except HubUnreachable as exc:  # what was loaded from the cache will do
             return unreachable(exc, guess if out is not None else None), out
     remember(pinned, guess)
     if out is not None and guess is not None and pinned.commit == guess.commit:

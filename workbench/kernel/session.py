@@ -2,9 +2,10 @@
 
 ``connect`` picks the hub and token as ``workbench.config.UserConfig.resolve`` does (a
 saved token goes only to its own hub), checks the token, and points ``huggingface_hub``,
-``datasets`` and ``evaluate`` in this process at the hub: they read ``HF_ENDPOINT`` once, at import, so the environment is set for later imports and the module
-constants are patched in those already imported (and, through an import hook, in those
-imported later). Tokens are never put in the environment; Workbench passes them explicitly.
+``datasets`` and ``evaluate`` in this process at the hub: they read ``HF_ENDPOINT`` once,
+at import, so the environment is set for later imports and the module constants are
+patched in those already imported (and, through an import hook, in those imported later).
+Tokens are never put in the environment; Workbench passes them explicitly.
 
 >>> import workbench as wb
 >>> wb.connect("http://127.0.0.1:8765", token="wb_...")    # doctest: +SKIP
@@ -32,6 +33,7 @@ from urllib.parse import quote, urlsplit
 from workbench.errors import (
     AuthenticationError,
     CachedCopyWarning,
+    HubUnreachable,
     InvalidRequest,
     RepoNotFound,
     RevisionNotFound,
@@ -122,8 +124,8 @@ def connect(
                 f"The hub at {chosen} rejected the token ({exc.message}). Run `workbench login "
                 f"--url {chosen}`, or pass a valid token: wb.connect(url, token=...)."
             ) from None
-        except WorkbenchError as exc:
-            if not (_lazily and exc.code == "HubUnreachable"):
+        except HubUnreachable as exc:
+            if not _lazily:
                 client.close()
                 raise
             # the first use of wb without wb.connect: loads go on from the cache (see pin)
@@ -344,27 +346,23 @@ def pin(repo_id: str, repo_type: str, revision: str | None = None) -> Resolved:
     hub (see :func:`unreachable`)."""
     try:
         pinned = resolve(repo_id, repo_type, revision)
-    except WorkbenchError as exc:
-        if exc.code != "HubUnreachable":
-            raise
+    except HubUnreachable as exc:
         return unreachable(exc, recall(repo_id, repo_type, revision))
     remember(pinned, recall(repo_id, repo_type, revision))
     return pinned
 
 
-def unreachable(exc: WorkbenchError, kept: Resolved | None) -> Resolved:
+def unreachable(exc: HubUnreachable, kept: Resolved | None) -> Resolved:
     """After ``exc`` from asking the hub where a revision points: ``kept`` (the commit it
-    named last time, whose files the caller has in the cache), with a warning, when the hub
-    could not be reached at all; else ``exc`` again. Every other answer (not found, no
-    access, a timeout or a broken connection) is raised as it is."""
-    if exc.code != "HubUnreachable":
-        raise exc
+    named last time, whose files the caller has in the cache), with a warning; without a
+    kept commit, :class:`HubUnreachable` saying so. Callers catch only
+    :class:`HubUnreachable`: every other answer (not found, no access, a timeout or a
+    broken connection) is raised as it is."""
     if kept is None:
-        raise WorkbenchError(
+        raise HubUnreachable(
             f"{exc.message} No copy of what that revision named is in the "
             "local cache to use meanwhile (a load made while the hub "
-            "answers keeps one).",
-            code="HubUnreachable",
+            "answers keeps one)."
         ) from None
     warnings.warn(
         CachedCopyWarning(
