@@ -20,14 +20,15 @@ SHARED = {"errors", "config", "names", "repocard", "markdown", "bibtex", "binder
 # notebook API, so only entry points may import it.
 ALLOWED: dict[str, set[str]] = {
     "shared": {"shared"},
-    "store": {"shared", "store"},
+    "xet": {"shared", "xet"},
+    "store": {"shared", "xet", "store"},
     "client": {"shared", "client"},
     "viewer": {"shared", "store", "viewer"},
     "evals": {"shared", "client", "evals"},
-    "hub": {"shared", "store", "viewer", "hub"},
+    "hub": {"shared", "xet", "store", "viewer", "hub"},
     "kernel": {"shared", "client", "evals", "kernel"},
-    "jupyter": {"shared", "store", "client", "viewer", "evals", "hub", "kernel", "jupyter"},
-    "cli": {"shared", "store", "client", "viewer", "evals", "hub", "kernel", "jupyter", "cli"},
+    "jupyter": {"shared", "xet", "store", "client", "viewer", "evals", "hub", "kernel", "jupyter"},
+    "cli": {"shared", "xet", "store", "client", "viewer", "evals", "hub", "kernel", "jupyter", "cli"},
     "root": {"shared", "kernel", "root"},
 }
 
