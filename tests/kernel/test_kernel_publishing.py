@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -129,6 +133,183 @@ def test_publish_model_bad_input_publishes_nothing(conn: wb.Connection) -> None:
         wb.publish_model({"w": torch.zeros(1)}, rid)
     with pytest.raises(InvalidRequest, match="namespace/name"):
         wb.publish_model(ScaledMLP(2), "no-namespace")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FRESH_LOAD = """
+import json, sys
+import torch
+import workbench as wb
+wb.connect(cache_dir=sys.argv[2])
+model = wb.load_model(sys.argv[1])
+with torch.no_grad():
+    out = model(torch.tensor(json.loads(sys.stdin.read())))
+print(json.dumps({"type": type(model).__name__, "out": out.tolist()}))
+"""
+
+
+def _load_in_fresh_process(hub: HubProcess, rid: str, x: torch.Tensor, tmp_path: Path) -> dict:  # type: ignore[type-arg]
+    """``wb.load_model(rid)(x)`` in a new Python process: no class from this one's memory."""
+    env = {
+        **os.environ,
+        "WORKBENCH_HUB_URL": hub.url,
+        "WORKBENCH_TOKEN": hub.token,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", FRESH_LOAD, rid, str(tmp_path / "fresh-cache")],
+        input=json.dumps(x.tolist()),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _config(conn: wb.Connection, rid: str) -> dict:  # type: ignore[type-arg]
+    with tempfile.TemporaryDirectory() as tmp:
+        return json.loads(conn.client.download_file(rid, "config.json", local_dir=tmp).read_text())
+
+
+class Unkept(nn.Module):
+    """A class only this process knows, whose constructor argument is kept nowhere."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(width, 3), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def test_publish_any_module_with_example_inputs_loads_in_a_fresh_process(
+    conn: wb.Connection, hub: HubProcess, tmp_path: Path
+) -> None:
+    linear = nn.Linear(4, 2)
+    rid = unique("linear-program")
+    wb.publish_model(linear, rid, example_inputs=(torch.randn(2, 4),))
+    assert {"model.pt2", "model.safetensors", "config.json"} <= {
+        f["path"] for f in conn.client.list_files(rid)
+    }
+    assert _config(conn, rid) == {
+        "architectures": ["Linear"],
+        "module": "torch.nn.modules.linear",
+        "in_features": 4,
+        "out_features": 2,
+    }
+    x = torch.randn(5, 4)  # another batch size than the example's
+    got = _load_in_fresh_process(hub, rid, x, tmp_path)
+    with torch.no_grad():
+        assert torch.allclose(torch.tensor(got["out"]), linear(x), atol=1e-6)
+
+    # Neither the class nor its argument can be found there: the program is enough.
+    unkept = Unkept(4)
+    rid = unique("unkept-program")
+    wb.publish_model(unkept, rid, example_inputs=torch.randn(3, 4))
+    config = _config(conn, rid)
+    assert config["architectures"] == ["Unkept"] and "width" not in config
+    got = _load_in_fresh_process(hub, rid, x, tmp_path)
+    assert got["type"] != "Unkept"
+    with torch.no_grad():
+        assert torch.allclose(torch.tensor(got["out"]), unkept(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: nn.Linear(4, 2, bias=False), {"in_features": 4, "out_features": 2, "bias": False}),
+        (
+            lambda: nn.LSTM(3, 5, num_layers=2, batch_first=True),
+            {"input_size": 3, "hidden_size": 5, "num_layers": 2, "batch_first": True},
+        ),
+        (
+            lambda: nn.Conv1d(2, 4, 3, stride=2),
+            {
+                "in_channels": 2,
+                "out_channels": 4,
+                "kernel_size": [3],
+                "stride": [2],
+                "padding": [0],
+                "dilation": [1],
+            },
+        ),
+    ],
+    ids=["Linear", "LSTM", "Conv1d"],
+)
+def test_publish_torch_module_reads_its_arguments_from_the_instance(
+    conn: wb.Connection,
+    make,
+    expected: dict,  # type: ignore[no-untyped-def, type-arg]
+) -> None:
+    model = make()
+    rid = unique(f"{type(model).__name__.lower()}-args")
+    wb.publish_model(model, rid)
+    assert "model.pt2" not in {f["path"] for f in conn.client.list_files(rid)}
+    config = _config(conn, rid)
+    assert config == {"architectures": [type(model).__name__], "module": type(model).__module__, **expected}
+    loaded = wb.load_model(rid)
+    assert type(loaded) is type(model) and not loaded.training
+    assert repr(loaded) == repr(model)
+    want, got = model.state_dict(), loaded.state_dict()
+    assert want.keys() == got.keys() and all(torch.equal(want[k], got[k]) for k in want)
+
+
+class Kept(nn.Module):
+    def __init__(self, width: int, depth: int = 1) -> None:
+        super().__init__()
+        self.width, self.depth = width, depth
+        self.layers = nn.Sequential(*(nn.Linear(width, width) for _ in range(depth)))
+
+
+class Misleading(nn.Module):
+    """Keeps an attribute named like its argument, with another meaning."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width * 2
+        self.fc = nn.Linear(width, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x)
+
+
+def test_publish_custom_module_reads_kept_arguments(conn: wb.Connection) -> None:
+    rid = unique("kept")
+    wb.publish_model(Kept(3, depth=2), rid)
+    assert _config(conn, rid)["width"] == 3 and _config(conn, rid)["depth"] == 2
+
+
+@pytest.mark.parametrize(
+    ("make", "needs", "shape"),
+    [
+        (lambda: nn.Sequential(nn.Linear(4, 3), nn.ReLU()), r"Sequential\(\) has other parameters", (3, 4)),
+        (lambda: Unkept(4), r"Unkept\(\) needs width", (3, 4)),
+        (lambda: nn.TransformerEncoderLayer(4, 2, 8, batch_first=True), "needs d_model, nhead", (3, 2, 4)),
+        (lambda: Misleading(4), r"Misleading\(width=8\) has other parameters", (3, 4)),
+        # torch.export cannot export an RNN (it warns about its flat weights): no program.
+        (lambda: nn.RNN(4, 3, nonlinearity="relu"), "differs from the model in mode", None),
+    ],
+    ids=["Sequential", "custom", "TransformerEncoderLayer", "misleading-attribute", "RNN-relu"],
+)
+def test_unknown_arguments_need_example_inputs(conn: wb.Connection, make, needs: str, shape) -> None:  # type: ignore[no-untyped-def]
+    model = make()
+    rid = unique("no-args")
+    with pytest.raises(InvalidRequest, match=needs) as err:
+        wb.publish_model(model, rid)
+    assert err.value.code == "InvalidConfig" and not _exists(conn, rid)
+    assert "example_inputs=" in str(err.value) and "config={...}" in str(err.value)
+    if shape is None:
+        return
+    # With example inputs the program carries the model, and the same call publishes.
+    x = torch.randn(*shape)
+    wb.publish_model(model, rid, example_inputs=x)
+    loaded = wb.load_model(rid)
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(x), loaded(x), atol=1e-5)
 
 
 def test_failed_commit_removes_the_repo_it_created(conn: wb.Connection) -> None:

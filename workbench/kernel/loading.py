@@ -20,11 +20,11 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from workbench.errors import HubUnreachable, IntegrityError, InvalidRequest, NotFound, WorkbenchError
+from workbench.kernel.constructors import RESERVED, construct
 from workbench.kernel.converted import RECORDS, Memo
 from workbench.kernel.inputs import record
 from workbench.kernel.programs import PROGRAM_FILE, load_program
@@ -404,28 +404,6 @@ def _find_class(name: str, config: dict[str, Any]) -> type | None:
     return cls if inspect.isclass(cls) else None
 
 
-def _construct(cls: type, config: dict[str, Any]) -> Any:
-    from_config: Callable[..., Any] | None = getattr(cls, "from_config", None)
-    if callable(from_config) and inspect.ismethod(from_config):
-        return from_config(config)
-    params = inspect.signature(cls).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        kwargs = {k: v for k, v in config.items() if k not in ("architectures", "module")}
-    else:
-        kwargs = {k: config[k] for k in params if k in config}
-    missing = [
-        n
-        for n, p in params.items()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs
-    ]
-    if missing:
-        raise InvalidRequest(
-            f"config.json has no value for {', '.join(missing)}, which {cls.__name__}() needs.",
-            code="InvalidConfig",
-        )
-    return cls(**kwargs)
-
-
 def _load_from_class(pinned: Resolved, config: dict[str, Any], files: set[str]) -> Any:
     import torch
     from safetensors.torch import load_model as load_weights
@@ -453,7 +431,7 @@ def _load_from_class(pinned: Resolved, config: dict[str, Any], files: set[str]) 
         )
     if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
         raise InvalidRequest(f"{name} is not a torch.nn.Module subclass.", code="NoModelClass")
-    model = _construct(cls, config)
+    model = construct(cls, config)
     path = fetch(pinned, [WEIGHTS])[WEIGHTS]
     try:
         load_weights(model, str(path), strict=True)
@@ -467,7 +445,5 @@ def _load_from_class(pinned: Resolved, config: dict[str, Any], files: set[str]) 
 
 def _kwargs_text(config: dict[str, Any]) -> str:
     return ", ".join(
-        f"{k}={v!r}"
-        for k, v in config.items()
-        if k not in ("architectures", "module") and not isinstance(v, dict | list)
+        f"{k}={v!r}" for k, v in config.items() if k not in RESERVED and not isinstance(v, dict | list)
     )

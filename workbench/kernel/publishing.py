@@ -10,7 +10,6 @@ CommitInfo('me/tiny', type='model', oid='3f2a...')
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import sys
@@ -28,6 +27,7 @@ from workbench.errors import (
     PermissionDenied,
     RepoNotFound,
 )
+from workbench.kernel.constructors import RESERVED, read_arguments
 from workbench.kernel.display import CommitInfo
 from workbench.kernel.inputs import InputRecord, inputs
 from workbench.kernel.programs import PROGRAM_FILE, export_program
@@ -163,29 +163,43 @@ def _init_kwargs(model: Any, config: Mapping[str, Any] | None) -> dict[str, Any]
     return out
 
 
-def _model_config(model: Any, config: Mapping[str, Any] | None) -> dict[str, Any]:
+def _model_config(model: Any, config: Mapping[str, Any] | None, *, has_program: bool) -> dict[str, Any]:
+    """config.json: the class, where to import it from, and its constructor arguments.
+
+    With a program (``has_program``) the arguments are a courtesy: ``wb.load_model`` uses
+    the program, so those that cannot be found are left out. Without one they must all be
+    there, given or read from the instance.
+    """
     import importlib
 
     cls = type(model)
     kwargs = _init_kwargs(model, config)
-    reserved = {"architectures", "module"} & set(kwargs)
+    reserved = RESERVED & set(kwargs)
     if reserved:
         raise InvalidRequest(
             f"config may not set {', '.join(sorted(reserved))}: Workbench writes them.", code="InvalidConfig"
         )
-    params = inspect.signature(cls).parameters
-    required = [
-        n
-        for n, p in params.items()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in kwargs
-    ]
-    if required and not callable(getattr(cls, "from_config", None)):
-        raise InvalidRequest(
-            f"{cls.__name__}() needs {', '.join(required)}, which wb.load_model could not "
-            "know: pass config={...} with the constructor arguments, or give the model an "
-            "`init_kwargs` dict.",
-            code="InvalidConfig",
-        )
+    if not callable(getattr(cls, "from_config", None)):
+        found = read_arguments(model, kwargs)
+        if not has_program and (found.missing or found.problem):
+            fix = (
+                "Pass example_inputs=(...) to publish a torch.export program, which loads "
+                "without the class or its arguments, or pass config={...} with the "
+                "constructor arguments (or give the model an `init_kwargs` dict)."
+            )
+            if found.missing:
+                raise InvalidRequest(
+                    f"{cls.__name__}() needs {', '.join(found.missing)}, which the instance "
+                    "does not keep as attributes of that name, so wb.load_model could not "
+                    f"rebuild it. {fix}",
+                    code="InvalidConfig",
+                )
+            raise InvalidRequest(
+                f"The constructor arguments read from the {cls.__name__} instance do not "
+                f"rebuild it: {found.problem}. {fix}",
+                code="InvalidConfig",
+            )
+        kwargs = found.found
     out: dict[str, Any] = {"architectures": [cls.__name__]}
     module = cls.__module__
     if module != "__main__":
@@ -262,7 +276,7 @@ def publish_model(
         else:
             from safetensors.torch import save_model
 
-            cfg = _model_config(model, config)
+            cfg = _model_config(model, config, has_program=example_inputs is not None)
             save_model(model, str(folder / "model.safetensors"), metadata={"format": "pt"})
             (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
             files["model.safetensors"] = folder / "model.safetensors"
