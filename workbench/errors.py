@@ -147,58 +147,61 @@ def _codes(cls: type[WorkbenchError], names: str) -> dict[str, type[WorkbenchErr
 #: the caller's process, with the class the client raises for it; the class's ``status`` is
 #: the HTTP status the hub answers with. What each means: ``docs/errors.md``.
 CODES: dict[str, type[WorkbenchError]] = {
-    "InternalError": WorkbenchError,
-    "HttpError": WorkbenchError,
-    "LfsBatchMismatch": WorkbenchError,
-    "LfsPartWithoutEtag": WorkbenchError,
-    "UnsupportedDatabase": UnsupportedDatabase,
+    **_codes(WorkbenchError, "HttpError InternalError LfsBatchMismatch LfsPartWithoutEtag"),
+    **_codes(UnsupportedDatabase, "UnsupportedDatabase"),
     **_codes(HubConnectionError, "HubConnectionError"),
-    **_codes(HubUnreachable, "HubUnreachable HubUnavailable"),
+    **_codes(HubUnreachable, "HubUnavailable HubUnreachable"),
     **_codes(HubTimeout, "HubTimeout"),
     **_codes(
         NotFound,
-        "NotFound AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
+        "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
-        "ModelClassNotFound NamespaceNotFound NotebookNotFound OrgNotFound PaperNotFound "
-        "RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound",
+        "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
+        "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound",
     ),
     **_codes(RepoNotFound, "RepoNotFound"),
     **_codes(RevisionNotFound, "RevisionNotFound"),
     **_codes(EntryNotFound, "EntryNotFound"),
     **_codes(
         InvalidRequest,
-        "InvalidRequest DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
+        "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
         "InvalidConfig InvalidDataset InvalidExample InvalidExecutor InvalidField "
         "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidPart "
-        "InvalidPath InvalidPolicy InvalidRef InvalidRepoId InvalidRepoName InvalidRepoType "
-        "InvalidRole InvalidScope InvalidSetting InvalidSort InvalidSplit InvalidStatus "
-        "InvalidSupplement InvalidTokenName InvalidYaml LfsObjectMissing LoadFailed "
-        "MalformedBody MalformedCommit MissingDependency MissingField MissingParameter "
-        "MissingParts MissingPin NoEnvironment NoModelClass NoSafeWeights NoSplits "
-        "NotABranch NotAModel NotANotebook NotAPullRequest NotebookTooLarge "
-        "NotebookWithoutCellIds NothingToMerge NothingToUpload PathConflict QueryTimeout "
-        "ReservedNamespace RunNotSucceeded SearchNotSupported StatusUnchanged "
-        "SupplementNotFound TitleTooLong UnknownSplit UnsafePath UnsafeProgram "
-        "UnsupportedOperation WeightsMismatch WrongRepoType",
+        "InvalidPath InvalidPolicy InvalidRange InvalidRef InvalidRepoId InvalidRepoName "
+        "InvalidRepoType InvalidRequest InvalidRole InvalidScope InvalidSetting InvalidSort "
+        "InvalidSplit InvalidStatus InvalidSupplement InvalidTokenName InvalidYaml "
+        "LfsObjectMissing LoadFailed MalformedBody MalformedCommit MalformedShard "
+        "MalformedXorb MissingDependency MissingField MissingParameter MissingParts "
+        "MissingPin NoEnvironment NoModelClass NoSafeWeights NoSplits NotABranch NotAModel "
+        "NotANotebook NotAPullRequest NotAReproduction NotebookTooLarge "
+        "NotebookWithoutCellIds NothingToMerge NothingToUpload NotYourRerun PathConflict "
+        "QueryTimeout ReproductionPinsDiffer ReservedNamespace RunNotSucceeded "
+        "SearchNotSupported StatusIsDerived StatusUnchanged SupplementNotFound "
+        "TermSizeMismatch TitleTooLong UnknownSplit UnsafePath UnsafeProgram "
+        "UnsupportedOperation WeightsMismatch WrongRepoType XorbNotFound",
     ),
-    **_codes(PayloadTooLarge, "PayloadTooLarge CommentTooLong"),
+    **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge"),
     **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),
     **_codes(MethodNotAllowed, "MethodNotAllowed"),
-    **_codes(IntegrityError, "IntegrityError HashMismatch SizeMismatch"),
-    **_codes(AuthenticationError, "Unauthorized InvalidToken TokenRequired"),
+    **_codes(IntegrityError, "HashMismatch IntegrityError SizeMismatch"),
+    **_codes(
+        AuthenticationError,
+        "InvalidToken TokenRequired Unauthorized XetTokenExpired XetTokenInvalid XetTokenRequired",
+    ),
     **_codes(
         PermissionDenied,
         "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
-        "NoWriteAccess NotAuthor NotCommentAuthor NotOrgMember OrgAdminRequired ProxyRefused "
-        "ReadOnlyToken UrlExpired WriteForbidden",
+        "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
+        "OrgAdminRequired ProxyRefused ReadOnlyToken UrlExpired WriteForbidden "
+        "XetTokenReadOnly",
     ),
     **_codes(
         Conflict,
-        "AccountExists CommentHidden CommitContention ConversionFailed ExportFolderNotEmpty "
-        "LastOrgAdmin MergeConflict PullRequestClosed PullRequestMerged RefExists RepoExists "
-        "StaleParentCommit ViewerNotReady",
+        "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
+        "ExportFolderNotEmpty LastOrgAdmin MergeConflict PullRequestClosed PullRequestMerged "
+        "RefExists RepoExists RerunNotFinished StaleParentCommit ViewerNotReady",
     ),
 }
 
