@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -70,31 +69,34 @@ def serve(
     database_url: DbOpt = None,
     storage: StorageOpt = None,
     public_url: Annotated[str | None, typer.Option(help="URL clients use to reach the hub.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes serving requests (uvicorn workers; see docs/deploy.md)."),
+    ] = 1,
 ) -> None:
-    """Start the hub (FastAPI under uvicorn)."""
+    """Start the hub (FastAPI under uvicorn), in one process or ``--workers`` processes."""
     import uvicorn
 
-    from workbench.hub import create_app
+    from workbench.hub.app import configure_logging, create_app, workers_of
 
     settings = settings_from(data, database_url, storage, host=host, port=port, public_url=public_url)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app_ = create_app(settings)
-    typer.echo(
-        f"Workbench hub on http://{settings.host}:{settings.port} "
-        f"(data: {Path(settings.data_dir).absolute()})",
-        err=True,
-    )
-    uvicorn.run(
-        app_,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        timeout_keep_alive=30,
-    )
+    configure_logging(settings)
+    where = f"http://{settings.host}:{settings.port} (data: {Path(settings.data_dir).absolute()})"
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "timeout_keep_alive": 30,
+    }
+    if workers == 1:
+        app_ = create_app(settings)
+        typer.echo(f"Workbench hub on {where}", err=True)
+        uvicorn.run(app_, **options)
+        return
+    with workers_of(settings) as factory:
+        typer.echo(f"Workbench hub on {where}, {workers} worker processes", err=True)
+        uvicorn.run(factory, factory=True, workers=workers, **options)
 
 
 # -- administration: these work on the data folder / database directly, no hub needed -------

@@ -1,20 +1,24 @@
-"""The hub's ASGI application: ``create_app(settings)``.
+"""The hub's ASGI application: ``create_app(settings)``, and its workers under
+``workbench hub serve --workers N``.
 
 >>> app = create_app(HubSettings(data_dir="/tmp/wb"))   # doctest: +SKIP
+>>> with workers_of(settings) as factory:                # doctest: +SKIP
+...     uvicorn.run(factory, factory=True, workers=4)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.config import HubSettings
 from workbench.errors import InvalidRequest, WorkbenchError
@@ -46,6 +50,11 @@ from workbench.viewer.jobs import JobWorkers
 
 log = logging.getLogger(__name__)
 
+#: Every response names the process that answered it (to tell ``--workers`` apart).
+PID_HEADER = "X-Workbench-Pid"
+#: The settings (JSON) each worker of ``workbench hub serve --workers N`` builds its app from.
+SETTINGS_ENV = "WORKBENCH_HUB_SETTINGS_JSON"
+
 
 def _keep_encoded(segment: str) -> str:
     from urllib.parse import unquote
@@ -74,6 +83,26 @@ class RawPathMiddleware:
         await self.app(scope, receive, send)
 
 
+class PidHeaderMiddleware:
+    """Add ``X-Workbench-Pid: <this process>`` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.header = (PID_HEADER.lower().encode(), str(os.getpid()).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_pid(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), self.header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
+
+
 def _is_workbench_route(request: Request) -> bool:
     route = request.scope.get("route")
     return "workbench" in (getattr(route, "tags", None) or [])
@@ -100,9 +129,36 @@ def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
-def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
-    store = store or Store.open(settings)
+def configure_logging(settings: HubSettings) -> None:
+    """The hub's log format and level, in the serving process and in each worker."""
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def start_up(store: Store, settings: HubSettings) -> None:
+    """The hub's once-only start-up work on an opened (so migrated) store.
+
+    Leftover temporary files, the signing key on a first start, search and paper records of
+    repos older than their tables, the admin user and the built-in metric spaces. A hub
+    started later beside running ones may do it again, but N processes starting in the same
+    instant would race (on a new PostgreSQL database, two migrations or two admins at once),
+    so ``--workers`` does it, and the migrations, once before the workers start.
+    """
     store.blobs.cleanup_tmp()
+    Signer.from_settings(settings.secret_key, store.data_dir)  # writes secret.key on a first start
+    reindex_pending(store)  # repos that predate the search index (migration 0002)
+    backfill_papers(store)  # citation links and PDF text of repos that predate migration 0005
+    ensure_admin(store, settings, url=settings.public_url or f"http://{settings.host}:{settings.port}")
+    if settings.builtin_metrics:
+        ensure_metric_spaces(store, settings.admin_user)  # evaluate.load("accuracy"), offline
+
+
+def create_app(settings: HubSettings, *, store: Store | None = None, started: bool = False) -> FastAPI:
+    """The hub's app; ``started``: :func:`start_up` ran already (in the parent of workers)."""
+    store = store or Store.open(settings)
+    if not started:
+        start_up(store, settings)
     signer = Signer.from_settings(settings.secret_key, store.data_dir)
     downloads = DownloadCounter(store)
     workers = JobWorkers(store, settings)  # background conversions (workbench.viewer.jobs)
@@ -122,11 +178,6 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
         description="A team hub that speaks the Hugging Face Hub protocol.",
     )
     app.state.hub = HubState(settings=settings, store=store, signer=signer, downloads=downloads)
-    reindex_pending(store)  # repos that predate the search index (migration 0002)
-    backfill_papers(store)  # citation links and PDF text of repos that predate migration 0005
-    ensure_admin(store, settings, url=settings.public_url or f"http://{settings.host}:{settings.port}")
-    if settings.builtin_metrics:
-        ensure_metric_spaces(store, settings.admin_user)  # evaluate.load("accuracy"), offline
 
     @app.exception_handler(WorkbenchError)
     async def _workbench_error(request: Request, exc: WorkbenchError) -> JSONResponse:
@@ -173,4 +224,37 @@ def create_app(settings: HubSettings, *, store: Store | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(PidHeaderMiddleware)
     return app
+
+
+@contextmanager
+def workers_of(settings: HubSettings) -> Iterator[str]:
+    """Prepare ``workbench hub serve --workers N``; yield the factory uvicorn imports per worker.
+
+    Here, once, before any worker starts: the migrations (``Store.open``), :func:`start_up`,
+    and the viewer's job process (``settings.viewer_workers`` threads for the whole serve,
+    however many workers). The workers get the settings as JSON in ``WORKBENCH_HUB_SETTINGS_JSON``
+    (uvicorn spawns them, so nothing else carries over), with ``viewer_workers=0``, and only
+    serve requests. The job process stops when the block ends, after uvicorn stopped the workers.
+    """
+    store = Store.open(settings)
+    try:
+        start_up(store, settings)
+        jobs = JobWorkers(store, settings)
+        jobs.start()
+    finally:
+        store.close()
+    os.environ[SETTINGS_ENV] = settings.model_copy(update={"viewer_workers": 0}).model_dump_json()
+    try:
+        yield f"{__name__}:worker_app"
+    finally:
+        os.environ.pop(SETTINGS_ENV, None)
+        jobs.stop()
+
+
+def worker_app() -> FastAPI:
+    """One worker's app under ``workbench hub serve --workers N`` (see :func:`workers_of`)."""
+    settings = HubSettings.model_validate_json(os.environ[SETTINGS_ENV])
+    configure_logging(settings)
+    return create_app(settings, started=True)
