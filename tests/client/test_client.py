@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.hub import HubProcess, free_port
-from workbench.client import HubClient
-from workbench.client.hub_client import RECV_BYTES, _LazyTLS
+from workbench.client import HubClient, download
+from workbench.client.http import RECV_BYTES, LazyTLS
 from workbench.errors import (
     Conflict,
     EntryNotFound,
@@ -186,7 +186,7 @@ def test_plain_http_hub_never_builds_a_tls_context_and_https_still_verifies(
     client: HubClient, tmp_path: Path
 ) -> None:
     transport = client._http._transport
-    assert isinstance(transport, _LazyTLS)
+    assert isinstance(transport, LazyTLS)
     client.whoami()
     assert transport._inner is None  # the hub is plain http: no CA bundle was loaded
     port, thread = _tls_server(tmp_path)
@@ -564,7 +564,7 @@ def test_a_deferred_check_marks_the_file_until_it_is_hashed(kind: str, tmp_path:
     keeps a good file and removes a bad one; a normal download clears a stale marker."""
     import hashlib
 
-    from workbench.client.transfer import check_deferred, unchecked
+    from workbench.client.download import check_deferred, unchecked
     from workbench.errors import IntegrityError
 
     pieces = [os.urandom(64 * 1024 + n) for n in range(40)]
@@ -602,17 +602,15 @@ def test_download_write_errors_surface_and_leave_nothing_behind(
     import errno
     import hashlib
 
-    from workbench.client import transfer
-
     calls = []
 
     def full(fd: int, pieces: list[bytes]) -> None:
         calls.append(fd)
         if len(calls) > 3:
             raise OSError(errno.ENOSPC, "No space left on device")
-        transfer.os.writev(fd, pieces)
+        download.os.writev(fd, pieces)
 
-    monkeypatch.setattr(transfer, "_write_all", full)
+    monkeypatch.setattr(download, "_write_all", full)
     pieces = [os.urandom(256 * 1024) for _ in range(64)]  # more batches than the queue holds
     headers = {
         "X-Linked-Size": str(256 * 1024 * 64),
@@ -666,12 +664,10 @@ def test_downloads_from_a_real_hub_take_the_direct_path(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from workbench.client import transfer
-
     def refuse(*args: object) -> None:
         raise AssertionError("the httpx path was taken")
 
-    monkeypatch.setattr(transfer, "_fetch_httpx", refuse)
+    monkeypatch.setattr(download, "_fetch_httpx", refuse)
     rid, first = uploaded
     paths = client.download(rid, ["big.dat", "config.json", "empty.txt"], revision=first, local_dir=tmp_path)
     assert [p.read_bytes() for p in paths] == [

@@ -122,7 +122,7 @@ def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubPro
     check that never ran (a crash) has the next load download the file again."""
     import datasets
 
-    from workbench.client.transfer import unchecked
+    from workbench.client.download import unchecked
     from workbench.errors import IntegrityError
     from workbench.kernel.session import connection
 

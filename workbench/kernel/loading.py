@@ -189,7 +189,7 @@ def _read_listed(
 
     import datasets
 
-    from workbench.client.transfer import unchecked
+    from workbench.client.download import unchecked
 
     files, features = listed
     local = fetch(pinned, _paths(listed), defer_check=True)
@@ -234,7 +234,7 @@ def _read_listed(
 
 def _discard(paths: list[Path]) -> None:
     """Remove the files whose check failed or never finished (the next load downloads them)."""
-    from workbench.client.transfer import discard, unchecked
+    from workbench.client.download import discard, unchecked
 
     for path in paths:
         if unchecked(path):

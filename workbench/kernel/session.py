@@ -422,7 +422,7 @@ def recall(repo_id: str, repo_type: str, revision: str | None) -> Resolved | Non
 def _missing(resolved: Resolved, paths: Sequence[str]) -> tuple[Path, list[str]]:
     """The commit's cache folder and which of ``paths`` are not in it yet (a file whose
     deferred SHA-256 check never ran is not: it is downloaded again)."""
-    from workbench.client.transfer import unchecked
+    from workbench.client.download import unchecked
 
     root = connection().repo_cache(resolved.type, resolved.repo_id, resolved.commit)
     return root, [p for p in paths if not (root / p).is_file() or unchecked(root / p)]
@@ -456,8 +456,8 @@ def fetch(resolved: Resolved, paths: Sequence[str], *, defer_check: bool = False
 def check_fetched(paths: Sequence[Path], *, remove: bool = True) -> None:
     """The deferred SHA-256 checks of files :func:`fetch` downloaded with ``defer_check``:
     :class:`IntegrityError` for the first that fails, removed first unless not ``remove``
-    (see ``transfer.check_deferred``)."""
-    from workbench.client.transfer import check_deferred
+    (see ``download.check_deferred``)."""
+    from workbench.client.download import check_deferred
 
     for path in paths:
         check_deferred(path, remove=remove)

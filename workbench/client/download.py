@@ -1,317 +1,49 @@
-"""Uploads and downloads for :class:`~workbench.client.HubClient` (HF_PROTOCOL §5, §6).
+"""Downloads for :class:`~workbench.client.HubClient`: files of one commit, checked.
 
-Upload: ask ``preupload`` which files are LFS (it needs only paths, sizes and 512-byte
-samples), then hash each file with the one digest it needs: SHA-256 for LFS files (the LFS
-id, also compared with the preupload ``oid``), the git blob SHA-1 for regular files the hub
-already holds at that path, nothing for new regular files. Unchanged files are skipped; LFS
-objects the hub lacks go through the git-LFS batch API (single PUT or multipart, streamed
-from disk), then one NDJSON commit is streamed. Memory stays bounded by a few chunks
-whatever the file sizes.
-
-Download: resolve the revision to one commit, stream each file's raw body to a temporary
-name, check size (and SHA-256 for LFS), rename. From a plain-http hub the body is read with
+Resolve the revision to one commit, stream each file's raw body to a temporary name, check
+size (and SHA-256 for LFS), rename. From a plain-http hub the body is read with
 ``http.client`` into reused buffers and hashed in a second thread; through ``httpx`` (https,
 proxies, redirects) writes and hashing run in worker threads. Either way receiving overlaps
-hashing.
+hashing. With ``defer_check`` the SHA-256 is checked later, by :func:`check_deferred`, and
+until then a marker beside the file says so (:func:`unchecked`).
 
->>> transfer.upload(client, "me/tiny", ["weights/"], repo_type="model", revision="main",
-...                 message=None, description="", parent_commit=None)   # doctest: +SKIP
+>>> download.download(client, "me/tiny", None, repo_type="model", revision="main",
+...                   local_dir=Path("tiny"))                            # doctest: +SKIP
+[PosixPath('/.../tiny/config.json'), ...]
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
-import json
 import os
 import queue
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import httpx
-from tqdm.auto import tqdm
 
-from workbench.client.local_files import LocalFile, PathsArg, collect_files
-from workbench.errors import IntegrityError, InvalidRequest, WorkbenchError, error_class_for
+from workbench.client.http import ERROR_BODY_BYTES, TRANSFER_TIMEOUT, error_from_response
+from workbench.client.progress import progress_bar
+from workbench.errors import IntegrityError, InvalidRequest, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.client.hub_client import HubClient
 
-LFS_JSON = "application/vnd.git-lfs+json"
-BATCH = 256  # files per preupload call and objects per LFS batch call (the Hub's limits)
-B64_CHUNK = 3 * 1024 * 1024  # a multiple of 3: base64 pieces concatenate without padding
-BAR_MIN_BYTES = 8 * 1024 * 1024
-# No read timeout: a hub may take minutes to hash a large body before it answers.
-TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None, write=None)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-# Downloads: received pieces (what each recv returned, up to hub_client.RECV_BYTES) go to
-# the worker threads in batches of this many bytes; each worker runs at most QUEUE_DEPTH
-# batches behind the network.
-# 1 MiB batches gave the steadiest times here (4 MiB ones: as fast at best, more outliers).
+# Received pieces (what each recv returned, up to http.RECV_BYTES) go to the worker threads
+# in batches of this many bytes; each worker runs at most QUEUE_DEPTH batches behind the
+# network. (Why this size: bench/README.md, "Client transport".)
 RECEIVE_BATCH = 1024 * 1024
 QUEUE_DEPTH = 8
 IOV_MAX = 1024
-ERROR_BODY_BYTES = 1024 * 1024  # of an error answer, read for its message
 T = TypeVar("T")
-
-
-def _bar(client: HubClient, total: int | None, desc: str, *, force: bool = False) -> Any:
-    enabled = client.progress and (force or (total or 0) > BAR_MIN_BYTES)
-    return tqdm(
-        total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, disable=not enabled, leave=False
-    )
-
-
-def _batches(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def commit_header(summary: str, description: str, parent_commit: str | None) -> dict[str, Any]:
-    header: dict[str, Any] = {"summary": summary, "description": description}
-    if parent_commit:
-        header["parentCommit"] = parent_commit
-    return header
-
-
-# -- upload ---------------------------------------------------------------------------------
-
-
-def upload(
-    client: HubClient,
-    repo_id: str,
-    paths: PathsArg,
-    *,
-    repo_type: str,
-    revision: str,
-    message: str | None,
-    description: str,
-    parent_commit: str | None,
-) -> dict[str, Any]:
-    stats = client.last_transfer_stats = dict.fromkeys(
-        ("files", "files_skipped", "files_uploaded", "bytes_uploaded", "lfs_deduplicated", "lfs_parts"), 0
-    )
-    files = collect_files(paths)
-    if not files:
-        raise InvalidRequest(f"Nothing to upload in {paths!r}.", code="NothingToUpload")
-    stats["files"] = len(files)
-    for f in files:
-        f.read_sample()
-
-    todo = _preupload(client, repo_id, files, repo_type, revision)
-    stats["files_skipped"] = len(files) - len(todo)
-    rev = quote(revision, safe="")
-    if not todo:
-        sha = client.revision_sha(repo_id, type=repo_type, revision=revision)
-        return {
-            "commitOid": sha,
-            "commitUrl": f"{client.repo_url(repo_id, type=repo_type)}/commit/{sha}",
-            "pullRequestUrl": None,
-            "noop": True,
-        }
-
-    lfs = {f.sha256: f for f in todo if f.lfs}  # one transfer per content
-    plans = _lfs_batch(client, repo_id, list(lfs.values()), repo_type, revision)
-    to_send = [(lfs[obj["oid"]], obj) for obj in plans if obj.get("actions", {}).get("upload")]
-    stats["lfs_deduplicated"] = len(plans) - len(to_send)
-    inline = [f for f in todo if not f.lfs]
-    send_total = sum(f.size for f, _ in to_send) + sum(f.size for f in inline)
-    with _bar(client, send_total, "Uploading") as bar:
-
-        def sent(n: int) -> None:
-            stats["bytes_uploaded"] += n
-            bar.update(n)
-
-        for f, obj in to_send:
-            stats["lfs_parts"] += _send_lfs(client, f, obj, sent)
-        summary = message or _default_message(todo)
-        body = _commit_body(commit_header(summary, description, parent_commit), todo, sent)
-        result: dict[str, Any] = client.request(
-            "POST",
-            client.api_path(repo_id, repo_type, "commit", rev),
-            content=body,
-            headers={"Content-Type": "application/x-ndjson"},
-            timeout=TRANSFER_TIMEOUT,
-        ).json()
-    stats["files_uploaded"] = len(todo)
-    return result
-
-
-def _default_message(files: Sequence[LocalFile]) -> str:
-    if len(files) == 1:
-        return f"Upload {files[0].path}"
-    return f"Upload {len(files)} files"
-
-
-def _preupload(
-    client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str, revision: str
-) -> list[LocalFile]:
-    """Mark LFS files, hash what must be hashed; return the files not already at their path
-    with the same content."""
-    url = client.api_path(repo_id, repo_type, "preupload", quote(revision, safe=""))
-    answers: dict[str, dict[str, Any]] = {}
-    for batch in _batches(files):
-        body = {
-            "files": [
-                {"path": f.path, "size": f.size, "sample": base64.b64encode(f.sample).decode()} for f in batch
-            ]
-        }
-        resp = client.request("POST", url, json=body, headers={"X-Workbench-Lfs": "1"})
-        for item in resp.json().get("files", []):
-            answers[item.get("path")] = item
-    kept: list[tuple[LocalFile, str | None]] = []
-    for f in files:
-        answer = answers.get(f.path, {})
-        if answer.get("shouldIgnore"):
-            continue
-        f.lfs = answer.get("uploadMode") == "lfs" and f.size > 0
-        kept.append((f, answer.get("oid") or None))
-    # LFS files always need their SHA-256 (the batch and the commit name them by it); a
-    # regular file needs its git SHA-1 only to compare with a blob already at its path.
-    need = [f for f, oid in kept if f.lfs or oid]
-    with _bar(client, sum(f.size for f in need), "Hashing") as bar:
-        for f in need:
-            f.hash(on_chunk=bar.update, sha256=f.lfs, git=not f.lfs)
-    return [f for f, oid in kept if not oid or oid != (f.sha256 if f.lfs else f.git_oid)]
-
-
-def _lfs_batch(
-    client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str, revision: str
-) -> list[dict[str, Any]]:
-    url = client.web_path(repo_id, repo_type) + ".git/info/lfs/objects/batch"
-    out: list[dict[str, Any]] = []
-    for batch in _batches(files):
-        body = {
-            "operation": "upload",
-            "transfers": ["basic", "multipart"],
-            "objects": [{"oid": f.sha256, "size": f.size} for f in batch],
-            "hash_algo": "sha256",
-            "ref": {"name": revision},
-        }
-        resp = client.request(
-            "POST",
-            url,
-            content=json.dumps(body).encode(),
-            headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON},
-        )
-        for obj in resp.json().get("objects", []):
-            err = obj.get("error")
-            if err:
-                status = err.get("code") if isinstance(err.get("code"), int) else 500
-                raise error_class_for(None, status)(
-                    f"The hub refused LFS object {obj.get('oid')}: {err.get('message')}"
-                )
-            out.append(obj)
-    known = {f.sha256 for f in files}
-    if {o.get("oid") for o in out} != known:
-        raise WorkbenchError(
-            "The LFS batch answer does not list the objects asked for.", code="LfsBatchMismatch"
-        )
-    return out
-
-
-def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any], sent: Callable[[int], None]) -> int:
-    """PUT one object (whole, or part by part), complete and verify it; return the part count.
-
-    HF_PROTOCOL §6.3: the PUTs and the completion carry no token (the URLs are signed).
-    """
-    actions = obj["actions"]
-    upload_action = actions["upload"]
-    header = dict(upload_action.get("header") or {})
-    parts: list[dict[str, Any]] = []
-    if "chunk_size" in header:
-        chunk_size = int(header.pop("chunk_size"))
-        count = -(-f.size // chunk_size)
-        for n in range(1, count + 1):
-            part_url = header.get(str(n))
-            if not part_url:
-                raise WorkbenchError(
-                    f"The multipart plan for {f.path} lacks part {n}.", code="LfsBatchMismatch"
-                )
-            start = (n - 1) * chunk_size
-            length = min(chunk_size, f.size - start)
-            resp = client.request(
-                "PUT",
-                part_url,
-                auth=False,
-                timeout=TRANSFER_TIMEOUT,
-                content=f.chunks(start, length, on_chunk=sent),
-                headers={"Content-Length": str(length)},
-            )
-            etag = resp.headers.get("ETag")
-            if not etag:
-                raise WorkbenchError(
-                    f"Part {n} of {f.path} was stored without an ETag.", code="LfsPartWithoutEtag"
-                )
-            parts.append({"partNumber": n, "etag": etag})
-        client.request(
-            "POST",
-            upload_action["href"],
-            auth=False,
-            content=json.dumps({"oid": f.sha256, "parts": parts}).encode(),
-            headers={"Content-Type": LFS_JSON, "Accept": LFS_JSON},
-        )
-    else:
-        headers = {k: str(v) for k, v in header.items()}
-        headers["Content-Length"] = str(f.size)
-        client.request(
-            "PUT",
-            upload_action["href"],
-            auth=False,
-            timeout=TRANSFER_TIMEOUT,
-            content=f.chunks(on_chunk=sent),
-            headers=headers,
-        )
-    verify = actions.get("verify")
-    if verify and verify.get("href"):
-        headers = {k: str(v) for k, v in (verify.get("header") or {}).items()}
-        headers.update({"Content-Type": LFS_JSON, "Accept": LFS_JSON})
-        client.request(
-            "POST",
-            verify["href"],
-            headers=headers,
-            content=json.dumps({"oid": f.sha256, "size": f.size}).encode(),
-        )
-    return len(parts)
-
-
-def _b64(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    """Base64 of a stream of pieces, without holding more than one piece."""
-    rest = b""
-    for piece in pieces:
-        data = rest + piece
-        cut = len(data) - len(data) % 3
-        rest = data[cut:]
-        if cut:
-            yield base64.b64encode(data[:cut])
-    if rest:
-        yield base64.b64encode(rest)
-
-
-def _commit_body(
-    header: dict[str, Any], files: list[LocalFile], sent: Callable[[int], None]
-) -> Iterator[bytes]:
-    """The NDJSON commit (HF_PROTOCOL §6.4), generated as it is sent."""
-    yield json.dumps({"key": "header", "value": header}).encode() + b"\n"
-    for f in files:
-        if f.lfs:
-            value = {"path": f.path, "algo": "sha256", "oid": f.sha256, "size": f.size}
-            yield json.dumps({"key": "lfsFile", "value": value}).encode() + b"\n"
-            continue
-        # "content" first: the hub streams a long line's content straight to its blob store.
-        yield b'{"key":"file","value":{"content":"'
-        yield from _b64(f.chunks(chunk_size=B64_CHUNK, on_chunk=sent))
-        yield b'","path":' + json.dumps(f.path).encode() + b',"encoding":"base64"}}\n'
-
-
-# -- download -------------------------------------------------------------------------------
 
 
 def _target(root: Path, path: str) -> Path:
@@ -356,7 +88,7 @@ def download(
     root = local_dir.absolute()
     targets = [(name, _target(root, name)) for name in filenames]
     out = []
-    with _bar(client, total, "Downloading", force=True) as bar:
+    with progress_bar(client.progress, total, "Downloading", force=True) as bar:
         for name, target in targets:
             url = client.web_path(repo_id, repo_type, "resolve", sha, quote(name, safe="/"))
             got = _fetch(client, url, name, target, bar, grow_total=total is None, defer_check=defer_check)
@@ -556,11 +288,10 @@ def _fetch_direct(
     ``httpx`` to follow (a redirect, an encoded body).
 
     ``httpx`` hands its body over as new ``bytes`` per read, copied again by h11 and joined
-    again for the hasher: for a 62 MB file that was 0.10-0.16 s of client CPU against
-    0.06-0.08 s for ``curl`` on the same loopback. ``readinto`` fills a buffer straight from
-    the socket.
+    again for the hasher; ``readinto`` fills a buffer straight from the socket (figures:
+    bench/README.md, "Client transport").
     """
-    conn, resp, full = direct_get(client, url, TRANSFER_TIMEOUT)
+    conn, resp, full = client.direct_get(url, TRANSFER_TIMEOUT)
 
     def failed(exc: BaseException) -> WorkbenchError:
         return client.connection_error("timeout" if isinstance(exc, TimeoutError) else "request", exc, url)
@@ -569,8 +300,6 @@ def _fetch_direct(
         if 300 <= resp.status < 400 or resp.getheader("Content-Encoding", "identity") != "identity":
             return None
         if resp.status >= 400:
-            from workbench.client.hub_client import error_from_response
-
             try:
                 body = resp.read(ERROR_BODY_BYTES)
             except (OSError, http.client.HTTPException) as exc:
@@ -592,33 +321,6 @@ def _fetch_direct(
     finally:
         resp.close()  # it holds the socket when the hub closes the connection
         conn.close()
-
-
-def direct_get(
-    client: HubClient, url: str, timeout: httpx.Timeout
-) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse, str]:
-    """``GET url`` (identity encoding, the client's token and agent) over a new
-    ``http.client`` connection to a plain-http hub: the connection, the response with its
-    head read, and the full URL; the caller closes both. Failing to connect or to send
-    raises the client's connection error."""
-    full, headers = client._prepare(
-        url, True, {"Accept-Encoding": "identity", "User-Agent": client.user_agent}
-    )
-    parts = urlsplit(full)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout.connect)
-    stage = "connect"
-    try:
-        conn.connect()
-        stage = "request"
-        assert conn.sock is not None
-        conn.sock.settimeout(timeout.read)
-        conn.request("GET", urlunsplit(("", "", parts.path, parts.query, "")), headers=headers)
-        return conn, conn.getresponse(), full
-    except (OSError, http.client.HTTPException) as exc:
-        conn.close()
-        raise client.connection_error(
-            "timeout" if stage != "connect" and isinstance(exc, TimeoutError) else stage, exc, url
-        ) from exc
 
 
 def _receive_into(read: Callable[[memoryview], int], fd: int, sha256: Any, bar: Any, size: int | None) -> int:
