@@ -40,6 +40,7 @@ from workbench.hub.routes import (
     search,
     upload,
     viewer,
+    xet,
 )
 from workbench.hub.signing import Signer
 from workbench.store.paper_backfill import backfill_papers
@@ -214,6 +215,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
         discussions,
         papers,
         access,
+        xet,
         history,
         repos,
         refs,

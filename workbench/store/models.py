@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -249,4 +250,48 @@ class ViewerSearchIndex(Base):
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
     blob_sha256: Mapped[str] = mapped_column(String(64))
     num_rows: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class XetXorb(Base):
+    """A verified xorb: its chunk records are a blob; ``chunks`` packs, per chunk, its hash
+    (32 bytes), the offset of its record and its size (little-endian u32 each)."""
+
+    __tablename__ = "xet_xorbs"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # Xet hex form
+    blob_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)  # bytes of chunk records
+    unpacked_size: Mapped[int] = mapped_column(BigInteger)
+    num_chunks: Mapped[int] = mapped_column(Integer)
+    chunks: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class XetFile(Base):
+    """A file registered by a shard: its Xet hash and the xorb chunk ranges that rebuild it."""
+
+    __tablename__ = "xet_files"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # Xet hex form
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    terms: Mapped[list[list[object]]] = mapped_column(JSON)  # [[xorb hash, start, end, size]]
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class XetFileRepo(Base):
+    """Which repos a Xet file was uploaded to: a Xet read token reaches only those files."""
+
+    __tablename__ = "xet_file_repos"
+    file_hash: Mapped[str] = mapped_column(ForeignKey("xet_files.hash", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class XetShard(Base):
+    """An uploaded shard, kept as a blob (the record of what a client registered)."""
+
+    __tablename__ = "xet_shards"
+    blob_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,197 @@
+"""Xet: the hub's token endpoints and the CAS service the stock client (hf_xet) talks to.
+
+The token endpoints answer the JSON body hf_xet reads (``casUrl``, ``accessToken``, ``exp``)
+and the ``X-Xet-*`` headers huggingface_hub reads; the CAS is this same hub (``casUrl`` is
+its base URL). CAS requests carry the Xet token, not the hub token. Only the v1 routes
+exist: hf_xet tries ``/v2/...`` and the xorb-grant flow first and falls back on a 404.
+
+>>> GET /api/models/me/demo/xet-write-token/main            # doctest: +SKIP
+{"casUrl": "http://hub", "accessToken": "xet1....", "exp": 1765000000}
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from workbench.errors import InvalidRequest, NotFound
+from workbench.hub import xet_tokens
+from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key
+from workbench.store import xet_cas
+from workbench.store.access import readable_repo, writable_repo
+from workbench.xet.hashing import hex_to_hash
+from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
+from workbench.xet.xorb import MAX_XORB_SIZE, parse_xorb
+
+router = APIRouter(tags=["xet"])
+
+_PREFIX = "default"
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _token_response(state: State, request: Request, scope: str, repo_id: int) -> JSONResponse:
+    expires = int(time.time()) + xet_tokens.TOKEN_TTL
+    token = xet_tokens.issue(state.signer, scope, repo_id, expires=expires)
+    cas_url = base_url(request)
+    return JSONResponse(
+        {"casUrl": cas_url, "accessToken": token, "exp": expires},
+        headers={
+            "X-Xet-Cas-Url": cas_url,
+            "X-Xet-Access-Token": token,
+            "X-Xet-Token-Expiration": str(expires),
+        },
+    )
+
+
+@router.get(
+    "/api/{plural}/{namespace}/{name}/xet-{scope}-token/{revision:path}",
+    summary="A short-lived Xet token to read (download) or write (upload) this repo's CAS files",
+)
+def xet_token(
+    request: Request,
+    state: State,
+    caller: Caller,
+    plural: str,
+    namespace: str,
+    name: str,
+    scope: str,
+    revision: str,
+) -> JSONResponse:
+    if scope not in ("read", "write"):
+        raise NotFound(f"No Xet token of kind {scope!r}: ask for xet-read-token or xet-write-token.")
+    key = repo_key(plural, namespace, name)
+    check_access = writable_repo if scope == "write" else readable_repo
+    with state.store.read() as s:
+        repo_id = check_access(state.store, s, caller, key.as_tuple()).id
+    return _token_response(state, request, scope, repo_id)
+
+
+def _grant(request: Request, state: State) -> xet_tokens.XetGrant:
+    return xet_tokens.check(state.signer, bearer_token(request))
+
+
+def _prefix(prefix: str) -> None:
+    if prefix != _PREFIX:
+        raise NotFound(f"Unknown CAS prefix {prefix!r}; only {_PREFIX!r} exists.", code="NotFound")
+
+
+@router.post("/v1/xorbs/{prefix}/{xorb_hash}", summary="Upload a xorb (verified before it is kept)")
+async def upload_xorb(request: Request, state: State, prefix: str, xorb_hash: str) -> JSONResponse:
+    xet_tokens.require_write(_grant(request, state))
+    _prefix(prefix)
+    expected = hex_to_hash(xorb_hash)
+    body = await read_body(request, MAX_XORB_SIZE)
+    if await anyio.to_thread.run_sync(xet_cas.has_xorb, state.store, xorb_hash):
+        return JSONResponse({"was_inserted": False})
+
+    def verify_and_keep() -> bool:
+        return xet_cas.register_xorb(state.store, parse_xorb(body), expected)
+
+    inserted = await anyio.to_thread.run_sync(verify_and_keep)
+    return JSONResponse({"was_inserted": inserted})
+
+
+@router.post("/v1/shards", summary="Register the files of a shard (every xorb must be uploaded)")
+async def upload_shard(request: Request, state: State) -> JSONResponse:
+    grant = _grant(request, state)
+    xet_tokens.require_write(grant)
+    body = await read_body(request, MAX_SHARD_SIZE)
+
+    def check_and_register() -> bool:
+        return xet_cas.register_shard(state.store, parse_shard(body), body, repo_id=grant.repo_id)
+
+    created = await anyio.to_thread.run_sync(check_and_register)
+    return JSONResponse({"result": 1 if created else 0})
+
+
+@router.get("/v1/chunks/{prefix}/{chunk_hash}", summary="Global deduplication query")
+def query_chunk(request: Request, state: State, prefix: str, chunk_hash: str) -> Response:
+    _grant(request, state)
+    _prefix(prefix)
+    hex_to_hash(chunk_hash)
+    # Answering "unknown" is always correct: the client then uploads the chunk itself.
+    raise NotFound(f"chunk {chunk_hash} is not known to the global deduplication index")
+
+
+def _parse_range(header: str | None) -> tuple[int, int | None] | None:
+    if header is None:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None or not (match.group(1) or match.group(2)):
+        raise InvalidRequest(f"Unsupported Range header {header!r}", code="InvalidRange")
+    if not match.group(1):  # a suffix range is not something hf_xet sends
+        raise InvalidRequest("Suffix ranges are not supported here", code="InvalidRange")
+    return int(match.group(1)), int(match.group(2)) if match.group(2) else None
+
+
+def _fetch_url(request: Request, state: State, xorb_hash: str) -> str:
+    expires = int(time.time()) + xet_tokens.URL_TTL
+    sig = state.signer.sign("xorb", xorb_hash, expires=expires)
+    return f"{base_url(request)}/v1/xorb-data/{xorb_hash}?expires={expires}&sig={sig}"
+
+
+@router.get("/v1/reconstructions/{file_id}", summary="How to rebuild a file (or a byte range)")
+def reconstruction(request: Request, state: State, file_id: str) -> JSONResponse:
+    grant = _grant(request, state)
+    hex_to_hash(file_id)
+    result = xet_cas.reconstruct(
+        state.store,
+        file_id,
+        repo_id=grant.repo_id,
+        byte_range=_parse_range(request.headers.get("range")),
+    )
+    terms: list[dict[str, Any]] = []
+    fetch_info: dict[str, list[dict[str, Any]]] = {}
+    for term in result.terms:
+        chunk_range = {"start": term.start, "end": term.end}
+        terms.append({"hash": term.xorb.hash, "unpacked_length": term.size, "range": chunk_range})
+        first, last = term.xorb.byte_range(term.start, term.end)
+        entries = fetch_info.setdefault(term.xorb.hash, [])
+        if all(e["range"] != chunk_range for e in entries):
+            entries.append(
+                {
+                    "range": chunk_range,
+                    "url": _fetch_url(request, state, term.xorb.hash),
+                    "url_range": {"start": first, "end": last},
+                }
+            )
+    return JSONResponse(
+        {
+            "offset_into_first_range": result.offset_into_first_range,
+            "terms": terms,
+            "fetch_info": fetch_info,
+        }
+    )
+
+
+@router.get("/v1/xorb-data/{xorb_hash}", summary="Bytes of a stored xorb (signed URL, Range)")
+async def xorb_data(
+    request: Request,
+    state: State,
+    xorb_hash: str,
+    expires: int = Query(...),
+    sig: str = Query(...),
+) -> Response:
+    state.signer.check("xorb", xorb_hash, expires=expires, signature=sig)
+    byte_range = _parse_range(request.headers.get("range"))
+    if byte_range is None or byte_range[1] is None:
+        raise InvalidRequest("Fetch xorb bytes with a closed Range header", code="InvalidRange")
+    first, last = byte_range
+    data = await anyio.to_thread.run_sync(xet_cas.read_xorb_bytes, state.store, xorb_hash, first, last)
+    return Response(
+        data,
+        status_code=206,
+        media_type="application/octet-stream",
+        headers={"Content-Range": f"bytes {first}-{last}/*"},
+    )
+
+
+@router.post("/v1/telemetry", status_code=204, summary="Accept and drop hf_xet's transfer telemetry")
+def telemetry() -> Response:
+    # hf_xet posts transfer statistics after each session; the hub keeps none of them.
+    return Response(status_code=204)
