@@ -1,6 +1,7 @@
 """Every setting is documented; the README's commands exist; docs links resolve, and the CLI
 commands the docs name exist."""
 
+import os
 import re
 from pathlib import Path
 
@@ -70,9 +71,66 @@ def test_every_relative_link_resolves() -> None:
             target = (match.group(1) or match.group(2)).split("#")[0]
             if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
                 continue
-            if not (doc.parent / target).exists():
+            resolved = (doc.parent / target).resolve()
+            if not resolved.is_relative_to(ROOT) or not resolved.exists():
                 broken.append(f"{doc.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+# -- the product stands alone: nothing points outside the repository -----------------------------
+
+# a path that climbs out of its folder: `../x`, `../../shared/y`
+_CLIMB = re.compile(r"(?<![\w.])(?:\.\./)+[\w.@/-]*")
+# a notes file by name, such as `HF_PROTOCOL.md`: the repository must hold one so named
+_NOTES = re.compile(r"(?<![\w.-])[A-Z][A-Z0-9_]*\.md\b")
+_NOT_OURS = {".git", ".venv", "node_modules", ".yarn", "__pycache__", ".pytest_cache", ".ruff_cache"}
+
+
+def _product_files() -> list[Path]:
+    """README.md, docs/ and workbench/ (as text), without build output and caches."""
+    built = ROOT / "workbench" / "labextension"  # the lab extension's build, not in git
+    files = [ROOT / "README.md", *(ROOT / "docs").rglob("*"), *(ROOT / "workbench").rglob("*")]
+    return [
+        p
+        for p in files
+        if p.is_file()
+        and not p.is_relative_to(built)
+        and "__pycache__" not in p.parts
+        and p.suffix not in (".png", ".jpg", ".gif", ".svg", ".pdf")
+    ]
+
+
+def _markdown_names() -> set[str]:
+    """Names of the markdown files the repository holds (not those of its dependencies)."""
+    held: set[str] = set()
+    for _folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in _NOT_OURS]
+        held.update(name for name in names if name.endswith(".md"))
+    return held
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    """What users get (README, docs, the package) cites only what the repository holds: no
+    `../shared/` notes, no path that climbs out of the checkout, no notes file it lacks."""
+    held = _markdown_names()
+    bad = []
+    for path in _product_files():
+        text = path.read_text(errors="replace")
+        where = path.relative_to(ROOT)
+        prose = path.suffix == ".md"
+        for match in _CLIMB.finditer(text):
+            target = match.group(0)
+            resolved = (path.parent / target).resolve()
+            if "../shared/" in target or not resolved.is_relative_to(ROOT):
+                bad.append(f"{where}: {target} (outside the repository)")
+            elif prose and not resolved.exists():  # docs cite files; code may name examples
+                bad.append(f"{where}: {target} (not in the repository)")
+        bad += [
+            f"{where}: {m.group(0)} (not in the repository)"
+            for m in _NOTES.finditer(text)
+            if m.group(0) not in held
+        ]
+    assert bad == []
 
 
 def test_every_cli_command_in_the_docs_exists() -> None:

@@ -67,7 +67,7 @@ class RawPathMiddleware:
     """Route on the raw path: '%2F' inside a segment (revisions, tree paths) stays one segment.
 
     The HF clients percent-encode branch names like ``feat/x`` as ``feat%2Fx``; frameworks that
-    route on the decoded path would split them (HF_PROTOCOL §2.2). Handlers decode each path
+    route on the decoded path would split them (docs/hf-protocol.md). Handlers decode each path
     parameter with ``deps.seg``. Leading '//' (an HF_ENDPOINT with a trailing slash) is folded.
     """
 
