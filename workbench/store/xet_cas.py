@@ -183,7 +183,8 @@ def reconstruct(
         linked = s.get(m.XetFileRepo, (file_id, repo_id)) is not None
         if row is None or not linked:
             raise NotFound(f"Xet file {file_id} not found", code="EntryNotFound")
-        size, raw_terms = row.size, row.terms
+        size = row.size
+        raw_terms = [(str(h), int(a), int(b), int(n)) for h, a, b, n in row.terms]  # type: ignore[call-overload]
     first, last = 0, size - 1
     if byte_range is not None:
         first = byte_range[0]

@@ -178,10 +178,9 @@ async def xorb_data(
     sig: str = Query(...),
 ) -> Response:
     state.signer.check("xorb", xorb_hash, expires=expires, signature=sig)
-    byte_range = _parse_range(request.headers.get("range"))
-    if byte_range is None or byte_range[1] is None:
+    first, last = _parse_range(request.headers.get("range")) or (0, None)
+    if last is None:
         raise InvalidRequest("Fetch xorb bytes with a closed Range header", code="InvalidRange")
-    first, last = byte_range
     data = await anyio.to_thread.run_sync(xet_cas.read_xorb_bytes, state.store, xorb_hash, first, last)
     return Response(
         data,
