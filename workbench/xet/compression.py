@@ -2,7 +2,6 @@
 
 Byte grouping ("bg4") stores bytes 0, 4, 8, … first, then 1, 5, 9, …, and so on, which
 compresses floating-point tensors better; it is undone after LZ4 decompression.
-LZ4 comes from the ``lz4`` package when installed, else from pyarrow's codec.
 
 >>> decompress(NONE, b"abc", 3)
 b'abc'
@@ -10,27 +9,19 @@ b'abc'
 
 from __future__ import annotations
 
+import lz4.frame
+
 NONE, LZ4, BG4_LZ4 = 0, 1, 2
 
 
 def _lz4_frame_decompress(data: bytes, size: int) -> bytes:
     try:
-        import lz4.frame
-    except ImportError:
-        lz4 = None
-    if lz4 is not None:  # pragma: no cover - depends on the environment
-        try:
-            return bytes(lz4.frame.decompress(data))
-        except RuntimeError as exc:
-            raise ValueError(f"bad LZ4 frame ({exc})") from None
-    try:
-        import pyarrow
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ValueError("LZ4 chunks need the lz4 or pyarrow package on the hub") from None
-    try:
-        return pyarrow.Codec("lz4").decompress(data, decompressed_size=size).to_pybytes()
-    except (OSError, pyarrow.ArrowException) as exc:
+        out = lz4.frame.decompress(data)
+    except RuntimeError as exc:
         raise ValueError(f"bad LZ4 frame ({exc})") from None
+    if len(out) != size:
+        raise ValueError(f"LZ4 frame holds {len(out)} bytes, the chunk header says {size}")
+    return bytes(out)
 
 
 def bg4_ungroup(grouped: bytes) -> bytes:
