@@ -89,7 +89,8 @@ def test_load_dataset_pins_the_revision(conn: wb.Connection) -> None:
 def test_a_cached_load_follows_main_and_never_outlives_access(conn: wb.Connection, hub: HubProcess) -> None:
     """A cached load starts on the commit main named last time while it asks the hub: what
     it returns is always what main names now, and a repo gone (or hidden) is an error."""
-    from workbench.kernel.session import connection, recall
+    from workbench.kernel.pinning import recall
+    from workbench.kernel.session import connection
 
     rid = unique("moving-ds")
     first = wb.publish_dataset({"train": [{"x": i} for i in range(5)]}, rid)
@@ -141,7 +142,7 @@ def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubPro
     in_footer[at] = ord("P")
     converted = lambda: set(Path(datasets.config.HF_DATASETS_CACHE).rglob("*.arrow"))  # noqa: E731
     before = converted()
-    root = connection().repo_cache("dataset", rid, commit)
+    root = connection().cache.commit("dataset", rid, commit)
     mode = blob.stat().st_mode
     blob.chmod(0o644)
     try:
@@ -217,7 +218,6 @@ def test_a_cached_load_reopens_what_was_converted(
     import datasets
     import pyarrow.parquet as pq
 
-    from workbench.kernel.converted import RECORDS
     from workbench.kernel.session import connection
 
     rid = unique("reopened-ds")
@@ -227,9 +227,9 @@ def test_a_cached_load_reopens_what_was_converted(
     }
     commit = wb.publish_dataset(data, rid).oid
     first = wb.load_dataset(rid)  # downloads and converts
-    [record] = connection().repo_cache("dataset", rid, RECORDS).glob(f"{commit}-*.json")
+    [record] = connection().cache.conversions("dataset", rid).glob(f"{commit}-*.json")
     # one Arrow record batch per Parquet row group (datasets alone writes batches of 1,000)
-    [parquet] = [p for p in connection().repo_cache("dataset", rid, commit).rglob("train*")]
+    [parquet] = [p for p in connection().cache.commit("dataset", rid, commit).rglob("train*")]
     assert len(first["train"].data.to_batches()) == pq.read_metadata(parquet).num_row_groups
     _same_as_datasets(rid)
     with _no_builder(monkeypatch):

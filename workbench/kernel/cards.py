@@ -76,7 +76,8 @@ class Card:
 
     def push(self, *, message: str | None = None) -> CommitInfo:
         """Commit the card as README.md; refuses if someone changed it since it was read."""
-        from workbench.kernel.session import connection, resolve
+        from workbench.kernel.pinning import resolve
+        from workbench.kernel.session import connection
 
         content = self.content  # validates the metadata
         split_card(content)
@@ -135,7 +136,7 @@ class Card:
 
 
 def _read_readme(pinned: Any) -> str | None:
-    from workbench.kernel.session import fetch
+    from workbench.kernel.pinning import fetch
 
     if README not in pinned.files:
         return None
@@ -147,7 +148,8 @@ def card(repo_id: str, *, type: str | None = None, revision: str | None = None) 
 
     >>> c = wb.card("admin/iris-mini"); c.metadata.get("license")     # doctest: +SKIP
     """
-    from workbench.kernel.session import check_repo_id, find_type, not_found, resolve
+    from workbench.kernel.pinning import resolve
+    from workbench.kernel.session import check_repo_id, find_type, not_found
 
     if type is None:
         type = find_type(check_repo_id(repo_id))

@@ -33,9 +33,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from workbench.kernel.cache import write_atomic
+
 log = logging.getLogger(__name__)
 
-RECORDS = ".converted"  # a folder beside the commits' in a repo's cache (no commit has the name)
 _FORMAT = 1
 
 
@@ -166,10 +167,8 @@ class Memo:
     def save(self) -> None:
         """Write down the last :meth:`convert` (once the files it read have passed their
         checks); a cache that cannot be written only costs the next load its head start."""
-        from workbench.kernel.session import write_cached
-
         if self.record is not None:
-            write_cached(self.path, json.dumps(self.record))
+            write_atomic(self.path, json.dumps(self.record))
 
 
 def _sources(data_files: dict[str, list[str]]) -> dict[str, list[int]]:

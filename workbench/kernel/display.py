@@ -159,7 +159,8 @@ def info(repo_id: str, *, type: str | None = None, revision: str | None = None) 
 
     >>> wb.info("admin/iris-mini")     # doctest: +SKIP
     """
-    from workbench.kernel.session import check_repo_id, connection, find_type, not_found, resolve
+    from workbench.kernel.pinning import resolve
+    from workbench.kernel.session import check_repo_id, connection, find_type, not_found
 
     conn = connection()
     if type is None:

@@ -25,14 +25,12 @@ from typing import Any, TypeVar
 
 from workbench.errors import HubUnreachable, IntegrityError, InvalidRequest, NotFound, WorkbenchError
 from workbench.kernel.constructors import RESERVED, construct
-from workbench.kernel.converted import RECORDS, Memo
+from workbench.kernel.converted import Memo
 from workbench.kernel.inputs import record
-from workbench.kernel.programs import PROGRAM_FILE, load_program
-from workbench.kernel.session import (
+from workbench.kernel.pinning import (
     Resolved,
     cached,
     check_fetched,
-    connection,
     fetch,
     pin,
     recall,
@@ -40,6 +38,8 @@ from workbench.kernel.session import (
     resolve,
     unreachable,
 )
+from workbench.kernel.programs import PROGRAM_FILE, load_program
+from workbench.kernel.session import connection
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def _load_listed(
 def _memo(pinned: Resolved, **what: Any) -> Memo:
     """The record of what ``datasets`` converted at ``pinned.commit`` (of the repo, or of
     its listed files: see :class:`Memo`)."""
-    return Memo(connection().repo_cache(pinned.type, pinned.repo_id, RECORDS), pinned.commit, **what)
+    return Memo(connection().cache.conversions(pinned.type, pinned.repo_id), pinned.commit, **what)
 
 
 def _paths(listed: tuple[dict[str, list[str]], Any]) -> list[str]:

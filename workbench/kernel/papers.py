@@ -22,8 +22,9 @@ from workbench.errors import InvalidRequest
 from workbench.kernel.cards import today
 from workbench.kernel.display import CommitInfo, badge
 from workbench.kernel.inputs import record
+from workbench.kernel.pinning import fetch, pin
 from workbench.kernel.publishing import Files, commit_repo, compose_card
-from workbench.kernel.session import check_repo_id, connection, fetch, find_type, pin
+from workbench.kernel.session import check_repo_id, connection, find_type
 from workbench.markdown import esc, md_escape
 from workbench.names import validate_path
 from workbench.repocard import README, split_card
