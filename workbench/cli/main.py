@@ -6,7 +6,7 @@ import sys
 
 # jsonschema (imported by nbformat, hence papermill) registers an IRI format checker when the
 # optional rfc3987_syntax package is installed, and that package compiles a Lark grammar on
-# import: 0.9-1.4 s here, longer than a kernel takes to start, on the critical path of every
+# import, which takes longer than a kernel takes to start, on the critical path of every
 # `workbench eval run`. No schema these commands validate (notebooks, cards) uses IRI formats,
 # so this process does without that checker. Only when jsonschema is not loaded yet, and only
 # in the CLI's own process (not in kernels or the Jupyter server).

@@ -36,7 +36,10 @@ UrlOpt = Annotated[
 ]
 TokenOpt = Annotated[
     str | None,
-    typer.Option("--token", help="Access token (default: $WORKBENCH_TOKEN, then the saved login)."),
+    typer.Option(
+        "--token",
+        help="Access token (default: $WORKBENCH_TOKEN for the hub it belongs to, then the token saved for this hub).",
+    ),
 ]
 TypeOpt = Annotated[RepoType, typer.Option("--type", "-t", help="Repo type.")]
 RevOpt = Annotated[str, typer.Option("--revision", "-r", help="Branch, tag or commit id.")]

@@ -27,6 +27,19 @@ def ensure_admin(store: Store, settings: HubSettings, *, url: str | None = None)
         token = create_token(s, user, "local-admin", scope="write")
     log.info("created admin user %r", settings.admin_user)
     if settings.write_user_config:
-        path = UserConfig.load().save(url or f"http://{settings.host}:{settings.port}", token)
+        path = UserConfig.load().save(url or f"http://{_reachable(settings.host)}:{settings.port}", token)
         log.info("wrote the admin token to %s", path)
     return token
+
+
+def _reachable(host: str) -> str:
+    """The address a client on this machine uses for a hub listening on ``host``.
+
+    A hub on every interface (``0.0.0.0``, ``::``) is reached at the loopback address, which is
+    what the saved token must be bound to for the CLI and kernels of this machine to send it.
+    """
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -2,8 +2,8 @@
 
 ``datasets.load_dataset`` of data it converted before spends most of its time finding out
 again what it converted: for local Parquet files it resolves the files, hashes the builder's
-config, locks and checks the cache folder (a third of a cached load of 1,000,000 rows); for a
-repo on the hub it asks the hub for the repo's info, card and file list first (~0.1 s). A
+config, locks and checks the cache folder; for a repo on the hub it asks the hub for the
+repo's info, card and file list first. A
 commit never changes, so the first conversion of a commit is written down (a small JSON
 record beside the commit's files in the Workbench cache: the ``datasets`` cache folder, the
 dataset name and each split's fingerprint), and later loads read that folder with the same
@@ -20,7 +20,7 @@ The conversion itself is ``load_dataset``'s (``load_dataset_builder``, ``downloa
 and ``as_dataset``, with its defaults). Of listed Parquet files it writes one Arrow record
 batch per Parquet row group instead of batches of 1,000 rows: the builder reads a row group
 as one batch anyway, so this holds no more in memory, and it writes each column in one piece
-instead of a thousand (a fifth of the conversion of a 62 MB file). Feature types for which
+instead of a thousand (bench/README.md has the figures). Feature types for which
 ``datasets`` keeps batches small (images, audio, video, binary) keep its sizes.
 """
 

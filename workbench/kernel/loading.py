@@ -178,8 +178,8 @@ def _read_listed(
 ) -> Any:
     """``datasets.load_dataset("parquet", ...)`` of the listed files, downloaded if missing.
 
-    What is downloaded is hashed beside the conversion rather than as it arrives (the SHA-256
-    of a 62 MB file is ~50 ms of CPU, which paced the download): until the check passes each
+    What is downloaded is hashed beside the conversion rather than as it arrives (hashing in
+    the download loop paced the download): until the check passes each
     file carries a marker, so a crash before it leaves a file the next load downloads again;
     a mismatch removes the file and what was converted from it, and raises IntegrityError.
     Called with no options, a conversion of these files made before is opened again without
