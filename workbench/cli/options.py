@@ -38,7 +38,10 @@ TokenOpt = Annotated[
     str | None,
     typer.Option(
         "--token",
-        help="Access token (default: $WORKBENCH_TOKEN for the hub it belongs to, then the token saved for this hub).",
+        help=(
+            "Access token (default: $WORKBENCH_TOKEN for the hub it belongs to, "
+            "then the token saved for this hub)."
+        ),
     ),
 ]
 TypeOpt = Annotated[RepoType, typer.Option("--type", "-t", help="Repo type.")]
