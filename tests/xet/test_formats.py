@@ -6,12 +6,14 @@ import hashlib
 import os
 import random
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.xet.xet_local import LocalUpload, upload_locally
-from workbench.errors import IntegrityError
+from workbench.errors import IntegrityError, InvalidRequest
 from workbench.xet.blake3 import keyed_hash
 from workbench.xet.hashing import (
     file_hash,
@@ -19,8 +21,16 @@ from workbench.xet.hashing import (
     hex_to_hash,
     range_verification_hash,
 )
-from workbench.xet.shard import MalformedShard, parse_shard
-from workbench.xet.xorb import MalformedXorb, parse_xorb, verify_xorb
+from workbench.xet.shard import parse_shard
+from workbench.xet.xorb import parse_xorb, verify_xorb
+
+
+@contextmanager
+def raises_code(code: str, match: str | None = None) -> Iterator[None]:
+    """Like ``pytest.raises(InvalidRequest)``, and the error carries ``code``."""
+    with pytest.raises(InvalidRequest, match=match) as info:
+        yield
+    assert info.value.code == code
 
 
 def _mixed_content(seed: int) -> bytes:
@@ -112,7 +122,7 @@ def test_xorb_with_a_changed_byte_is_rejected(local: LocalUpload) -> None:
     damaged = bytearray(parsed.data)
     damaged[parsed.chunks[0].offset + 8 + 100] ^= 0xFF
     # Either the chunk no longer decompresses, or its content hashes differently.
-    with pytest.raises((IntegrityError, MalformedXorb)):
+    with pytest.raises((IntegrityError, InvalidRequest)):
         verify_xorb(parse_xorb(bytes(damaged)), hex_to_hash(name))
 
 
@@ -120,21 +130,21 @@ def test_xorb_with_a_changed_byte_is_rejected(local: LocalUpload) -> None:
 def test_truncated_xorb_is_malformed(local: LocalUpload, cut: int) -> None:
     _, body = _one(local)
     chunk_region = parse_xorb(body).data
-    with pytest.raises(MalformedXorb, match="truncated"):
+    with raises_code("MalformedXorb", match="truncated"):
         parse_xorb(chunk_region[:-cut] if cut < len(chunk_region) else chunk_region[:3])
 
 
 def test_empty_or_garbage_xorb_is_malformed() -> None:
-    with pytest.raises(MalformedXorb):
+    with raises_code("MalformedXorb"):
         parse_xorb(b"")
-    with pytest.raises(MalformedXorb):
+    with raises_code("MalformedXorb"):
         parse_xorb(b"\x07" * 64)
 
 
 def test_truncated_or_foreign_shard_is_malformed(local: LocalUpload) -> None:
     [body] = local.shards
     for cut in (len(body) - 10, 200, 47):
-        with pytest.raises(MalformedShard):
+        with raises_code("MalformedShard"):
             parse_shard(body[:cut])
-    with pytest.raises(MalformedShard, match="tag"):
+    with raises_code("MalformedShard", match="tag"):
         parse_shard(b"x" * 32 + body[32:])

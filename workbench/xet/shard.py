@@ -38,10 +38,9 @@ _XORB_HEADER = struct.Struct("<32sIIII")
 _XORB_CHUNK = struct.Struct("<32sIIII")
 
 
-class MalformedShard(InvalidRequest):
-    """The body is not a well-formed shard."""
-
-    code = "MalformedShard"
+def _malformed(message: str) -> InvalidRequest:
+    """The body is not a well-formed shard (code ``MalformedShard``)."""
+    return InvalidRequest(message, code="MalformedShard")
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ class _Reader:
 
     def take(self, n: int, what: str) -> bytes:
         if self.pos + n > len(self.body):
-            raise MalformedShard(f"shard truncated in {what} at offset {self.pos}")
+            raise _malformed(f"shard truncated in {what} at offset {self.pos}")
         out = self.body[self.pos : self.pos + n]
         self.pos += n
         return out
@@ -115,7 +114,7 @@ def _parse_file(reader: _Reader, file_hash: bytes, flags: int, count: int) -> Fi
     terms = []
     for (xorb_hash, _flags, size, start, end), verification in zip(raw_terms, verifications, strict=True):
         if end <= start:
-            raise MalformedShard(f"a term of file {file_hash.hex()} has an empty chunk range")
+            raise _malformed(f"a term of file {file_hash.hex()} has an empty chunk range")
         terms.append(FileTerm(xorb_hash, size, start, end, verification))
     return FileReconstruction(file_hash=file_hash, terms=tuple(terms), sha256=sha256)
 
@@ -132,15 +131,15 @@ def _parse_xorb(reader: _Reader, header: tuple[bytes, int, int, int, int]) -> Xo
 
 
 def parse_shard(body: bytes) -> Shard:
-    """Read the file and xorb sections of a shard; :class:`MalformedShard` when it is not one."""
+    """Read the file and xorb sections of a shard; InvalidRequest ``MalformedShard`` if not one."""
     if len(body) > MAX_SHARD_SIZE:
-        raise MalformedShard(f"a shard is at most {MAX_SHARD_SIZE} bytes, this one {len(body)}")
+        raise _malformed(f"a shard is at most {MAX_SHARD_SIZE} bytes, this one {len(body)}")
     reader = _Reader(body)
     tag, version, footer_size = struct.unpack("<32sQQ", reader.take(HEADER_LEN, "the header"))
     if tag != SHARD_TAG:
-        raise MalformedShard("not a shard (wrong header tag)")
+        raise _malformed("not a shard (wrong header tag)")
     if version != SHARD_VERSION:
-        raise MalformedShard(f"shard version {version} is not supported (only {SHARD_VERSION})")
+        raise _malformed(f"shard version {version} is not supported (only {SHARD_VERSION})")
     files = []
     while True:
         file_hash, flags, count, _unused = _FILE_HEADER.unpack(reader.take(BLOCK_LEN, "the file section"))
@@ -154,7 +153,7 @@ def parse_shard(body: bytes) -> Shard:
             break
         xorbs.append(_parse_xorb(reader, header))
     if footer_size == 0 and reader.pos != len(body):
-        raise MalformedShard(f"{len(body) - reader.pos} unexpected bytes after the xorb section")
+        raise _malformed(f"{len(body) - reader.pos} unexpected bytes after the xorb section")
     if footer_size and len(body) - reader.pos < footer_size:
-        raise MalformedShard("shard footer truncated")
+        raise _malformed("shard footer truncated")
     return Shard(files=tuple(files), xorbs=tuple(xorbs))

@@ -26,10 +26,9 @@ FOOTER_IDENT = b"XETBLOB"
 _CHUNK_VERSION = 0
 
 
-class MalformedXorb(InvalidRequest):
-    """The body is not a well-formed serialized xorb."""
-
-    code = "MalformedXorb"
+def _malformed(message: str) -> InvalidRequest:
+    """The body is not a well-formed serialized xorb (code ``MalformedXorb``)."""
+    return InvalidRequest(message, code="MalformedXorb")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def _u24(raw: bytes) -> int:
 def iter_chunk_records(data: bytes) -> list[tuple[int, int, int, int]]:
     """``(offset, scheme, compressed_len, uncompressed_len)`` of each record, footer ignored.
 
-    Raises :class:`MalformedXorb` on a truncated record, an unknown version or scheme, a
+    Raises InvalidRequest (code ``MalformedXorb``) on a truncated record, an unknown version or scheme, a
     chunk over 128 KiB, or trailing bytes that are not a footer.
     """
     records = []
@@ -75,16 +74,16 @@ def iter_chunk_records(data: bytes) -> list[tuple[int, int, int, int]]:
             _check_footer(data, pos)
             break
         if len(data) - pos < CHUNK_HEADER_LEN:
-            raise MalformedXorb(f"xorb truncated: {len(data) - pos} stray bytes at offset {pos}")
+            raise _malformed(f"xorb truncated: {len(data) - pos} stray bytes at offset {pos}")
         header = data[pos : pos + CHUNK_HEADER_LEN]
         version, compressed, scheme, size = header[0], _u24(header[1:4]), header[4], _u24(header[5:8])
         if version > _CHUNK_VERSION:
-            raise MalformedXorb(f"chunk at offset {pos} has unknown version {version}")
+            raise _malformed(f"chunk at offset {pos} has unknown version {version}")
         if size > MAX_CHUNK_SIZE or compressed > 2 * MAX_CHUNK_SIZE:
-            raise MalformedXorb(f"chunk at offset {pos} is larger than {MAX_CHUNK_SIZE} bytes")
+            raise _malformed(f"chunk at offset {pos} is larger than {MAX_CHUNK_SIZE} bytes")
         end = pos + CHUNK_HEADER_LEN + compressed
         if end > len(data):
-            raise MalformedXorb(
+            raise _malformed(
                 f"xorb truncated: the chunk at offset {pos} needs {compressed} bytes, "
                 f"{len(data) - pos - CHUNK_HEADER_LEN} remain"
             )
@@ -96,10 +95,10 @@ def iter_chunk_records(data: bytes) -> list[tuple[int, int, int, int]]:
 def _check_footer(data: bytes, start: int) -> None:
     """A footer must run to the end, its last 4 bytes giving its own length."""
     if len(data) - start < len(FOOTER_IDENT) + 4:
-        raise MalformedXorb("xorb footer truncated")
+        raise _malformed("xorb footer truncated")
     declared = int.from_bytes(data[-4:], "little")
     if declared + 4 != len(data) - start:
-        raise MalformedXorb(
+        raise _malformed(
             f"xorb footer at offset {start} declares {declared} bytes, {len(data) - start - 4} are there"
         )
 
@@ -112,11 +111,9 @@ def chunk_content(data: bytes, offset: int) -> bytes:
     try:
         content = decompress(scheme, body, size)
     except ValueError as exc:
-        raise MalformedXorb(f"chunk at offset {offset}: {exc}") from None
+        raise _malformed(f"chunk at offset {offset}: {exc}") from None
     if len(content) != size:
-        raise MalformedXorb(
-            f"chunk at offset {offset} decompresses to {len(content)} bytes, header says {size}"
-        )
+        raise _malformed(f"chunk at offset {offset} decompresses to {len(content)} bytes, header says {size}")
     return content
 
 
@@ -125,13 +122,13 @@ def parse_xorb(body: bytes) -> ParsedXorb:
 
     >>> parse_xorb(b"").chunks  # doctest: +SKIP
     Traceback (most recent call last):
-    MalformedXorb: a xorb holds at least one chunk
+    InvalidRequest: a xorb holds at least one chunk
     """
     if len(body) > MAX_XORB_SIZE:
-        raise MalformedXorb(f"a xorb is at most {MAX_XORB_SIZE} bytes, this one {len(body)}")
+        raise _malformed(f"a xorb is at most {MAX_XORB_SIZE} bytes, this one {len(body)}")
     records = iter_chunk_records(body)
     if not records:
-        raise MalformedXorb("a xorb holds at least one chunk")
+        raise _malformed("a xorb holds at least one chunk")
     last_offset, _, last_compressed, _ = records[-1]
     data = body[: last_offset + CHUNK_HEADER_LEN + last_compressed]
     contents = [chunk_content(data, offset) for offset, _, _, _ in records]
