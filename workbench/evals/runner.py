@@ -34,16 +34,17 @@ from workbench.evals.records import RunRecord, build_record, declared_parameters
 log = logging.getLogger(__name__)
 
 Progress = Callable[[dict[str, Any]], None]
-_PACKAGED = Path(__file__).with_name("evaluate.ipynb")
-_REPO_COPY = Path(__file__).resolve().parents[2] / "notebooks" / "evaluate.ipynb"
+# Shipped in the package (the gallery's notebooks/evaluate.ipynb is a link to it), so an
+# installed Workbench finds it where a checkout does.
+_TEMPLATE = Path(__file__).with_name("evaluate.ipynb")
 AUTO_PARAMETERS = ("split", "metrics", "model_revision", "dataset_revision", "metric_revisions")
 METRIC_NAMESPACE = "evaluate-metric"  # where evaluate.load("accuracy") looks (hub/metric_spaces)
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
 def template_path() -> Path:
-    """The evaluation template (``notebooks/evaluate.ipynb``; packaged copy in a wheel)."""
-    return _REPO_COPY if _REPO_COPY.is_file() else _PACKAGED
+    """The evaluation template, ``workbench/evals/evaluate.ipynb`` in the package."""
+    return _TEMPLATE
 
 
 @dataclass
