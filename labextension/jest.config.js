@@ -3,8 +3,20 @@ const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 // ES modules that must be transformed: the union of the extension template's list and
 // @jupyterlab/testing's (the template's alone breaks on @jupyter/react-components).
 const esModules = [
-  '@codemirror', '@jupyter/', '@jupyterlab/', '@marijn', '@microsoft', 'color', 'exenv-es6',
-  'lib0', 'marked', 'nanoid', 'vscode-ws-jsonrpc', 'y-protocols', 'y-websocket', 'yjs'
+  '@codemirror',
+  '@jupyter/',
+  '@jupyterlab/',
+  '@marijn',
+  '@microsoft',
+  'color',
+  'exenv-es6',
+  'lib0',
+  'marked',
+  'nanoid',
+  'vscode-ws-jsonrpc',
+  'y-protocols',
+  'y-websocket',
+  'yjs'
 ].join('|');
 
 const baseConfig = jestJupyterLab(__dirname);

@@ -142,7 +142,12 @@ export class WorkbenchApi {
   }
 
   /** A file's text at a commit, or null when it does not exist there. */
-  async fileText(type: RepoType, id: string, revision: string, path: string): Promise<string | null> {
+  async fileText(
+    type: RepoType,
+    id: string,
+    revision: string,
+    path: string
+  ): Promise<string | null> {
     const encoded = path.split('/').map(encodeURIComponent).join('/');
     try {
       const response = await this.fetch(
@@ -225,8 +230,15 @@ export class WorkbenchApi {
     return this.json<T>(URLExt.join('hub', path), { method: 'POST', body: JSON.stringify(body) });
   }
 
-  discussions(type: RepoType, id: string, kind = 'discussion', status = 'open'): Promise<{ discussions: IDiscussion[] }> {
-    return this.hub(`${apiPath(type, id, 'discussions')}?${new URLSearchParams({ type: kind, status })}`);
+  discussions(
+    type: RepoType,
+    id: string,
+    kind = 'discussion',
+    status = 'open'
+  ): Promise<{ discussions: IDiscussion[] }> {
+    return this.hub(
+      `${apiPath(type, id, 'discussions')}?${new URLSearchParams({ type: kind, status })}`
+    );
   }
 
   discussion(type: RepoType, id: string, num: number): Promise<IDiscussionDetails> {
@@ -241,7 +253,12 @@ export class WorkbenchApi {
     return this.hubPost(apiPath(type, id, 'discussions'), body);
   }
 
-  comment(type: RepoType, id: string, num: number, body: { comment: string; anchor?: IAnchor }): Promise<unknown> {
+  comment(
+    type: RepoType,
+    id: string,
+    num: number,
+    body: { comment: string; anchor?: IAnchor }
+  ): Promise<unknown> {
     return this.hubPost(apiPath(type, id, 'discussions', String(num), 'comment'), body);
   }
 

@@ -3,7 +3,13 @@
  * on a cell; with their palette and context-menu entries.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Dialog, ICommandPalette, InputDialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import {
+  Dialog,
+  ICommandPalette,
+  InputDialog,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -69,10 +75,16 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
       try {
         await panel.context.save();
         const inputs = await runInKernel<IInput[]>(panel, inputsCode());
-        const stem = PathExt.basename(panel.context.path, '.ipynb').replace(/[^A-Za-z0-9._-]/g, '-');
+        const stem = PathExt.basename(panel.context.path, '.ipynb').replace(
+          /[^A-Za-z0-9._-]/g,
+          '-'
+        );
         const status = await api.status().catch(() => null);
         const form = new PublishForm(
-          { repo: `${status?.user ?? 'me'}/${stem}`, message: `Publish ${PathExt.basename(panel.context.path)}` },
+          {
+            repo: `${status?.user ?? 'me'}/${stem}`,
+            message: `Publish ${PathExt.basename(panel.context.path)}`
+          },
           inputs
         );
         const answer = await showDialog({
@@ -92,10 +104,16 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
         await showDialog({
           title: 'Notebook published',
           body: `${done.repo} at commit ${done.commit.slice(0, 12)}${done.created ? ' (new repo)' : ''}.`,
-          buttons: [Dialog.okButton({ label: 'Open repo' }), Dialog.cancelButton({ label: 'Close' })]
+          buttons: [
+            Dialog.okButton({ label: 'Open repo' }),
+            Dialog.cancelButton({ label: 'Close' })
+          ]
         }).then(r => r.button.accept && openRepo('model', done.repo));
       } catch (reason) {
-        await showErrorMessage('Publishing failed', reason instanceof Error ? reason.message : String(reason));
+        await showErrorMessage(
+          'Publishing failed',
+          reason instanceof Error ? reason.message : String(reason)
+        );
       }
     }
   });
@@ -129,16 +147,29 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
         await commentOnCell(api, link, cell.model.id, answer.value.trim());
         await showCellComments(api, rendermime, panel);
       } catch (reason) {
-        await showErrorMessage('Comment not saved', reason instanceof Error ? reason.message : String(reason));
+        await showErrorMessage(
+          'Comment not saved',
+          reason instanceof Error ? reason.message : String(reason)
+        );
       }
     }
   });
-  app.contextMenu.addItem({ command: CommandIDs.commentCell, selector: '.jp-Notebook .jp-Cell', rank: 101 });
+  app.contextMenu.addItem({
+    command: CommandIDs.commentCell,
+    selector: '.jp-Notebook .jp-Cell',
+    rank: 101
+  });
   notebooks.widgetAdded.connect((_, panel) => {
-    void panel.context.ready.then(() => showCellComments(api, rendermime, panel)).catch(() => undefined);
+    void panel.context.ready
+      .then(() => showCellComments(api, rendermime, panel))
+      .catch(() => undefined);
   });
   palette?.addItem({ command: CommandIDs.commentCell, category: 'Workbench' });
   palette?.addItem({ command: CommandIDs.focusSearch, category: 'Workbench' });
   palette?.addItem({ command: CommandIDs.publishNotebook, category: 'Workbench' });
-  app.contextMenu.addItem({ command: CommandIDs.publishNotebook, selector: '.jp-Notebook', rank: 100 });
+  app.contextMenu.addItem({
+    command: CommandIDs.publishNotebook,
+    selector: '.jp-Notebook',
+    rank: 100
+  });
 }

@@ -30,7 +30,12 @@ export function threadTitle(path: string): string {
 }
 
 /** Add a comment anchored to `cell`, in the notebook's comment thread (made on first use). */
-export async function commentOnCell(api: WorkbenchApi, link: INotebookLink, cellId: string, text: string): Promise<void> {
+export async function commentOnCell(
+  api: WorkbenchApi,
+  link: INotebookLink,
+  cellId: string,
+  text: string
+): Promise<void> {
   const anchor = { path: link.path, cell: cellId };
   const title = threadTitle(link.path);
   const open = await api.discussions(link.type, link.repo);
@@ -51,7 +56,12 @@ function renderComment(rendermime: IRenderMimeRegistry, c: ICellComment): HTMLEl
   head.textContent = `${c.author} · ${formatAgo(c.createdAt)}${c.changed ? ' · cell changed since' : ''}`;
   item.appendChild(head);
   const renderer = rendermime.createRenderer('text/markdown');
-  void renderer.renderModel(new MimeModel({ data: { 'text/markdown': c.hidden ? '*(hidden)*' : c.content }, trusted: false }));
+  void renderer.renderModel(
+    new MimeModel({
+      data: { 'text/markdown': c.hidden ? '*(hidden)*' : c.content },
+      trusted: false
+    })
+  );
   item.appendChild(renderer.node);
   return item;
 }

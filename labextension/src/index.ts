@@ -96,7 +96,11 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Status bar item: which Workbench hub, and whether it answers.',
   autoStart: true,
   optional: [IStatusBar, ISettingRegistry],
-  activate: (app: JupyterFrontEnd, statusBar: IStatusBar | null, settingRegistry: ISettingRegistry | null) => {
+  activate: (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
     if (!statusBar) {
       return;
     }

@@ -144,7 +144,9 @@ export function diffNotebooks(oldText: string | null, newText: string | null): I
   const same = (x: INotebookCell, y: INotebookCell) =>
     x.cell_type === y.cell_type && x.source === y.source;
   // Longest common subsequence of identical cells.
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () =>
+    new Array(b.length + 1).fill(0)
+  );
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
       lcs[i][j] = same(a[i], b[j]) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
@@ -155,14 +157,29 @@ export function diffNotebooks(oldText: string | null, newText: string | null): I
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && same(a[i], b[j])) {
-      raw.push({ kind: 'same', cellType: a[i].cell_type, oldSource: a[i].source, newSource: b[j].source });
+      raw.push({
+        kind: 'same',
+        cellType: a[i].cell_type,
+        oldSource: a[i].source,
+        newSource: b[j].source
+      });
       i++;
       j++;
     } else if (j < b.length && (i >= a.length || lcs[i][j + 1] > lcs[i + 1][j])) {
-      raw.push({ kind: 'added', cellType: b[j].cell_type, oldSource: null, newSource: b[j].source });
+      raw.push({
+        kind: 'added',
+        cellType: b[j].cell_type,
+        oldSource: null,
+        newSource: b[j].source
+      });
       j++;
     } else {
-      raw.push({ kind: 'removed', cellType: a[i].cell_type, oldSource: a[i].source, newSource: null });
+      raw.push({
+        kind: 'removed',
+        cellType: a[i].cell_type,
+        oldSource: a[i].source,
+        newSource: null
+      });
       i++;
     }
   }
@@ -172,7 +189,12 @@ export function diffNotebooks(oldText: string | null, newText: string | null): I
     const cur = raw[k];
     const next = raw[k + 1];
     if (cur.kind === 'removed' && next && next.kind === 'added' && next.cellType === cur.cellType) {
-      out.push({ kind: 'modified', cellType: cur.cellType, oldSource: cur.oldSource, newSource: next.newSource });
+      out.push({
+        kind: 'modified',
+        cellType: cur.cellType,
+        oldSource: cur.oldSource,
+        newSource: next.newSource
+      });
       k++;
     } else {
       out.push(cur);
@@ -188,7 +210,9 @@ export function diffLines(oldText: string | null, newText: string | null): strin
   if (a.length * b.length > 4_000_000) {
     return [...a.map(l => `-${l}`), ...b.map(l => `+${l}`)];
   }
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () =>
+    new Array(b.length + 1).fill(0)
+  );
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
       lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
@@ -361,7 +385,8 @@ export function binderUrl(source: unknown): string | null {
     spec = `git/${encodeURIComponent(`https://${host}/${segments.join('/')}`)}/${encodeURIComponent(ref)}`;
   }
   const path = typeof s.path === 'string' ? s.path : '';
-  const safePath = path && !path.startsWith('/') && !path.split('/').some(p => p === '..' || p === '.');
+  const safePath =
+    path && !path.startsWith('/') && !path.split('/').some(p => p === '..' || p === '.');
   const target = safePath ? `lab/tree/${path}` : 'lab';
   return `https://mybinder.org/v2/${spec}?urlpath=${encodeURI(target)}`;
 }

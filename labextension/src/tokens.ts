@@ -228,13 +228,25 @@ export interface IDiscussionEvent {
   type: string;
   createdAt: string;
   author: { name: string };
-  data?: { latest?: { raw: string }; hidden?: boolean; status?: string; from?: string; to?: string };
+  data?: {
+    latest?: { raw: string };
+    hidden?: boolean;
+    status?: string;
+    from?: string;
+    to?: string;
+  };
   anchor?: IAnchor & { run?: string | null };
 }
 
 export interface IDiscussionDetails extends IDiscussion {
   events: IDiscussionEvent[];
-  changes?: { base: string; headRef: string; head: string; baseOid: string; mergeCommitId?: string };
+  changes?: {
+    base: string;
+    headRef: string;
+    head: string;
+    baseOid: string;
+    mergeCommitId?: string;
+  };
   filesWithConflicts?: string[];
 }
 

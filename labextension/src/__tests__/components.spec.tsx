@@ -8,9 +8,21 @@ import { IHubStatus, ISearchPage } from '../tokens';
 
 const PAGE: ISearchPage = {
   results: [
-    { id: 'acme/<b>bold</b>', type: 'dataset', private: true, title: null,
-      summary: '<img src=x onerror="window.__xss=1">', tags: [], task: 'text-classification', library: null,
-      license: null, downloads: 12345, likes: 7, lastModified: new Date().toISOString(), createdAt: null }
+    {
+      id: 'acme/<b>bold</b>',
+      type: 'dataset',
+      private: true,
+      title: null,
+      summary: '<img src=x onerror="window.__xss=1">',
+      tags: [],
+      task: 'text-classification',
+      library: null,
+      license: null,
+      downloads: 12345,
+      likes: 7,
+      lastModified: new Date().toISOString(),
+      createdAt: null
+    }
   ],
   total: 1,
   query: ''
@@ -81,8 +93,12 @@ describe('StatusItem', () => {
     const item = new StatusItem(api, 60_000); // its first check is pending[0]
     Widget.attach(item, document.body);
     const second = item.check(); // e.g. after the Hub URL setting moved the server elsewhere
-    const answer = (hubUrl: string, reachable: boolean): IHubStatus =>
-      ({ hubUrl, embedded: false, reachable, authenticated: false });
+    const answer = (hubUrl: string, reachable: boolean): IHubStatus => ({
+      hubUrl,
+      embedded: false,
+      reachable,
+      authenticated: false
+    });
     pending[1](answer('http://127.0.0.1:9', false));
     await second;
     pending[0](answer('http://old-hub', true));

@@ -19,7 +19,10 @@ import { ISearchPage, ISearchQuery } from '../tokens';
 function nb(...sources: string[]): string {
   return JSON.stringify({
     nbformat: 4,
-    cells: sources.map(s => ({ cell_type: s.startsWith('#') ? 'markdown' : 'code', source: s.split(/(?<=\n)/) }))
+    cells: sources.map(s => ({
+      cell_type: s.startsWith('#') ? 'markdown' : 'code',
+      source: s.split(/(?<=\n)/)
+    }))
   });
 }
 
@@ -31,7 +34,13 @@ describe('paths', () => {
   });
 
   it('sends only the filters that are set', () => {
-    const q: ISearchQuery = { ...DEFAULT_QUERY, q: ' iris ', type: 'dataset', license: 'mit', sort: 'likes' };
+    const q: ISearchQuery = {
+      ...DEFAULT_QUERY,
+      q: ' iris ',
+      type: 'dataset',
+      license: 'mit',
+      sort: 'likes'
+    };
     const params = new URLSearchParams(searchParams(q));
     expect(params.get('q')).toBe('iris');
     expect(params.get('type')).toBe('dataset');
@@ -67,7 +76,10 @@ describe('formatting', () => {
 
 describe('cards and load code', () => {
   it('splits the YAML front matter from the body', () => {
-    expect(splitFrontMatter('---\nlicense: mit\n---\n# Title\n')).toEqual({ meta: 'license: mit', body: '# Title\n' });
+    expect(splitFrontMatter('---\nlicense: mit\n---\n# Title\n')).toEqual({
+      meta: 'license: mit',
+      body: '# Title\n'
+    });
     expect(splitFrontMatter('# No meta')).toEqual({ meta: '', body: '# No meta' });
   });
 
@@ -80,7 +92,10 @@ describe('cards and load code', () => {
 
 describe('diffs', () => {
   it('diffs notebooks by cell, pairing edits as modified cells', () => {
-    const changes = diffNotebooks(nb('x = 1', 'print(x)', '# Notes'), nb('x = 2', 'print(x)', 'y = 3'));
+    const changes = diffNotebooks(
+      nb('x = 1', 'print(x)', '# Notes'),
+      nb('x = 2', 'print(x)', 'y = 3')
+    );
     expect(changes.map(c => c.kind)).toEqual(['modified', 'same', 'removed', 'added']);
     expect(changes[0]).toMatchObject({ oldSource: 'x = 1', newSource: 'x = 2', cellType: 'code' });
     expect(changes[2].cellType).toBe('markdown');
@@ -108,8 +123,23 @@ describe('errors', () => {
 
 describe('SearchModel', () => {
   const page = (id: string): ISearchPage => ({
-    results: [{ id, type: 'model', private: false, title: id, summary: null, tags: [], task: null,
-                library: null, license: null, downloads: 1, likes: 2, lastModified: null, createdAt: null }],
+    results: [
+      {
+        id,
+        type: 'model',
+        private: false,
+        title: id,
+        summary: null,
+        tags: [],
+        task: null,
+        library: null,
+        license: null,
+        downloads: 1,
+        likes: 2,
+        lastModified: null,
+        createdAt: null
+      }
+    ],
     total: 1,
     query: id
   });
@@ -132,7 +162,10 @@ describe('SearchModel', () => {
     let fail = true;
     const model = new SearchModel(async () => {
       if (fail) {
-        throw Object.assign(new Error('The hub at http://x does not answer.'), { status: 502, unavailable: true });
+        throw Object.assign(new Error('The hub at http://x does not answer.'), {
+          status: 502,
+          unavailable: true
+        });
       }
       return page('a/b');
     });
@@ -150,12 +183,12 @@ describe('SearchModel', () => {
 
 describe('binderUrl', () => {
   it('builds Binder links like workbench.binder.binder_url', () => {
-    expect(binderUrl({ repo: 'https://github.com/acme/research', ref: 'main', path: 'nb/train.ipynb' })).toBe(
-      'https://mybinder.org/v2/gh/acme/research/main?urlpath=lab/tree/nb/train.ipynb'
-    );
-    expect(binderUrl({ repo: 'https://gitlab.com/team/sub/proj.git', ref: 'v1', path: 'a.ipynb' })).toBe(
-      'https://mybinder.org/v2/gl/team%2Fsub%2Fproj/v1?urlpath=lab/tree/a.ipynb'
-    );
+    expect(
+      binderUrl({ repo: 'https://github.com/acme/research', ref: 'main', path: 'nb/train.ipynb' })
+    ).toBe('https://mybinder.org/v2/gh/acme/research/main?urlpath=lab/tree/nb/train.ipynb');
+    expect(
+      binderUrl({ repo: 'https://gitlab.com/team/sub/proj.git', ref: 'v1', path: 'a.ipynb' })
+    ).toBe('https://mybinder.org/v2/gl/team%2Fsub%2Fproj/v1?urlpath=lab/tree/a.ipynb');
     expect(binderUrl({ repo: 'https://git.example.org/x/y' })).toBe(
       'https://mybinder.org/v2/git/https%3A%2F%2Fgit.example.org%2Fx%2Fy/main?urlpath=lab'
     );

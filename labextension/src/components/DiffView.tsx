@@ -40,12 +40,19 @@ function FileDiff(props: {
     const notebook = file.path.endsWith('.ipynb');
     const small = Math.max(file.oldSize ?? 0, file.newSize ?? 0) <= MAX_TEXT;
     if (!(notebook || TEXT.test(file.path)) || !small) {
-      setBody(<p className="wb-Empty">Binary or large file: {formatSize(file.oldSize)} → {formatSize(file.newSize)}</p>);
+      setBody(
+        <p className="wb-Empty">
+          Binary or large file: {formatSize(file.oldSize)} → {formatSize(file.newSize)}
+        </p>
+      );
       return;
     }
     const get = (rev: string, present: boolean) =>
       present ? api.fileText(type, id, rev, file.path) : Promise.resolve(null);
-    Promise.all([get(compare.base, file.status !== 'added'), get(compare.head, file.status !== 'removed')])
+    Promise.all([
+      get(compare.base, file.status !== 'added'),
+      get(compare.head, file.status !== 'removed')
+    ])
       .then(([before, after]) => {
         if (notebook) {
           setBody(<CellDiff changes={diffNotebooks(before, after)} />);

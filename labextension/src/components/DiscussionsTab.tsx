@@ -52,17 +52,26 @@ function Thread(props: {
       {details && (
         <>
           <h3>
-            #{details.num} {details.title} <span className="wb-Badge">{details.isPullRequest ? 'pull request' : 'discussion'}</span>{' '}
+            #{details.num} {details.title}{' '}
+            <span className="wb-Badge">
+              {details.isPullRequest ? 'pull request' : 'discussion'}
+            </span>{' '}
             <span className="wb-Badge">{details.status}</span>
           </h3>
           {details.isPullRequest && details.changes && (
             <section className="wb-PullRequest" data-testid="wb-pr">
               <p>
                 <code>{details.changes.headRef}</code> into <code>{details.changes.base}</code>
-                {details.filesWithConflicts?.length ? ` · conflicts: ${details.filesWithConflicts.join(', ')}` : ''}
+                {details.filesWithConflicts?.length
+                  ? ` · conflicts: ${details.filesWithConflicts.join(', ')}`
+                  : ''}
               </p>
               {details.status === 'open' && (
-                <button className="jp-mod-styled jp-mod-accept" data-testid="wb-pr-merge" onClick={merge}>
+                <button
+                  className="jp-mod-styled jp-mod-accept"
+                  data-testid="wb-pr-merge"
+                  onClick={merge}
+                >
                   Merge into {details.changes.base}
                 </button>
               )}
@@ -79,10 +88,16 @@ function Thread(props: {
             <div key={ev.id} className="wb-Event" data-testid="wb-event">
               <div className="wb-CellComment-head">
                 {ev.author.name} · {formatAgo(ev.createdAt)}
-                {ev.anchor?.path ? ` · on ${ev.anchor.path}${ev.anchor.cell ? ` (cell ${ev.anchor.cell})` : ''}` : ''}
+                {ev.anchor?.path
+                  ? ` · on ${ev.anchor.path}${ev.anchor.cell ? ` (cell ${ev.anchor.cell})` : ''}`
+                  : ''}
               </div>
               {ev.type === 'comment' ? (
-                <Markdown rendermime={props.rendermime} source={ev.data?.latest?.raw ?? ''} testId="wb-event-body" />
+                <Markdown
+                  rendermime={props.rendermime}
+                  source={ev.data?.latest?.raw ?? ''}
+                  testId="wb-event-body"
+                />
               ) : (
                 <div className="wb-Empty">
                   {ev.type} {ev.data?.status ?? ''} {ev.data?.to ? `→ ${ev.data.to}` : ''}
@@ -97,7 +112,12 @@ function Thread(props: {
             value={text}
             onChange={e => setText(e.target.value)}
           />
-          <button className="jp-mod-styled jp-mod-accept" data-testid="wb-comment-send" disabled={!text.trim()} onClick={send}>
+          <button
+            className="jp-mod-styled jp-mod-accept"
+            data-testid="wb-comment-send"
+            disabled={!text.trim()}
+            onClick={send}
+          >
             Comment
           </button>
         </>
@@ -128,10 +148,14 @@ export function DiscussionsTab(props: {
   }, [id, version]);
   if (open !== null) {
     return (
-      <Thread {...props} num={open} onBack={() => {
-        setOpen(null);
-        setVersion(v => v + 1);
-      }} />
+      <Thread
+        {...props}
+        num={open}
+        onBack={() => {
+          setOpen(null);
+          setVersion(v => v + 1);
+        }}
+      />
     );
   }
   const create = () => {
@@ -184,7 +208,12 @@ export function DiscussionsTab(props: {
         value={body}
         onChange={e => setBody(e.target.value)}
       />
-      <button className="jp-mod-styled jp-mod-accept" data-testid="wb-new-open" disabled={!title.trim()} onClick={create}>
+      <button
+        className="jp-mod-styled jp-mod-accept"
+        data-testid="wb-new-open"
+        disabled={!title.trim()}
+        onClick={create}
+      >
         Open discussion
       </button>
     </div>

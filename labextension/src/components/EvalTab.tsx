@@ -25,7 +25,12 @@ function LeaderboardChart(props: { board: ILeaderboard }): JSX.Element {
   const entries = props.board.entries;
   const max = Math.max(...entries.map(e => Math.abs(e.value)), 1e-9);
   return (
-    <svg className="wb-Chart" width={420} height={22 * entries.length + 4} data-testid="wb-leaderboard-chart">
+    <svg
+      className="wb-Chart"
+      width={420}
+      height={22 * entries.length + 4}
+      data-testid="wb-leaderboard-chart"
+    >
       {entries.map((e, i) => (
         <g key={e.run} transform={`translate(0, ${i * 22 + 2})`}>
           <text x={0} y={14} className="wb-Chart-label">
@@ -106,7 +111,10 @@ export function EvalTab(props: {
         model: id,
         dataset: dataset.trim(),
         split: split.trim() || 'test',
-        metrics: metrics.split(',').map(m => m.trim()).filter(Boolean),
+        metrics: metrics
+          .split(',')
+          .map(m => m.trim())
+          .filter(Boolean),
         modelRevision: props.commit
       })
       .then(started => {
@@ -115,7 +123,8 @@ export function EvalTab(props: {
       })
       .catch(reason => setError(describeError(reason)));
   };
-  const recordUrl = (runId: string) => URLExt.join(api.settings.baseUrl, 'workbench', 'hub', 'api', 'evals', runId);
+  const recordUrl = (runId: string) =>
+    URLExt.join(api.settings.baseUrl, 'workbench', 'hub', 'api', 'evals', runId);
   const done = run && (run.status === 'succeeded' || run.status === 'failed');
   return (
     <div className="wb-Evals" data-testid="wb-evals">
@@ -126,15 +135,31 @@ export function EvalTab(props: {
           <div className="wb-Compare">
             <label>
               Dataset{' '}
-              <input className="jp-mod-styled" data-testid="wb-eval-dataset" value={dataset} onChange={e => setDataset(e.target.value)} />
+              <input
+                className="jp-mod-styled"
+                data-testid="wb-eval-dataset"
+                value={dataset}
+                onChange={e => setDataset(e.target.value)}
+              />
             </label>
             <label>
               Split{' '}
-              <input className="jp-mod-styled" data-testid="wb-eval-split" size={8} value={split} onChange={e => setSplit(e.target.value)} />
+              <input
+                className="jp-mod-styled"
+                data-testid="wb-eval-split"
+                size={8}
+                value={split}
+                onChange={e => setSplit(e.target.value)}
+              />
             </label>
             <label>
               Metrics{' '}
-              <input className="jp-mod-styled" data-testid="wb-eval-metrics" value={metrics} onChange={e => setMetrics(e.target.value)} />
+              <input
+                className="jp-mod-styled"
+                data-testid="wb-eval-metrics"
+                value={metrics}
+                onChange={e => setMetrics(e.target.value)}
+              />
             </label>
             <button
               className="jp-mod-styled jp-mod-accept"
@@ -163,9 +188,19 @@ export function EvalTab(props: {
                       {k}: <b>{value(v)}</b>
                     </div>
                   ))}
-                  {run.record.error && <ErrorBanner message={run.record.error.message ?? 'The run failed.'} hubDown={false} />}
+                  {run.record.error && (
+                    <ErrorBanner
+                      message={run.record.error.message ?? 'The run failed.'}
+                      hubDown={false}
+                    />
+                  )}
                   {run.record.id && (
-                    <a href={recordUrl(run.record.id)} target="_blank" rel="noopener noreferrer" data-testid="wb-eval-record">
+                    <a
+                      href={recordUrl(run.record.id)}
+                      target="_blank"
+                      rel="noopener noreferrer"
+                      data-testid="wb-eval-record"
+                    >
                       Run record {run.record.id}
                     </a>
                   )}
@@ -180,11 +215,21 @@ export function EvalTab(props: {
           <h3>Leaderboard</h3>
           <label>
             Metric{' '}
-            <input className="jp-mod-styled" data-testid="wb-board-metric" value={metric} onChange={e => setMetric(e.target.value)} />
+            <input
+              className="jp-mod-styled"
+              data-testid="wb-board-metric"
+              value={metric}
+              onChange={e => setMetric(e.target.value)}
+            />
           </label>{' '}
           <label>
             Split{' '}
-            <input className="jp-mod-styled" size={8} value={split} onChange={e => setSplit(e.target.value)} />
+            <input
+              className="jp-mod-styled"
+              size={8}
+              value={split}
+              onChange={e => setSplit(e.target.value)}
+            />
           </label>
           {board && board.entries.length > 0 ? (
             <LeaderboardChart board={board} />

@@ -30,9 +30,21 @@ export function Histogram(props: { stats: IColumnStatistics }): JSX.Element | nu
   const max = Math.max(...counts, 1);
   const bar = W / counts.length;
   return (
-    <svg className="wb-Histogram" width={W} height={H} data-testid="wb-histogram" data-column={props.stats.column_name}>
+    <svg
+      className="wb-Histogram"
+      width={W}
+      height={H}
+      data-testid="wb-histogram"
+      data-column={props.stats.column_name}
+    >
       {counts.map((c, i) => (
-        <rect key={i} x={i * bar + 0.5} y={H - (c / max) * H} width={Math.max(bar - 1, 1)} height={(c / max) * H}>
+        <rect
+          key={i}
+          x={i * bar + 0.5}
+          y={H - (c / max) * H}
+          width={Math.max(bar - 1, 1)}
+          height={(c / max) * H}
+        >
           <title>{`${labels[i]}: ${c}`}</title>
         </rect>
       ))}

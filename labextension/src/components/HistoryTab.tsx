@@ -37,7 +37,11 @@ export function HistoryTab(props: {
           {commits.map(c => (
             <tr key={c.id} data-commit={c.id}>
               <td>
-                <button className="wb-Link" title="Show the repo at this commit" onClick={() => props.onShowCommit(c.id)}>
+                <button
+                  className="wb-Link"
+                  title="Show the repo at this commit"
+                  onClick={() => props.onShowCommit(c.id)}
+                >
                   <code>{c.id.slice(0, 8)}</code>
                 </button>
               </td>
@@ -52,22 +56,38 @@ export function HistoryTab(props: {
         <div className="wb-Compare">
           <label>
             From{' '}
-            <select className="jp-mod-styled" data-testid="wb-diff-base" value={base} onChange={e => setBase(e.target.value)}>
+            <select
+              className="jp-mod-styled"
+              data-testid="wb-diff-base"
+              value={base}
+              onChange={e => setBase(e.target.value)}
+            >
               {commits.map(option)}
             </select>
           </label>
           <label>
             to{' '}
-            <select className="jp-mod-styled" data-testid="wb-diff-head" value={head} onChange={e => setHead(e.target.value)}>
+            <select
+              className="jp-mod-styled"
+              data-testid="wb-diff-head"
+              value={head}
+              onChange={e => setHead(e.target.value)}
+            >
               {commits.map(option)}
             </select>
           </label>
-          <button className="jp-mod-styled jp-mod-accept" data-testid="wb-diff-show" onClick={() => setShown([base, head])}>
+          <button
+            className="jp-mod-styled jp-mod-accept"
+            data-testid="wb-diff-show"
+            onClick={() => setShown([base, head])}
+          >
             Show diff
           </button>
         </div>
       )}
-      {shown && <DiffView api={props.api} type={props.type} id={props.id} base={shown[0]} head={shown[1]} />}
+      {shown && (
+        <DiffView api={props.api} type={props.type} id={props.id} base={shown[0]} head={shown[1]} />
+      )}
     </div>
   );
 }

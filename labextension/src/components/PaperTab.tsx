@@ -22,7 +22,12 @@ function repoLinks(
     <ul data-testid={testId}>
       {links.map(([type, id]) => (
         <li key={`${type}/${id}`}>
-          <button className="wb-Link" data-repo-id={id} data-repo-type={type} onClick={() => onOpen(type, id)}>
+          <button
+            className="wb-Link"
+            data-repo-id={id}
+            data-repo-type={type}
+            onClick={() => onOpen(type, id)}
+          >
             <span className={`wb-Badge wb-Badge-${type}`}>{type}</span> {id}
           </button>
         </li>
@@ -98,7 +103,9 @@ export function PaperTab(props: {
       )}
       <h3>Cited by</h3>
       {error && <ErrorBanner {...error} onRetry={() => setAttempt(a => a + 1)} />}
-      {!error && citedBy === null && <p className="wb-Empty">Looking for repos that cite this paper…</p>}
+      {!error && citedBy === null && (
+        <p className="wb-Empty">Looking for repos that cite this paper…</p>
+      )}
       {citedBy !== null &&
         (citing.length === 0 ? (
           <p className="wb-Empty" data-testid="wb-paper-cited-by-none">

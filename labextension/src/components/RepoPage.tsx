@@ -91,7 +91,9 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
     ['history', 'History'],
     ['refs', 'Branches & tags'],
     ...(type === 'dataset' ? ([['viewer', 'Data']] as [Tab, string][]) : []),
-    ...(type === 'model' || type === 'dataset' ? ([['evals', 'Evaluations']] as [Tab, string][]) : []),
+    ...(type === 'model' || type === 'dataset'
+      ? ([['evals', 'Evaluations']] as [Tab, string][])
+      : []),
     ['discussions', 'Discussions']
   ];
   const card = data ? splitFrontMatter(data.readme ?? '').body : '';
@@ -129,16 +131,18 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
               </a>
             )}
             {type === 'model' && (
-              <button className="jp-mod-styled" data-testid="wb-evaluate" onClick={() => setTab('evals')}>
+              <button
+                className="jp-mod-styled"
+                data-testid="wb-evaluate"
+                onClick={() => setTab('evals')}
+              >
                 Evaluate…
               </button>
             )}
           </div>
         )}
       </header>
-      {error && (
-        <ErrorBanner {...error} onRetry={() => setAttempt(a => a + 1)} />
-      )}
+      {error && <ErrorBanner {...error} onRetry={() => setAttempt(a => a + 1)} />}
       {data && (
         <>
           <nav className="wb-Tabs" role="tablist">
@@ -173,11 +177,21 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
             )}
             {tab === 'files' && <FilesTab entries={data.tree} />}
             {tab === 'history' && (
-              <HistoryTab api={api} type={type} id={id} commits={data.commits} onShowCommit={setRevision} />
+              <HistoryTab
+                api={api}
+                type={type}
+                id={id}
+                commits={data.commits}
+                onShowCommit={setRevision}
+              />
             )}
-            {tab === 'refs' && <RefsTab refs={data.refs} onSelect={r => setRevision(r.targetCommit)} />}
+            {tab === 'refs' && (
+              <RefsTab refs={data.refs} onSelect={r => setRevision(r.targetCommit)} />
+            )}
             {tab === 'viewer' && <ViewerTab api={api} id={id} />}
-            {tab === 'discussions' && <DiscussionsTab api={api} rendermime={props.rendermime} type={type} id={id} />}
+            {tab === 'discussions' && (
+              <DiscussionsTab api={api} rendermime={props.rendermime} type={type} id={id} />
+            )}
             {tab === 'evals' && (
               <EvalTab
                 api={api}

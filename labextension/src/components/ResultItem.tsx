@@ -18,8 +18,12 @@ export function ResultItem(props: {
       </button>
       {r.summary && <div className="wb-Result-summary">{r.summary}</div>}
       <div className="wb-Result-meta">
-        <span title="likes" data-testid="wb-likes">♥ {formatCount(r.likes)}</span>
-        <span title="downloads" data-testid="wb-downloads">⤓ {formatCount(r.downloads)}</span>
+        <span title="likes" data-testid="wb-likes">
+          ♥ {formatCount(r.likes)}
+        </span>
+        <span title="downloads" data-testid="wb-downloads">
+          ⤓ {formatCount(r.downloads)}
+        </span>
         {r.lastModified && (
           <span title={r.lastModified} data-testid="wb-updated">
             updated {formatAgo(r.lastModified)}

@@ -27,7 +27,10 @@ export function countLabel(total: number, exact: boolean): string {
   return exact ? `${n} result${total === 1 ? '' : 's'}` : `${n}+ results`;
 }
 
-function SearchView(props: { model: SearchModel; onOpen: (r: ISearchResult) => void }): JSX.Element {
+function SearchView(props: {
+  model: SearchModel;
+  onOpen: (r: ISearchResult) => void;
+}): JSX.Element {
   const { model } = props;
   const q = model.query;
   const field = (key: 'task' | 'library' | 'license' | 'author', label: string) => (
@@ -88,9 +91,7 @@ function SearchView(props: { model: SearchModel; onOpen: (r: ISearchResult) => v
         {field('library', 'Library')}
         {field('license', 'License')}
       </details>
-      {model.error && (
-        <ErrorBanner {...model.error} onRetry={() => void model.refresh()} />
-      )}
+      {model.error && <ErrorBanner {...model.error} onRetry={() => void model.refresh()} />}
       <div className="wb-Search-count" data-testid="wb-count">
         {model.loading ? 'Searching…' : countLabel(model.total, model.totalExact)}
       </div>

@@ -33,7 +33,7 @@ export class StatusItem extends ReactWidget {
     let error = '';
     try {
       status = await this.api.status();
-      error = status.reachable ? '' : status.error ?? 'The hub does not answer.';
+      error = status.reachable ? '' : (status.error ?? 'The hub does not answer.');
     } catch (reason) {
       error = describeError(reason).message;
     }

@@ -105,9 +105,13 @@ export function ViewerTab(props: { api: WorkbenchApi; id: string }): JSX.Element
       {page && (
         <>
           <div className="wb-Viewer-count" data-testid="wb-viewer-count">
-            Rows {page.num_rows_total ? offset + 1 : 0}–{Math.min(offset + PAGE, page.num_rows_total)} of{' '}
-            {page.num_rows_total}
-            <button className="jp-mod-styled" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+            Rows {page.num_rows_total ? offset + 1 : 0}–
+            {Math.min(offset + PAGE, page.num_rows_total)} of {page.num_rows_total}
+            <button
+              className="jp-mod-styled"
+              disabled={offset === 0}
+              onClick={() => setOffset(Math.max(0, offset - PAGE))}
+            >
               Previous
             </button>
             <button
