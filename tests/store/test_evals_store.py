@@ -1,5 +1,6 @@
-"""Run records in the metadata store (migration 0006 on SQLite and PostgreSQL, cascades),
-privacy of records on every endpoint, and the built-in metric modules served to ``evaluate``."""
+"""Run records in the metadata store (migrations 0006 and 0014 on SQLite and PostgreSQL,
+cascades), reproductions derived from the owner's re-run, privacy of records on every
+endpoint, and the built-in metric modules served to ``evaluate``."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from tests.support.hub import HubProcess
 from tests.support.kernel import make_user, unique
 from workbench.client import HubClient
 from workbench.config import HubSettings
-from workbench.errors import NotFound
+from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.store.accounts import create_user, principal_for
+from workbench.store.db import alembic_config
 from workbench.store.evals import (
     EvalRun,
     RunInput,
@@ -23,9 +25,9 @@ from workbench.store.evals import (
     get_run,
     leaderboard,
     list_runs,
-    record_reproduction,
 )
 from workbench.store.repos import RepoKey, create_repo, delete_repo
+from workbench.store.reproduction import attach_reproduction
 from workbench.store.store import Store
 
 
@@ -37,74 +39,157 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     s.close()
 
 
-def test_migration_records_and_cascade(store: Store) -> None:
+def _repos(store: Store) -> tuple[Any, Any, dict[str, str]]:
+    """alice, with a model and a dataset; bob, with a write token; the repos' commits."""
+    from sqlalchemy import select
+
+    from workbench.store import models as m
+
     with store.write() as s:
         alice = principal_for(s, create_user(s, "alice"), "write")
-        model = create_repo(store, s, alice, "model", "alice", "m")
-        data = create_repo(store, s, alice, "dataset", "alice", "d")
+        bob = principal_for(s, create_user(s, "bob"), "write")
+        repos = [create_repo(store, s, alice, t, "alice", t[0]) for t in ("model", "dataset")]
     with store.read() as s:
-        from sqlalchemy import select
+        commits = {r.type: s.scalar(select(m.Ref.commit_oid).where(m.Ref.repo_id == r.id)) for r in repos}
+    return alice, bob, commits
 
-        from workbench.store import models as m
 
-        commits = {
-            r.type: s.scalar(select(m.Ref.commit_oid).where(m.Ref.repo_id == r.id)) for r in (model, data)
-        }
-    notebook = b'{"cells": []}'
+def _run(store: Store, p: Any, commits: dict[str, str], **changes: Any) -> str:
+    data = RunInput(
+        model="alice/m",
+        dataset="alice/d",
+        model_commit=commits["model"],
+        dataset_commit=commits["dataset"],
+        split="test",
+        notebook_name="e.ipynb",
+        notebook_sha256="a" * 64,
+        status="succeeded",
+        metrics={"accuracy": 0.5},
+        metric_info={"accuracy": {"tolerance": 0.0}},
+        parameters={"batch_size": 8},
+        seed=3,
+    )
+    for key, value in changes.items():
+        setattr(data, key, value)
     with store.write() as s:
-        run = create_run(
-            store,
-            s,
-            alice,
-            RunInput(
-                model="alice/m",
-                dataset="alice/d",
-                model_commit=commits["model"],
-                dataset_commit=commits["dataset"],
-                split="test",
-                notebook_name="e.ipynb",
-                notebook_sha256="a" * 64,
-                status="succeeded",
-                metrics={"mse": 0.5},
-                metric_info={"mse": {"higher_is_better": False}},
-                seed=3,
-                parameters={"batch_size": 8},
-                timings={"cells": []},
-                notebook=notebook,
-            ),
-        )
-        better = create_run(
-            store,
-            s,
-            alice,
-            RunInput(
-                model="alice/m",
-                dataset="alice/d",
-                model_commit=commits["model"],
-                dataset_commit=commits["dataset"],
-                split="test",
-                notebook_name="e.ipynb",
-                notebook_sha256="a" * 64,
-                status="succeeded",
-                metrics={"mse": 0.25},
-                metric_info={"mse": {"higher_is_better": False}},
-            ),
-        )
+        return create_run(store, s, p, data).id
+
+
+def test_migration_records_and_cascade(store: Store) -> None:
+    alice, _, commits = _repos(store)
+    notebook = b'{"cells": []}'
+    lower = {"mse": {"higher_is_better": False}}
+    first = _run(store, alice, commits, metrics={"mse": 0.5}, metric_info=lower, notebook=notebook)
+    better = _run(store, alice, commits, metrics={"mse": 0.25}, metric_info=lower)
+    with store.read() as s:
+        run = get_run(s, alice, first)
     assert len(run.id) == 32 and int(run.id, 16) >= 0 and run.id == run.id.lower()
     assert store.blobs.read(run.executed_sha256 or "") == notebook
+    rerun = _run(store, alice, commits, reproduction_of=run.id, metrics={"mse": 0.75})
     with store.write() as s:
-        view = record_reproduction(s, alice, run.id, status="differs", differences=[{"metric": "mse"}])
-        assert view.reproduction == "differs"
+        view = attach_reproduction(s, alice, run.id, rerun)
+        assert view.reproduction == "differs" and view.reproduction_run == rerun
+        assert [d["metric"] for d in view.differences or []] == ["mse"]
     with store.read() as s:
         assert get_run(s, alice, run.id).parameters == {"batch_size": 8}
-        assert [r.id for r in leaderboard(s, alice, "alice/d", metric="mse")] == [better.id]
-        assert {r.id for r in list_runs(s, alice, model="alice/m")} == {run.id, better.id}
+        assert [r.id for r in leaderboard(s, alice, "alice/d", metric="mse")] == [better]
+        assert {r.id for r in list_runs(s, alice, model="alice/m")} == {run.id, better, rerun}
     with store.write() as s:
         delete_repo(store, s, alice, RepoKey("dataset", "alice", "d"))
     with store.read() as s:
         assert s.get(EvalRun, run.id) is None  # ON DELETE CASCADE
+        assert s.get(EvalRun, rerun) is None
         with pytest.raises(NotFound):
             get_run(s, alice, run.id)
+
+
+def test_reproduction_is_derived_from_the_owners_rerun(store: Store) -> None:
+    alice, bob, commits = _repos(store)
+    original = _run(store, alice, commits)
+    bobs = _run(store, bob, commits, reproduction_of=original)
+    with store.read() as s:
+        before = get_run(s, alice, original)
+    refusals: list[tuple[Any, str, tuple[str, ...], type[Exception], str]] = [
+        (bob, bobs, (), PermissionDenied, "NotRecordOwner"),
+        (bob, bobs, ("status",), PermissionDenied, "NotRecordOwner"),
+        (alice, bobs, ("status",), InvalidRequest, "StatusIsDerived"),
+        (alice, bobs, (), InvalidRequest, "NotYourRerun"),
+        (alice, _run(store, alice, commits), (), InvalidRequest, "NotAReproduction"),
+        (
+            alice,
+            _run(store, alice, commits, reproduction_of=original, seed=4),
+            (),
+            InvalidRequest,
+            "ReproductionPinsDiffer",
+        ),
+        (
+            alice,
+            _run(store, alice, commits, reproduction_of=original, status="running", metrics={}),
+            (),
+            Conflict,
+            "RerunNotFinished",
+        ),
+    ]
+    for who, rerun, refused, error, code in refusals:
+        with pytest.raises(error) as caught, store.write() as s:
+            attach_reproduction(s, who, original, rerun, refused=refused)
+        assert caught.value.code == code  # type: ignore[attr-defined]
+    with store.read() as s:
+        assert get_run(s, alice, original) == before
+    same = _run(store, alice, commits, reproduction_of=original)
+    with store.write() as s:
+        view = attach_reproduction(s, alice, original, same)
+    with store.read() as s:
+        assert get_run(s, alice, original) == view
+    assert (view.reproduction, view.differences, view.reproduction_run) == ("reproduced", [], same)
+    assert view.reproduced_by == "alice" and view.reproduced_at is not None
+
+
+def _migrate(store: Store, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    with store.engine.begin() as conn:
+        cfg = alembic_config(store.engine)
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_migration_0014_backfills_owners_and_clears_set_statuses(store: Store) -> None:
+    from sqlalchemy import inspect, text
+
+    alice, _, commits = _repos(store)
+    original = _run(store, alice, commits)
+    rerun = _run(store, alice, commits, reproduction_of=original)
+    _migrate(store, "0013", down=True)
+    with store.write() as s:
+        columns = {c["name"] for c in inspect(s.connection()).get_columns("eval_runs")}
+        assert not columns & {"created_by_id", "reproduction_run", "reproduced_by", "reproduced_at"}
+        # as the old endpoint left it: a status anyone with read access could set
+        s.execute(
+            text("UPDATE eval_runs SET reproduction = 'reproduced', differences = '[]' WHERE id = :id"),
+            {"id": original},
+        )
+        s.execute(text("UPDATE eval_runs SET created_by = 'nobody-here' WHERE id = :id"), {"id": rerun})
+    _migrate(store, "head")
+    with store.read() as s:
+        rows = {
+            r.id: r
+            for r in s.execute(
+                text(
+                    "SELECT id, created_by_id, reproduction, differences, reproduction_of, "
+                    "reproduction_run, reproduced_by, reproduced_at FROM eval_runs"
+                )
+            )
+        }
+    assert rows[original].created_by_id == alice.user_id  # backfilled from created_by
+    assert rows[rerun].created_by_id is None  # no such user: nobody may attach its re-runs
+    assert rows[original].reproduction is None and rows[original].differences in (None, "null")
+    assert rows[rerun].reproduction_of == original  # the downgrade kept the link
+    assert rows[original].reproduction_run is None and rows[original].reproduced_by is None
+    again = _run(store, alice, commits, reproduction_of=original)
+    with store.write() as s:  # the owner derives it again
+        view = attach_reproduction(s, alice, original, again)
+    assert view.reproduction == "reproduced"
 
 
 @pytest.fixture(scope="module")
@@ -153,12 +238,13 @@ def test_private_records_answer_404(hub: HubProcess, private_run: dict[str, Any]
             headers=headers,
         ).json()
         assert [e["run"] for e in board["entries"]] == [private_run["public"]["id"]]
-    resp = httpx.post(
-        f"{hub.url}/api/evals/{rid}/reproduction",
-        json={"status": "reproduced"},
-        headers={"Authorization": f"Bearer {bob.token}"},
-    )
-    assert resp.status_code == 404
+    for body in ({"status": "reproduced"}, {"run": private_run["public"]["id"]}):
+        resp = httpx.post(
+            f"{hub.url}/api/evals/{rid}/reproduction",
+            json=body,
+            headers={"Authorization": f"Bearer {bob.token}"},
+        )
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "RunNotFound"
     # bob may not record runs of a model he cannot read, nor with a read-only token
     body = {
         k: private_run["private"][k] for k in ("model", "dataset", "model_commit", "dataset_commit", "split")

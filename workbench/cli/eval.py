@@ -3,7 +3,7 @@
     workbench eval run --model admin/tiny-classifier --dataset admin/iris-mini --metric accuracy
     papermill notebooks/evaluate.ipynb out.ipynb -p model M -p dataset D
     workbench eval record out.ipynb
-    workbench eval reproduce RUN_ID
+    workbench eval reproduce RUN_ID            # your own record: re-run it and attach the re-run
     workbench eval leaderboard admin/iris-mini --metric accuracy
     workbench eval gate gate.yaml --junit gate.xml --summary gate.md
 
@@ -126,9 +126,23 @@ def _show_record(data: dict[str, Any], *, as_json: bool) -> None:
         )
         typer.echo(f"  error{where}: {err.get('message')}")
     if data.get("reproduction"):
-        typer.echo(f"  reproduction: {data['reproduction']} {data.get('differences') or ''}")
+        typer.echo(
+            f"  reproduction: {data['reproduction']} by {data.get('reproduced_by')} at "
+            f"{data.get('reproduced_at')} (re-run {data.get('reproduction_run')})"
+        )
+        for diff in data.get("differences") or []:
+            typer.echo(f"    {_difference(diff)}")
     if data.get("notebook_path"):
         typer.echo(f"  executed notebook: {data['notebook_path']}")
+
+
+def _difference(diff: dict[str, Any]) -> str:
+    if "error" in diff:
+        return f"re-run failed: {(diff['error'] or {}).get('message')}"
+    return (
+        f"{diff.get('metric')}: original {diff.get('original')}, re-run {diff.get('rerun')} "
+        f"(tolerance {diff.get('tolerance')})"
+    )
 
 
 @app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -223,7 +237,11 @@ def reproduce(
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-run a record with its pins and parameters and compare the metrics."""
+    """Re-run your record with its pins and parameters and attach the re-run.
+
+    The hub compares the metrics and marks the record reproduced, differs or failed, with who
+    attached the re-run and when. Only the record's owner may; exit 1 unless it reproduced.
+    """
     from workbench.evals.reproduce import reproduce as do_reproduce
 
     with _client(url, token) as client:
@@ -237,9 +255,11 @@ def reproduce(
     if as_json:
         typer.echo(json.dumps(outcome, indent=2, default=str))
     else:
-        typer.echo(f"run {run_id}: {outcome['status']} (re-run {outcome['rerun']})")
+        who = outcome["reproduced_by"]
+        by = f" by {who} at {outcome['reproduced_at']}" if who else ""
+        typer.echo(f"run {run_id}: {outcome['status']}{by} (re-run {outcome['rerun']})")
         for diff in outcome["differences"]:
-            typer.echo(f"  {diff}")
+            typer.echo(f"  {_difference(diff)}")
     if outcome["status"] != "reproduced":
         raise typer.Exit(1)
 

@@ -1,4 +1,4 @@
-"""Evaluation records on the hub: create, show, list, notebook, reproduction, leaderboard.
+"""Evaluation records on the hub: create, show, list, notebook, attach a re-run, leaderboard.
 
 >>> with HubClient() as hub:                                                 # doctest: +SKIP
 ...     hub.eval_runs(model="admin/tiny-classifier")
@@ -48,11 +48,23 @@ def run_notebook(client: HubClient, run_id: str) -> bytes:
 
 
 def record_reproduction(
-    client: HubClient, run_id: str, *, status: str, differences: list[Any], run: str | None = None
+    client: HubClient,
+    run_id: str,
+    *,
+    run: str | None,
+    status: str | None = None,
+    differences: list[Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": status, "differences": differences}
-    if run:
-        body["run"] = run
+    """Attach ``run``, your re-run of your record ``run_id``; returns the record with the
+    ``reproduction`` the hub derived (``reproduction_run``, ``reproduced_by``, ``reproduced_at``,
+    ``differences``). The hub refuses a ``status`` or ``differences`` (it derives them): they
+    are sent only when a caller passes them, so that it hears the hub's ``StatusIsDerived``.
+    """
+    body: dict[str, Any] = {"run": run}
+    if status is not None:
+        body["status"] = status
+    if differences is not None:
+        body["differences"] = differences
     result: dict[str, Any] = client.request(
         "POST", f"/api/evals/{quote(run_id, safe='')}/reproduction", json=body
     ).json()

@@ -1,59 +1,31 @@
-"""Re-run a record with its pins and parameters, and say whether the numbers came out the same.
+"""Re-run a record with its pins and parameters, and attach the re-run so the hub can say
+whether the numbers came out the same.
 
 The executed notebook stored with the record is the source: its injected parameters, outputs
 and papermill metadata are stripped, and it runs again with the record's parameters and the
-pinned commits. Each metric must match exactly, or within the tolerance its module declares
-(``metric_info[name]["tolerance"]``, absolute). The original record then shows "reproduced",
-"differs" (with the differences) or "failed"; the re-run is a record of its own.
+pinned commits. The re-run is a record of its own (``reproduction_of`` names the original);
+attaching it is what only the original's owner may do, and the hub, not this code, compares
+the metrics (``workbench.store.reproduction``): the original then shows "reproduced",
+"differs" (with the differences) or "failed", with who attached the re-run and when.
 
 >>> outcome = reproduce("3f2a...", client=hub)          # doctest: +SKIP
->>> outcome["status"], outcome["differences"]           # doctest: +SKIP
-('reproduced', [])
+>>> outcome["status"], outcome["differences"], outcome["reproduced_by"]     # doctest: +SKIP
+('reproduced', [], 'alice')
 """
 
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from workbench.client import evals as hub_evals
+from workbench.errors import InvalidRequest, PermissionDenied
 from workbench.evals.records import INJECTED
 from workbench.evals.runner import EvalSpec, Progress, run_evaluation
 
 PINNED = ("model", "dataset", "model_revision", "dataset_revision")
-
-
-def compare(
-    original: dict[str, Any], rerun: dict[str, Any], metric_info: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Metrics that differ by more than their tolerance (or are missing from the re-run)."""
-    out = []
-    for name, before in original.items():
-        info = i if isinstance(i := metric_info.get(name), dict) else {}
-        tol = float(info.get("tolerance") or 0.0)
-        after = rerun.get(name)
-        if after is None:
-            out.append({"metric": name, "original": before, "rerun": None, "tolerance": tol})
-            continue
-        pairs = (
-            list(zip(before, after, strict=False))
-            if isinstance(before, list) and isinstance(after, list) and len(before) == len(after)
-            else [(before, after)]
-        )
-        if any(
-            not (isinstance(a, int | float) and isinstance(b, int | float))
-            or not math.isclose(a, b, rel_tol=0.0, abs_tol=tol)
-            for a, b in pairs
-        ):
-            diff = (
-                after - before if isinstance(before, int | float) and isinstance(after, int | float) else None
-            )
-            out.append(
-                {"metric": name, "original": before, "rerun": after, "tolerance": tol, "difference": diff}
-            )
-    return out
 
 
 def source_notebook(executed: bytes, folder: Path) -> Path:
@@ -84,9 +56,28 @@ def reproduce(
     timeout: float | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Re-run record ``run_id`` and store the outcome on it; returns ``{"status",
-    "differences", "original", "rerun"}`` (``rerun``: the new record's id)."""
+    """Re-run your record ``run_id`` and attach the re-run; returns ``{"status",
+    "differences", "original", "rerun", "rerun_status", "reproduced_by", "reproduced_at"}``
+    (``rerun``: the new record's id; ``status`` and ``differences`` as the hub derived them).
+
+    Someone else's record, or one that did not succeed, is refused before anything runs (the
+    hub would refuse the attach anyway). A re-run whose repos can no longer be pinned is not stored,
+    so nothing is attached: ``status`` is "failed" and the original is left as it was.
+    """
     original = client.eval_run(run_id)
+    me = client.whoami().get("name")
+    if original.get("created_by") != me:
+        raise PermissionDenied(
+            f"Only {original.get('created_by')}, who posted run {run_id}, may reproduce it; "
+            "your token belongs to "
+            f"{me}. (Post your own evaluation with `workbench eval run` instead.)",
+            code="NotRecordOwner",
+        )
+    if original.get("status") != "succeeded":
+        raise InvalidRequest(
+            f"Run {run_id} {original.get('status')}: only a record that succeeded has metrics to reproduce.",
+            code="RunNotSucceeded",
+        )
     with tempfile.TemporaryDirectory() as tmp:
         source = source_notebook(client.eval_notebook(run_id), Path(tmp))
         named = Path(tmp) / original["notebook"]["name"]
@@ -107,19 +98,22 @@ def reproduce(
             reproduction_of=run_id,
         )
         record = run_evaluation(spec, progress=progress, client=client)
-    if not record.ok:
-        status = "failed"
-        differences: list[dict[str, Any]] = [{"error": record.error}]
-    else:
-        differences = compare(
-            original.get("metrics") or {}, record.metrics, original.get("metric_info") or {}
-        )
-        status = "differs" if differences else "reproduced"
-    client.record_reproduction(run_id, status=status, differences=differences, run=record.id)
-    return {
-        "status": status,
-        "differences": differences,
+    outcome: dict[str, Any] = {
+        "status": "failed",
+        "differences": [{"error": record.error}],
         "original": run_id,
         "rerun": record.id,
         "rerun_status": record.status,
+        "reproduced_by": None,
+        "reproduced_at": None,
     }
+    if record.id is None:
+        return outcome
+    attached = hub_evals.record_reproduction(client, run_id, run=record.id)
+    outcome.update(
+        status=attached["reproduction"],
+        differences=attached["differences"],
+        reproduced_by=attached["reproduced_by"],
+        reproduced_at=attached["reproduced_at"],
+    )
+    return outcome

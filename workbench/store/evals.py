@@ -6,6 +6,9 @@ and read access to both repos: evaluating a model is reading it, and the record 
 caller's claim, signed with their name (``created_by``). Writing results into the model's
 card is a commit, so it needs write access to the model (see ``workbench.evals.publish``).
 
+Whether a record reproduced is never set by anyone: it is derived from a re-run its owner
+attaches (see ``workbench.store.reproduction``).
+
 >>> with store.write() as s:                                        # doctest: +SKIP
 ...     view = create_run(store, s, caller, RunInput(model="admin/m", ...))
 """
@@ -18,18 +21,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, String, or_, select, true
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
-from sqlalchemy.sql.elements import ColumnElement
 
 from workbench.errors import InvalidRequest, NotFound
 from workbench.names import split_repo_id
 from workbench.store import models as m
-from workbench.store.accounts import Principal, can_read, require_read, require_write_scope
+from workbench.store.access import Principal, can_read, readable_clause, readable_repo, require_write_scope
 from workbench.store.store import Store, insert_missing, utcnow
 
 STATUSES = ("running", "succeeded", "failed")
-REPRODUCTIONS = ("reproduced", "differs", "failed")
 MAX_NOTEBOOK_BYTES = 12 * 1024**2
 
 
@@ -54,12 +55,22 @@ class EvalRun(m.Base):
     error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     metrics: Mapped[dict] = mapped_column(JSON)
     metric_info: Mapped[dict] = mapped_column(JSON)
+    # derived from the attached re-run (reproduction_run), never sent by a client
     reproduction: Mapped[str | None] = mapped_column(String(10), nullable=True)
     differences: Mapped[list | None] = mapped_column(JSON, nullable=True)
     reproduction_of: Mapped[str | None] = mapped_column(
         ForeignKey("eval_runs.id", ondelete="SET NULL"), nullable=True, index=True
     )
     created_by: Mapped[str] = mapped_column(String(96))
+    # the owner, who alone may attach a re-run; the re-run, who attached it, when (migration 0014)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    reproduction_run: Mapped[str | None] = mapped_column(
+        ForeignKey("eval_runs.id", ondelete="SET NULL"), nullable=True
+    )
+    reproduced_by: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    reproduced_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     # where the notebook lives on a Git host: {"repo_url", "ref", "path"} (migration 0009)
@@ -119,9 +130,13 @@ class RunView:
     created_at: datetime
     duration: float | None
     source: dict[str, Any] | None = None
+    reproduction_run: str | None = None
+    reproduced_by: str | None = None
+    reproduced_at: datetime | None = None
 
 
-def _view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
+def run_view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
+    """The record ``run`` (of ``model`` on ``dataset``) as the routes show it."""
     return RunView(
         id=run.id,
         model=f"{model.namespace}/{model.name}",
@@ -147,14 +162,15 @@ def _view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
         created_at=run.created_at,
         duration=run.duration,
         source=run.source,
+        reproduction_run=run.reproduction_run,
+        reproduced_by=run.reproduced_by,
+        reproduced_at=run.reproduced_at,
     )
 
 
 def _repo(store: Store, s: Session, p: Principal, repo_type: str, repo_id: str) -> m.Repo:
     ns, name = split_repo_id(repo_id)
-    repo = store.get_repo(s, repo_type, ns, name)
-    require_read(p, repo)
-    return repo
+    return readable_repo(store, s, p, (repo_type, ns, name))
 
 
 def _check_commit(s: Session, repo: m.Repo, oid: str) -> None:
@@ -215,13 +231,14 @@ def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunVie
         differences=None,
         reproduction_of=data.reproduction_of,
         created_by=p.name or "",
+        created_by_id=p.user_id,
         created_at=utcnow(),
         duration=data.duration,
         source=data.source,
     )
     s.add(run)
     s.flush()
-    return _view(run, model, dataset)
+    return run_view(run, model, dataset)
 
 
 def _check_outcome(data: RunInput) -> None:
@@ -252,7 +269,8 @@ def _check_outcome(data: RunInput) -> None:
         )
 
 
-def _visible(s: Session, p: Principal, run_id: str) -> tuple[EvalRun, m.Repo, m.Repo]:
+def visible_run(s: Session, p: Principal, run_id: str) -> tuple[EvalRun, m.Repo, m.Repo]:
+    """The record ``run_id`` with its model and dataset, if ``p`` may read both (else 404)."""
     run = s.get(EvalRun, run_id) if isinstance(run_id, str) and len(run_id) == 32 else None
     model = s.get(m.Repo, run.model_repo_id) if run else None
     dataset = s.get(m.Repo, run.dataset_repo_id) if run else None
@@ -266,24 +284,14 @@ def _visible(s: Session, p: Principal, run_id: str) -> tuple[EvalRun, m.Repo, m.
 
 
 def get_run(s: Session, p: Principal, run_id: str) -> RunView:
-    return _view(*_visible(s, p, run_id))
+    return run_view(*visible_run(s, p, run_id))
 
 
 def notebook_blob(s: Session, p: Principal, run_id: str) -> str:
-    run, _, _ = _visible(s, p, run_id)
+    run, _, _ = visible_run(s, p, run_id)
     if run.executed_sha256 is None:
         raise NotFound(f"Run {run_id} has no executed notebook.", code="NotebookNotFound")
     return run.executed_sha256
-
-
-def _readable(p: Principal, repo: Any) -> ColumnElement[bool]:
-    """SQL for ``accounts.can_read`` on an aliased repo (private repos filtered in SQL)."""
-    if p.is_admin:
-        return true()
-    visible: list[ColumnElement[bool]] = [repo.private.is_(False)]
-    if p.user_id is not None:
-        visible.append(repo.owner_id.in_([p.user_id, *p.orgs]))
-    return or_(*visible)
 
 
 def list_runs(
@@ -303,7 +311,7 @@ def list_runs(
         select(EvalRun, mr, dr)
         .join(mr, mr.id == EvalRun.model_repo_id)
         .join(dr, dr.id == EvalRun.dataset_repo_id)
-        .where(_readable(p, mr), _readable(p, dr))
+        .where(readable_clause(p, mr), readable_clause(p, dr))
     )
     for repo, value in ((mr, model), (dr, dataset)):
         if value:
@@ -314,33 +322,7 @@ def list_runs(
     if split:
         q = q.where(EvalRun.split == split)
     q = q.order_by(EvalRun.created_at.desc(), EvalRun.id).offset(offset).limit(limit)
-    return [_view(run, a, b) for run, a, b in s.execute(q).all()]
-
-
-def record_reproduction(
-    s: Session,
-    p: Principal,
-    run_id: str,
-    *,
-    status: str,
-    differences: list[Any],
-    reproduced_by: str | None = None,
-) -> RunView:
-    """Mark a record reproduced, differing (with the differences) or failed to re-run."""
-    require_write_scope(p)
-    if status not in REPRODUCTIONS:
-        raise InvalidRequest(
-            f"Invalid reproduction status {status!r}: use one of {', '.join(REPRODUCTIONS)}.",
-            code="InvalidStatus",
-        )
-    run, model, dataset = _visible(s, p, run_id)
-    if reproduced_by is not None:
-        other, _, _ = _visible(s, p, reproduced_by)
-        if other.reproduction_of != run.id:
-            raise InvalidRequest(f"Run {reproduced_by} is not a re-run of {run_id}.", code="NotAReproduction")
-    run.reproduction = status
-    run.differences = differences
-    return _view(run, model, dataset)
+    return [run_view(run, a, b) for run, a, b in s.execute(q).all()]
 
 
 def leaderboard(

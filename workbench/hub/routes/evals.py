@@ -3,7 +3,9 @@
 ``POST /api/evals`` records a run (JSON; ``notebook`` is the executed notebook as a string),
 ``GET /api/evals`` lists runs (``model``, ``dataset``, ``status``, ``split`` filters),
 ``GET /api/evals/{id}`` shows one, ``GET /api/evals/{id}/notebook`` downloads the executed
-notebook, ``POST /api/evals/{id}/reproduction`` records the outcome of a re-run, and
+notebook, ``POST /api/evals/{id}/reproduction`` (``{"run": RERUN_ID}``, the record's owner
+only) attaches a re-run from which the hub derives ``reproduction`` (see
+``workbench.store.reproduction``), and
 ``GET /api/leaderboards/{ns}/{dataset}?metric=accuracy&split=test`` ranks the best run of
 each model. A record is visible only to callers who may read its model and its dataset.
 A record whose notebook lives on a Git host carries ``source`` (``repo_url``, ``ref``, ``path``)
@@ -30,8 +32,8 @@ from workbench.store.evals import (
     leaderboard,
     list_runs,
     notebook_blob,
-    record_reproduction,
 )
+from workbench.store.reproduction import attach_reproduction
 
 router = APIRouter(tags=["workbench"])
 
@@ -59,6 +61,9 @@ def run_out(r: RunView) -> dict[str, Any]:
         "metric_info": r.metric_info,
         "reproduction": r.reproduction,
         "differences": r.differences,
+        "reproduction_run": r.reproduction_run,
+        "reproduced_by": r.reproduced_by,
+        "reproduced_at": wire.iso(r.reproduced_at),
         "reproduction_of": r.reproduction_of,
         "created_by": r.created_by,
         "created_at": wire.iso(r.created_at),
@@ -179,18 +184,14 @@ def notebook(run_id: str, state: State, caller: Caller) -> Response:
 
 
 @router.post(
-    "/api/evals/{run_id}/reproduction", summary="Record whether a re-run reproduced the run's metrics"
+    "/api/evals/{run_id}/reproduction",
+    summary="Attach the owner's re-run of a record; the hub derives whether it reproduced",
 )
 def reproduction(run_id: str, body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
-    status = field(body, "status", str, required=True)
-    differences = field(body, "differences", list, default=[]) or []
-    rerun = field(body, "run", str)
+    # checked in the store, after who may read and own the record: 404/403 come first
+    refused = sorted(key for key in body if key != "run")
     with state.store.write() as s:
-        return run_out(
-            record_reproduction(
-                s, caller, seg(run_id), status=status, differences=differences, reproduced_by=rerun
-            )
-        )
+        return run_out(attach_reproduction(s, caller, seg(run_id), body.get("run"), refused=refused))
 
 
 @router.get(
