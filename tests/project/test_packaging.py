@@ -322,9 +322,9 @@ def test_jupyter_lists_the_extensions_enabled(installed: Installed) -> None:
     lab = installed.run("python", "-m", "jupyterlab.labextensions", "list")
     assert lab.returncode == 0, lab.stderr[-3000:]
     text = _plain(lab.stdout + lab.stderr)
-    section = text.split(str(installed.venv / "share" / "jupyter" / "labextensions"), 1)
-    assert len(section) == 2, text
-    assert re.search(r"^\s+workbench v\S+ enabled\s+OK \(python, workbench\)", section[1], re.M), text
+    ours = text.split(str(installed.venv / "share" / "jupyter" / "labextensions"), 1)
+    assert len(ours) == 2, text
+    assert re.search(r"^\s+workbench v\S+ enabled\s+OK \(python, workbench\)", ours[1], re.M), text
 
     server = installed.run("python", "-m", "jupyter_server", "extension", "list")
     assert server.returncode == 0, server.stderr[-3000:]
