@@ -350,7 +350,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         "read", get(lambda t, w: f"/api/evals/{t.run}/notebook"), types=("model",), strict=False
     ),
     ("POST", "/api/evals/{run_id}/reproduction"): Route(
-        "participate",
+        "author",
         req(
             "POST", lambda t, w: f"/api/evals/{t.run}/reproduction", js(lambda t, w: {"status": "reproduced"})
         ),

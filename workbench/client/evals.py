@@ -47,26 +47,12 @@ def run_notebook(client: HubClient, run_id: str) -> bytes:
     return client.request("GET", f"/api/evals/{quote(run_id, safe='')}/notebook").content
 
 
-def record_reproduction(
-    client: HubClient,
-    run_id: str,
-    *,
-    run: str | None,
-    status: str | None = None,
-    differences: list[Any] | None = None,
-) -> dict[str, Any]:
+def attach_reproduction(client: HubClient, run_id: str, *, run: str) -> dict[str, Any]:
     """Attach ``run``, your re-run of your record ``run_id``; returns the record with the
     ``reproduction`` the hub derived (``reproduction_run``, ``reproduced_by``, ``reproduced_at``,
-    ``differences``). The hub refuses a ``status`` or ``differences`` (it derives them): they
-    are sent only when a caller passes them, so that it hears the hub's ``StatusIsDerived``.
-    """
-    body: dict[str, Any] = {"run": run}
-    if status is not None:
-        body["status"] = status
-    if differences is not None:
-        body["differences"] = differences
+    ``differences``)."""
     result: dict[str, Any] = client.request(
-        "POST", f"/api/evals/{quote(run_id, safe='')}/reproduction", json=body
+        "POST", f"/api/evals/{quote(run_id, safe='')}/reproduction", json={"run": run}
     ).json()
     return result
 

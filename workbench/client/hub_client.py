@@ -321,11 +321,9 @@ class HubClient(HubHTTP):
         """The executed notebook of a run."""
         return evals.run_notebook(self, run_id)
 
-    def record_reproduction(
-        self, run_id: str, *, status: str, differences: list[Any], run: str | None = None
-    ) -> dict[str, Any]:
-        """Mark a run reproduced, differs or failed (``run``: the re-run's record id)."""
-        return evals.record_reproduction(self, run_id, status=status, differences=differences, run=run)
+    def attach_reproduction(self, run_id: str, *, run: str) -> dict[str, Any]:
+        """Attach ``run``, your re-run of your record ``run_id``; the hub derives the status."""
+        return evals.attach_reproduction(self, run_id, run=run)
 
     def leaderboard(self, dataset: str, *, metric: str, split: str | None = "test") -> dict[str, Any]:
         """The best run of each model on ``dataset`` for ``metric``."""

@@ -109,7 +109,7 @@ def reproduce(
     }
     if record.id is None:
         return outcome
-    attached = hub_evals.record_reproduction(client, run_id, run=record.id)
+    attached = hub_evals.attach_reproduction(client, run_id, run=record.id)
     outcome.update(
         status=attached["reproduction"],
         differences=attached["differences"],
