@@ -153,7 +153,12 @@ def parse_source_url(source_url: str, *, ref: str | None = None) -> GitSource:
     return GitSource(repo, ref or "main", path)
 
 
-def _git(folder: Path, *args: str) -> str | None:
+def git_output(folder: Path, *args: str) -> str | None:
+    """What ``git -C folder ARGS`` prints, stripped; None if git fails or prints nothing.
+
+    >>> git_output(Path("/"), "rev-parse", "--show-toplevel") is None   # doctest: +SKIP
+    True
+    """
     try:
         out = subprocess.run(
             ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=False
@@ -172,8 +177,8 @@ def detect_git_source(path: str | Path) -> GitSource | None:
     """
     file = Path(path).resolve()
     folder = file.parent
-    top = _git(folder, "rev-parse", "--show-toplevel")
-    remote = _git(folder, "remote", "get-url", "origin")
+    top = git_output(folder, "rev-parse", "--show-toplevel")
+    remote = git_output(folder, "remote", "get-url", "origin")
     if not top or not remote:
         return None
     try:
@@ -181,11 +186,11 @@ def detect_git_source(path: str | Path) -> GitSource | None:
         source = parse_source_url(remote)
     except (ValueError, InvalidRequest):
         return None
-    head = _git(folder, "rev-parse", "HEAD")
+    head = git_output(folder, "rev-parse", "HEAD")
     ref = (
         head
-        if head and _git(folder, "branch", "-r", "--contains", head)
-        else _git(folder, "rev-parse", "--abbrev-ref", "HEAD")
+        if head and git_output(folder, "branch", "-r", "--contains", head)
+        else git_output(folder, "rev-parse", "--abbrev-ref", "HEAD")
     )
     if not ref or ref == "HEAD":
         return None

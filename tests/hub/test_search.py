@@ -26,8 +26,8 @@ from tests.support.postgres import create_database
 from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.store import models as m
+from workbench.store.access import ANONYMOUS
 from workbench.store.accounts import (
-    ANONYMOUS,
     create_org,
     create_token,
     create_user,

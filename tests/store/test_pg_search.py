@@ -23,14 +23,8 @@ from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.store import models as m
 from workbench.store import search_query
-from workbench.store.accounts import (
-    Principal,
-    create_org,
-    create_user,
-    get_account,
-    principal_for,
-    set_membership,
-)
+from workbench.store.access import Principal
+from workbench.store.accounts import create_org, create_user, get_account, principal_for, set_membership
 from workbench.store.commits import AddFile, create_commit
 from workbench.store.db import alembic_config
 from workbench.store.repos import RepoKey, create_repo, list_repos, update_settings

@@ -19,9 +19,9 @@ from workbench.errors import (
     RepoNotFound,
 )
 from workbench.store import models as m
+from workbench.store.access import Principal, require_read, require_write
 from workbench.store.accounts import (
     TOKEN_USE_RESOLUTION,
-    Principal,
     authenticate,
     authenticate_use,
     create_org,
@@ -30,8 +30,6 @@ from workbench.store.accounts import (
     hash_token,
     principal_for,
     record_use,
-    require_read,
-    require_write,
     revoke_token,
     set_membership,
 )

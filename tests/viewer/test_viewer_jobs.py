@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.support.hub import HubProcess, free_port
-from tests.test_viewer import wait_converted, wait_indexed
+from tests.viewer.test_viewer import wait_converted, wait_indexed
 from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.store import models as m

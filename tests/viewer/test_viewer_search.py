@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.test_viewer import get, wait_converted, wait_indexed
+from tests.viewer.test_viewer import get, wait_converted, wait_indexed
 from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.store import models as m

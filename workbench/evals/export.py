@@ -74,7 +74,8 @@ def installed_workbench(checkout: Path | None = None) -> str | None:
     records it in ``direct_url.json``), or from a checkout (the clone's remote on a Git host,
     at its commit, when a remote branch holds that commit).
     """
-    from workbench.binder import _git, detect_git_source
+    from workbench.binder import detect_git_source
+    from workbench.binder import git_output as _git
 
     extras = "workbench[ml,notebook]"
     try:

@@ -16,7 +16,8 @@ from workbench.errors import AuthenticationError, InvalidRequest, PayloadTooLarg
 from workbench.hub.downloads import DownloadCounter
 from workbench.hub.signing import Signer
 from workbench.names import PLURAL_TYPES, split_repo_id, validate_repo_type
-from workbench.store.accounts import Principal, authenticate_use, record_use
+from workbench.store.access import Principal
+from workbench.store.accounts import authenticate_use, record_use
 from workbench.store.repos import RepoKey
 from workbench.store.store import Store
 

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from workbench.errors import Conflict
 from workbench.store import models as m
-from workbench.store.accounts import Principal, create_org, get_account, principal_for
+from workbench.store.access import Principal
+from workbench.store.accounts import create_org, get_account, principal_for
 from workbench.store.commits import AddFile, create_commit
 from workbench.store.repos import create_repo
 from workbench.store.store import Store

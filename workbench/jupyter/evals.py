@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
-from workbench.jupyter.handlers import _Base
+from workbench.jupyter.base import WorkbenchHandler
 
 if TYPE_CHECKING:
     from workbench.jupyter.app import Workbench
@@ -132,7 +132,7 @@ class EvalRuns:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-class EvalsHandler(_Base):
+class EvalsHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         try:
@@ -141,18 +141,18 @@ class EvalsHandler(_Base):
                 raise ValueError("send a JSON object")
             run = self.workbench.evals.start(body)
         except ValueError as exc:
-            self._error(400, "InvalidRequest", f"Cannot start the evaluation: {exc}.")
+            self.fail(400, "InvalidRequest", f"Cannot start the evaluation: {exc}.")
             return
         self.set_status(202)
         self.finish(json.dumps(run.out(0)))
 
 
-class EvalRunHandler(_Base):
+class EvalRunHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
         run = self.workbench.evals.runs.get(run_id)
         if run is None:
-            self._error(
+            self.fail(
                 404,
                 "EvalRunNotFound",
                 f"No evaluation run {run_id!r} was started by this "
@@ -162,6 +162,6 @@ class EvalRunHandler(_Base):
         try:
             since = max(0, int(self.get_argument("since", "0")))
         except ValueError:
-            self._error(400, "InvalidRequest", "`since` must be a whole number.")
+            self.fail(400, "InvalidRequest", "`since` must be a whole number.")
             return
         self.finish(json.dumps(run.out(since)))

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-if TYPE_CHECKING:
-    from workbench.jupyter.app import Workbench
+from workbench.errors import WorkbenchError
+from workbench.jupyter.base import WorkbenchHandler
+from workbench.jupyter.evals import EvalRunHandler, EvalsHandler
 
 # Answer headers worth passing on; hop-by-hop, cookies and anything else stay behind.
 PASSED_HEADERS = (
@@ -60,24 +61,12 @@ def refused(path: str) -> bool:
     return REFUSED.match(posixpath.normpath("/" + path).lstrip("/")) is not None
 
 
-class _Base(APIHandler):
-    @property
-    def workbench(self) -> Workbench:
-        return self.settings["workbench"]  # type: ignore[no-any-return]
-
-    def _error(self, status: int, code: str, message: str) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.set_header("X-Error-Code", code)
-        self.finish(json.dumps({"error": {"code": code, "message": message}}))
-
-
-class HubProxyHandler(_Base):
+class HubProxyHandler(WorkbenchHandler):
     """Forwards one request to the hub, adding the token; streams the answer."""
 
     async def _forward(self, path: str) -> None:
         if refused(path):
-            self._error(403, "ProxyRefused", "The Workbench proxy does not hand out credentials.")
+            self.fail(403, "ProxyRefused", "The Workbench proxy does not hand out credentials.")
             return
         wb = self.workbench
         # Forward the path as the browser encoded it: revisions such as refs%2Fpr%2F1 must
@@ -136,7 +125,7 @@ class HubProxyHandler(_Base):
             if started:
                 raise
             self.clear()
-            self._error(
+            self.fail(
                 502,
                 "HubUnavailable",
                 f"The Workbench hub at {wb.connected_url} does not "
@@ -169,7 +158,7 @@ class HubProxyHandler(_Base):
         await self._forward(path)
 
 
-class StatusHandler(_Base):
+class StatusHandler(WorkbenchHandler):
     """Which hub, and whether it answers (``reachable``, ``version``, ``user``)."""
 
     @tornado.web.authenticated
@@ -192,20 +181,18 @@ class StatusHandler(_Base):
         self.finish(json.dumps(out))
 
 
-class ConnectionHandler(_Base):
+class ConnectionHandler(WorkbenchHandler):
     """``PUT {"hubUrl": ...}``: which hub the UI browses (see ``Workbench.use_hub``)."""
 
     @tornado.web.authenticated
     async def put(self) -> None:
-        from workbench.errors import WorkbenchError
-
         try:
             body = json.loads(self.request.body or b"{}")
             url = body.get("hubUrl", "") if isinstance(body, dict) else None
             if not isinstance(url, str):
                 raise ValueError
         except ValueError:
-            self._error(
+            self.fail(
                 400,
                 "InvalidRequest",
                 'Send a JSON object: {"hubUrl": "http://..."} '
@@ -215,15 +202,13 @@ class ConnectionHandler(_Base):
         try:
             self.workbench.use_hub(url)
         except WorkbenchError as exc:
-            self._error(exc.status, exc.code, exc.message)
+            self.fail(exc.status, exc.code, exc.message)
             return
         self.finish(json.dumps(self.workbench.status()))
 
 
 def handlers() -> list[tuple[str, type[APIHandler]]]:
     # ExtensionApp prefixes these with the server's base_url.
-    from workbench.jupyter.evals import EvalRunHandler, EvalsHandler
-
     return [
         (r"/workbench/evals", EvalsHandler),
         (r"/workbench/evals/([0-9a-f]+)", EvalRunHandler),

@@ -1,4 +1,6 @@
-"""Users, organizations, tokens and who may read or write which repo.
+"""Users, organizations, tokens, and turning a bearer token into a :class:`Principal`.
+
+Who may read or write which repo is :mod:`workbench.store.access`.
 
 Tokens are random, shown once, and stored as their SHA-256 only.
 
@@ -12,23 +14,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 
-from workbench.errors import (
-    AuthenticationError,
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    PermissionDenied,
-    RepoNotFound,
-)
+from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotFound
 from workbench.names import validate_namespace
 from workbench.store import models as m
+from workbench.store.access import ANONYMOUS, Principal
+
+# store/evals.py still imports these three from here; they live in store/access.py.
+from workbench.store.access import can_read as can_read
+from workbench.store.access import require_read as require_read
+from workbench.store.access import require_write_scope as require_write_scope
 from workbench.store.store import utcnow
 
 TOKEN_PREFIX = "wb_"
@@ -36,23 +36,6 @@ SCOPES = ("read", "write")
 ROLES = ("read", "write", "admin")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a user (or nobody) and what the token allows."""
-
-    user_id: int | None = None
-    name: str | None = None
-    is_admin: bool = False
-    scope: str | None = None  # read | write | None (anonymous)
-    orgs: dict[int, str] = field(default_factory=dict)  # org id -> role
-    org_names: dict[str, str] = field(default_factory=dict)  # org name -> role
-
-    @property
-    def anonymous(self) -> bool:
-        return self.user_id is None
-
-
-ANONYMOUS = Principal()
 # How fresh tokens' last_used_at is kept: recording every request's use would make every
 # request a write transaction.
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)
@@ -210,61 +193,3 @@ def authenticate_use(session: Session, token: str | None) -> tuple[Principal, in
 def record_use(session: Session, token_id: int) -> None:
     """Set a token's ``last_used_at`` to now (a write, so at most once per resolution)."""
     session.execute(update(m.Token).where(m.Token.id == token_id).values(last_used_at=utcnow()))
-
-
-# -- permissions ---------------------------------------------------------------------------
-
-
-def can_read(p: Principal, repo: m.Repo) -> bool:
-    if not repo.private:
-        return True
-    if p.anonymous:
-        return False
-    return p.is_admin or repo.owner_id == p.user_id or repo.owner_id in p.orgs
-
-
-def can_write_namespace(p: Principal, owner: m.Account) -> bool:
-    if p.anonymous:
-        return False
-    if p.is_admin or owner.id == p.user_id:
-        return True
-    return p.orgs.get(owner.id) in ("write", "admin")
-
-
-def require_read(p: Principal, repo: m.Repo) -> None:
-    if not can_read(p, repo):
-        raise RepoNotFound(
-            f"Repository {repo.namespace}/{repo.name} ({repo.type}) not found. "
-            "Check the name and type, and that your token may read it."
-        )
-
-
-def require_write_scope(p: Principal) -> None:
-    if p.anonymous:
-        raise AuthenticationError(
-            "This action needs a token: pass `Authorization: Bearer <token>` "
-            "(create one with `workbench hub token create`).",
-            code="TokenRequired",
-        )
-    if p.scope != "write":
-        raise PermissionDenied(
-            "This token has the 'read' scope; use a token with the 'write' scope.", code="ReadOnlyToken"
-        )
-
-
-def require_write(session: Session, p: Principal, repo: m.Repo) -> None:
-    require_read(p, repo)
-    require_write_scope(p)
-    owner = session.get(m.Account, repo.owner_id)
-    if owner is None or not can_write_namespace(p, owner):
-        raise PermissionDenied(
-            f"You may read {repo.namespace}/{repo.name} but not write to it; "
-            "ask an admin of its namespace for the 'write' role.",
-            code="WriteForbidden",
-        )
-
-
-def require_admin(p: Principal) -> None:
-    require_write_scope(p)
-    if not p.is_admin:
-        raise PermissionDenied("Only hub administrators may do this.", code="AdminRequired")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import InvalidRequest, PermissionDenied
 from workbench.store import models as m
-from workbench.store.accounts import Principal
+from workbench.store.access import Principal
 from workbench.store.store import utcnow
 
 # The actions the hub records; other values are accepted (new features add their own) as

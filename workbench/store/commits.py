@@ -28,19 +28,15 @@ from workbench.errors import (
     RevisionNotFound,
 )
 from workbench.names import validate_path
-from workbench.repocard import card_metadata
 from workbench.store import models as m
-from workbench.store.accounts import Principal
+from workbench.store.access import Principal
 from workbench.store.blobs import BlobInfo
-from workbench.store.paper_text import extract_ahead, refresh_pdf_text
+from workbench.store.head_updates import branch_moved
+from workbench.store.paper_text import extract_ahead
 from workbench.store.pr_refs import require_push
 from workbench.store.refs import Resolved, resolve_revision
-from workbench.store.search_index import reindex_repo
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
-from workbench.store.trees import Tree, TreeEntry
-
-README = "README.md"
-MAX_CARD_BYTES = 1024 * 1024
+from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
 
 
 @dataclass(frozen=True)
@@ -142,28 +138,8 @@ def _apply(session: Session, base: Tree, ops: list[Operation]) -> dict[str, Tree
                     code="SizeMismatch",
                 )
             files[path] = TreeEntry.large(path, op.sha256, blob.size)
-    _check_file_dir_clashes(files)
+    check_file_dir_clashes(files)
     return files
-
-
-def _check_file_dir_clashes(files: dict[str, TreeEntry]) -> None:
-    for path in files:
-        parts = path.split("/")
-        for i in range(1, len(parts)):
-            parent = "/".join(parts[:i])
-            if parent in files:
-                raise InvalidRequest(
-                    f"{path!r} needs a folder {parent!r}, but {parent!r} is a file.", code="PathConflict"
-                )
-
-
-def _card_from(store: Store, entry: TreeEntry | None) -> dict | None:
-    if entry is None or entry.size > MAX_CARD_BYTES:
-        return None
-    try:
-        return card_metadata(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
-    except OSError:
-        return None
 
 
 def create_commit(
@@ -262,29 +238,8 @@ def create_commit(
                 s.rollback()
                 sleep(delay)
                 continue
-            repo.last_modified = now
-            if repo.type == "dataset" and resolved.kind == "branch" and resolved.name == "main":
-                # In this transaction, so a commit is never left without its conversion job
-                # (the dataset viewer's Parquet export, workbench.viewer.jobs).
-                s.add(
-                    m.Job(
-                        kind="parquet",
-                        repo_id=repo.id,
-                        commit=oid,
-                        status="pending",
-                        attempts=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-            if resolved.kind == "branch" and resolved.name == "main":
-                readme_changed = files.get(README) != base.get(README)
-                if readme_changed:
-                    repo.card_data = _card_from(store, files.get(README))
-                # a paper's PDF text is indexed too (workbench.store.paper_text)
-                if refresh_pdf_text(s, store, repo, tree) or readme_changed:
-                    reindex_repo(s, store, repo, tree=tree)
-            store.trees.put(tree)
+            main = resolved.kind == "branch" and resolved.name == "main"
+            branch_moved(store, s, repo, base, tree, oid, main=main, now=now)
             changed = len(diff_trees(base, tree))
             return CommitResult(oid, head, resolved.name, changed)
     raise Conflict("Too many concurrent commits to this branch; retry in a moment.", code="CommitContention")

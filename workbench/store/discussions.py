@@ -26,25 +26,19 @@ from workbench.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from workbench.markdown import render_markdown
 from workbench.store import collab_models as c
 from workbench.store import models as m
-from workbench.store.accounts import Principal, can_write_namespace, require_read, require_write_scope
+from workbench.store.access import Principal, RepoKeyTuple, is_writer, readable_repo, require_write_scope
 from workbench.store.anchors import Anchor, save_anchor
+from workbench.store.audit import record_event
 from workbench.store.event_docs import refresh_doc
 from workbench.store.inbox import notify_comment, notify_status
+from workbench.store.pr_refs import has_commits, start_pull_request
 from workbench.store.store import Store, utcnow
 
 MAX_TITLE_CHARS = 200
 POLICIES = ("readers", "writers")
 
-RepoKeyTuple = tuple[str, str, str]
-
 
 # -- lookups and permissions ---------------------------------------------------------------
-
-
-def readable_repo(store: Store, s: Session, p: Principal, key: RepoKeyTuple) -> m.Repo:
-    repo = store.get_repo(s, *key)
-    require_read(p, repo)
-    return repo
 
 
 def get_discussion(s: Session, repo: m.Repo, num: int, *, lock: bool = False) -> c.Discussion:
@@ -57,11 +51,6 @@ def get_discussion(s: Session, repo: m.Repo, num: int, *, lock: bool = False) ->
             code="DiscussionNotFound",
         )
     return d
-
-
-def is_writer(s: Session, p: Principal, repo: m.Repo) -> bool:
-    owner = s.get(m.Account, repo.owner_id)
-    return owner is not None and can_write_namespace(p, owner)
 
 
 def comment_policy(s: Session, account_id: int) -> str:
@@ -169,7 +158,7 @@ def new_event(
     return ev
 
 
-def _comment(
+def post_comment(
     store: Store,
     s: Session,
     p: Principal,
@@ -216,8 +205,6 @@ def create_discussion(
     anchor: Anchor | None = None,
 ) -> tuple[c.Discussion, c.DiscussionEvent | None]:
     """Open a discussion (or a draft pull request on ``target``) with ``description`` first."""
-    from workbench.store.pulls import start_pull_request
-
     repo = readable_repo(store, s, p, key)
     require_comment(s, p, repo)
     title = check_title(title)
@@ -242,7 +229,7 @@ def create_discussion(
     s.flush()
     if pull_request:
         start_pull_request(s, repo, d, target)
-    ev = _comment(store, s, p, repo, d, text, anchor, kind="discussion") if text else None
+    ev = post_comment(store, s, p, repo, d, text, anchor, kind="discussion") if text else None
     if ev is None:
         notify_comment(s, repo, d, None, p, title, kind="discussion")
     return d, ev
@@ -262,7 +249,7 @@ def add_comment(
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     require_comment(s, p, repo, d)
-    return d, _comment(store, s, p, repo, d, check_text(text, max_chars), anchor)
+    return d, post_comment(store, s, p, repo, d, check_text(text, max_chars), anchor)
 
 
 def _get_comment(s: Session, d: c.Discussion, comment_id: str) -> c.DiscussionEvent:
@@ -344,8 +331,6 @@ def change_status(
     max_chars: int,
 ) -> c.DiscussionEvent:
     """Open or close; a comment, when given, comes first. Merged pull requests stay merged."""
-    from workbench.store.pulls import has_commits
-
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num, lock=True)
     _require_author_or_writer(s, p, repo, d.author_id, "open or close this discussion")
@@ -359,14 +344,14 @@ def change_status(
     if current == status:
         raise InvalidRequest(f"Discussion #{num} is already {status}.", code="StatusUnchanged")
     if comment is not None and (not isinstance(comment, str) or comment.strip()):
-        _comment(store, s, p, repo, d, check_text(comment, max_chars), None)
+        post_comment(store, s, p, repo, d, check_text(comment, max_chars), None)
     if status == "open" and d.is_pull_request and not has_commits(s, repo, d):
         d.status = "draft"
     else:
         d.status = str(status)
     ev = new_event(s, d, p, "status-change", data={"status": status})
     notify_status(s, repo, d, ev, p)
-    _audit(s, p, repo, "discussion.status", {"num": num, "status": status})
+    record_event(s, actor=p, action="discussion.status", repo=repo, details={"num": num, "status": status})
     return ev
 
 
@@ -382,12 +367,6 @@ def set_locked(
         )
     d.locked, d.updated_at = locked, utcnow()
     return d
-
-
-def _audit(s: Session, p: Principal, repo: m.Repo, action: str, details: dict) -> None:
-    from workbench.store.audit import record_event
-
-    record_event(s, actor=p, action=action, repo=repo, details=details)
 
 
 # -- reading -------------------------------------------------------------------------------

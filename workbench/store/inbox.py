@@ -20,8 +20,14 @@ from sqlalchemy.orm import Session
 from workbench.errors import AuthenticationError, InvalidRequest, NotFound
 from workbench.store import collab_models as c
 from workbench.store import models as m
-from workbench.store.accounts import Principal, can_read, principal_for, require_read, require_write_scope
-from workbench.store.search_query import readable
+from workbench.store.access import (
+    Principal,
+    can_read,
+    readable_clause,
+    readable_repo,
+    require_write_scope,
+)
+from workbench.store.accounts import principal_for
 from workbench.store.store import Store, utcnow
 
 MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9][A-Za-z0-9_.-]{0,95})")
@@ -168,7 +174,7 @@ def inbox(
         .join(R, R.id == N.repo_id)
         .outerjoin(D, D.id == N.discussion_id)
         .outerjoin(E, E.id == N.event_id)
-        .where(N.user_id == p.user_id, readable(p))
+        .where(N.user_id == p.user_id, readable_clause(p))
     )
     if unread_only:
         q = q.where(N.read.is_(False))
@@ -221,8 +227,7 @@ def mark_read(s: Session, p: Principal, ids: list[int] | None) -> int:
 
 def set_like(store: Store, s: Session, p: Principal, key: tuple[str, str, str], liked: bool) -> int:
     """Like or unlike (idempotent); returns the repo's like count."""
-    repo = store.get_repo(s, *key)
-    require_read(p, repo)
+    repo = readable_repo(store, s, p, key)
     require_write_scope(p)
     assert p.user_id is not None
     row = s.get(c.RepoLike, (p.user_id, repo.id))
@@ -245,15 +250,14 @@ def liked_repos(s: Session, p: Principal, user: str) -> list[tuple[m.Repo, datet
     rows = s.execute(
         select(m.Repo, c.RepoLike.created_at)
         .join(c.RepoLike, c.RepoLike.repo_id == m.Repo.id)
-        .where(c.RepoLike.user_id == account.id, readable(p))
+        .where(c.RepoLike.user_id == account.id, readable_clause(p))
         .order_by(c.RepoLike.created_at.desc())
     ).all()
     return [(r[0], r[1]) for r in rows]
 
 
 def likers(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) -> list[m.Account]:
-    repo = store.get_repo(s, *key)
-    require_read(p, repo)
+    repo = readable_repo(store, s, p, key)
     return list(
         s.scalars(
             select(m.Account)
@@ -265,8 +269,7 @@ def likers(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) ->
 
 
 def set_watch(store: Store, s: Session, p: Principal, key: tuple[str, str, str], watching: bool) -> bool:
-    repo = store.get_repo(s, *key)
-    require_read(p, repo)
+    repo = readable_repo(store, s, p, key)
     require_write_scope(p)
     assert p.user_id is not None
     row = s.get(c.RepoWatch, (p.user_id, repo.id))

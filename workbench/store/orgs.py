@@ -19,15 +19,8 @@ from sqlalchemy.orm import Session
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.store import audit
 from workbench.store import models as m
-from workbench.store.accounts import (
-    ROLES,
-    Principal,
-    create_org,
-    create_token,
-    get_account,
-    require_write_scope,
-    revoke_token,
-)
+from workbench.store.access import Principal, require_write_scope
+from workbench.store.accounts import ROLES, create_org, create_token, get_account, revoke_token
 
 MAX_TOKEN_NAME = 100
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from workbench.store import models as m
 from workbench.store.paper_links import refresh_refs
 from workbench.store.paper_text import refresh_pdf_text
-from workbench.store.search_index import _main_tree, reindex_repo
+from workbench.store.search_index import reindex_repo
 from workbench.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def backfill_papers(store: Store, *, batch: int = 200) -> int:
         with store.write() as s:
             for repo in s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start : start + batch]))):
                 if repo.type == "paper":
-                    refresh_pdf_text(s, store, repo, _main_tree(s, store, repo))
+                    refresh_pdf_text(s, store, repo, store.main_tree(s, repo))
                     reindex_repo(s, store, repo)  # refreshes the refs too
                 else:
                     refresh_refs(s, repo)

@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from workbench.store import models as m
-from workbench.store.accounts import Principal
+from workbench.store.access import Principal, readable_clause
 
 ARXIV = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[a-z]{2})?/\d{7})(?:v\d+)?$", re.I)
 DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.I)
@@ -105,12 +105,6 @@ def refresh_refs(s: Session, repo: m.Repo) -> None:
     s.flush()
 
 
-def _readable(p: Principal) -> Any:
-    from workbench.store.search_query import readable  # search_query imports the index, which imports us
-
-    return readable(p)
-
-
 def citing_repos(
     s: Session, p: Principal, paper: m.Repo, *, repo_type: str | None = None, limit: int = 100
 ) -> tuple[list[m.Repo], int]:
@@ -122,7 +116,7 @@ def citing_repos(
         .join(own, and_(own.kind == cite.kind, own.value == cite.value))
         .where(own.repo_id == paper.id, own.role == "is", cite.role == "cites", cite.repo_id != paper.id)
     )
-    q = select(m.Repo).where(m.Repo.id.in_(ids), _readable(p))
+    q = select(m.Repo).where(m.Repo.id.in_(ids), readable_clause(p))
     if repo_type:
         q = q.where(m.Repo.type == repo_type)
     repos = list(s.scalars(q.order_by(m.Repo.likes.desc(), m.Repo.namespace, m.Repo.name)))
@@ -145,7 +139,7 @@ def cited_papers(s: Session, p: Principal, repo: m.Repo) -> list[m.Repo]:
     return list(
         s.scalars(
             select(m.Repo)
-            .where(m.Repo.id.in_(ids), m.Repo.type == "paper", m.Repo.id != repo.id, _readable(p))
+            .where(m.Repo.id.in_(ids), m.Repo.type == "paper", m.Repo.id != repo.id, readable_clause(p))
             .order_by(m.Repo.namespace, m.Repo.name)
         )
     )
@@ -163,7 +157,7 @@ def find_paper(s: Session, p: Principal, identifier: str) -> m.Repo | None:
     )
     return s.scalars(
         select(m.Repo)
-        .where(m.Repo.id.in_(ids), m.Repo.type == "paper", _readable(p))
+        .where(m.Repo.id.in_(ids), m.Repo.type == "paper", readable_clause(p))
         .order_by(m.Repo.created_at, m.Repo.id)
         .limit(1)
     ).first()

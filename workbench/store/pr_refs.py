@@ -1,8 +1,9 @@
-"""Who may push commits to a pull request's ``refs/pr/N``.
+"""A pull request's branch ``refs/pr/N``: forked from its target, its head, who may push to it.
 
 Repo writers may push anywhere; the author of a pull request may also push to its own ref,
 so anyone who may comment can propose a change (as on the public hub) without the write
-role. Kept apart from ``pulls`` so ``commits`` can import it without a cycle.
+role. Apart from ``pulls`` (merging), so that ``commits`` and ``discussions`` use it
+without depending on merges.
 
 >>> pr_number("refs/pr/3")
 3
@@ -13,10 +14,33 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.errors import PermissionDenied
+from workbench.errors import InvalidRequest, PermissionDenied, RevisionNotFound
 from workbench.store import collab_models as c
 from workbench.store import models as m
-from workbench.store.accounts import Principal, require_read, require_write, require_write_scope
+from workbench.store.access import Principal, require_read, require_write, require_write_scope
+from workbench.store.refs import create_ref, get_ref, resolve_revision
+
+
+def start_pull_request(s: Session, repo: m.Repo, d: c.Discussion, target: str) -> None:
+    """Fork ``refs/pr/N`` from the head of branch ``target``."""
+    resolved = resolve_revision(s, repo, target)
+    if resolved.kind != "branch":
+        raise InvalidRequest(
+            f"A pull request targets a branch; {target!r} is a {resolved.kind}.", code="NotABranch"
+        )
+    d.target_branch, d.base_oid = resolved.name, resolved.oid
+    create_ref(s, repo, "pr", str(d.num), resolved.oid, validate=False)
+
+
+def pr_head(s: Session, repo: m.Repo, d: c.Discussion) -> str:
+    ref = get_ref(s, repo, "pr", str(d.num))
+    if ref is None:
+        raise RevisionNotFound(f"refs/pr/{d.num} no longer exists.")
+    return ref.commit_oid
+
+
+def has_commits(s: Session, repo: m.Repo, d: c.Discussion) -> bool:
+    return d.is_pull_request and pr_head(s, repo, d) != d.base_oid
 
 
 def pr_number(revision: str) -> int | None:

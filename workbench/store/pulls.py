@@ -23,21 +23,17 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, RevisionNotFound
 from workbench.store import collab_models as c
+from workbench.store import discussions as disc
 from workbench.store import models as m
-from workbench.store.accounts import Principal, require_write
-from workbench.store.commits import (
-    README,
-    _card_from,
-    _check_file_dir_clashes,
-    commit_oid,
-    commit_tree,
-    diff_trees,
-)
-from workbench.store.paper_text import refresh_pdf_text
-from workbench.store.refs import create_ref, get_ref, resolve_revision
-from workbench.store.search_index import reindex_repo
+from workbench.store.access import Principal, readable_repo, require_write
+from workbench.store.audit import record_event
+from workbench.store.commits import commit_oid, commit_tree, diff_trees
+from workbench.store.head_updates import branch_moved
+from workbench.store.inbox import notify_status
+from workbench.store.pr_refs import pr_head
+from workbench.store.refs import get_ref
 from workbench.store.store import Store, insert_missing, utcnow
-from workbench.store.trees import Tree, TreeEntry
+from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
 
 MAX_DIFF_FILE_BYTES = 512 * 1024
 MAX_DIFF_CHARS = 2 * 1024 * 1024
@@ -66,28 +62,6 @@ class PrState:
 class MergeResult:
     oid: str
     fast_forward: bool
-
-
-def start_pull_request(s: Session, repo: m.Repo, d: c.Discussion, target: str) -> None:
-    """Fork ``refs/pr/N`` from the head of branch ``target``."""
-    resolved = resolve_revision(s, repo, target)
-    if resolved.kind != "branch":
-        raise InvalidRequest(
-            f"A pull request targets a branch; {target!r} is a {resolved.kind}.", code="NotABranch"
-        )
-    d.target_branch, d.base_oid = resolved.name, resolved.oid
-    create_ref(s, repo, "pr", str(d.num), resolved.oid, validate=False)
-
-
-def pr_head(s: Session, repo: m.Repo, d: c.Discussion) -> str:
-    ref = get_ref(s, repo, "pr", str(d.num))
-    if ref is None:
-        raise RevisionNotFound(f"refs/pr/{d.num} no longer exists.")
-    return ref.commit_oid
-
-
-def has_commits(s: Session, repo: m.Repo, d: c.Discussion) -> bool:
-    return d.is_pull_request and pr_head(s, repo, d) != d.base_oid
 
 
 def pr_commits(s: Session, repo: m.Repo, d: c.Discussion) -> list[PrCommit]:
@@ -173,11 +147,8 @@ def merge_pull_request(
     store: Store, p: Principal, key: tuple[str, str, str], num: int, *, comment: str | None, max_chars: int
 ) -> MergeResult:
     """Merge PR ``num`` into its target branch; see the module docstring."""
-    from workbench.store import discussions as disc
-    from workbench.store.inbox import notify_status
-
     with store.write() as s:
-        repo = disc.readable_repo(store, s, p, key)
+        repo = readable_repo(store, s, p, key)
         d = disc.get_discussion(s, repo, num, lock=True)
         require_write(s, p, repo)
         if not d.is_pull_request:
@@ -226,7 +197,7 @@ def merge_pull_request(
                 else:
                     files[path] = entry
             try:
-                _check_file_dir_clashes(files)
+                check_file_dir_clashes(files)
             except InvalidRequest as exc:  # a file on one side, a folder of that name on the other
                 raise Conflict(
                     f"Pull request #{num} conflicts with {target!r}: {exc.message}",
@@ -262,44 +233,15 @@ def merge_pull_request(
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"{target!r} moved while merging; retry.", code="StaleParentCommit")
-        _after_move(store, s, repo, target, target_tree, tree, new_oid, now)
+        branch_moved(store, s, repo, target_tree, tree, new_oid, main=target == "main", now=now)
         if comment is not None and comment.strip():
-            disc._comment(store, s, p, repo, d, disc.check_text(comment, max_chars), None)
+            disc.post_comment(store, s, p, repo, d, disc.check_text(comment, max_chars), None)
         d.status, d.merge_oid = "merged", new_oid
         ev = disc.new_event(s, d, p, "status-change", data={"status": "merged", "oid": new_oid})
         notify_status(s, repo, d, ev, p)
-        disc._audit(
-            s, p, repo, "repo.merge", {"num": num, "target": target, "commit": new_oid, "fastForward": fast}
-        )
+        details = {"num": num, "target": target, "commit": new_oid, "fastForward": fast}
+        record_event(s, actor=p, action="repo.merge", repo=repo, details=details)
         return MergeResult(new_oid, fast)
-
-
-def _after_move(
-    store: Store, s: Session, repo: m.Repo, branch: str, old: Tree, new: Tree, oid: str, now: datetime
-) -> None:
-    """What a commit to ``main`` triggers (as in ``commits.create_commit``, keep the two alike):
-    card, paper PDF text and search index, dataset conversion."""
-    repo.last_modified = now
-    store.trees.put(new)
-    if branch != "main":
-        return
-    if repo.type == "dataset":
-        s.add(
-            m.Job(
-                kind="parquet",
-                repo_id=repo.id,
-                commit=oid,
-                status="pending",
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    readme_changed = new.get(README) != old.get(README)
-    if readme_changed:
-        repo.card_data = _card_from(store, new.get(README))
-    if refresh_pdf_text(s, store, repo, new) or readme_changed:
-        reindex_repo(s, store, repo, tree=new)
 
 
 # -- create_pr=1 on the commit endpoint ----------------------------------------------------
@@ -316,8 +258,6 @@ def open_for_commit(
     max_chars: int,
 ) -> int:
     """Open a pull request on ``branch`` for a commit that will follow; returns its number."""
-    from workbench.store import discussions as disc
-
     with store.write() as s:
         d, _ev = disc.create_discussion(
             store,

@@ -16,13 +16,14 @@ from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenie
 from workbench.names import validate_name_part, validate_namespace, validate_repo_type
 from workbench.repocard import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store import models as m
-from workbench.store.accounts import (
+from workbench.store.access import (
     Principal,
     can_write_namespace,
-    get_account,
+    readable_clause,
     require_write,
     require_write_scope,
 )
+from workbench.store.accounts import get_account
 from workbench.store.audit import REPO_CREATE, REPO_DELETE, REPO_MOVE, REPO_VISIBILITY, record_event
 from workbench.store.commits import commit_oid
 from workbench.store.refs import create_ref
@@ -34,7 +35,6 @@ from workbench.store.search_query import (
     facet,
     match_text,
     query_terms,
-    readable,
 )
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
@@ -279,7 +279,7 @@ def list_repos(
     (all values, the last word of each a prefix: ``tiny-cl`` finds ``alice/tiny-classifier``);
     a ``filter`` is a tag (as ``repo_tags`` derives them) or the namespace.
     """
-    q = select(m.Repo).where(readable(p))
+    q = select(m.Repo).where(readable_clause(p))
     if repo_type:
         q = q.where(m.Repo.type == repo_type)
     if author:

@@ -21,7 +21,7 @@ a query matching most of a large hub ("model") stays as fast as a narrow one. Ot
 (downloads, likes, lastModified, createdAt) order every match, most first. Without a query,
 ``relevance`` means downloads.
 
-Visibility (private repos only for those who may read them, as ``accounts.can_read``) and the
+Visibility (private repos only for those who may read them, as ``access.can_read``) and the
 filters are applied in the database, before counting and paging, so pages are exact, and so
 are totals, but for one case: on PostgreSQL, when the matches are most of a large hub, a page
 within the first ``TOTAL_BOUND`` reports "at least ``TOTAL_BOUND``" (``total_exact`` False)
@@ -47,7 +47,7 @@ from workbench.errors import InvalidRequest
 from workbench.names import PLURAL_TYPES, validate_repo_type
 from workbench.repocard import card_library, card_license, card_tasks, repo_tags
 from workbench.store import models as m
-from workbench.store.accounts import Principal
+from workbench.store.access import Principal, readable_clause
 from workbench.store.search_index import reindex_repo as reindex_repo  # re-exported
 from workbench.store.search_query import (
     Backend,
@@ -56,7 +56,6 @@ from workbench.store.search_query import (
     Term,
     backend,
     query_terms,
-    readable,
 )
 
 SCORE_CAP = 1000
@@ -185,7 +184,7 @@ def _results(session: Session, p: Principal, hits: list[Hit]) -> list[SearchResu
     rows = session.execute(
         select(R, m.SearchDoc.title, m.SearchDoc.summary)
         .outerjoin(m.SearchDoc, m.SearchDoc.repo_id == R.id)
-        .where(R.id.in_([i for i, _ in hits]), readable(p))
+        .where(R.id.in_([i for i, _ in hits]), readable_clause(p))
     ).all()
     found = {repo.id: (repo, title, summary) for repo, title, summary in rows}
     out = []

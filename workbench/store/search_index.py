@@ -6,7 +6,7 @@ A document has three weighted fields, plus what search results show and filter o
 - ``meta`` (weight B): card metadata: title, tags, task, library, license, datasets, authors,
   base model, language;
 - ``body`` (weight C): a paper's abstract and the README body as plain text (the first
-  ``MAX_BODY_BYTES`` of the file);
+  ``readme.MAX_BODY_BYTES`` of the file);
 - ``search_docs`` (title, summary of each result) and ``search_facets`` (one row per tag,
   task, library and license, for filters).
 
@@ -52,7 +52,6 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import UnsupportedDatabase
 from workbench.repocard import (
-    card_body,
     card_library,
     card_license,
     card_tasks,
@@ -65,13 +64,12 @@ from workbench.repocard import (
 from workbench.store import models as m
 from workbench.store.paper_links import refresh_refs
 from workbench.store.paper_text import pdf_text
+from workbench.store.readme import body_at
 from workbench.store.store import Store
 from workbench.store.trees import Tree
 
 log = logging.getLogger(__name__)
 
-README = "README.md"
-MAX_BODY_BYTES = 64 * 1024
 MAX_FACET_CHARS = 200
 META_KEYS = (
     "pretty_name",
@@ -313,28 +311,6 @@ def write_documents(session: Session, docs: Sequence[IndexDoc], *, fresh: bool =
         )
 
 
-def _main_tree(session: Session, store: Store, repo: m.Repo) -> Tree | None:
-    oid = session.scalar(
-        select(m.Ref.commit_oid).where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == "main")
-    )
-    commit = session.get(m.Commit, oid) if oid else None
-    return store.load_tree(session, commit.tree_hash) if commit is not None else None
-
-
-def readme_body(store: Store, tree: Tree | None) -> str:
-    """The README body (front matter removed) at ``tree``, at most ``MAX_BODY_BYTES``."""
-    entry = tree.get(README) if tree is not None else None
-    if entry is None:
-        return ""
-    try:
-        with store.blobs.open(entry.sha256) as f:
-            data = f.read(MAX_BODY_BYTES)
-    except OSError as exc:  # index what we have; fsck reports the missing blob
-        log.warning("README blob %s unreadable, indexed without its body: %s", entry.sha256, exc)
-        return ""
-    return card_body(data.decode("utf-8", "replace"))
-
-
 def reindex_repo(session: Session, store: Store, repo: m.Repo, *, tree: Tree | None = None) -> None:
     """Write ``repo``'s document from its metadata and the README at ``tree`` (default: main).
 
@@ -343,9 +319,9 @@ def reindex_repo(session: Session, store: Store, repo: m.Repo, *, tree: Tree | N
     """
     session.flush()  # the repo row (and its id) must exist before its document
     if tree is None:
-        tree = _main_tree(session, store, repo)
+        tree = store.main_tree(session, repo)
     refresh_refs(session, repo)  # paper citations follow the card (see paper_links)
-    body = readme_body(store, tree)
+    body = body_at(store, tree)
     if repo.type == "paper":  # a paper is found by words of its PDF too (see paper_text)
         body = f"{body}\n\n{pdf_text(session, repo)}"
     write_documents(session, [build_document(repo, body)])
@@ -363,9 +339,7 @@ def reindex_pending(store: Store, *, batch: int = 500) -> int:
     for start in range(0, len(ids), batch):
         with store.write() as s:
             repos = s.scalars(select(m.Repo).where(m.Repo.id.in_(ids[start : start + batch])))
-            write_documents(
-                s, [build_document(r, readme_body(store, _main_tree(s, store, r))) for r in repos]
-            )
+            write_documents(s, [build_document(r, body_at(store, store.main_tree(s, r))) for r in repos])
     with store.write() as s:
         s.execute(delete(m.KeyValue).where(m.KeyValue.key == REINDEX_KEY))
     log.info("search index: indexed %d existing repos", len(ids))

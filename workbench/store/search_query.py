@@ -34,11 +34,9 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
     table,
     text,
-    true,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.compiler import compiles
@@ -49,7 +47,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from workbench.errors import UnsupportedDatabase
 from workbench.store import models as m
-from workbench.store.accounts import Principal
+from workbench.store.access import Principal, readable_clause
 from workbench.store.search_index import (
     ANY_TOKEN,
     HEAD_MARK,
@@ -94,16 +92,6 @@ def query_terms(*values: str) -> list[Term]:
     return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
-def readable(p: Principal) -> ColumnElement[bool]:
-    """SQL for ``accounts.can_read``: public, or owned by the caller or one of its orgs."""
-    if p.is_admin:
-        return true()
-    visible: list[ColumnElement[bool]] = [R.private.is_(False)]
-    if p.user_id is not None:
-        visible.append(R.owner_id.in_([p.user_id, *p.orgs]))
-    return or_(*visible)
-
-
 def _facet_key(kind: str, value: str) -> tuple[str, str]:
     return kind, (value if kind == "tag" else value.lower())[:MAX_FACET_CHARS]
 
@@ -130,7 +118,7 @@ class Filters:
 
     def sql(self, *, walk: bool = False) -> list[ColumnElement[bool]]:
         """As SQL on repos; ``walk``: checked row by row while walking a sort index."""
-        out = [readable(self.principal)]
+        out = [readable_clause(self.principal)]
         if self.types:  # "|| ''": a type is no index to drive a walk from (SQLite)
             out.append((R.type + "" if walk else R.type).in_(self.types))
         if self.author:
@@ -146,10 +134,7 @@ class Filters:
 
     def owners(self) -> list[int] | None:
         """Whose private repos the principal may read (None: everyone's)."""
-        p = self.principal
-        if p.is_admin:
-            return None
-        return [] if p.user_id is None else [p.user_id, *p.orgs]
+        return self.principal.owner_ids()
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,16 @@ class Store:
             self.trees.put(tree)
         return tree
 
+    def main_tree(self, session: Session, repo: m.Repo) -> Tree | None:
+        """The tree at the head of ``repo``'s ``main`` branch, or None when it has none."""
+        oid = session.scalar(
+            select(m.Ref.commit_oid).where(
+                m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == "main"
+            )
+        )
+        commit = session.get(m.Commit, oid) if oid else None
+        return self.load_tree(session, commit.tree_hash) if commit is not None else None
+
     def get_repo(self, session: Session, repo_type: str, namespace: str, name: str) -> m.Repo:
         repo = session.scalar(
             select(m.Repo).where(m.Repo.type == repo_type, m.Repo.namespace == namespace, m.Repo.name == name)

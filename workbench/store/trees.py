@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from threading import Lock
 
+from workbench.errors import InvalidRequest
+
 LFS_SPEC = "https://git-lfs.github.com/spec/v1"
 
 
@@ -100,6 +102,26 @@ class Tree:
 
     def to_json(self) -> str:
         return canonical_json(self.entries.values())
+
+
+def check_file_dir_clashes(files: Iterable[str]) -> None:
+    """Refuse a set of paths where one is a file and a folder at once (``a`` and ``a/b``).
+
+    >>> check_file_dir_clashes(["a/b", "a/c"])
+    >>> check_file_dir_clashes(["a", "a/b"])
+    Traceback (most recent call last):
+    workbench.errors.InvalidRequest: 'a/b' needs a folder 'a', but 'a' is a file.
+    """
+    ordered = list(files)
+    paths = set(ordered)
+    for path in ordered:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            if parent in paths:
+                raise InvalidRequest(
+                    f"{path!r} needs a folder {parent!r}, but {parent!r} is a file.", code="PathConflict"
+                )
 
 
 def canonical_json(entries: Iterable[TreeEntry]) -> str:

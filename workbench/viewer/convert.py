@@ -28,15 +28,16 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
-from workbench.repocard import card_metadata
+from workbench.store import jobs
 from workbench.store import models as m
 from workbench.store.blobs import BlobInfo
 from workbench.store.commits import commit_oid
+from workbench.store.jobs import JobContext
+from workbench.store.readme import card_at
 from workbench.store.refs import create_ref, get_ref
 from workbench.store.repos import GITATTRIBUTES
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
-from workbench.viewer.jobs import JobContext
 from workbench.viewer.layout import ConfigLayout, LayoutError, SplitLayout, plan_layout
 from workbench.viewer.sources import ConversionError, Sources, write_parquet
 
@@ -46,7 +47,6 @@ CONVERTER_VERSION = "1"
 REF_KIND, REF_NAME = "convert", "parquet"
 INFO_FILE = ".viewer.json"
 AUTHOR = "workbench-viewer"
-MAX_CARD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -225,17 +225,7 @@ def publish(
                 # column statistics and full-text indexes next, in the background too
                 # (workbench.viewer.statistics, workbench.viewer.searchindex)
                 for kind in ("statistics", "search"):
-                    s.add(
-                        m.Job(
-                            kind=kind,
-                            repo_id=repo.id,
-                            commit=oid,
-                            status="pending",
-                            attempts=0,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
+                    jobs.add(s, kind, repo.id, oid)
                 ctx.complete(s, result=oid)
                 store.trees.put(tree)
                 return oid
@@ -273,13 +263,6 @@ def _workspace(store: Store) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _read_card(store: Store, tree: Tree) -> dict[str, Any] | None:
-    entry = tree.get("README.md")
-    if entry is None or entry.size > MAX_CARD_BYTES:
-        return None
-    return card_metadata(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
 
 
 def current_info(store: Store, session: Any, repo: m.Repo) -> tuple[str, dict[str, Any]] | None:
@@ -329,7 +312,7 @@ def run_conversion(ctx: JobContext) -> None:
         return
     try:
         with _workspace(store) as tmp:
-            layout = plan_layout(tree, _read_card(store, tree), tmp_dir=tmp)
+            layout = plan_layout(tree, card_at(store, tree), tmp_dir=tmp)
             fp = fingerprint(layout)
             if current is not None and current[1].get("fingerprint") == fp:
                 with store.write() as s:  # same files read the same way: reuse the Parquet commit

@@ -4,7 +4,8 @@ A page of rows reads only the row groups it covers (pyarrow, with the file foote
 so it costs the same at row 0 and at row 10 million. Search and filter are DuckDB queries
 over the split's Parquet files, with every user value bound as a parameter and every column
 name checked and quoted (:mod:`workbench.viewer.filters`). Search is in
-:mod:`workbench.viewer.textsearch`, statistics in :mod:`workbench.viewer.statistics`.
+:mod:`workbench.viewer.searchindex` (ranked, once indexed) and :mod:`workbench.viewer.textsearch`
+(a scan until then), statistics in :mod:`workbench.viewer.statistics`.
 
 >>> conv = find_conversion(store, session, repo, None)          # doctest: +SKIP
 >>> split = SplitReader(store, conv, conv.split("default", "train"))   # doctest: +SKIP
@@ -22,6 +23,7 @@ from workbench.errors import InvalidRequest, NotFound
 from workbench.store.store import Store
 from workbench.viewer.cells import features_of
 from workbench.viewer.conversions import LRU, Conversion, Shard, SplitInfo
+from workbench.viewer.duck import cursor
 from workbench.viewer.filters import parse_orderby, parse_where
 from workbench.viewer.sources import sql_literal
 
@@ -31,40 +33,26 @@ QUERY_TIMEOUT_SECONDS = 60.0
 ROW_IDX = "__wb_row_idx"
 
 
-_db_lock = threading.Lock()
-_db: Any = None
-
-
-def _cursor() -> Any:
-    global _db
-    with _db_lock:
-        if _db is None:
-            import duckdb
-
-            db = duckdb.connect(config={"memory_limit": "1GB"})
-            for setting in ("SET parquet_metadata_cache=true", "SET enable_object_cache=true"):
-                try:
-                    db.execute(setting)
-                except duckdb.Error:
-                    pass
-            _db = db
-        return _db.cursor()
-
-
-def local_file(store: Store, shard: Shard) -> str:
-    """A local path of a Parquet blob (copied once from a remote blob store)."""
-    local = store.blobs.local_path(shard.sha256)
+def local_blob(store: Store, sha256: str, suffix: str) -> str:
+    """A local path of a blob the viewer reads as a file (copied once from a remote blob store
+    into ``viewer-cache/``; ``suffix``: the file name's, e.g. ``.parquet``)."""
+    local = store.blobs.local_path(sha256)
     if local is not None:
         return str(local)
-    cached = store.data_dir / "viewer-cache" / f"{shard.sha256}.parquet"
+    cached = store.data_dir / "viewer-cache" / f"{sha256}{suffix}"
     if not cached.exists():
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp-{threading.get_ident()}")
-        with store.blobs.open(shard.sha256) as src, open(tmp, "wb") as dst:
+        with store.blobs.open(sha256) as src, open(tmp, "wb") as dst:
             while chunk := src.read(4 * 1024 * 1024):
                 dst.write(chunk)
         tmp.replace(cached)
     return str(cached)
+
+
+def local_file(store: Store, shard: Shard) -> str:
+    """A local path of a Parquet shard (see :func:`local_blob`)."""
+    return local_blob(store, shard.sha256, ".parquet")
 
 
 class SplitReader:
@@ -169,7 +157,7 @@ class SplitReader:
         """``work(cursor)`` on the viewer's DuckDB, interrupted after ``timeout`` seconds."""
         import duckdb
 
-        cur = _cursor()
+        cur = cursor()
         timer = threading.Timer(timeout or 0, cur.interrupt)
         if timeout:
             timer.start()
@@ -240,16 +228,6 @@ class SplitReader:
             or pa.types.is_large_string(f.type)
             or pa.types.is_string_view(f.type)
         ]
-
-    def search(self, query: str, *, offset: int, length: int) -> tuple[Any, list[int], int, bool]:
-        """Rows where every word of ``query`` occurs in some string column, best first once the
-        split's full-text index is built (then ``ranked`` is true), else in row order."""
-        from workbench.viewer import searchindex, textsearch
-
-        path = searchindex.index_path(self.store, self) if self.string_columns() else None
-        if path is not None:
-            return searchindex.search(self, path, query, offset=offset, length=length)
-        return (*textsearch.search(self, query, offset=offset, length=length), False)
 
     def take(self, indices: list[int]) -> Any:
         """The rows at ``indices`` (sorted): from their row groups when they are few, else by

@@ -30,9 +30,11 @@ from sqlalchemy import select
 
 from workbench.errors import InvalidRequest
 from workbench.store import models as m
+from workbench.store.jobs import JobContext
 from workbench.store.store import Store, insert_missing, utcnow
+from workbench.viewer import textsearch
 from workbench.viewer.conversions import LRU, conversion_by_commit
-from workbench.viewer.query import SplitReader
+from workbench.viewer.query import SplitReader, local_blob
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +75,21 @@ def build_index(reader: SplitReader, path: Path) -> int:
     return row
 
 
-def run_search_index(ctx: Any) -> None:
+def run_search_index(ctx: JobContext) -> None:
     """The ``search`` job: index every split with string columns of Parquet commit ``ctx.job.commit``."""
     store, job = ctx.store, ctx.job
     with store.read() as s:
         repo = s.get(m.Repo, job.repo_id)
         if repo is None:
             return
-        newer = s.scalar(
-            select(m.Job.id)
-            .where(m.Job.repo_id == repo.id, m.Job.kind == job.kind, m.Job.id > job.id)
-            .limit(1)
-        )
+        superseded = ctx.superseded(s)
         conversion = conversion_by_commit(store, s, repo, job.commit)
         done = {
             (r.config, r.split)
             for r in s.scalars(select(m.ViewerSearchIndex).where(m.ViewerSearchIndex.commit == job.commit))
         }
     built: list[tuple[str, str, str, int]] = []
-    if newer is None:  # a newer conversion's index is the useful one: skip to it
+    if not superseded:  # a newer conversion's index is the useful one: skip to it
         for splits in conversion.configs.values():
             for info in splits.values():
                 if (info.config, info.split) in done:
@@ -125,8 +123,8 @@ def run_search_index(ctx: Any) -> None:
         ctx.complete(
             s,
             result=None,
-            status="done" if newer is None else "skipped",
-            error=None if newer is None else "Superseded by a newer conversion.",
+            status="skipped" if superseded else "done",
+            error="Superseded by a newer conversion." if superseded else None,
         )
 
 
@@ -146,18 +144,7 @@ def index_path(store: Store, reader: SplitReader) -> str | None:
         sha = row.blob_sha256 if row is not None else None
     if sha is None:
         return None
-    local = store.blobs.local_path(sha)
-    if local is None:
-        cached = store.data_dir / "viewer-cache" / f"{sha}.sqlite"
-        if not cached.exists():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_suffix(f".tmp-{threading.get_ident()}")
-            with store.blobs.open(sha) as src, open(tmp, "wb") as dst:
-                while chunk := src.read(4 * 1024 * 1024):
-                    dst.write(chunk)
-            tmp.replace(cached)
-        local = cached
-    return _paths.put(key, str(local))
+    return _paths.put(key, local_blob(store, sha, ".sqlite"))
 
 
 def _connection(path: str) -> sqlite3.Connection:
@@ -186,10 +173,23 @@ def fts_query(query: str) -> str:
     return " AND ".join(quoted)
 
 
+def search_rows(
+    reader: SplitReader, query: str, *, offset: int, length: int
+) -> tuple[Any, list[int], int, bool]:
+    """Rows where every word of ``query`` occurs in some string column, best first once the
+    split's full-text index is built (then ``ranked`` is true), else in row order (a scan,
+    :mod:`workbench.viewer.textsearch`): the page, its row numbers, the count, ranked?"""
+    path = index_path(reader.store, reader) if reader.string_columns() else None
+    if path is not None:
+        return search(reader, path, query, offset=offset, length=length)
+    return (*textsearch.search(reader, query, offset=offset, length=length), False)
+
+
 def search(
     reader: SplitReader, path: str, query: str, *, offset: int, length: int
 ) -> tuple[Any, list[int], int, bool]:
-    """A page of the rows matching ``query`` (best first), their numbers, the count, ranked?"""
+    """A page of the rows matching ``query`` in the index at ``path`` (best first), their
+    numbers, the count, ranked?"""
     import pyarrow as pa
 
     expr = fts_query(query)

@@ -20,15 +20,13 @@ import math
 import threading
 from typing import Any
 
-from sqlalchemy import select
-
 from workbench.errors import Conflict
 from workbench.store import models as m
+from workbench.store.jobs import JobContext
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.viewer.cells import is_media, jsonable
 from workbench.viewer.conversions import conversion_by_commit
 from workbench.viewer.filters import quote_identifier
-from workbench.viewer.jobs import JobContext
 from workbench.viewer.query import SplitReader
 
 NUM_BINS = 10
@@ -295,13 +293,9 @@ def run_statistics(ctx: JobContext) -> None:
         repo = s.get(m.Repo, job.repo_id)
         if repo is None:
             return
-        newer = s.scalar(
-            select(m.Job.id)
-            .where(m.Job.repo_id == repo.id, m.Job.kind == job.kind, m.Job.id > job.id)
-            .limit(1)
-        )
+        superseded = ctx.superseded(s)
         conversion = conversion_by_commit(store, s, repo, job.commit)
-    if newer is None:  # a newer conversion's statistics are more useful: skip to them
+    if not superseded:  # a newer conversion's statistics are more useful: skip to them
         for splits in conversion.configs.values():
             for info in splits.values():
                 cached_statistics(store, SplitReader(store, conversion, info), inline_rows=None)
@@ -309,6 +303,6 @@ def run_statistics(ctx: JobContext) -> None:
         ctx.complete(
             s,
             result=None,
-            status="done" if newer is None else "skipped",
-            error=None if newer is None else "Superseded by a newer conversion.",
+            status="skipped" if superseded else "done",
+            error="Superseded by a newer conversion." if superseded else None,
         )

@@ -18,8 +18,9 @@ from collections import OrderedDict
 from typing import Any
 
 from workbench.errors import InvalidRequest
+from workbench.viewer.duck import cursor
 from workbench.viewer.filters import quote_identifier
-from workbench.viewer.query import SplitReader, _cursor
+from workbench.viewer.query import SplitReader
 
 MAX_TERMS = 16
 CACHE_BYTES = 256 * 1024 * 1024
@@ -80,7 +81,7 @@ class _Tables:
                 while sum(s for _, s in self._tables.values()) > self.budget and len(self._tables) > 1:
                     doomed.append(self._tables.popitem(last=False)[1][0])
             for old in doomed:
-                cur = _cursor()
+                cur = cursor()
                 try:
                     cur.execute(f"DROP TABLE IF EXISTS {old}")
                 finally:

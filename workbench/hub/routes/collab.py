@@ -16,6 +16,7 @@ from workbench.hub.deps import Caller, JsonBody, State, field, repo_key, seg
 from workbench.hub.wire import iso
 from workbench.store import discussions as disc
 from workbench.store import inbox
+from workbench.store.access import readable_repo
 from workbench.store.accounts import get_account
 from workbench.store.anchors import anchored_comments
 
@@ -37,7 +38,7 @@ def list_comments(
 ) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
-        repo = disc.readable_repo(state.store, s, caller, key.as_tuple())
+        repo = readable_repo(state.store, s, caller, key.as_tuple())
         out = anchored_comments(state.store, s, repo, path=path, run=run, revision=revision)
     for cm in out["comments"]:
         cm["createdAt"] = iso(cm["createdAt"])

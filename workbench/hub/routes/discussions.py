@@ -20,6 +20,7 @@ from workbench.hub.deps import Caller, JsonBody, OptionalJsonBody, State, field,
 from workbench.hub.routes import collab
 from workbench.store import discussions as disc
 from workbench.store import inbox
+from workbench.store.access import readable_repo
 from workbench.store.anchors import Anchor
 from workbench.store.event_docs import thread_docs
 from workbench.store.pulls import merge_pull_request, pr_state
@@ -146,7 +147,7 @@ def discussion_details(
     started = time.perf_counter()
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
-        repo = disc.readable_repo(state.store, s, caller, key.as_tuple())
+        repo = readable_repo(state.store, s, caller, key.as_tuple())
         d = disc.get_discussion(s, repo, num)
         if d.is_pull_request:  # commits on refs/pr/N change it too: not cached
             pr = pr_state(state.store, s, repo, d, with_diff=diff in ("1", "true"))

@@ -16,7 +16,7 @@ from workbench.errors import EntryNotFound, InvalidRequest, RangeNotSatisfiable
 from workbench.hub import wire
 from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
 from workbench.names import validate_path
-from workbench.store.accounts import require_read
+from workbench.store.access import readable_repo
 from workbench.store.commits import checkout, last_commits
 from workbench.store.trees import TreeEntry
 
@@ -54,8 +54,7 @@ def _tree(
         validate_path(path)
     store = state.store
     with store.read() as s:
-        repo = store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(store, s, caller, key.as_tuple())
         resolved, _commit, tree = checkout(store, s, repo, rev)
         if path and tree.get(path) is not None:
             items: list[tuple[str, TreeEntry | None]] = [(path, tree.get(path))]
@@ -171,8 +170,7 @@ def paths_info(
     paths = [p.strip("/") for p in paths][:1000]
     store = state.store
     with store.read() as s:
-        repo = store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(store, s, caller, key.as_tuple())
         resolved, _commit, tree = checkout(store, s, repo, seg(revision))
         found = [(p, tree.get(p)) for p in paths if tree.get(p) is not None or (p and tree.is_dir(p))]
         lasts = last_commits(store, s, repo, resolved.oid, [p for p, _ in found]) if expand else {}
@@ -242,8 +240,7 @@ def _resolve(
     path = validate_path(seg(path))
     store = state.store
     with store.read() as s:
-        repo = store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(store, s, caller, key.as_tuple())
         resolved, _commit, tree = checkout(store, s, repo, rev)
         entry = tree.get(path)
     if entry is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from workbench.hub.deps import Caller, State, repo_key, seg
 from workbench.store import models as m
-from workbench.store.accounts import require_read
+from workbench.store.access import readable_repo
 from workbench.store.commits import diff_trees
 from workbench.store.refs import resolve_revision
 
@@ -25,8 +25,7 @@ def compare(
     key = repo_key(repo_type, namespace, name)
     store = state.store
     with store.read() as s:
-        repo = store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(store, s, caller, key.as_tuple())
         old = resolve_revision(s, repo, seg(base))
         new = resolve_revision(s, repo, seg(head))
         trees = []

@@ -20,7 +20,7 @@ from workbench.errors import InvalidRequest, NotFound
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, web_key
 from workbench.names import validate_sha256
 from workbench.store import models as m
-from workbench.store.accounts import require_write
+from workbench.store.access import writable_repo
 from workbench.store.blobs import CHUNK
 from workbench.store.store import insert_missing, utcnow
 
@@ -61,8 +61,7 @@ def _batch(
     transfers = field(data, "transfers", list, default=["basic"])
     objects = field(data, "objects", list, required=True)
     with state.store.read() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
+        writable_repo(state.store, s, caller, key.as_tuple())
     base = base_url(request)
     chunk = state.settings.multipart_chunk_bytes
     expires = int(time.time()) + URL_TTL

@@ -22,9 +22,9 @@ from workbench.bibtex import to_bibtex
 from workbench.errors import NotFound, RevisionNotFound
 from workbench.hub import wire
 from workbench.hub.deps import Caller, State, base_url, repo_key, seg
-from workbench.hub.routes.repos import _info
+from workbench.hub.repo_info import repo_info_at
 from workbench.store import models as m
-from workbench.store.accounts import Principal, require_read
+from workbench.store.access import Principal, readable_repo
 from workbench.store.commits import checkout
 from workbench.store.paper_links import cited_papers, citing_repos, find_paper
 from workbench.store.search import search_repos
@@ -138,7 +138,7 @@ def paper_repo_info(
             repo = find_paper(s, caller, f"{ns}/{nm}")
             if repo is not None:
                 return paper_out(s, caller, repo, links=True, store=state.store)
-    info = _info(request, state, caller, repo_key("papers", namespace, name), None, blobs)
+    info = repo_info_at(state.store, caller, repo_key("papers", namespace, name), None, blobs=blobs)
     with state.store.read() as s:
         repo = state.store.get_repo(s, "paper", *info["id"].split("/", 1))
         return {**info, **paper_out(s, caller, repo, links=True, store=state.store)}
@@ -170,8 +170,7 @@ def read_paper_repo(namespace: str, name: str, state: State, caller: Caller) -> 
 def bibtex(namespace: str, name: str, request: Request, state: State, caller: Caller) -> Response:
     key = repo_key("papers", namespace, name)
     with state.store.read() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(state.store, s, caller, key.as_tuple())
         text = to_bibtex(repo.card_data or {}, key.id, url=wire.repo_url(base_url(request), repo))
     return Response(
         text,
@@ -188,8 +187,7 @@ def bibtex(namespace: str, name: str, request: Request, state: State, caller: Ca
 def repo_papers(repo_type: str, namespace: str, name: str, state: State, caller: Caller) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(state.store, s, caller, key.as_tuple())
         cited = [
             paper_out(s, caller, r, links=False, store=state.store) for r in cited_papers(s, caller, repo)
         ]

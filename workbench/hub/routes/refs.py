@@ -19,7 +19,7 @@ from workbench.hub.deps import (
     repo_key,
     seg,
 )
-from workbench.store.accounts import require_read, require_write
+from workbench.store.access import readable_repo, writable_repo
 from workbench.store.commits import history
 from workbench.store.refs import create_ref, delete_ref, list_refs, resolve_revision
 
@@ -33,8 +33,7 @@ def refs(
 ) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(state.store, s, caller, key.as_tuple())
         rows = list_refs(s, repo)
     out: dict[str, Any] = {
         "branches": [wire.ref_out(r) for r in rows if r.kind == "branch"],
@@ -64,8 +63,7 @@ def commits(
     key = repo_key(repo_type, namespace, name)
     formatted = "formatted" in request.query_params.getlist("expand[]")
     with state.store.read() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
+        repo = readable_repo(state.store, s, caller, key.as_tuple())
         resolved = resolve_revision(s, repo, seg(revision))
         rows = history(s, repo, resolved.oid)
     page = rows[cursor : cursor + limit]
@@ -91,8 +89,7 @@ def create_branch(
     key = repo_key(repo_type, namespace, name)
     start = field(data, "startingPoint", str) or "main"
     with state.store.write() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
+        repo = writable_repo(state.store, s, caller, key.as_tuple())
         target = resolve_revision(s, repo, start)
         ref = create_ref(s, repo, "branch", seg(branch), target.oid)
         return wire.ref_out(ref)
@@ -104,8 +101,7 @@ def remove_branch(
 ) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     with state.store.write() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
+        repo = writable_repo(state.store, s, caller, key.as_tuple())
         delete_ref(s, repo, "branch", seg(branch))
     return {"deleted": seg(branch)}
 
@@ -125,8 +121,7 @@ def create_tag(
     tag = field(data, "tag", str, required=True)
     message = field(data, "message", str)
     with state.store.write() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
+        repo = writable_repo(state.store, s, caller, key.as_tuple())
         target = resolve_revision(s, repo, seg(revision))
         ref = create_ref(s, repo, "tag", tag, target.oid, message=message)
         return wire.ref_out(ref)
@@ -140,7 +135,6 @@ def remove_tag(
     if not seg(tag):
         raise InvalidRequest("Give the tag to delete.", code="MissingField")
     with state.store.write() as s:
-        repo = state.store.get_repo(s, *key.as_tuple())
-        require_write(s, caller, repo)
+        repo = writable_repo(state.store, s, caller, key.as_tuple())
         delete_ref(s, repo, "tag", seg(tag))
     return {"deleted": seg(tag)}

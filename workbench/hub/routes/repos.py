@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, repo_key, seg
+from workbench.hub.repo_info import repo_info_at
 from workbench.names import (
     PLURAL_TYPES,
     TYPE_PLURALS,
@@ -17,8 +18,7 @@ from workbench.names import (
     split_repo_id,
     validate_repo_type,
 )
-from workbench.store.accounts import require_read, require_write_scope
-from workbench.store.commits import checkout
+from workbench.store.access import require_write_scope
 from workbench.store.repos import (
     RepoKey,
     create_repo,
@@ -136,19 +136,6 @@ def settings(
         return {"private": repo.private, "gated": repo.gated or False}
 
 
-def _info(
-    request: Request, state: State, caller: Caller, key: RepoKey, rev: str | None, blobs: bool
-) -> dict[str, Any]:
-    store = state.store
-    with store.read() as s:
-        repo = store.get_repo(s, *key.as_tuple())
-        require_read(caller, repo)
-        resolved, commit, tree = checkout(store, s, repo, rev or "main")
-        out = wire.repo_info(repo, sha=resolved.oid, tree=tree, blobs=blobs)
-        out["lastModified"] = wire.iso(commit.created_at) if rev else out["lastModified"]
-        return out
-
-
 @router.get("/api/{repo_type}/{namespace}/{name}", summary="Repository info at main")
 def info(
     repo_type: str,
@@ -159,7 +146,7 @@ def info(
     caller: Caller,
     blobs: bool = False,
 ) -> dict[str, Any]:
-    return _info(request, state, caller, repo_key(repo_type, namespace, name), None, blobs)
+    return repo_info_at(state.store, caller, repo_key(repo_type, namespace, name), None, blobs=blobs)
 
 
 @router.get(
@@ -175,7 +162,8 @@ def info_at(
     caller: Caller,
     blobs: bool = False,
 ) -> dict[str, Any]:
-    return _info(request, state, caller, repo_key(repo_type, namespace, name), seg(revision), blobs)
+    key = repo_key(repo_type, namespace, name)
+    return repo_info_at(state.store, caller, key, seg(revision), blobs=blobs)
 
 
 @router.get("/api/{repo_type}", summary="List repositories (search, author, filter, sort)")

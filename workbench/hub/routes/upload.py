@@ -24,7 +24,7 @@ from workbench.names import URL_PREFIX, validate_path, validate_sha256
 from workbench.repocard import split_card
 from workbench.store import models as m
 from workbench.store import pulls
-from workbench.store.accounts import require_read, require_write_scope
+from workbench.store.access import require_read, require_write_scope
 from workbench.store.blobs import BlobInfo
 from workbench.store.commits import (
     AddFile,

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query, Request, Response
 from workbench.errors import Conflict, NotFound
 from workbench.hub.deps import Caller, State, base_url, repo_key, seg
 from workbench.store import models as m
-from workbench.store.accounts import require_read, require_write
+from workbench.store.access import readable_repo, require_write
+from workbench.store.jobs import enqueue
 from workbench.store.refs import resolve_revision
 from workbench.viewer.cells import features_list, media_bytes, media_type, render_rows
 from workbench.viewer.conversions import (
@@ -24,8 +25,8 @@ from workbench.viewer.conversions import (
     find_conversion,
     viewer_status,
 )
-from workbench.viewer.jobs import enqueue
 from workbench.viewer.query import MAX_PAGE, SplitReader
+from workbench.viewer.searchindex import search_rows
 from workbench.viewer.statistics import cached_statistics
 
 router = APIRouter(tags=["workbench"])
@@ -47,9 +48,7 @@ Length = Query(MAX_PAGE, ge=1, le=MAX_PAGE, description=f"Rows per page (at most
 
 
 def _repo(state: State, caller: Caller, s: Any, namespace: str, name: str) -> m.Repo:
-    repo = state.store.get_repo(s, *repo_key("datasets", namespace, name).as_tuple())
-    require_read(caller, repo)
-    return repo
+    return readable_repo(state.store, s, caller, repo_key("datasets", namespace, name).as_tuple())
 
 
 def _conversion(
@@ -221,7 +220,7 @@ def search(
     revision: str | None = Revision,
 ) -> dict[str, Any]:
     dataset, reader = _reader(state, caller, namespace, name, config, split, revision)
-    table, indices, total, ranked = reader.search(query, offset=offset, length=length)
+    table, indices, total, ranked = search_rows(reader, query, offset=offset, length=length)
     return {**_page(request, dataset, reader, table, indices, total, length), "ranked": ranked}
 
 

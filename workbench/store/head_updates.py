@@ -1,0 +1,47 @@
+"""What a branch's new head sets off, in the transaction that moves the branch.
+
+Every way a branch moves (a commit, a pull request's merge) calls :func:`branch_moved`, so
+that a new head of ``main`` never goes without what follows from it: the card metadata read
+from ``README.md``, a paper's PDF text (:mod:`workbench.store.paper_text`), the repo's search
+document (:mod:`workbench.store.search_index`), and for a dataset the job that converts the
+commit to Parquet for the viewer (:mod:`workbench.viewer.jobs`).
+
+>>> branch_moved(store, s, repo, old_tree, new_tree, oid, main=True, now=utcnow())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from workbench.repocard import README
+from workbench.store import jobs
+from workbench.store import models as m
+from workbench.store.paper_text import refresh_pdf_text
+from workbench.store.readme import card_at
+from workbench.store.search_index import reindex_repo
+from workbench.store.store import Store
+from workbench.store.trees import Tree
+
+CONVERSION_JOB = "parquet"  # the viewer's conversion (workbench.viewer.jobs)
+
+
+def branch_moved(
+    store: Store, s: Session, repo: m.Repo, old: Tree, new: Tree, oid: str, *, main: bool, now: datetime
+) -> None:
+    """A branch of ``repo`` moved from a commit with tree ``old`` to commit ``oid`` with tree
+    ``new``; ``main``: the branch is ``main``."""
+    repo.last_modified = now
+    if main:
+        if repo.type == "dataset":
+            jobs.add(s, CONVERSION_JOB, repo.id, oid)
+        readme_changed = new.get(README) != old.get(README)
+        if readme_changed:
+            try:
+                repo.card_data = card_at(store, new)
+            except OSError:
+                repo.card_data = None
+        if refresh_pdf_text(s, store, repo, new) or readme_changed:
+            reindex_repo(s, store, repo, tree=new)
+    store.trees.put(new)
