@@ -19,9 +19,9 @@ from tests.support.kernel import seed_demo
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 DEDICATED = {
-    "quickstart.ipynb": "test_kernel_notebook.py",
-    "hub_tour.ipynb": "test_lab.py",
-    "evaluate.ipynb": "test_evals_runs.py",
+    "quickstart.ipynb": "kernel/test_kernel_notebook.py",
+    "hub_tour.ipynb": "lab/test_lab.py",
+    "evaluate.ipynb": "evals/test_evals_runs.py",
 }
 GALLERY = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 

@@ -72,8 +72,12 @@ def installed_workbench(checkout: Path | None = None) -> str | None:
 
     Workbench is installed from its source, not from a package index: from a Git URL (pip
     records it in ``direct_url.json``), or from a checkout (the clone's remote on a Git host,
-    at its commit, when a remote branch holds that commit).
+    at its commit, when a remote branch holds that commit). A checkout counts only when this
+    Workbench is installed from it (editable): a wheel installed into a virtual environment
+    that happens to sit inside some other clone is not that clone's code.
     """
+    from urllib.parse import unquote, urlparse
+
     from workbench.binder import detect_git_source
     from workbench.binder import git_output as _git
 
@@ -86,7 +90,11 @@ def installed_workbench(checkout: Path | None = None) -> str | None:
     vcs = direct.get("vcs_info") or {}
     if vcs.get("vcs") == "git" and direct.get("url") and vcs.get("commit_id"):
         return f"{extras} @ git+{direct['url']}@{vcs['commit_id']}"
-    checkout = checkout or Path(__file__).resolve().parents[2]
+    if checkout is None:
+        url = urlparse(direct.get("url") or "")
+        if not (direct.get("dir_info") or {}).get("editable") or url.scheme != "file":
+            return None
+        checkout = Path(unquote(url.path))
     source = detect_git_source(checkout / "pyproject.toml")
     head = _git(checkout, "rev-parse", "HEAD")
     if source is None or head is None or source.ref != head:
