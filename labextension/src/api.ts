@@ -57,7 +57,7 @@ async function errorFrom(response: Response): Promise<HubError> {
       if (typeof err === 'string') {
         message = err;
       } else if (err && typeof err === 'object' && 'message' in err) {
-        message = String((err as { message: unknown }).message);
+        message = String(err.message);
       } else if (typeof body.message === 'string') {
         message = body.message;
       }
@@ -79,7 +79,7 @@ export class WorkbenchApi {
     let response: Response;
     try {
       response = await ServerConnection.makeRequest(url, init, this.settings);
-    } catch (reason) {
+    } catch {
       throw new HubError(
         'JupyterLab cannot reach its server. Check that JupyterLab is still running.',
         0,

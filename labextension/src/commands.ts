@@ -13,6 +13,7 @@ import {
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { WorkbenchApi } from './api';
 import { commentOnCell, notebookLink, setNotebookLink, showCellComments } from './comments';
@@ -32,11 +33,20 @@ export interface ICommandContext {
   openRepo: (type: RepoType, id: string) => void;
 }
 
+/** A command's string argument; the commands are called with JSON arguments. */
+function stringArg(args: ReadonlyPartialJSONObject, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string') {
+    throw new Error(`This command needs the string argument "${name}".`);
+  }
+  return value;
+}
+
 export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): void {
   const { api, rendermime, notebooks, palette, sidebar, openRepo } = ctx;
   app.commands.addCommand(CommandIDs.openRepo, {
     label: 'Workbench: Open Repo',
-    execute: args => openRepo((args.type as RepoType) ?? 'model', String(args.id))
+    execute: args => openRepo((args.type as RepoType) ?? 'model', stringArg(args, 'id'))
   });
   app.commands.addCommand(CommandIDs.focusSearch, {
     label: 'Workbench: Search the Hub',
@@ -51,8 +61,8 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
       const inserted = insertLoadCode(
         notebooks.currentWidget,
         args.type as RepoType,
-        String(args.id),
-        String(args.commit)
+        stringArg(args, 'id'),
+        stringArg(args, 'commit')
       );
       if (!inserted) {
         await showErrorMessage(

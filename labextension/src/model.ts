@@ -42,6 +42,11 @@ export function searchParams(query: ISearchQuery): string {
   return params.toString();
 }
 
+/** A JSON value as text: a string as it is, anything else as JSON (`3`, `true`, `null`, `{"a":1}`). */
+export function jsonText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** 1234 -> "1.2k", 2500000 -> "2.5M". */
 export function formatCount(n: number): string {
   if (n < 1000) {
@@ -145,7 +150,7 @@ export function diffNotebooks(oldText: string | null, newText: string | null): I
     x.cell_type === y.cell_type && x.source === y.source;
   // Longest common subsequence of identical cells.
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () =>
-    new Array(b.length + 1).fill(0)
+    new Array<number>(b.length + 1).fill(0)
   );
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
@@ -211,7 +216,7 @@ export function diffLines(oldText: string | null, newText: string | null): strin
     return [...a.map(l => `-${l}`), ...b.map(l => `+${l}`)];
   }
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () =>
-    new Array(b.length + 1).fill(0)
+    new Array<number>(b.length + 1).fill(0)
   );
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {

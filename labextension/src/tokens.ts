@@ -6,14 +6,14 @@ export const PLUGIN_ID = 'workbench:plugin';
 export const STATUS_PLUGIN_ID = 'workbench:status';
 export const SIDEBAR_ID = 'workbench-sidebar';
 
-export namespace CommandIDs {
-  export const openRepo = 'workbench:open-repo';
-  export const insertLoadCode = 'workbench:insert-load-code';
-  export const focusSearch = 'workbench:focus-search';
-  export const publishNotebook = 'workbench:publish-notebook';
-  export const commentCell = 'workbench:comment-cell';
-  export const checkHub = 'workbench:check-hub';
-}
+export const CommandIDs = {
+  openRepo: 'workbench:open-repo',
+  insertLoadCode: 'workbench:insert-load-code',
+  focusSearch: 'workbench:focus-search',
+  publishNotebook: 'workbench:publish-notebook',
+  commentCell: 'workbench:comment-cell',
+  checkHub: 'workbench:check-hub'
+} as const;
 
 export type RepoType = 'model' | 'dataset' | 'paper' | 'space';
 export const REPO_TYPES: RepoType[] = ['model', 'dataset', 'paper', 'space'];
@@ -102,7 +102,7 @@ export interface IRefs {
 
 export interface ICompareFile {
   path: string;
-  status: 'added' | 'removed' | 'modified' | string;
+  status: 'added' | 'removed' | 'modified';
   oldSize: number | null;
   newSize: number | null;
 }

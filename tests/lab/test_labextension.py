@@ -1,4 +1,5 @@
-"""The lab extension: packaging, Jest tests of the front-end models, Galata tests in Chromium.
+"""The lab extension: packaging, prettier and eslint, Jest tests of the front-end models, Galata
+tests in Chromium.
 
 ``make test`` installs the JS dependencies (``make labextension``) and chromium
 (``scripts/ensure-chromium.sh``) first; these tests run ``jlpm`` with the venv on PATH and
@@ -64,6 +65,15 @@ def test_python_and_js_versions_agree() -> None:
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     js = json.loads((ROOT / "labextension" / "package.json").read_text())["version"]
     assert py == js, "pyproject.toml and labextension/package.json must carry the same version"
+
+
+@pytest.mark.timeout(360)  # above the tool's own 300 s limit, so that one reports
+@pytest.mark.parametrize("check", ["prettier:check", "eslint:check"])
+def test_front_end_style(check: str) -> None:
+    """The TypeScript is formatted by prettier and passes eslint (labextension/eslint.config.mjs:
+    no `any`, no `console.log`); `jlpm lint` in labextension/ fixes what it can."""
+    _need(ROOT / "labextension" / "node_modules")
+    _run([str(BIN / "jlpm"), check], ROOT / "labextension", 300)
 
 
 @pytest.mark.browser

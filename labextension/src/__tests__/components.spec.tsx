@@ -30,7 +30,7 @@ const PAGE: ISearchPage = {
 
 describe('SearchSidebar', () => {
   it('renders results as text, with likes, downloads and last update', async () => {
-    const model = new SearchModel(async () => PAGE);
+    const model = new SearchModel(() => Promise.resolve(PAGE));
     const opened: string[] = [];
     const sidebar = new SearchSidebar(model, r => opened.push(r.id));
     Widget.attach(sidebar, document.body);
@@ -55,7 +55,7 @@ describe('SearchSidebar', () => {
       { ...PAGE, total: 1000, totalExact: false }
     ];
     let next = 0;
-    const model = new SearchModel(async () => pages[next++]);
+    const model = new SearchModel(() => Promise.resolve(pages[next++]));
     const sidebar = new SearchSidebar(model, () => undefined);
     Widget.attach(sidebar, document.body);
     const shown: string[] = [];
@@ -70,9 +70,11 @@ describe('SearchSidebar', () => {
   });
 
   it('shows a down hub in words instead of a blank panel', async () => {
-    const model = new SearchModel(async () => {
-      throw Object.assign(new Error('Connection refused.'), { status: 502, unavailable: true });
-    });
+    const model = new SearchModel(() =>
+      Promise.reject(
+        Object.assign(new Error('Connection refused.'), { status: 502, unavailable: true })
+      )
+    );
     const sidebar = new SearchSidebar(model, () => undefined);
     Widget.attach(sidebar, document.body);
     await model.refresh();

@@ -9,6 +9,7 @@ import {
   formatAgo,
   formatCount,
   formatSize,
+  jsonText,
   loadCode,
   searchParams,
   splitFrontMatter,
@@ -52,6 +53,14 @@ describe('paths', () => {
 });
 
 describe('formatting', () => {
+  it('shows JSON values as text, strings without quotes', () => {
+    expect(jsonText('train')).toBe('train');
+    expect(jsonText(3)).toBe('3');
+    expect(jsonText(true)).toBe('true');
+    expect(jsonText(null)).toBe('null');
+    expect(jsonText({ a: [1, 2] })).toBe('{"a":[1,2]}');
+  });
+
   it('abbreviates counts', () => {
     expect(formatCount(999)).toBe('999');
     expect(formatCount(1234)).toBe('1.2k');
@@ -160,15 +169,16 @@ describe('SearchModel', () => {
 
   it('keeps the error until a search succeeds again', async () => {
     let fail = true;
-    const model = new SearchModel(async () => {
-      if (fail) {
-        throw Object.assign(new Error('The hub at http://x does not answer.'), {
-          status: 502,
-          unavailable: true
-        });
-      }
-      return page('a/b');
-    });
+    const model = new SearchModel(() =>
+      fail
+        ? Promise.reject(
+            Object.assign(new Error('The hub at http://x does not answer.'), {
+              status: 502,
+              unavailable: true
+            })
+          )
+        : Promise.resolve(page('a/b'))
+    );
     let emitted = 0;
     model.changed.connect(() => emitted++);
     await model.refresh();

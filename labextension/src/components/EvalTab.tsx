@@ -2,7 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import React, { useEffect, useState } from 'react';
 
 import { WorkbenchApi } from '../api';
-import { describeError, formatAgo } from '../model';
+import { describeError, formatAgo, jsonText } from '../model';
 import { IEvalRun, ILeaderboard, IUiRun, RepoType } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 
@@ -15,9 +15,9 @@ function value(v: unknown): string {
 function eventText(e: Record<string, unknown>): string {
   const rest = Object.entries(e)
     .filter(([k]) => k !== 'event')
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k}=${jsonText(v)}`)
     .join(' ');
-  return `${String(e.event ?? 'event')} ${rest}`.trim();
+  return `${jsonText(e.event ?? 'event')} ${rest}`.trim();
 }
 
 /** Bars of the leaderboard's metric, best first. */

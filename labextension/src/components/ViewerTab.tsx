@@ -1,7 +1,7 @@
 import React, { useEffect, useState } from 'react';
 
 import { WorkbenchApi } from '../api';
-import { describeError } from '../model';
+import { describeError, jsonText } from '../model';
 import { IColumnStatistics, IRowsPage, ISplit } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 import { Histogram } from './Histogram';
@@ -12,7 +12,7 @@ function cell(value: unknown): string {
   if (value === null || value === undefined) {
     return '';
   }
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return jsonText(value);
 }
 
 /** The dataset viewer: a split's rows with search, filter, paging and column histograms. */
