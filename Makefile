@@ -62,11 +62,12 @@ lab: install browser-deps labextension
 bench: install browser-deps labextension
 	$(BIN)/python -m bench.run
 
-lint: install
+lint: install labextension
 	$(BIN)/python -m ruff check workbench tests bench
 	$(BIN)/python -m ruff format --check workbench tests bench
 	$(BIN)/python -m pytest -q tests/project/test_imports.py
 	$(BIN)/python -m mypy workbench
+	cd labextension && $(JLPM) lint:check
 
 # Refresh the tested versions after changing dependencies.
 constraints: install

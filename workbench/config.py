@@ -239,10 +239,9 @@ class HubSettings(BaseSettings):
     viewer_workers: int = Field(
         1,
         ge=0,
-        description="Background threads per hub process (in a "
-        "child process of the hub) that "
-        "convert dataset commits to Parquet for the dataset viewer "
-        "(0: this process converts nothing; others sharing the store may).",
+        description="Background threads per `workbench hub serve` (in one child process, "
+        "whatever `--workers` says) that convert dataset commits to Parquet for the dataset "
+        "viewer (0: this hub converts nothing; others sharing the store may).",
     )
     viewer_lease_seconds: float = Field(
         60.0,
