@@ -496,7 +496,7 @@ def test_sorted_searches_agree_whichever_way_they_run(
     shub: SearchHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both backends sort few matches and walk the sort index for many: same pages."""
-    from workbench.store import search_query
+    from workbench.store import search_postgres, search_sqlite
 
     store = shub.store()
     cases: list[dict[str, Any]] = [
@@ -510,11 +510,11 @@ def test_sorted_searches_agree_whichever_way_they_run(
     try:
         with store.read() as s:
             for who in (ANONYMOUS, principal_for(s, get_account(s, "carol"), "write")):  # type: ignore[arg-type]
-                for cost in ("WALK_COST", "PG_WALK_COST"):  # always sort
-                    monkeypatch.setattr(search_query, cost, 1e9)
+                for backend in (search_sqlite, search_postgres):  # always sort
+                    monkeypatch.setattr(backend, "WALK_COST", 1e9)
                 sorted_ = [search_repos(s, who, limit=100, **c) for c in cases]
-                for cost in ("WALK_COST", "PG_WALK_COST"):  # always walk
-                    monkeypatch.setattr(search_query, cost, 0.0)
+                for backend in (search_sqlite, search_postgres):  # always walk
+                    monkeypatch.setattr(backend, "WALK_COST", 0.0)
                 walked = [
                     [
                         r.id

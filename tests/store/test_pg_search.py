@@ -22,21 +22,17 @@ from tests.support.hub import HubProcess
 from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.store import models as m
-from workbench.store import search_query
+from workbench.store import search_postgres
 from workbench.store.access import Principal
 from workbench.store.accounts import create_org, create_user, get_account, principal_for, set_membership
 from workbench.store.commits import AddFile, create_commit
 from workbench.store.db import alembic_config
 from workbench.store.repos import RepoKey, create_repo, list_repos, update_settings
 from workbench.store.search import search_repos
-from workbench.store.search_index import (
-    PG_PAD_TOKEN,
-    build_document,
-    pg_rank,
-    pg_vector,
-    reindex_repo,
-    write_documents,
-)
+from workbench.store.search_index import reindex_repo, write_documents
+from workbench.store.search_postgres import PG_PAD_TOKEN, pg_rank, pg_vector
+from workbench.store.search_query import Filters
+from workbench.store.search_text import build_document
 from workbench.store.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -254,18 +250,18 @@ def test_walked_and_indexed_newest_matches_agree(store: Store, monkeypatch: pyte
         return out
 
     found: list[tuple[int, bool]] = []  # what each walk of the newest rows found, filtered?
-    walk = search_query._TsVector._walk_newest
+    walk = search_postgres.TsVectorBackend._walk_newest
 
-    def counted(self: search_query._TsVector, f: search_query.Filters, *args: object) -> list[int]:
+    def counted(self: search_postgres.TsVectorBackend, f: Filters, *args: object) -> list[int]:
         ids = walk(self, f, *args)  # type: ignore[arg-type]
         found.append((len(ids), bool(f.facets or f.types or f.author)))
         return ids
 
-    monkeypatch.setattr(search_query._TsVector, "_walk_newest", counted)
+    monkeypatch.setattr(search_postgres.TsVectorBackend, "_walk_newest", counted)
     walked = pages()
     answered = [filtered for n, filtered in found if n]  # the walk, not only the index
     assert len(answered) >= 4 and any(answered) and not all(answered)
-    monkeypatch.setattr(search_query, "WALK_WINDOW", 0)  # every newest-matches list from GIN
+    monkeypatch.setattr(search_postgres, "WALK_WINDOW", 0)  # every newest-matches list from GIN
     assert pages() == walked
     assert sum(1 for p in walked if p) > 10
 

@@ -27,15 +27,9 @@ from workbench.store.accounts import get_account
 from workbench.store.audit import REPO_CREATE, REPO_DELETE, REPO_MOVE, REPO_VISIBILITY, record_event
 from workbench.store.commits import commit_oid
 from workbench.store.refs import create_ref
+from workbench.store.search import backend, match_text
 from workbench.store.search_index import reindex_repo
-from workbench.store.search_query import (
-    Filters,
-    Term,
-    backend,
-    facet,
-    match_text,
-    query_terms,
-)
+from workbench.store.search_query import Filters, Term, facet, query_terms
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
@@ -238,22 +232,21 @@ def update_settings(
     return repo
 
 
-# Walking the name index tests every row against the words (an FTS5 lookup; on PostgreSQL a
-# vector read from TOAST): ~10 us a row, against ~2-4 us a match to sort on SQLite and ~5 us
-# on PostgreSQL (a primary-key lookup per match). At 100,000 repos on PostgreSQL: a word in no
-# repo id, walked 0.5-1 s, sorted 2-11 ms; "base" (4,900 ids) walked 9 ms, sorted 26 ms.
+# How much more walking the name index costs per row than sorting costs per match: a walk
+# tests every row against the words (an FTS5 lookup; on PostgreSQL a vector read from TOAST),
+# a sort does a primary-key lookup per match (measured: bench/README.md, "list search").
 LIST_WALK_COST = {"sqlite": 20.0, "postgresql": 5.0}
 
 
 def _sort_matches(s: Session, terms: Sequence[Term], rows: int) -> bool:
     """Whether sorting a search's matches by name costs less than walking every repo in name
-    order until ``rows`` of them match (the cost model of ``search_query``'s sorted searches):
+    order until ``rows`` of them match (the cost model of the backends' sorted searches):
     always when the page is unbounded, never when the matches are most repos."""
     if rows <= 0:
         return True
     # The words alone, counted for everyone: no visibility clause or type token, whose long
-    # posting lists GIN would go through (4-10 ms on PostgreSQL at 100,000 repos). Only the
-    # plan depends on this number, never what the caller sees.
+    # posting lists GIN would go through for nothing. Only the plan depends on this number,
+    # never what the caller sees.
     matches = backend(s).count(Filters(Principal(is_admin=True)), terms, "name")
     repos = int(s.scalar(select(func.max(m.Repo.id))) or 0)
     cost = LIST_WALK_COST.get(s.get_bind().dialect.name, 20.0)
@@ -293,7 +286,7 @@ def list_repos(
         q = q.order_by(col.desc() if direction < 0 else col.asc(), m.Repo.id.desc())
     elif terms and _sort_matches(s, terms, offset + (limit or 0)):
         # "|| ''": sorted, not walked in the (type, namespace, name) index testing every row
-        # against the words (21 ms for "bert" at 10,000 repos, against 1-2 ms sorted)
+        # against the words, which costs far more when few repos match
         q = q.order_by(m.Repo.namespace.op("||")(""), m.Repo.name.op("||")(""))
     else:
         q = q.order_by(m.Repo.namespace, m.Repo.name)

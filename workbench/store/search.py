@@ -1,7 +1,9 @@
 """Ranked full-text search over the repos a caller may read, with filters, sorts and pages.
 
 The index itself (what is stored, when it is written) is :mod:`workbench.store.search_index`;
-how one query runs on SQLite and on PostgreSQL, :mod:`workbench.store.search_query`.
+a query as data, :mod:`workbench.store.search_query`; how it runs,
+:mod:`workbench.store.search_sqlite` and :mod:`workbench.store.search_postgres`
+(:func:`backend` picks one).
 
 >>> with store.read() as s:                                              # doctest: +SKIP
 ...     page = search_repos(s, principal, query="tiny-cl", types=["model"], license="mit")
@@ -25,10 +27,10 @@ Visibility (private repos only for those who may read them, as ``access.can_read
 filters are applied in the database, before counting and paging, so pages are exact, and so
 are totals, but for one case: on PostgreSQL, when the matches are most of a large hub, a page
 within the first ``TOTAL_BOUND`` reports "at least ``TOTAL_BOUND``" (``total_exact`` False)
-rather than count them all (see ``search_query._TsVector.total``); pages past it count.
-On both backends visibility and filters are tokens in the repo's index row (``search_index.
-filter_tokens``: the FTS5 row, the PostgreSQL ``search_vectors.doc``), matched together with
-the words, so that counting a filtered set of 100,000 repos merges posting lists instead of
+rather than count them all (see ``search_postgres.TsVectorBackend.total``); pages past it
+count. On both backends visibility and filters are tokens in the repo's index row
+(``search_text.filter_tokens``: the FTS5 row, the PostgreSQL ``search_vectors.doc``), matched
+together with the words, so that counting a filtered set of 100,000 repos merges posting lists instead of
 joining ``repos`` row by row; the repos of a page are checked against ``repos`` once more
 before they are returned.
 """
@@ -40,23 +42,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from workbench.errors import InvalidRequest
+from workbench.errors import InvalidRequest, UnsupportedDatabase
 from workbench.names import PLURAL_TYPES, validate_repo_type
 from workbench.repocard import card_library, card_license, card_tasks, repo_tags
 from workbench.store import models as m
 from workbench.store.access import Principal, readable_clause
-from workbench.store.search_index import reindex_repo as reindex_repo  # re-exported
-from workbench.store.search_query import (
-    Backend,
-    Filters,
-    Hit,
-    Term,
-    backend,
-    query_terms,
-)
+from workbench.store.search_postgres import TsVectorBackend
+from workbench.store.search_query import Backend, Filters, Hit, Term, query_terms
+from workbench.store.search_sqlite import Fts5Backend
 
 SCORE_CAP = 1000
 TOTAL_BOUND = 1000
@@ -95,6 +91,26 @@ class SearchPage:
     results: list[SearchResult]
     total: int
     total_exact: bool = True  # False: at least ``total`` match (PostgreSQL, dense matches)
+
+
+BACKENDS: dict[str, type[Fts5Backend] | type[TsVectorBackend]] = {
+    "sqlite": Fts5Backend,
+    "postgresql": TsVectorBackend,
+}
+
+
+def backend(session: Session) -> Backend:
+    """The search backend of ``session``'s database."""
+    dialect = session.get_bind().dialect.name
+    found = BACKENDS.get(dialect)
+    if found is None:
+        raise UnsupportedDatabase(dialect)
+    return found(session)
+
+
+def match_text(session: Session, q: Select[Any], terms: Sequence[Term], *, scope: str = "all") -> Select[Any]:
+    """Restrict ``q`` (a select from repos) to repos matching every term (``scope``: where)."""
+    return backend(session).match(q, terms, scope) if terms else q
 
 
 def _types(types: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -77,11 +77,10 @@ class JobWorkers:
 
     In a process of their own, not threads of the hub's: a conversion or a search index of a
     large table holds the GIL for much of its work (rows turned into Python values for FTS5,
-    imports), which held every request of the hub behind it (an authenticated request's p95
-    9 ms when idle, 20-25 ms and stalls of 200 ms while a 1M-row table was converted and
-    indexed). The child dies with the hub (``PR_SET_PDEATHSIG`` on Linux, and it exits when
-    its parent changes), so a hub killed with ``kill -9`` leaves its jobs to their leases, as
-    before.
+    imports), which held every request of the hub behind it while a large table was
+    converted and indexed (bench/README.md, "viewer jobs"). The child dies with the hub
+    (``PR_SET_PDEATHSIG`` on Linux, and it exits when its parent changes), so a hub killed
+    with ``kill -9`` leaves its jobs to their leases.
     """
 
     def __init__(self, store: Store, settings: HubSettings) -> None:

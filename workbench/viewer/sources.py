@@ -25,8 +25,8 @@ from workbench.viewer.layout import ConfigLayout, SplitLayout
 ROW_GROUP_ROWS = 20_000
 ROW_GROUP_BYTES = 32 * 1024 * 1024
 DUCKDB_MEMORY = "1GB"
-# Snappy: scans (search, filter, statistics) decode it 2-2.5x faster than zstd, for files
-# about 40% larger (bench/README.md)
+# Snappy: scans (search, filter, statistics) decode it faster than zstd, for somewhat larger
+# files (bench/README.md)
 COMPRESSION_CODEC = "snappy"
 # pandas' default NA markers, which `datasets` (pandas underneath) reads as missing
 PANDAS_NULLS = [

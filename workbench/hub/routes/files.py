@@ -22,10 +22,9 @@ from workbench.store.trees import TreeEntry
 
 router = APIRouter(tags=["files"])
 # Each open download holds about two chunks. The chunk size is shared out of READ_BUDGET among
-# the downloads streaming at the moment: up to 4 at once read 2 MiB at a time (fewer thread
-# hops and writes: one 62 MB file 0.132 -> 0.113 s at the client), 16 or more 512 KiB each,
-# which keeps 32 at once at the hub RSS of a fixed 512 KiB (1 MiB each: ~80 MB more).
-# bench/README.md, transfer and load_dataset.
+# the downloads streaming at the moment: a few at once read 2 MiB at a time (fewer thread
+# hops and writes), many read 512 KiB each, so that the hub's memory stays what a fixed
+# 512 KiB would take (bench/README.md, transfer and load_dataset).
 READ_CHUNK = 512 * 1024  # the least a download reads at a time
 READ_CHUNK_MAX = 2 * 1024 * 1024
 READ_BUDGET = 8 * 1024 * 1024
