@@ -108,6 +108,14 @@ class JobContext:
         )
         return newer is not None
 
+    def finish(self, session: Session, *, superseded: bool, by: str = "job") -> None:
+        """:meth:`complete` without a result: done, or skipped when a newer ``by`` (its
+        :meth:`superseded`) made this job's work useless."""
+        if superseded:
+            self.complete(session, result=None, status="skipped", error=f"Superseded by a newer {by}.")
+        else:
+            self.complete(session, result=None)
+
     def complete(
         self, session: Session, *, result: str | None, status: str = "done", error: str | None = None
     ) -> None:

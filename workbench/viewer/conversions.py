@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, WorkbenchError
 from workbench.store import models as m
+from workbench.store.jobs import JobContext
 from workbench.store.refs import get_ref, resolve_revision
 from workbench.store.store import Store
 from workbench.viewer.convert import INFO_FILE, REF_KIND, REF_NAME
@@ -158,6 +159,15 @@ def conversion_by_commit(store: Store, session: Session, repo: m.Repo, oid: str)
     if commit is None or commit.repo_id != repo.id:
         raise NotFound(f"Commit {oid} not found.", code="ConversionNotFound")
     return _load_conversion(store, session, oid)
+
+
+def job_conversion(ctx: JobContext, session: Session) -> tuple[m.Repo, Conversion, bool] | None:
+    """For a job on a Parquet commit (``statistics``, ``search``): its repo, the conversion, and
+    whether a newer job of its kind superseded it; None when the repo is gone."""
+    repo = session.get(m.Repo, ctx.job.repo_id)
+    if repo is None:
+        return None
+    return repo, conversion_by_commit(ctx.store, session, repo, ctx.job.commit), ctx.superseded(session)
 
 
 def _not_ready(job: m.Job | None, commit: str) -> WorkbenchError:

@@ -33,7 +33,7 @@ from workbench.store import models as m
 from workbench.store.jobs import JobContext
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.viewer import textsearch
-from workbench.viewer.conversions import LRU, conversion_by_commit
+from workbench.viewer.conversions import LRU, job_conversion
 from workbench.viewer.query import SplitReader, local_blob
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,10 @@ def run_search_index(ctx: JobContext) -> None:
     """The ``search`` job: index every split with string columns of Parquet commit ``ctx.job.commit``."""
     store, job = ctx.store, ctx.job
     with store.read() as s:
-        repo = s.get(m.Repo, job.repo_id)
-        if repo is None:
+        found = job_conversion(ctx, s)
+        if found is None:
             return
-        superseded = ctx.superseded(s)
-        conversion = conversion_by_commit(store, s, repo, job.commit)
+        repo, conversion, superseded = found
         done = {
             (r.config, r.split)
             for r in s.scalars(select(m.ViewerSearchIndex).where(m.ViewerSearchIndex.commit == job.commit))
@@ -120,12 +119,7 @@ def run_search_index(ctx: JobContext) -> None:
                 num_rows=n,
                 created_at=utcnow(),
             )
-        ctx.complete(
-            s,
-            result=None,
-            status="skipped" if superseded else "done",
-            error="Superseded by a newer conversion." if superseded else None,
-        )
+        ctx.finish(s, superseded=superseded, by="conversion")
 
 
 _paths: LRU[tuple[str, str, str], str] = LRU(256)

@@ -25,7 +25,7 @@ from workbench.store import models as m
 from workbench.store.jobs import JobContext
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.viewer.cells import is_media, jsonable
-from workbench.viewer.conversions import conversion_by_commit
+from workbench.viewer.conversions import job_conversion
 from workbench.viewer.filters import quote_identifier
 from workbench.viewer.query import SplitReader
 
@@ -288,21 +288,15 @@ def cached_statistics(
 
 def run_statistics(ctx: JobContext) -> None:
     """The ``statistics`` job: every split of the Parquet commit ``ctx.job.commit``."""
-    store, job = ctx.store, ctx.job
+    store = ctx.store
     with store.read() as s:
-        repo = s.get(m.Repo, job.repo_id)
-        if repo is None:
+        found = job_conversion(ctx, s)
+        if found is None:
             return
-        superseded = ctx.superseded(s)
-        conversion = conversion_by_commit(store, s, repo, job.commit)
+        _repo, conversion, superseded = found
     if not superseded:  # a newer conversion's statistics are more useful: skip to them
         for splits in conversion.configs.values():
             for info in splits.values():
                 cached_statistics(store, SplitReader(store, conversion, info), inline_rows=None)
     with store.write() as s:
-        ctx.complete(
-            s,
-            result=None,
-            status="skipped" if superseded else "done",
-            error="Superseded by a newer conversion." if superseded else None,
-        )
+        ctx.finish(s, superseded=superseded, by="conversion")
