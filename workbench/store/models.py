@@ -166,7 +166,7 @@ class KeyValue(Base):
 
 
 class Job(Base):
-    """Background work queued in the metadata store (see ``workbench.viewer.jobs``).
+    """Background work queued in the metadata store (see ``workbench.store.jobs``).
 
     One row per (kind, repo, commit): a commit is never queued twice. ``lease_until`` is
     how long the worker that claimed the job holds it; an expired lease means that worker
