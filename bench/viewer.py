@@ -132,8 +132,9 @@ def _filters(rows: int, n: int, rng: random.Random) -> list[tuple[str, str | Non
 
 def run(work: Path, rows: int = 1_000_000, *, requests: int = 50, tries: int = 5) -> list[Result]:
     from workbench.config import HubSettings
+    from workbench.store.jobs import worker_name
     from workbench.store.store import Store
-    from workbench.viewer.jobs import claim, run_job, worker_name
+    from workbench.viewer.jobs import claim, run_job
 
     work.mkdir(parents=True, exist_ok=True)
     csv = make_csv(work / "src" / "train.csv", rows)

@@ -24,11 +24,6 @@ from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotF
 from workbench.names import validate_namespace
 from workbench.store import models as m
 from workbench.store.access import ANONYMOUS, Principal
-
-# store/evals.py still imports these three from here; they live in store/access.py.
-from workbench.store.access import can_read as can_read
-from workbench.store.access import require_read as require_read
-from workbench.store.access import require_write_scope as require_write_scope
 from workbench.store.store import utcnow
 
 TOKEN_PREFIX = "wb_"

@@ -25,7 +25,6 @@ from workbench.config import HubSettings
 from workbench.store import jobs as queue
 from workbench.store import models as m
 from workbench.store.jobs import POLL_SECONDS, Handler, JobInfo, WorkerThreads
-from workbench.store.jobs import worker_name as worker_name  # bench/viewer.py imports it here
 from workbench.store.store import Store
 from workbench.viewer.convert import cleanup_workspaces, run_conversion
 from workbench.viewer.searchindex import run_search_index
