@@ -182,7 +182,7 @@ def _lfs_batch(
 def _send_lfs(client: HubClient, f: LocalFile, obj: dict[str, Any], sent: Callable[[int], None]) -> int:
     """PUT one object (whole, or part by part), complete and verify it; return the part count.
 
-    HF_PROTOCOL §6.3: the PUTs and the completion carry no token (the URLs are signed).
+    docs/hf-protocol.md, "git-LFS": the PUTs and the completion carry no token (the URLs are signed).
     """
     actions = obj["actions"]
     upload_action = actions["upload"]
@@ -260,7 +260,7 @@ def _b64(pieces: Iterable[bytes]) -> Iterator[bytes]:
 def _commit_body(
     header: dict[str, Any], files: list[LocalFile], sent: Callable[[int], None]
 ) -> Iterator[bytes]:
-    """The NDJSON commit (HF_PROTOCOL §6.4), generated as it is sent."""
+    """The NDJSON commit (docs/hf-protocol.md, "The commit body"), generated as it is sent."""
     yield json.dumps({"key": "header", "value": header}).encode() + b"\n"
     for f in files:
         if f.lfs:

@@ -69,7 +69,7 @@ Caller = Annotated[Principal, Depends(get_principal)]
 
 
 def base_url(request: Request) -> str:
-    """Public base URL for URLs the clients parse (HF_PROTOCOL §2.8)."""
+    """Public base URL for URLs the clients parse (docs/hf-protocol.md, "returned URLs")."""
     configured = request.app.state.hub.settings.public_url
     if configured:
         return configured.rstrip("/")

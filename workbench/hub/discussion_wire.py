@@ -1,4 +1,4 @@
-"""Discussions and notifications in the JSON shapes the HF clients parse (HF_PROTOCOL §4.5).
+"""Discussions and notifications in the JSON shapes the HF clients parse (docs/hf-protocol.md).
 
 Events arrive as ready JSON documents (``workbench.store.event_docs``); a thread's body is
 its header object with the documents joined into ``events``.

@@ -1,7 +1,7 @@
 """Built-in metric modules, published as space repos so ``evaluate.load("accuracy")`` works.
 
 ``evaluate.load("accuracy")`` (no namespace) fetches ``{HF_ENDPOINT}/spaces/evaluate-metric/
-accuracy/resolve/main/accuracy.py`` (HF_PROTOCOL §9), so the hub keeps the modules written in
+accuracy/resolve/main/accuracy.py`` (docs/hf-compatibility.md), so the hub keeps the modules written in
 ``workbench/evals/metrics/`` as spaces of the organization ``evaluate-metric``. Run by
 ``workbench hub init`` and on every hub start; it commits only what is missing or changed,
 so restarts (and several hub processes starting together) add no commits.

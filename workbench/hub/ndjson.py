@@ -1,4 +1,4 @@
-"""Streaming parser of the NDJSON commit body (HF_PROTOCOL §6.4).
+"""Streaming parser of the NDJSON commit body (docs/hf-protocol.md, "The commit body").
 
 Inline files arrive base64-encoded inside one JSON line, so a 1 GiB file is a 1.4 GB line.
 Short lines are parsed with ``json``; a line that grows past ``max_line`` while its

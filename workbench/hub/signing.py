@@ -1,4 +1,5 @@
-"""HMAC-signed URLs for LFS uploads, whose PUTs carry no Authorization header (HF_PROTOCOL §6.3).
+"""HMAC-signed URLs for LFS uploads, whose PUTs carry no Authorization header
+(docs/hf-protocol.md, "git-LFS").
 
 >>> signer = Signer(b"k" * 32)
 >>> sig = signer.sign("upload", "ab" * 32, 10, expires=2_000_000_000)

@@ -1,4 +1,4 @@
-"""Turning store rows into the JSON shapes the Hugging Face clients parse (HF_PROTOCOL §4)."""
+"""Turning store rows into the JSON shapes the Hugging Face clients parse (docs/hf-protocol.md)."""
 
 from __future__ import annotations
 

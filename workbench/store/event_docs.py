@@ -1,4 +1,4 @@
-"""Each discussion event's JSON document, as the HF clients read it (HF_PROTOCOL §4.5), kept on its row.
+"""Each discussion event's JSON document, as the HF clients read it (docs/hf-protocol.md), kept on its row.
 
 The document is written with the event and rewritten when the event changes (edit, hide),
 so reading a thread is one query that returns ready JSON strings: a 2,000-comment thread

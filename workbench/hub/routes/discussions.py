@@ -1,4 +1,4 @@
-"""HF protocol: discussions and pull requests (§3 #27-#33), likes; workbench-only routes in ``collab``.
+"""HF protocol: discussions, pull requests and likes (docs/hf-protocol.md); ours in ``collab``.
 
 The list and details answers carry ``Server-Timing: app;dur=<ms>`` (time spent in the
 handler), which the discussion benchmark reads.

@@ -1,4 +1,4 @@
-"""git-LFS batch API with basic and multipart uploads (HF_PROTOCOL §6.3).
+"""git-LFS batch API with basic and multipart uploads (docs/hf-protocol.md, "git-LFS").
 
 Upload URLs are signed (the client sends their PUTs without a token). Multipart parts are
 written at their offset into one staging file, so completing an upload is a single hashing

@@ -58,7 +58,7 @@ def _supplements(store: Store, s: Session, repo: m.Repo) -> list[dict[str, Any]]
 
 
 def paper_out(s: Session, p: Principal, repo: m.Repo, *, links: bool, store: Store) -> dict[str, Any]:
-    """The HF paper object of a paper repo (§4.6), with its links when ``links``."""
+    """The HF paper object of a paper repo (docs/hf-protocol.md, "Papers"), with its links when ``links``."""
     card = repo.card_data or {}
     raw_ids = card.get("identifiers")
     ids: dict[str, Any] = raw_ids if isinstance(raw_ids, dict) else {}

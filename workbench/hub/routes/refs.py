@@ -1,4 +1,4 @@
-"""HF protocol: refs, commit history, branches and tags (§3 #12-#17)."""
+"""HF protocol: refs, commit history, branches and tags (docs/hf-protocol.md, "Files and history")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HF protocol: identity, repo create/delete/move/settings, repo info and lists (§3 #1-#9)."""
+"""HF protocol: identity, repo create/delete/move/settings, repo info and lists (docs/hf-protocol.md)."""
 
 from __future__ import annotations
 
