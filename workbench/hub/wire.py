@@ -76,6 +76,8 @@ def tree_entry(path: str, e: TreeEntry | None, tree: Tree, last: m.Commit | None
         out = {"type": "file", "oid": e.git_oid, "size": e.size, "path": path}
         if e.lfs:
             out["lfs"] = {"oid": e.sha256, "size": e.size, "pointerSize": e.pointer_size}
+        if e.xet_hash:
+            out["xetHash"] = e.xet_hash
     if last is not None:
         out["lastCommit"] = {"id": last.oid, "title": last.title, "date": iso(last.created_at)}
     return out

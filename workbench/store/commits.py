@@ -37,6 +37,7 @@ from workbench.store.pr_refs import require_push
 from workbench.store.refs import Resolved, resolve_revision
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
+from workbench.store.xet_cas import XetFileRef, committable_file
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,25 @@ def _ensure_blob(session: Session, info: BlobInfo) -> None:
         row.git_oid = info.git_oid
 
 
-def _apply(session: Session, base: Tree, ops: list[Operation]) -> dict[str, TreeEntry]:
+def _xet_files(store: Store, repo_key: tuple[str, str, str], ops: list[Operation]) -> dict[str, XetFileRef]:
+    """The Xet files (by SHA-256) that the commit's LFS operations name, verified before the
+    commit's transaction: rebuilding a file must not hold the database's write lock."""
+    wanted = sorted({op.sha256 for op in ops if isinstance(op, AddLfsObject)})
+    if not wanted:
+        return {}
+    with store.read() as s:
+        repo_id = store.get_repo(s, *repo_key).id
+    found = {}
+    for sha256 in wanted:
+        ref = committable_file(store, sha256, repo_id=repo_id)
+        if ref is not None:
+            found[sha256] = ref
+    return found
+
+
+def _apply(
+    session: Session, base: Tree, ops: list[Operation], xet_files: dict[str, XetFileRef]
+) -> dict[str, TreeEntry]:
     files = dict(base.entries)
     for op in ops:
         path = validate_path(op.path.strip("/") if isinstance(op, DeleteFolder) else op.path)
@@ -124,12 +143,19 @@ def _apply(session: Session, base: Tree, ops: list[Operation]) -> dict[str, Tree
                 if op.lfs
                 else TreeEntry.regular(path, op.blob.sha256, op.blob.size, op.blob.git_oid or "")
             )
+        elif (xet := xet_files.get(op.sha256)) is not None:
+            if op.size is not None and op.size != xet.size:
+                raise InvalidRequest(
+                    f"Xet file {xet.hash} has {xet.size} bytes, the commit declares {op.size}.",
+                    code="SizeMismatch",
+                )
+            files[path] = TreeEntry.large(path, op.sha256, xet.size, xet_hash=xet.hash)
         else:
             blob = session.get(m.Blob, op.sha256)
             if blob is None:
                 raise InvalidRequest(
                     f"LFS object {op.sha256} for {path!r} was never uploaded: send "
-                    "it through the LFS batch API before committing.",
+                    "it through the LFS batch API or Xet before committing.",
                     code="LfsObjectMissing",
                 )
             if op.size is not None and op.size != blob.size:
@@ -167,6 +193,7 @@ def create_commit(
                 if isinstance(op, AddFile | AddLfsObject)
             ],
         )
+    xet_files = _xet_files(store, repo_key, ops)
     for delay in retry_delays():
         with store.write() as s:
             repo = store.get_repo(s, *repo_key)
@@ -203,7 +230,7 @@ def create_commit(
             for op in ops:
                 if isinstance(op, AddFile):
                     _ensure_blob(s, op.blob)
-            files = _apply(s, base, ops)
+            files = _apply(s, base, ops, xet_files)
             tree = Tree.from_entries(files.values())
             if s.get(m.Tree, tree.hash) is None:
                 insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())

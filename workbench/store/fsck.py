@@ -13,7 +13,7 @@ temporary files left by crashes are harmless and reported as notes, not problems
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -81,7 +81,9 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
         for c in commits.values():
             _check_commit(report, names, commits, c)
             tree_uses.setdefault(c.tree_hash, f"{names.get(c.repo_id, c.repo_id)}@{c.oid}")
-        blobs, n_trees = _check_trees(s, report, tree_uses, progress)
+        xet_uses: dict[str, _XetUse] = {}
+        blobs, n_trees = _check_trees(s, report, tree_uses, progress, xet_uses)
+        xet_blobs = _check_xet(s, store, report, xet_uses, verify_hashes=verify_hashes)
         rows = {b.sha256: b for b in s.scalars(select(m.Blob))}
         for idx in s.scalars(select(m.ViewerSearchIndex)):  # derived blobs outside any tree
             if idx.blob_sha256 not in blobs:
@@ -101,7 +103,7 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
                     row.size if row is not None else -1, f"executed notebook of evaluation run {run_id}"
                 )
     _check_blobs(store, report, blobs, rows, verify_hashes=verify_hashes, progress=progress)
-    stored = _note_orphans(store, report, blobs)
+    stored = _note_orphans(store, report, blobs.keys() | xet_blobs)
     report.counts.update(
         repos=len(repos),
         refs=len(refs),
@@ -193,7 +195,7 @@ def _check_commit(
 
 
 def _check_trees(
-    s: Session, report: FsckReport, tree_uses: dict[str, str], progress: bool
+    s: Session, report: FsckReport, tree_uses: dict[str, str], progress: bool, xet_uses: dict[str, _XetUse]
 ) -> tuple[dict[str, _BlobUse], int]:
     """Check every tree row; collect what the referenced trees expect of each blob."""
     blobs: dict[str, _BlobUse] = {}
@@ -231,6 +233,9 @@ def _check_trees(
                         f"{where} is an LFS file whose git id {e.git_oid} is not that of its pointer file.",
                     )
                 )
+            if e.xet_hash:  # stored as xorb chunks, checked by _check_xet
+                xet_uses.setdefault(e.xet_hash, _XetUse(e.sha256, e.size, where))
+                continue
             use = blobs.get(e.sha256)
             if use is None:
                 use = blobs[e.sha256] = _BlobUse(e.size, where)
@@ -363,7 +368,68 @@ def _hash_blob(store: Store, sha: str, size: int, bar: Any) -> tuple[str, str]:
     return h.hexdigest(), g.hexdigest()
 
 
-def _note_orphans(store: Store, report: FsckReport, blobs: dict[str, _BlobUse]) -> int:
+@dataclass(frozen=True)
+class _XetUse:
+    """What the trees expect of one Xet file: its SHA-256 and size."""
+
+    sha256: str
+    size: int
+    where: str
+
+
+def _check_xet(
+    s: Session, store: Store, report: FsckReport, uses: dict[str, _XetUse], *, verify_hashes: bool
+) -> set[str]:
+    """Check the Xet files trees name, the xorbs files need, and the blobs of xorbs and
+    shards; return those blobs' SHA-256s (used, so never orphans)."""
+    files = {f.hash: f for f in s.scalars(select(m.XetFile))}
+    xorbs = {x.hash: (x.blob_sha256, x.size) for x in s.scalars(select(m.XetXorb))}
+    shards = [(x.blob_sha256, x.size) for x in s.scalars(select(m.XetShard))]
+    for xet_hash, use in uses.items():
+        row = files.get(xet_hash)
+        if row is None:
+            report.problems.append(
+                Problem(
+                    "missing_xet_file", use.where, f"{use.where} names Xet file {xet_hash}, not registered."
+                )
+            )
+        elif row.size != use.size or row.sha256 != use.sha256 or not row.sha256_verified:
+            report.problems.append(
+                Problem(
+                    "xet_file_mismatch",
+                    use.where,
+                    f"{use.where} names Xet file {xet_hash} as {use.sha256} ({use.size} bytes); it is "
+                    f"registered as {row.sha256} ({row.size} bytes, verified: {row.sha256_verified}).",
+                )
+            )
+    for f in files.values():
+        for term in f.terms:
+            if term[0] not in xorbs:
+                report.problems.append(
+                    Problem("missing_xorb", f.hash, f"Xet file {f.hash} needs xorb {term[0]}, not stored.")
+                )
+    used = set()
+    for what, sha, size in [("xorb", *v) for v in xorbs.values()] + [("shard", *v) for v in shards]:
+        used.add(sha)
+        try:
+            stored = store.blobs.size(sha) if store.blobs.exists(sha) else None
+        except OSError:
+            stored = None
+        if stored != size:
+            report.problems.append(
+                Problem(
+                    f"{what}_blob",
+                    sha,
+                    f"The {what} blob {sha} has {stored} bytes in the blob store, {size} expected.",
+                )
+            )
+        elif verify_hashes and _hash_blob(store, sha, size, None)[0] != sha:
+            report.problems.append(Problem(f"{what}_blob", sha, f"The {what} blob {sha} is corrupt."))
+    report.counts.update(xet_files=len(files), xorbs=len(xorbs), shards=len(shards))
+    return used
+
+
+def _note_orphans(store: Store, report: FsckReport, blobs: Collection[str]) -> int:
     n = 0
     for sha in store.blobs.iter_all():
         n += 1

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -268,12 +269,17 @@ class XetXorb(Base):
 
 
 class XetFile(Base):
-    """A file registered by a shard: its Xet hash and the xorb chunk ranges that rebuild it."""
+    """A file registered by a shard: its Xet hash and the xorb chunk ranges that rebuild it.
+
+    ``sha256`` is what the uploading client reported until ``sha256_verified``: the hub
+    rebuilds the file once, before a commit first names it, and keeps the digest it computed.
+    """
 
     __tablename__ = "xet_files"
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # Xet hex form
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    sha256_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     terms: Mapped[list[list[object]]] = mapped_column(JSON)  # [[xorb hash, start, end, size]]
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

@@ -40,6 +40,7 @@ class TreeEntry:
     size: int
     git_oid: str  # blob id of the content (regular) or of the pointer (LFS)
     lfs: bool
+    xet_hash: str | None = None  # LFS files uploaded through Xet: the file's Xet hash
 
     @property
     def pointer_size(self) -> int:
@@ -50,8 +51,8 @@ class TreeEntry:
         return cls(path, sha256, size, git_oid, False)
 
     @classmethod
-    def large(cls, path: str, sha256: str, size: int) -> TreeEntry:
-        return cls(path, sha256, size, git_blob_oid(lfs_pointer(sha256, size)), True)
+    def large(cls, path: str, sha256: str, size: int, *, xet_hash: str | None = None) -> TreeEntry:
+        return cls(path, sha256, size, git_blob_oid(lfs_pointer(sha256, size)), True, xet_hash)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,12 @@ def check_file_dir_clashes(files: Iterable[str]) -> None:
 
 
 def canonical_json(entries: Iterable[TreeEntry]) -> str:
-    rows = sorted([e.path, e.sha256, e.size, e.git_oid, int(e.lfs)] for e in entries)
+    # The Xet hash is a sixth column only where there is one, so trees without Xet files keep
+    # the hashes they always had.
+    rows = sorted(
+        [e.path, e.sha256, e.size, e.git_oid, int(e.lfs), *([e.xet_hash] if e.xet_hash else [])]
+        for e in entries
+    )
     return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -135,7 +141,13 @@ def tree_hash(entries: Iterable[TreeEntry]) -> str:
 
 def parse_tree(hash_: str, text: str) -> Tree:
     rows = json.loads(text)
-    return Tree(hash_, {r[0]: TreeEntry(r[0], r[1], int(r[2]), r[3], bool(r[4])) for r in rows})
+    return Tree(
+        hash_,
+        {
+            r[0]: TreeEntry(r[0], r[1], int(r[2]), r[3], bool(r[4]), r[5] if len(r) > 5 else None)
+            for r in rows
+        },
+    )
 
 
 class TreeCache:

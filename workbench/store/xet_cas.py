@@ -13,18 +13,24 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from workbench.errors import IntegrityError, InvalidRequest, NotFound, RangeNotSatisfiable
 from workbench.store import models as m
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.xet.hashing import file_hash, hash_to_hex, range_verification_hash
 from workbench.xet.shard import FileReconstruction, Shard
-from workbench.xet.xorb import ParsedXorb, verify_xorb
+from workbench.xet.xorb import ParsedXorb, chunk_content, verify_xorb
 
+log = logging.getLogger(__name__)
 _CHUNK_ROW = struct.Struct("<32sII")  # hash, record offset, size
+_READ_BATCH = 4 * 1024 * 1024  # chunk records read from a xorb blob at a time
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,13 @@ class XorbRecord:
     size: int
     chunks: tuple[StoredChunk, ...]
 
+    def record_end(self, index: int) -> int:
+        """Offset just past the record of chunk ``index``."""
+        return self.chunks[index + 1].offset if index + 1 < len(self.chunks) else self.size
+
     def byte_range(self, start: int, end: int) -> tuple[int, int]:
         """Bytes ``[first, last]`` (inclusive) holding the records of chunks ``[start, end)``."""
-        last = self.chunks[end].offset if end < len(self.chunks) else self.size
-        return self.chunks[start].offset, last - 1
+        return self.chunks[start].offset, self.record_end(end - 1) - 1
 
 
 @dataclass(frozen=True)
@@ -142,11 +151,17 @@ def register_shard(store: Store, shard: Shard, body: bytes, *, repo_id: int) -> 
         _check_file(file, xorbs)
     blob = store.blobs.ingest_bytes(body, git=False)
     created = False
+    disputed: list[str] = []  # files whose SHA-256 the hub computes now
     with store.write() as s:
         insert_missing(s, m.XetShard, blob_sha256=blob.sha256, size=len(body), created_at=utcnow())
         for file in shard.files:
             name = hash_to_hex(file.file_hash)
-            if s.get(m.XetFile, name) is None:
+            row = s.get(m.XetFile, name)
+            if row is None and file.sha256 is None:
+                disputed.append(name)
+            elif row is not None and not row.sha256_verified and file.sha256 not in (None, row.sha256):
+                disputed.append(name)
+            if row is None:
                 created = True
                 insert_missing(
                     s,
@@ -160,6 +175,11 @@ def register_shard(store: Store, shard: Shard, body: bytes, *, repo_id: int) -> 
             if s.get(m.XetFileRepo, (name, repo_id)) is None:
                 created = True
                 insert_missing(s, m.XetFileRepo, file_hash=name, repo_id=repo_id)
+    # A file without a reported SHA-256, or two clients that disagree about it: settle it from
+    # the bytes now, so that a false first claim cannot hide the file from commits that name
+    # its real digest. Other claims are checked when a commit first names them.
+    for name in disputed:
+        verify_sha256(store, name)
     return created
 
 
@@ -170,22 +190,29 @@ class Reconstruction:
     terms: tuple[Term, ...]
 
 
+def _file_row(store: Store, file_id: str, repo_id: int | None) -> tuple[int, list[tuple[str, int, int, int]]]:
+    with store.read() as s:
+        row = s.get(m.XetFile, file_id)
+        linked = repo_id is None or s.get(m.XetFileRepo, (file_id, repo_id)) is not None
+        if row is None or not linked:
+            raise NotFound(f"Xet file {file_id} not found", code="EntryNotFound")
+        raw_terms = [(str(h), int(a), int(b), int(n)) for h, a, b, n in row.terms]  # type: ignore[call-overload]
+        return row.size, raw_terms
+
+
 def reconstruct(
-    store: Store, file_id: str, *, repo_id: int, byte_range: tuple[int, int | None] | None
+    store: Store, file_id: str, *, repo_id: int | None, byte_range: tuple[int, int | None] | None
 ) -> Reconstruction:
     """The terms that rebuild bytes ``[start, end]`` of a file this repo may read.
 
     ``byte_range`` is ``(start, end)`` with an inclusive end, or ``(start, None)`` for "to the
-    end"; a file not uploaded to ``repo_id`` is :class:`NotFound`, like a missing one.
+    end"; a file not uploaded to ``repo_id`` is :class:`NotFound`, like a missing one
+    (``repo_id=None`` is the hub itself, which may read any file).
     """
-    with store.read() as s:
-        row = s.get(m.XetFile, file_id)
-        linked = s.get(m.XetFileRepo, (file_id, repo_id)) is not None
-        if row is None or not linked:
-            raise NotFound(f"Xet file {file_id} not found", code="EntryNotFound")
-        size = row.size
-        raw_terms = [(str(h), int(a), int(b), int(n)) for h, a, b, n in row.terms]  # type: ignore[call-overload]
+    size, raw_terms = _file_row(store, file_id, repo_id)
     first, last = 0, size - 1
+    if size == 0 and byte_range in (None, (0, None)):
+        return Reconstruction(size=0, offset_into_first_range=0, terms=())
     if byte_range is not None:
         first = byte_range[0]
         last = size - 1 if byte_range[1] is None else min(byte_range[1], size - 1)
@@ -213,6 +240,93 @@ def reconstruct(
         if pos > last:
             break
     return Reconstruction(size=size, offset_into_first_range=skip, terms=tuple(terms))
+
+
+def iter_file_bytes(
+    store: Store, file_id: str, first: int = 0, last: int | None = None
+) -> Generator[bytes, None, None]:
+    """Bytes ``[first, last]`` (inclusive; ``None``: to the end) of a registered file, rebuilt
+    from its xorbs a batch of chunk records at a time, so memory stays bounded by the batch.
+
+    >>> b"".join(iter_file_bytes(store, file_hash, 0, 9))   # doctest: +SKIP
+    b'first ten '
+    """
+    plan = reconstruct(store, file_id, repo_id=None, byte_range=(first, last))
+    left = (plan.size - 1 if last is None else min(plan.size - 1, last)) - first + 1
+    skip = plan.offset_into_first_range
+    for term in plan.terms:
+        chunks = term.xorb.chunks
+        with store.blobs.open(term.xorb.blob_sha256) as f:
+            index = term.start
+            while index < term.end and left > 0:
+                begin = chunks[index].offset
+                stop = index + 1  # the batch: chunks [index, stop)
+                while stop < term.end and term.xorb.record_end(stop) - begin <= _READ_BATCH:
+                    stop += 1
+                f.seek(begin)
+                records = f.read(term.xorb.record_end(stop - 1) - begin)
+                for k in range(index, stop):
+                    content = chunk_content(records, chunks[k].offset - begin)
+                    if skip:
+                        content, skip = content[skip:], 0
+                    if len(content) > left:
+                        content = content[:left]
+                    left -= len(content)
+                    if content:
+                        yield content
+                    if left <= 0:
+                        return
+                index = stop
+
+
+def verify_sha256(store: Store, file_id: str) -> str:
+    """Rebuild a file once, record the SHA-256 of its bytes as verified, and return it.
+
+    A shard carries the SHA-256 its client computed; the hub trusts it only after this.
+    """
+    digest = hashlib.sha256()
+    for part in iter_file_bytes(store, file_id):
+        digest.update(part)
+    actual = digest.hexdigest()
+    with store.write() as s:
+        row = s.get(m.XetFile, file_id)
+        if row is not None:
+            if row.sha256 not in (None, actual):
+                log.warning(
+                    "Xet file %s was reported with SHA-256 %s; its bytes hash to %s",
+                    file_id,
+                    row.sha256,
+                    actual,
+                )
+            row.sha256, row.sha256_verified = actual, True
+    return actual
+
+
+@dataclass(frozen=True)
+class XetFileRef:
+    """A registered Xet file as a commit names it."""
+
+    hash: str
+    size: int
+
+
+def committable_file(store: Store, sha256: str, *, repo_id: int) -> XetFileRef | None:
+    """The Xet file that a commit to ``repo_id`` may name by its SHA-256, or None.
+
+    The file must have been uploaded to that repo (a shard sent with its write token
+    registered it) and its SHA-256 verified; an unverified candidate is rebuilt once here,
+    which the caller does before its commit transaction.
+    """
+    with store.read() as s:
+        rows = s.execute(
+            select(m.XetFile.hash, m.XetFile.size, m.XetFile.sha256_verified)
+            .join(m.XetFileRepo, m.XetFileRepo.file_hash == m.XetFile.hash)
+            .where(m.XetFile.sha256 == sha256, m.XetFileRepo.repo_id == repo_id)
+        ).all()
+    for file_id, size, verified in sorted(rows, key=lambda r: not r[2]):
+        if verified or verify_sha256(store, file_id) == sha256:
+            return XetFileRef(file_id, size)
+    return None
 
 
 def read_xorb_bytes(store: Store, xorb_hash: str, first: int, last: int) -> bytes:

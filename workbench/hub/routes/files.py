@@ -15,7 +15,8 @@ from fastapi.responses import StreamingResponse
 from workbench.errors import EntryNotFound, InvalidRequest, RangeNotSatisfiable
 from workbench.hub import wire
 from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
-from workbench.names import validate_path
+from workbench.names import TYPE_PLURALS, validate_path
+from workbench.store import xet_cas
 from workbench.store.access import readable_repo
 from workbench.store.commits import checkout, last_commits
 from workbench.store.trees import TreeEntry
@@ -224,6 +225,24 @@ async def _stream(state: State, sha256: str, start: int, length: int) -> AsyncIt
         await anyio.to_thread.run_sync(f.close)
 
 
+def _blob_stored(state: State, sha256: str) -> bool:
+    """Whether the blob store holds these bytes whole (a Xet file may also have come by git-LFS)."""
+    return state.store.blobs.exists(sha256)
+
+
+async def _stream_xet(state: State, file_hash: str, start: int, length: int) -> AsyncIterator[bytes]:
+    """A Xet file's bytes, rebuilt from its xorbs batch by batch for clients without Xet."""
+    if length <= 0:
+        return
+    parts = xet_cas.iter_file_bytes(state.store, file_hash, start, start + length - 1)
+    done = b""  # the iterator never yields empty parts
+    try:
+        while part := await anyio.to_thread.run_sync(next, parts, done):
+            yield part
+    finally:
+        await anyio.to_thread.run_sync(parts.close)
+
+
 def _resolve(
     request: Request,
     state: State,
@@ -254,6 +273,14 @@ def _resolve(
     if entry.lfs:
         headers["X-Linked-Etag"] = f'"{entry.sha256}"'
         headers["X-Linked-Size"] = str(entry.size)
+    if entry.xet_hash:
+        # What makes a client with hf_xet download through Xet: the file's Xet hash, and where
+        # to get a read token for this repo at this commit (header and Link rel, as the
+        # public hub sends both).
+        refresh = f"{base_url(request)}/api/{TYPE_PLURALS[key.type]}/{key.id}/xet-read-token/{resolved.oid}"
+        headers["X-Xet-Hash"] = entry.xet_hash
+        headers["X-Xet-Refresh-Route"] = refresh
+        headers["Link"] = f'<{refresh}>; rel="xet-auth"'
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"
     if request.method == "HEAD":
         headers["Content-Length"] = str(entry.size)
@@ -272,9 +299,12 @@ def _resolve(
         state.downloads is not None and start == 0 and request.headers.get("x-hf-download-counter") == "1"
     ):  # not when resuming
         state.downloads.add(repo.id)  # in memory; written in batches (hub/downloads.py)
-    return StreamingResponse(
-        _stream(state, entry.sha256, start, length), status_code=status, headers=headers, media_type=media
+    body = (
+        _stream_xet(state, entry.xet_hash, start, length)
+        if entry.xet_hash and not _blob_stored(state, entry.sha256)
+        else _stream(state, entry.sha256, start, length)
     )
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=media)
 
 
 def _quote(name: str) -> str:

@@ -23,7 +23,7 @@ from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import xet_tokens
 from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key
 from workbench.store import xet_cas
-from workbench.store.access import readable_repo, writable_repo
+from workbench.store.access import readable_repo, require_write_scope, writable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
 from workbench.xet.xorb import MAX_XORB_SIZE, parse_xorb
@@ -65,9 +65,14 @@ def xet_token(
     if scope not in ("read", "write"):
         raise NotFound(f"No Xet token of kind {scope!r}: ask for xet-read-token or xet-write-token.")
     key = repo_key(plural, namespace, name)
-    check_access = writable_repo if scope == "write" else readable_repo
+    # A pull request may be opened by anyone who can read the repo (with a write-scoped
+    # token); the stock client asks for its Xet write token with ?create_pr=1.
+    create_pr = request.query_params.get("create_pr") in ("1", "true")
+    check_access = writable_repo if scope == "write" and not create_pr else readable_repo
     with state.store.read() as s:
         repo_id = check_access(state.store, s, caller, key.as_tuple()).id
+    if scope == "write" and create_pr:
+        require_write_scope(caller)
     return _token_response(state, request, scope, repo_id)
 
 
