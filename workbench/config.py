@@ -199,10 +199,10 @@ class HubSettings(BaseSettings):
     )
     upload_mode: Literal["auto", "regular", "lfs"] = Field(
         "auto",
-        description="What preupload answers for large or binary files: `auto` = git-LFS for "
-        "clients that announce it (`X-Workbench-Lfs: 1`), inline for stock clients (which would "
-        "otherwise need Xet); `regular` = always inline; `lfs` = always git-LFS (every client must set "
-        "HF_HUB_DISABLE_XET=1).",
+        description="What preupload answers: `auto` = as the public hub (`lfs` for files the "
+        "repo's .gitattributes puts in LFS, weight/data formats, binary and large files, which "
+        "stock clients then upload through Xet, or git-LFS with HF_HUB_DISABLE_XET=1; `regular` "
+        "for small text files); `regular` = every file inline; `lfs` = the older name of `auto`.",
     )
     lfs_threshold_bytes: int = Field(
         10 * 1024**2,

@@ -10,6 +10,7 @@ reaches no other repo.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from workbench.xet.hashing import hex_to_hash
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    proc = HubProcess(tmp_path_factory.mktemp("xet-files"), env={"WORKBENCH_UPLOAD_MODE": "lfs"}).start()
+    proc = HubProcess(tmp_path_factory.mktemp("xet-files")).start()
     yield proc
     proc.stop()
 
@@ -149,8 +150,39 @@ def test_private_repo_xet_file_reaches_no_other_repo(hub: HubProcess) -> None:
     assert httpx.get(f"{hub.url}/api/models/{secret}/xet-read-token/main").status_code == 404
 
 
+def test_inline_and_lfs_upload_modes(hub: HubProcess) -> None:
+    """Preupload answers as the public hub: .gitattributes patterns, binary samples, size."""
+    api = _api(hub)
+    repo_id = "admin/xet-modes"
+    api.create_repo(repo_id)
+    api.upload_file(
+        path_or_fileobj=b"*.bin filter=lfs diff=lfs merge=lfs -text\n"
+        b"*.csv filter=lfs diff=lfs merge=lfs -text\nkeep/*.csv -filter\n",
+        path_in_repo=".gitattributes",
+        repo_id=repo_id,
+    )
+    files = [
+        ("notes.txt", b"hello\n", "regular"),
+        ("data/table.csv", b"a,b\n1,2\n", "lfs"),
+        ("keep/small.csv", b"a,b\n", "regular"),
+        ("blob.dat", b"\x00\x01\x02", "lfs"),
+        ("model.safetensors", b"{}", "lfs"),
+        ("empty.bin", b"", "regular"),
+    ]
+    body = {
+        "files": [
+            {"path": p, "size": len(d), "sample": base64.b64encode(d[:512]).decode()} for p, d, _ in files
+        ]
+        + [{"path": "big.txt", "size": 10 * 1024 * 1024, "sample": base64.b64encode(b"text").decode()}]
+    }
+    r = httpx.post(f"{hub.url}/api/models/{repo_id}/preupload/main", headers=_auth(hub), json=body)
+    assert r.status_code == 200, r.text
+    modes = {f["path"]: f["uploadMode"] for f in r.json()["files"]}
+    assert modes == {p: mode for p, _, mode in files} | {"big.txt": "lfs"}
+
+
 def test_fsck_knows_xet_files_xorbs_and_shards(hub_factory) -> None:  # type: ignore[no-untyped-def]
-    h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false", "WORKBENCH_UPLOAD_MODE": "lfs"})
+    h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"})
     api = _api(h)
     api.create_repo("admin/checked")
     api.upload_file(path_or_fileobj=os.urandom(400_000), path_in_repo="w.bin", repo_id="admin/checked")

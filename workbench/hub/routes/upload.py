@@ -1,15 +1,19 @@
 """HF protocol: validate-yaml, preupload and the NDJSON commit (§3 #18-#20, §6).
 
-Stock clients with ``hf_xet`` installed send every file in ``lfs`` mode through Xet, which
-this hub does not speak, so by default preupload answers ``regular`` to them (content
-travels inline and is streamed to disk) and ``lfs`` only to clients that announce git-LFS
-with ``X-Workbench-Lfs: 1``. See docs/xet.md.
+Preupload decides each file's upload mode as the public hub does (``upload_mode = auto``):
+``lfs`` for files the repo's ``.gitattributes`` puts in LFS, weight and data formats, binary
+content and files from ``lfs_threshold_bytes`` on; ``regular`` (inline in the commit) for
+the rest. A stock client then sends ``lfs`` files through Xet when ``hf_xet`` is installed,
+through git-LFS otherwise; both land here as ``lfsFile`` lines. See docs/xet.md.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -38,6 +42,7 @@ from workbench.store.commits import (
 from workbench.store.discussions import require_comment
 from workbench.store.pr_refs import pr_number, require_push
 from workbench.store.refs import resolve_revision
+from workbench.store.trees import Tree
 
 router = APIRouter(tags=["upload"])
 
@@ -70,11 +75,81 @@ LFS_SUFFIXES = (
     ".pkl",
     ".joblib",
 )
-LFS_HEADER = "x-workbench-lfs"
 
 
-def wants_lfs_storage(path: str, size: int, threshold: int, sample: bytes = b"") -> bool:
-    return size >= threshold or path.lower().endswith(LFS_SUFFIXES) or b"\x00" in sample
+def wants_lfs_storage(
+    path: str, size: int, threshold: int, sample: bytes = b"", patterns: Sequence[LfsPattern] = ()
+) -> bool:
+    """Whether a file belongs in LFS: large, a weight or data format, binary, or named so by
+    the repo's ``.gitattributes`` (``patterns``, from :func:`lfs_patterns`)."""
+    if size >= threshold or path.lower().endswith(LFS_SUFFIXES) or b"\x00" in sample:
+        return True
+    verdict = False
+    for pattern in patterns:  # the last matching line wins, as in git
+        if pattern.regex.fullmatch(path) or (
+            "/" not in pattern.text and pattern.regex.fullmatch(path.rsplit("/", 1)[-1])
+        ):
+            verdict = pattern.lfs
+    return verdict
+
+
+@dataclass(frozen=True)
+class LfsPattern:
+    text: str
+    regex: re.Pattern[str]
+    lfs: bool  # filter=lfs sets it; -filter, !filter or another filter unset it
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def lfs_patterns(text: str) -> list[LfsPattern]:
+    """The lines of a ``.gitattributes`` that set or unset ``filter=lfs``.
+
+    >>> [p.text for p in lfs_patterns("*.bin filter=lfs diff=lfs\\n# x\\ndocs/*.md -filter")]
+    ['*.bin', 'docs/*.md']
+    """
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        attrs = [a for a in parts[1:] if a.lstrip("-!").split("=", 1)[0] == "filter"]
+        if not attrs:
+            continue
+        lfs = attrs[-1] == "filter=lfs"
+        text_ = parts[0].lstrip("/")
+        out.append(LfsPattern(text_, _glob_regex(text_), lfs))
+    return out
+
+
+def _repo_lfs_patterns(state: State, tree: Tree) -> list[LfsPattern]:
+    entry = tree.get(".gitattributes")
+    if entry is None or entry.lfs or entry.size > 1024 * 1024:
+        return []
+    try:
+        return lfs_patterns(state.store.blobs.read(entry.sha256).decode("utf-8", "replace"))
+    except OSError:
+        return []
 
 
 @router.post("/api/validate-yaml", summary="Check a card's YAML front matter")
@@ -115,9 +190,7 @@ def preupload(
     key = repo_key(repo_type, namespace, name)
     files = field(data, "files", list, required=True)
     settings = state.settings
-    lfs_ok = settings.upload_mode == "lfs" or (
-        settings.upload_mode == "auto" and request.headers.get(LFS_HEADER) == "1"
-    )
+    lfs_ok = settings.upload_mode != "regular"
     store = state.store
     with store.read() as s:
         repo = store.get_repo(s, *key.as_tuple())
@@ -127,6 +200,7 @@ def preupload(
         else:
             require_push(s, caller, repo, seg(revision))
         resolved, _commit, tree = checkout(store, s, repo, seg(revision))
+        patterns = _repo_lfs_patterns(state, tree) if lfs_ok else []
         out = []
         for item in files:
             if not isinstance(item, dict):
@@ -141,7 +215,9 @@ def preupload(
                 sample = b""
             mode = (
                 "lfs"
-                if lfs_ok and size > 0 and wants_lfs_storage(path, size, settings.lfs_threshold_bytes, sample)
+                if lfs_ok
+                and size > 0
+                and wants_lfs_storage(path, size, settings.lfs_threshold_bytes, sample, patterns)
                 else "regular"
             )
             existing = tree.get(path)
