@@ -104,6 +104,13 @@ def test_reconstruction_honours_range(xet_hub: HubProcess, tmp_path: Path) -> No
         got += b"".join(chunk_content(parsed.data, c.offset) for c in parsed.chunks)
     start = plan["offset_into_first_range"]
     assert got[start : start + 100] == data[300000:300100]
+    # Xorb bytes are streamed with their length; a range past the xorb's end is refused.
+    fetch = next(iter(plan["fetch_info"].values()))[0]
+    end = fetch["url_range"]["end"]
+    raw = httpx.get(fetch["url"], headers={"Range": f"bytes=0-{end}"})
+    assert raw.status_code == 206 and int(raw.headers["Content-Length"]) == end + 1 == len(raw.content)
+    past = httpx.get(fetch["url"], headers={"Range": f"bytes=0-{10**9}"})
+    assert past.status_code == 416
     r = httpx.get(
         f"{xet_hub.url}/v1/reconstructions/{file_hash}",
         headers={**_auth(str(token)), "Range": f"bytes={len(data)}-"},

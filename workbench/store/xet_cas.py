@@ -329,14 +329,13 @@ def committable_file(store: Store, sha256: str, *, repo_id: int) -> XetFileRef |
     return None
 
 
-def read_xorb_bytes(store: Store, xorb_hash: str, first: int, last: int) -> bytes:
-    """Bytes ``[first, last]`` of a stored xorb's chunk records."""
+def xorb_blob(store: Store, xorb_hash: str, first: int, last: int) -> str:
+    """The blob holding a stored xorb's chunk records, once ``[first, last]`` is checked to lie
+    inside them (the caller streams that range from the blob store)."""
     records = load_xorbs(store, [xorb_hash])
     if xorb_hash not in records:
         raise NotFound(f"xorb {xorb_hash} not found", code="NotFound")
     record = records[xorb_hash]
     if first < 0 or last >= record.size or first > last:
         raise RangeNotSatisfiable(f"bytes {first}-{last} of a {record.size}-byte xorb")
-    with store.blobs.open(record.blob_sha256) as f:
-        f.seek(first)
-        return f.read(last - first + 1)
+    return record.blob_sha256

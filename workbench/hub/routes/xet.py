@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import xet_tokens
@@ -32,6 +33,7 @@ router = APIRouter(tags=["xet"])
 
 _PREFIX = "default"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_STREAM_CHUNK = 1024 * 1024
 
 
 def _token_response(state: State, request: Request, scope: str, repo_id: int) -> JSONResponse:
@@ -186,13 +188,28 @@ async def xorb_data(
     first, last = _parse_range(request.headers.get("range")) or (0, None)
     if last is None:
         raise InvalidRequest("Fetch xorb bytes with a closed Range header", code="InvalidRange")
-    data = await anyio.to_thread.run_sync(xet_cas.read_xorb_bytes, state.store, xorb_hash, first, last)
-    return Response(
-        data,
+    blob = await anyio.to_thread.run_sync(xet_cas.xorb_blob, state.store, xorb_hash, first, last)
+    return StreamingResponse(
+        _stream_blob(state, blob, first, last - first + 1),
         status_code=206,
         media_type="application/octet-stream",
-        headers={"Content-Range": f"bytes {first}-{last}/*"},
+        headers={"Content-Range": f"bytes {first}-{last}/*", "Content-Length": str(last - first + 1)},
     )
+
+
+async def _stream_blob(state: State, sha256: str, start: int, length: int) -> AsyncIterator[bytes]:
+    # A fetch may span a whole 64 MiB xorb; it goes out a MiB at a time, never whole in memory.
+    f = await anyio.to_thread.run_sync(state.store.blobs.open, sha256)
+    try:
+        await anyio.to_thread.run_sync(f.seek, start)
+        while length > 0:
+            data = await anyio.to_thread.run_sync(f.read, min(_STREAM_CHUNK, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+    finally:
+        await anyio.to_thread.run_sync(f.close)
 
 
 @router.post("/v1/telemetry", status_code=204, summary="Accept and drop hf_xet's transfer telemetry")
