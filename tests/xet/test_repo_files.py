@@ -210,3 +210,50 @@ def test_fsck_knows_xet_files_xorbs_and_shards(hub_factory) -> None:  # type: ig
     report = fsck()
     assert report["ok"] is False
     assert [p["subject"] for p in report["problems"] if p["kind"] == "xorb_blob"] == [xorb_blob]
+
+
+def test_kill_9_mid_upload_leaves_no_half_registered_file(hub_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.hub import HF_ENV
+
+    h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"})
+    _api(h).create_repo("admin/crash")
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(160 * 1024 * 1024))
+    env = {**os.environ, **HF_ENV, "HF_ENDPOINT": h.url, "HF_TOKEN": h.token, "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_DISABLE_XET", None)
+    code = (
+        "from huggingface_hub import HfApi; import sys; "
+        "HfApi().upload_file(path_or_fileobj=sys.argv[1], path_in_repo='big.bin', repo_id='admin/crash')"
+    )
+    client = subprocess.Popen(
+        [sys.executable, "-c", code, str(src)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def count(table: str) -> int:
+        with sqlite3.connect(h.data / "hub.sqlite") as conn:
+            return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
+
+    try:
+        deadline = time.monotonic() + 120
+        while count("xet_xorbs") == 0 and client.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        h.kill()  # some xorbs are in, the shard and the commit are not
+    finally:
+        client.kill()
+        client.wait()
+    assert count("xet_xorbs") >= 1
+    assert count("xet_files") == 0 and count("xet_file_repos") == 0
+    h.start()
+    r = h.cli("hub", "fsck", "--json", check=False)
+    report = json.loads(r.stdout)
+    assert report["ok"] is True, report["problems"]
+    assert [e.path for e in _api(h).list_repo_tree("admin/crash")] == [".gitattributes"]
+    # The upload, tried again, completes and reuses what was stored.
+    _api(h).upload_file(path_or_fileobj=str(src), path_in_repo="big.bin", repo_id="admin/crash")
+    (entry,) = _api(h).get_paths_info("admin/crash", ["big.bin"])
+    assert entry.xet_hash is not None and entry.size == src.stat().st_size
