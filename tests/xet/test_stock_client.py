@@ -151,3 +151,26 @@ def test_datasets_push_to_hub_then_load_dataset(stock_hub: HubProcess, tmp_path:
     assert res["private"] is True
     assert res["parquet_lfs"] == [True]
     assert res["parquet_xet"] == [xet]
+
+
+def test_a_file_of_repeated_chunks_downloads_through_xet(stock_hub: HubProcess, tmp_path: Path) -> None:
+    """Repeated content makes a file whose terms reuse chunks of one xorb in overlapping
+    ranges; each term must lie inside one fetch entry, or hf_xet reads past a range."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    repo_id = "admin/repeated-chunks"
+    _create(stock_hub, repo_id)
+    payload = bytes(range(256)) * 4096 + b"tail"
+    api = HfApi(endpoint=stock_hub.url, token=stock_hub.token)
+    api.upload_file(path_or_fileobj=payload, path_in_repo="repeated.bin", repo_id=repo_id)
+    import httpx
+
+    head = httpx.head(
+        f"{stock_hub.url}/{repo_id}/resolve/main/repeated.bin",
+        headers={"Authorization": f"Bearer {stock_hub.token}"},
+    )
+    assert head.headers.get("X-Xet-Hash"), "the file did not go through Xet"
+    path = hf_hub_download(
+        repo_id, "repeated.bin", endpoint=stock_hub.url, token=stock_hub.token, cache_dir=tmp_path
+    )
+    assert Path(path).read_bytes() == payload

@@ -153,17 +153,37 @@ def reconstruction(request: Request, state: State, file_id: str) -> JSONResponse
         byte_range=_parse_range(request.headers.get("range")),
     )
     terms: list[dict[str, Any]] = []
-    fetch_info: dict[str, list[dict[str, Any]]] = {}
+    spans: dict[str, list[list[int]]] = {}
+    xorbs = {}
     for term in result.terms:
-        chunk_range = {"start": term.start, "end": term.end}
-        terms.append({"hash": term.xorb.hash, "unpacked_length": term.size, "range": chunk_range})
-        first, last = term.xorb.byte_range(term.start, term.end)
-        entries = fetch_info.setdefault(term.xorb.hash, [])
-        if all(e["range"] != chunk_range for e in entries):
+        terms.append(
+            {
+                "hash": term.xorb.hash,
+                "unpacked_length": term.size,
+                "range": {"start": term.start, "end": term.end},
+            }
+        )
+        xorbs[term.xorb.hash] = term.xorb
+        spans.setdefault(term.xorb.hash, []).append([term.start, term.end])
+    # hf_xet takes the first fetch entry that starts a term's range as the whole source of
+    # that term, so overlapping chunk ranges of one xorb are merged: each term then lies
+    # inside exactly one entry.
+    fetch_info: dict[str, list[dict[str, Any]]] = {}
+    for xorb_hash, ranges in spans.items():
+        merged: list[list[int]] = []
+        for start, end in sorted(ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        url = _fetch_url(request, state, xorb_hash)
+        entries = fetch_info[xorb_hash] = []
+        for start, end in merged:
+            first, last = xorbs[xorb_hash].byte_range(start, end)
             entries.append(
                 {
-                    "range": chunk_range,
-                    "url": _fetch_url(request, state, term.xorb.hash),
+                    "range": {"start": start, "end": end},
+                    "url": url,
                     "url_range": {"start": first, "end": last},
                 }
             )
