@@ -235,6 +235,37 @@ ROUTES: dict[tuple[str, str], Route] = {
         req("POST", lambda t, w: "/api/lfs/verify", js(lambda t, w: {"oid": OID, "size": 1})),
         mutates=True,
     ),
+    # Xet: the token endpoint checks the repo; the CAS takes only the Xet tokens it hands out
+    ("GET", "/api/{plural}/{namespace}/{name}/xet-{scope}-token/{revision:path}"): Route(
+        "read", get(lambda t, w: f"{t.api}/xet-read-token/main")
+    ),
+    ("GET", "/v1/chunks/{prefix}/{chunk_hash}"): Route(
+        "signed", get(lambda t, w: f"/v1/chunks/default/{OID}"), types=("model",)
+    ),
+    ("GET", "/v1/reconstructions/{file_id}"): Route(
+        "signed", get(lambda t, w: f"/v1/reconstructions/{OID}"), types=("model",)
+    ),
+    ("GET", "/v1/xorb-data/{xorb_hash}"): Route(
+        "signed",
+        get(lambda t, w: f"/v1/xorb-data/{OID}", params=lambda t, w: {"expires": 1, "sig": "x"}),
+        types=("model",),
+    ),
+    ("POST", "/v1/xorbs/{prefix}/{xorb_hash}"): Route(
+        "signed",
+        req("POST", lambda t, w: f"/v1/xorbs/default/{OID}", lambda t, w: {"content": b"x"}),
+        types=("model",),
+        mutates=True,
+    ),
+    ("POST", "/v1/shards"): Route(
+        "signed",
+        req("POST", lambda t, w: "/v1/shards", lambda t, w: {"content": b"x"}),
+        types=("model",),
+        mutates=True,
+    ),
+    # hf_xet's transfer statistics: accepted from anyone and dropped, nothing is stored
+    ("POST", "/v1/telemetry"): Route(
+        "open", req("POST", lambda t, w: "/v1/telemetry", js(lambda t, w: {})), ok=(204,)
+    ),
     # discussions, comments, likes, watches
     ("GET", REPO + "/discussions"): Route("read", get(lambda t, w: f"{t.api}/discussions")),
     ("POST", REPO + "/discussions"): Route(
