@@ -74,6 +74,19 @@ def same_hub(a: str | None, b: str | None) -> bool:
     return ident is not None and ident == hub_identity(b)
 
 
+def is_local_hub(url: str | None) -> bool:
+    """Whether ``url`` names a hub on this machine (a loopback address or ``localhost``).
+
+    >>> is_local_hub("http://127.0.0.1:41237"), is_local_hub("https://hub.example.org")
+    (True, False)
+    """
+    ident = hub_identity(url) if url else None
+    if ident is None:
+        return False
+    host = ident[1]
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
 @dataclass(frozen=True)
 class UserConfig:
     """The user config file: the hub the user logged in to and the token saved for it.
@@ -126,6 +139,14 @@ class UserConfig:
         if env_token and same_hub(chosen, default):
             return chosen, env_token
         return chosen, self.token_for(chosen)
+
+    def save_local(self, url: str, token: str) -> Path | None:
+        """Save the token of a hub on this machine, unless a login to a hub on another machine
+        is saved (the user's choice, which a local hub starting never replaces); returns the
+        path written, or None when the saved login was kept."""
+        if self.hub_url is not None and not is_local_hub(self.hub_url):
+            return None
+        return self.save(url, token)
 
     def save(self, url: str, token: str) -> Path:
         """Save ``token`` for the hub at ``url`` (replacing any saved login), atomically,

@@ -296,8 +296,36 @@ def test_embedded_hub_reuses_its_token_and_stops_with_the_server(tmp_path: Path)
     try:
         assert again.hub_token() == token
         assert again.get("/workbench/hub/api/whoami-v2").json()["name"] == "admin"
+        # The restarted hub listens on a new port; the saved login follows it, so a terminal
+        # outside this server reaches it with no token given.
+        new_url = again.get("/workbench/status").json()["hubUrl"]
+        saved = json.loads((tmp_path / "config" / "workbench" / "config.json").read_text())
+        assert (saved["hub_url"], saved["token"]) == (new_url, token)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKBENCH_", "HF_TOKEN"))}
+        whoami = subprocess.run(
+            [sys.executable, "-m", "workbench", "whoami", "--url", new_url],
+            env={**env, "XDG_CONFIG_HOME": str(tmp_path / "config")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert whoami.returncode == 0 and "admin" in whoami.stdout, whoami.stderr
     finally:
         _stop(again)
+
+
+def test_a_login_to_a_remote_hub_is_kept(tmp_path: Path) -> None:
+    from workbench.config import UserConfig
+
+    path = tmp_path / "config" / "workbench" / "config.json"
+    UserConfig.load(path).save("https://hub.example.org", "wb_team")
+    lab = _start(tmp_path)
+    try:
+        assert lab.get("/workbench/status").json()["embedded"] is True
+        saved = json.loads(path.read_text())
+        assert (saved["hub_url"], saved["token"]) == ("https://hub.example.org", "wb_team")
+    finally:
+        _stop(lab)
 
 
 def test_evaluation_run_reports_progress_and_its_record(lab: Lab) -> None:

@@ -27,8 +27,13 @@ def ensure_admin(store: Store, settings: HubSettings, *, url: str | None = None)
         token = create_token(s, user, "local-admin", scope="write")
     log.info("created admin user %r", settings.admin_user)
     if settings.write_user_config:
-        path = UserConfig.load().save(url or f"http://{_reachable(settings.host)}:{settings.port}", token)
-        log.info("wrote the admin token to %s", path)
+        path = UserConfig.load().save_local(
+            url or f"http://{_reachable(settings.host)}:{settings.port}", token
+        )
+        if path is None:
+            log.info("kept the saved login to another hub; the admin token was not saved")
+        else:
+            log.info("wrote the admin token to %s", path)
     return token
 
 

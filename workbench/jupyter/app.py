@@ -19,6 +19,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode, default
 
+from workbench.config import UserConfig
 from workbench.jupyter.embedded import EmbeddedHub, ensure_token
 from workbench.jupyter.handlers import handlers
 
@@ -54,9 +55,9 @@ class Workbench(ExtensionApp):
     write_user_config = Bool(
         True,
         config=True,
-        help="When the embedded hub is new, save its admin "
-        "token in the user config file (mode 0600), as `workbench hub serve` "
-        "does, so the CLI finds it outside this server too.",
+        help="Save the embedded hub's token for its address (a new port at each start) in the "
+        "user config file (mode 0600), so the CLI finds it outside this server too; a saved "
+        "login to a hub on another machine is kept.",
     )
     startup_timeout = Float(60.0, config=True, help="Seconds to wait for the embedded hub.")
     proxy_timeout = Float(300.0, config=True, help="Seconds the proxy waits for one hub answer.")
@@ -85,6 +86,7 @@ class Workbench(ExtensionApp):
             token = ensure_token(data, url=self.embedded.url, write_user_config=self.write_user_config)
             self.embedded.start(timeout=self.startup_timeout)
             url = self.embedded.url
+            self._save_login(url, token)
         self.configured_url, self._configured_token = url, token
         self.connected_url, self._token = url, token
         self._export_environment(url, token)
@@ -135,6 +137,12 @@ class Workbench(ExtensionApp):
                 f"Hub URL {url!r} must start with http:// or https://.", code="InvalidHubUrl"
             )
         self.connected_url, self._token = url, ""
+
+    def _save_login(self, url: str, token: str) -> None:
+        # The embedded hub listens on a new port at each start, and a saved token goes only to
+        # the address it was saved for; a login to a hub elsewhere is the user's choice to keep.
+        if self.write_user_config:
+            UserConfig.load().save_local(url, token)
 
     def _export_environment(self, url: str, token: str) -> None:
         # Kernels and terminals inherit this process's environment.
