@@ -35,7 +35,8 @@ hub_control.start(_data, free_port())
 atexit.register(hub_control.stop)
 _url = str(hub_control.read_state()["url"])
 subprocess.run([sys.executable, "-m", "workbench", "demo", "--url", _url], check=True,
-               env={**os.environ, "WORKBENCH_TOKEN": _token}, stdout=subprocess.DEVNULL)
+               env={**os.environ, "WORKBENCH_HUB_URL": _url, "WORKBENCH_TOKEN": _token},
+               stdout=subprocess.DEVNULL)
 
 c.Workbench.hub_url = _url  # noqa: F821
 c.Workbench.token = _token  # noqa: F821
