@@ -151,6 +151,22 @@ def test_datasets_push_to_hub_then_load_dataset(stock_hub: HubProcess, tmp_path:
     assert res["private"] is True
     assert res["parquet_lfs"] == [True]
     assert res["parquet_xet"] == [xet]
+    # The hub's own readers get the bytes of files stored as Xet chunks only: the viewer
+    # converts the pushed Parquet files and serves their rows.
+    from tests.viewer.test_viewer import wait_converted
+
+    status = wait_converted(stock_hub, repo_id)
+    assert status["status"] == "done", status
+    import httpx
+
+    rows = httpx.get(
+        f"{stock_hub.url}/api/datasets/{repo_id}/viewer/rows",
+        params={"config": "default", "split": "train", "offset": 0, "length": 5},
+        headers={"Authorization": f"Bearer {stock_hub.token}"},
+        timeout=30,
+    )
+    assert rows.status_code == 200, rows.text
+    assert len(rows.json()["rows"]) == 5
 
 
 def test_a_file_of_repeated_chunks_downloads_through_xet(stock_hub: HubProcess, tmp_path: Path) -> None:

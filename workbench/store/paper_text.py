@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from workbench.store import contents
 from workbench.store import models as m
 from workbench.store.store import Store
 from workbench.store.trees import Tree, TreeEntry
@@ -112,7 +113,7 @@ def refresh_pdf_text(s: Session, store: Store, repo: m.Repo, tree: Tree | None) 
     text = recalled or ""
     if recalled is None and entry.size <= MAX_PDF_BYTES:
         try:
-            text = extract_text(store.blobs.read(entry.sha256))
+            text = extract_text(contents.read_bytes(store, entry))
         except OSError as exc:  # fsck reports missing blobs; index what we have
             log.warning("PDF blob %s unreadable: %s", entry.sha256, exc)
     if row is None:

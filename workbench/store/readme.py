@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from workbench.repocard import README, card_body, card_metadata
+from workbench.store import contents
 from workbench.store.store import Store
 from workbench.store.trees import Tree
 
@@ -25,7 +26,7 @@ def card_at(store: Store, tree: Tree | None) -> dict[str, Any] | None:
     entry = tree.get(README) if tree is not None else None
     if entry is None or entry.size > MAX_CARD_BYTES:
         return None
-    return card_metadata(store.blobs.read(entry.sha256).decode("utf-8", "replace"))
+    return card_metadata(contents.read_bytes(store, entry).decode("utf-8", "replace"))
 
 
 def body_at(store: Store, tree: Tree | None) -> str:
@@ -35,8 +36,12 @@ def body_at(store: Store, tree: Tree | None) -> str:
     if entry is None:
         return ""
     try:
-        with store.blobs.open(entry.sha256) as f:
-            data = f.read(MAX_BODY_BYTES)
+        data = b""
+        for piece in contents.iter_bytes(store, entry):
+            data += piece
+            if len(data) >= MAX_BODY_BYTES:
+                break
+        data = data[:MAX_BODY_BYTES]
     except OSError as exc:
         log.warning("README blob %s unreadable, indexed without its body: %s", entry.sha256, exc)
         return ""

@@ -13,11 +13,11 @@ their schema metadata (the ``datasets`` features). Row groups are kept small
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from workbench.store import contents
 from workbench.store.store import Store
 from workbench.store.trees import TreeEntry
 from workbench.viewer.layout import ConfigLayout, SplitLayout
@@ -66,7 +66,8 @@ def sql_identifier(name: str) -> str:
 
 
 class Sources:
-    """Local paths of source blobs (downloaded first when the blob store is not local)."""
+    """Local paths of source files (copied first when the blob store does not keep them whole
+    on this machine: a remote store, or a file uploaded through Xet)."""
 
     def __init__(self, store: Store, tmp: Path) -> None:
         self.store = store
@@ -74,12 +75,11 @@ class Sources:
         self.by_local: dict[str, str] = {}
 
     def path(self, entry: TreeEntry) -> str:
-        local = self.store.blobs.local_path(entry.sha256)
+        local = contents.local_path(self.store, entry)
         if local is None:
             local = self.tmp / entry.sha256
             if not local.exists():
-                with self.store.blobs.open(entry.sha256) as src, open(local, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+                contents.copy_to(self.store, entry, local)
         self.by_local[str(local)] = entry.path
         return str(local)
 

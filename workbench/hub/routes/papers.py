@@ -23,6 +23,7 @@ from workbench.errors import NotFound, RevisionNotFound
 from workbench.hub import wire
 from workbench.hub.deps import Caller, State, base_url, repo_key, seg
 from workbench.hub.repo_info import repo_info_at
+from workbench.store import contents
 from workbench.store import models as m
 from workbench.store.access import Principal, readable_repo
 from workbench.store.commits import checkout
@@ -147,7 +148,7 @@ def paper_repo_info(
 def _markdown(state: State, caller: Caller, repo: m.Repo, s: Session) -> Response:
     _resolved, _commit, tree = checkout(state.store, s, repo, "main")
     entry = tree.get("README.md")
-    text = state.store.blobs.read(entry.sha256).decode("utf-8", "replace") if entry else ""
+    text = contents.read_bytes(state.store, entry).decode("utf-8", "replace") if entry else ""
     # Markdown as text: never HTML built from user text (DESIGN: markdown is untrusted).
     return Response(
         text, media_type="text/markdown; charset=utf-8", headers={"X-Content-Type-Options": "nosniff"}

@@ -26,8 +26,8 @@ from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_bo
 from workbench.hub.ndjson import Line, parse_commit_body
 from workbench.names import URL_PREFIX, validate_path, validate_sha256
 from workbench.repocard import split_card
+from workbench.store import contents, pulls
 from workbench.store import models as m
-from workbench.store import pulls
 from workbench.store.access import require_read, require_write_scope
 from workbench.store.blobs import BlobInfo
 from workbench.store.commits import (
@@ -147,7 +147,7 @@ def _repo_lfs_patterns(state: State, tree: Tree) -> list[LfsPattern]:
     if entry is None or entry.lfs or entry.size > 1024 * 1024:
         return []
     try:
-        return lfs_patterns(state.store.blobs.read(entry.sha256).decode("utf-8", "replace"))
+        return lfs_patterns(contents.read_bytes(state.store, entry).decode("utf-8", "replace"))
     except OSError:
         return []
 
