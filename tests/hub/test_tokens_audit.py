@@ -78,6 +78,8 @@ def test_tokens_listed_created_and_revoked_by_their_owner(hub, team: Team) -> No
     assert info.value.response.status_code == 401
     with team.client(hub, "anonymous") as c:
         assert c.post("/api/tokens", json={"name": "x"}).status_code == 401
+        listing = c.get("/api/tokens")  # one code, one status: TokenRequired is always 401
+        assert listing.status_code == 401 and listing.json()["error"]["code"] == "TokenRequired"
 
 
 def _events(hub, team: Team, who: str, **params: object) -> list[dict]:  # type: ignore[no-untyped-def]

@@ -148,7 +148,7 @@ def test_the_client_maps_each_code_back_to_its_class() -> None:
     for code, cls in CODES.items():
         assert error_class_for(code, cls.status) is cls, code
     # a code some route sends with another status: the status decides
-    assert error_class_for("TokenRequired", 403) is errors.PermissionDenied
+    assert error_class_for("LfsObjectMissing", 404) is errors.NotFound
     assert error_class_for("SomethingNew", 404) is errors.NotFound
     assert error_class_for("SomethingNew", 418) is WorkbenchError
 

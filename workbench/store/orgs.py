@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.store import audit
 from workbench.store import models as m
 from workbench.store.access import Principal, require_write_scope
@@ -197,7 +197,7 @@ def list_orgs(s: Session, p: Principal) -> list[dict[str, str]]:
 
 def list_tokens(s: Session, p: Principal) -> list[TokenInfo]:
     if p.anonymous:
-        raise PermissionDenied("Listing tokens needs a token.", code="TokenRequired")
+        raise AuthenticationError("Listing tokens needs a token.", code="TokenRequired")
     rows = s.scalars(select(m.Token).where(m.Token.user_id == p.user_id).order_by(m.Token.id))
     return [
         TokenInfo(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.errors import InvalidRequest, PermissionDenied, RevisionNotFound
+from workbench.errors import Conflict, InvalidRequest, PermissionDenied, RevisionNotFound
 from workbench.store import collab_models as c
 from workbench.store import models as m
 from workbench.store.access import Principal, require_read, require_write, require_write_scope
@@ -69,6 +69,6 @@ def require_push(session: Session, p: Principal, repo: m.Repo, revision: str) ->
             code="WriteForbidden",
         )
     if pr.status not in ("open", "draft"):
-        raise PermissionDenied(
+        raise Conflict(
             f"Pull request #{num} is {pr.status}; reopen it before pushing.", code="PullRequestClosed"
         )
