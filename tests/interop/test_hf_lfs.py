@@ -49,9 +49,13 @@ def test_stock_client_lfs_single_and_multipart(hub_factory, tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-def test_stock_client_uploads_200_mib_inline_with_bounded_memory(
-    api: HfApi, repo_id: str, hub, tmp_path: Path
-) -> None:
+def test_stock_client_uploads_200_mib_inline_with_bounded_memory(hub_factory, tmp_path: Path) -> None:
+    # upload_mode=regular: preupload answers "regular" for every file, so the stock client
+    # sends the file inline, base64 in the NDJSON commit (otherwise it would go through Xet).
+    hub = hub_factory(env={"WORKBENCH_UPLOAD_MODE": "regular"})
+    api = HfApi(endpoint=hub.url, token=hub.token)
+    repo_id = "admin/inline-200-mib"
+    api.create_repo(repo_id)
     size = 200 * 1024 * 1024
     src = tmp_path / "big.bin"
     digest = hashlib.sha256()
@@ -83,10 +87,11 @@ def test_stock_client_uploads_200_mib_inline_with_bounded_memory(
         watcher.join()
     (entry,) = api.get_paths_info(repo_id, ["big.bin"])
     assert entry.size == size and entry.lfs.sha256 == digest.hexdigest()
+    assert entry.xet_hash is None  # it came inline, not through Xet
     # The 270 MB base64 line was streamed to disk, never held whole in the hub's memory.
     grown = peak - baseline
     assert grown < 100 * 1024 * 1024, f"hub RSS grew by {grown / 2**20:.0f} MiB during the upload"
-    out = hf_hub_download(repo_id, "big.bin", token=hub.token, cache_dir=tmp_path / "c")
+    out = hf_hub_download(repo_id, "big.bin", endpoint=hub.url, token=hub.token, cache_dir=tmp_path / "c")
     h = hashlib.sha256()
     with open(out, "rb") as f:
         while chunk := f.read(1 << 22):
