@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from workbench.config import HubSettings
 from workbench.errors import WorkbenchError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,6 +51,37 @@ TypeOpt = Annotated[RepoType, typer.Option("--type", "-t", help="Repo type.")]
 RevOpt = Annotated[str, typer.Option("--revision", "-r", help="Branch, tag or commit id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 RepoArg = Annotated[str, typer.Argument(help="Repo id, 'namespace/name'.", show_default=False)]
+
+# The data-folder options of ``workbench hub ...``: where a hub keeps its metadata and blobs.
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="Data folder (default: $WORKBENCH_DATA or ~/.local/share/workbench)."),
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url", help="SQLAlchemy URL of the metadata store (default: SQLite in the data folder)."
+    ),
+]
+StorageOpt = Annotated[
+    str | None,
+    typer.Option("--storage", help="fsspec URL of the blob store (default: blobs/ in the data folder)."),
+]
+
+
+def settings_from(
+    data: Path | None, database_url: str | None, storage: str | None, **extra: object
+) -> HubSettings:
+    kwargs: dict[str, object] = {k: v for k, v in extra.items() if v is not None}
+    if data is not None:
+        kwargs["data_dir"] = data
+    elif os.environ.get("WORKBENCH_DATA"):
+        kwargs["data_dir"] = Path(os.environ["WORKBENCH_DATA"])
+    if database_url:
+        kwargs["database_url"] = database_url
+    if storage:
+        kwargs["storage_url"] = storage
+    return HubSettings(**kwargs)  # type: ignore[arg-type]
 
 
 def fail(message: str) -> NoReturn:
