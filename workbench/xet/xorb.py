@@ -21,7 +21,10 @@ from workbench.xet.hashing import chunk_hashes, hash_to_hex, xorb_hash
 
 CHUNK_HEADER_LEN = 8
 MAX_CHUNK_SIZE = 128 * 1024
-MAX_XORB_SIZE = 64 * 1024 * 1024
+MAX_XORB_SIZE = 64 * 1024 * 1024  # of chunk content, as hf_xet cuts xorbs (MAX_XORB_BYTES)
+# A serialized xorb adds an 8-byte header per chunk and, from older clients, a footer of
+# about 40 bytes per chunk: a full xorb of incompressible chunks is larger than its content.
+MAX_XORB_BODY = MAX_XORB_SIZE + 1024 * 1024
 FOOTER_IDENT = b"XETBLOB"
 _CHUNK_VERSION = 0
 
@@ -124,8 +127,8 @@ def parse_xorb(body: bytes) -> ParsedXorb:
     Traceback (most recent call last):
     InvalidRequest: a xorb holds at least one chunk
     """
-    if len(body) > MAX_XORB_SIZE:
-        raise _malformed(f"a xorb is at most {MAX_XORB_SIZE} bytes, this one {len(body)}")
+    if len(body) > MAX_XORB_BODY:
+        raise _malformed(f"a serialized xorb is at most {MAX_XORB_BODY} bytes, this one {len(body)}")
     records = iter_chunk_records(body)
     if not records:
         raise _malformed("a xorb holds at least one chunk")

@@ -27,7 +27,7 @@ from workbench.store import xet_cas
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
-from workbench.xet.xorb import MAX_XORB_SIZE, parse_xorb
+from workbench.xet.xorb import MAX_XORB_BODY, parse_xorb
 
 router = APIRouter(tags=["xet"])
 
@@ -92,7 +92,7 @@ async def upload_xorb(request: Request, state: State, prefix: str, xorb_hash: st
     xet_tokens.require_write(_grant(request, state))
     _prefix(prefix)
     expected = hex_to_hash(xorb_hash)
-    body = await read_body(request, MAX_XORB_SIZE)
+    body = await read_body(request, MAX_XORB_BODY)
     if await anyio.to_thread.run_sync(xet_cas.has_xorb, state.store, xorb_hash):
         return JSONResponse({"was_inserted": False})
 
