@@ -22,7 +22,7 @@ import workbench as wb
 from tests.support.hub import HubProcess
 from tests.support.kernel import ScaledMLP, make_user, seed_demo, unique
 from workbench.errors import InvalidRequest, NotFound, RepoNotFound, RevisionNotFound
-from workbench.kernel.loading import _registry
+from workbench.kernel.models import _registry
 
 
 class TinyMLP(nn.Module):
