@@ -17,13 +17,15 @@ from workbench.binder import binder_url
 from workbench.kernel import widgets as ui
 from workbench.kernel.cards import Card, card
 from workbench.kernel.collab import Discussions, Inbox, comment, discussions, inbox, like
+from workbench.kernel.dataset_publishing import publish_dataset
 from workbench.kernel.datasets import load_dataset
 from workbench.kernel.display import CommitInfo, RepoInfo, info
 from workbench.kernel.evaluation import evaluate, leaderboard
 from workbench.kernel.inputs import InputRecord, Inputs, clear_inputs, inputs
+from workbench.kernel.model_publishing import publish_model
 from workbench.kernel.models import load_model, register_model
+from workbench.kernel.notebook_publishing import publish_notebook
 from workbench.kernel.papers import Paper, load_paper, publish_paper
-from workbench.kernel.publishing import publish_dataset, publish_model, publish_notebook
 from workbench.kernel.report import report
 from workbench.kernel.search import SearchResults, search
 from workbench.kernel.session import Connection, connect, connection
