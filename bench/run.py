@@ -29,6 +29,7 @@ from bench import load_dataset as load_dataset_bench
 from bench import permissions as permissions_bench
 from bench import search as search_bench
 from bench import viewer as viewer_bench
+from bench import xet as xet_bench
 from bench.measure import MiB, Result
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -44,6 +45,7 @@ BENCHMARKS = (
     "permissions",
     "evals",
     "lab",
+    "xet",
 )
 
 
@@ -163,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         results += evals_bench.run(args.work / "evals")
     if "lab" in only:
         results += lab_bench.run(args.work / "lab")
+    if "xet" in only:
+        results += xet_bench.run(args.work / "xet", args.size_mib * MiB)
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()
