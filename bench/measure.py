@@ -120,8 +120,9 @@ def time_sha256(path: Path) -> tuple[float, str]:
     return time.perf_counter() - start, digest
 
 
-def time_cp(sources: list[Path], dest_dir: Path, *, tries: int = 2) -> float:
-    """Best of ``tries`` runs of ``cp SOURCES... DEST_DIR`` (page cache left as it is)."""
+def time_cp(sources: list[Path], dest_dir: Path, *, tries: int = 2, sync: bool = False) -> float:
+    """Best of ``tries`` runs of ``cp SOURCES... DEST_DIR`` (page cache left as it is); with
+    ``sync``, followed by ``sync``, as a baseline for writes that end on disk."""
     times = []
     for _ in range(tries):
         shutil.rmtree(dest_dir, ignore_errors=True)
@@ -129,9 +130,16 @@ def time_cp(sources: list[Path], dest_dir: Path, *, tries: int = 2) -> float:
         settle()
         start = time.perf_counter()
         subprocess.run(["cp", *map(str, sources), str(dest_dir)], check=True)
+        if sync:
+            os.sync()
         times.append(time.perf_counter() - start)
     shutil.rmtree(dest_dir, ignore_errors=True)
-    log.info("cp of %d file(s): %s s, best taken", len(sources), ", ".join(f"{t:.2f}" for t in times))
+    log.info(
+        "cp%s of %d file(s): %s s, best taken",
+        " + sync" if sync else "",
+        len(sources),
+        ", ".join(f"{t:.2f}" for t in times),
+    )
     return min(times)
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.measure import MB, BenchHub, MiB, Result, make_file, mb_per_s, settle, sha256_file
+from bench.measure import MB, BenchHub, MiB, Result, make_file, mb_per_s, sha256_file, time_cp
 
 log = logging.getLogger(__name__)
 
@@ -136,21 +136,6 @@ def sent_between(before: HubState, after: HubState) -> tuple[int, int, int]:
     return sum(xorbs.values()) + shards, len(xorbs), shards
 
 
-def time_cp_sync(src: Path, dest_dir: Path, *, tries: int = 2) -> float:
-    """Best of ``tries`` runs of ``cp SRC DEST_DIR && sync`` (page cache left as it is)."""
-    times = []
-    for _ in range(tries):
-        shutil.rmtree(dest_dir, ignore_errors=True)
-        dest_dir.mkdir(parents=True)
-        settle()
-        start = time.perf_counter()
-        subprocess.run(["sh", "-c", 'cp "$0" "$1" && sync', str(src), str(dest_dir)], check=True)
-        times.append(time.perf_counter() - start)
-    shutil.rmtree(dest_dir, ignore_errors=True)
-    log.info("cp + sync: %s s, best taken", ", ".join(f"{t:.2f}" for t in times))
-    return min(times)
-
-
 def synced(answer: dict[str, Any]) -> float:
     """The client's time for the call plus a ``sync`` after it, as the baseline pays."""
     start = time.perf_counter()
@@ -171,7 +156,7 @@ def _create(hub: BenchHub, name: str) -> str:
 def large_file(work: Path, src: Path, size: int) -> tuple[list[Result], dict[str, float]]:
     """Upload, download and edit-then-re-upload ``src`` through Xet; the hub CPU per phase."""
     results: list[Result] = []
-    cp_s = time_cp_sync(src, work / "cp")
+    cp_s = time_cp([src], work / "cp", sync=True)
     cp_mbs = mb_per_s(size, cp_s)
     cpu: dict[str, float] = {}
     with BenchHub(work / "hub") as hub:
