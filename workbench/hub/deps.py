@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -99,18 +100,32 @@ def web_key(prefix: str | None, namespace: str, name: str) -> RepoKey:
     return RepoKey(repo_type, ns, nm)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def _refuse_declared(request: Request, limit: int) -> None:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(
             f"Request body of {declared} bytes exceeds the {limit} bytes allowed for this endpoint."
         )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    _refuse_declared(request, limit)
     chunks = bytearray()
     async for chunk in request.stream():
         chunks += chunk
         if len(chunks) > limit:
             raise PayloadTooLarge(f"Request body exceeds the {limit} bytes allowed for this endpoint.")
     return bytes(chunks)
+
+
+async def spool_body(request: Request, store: Store, limit: int) -> Path:
+    """The request body in a temporary file of the blob store (the caller removes it); 413
+    past ``limit`` bytes. For bodies too large to hold in memory.
+
+    >>> path = await spool_body(request, state.store, MAX_XORB_BODY)  # doctest: +SKIP
+    """
+    _refuse_declared(request, limit)
+    return await store.blobs.spool_stream(request.stream(), limit=limit)
 
 
 async def read_json(request: Request, state: HubState, *, optional: bool = False) -> dict[str, Any]:

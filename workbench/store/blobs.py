@@ -67,6 +67,18 @@ class _Sink:
         self.path.unlink(missing_ok=True)
 
 
+async def _fill(sink: _Sink, chunks: AsyncIterator[bytes]) -> None:
+    """Write an async body to ``sink`` in pieces of ``CHUNK``, the disk writes in a worker thread."""
+    buf = bytearray()
+    async for chunk in chunks:
+        buf += chunk
+        if len(buf) >= CHUNK:
+            data, buf = bytes(buf), bytearray()
+            await anyio.to_thread.run_sync(sink.write, data)
+    if buf:
+        await anyio.to_thread.run_sync(sink.write, bytes(buf))
+
+
 class BlobStore:
     def __init__(self, url: str, *, tmp_dir: str | Path, durable: bool = True) -> None:
         self.url = url
@@ -216,14 +228,7 @@ class BlobStore:
         cap = expected_size if expected_size is not None else limit
         sink = self.new_sink(git_size=expected_size if git else None, limit=cap)
         try:
-            buf = bytearray()
-            async for chunk in chunks:
-                buf += chunk
-                if len(buf) >= CHUNK:
-                    data, buf = bytes(buf), bytearray()
-                    await anyio.to_thread.run_sync(sink.write, data)
-            if buf:
-                await anyio.to_thread.run_sync(sink.write, bytes(buf))
+            await _fill(sink, chunks)
         except PayloadTooLarge:
             sink.discard()
             if expected_size is None:
@@ -238,6 +243,21 @@ class BlobStore:
         return await anyio.to_thread.run_sync(
             lambda: self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size)
         )
+
+    async def spool_stream(self, chunks: AsyncIterator[bytes], *, limit: int) -> Path:
+        """Stream an async body to a temporary file in ``tmp_dir`` and return its path, for a
+        caller that checks the bytes before it keeps them (:meth:`adopt_file`) or removes it.
+
+        PayloadTooLarge past ``limit`` bytes; nothing is left behind on any error.
+        """
+        sink = self.new_sink(limit=limit)
+        try:
+            await _fill(sink, chunks)
+            sink.finish(durable=False)  # adopt_file syncs what is kept
+        except BaseException:
+            sink.discard()
+            raise
+        return sink.path
 
     def cleanup_tmp(self, *, older_than: float = 6 * 3600) -> int:
         """Remove temporary files a crash left behind; returns how many were removed.

@@ -7,7 +7,7 @@ range inside it, the right size and verification hash, and when the file's Xet h
 recomputed from the chunks, is the one the shard claims: a client cannot register a file
 whose bytes it does not have. Nothing is written before all checks pass.
 
->>> register_xorb(store, parse_xorb(body), expected_hash)  # doctest: +SKIP
+>>> register_xorb(store, spooled_body, expected_hash)  # doctest: +SKIP
 True
 """
 
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import struct
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -26,7 +28,7 @@ from workbench.store import models as m
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.xet.hashing import file_hash, hash_to_hex, range_verification_hash
 from workbench.xet.shard import FileReconstruction, Shard
-from workbench.xet.xorb import ParsedXorb, chunk_content, verify_xorb
+from workbench.xet.xorb import XorbIndex, chunk_content, scan_xorb, verify_xorb
 
 log = logging.getLogger(__name__)
 _CHUNK_ROW = struct.Struct("<32sII")  # hash, record offset, size
@@ -64,7 +66,7 @@ class Term:
     size: int
 
 
-def _pack(parsed: ParsedXorb) -> bytes:
+def _pack(parsed: XorbIndex) -> bytes:
     return b"".join(_CHUNK_ROW.pack(c.hash, c.offset, c.size) for c in parsed.chunks)
 
 
@@ -78,13 +80,27 @@ def has_xorb(store: Store, xorb_hash: str) -> bool:
         return s.get(m.XetXorb, xorb_hash) is not None
 
 
-def register_xorb(store: Store, parsed: ParsedXorb, expected: bytes) -> bool:
-    """Verify and keep a xorb; False when the hub already held it (nothing written then)."""
-    name = hash_to_hex(expected)
-    if has_xorb(store, name):
-        return False
-    verify_xorb(parsed, expected)
-    blob = store.blobs.ingest_bytes(parsed.data, git=False)
+def register_xorb(store: Store, path: Path, expected: bytes) -> bool:
+    """Verify the serialized xorb in temporary file ``path`` and keep it, consuming the file.
+
+    The xorb is walked a batch of chunk records at a time and the file itself becomes the blob
+    (its footer cut off), so a 64 MiB xorb is never whole in memory. Returns False when the
+    hub already held it; nothing is written unless every check passes.
+
+    >>> register_xorb(store, spooled_body, expected_hash)  # doctest: +SKIP
+    True
+    """
+    try:
+        name = hash_to_hex(expected)
+        if has_xorb(store, name):
+            return False
+        with open(path, "rb") as f:
+            index = scan_xorb(f, os.fstat(f.fileno()).st_size)
+        verify_xorb(index, expected)
+        os.truncate(path, index.size)  # drop an older client's footer; a no-op without one
+        blob = store.blobs.adopt_file(path, expected_size=index.size)
+    finally:
+        path.unlink(missing_ok=True)
     with store.write() as s:
         if s.get(m.XetXorb, name) is not None:
             return False
@@ -93,10 +109,10 @@ def register_xorb(store: Store, parsed: ParsedXorb, expected: bytes) -> bool:
             m.XetXorb,
             hash=name,
             blob_sha256=blob.sha256,
-            size=len(parsed.data),
-            unpacked_size=parsed.unpacked_size,
-            num_chunks=len(parsed.chunks),
-            chunks=_pack(parsed),
+            size=index.size,
+            unpacked_size=index.unpacked_size,
+            num_chunks=len(index.chunks),
+            chunks=_pack(index),
             created_at=utcnow(),
         )
     return True

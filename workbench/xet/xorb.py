@@ -13,7 +13,9 @@ are offsets into them).
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from workbench.errors import IntegrityError, InvalidRequest
 from workbench.xet.compression import decompress
@@ -27,6 +29,7 @@ MAX_XORB_SIZE = 64 * 1024 * 1024  # of chunk content, as hf_xet cuts xorbs (MAX_
 MAX_XORB_BODY = MAX_XORB_SIZE + 1024 * 1024
 FOOTER_IDENT = b"XETBLOB"
 _CHUNK_VERSION = 0
+_SCAN_BATCH = 4 * 1024 * 1024  # bytes read, and of content hashed, at a time
 
 
 def _malformed(message: str) -> InvalidRequest:
@@ -45,10 +48,10 @@ class XorbChunk:
 
 
 @dataclass(frozen=True)
-class ParsedXorb:
-    """A verified-shape xorb: its chunk records (footer removed) and each chunk's facts."""
+class XorbIndex:
+    """The facts of a well-formed xorb without its bytes: its chunk region's size and chunks."""
 
-    data: bytes
+    size: int  # bytes of chunk records, footer excluded
     chunks: tuple[XorbChunk, ...]
 
     @property
@@ -60,59 +63,110 @@ class ParsedXorb:
         return sum(c.size for c in self.chunks)
 
 
+@dataclass(frozen=True)
+class ParsedXorb(XorbIndex):
+    """A verified-shape xorb held in memory: its chunk records (footer removed) and their facts."""
+
+    data: bytes
+
+
 def _u24(raw: bytes) -> int:
     return int.from_bytes(raw, "little")
 
 
-def iter_chunk_records(data: bytes) -> list[tuple[int, int, int, int]]:
-    """``(offset, scheme, compressed_len, uncompressed_len)`` of each record, footer ignored.
+class _Window:
+    """Sequential reads of a xorb file through a buffer of about ``_SCAN_BATCH`` bytes."""
 
-    Raises InvalidRequest (code ``MalformedXorb``) on a truncated record, an unknown version or scheme, a
-    chunk over 128 KiB, or trailing bytes that are not a footer.
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.buf = b""
+        self.base = 0  # offset in the file of buf[0]
+
+    def at(self, pos: int, n: int) -> bytes:
+        """Up to ``n`` bytes from ``pos`` (fewer at the end of the file); ``pos`` never goes back."""
+        if pos + n > self.base + len(self.buf):
+            self.buf = self.buf[pos - self.base :] + self.f.read(max(_SCAN_BATCH, n))
+            self.base = pos
+        return self.buf[pos - self.base : pos - self.base + n]
+
+
+def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
+    """Walk a serialized xorb of ``length`` bytes in ``f``, decompressing and hashing each chunk.
+
+    Only a batch of records and the per-chunk facts are held at a time, never the whole xorb.
+    Raises InvalidRequest (code ``MalformedXorb``) on an empty xorb, a truncated record, an
+    unknown version or scheme, a chunk over 128 KiB, or trailing bytes that are not a footer.
+
+    >>> with open(path, "rb") as f:                      # doctest: +SKIP
+    ...     verify_xorb(scan_xorb(f, path.stat().st_size), expected_hash)
     """
-    records = []
+    if length > MAX_XORB_BODY:
+        raise _malformed(f"a serialized xorb is at most {MAX_XORB_BODY} bytes, this one {length}")
+    window = _Window(f)
+    chunks: list[XorbChunk] = []
+    pending: list[tuple[int, int, int]] = []  # offset, record length, size: awaiting their hash
+    contents: list[bytes] = []
+    held = 0
+
+    def hash_pending() -> None:
+        nonlocal held
+        if not pending:
+            return
+        for (offset, record_len, size), h in zip(pending, chunk_hashes(contents), strict=True):
+            chunks.append(XorbChunk(offset=offset, record_len=record_len, size=size, hash=h))
+        pending.clear()
+        contents.clear()
+        held = 0
+
     pos = 0
-    while pos < len(data):
-        if data.startswith(FOOTER_IDENT, pos):
-            _check_footer(data, pos)
+    while pos < length:
+        header = window.at(pos, CHUNK_HEADER_LEN)
+        if header.startswith(FOOTER_IDENT):
+            _check_footer(f, pos, length)
             break
-        if len(data) - pos < CHUNK_HEADER_LEN:
-            raise _malformed(f"xorb truncated: {len(data) - pos} stray bytes at offset {pos}")
-        header = data[pos : pos + CHUNK_HEADER_LEN]
-        version, compressed, scheme, size = header[0], _u24(header[1:4]), header[4], _u24(header[5:8])
+        if len(header) < CHUNK_HEADER_LEN:
+            raise _malformed(f"xorb truncated: {length - pos} stray bytes at offset {pos}")
+        version, compressed, size = header[0], _u24(header[1:4]), _u24(header[5:8])
         if version > _CHUNK_VERSION:
             raise _malformed(f"chunk at offset {pos} has unknown version {version}")
         if size > MAX_CHUNK_SIZE or compressed > 2 * MAX_CHUNK_SIZE:
             raise _malformed(f"chunk at offset {pos} is larger than {MAX_CHUNK_SIZE} bytes")
         end = pos + CHUNK_HEADER_LEN + compressed
-        if end > len(data):
+        if end > length:
             raise _malformed(
                 f"xorb truncated: the chunk at offset {pos} needs {compressed} bytes, "
-                f"{len(data) - pos - CHUNK_HEADER_LEN} remain"
+                f"{length - pos - CHUNK_HEADER_LEN} remain"
             )
-        records.append((pos, scheme, compressed, size))
+        pending.append((pos, CHUNK_HEADER_LEN + compressed, size))
+        contents.append(_decode(window.at(pos, CHUNK_HEADER_LEN + compressed), pos))
+        held += size
+        if held >= _SCAN_BATCH:
+            hash_pending()
         pos = end
-    return records
+    hash_pending()
+    if not chunks:
+        raise _malformed("a xorb holds at least one chunk")
+    last = chunks[-1]
+    return XorbIndex(size=last.offset + last.record_len, chunks=tuple(chunks))
 
 
-def _check_footer(data: bytes, start: int) -> None:
+def _check_footer(f: BinaryIO, start: int, length: int) -> None:
     """A footer must run to the end, its last 4 bytes giving its own length."""
-    if len(data) - start < len(FOOTER_IDENT) + 4:
+    if length - start < len(FOOTER_IDENT) + 4:
         raise _malformed("xorb footer truncated")
-    declared = int.from_bytes(data[-4:], "little")
-    if declared + 4 != len(data) - start:
+    f.seek(length - 4)
+    declared = int.from_bytes(f.read(4), "little")
+    if declared + 4 != length - start:
         raise _malformed(
-            f"xorb footer at offset {start} declares {declared} bytes, {len(data) - start - 4} are there"
+            f"xorb footer at offset {start} declares {declared} bytes, {length - start - 4} are there"
         )
 
 
-def chunk_content(data: bytes, offset: int) -> bytes:
-    """The uncompressed content of the chunk whose record starts at ``offset``."""
-    header = data[offset : offset + CHUNK_HEADER_LEN]
-    compressed, scheme, size = _u24(header[1:4]), header[4], _u24(header[5:8])
-    body = data[offset + CHUNK_HEADER_LEN : offset + CHUNK_HEADER_LEN + compressed]
+def _decode(record: bytes, offset: int) -> bytes:
+    """The uncompressed content of one chunk record (header included) found at ``offset``."""
+    compressed, scheme, size = _u24(record[1:4]), record[4], _u24(record[5:8])
     try:
-        content = decompress(scheme, body, size)
+        content = decompress(scheme, record[CHUNK_HEADER_LEN : CHUNK_HEADER_LEN + compressed], size)
     except ValueError as exc:
         raise _malformed(f"chunk at offset {offset}: {exc}") from None
     if len(content) != size:
@@ -120,30 +174,24 @@ def chunk_content(data: bytes, offset: int) -> bytes:
     return content
 
 
+def chunk_content(data: bytes, offset: int) -> bytes:
+    """The uncompressed content of the chunk whose record starts at ``offset``."""
+    compressed = _u24(data[offset + 1 : offset + 4])
+    return _decode(data[offset : offset + CHUNK_HEADER_LEN + compressed], offset)
+
+
 def parse_xorb(body: bytes) -> ParsedXorb:
-    """Split a serialized xorb into chunks, decompress each and hash it.
+    """Split a serialized xorb held in memory into chunks, decompress each and hash it.
 
     >>> parse_xorb(b"").chunks  # doctest: +SKIP
     Traceback (most recent call last):
     InvalidRequest: a xorb holds at least one chunk
     """
-    if len(body) > MAX_XORB_BODY:
-        raise _malformed(f"a serialized xorb is at most {MAX_XORB_BODY} bytes, this one {len(body)}")
-    records = iter_chunk_records(body)
-    if not records:
-        raise _malformed("a xorb holds at least one chunk")
-    last_offset, _, last_compressed, _ = records[-1]
-    data = body[: last_offset + CHUNK_HEADER_LEN + last_compressed]
-    contents = [chunk_content(data, offset) for offset, _, _, _ in records]
-    hashes = chunk_hashes(contents)
-    chunks = tuple(
-        XorbChunk(offset=offset, record_len=CHUNK_HEADER_LEN + compressed, size=size, hash=h)
-        for (offset, _, compressed, size), h in zip(records, hashes, strict=True)
-    )
-    return ParsedXorb(data=data, chunks=chunks)
+    index = scan_xorb(io.BytesIO(body), len(body))
+    return ParsedXorb(size=index.size, chunks=index.chunks, data=body[: index.size])
 
 
-def verify_xorb(parsed: ParsedXorb, expected: bytes) -> None:
+def verify_xorb(parsed: XorbIndex, expected: bytes) -> None:
     """Raise :class:`IntegrityError` unless the xorb's chunks hash to ``expected``."""
     actual = parsed.hash
     if actual != expected:

@@ -22,12 +22,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import xet_tokens
-from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key
+from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key, spool_body
 from workbench.store import xet_cas
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
-from workbench.xet.xorb import MAX_XORB_BODY, parse_xorb
+from workbench.xet.xorb import MAX_XORB_BODY
 
 router = APIRouter(tags=["xet"])
 
@@ -92,14 +92,14 @@ async def upload_xorb(request: Request, state: State, prefix: str, xorb_hash: st
     xet_tokens.require_write(_grant(request, state))
     _prefix(prefix)
     expected = hex_to_hash(xorb_hash)
-    body = await read_body(request, MAX_XORB_BODY)
-    if await anyio.to_thread.run_sync(xet_cas.has_xorb, state.store, xorb_hash):
-        return JSONResponse({"was_inserted": False})
-
-    def verify_and_keep() -> bool:
-        return xet_cas.register_xorb(state.store, parse_xorb(body), expected)
-
-    inserted = await anyio.to_thread.run_sync(verify_and_keep)
+    # Spooled to a file: hf_xet sends several xorbs of up to 64 MiB at once.
+    path = await spool_body(request, state.store, MAX_XORB_BODY)
+    try:
+        if await anyio.to_thread.run_sync(xet_cas.has_xorb, state.store, xorb_hash):
+            return JSONResponse({"was_inserted": False})
+        inserted = await anyio.to_thread.run_sync(xet_cas.register_xorb, state.store, path, expected)
+    finally:
+        path.unlink(missing_ok=True)
     return JSONResponse({"was_inserted": inserted})
 
 
