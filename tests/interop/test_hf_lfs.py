@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
+
+from tests.support.memory import PeakRss
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,31 +66,13 @@ def test_stock_client_uploads_200_mib_inline_with_bounded_memory(hub_factory, tm
             chunk = block[:-4] + i.to_bytes(4, "big")
             digest.update(chunk)
             f.write(chunk)
-    hub_proc = psutil.Process(hub.proc.pid)
-    baseline = hub_proc.memory_info().rss  # the session hub has served other tests already
-    peak = 0
-    import threading
-
-    done = threading.Event()
-
-    def watch() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, hub_proc.memory_info().rss)
-            done.wait(0.05)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with PeakRss(hub.proc.pid) as rss:
         api.upload_file(path_or_fileobj=str(src), path_in_repo="big.bin", repo_id=repo_id)
-    finally:
-        done.set()
-        watcher.join()
     (entry,) = api.get_paths_info(repo_id, ["big.bin"])
     assert entry.size == size and entry.lfs.sha256 == digest.hexdigest()
     assert entry.xet_hash is None  # it came inline, not through Xet
     # The 270 MB base64 line was streamed to disk, never held whole in the hub's memory.
-    grown = peak - baseline
+    grown = rss.grown
     assert grown < 100 * 1024 * 1024, f"hub RSS grew by {grown / 2**20:.0f} MiB during the upload"
     out = hf_hub_download(repo_id, "big.bin", endpoint=hub.url, token=hub.token, cache_dir=tmp_path / "c")
     h = hashlib.sha256()

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from huggingface_hub import HfApi
 
 from tests.support.hub import HubProcess
+from tests.support.memory import PeakRss
 from tests.xet.test_cas import _auth, _repo, _token, _xorb_count
 from tests.xet.xet_local import upload_locally
 from workbench.xet.xorb import MAX_XORB_BODY, parse_xorb
@@ -61,24 +60,8 @@ def test_stock_client_uploads_300_mib_through_xet_with_bounded_memory(hub_factor
             block = os.urandom(1024 * 1024)  # fresh each time: nothing for hf_xet to deduplicate
             digest.update(block)
             f.write(block)
-    hub_proc = psutil.Process(hub.proc.pid)
-    baseline = hub_proc.memory_info().rss
-    peak = 0
-    done = threading.Event()
-
-    def watch() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, hub_proc.memory_info().rss)
-            done.wait(0.05)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with PeakRss(hub.proc.pid) as rss:
         api.upload_file(path_or_fileobj=str(src), path_in_repo="big.bin", repo_id=repo_id)
-    finally:
-        done.set()
-        watcher.join()
     (entry,) = api.get_paths_info(repo_id, ["big.bin"])
     assert entry.size == size and entry.lfs.sha256 == digest.hexdigest()
     assert entry.xet_hash is not None  # it went through Xet, not git-LFS
@@ -86,6 +69,6 @@ def test_stock_client_uploads_300_mib_through_xet_with_bounded_memory(hub_factor
     # hub far more than this. Spooled, each costs a 1 MiB buffer while it arrives and a few
     # 4 MiB batches of records and contents while it is verified; the rest of the bound is
     # headroom for the allocator and the commit that follows.
-    grown = peak - baseline
+    grown = rss.grown
     assert grown < 200 * 1024 * 1024, f"hub RSS grew by {grown / 2**20:.0f} MiB during the upload"
     assert _spooled(hub) == []
