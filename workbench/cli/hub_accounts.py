@@ -47,26 +47,12 @@ def user_list(
     storage: StorageOpt = None,
 ) -> None:
     """List users with their organizations."""
-    from sqlalchemy import select
-
-    from workbench.store import models as m
+    from workbench.store.orgs import accounts_with_memberships
 
     with open_store(data, database_url, storage) as (store, _settings), store.read() as s:
-        orgs: dict[int, list[str]] = {}
-        for user_id, org, role in s.execute(
-            select(m.Membership.user_id, m.Account.name, m.Membership.role)
-            .join(m.Account, m.Account.id == m.Membership.org_id)
-            .order_by(m.Account.name)
-        ):
-            orgs.setdefault(user_id, []).append(f"{org}:{role}")
         rows: list[dict[str, Any]] = [
-            {
-                "name": u.name,
-                "admin": u.is_admin,
-                "created": iso_time(u.created_at),
-                "orgs": orgs.get(u.id, []),
-            }
-            for u in s.scalars(select(m.Account).where(m.Account.kind == "user").order_by(m.Account.name))
+            {"name": u.name, "admin": u.is_admin, "created": iso_time(u.created_at), "orgs": orgs}
+            for u, orgs in accounts_with_memberships(s, "user")
         ]
     if not as_json:
         rows = [{**r, "orgs": ",".join(r["orgs"])} for r in rows]
@@ -257,21 +243,12 @@ def org_list(
     storage: StorageOpt = None,
 ) -> None:
     """List organizations with their members and roles."""
-    from sqlalchemy import select
-
-    from workbench.store import models as m
+    from workbench.store.orgs import accounts_with_memberships
 
     with open_store(data, database_url, storage) as (store, _settings), store.read() as s:
-        members: dict[int, list[str]] = {}
-        for org_id, user, role in s.execute(
-            select(m.Membership.org_id, m.Account.name, m.Membership.role)
-            .join(m.Account, m.Account.id == m.Membership.user_id)
-            .order_by(m.Account.name)
-        ):
-            members.setdefault(org_id, []).append(f"{user}:{role}")
         rows: list[dict[str, Any]] = [
-            {"name": o.name, "created": iso_time(o.created_at), "members": members.get(o.id, [])}
-            for o in s.scalars(select(m.Account).where(m.Account.kind == "org").order_by(m.Account.name))
+            {"name": o.name, "created": iso_time(o.created_at), "members": members}
+            for o, members in accounts_with_memberships(s, "org")
         ]
     if not as_json:
         rows = [{**r, "members": ",".join(r["members"])} for r in rows]

@@ -195,6 +195,26 @@ def list_orgs(s: Session, p: Principal) -> list[dict[str, str]]:
 # -- the caller's own tokens ----------------------------------------------------------------
 
 
+def accounts_with_memberships(s: Session, kind: str) -> list[tuple[m.Account, list[str]]]:
+    """Every user (``kind="user"``) or organization (``"org"``), by name, each with its
+    memberships as ``"name:role"``: a user's organizations, an organization's members.
+    For the hub's operators (``workbench hub user list``, ``org list``); no access check."""
+    own, other = (
+        (m.Membership.user_id, m.Membership.org_id)
+        if kind == "user"
+        else (m.Membership.org_id, m.Membership.user_id)
+    )
+    labels: dict[int, list[str]] = {}
+    for account_id, name, role in s.execute(
+        select(own, m.Account.name, m.Membership.role)
+        .join(m.Account, m.Account.id == other)
+        .order_by(m.Account.name)
+    ):
+        labels.setdefault(account_id, []).append(f"{name}:{role}")
+    accounts = s.scalars(select(m.Account).where(m.Account.kind == kind).order_by(m.Account.name))
+    return [(a, labels.get(a.id, [])) for a in accounts]
+
+
 def list_tokens(s: Session, p: Principal) -> list[TokenInfo]:
     if p.anonymous:
         raise AuthenticationError("Listing tokens needs a token.", code="TokenRequired")
