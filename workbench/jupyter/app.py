@@ -20,7 +20,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode, default
 
 from workbench.config import UserConfig
-from workbench.jupyter.embedded import EmbeddedHub, ensure_token
+from workbench.jupyter.embedded import EmbeddedHub, ensure_token, free_port
 from workbench.jupyter.handlers import handlers
 
 
@@ -82,7 +82,9 @@ class Workbench(ExtensionApp):
         url, token = self.hub_url.rstrip("/"), self.token
         if not url:
             data = Path(self.data_dir).expanduser().absolute()
-            self.embedded = EmbeddedHub(data, port=self.port)
+            server_port = self.serverapp.port if self.serverapp is not None else 0
+            port = self.port or free_port(avoid=frozenset({server_port}))
+            self.embedded = EmbeddedHub(data, port=port)
             token = ensure_token(data, url=self.embedded.url, write_user_config=self.write_user_config)
             self.embedded.start(timeout=self.startup_timeout)
             url = self.embedded.url

@@ -26,10 +26,15 @@ TOKEN_FILE = "jupyter-token"
 PR_SET_PDEATHSIG = 1
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(avoid: frozenset[int] = frozenset()) -> int:
+    """A loopback port free now, other than those in ``avoid``: the Jupyter server loads its
+    extensions before it binds its own port, so the system may offer that very port."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def ensure_token(
