@@ -257,3 +257,21 @@ def test_kill_9_mid_upload_leaves_no_half_registered_file(hub_factory, tmp_path:
     _api(h).upload_file(path_or_fileobj=str(src), path_in_repo="big.bin", repo_id="admin/crash")
     (entry,) = _api(h).get_paths_info("admin/crash", ["big.bin"])
     assert entry.xet_hash is not None and entry.size == src.stat().st_size
+
+
+def test_upload_mode_lfs_is_the_older_name_of_auto(hub_factory) -> None:  # type: ignore[no-untyped-def]
+    """`upload_mode = lfs` (docs/configuration.md) decides as `auto`: binaries lfs, text regular."""
+    h = hub_factory(env={"WORKBENCH_UPLOAD_MODE": "lfs"})
+    _api(h).create_repo("admin/old-mode")
+    body = {
+        "files": [
+            {"path": p, "size": len(d), "sample": base64.b64encode(d).decode()}
+            for p, d in (("notes.txt", b"hello\n"), ("blob.dat", b"\x00\x01"))
+        ]
+    }
+    r = httpx.post(f"{h.url}/api/models/admin/old-mode/preupload/main", headers=_auth(h), json=body)
+    assert r.status_code == 200, r.text
+    assert {f["path"]: f["uploadMode"] for f in r.json()["files"]} == {
+        "notes.txt": "regular",
+        "blob.dat": "lfs",
+    }
