@@ -37,11 +37,11 @@ class BlobInfo:
 class _Sink:
     """Writes chunks to a temporary file while computing SHA-256 (and the git blob id)."""
 
-    def __init__(self, tmp_dir: Path, *, git_size: int | None, limit: int | None) -> None:
+    def __init__(self, tmp_dir: Path, *, git_size: int | None, limit: int | None, hashed: bool = True) -> None:
         fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
         self.path = Path(name)
         self.file: IO[bytes] = os.fdopen(fd, "wb")
-        self.sha = hashlib.sha256()
+        self.sha = hashlib.sha256() if hashed else None
         self.git = hashlib.sha1(b"blob %d\x00" % git_size) if git_size is not None else None
         self.size = 0
         self.limit = limit
@@ -50,7 +50,8 @@ class _Sink:
         self.size += len(data)
         if self.limit is not None and self.size > self.limit:
             raise PayloadTooLarge(f"Upload larger than the {self.limit} bytes allowed.")
-        self.sha.update(data)
+        if self.sha is not None:
+            self.sha.update(data)
         if self.git is not None:
             self.git.update(data)
         self.file.write(data)
@@ -118,8 +119,8 @@ class BlobStore:
                 yield name
 
     # -- writing --------------------------------------------------------------------------
-    def new_sink(self, *, git_size: int | None = None, limit: int | None = None) -> _Sink:
-        return _Sink(self.tmp_dir, git_size=git_size, limit=limit)
+    def new_sink(self, *, git_size: int | None = None, limit: int | None = None, hashed: bool = True) -> _Sink:
+        return _Sink(self.tmp_dir, git_size=git_size, limit=limit, hashed=hashed)
 
     def publish(
         self, sink: _Sink, *, expected_sha256: str | None = None, expected_size: int | None = None
@@ -127,6 +128,7 @@ class BlobStore:
         """Verify a finished sink and move it into place; on mismatch nothing is kept."""
         try:
             sink.finish(durable=self.durable)
+            assert sink.sha is not None, "publish needs a hashed sink"
             sha = sink.sha.hexdigest()
             if expected_size is not None and sink.size != expected_size:
                 raise IntegrityError(
@@ -183,12 +185,19 @@ class BlobStore:
         return self.publish(sink, expected_sha256=expected_sha256, expected_size=expected_size)
 
     def adopt_file(
-        self, path: Path, *, expected_sha256: str | None = None, expected_size: int | None = None
+        self,
+        path: Path,
+        *,
+        expected_sha256: str | None = None,
+        expected_size: int | None = None,
+        known_sha256: str | None = None,
     ) -> BlobInfo:
         """Hash a finished temporary file in ``tmp_dir`` and move it into place, consuming it.
 
         One read pass and a rename instead of :meth:`ingest_file`'s copy: for a 1 GiB
-        multipart upload that is 1 GiB less to write and fsync.
+        multipart upload that is 1 GiB less to write and fsync. ``known_sha256`` is a digest
+        the caller computed itself from the same bytes (a client's claim goes in
+        ``expected_sha256``): the file is then not read again.
         """
         try:
             size = path.stat().st_size
@@ -198,11 +207,11 @@ class BlobStore:
                 )
             sha = hashlib.sha256()
             with open(path, "rb") as f:
-                while chunk := f.read(CHUNK):
+                while known_sha256 is None and (chunk := f.read(CHUNK)):
                     sha.update(chunk)
                 if self.durable:
                     os.fsync(f.fileno())
-            digest = sha.hexdigest()
+            digest = known_sha256 or sha.hexdigest()
             if expected_sha256 is not None and digest != expected_sha256:
                 raise IntegrityError(
                     f"Hash mismatch: declared sha256 {expected_sha256}, received content hashes to {digest}.",
@@ -250,7 +259,7 @@ class BlobStore:
 
         PayloadTooLarge past ``limit`` bytes; nothing is left behind on any error.
         """
-        sink = self.new_sink(limit=limit)
+        sink = self.new_sink(limit=limit, hashed=False)  # its checker hashes what it keeps
         try:
             await _fill(sink, chunks)
             sink.finish(durable=False)  # adopt_file syncs what is kept

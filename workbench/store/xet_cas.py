@@ -98,7 +98,7 @@ def register_xorb(store: Store, path: Path, expected: bytes) -> bool:
             index = scan_xorb(f, os.fstat(f.fileno()).st_size)
         verify_xorb(index, expected)
         os.truncate(path, index.size)  # drop an older client's footer; a no-op without one
-        blob = store.blobs.adopt_file(path, expected_size=index.size)
+        blob = store.blobs.adopt_file(path, expected_size=index.size, known_sha256=index.sha256)
     finally:
         path.unlink(missing_ok=True)
     with store.write() as s:

@@ -13,6 +13,7 @@ are offsets into them).
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -53,6 +54,7 @@ class XorbIndex:
 
     size: int  # bytes of chunk records, footer excluded
     chunks: tuple[XorbChunk, ...]
+    sha256: str  # hex SHA-256 of those records: the key the blob store keeps them under
 
     @property
     def hash(self) -> bytes:
@@ -106,6 +108,7 @@ def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
     chunks: list[XorbChunk] = []
     pending: list[tuple[int, int, int]] = []  # offset, record length, size: awaiting their hash
     contents: list[bytes] = []
+    records = hashlib.sha256()  # hashed as they are walked, so the blob store need not reread them
     held = 0
 
     def hash_pending() -> None:
@@ -138,7 +141,9 @@ def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
                 f"{length - pos - CHUNK_HEADER_LEN} remain"
             )
         pending.append((pos, CHUNK_HEADER_LEN + compressed, size))
-        contents.append(_decode(window.at(pos, CHUNK_HEADER_LEN + compressed), pos))
+        record = window.at(pos, CHUNK_HEADER_LEN + compressed)
+        records.update(record)
+        contents.append(_decode(record, pos))
         held += size
         if held >= _SCAN_BATCH:
             hash_pending()
@@ -147,7 +152,7 @@ def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
     if not chunks:
         raise _malformed("a xorb holds at least one chunk")
     last = chunks[-1]
-    return XorbIndex(size=last.offset + last.record_len, chunks=tuple(chunks))
+    return XorbIndex(size=last.offset + last.record_len, chunks=tuple(chunks), sha256=records.hexdigest())
 
 
 def _check_footer(f: BinaryIO, start: int, length: int) -> None:
@@ -188,7 +193,7 @@ def parse_xorb(body: bytes) -> ParsedXorb:
     InvalidRequest: a xorb holds at least one chunk
     """
     index = scan_xorb(io.BytesIO(body), len(body))
-    return ParsedXorb(size=index.size, chunks=index.chunks, data=body[: index.size])
+    return ParsedXorb(size=index.size, chunks=index.chunks, sha256=index.sha256, data=body[: index.size])
 
 
 def verify_xorb(parsed: XorbIndex, expected: bytes) -> None:
