@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support.hub import HubProcess
+from tests.xet.cas_client import auth, create_repo, stock_download, stock_upload
 from tests.xet.xet_local import LocalUpload, upload_locally
 from workbench.xet.hashing import hash_to_hex
 from workbench.xet.shard import parse_shard
@@ -28,22 +29,8 @@ def xet_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     proc.stop()
 
 
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _repo(hub: HubProcess, name: str, *, private: bool = False) -> str:
-    r = httpx.post(
-        f"{hub.url}/api/repos/create",
-        headers=_auth(hub.token),
-        json={"name": name, "type": "model", "private": private},
-    )
-    assert r.status_code == 200, r.text
-    return r.json()["url"].rstrip("/").split("/", 3)[-1]
-
-
 def _token(hub: HubProcess, repo_id: str, kind: str) -> dict[str, object]:
-    r = httpx.get(f"{hub.url}/api/models/{repo_id}/xet-{kind}-token/main", headers=_auth(hub.token))
+    r = httpx.get(f"{hub.url}/api/models/{repo_id}/xet-{kind}-token/main", headers=auth(hub.token))
     assert r.status_code == 200, r.text
     body = r.json()
     assert r.headers["X-Xet-Access-Token"] == body["accessToken"]
@@ -52,45 +39,21 @@ def _token(hub: HubProcess, repo_id: str, kind: str) -> dict[str, object]:
     return body
 
 
-def _stock_upload(hub: HubProcess, repo_id: str, data: bytes) -> str:
-    import hf_xet
-
-    commit = hf_xet.XetSession().new_upload_commit(
-        token_refresh_url=f"{hub.url}/api/models/{repo_id}/xet-write-token/main",
-        token_refresh_headers=_auth(hub.token),
-    )
-    handle = commit.start_upload_bytes(data)
-    commit.wait_to_finish()
-    return str(handle.result().xet_info.hash)
-
-
-def _stock_download(hub: HubProcess, repo_id: str, file_hash: str, size: int, dest: Path) -> bytes:
-    import hf_xet
-
-    group = hf_xet.XetSession().new_file_download_group(
-        token_refresh_url=f"{hub.url}/api/models/{repo_id}/xet-read-token/main",
-        token_refresh_headers=_auth(hub.token),
-    )
-    group.start_download_file(hf_xet.XetFileInfo(file_hash, size), str(dest))
-    group.wait_to_finish()
-    return dest.read_bytes()
-
-
 def test_stock_client_uploads_and_downloads_through_the_cas(xet_hub: HubProcess, tmp_path: Path) -> None:
-    repo_id = _repo(xet_hub, "xet-roundtrip")
+    repo_id = create_repo(xet_hub, "xet-roundtrip")
     data = os.urandom(3 * 1024 * 1024) + b"compressible text\n" * 100_000
-    file_hash = _stock_upload(xet_hub, repo_id, data)
-    assert _stock_download(xet_hub, repo_id, file_hash, len(data), tmp_path / "out.bin") == data
+    file_hash = stock_upload(xet_hub, repo_id, data)
+    assert stock_download(xet_hub, repo_id, file_hash, len(data), tmp_path / "out.bin") == data
 
 
 def test_reconstruction_honours_range(xet_hub: HubProcess, tmp_path: Path) -> None:
-    repo_id = _repo(xet_hub, "xet-range")
+    repo_id = create_repo(xet_hub, "xet-range")
     data = os.urandom(1024 * 1024)
-    file_hash = _stock_upload(xet_hub, repo_id, data)
+    file_hash = stock_upload(xet_hub, repo_id, data)
     token = _token(xet_hub, repo_id, "read")["accessToken"]
     r = httpx.get(
         f"{xet_hub.url}/v1/reconstructions/{file_hash}",
-        headers={**_auth(str(token)), "Range": "bytes=300000-300099"},
+        headers={**auth(str(token)), "Range": "bytes=300000-300099"},
     )
     assert r.status_code == 200, r.text
     plan = r.json()
@@ -113,7 +76,7 @@ def test_reconstruction_honours_range(xet_hub: HubProcess, tmp_path: Path) -> No
     assert past.status_code == 416
     r = httpx.get(
         f"{xet_hub.url}/v1/reconstructions/{file_hash}",
-        headers={**_auth(str(token)), "Range": f"bytes={len(data)}-"},
+        headers={**auth(str(token)), "Range": f"bytes={len(data)}-"},
     )
     assert r.status_code == 416
 
@@ -134,75 +97,75 @@ def _xorb_count(hub: HubProcess) -> int:
 
 
 def test_xorb_whose_hash_does_not_match_is_refused(xet_hub: HubProcess, local: LocalUpload) -> None:
-    repo_id = _repo(xet_hub, "xet-bad-xorb")
+    repo_id = create_repo(xet_hub, "xet-bad-xorb")
     token = str(_token(xet_hub, repo_id, "write")["accessToken"])
     name, body = next(iter(local.xorbs.items()))
     wrong = name[::-1]
     before = _xorb_count(xet_hub)
-    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{wrong}", headers=_auth(token), content=body)
+    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{wrong}", headers=auth(token), content=body)
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "IntegrityError"
     chunks = parse_xorb(body).data
-    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=_auth(token), content=chunks[:-5])
+    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=auth(token), content=chunks[:-5])
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "MalformedXorb"
     assert _xorb_count(xet_hub) == before
-    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=_auth(token), content=body)
+    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=auth(token), content=body)
     assert r.status_code == 200 and r.json() == {"was_inserted": True}
     assert _xorb_count(xet_hub) == before + 1
-    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=_auth(token), content=body)
+    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=auth(token), content=body)
     assert r.json() == {"was_inserted": False}
 
 
 def test_shard_needing_a_missing_xorb_or_chunk_is_refused(
     xet_hub: HubProcess, local: LocalUpload, tmp_path: Path
 ) -> None:
-    repo_id = _repo(xet_hub, "xet-bad-shard")
+    repo_id = create_repo(xet_hub, "xet-bad-shard")
     token = str(_token(xet_hub, repo_id, "write")["accessToken"])
     [shard] = local.shards
     [file] = parse_shard(shard).files
     # A shard whose xorb was never uploaded to this hub.
     [fresh_shard] = upload_locally(os.urandom(300_000), tmp_path / "cas").shards
-    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=_auth(token), content=fresh_shard)
+    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(token), content=fresh_shard)
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "XorbNotFound"
     # Out-of-range chunk: patch the first term's chunk end past the xorb's chunk count.
     for name, body in local.xorbs.items():
-        httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=_auth(token), content=body)
+        httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=auth(token), content=body)
     term_offset = 48 + 48  # header, then the file's header block
     patched = bytearray(shard)
     end_at = term_offset + 32 + 12
     patched[end_at : end_at + 4] = (file.terms[0].end + 50).to_bytes(4, "little")
-    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=_auth(token), content=bytes(patched))
+    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(token), content=bytes(patched))
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "ChunkRangeOutOfBounds"
-    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=_auth(token), content=shard[:100])
+    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(token), content=shard[:100])
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "MalformedShard"
     read = str(_token(xet_hub, repo_id, "read")["accessToken"])
-    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=_auth(read))
+    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=auth(read))
     assert r.status_code == 404  # nothing was registered
-    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=_auth(token), content=shard)
+    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(token), content=shard)
     assert r.status_code == 200, r.text
-    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=_auth(read))
+    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=auth(read))
     assert r.status_code == 200
     assert sum(t["unpacked_length"] for t in r.json()["terms"]) == len(local.data)
     assert hash_to_hex(file.file_hash) == local.file_hash
 
 
 def test_tokens_are_scoped_and_expire(xet_hub: HubProcess, local: LocalUpload) -> None:
-    mine = _repo(xet_hub, "xet-scope-a")
-    other = _repo(xet_hub, "xet-scope-b")
+    mine = create_repo(xet_hub, "xet-scope-a")
+    other = create_repo(xet_hub, "xet-scope-b")
     write = str(_token(xet_hub, mine, "write")["accessToken"])
     read_other = str(_token(xet_hub, other, "read")["accessToken"])
     for name, body in local.xorbs.items():
-        httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=_auth(write), content=body)
+        httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=auth(write), content=body)
     [shard] = local.shards
-    assert httpx.post(f"{xet_hub.url}/v1/shards", headers=_auth(write), content=shard).status_code == 200
+    assert httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(write), content=shard).status_code == 200
     # A read token for another repo does not reach this repo's file.
-    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=_auth(read_other))
+    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=auth(read_other))
     assert r.status_code == 404
     # A read token cannot upload.
     name, body = next(iter(local.xorbs.items()))
-    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=_auth(read_other), content=body)
+    r = httpx.post(f"{xet_hub.url}/v1/xorbs/default/{name}", headers=auth(read_other), content=body)
     assert r.status_code == 403
     # No token, a forged one, an expired one: 401.
-    for headers in ({}, _auth("xet1.Zm9v.00"), _auth(write[:-4] + "0000")):
+    for headers in ({}, auth("xet1.Zm9v.00"), auth(write[:-4] + "0000")):
         r = httpx.post(f"{xet_hub.url}/v1/shards", headers=headers, content=shard)
         assert r.status_code == 401
     from workbench.hub.signing import Signer

@@ -37,7 +37,9 @@ class BlobInfo:
 class _Sink:
     """Writes chunks to a temporary file while computing SHA-256 (and the git blob id)."""
 
-    def __init__(self, tmp_dir: Path, *, git_size: int | None, limit: int | None, hashed: bool = True) -> None:
+    def __init__(
+        self, tmp_dir: Path, *, git_size: int | None, limit: int | None, hashed: bool = True
+    ) -> None:
         fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
         self.path = Path(name)
         self.file: IO[bytes] = os.fdopen(fd, "wb")
@@ -119,7 +121,9 @@ class BlobStore:
                 yield name
 
     # -- writing --------------------------------------------------------------------------
-    def new_sink(self, *, git_size: int | None = None, limit: int | None = None, hashed: bool = True) -> _Sink:
+    def new_sink(
+        self, *, git_size: int | None = None, limit: int | None = None, hashed: bool = True
+    ) -> _Sink:
         return _Sink(self.tmp_dir, git_size=git_size, limit=limit, hashed=hashed)
 
     def publish(

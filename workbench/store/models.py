@@ -294,6 +294,17 @@ class XetFileRepo(Base):
     )
 
 
+class XetChunk(Base):
+    """The global deduplication index: a chunk a client may ask about (the first of a file, or
+    one whose hash is 0 mod 1024), the verified xorb that holds it, and the shard that
+    registered it (its other xorbs go into the answer too)."""
+
+    __tablename__ = "xet_chunks"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # Xet hex form
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), index=True)
+    shard_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class XetShard(Base):
     """An uploaded shard, kept as a blob (the record of what a client registered)."""
 

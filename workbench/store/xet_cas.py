@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workbench.errors import IntegrityError, InvalidRequest, NotFound, RangeNotSatisfiable
 from workbench.store import models as m
 from workbench.store.store import Store, insert_missing, utcnow
-from workbench.xet.hashing import file_hash, hash_to_hex, range_verification_hash
+from workbench.xet.hashing import dedup_eligible, file_hash, hash_to_hex, range_verification_hash
 from workbench.xet.shard import FileReconstruction, Shard
 from workbench.xet.xorb import XorbIndex, chunk_content, scan_xorb, verify_xorb
 
@@ -157,12 +158,33 @@ def _check_file(file: FileReconstruction, xorbs: dict[str, XorbRecord]) -> None:
         raise IntegrityError(f"file {name}: its chunks hash to {hash_to_hex(file_hash(chunk_list))}")
 
 
+def _index_chunks(s: Session, shard: Shard, xorbs: dict[str, XorbRecord], shard_sha256: str) -> None:
+    """Add to the global deduplication index (see :mod:`workbench.store.xet_dedup`) the first
+    chunk of each file and the eligible chunks of the xorbs the shard lists, as verified here."""
+    found: list[tuple[bytes, str]] = []
+    for info in shard.xorbs:
+        xorb = xorbs.get(hash_to_hex(info.xorb_hash))
+        if xorb is not None:
+            found += [(c.hash, xorb.hash) for c in xorb.chunks if dedup_eligible(c.hash)]
+    for file in shard.files:
+        first = file.terms[0] if file.terms else None
+        xorb = xorbs.get(hash_to_hex(first.xorb_hash)) if first is not None else None
+        if first is not None and xorb is not None:
+            found.append((xorb.chunks[first.start].hash, xorb.hash))
+    for chunk, xorb_hash in dict(found).items():
+        insert_missing(s, m.XetChunk, hash=hash_to_hex(chunk), xorb_hash=xorb_hash, shard_sha256=shard_sha256)
+
+
 def register_shard(store: Store, shard: Shard, body: bytes, *, repo_id: int) -> bool:
     """Check every file of ``shard`` and register them for ``repo_id``, all or nothing.
 
     Returns whether anything new was registered.
     """
-    xorbs = load_xorbs(store, [hash_to_hex(t.xorb_hash) for f in shard.files for t in f.terms])
+    xorbs = load_xorbs(
+        store,
+        [hash_to_hex(t.xorb_hash) for f in shard.files for t in f.terms]
+        + [hash_to_hex(x.xorb_hash) for x in shard.xorbs],
+    )
     for file in shard.files:
         _check_file(file, xorbs)
     blob = store.blobs.ingest_bytes(body, git=False)
@@ -170,6 +192,7 @@ def register_shard(store: Store, shard: Shard, body: bytes, *, repo_id: int) -> 
     disputed: list[str] = []  # files whose SHA-256 the hub computes now
     with store.write() as s:
         insert_missing(s, m.XetShard, blob_sha256=blob.sha256, size=len(body), created_at=utcnow())
+        _index_chunks(s, shard, xorbs, blob.sha256)
         for file in shard.files:
             name = hash_to_hex(file.file_hash)
             row = s.get(m.XetFile, name)

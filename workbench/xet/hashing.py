@@ -25,6 +25,10 @@ INTERNAL_NODE_KEY = bytes.fromhex("017ec5c7a5472996fd946666b48a02e65ddd536f37c76
 VERIFICATION_KEY = bytes.fromhex("7f1857d6ce56ed66127ff913e7a5c3f3a4cd26d5b5db49e64124987f28fb94c3")
 ZERO_HASH = bytes(HASH_LEN)
 
+# A chunk whose hash is 0 mod this (its last 8 bytes as a little-endian integer) is one a
+# client asks the global deduplication index about, besides the first chunk of each file.
+DEDUP_MODULUS = 1024
+
 # A merkle node has 2 to 9 children; a child ends a node when its hash is 0 mod 4.
 _MEAN_BRANCHING = 4
 _MAX_CHILDREN = 2 * _MEAN_BRANCHING + 1
@@ -123,3 +127,17 @@ def file_hash(chunks: ChunkList) -> bytes:
 def range_verification_hash(hashes: Sequence[bytes]) -> bytes:
     """The verification hash a shard carries for a term: keyed over its chunks' hashes."""
     return keyed_hash(VERIFICATION_KEY, b"".join(hashes))
+
+
+def dedup_eligible(value: bytes) -> bool:
+    """Whether a chunk hash is one clients look up in the global deduplication index."""
+    return int.from_bytes(value[24:32], "little") % DEDUP_MODULUS == 0
+
+
+def keyed_chunk_hashes(key: bytes, values: Sequence[bytes]) -> list[bytes]:
+    """Chunk hashes as a deduplication answer carries them: keyed BLAKE3 under its key.
+
+    A client can match the chunks it holds (it hashes its own under the same key) but cannot
+    learn the hashes of chunks it does not hold, which would let it claim them.
+    """
+    return keyed_hash_many(key, values)

@@ -7,7 +7,11 @@ with the metadata flag, one 48-byte block holding the SHA-256), closed by a bloc
 is all ones; the xorb section, one block per xorb (48-byte header: xorb hash, flags, chunk
 count, unpacked bytes, serialized bytes; one 48-byte entry per chunk: hash, byte offset of
 its record, size), closed the same way; then, when the header's footer size is not zero,
-lookup tables and a footer, which the hub does not need.
+lookup tables and a footer, which the hub does not need when it reads one.
+
+The hub also writes shards: the answer to a global deduplication query is a shard with no
+files, the xorbs a client may deduplicate against, and a footer carrying the key its chunk
+hashes are keyed under and when the answer expires (:func:`write_xorb_shard`).
 
 >>> shard = parse_shard(body)  # doctest: +SKIP
 >>> shard.files[0].size  # doctest: +SKIP
@@ -16,10 +20,11 @@ lookup tables and a footer, which the hub does not need.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workbench.errors import InvalidRequest
-from workbench.xet.hashing import hash_to_hex
+from workbench.xet.hashing import hash_to_hex, keyed_chunk_hashes
 
 SHARD_TAG = b"HFRepoMetaData\x00" + bytes(
     [85, 105, 103, 69, 106, 123, 129, 87, 131, 165, 189, 217, 92, 205, 209, 74, 169]
@@ -36,6 +41,10 @@ _FILE_HEADER = struct.Struct("<32sIIQ")
 _TERM = struct.Struct("<32sIIII")
 _XORB_HEADER = struct.Struct("<32sIIII")
 _XORB_CHUNK = struct.Struct("<32sIIII")
+# version, file/xorb section offsets, three lookup tables (offset, entries), the chunk hash key,
+# creation and expiry times, six reserved words, stored/materialized/stored bytes, own offset.
+_FOOTER = struct.Struct("<9Q32s2Q6Q4Q")
+FOOTER_VERSION = 1
 
 
 def _malformed(message: str) -> InvalidRequest:
@@ -70,7 +79,7 @@ class FileReconstruction:
 @dataclass(frozen=True)
 class XorbChunkEntry:
     hash: bytes
-    offset: int
+    offset: int  # where the chunk's content starts in the xorb's unpacked bytes
     size: int
 
 
@@ -157,3 +166,31 @@ def parse_shard(body: bytes) -> Shard:
     if footer_size and len(body) - reader.pos < footer_size:
         raise _malformed("shard footer truncated")
     return Shard(files=tuple(files), xorbs=tuple(xorbs))
+
+
+def write_xorb_shard(xorbs: Sequence[XorbInfo], *, key: bytes, created: int, expires: int) -> bytes:
+    """A shard holding only ``xorbs``, each chunk hash keyed under ``key`` (see
+    :func:`~workbench.xet.hashing.keyed_chunk_hashes`), valid until ``expires`` (Unix seconds).
+
+    Lookup tables are left empty: a client builds its own index from the xorb section.
+    """
+    bookend = BOOKEND + bytes(BLOCK_LEN - len(BOOKEND))
+    parts = [struct.pack("<32sQQ", SHARD_TAG, SHARD_VERSION, _FOOTER.size), bookend]
+    xorb_offset = HEADER_LEN + len(bookend)
+    for xorb in xorbs:
+        parts.append(
+            _XORB_HEADER.pack(xorb.xorb_hash, 0, len(xorb.chunks), xorb.unpacked_size, xorb.serialized_size)
+        )
+        keyed = keyed_chunk_hashes(key, [c.hash for c in xorb.chunks])
+        for hashed, chunk in zip(keyed, xorb.chunks, strict=True):
+            parts.append(_XORB_CHUNK.pack(hashed, chunk.offset, chunk.size, 0, 0))
+    parts.append(bookend)
+    footer_at = sum(len(p) for p in parts)
+    stored = sum(x.unpacked_size for x in xorbs)
+    on_disk = sum(x.serialized_size for x in xorbs)
+    lookups = (footer_at, 0) * 3
+    footer = _FOOTER.pack(
+        FOOTER_VERSION, HEADER_LEN, xorb_offset, *lookups, key, created, expires, *([0] * 6),
+        on_disk, 0, stored, footer_at,
+    )  # fmt: skip
+    return b"".join(parts) + footer

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import xet_tokens
 from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key, spool_body
-from workbench.store import xet_cas
+from workbench.store import xet_cas, xet_dedup
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
@@ -118,11 +118,18 @@ async def upload_shard(request: Request, state: State) -> JSONResponse:
 
 @router.get("/v1/chunks/{prefix}/{chunk_hash}", summary="Global deduplication query")
 def query_chunk(request: Request, state: State, prefix: str, chunk_hash: str) -> Response:
-    _grant(request, state)
+    # Asked while uploading, so with a write token; the answer names xorbs of any repo, but
+    # only with keyed chunk hashes (see workbench.store.xet_dedup), which give nothing away.
+    xet_tokens.require_write(_grant(request, state))
     _prefix(prefix)
     hex_to_hash(chunk_hash)
-    # Answering "unknown" is always correct: the client then uploads the chunk itself.
-    raise NotFound(f"chunk {chunk_hash} is not known to the global deduplication index")
+    now = int(time.time())
+    answer = xet_dedup.dedup_answer(
+        state.store, chunk_hash, key=xet_dedup.answer_key(state.signer.key, now), now=now
+    )
+    if answer is None:
+        raise NotFound(f"chunk {chunk_hash} is not known to the global deduplication index")
+    return Response(answer, media_type="application/octet-stream")
 
 
 def _parse_range(header: str | None) -> tuple[int, int | None] | None:
