@@ -1,6 +1,7 @@
 """``workbench hub ...``: serve, init, fsck and the audit log, working on the data folder.
 
-Users, tokens and organizations are in ``workbench.cli.hub_accounts``.
+Users, tokens and organizations are in ``workbench.cli.hub_accounts``; ``gc`` in
+``workbench.cli.hub_gc``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import typer
 
 from workbench.cli.hub_accounts import org_app, token_app, user_app
 from workbench.cli.hub_admin import TableJsonOpt, iso_time, open_store, print_rows
+from workbench.cli.hub_gc import gc_command
 from workbench.cli.options import DataOpt, DbOpt, StorageOpt, settings_from
 from workbench.config import user_config_path
 
@@ -21,6 +23,7 @@ app = typer.Typer(no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
+app.command("gc")(gc_command)
 
 
 @app.command()

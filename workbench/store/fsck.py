@@ -69,13 +69,13 @@ class _BlobUse:
 def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) -> FsckReport:
     """Check the whole hub; see the module docstring. Never modifies anything."""
     report = FsckReport()
-    with _snapshot(store) as s:
+    with snapshot(store) as s:
         repos = {r.id: r for r in s.scalars(select(m.Repo))}
         names = {rid: _repo_name(r) for rid, r in repos.items()}
         # Refs before commits: commits are only ever added, so even where the session is no
         # snapshot, a ref read first never points at a commit that a later read misses.
         refs = list(s.scalars(select(m.Ref)))
-        commits = {c.oid: c for c in _bar(s.scalars(select(m.Commit)), progress, "commits")}
+        commits = {c.oid: c for c in progress_bar(s.scalars(select(m.Commit)), progress, "commits")}
         tree_uses: dict[str, str] = {}  # tree hash -> one commit using it
         _check_refs(report, repos, names, refs, commits)
         for c in commits.values():
@@ -117,7 +117,7 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
 
 
 @contextmanager
-def _snapshot(store: Store) -> Iterator[Session]:
+def snapshot(store: Store) -> Iterator[Session]:
     """A read session that sees one consistent state (REPEATABLE READ on PostgreSQL)."""
     engine = store.engine
     if engine.dialect.name == "postgresql":
@@ -130,8 +130,18 @@ def _repo_name(repo: m.Repo) -> str:
     return f"{TYPE_PLURALS.get(repo.type, repo.type)}/{repo.namespace}/{repo.name}"
 
 
-def _bar(items: Iterable[Any], progress: bool, desc: str) -> Iterable[Any]:
+def progress_bar(items: Iterable[Any], progress: bool, desc: str) -> Iterable[Any]:
     return tqdm(items, desc=desc, unit=f" {desc}") if progress else items
+
+
+def tree_rows(s: Session, hashes: Collection[str] | None = None) -> Iterator[tuple[str, str]]:
+    """(hash, entries JSON) of every tree row, or of those in ``hashes``; streamed."""
+    if hashes is None:
+        yield from s.execute(select(m.Tree.hash, m.Tree.entries)).yield_per(200)
+        return
+    wanted = sorted(hashes)
+    for i in range(0, len(wanted), 500):
+        yield from s.execute(select(m.Tree.hash, m.Tree.entries).where(m.Tree.hash.in_(wanted[i : i + 500])))
 
 
 def _check_refs(
@@ -201,8 +211,7 @@ def _check_trees(
     blobs: dict[str, _BlobUse] = {}
     seen: set[str] = set()
     n = 0
-    rows = s.execute(select(m.Tree.hash, m.Tree.entries)).yield_per(200)
-    for key, text in _bar(rows, progress, "trees"):
+    for key, text in progress_bar(tree_rows(s), progress, "trees"):
         n += 1
         seen.add(key)
         used_by = tree_uses.get(key)

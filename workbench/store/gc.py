@@ -1,0 +1,488 @@
+"""Garbage collection of the blob store (``workbench hub gc``): mark, then sweep.
+
+**Mark.** A blob is live while the database names it: an entry of the tree of any commit of
+an existing repo (every commit, not only those a branch, tag, pull-request or conversion ref
+reaches: a commit id stays addressable), every ``*sha256`` column of any other table (the
+viewer's search indexes, evaluation runs' executed notebooks, and whatever a later table
+adds), and the blobs of live Xet
+xorbs and shards. Commits of a deleted repo are dead (the repo row is gone), so its unique
+blobs become collectable. Xet rows have their own liveness: a Xet file is live while a live
+tree names its Xet hash, while it is young, or while a young shard registers it (an upload
+in progress registers its shard before the commit); a xorb while a live file's terms name it
+or it is young; a shard while one of its files is live or it is young. Dead Xet rows are
+deleted with their blobs. *Young* means created, or written to the blob store, after the
+mark began less the grace period, so with any grace nothing written after GC started is
+swept.
+
+**Sweep, and why a racing upload or commit cannot lose data.** The mark reads a snapshot;
+uploads and commits go on meanwhile. The dangerous case is content the hub already holds
+and GC found dead: the LFS batch API tells a client "already there" (it checks the ``blobs``
+row and the file), an inline file's upload skips writing bytes that exist, a xorb upload
+skips a known xorb; the commit that names the content comes later. So the sweep runs in
+three steps, each holding the database's write lock (SQLite's ``BEGIN IMMEDIATE``; on
+PostgreSQL ``LOCK TABLE refs IN EXCLUSIVE MODE``, which waits for every commit holding its
+branch row and holds new ones back):
+
+1. *Retract.* Re-mark what commits made since the snapshot name, re-read the other
+   references, then delete the ``blobs`` rows (and the dead Xet rows) of the doomed blobs;
+   the files stay. From now on an LFS commit naming such a blob fails cleanly (400
+   ``LfsObjectMissing``; the client uploads again) because commits look the row up under
+   the same lock, the batch API answers "upload it", and a Xet commit no longer finds the
+   file. Whatever re-registers the content (an inline commit, an LFS upload, a xorb or shard
+   upload, a search index, an evaluation run) writes a row again.
+2. *Move aside.* In batches: a doomed blob that some row names again, or whose file was
+   rewritten after the cutoff, is kept; the others are moved to ``gc-trash/`` in the blob
+   store (an atomic rename on a local folder).
+3. *Settle, then delete.* After ``settle`` seconds (the grace period, at most a minute),
+   a trashed blob that some row names again is moved back; the rest is deleted for good.
+
+A request that checked a file's existence before step 2 and writes its row after step 3
+(more than ``settle`` seconds inside one request, between writing the bytes and writing the
+commit) is the one case this design does not cover without help from the commit path; a
+commit path that re-checks the file under the lock when it writes a missing ``blobs`` row
+closes it. A GC that dies between steps leaves files in ``gc-trash/``: the next run first
+puts them all back, then decides again. Only one GC runs at a time, across processes and
+machines: a lock row in ``meta`` with a heartbeat (a lock whose holder stopped beating for
+ten minutes is taken over).
+
+>>> report = collect(Store.open(HubSettings(data_dir="/tmp/wb")), grace=3600)  # doctest: +SKIP
+>>> report.blobs_freed, report.bytes_freed                                  # doctest: +SKIP
+(12, 73400320)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+import workbench.store.evals  # noqa: F401  (its table must be in the metadata the safety net scans)
+from workbench.errors import Conflict, IntegrityError
+from workbench.store import models as m
+from workbench.store.fsck import progress_bar, snapshot, tree_rows
+from workbench.store.store import Store, insert_missing, utcnow
+from workbench.store.trees import parse_tree
+from workbench.xet.hashing import hash_to_hex
+from workbench.xet.shard import parse_shard
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE = 3600.0
+MAX_SETTLE = 60.0
+LOCK_KEY = "gc.lock"
+STALE_LOCK = timedelta(minutes=10)
+TRASH = "gc-trash"
+BATCH = 1000
+# Columns naming blobs that the mark reads itself; every other ``*sha256`` column is a reference.
+_KNOWN = {
+    ("blobs", "sha256"),
+    ("xet_xorbs", "blob_sha256"),
+    ("xet_shards", "blob_sha256"),
+    ("xet_files", "sha256"),
+}
+
+
+@dataclass
+class GcReport:
+    """What a run found and did; ``*_freed`` are what a dry run would free."""
+
+    dry_run: bool
+    grace_s: float
+    stored_blobs: int = 0
+    live_blobs: int = 0
+    young_blobs: int = 0
+    blobs_freed: int = 0
+    bytes_freed: int = 0
+    blobs_restored: int = 0
+    xet_files_freed: int = 0
+    xorbs_freed: int = 0
+    shards_freed: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Mark:
+    commits: set[str] = field(default_factory=set)
+    trees: set[str] = field(default_factory=set)
+    blobs: set[str] = field(default_factory=set)
+    xet_named: set[str] = field(default_factory=set)  # Xet hashes live trees name
+    shard_files: dict[str, frozenset[str]] = field(default_factory=dict)  # parsed shards
+
+
+@dataclass
+class _XetDead:
+    files: set[str] = field(default_factory=set)
+    xorbs: set[str] = field(default_factory=set)
+    shards: set[str] = field(default_factory=set)
+
+
+class GcRunning(Conflict):
+    code = "GcRunning"
+
+
+# -- the lock -----------------------------------------------------------------------------
+class GcLock:
+    """The one-GC-at-a-time lock: a ``meta`` row that its holder refreshes while it works."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.token = uuid.uuid4().hex
+        self.since = utcnow()
+        self._beat = 0.0
+
+    def _value(self, now: datetime) -> str:
+        return json.dumps(
+            {
+                "token": self.token,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": self.since.isoformat(timespec="seconds") + "Z",
+                "heartbeat": now.isoformat(timespec="seconds"),
+            }
+        )
+
+    def acquire(self) -> None:
+        now = utcnow()
+        with self.store.write() as s:
+            row = s.get(m.KeyValue, LOCK_KEY, with_for_update=True)
+            if row is not None:
+                held = json.loads(row.value)
+                if now - datetime.fromisoformat(held["heartbeat"]) < STALE_LOCK:
+                    raise GcRunning(
+                        f"Another GC is running since {held['since']} (pid {held['pid']} on "
+                        f"{held['host']}); wait for it to finish.",
+                        since=held["since"],
+                    )
+                log.warning(
+                    "taking over the GC lock of pid %s on %s, silent since %s",
+                    held["pid"],
+                    held["host"],
+                    held["heartbeat"],
+                )
+                row.value = self._value(now)
+            else:
+                insert_missing(s, m.KeyValue, key=LOCK_KEY, value=self._value(now))
+                s.flush()
+                row = s.get(m.KeyValue, LOCK_KEY, populate_existing=True)
+                if row is None or json.loads(row.value)["token"] != self.token:
+                    raise GcRunning("Another GC started at the same moment; wait for it to finish.")
+        self._beat = time.monotonic()
+
+    def heartbeat(self, s: Session | None = None) -> None:
+        if time.monotonic() - self._beat < 30:
+            return
+        if s is None:
+            with self.store.write() as w:
+                self._refresh(w)
+        else:
+            self._refresh(s)
+        self._beat = time.monotonic()
+
+    def _refresh(self, s: Session) -> None:
+        row = s.get(m.KeyValue, LOCK_KEY)
+        if row is None or json.loads(row.value)["token"] != self.token:
+            raise GcRunning("The GC lock was taken over by another GC; this run stops.")
+        row.value = self._value(utcnow())
+
+    def release(self) -> None:
+        with self.store.write() as s:
+            row = s.get(m.KeyValue, LOCK_KEY)
+            if row is not None and json.loads(row.value)["token"] == self.token:
+                s.delete(row)
+
+
+# -- mark ---------------------------------------------------------------------------------
+def _live_commits(s: Session) -> Iterator[tuple[str, str]]:
+    """(oid, tree hash) of every commit of an existing repo."""
+    yield from s.execute(select(m.Commit.oid, m.Commit.tree_hash).join(m.Repo, m.Repo.id == m.Commit.repo_id))
+
+
+def _mark_commits(s: Session, mark: _Mark, commits: Iterable[tuple[str, str]], *, progress: bool) -> None:
+    new_trees: set[str] = set()
+    for oid, tree_hash in commits:
+        if oid not in mark.commits:
+            mark.commits.add(oid)
+            if tree_hash not in mark.trees:
+                new_trees.add(tree_hash)
+    seen = set()
+    for key, entries in progress_bar(tree_rows(s, new_trees), progress, "trees"):
+        seen.add(key)
+        try:
+            tree = parse_tree(key, entries)
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise IntegrityError(f"Tree {key} cannot be parsed ({exc}); run `workbench hub fsck`.") from exc
+        for e in tree.entries.values():
+            mark.blobs.add(e.sha256)
+            if e.xet_hash:
+                mark.xet_named.add(e.xet_hash)
+    if missing := new_trees - seen:
+        raise IntegrityError(f"Tree {min(missing)} of a commit is missing; run `workbench hub fsck`.")
+    mark.trees |= new_trees
+
+
+def _reference_columns() -> list[Any]:
+    """Every ``*sha256`` column of the schema outside ``_KNOWN``: the safety net."""
+    return [
+        col
+        for table in m.Base.metadata.sorted_tables
+        for col in table.columns
+        if col.name.endswith("sha256") and (table.name, col.name) not in _KNOWN
+    ]
+
+
+def _mark_references(s: Session, mark: _Mark) -> None:
+    for col in _reference_columns():
+        mark.blobs.update(v for (v,) in s.execute(select(col).where(col.is_not(None)).distinct()))
+
+
+def _shard_files(store: Store, mark: _Mark, sha: str) -> frozenset[str] | None:
+    """The Xet hashes a stored shard registers (parsed once per run), or None when unreadable."""
+    if sha not in mark.shard_files:
+        try:
+            shard = parse_shard(store.blobs.read(sha))
+        except (OSError, ValueError) as exc:
+            log.warning("GC keeps shard %s, which cannot be read: %s", sha, exc)
+            return None
+        mark.shard_files[sha] = frozenset(hash_to_hex(f.file_hash) for f in shard.files)
+    return mark.shard_files[sha]
+
+
+def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDead:
+    """Mark the blobs of live xorbs and shards; return the dead Xet rows."""
+    shards = list(s.execute(select(m.XetShard.blob_sha256, m.XetShard.created_at)))
+    files_of = {sha: _shard_files(store, mark, sha) for sha, _ in shards}
+    young_shards = {sha for sha, created in shards if created > cutoff}
+    live_files = set(mark.xet_named)
+    for sha in young_shards:
+        live_files |= files_of[sha] or set()
+    dead = _XetDead()
+    live_xorbs: set[str] = set()
+    for name, terms, created in s.execute(select(m.XetFile.hash, m.XetFile.terms, m.XetFile.created_at)):
+        if name in live_files or created > cutoff:
+            live_files.add(name)
+            live_xorbs.update(str(t[0]) for t in terms)
+        else:
+            dead.files.add(name)
+    for name, blob, created in s.execute(select(m.XetXorb.hash, m.XetXorb.blob_sha256, m.XetXorb.created_at)):
+        if name in live_xorbs or created > cutoff:
+            mark.blobs.add(blob)
+        else:
+            dead.xorbs.add(name)
+    for sha, _created in shards:
+        files = files_of[sha]
+        if sha in young_shards or files is None or files & live_files:
+            mark.blobs.add(sha)
+        else:
+            dead.shards.add(sha)
+    return dead
+
+
+def _mark(s: Session, store: Store, mark: _Mark, cutoff: datetime, *, progress: bool) -> _XetDead:
+    _mark_commits(s, mark, _live_commits(s), progress=progress)
+    _mark_references(s, mark)
+    return _mark_xet(s, store, mark, cutoff)
+
+
+# -- sweep --------------------------------------------------------------------------------
+def _stat(store: Store, key: str) -> tuple[int, float] | None:
+    """(size, modification time as a POSIX timestamp) of a stored object, or None if gone.
+
+    A time the backend does not give is "now": GC never deletes what it cannot date.
+    """
+    if store.blobs.local:
+        try:
+            st = os.stat(key)
+        except FileNotFoundError:
+            return None
+        return st.st_size, st.st_mtime
+    try:
+        info = store.blobs.fs.info(key)
+    except FileNotFoundError:
+        return None
+    stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
+    if isinstance(stamp, datetime):
+        stamp = stamp.timestamp()
+    return int(info.get("size") or 0), float(stamp) if stamp else time.time()
+
+
+def _trash_key(store: Store, sha: str) -> str:
+    return f"{store.blobs.root}/{TRASH}/{sha}.gc"
+
+
+def _move(store: Store, src: str, dest: str) -> None:
+    if store.blobs.local:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.replace(src, dest)
+    else:
+        store.blobs.fs.mv(src, dest)
+
+
+def _trashed(store: Store) -> list[str]:
+    root = f"{store.blobs.root}/{TRASH}"
+    if not store.blobs.fs.exists(root):
+        return []
+    return [p.rsplit("/", 1)[-1][:-3] for p in store.blobs.fs.find(root) if p.endswith(".gc")]
+
+
+def _restore(store: Store, sha: str) -> None:
+    """Put a trashed blob back, unless the same content was stored again meanwhile."""
+    if store.blobs.exists(sha):
+        store.blobs.fs.rm(_trash_key(store, sha))
+    else:
+        _move(store, _trash_key(store, sha), store.blobs.key(sha))
+
+
+def _lock_writers(s: Session) -> None:
+    """Hold back commits until this transaction ends (SQLite: BEGIN IMMEDIATE did already)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("LOCK TABLE refs IN EXCLUSIVE MODE"))
+
+
+def _named(s: Session, shas: Collection[str]) -> set[str]:
+    """Those of ``shas`` that some row of the database names now."""
+    wanted = sorted(shas)
+    found: set[str] = set()
+    for col in [m.Blob.sha256, m.XetXorb.blob_sha256, m.XetShard.blob_sha256, *_reference_columns()]:
+        for i in range(0, len(wanted), 500):
+            found.update(v for (v,) in s.execute(select(col).where(col.in_(wanted[i : i + 500])).distinct()))
+    return found
+
+
+def _delete_in(s: Session, col: Any, values: Collection[str]) -> None:
+    items = sorted(values)
+    for i in range(0, len(items), 500):
+        s.execute(delete(col.table).where(col.in_(items[i : i + 500])))
+
+
+def _batches(items: list[str], size: int = BATCH) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def collect(
+    store: Store,
+    *,
+    grace: float = DEFAULT_GRACE,
+    dry_run: bool = False,
+    progress: bool = False,
+    settle: float | None = None,
+) -> GcReport:
+    """Delete the blobs (and Xet rows) nothing references that are older than ``grace``
+    seconds; see the module docstring. Raises :class:`GcRunning` when another GC runs."""
+    if grace < 0:
+        raise ValueError("grace must be >= 0 seconds")
+    settle = min(grace, MAX_SETTLE) if settle is None else settle
+    started = time.monotonic()
+    report = GcReport(dry_run=dry_run, grace_s=grace)
+    lock = GcLock(store)
+    lock.acquire()
+    try:
+        if not dry_run:
+            for sha in _trashed(store):  # left by a run that died: undo, then decide again
+                _restore(store, sha)
+        cutoff = utcnow() - timedelta(seconds=grace)
+        cutoff_ts = time.time() - grace
+        mark = _Mark()
+        with snapshot(store) as s:
+            dead_xet = _mark(s, store, mark, cutoff, progress=progress)
+        candidates: dict[str, int] = {}
+        for sha in progress_bar(store.blobs.iter_all(), progress, "blobs"):
+            report.stored_blobs += 1
+            if sha in mark.blobs:
+                report.live_blobs += 1
+                continue
+            st = _stat(store, store.blobs.key(sha))
+            if st is None:
+                continue
+            if st[1] > cutoff_ts:
+                report.young_blobs += 1
+            else:
+                candidates[sha] = st[0]
+        lock.heartbeat()
+        write = store.read if dry_run else store.write
+        with write() as s:  # step 1: retract, under the write lock
+            if not dry_run:
+                _lock_writers(s)
+            _mark_commits(s, mark, _live_commits(s), progress=False)
+            _mark_references(s, mark)
+            dead_xet = _mark_xet(s, store, mark, cutoff)
+            doomed = sorted(set(candidates) - mark.blobs)
+            report.xet_files_freed = len(dead_xet.files)
+            report.xorbs_freed = len(dead_xet.xorbs)
+            report.shards_freed = len(dead_xet.shards)
+            if not dry_run:
+                _delete_in(s, m.XetFileRepo.file_hash, dead_xet.files)
+                _delete_in(s, m.XetFile.hash, dead_xet.files)
+                _delete_in(s, m.XetXorb.hash, dead_xet.xorbs)
+                _delete_in(s, m.XetShard.blob_sha256, dead_xet.shards)
+                _delete_in(s, m.Blob.sha256, doomed)
+        if dry_run:
+            report.blobs_freed = len(doomed)
+            report.bytes_freed = sum(candidates[sha] for sha in doomed)
+            return report
+        trashed = _move_aside(store, lock, doomed, cutoff_ts, progress=progress)
+        if trashed:
+            time.sleep(settle)
+        restored = _finish(store, lock, trashed)
+        report.blobs_restored = len(restored)
+        freed = [sha for sha in trashed if sha not in restored]
+        report.blobs_freed = len(freed)
+        report.bytes_freed = sum(candidates[sha] for sha in freed)
+        return report
+    finally:
+        report.seconds = round(time.monotonic() - started, 3)
+        lock.release()
+        log.info("gc: %s", report.to_dict())
+
+
+def _move_aside(
+    store: Store, lock: GcLock, doomed: list[str], cutoff_ts: float, *, progress: bool
+) -> list[str]:
+    """Step 2: move the doomed blobs nothing names again to the trash."""
+    trashed = []
+    bar = progress_bar(_batches(doomed), progress, "sweep")
+    for batch in bar:
+        with store.write() as s:
+            _lock_writers(s)
+            lock.heartbeat(s)
+            named = _named(s, batch)
+            for sha in batch:
+                key = store.blobs.key(sha)
+                st = _stat(store, key)
+                if sha in named or st is None or st[1] > cutoff_ts:
+                    continue
+                _move(store, key, _trash_key(store, sha))
+                trashed.append(sha)
+    return trashed
+
+
+def _finish(store: Store, lock: GcLock, trashed: list[str]) -> set[str]:
+    """Step 3: put back what was named again meanwhile, delete the rest; return the former."""
+    restored: set[str] = set()
+    for batch in _batches(trashed):
+        with store.write() as s:
+            _lock_writers(s)
+            lock.heartbeat(s)
+            named = _named(s, batch)
+            for sha in batch:
+                if sha in named:
+                    _restore(store, sha)
+                    restored.add(sha)
+                else:
+                    store.blobs.fs.rm(_trash_key(store, sha))
+    if restored:
+        log.warning("gc: %d blob(s) were named again while being swept and were put back", len(restored))
+    return restored
