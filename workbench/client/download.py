@@ -1,7 +1,10 @@
 """Downloads for :class:`~workbench.client.HubClient`: files of one commit, checked.
 
 Resolve the revision to one commit, stream each file's raw body to a temporary name, check
-size (and SHA-256 for LFS), rename. From a plain-http hub the body is read with
+size (and SHA-256 for LFS), rename. Files that came to the hub through Xet (a ``xetHash``
+in the listing) are rebuilt by ``hf_xet`` from the hub's CAS instead, as ``huggingface_hub``
+does, when :func:`xet_transfer.enabled` and the hub gives a Xet read token; their SHA-256 is
+checked once they are written. From a plain-http hub the body is read with
 ``http.client`` into reused buffers and hashed in a second thread; through ``httpx`` (https,
 proxies, redirects) writes and hashing run in worker threads. Either way receiving overlaps
 hashing. With ``defer_check`` the SHA-256 is checked later, by :func:`check_deferred`, and
@@ -28,6 +31,7 @@ from urllib.parse import quote
 
 import httpx
 
+from workbench.client import xet_transfer
 from workbench.client.http import ERROR_BODY_BYTES, TRANSFER_TIMEOUT, error_from_response
 from workbench.client.progress import progress_bar
 from workbench.errors import IntegrityError, InvalidRequest, WorkbenchError
@@ -72,7 +76,7 @@ def download(
     """Download files of one commit into ``local_dir``; every LFS file's SHA-256 is checked
     while it is received, or, with ``defer_check``, afterwards by :func:`check_deferred`
     (until then it is :func:`unchecked`)."""
-    stats = client.last_transfer_stats = {"files": 0, "bytes_downloaded": 0}
+    stats = client.last_transfer_stats = {"files": 0, "bytes_downloaded": 0, "xet_files": 0}
     # A branch or tag is pinned to one commit for all the files; a commit id already is one
     # (an unknown commit is the first file's RevisionNotFound).
     sha = (
@@ -81,21 +85,75 @@ def download(
         else client.revision_sha(repo_id, type=repo_type, revision=revision)
     )
     total = None
+    entries: dict[str, dict[str, Any]] = {}
     if filenames is None:
-        entries = client.list_files(repo_id, type=repo_type, revision=sha)
-        filenames = [e["path"] for e in entries]
-        total = sum(int(e.get("size") or 0) for e in entries)
+        entries = {e["path"]: e for e in client.list_files(repo_id, type=repo_type, revision=sha)}
+        filenames = list(entries)
+        total = sum(int(e.get("size") or 0) for e in entries.values())
     root = local_dir.absolute()
     targets = [(name, _target(root, name)) for name in filenames]
+    xet = xet_transfer.download_plan(client, repo_id, repo_type, sha, filenames, entries)
     out = []
     with progress_bar(client.progress, total, "Downloading", force=True) as bar:
+        if xet is not None:
+            tok, xet_entries = xet
+            if total is None:
+                bar.total = sum(int(e["size"]) for e in xet_entries.values())
+            _fetch_xet(tok, xet_entries, dict(targets), bar, defer_check=defer_check)
+            stats["xet_files"] = len(xet_entries)
         for name, target in targets:
-            url = client.web_path(repo_id, repo_type, "resolve", sha, quote(name, safe="/"))
-            got = _fetch(client, url, name, target, bar, grow_total=total is None, defer_check=defer_check)
+            if xet is not None and name in xet[1]:
+                got = int(xet[1][name]["size"])
+            else:
+                url = client.web_path(repo_id, repo_type, "resolve", sha, quote(name, safe="/"))
+                got = _fetch(
+                    client, url, name, target, bar, grow_total=total is None, defer_check=defer_check
+                )
             out.append(target)
             stats["files"] += 1
             stats["bytes_downloaded"] += got
     return out
+
+
+def _fetch_xet(
+    tok: xet_transfer.XetToken,
+    entries: dict[str, dict[str, Any]],
+    targets: dict[str, Path],
+    bar: Any,
+    *,
+    defer_check: bool,
+) -> None:
+    """Rebuild Xet files with ``hf_xet`` into temporary names next to their targets, check
+    each one's size and SHA-256 (or, with ``defer_check``, mark it for :func:`check_deferred`),
+    rename them."""
+    items: dict[str, xet_transfer.XetDownload] = {}
+    try:
+        for name, e in entries.items():
+            target = targets[name]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".incomplete")
+            os.close(fd)
+            items[name] = xet_transfer.XetDownload(e["xetHash"], int(e["size"]), Path(tmp))
+        xet_transfer.download(tok, list(items.values()), on_progress=lambda done, _sent: bar.update(done))
+        wants = {name: ((e.get("lfs") or {}).get("oid") or "").lower() for name, e in entries.items()}
+        for name, item in items.items():
+            got = item.dest.stat().st_size
+            if got != item.size:
+                raise IntegrityError(f"{name}: rebuilt {got} bytes, the hub announced {item.size}.")
+            if not defer_check and _HEX64.match(wants[name]):
+                _check_sha256(name, _file_sha256(item.dest), wants[name])
+        for name, item in items.items():
+            target = targets[name]
+            deferred = defer_check and _HEX64.match(wants[name])
+            if deferred:  # written before the file is in place, as in _fetch
+                _marker(target).write_text(wants[name], encoding="ascii")
+            os.replace(item.dest, target)
+            if not deferred:
+                _marker(target).unlink(missing_ok=True)
+    except BaseException:
+        for item in items.values():
+            discard(item.dest)
+        raise
 
 
 class _Worker(Generic[T]):
@@ -177,13 +235,23 @@ def check_deferred(target: Path, *, remove: bool = True) -> None:
         want = marker.read_text(encoding="ascii").strip()
     except FileNotFoundError:
         return
-    with open(target, "rb") as f:
-        got = hashlib.file_digest(f, "sha256").hexdigest()
-    if got != want:
+    try:
+        _check_sha256(target.name, _file_sha256(target), want)
+    except IntegrityError:
         if remove:
             discard(target)
-        raise IntegrityError(f"{target.name}: SHA-256 {got} does not match the hub's {want}.")
+        raise
     marker.unlink()
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _check_sha256(name: str, got: str, want: str) -> None:
+    if got != want:
+        raise IntegrityError(f"{name}: SHA-256 {got} does not match the hub's {want}.")
 
 
 def discard(target: Path) -> None:
@@ -226,10 +294,8 @@ def _fetch(
         got, want = done
         if want.size is not None and got != want.size:
             raise IntegrityError(f"{name}: received {got} bytes, the hub announced {want.size}.")
-        if want.sha256 is not None and want.sha256.hexdigest() != want.linked:
-            raise IntegrityError(
-                f"{name}: SHA-256 {want.sha256.hexdigest()} does not match the hub's {want.linked}."
-            )
+        if want.sha256 is not None:
+            _check_sha256(name, want.sha256.hexdigest(), want.linked)
         deferred = defer_check and _HEX64.match(want.linked)
         if deferred:  # written before the file is in place: a crash leaves it marked
             _marker(target).write_text(want.linked, encoding="ascii")

@@ -3,10 +3,13 @@
 Ask ``preupload`` which files are LFS (it needs only paths, sizes and 512-byte samples),
 then hash each file with the one digest it needs: SHA-256 for LFS files (the LFS id, also
 compared with the preupload ``oid``), the git blob SHA-1 for regular files the hub already
-holds at that path, nothing for new regular files. Unchanged files are skipped; LFS objects
+holds at that path, nothing for new regular files. Unchanged files are skipped. LFS files
+go through Xet, as with ``huggingface_hub``, when :func:`xet_transfer.enabled` and the hub
+gives a Xet write token: ``hf_xet`` chunks, deduplicates and uploads them, and computes the
+SHA-256 of new files as it reads them (so those are not hashed here). Otherwise LFS objects
 the hub lacks go through the git-LFS batch API (single PUT or multipart, streamed from
-disk), then one NDJSON commit is streamed. Memory stays bounded by a few chunks whatever the
-file sizes.
+disk). Then one NDJSON commit is streamed, naming every LFS file by SHA-256 and size either
+way. Memory stays bounded by a few chunks whatever the file sizes.
 
 >>> upload.upload(client, "me/tiny", ["weights/"], repo_type="model", revision="main",
 ...               message=None, description="", parent_commit=None)   # doctest: +SKIP
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from workbench.client import xet_transfer
 from workbench.client.http import TRANSFER_TIMEOUT
 from workbench.client.local_files import LocalFile, PathsArg, collect_files
 from workbench.client.progress import progress_bar
@@ -58,7 +62,16 @@ def upload(
     parent_commit: str | None,
 ) -> dict[str, Any]:
     stats = client.last_transfer_stats = dict.fromkeys(
-        ("files", "files_skipped", "files_uploaded", "bytes_uploaded", "lfs_deduplicated", "lfs_parts"), 0
+        (
+            "files",
+            "files_skipped",
+            "files_uploaded",
+            "bytes_uploaded",
+            "lfs_deduplicated",
+            "lfs_parts",
+            "xet_files",
+        ),
+        0,
     )
     files = collect_files(paths)
     if not files:
@@ -67,7 +80,7 @@ def upload(
     for f in files:
         f.read_sample()
 
-    todo = _preupload(client, repo_id, files, repo_type, revision)
+    todo = _changed(client, _preupload(client, repo_id, files, repo_type, revision))
     stats["files_skipped"] = len(files) - len(todo)
     rev = quote(revision, safe="")
     if not todo:
@@ -79,18 +92,36 @@ def upload(
             "noop": True,
         }
 
-    lfs = {f.sha256: f for f in todo if f.lfs}  # one transfer per content
-    plans = _lfs_batch(client, repo_id, list(lfs.values()), repo_type, revision)
-    to_send = [(lfs[obj["oid"]], obj) for obj in plans if obj.get("actions", {}).get("upload")]
-    stats["lfs_deduplicated"] = len(plans) - len(to_send)
+    lfs_files = [f for f in todo if f.lfs]
     inline = [f for f in todo if not f.lfs]
-    send_total = sum(f.size for f, _ in to_send) + sum(f.size for f in inline)
+    xet = None
+    if lfs_files and xet_transfer.enabled():
+        xet = xet_transfer.token(client, repo_id, repo_type, "write", revision)
+    to_send: list[tuple[LocalFile, dict[str, Any]]] = []
+    if xet is None:
+        # The git-LFS batch names objects by SHA-256; through Xet, hf_xet computes it.
+        _hash(client, [f for f in lfs_files if not f.sha256])
+        lfs = {f.sha256: f for f in lfs_files}  # one transfer per content
+        plans = _lfs_batch(client, repo_id, list(lfs.values()), repo_type, revision)
+        to_send = [(lfs[obj["oid"]], obj) for obj in plans if obj.get("actions", {}).get("upload")]
+        stats["lfs_deduplicated"] = len(plans) - len(to_send)
+        send_total = sum(f.size for f, _ in to_send) + sum(f.size for f in inline)
+    else:
+        send_total = sum(f.size for f in todo)
     with progress_bar(client.progress, send_total, "Uploading") as bar:
 
         def sent(n: int) -> None:
             stats["bytes_uploaded"] += n
             bar.update(n)
 
+        if xet is not None:
+
+            def xet_progress(processed: int, transferred: int) -> None:
+                stats["bytes_uploaded"] += transferred
+                bar.update(processed)
+
+            stats["lfs_deduplicated"] = xet_transfer.upload(xet, lfs_files, on_progress=xet_progress)
+            stats["xet_files"] = len(lfs_files)
         for f, obj in to_send:
             stats["lfs_parts"] += _send_lfs(client, f, obj, sent)
         summary = message or _default_message(todo)
@@ -114,9 +145,9 @@ def _default_message(files: Sequence[LocalFile]) -> str:
 
 def _preupload(
     client: HubClient, repo_id: str, files: list[LocalFile], repo_type: str, revision: str
-) -> list[LocalFile]:
-    """Mark LFS files, hash what must be hashed; return the files not already at their path
-    with the same content."""
+) -> list[tuple[LocalFile, str | None]]:
+    """Mark LFS files; return the files to consider, each with the ``oid`` of the file
+    already at its path (``None`` where there is none)."""
     url = client.api_path(repo_id, repo_type, "preupload", quote(revision, safe=""))
     answers: dict[str, dict[str, Any]] = {}
     for batch in _batches(files):
@@ -135,13 +166,22 @@ def _preupload(
             continue
         f.lfs = answer.get("uploadMode") == "lfs" and f.size > 0
         kept.append((f, answer.get("oid") or None))
-    # LFS files always need their SHA-256 (the batch and the commit name them by it); a
-    # regular file needs its git SHA-1 only to compare with a blob already at its path.
-    need = [f for f, oid in kept if f.lfs or oid]
-    with progress_bar(client.progress, sum(f.size for f in need), "Hashing") as bar:
-        for f in need:
-            f.hash(on_chunk=bar.update, sha256=f.lfs, git=not f.lfs)
+    return kept
+
+
+def _changed(client: HubClient, kept: list[tuple[LocalFile, str | None]]) -> list[LocalFile]:
+    """The files not already at their path with the same content: a file the hub holds at
+    its path is hashed with the digest its ``oid`` is (SHA-256 for LFS, git SHA-1 for regular
+    files); new files are not hashed here."""
+    _hash(client, [f for f, oid in kept if oid])
     return [f for f, oid in kept if not oid or oid != (f.sha256 if f.lfs else f.git_oid)]
+
+
+def _hash(client: HubClient, files: list[LocalFile]) -> None:
+    """Fill each file's one digest: SHA-256 for LFS files, git SHA-1 for regular ones."""
+    with progress_bar(client.progress, sum(f.size for f in files), "Hashing") as bar:
+        for f in files:
+            f.hash(on_chunk=bar.update, sha256=f.lfs, git=not f.lfs)
 
 
 def _lfs_batch(
