@@ -148,6 +148,37 @@ def test_shard_needing_a_missing_xorb_or_chunk_is_refused(
     assert hash_to_hex(file.file_hash) == local.file_hash
 
 
+def test_shard_must_prove_it_holds_the_chunks(xet_hub: HubProcess, tmp_path: Path) -> None:
+    """A shard naming a range of a xorb it did not upload must carry every term's verification
+    hash and the right file hash; a wrong one is refused without being told the right one."""
+    owner = create_repo(xet_hub, "xet-proof-owner", private=True)
+    local = upload_locally(os.urandom(400_000), tmp_path / "cas")
+    stock_upload(xet_hub, owner, local.data)  # the hub now holds the xorb
+    [shard] = local.shards
+    [file] = parse_shard(shard).files
+    thief = create_repo(xet_hub, "xet-proof-thief")
+    token = str(_token(xet_hub, thief, "write")["accessToken"])
+    # Without verification entries: the flag cleared and the entries cut out.
+    header = 48
+    count = len(file.terms)
+    flags = int.from_bytes(shard[header + 32 : header + 36], "little")
+    stripped = bytearray(shard)
+    stripped[header + 32 : header + 36] = (flags & ~(1 << 31)).to_bytes(4, "little")
+    terms_end = header + 48 + 48 * count
+    del stripped[terms_end : terms_end + 48 * count]
+    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(token), content=bytes(stripped))
+    assert r.status_code == 400 and r.headers["X-Error-Code"] == "MissingVerification", r.text
+    # A wrong file hash: refused, and the answer does not give the right one away.
+    wrong = bytearray(shard)
+    wrong[header] ^= 0xFF
+    r = httpx.post(f"{xet_hub.url}/v1/shards", headers=auth(token), content=bytes(wrong))
+    assert r.status_code == 400 and r.headers["X-Error-Code"] == "IntegrityError", r.text
+    assert local.file_hash not in r.text and file.file_hash.hex() not in r.text
+    read = str(_token(xet_hub, thief, "read")["accessToken"])
+    r = httpx.get(f"{xet_hub.url}/v1/reconstructions/{local.file_hash}", headers=auth(read))
+    assert r.status_code == 404
+
+
 def test_tokens_are_scoped_and_expire(xet_hub: HubProcess, local: LocalUpload) -> None:
     mine = create_repo(xet_hub, "xet-scope-a")
     other = create_repo(xet_hub, "xet-scope-b")

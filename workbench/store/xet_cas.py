@@ -149,13 +149,21 @@ def _check_file(file: FileReconstruction, xorbs: dict[str, XorbRecord]) -> None:
                 f"{sum(c.size for c in chunks)}",
                 code="TermSizeMismatch",
             )
-        if term.verification is not None and term.verification != range_verification_hash(
-            [c.hash for c in chunks]
-        ):
+        # The verification hash proves the client knows every chunk hash of the range, which
+        # only someone who holds those bytes can: xorb hashes are no secret (reconstructions
+        # and global deduplication answers name them), chunk hashes are.
+        if term.verification is None:
+            raise InvalidRequest(
+                f"file {name} term {i} has no verification hash; upload with a current hf_xet",
+                code="MissingVerification",
+            )
+        if term.verification != range_verification_hash([c.hash for c in chunks]):
             raise IntegrityError(f"file {name} term {i}: verification hash does not match")
         chunk_list += [(c.hash, c.size) for c in chunks]
     if file_hash(chunk_list) != file.file_hash:
-        raise IntegrityError(f"file {name}: its chunks hash to {hash_to_hex(file_hash(chunk_list))}")
+        # Never say what they do hash to: that would hand the right file hash to a client
+        # that names ranges of xorbs it does not hold.
+        raise IntegrityError(f"file {name}: its chunks do not hash to the file hash the shard gives")
 
 
 def _index_chunks(s: Session, shard: Shard, xorbs: dict[str, XorbRecord], shard_sha256: str) -> None:
