@@ -364,3 +364,30 @@ def test_the_hub_token_goes_to_the_hub_only(
     assert {r for r, t in seen if t == hub.token} >= {
         r for r in relay.requests if re.search(r"/xet-(read|write)-token/", r)
     }
+
+
+def test_an_expired_xet_token_is_renewed_from_the_hub_route(
+    hub: HubProcess, relay: Relay, client: HubClient, weights: Path, tmp_path: Path
+) -> None:
+    """A transfer that outlives its Xet token gets a new one from the hub's token route, as
+    hf_xet is told; here the seeded token is already expired (and not a token at all)."""
+    import dataclasses
+    import time
+
+    from workbench.client import xet_transfer
+
+    rid = _new_repo(client)
+    sha = client.upload(rid, {"weights.bin": weights})["commitOid"]
+    [entry] = [f for f in client.list_files(rid, revision=sha) if f["path"] == "weights.bin"]
+    tok = xet_transfer.token(client, rid, "model", "read", sha)
+    assert tok is not None and tok.cas_url == relay.url and tok.refresh_url.startswith(relay.url + "/api/")
+    stale = dataclasses.replace(tok, access_token="expired", expires=int(time.time()) - 10)
+    relay.clear()
+    dest = tmp_path / "w.bin"
+    xet_transfer.download(
+        stale, [xet_transfer.XetDownload(entry["xetHash"], entry["size"], dest)], on_progress=lambda *_: None
+    )
+    assert dest.read_bytes() == weights.read_bytes()
+    renewed = [(r, t) for r, t in relay.tokens if "/xet-read-token/" in r]
+    assert renewed and all(t == hub.token for _, t in renewed)
+    assert "expired" not in {t for _, t in relay.tokens}
