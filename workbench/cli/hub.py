@@ -16,6 +16,7 @@ import typer
 from workbench.cli.hub_accounts import org_app, token_app, user_app
 from workbench.cli.hub_admin import TableJsonOpt, iso_time, open_store, print_rows
 from workbench.cli.hub_gc import gc_command
+from workbench.cli.hub_xet import xet_migrate_command
 from workbench.cli.options import DataOpt, DbOpt, StorageOpt, settings_from
 from workbench.config import user_config_path
 
@@ -24,6 +25,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.command("gc")(gc_command)
+app.command("xet-migrate")(xet_migrate_command)
 
 
 @app.command()

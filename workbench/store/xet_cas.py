@@ -357,6 +357,22 @@ class XetFileRef:
     size: int
 
 
+def _linked(s: Session, sha256: str, repo_id: int) -> list[tuple[str, int, bool]]:
+    """(Xet hash, size, SHA-256 verified) of the Xet files with this SHA-256 linked to the repo."""
+    rows = s.execute(
+        select(m.XetFile.hash, m.XetFile.size, m.XetFile.sha256_verified)
+        .join(m.XetFileRepo, m.XetFileRepo.file_hash == m.XetFile.hash)
+        .where(m.XetFile.sha256 == sha256, m.XetFileRepo.repo_id == repo_id)
+    ).all()
+    return [(str(h), int(n), bool(v)) for h, n, v in rows]
+
+
+def xet_version(s: Session, sha256: str, repo_id: int) -> str | None:
+    """The Xet hash of a verified Xet version of an LFS file this repo names, or None: what
+    ``workbench hub xet-migrate`` gives files stored whole (see ``workbench.store.xet_migrate``)."""
+    return next((h for h, _size, verified in _linked(s, sha256, repo_id) if verified), None)
+
+
 def committable_file(store: Store, sha256: str, *, repo_id: int) -> XetFileRef | None:
     """The Xet file that a commit to ``repo_id`` may name by its SHA-256, or None.
 
@@ -365,11 +381,7 @@ def committable_file(store: Store, sha256: str, *, repo_id: int) -> XetFileRef |
     which the caller does before its commit transaction.
     """
     with store.read() as s:
-        rows = s.execute(
-            select(m.XetFile.hash, m.XetFile.size, m.XetFile.sha256_verified)
-            .join(m.XetFileRepo, m.XetFileRepo.file_hash == m.XetFile.hash)
-            .where(m.XetFile.sha256 == sha256, m.XetFileRepo.repo_id == repo_id)
-        ).all()
+        rows = _linked(s, sha256, repo_id)
     for file_id, size, verified in sorted(rows, key=lambda r: not r[2]):
         if verified or verify_sha256(store, file_id) == sha256:
             return XetFileRef(file_id, size)

@@ -261,6 +261,10 @@ def _resolve(
         repo = readable_repo(store, s, caller, key.as_tuple())
         resolved, _commit, tree = checkout(store, s, repo, rev)
         entry = tree.get(path)
+        xet_hash = None
+        if entry is not None and entry.lfs:
+            # A file stored whole may have a Xet version too (workbench hub xet-migrate).
+            xet_hash = entry.xet_hash or xet_cas.xet_version(s, entry.sha256, repo.id)
     if entry is None:
         raise EntryNotFound(f"{path} does not exist at revision {rev}.", repo_commit=resolved.oid)
     etag = f'"{entry.sha256 if entry.lfs else entry.git_oid}"'
@@ -273,12 +277,12 @@ def _resolve(
     if entry.lfs:
         headers["X-Linked-Etag"] = f'"{entry.sha256}"'
         headers["X-Linked-Size"] = str(entry.size)
-    if entry.xet_hash:
+    if xet_hash:
         # What makes a client with hf_xet download through Xet: the file's Xet hash, and where
         # to get a read token for this repo at this commit (header and Link rel, as the
         # public hub sends both).
         refresh = f"{base_url(request)}/api/{TYPE_PLURALS[key.type]}/{key.id}/xet-read-token/{resolved.oid}"
-        headers["X-Xet-Hash"] = entry.xet_hash
+        headers["X-Xet-Hash"] = xet_hash
         headers["X-Xet-Refresh-Route"] = refresh
         headers["Link"] = f'<{refresh}>; rel="xet-auth"'
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"
