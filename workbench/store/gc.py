@@ -83,13 +83,10 @@ LOCK_KEY = "gc.lock"
 STALE_LOCK = timedelta(minutes=10)
 TRASH = "gc-trash"
 BATCH = 1000
-# Columns naming blobs that the mark reads itself; every other ``*sha256`` column is a reference.
-_KNOWN = {
-    ("blobs", "sha256"),
-    ("xet_xorbs", "blob_sha256"),
-    ("xet_shards", "blob_sha256"),
-    ("xet_files", "sha256"),
-}
+# Columns whose rows name blobs and that the mark judges itself (a Xet row may be dead); every
+# other ``*sha256`` column is a plain reference. All of them show a blob named again.
+_ROW_COLUMNS = (m.Blob.sha256, m.XetXorb.blob_sha256, m.XetShard.blob_sha256, m.XetChunk.shard_sha256)
+_KNOWN = {(c.table.name, c.name) for c in (*_ROW_COLUMNS, m.XetFile.sha256)}
 
 
 @dataclass
@@ -278,12 +275,19 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDe
             dead.files.add(name)
     for name, blob, created in s.execute(select(m.XetXorb.hash, m.XetXorb.blob_sha256, m.XetXorb.created_at)):
         if name in live_xorbs or created > cutoff:
+            live_xorbs.add(name)
             mark.blobs.add(blob)
         else:
             dead.xorbs.add(name)
+    # the global deduplication index answers from the shard that registered a chunk
+    indexed = {
+        shard
+        for xorb, shard in s.execute(select(m.XetChunk.xorb_hash, m.XetChunk.shard_sha256).distinct())
+        if shard is not None and xorb in live_xorbs
+    }
     for sha, _created in shards:
         files = files_of[sha]
-        if sha in young_shards or files is None or files & live_files:
+        if sha in young_shards or sha in indexed or files is None or files & live_files:
             mark.blobs.add(sha)
         else:
             dead.shards.add(sha)
@@ -355,7 +359,7 @@ def _named(s: Session, shas: Collection[str]) -> set[str]:
     """Those of ``shas`` that some row of the database names now."""
     wanted = sorted(shas)
     found: set[str] = set()
-    for col in [m.Blob.sha256, m.XetXorb.blob_sha256, m.XetShard.blob_sha256, *_reference_columns()]:
+    for col in [*_ROW_COLUMNS, *_reference_columns()]:
         for i in range(0, len(wanted), 500):
             found.update(v for (v,) in s.execute(select(col).where(col.in_(wanted[i : i + 500])).distinct()))
     return found
