@@ -6,7 +6,9 @@ The client is ``huggingface_hub`` with ``hf_xet``, run in a subprocess per trans
 Baselines are measured in the same run: ``cp`` followed by ``sync`` of the same file (best of
 two), five times one checkpoint, the hub's CPU on the git-LFS and inline paths. What the
 client sent is counted on the hub side: the xorbs and shards the hub registered, read from its
-database, and the growth of its data folder.
+database, and the growth of its data folder. Two rows show what no hub can beat here:
+``hf_xet`` alone writing the same file to a ``local://`` CAS (no network, no hub), and a
+teammate's edit uploaded from an empty cache, which only global deduplication makes small.
 
 >>> run(Path("bench/out/work/xet"), 64 * MiB)        # doctest: +SKIP
 """
@@ -81,7 +83,44 @@ def client(hub: BenchHub, home: Path, *args: str, xet: bool = True) -> dict[str,
     return answer
 
 
+def _local_upload(cas: str, local: str) -> None:
+    """hf_xet alone: chunk, hash, compress and write ``local`` to a ``local://`` CAS folder,
+    with no hub and no network; the floor for any hub's Xet upload on this machine."""
+    import hf_xet
+
+    start = time.perf_counter()
+    commit = hf_xet.XetSession().new_upload_commit(
+        endpoint=f"local://{cas}", token="local", token_expiry_unix_secs=int(time.time()) + 3600
+    )
+    commit.start_upload_file(local)
+    commit.wait_to_finish()
+    seconds = time.perf_counter() - start
+    own = os.times()
+    print(json.dumps({"seconds": seconds, "calls": {}, "cpu_s": round(own.user + own.system, 2)}))
+
+
+def local_client(home: Path, cas: Path, local: Path) -> dict[str, Any]:
+    """Run :func:`_local_upload` in its own process (``HF_HOME`` holds its shard cache)."""
+    env = {**os.environ, "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.xet", "local-upload", str(cas), str(local)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"bench.xet local-upload failed:\n{out.stderr[-4000:]}")
+    answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    answer["wall_s"] = time.perf_counter() - start
+    return answer
+
+
 def _client_main(argv: list[str]) -> None:
+    if argv[0] == "local-upload":
+        _local_upload(*argv[1:])
+        return
     # Imported here, in the client process, after the parent set HF_ENDPOINT and
     # HF_HUB_DISABLE_XET: huggingface_hub reads both at import.
     import huggingface_hub._commit_api as commit_api
@@ -159,6 +198,7 @@ def large_file(work: Path, src: Path, size: int) -> tuple[list[Result], dict[str
     cp_s = time_cp([src], work / "cp", sync=True)
     cp_mbs = mb_per_s(size, cp_s)
     cpu: dict[str, float] = {}
+    floor_up = synced(local_client(work / "local-home", work / "local-cas", src))
     with BenchHub(work / "hub") as hub:
         assert hub.rss is not None
         repo = _create(hub, "xet-large")
@@ -195,6 +235,20 @@ def large_file(work: Path, src: Path, size: int) -> tuple[list[Result], dict[str
                 )
             )
         results.append(Result("xet download intact", int(intact), "", goal="== 1 (SHA-256)", passed=intact))
+        floor_mbs = mb_per_s(size, floor_up)
+        results.append(
+            Result(
+                "hf_xet alone, upload (no hub)",
+                floor_mbs,
+                "MB/s",
+                cp_mbs,
+                "cp+sync MB/s",
+                floor_mbs / cp_mbs,
+                "(the floor: the client's own work)",
+                None,
+                f"{floor_up:.2f} s to a local:// CAS, + sync; the hub upload above took {up_s:.2f} s",
+            )
+        )
         for name in ("upload", "download"):
             peak = hub.rss.peak_mb(name)
             results.append(
@@ -218,6 +272,7 @@ def large_file(work: Path, src: Path, size: int) -> tuple[list[Result], dict[str
             edit_s = synced(edit)
         log.info("xet re-upload after a 1 MiB edit: %s; %s", edit, hub.rss.describe("edit"))
         after = hub_state(hub)
+        floor_edit = synced(local_client(work / "local-home", work / "local-cas", src))
         sent, new_xorbs, shard_bytes = sent_between(first, after)
         growth = after.folder_bytes - first.folder_bytes
         results += [
@@ -245,6 +300,17 @@ def large_file(work: Path, src: Path, size: int) -> tuple[list[Result], dict[str
                 f"{hub.rss.describe('edit')}",
             ),
             Result(
+                "hf_xet alone, 1 MiB edit (no hub)",
+                floor_edit,
+                "s",
+                floor_up,
+                "its first upload s",
+                floor_edit / floor_up,
+                "(the floor: the client's own work)",
+                None,
+                "re-upload to the same local:// CAS from the same shard cache, + sync",
+            ),
+            Result(
                 "1 MiB edit: storage growth",
                 growth / MB,
                 "MB",
@@ -256,6 +322,28 @@ def large_file(work: Path, src: Path, size: int) -> tuple[list[Result], dict[str
                 f"data folder {first.folder_bytes} -> {after.folder_bytes} B",
             ),
         ]
+        # A teammate's edit of that file (another 1 MiB, elsewhere), into their own repo from
+        # a machine that never uploaded it (an empty HF_HOME): only the hub's global
+        # deduplication answers spare the unchanged bytes.
+        with open(src, "r+b") as f:
+            f.seek(size // 4)
+            f.write(os.urandom(EDIT_BYTES))
+        other = _create(hub, "xet-large-elsewhere")
+        client(hub, work / "other-home", "upload", other, "big.bin", str(src))
+        sent, new_xorbs, shard_bytes = sent_between(after, hub_state(hub))
+        results.append(
+            Result(
+                "teammate's 1 MiB edit, new machine: bytes sent",
+                sent / MB,
+                "MB",
+                size / MB,
+                "file MB",
+                sent / size,
+                f"<= {EDIT_SENT_GOAL:.0%} of the file",
+                sent / size <= EDIT_SENT_GOAL,
+                f"{new_xorbs} new xorb(s) and {shard_bytes} B of shard; global deduplication",
+            )
+        )
     return results, cpu
 
 
