@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first and exactly this version: a CPU wheel is on local disk, others download CUDA builds
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[postgres,ml,notebook,lab,test]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[postgres,s3,ml,notebook,lab,test]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -17,8 +17,8 @@ from workbench.cli.hub_accounts import org_app, token_app, user_app
 from workbench.cli.hub_admin import TableJsonOpt, iso_time, open_store, print_rows
 from workbench.cli.hub_gc import gc_command
 from workbench.cli.hub_xet import xet_migrate_command
-from workbench.cli.options import DataOpt, DbOpt, StorageOpt, settings_from
-from workbench.config import user_config_path
+from workbench.cli.options import DataOpt, DbOpt, StorageOpt, fail, settings_from
+from workbench.config import HubSettings, user_config_path
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -26,6 +26,24 @@ app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.command("gc")(gc_command)
 app.command("xet-migrate")(xet_migrate_command)
+
+
+def check_storage(settings: HubSettings) -> None:
+    """Exit with a message naming ``storage_url`` when the blob store cannot be written (no
+    such bucket, credentials refused, s3fs missing), before anything is served."""
+    from workbench.store.blobs import BlobStore
+
+    url = settings.resolved_storage_url()
+    try:
+        BlobStore(url, tmp_dir=Path(settings.data_dir).absolute() / "tmp").check()
+    except Exception as exc:  # whatever the file system raises (botocore's own errors too)
+        hints = {
+            FileNotFoundError: "the bucket does not exist",
+            PermissionError: "access denied; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+            ImportError: "install the `s3` extra (s3fs)",
+        }
+        hint = next((h for cls, h in hints.items() if isinstance(exc, cls)), type(exc).__name__)
+        fail(f"storage_url {url!r} (WORKBENCH_STORAGE_URL, --storage) is not usable: {hint}: {exc}")
 
 
 @app.command()
@@ -48,6 +66,7 @@ def serve(
 
     settings = settings_from(data, database_url, storage, host=host, port=port, public_url=public_url)
     configure_logging(settings)
+    check_storage(settings)
     where = f"http://{settings.host}:{settings.port} (data: {Path(settings.data_dir).absolute()})"
     options: dict[str, Any] = {
         "host": settings.host,

@@ -1,8 +1,9 @@
 """Content-addressed blob store over fsspec (a local folder by default, or s3:// etc.).
 
 Bytes are streamed to a temporary file while being hashed, verified against what the
-client declared, then moved into place under their SHA-256. Writing the same content twice
-is a no-op, so blobs are deduplicated across all repos.
+client declared, then moved into place under their SHA-256: renamed in a local folder,
+uploaded (multipart from ``PART`` bytes on) and removed from the temporary folder in a
+bucket. Writing the same content twice is a no-op, so blobs are deduplicated across all repos.
 
 >>> store = BlobStore("/tmp/wb/blobs", tmp_dir="/tmp/wb/tmp")   # doctest: +SKIP
 >>> info = store.ingest_bytes(b"hello")                          # doctest: +SKIP
@@ -11,8 +12,10 @@ is a no-op, so blobs are deduplicated across all repos.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +28,11 @@ from fsspec.implementations.local import LocalFileSystem
 from workbench.errors import IntegrityError, PayloadTooLarge
 
 CHUNK = 4 * 1024 * 1024
+# Remote stores (S3): objects from 2 * PART bytes on go up in parts of PART bytes, at most
+# PUT_CONCURRENCY at a time, so an upload holds PART * PUT_CONCURRENCY bytes in memory.
+PART = 8 * 1024 * 1024
+PUT_CONCURRENCY = 4
+_S3_MAX_PARTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -82,12 +90,26 @@ async def _fill(sink: _Sink, chunks: AsyncIterator[bytes]) -> None:
         await anyio.to_thread.run_sync(sink.write, bytes(buf))
 
 
+def _s3_options(url: str) -> dict[str, object]:
+    """What s3fs needs beyond the operator's AWS_* settings, for an ``s3://`` URL."""
+    if fsspec.utils.get_protocol(url) not in ("s3", "s3a"):
+        return {}
+    # SigV4 presigned URLs (X-Amz-Expires), which every AWS region and MinIO accept, added to
+    # any botocore config the operator gave (FSSPEC_S3_CONFIG_KWARGS); no listings cache:
+    # other hub processes write to the same bucket.
+    config = dict(fsspec.config.conf.get("s3", {}).get("config_kwargs") or {})
+    config.setdefault("signature_version", "s3v4")
+    return {"config_kwargs": config, "use_listings_cache": False}
+
+
 class BlobStore:
     def __init__(self, url: str, *, tmp_dir: str | Path, durable: bool = True) -> None:
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url)
+        self.fs, root = fsspec.core.url_to_fs(url, **_s3_options(url))
         self.root = root.rstrip("/")
         self.local = isinstance(self.fs, LocalFileSystem)
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        self.s3 = "s3" in protocols  # presigned URLs, multipart puts, ranged reads
         self.tmp_dir = Path(tmp_dir)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.durable = durable
@@ -108,7 +130,31 @@ class BlobStore:
         return int(self.fs.size(self.key(sha256)))
 
     def open(self, sha256: str) -> IO[bytes]:
+        if self.s3:
+            # Read as a download goes, CHUNK ahead, not s3fs's default 50 MiB blocks.
+            return self.fs.open(self.key(sha256), "rb", block_size=CHUNK, cache_type="readahead")
         return self.fs.open(self.key(sha256), "rb")
+
+    def presigned_url(self, sha256: str, *, expires: int) -> str | None:
+        """A URL the storage itself serves the blob at (Range included) for ``expires``
+        seconds, or None when it has none (a local folder).
+
+        >>> store.presigned_url(sha, expires=300)      # doctest: +SKIP
+        'https://bucket.s3.amazonaws.com/prefix/ab/cd/abcd...?X-Amz-Expires=300&...'
+        """
+        if not self.s3:
+            return None
+        return str(self.fs.sign(self.key(sha256), expiration=expires))
+
+    def check(self) -> None:
+        """Write and remove a probe object, so that a bucket that does not exist or
+        credentials that do not work show at start-up; raises what the file system raises
+        (FileNotFoundError, PermissionError, ...)."""
+        if self.local:
+            return
+        probe = f"{self.root}/.probe-{uuid.uuid4().hex}"
+        self.fs.pipe_file(probe, b"")
+        self.fs.rm_file(probe)
 
     def read(self, sha256: str) -> bytes:
         with self.open(sha256) as f:
@@ -131,7 +177,7 @@ class BlobStore:
     ) -> BlobInfo:
         """Verify a finished sink and move it into place; on mismatch nothing is kept."""
         try:
-            sink.finish(durable=self.durable)
+            sink.finish(durable=self.durable and self.local)  # a bucket keeps its own copy durable
             assert sink.sha is not None, "publish needs a hashed sink"
             sha = sink.sha.hexdigest()
             if expected_size is not None and sink.size != expected_size:
@@ -157,7 +203,12 @@ class BlobStore:
             if not os.path.exists(key):
                 os.replace(tmp, key)  # atomic: readers see nothing or the whole blob
             return
-        if not self.fs.exists(key):
+        if self.fs.exists(key):
+            return
+        if self.s3:
+            part = max(PART, math.ceil(tmp.stat().st_size / _S3_MAX_PARTS))
+            self.fs.put_file(str(tmp), key, chunksize=part, max_concurrency=PUT_CONCURRENCY)
+        else:
             self.fs.put_file(str(tmp), key)
 
     def ingest_bytes(self, data: bytes, *, expected_sha256: str | None = None, git: bool = True) -> BlobInfo:
@@ -213,7 +264,7 @@ class BlobStore:
             with open(path, "rb") as f:
                 while known_sha256 is None and (chunk := f.read(CHUNK)):
                     sha.update(chunk)
-                if self.durable:
+                if self.durable and self.local:
                     os.fsync(f.fileno())
             digest = known_sha256 or sha.hexdigest()
             if expected_sha256 is not None and digest != expected_sha256:
