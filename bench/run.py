@@ -24,6 +24,7 @@ import psutil
 from bench import busy_hub, concurrency, transfer
 from bench import discussions as discussions_bench
 from bench import evals as evals_bench
+from bench import gc as gc_bench
 from bench import lab as lab_bench
 from bench import load_dataset as load_dataset_bench
 from bench import permissions as permissions_bench
@@ -46,6 +47,7 @@ BENCHMARKS = (
     "evals",
     "lab",
     "xet",
+    "gc",
 )
 
 
@@ -122,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         help="an empty PostgreSQL database for the search benchmark (default: SQLite in the scratch folder)",
     )
     parser.add_argument(
+        "--gc-blobs", type=int, default=100_000, help="blobs in the store the gc benchmark sweeps (100,000)"
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=OUT / "work",
@@ -167,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         results += lab_bench.run(args.work / "lab")
     if "xet" in only:
         results += xet_bench.run(args.work / "xet", args.size_mib * MiB)
+    if "gc" in only:
+        results += gc_bench.run(args.work / "gc", blobs=args.gc_blobs)
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()
@@ -181,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             "file_mib": args.file_mib,
             "rows": args.rows,
             "search_repos": args.search_repos,
+            "gc_blobs": args.gc_blobs,
         },
         "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),

@@ -341,10 +341,17 @@ def _trashed(store: Store) -> list[str]:
     return [p.rsplit("/", 1)[-1][:-3] for p in store.blobs.fs.find(root) if p.endswith(".gc")]
 
 
+def _remove(store: Store, key: str) -> None:
+    if store.blobs.local:
+        os.unlink(key)
+    else:
+        store.blobs.fs.rm(key)
+
+
 def _restore(store: Store, sha: str) -> None:
     """Put a trashed blob back, unless the same content was stored again meanwhile."""
     if store.blobs.exists(sha):
-        store.blobs.fs.rm(_trash_key(store, sha))
+        _remove(store, _trash_key(store, sha))
     else:
         _move(store, _trash_key(store, sha), store.blobs.key(sha))
 
@@ -486,7 +493,7 @@ def _finish(store: Store, lock: GcLock, trashed: list[str]) -> set[str]:
                     _restore(store, sha)
                     restored.add(sha)
                 else:
-                    store.blobs.fs.rm(_trash_key(store, sha))
+                    _remove(store, _trash_key(store, sha))
     if restored:
         log.warning("gc: %d blob(s) were named again while being swept and were put back", len(restored))
     return restored
