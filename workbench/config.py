@@ -200,6 +200,11 @@ class HubSettings(BaseSettings):
         description="fsspec URL of the blob store (a folder or "
         "s3://bucket/prefix); default: `blobs/` in the data folder.",
     )
+    storage_redirects: bool = Field(
+        False,
+        description="Answer downloads of LFS files (and hf_xet's xorb fetches) with a redirect "
+        "to a short-lived presigned URL of the storage (S3), so that file bytes bypass the hub.",
+    )
     host: str = Field("127.0.0.1", description="Interface `workbench hub serve` listens on.")
     port: int = Field(8765, description="Port `workbench hub serve` listens on.")
     public_url: str | None = Field(

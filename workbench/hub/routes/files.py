@@ -30,6 +30,7 @@ READ_CHUNK = 512 * 1024  # the least a download reads at a time
 READ_CHUNK_MAX = 2 * 1024 * 1024
 READ_BUDGET = 8 * 1024 * 1024
 _streaming = 0  # downloads in _stream now (changed on the event loop only)
+REDIRECT_SECONDS = 600  # how long a presigned URL of storage_redirects stays valid
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -243,6 +244,16 @@ async def _stream_xet(state: State, file_hash: str, start: int, length: int) -> 
         await anyio.to_thread.run_sync(parts.close)
 
 
+def _storage_url(state: State, entry: TreeEntry) -> str | None:
+    """A presigned storage URL of an LFS file's bytes when ``storage_redirects`` is on and the
+    store has them whole (a file that only came through Xet is rebuilt by the hub)."""
+    if not (state.settings.storage_redirects and entry.lfs):
+        return None
+    if entry.xet_hash and not _blob_stored(state, entry.sha256):
+        return None
+    return state.store.blobs.presigned_url(entry.sha256, expires=REDIRECT_SECONDS)
+
+
 def _resolve(
     request: Request,
     state: State,
@@ -303,6 +314,12 @@ def _resolve(
         state.downloads is not None and start == 0 and request.headers.get("x-hf-download-counter") == "1"
     ):  # not when resuming
         state.downloads.add(repo.id)  # in memory; written in batches (hub/downloads.py)
+    location = _storage_url(state, entry)
+    if location is not None:
+        # As the public hub sends LFS files to its CDN: the client repeats its Range there.
+        for name in ("Content-Length", "Content-Range"):
+            headers.pop(name, None)
+        return Response(status_code=302, headers={**headers, "Location": location})
     body = (
         _stream_xet(state, entry.xet_hash, start, length)
         if entry.xet_hash and not _blob_stored(state, entry.sha256)
