@@ -384,10 +384,13 @@ def test_an_expired_xet_token_is_renewed_from_the_hub_route(
     stale = dataclasses.replace(tok, access_token="expired", expires=int(time.time()) - 10)
     relay.clear()
     dest = tmp_path / "w.bin"
+    done: list[int] = []  # what the progress bars are fed: bytes written, as they are
     xet_transfer.download(
-        stale, [xet_transfer.XetDownload(entry["xetHash"], entry["size"], dest)], on_progress=lambda *_: None
+        stale,
+        [xet_transfer.XetDownload(entry["xetHash"], entry["size"], dest)],
+        on_progress=lambda written, _received: done.append(written),
     )
-    assert dest.read_bytes() == weights.read_bytes()
+    assert dest.read_bytes() == weights.read_bytes() and sum(done) == entry["size"]
     renewed = [(r, t) for r, t in relay.tokens if "/xet-read-token/" in r]
     assert renewed and all(t == hub.token for _, t in renewed)
     assert "expired" not in {t for _, t in relay.tokens}

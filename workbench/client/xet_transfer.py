@@ -55,7 +55,7 @@ def _importable() -> bool:
         import hf_xet
     except ImportError:
         return False
-    return hasattr(hf_xet, "XetSession")  # hf_xet < 1.2 has only module-level functions
+    return hasattr(hf_xet, "XetSession")  # older hf_xet releases lack the session API
 
 
 def enabled() -> bool:
