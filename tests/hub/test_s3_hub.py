@@ -175,3 +175,5 @@ def test_a_storage_that_does_not_work_stops_the_start(
     assert ("bucket does not exist" if fault == "missing bucket" else "access denied") in log
     assert "Traceback" not in log, log
     assert "exited with 1" in str(failed.value)
+    init = h.cli("hub", "init", check=False)  # the once-only step before several processes start
+    assert init.returncode == 1 and "storage_url" in init.stderr and "Traceback" not in init.stderr

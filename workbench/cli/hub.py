@@ -95,6 +95,7 @@ def init(data: DataOpt = None, database_url: DbOpt = None, storage: StorageOpt =
     from workbench.hub.bootstrap import ensure_admin
 
     with open_store(data, database_url, storage, create=True) as (store, settings):
+        check_storage(settings)  # before the metric spaces are written to it
         url = settings.public_url or f"http://{settings.host}:{settings.port}"
         token = ensure_admin(store, settings, url=url)
         from workbench.hub.metric_spaces import ensure_metric_spaces
