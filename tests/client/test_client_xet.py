@@ -8,6 +8,7 @@ is read from there, and what the hub stored from its database and blob folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -198,8 +199,6 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -394,3 +393,37 @@ def test_an_expired_xet_token_is_renewed_from_the_hub_route(
     renewed = [(r, t) for r, t in relay.tokens if "/xet-read-token/" in r]
     assert renewed and all(t == hub.token for _, t in renewed)
     assert "expired" not in {t for _, t in relay.tokens}
+
+
+def test_without_hf_xet_uploads_and_downloads_take_git_lfs_and_plain_http(
+    hub: HubProcess, client: HubClient, weights: Path, tmp_path: Path
+) -> None:
+    """In a process where ``import hf_xet`` fails, the same upload goes over git-LFS and a
+    file stored through Xet comes back as plain bytes."""
+    import json
+    import subprocess
+    import sys
+
+    rid = _new_repo(client)
+    client.upload(rid, {"xet.bin": weights})
+    script = (
+        "import json, sys; sys.modules['hf_xet'] = None\n"
+        "from workbench.client import HubClient\n"
+        "url, token, rid, src, out = sys.argv[1:]\n"
+        "with HubClient(url, token, progress=False) as c:\n"
+        "    c.upload(rid, {'lfs.bin': open(src, 'rb').read()[::-1]})\n"
+        "    up = c.last_transfer_stats\n"
+        "    c.download(rid, ['xet.bin', 'lfs.bin'], local_dir=out)\n"
+        "    print(json.dumps([up, c.last_transfer_stats]))\n"
+    )
+    args = [hub.url, hub.token, rid, str(weights), str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    up, down = json.loads(done.stdout.strip().splitlines()[-1])
+    assert up["xet_files"] == 0 and up["bytes_uploaded"] == weights.stat().st_size
+    assert down["xet_files"] == 0 and down["files"] == 2
+    assert (tmp_path / "xet.bin").read_bytes() == weights.read_bytes()
+    assert (tmp_path / "lfs.bin").read_bytes() == weights.read_bytes()[::-1]
+    assert _blob_stored(hub, hashlib.sha256(weights.read_bytes()[::-1]).hexdigest())
