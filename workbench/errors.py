@@ -92,6 +92,14 @@ class Conflict(WorkbenchError):
     status = 409
 
 
+class PreconditionFailed(Conflict):
+    """The request was made against a state that is no longer current (a stale parent commit):
+    412, as the public hub answers, so the HF clients see the status they expect."""
+
+    code = "PreconditionFailed"
+    status = 412
+
+
 class IntegrityError(WorkbenchError, ValueError):
     """Declared hash or size does not match the bytes received."""
 
@@ -201,8 +209,9 @@ CODES: dict[str, type[WorkbenchError]] = {
         Conflict,
         "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
         "ExportFolderNotEmpty LastOrgAdmin MergeConflict PullRequestClosed PullRequestMerged "
-        "RefExists RepoExists RerunNotFinished StaleParentCommit ViewerNotReady",
+        "RefExists RepoExists RerunNotFinished ViewerNotReady",
     ),
+    **_codes(PreconditionFailed, "StaleParentCommit"),
 }
 
 _BY_STATUS: tuple[type[WorkbenchError], ...] = (
@@ -210,6 +219,7 @@ _BY_STATUS: tuple[type[WorkbenchError], ...] = (
     AuthenticationError,
     PermissionDenied,
     Conflict,
+    PreconditionFailed,
     PayloadTooLarge,
     RangeNotSatisfiable,
     MethodNotAllowed,

@@ -348,9 +348,9 @@ def test_stale_parent_commit(http: httpx.Client, repo_id: str) -> None:
     assert r.status_code == 200, r.text
     before = snapshot(http, repo_id)
     r = commit(http, repo_id, ndjson(header(parentCommit=first), file_line("two.txt", b"2")))
-    assert_error(r, 409, "StaleParentCommit", first, "retry")
+    assert_error(r, 412, "StaleParentCommit", first, "retry")
     r = commit(http, repo_id, ndjson(header(parentCommit=first[:7]), file_line("two.txt", b"2")))
-    assert_error(r, 409, "StaleParentCommit")
+    assert_error(r, 412, "StaleParentCommit")
     assert snapshot(http, repo_id) == before
     r = commit(http, repo_id, ndjson(header(parentCommit=before[0]), file_line("two.txt", b"2")))
     assert r.status_code == 200, r.text

@@ -159,7 +159,7 @@ def test_deletions_and_parent_commit(api: HfApi, repo_id: str) -> None:
             commit_message="late",
             parent_commit=base,
         )
-    assert err.value.response.status_code == 409
+    assert err.value.response.status_code == 412
     assert "late.txt" not in api.list_repo_files(repo_id)
     with pytest.raises(EntryNotFoundError):
         api.delete_file("missing.txt", repo_id)

@@ -1,7 +1,7 @@
 """Twenty clients commit to one branch at the same moment, on SQLite and on PostgreSQL.
 
 Without ``parent_commit`` every commit lands (the loser of a race is re-applied on the new
-head); with the same ``parent_commit`` exactly one lands and the others get 409, losing nothing.
+head); with the same ``parent_commit`` exactly one lands and the others get 412, losing nothing.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def race(h: HubProcess, repo_id: str, *, parent_commit: str | None) -> list[tupl
 
 
 def check(h: HubProcess, repo_id: str, results: list[tuple[int, str | int]]) -> list[int]:
-    """Every answer is 200 or 409 and every acknowledged commit is in history and tree."""
+    """Every answer is 200 or 412 (stale parent) and every acknowledged commit is in history and tree."""
     api = HfApi(endpoint=h.url, token=h.token)
     landed = [i for i, r in results if isinstance(r, str)]
-    assert all(r == 409 for _, r in results if not isinstance(r, str)), results
+    assert all(r == 412 for _, r in results if not isinstance(r, str)), results
     commits = {c.commit_id: c.title for c in api.list_repo_commits(repo_id)}
     files = set(api.list_repo_files(repo_id))
     for i, oid in results:
@@ -94,7 +94,7 @@ def test_concurrent_commits_with_same_parent(target: HubProcess) -> None:
     results = race(target, rid, parent_commit=head)
     landed = check(target, rid, results)
     assert len(landed) == 1, results
-    assert sum(1 for _, r in results if r == 409) == N - 1
+    assert sum(1 for _, r in results if r == 412) == N - 1
     history = api.list_repo_commits(rid)
     assert [c.commit_id for c in history][1] == head and len(history) == 2
 

@@ -6,11 +6,14 @@ knows nothing of earlier uploads except what the hub tells it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support.hub import HubProcess
+from tests.support.hub import HF_ENV, HubProcess
 
 
 def auth(token: str) -> dict[str, str]:
@@ -67,3 +70,29 @@ def stock_download(
     group.start_download_file(hf_xet.XetFileInfo(file_hash, size), str(dest))
     group.wait_to_finish()
     return dest.read_bytes()
+
+
+def lfs_upload(hub: HubProcess, repo_id: str, files: dict[str, bytes], work: Path) -> None:
+    """Upload with the stock client over git-LFS (HF_HUB_DISABLE_XET is read at import)."""
+    for name, data in files.items():
+        (work / name).write_bytes(data)
+    code = (
+        "import sys; from huggingface_hub import HfApi\n"
+        "api = HfApi()\n"
+        "for name in sys.argv[2:]:\n"
+        "    api.upload_file(path_or_fileobj=sys.argv[1] + '/' + name, path_in_repo=name, repo_id="
+        f"{repo_id!r})\n"
+    )
+    env = {
+        **os.environ,
+        **HF_ENV,
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": hub.token,
+        "HF_HOME": str(work / "hf"),
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(work), *files], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]

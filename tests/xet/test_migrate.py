@@ -7,8 +7,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.hub import HF_ENV, HubProcess
-from tests.xet.cas_client import auth, create_repo, stock_download, stock_upload
+from tests.support.hub import HubProcess
+from tests.xet.cas_client import auth, create_repo, lfs_upload, stock_download, stock_upload
 
 MiB = 1024 * 1024
 
@@ -27,32 +25,6 @@ def migrate_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess
     proc = HubProcess(tmp_path_factory.mktemp("migrate-hub")).start()
     yield proc
     proc.stop()
-
-
-def _lfs_upload(hub: HubProcess, repo_id: str, files: dict[str, bytes], work: Path) -> None:
-    """Upload with the stock client over git-LFS (HF_HUB_DISABLE_XET is read at import)."""
-    for name, data in files.items():
-        (work / name).write_bytes(data)
-    code = (
-        "import sys; from huggingface_hub import HfApi\n"
-        "api = HfApi()\n"
-        "for name in sys.argv[2:]:\n"
-        "    api.upload_file(path_or_fileobj=sys.argv[1] + '/' + name, path_in_repo=name, repo_id="
-        f"{repo_id!r})\n"
-    )
-    env = {
-        **os.environ,
-        **HF_ENV,
-        "HF_ENDPOINT": hub.url,
-        "HF_TOKEN": hub.token,
-        "HF_HOME": str(work / "hf"),
-        "HF_HUB_DISABLE_XET": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(work), *files], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
 
 
 def _xet_rows(hub: HubProcess) -> tuple[int, int]:
@@ -72,7 +44,7 @@ def test_lfs_files_join_xet_and_its_deduplication(migrate_hub: HubProcess, tmp_p
     repo_id = create_repo(migrate_hub, "lfs-era")
     weights = os.urandom(4 * MiB)
     small = os.urandom(300_000)
-    _lfs_upload(migrate_hub, repo_id, {"model.bin": weights, "small.bin": small}, tmp_path)
+    lfs_upload(migrate_hub, repo_id, {"model.bin": weights, "small.bin": small}, tmp_path)
     head = httpx.head(f"{migrate_hub.url}/{repo_id}/resolve/main/model.bin", headers=auth(migrate_hub.token))
     assert head.status_code == 200 and "X-Xet-Hash" not in head.headers
     assert _xet_rows(migrate_hub) == (0, 0)
@@ -118,10 +90,10 @@ def test_lfs_files_join_xet_and_its_deduplication(migrate_hub: HubProcess, tmp_p
 def test_a_second_repo_naming_the_file_is_linked(migrate_hub: HubProcess, tmp_path: Path) -> None:
     data = os.urandom(2 * MiB)
     first = create_repo(migrate_hub, "first", private=True)
-    _lfs_upload(migrate_hub, first, {"w.bin": data}, tmp_path)
+    lfs_upload(migrate_hub, first, {"w.bin": data}, tmp_path)
     assert _migrate(migrate_hub, "--repo", first)["files_migrated"] == 1
     second = create_repo(migrate_hub, "second")
-    _lfs_upload(migrate_hub, second, {"w.bin": data}, tmp_path)  # the blob exists: no upload
+    lfs_upload(migrate_hub, second, {"w.bin": data}, tmp_path)  # the blob exists: no upload
     head = httpx.head(f"{migrate_hub.url}/{second}/resolve/main/w.bin", headers=auth(migrate_hub.token))
     assert "X-Xet-Hash" not in head.headers  # not linked to the second repo yet
     report = _migrate(migrate_hub, "--repo", second)

@@ -15,6 +15,7 @@ import typer
 
 from workbench.cli.hub_accounts import org_app, token_app, user_app
 from workbench.cli.hub_admin import TableJsonOpt, iso_time, open_store, print_rows
+from workbench.cli.hub_backup import backup_command, restore_command
 from workbench.cli.hub_gc import gc_command
 from workbench.cli.hub_xet import xet_migrate_command
 from workbench.cli.options import DataOpt, DbOpt, StorageOpt, fail, settings_from
@@ -26,6 +27,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(org_app, name="org")
 app.command("gc")(gc_command)
 app.command("xet-migrate")(xet_migrate_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def check_storage(settings: HubSettings) -> None:

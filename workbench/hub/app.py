@@ -43,6 +43,7 @@ from workbench.hub.routes import (
     xet,
 )
 from workbench.hub.signing import Signer
+from workbench.hub.unnamespaced import missing_repo
 from workbench.store.paper_backfill import backfill_papers
 from workbench.store.search_index import reindex_pending
 from workbench.store.store import Store
@@ -196,6 +197,9 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        missing = missing_repo(request.url.path) if exc.status_code == 404 else None
+        if missing is not None:  # a bare repo name ("gpt2"), as the HF clients may ask for
+            return error_response(request, missing)
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
         err = WorkbenchError(str(exc.detail), code=code)
         err.status = exc.status_code

@@ -3,7 +3,7 @@
 A commit is applied in one database transaction: the new tree and commit rows are written,
 then the branch moves with a compare-and-swap on the commit it pointed at. Blobs were
 stored before (content-addressed, idempotent), so a crash at any point leaves every branch
-at a complete commit. A stale ``parent_commit`` gets 409 and changes nothing; without one,
+at a complete commit. A stale ``parent_commit`` gets 412 and changes nothing; without one,
 a commit that lost the race is re-applied on the new head.
 
 >>> result = create_commit(store, p, repo_key, "main", [DeleteFile("old.txt")],
@@ -25,6 +25,7 @@ from workbench.errors import (
     Conflict,
     EntryNotFound,
     InvalidRequest,
+    PreconditionFailed,
     RevisionNotFound,
 )
 from workbench.names import validate_path
@@ -216,7 +217,7 @@ def create_commit(
             s.refresh(ref)
             head = ref.commit_oid
             if parent_commit and not head.startswith(parent_commit.lower()):
-                raise Conflict(
+                raise PreconditionFailed(
                     f"The branch {resolved.name!r} moved: its head is {head}, not "
                     f"{parent_commit}. Fetch the new head and retry.",
                     code="StaleParentCommit",
@@ -258,7 +259,7 @@ def create_commit(
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 if parent_commit:
-                    raise Conflict(
+                    raise PreconditionFailed(
                         f"The branch {resolved.name!r} moved while committing; retry with the new head.",
                         code="StaleParentCommit",
                     )
