@@ -183,8 +183,8 @@ CODES: dict[str, type[WorkbenchError]] = {
         "LfsObjectMissing LoadFailed MalformedBody MalformedCommit MalformedShard "
         "MalformedXorb MissingDependency MissingField MissingParameter MissingParts "
         "MissingPin MissingVerification NoEnvironment NoModelClass NoSafeWeights NoSplits "
-        "NotABranch NotAModel NotANotebook NotAPullRequest NotAReproduction NotebookTooLarge "
-        "NotebookWithoutCellIds NothingToMerge NothingToUpload NotYourRerun PathConflict "
+        "NotABackup NotABranch NotAModel NotANotebook NotAPullRequest NotAReproduction "
+        "NotebookTooLarge NotebookWithoutCellIds NothingToMerge NothingToUpload NotYourRerun PathConflict "
         "QueryTimeout ReproductionPinsDiffer ReservedNamespace RunNotSucceeded "
         "SearchNotSupported StatusIsDerived StatusUnchanged SupplementNotFound "
         "TermSizeMismatch TitleTooLong UnknownSplit UnsafePath UnsafeProgram "
@@ -208,8 +208,8 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         Conflict,
         "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
-        "ExportFolderNotEmpty LastOrgAdmin MergeConflict PullRequestClosed PullRequestMerged "
-        "RefExists RepoExists RerunNotFinished ViewerNotReady",
+        "DestinationNotEmpty ExportFolderNotEmpty LastOrgAdmin MergeConflict PullRequestClosed "
+        "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
     ),
     **_codes(PreconditionFailed, "StaleParentCommit"),
 }
