@@ -117,7 +117,9 @@ def test_a_cached_load_follows_main_and_never_outlives_access(conn: wb.Connectio
         wb.load_dataset(rid, split="train")
 
 
-def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubProcess) -> None:
+def test_load_dataset_checks_what_it_downloaded(
+    conn: wb.Connection, hub: HubProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The Parquet files are hashed beside the conversion: a blob that is not what the hub's
     index names fails with IntegrityError and leaves neither the file nor its conversion; a
     check that never ran (a crash) has the next load download the file again."""
@@ -129,7 +131,10 @@ def test_load_dataset_checks_what_it_downloaded(conn: wb.Connection, hub: HubPro
 
     rid = unique("checked-ds")
     rows = [{"x": i, "s": f"row {i}"} for i in range(2000)]
-    commit = wb.publish_dataset({"train": rows}, rid).oid
+    # Over git-LFS, so that the file is one blob this test can damage (Xet keeps chunks).
+    with monkeypatch.context() as env:
+        env.setenv("HF_HUB_DISABLE_XET", "1")
+        commit = wb.publish_dataset({"train": rows}, rid).oid
     [entry] = [f for f in conn.client.list_files(rid, type="dataset") if f["path"].endswith(".parquet")]
     oid = entry["lfs"]["oid"]
     blob = hub.data / "blobs" / oid[:2] / oid[2:4] / oid  # BlobStore.key (a walk of the data
