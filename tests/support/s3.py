@@ -19,6 +19,7 @@ header-signed.
 from __future__ import annotations
 
 import argparse
+import atexit
 import calendar
 import json
 import os
@@ -116,6 +117,7 @@ class S3Server:
         cmd = [sys.executable, "-m", "tests.support.s3", "-p", str(self.port), "-H", "127.0.0.1"]
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        atexit.register(self.stop)  # a test run that dies leaves no server behind
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -152,6 +154,7 @@ class S3Server:
         return bucket
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
