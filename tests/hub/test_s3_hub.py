@@ -16,7 +16,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi, constants, hf_hub_download
 
-from tests.support.hub import HubProcess
+from tests.support.hub import HubProcess, free_port
 from tests.support.s3 import S3Bucket
 
 pytest_plugins = ["tests.support.s3_fixtures"]
@@ -158,7 +158,7 @@ def test_redirects_send_readers_to_presigned_s3_urls(
     assert r.status_code == 302 and httpx.get(r.headers["location"]).content == secret
 
 
-@pytest.mark.parametrize("fault", ["missing bucket", "wrong secret", "unknown key"])
+@pytest.mark.parametrize("fault", ["missing bucket", "wrong secret", "unknown key", "endpoint down"])
 def test_a_storage_that_does_not_work_stops_the_start(
     fault: str, s3_bucket: S3Bucket, tmp_path: Path
 ) -> None:
@@ -166,13 +166,15 @@ def test_a_storage_that_does_not_work_stops_the_start(
         "missing bucket": {"WORKBENCH_STORAGE_URL": f"s3://missing-{s3_bucket.name}/blobs"},
         "wrong secret": {"AWS_SECRET_ACCESS_KEY": "wrong"},
         "unknown key": {"AWS_ACCESS_KEY_ID": "AKIAWRONGWRONGWRONG"},
+        "endpoint down": {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{free_port()}"},
     }[fault]
     h = HubProcess(tmp_path / "hub", env=s3_bucket.hub_env(**env))
     with pytest.raises(RuntimeError) as failed:
         h.start()
     log = h.log_path.read_text()
     assert "storage_url" in log and "WORKBENCH_STORAGE_URL" in log
-    assert ("bucket does not exist" if fault == "missing bucket" else "access denied") in log
+    reason = {"missing bucket": "bucket does not exist", "endpoint down": "Could not connect"}
+    assert reason.get(fault, "access denied") in log
     assert "Traceback" not in log, log
     assert "exited with 1" in str(failed.value)
     init = h.cli("hub", "init", check=False)  # the once-only step before several processes start
