@@ -4,15 +4,15 @@
 an existing repo (every commit, not only those a branch, tag, pull-request or conversion ref
 reaches: a commit id stays addressable), every ``*sha256`` column of any other table (the
 viewer's search indexes, evaluation runs' executed notebooks, and whatever a later table
-adds), and the blobs of live Xet
-xorbs and shards. Commits of a deleted repo are dead (the repo row is gone), so its unique
-blobs become collectable. Xet rows have their own liveness: a Xet file is live while a live
-tree names its Xet hash, while it is young, or while a young shard registers it (an upload
-in progress registers its shard before the commit); a xorb while a live file's terms name it
-or it is young; a shard while one of its files is live or it is young. Dead Xet rows are
-deleted with their blobs. *Young* means created, or written to the blob store, after the
-mark began less the grace period, so with any grace nothing written after GC started is
-swept.
+adds), and the blobs of live Xet xorbs and shards. Commits of a deleted repo are dead (the
+repo row is gone), so its unique blobs become collectable. Xet rows have their own liveness:
+a Xet file is live while a live tree names its Xet hash, while it is young, or while a young
+shard registers it (an upload in progress registers its shard before the commit); a xorb
+while a live file's terms name it or it is young; a shard while one of its files is live, a
+live xorb's chunk in the global deduplication index names it (the index answers from it), or
+it is young. Dead Xet rows are deleted with their blobs. *Young* means created, or written
+to the blob store, after the mark began less the grace period, so with any grace nothing
+written after GC started is swept.
 
 **Sweep, and why a racing upload or commit cannot lose data.** The mark reads a snapshot;
 uploads and commits go on meanwhile. The dangerous case is content the hub already holds
@@ -36,14 +36,19 @@ branch row and holds new ones back):
 3. *Settle, then delete.* After ``settle`` seconds (the grace period, at most a minute),
    a trashed blob that some row names again is moved back; the rest is deleted for good.
 
-A request that checked a file's existence before step 2 and writes its row after step 3
-(more than ``settle`` seconds inside one request, between writing the bytes and writing the
-commit) is the one case this design does not cover without help from the commit path; a
-commit path that re-checks the file under the lock when it writes a missing ``blobs`` row
-closes it. A GC that dies between steps leaves files in ``gc-trash/``: the next run first
-puts them all back, then decides again. Only one GC runs at a time, across processes and
-machines: a lock row in ``meta`` with a heartbeat (a lock whose holder stopped beating for
-ten minutes is taken over).
+What this does not cover without help from the commit path: a request that checked a
+file's existence before step 2 and writes its row after step 3 (more than ``settle``
+seconds inside one request, between storing the bytes and writing the commit); and a Xet
+commit, which looks its files up before its transaction, racing step 1 in the milliseconds
+between the two for a file that looked dead (registered before the grace period, named by no
+live tree, its shard re-sent byte for byte so that no young shard row vouches for it). A
+commit path that re-checks in its transaction the file of a ``blobs`` row it had to write,
+and the ``xet_files`` row of each Xet file it names, closes both.
+
+A GC that dies between steps leaves files in ``gc-trash/``: the next run first puts them
+all back, then decides again. Only one GC runs at a time, across processes and machines: a
+lock row in ``meta`` with a heartbeat (a lock whose holder stopped beating for ten minutes
+is taken over).
 
 >>> report = collect(Store.open(HubSettings(data_dir="/tmp/wb")), grace=3600)  # doctest: +SKIP
 >>> report.blobs_freed, report.bytes_freed                                  # doctest: +SKIP
@@ -58,7 +63,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -207,7 +212,14 @@ def _live_commits(s: Session) -> Iterator[tuple[str, str]]:
     yield from s.execute(select(m.Commit.oid, m.Commit.tree_hash).join(m.Repo, m.Repo.id == m.Commit.repo_id))
 
 
-def _mark_commits(s: Session, mark: _Mark, commits: Iterable[tuple[str, str]], *, progress: bool) -> None:
+def _mark_commits(
+    s: Session,
+    mark: _Mark,
+    commits: Iterable[tuple[str, str]],
+    *,
+    progress: bool,
+    beat: Callable[[], None] = lambda: None,
+) -> None:
     new_trees: set[str] = set()
     for oid, tree_hash in commits:
         if oid not in mark.commits:
@@ -216,6 +228,7 @@ def _mark_commits(s: Session, mark: _Mark, commits: Iterable[tuple[str, str]], *
                 new_trees.add(tree_hash)
     seen = set()
     for key, entries in progress_bar(tree_rows(s, new_trees), progress, "trees"):
+        beat()  # a big hub's mark outlasts the lock's staleness limit
         seen.add(key)
         try:
             tree = parse_tree(key, entries)
@@ -294,8 +307,10 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDe
     return dead
 
 
-def _mark(s: Session, store: Store, mark: _Mark, cutoff: datetime, *, progress: bool) -> _XetDead:
-    _mark_commits(s, mark, _live_commits(s), progress=progress)
+def _mark(
+    s: Session, store: Store, mark: _Mark, cutoff: datetime, lock: GcLock, *, progress: bool
+) -> _XetDead:
+    _mark_commits(s, mark, _live_commits(s), progress=progress, beat=lock.heartbeat)
     _mark_references(s, mark)
     return _mark_xet(s, store, mark, cutoff)
 
@@ -328,8 +343,11 @@ def _trash_key(store: Store, sha: str) -> str:
 
 def _move(store: Store, src: str, dest: str) -> None:
     if store.blobs.local:
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        os.replace(src, dest)
+        try:
+            os.replace(src, dest)
+        except FileNotFoundError:  # the destination's folder, made on first use
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            os.replace(src, dest)
     else:
         store.blobs.fs.mv(src, dest)
 
@@ -367,8 +385,8 @@ def _named(s: Session, shas: Collection[str]) -> set[str]:
     wanted = sorted(shas)
     found: set[str] = set()
     for col in [*_ROW_COLUMNS, *_reference_columns()]:
-        for i in range(0, len(wanted), 500):
-            found.update(v for (v,) in s.execute(select(col).where(col.in_(wanted[i : i + 500])).distinct()))
+        for i in range(0, len(wanted), BATCH):
+            found.update(v for (v,) in s.execute(select(col).where(col.in_(wanted[i : i + BATCH]))))
     return found
 
 
@@ -408,9 +426,10 @@ def collect(
         cutoff_ts = time.time() - grace
         mark = _Mark()
         with snapshot(store) as s:
-            dead_xet = _mark(s, store, mark, cutoff, progress=progress)
+            _mark(s, store, mark, cutoff, lock, progress=progress)  # Xet: judged again in step 1
         candidates: dict[str, int] = {}
         for sha in progress_bar(store.blobs.iter_all(), progress, "blobs"):
+            lock.heartbeat()
             report.stored_blobs += 1
             if sha in mark.blobs:
                 report.live_blobs += 1
