@@ -35,11 +35,13 @@ OLD = time.time() - 2 * 3600
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw:DeprecationWarning")
 
 
-@pytest.fixture
-def hub_and_store(hub_factory) -> Iterator[tuple[HubProcess, Store]]:  # type: ignore[no-untyped-def]
-    """A hub of its own (nothing else in it) and the store of its data folder, opened here."""
-    h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"})
-    store = Store.open(HubSettings(data_dir=h.data, write_user_config=False))
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hub_and_store(request: pytest.FixtureRequest, hub_factory) -> Iterator[tuple[HubProcess, Store]]:  # type: ignore[no-untyped-def]
+    """A hub of its own (nothing else in it) on SQLite or a fresh PostgreSQL database, and the
+    store of its data folder and database, opened here as ``workbench hub gc`` opens it."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"}, database_url=url)
+    store = Store.open(HubSettings(data_dir=h.data, database_url=url, write_user_config=False))
     yield h, store
     store.close()
 
