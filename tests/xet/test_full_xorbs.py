@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from tests.support.hub import HubProcess
-from tests.xet.test_cas import _auth, _repo, _token
+from tests.xet.cas_client import auth, create_repo
+from tests.xet.test_cas import _token
 from workbench.xet.hashing import chunk_hash, hash_to_hex, xorb_hash
 from workbench.xet.xorb import MAX_XORB_SIZE, parse_xorb
 
@@ -44,16 +45,16 @@ def test_a_full_xorb_of_random_chunks_is_accepted(hub: HubProcess) -> None:
     name, body = full_xorb()
     assert len(body) > MAX_XORB_SIZE
     assert len(parse_xorb(body).chunks) == MAX_XORB_SIZE // CHUNK
-    repo_id = _repo(hub, "full-xorb")
+    repo_id = create_repo(hub, "full-xorb")
     token = str(_token(hub, repo_id, "write")["accessToken"])
-    r = httpx.post(f"{hub.url}/v1/xorbs/default/{name}", headers=_auth(token), content=body, timeout=120)
+    r = httpx.post(f"{hub.url}/v1/xorbs/default/{name}", headers=auth(token), content=body, timeout=120)
     assert r.status_code == 200, r.text
     assert r.json() == {"was_inserted": True}
 
 
 def test_a_body_past_the_serialized_limit_is_refused(hub: HubProcess) -> None:
-    repo_id = _repo(hub, "too-big-xorb")
+    repo_id = create_repo(hub, "too-big-xorb")
     token = str(_token(hub, repo_id, "write")["accessToken"])
     body = b"\x00" * (MAX_XORB_SIZE + 2 * 1024 * 1024)
-    r = httpx.post(f"{hub.url}/v1/xorbs/default/{'0' * 64}", headers=_auth(token), content=body, timeout=120)
+    r = httpx.post(f"{hub.url}/v1/xorbs/default/{'0' * 64}", headers=auth(token), content=body, timeout=120)
     assert r.status_code == 413, r.text

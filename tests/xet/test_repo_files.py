@@ -201,7 +201,8 @@ def test_fsck_knows_xet_files_xorbs_and_shards(hub_factory) -> None:  # type: ig
     import sqlite3
 
     with sqlite3.connect(h.data / "hub.sqlite") as conn:
-        (xorb_blob,) = conn.execute("select blob_sha256 from xet_xorbs").fetchone()
+        (xorb_hash, xorb_blob) = conn.execute("select hash, blob_sha256 from xet_xorbs").fetchone()
+    assert xorb_blob == xorb_hash  # named by the hash just verified, not a second hash of it
     path = h.data / "blobs" / xorb_blob[:2] / xorb_blob[2:4] / xorb_blob
     damaged = bytearray(path.read_bytes())
     damaged[100] ^= 0xFF

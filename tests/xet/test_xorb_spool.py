@@ -17,7 +17,8 @@ from huggingface_hub import HfApi
 
 from tests.support.hub import HubProcess
 from tests.support.memory import PeakRss
-from tests.xet.test_cas import _auth, _repo, _token, _xorb_count
+from tests.xet.cas_client import auth, create_repo
+from tests.xet.test_cas import _token, _xorb_count
 from tests.xet.xet_local import upload_locally
 from workbench.xet.xorb import MAX_XORB_BODY, parse_xorb
 
@@ -28,19 +29,19 @@ def _spooled(hub: HubProcess) -> list[str]:
 
 def test_no_temporary_file_outlives_a_xorb_upload(hub_factory, tmp_path: Path) -> None:
     hub: HubProcess = hub_factory()
-    repo_id = _repo(hub, "xet-spool")
+    repo_id = create_repo(hub, "xet-spool")
     token = str(_token(hub, repo_id, "write")["accessToken"])
     name, body = next(iter(upload_locally(os.urandom(300_000), tmp_path / "cas").xorbs.items()))
     url = f"{hub.url}/v1/xorbs/default"
-    r = httpx.post(f"{url}/{name[::-1]}", headers=_auth(token), content=body)
+    r = httpx.post(f"{url}/{name[::-1]}", headers=auth(token), content=body)
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "IntegrityError"
-    r = httpx.post(f"{url}/{name}", headers=_auth(token), content=parse_xorb(body).data[:-5])
+    r = httpx.post(f"{url}/{name}", headers=auth(token), content=parse_xorb(body).data[:-5])
     assert r.status_code == 400 and r.headers["X-Error-Code"] == "MalformedXorb"
-    r = httpx.post(f"{url}/{name}", headers=_auth(token), content=b"\x00" * (MAX_XORB_BODY + 1))
+    r = httpx.post(f"{url}/{name}", headers=auth(token), content=b"\x00" * (MAX_XORB_BODY + 1))
     assert r.status_code == 413
     assert _xorb_count(hub) == 0 and _spooled(hub) == []
     for inserted in (True, False):
-        r = httpx.post(f"{url}/{name}", headers=_auth(token), content=body)
+        r = httpx.post(f"{url}/{name}", headers=auth(token), content=body)
         assert r.status_code == 200 and r.json() == {"was_inserted": inserted}
         assert _spooled(hub) == []
     assert _xorb_count(hub) == 1

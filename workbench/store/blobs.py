@@ -245,14 +245,14 @@ class BlobStore:
         *,
         expected_sha256: str | None = None,
         expected_size: int | None = None,
-        known_sha256: str | None = None,
+        key: str | None = None,
     ) -> BlobInfo:
         """Hash a finished temporary file in ``tmp_dir`` and move it into place, consuming it.
 
         One read pass and a rename instead of :meth:`ingest_file`'s copy: for a 1 GiB
-        multipart upload that is 1 GiB less to write and fsync. ``known_sha256`` is a digest
-        the caller computed itself from the same bytes (a client's claim goes in
-        ``expected_sha256``): the file is then not read again.
+        multipart upload that is 1 GiB less to write and fsync. With ``key`` (64 hex digits)
+        the file is kept under that name unread: for content the caller has verified by a hash
+        of its own, such as a xorb by its Xet hash (``BlobInfo.sha256`` is then that key).
         """
         try:
             size = path.stat().st_size
@@ -262,11 +262,11 @@ class BlobStore:
                 )
             sha = hashlib.sha256()
             with open(path, "rb") as f:
-                while known_sha256 is None and (chunk := f.read(CHUNK)):
+                while key is None and (chunk := f.read(CHUNK)):
                     sha.update(chunk)
                 if self.durable and self.local:
                     os.fsync(f.fileno())
-            digest = known_sha256 or sha.hexdigest()
+            digest = key or sha.hexdigest()
             if expected_sha256 is not None and digest != expected_sha256:
                 raise IntegrityError(
                     f"Hash mismatch: declared sha256 {expected_sha256}, received content hashes to {digest}.",

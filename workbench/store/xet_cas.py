@@ -1,8 +1,9 @@
 """The Xet CAS in the store: verified xorbs, files registered by shards, reconstructions.
 
 A xorb is accepted only after its hash is recomputed from its chunks; its chunk records go
-to the blob store (keyed by their SHA-256, like every blob) and its chunk table to
-``xet_xorbs``. A shard registers files only when every term names a stored xorb, a chunk
+to the blob store, under the xorb's (hex) hash rather than a SHA-256, and its chunk table to
+``xet_xorbs`` (``blob_sha256`` names that blob; xorbs stored by earlier versions are under
+the SHA-256 of their records). A shard registers files only when every term names a stored xorb, a chunk
 range inside it, the right size and verification hash, and when the file's Xet hash,
 recomputed from the chunks, is the one the shard claims: a client cannot register a file
 whose bytes it does not have. Nothing is written before all checks pass.
@@ -99,7 +100,9 @@ def register_xorb(store: Store, path: Path, expected: bytes) -> bool:
             index = scan_xorb(f, os.fstat(f.fileno()).st_size)
         verify_xorb(index, expected)
         os.truncate(path, index.size)  # drop an older client's footer; a no-op without one
-        blob = store.blobs.adopt_file(path, expected_size=index.size, known_sha256=index.sha256)
+        # Kept under its Xet hash, just verified from every chunk: a SHA-256 of the same bytes
+        # would cost the hub as much CPU again and prove nothing more.
+        blob = store.blobs.adopt_file(path, expected_size=index.size, key=name)
     finally:
         path.unlink(missing_ok=True)
     with store.write() as s:

@@ -13,10 +13,9 @@ are offsets into them).
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from workbench.errors import IntegrityError, InvalidRequest
 from workbench.xet.compression import decompress
@@ -54,7 +53,6 @@ class XorbIndex:
 
     size: int  # bytes of chunk records, footer excluded
     chunks: tuple[XorbChunk, ...]
-    sha256: str  # hex SHA-256 of those records: the key the blob store keeps them under
 
     @property
     def hash(self) -> bytes:
@@ -79,7 +77,7 @@ def _u24(raw: bytes) -> int:
 class _Window:
     """Sequential reads of a xorb file through a buffer of about ``_SCAN_BATCH`` bytes."""
 
-    def __init__(self, f: BinaryIO) -> None:
+    def __init__(self, f: IO[bytes]) -> None:
         self.f = f
         self.buf = b""
         self.base = 0  # offset in the file of buf[0]
@@ -92,7 +90,7 @@ class _Window:
         return self.buf[pos - self.base : pos - self.base + n]
 
 
-def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
+def scan_xorb(f: IO[bytes], length: int) -> XorbIndex:
     """Walk a serialized xorb of ``length`` bytes in ``f``, decompressing and hashing each chunk.
 
     Only a batch of records and the per-chunk facts are held at a time, never the whole xorb.
@@ -108,7 +106,6 @@ def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
     chunks: list[XorbChunk] = []
     pending: list[tuple[int, int, int]] = []  # offset, record length, size: awaiting their hash
     contents: list[bytes] = []
-    records = hashlib.sha256()  # hashed as they are walked, so the blob store need not reread them
     held = 0
 
     def hash_pending() -> None:
@@ -141,9 +138,7 @@ def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
                 f"{length - pos - CHUNK_HEADER_LEN} remain"
             )
         pending.append((pos, CHUNK_HEADER_LEN + compressed, size))
-        record = window.at(pos, CHUNK_HEADER_LEN + compressed)
-        records.update(record)
-        contents.append(_decode(record, pos))
+        contents.append(_decode(window.at(pos, CHUNK_HEADER_LEN + compressed), pos))
         held += size
         if held >= _SCAN_BATCH:
             hash_pending()
@@ -152,10 +147,10 @@ def scan_xorb(f: BinaryIO, length: int) -> XorbIndex:
     if not chunks:
         raise _malformed("a xorb holds at least one chunk")
     last = chunks[-1]
-    return XorbIndex(size=last.offset + last.record_len, chunks=tuple(chunks), sha256=records.hexdigest())
+    return XorbIndex(size=last.offset + last.record_len, chunks=tuple(chunks))
 
 
-def _check_footer(f: BinaryIO, start: int, length: int) -> None:
+def _check_footer(f: IO[bytes], start: int, length: int) -> None:
     """A footer must run to the end, its last 4 bytes giving its own length."""
     if length - start < len(FOOTER_IDENT) + 4:
         raise _malformed("xorb footer truncated")
@@ -193,7 +188,7 @@ def parse_xorb(body: bytes) -> ParsedXorb:
     InvalidRequest: a xorb holds at least one chunk
     """
     index = scan_xorb(io.BytesIO(body), len(body))
-    return ParsedXorb(size=index.size, chunks=index.chunks, sha256=index.sha256, data=body[: index.size])
+    return ParsedXorb(size=index.size, chunks=index.chunks, data=body[: index.size])
 
 
 def verify_xorb(parsed: XorbIndex, expected: bytes) -> None:
