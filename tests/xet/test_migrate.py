@@ -80,6 +80,14 @@ def test_lfs_files_join_xet_and_its_deduplication(migrate_hub: HubProcess, tmp_p
     _files, after = _xet_rows(migrate_hub)
     assert after - before < len(edited) // 10
 
+    # Garbage collection keeps the Xet version while a commit names the file (it frees only
+    # the fine-tune, uploaded above but never committed).
+    gc = migrate_hub.cli("hub", "gc", "--grace", "0", "--json")
+    assert json.loads(gc.stdout)["xet_files_freed"] == 1
+    head = httpx.head(f"{migrate_hub.url}/{repo_id}/resolve/main/model.bin", headers=auth(migrate_hub.token))
+    assert head.headers["X-Xet-Hash"] == xet_hash
+    assert stock_download(migrate_hub, repo_id, xet_hash, len(weights), tmp_path / "again.bin") == weights
+
     # Again: nothing left to do; fsck is clean.
     again = _migrate(migrate_hub)
     assert again["candidates"] == 0 and again["files_migrated"] == 0

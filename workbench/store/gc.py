@@ -280,8 +280,13 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDe
         live_files |= files_of[sha] or set()
     dead = _XetDead()
     live_xorbs: set[str] = set()
-    for name, terms, created in s.execute(select(m.XetFile.hash, m.XetFile.terms, m.XetFile.created_at)):
-        if name in live_files or created > cutoff:
+    f = m.XetFile
+    for name, terms, created, sha256, verified in s.execute(
+        select(f.hash, f.terms, f.created_at, f.sha256, f.sha256_verified)
+    ):
+        # A verified Xet version of a file stored whole (workbench hub xet-migrate) lives as
+        # long as a live tree names that file by its SHA-256.
+        if name in live_files or created > cutoff or (verified and sha256 in mark.blobs):
             live_files.add(name)
             live_xorbs.update(str(t[0]) for t in terms)
         else:
