@@ -45,6 +45,24 @@ def read_bytes(store: Store, entry: TreeEntry) -> bytes:
     return store.blobs.read(entry.sha256)
 
 
+def read_range(store: Store, entry: TreeEntry, start: int, end: int) -> bytes:
+    """Bytes ``[start, end)`` of the file, clipped to its size: a header or a footer without
+    the rest (a Xet file rebuilds only the chunks that hold the range).
+
+    >>> read_range(store, entry, entry.size - 8, entry.size)[-4:]   # doctest: +SKIP
+    b'PAR1'
+    """
+    end = min(end, entry.size)
+    if start < 0 or start >= end:
+        return b""
+    if _xet_only(store, entry):
+        assert entry.xet_hash is not None
+        return b"".join(xet_cas.iter_file_bytes(store, entry.xet_hash, start, end - 1))
+    with store.blobs.open(entry.sha256) as f:
+        f.seek(start)
+        return f.read(end - start)
+
+
 def local_path(store: Store, entry: TreeEntry) -> Path | None:
     """A path of the file on this machine when the blob store keeps it whole there."""
     return None if _xet_only(store, entry) else store.blobs.local_path(entry.sha256)
