@@ -15,7 +15,10 @@ import pytest
 
 from tests.support.hub import HubProcess
 from tests.support.postgres import PostgresServer, create_database
+from tests.support.s3 import S3Server
 from tests.xet.cas_client import auth, create_repo, lfs_upload
+
+pytest_plugins = ["tests.support.s3_fixtures"]
 
 MiB = 1024 * 1024
 
@@ -137,18 +140,29 @@ def test_backup_refuses_a_folder_that_is_not_a_backup(hub_factory: Any, tmp_path
 
 
 @pytest.mark.postgres
-def test_backup_and_restore_on_postgresql(postgres_server: PostgresServer, tmp_path: Path) -> None:
+@pytest.mark.s3
+def test_backup_and_restore_on_postgresql_and_s3(
+    postgres_server: PostgresServer, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """A team's hub (PostgreSQL, blobs in a bucket) backed up into a bucket and restored into
+    another database and another bucket."""
     source_db = create_database(postgres_server, "t_backup_source")
-    hub = HubProcess(tmp_path / "pg-hub", database_url=source_db).start()
+    source_bucket = s3_server.create_bucket("wb-backup-source")
+    backups = s3_server.create_bucket("wb-backups")
+    dest = f"s3://{backups.name}/hub"
+    hub = HubProcess(tmp_path / "pg-hub", database_url=source_db, env=source_bucket.hub_env()).start()
     try:
         repo_id, files = _fill(hub, tmp_path)
-        info = _backup(hub, tmp_path / "pg-backup")
-        assert info["database"] == "postgresql"
+        info = _backup(hub, dest)
+        assert info["database"] == "postgresql" and info["blobs_copied"] == info["blobs"] > 0
     finally:
         hub.stop()
+    assert any(k.startswith("hub/snapshots/") for k in backups.keys())
     target_db = create_database(postgres_server, "t_backup_target")
-    restored = HubProcess(tmp_path / "pg-restored", database_url=target_db)
-    restored.cli("hub", "restore", str(tmp_path / "pg-backup"))
+    target_bucket = s3_server.create_bucket("wb-backup-target")
+    restored = HubProcess(tmp_path / "pg-restored", database_url=target_db, env=target_bucket.hub_env())
+    restored.cli("hub", "restore", dest)
+    assert len(target_bucket.keys()) == info["blobs"]
     fsck = restored.cli("hub", "fsck", check=False)
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     restored.start()
@@ -157,5 +171,5 @@ def test_backup_and_restore_on_postgresql(postgres_server: PostgresServer, tmp_p
     finally:
         restored.stop()
     # The target now holds a hub: a second restore into it is refused.
-    again = restored.cli("hub", "restore", str(tmp_path / "pg-backup"), check=False)
+    again = restored.cli("hub", "restore", dest, check=False)
     assert again.returncode == 1 and "not empty" in again.stderr
