@@ -22,6 +22,7 @@ from typing import Any
 import psutil
 
 from bench import busy_hub, concurrency, transfer
+from bench import diffs as diffs_bench
 from bench import discussions as discussions_bench
 from bench import evals as evals_bench
 from bench import gc as gc_bench
@@ -48,6 +49,7 @@ BENCHMARKS = (
     "lab",
     "xet",
     "gc",
+    "diffs",
 )
 
 
@@ -174,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         results += xet_bench.run(args.work / "xet", args.size_mib * MiB)
     if "gc" in only:
         results += gc_bench.run(args.work / "gc", blobs=args.gc_blobs)
+    if "diffs" in only:
+        results += diffs_bench.run(args.work / "diffs")
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()
