@@ -209,11 +209,17 @@ def test_parquet_schema_and_rows(hub, api, tmp_path: Path) -> None:  # type: ign
     ).oid
     answer = _compare(hub, repo, first, second, kind="datasets")
     diff = _by_path(answer, "data/train.parquet")
+    columns = {"added": [{"name": "score", "type": "double"}], "removed": [], "retyped": []}
     assert diff == {
         "kind": "parquet",
-        "columns": {"added": [{"name": "score", "type": "double"}], "removed": [], "retyped": []},
+        "columns": columns,
         "rows": {"old": 200_000, "new": 250_000},
+        "config": "default",
+        "split": "train",
     }
+    assert answer["splits"] == [
+        {"config": "default", "split": "train", "rowsChange": 50_000, "columns": columns}
+    ]
     assert answer["bytesRead"] < (a.stat().st_size + b.stat().st_size) // 4
 
     api.upload_file(
@@ -271,3 +277,22 @@ def test_plain_compare_reads_nothing(hub, api, repo_id: str, tmp_path: Path) -> 
     )
     assert r.status_code == 200
     assert "bytesRead" not in r.json() and "structured" not in r.json()["files"][0]
+
+
+def test_pull_request_diff_through_compare(hub, api, repo_id: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A PR's structured diff: compare its fork point with its head, both from its details."""
+    a, b = _checkpoints(tmp_path)
+    api.upload_file(path_or_fileobj=str(a), path_in_repo="model.safetensors", repo_id=repo_id)
+    info = api.upload_file(
+        path_or_fileobj=str(b), path_in_repo="model.safetensors", repo_id=repo_id, create_pr=True
+    )
+    num = int(info.pr_url.rsplit("/", 1)[1])
+    details = httpx.get(
+        f"{hub.url}/api/models/{repo_id}/discussions/{num}", headers={"Authorization": f"Bearer {hub.token}"}
+    ).json()
+    changes = details["changes"]
+    _assert_named(_by_path(_compare(hub, repo_id, changes["baseOid"], changes["head"]), "model.safetensors"))
+    # the PR's ref names the same head
+    _assert_named(
+        _by_path(_compare(hub, repo_id, changes["baseOid"], f"refs%2Fpr%2F{num}"), "model.safetensors")
+    )

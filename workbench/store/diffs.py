@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from workbench.errors import InvalidRequest
+from workbench.errors import InvalidRequest, NotFound
 from workbench.repocard import README, split_card
 from workbench.store import contents, xet_cas
+from workbench.store.readme import MAX_CARD_BYTES
 from workbench.store.store import Store
 from workbench.store.trees import TreeEntry
 
@@ -40,7 +41,6 @@ KiB, MiB = 1024, 1024 * 1024
 DEFAULT_VALUE_BYTES = 512 * KiB  # tensor bytes a diff may read unless asked for values
 MAX_VALUE_BYTES = 1024 * MiB  # ... and when asked (``values=1``)
 MAX_HEADER = 100 * MiB  # safetensors' own limit
-MAX_CARD = 1 * MiB
 MAX_FILES = 100  # files one comparison diffs structurally; the rest get a notice
 PIECE = 4 * MiB  # tensors are compared a piece at a time, so memory stays bounded
 # bits per element of each safetensors dtype; numpy's reading where numpy has one
@@ -278,6 +278,8 @@ class StructuredDiff:
         if old.xet_hash is None or new.xet_hash is None:
             return None
         ca, cb = self._chunk_map(old.xet_hash), self._chunk_map(new.xet_hash)
+        if ca is None or cb is None:
+            return None
         (fa, la), (fb, lb) = ca.cover(a.start, a.end), cb.cover(b.start, b.end)
         if a.start - ca.starts[fa] == b.start - cb.starts[fb] and ca.hashes[fa:la] == cb.hashes[fb:lb]:
             return True
@@ -292,9 +294,12 @@ class StructuredDiff:
             return None
         return all(self.read(old, *x) == self.read(new, *y) for x, y in zip(edges_a, edges_b, strict=True))
 
-    def _chunk_map(self, xet_hash: str) -> ChunkMap:
+    def _chunk_map(self, xet_hash: str) -> ChunkMap | None:
         if xet_hash not in self._chunks:
-            plan = xet_cas.reconstruct(self.store, xet_hash, repo_id=None, byte_range=None)
+            try:
+                plan = xet_cas.reconstruct(self.store, xet_hash, repo_id=None, byte_range=None)
+            except NotFound:  # a Xet hash without its chunks: the blob is read instead
+                return None
             starts, hashes, pos = [], [], 0
             for term in plan.terms:
                 for chunk in term.xorb.chunks[term.start : term.end]:
@@ -355,8 +360,10 @@ class StructuredDiff:
     # -- cards ------------------------------------------------------------------------------
     def _card(self, old: TreeEntry | None, new: TreeEntry | None) -> dict[str, Any]:
         metas = []
-        for entry in (old, new):
-            text = "" if entry is None else self.read(entry, 0, MAX_CARD).decode("utf-8", "replace")
+        for entry in (old, new):  # a README over MAX_CARD_BYTES has no metadata, as in card_at
+            text = ""
+            if entry is not None and entry.size <= MAX_CARD_BYTES:
+                text = self.read(entry, 0, entry.size).decode("utf-8", "replace")
             metas.append(split_card(text)[0])
         return {"fields": field_changes(metas[0], metas[1])}
 

@@ -12,7 +12,11 @@ from workbench.store import models as m
 from workbench.store.access import readable_repo
 from workbench.store.commits import diff_trees
 from workbench.store.diffs import DEFAULT_VALUE_BYTES, MAX_VALUE_BYTES, StructuredDiff
+from workbench.store.readme import card_at
 from workbench.store.refs import resolve_revision
+from workbench.store.store import Store
+from workbench.store.trees import Tree
+from workbench.viewer.layout import LayoutError, plan_layout
 
 router = APIRouter(tags=["workbench"])
 
@@ -65,8 +69,42 @@ def compare(
             body = diff.file(c.path, c.old, c.new)
             if body is not None:
                 doc["structured"] = body
+        if key.type == "dataset":
+            out["splits"] = split_changes(store, trees, files)
         out["bytesRead"] = diff.bytes_read
     return out
+
+
+def split_changes(store: Store, trees: list[Tree], files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per split of a dataset (as ``datasets`` lays the files out on either side), the change
+    in rows and the column changes of its Parquet files; each file's diff gets its split."""
+    where: dict[str, tuple[str, str]] = {}
+    for tree in trees:  # the old layout first: a file on both sides takes the new one's split
+        try:
+            layout = plan_layout(tree, card_at(store, tree), tmp_dir=store.blobs.tmp_dir)
+        except (LayoutError, OSError):
+            continue
+        where |= {e.path: (c.name, sp.split) for c in layout for sp in c.splits for e in sp.files}
+    splits: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in files:
+        body = doc.get("structured") or {}
+        if body.get("kind") != "parquet" or "rows" not in body or doc["path"] not in where:
+            continue
+        config, split = where[doc["path"]]
+        body |= {"config": config, "split": split}
+        acc = splits.setdefault(
+            (config, split),
+            {
+                "config": config,
+                "split": split,
+                "rowsChange": 0,
+                "columns": {"added": [], "removed": [], "retyped": []},
+            },
+        )
+        acc["rowsChange"] += (body["rows"]["new"] or 0) - (body["rows"]["old"] or 0)
+        for change, cols in body["columns"].items():
+            acc["columns"][change] += [c for c in cols if c not in acc["columns"][change]]
+    return list(splits.values())
 
 
 @router.get("/api/health", summary="Liveness and version")
