@@ -21,10 +21,11 @@ def test_gc_command(hub_factory) -> None:  # type: ignore[no-untyped-def]
     upload_lfs(h, "admin/gc", orphan)  # uploaded, never committed
 
     r = h.cli("hub", "gc", "--help")
-    assert all(opt in r.stdout for opt in ("--grace", "--dry-run", "--json"))
+    assert all(opt in r.stdout for opt in ("--grace", "--xet-grace", "--dry-run", "--json"))
 
-    r = h.cli("hub", "gc", "--grace", "0", "--dry-run", "--json", "--data", str(h.data))
+    r = h.cli("hub", "gc", "--grace", "0", "--xet-grace", "1d", "--dry-run", "--json", "--data", str(h.data))
     report = json.loads(r.stdout)
+    assert (report["grace_s"], report["xet_grace_s"]) == (0, 86400)
     assert report["dry_run"] and (report["blobs_freed"], report["bytes_freed"]) == (1, len(orphan))
     assert blob_path(h, orphan).exists()
 

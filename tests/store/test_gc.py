@@ -170,11 +170,14 @@ def test_deleting_a_repo_frees_its_unique_blobs_and_xet_objects(hub_and_store) -
     assert (nothing.blobs_freed, nothing.xet_files_freed, nothing.xorbs_freed) == (0, 0, 0)
 
     api.delete_repo("admin/doomed")
-    report = collect(store, grace=0)
+    kept = collect(store, grace=0)  # xorbs stay for the uploader's hf_xet cache (21 days)
+    assert (kept.xet_files_freed, kept.xorbs_freed, kept.shards_freed) == (1, 0, 0)
+    assert all(store.blobs.exists(sha) for sha in xorbs.values())
+    report = collect(store, grace=0, xet_grace=0)
     assert not blob_path(h, unique).exists()
     assert blob_path(h, shared).exists()
-    assert (report.xet_files_freed, report.xorbs_freed, report.shards_freed) == (1, len(xorbs), len(shards))
-    assert report.blobs_freed == 1 + len(xorbs) + len(shards)
+    assert (report.xet_files_freed, report.xorbs_freed, report.shards_freed) == (0, len(xorbs), len(shards))
+    assert kept.blobs_freed + report.blobs_freed == 1 + len(xorbs) + len(shards)
     with store.read() as s:
         assert s.get(m.XetFile, entry.xet_hash) is None
         assert s.scalar(select(m.XetXorb.hash)) is None and s.scalar(select(m.XetShard.blob_sha256)) is None
@@ -197,8 +200,25 @@ def test_young_xet_uploads_are_kept(hub_and_store) -> None:  # type: ignore[no-u
         assert s.scalar(select(m.XetFile.hash)) is not None
     report = collect(store, grace=3600)
     assert (report.xet_files_freed, report.xorbs_freed, report.shards_freed) == (0, 0, 0)
-    report = collect(store, grace=0)
+    report = collect(store, grace=0, xet_grace=0)
     assert report.xet_files_freed == 1 and report.xorbs_freed >= 1 and report.shards_freed == 1
+    _assert_clean(store)
+
+
+def test_the_uploader_can_upload_freed_xet_content_again(hub_and_store) -> None:  # type: ignore[no-untyped-def]
+    """hf_xet deduplicates against the shards of its past uploads without asking the hub: with
+    the default Xet grace the xorbs of a deleted repo stay, so the same content uploads again."""
+    h, store = hub_and_store
+    api = _api(h)
+    data = os.urandom(1_200_000)
+    for repo_id in ("admin/first", "admin/second"):
+        api.create_repo(repo_id)
+        api.upload_file(path_or_fileobj=data, path_in_repo="x.safetensors", repo_id=repo_id)
+        api.delete_repo(repo_id)
+        assert collect(store, grace=0).xet_files_freed == 1
+    api.create_repo("admin/third")
+    api.upload_file(path_or_fileobj=data, path_in_repo="x.safetensors", repo_id="admin/third")
+    assert _download(h, "admin/third", "x.safetensors") == data
     _assert_clean(store)
 
 

@@ -36,6 +36,14 @@ def gc_command(
             "uploads in progress reference nothing yet.",
         ),
     ] = "1h",
+    xet_grace: Annotated[
+        str,
+        typer.Option(
+            "--xet-grace",
+            help="Keep unused Xet xorbs this long after they or a shard naming them arrived: "
+            "hf_xet reuses the xorbs of its own uploads for 21 days without asking.",
+        ),
+    ] = "21d",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would be freed; delete nothing.")
     ] = False,
@@ -52,9 +60,15 @@ def gc_command(
     """
     from workbench.store.gc import collect
 
-    seconds = parse_duration(grace)
+    seconds, xet_seconds = parse_duration(grace), parse_duration(xet_grace)
     with open_store(data, database_url, storage) as (store, _settings):
-        report = collect(store, grace=seconds, dry_run=dry_run, progress=not as_json and sys.stderr.isatty())
+        report = collect(
+            store,
+            grace=seconds,
+            xet_grace=xet_seconds,
+            dry_run=dry_run,
+            progress=not as_json and sys.stderr.isatty(),
+        )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

@@ -8,11 +8,14 @@ adds), and the blobs of live Xet xorbs and shards. Commits of a deleted repo are
 repo row is gone), so its unique blobs become collectable. Xet rows have their own liveness:
 a Xet file is live while a live tree names its Xet hash, while it is young, or while a young
 shard registers it (an upload in progress registers its shard before the commit); a xorb
-while a live file's terms name it or it is young; a shard while one of its files is live, a
-live xorb's chunk in the global deduplication index names it (the index answers from it), or
-it is young. Dead Xet rows are deleted with their blobs. *Young* means created, or written
-to the blob store, after the mark began less the grace period, so with any grace nothing
-written after GC started is swept.
+while a live file's terms name it, or it or a shard naming it is younger than the Xet
+grace period (21 days by default: hf_xet deduplicates new uploads against the shards of its
+own uploads for that long without asking, and a shard naming a freed xorb is refused); a
+shard while one of its files is live, a live xorb's chunk in the global deduplication index
+names it (the index answers from it), or it is younger than either grace period. Dead Xet
+rows are deleted with their blobs. *Young* means created, or written to the blob store,
+after the mark began less the grace period, so with any grace nothing written after GC
+started is swept.
 
 **Sweep, and why a racing upload or commit cannot lose data.** The mark reads a snapshot;
 uploads and commits go on meanwhile. The dangerous case is content the hub already holds
@@ -83,6 +86,9 @@ from workbench.xet.shard import parse_shard
 log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = 3600.0
+# hf_xet keeps the shards of its uploads for 21 days and deduplicates new uploads against
+# them without asking: a xorb freed sooner fails its next upload of the same chunks (400).
+DEFAULT_XET_GRACE = 21 * 86400.0
 MAX_SETTLE = 60.0
 LOCK_KEY = "gc.lock"
 STALE_LOCK = timedelta(minutes=10)
@@ -100,6 +106,7 @@ class GcReport:
 
     dry_run: bool
     grace_s: float
+    xet_grace_s: float
     stored_blobs: int = 0
     live_blobs: int = 0
     young_blobs: int = 0
@@ -115,13 +122,19 @@ class GcReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class _ShardUse:
+    files: frozenset[str]
+    xorbs: frozenset[str]
+
+
 @dataclass
 class _Mark:
     commits: set[str] = field(default_factory=set)
     trees: set[str] = field(default_factory=set)
     blobs: set[str] = field(default_factory=set)
     xet_named: set[str] = field(default_factory=set)  # Xet hashes live trees name
-    shard_files: dict[str, frozenset[str]] = field(default_factory=dict)  # parsed shards
+    shard_files: dict[str, _ShardUse] = field(default_factory=dict)  # parsed shards
 
 
 @dataclass
@@ -258,32 +271,42 @@ def _mark_references(s: Session, mark: _Mark) -> None:
         mark.blobs.update(v for (v,) in s.execute(select(col).where(col.is_not(None)).distinct()))
 
 
-def _shard_files(store: Store, mark: _Mark, sha: str) -> frozenset[str] | None:
-    """The Xet hashes a stored shard registers (parsed once per run), or None when unreadable."""
+def _shard_files(store: Store, mark: _Mark, sha: str) -> _ShardUse | None:
+    """The files a stored shard registers and the xorbs they use (parsed once per run), or
+    None when it cannot be read."""
     if sha not in mark.shard_files:
         try:
             shard = parse_shard(store.blobs.read(sha))
         except (OSError, ValueError) as exc:
             log.warning("GC keeps shard %s, which cannot be read: %s", sha, exc)
             return None
-        mark.shard_files[sha] = frozenset(hash_to_hex(f.file_hash) for f in shard.files)
+        mark.shard_files[sha] = _ShardUse(
+            frozenset(hash_to_hex(f.file_hash) for f in shard.files),
+            frozenset(hash_to_hex(t.xorb_hash) for f in shard.files for t in f.terms),
+        )
     return mark.shard_files[sha]
 
 
-def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDead:
+def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cutoff: datetime) -> _XetDead:
     """Mark the blobs of live xorbs and shards; return the dead Xet rows."""
     shards = list(s.execute(select(m.XetShard.blob_sha256, m.XetShard.created_at)))
     files_of = {sha: _shard_files(store, mark, sha) for sha, _ in shards}
     young_shards = {sha for sha, created in shards if created > cutoff}
     live_files = set(mark.xet_named)
-    for sha in young_shards:
-        live_files |= files_of[sha] or set()
-    dead = _XetDead()
     live_xorbs: set[str] = set()
-    f = m.XetFile
-    for name, terms, created, sha256, verified in s.execute(
-        select(f.hash, f.terms, f.created_at, f.sha256, f.sha256_verified)
-    ):
+    for sha, created in shards:
+        use = files_of[sha]
+        if use is not None and sha in young_shards:
+            live_files |= use.files
+        if use is not None and created > xorb_cutoff:  # the uploader's hf_xet still has it
+            live_xorbs |= use.xorbs
+    dead = _XetDead()
+    rows = s.execute(
+        select(
+            m.XetFile.hash, m.XetFile.terms, m.XetFile.created_at, m.XetFile.sha256, m.XetFile.sha256_verified
+        )
+    )
+    for name, terms, created, sha256, verified in rows:
         # A verified Xet version of a file stored whole (workbench hub xet-migrate) lives as
         # long as a live tree names that file by its SHA-256.
         if name in live_files or created > cutoff or (verified and sha256 in mark.blobs):
@@ -292,7 +315,7 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDe
         else:
             dead.files.add(name)
     for name, blob, created in s.execute(select(m.XetXorb.hash, m.XetXorb.blob_sha256, m.XetXorb.created_at)):
-        if name in live_xorbs or created > cutoff:
+        if name in live_xorbs or created > min(cutoff, xorb_cutoff):
             live_xorbs.add(name)
             mark.blobs.add(blob)
         else:
@@ -303,9 +326,10 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDe
         for xorb, shard in s.execute(select(m.XetChunk.xorb_hash, m.XetChunk.shard_sha256).distinct())
         if shard is not None and xorb in live_xorbs
     }
-    for sha, _created in shards:
-        files = files_of[sha]
-        if sha in young_shards or sha in indexed or files is None or files & live_files:
+    for sha, created in shards:
+        use = files_of[sha]
+        remembered = created > xorb_cutoff  # its xorbs stay for its uploader: so does it
+        if sha in young_shards or remembered or sha in indexed or use is None or use.files & live_files:
             mark.blobs.add(sha)
         else:
             dead.shards.add(sha)
@@ -313,11 +337,17 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime) -> _XetDe
 
 
 def _mark(
-    s: Session, store: Store, mark: _Mark, cutoff: datetime, lock: GcLock, *, progress: bool
+    s: Session,
+    store: Store,
+    mark: _Mark,
+    cutoffs: tuple[datetime, datetime],
+    lock: GcLock,
+    *,
+    progress: bool,
 ) -> _XetDead:
     _mark_commits(s, mark, _live_commits(s), progress=progress, beat=lock.heartbeat)
     _mark_references(s, mark)
-    return _mark_xet(s, store, mark, cutoff)
+    return _mark_xet(s, store, mark, *cutoffs)
 
 
 # -- sweep --------------------------------------------------------------------------------
@@ -410,17 +440,19 @@ def collect(
     store: Store,
     *,
     grace: float = DEFAULT_GRACE,
+    xet_grace: float = DEFAULT_XET_GRACE,
     dry_run: bool = False,
     progress: bool = False,
     settle: float | None = None,
 ) -> GcReport:
     """Delete the blobs (and Xet rows) nothing references that are older than ``grace``
-    seconds; see the module docstring. Raises :class:`GcRunning` when another GC runs."""
-    if grace < 0:
-        raise ValueError("grace must be >= 0 seconds")
+    seconds, xorbs older than ``xet_grace`` too; see the module docstring. Raises
+    :class:`GcRunning` when another GC runs."""
+    if grace < 0 or xet_grace < 0:
+        raise ValueError("grace periods must be >= 0 seconds")
     settle = min(grace, MAX_SETTLE) if settle is None else settle
     started = time.monotonic()
-    report = GcReport(dry_run=dry_run, grace_s=grace)
+    report = GcReport(dry_run=dry_run, grace_s=grace, xet_grace_s=xet_grace)
     lock = GcLock(store)
     lock.acquire()
     try:
@@ -428,10 +460,13 @@ def collect(
             for sha in _trashed(store):  # left by a run that died: undo, then decide again
                 _restore(store, sha)
         cutoff = utcnow() - timedelta(seconds=grace)
+        xorb_cutoff = utcnow() - timedelta(seconds=xet_grace)
         cutoff_ts = time.time() - grace
         mark = _Mark()
         with snapshot(store) as s:
-            _mark(s, store, mark, cutoff, lock, progress=progress)  # Xet: judged again in step 1
+            _mark(
+                s, store, mark, (cutoff, xorb_cutoff), lock, progress=progress
+            )  # Xet: judged again in step 1
         candidates: dict[str, int] = {}
         for sha in progress_bar(store.blobs.iter_all(), progress, "blobs"):
             lock.heartbeat()
@@ -453,7 +488,7 @@ def collect(
                 _lock_writers(s)
             _mark_commits(s, mark, _live_commits(s), progress=False)
             _mark_references(s, mark)
-            dead_xet = _mark_xet(s, store, mark, cutoff)
+            dead_xet = _mark_xet(s, store, mark, cutoff, xorb_cutoff)
             doomed = sorted(set(candidates) - mark.blobs)
             report.xet_files_freed = len(dead_xet.files)
             report.xorbs_freed = len(dead_xet.xorbs)
