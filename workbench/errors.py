@@ -92,6 +92,15 @@ class Conflict(WorkbenchError):
     status = 409
 
 
+class ServiceUnavailable(WorkbenchError):
+    """Something the hub depends on (its database, its blob store) does not answer: 503 with
+    ``Retry-After``, so that clients retry rather than give up."""
+
+    code = "ServiceUnavailable"
+    status = 503
+    retry_after = 5
+
+
 class PreconditionFailed(Conflict):
     """The request was made against a state that is no longer current (a stale parent commit):
     412, as the public hub answers, so the HF clients see the status they expect."""
@@ -155,7 +164,10 @@ def _codes(cls: type[WorkbenchError], names: str) -> dict[str, type[WorkbenchErr
 #: the caller's process, with the class the client raises for it; the class's ``status`` is
 #: the HTTP status the hub answers with. What each means: ``docs/errors.md``.
 CODES: dict[str, type[WorkbenchError]] = {
-    **_codes(WorkbenchError, "HttpError InternalError LfsBatchMismatch LfsPartWithoutEtag"),
+    **_codes(
+        WorkbenchError,
+        "HttpError InternalError LfsBatchMismatch LfsPartWithoutEtag XetTokenMalformed XetTransferFailed",
+    ),
     **_codes(UnsupportedDatabase, "UnsupportedDatabase"),
     **_codes(HubConnectionError, "HubConnectionError"),
     **_codes(HubUnreachable, "HubUnavailable HubUnreachable"),
@@ -165,7 +177,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
-        "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound",
+        "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound XetObjectMissing",
     ),
     **_codes(RepoNotFound, "RepoNotFound"),
     **_codes(RevisionNotFound, "RevisionNotFound"),
@@ -192,6 +204,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "UnsupportedOperation WeightsMismatch WrongRepoType XorbNotFound",
     ),
     **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge"),
+    **_codes(ServiceUnavailable, "DatabaseUnavailable StorageUnavailable"),
     **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),
     **_codes(MethodNotAllowed, "MethodNotAllowed"),
     **_codes(IntegrityError, "HashMismatch IntegrityError SizeMismatch"),
@@ -209,7 +222,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         Conflict,
         "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
-        "DestinationNotEmpty ExportFolderNotEmpty LastOrgAdmin MergeConflict PullRequestClosed "
+        "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
         "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
     ),
     **_codes(PreconditionFailed, "StaleParentCommit"),
@@ -224,6 +237,7 @@ _BY_STATUS: tuple[type[WorkbenchError], ...] = (
     PayloadTooLarge,
     RangeNotSatisfiable,
     MethodNotAllowed,
+    ServiceUnavailable,
     InvalidRequest,
 )
 

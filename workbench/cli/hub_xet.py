@@ -63,7 +63,7 @@ def xet_migrate_command(
     chunks that changed. Commits are not rewritten and the whole files are kept. Safe while
     the hub serves; run it again to resume (what is done is skipped).
     """
-    from workbench.errors import NotFound
+    from workbench.errors import NotFound, RepoNotFound
     from workbench.names import split_repo_id, validate_repo_type
     from workbench.store.xet_migrate import migrate
 
@@ -78,7 +78,7 @@ def xet_migrate_command(
                     try:
                         repo_ids.add(store.get_repo(s, validate_repo_type(kind), namespace, name).id)
                     except NotFound:
-                        raise NotFound(f"No {kind} repo {namespace}/{name} on this hub.") from None
+                        raise RepoNotFound(f"No {kind} repo {namespace}/{name} on this hub.") from None
         report = migrate(
             store,
             min_size=parse_size(min_size),

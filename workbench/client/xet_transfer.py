@@ -220,7 +220,9 @@ def _transfer(what: str) -> Iterator[Any]:
     except hf_xet.XetAuthenticationError as exc:
         raise AuthenticationError(f"The hub's Xet storage refused the {what}: {exc}") from exc
     except hf_xet.XetObjectNotFoundError as exc:
-        raise NotFound(f"The hub's Xet storage lacks what the {what} needs: {exc}") from exc
+        raise NotFound(
+            f"The hub's Xet storage lacks what the {what} needs: {exc}", code="XetObjectMissing"
+        ) from exc
     except Exception as exc:  # hf_xet raises RuntimeError, OSError, ValueError, ...
         raise WorkbenchError(f"The Xet {what} failed: {exc}", code="XetTransferFailed") from exc
 
