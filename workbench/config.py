@@ -262,6 +262,11 @@ class HubSettings(BaseSettings):
     tree_page_size: int = Field(1000, description="Entries per page of tree listings (50 with expand).")
     list_page_size: int = Field(1000, description="Repos per page of list endpoints.")
     log_level: str = Field("info", description="Log level of the hub process.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`json`: every log line of the hub is one JSON object (time, level, logger, "
+        "message, request id, process; access lines add method, route, status, duration).",
+    )
     viewer_workers: int = Field(
         1,
         ge=0,

@@ -146,6 +146,20 @@ class PostgresServer:
             self.port = 0
             shutil.rmtree(tmpdir, ignore_errors=True)
 
+    def pause(self) -> None:
+        """Stop the server process but keep its data and port, as in a database restart."""
+        datadir = str(self._datadir(self._dir))
+        self._run(["pg_ctl", "stop", "-D", datadir, "-m", "fast", "-w", "-t", "60"], self._dir)
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port."""
+        datadir = str(self._datadir(self._dir))
+        log = str(self._dir / "postgres.log")
+        self._run(
+            ["pg_ctl", "start", "-w", "-t", "60", "-D", datadir, "-l", log, "-o", f"-p {self.port}"],
+            self._dir,
+        )
+
     def __enter__(self) -> PostgresServer:
         self.start()
         return self

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self
@@ -45,6 +46,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 # No read timeout: a hub may take minutes to hash a large body before it answers.
 TRANSFER_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None, write=None)
 RECV_BYTES = 1024 * 1024
+# A 503 with Retry-After (a database restarting, storage away) is sent again this many
+# times, waiting as asked but at most MAX_RETRY_WAIT seconds each time.
+RETRIES_503 = 4
+MAX_RETRY_WAIT = 10.0
 ERROR_BODY_BYTES = 1024 * 1024  # of an error answer, read for its message
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
@@ -165,6 +170,17 @@ def http_client(agent: str) -> httpx.Client:
     )
 
 
+def retry_after(resp: httpx.Response) -> float | None:
+    """Seconds to wait before sending the request again: a 503 with ``Retry-After`` (the hub
+    answers so while its database or storage does not, having written nothing), else None."""
+    if resp.status_code != 503:
+        return None
+    try:
+        return min(max(float(resp.headers["Retry-After"]), 0.0), MAX_RETRY_WAIT)
+    except (KeyError, ValueError):
+        return None
+
+
 def error_from_response(resp: httpx.Response) -> WorkbenchError:
     """The typed error for a non-2xx response (``X-Error-Code`` first, then the status)."""
     code = resp.headers.get("X-Error-Code") or None
@@ -255,10 +271,20 @@ class HubHTTP:
     ) -> httpx.Response:
         """Send one request (``url`` absolute or a path on the hub); raise typed errors."""
         full, hdrs = self.prepare(url, auth, headers)
-        try:
-            resp = self._http.request(method, full, headers=hdrs, **kwargs)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, url) from exc
+        # A body that can be sent again: a stream or a file is read once, so it is not retried.
+        replayable = all(kwargs.get(k) is None for k in ("files", "data")) and isinstance(
+            kwargs.get("content"), (bytes, str, type(None))
+        )
+        for attempt in range(RETRIES_503 + 1):
+            try:
+                resp = self._http.request(method, full, headers=hdrs, **kwargs)
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, url) from exc
+            wait = retry_after(resp)
+            if wait is None or not replayable or attempt == RETRIES_503:
+                break
+            resp.close()
+            time.sleep(wait)
         if resp.is_error:
             raise error_from_response(resp)
         return resp
@@ -288,6 +314,8 @@ class HubHTTP:
             return self.request("GET", url).json()
         if resp.status == 200:
             return json.loads(body)
+        if resp.status == 503:
+            return self.request("GET", url).json()  # which waits and retries
         answer = httpx.Response(
             resp.status, headers=resp.getheaders(), content=body, request=httpx.Request("GET", full)
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,8 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.config import HubSettings
-from workbench.errors import InvalidRequest, WorkbenchError
-from workbench.hub import wire
+from workbench.errors import InvalidRequest, ServiceUnavailable, WorkbenchError
+from workbench.hub import operations, wire
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
 from workbench.hub.downloads import DownloadCounter
@@ -117,6 +119,8 @@ def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
     repo_commit = exc.details.get("repo_commit")
     if repo_commit:
         headers["X-Repo-Commit"] = str(repo_commit)
+    if exc.status == 503:
+        headers["Retry-After"] = str(getattr(exc, "retry_after", 5))
     if exc.status == 416 and isinstance(exc.details.get("size"), int):
         headers["Content-Range"] = f"bytes */{exc.details['size']}"  # RFC 9110 §15.5.17
     if _is_workbench_route(request):
@@ -131,11 +135,47 @@ def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
+def dependency_down(exc: Exception) -> ServiceUnavailable | None:
+    """The 503 for an error that says the database or the blob store does not answer."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        first = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip().splitlines()[:1]
+        return ServiceUnavailable(
+            f"The database does not answer; retry shortly ({' '.join(first)}).", code="DatabaseUnavailable"
+        )
+    if isinstance(exc, ConnectionError | TimeoutError) or type(exc).__name__ in _STORAGE_DOWN:
+        return ServiceUnavailable(
+            f"The blob store does not answer; retry shortly ({type(exc).__name__}).",
+            code="StorageUnavailable",
+        )
+    return None
+
+
+# botocore's and aiohttp's names for an endpoint that refuses or drops connections (not
+# imported: the s3 extra is optional).
+_STORAGE_DOWN = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ClientConnectorError"}
+
+
+def _dependency_errors() -> list[type[Exception]]:
+    """The exception classes :func:`dependency_down` may turn into a 503."""
+    from sqlalchemy.exc import DBAPIError
+
+    kinds: list[type[Exception]] = [DBAPIError, ConnectionError, TimeoutError]
+    try:
+        from botocore import exceptions as boto
+
+        kinds += [boto.EndpointConnectionError, boto.ConnectTimeoutError, boto.ReadTimeoutError]
+    except ImportError:  # the s3 extra is not installed
+        pass
+    return kinds
+
+
 def configure_logging(settings: HubSettings) -> None:
     """The hub's log format and level, in the serving process and in each worker."""
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    operations.configure(settings.log_level, settings.log_format)
 
 
 def start_up(store: Store, settings: HubSettings) -> None:
@@ -205,8 +245,23 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
         err.status = exc.status_code
         return error_response(request, err)
 
+    async def _dependency(request: Request, exc: Exception) -> JSONResponse:
+        unavailable = dependency_down(exc)
+        if unavailable is None:
+            return await _unexpected(request, exc)
+        log.warning("%s %s: %s", request.method, request.url.path, unavailable.message)
+        return error_response(request, unavailable)
+
+    # Handled here rather than in the catch-all below, which Starlette re-raises to the server
+    # (a traceback in the log and a 500 in the access log for what is a 503).
+    for kind in _dependency_errors():
+        app.add_exception_handler(kind, _dependency)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        unavailable = dependency_down(exc)
+        if unavailable is not None:
+            return error_response(request, unavailable)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(
             request, WorkbenchError("Internal error; the hub log has details.", code="InternalError")
@@ -229,6 +284,10 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
         viewer,
     ):
         app.include_router(module.router)
+    app.include_router(operations.router)
+    # Inside RawPathMiddleware, which copies the scope: the router records the matched route
+    # in the scope this middleware holds.
+    app.add_middleware(operations.RequestMiddleware)
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(PidHeaderMiddleware)
     return app
@@ -252,10 +311,17 @@ def workers_of(settings: HubSettings) -> Iterator[str]:
     finally:
         store.close()
     os.environ[SETTINGS_ENV] = settings.model_copy(update={"viewer_workers": 0}).model_dump_json()
+    # Metrics of all workers in one folder, so that whichever answers /metrics counts them all.
+    metrics_dir = Path(settings.data_dir).absolute() / "tmp" / f"metrics-{os.getpid()}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ[operations.MULTIPROC_ENV] = str(metrics_dir)
     try:
         yield f"{__name__}:worker_app"
     finally:
         os.environ.pop(SETTINGS_ENV, None)
+        os.environ.pop(operations.MULTIPROC_ENV, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         jobs.stop()
 
 

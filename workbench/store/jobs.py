@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from workbench.config import HubSettings
@@ -270,6 +271,8 @@ def run_job(
             try:
                 if not heartbeat(store, job.id, worker, lease_seconds=lease_seconds):
                     return
+            except OperationalError as exc:
+                log.warning("heartbeat of job %s failed: the database does not answer (%s)", job.id, exc.orig)
             except Exception:
                 log.exception("heartbeat of job %s failed", job.id)
 
@@ -338,6 +341,9 @@ class WorkerThreads:
         while not self._stop.is_set():
             try:
                 job = claim(self.store, worker, lease_seconds=self.lease_seconds, kinds=kinds)
+            except OperationalError as exc:  # the database restarts or is away: it comes back
+                log.warning("claiming a job failed: the database does not answer (%s)", exc.orig)
+                job = None
             except Exception:
                 log.exception("claiming a job failed")
                 job = None

@@ -20,6 +20,7 @@ import sys
 import threading
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from workbench.config import HubSettings
 from workbench.store import jobs as queue
@@ -129,6 +130,20 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
+def _open_when_up(settings: HubSettings, stop: threading.Event) -> Store | None:
+    """The store, once its database answers: the child may start while the database restarts,
+    and must not die of it (nothing would convert until the hub restarts). None on SIGTERM."""
+    wait = 1.0
+    while True:
+        try:
+            return Store.open(settings)
+        except OperationalError as exc:
+            log.warning("the database does not answer (%s); trying again in %.0f s", exc.orig, wait)
+        if stop.wait(wait):
+            return None
+        wait = min(wait * 2, 30.0)
+
+
 def _child() -> None:
     """``python -m workbench.viewer.jobs HUB_PID``: the hub's settings (JSON) on stdin; runs
     the job threads until SIGTERM, or until the hub that started it is gone."""
@@ -140,7 +155,9 @@ def _child() -> None:
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    store = Store.open(settings)
+    store = _open_when_up(settings, stop)
+    if store is None:
+        return
     threads = WorkerThreads(
         store,
         settings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs, urlencode
 
 import anyio
@@ -207,9 +207,10 @@ def read_chunk(streaming: int) -> int:
     return max(READ_CHUNK, min(READ_CHUNK_MAX, READ_BUDGET // max(1, streaming)))
 
 
-async def _stream(state: State, sha256: str, start: int, length: int) -> AsyncIterator[bytes]:
+async def _stream(f: IO[bytes], start: int, length: int) -> AsyncIterator[bytes]:
+    """``length`` bytes of an open blob from ``start``; the caller opened it before answering,
+    so that storage that does not answer is a 503, not a body cut off after a 200."""
     global _streaming
-    f = await anyio.to_thread.run_sync(state.store.blobs.open, sha256)
     _streaming += 1
     try:
         if start:
@@ -323,7 +324,7 @@ def _resolve(
     body = (
         _stream_xet(state, entry.xet_hash, start, length)
         if entry.xet_hash and not _blob_stored(state, entry.sha256)
-        else _stream(state, entry.sha256, start, length)
+        else _stream(state.store.blobs.open(entry.sha256), start, length)
     )
     return StreamingResponse(body, status_code=status, headers=headers, media_type=media)
 
