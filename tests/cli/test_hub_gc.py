@@ -46,6 +46,7 @@ def test_gc_command(hub_factory) -> None:  # type: ignore[no-untyped-def]
 
     r = h.cli("hub", "gc", "--grace", "0s")
     assert r.stdout.startswith("freed 1 blobs (29.3 KiB), 0 Xet files, 0 xorbs, 0 shards")
+    assert "commits waited at most " in r.stdout
     assert not blob_path(h, orphan).exists()
     assert h.cli("hub", "fsck").returncode == 0
 

@@ -101,6 +101,7 @@ def test_old_orphans_go_young_ones_and_referenced_blobs_stay(hub_and_store) -> N
 
     report = collect(store, grace=3600, settle=0)
     assert (report.blobs_freed, report.bytes_freed, report.young_blobs) == (1, len(old_orphan), 1)
+    assert dry.longest_hold_s == 0 < report.longest_hold_s  # only a real run holds commits back
     assert not blob_path(h, old_orphan).exists()
     assert blob_path(h, young_orphan).exists() and blob_path(h, kept).exists()
     with store.read() as s:

@@ -82,6 +82,8 @@ def gc_command(
         f"of {report.stored_blobs} stored"
         + (f"; put back {report.blobs_restored}" if report.blobs_restored else "")
     )
+    if not dry_run:
+        typer.echo(f"commits waited at most {report.longest_hold_s:.3f} s for the sweep")
 
 
 def _size(n: int) -> str:

@@ -67,6 +67,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,6 +117,7 @@ class GcReport:
     xet_files_freed: int = 0
     xorbs_freed: int = 0
     shards_freed: int = 0
+    longest_hold_s: float = 0.0  # the longest time commits waited for GC
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -409,10 +411,20 @@ def _restore(store: Store, sha: str) -> None:
         _move(store, _trash_key(store, sha), store.blobs.key(sha))
 
 
-def _lock_writers(s: Session) -> None:
-    """Hold back commits until this transaction ends (SQLite: BEGIN IMMEDIATE did already)."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("LOCK TABLE refs IN EXCLUSIVE MODE"))
+@contextmanager
+def _holding_writers(store: Store, report: GcReport) -> Iterator[Session]:
+    """A write transaction that holds commits back until it ends (SQLite: BEGIN IMMEDIATE
+    does; PostgreSQL: the lock on ``refs`` that commits take a row of); times the hold."""
+    held = 0.0
+    try:
+        with store.write() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                s.execute(text("LOCK TABLE refs IN EXCLUSIVE MODE"))
+            held = time.monotonic()
+            yield s
+    finally:
+        if held:
+            report.longest_hold_s = max(report.longest_hold_s, round(time.monotonic() - held, 3))
 
 
 def _named(s: Session, shas: Collection[str]) -> set[str]:
@@ -482,10 +494,7 @@ def collect(
             else:
                 candidates[sha] = st[0]
         lock.heartbeat()
-        write = store.read if dry_run else store.write
-        with write() as s:  # step 1: retract, under the write lock
-            if not dry_run:
-                _lock_writers(s)
+        with store.read() if dry_run else _holding_writers(store, report) as s:  # step 1: retract
             _mark_commits(s, mark, _live_commits(s), progress=False)
             _mark_references(s, mark)
             dead_xet = _mark_xet(s, store, mark, cutoff, xorb_cutoff)
@@ -503,10 +512,10 @@ def collect(
             report.blobs_freed = len(doomed)
             report.bytes_freed = sum(candidates[sha] for sha in doomed)
             return report
-        trashed = _move_aside(store, lock, doomed, cutoff_ts, progress=progress)
+        trashed = _move_aside(store, lock, report, doomed, cutoff_ts, progress=progress)
         if trashed:
             time.sleep(settle)
-        restored = _finish(store, lock, trashed)
+        restored = _finish(store, lock, report, trashed)
         report.blobs_restored = len(restored)
         freed = [sha for sha in trashed if sha not in restored]
         report.blobs_freed = len(freed)
@@ -519,14 +528,13 @@ def collect(
 
 
 def _move_aside(
-    store: Store, lock: GcLock, doomed: list[str], cutoff_ts: float, *, progress: bool
+    store: Store, lock: GcLock, report: GcReport, doomed: list[str], cutoff_ts: float, *, progress: bool
 ) -> list[str]:
     """Step 2: move the doomed blobs nothing names again to the trash."""
     trashed = []
     bar = progress_bar(_batches(doomed), progress, "sweep")
     for batch in bar:
-        with store.write() as s:
-            _lock_writers(s)
+        with _holding_writers(store, report) as s:
             lock.heartbeat(s)
             named = _named(s, batch)
             for sha in batch:
@@ -539,12 +547,11 @@ def _move_aside(
     return trashed
 
 
-def _finish(store: Store, lock: GcLock, trashed: list[str]) -> set[str]:
+def _finish(store: Store, lock: GcLock, report: GcReport, trashed: list[str]) -> set[str]:
     """Step 3: put back what was named again meanwhile, delete the rest; return the former."""
     restored: set[str] = set()
     for batch in _batches(trashed):
-        with store.write() as s:
-            _lock_writers(s)
+        with _holding_writers(store, report) as s:
             lock.heartbeat(s)
             named = _named(s, batch)
             for sha in batch:
