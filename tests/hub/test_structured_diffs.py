@@ -7,6 +7,7 @@ pins it, so both ways the hub keeps a file are diffed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -21,7 +22,15 @@ from safetensors.torch import save_file
 
 from tests.support.kernel import make_user
 from workbench.errors import InvalidRequest
-from workbench.store.diffs import field_changes, max_abs_change, parse_header
+from workbench.store.diffs import (
+    ChunkMap,
+    StructuredDiff,
+    Tensor,
+    field_changes,
+    max_abs_change,
+    parse_header,
+)
+from workbench.store.trees import TreeEntry
 
 MiB = 1024 * 1024
 
@@ -296,3 +305,46 @@ def test_pull_request_diff_through_compare(hub, api, repo_id: str, tmp_path: Pat
     _assert_named(
         _by_path(_compare(hub, repo_id, changes["baseOid"], f"refs%2Fpr%2F{num}"), "model.safetensors")
     )
+
+
+class _InMemory(StructuredDiff):
+    """The diff's decisions over two files held in memory, chunked at given offsets."""
+
+    def __init__(self, files: dict[str, bytes], cuts: dict[str, list[int]], budget: int) -> None:
+        super().__init__(store=None, value_budget=budget)  # type: ignore[arg-type]
+        self.data = files
+        for name, starts in cuts.items():
+            ends = [*starts[1:], len(files[name])]
+            hashes = [hashlib.sha256(files[name][s:e]).digest() for s, e in zip(starts, ends, strict=True)]
+            self._chunks[name] = ChunkMap(starts, hashes, len(files[name]))
+
+    def read(self, entry, start: int, end: int) -> bytes:  # type: ignore[no-untyped-def]
+        self.bytes_read += end - start
+        return self.data[entry.xet_hash][start:end]
+
+
+def _entry(name: str, size: int) -> TreeEntry:
+    return TreeEntry.large("m.safetensors", name * 64, size, xet_hash=name)
+
+
+def test_chunk_hashes_decide_without_reading_what_they_cover() -> None:
+    tensor = bytes(range(256)) * 64  # 16 KiB
+    a, b = b"A" * 100 + tensor + b"z" * 50, b"BB" * 75 + tensor + b"y" * 70
+    ta, tb = (
+        Tensor("U8", (len(tensor),), 100, 100 + len(tensor)),
+        Tensor("U8", (len(tensor),), 150, 150 + len(tensor)),
+    )
+    ea, eb = _entry("a", len(a)), _entry("b", len(b))
+    aligned = {"a": [0, 40, *range(1124, 16484, 1024)], "b": [0, 90, *range(1174, 16534, 1024)]}
+    diff = _InMemory({"a": a, "b": b}, aligned, budget=1 << 20)
+    assert diff._same_bytes(ea, ta, eb, tb) is True
+    assert diff.bytes_read == 2 * (1024 + 1024)  # the first kilobyte and the last, not 16 KiB
+    # cut differently on each side (as after a change upstream): nothing decided, all read
+    shifted = {"a": list(range(0, len(a), 1000)), "b": list(range(0, len(b), 1000))}
+    diff = _InMemory({"a": a, "b": b}, shifted, budget=1 << 20)
+    assert diff._same_bytes(ea, ta, eb, tb) is True and diff.bytes_read == 2 * len(tensor)
+    assert _InMemory({"a": a, "b": b}, shifted, budget=1024)._same_bytes(ea, ta, eb, tb) is None
+    # a change inside a chunk both sides cut alike: decided without reading
+    changed = b[:5000] + b"\xff" + b[5001:]
+    diff = _InMemory({"a": a, "b": changed}, aligned, budget=1 << 20)
+    assert diff._same_bytes(ea, ta, eb, tb) is False and diff.bytes_read == 0

@@ -161,18 +161,16 @@ class ChunkMap:
     hashes: list[bytes]
     size: int
 
-    def cover(self, start: int, end: int) -> tuple[int, int]:
-        """The chunks ``[first, last)`` holding bytes ``[start, end)`` (not empty)."""
-        return bisect.bisect_right(self.starts, start) - 1, bisect.bisect_left(self.starts, end)
-
-    def end_of(self, index: int) -> int:
-        return self.starts[index + 1] if index + 1 < len(self.starts) else self.size
-
-    def edges(self, first: int, last: int, start: int, end: int) -> list[tuple[int, int]]:
-        """The parts of ``[start, end)`` in its first and last chunk (one part when they are one)."""
-        if last - first == 1:
-            return [(start, end)]
-        return [(start, self.end_of(first)), (self.starts[last - 1], end)]
+    def inside(self, start: int, end: int) -> dict[int, tuple[int, bytes]]:
+        """The chunks wholly inside bytes ``[start, end)``: offset from ``start`` to (size, hash)."""
+        first = bisect.bisect_left(self.starts, start)
+        out: dict[int, tuple[int, bytes]] = {}
+        for i in range(first, len(self.starts)):
+            stop = self.starts[i + 1] if i + 1 < len(self.starts) else self.size
+            if stop > end:
+                break
+            out[self.starts[i] - start] = (stop - self.starts[i], self.hashes[i])
+        return out
 
 
 @dataclass
@@ -270,9 +268,9 @@ class StructuredDiff:
         return out
 
     def _same_bytes(self, old: TreeEntry, a: Tensor, new: TreeEntry, b: Tensor) -> bool | None:
-        """True (same bytes) or False (changed) from Xet chunk hashes, reading at most the
-        tensor's bytes in its first and last chunks; None when that cannot tell (not Xet on
-        both sides, or no budget left for those bytes)."""
+        """True (same bytes) or False (changed) from Xet chunk hashes, reading only the bytes
+        that no pair of chunks decides; None when that cannot tell (not Xet on both sides,
+        or no budget left for those bytes)."""
         if a.end == a.start or (old.sha256 == new.sha256 and a.start == b.start):
             return True
         if old.xet_hash is None or new.xet_hash is None:
@@ -280,19 +278,26 @@ class StructuredDiff:
         ca, cb = self._chunk_map(old.xet_hash), self._chunk_map(new.xet_hash)
         if ca is None or cb is None:
             return None
-        (fa, la), (fb, lb) = ca.cover(a.start, a.end), cb.cover(b.start, b.end)
-        if a.start - ca.starts[fa] == b.start - cb.starts[fb] and ca.hashes[fa:la] == cb.hashes[fb:lb]:
-            return True
-        # Chunks wholly inside the tensor are cut by its content alone: changed bytes there
-        # give other hashes. Its first and last chunks also hold its neighbours' bytes.
-        if ca.hashes[fa + 1 : la - 1] != cb.hashes[fb + 1 : lb - 1]:
-            return False
-        edges_a, edges_b = ca.edges(fa, la, a.start, a.end), cb.edges(fb, lb, b.start, b.end)
-        if [e - s for s, e in edges_a] != [e - s for s, e in edges_b]:
+        # A chunk wholly inside the tensor on both sides, at the same place in it and of the
+        # same size, decides those bytes: same hash, same bytes; another hash, a change.
+        ours, theirs = ca.inside(a.start, a.end), cb.inside(b.start, b.end)
+        decided = []
+        for at, (size, digest) in ours.items():
+            other = theirs.get(at)
+            if other is not None and other[0] == size:
+                if other[1] != digest:
+                    return False
+                decided.append((at, at + size))
+        gaps, pos = [], 0  # the rest (chunks shared with neighbours, cut differently) is read
+        for lo, hi in [*sorted(decided), (a.end - a.start, a.end - a.start)]:
+            gaps += [(at, min(lo, at + PIECE)) for at in range(pos, lo, PIECE)]
+            pos = hi
+        if not self.take(2 * sum(hi - lo for lo, hi in gaps)):
             return None
-        if not self.take(2 * sum(e - s for s, e in edges_a)):
-            return None
-        return all(self.read(old, *x) == self.read(new, *y) for x, y in zip(edges_a, edges_b, strict=True))
+        return all(
+            self.read(old, a.start + lo, a.start + hi) == self.read(new, b.start + lo, b.start + hi)
+            for lo, hi in gaps
+        )
 
     def _chunk_map(self, xet_hash: str) -> ChunkMap | None:
         if xet_hash not in self._chunks:
