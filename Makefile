@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_UPDATE_DOWNLOAD_COUNTS := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: help install system-deps browser-deps labextension test lab bench lint constraints clean
+.PHONY: help install system-deps browser-deps proxy-deps labextension test lab bench lint constraints clean
 
 help:
 	@echo "make lab    - install, start a local hub with demo content, open JupyterLab"
@@ -29,8 +29,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-system-deps: browser-deps
+system-deps: browser-deps proxy-deps
 	bash scripts/ensure-postgres.sh >/dev/null
+
+# Debian's nginx: the proxy in front of the multi-process tests and the load benchmark.
+proxy-deps:
+	bash scripts/ensure-nginx.sh >/dev/null
 
 # Debian's chromium: the browser of the Galata tests and the lab benchmark (no Playwright download).
 browser-deps:
@@ -59,7 +63,7 @@ test: install system-deps labextension
 lab: install browser-deps labextension
 	bash scripts/lab.sh
 
-bench: install browser-deps labextension
+bench: install system-deps labextension
 	$(BIN)/python -m bench.run
 
 lint: install labextension
@@ -68,6 +72,18 @@ lint: install labextension
 	$(BIN)/python -m pytest -q tests/project/test_imports.py
 	$(BIN)/python -m mypy workbench
 	cd labextension && $(JLPM) lint:check
+
+# huggingface_hub's own tests, from its source archive, against a real hub (docs/hf-compatibility.md).
+INTEROP_VENV := build/interop-venv
+INTEROP_ARGS ?=
+.PHONY: interop
+$(INTEROP_VENV)/.installed: constraints.txt scripts/interop/requirements.txt
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	$(INTEROP_VENV)/bin/python -m pip install -q -c constraints.txt -r scripts/interop/requirements.txt
+	touch $@
+
+interop: install $(INTEROP_VENV)/.installed
+	$(BIN)/python scripts/interop/run.py --python $(INTEROP_VENV)/bin/python $(INTEROP_ARGS)
 
 # Refresh the tested versions after changing dependencies.
 constraints: install
