@@ -80,13 +80,15 @@ class CommentAnchor(Base):
 
 
 class Notification(Base):
-    """One inbox entry: a comment on a repo one owns or watches, a mention, a PR status change."""
+    """One inbox entry: a comment on a repo one owns or watches, a mention, a PR status change,
+    an access request to a gated repo one owns or the decision on one's own (``detail``: the
+    reason given for a rejection, migration 0018)."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # comment | mention | status | discussion
+    kind: Mapped[str] = mapped_column(String(16))  # comment | mention | status | discussion | access-*
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"))
     discussion_id: Mapped[int | None] = mapped_column(
         ForeignKey("discussions.id", ondelete="CASCADE"), nullable=True
@@ -97,6 +99,7 @@ class Notification(Base):
     actor: Mapped[str] = mapped_column(String(96))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
+    detail: Mapped[str | None] = mapped_column(String(400), nullable=True)
 
 
 class RepoLike(Base):
