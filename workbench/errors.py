@@ -174,6 +174,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(HubTimeout, "HubTimeout"),
     **_codes(
         NotFound,
+        "CollectionItemNotFound CollectionNotFound "
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
@@ -184,6 +185,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(EntryNotFound, "EntryNotFound"),
     **_codes(
         InvalidRequest,
+        "DescriptionTooLong InvalidItemType InvalidTheme NoteTooLong "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
         "InvalidConfig InvalidDataset InvalidExample InvalidExecutor InvalidField "
@@ -221,6 +223,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     ),
     **_codes(
         Conflict,
+        "CollectionExists CollectionItemExists "
         "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
         "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
         "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",

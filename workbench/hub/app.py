@@ -31,6 +31,7 @@ from workbench.hub.downloads import DownloadCounter
 from workbench.hub.metric_spaces import ensure_metric_spaces
 from workbench.hub.routes import (
     access,
+    collections,
     discussions,
     evals,
     files,
@@ -274,6 +275,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
         discussions,
         papers,
         access,
+        collections,
         xet,
         history,
         repos,
