@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -22,17 +22,6 @@ from workbench.store.blobs import PART, BlobStore
 
 pytest_plugins = ["tests.support.s3_fixtures"]
 pytestmark = pytest.mark.s3
-
-
-@pytest.fixture
-def s3_env(s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
-    import s3fs
-
-    for name, value in s3_bucket.aws_env().items():
-        monkeypatch.setenv(name, value)
-    s3fs.S3FileSystem.clear_instance_cache()  # an instance keeps the credentials it started with
-    yield s3_bucket
-    s3fs.S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture

@@ -27,3 +27,15 @@ def s3_server() -> Iterator[S3Server]:
 def s3_bucket(s3_server: S3Server) -> S3Bucket:
     """A fresh, empty bucket for this test only."""
     return s3_server.create_bucket(f"wb-{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def s3_env(s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Bucket]:
+    """``s3_bucket``, with its AWS_* variables set in this process (for a BlobStore here)."""
+    import s3fs
+
+    for name, value in s3_bucket.aws_env().items():
+        monkeypatch.setenv(name, value)
+    s3fs.S3FileSystem.clear_instance_cache()  # an instance keeps the credentials it started with
+    yield s3_bucket
+    s3fs.S3FileSystem.clear_instance_cache()

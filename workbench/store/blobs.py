@@ -33,6 +33,8 @@ CHUNK = 4 * 1024 * 1024
 PART = 8 * 1024 * 1024
 PUT_CONCURRENCY = 4
 _S3_MAX_PARTS = 10_000
+# Remote stores: the parts of multipart git-LFS uploads in progress (workbench.store.multipart).
+MULTIPART_DIR = "multipart"
 
 
 @dataclass(frozen=True)
@@ -347,4 +349,18 @@ class BlobStore:
                 n += 1
             except FileNotFoundError:
                 continue
+        if not self.local:
+            n += self._cleanup_parts(stale_multipart)
         return n
+
+    def _cleanup_parts(self, cutoff: float) -> int:
+        """Part objects of multipart uploads that were never completed (their URLs expired)."""
+        found = self.fs.find(f"{self.root}/{MULTIPART_DIR}", detail=True)
+        stale = [
+            path
+            for path, info in found.items()
+            if hasattr(info.get("LastModified"), "timestamp") and info["LastModified"].timestamp() < cutoff
+        ]
+        if stale:
+            self.fs.rm(stale)
+        return len(stale)

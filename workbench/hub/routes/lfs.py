@@ -1,15 +1,12 @@
 """git-LFS batch API with basic and multipart uploads (docs/hf-protocol.md, "git-LFS").
 
-Upload URLs are signed (the client sends their PUTs without a token). Multipart parts are
-written at their offset into one staging file, so completing an upload is a single hashing
-pass and a rename, not a copy.
+Upload URLs are signed (the client sends their PUTs without a token). Multipart parts may
+land on any hub process; ``workbench.store.multipart`` keeps them where all of them see it.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,7 +18,7 @@ from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_bo
 from workbench.names import validate_sha256
 from workbench.store import models as m
 from workbench.store.access import writable_repo
-from workbench.store.blobs import CHUNK
+from workbench.store.multipart import PartStaging
 from workbench.store.store import insert_missing, utcnow
 
 router = APIRouter(tags=["lfs"])
@@ -159,19 +156,6 @@ async def upload(
     return {"oid": oid, "size": size}
 
 
-def _staging(state: State, oid: str) -> tuple[Path, Path]:
-    tmp = state.store.blobs.tmp_dir
-    return tmp / f"multipart-{oid}", tmp / f"multipart-{oid}.parts"
-
-
-def _write_part(path: Path, offset: int, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        os.pwrite(fd, data, offset)
-    finally:
-        os.close(fd)
-
-
 @router.put("/api/lfs/part/{oid}/{part}", summary="Upload one part of a multipart LFS object")
 async def upload_part(
     oid: str,
@@ -184,51 +168,14 @@ async def upload_part(
 ) -> Response:
     validate_sha256(oid)
     state.signer.check("lfs", oid, size, expires=expires, signature=sig)
-    chunk = state.settings.multipart_chunk_bytes
-    parts = max(1, -(-size // chunk))
-    if not 1 <= part <= parts:
-        raise InvalidRequest(f"Part {part} out of range 1..{parts}.", code="InvalidPart")
-    expected = min(chunk, size - (part - 1) * chunk)
-    staging, marks = _staging(state, oid)
-    marks.mkdir(parents=True, exist_ok=True)
-    offset = (part - 1) * chunk
-    received = 0
-    buf = bytearray()
-    async for data in request.stream():
-        buf += data
-        if received + len(buf) > expected:
-            raise InvalidRequest(f"Part {part} must be {expected} bytes.", code="SizeMismatch")
-        if len(buf) >= CHUNK:
-            block = bytes(buf)
-            buf.clear()
-            await anyio.to_thread.run_sync(_write_part, staging, offset + received, block)
-            received += len(block)
-    if buf:
-        await anyio.to_thread.run_sync(_write_part, staging, offset + received, bytes(buf))
-        received += len(buf)
-    if received != expected:
-        raise InvalidRequest(f"Part {part} must be {expected} bytes, got {received}.", code="SizeMismatch")
-    (marks / str(part)).write_text(str(received))
+    staging = PartStaging(state.store.blobs, oid, size=size, chunk=state.settings.multipart_chunk_bytes)
+    received = await staging.receive(part, request.stream())
     etag = f'"{oid[:16]}-{part}-{received}"'
     return Response(status_code=200, headers={"ETag": etag})
 
 
 def _complete(state: State, oid: str, size: int) -> None:
-    chunk = state.settings.multipart_chunk_bytes
-    parts = max(1, -(-size // chunk))
-    staging, marks = _staging(state, oid)
-    missing = [n for n in range(1, parts + 1) if not (marks / str(n)).exists()]
-    if missing:
-        raise InvalidRequest(f"Parts {missing[:10]} of {oid} were not uploaded.", code="MissingParts")
-    blobs = state.store.blobs
-    try:
-        if not blobs.exists(oid):
-            blobs.adopt_file(staging, expected_sha256=oid, expected_size=size)
-    finally:
-        staging.unlink(missing_ok=True)
-        for p in marks.glob("*"):
-            p.unlink(missing_ok=True)
-        marks.rmdir()
+    PartStaging(state.store.blobs, oid, size=size, chunk=state.settings.multipart_chunk_bytes).complete()
     _record_blob(state, oid, size)
 
 
