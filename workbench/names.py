@@ -42,6 +42,7 @@ RESERVED_NAMESPACES = frozenset(
         "huggingface",
         "resolve",
         "blog",
+        "buckets",
         "pricing",
         "notifications",
         "collections",

@@ -31,6 +31,7 @@ from workbench.hub.downloads import DownloadCounter
 from workbench.hub.metric_spaces import ensure_metric_spaces
 from workbench.hub.routes import (
     access,
+    buckets,
     collections,
     discussions,
     evals,
@@ -276,6 +277,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
         papers,
         access,
         collections,
+        buckets,
         xet,
         history,
         repos,

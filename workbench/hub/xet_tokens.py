@@ -1,6 +1,7 @@
 """Xet access tokens and signed xorb URLs: short-lived, scoped to one repo, stateless.
 
-A token names its scope (``read`` or ``write``), the repo's database id and its expiry, and
+A token names its scope (``read`` or ``write``), the repo's database id (or ``b`` and a
+storage bucket's id) and its expiry, and
 carries an HMAC of those under the hub's key, so any hub process can check it without a
 database row. Xorb byte ranges handed to downloading clients are signed URLs in the same way
 (the client fetches them without a token, as it would a pre-signed bucket URL).
@@ -27,13 +28,22 @@ _PREFIX = "xet1"
 @dataclass(frozen=True)
 class XetGrant:
     scope: str  # read | write
-    repo_id: int
+    repo_id: int | None
     expires: int
+    bucket_id: int | None = None  # a bucket's token names no repo
 
 
-def issue(signer: Signer, scope: str, repo_id: int, *, expires: int) -> str:
-    payload = f"{scope}:{repo_id}:{expires}"
-    signature = signer.sign(_PREFIX, scope, repo_id, expires=expires)
+def _target(repo_id: int | None, bucket_id: int | None) -> str:
+    return f"b{bucket_id}" if bucket_id is not None else str(repo_id)
+
+
+def issue(
+    signer: Signer, scope: str, repo_id: int | None, *, expires: int, bucket_id: int | None = None
+) -> str:
+    """A token for a repo's Xet files, or (``bucket_id``) a storage bucket's."""
+    target = _target(repo_id, bucket_id)
+    payload = f"{scope}:{target}:{expires}"
+    signature = signer.sign(_PREFIX, scope, target, expires=expires)
     encoded = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
     return f"{_PREFIX}.{encoded}.{signature}"
 
@@ -45,8 +55,15 @@ def check(signer: Signer, token: str | None, *, now: float | None = None) -> Xet
     try:
         prefix, encoded, signature = token.split(".")
         payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-        scope, repo_id, expires = payload.split(":")
-        grant = XetGrant(scope=scope, repo_id=int(repo_id), expires=int(expires))
+        scope, target, expires = payload.split(":")
+        bucket = target.startswith("b")
+        number = int(target[1:] if bucket else target)
+        grant = XetGrant(
+            scope=scope,
+            repo_id=None if bucket else number,
+            expires=int(expires),
+            bucket_id=number if bucket else None,
+        )
     except (ValueError, UnicodeDecodeError):
         raise AuthenticationError("Malformed Xet access token.", code="XetTokenInvalid") from None
     if prefix != _PREFIX or grant.scope not in ("read", "write"):
@@ -54,7 +71,8 @@ def check(signer: Signer, token: str | None, *, now: float | None = None) -> Xet
     if grant.expires < (time.time() if now is None else now):
         raise AuthenticationError("The Xet access token has expired.", code="XetTokenExpired")
     try:
-        signer.check(_PREFIX, grant.scope, grant.repo_id, expires=grant.expires, signature=signature)
+        target = _target(grant.repo_id, grant.bucket_id)
+        signer.check(_PREFIX, grant.scope, target, expires=grant.expires, signature=signature)
     except PermissionDenied:
         raise AuthenticationError("Invalid Xet access token.", code="XetTokenInvalid") from None
     return grant

@@ -16,7 +16,7 @@ query filter, for every list (search, papers, likes, notifications, evaluation r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, or_, true
 from sqlalchemy.orm import Session
@@ -57,11 +57,22 @@ class Principal:
 ANONYMOUS = Principal()
 
 
+class Owned(Protocol):
+    """What the read rule looks at: a repo, and anything else that is private or public
+    under an account (storage buckets)."""
+
+    @property
+    def private(self) -> bool: ...
+
+    @property
+    def owner_id(self) -> int: ...
+
+
 # -- reading ------------------------------------------------------------------------------
 
 
-def can_read(p: Principal, repo: m.Repo) -> bool:
-    """Whether ``p`` may see ``repo`` (see the module docstring)."""
+def can_read(p: Principal, repo: Owned) -> bool:
+    """Whether ``p`` may see ``repo`` (or a bucket; see the module docstring)."""
     if not repo.private:
         return True
     owners = p.owner_ids()

@@ -6,8 +6,9 @@ reaches: a commit id stays addressable), every ``*sha256`` column of any other t
 viewer's search indexes, evaluation runs' executed notebooks, and whatever a later table
 adds), and the blobs of live Xet xorbs and shards. Commits of a deleted repo are dead (the
 repo row is gone), so its unique blobs become collectable. Xet rows have their own liveness:
-a Xet file is live while a live tree names its Xet hash, while it is young, or while a young
-shard registers it (an upload in progress registers its shard before the commit); a xorb
+a Xet file is live while a live tree or a storage bucket names its Xet hash, while it is
+young, or while a young shard registers it (an upload in progress registers its shard
+before the commit); a xorb
 while a live file's terms name it, or it or a shard naming it is younger than the Xet
 grace period (21 days by default: hf_xet deduplicates new uploads against the shards of its
 own uploads for that long without asking, and a shard naming a freed xorb is refused); a
@@ -78,6 +79,7 @@ from sqlalchemy.orm import Session
 import workbench.store.evals  # noqa: F401  (its table must be in the metadata the safety net scans)
 from workbench.errors import Conflict, IntegrityError
 from workbench.store import models as m
+from workbench.store.bucket_models import BucketFile, XetFileBucket
 from workbench.store.fsck import progress_bar, snapshot, tree_rows
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import parse_tree
@@ -294,7 +296,7 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cuto
     shards = list(s.execute(select(m.XetShard.blob_sha256, m.XetShard.created_at)))
     files_of = {sha: _shard_files(store, mark, sha) for sha, _ in shards}
     young_shards = {sha for sha, created in shards if created > cutoff}
-    live_files = set(mark.xet_named)
+    live_files = set(mark.xet_named) | _bucket_files(s)
     live_xorbs: set[str] = set()
     for sha, created in shards:
         use = files_of[sha]
@@ -336,6 +338,11 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cuto
         else:
             dead.shards.add(sha)
     return dead
+
+
+def _bucket_files(s: Session) -> set[str]:
+    """The Xet files storage buckets name: live as long as a bucket holds them."""
+    return {str(h) for (h,) in s.execute(select(BucketFile.xet_hash).distinct())}
 
 
 def _mark(
@@ -504,6 +511,7 @@ def collect(
             report.shards_freed = len(dead_xet.shards)
             if not dry_run:
                 _delete_in(s, m.XetFileRepo.file_hash, dead_xet.files)
+                _delete_in(s, XetFileBucket.file_hash, dead_xet.files)
                 _delete_in(s, m.XetFile.hash, dead_xet.files)
                 _delete_in(s, m.XetXorb.hash, dead_xet.xorbs)
                 _delete_in(s, m.XetShard.blob_sha256, dead_xet.shards)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import IntegrityError, InvalidRequest, NotFound, RangeNotSatisfiable
 from workbench.store import models as m
+from workbench.store.bucket_models import XetFileBucket
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.xet.hashing import dedup_eligible, file_hash, hash_to_hex, range_verification_hash
 from workbench.xet.shard import FileReconstruction, Shard
@@ -186,8 +187,11 @@ def _index_chunks(s: Session, shard: Shard, xorbs: dict[str, XorbRecord], shard_
         insert_missing(s, m.XetChunk, hash=hash_to_hex(chunk), xorb_hash=xorb_hash, shard_sha256=shard_sha256)
 
 
-def register_shard(store: Store, shard: Shard, body: bytes, *, repo_id: int) -> bool:
-    """Check every file of ``shard`` and register them for ``repo_id``, all or nothing.
+def register_shard(
+    store: Store, shard: Shard, body: bytes, *, repo_id: int | None, bucket_id: int | None = None
+) -> bool:
+    """Check every file of ``shard`` and register them for ``repo_id`` (or for the storage
+    bucket ``bucket_id``), all or nothing.
 
     Returns whether anything new was registered.
     """
@@ -222,15 +226,32 @@ def register_shard(store: Store, shard: Shard, body: bytes, *, repo_id: int) -> 
                     terms=[[hash_to_hex(t.xorb_hash), t.start, t.end, t.size] for t in file.terms],
                     created_at=utcnow(),
                 )
-            if s.get(m.XetFileRepo, (name, repo_id)) is None:
-                created = True
-                insert_missing(s, m.XetFileRepo, file_hash=name, repo_id=repo_id)
+            created = _link(s, name, repo_id=repo_id, bucket_id=bucket_id) or created
     # A file without a reported SHA-256, or two clients that disagree about it: settle it from
     # the bytes now, so that a false first claim cannot hide the file from commits that name
     # its real digest. Other claims are checked when a commit first names them.
     for name in disputed:
         verify_sha256(store, name)
     return created
+
+
+def _link(s: Session, name: str, *, repo_id: int | None, bucket_id: int | None) -> bool:
+    """Let the repo's (or bucket's) Xet tokens reach file ``name``; whether it is new."""
+    if bucket_id is not None:
+        if s.get(XetFileBucket, (name, bucket_id)) is not None:
+            return False
+        insert_missing(s, XetFileBucket, file_hash=name, bucket_id=bucket_id)
+        return True
+    if s.get(m.XetFileRepo, (name, repo_id)) is not None:
+        return False
+    insert_missing(s, m.XetFileRepo, file_hash=name, repo_id=repo_id)
+    return True
+
+
+def _linked_to(s: Session, name: str, *, repo_id: int | None, bucket_id: int | None) -> bool:
+    if bucket_id is not None:
+        return s.get(XetFileBucket, (name, bucket_id)) is not None
+    return repo_id is None or s.get(m.XetFileRepo, (name, repo_id)) is not None
 
 
 @dataclass(frozen=True)
@@ -240,10 +261,12 @@ class Reconstruction:
     terms: tuple[Term, ...]
 
 
-def _file_row(store: Store, file_id: str, repo_id: int | None) -> tuple[int, list[tuple[str, int, int, int]]]:
+def _file_row(
+    store: Store, file_id: str, repo_id: int | None, bucket_id: int | None
+) -> tuple[int, list[tuple[str, int, int, int]]]:
     with store.read() as s:
         row = s.get(m.XetFile, file_id)
-        linked = repo_id is None or s.get(m.XetFileRepo, (file_id, repo_id)) is not None
+        linked = _linked_to(s, file_id, repo_id=repo_id, bucket_id=bucket_id)
         if row is None or not linked:
             raise NotFound(f"Xet file {file_id} not found", code="EntryNotFound")
         raw_terms = [(str(h), int(a), int(b), int(n)) for h, a, b, n in row.terms]  # type: ignore[call-overload]
@@ -251,15 +274,20 @@ def _file_row(store: Store, file_id: str, repo_id: int | None) -> tuple[int, lis
 
 
 def reconstruct(
-    store: Store, file_id: str, *, repo_id: int | None, byte_range: tuple[int, int | None] | None
+    store: Store,
+    file_id: str,
+    *,
+    repo_id: int | None,
+    byte_range: tuple[int, int | None] | None,
+    bucket_id: int | None = None,
 ) -> Reconstruction:
-    """The terms that rebuild bytes ``[start, end]`` of a file this repo may read.
+    """The terms that rebuild bytes ``[start, end]`` of a file this repo (or bucket) may read.
 
     ``byte_range`` is ``(start, end)`` with an inclusive end, or ``(start, None)`` for "to the
-    end"; a file not uploaded to ``repo_id`` is :class:`NotFound`, like a missing one
-    (``repo_id=None`` is the hub itself, which may read any file).
+    end"; a file not uploaded to ``repo_id`` (or ``bucket_id``) is :class:`NotFound`, like a
+    missing one (``repo_id=None`` without a bucket is the hub itself, which may read any file).
     """
-    size, raw_terms = _file_row(store, file_id, repo_id)
+    size, raw_terms = _file_row(store, file_id, repo_id, bucket_id)
     first, last = 0, size - 1
     if size == 0 and byte_range in (None, (0, None)):
         return Reconstruction(size=0, offset_into_first_range=0, terms=())
@@ -389,6 +417,11 @@ def committable_file(store: Store, sha256: str, *, repo_id: int) -> XetFileRef |
         if verified or verify_sha256(store, file_id) == sha256:
             return XetFileRef(file_id, size)
     return None
+
+
+def link_file(s: Session, name: str, *, bucket_id: int) -> None:
+    """Let a bucket's Xet tokens reach a registered file copied into it (no upload needed)."""
+    _link(s, name, repo_id=None, bucket_id=bucket_id)
 
 
 def xorb_blob(store: Store, xorb_hash: str, first: int, last: int) -> str:

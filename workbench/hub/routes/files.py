@@ -181,7 +181,7 @@ def paths_info(
 # -- downloads -----------------------------------------------------------------------------
 
 
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header:
         return None
     match = _RANGE.match(header.strip())
@@ -232,7 +232,7 @@ def _blob_stored(state: State, sha256: str) -> bool:
     return state.store.blobs.exists(sha256)
 
 
-async def _stream_xet(state: State, file_hash: str, start: int, length: int) -> AsyncIterator[bytes]:
+async def stream_xet(state: State, file_hash: str, start: int, length: int) -> AsyncIterator[bytes]:
     """A Xet file's bytes, rebuilt from its xorbs batch by batch for clients without Xet."""
     if length <= 0:
         return
@@ -301,7 +301,7 @@ def _resolve(
     if request.method == "HEAD":
         headers["Content-Length"] = str(entry.size)
         return Response(status_code=200, headers=headers, media_type=media)
-    byte_range = _parse_range(request.headers.get("range"), entry.size)
+    byte_range = parse_range(request.headers.get("range"), entry.size)
     if request.headers.get("if-range") and request.headers["if-range"].strip("W/") != etag:
         byte_range = None
     if byte_range is None:
@@ -322,7 +322,7 @@ def _resolve(
             headers.pop(name, None)
         return Response(status_code=302, headers={**headers, "Location": location})
     body = (
-        _stream_xet(state, entry.xet_hash, start, length)
+        stream_xet(state, entry.xet_hash, start, length)
         if entry.xet_hash and not _blob_stored(state, entry.sha256)
         else _stream(state.store.blobs.open(entry.sha256), start, length)
     )

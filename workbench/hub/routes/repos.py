@@ -11,6 +11,7 @@ from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, repo_key, seg
 from workbench.hub.repo_info import repo_info_at
+from workbench.hub.routes import buckets
 from workbench.names import (
     PLURAL_TYPES,
     TYPE_PLURALS,
@@ -110,6 +111,8 @@ def delete(request: Request, state: State, caller: Caller, data: JsonBody) -> di
 
 @router.post("/api/repos/move", summary="Rename or transfer a repository")
 def move(request: Request, state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
+    if data.get("type") == "bucket":  # huggingface_hub's move_bucket
+        return buckets.move(state, caller, data)
     src_ns, src_name = split_repo_id(field(data, "fromRepo", str, required=True))
     dst_ns, dst_name = split_repo_id(field(data, "toRepo", str, required=True))
     repo_type = validate_repo_type(field(data, "type", str))

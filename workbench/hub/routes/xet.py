@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import xet_tokens
-from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key, spool_body
-from workbench.store import xet_cas, xet_dedup
+from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key, seg, spool_body
+from workbench.store import buckets, xet_cas, xet_dedup
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
@@ -36,9 +36,11 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _STREAM_CHUNK = 1024 * 1024
 
 
-def _token_response(state: State, request: Request, scope: str, repo_id: int) -> JSONResponse:
+def _token_response(
+    state: State, request: Request, scope: str, repo_id: int | None, *, bucket_id: int | None = None
+) -> JSONResponse:
     expires = int(time.time()) + xet_tokens.TOKEN_TTL
-    token = xet_tokens.issue(state.signer, scope, repo_id, expires=expires)
+    token = xet_tokens.issue(state.signer, scope, repo_id, expires=expires, bucket_id=bucket_id)
     cas_url = base_url(request)
     return JSONResponse(
         {"casUrl": cas_url, "accessToken": token, "exp": expires},
@@ -78,6 +80,21 @@ def xet_token(
     return _token_response(state, request, scope, repo_id)
 
 
+@router.get(
+    "/api/buckets/{namespace}/{name}/xet-{scope}-token",
+    summary="A short-lived Xet token to read (download) or write (upload) a storage bucket's files",
+)
+def bucket_xet_token(
+    request: Request, state: State, caller: Caller, namespace: str, name: str, scope: str
+) -> JSONResponse:
+    if scope not in ("read", "write"):
+        raise NotFound(f"No Xet token of kind {scope!r}: ask for xet-read-token or xet-write-token.")
+    check_access = buckets.writable_bucket if scope == "write" else buckets.readable_bucket
+    with state.store.read() as s:
+        bucket_id = check_access(s, caller, seg(namespace), seg(name)).id
+    return _token_response(state, request, scope, None, bucket_id=bucket_id)
+
+
 def _grant(request: Request, state: State) -> xet_tokens.XetGrant:
     return xet_tokens.check(state.signer, bearer_token(request))
 
@@ -110,7 +127,9 @@ async def upload_shard(request: Request, state: State) -> JSONResponse:
     body = await read_body(request, MAX_SHARD_SIZE)
 
     def check_and_register() -> bool:
-        return xet_cas.register_shard(state.store, parse_shard(body), body, repo_id=grant.repo_id)
+        return xet_cas.register_shard(
+            state.store, parse_shard(body), body, repo_id=grant.repo_id, bucket_id=grant.bucket_id
+        )
 
     created = await anyio.to_thread.run_sync(check_and_register)
     return JSONResponse({"result": 1 if created else 0})
@@ -164,6 +183,7 @@ def reconstruction(request: Request, state: State, file_id: str) -> JSONResponse
         state.store,
         file_id,
         repo_id=grant.repo_id,
+        bucket_id=grant.bucket_id,
         byte_range=_parse_range(request.headers.get("range")),
     )
     terms: list[dict[str, Any]] = []
