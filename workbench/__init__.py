@@ -17,6 +17,7 @@ from workbench.binder import binder_url
 from workbench.kernel import widgets as ui
 from workbench.kernel.cards import Card, card
 from workbench.kernel.collab import Discussions, Inbox, comment, discussions, inbox, like
+from workbench.kernel.collections import Collection, Collections, collection, collections
 from workbench.kernel.dataset_publishing import publish_dataset
 from workbench.kernel.datasets import load_dataset
 from workbench.kernel.display import CommitInfo, RepoInfo, info
@@ -34,6 +35,8 @@ from workbench.version import __version__
 
 __all__ = [
     "Card",
+    "Collection",
+    "Collections",
     "CommitInfo",
     "Connection",
     "Discussions",
@@ -48,6 +51,8 @@ __all__ = [
     "binder_url",
     "card",
     "clear_inputs",
+    "collection",
+    "collections",
     "comment",
     "connect",
     "connection",

@@ -15,7 +15,7 @@ if "jsonschema" not in sys.modules:
 
 import typer
 
-from workbench.cli import demo, hub, paper, repo, search
+from workbench.cli import collection, demo, hub, paper, repo, search
 from workbench.cli import eval as eval_cli
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.command(name="demo")(demo.demo)
 app.command(name="search")(search.search)
 app.add_typer(eval_cli.app, name="eval", help="Reproducible evaluation runs, leaderboards and CI gates.")
 app.add_typer(paper.app, name="paper")
+app.add_typer(collection.app, name="collection")
 
 
 def main() -> None:
