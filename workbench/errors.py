@@ -23,6 +23,9 @@ class WorkbenchError(Exception):
 
     code = "WorkbenchError"
     status = 500
+    #: The public hub's text for this error where the HF clients print it beside their own
+    #: (HF-protocol routes send it; the full message goes in the body's ``message``).
+    hf_message: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)
@@ -47,6 +50,8 @@ class NotFound(WorkbenchError, LookupError):
 
 class RepoNotFound(NotFound):
     code = "RepoNotFound"
+    # the HF clients' "Repository Not Found for url: ..." already holds it, so shows it once
+    hf_message = "Repository not found"
 
 
 class RevisionNotFound(NotFound):

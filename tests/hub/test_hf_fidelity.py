@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from huggingface_hub import HfApi
-from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
 
 @pytest.mark.parametrize("repo_type", ["model", "dataset", "space"])
@@ -42,3 +42,117 @@ def test_bare_names_in_other_paths_stay_plain_404s(hub) -> None:  # type: ignore
     for path in ("/api/datasets/nope/unknown/x", "/api/models/api/commits/main", "/nothing/here"):
         r = httpx.get(f"{hub.url}{path}", headers={"Authorization": f"Bearer {hub.token}"})
         assert (r.status_code, r.headers["X-Error-Code"]) == (404, "NotFound"), path
+
+
+# -- messages and codes the client matches (huggingface_hub's test_hf_api.py) -----------------
+
+
+def test_a_commit_to_a_missing_repo_says_so_once(api: HfApi) -> None:
+    """test_create_commit_repo_does_not_exist: the client prints its own text and the hub's,
+    unless the hub's is already part of its own."""
+    with pytest.raises(RepositoryNotFoundError) as exc:
+        api.create_commit(
+            "admin/repo_that_do_not_exist", [CommitOperationAdd("a.txt", b"a")], commit_message="m"
+        )
+    text = str(exc.value)
+    assert text.lower().count("repository not found") == 1, text
+    assert text.endswith("Please use `create_repo` if it's not the case."), text
+
+
+def test_branch_messages(api: HfApi, repo_id: str) -> None:
+    api.create_branch(repo_id, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match="Reference refs/heads/cool-branch already exists"):
+        api.create_branch(repo_id, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match="Reference refs/heads/main already exists"):
+        api.create_branch(repo_id, branch="main")
+    api.create_branch(repo_id, branch="cool-branch", exist_ok=True)
+    with pytest.raises(HfHubHTTPError, match="Cannot delete refs/heads/main"):
+        api.delete_branch(repo_id, branch="main")
+    with pytest.raises(HfHubHTTPError, match="Invalid rev id"):
+        api.delete_branch(repo_id, branch="missing-branch")
+    api.create_tag(repo_id, tag="cool-tag")
+    with pytest.raises(HfHubHTTPError, match="Invalid rev id"):
+        api.delete_branch(repo_id, branch="cool-tag")
+
+
+def test_a_branch_may_share_a_tags_name(api: HfApi, repo_id: str) -> None:
+    api.create_tag(repo_id, tag="v1")
+    api.create_branch(repo_id, branch="v1")
+    api.upload_file(path_or_fileobj=b"on the branch", path_in_repo="b.txt", repo_id=repo_id, revision="v1")
+    refs = api.list_repo_refs(repo_id)
+    assert "v1" in {b.name for b in refs.branches} and "v1" in {t.name for t in refs.tags}
+    assert api.file_exists(repo_id, "b.txt", revision="v1")  # the branch first
+    assert not api.file_exists(repo_id, "b.txt", revision="refs/tags/v1")
+
+
+def test_moving_onto_an_existing_repo(api: HfApi, repo_id: str) -> None:
+    other = api.create_repo(f"{repo_id}-other").repo_id
+    with pytest.raises(HfHubHTTPError, match=r"A model repository called .* already exists"):
+        api.move_repo(from_id=repo_id, to_id=other)
+
+
+def test_a_stale_parent_commit_gets_the_public_hubs_message(api: HfApi, repo_id: str) -> None:
+    parent = api.model_info(repo_id).sha
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=repo_id)
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.create_commit(repo_id, [CommitOperationAdd("y", b"y")], commit_message="m", parent_commit=parent)
+    assert exc.value.response.status_code == 412
+    assert "The branch was updated since you opened this page. Please refresh and try again." in str(
+        exc.value
+    )
+
+
+def test_liking_a_bare_repo_name_is_a_missing_repo(api: HfApi) -> None:
+    with pytest.raises(RepositoryNotFoundError):
+        api.unlike("missing_repo_id")
+
+
+def test_repo_ids_match_whatever_their_case(api: HfApi, repo_id: str) -> None:
+    """test_create_commit_repo_id_case_insensitive; the repo keeps the case it was created with."""
+    mixed = api.create_repo(f"{repo_id}-CaSe").repo_id
+    api.create_commit(
+        mixed.lower(), [CommitOperationAdd("file.txt", b"content")], commit_message="lower-case id"
+    )
+    assert "file.txt" in api.list_repo_files(mixed.upper())
+    assert api.model_info(mixed.lower()).id == mixed
+
+
+def test_pull_requests_against_a_branch(api: HfApi, repo_id: str) -> None:
+    api.create_branch(repo_id, branch="test_branch")
+    head = api.list_repo_refs(repo_id).branches[0].target_commit
+    add = [CommitOperationAdd("file.txt", b"content")]
+    info = api.create_commit(repo_id, add, commit_message="PR", revision="test_branch", create_pr=True)
+    assert info.pr_num is not None
+    assert api.get_discussion_details(repo_id, info.pr_num).target_branch == "test_branch"
+    for revision in (head, "missing_branch"):
+        with pytest.raises(RevisionNotFoundError):
+            again = [CommitOperationAdd("file.txt", b"content")]
+            api.create_commit(repo_id, again, commit_message="PR", revision=revision, create_pr=True)
+    # the status it has already is no error (test_merge_pull_request), then the merge
+    api.change_discussion_status(repo_id, info.pr_num, new_status="open")
+    api.merge_pull_request(repo_id, info.pr_num)
+    assert api.get_discussion_details(repo_id, info.pr_num).status == "merged"
+    assert api.file_exists(repo_id, "file.txt", revision="test_branch")
+    assert not api.file_exists(repo_id, "file.txt")
+
+
+def test_deleting_a_folder_by_its_name(api: HfApi, repo_id: str) -> None:
+    """test_create_commit_implicit_delete_folder_is_ok: no trailing '/' needed."""
+    adds = [CommitOperationAdd(p, b"data") for p in ("1/file_1.md", "1/file_2.md", "2/file_3.md")]
+    api.create_commit(repo_id, adds, commit_message="init")
+    api.create_commit(repo_id, [CommitOperationDelete("1")], commit_message="delete folder 1")
+    assert sorted(api.list_repo_files(repo_id)) == [".gitattributes", "2/file_3.md"]
+
+
+def test_an_empty_file_is_a_regular_file_whatever_its_name(api: HfApi, repo_id: str) -> None:
+    api.upload_file(repo_id=repo_id, path_in_repo="empty.pkl", path_or_fileobj=b"")
+    siblings = {f.rfilename: f for f in api.model_info(repo_id, files_metadata=True).siblings or []}
+    assert siblings["empty.pkl"].size == 0 and siblings["empty.pkl"].lfs is None
+
+
+def test_auth_check(api: HfApi, repo_id: str) -> None:
+    api.auth_check(repo_id)
+    with pytest.raises(RepositoryNotFoundError):
+        api.auth_check("admin/missing_repo_id")
+    with pytest.raises(RepositoryNotFoundError):
+        api.auth_check("missing_repo_id", repo_type="dataset")

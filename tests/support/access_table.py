@@ -341,6 +341,11 @@ ROUTES: dict[tuple[str, str], Route] = {
         "participate", req("DELETE", lambda t, w: f"{t.api}/like"), mutates=True
     ),
     ("GET", REPO + "/likers"): Route("read", get(lambda t, w: f"{t.api}/likers")),
+    ("GET", REPO + "/auth-check"): Route("read", get(lambda t, w: f"{t.api}/auth-check")),
+    # a read-scope token may not write: refused as a mutation is
+    ("GET", REPO + "/auth-check/write"): Route(
+        "write", get(lambda t, w: f"{t.api}/auth-check/write"), mutates=True
+    ),
     ("POST", REPO + "/watch"): Route("participate", req("POST", lambda t, w: f"{t.api}/watch"), mutates=True),
     ("DELETE", REPO + "/watch"): Route(
         "participate", req("DELETE", lambda t, w: f"{t.api}/watch"), mutates=True

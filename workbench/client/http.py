@@ -195,7 +195,8 @@ def error_from_response(resp: httpx.Response) -> WorkbenchError:
             message = err.get("message") if isinstance(err.get("message"), str) else None
             code = code or (err.get("code") if isinstance(err.get("code"), str) else None)
         elif isinstance(err, str):
-            message = err
+            # the hub's full text, where "error" holds the public hub's shorter one
+            message = body["message"] if isinstance(body.get("message"), str) else err
     if not message:
         message = resp.headers.get("X-Error-Message") or (
             f"{resp.status_code} {resp.reason_phrase} from {resp.request.method} {resp.url}"

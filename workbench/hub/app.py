@@ -117,7 +117,9 @@ def _is_workbench_route(request: Request) -> bool:
 def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
     """The one error funnel: X-Error-Code/X-Error-Message on every error, HF or Workbench shape."""
     message = exc.message.replace("\n", " ")
-    headers = {"X-Error-Code": exc.code, "X-Error-Message": wire.header_value(message)}
+    workbench_route = _is_workbench_route(request)
+    shown = message if workbench_route or exc.hf_message is None else exc.hf_message
+    headers = {"X-Error-Code": exc.code, "X-Error-Message": wire.header_value(shown)}
     repo_commit = exc.details.get("repo_commit")
     if repo_commit:
         headers["X-Repo-Commit"] = str(repo_commit)
@@ -125,12 +127,13 @@ def error_response(request: Request, exc: WorkbenchError) -> JSONResponse:
         headers["Retry-After"] = str(getattr(exc, "retry_after", 5))
     if exc.status == 416 and isinstance(exc.details.get("size"), int):
         headers["Content-Range"] = f"bytes */{exc.details['size']}"  # RFC 9110 §15.5.17
-    if _is_workbench_route(request):
+    if workbench_route:
         body: dict[str, Any] = {"error": exc.to_dict()}
         body["error"].pop("repo_commit", None)
     else:
         body = {
-            "error": message,
+            "error": shown,
+            **({"message": message} if shown != message else {}),
             "code": exc.code,
             **{k: v for k, v in exc.details.items() if k != "repo_commit"},
         }
@@ -239,8 +242,10 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        missing = missing_repo(request.url.path) if exc.status_code == 404 else None
-        if missing is not None:  # a bare repo name ("gpt2"), as the HF clients may ask for
+        # a bare repo name ("gpt2"), as the HF clients may ask for; 405: another route with
+        # the same shape (/api/models/{namespace}/{name}) took the path
+        missing = missing_repo(request.url.path) if exc.status_code in (404, 405) else None
+        if missing is not None:
             return error_response(request, missing)
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
         err = WorkbenchError(str(exc.detail), code=code)

@@ -15,7 +15,10 @@ from workbench.errors import RepoNotFound
 from workbench.names import PLURAL_TYPES, RESERVED_NAMESPACES
 
 # The per-repo API routes of docs/hf-protocol.md, as /api/{plural}/{name}[/{action}/...].
-_ACTIONS = "revision|commits|tree|paths-info|refs|preupload|commit|branch|tag|discussions|settings"
+_ACTIONS = (
+    "revision|commits|tree|paths-info|refs|preupload|commit|branch|tag|discussions|settings"
+    "|like|likers|auth-check"
+)
 _API = re.compile(rf"^/api/(?P<plural>models|datasets|spaces)/(?P<name>[^/]+)(?:/(?:{_ACTIONS})(?:/.*)?)?$")
 # Model files (/{name}/resolve/...); prefixed types reach the namespaced route and its checks.
 _RESOLVE = re.compile(r"^/(?P<name>[^/]+)/resolve/[^/]+/.+$")

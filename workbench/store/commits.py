@@ -40,6 +40,9 @@ from workbench.store.store import Store, insert_missing, retry_delays, sleep, ut
 from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
 from workbench.store.xet_cas import XetFileRef, committable_file
 
+#: The public hub's answer to a stale parent commit, which the HF clients' users match.
+BRANCH_MOVED = "The branch was updated since you opened this page. Please refresh and try again."
+
 
 @dataclass(frozen=True)
 class AddFile:
@@ -129,8 +132,13 @@ def _apply(
     for op in ops:
         path = validate_path(op.path.strip("/") if isinstance(op, DeleteFolder) else op.path)
         if isinstance(op, DeleteFile):
-            if files.pop(path, None) is None:
+            # a folder's name deletes the folder, as on the public hub (the HF clients send a
+            # path without a trailing '/' as deletedFile)
+            doomed = [path] if path in files else [p for p in files if p.startswith(path + "/")]
+            if not doomed:
                 raise EntryNotFound(f"A file with this name doesn't exist: {path!r}.")
+            for p in doomed:
+                del files[p]
         elif isinstance(op, DeleteFolder):
             prefix = path + "/"
             doomed = [p for p in files if p.startswith(prefix) or p == path]
@@ -218,8 +226,8 @@ def create_commit(
             head = ref.commit_oid
             if parent_commit and not head.startswith(parent_commit.lower()):
                 raise PreconditionFailed(
-                    f"The branch {resolved.name!r} moved: its head is {head}, not "
-                    f"{parent_commit}. Fetch the new head and retry.",
+                    f"{BRANCH_MOVED} The branch {resolved.name!r} moved: its head is {head}, "
+                    f"not {parent_commit}. Fetch the new head and retry.",
                     code="StaleParentCommit",
                     head=head,
                 )
@@ -260,7 +268,8 @@ def create_commit(
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 if parent_commit:
                     raise PreconditionFailed(
-                        f"The branch {resolved.name!r} moved while committing; retry with the new head.",
+                        f"{BRANCH_MOVED} The branch {resolved.name!r} moved while committing; "
+                        "retry with the new head.",
                         code="StaleParentCommit",
                     )
                 s.rollback()

@@ -340,17 +340,18 @@ def change_status(
         raise Conflict(
             f"Pull request #{num} is merged; its status can no longer change.", code="PullRequestMerged"
         )
-    current = "closed" if d.status == "closed" else "open"
-    if current == status:
-        raise InvalidRequest(f"Discussion #{num} is already {status}.", code="StatusUnchanged")
+    # Asking again for the status it has is no error, as on the public hub (a client cannot
+    # tell whether a commit already opened a draft pull request): the event says so, and
+    # nobody is notified of a change that did not happen.
+    unchanged = ("closed" if d.status == "closed" else "open") == status
     if comment is not None and (not isinstance(comment, str) or comment.strip()):
         post_comment(store, s, p, repo, d, check_text(comment, max_chars), None)
-    if status == "open" and d.is_pull_request and not has_commits(s, repo, d):
-        d.status = "draft"
-    else:
-        d.status = str(status)
+    if not unchanged:
+        reopened_draft = status == "open" and d.is_pull_request and not has_commits(s, repo, d)
+        d.status = "draft" if reopened_draft else str(status)
     ev = new_event(s, d, p, "status-change", data={"status": status})
-    notify_status(s, repo, d, ev, p)
+    if not unchanged:
+        notify_status(s, repo, d, ev, p)
     record_event(s, actor=p, action="discussion.status", repo=repo, details={"num": num, "status": status})
     return ev
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workbench.errors import Conflict, InvalidRequest, PermissionDenied, RevisionNotFound
+from workbench.errors import Conflict, PermissionDenied, RevisionNotFound
 from workbench.store import collab_models as c
 from workbench.store import models as m
 from workbench.store.access import Principal, require_read, require_write, require_write_scope
@@ -24,9 +24,10 @@ from workbench.store.refs import create_ref, get_ref, resolve_revision
 def start_pull_request(s: Session, repo: m.Repo, d: c.Discussion, target: str) -> None:
     """Fork ``refs/pr/N`` from the head of branch ``target``."""
     resolved = resolve_revision(s, repo, target)
-    if resolved.kind != "branch":
-        raise InvalidRequest(
-            f"A pull request targets a branch; {target!r} is a {resolved.kind}.", code="NotABranch"
+    if resolved.kind != "branch":  # RevisionNotFound, as the public hub answers
+        raise RevisionNotFound(
+            f"A pull request targets a branch; {target!r} is a {resolved.kind}, "
+            f"not a branch of {repo.namespace}/{repo.name}."
         )
     d.target_branch, d.base_oid = resolved.name, resolved.oid
     create_ref(s, repo, "pr", str(d.num), resolved.oid, validate=False)

@@ -86,14 +86,13 @@ def create_ref(
     if validate:
         validate_ref_name(name, "tag" if kind == "tag" else "branch")
     if get_ref(session, repo, kind, name) is not None:
+        # "Reference refs/heads/x already exists" is the public hub's wording, which clients match
         raise Conflict(
-            f"{kind.capitalize()} {name!r} already exists in {repo.namespace}/{repo.name}.", code="RefExists"
+            f"Reference {_full_name(kind, name)} already exists in {repo.namespace}/{repo.name}.",
+            code="RefExists",
         )
-    other = "tag" if kind == "branch" else "branch" if kind == "tag" else None
-    if other and get_ref(session, repo, other, name) is not None:
-        raise Conflict(
-            f"A {other} named {name!r} already exists; branch and tag names must differ.", code="RefExists"
-        )
+    # a branch and a tag may share a name, as in git and on the public hub: revisions name
+    # the branch first (resolve_revision), refs/tags/NAME the tag
     ref = m.Ref(repo_id=repo.id, kind=kind, name=name, commit_oid=oid, message=message, updated_at=utcnow())
     session.add(ref)
     session.flush()
@@ -102,12 +101,26 @@ def create_ref(
 
 def delete_ref(session: Session, repo: m.Repo, kind: str, name: str) -> None:
     if kind == "branch" and name == "main":
-        raise InvalidRequest("The default branch 'main' cannot be deleted.", code="DefaultBranch")
+        raise InvalidRequest(
+            "Cannot delete refs/heads/main: it is the repo's default branch.", code="DefaultBranch"
+        )
     result = session.execute(
         delete(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == kind, m.Ref.name == name)
     )
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(
-            f"{kind.capitalize()} {name!r} not found in {repo.namespace}/{repo.name}.",
+            f"Invalid rev id: {_full_name(kind, name)} not found in {repo.namespace}/{repo.name}.",
             code="RevisionNotFound",
         )
+
+
+def _full_name(kind: str, name: str) -> str:
+    """The git name of a ref: ``refs/heads/main``, ``refs/tags/v1``, ``refs/pr/3``.
+
+    >>> _full_name("tag", "v1")
+    'refs/tags/v1'
+    """
+    return f"refs/{_REF_DIRS.get(kind, kind)}/{name}"
+
+
+_REF_DIRS = {"branch": "heads", "tag": "tags"}

@@ -189,11 +189,17 @@ def move_repo(
     if owner is None or not can_write_namespace(p, owner):
         raise PermissionDenied(f"You cannot move repos into {dest_namespace!r}.", code="NamespaceForbidden")
     if s.scalar(
-        select(m.Repo.id).where(
-            m.Repo.type == repo.type, m.Repo.namespace == dest_namespace, m.Repo.name == dest_name
+        select(m.Repo.id).where(  # ids are case-insensitive (create_repo); a case-only rename is fine
+            m.Repo.type == repo.type,
+            func.lower(m.Repo.namespace) == dest_namespace.lower(),
+            func.lower(m.Repo.name) == dest_name.lower(),
+            m.Repo.id != repo.id,
         )
     ):
-        raise Conflict(f"{dest_namespace}/{dest_name} already exists.", code="RepoExists")
+        raise Conflict(  # the public hub's wording, which clients match
+            f"A {repo.type} repository called {dest_namespace}/{dest_name} already exists.",
+            code="RepoExists",
+        )
     old_id = f"{repo.namespace}/{repo.name}"
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
     repo.last_modified = utcnow()

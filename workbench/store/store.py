@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -82,9 +82,19 @@ class Store:
         return self.load_tree(session, commit.tree_hash) if commit is not None else None
 
     def get_repo(self, session: Session, repo_type: str, namespace: str, name: str) -> m.Repo:
+        """The repo of that type and id; ids match whatever their case, as on the public hub
+        (no two repos of a type differ only in case: ``create_repo`` refuses it)."""
         repo = session.scalar(
             select(m.Repo).where(m.Repo.type == repo_type, m.Repo.namespace == namespace, m.Repo.name == name)
         )
+        if repo is None:
+            repo = session.scalar(
+                select(m.Repo).where(
+                    m.Repo.type == repo_type,
+                    func.lower(m.Repo.namespace) == namespace.lower(),
+                    func.lower(m.Repo.name) == name.lower(),
+                )
+            )
         if repo is None:
             raise RepoNotFound(
                 f"Repository {namespace}/{name} ({repo_type}) not found. Check the "

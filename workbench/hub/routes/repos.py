@@ -19,7 +19,7 @@ from workbench.names import (
     split_repo_id,
     validate_repo_type,
 )
-from workbench.store.access import require_write_scope
+from workbench.store.access import readable_repo, require_write_scope, writable_repo
 from workbench.store.repos import (
     RepoKey,
     create_repo,
@@ -137,6 +137,19 @@ def settings(
     with state.store.write() as s:
         repo = update_settings(state.store, s, caller, key, private=private, gated=gated)
         return {"private": repo.private, "gated": repo.gated or False}
+
+
+@router.get("/api/{repo_type}/{namespace}/{name}/auth-check", summary="May the caller read the repo?")
+@router.get("/api/{repo_type}/{namespace}/{name}/auth-check/write", summary="May the caller write?")
+def auth_check(
+    repo_type: str, namespace: str, name: str, request: Request, state: State, caller: Caller
+) -> dict[str, Any]:
+    """``HfApi.auth_check``: 200 when the caller may read (write), else the error that says why."""
+    key = repo_key(repo_type, namespace, name)
+    check = writable_repo if request.url.path.endswith("/write") else readable_repo
+    with state.store.read() as s:
+        check(state.store, s, caller, key.as_tuple())
+    return {"authorized": True}
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}", summary="Repository info at main")

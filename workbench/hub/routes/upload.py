@@ -81,7 +81,10 @@ def wants_lfs_storage(
     path: str, size: int, threshold: int, sample: bytes = b"", patterns: Sequence[LfsPattern] = ()
 ) -> bool:
     """Whether a file belongs in LFS: large, a weight or data format, binary, or named so by
-    the repo's ``.gitattributes`` (``patterns``, from :func:`lfs_patterns`)."""
+    the repo's ``.gitattributes`` (``patterns``, from :func:`lfs_patterns`). Empty files never:
+    the public hub keeps them as regular files whatever their name."""
+    if size == 0:
+        return False
     if size >= threshold or path.lower().endswith(LFS_SUFFIXES) or b"\x00" in sample:
         return True
     verdict = False
