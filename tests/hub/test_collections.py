@@ -329,3 +329,32 @@ def test_bad_input(hub, team: Team, repos: dict[str, str]) -> None:  # type: ign
                 raw.request("POST", f"/api/collections/{c.slug}/items", json=body)
             assert getattr(info.value, "code", None) == code
     api.delete_collection(c.slug)
+
+
+@pytest.mark.postgres
+def test_collections_on_postgres(hub_factory, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The listing's per-collection preview (a window function), the title check and the
+    privacy rules on PostgreSQL."""
+    pg = hub_factory(database_url=postgres_url)
+    team = make_team(pg, prefix="pg")
+    writer, outsider = hf(pg, team, "writer"), hf(pg, team, "outsider")
+    secret, public = f"{team.org}/secret", f"{team.org}/public"
+    writer.create_repo(secret, private=True)
+    for n in range(5):
+        writer.create_repo(f"{public}-{n}")
+    c = writer.create_collection("Five", namespace=team.org, description="on PostgreSQL")
+    writer.add_collection_item(c.slug, secret, "model", note="hidden from outsiders")
+    for n in range(5):
+        writer.add_collection_item(c.slug, f"{public}-{n}", "model")
+    hidden = writer.create_collection("Hidden", namespace=team.org, private=True)
+    refused(lambda: writer.create_collection("Five", namespace=team.org), 409, "CollectionExists")
+    assert writer.create_collection("Five", namespace=team.org, exists_ok=True).slug == c.slug
+    listed = list(outsider.list_collections(owner=team.org))
+    assert [x.slug for x in listed] == [c.slug]
+    assert [i.item_id for i in listed[0].items] == [f"{public}-{n}" for n in range(4)]
+    mine = {x.slug: x for x in hf(pg, team, "reader").list_collections(owner=team.org)}
+    assert set(mine) == {c.slug, hidden.slug} and mine[c.slug].items[0].item_id == secret
+    assert [i.position for i in outsider.get_collection(c.slug).items] == [1, 2, 3, 4, 5]
+    refused(lambda: outsider.get_collection(hidden.slug), 404, "CollectionNotFound")
+    writer.delete_repo(secret)
+    assert len(outsider.get_collection(c.slug).items) == len(writer.get_collection(c.slug).items) == 5

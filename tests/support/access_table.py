@@ -106,6 +106,9 @@ def evals_body(t: Target, who: str) -> dict[str, Any]:
     }
 
 
+COLLECTION = "0" * 24  # no collection (and no item) has this id
+
+
 REPO = "/api/{repo_type}/{namespace}/{name}"
 DISC = REPO + "/discussions/{num}"
 ROUTES: dict[tuple[str, str], Route] = {
@@ -399,6 +402,43 @@ ROUTES: dict[tuple[str, str], Route] = {
         get(lambda t, w: f"/api/leaderboards/{t.id}", params=lambda t, w: {"metric": "accuracy"}),
         types=("dataset",),
     ),
+    # collections are not repos: who may read and change one is tests/hub/test_collections.py.
+    # Here: listing, creating a private one under the org, and a slug no collection has (404
+    # to everyone, the answer a private collection gives whoever may not read it).
+    ("GET", "/api/collections"): Route(
+        "list", get(lambda t, w: "/api/collections", params=lambda t, w: {"owner": t.ns})
+    ),
+    ("POST", "/api/collections"): Route(
+        "create",
+        req(
+            "POST",
+            lambda t, w: "/api/collections",
+            js(lambda t, w: {"title": f"Matrix {w}", "namespace": t.ns, "private": True}),
+        ),
+        mutates=True,
+    ),
+    **{
+        (method, "/api/collections/{namespace}/{slug}" + rest): Route(
+            "open",
+            req(
+                method,
+                lambda t, w, rest=rest: (
+                    f"/api/collections/{t.ns}/none-{COLLECTION}" + rest.replace("{item_id}", COLLECTION)
+                ),
+                body,
+            ),
+            mutates=method != "GET",
+            ok=(404,),
+        )
+        for method, rest, body in (
+            ("GET", "", None),
+            ("PATCH", "", js(lambda t, w: {"title": "x"})),
+            ("DELETE", "", None),
+            ("POST", "/items", js(lambda t, w: {"item": {"id": t.id, "type": t.type}})),
+            ("PATCH", "/items/{item_id}", js(lambda t, w: {"note": "x"})),
+            ("DELETE", "/items/{item_id}", None),
+        )
+    },
     # organizations, tokens, audit
     ("GET", "/api/organizations"): Route("list", get(lambda t, w: "/api/organizations")),
     ("POST", "/api/organizations"): Route(

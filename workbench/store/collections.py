@@ -21,11 +21,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +40,7 @@ from workbench.store.access import (
 from workbench.store.accounts import get_account
 from workbench.store.audit import record_event
 from workbench.store.collection_models import Collection, CollectionItem
+from workbench.store.collection_views import CollectionView, load_view, load_views, slugify
 from workbench.store.paper_links import find_paper
 from workbench.store.store import Store, utcnow
 
@@ -51,62 +50,10 @@ SORTS = ("lastModified", "trending", "upvotes")
 MAX_TITLE = 100
 MAX_DESCRIPTION = 150  # as the Hugging Face Hub (``create_collection``'s documentation)
 MAX_NOTE = 500
-PREVIEW_ITEMS = 4  # items per collection in a listing, as on the Hugging Face Hub
 COLLECTION_CREATE = "collection.create"
 COLLECTION_DELETE = "collection.delete"
 COLLECTION_VISIBILITY = "collection.visibility"
 _ID = re.compile(r"^[0-9a-f]{24}$")
-
-
-@dataclass(frozen=True)
-class ItemView:
-    """One item as a reader sees it; the repo's fields come with it."""
-
-    public_id: str
-    type: str
-    id: str  # repo id, or the identifier a paper was added by
-    position: int
-    note: str | None
-    author: str
-    title: str | None  # a paper's or space's card title
-    private: bool
-    gated: str | None
-    likes: int
-    downloads: int
-    created_at: datetime
-    last_modified: datetime
-
-
-@dataclass(frozen=True)
-class CollectionView:
-    """A collection as a reader sees it: ``items`` are those they may read (all of them, or
-    the first :data:`PREVIEW_ITEMS` in a listing); ``num_items`` counts them all."""
-
-    public_id: str
-    owner: str
-    owner_kind: str  # user | org
-    owner_fullname: str
-    title: str
-    description: str
-    private: bool
-    theme: str
-    position: int
-    updated_at: datetime
-    items: list[ItemView]
-    num_items: int
-
-    @property
-    def slug(self) -> str:
-        return f"{self.owner}/{slugify(self.title)}-{self.public_id}"
-
-
-def slugify(title: str) -> str:
-    """The title part of a slug: lowercase ASCII letters, digits and dashes.
-
-    >>> slugify("ICCV 2023: Models & Demos!"), slugify("日本")
-    ('iccv-2023-models-demos', 'collection')
-    """
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:80].strip("-") or "collection"
 
 
 # -- checks -----------------------------------------------------------------------------------
@@ -250,96 +197,12 @@ def _item_rows(s: Session, collection_id: int) -> list[CollectionItem]:
     )
 
 
-# -- views ------------------------------------------------------------------------------------
-
-
-def _item_view(item: CollectionItem, repo: m.Repo) -> ItemView:
-    card = repo.card_data or {}
-    title = card.get("title") if repo.type in ("paper", "space") else None
-    return ItemView(
-        public_id=item.public_id,
-        type=repo.type,
-        id=item.ref or f"{repo.namespace}/{repo.name}",
-        position=item.position,
-        note=item.note,
-        author=repo.namespace,
-        title=str(title) if title else None,
-        private=repo.private,
-        gated=repo.gated,
-        likes=repo.likes,
-        downloads=repo.downloads,
-        created_at=repo.created_at,
-        last_modified=repo.last_modified,
-    )
-
-
-def _views(
-    s: Session, p: Principal, pairs: Sequence[tuple[Collection, m.Account]], *, preview: bool
-) -> list[CollectionView]:
-    """The views of ``pairs`` (collection, owner): all readable items, or a preview of them."""
-    ids = [c.id for c, _ in pairs]
-    items: dict[int, list[ItemView]] = {i: [] for i in ids}
-    counts: dict[int, int] = dict.fromkeys(ids, 0)
-    if ids:
-        readable = select(CollectionItem, m.Repo).join(m.Repo, m.Repo.id == CollectionItem.repo_id)
-        readable = readable.where(CollectionItem.collection_id.in_(ids), readable_clause(p))
-        if preview:
-            rank = (
-                func.row_number()
-                .over(
-                    partition_by=CollectionItem.collection_id,
-                    order_by=(CollectionItem.position, CollectionItem.id),
-                )
-                .label("rank")
-            )
-            ranked = (
-                select(CollectionItem.id, rank)
-                .join(m.Repo, m.Repo.id == CollectionItem.repo_id)
-                .where(CollectionItem.collection_id.in_(ids), readable_clause(p))
-                .subquery()
-            )
-            first = select(ranked.c.id).where(ranked.c.rank <= PREVIEW_ITEMS)
-            readable = readable.where(CollectionItem.id.in_(first))
-            counted = (
-                select(CollectionItem.collection_id, func.count())
-                .join(m.Repo, m.Repo.id == CollectionItem.repo_id)
-                .where(CollectionItem.collection_id.in_(ids), readable_clause(p))
-                .group_by(CollectionItem.collection_id)
-            )
-            counts.update({cid: n for cid, n in s.execute(counted).tuples()})
-        for item, repo in s.execute(readable.order_by(CollectionItem.position, CollectionItem.id)).tuples():
-            items[item.collection_id].append(_item_view(item, repo))
-        if not preview:
-            counts = {i: len(v) for i, v in items.items()}
-    return [
-        CollectionView(
-            public_id=c.public_id,
-            owner=owner.name,
-            owner_kind=owner.kind,
-            owner_fullname=owner.fullname or owner.name,
-            title=c.title,
-            description=c.description,
-            private=c.private,
-            theme=c.theme,
-            position=c.position,
-            updated_at=c.updated_at,
-            items=items[c.id],
-            num_items=counts[c.id],
-        )
-        for c, owner in pairs
-    ]
-
-
-def _view(s: Session, p: Principal, row: Collection, owner: m.Account) -> CollectionView:
-    return _views(s, p, [(row, owner)], preview=False)[0]
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 
 def get_collection(s: Session, p: Principal, slug: str) -> CollectionView:
     """The collection ``slug`` names with every item ``p`` may read (404 unless readable)."""
-    return _view(s, p, *_find(s, p, slug))
+    return load_view(s, p, *_find(s, p, slug))
 
 
 def _item_filter(s: Session, p: Principal, items: Sequence[str]) -> list[int]:
@@ -402,7 +265,7 @@ def list_collections(
     else:
         query = query.order_by(Collection.updated_at.desc(), Collection.id.desc())
     pairs = [(c, a) for c, a in s.execute(query.offset(offset).limit(limit)).tuples()]
-    return _views(s, p, pairs, preview=True)
+    return load_views(s, p, pairs, preview=True)
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -436,7 +299,7 @@ def create_collection(
     )
     s.add(row)
     _unique_title(s, row, owner)
-    view = _view(s, p, row, owner)
+    view = load_view(s, p, row, owner)
     record_event(
         s, actor=p, action=COLLECTION_CREATE, namespace=owner.name, details={"collection": view.slug}
     )
@@ -475,7 +338,7 @@ def update_collection(
     if position is not None:
         _move(_owner_rows(s, owner.id), row, _position(position))
     row.updated_at = utcnow()
-    return _view(s, p, row, owner)
+    return load_view(s, p, row, owner)
 
 
 def delete_collection(s: Session, p: Principal, slug: str) -> None:
@@ -531,7 +394,7 @@ def add_item(
     )
     row.updated_at = utcnow()
     s.flush()
-    return _view(s, p, row, owner)
+    return load_view(s, p, row, owner)
 
 
 def _item(s: Session, row: Collection, slug: str, item_id: str) -> CollectionItem:
@@ -556,7 +419,7 @@ def update_item(
     if position is not None:
         _move(_item_rows(s, row.id), item, _position(position))
     row.updated_at = utcnow()
-    return _view(s, p, row, owner)
+    return load_view(s, p, row, owner)
 
 
 def delete_item(s: Session, p: Principal, slug: str, item_id: str) -> None:

@@ -18,7 +18,7 @@ from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, OptionalJsonBody, State, base_url, field, seg
 from workbench.markdown import render_markdown
 from workbench.store import collections
-from workbench.store.collections import CollectionView, ItemView
+from workbench.store.collection_views import CollectionView, ItemView
 
 router = APIRouter(tags=["collections"])
 MAX_PAGE = 100
