@@ -27,6 +27,7 @@ from bench import discussions as discussions_bench
 from bench import evals as evals_bench
 from bench import gc as gc_bench
 from bench import lab as lab_bench
+from bench import load as load_bench
 from bench import load_dataset as load_dataset_bench
 from bench import permissions as permissions_bench
 from bench import search as search_bench
@@ -50,6 +51,7 @@ BENCHMARKS = (
     "xet",
     "gc",
     "diffs",
+    "load",
 )
 
 
@@ -129,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         "--gc-blobs", type=int, default=100_000, help="blobs in the store the gc benchmark sweeps (100,000)"
     )
     parser.add_argument(
+        "--load-users", default="10,25,50", help="Locust users the load benchmark steps through (10,25,50)"
+    )
+    parser.add_argument(
+        "--load-seconds", type=float, default=20, help="seconds the load benchmark measures each step (20)"
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=OUT / "work",
@@ -178,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         results += gc_bench.run(args.work / "gc", blobs=args.gc_blobs)
     if "diffs" in only:
         results += diffs_bench.run(args.work / "diffs")
+    if "load" in only:
+        steps = tuple(int(n) for n in args.load_users.split(","))
+        results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()
@@ -193,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             "rows": args.rows,
             "search_repos": args.search_repos,
             "gc_blobs": args.gc_blobs,
+            "load_users": args.load_users,
+            "load_seconds": args.load_seconds,
         },
         "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),
