@@ -281,6 +281,23 @@ class HubSettings(BaseSettings):
         "claimed without a heartbeat before another worker takes "
         "it over (a worker that crashed).",
     )
+    webhook_workers: int = Field(
+        4,
+        ge=0,
+        description="Webhook deliveries sent at once per `workbench hub serve` (threads of "
+        "the job process; 0: this hub sends none, others sharing the store may).",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long one webhook delivery may take in all (connect, send, answer) "
+        "before it counts as failed and is retried.",
+    )
+    webhook_allowed_hosts: str = Field(
+        "",
+        description="Comma-separated hosts (names or addresses) webhooks may send to although "
+        "they are loopback, link-local or private; every other internal address is refused.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

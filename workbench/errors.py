@@ -181,9 +181,11 @@ CODES: dict[str, type[WorkbenchError]] = {
         NotFound,
         "CollectionItemNotFound CollectionNotFound "
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
-        "ConversionNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
+        "ConversionNotFound "
+        "DeliveryNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
-        "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound XetObjectMissing",
+        "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound "
+        "WebhookNotFound XetObjectMissing",
     ),
     **_codes(RepoNotFound, "RepoNotFound"),
     **_codes(RevisionNotFound, "RevisionNotFound"),
@@ -193,13 +195,14 @@ CODES: dict[str, type[WorkbenchError]] = {
         "DescriptionTooLong InvalidItemType InvalidTheme NoteTooLong "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
-        "InvalidConfig InvalidDataset InvalidExample InvalidExecutor InvalidField "
+        "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
         "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidParquet "
         "InvalidPart InvalidPath InvalidPolicy InvalidRange InvalidRef InvalidRepoId "
         "InvalidRepoName InvalidRepoType InvalidRequest InvalidRole InvalidSafetensors "
         "InvalidScope InvalidSetting InvalidSort "
-        "InvalidSplit InvalidStatus InvalidSupplement InvalidTokenName InvalidYaml "
+        "InvalidSplit InvalidStatus InvalidSupplement InvalidTokenName "
+        "InvalidWatchedItem InvalidWebhookUrl InvalidYaml "
         "LfsObjectMissing LoadFailed MalformedBody MalformedCommit MalformedShard "
         "MalformedXorb MissingDependency MissingField MissingParameter MissingParts "
         "MissingPin MissingVerification NoEnvironment NoModelClass NoSafeWeights NoSplits "
@@ -207,8 +210,8 @@ CODES: dict[str, type[WorkbenchError]] = {
         "NotebookTooLarge NotebookWithoutCellIds NothingToMerge NothingToUpload NotYourRerun PathConflict "
         "QueryTimeout ReproductionPinsDiffer ReservedNamespace RunNotSucceeded "
         "SearchNotSupported StatusIsDerived StatusUnchanged SupplementNotFound "
-        "TermSizeMismatch TitleTooLong UnknownSplit UnsafePath UnsafeProgram "
-        "UnsupportedOperation WeightsMismatch WrongRepoType XorbNotFound",
+        "TermSizeMismatch TitleTooLong TooManyWebhooks UnknownSplit UnsafePath UnsafeProgram "
+        "UnsupportedOperation WebhookUrlRefused WeightsMismatch WrongRepoType XorbNotFound",
     ),
     **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge"),
     **_codes(ServiceUnavailable, "DatabaseUnavailable StorageUnavailable"),

@@ -41,6 +41,8 @@ OTHER_USER = "DVUser"
 ENTERPRISE_USER = "EnterpriseAdmin"
 ENTERPRISE_ORG = "EnterpriseOrgPrivate"
 USER_ORG = "valid_org_hub"  # test_hf_api's whoami test expects USER to be a member
+FULL_NAMES = {USER: "Dummy User"}  # testing_constants.FULL_NAME, which the whoami test reads
+WATCHED_USER, WATCHED_ORG = "julien-c", "HuggingFaceH4"
 
 
 def pinned_version(package: str = "huggingface_hub") -> str:
@@ -85,10 +87,13 @@ def provision(hub: HubProcess) -> dict[str, str]:
     """Create the suite's users, organizations and tokens; return the constants to patch."""
     tokens = {}
     for user in (USER, OTHER_USER, ENTERPRISE_USER):
-        hub.cli("hub", "user", "create", user)
+        hub.cli("hub", "user", "create", user, "--fullname", FULL_NAMES.get(user, ""))
         tokens[user] = hub.cli("hub", "token", "create", "interop", "--user", user).stdout.split()[-1]
     hub.cli("hub", "org", "create", ENTERPRISE_ORG, "--owner", ENTERPRISE_USER)
-    hub.cli("hub", "org", "create", USER_ORG, "--owner", USER)
+    hub.cli("hub", "org", "create", USER_ORG, "--owner", USER, "--fullname", "Dummy Hub Org")
+    # accounts test_hf_api's TestWebhookApi watches by name (a webhook watches existing ones)
+    hub.cli("hub", "user", "create", WATCHED_USER)
+    hub.cli("hub", "org", "create", WATCHED_ORG, "--owner", OTHER_USER)
     return {
         "ENDPOINT_STAGING": hub.url,
         "USER": USER,

@@ -109,6 +109,14 @@ def evals_body(t: Target, who: str) -> dict[str, Any]:
 COLLECTION = "0" * 24  # no collection (and no item) has this id
 
 
+HOOK = "0" * 24  # no webhook has this id
+
+
+def _webhook(t: Target, who: str) -> dict[str, Any]:
+    # .invalid never resolves (RFC 2606): accepted, and every delivery fails quietly
+    return {"url": "https://hooks.invalid/matrix", "watched": [{"type": "org", "name": t.ns}]}
+
+
 REPO = "/api/{repo_type}/{namespace}/{name}"
 DISC = REPO + "/discussions/{num}"
 ROUTES: dict[tuple[str, str], Route] = {
@@ -475,6 +483,38 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/audit"): Route(
         "orgadmin", get(lambda t, w: "/api/audit", params=lambda t, w: {"namespace": t.ns})
+    ),
+    # webhooks: each user's own; someone else's (or a missing one) is a 404
+    ("GET", "/api/settings/webhooks"): Route("self", get(lambda t, w: "/api/settings/webhooks")),
+    ("POST", "/api/settings/webhooks"): Route(
+        "self", req("POST", lambda t, w: "/api/settings/webhooks", js(_webhook)), mutates=True
+    ),
+    ("GET", "/api/settings/webhooks/{webhook_id}"): Route(
+        "self", get(lambda t, w: f"/api/settings/webhooks/{HOOK}"), ok=(404,)
+    ),
+    ("POST", "/api/settings/webhooks/{webhook_id}"): Route(
+        "self",
+        req("POST", lambda t, w: f"/api/settings/webhooks/{HOOK}", js(_webhook)),
+        mutates=True,
+        ok=(404,),
+    ),
+    ("DELETE", "/api/settings/webhooks/{webhook_id}"): Route(
+        "self", req("DELETE", lambda t, w: f"/api/settings/webhooks/{HOOK}"), mutates=True, ok=(404,)
+    ),
+    ("POST", "/api/settings/webhooks/{webhook_id}/enable"): Route(
+        "self", req("POST", lambda t, w: f"/api/settings/webhooks/{HOOK}/enable"), mutates=True, ok=(404,)
+    ),
+    ("POST", "/api/settings/webhooks/{webhook_id}/disable"): Route(
+        "self", req("POST", lambda t, w: f"/api/settings/webhooks/{HOOK}/disable"), mutates=True, ok=(404,)
+    ),
+    ("GET", "/api/settings/webhooks/{webhook_id}/deliveries"): Route(
+        "self", get(lambda t, w: f"/api/settings/webhooks/{HOOK}/deliveries"), ok=(404,)
+    ),
+    ("POST", "/api/settings/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): Route(
+        "self",
+        req("POST", lambda t, w: f"/api/settings/webhooks/{HOOK}/deliveries/{HOOK}/replay"),
+        mutates=True,
+        ok=(404,),
     ),
 }
 for _t in TYPES:  # per-type web routes: /resolve and the git-LFS batch endpoint

@@ -44,6 +44,7 @@ from workbench.hub.routes import (
     search,
     upload,
     viewer,
+    webhooks,
     xet,
 )
 from workbench.hub.signing import Signer
@@ -276,6 +277,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
 
     # workbench-only and paper routes before repos: /api/{repo_type} would swallow them
     for module in (
+        webhooks,
         search,
         evals,
         discussions,
@@ -309,8 +311,9 @@ def workers_of(settings: HubSettings) -> Iterator[str]:
     Here, once, before any worker starts: the migrations (``Store.open``), :func:`start_up`,
     and the viewer's job process (``settings.viewer_workers`` threads for the whole serve,
     however many workers). The workers get the settings as JSON in ``WORKBENCH_HUB_SETTINGS_JSON``
-    (uvicorn spawns them, so nothing else carries over), with ``viewer_workers=0``, and only
-    serve requests. The job process stops when the block ends, after uvicorn stopped the workers.
+    (uvicorn spawns them, so nothing else carries over), with ``viewer_workers=0`` and
+    ``webhook_workers=0``, and only serve requests. The job process stops when the block
+    ends, after uvicorn stopped the workers.
     """
     store = Store.open(settings)
     try:
@@ -319,7 +322,8 @@ def workers_of(settings: HubSettings) -> Iterator[str]:
         jobs.start()
     finally:
         store.close()
-    os.environ[SETTINGS_ENV] = settings.model_copy(update={"viewer_workers": 0}).model_dump_json()
+    serving = settings.model_copy(update={"viewer_workers": 0, "webhook_workers": 0})
+    os.environ[SETTINGS_ENV] = serving.model_dump_json()
     # Metrics of all workers in one folder, so that whichever answers /metrics counts them all.
     metrics_dir = Path(settings.data_dir).absolute() / "tmp" / f"metrics-{os.getpid()}"
     shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -276,7 +276,8 @@ def create_commit(
                 sleep(delay)
                 continue
             main = resolved.kind == "branch" and resolved.name == "main"
-            branch_moved(store, s, repo, base, tree, oid, main=main, now=now)
+            ref_name = f"refs/{'heads' if resolved.kind == 'branch' else 'pr'}/{resolved.name}"
+            branch_moved(store, s, repo, base, tree, oid, main=main, now=now, ref=ref_name, old_oid=head)
             changed = len(diff_trees(base, tree))
             return CommitResult(oid, head, resolved.name, changed)
     raise Conflict("Too many concurrent commits to this branch; retry in a moment.", code="CommitContention")

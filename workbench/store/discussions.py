@@ -26,6 +26,7 @@ from workbench.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from workbench.markdown import render_markdown
 from workbench.store import collab_models as c
 from workbench.store import models as m
+from workbench.store import webhook_events
 from workbench.store.access import Principal, RepoKeyTuple, is_writer, readable_repo, require_write_scope
 from workbench.store.anchors import Anchor, save_anchor
 from workbench.store.audit import record_event
@@ -174,6 +175,8 @@ def post_comment(
         save_anchor(store, s, repo, ev, anchor, default_branch=d.target_branch or "main")
     refresh_doc(s, ev)
     notify_comment(s, repo, d, ev, p, text, kind=kind)
+    if kind == "comment":  # an opening comment goes with the discussion's own event
+        webhook_events.comment_changed(s, repo, d, ev, "create")
     return ev
 
 
@@ -232,6 +235,7 @@ def create_discussion(
     ev = post_comment(store, s, p, repo, d, text, anchor, kind="discussion") if text else None
     if ev is None:
         notify_comment(s, repo, d, None, p, title, kind="discussion")
+    webhook_events.discussion_changed(s, repo, d, "create", comment=ev)
     return d, ev
 
 
@@ -292,6 +296,7 @@ def edit_comment(
     ev.html = render_markdown(text)
     d.updated_at = now  # also what invalidates cached details
     refresh_doc(s, ev)
+    webhook_events.comment_changed(s, repo, d, ev, "update")
     return ev
 
 
@@ -305,6 +310,7 @@ def hide_comment(
     ev.hidden, ev.updated_at = True, utcnow()
     d.updated_at = ev.updated_at  # also what invalidates cached details
     refresh_doc(s, ev)
+    webhook_events.comment_changed(s, repo, d, ev, "update")
     return ev
 
 
@@ -316,6 +322,7 @@ def rename_discussion(
     _require_author_or_writer(s, p, repo, d.author_id, "rename this discussion")
     title = check_title(title)
     old, d.title = d.title, title
+    webhook_events.discussion_changed(s, repo, d, "update")
     return new_event(s, d, p, "title-change", data={"from": old, "to": title})
 
 
@@ -352,6 +359,7 @@ def change_status(
     ev = new_event(s, d, p, "status-change", data={"status": status})
     if not unchanged:
         notify_status(s, repo, d, ev, p)
+    webhook_events.discussion_changed(s, repo, d, "update")
     record_event(s, actor=p, action="discussion.status", repo=repo, details={"num": num, "status": status})
     return ev
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 from workbench.errors import InvalidRequest, NotFound
 from workbench.names import split_repo_id
 from workbench.store import models as m
+from workbench.store import webhook_events
 from workbench.store.access import Principal, can_read, readable_clause, readable_repo, require_write_scope
 from workbench.store.store import Store, insert_missing, utcnow
 
@@ -238,7 +239,24 @@ def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunVie
     )
     s.add(run)
     s.flush()
+    webhook_events.eval_recorded(s, model, dataset, _record_doc(run))
     return run_view(run, model, dataset)
+
+
+def _record_doc(run: EvalRun) -> dict[str, Any]:
+    """What a webhook is told of a new record (domain ``eval``)."""
+    return {
+        "id": run.id,
+        "status": run.status,
+        "metrics": run.metrics,
+        "modelCommit": run.model_commit,
+        "datasetCommit": run.dataset_commit,
+        "split": run.split,
+        "notebook": run.notebook_name,
+        "createdBy": run.created_by,
+        "reproductionOf": run.reproduction_of,
+        "url": {"api": f"/api/evals/{run.id}"},
+    }
 
 
 def _check_outcome(data: RunInput) -> None:

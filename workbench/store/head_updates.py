@@ -4,9 +4,11 @@ Every way a branch moves (a commit, a pull request's merge) calls :func:`branch_
 that a new head of ``main`` never goes without what follows from it: the card metadata read
 from ``README.md``, a paper's PDF text (:mod:`workbench.store.paper_text`), the repo's search
 document (:mod:`workbench.store.search_index`), and for a dataset the job that converts the
-commit to Parquet for the viewer (:mod:`workbench.viewer.jobs`).
+commit to Parquet for the viewer (:mod:`workbench.viewer.jobs`). Every branch's move is a
+``repo.content`` event for the webhooks watching the repo (:mod:`workbench.store.webhook_events`).
 
->>> branch_moved(store, s, repo, old_tree, new_tree, oid, main=True, now=utcnow())  # doctest: +SKIP
+>>> branch_moved(store, s, repo, old_tree, new_tree, oid, main=True, now=utcnow(),
+...              ref="refs/heads/main", old_oid=parent)                       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,16 +25,31 @@ from workbench.store.readme import card_at
 from workbench.store.search_index import reindex_repo
 from workbench.store.store import Store
 from workbench.store.trees import Tree
+from workbench.store.webhook_events import ref_moved
 
 CONVERSION_JOB = "parquet"  # the viewer's conversion (workbench.viewer.jobs)
 
 
 def branch_moved(
-    store: Store, s: Session, repo: m.Repo, old: Tree, new: Tree, oid: str, *, main: bool, now: datetime
+    store: Store,
+    s: Session,
+    repo: m.Repo,
+    old: Tree,
+    new: Tree,
+    oid: str,
+    *,
+    main: bool,
+    now: datetime,
+    ref: str | None = None,
+    old_oid: str | None = None,
 ) -> None:
-    """A branch of ``repo`` moved from a commit with tree ``old`` to commit ``oid`` with tree
-    ``new``; ``main``: the branch is ``main``."""
+    """The branch ``ref`` (``refs/heads/x`` or ``refs/pr/N``; default: ``refs/heads/main``
+    when ``main``) of ``repo`` moved from commit ``old_oid`` with tree ``old`` to commit
+    ``oid`` with tree ``new``; ``main``: the branch is ``main``."""
     repo.last_modified = now
+    ref = ref or ("refs/heads/main" if main else None)
+    if ref is not None:
+        ref_moved(s, repo, ref, old_oid, oid)
     if main:
         if repo.type == "dataset":
             jobs.add(s, CONVERSION_JOB, repo.id, oid)

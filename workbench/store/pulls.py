@@ -25,6 +25,7 @@ from workbench.errors import Conflict, InvalidRequest, RevisionNotFound
 from workbench.store import collab_models as c
 from workbench.store import discussions as disc
 from workbench.store import models as m
+from workbench.store import webhook_events
 from workbench.store.access import Principal, readable_repo, require_write
 from workbench.store.audit import record_event
 from workbench.store.commits import commit_oid, commit_tree, diff_trees
@@ -233,10 +234,22 @@ def merge_pull_request(
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"{target!r} moved while merging; retry.", code="StaleParentCommit")
-        branch_moved(store, s, repo, target_tree, tree, new_oid, main=target == "main", now=now)
+        branch_moved(
+            store,
+            s,
+            repo,
+            target_tree,
+            tree,
+            new_oid,
+            main=target == "main",
+            now=now,
+            ref=f"refs/heads/{target}",
+            old_oid=old,
+        )
         if comment is not None and comment.strip():
             disc.post_comment(store, s, p, repo, d, disc.check_text(comment, max_chars), None)
         d.status, d.merge_oid = "merged", new_oid
+        webhook_events.discussion_changed(s, repo, d, "update")
         ev = disc.new_event(s, d, p, "status-change", data={"status": "merged", "oid": new_oid})
         notify_status(s, repo, d, ev, p)
         details = {"num": num, "target": target, "commit": new_oid, "fastForward": fast}

@@ -4,7 +4,9 @@ The queue itself (leases, heartbeats, one result per job) is :mod:`workbench.sto
 Commits to a dataset's ``main`` queue a ``parquet`` conversion in their own transaction
 (``store.head_updates``); a conversion queues ``statistics`` and ``search`` for the Parquet
 commit it made. :class:`JobWorkers` runs ``settings.viewer_workers`` threads that drain
-those kinds, in a child process of the hub.
+those kinds, in a child process of the hub, beside the webhook dispatcher
+(:mod:`workbench.store.webhook_delivery`, ``settings.webhook_workers`` senders), whose
+receivers may be slow and must hold up neither requests nor conversions.
 
 >>> workers = JobWorkers(store, settings)      # doctest: +SKIP
 >>> workers.start(); ...; workers.stop()       # doctest: +SKIP
@@ -27,6 +29,7 @@ from workbench.store import jobs as queue
 from workbench.store import models as m
 from workbench.store.jobs import POLL_SECONDS, Handler, JobInfo, WorkerThreads
 from workbench.store.store import Store
+from workbench.store.webhook_delivery import WebhookDispatcher
 from workbench.viewer.convert import cleanup_workspaces, run_conversion
 from workbench.viewer.searchindex import run_search_index
 from workbench.viewer.statistics import run_statistics
@@ -89,13 +92,14 @@ class JobWorkers:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        if not self.settings.viewer_workers:
+        if self.settings.viewer_workers:
+            cleanup_workspaces(self.store)
+            try:
+                enqueue_missing(self.store)
+            except Exception:  # never keep the hub from starting over this
+                log.exception("could not queue the conversion of older datasets")
+        elif not self.settings.webhook_workers:
             return
-        cleanup_workspaces(self.store)
-        try:
-            enqueue_missing(self.store)
-        except Exception:  # never keep the hub from starting over this
-            log.exception("could not queue the conversion of older datasets")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.viewer.jobs", str(os.getpid())], stdin=subprocess.PIPE
         )
@@ -167,11 +171,16 @@ def _child() -> None:
         hub_pid=parent,
     )
     threads.start()
+    webhooks = WebhookDispatcher(store, settings) if settings.webhook_workers else None
+    if webhooks is not None:
+        webhooks.start()
     try:
         while not stop.wait(POLL_SECONDS):
             if os.getppid() != parent:  # the hub died (where no death signal exists)
                 os._exit(0)
     finally:
+        if webhooks is not None:
+            webhooks.stop()
         threads.stop()
         store.close()
 
