@@ -401,3 +401,33 @@ def test_allowed_callers_succeed(hub, world: World) -> None:  # type: ignore[no-
         assert anon.get(target.api).status_code == 404
         files = {f["rfilename"] for f in w.clients["reader"].get(target.api).json()["siblings"]}
         assert {"by-writer.txt", "by-admin.txt"} <= files, (t, files)
+
+
+# -- 6: a gated repo: members download, strangers get the gated error, everyone sees it ------
+
+
+def test_gated_files_by_role(hub, world: World) -> None:  # type: ignore[no-untyped-def]
+    w = world
+    rid = f"{w.team.org}/gated-{secrets.token_hex(3)}"
+    with HubClient(hub.url, w.team.tokens["admin"], progress=False) as hc:
+        hc.create_repo(rid)
+        hc.upload(rid, {"w.bin": b"weights"}, message="weights")
+    admin = w.clients["admin"]
+    assert admin.put(f"/api/models/{rid}/settings", json={"gated": "manual"}).status_code == 200
+    expect = {"anonymous": (401, "GatedRepo"), "outsider": (403, "GatedRepo")}
+    problems = []
+    for who in WHO:
+        c = w.clients[who]
+        if c.get(f"/api/models/{rid}").status_code != 200:
+            problems.append(f"{who}: cannot read the gated repo's info")
+        for method, url in (
+            ("GET", f"/{rid}/resolve/main/w.bin"),
+            ("HEAD", f"/{rid}/resolve/main/w.bin"),
+            ("GET", f"/api/models/{rid}/xet-read-token/main"),
+        ):
+            r = c.request(method, url)
+            got = (r.status_code, r.headers.get("X-Error-Code"))
+            want = expect.get(who, (200, None))
+            if got != want:
+                problems.append(f"{who} {method} {url}: {got}, expected {want}")
+    assert not problems, "\n".join(problems)

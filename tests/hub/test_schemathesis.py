@@ -112,6 +112,17 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         ["paths"], paths={"type": "array", "items": _PATH, "maxItems": 5}, expand=_BOOL
     ),
     ("post", "/api/lfs/verify"): _obj(["oid", "size"], oid=_OID, size=_INT),
+    ("post", "/api/{repo_type}/{namespace}/{name}/user-access-request/handle"): _obj(
+        ["status"],
+        user=_pick("admin", "nobody", ""),
+        requestId=_pick("0" * 24, "x"),
+        status=_pick("accepted", "rejected", "pending", "x"),
+        rejectionReason=_pick("no", "x" * 300),
+    ),
+    ("post", "/api/{repo_type}/{namespace}/{name}/user-access-request/grant"): _obj(
+        ["user"], user=_pick("admin", "nobody", "")
+    ),
+    ("post", "/{namespace}/{name}/ask-access"): _obj(Company=_STR, agree=_pick(True, "on", "no")),
     ("post", "/api/lfs/complete/{oid}"): _obj(
         oid=_OID, parts={"type": "array", "items": _obj(partNumber=_INT, etag=_STR)}
     ),

@@ -176,6 +176,48 @@ def repo_delete(
     typer.echo(f"Deleted {repo}.")
 
 
+@repo_app.command("request-access")
+@errors_to_exit
+def repo_request_access(
+    repo: RepoArg,
+    fields: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            "-f",
+            help="An answer to the repo's access form, NAME=VALUE (repeat it; a checkbox takes 'yes').",
+        ),
+    ] = None,
+    repo_type: TypeOpt = RepoType.model,
+    as_json: JsonOpt = False,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Ask for access to a gated repo, answering the form its card asks for.
+
+    A repo gated 'auto' lets you download at once; a 'manual' one waits for its owners, whose
+    decision reaches your inbox. The error for a missing answer names the fields the form asks for.
+
+        workbench repo request-access acme/llm-7b -f Company=ACME -f "I agree=yes"
+    """
+    answers: dict[str, str] = {}
+    for item in fields or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--field takes NAME=VALUE, not {item!r}.")
+        answers[name.strip()] = value
+    with HubClient(url, token, progress=False) as client:
+        out = client.request_access(repo, type=repo_type.value, **answers)
+    if as_json:
+        print_json(out)
+    elif out.get("status") == "accepted":
+        typer.echo(f"Access to {repo} granted: you may download its files.")
+    else:
+        typer.echo(
+            f"Access to {repo} requested; its owners decide, and you will find their answer in your inbox."
+        )
+
+
 # -- files and history ----------------------------------------------------------------------
 
 

@@ -379,6 +379,11 @@ class HubClient(HubHTTP):
         """Audit events (hub admins; org admins: their org), newest first."""
         return teams.audit(self, **filters)
 
+    def request_access(self, repo_id: str, *, type: str = "model", **fields: Any) -> dict[str, Any]:
+        """Ask for access to a gated repo, answering its card's ``extra_gated_fields`` (by name
+        or keyword: ``company="ACME"``); returns the request, ``status`` pending or accepted."""
+        return teams.request_access(self, repo_id, type=type, fields=fields)
+
     def paper_bibtex(self, repo_id: str) -> str:
         """The BibTeX entry of a paper repo."""
         return teams.paper_bibtex(self, repo_id)

@@ -1,4 +1,5 @@
-"""Organizations, roles, tokens, the audit log and paper BibTeX over the workbench API.
+"""Organizations, roles, tokens, the audit log, access requests to gated repos and paper
+BibTeX over the workbench API.
 
 >>> hub.set_role("acme", "bob", "write")                               # doctest: +SKIP
 {'name': 'bob', 'role': 'write', 'fullname': 'bob', 'type': 'user'}
@@ -50,6 +51,11 @@ def audit(hub: HubClient, **filters: Any) -> list[dict[str, Any]]:
     """Audit events, newest first; filters: namespace, action, actor, repo, limit, before."""
     params = {k: v for k, v in filters.items() if v is not None}
     return hub.request("GET", "/api/audit", params=params).json()["events"]  # type: ignore[no-any-return]
+
+
+def request_access(hub: HubClient, repo_id: str, *, type: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Ask for access to a gated repo with the answers its card's form asks for."""
+    return hub.request("POST", hub.web_path(repo_id, type, "ask-access"), json=fields).json()  # type: ignore[no-any-return]
 
 
 def paper_bibtex(hub: HubClient, repo_id: str) -> str:

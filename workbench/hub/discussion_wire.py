@@ -76,4 +76,5 @@ def notification(n: NotificationView) -> dict[str, Any]:
         "actor": n.actor,
         "createdAt": iso(n.created_at),
         "read": n.read,
+        "detail": n.detail,
     }

@@ -1,4 +1,5 @@
-"""Kernel helpers for collaboration: ``wb.comment``, ``wb.discussions``, ``wb.inbox``, ``wb.like``.
+"""Kernel helpers for collaboration: ``wb.comment``, ``wb.discussions``, ``wb.inbox``, ``wb.like``,
+``wb.request_access``.
 
 Displays escape every user-supplied string (titles, names, comment text): the notebook never
 renders user markdown as raw HTML.
@@ -152,7 +153,8 @@ def discussions(
 
 @dataclass
 class Inbox:
-    """Notifications: mentions, comments on repos you own or watch, PR status changes."""
+    """Notifications: mentions, comments on repos you own or watch, PR status changes, access
+    requests to your gated repos and the decisions on yours."""
 
     items: list[dict[str, Any]]
     unread: int
@@ -165,7 +167,7 @@ class Inbox:
 
     def _line(self, n: dict[str, Any]) -> str:
         where = n["repo"]["name"] + (f" #{n['discussion']}" if n.get("discussion") else "")
-        return f"{n['kind']:<10} {where} by {n['actor']}: {n.get('title') or ''}"
+        return f"{n['kind']:<10} {where} by {n['actor']}: {n.get('title') or n.get('detail') or ''}"
 
     @property
     def df(self) -> Any:
@@ -212,3 +214,17 @@ def like(repo_id: str, *, unlike: bool = False, type: str | None = None) -> int:
     """Like a repo (``unlike=True`` takes it back); returns its like count."""
     client = _client()
     return int(client.like(repo_id, type=_repo_type(client, repo_id, type), liked=not unlike))
+
+
+def request_access(repo_id: str, *, type: str | None = None, **fields: Any) -> dict[str, Any]:
+    """Ask for access to a gated repo, answering the form its card asks for (``extra_gated_fields``).
+
+    Fields go by their name or as keywords (``"I agree to the terms"`` as ``i_agree_to_the_terms``).
+    An ``auto`` repo accepts at once; a ``manual`` one waits for its owners, whose decision
+    reaches your :func:`inbox`. Returns the request: ``status`` is ``pending`` or ``accepted``.
+
+    >>> wb.request_access("acme/llm-7b", company="ACME", i_agree=True)["status"]  # doctest: +SKIP
+    'pending'
+    """
+    client = _client()
+    return dict(client.request_access(repo_id, type=_repo_type(client, repo_id, type), **fields))

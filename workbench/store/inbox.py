@@ -1,4 +1,5 @@
-"""Notifications (mentions, comments on repos one owns or watches, PR status), likes, watches.
+"""Notifications (mentions, comments on repos one owns or watches, PR status, access requests
+to gated repos and the decisions on them), likes, watches.
 
 A notification is only ever created for a user who may read the repo: mentioning a user in a
 private repo they cannot see notifies nobody and tells them nothing. ``repos.likes`` is kept
@@ -47,6 +48,7 @@ class NotificationView:
     actor: str
     created_at: datetime
     read: bool
+    detail: str | None = None  # a rejected access request's reason
 
 
 def mentions(text: str) -> list[str]:
@@ -151,6 +153,35 @@ def notify_status(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEve
         _add(s, {author.id: "status"}, repo, d, ev, actor)
 
 
+def notify_access(
+    s: Session,
+    repo: m.Repo,
+    kind: str,
+    actor: Principal,
+    *,
+    requester: m.Account | None = None,
+    detail: str | None = None,
+) -> None:
+    """An access request to a gated repo (``requester`` None: to its owners, kind
+    ``access-request``) or the decision on it (to the requester: ``access-accepted``,
+    ``access-rejected``, ``access-pending``), with ``detail`` (a rejection's reason)."""
+    users = _readers(s, repo, [requester] if requester is not None else _owners(s, repo))
+    now = utcnow()
+    for u in users:
+        if u.id != actor.user_id:
+            s.add(
+                c.Notification(
+                    user_id=u.id,
+                    kind=kind,
+                    repo_id=repo.id,
+                    actor=actor.name or "anonymous",
+                    created_at=now,
+                    read=False,
+                    detail=detail,
+                )
+            )
+
+
 def inbox(
     s: Session, p: Principal, *, unread_only: bool = True, limit: int = 100
 ) -> tuple[list[NotificationView], int]:
@@ -170,6 +201,7 @@ def inbox(
             N.actor,
             N.created_at,
             N.read,
+            N.detail,
         )
         .join(R, R.id == N.repo_id)
         .outerjoin(D, D.id == N.discussion_id)
@@ -194,6 +226,7 @@ def inbox(
             actor=r[8],
             created_at=r[9],
             read=bool(r[10]),
+            detail=r[11],
         )
         for r in rows
     ], unread

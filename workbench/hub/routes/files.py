@@ -19,6 +19,7 @@ from workbench.names import TYPE_PLURALS, validate_path
 from workbench.store import xet_cas
 from workbench.store.access import readable_repo
 from workbench.store.commits import checkout, last_commits
+from workbench.store.gating import downloadable_repo
 from workbench.store.trees import TreeEntry
 
 router = APIRouter(tags=["files"])
@@ -270,7 +271,7 @@ def _resolve(
     path = validate_path(seg(path))
     store = state.store
     with store.read() as s:
-        repo = readable_repo(store, s, caller, key.as_tuple())
+        repo = downloadable_repo(store, s, caller, key.as_tuple())
         resolved, _commit, tree = checkout(store, s, repo, rev)
         entry = tree.get(path)
         xet_hash = None

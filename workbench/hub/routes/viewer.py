@@ -16,6 +16,7 @@ from workbench.errors import Conflict, NotFound
 from workbench.hub.deps import Caller, State, base_url, repo_key, seg
 from workbench.store import models as m
 from workbench.store.access import readable_repo, require_write
+from workbench.store.gating import downloadable_repo
 from workbench.store.jobs import enqueue
 from workbench.store.refs import resolve_revision
 from workbench.viewer.cells import features_list, media_bytes, media_type, render_rows
@@ -51,11 +52,16 @@ def _repo(state: State, caller: Caller, s: Any, namespace: str, name: str) -> m.
     return readable_repo(state.store, s, caller, repo_key("datasets", namespace, name).as_tuple())
 
 
+def _rows_repo(state: State, caller: Caller, s: Any, namespace: str, name: str) -> m.Repo:
+    """The dataset, if the caller may also read its rows (a gated dataset's are its files)."""
+    return downloadable_repo(state.store, s, caller, repo_key("datasets", namespace, name).as_tuple())
+
+
 def _conversion(
     state: State, caller: Caller, namespace: str, name: str, revision: str | None
 ) -> tuple[str, Conversion]:
     with state.store.read() as s:
-        repo = _repo(state, caller, s, namespace, name)
+        repo = _rows_repo(state, caller, s, namespace, name)
         return f"{repo.namespace}/{repo.name}", find_conversion(state.store, s, repo, revision)
 
 
@@ -334,7 +340,7 @@ def asset(
     caller: Caller,
 ) -> Response:
     with state.store.read() as s:
-        repo = _repo(state, caller, s, namespace, name)
+        repo = _rows_repo(state, caller, s, namespace, name)
         conv = conversion_by_commit(state.store, s, repo, seg(commit))
     reader = SplitReader(state.store, conv, conv.split(seg(config), seg(split)))
     col = seg(column)

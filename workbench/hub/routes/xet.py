@@ -25,6 +25,7 @@ from workbench.hub import xet_tokens
 from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key, seg, spool_body
 from workbench.store import buckets, xet_cas, xet_dedup
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
+from workbench.store.gating import downloadable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
 from workbench.xet.xorb import MAX_XORB_BODY
@@ -72,7 +73,13 @@ def xet_token(
     # A pull request may be opened by anyone who can read the repo (with a write-scoped
     # token); the stock client asks for its Xet write token with ?create_pr=1.
     create_pr = request.query_params.get("create_pr") in ("1", "true")
-    check_access = writable_repo if scope == "write" and not create_pr else readable_repo
+    check_access = (
+        downloadable_repo  # a gated repo's files need an accepted access request
+        if scope == "read"
+        else readable_repo
+        if create_pr
+        else writable_repo
+    )
     with state.store.read() as s:
         repo_id = check_access(state.store, s, caller, key.as_tuple()).id
     if scope == "write" and create_pr:
