@@ -2,7 +2,7 @@
 
 Every error has a stable ``code`` (sent as ``X-Error-Code``) and an HTTP ``status``.
 The Hugging Face clients read some codes (``RepoNotFound``, ``RevisionNotFound``,
-``EntryNotFound``) to raise their own typed errors, so those names are fixed.
+``EntryNotFound``, ``GatedRepo``) to raise their own typed errors, so those names are fixed.
 
 :data:`CODES` lists every code Workbench sends or raises, once, with the class the client
 raises for it; ``docs/errors.md`` says what each means and what to do, and
@@ -85,6 +85,14 @@ class AuthenticationError(WorkbenchError):
 class PermissionDenied(WorkbenchError):
     code = "Forbidden"
     status = 403
+
+
+class GatedRepo(PermissionDenied):
+    """A gated repo's files, asked for by someone whose access request is not accepted: 403
+    (401 without a token), ``X-Error-Code: GatedRepo``, which the HF clients raise as
+    ``GatedRepoError``. The repo itself stays visible."""
+
+    code = "GatedRepo"
 
 
 class MethodNotAllowed(InvalidRequest):
@@ -180,6 +188,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         NotFound,
         "CollectionItemNotFound CollectionNotFound "
+        "AccessRequestNotFound "
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound "
         "DeliveryNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
@@ -193,6 +202,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         InvalidRequest,
         "DescriptionTooLong InvalidItemType InvalidTheme NoteTooLong "
+        "AlreadyHasAccess RepoNotGated "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
@@ -224,11 +234,13 @@ CODES: dict[str, type[WorkbenchError]] = {
     ),
     **_codes(
         PermissionDenied,
+        "AccessRejected "
         "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
         "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
         "OrgAdminRequired ProxyRefused ReadOnlyToken UrlExpired WriteForbidden "
         "XetTokenReadOnly",
     ),
+    **_codes(GatedRepo, "GatedRepo"),
     **_codes(
         Conflict,
         "CollectionExists CollectionItemExists "

@@ -185,6 +185,27 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", REPO): Route("read", get(lambda t, w: t.api)),
     ("GET", REPO + "/revision/{revision:path}"): Route("read", get(lambda t, w: f"{t.api}/revision/feature")),
+    # gated repos: the matrix repos are not gated, so allowed callers get 400 RepoNotGated
+    # (test_gated_files_by_role below gates one); writers list and decide requests
+    ("GET", REPO + "/user-access-request/{status}"): Route(
+        "write", get(lambda t, w: f"{t.api}/user-access-request/pending"), strict=False
+    ),
+    ("POST", REPO + "/user-access-request/handle"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/user-access-request/handle",
+            js(lambda t, w: {"user": EXTRA[0], "status": "accepted"}),
+        ),
+        mutates=True,
+        strict=False,
+    ),
+    ("POST", REPO + "/user-access-request/grant"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/user-access-request/grant", js(lambda t, w: {"user": EXTRA[0]})),
+        mutates=True,
+        strict=False,
+    ),
     # refs and history
     ("GET", REPO + "/refs"): Route(
         "read", get(lambda t, w: f"{t.api}/refs", params=lambda t, w: {"include_prs": 1})
@@ -523,6 +544,13 @@ for _t in TYPES:  # per-type web routes: /resolve and the git-LFS batch endpoint
         ROUTES[(_m, _p + "{namespace}/{name}/resolve/{revision}/{path:path}")] = Route(
             "read", (lambda m: lambda t, w: (m, f"{t.web}/resolve/main/secret.txt", {}))(_m), types=(_t,)
         )
+    ROUTES[("POST", _p + "{namespace}/{name}/ask-access")] = Route(
+        "participate",
+        req("POST", lambda t, w: f"{t.web}/ask-access", js(lambda t, w: {})),
+        types=(_t,),
+        mutates=True,
+        strict=False,
+    )
     ROUTES[("POST", _p + "{namespace}/{name_git}/info/lfs/objects/batch")] = Route(
         "write",
         req(

@@ -234,7 +234,10 @@ def update_settings(
     if gated is not None:
         if gated not in (False, "auto", "manual"):
             raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")
-        repo.gated = str(gated) if gated else None
+        value = str(gated) if gated else None
+        if value != repo.gated:
+            repo.gated = value
+            record_event(s, actor=p, action="repo.gated", repo=repo, details={"gated": gated})
     return repo
 
 
