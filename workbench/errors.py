@@ -191,7 +191,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccessRequestNotFound "
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound "
-        "DeliveryNotFound DiscussionNotFound EvalRunNotFound MemberNotFound "
+        "DeliveryNotFound DiscussionNotFound EvalRunNotFound LfsFileNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
         "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound "
         "WebhookNotFound XetObjectMissing",
@@ -218,7 +218,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "MissingPin MissingVerification NoEnvironment NoModelClass NoSafeWeights NoSplits "
         "NotABackup NotABranch NotAModel NotANotebook NotAPullRequest NotAReproduction "
         "NotebookTooLarge NotebookWithoutCellIds NothingToMerge NothingToUpload NotYourRerun PathConflict "
-        "QueryTimeout ReproductionPinsDiffer ReservedNamespace RunNotSucceeded "
+        "QueryTimeout ReproductionPinsDiffer ReservedNamespace RewriteHistoryRequired RunNotSucceeded "
         "SearchNotSupported StatusIsDerived StatusUnchanged SupplementNotFound "
         "TermSizeMismatch TitleTooLong TooManyWebhooks UnknownSplit UnsafePath UnsafeProgram "
         "UnsupportedOperation WebhookUrlRefused WeightsMismatch WrongRepoType XorbNotFound",

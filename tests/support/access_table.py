@@ -226,6 +226,24 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", REPO + "/tag/{tag:path}"): Route(
         "write", req("DELETE", lambda t, w: f"{t.api}/tag/deltag-{w}"), mutates=True
     ),
+    # history rewrites: "feature" is at main's head, so a squash drops nothing the others need
+    ("POST", REPO + "/super-squash/{branch:path}"): Route(
+        "write",
+        req("POST", lambda t, w: f"{t.api}/super-squash/feature", js(lambda t, w: {"message": "sq"})),
+        mutates=True,
+    ),
+    ("GET", REPO + "/lfs-files"): Route("read", get(lambda t, w: f"{t.api}/lfs-files")),
+    # allowed callers get past the access checks to the refusal of a purge that keeps history
+    ("POST", REPO + "/lfs-files/batch"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/lfs-files/batch",
+            js(lambda t, w: {"deletions": {"sha": ["0" * 64], "rewriteHistory": False}}),
+        ),
+        mutates=True,
+        ok=(400,),
+    ),
     # files and uploads
     ("GET", REPO + "/tree/{revision}"): Route("read", get(lambda t, w: f"{t.api}/tree/main")),
     ("GET", REPO + "/tree/{revision}/{path:path}"): Route("read", get(lambda t, w: f"{t.api}/tree/main/sub")),

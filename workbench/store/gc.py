@@ -2,10 +2,11 @@
 
 **Mark.** A blob is live while the database names it: an entry of the tree of any commit of
 an existing repo (every commit, not only those a branch, tag, pull-request or conversion ref
-reaches: a commit id stays addressable), every ``*sha256`` column of any other table (the
-viewer's search indexes, evaluation runs' executed notebooks, and whatever a later table
-adds), and the blobs of live Xet xorbs and shards. Commits of a deleted repo are dead (the
-repo row is gone), so its unique blobs become collectable. Xet rows have their own liveness:
+reaches: a commit id stays addressable until a squash or a purge of history drops it),
+every ``*sha256`` column of any other table (the viewer's search indexes, evaluation runs'
+executed notebooks, and whatever a later table adds), and the blobs of live Xet xorbs and
+shards. Commits of a deleted repo are dead (the repo row is gone), so its unique blobs
+become collectable. Xet rows have their own liveness:
 a Xet file is live while a live tree or a storage bucket names its Xet hash, while it is
 young, or while a young shard registers it (an upload in progress registers its shard
 before the commit); a xorb
@@ -13,10 +14,12 @@ while a live file's terms name it, or it or a shard naming it is younger than th
 grace period (21 days by default: hf_xet deduplicates new uploads against the shards of its
 own uploads for that long without asking, and a shard naming a freed xorb is refused); a
 shard while one of its files is live, a live xorb's chunk in the global deduplication index
-names it (the index answers from it), or it is younger than either grace period. Dead Xet
-rows are deleted with their blobs. *Young* means created, or written to the blob store,
-after the mark began less the grace period, so with any grace nothing written after GC
-started is swept.
+names it (the index answers from it), or it is younger than either grace period. A Xet file
+purged from history (``workbench.store.rewrite``) waits out the grace period only, not the
+Xet grace period: its xorbs go once no live file uses them, and a shard that registers only
+purged files goes with them. Dead Xet rows are deleted with their blobs. *Young* means
+created, or written to the blob store, after the mark began less the grace period, so with
+any grace nothing written after GC started is swept.
 
 **Sweep, and why a racing upload or commit cannot lose data.** The mark reads a snapshot;
 uploads and commits go on meanwhile. The dangerous case is content the hub already holds
@@ -94,6 +97,7 @@ DEFAULT_GRACE = 3600.0
 DEFAULT_XET_GRACE = 21 * 86400.0
 MAX_SETTLE = 60.0
 LOCK_KEY = "gc.lock"
+PURGED_KEY = "gc.purged-xet"  # Xet files purged from history, until a GC frees them
 STALE_LOCK = timedelta(minutes=10)
 TRASH = "gc-trash"
 BATCH = 1000
@@ -146,6 +150,7 @@ class _XetDead:
     files: set[str] = field(default_factory=set)
     xorbs: set[str] = field(default_factory=set)
     shards: set[str] = field(default_factory=set)
+    purged_left: set[str] = field(default_factory=set)  # purged files a later run must free
 
 
 class GcRunning(Conflict):
@@ -223,6 +228,35 @@ class GcLock:
                 s.delete(row)
 
 
+# -- purged Xet files ----------------------------------------------------------------------
+def mark_purged_xet(s: Session, hashes: Collection[str]) -> None:
+    """Have GC free these Xet files' xorbs without waiting out the Xet grace period: they were
+    purged from history, and the uploader's memory of them must not keep their bytes."""
+    if not hashes:
+        return
+    row = s.get(m.KeyValue, PURGED_KEY, with_for_update=True)
+    if row is None:
+        insert_missing(s, m.KeyValue, key=PURGED_KEY, value="[]")
+        s.flush()
+        row = s.get(m.KeyValue, PURGED_KEY, with_for_update=True, populate_existing=True)
+        assert row is not None
+    row.value = json.dumps(sorted(set(json.loads(row.value)) | set(hashes)))
+
+
+def _purged_xet(s: Session) -> set[str]:
+    row = s.get(m.KeyValue, PURGED_KEY)
+    return set(json.loads(row.value)) if row is not None else set()
+
+
+def _keep_purged(s: Session, left: set[str]) -> None:
+    """Forget the purged files this run freed (step 1 holds the lock purges take)."""
+    row = s.get(m.KeyValue, PURGED_KEY)
+    if row is not None and left:
+        row.value = json.dumps(sorted(left))
+    elif row is not None:
+        s.delete(row)
+
+
 # -- mark ---------------------------------------------------------------------------------
 def _live_commits(s: Session) -> Iterator[tuple[str, str]]:
     """(oid, tree hash) of every commit of an existing repo."""
@@ -296,6 +330,12 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cuto
     shards = list(s.execute(select(m.XetShard.blob_sha256, m.XetShard.created_at)))
     files_of = {sha: _shard_files(store, mark, sha) for sha, _ in shards}
     young_shards = {sha for sha, created in shards if created > cutoff}
+    purged = _purged_xet(s)
+    purged_xorbs = {
+        str(term[0])
+        for (terms,) in s.execute(select(m.XetFile.terms).where(m.XetFile.hash.in_(sorted(purged))))
+        for term in terms
+    }
     live_files = set(mark.xet_named) | _bucket_files(s)
     live_xorbs: set[str] = set()
     for sha, created in shards:
@@ -303,7 +343,7 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cuto
         if use is not None and sha in young_shards:
             live_files |= use.files
         if use is not None and created > xorb_cutoff:  # the uploader's hf_xet still has it
-            live_xorbs |= use.xorbs
+            live_xorbs |= use.xorbs - purged_xorbs
     dead = _XetDead()
     rows = s.execute(
         select(
@@ -318,8 +358,9 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cuto
             live_xorbs.update(str(t[0]) for t in terms)
         else:
             dead.files.add(name)
+    dead.purged_left = purged & live_files
     for name, blob, created in s.execute(select(m.XetXorb.hash, m.XetXorb.blob_sha256, m.XetXorb.created_at)):
-        if name in live_xorbs or created > min(cutoff, xorb_cutoff):
+        if name in live_xorbs or created > (cutoff if name in purged_xorbs else min(cutoff, xorb_cutoff)):
             live_xorbs.add(name)
             mark.blobs.add(blob)
         else:
@@ -332,7 +373,8 @@ def _mark_xet(s: Session, store: Store, mark: _Mark, cutoff: datetime, xorb_cuto
     }
     for sha, created in shards:
         use = files_of[sha]
-        remembered = created > xorb_cutoff  # its xorbs stay for its uploader: so does it
+        # its xorbs stay for its uploader: so does it, unless all it registers was purged
+        remembered = created > xorb_cutoff and not (use is not None and use.files and use.files <= purged)
         if sha in young_shards or remembered or sha in indexed or use is None or use.files & live_files:
             mark.blobs.add(sha)
         else:
@@ -516,6 +558,7 @@ def collect(
                 _delete_in(s, m.XetXorb.hash, dead_xet.xorbs)
                 _delete_in(s, m.XetShard.blob_sha256, dead_xet.shards)
                 _delete_in(s, m.Blob.sha256, doomed)
+                _keep_purged(s, dead_xet.purged_left)
         if dry_run:
             report.blobs_freed = len(doomed)
             report.bytes_freed = sum(candidates[sha] for sha in doomed)
