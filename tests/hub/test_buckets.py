@@ -164,6 +164,27 @@ def test_copy_files_from_a_repo_and_between_buckets(
         api.delete_bucket(other)
 
 
+def test_copy_files_between_repos(api: HfApi, hub: HubProcess, repo_id: str, tmp_path: Path) -> None:
+    """A cross-repo copy of a Xet file: ``lfs-files/duplicate`` lets the target commit it."""
+    big = os.urandom(BIG)
+    api.upload_file(path_or_fileobj=big, path_in_repo="w.safetensors", repo_id=repo_id)
+    target = api.create_repo(f"admin/{_name('copy')}", repo_type="dataset").repo_id
+    api.copy_files(f"hf://{repo_id}/w.safetensors", f"hf://datasets/{target}/w.safetensors")
+    got = api.hf_hub_download(target, "w.safetensors", repo_type="dataset", cache_dir=tmp_path)
+    assert Path(got).read_bytes() == big
+    (entry,) = api.get_paths_info(repo_id, ["w.safetensors"])
+    outsider = make_team(hub, "cp").tokens["outsider"]
+    r = httpx.post(
+        f"{hub.url}/api/models/{repo_id}/lfs-files/duplicate",
+        headers={"Authorization": f"Bearer {outsider}"},
+        json={
+            "target": {"type": "dataset", "name": target},
+            "files": [{"xetHash": entry.xet_hash, "sha256": entry.lfs.sha256, "filename": "w.safetensors"}],
+        },
+    )
+    assert r.status_code == 403  # may read the public source, may not write the target
+
+
 def test_privacy_and_permissions(api: HfApi, hub: HubProcess) -> None:
     team = make_team(hub, "bk")
     writer = HfApi(endpoint=hub.url, token=team.tokens["writer"])

@@ -82,7 +82,7 @@ def listing(s: Session, bucket: Bucket, prefix: str, *, recursive: bool) -> list
 
 def paths_info(s: Session, bucket: Bucket, paths: Sequence[str]) -> list[FileInfo]:
     """The files among ``paths`` (folders and missing paths are left out)."""
-    wanted = sorted({p.strip("/") for p in paths if p.strip("/")})
+    wanted = sorted({validate_path(p.strip("/")) for p in paths if p.strip("/")})
     rows: list[BucketFile] = []
     for i in range(0, len(wanted), 500):
         q = select(BucketFile).where(
@@ -150,21 +150,6 @@ def _uploaded(s: Session, bucket: Bucket, xet_hash: str) -> int:
     return int(row.size)
 
 
-def _in_repo(store: Store, s: Session, repo: m.Repo, xet_hash: str) -> bool:
-    """Whether ``repo`` holds Xet file ``xet_hash``: uploaded to it, or in the tree of a ref."""
-    if s.get(m.XetFileRepo, (xet_hash, repo.id)) is not None:
-        return True
-    heads = s.execute(
-        select(m.Commit.tree_hash)
-        .join(m.Ref, m.Ref.commit_oid == m.Commit.oid)
-        .where(m.Ref.repo_id == repo.id)
-    )
-    for (tree_hash,) in heads:
-        if any(e.xet_hash == xet_hash for e in store.load_tree(s, tree_hash).entries.values()):
-            return True
-    return False
-
-
 def _copyable(store: Store, s: Session, p: Principal, op: CopyFile) -> int:
     """The size of the Xet file a copy names, if its source holds it and ``p`` may read it."""
     missing = _Refused(f"Xet file {op.xet_hash} not found in {op.source_type} {op.source_id}.")
@@ -184,7 +169,7 @@ def _copyable(store: Store, s: Session, p: Principal, op: CopyFile) -> int:
     except WorkbenchError:
         raise missing from None
     row = s.get(m.XetFile, op.xet_hash)
-    if row is None or not _in_repo(store, s, repo, op.xet_hash):
+    if row is None or not xet_cas.repo_holds(store, s, repo, op.xet_hash):
         raise missing
     return int(row.size)
 

@@ -22,7 +22,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.errors import AuthenticationError, Conflict, NotFound, PermissionDenied, RepoNotFound
+from workbench.errors import (
+    AuthenticationError,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    RepoNotFound,
+)
 from workbench.names import validate_name_part, validate_namespace
 from workbench.store import models as m
 from workbench.store.access import Principal, can_read, can_write_namespace, require_write_scope
@@ -69,7 +76,17 @@ def _missing(p: Principal, namespace: str, name: str) -> RepoNotFound:
     return err
 
 
+def _valid(value: str, what: str) -> bool:
+    try:
+        validate_name_part(value, what)
+    except InvalidRequest:
+        return False
+    return True
+
+
 def _find(s: Session, namespace: str, name: str) -> Bucket | None:
+    if not (_valid(namespace, "namespace") and _valid(name, "bucket name")):
+        return None  # a name no bucket can have is a missing bucket, never a query
     return s.scalar(select(Bucket).where(Bucket.namespace == namespace, Bucket.name == name))
 
 
@@ -172,7 +189,9 @@ def list_buckets(
 ) -> list[BucketSummary]:
     """The buckets of ``namespace`` that ``p`` may read, by name; ``search``: a part of the name."""
     namespace = own_namespace(p, namespace)
-    if get_account(s, namespace) is None:
+    if search and any(ord(c) < 0x20 for c in search):
+        raise InvalidRequest("search holds control characters.", code="InvalidParameter")
+    if not _valid(namespace, "namespace") or get_account(s, namespace) is None:
         raise NotFound(f"No user or organization {namespace!r}.", code="NamespaceNotFound")
     q = select(Bucket).where(Bucket.namespace == namespace)
     if search:

@@ -419,6 +419,36 @@ def committable_file(store: Store, sha256: str, *, repo_id: int) -> XetFileRef |
     return None
 
 
+def repo_holds(store: Store, s: Session, repo: m.Repo, xet_hash: str) -> bool:
+    """Whether ``repo`` holds Xet file ``xet_hash``: uploaded to it, or in the tree of a ref."""
+    if s.get(m.XetFileRepo, (xet_hash, repo.id)) is not None:
+        return True
+    heads = s.execute(
+        select(m.Commit.tree_hash)
+        .join(m.Ref, m.Ref.commit_oid == m.Commit.oid)
+        .where(m.Ref.repo_id == repo.id)
+    )
+    for (tree_hash,) in heads:
+        if any(e.xet_hash == xet_hash for e in store.load_tree(s, tree_hash).entries.values()):
+            return True
+    return False
+
+
+def share_with_repo(
+    store: Store, s: Session, source: m.Repo, target: m.Repo, files: Sequence[tuple[str, str]]
+) -> list[dict[str, str]]:
+    """Let ``target`` commit the Xet files ``(xet hash, sha256)`` that ``source`` holds, as
+    ``lfs-files/duplicate`` does for cross-repo copies; returns the files that could not be."""
+    failed = []
+    for xet_hash, sha256 in files:
+        row = s.get(m.XetFile, xet_hash)
+        if row is None or row.sha256 not in (None, sha256) or not repo_holds(store, s, source, xet_hash):
+            failed.append({"sha256": sha256, "error": f"Xet file {xet_hash} is not a file of this repo."})
+        else:
+            _link(s, xet_hash, repo_id=target.id, bucket_id=None)
+    return failed
+
+
 def link_file(s: Session, name: str, *, bucket_id: int) -> None:
     """Let a bucket's Xet tokens reach a registered file copied into it (no upload needed)."""
     _link(s, name, repo_id=None, bucket_id=bucket_id)

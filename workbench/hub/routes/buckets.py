@@ -248,7 +248,9 @@ def parse_operations(body: bytes) -> list[files.Operation]:
                     _text(item, "path"),
                     _xet_hash(item),
                     _mtime(item),
-                    content_type[:200] if isinstance(content_type, str) else None,
+                    content_type[:200]
+                    if isinstance(content_type, str) and content_type.isprintable()
+                    else None,
                 )
             )
         elif kind == "copyFile":

@@ -22,9 +22,22 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import xet_tokens
-from workbench.hub.deps import Caller, State, base_url, bearer_token, read_body, repo_key, seg, spool_body
+from workbench.hub.deps import (
+    Caller,
+    JsonBody,
+    State,
+    base_url,
+    bearer_token,
+    field,
+    read_body,
+    repo_key,
+    seg,
+    spool_body,
+)
+from workbench.names import split_repo_id, validate_repo_type, validate_sha256
 from workbench.store import buckets, xet_cas, xet_dedup
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
+from workbench.store.repos import RepoKey
 from workbench.store.gating import downloadable_repo
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
@@ -100,6 +113,31 @@ def bucket_xet_token(
     with state.store.read() as s:
         bucket_id = check_access(s, caller, seg(namespace), seg(name)).id
     return _token_response(state, request, scope, None, bucket_id=bucket_id)
+
+
+@router.post(
+    "/api/{plural}/{namespace}/{name}/lfs-files/duplicate",
+    summary="Let another repo commit Xet files of this one (cross-repo copies)",
+)
+def duplicate(
+    state: State, caller: Caller, plural: str, namespace: str, name: str, data: JsonBody
+) -> dict[str, Any]:
+    target = field(data, "target", dict, required=True)
+    target_key = RepoKey(
+        validate_repo_type(field(target, "type", str)),
+        *split_repo_id(field(target, "name", str, required=True)),
+    )
+    pairs = []
+    for item in field(data, "files", list, required=True):
+        if not isinstance(item, dict):
+            raise InvalidRequest("files holds objects {xetHash, sha256, filename}.", code="MalformedBody")
+        xet_hash = field(item, "xetHash", str, required=True)
+        hex_to_hash(xet_hash)
+        pairs.append((xet_hash, validate_sha256(field(item, "sha256", str, required=True))))
+    with state.store.write() as s:
+        source = readable_repo(state.store, s, caller, repo_key(plural, namespace, name).as_tuple())
+        dest = writable_repo(state.store, s, caller, target_key.as_tuple())
+        return {"failed": xet_cas.share_with_repo(state.store, s, source, dest, pairs)}
 
 
 def _grant(request: Request, state: State) -> xet_tokens.XetGrant:
