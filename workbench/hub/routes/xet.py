@@ -37,8 +37,8 @@ from workbench.hub.deps import (
 from workbench.names import split_repo_id, validate_repo_type, validate_sha256
 from workbench.store import buckets, xet_cas, xet_dedup
 from workbench.store.access import readable_repo, require_write_scope, writable_repo
-from workbench.store.repos import RepoKey
 from workbench.store.gating import downloadable_repo
+from workbench.store.repos import RepoKey
 from workbench.xet.hashing import hex_to_hash
 from workbench.xet.shard import MAX_SHARD_SIZE, parse_shard
 from workbench.xet.xorb import MAX_XORB_BODY
