@@ -196,7 +196,9 @@ def _norm(r: httpx.Response, names: list[str]) -> tuple[Any, ...]:
             text = text.replace(n, "NAME")
         return text
 
-    headers = {k: clean(v) for k, v in r.headers.items() if k not in ("date", "content-length")}
+    headers = {
+        k: clean(v) for k, v in r.headers.items() if k not in ("date", "content-length", "x-request-id")
+    }
     return r.status_code, headers, clean(r.content.decode("utf-8", "replace"))
 
 
