@@ -97,6 +97,9 @@ def test_manual_gate_until_the_owner_accepts(hub: HubProcess, tmp_path: Path) ->
         fetch(hub, False, rid, tmp_path)  # anonymous: 401, still the gated error
     assert err.value.response.status_code == 401
     assert fetch(hub, owner, rid, tmp_path) == b"weights"  # its owner is never gated out
+    with pytest.raises(GatedRepoError):
+        api.auth_check(rid)
+    mine.auth_check(rid)
     with http(hub, token) as c:
         r = c.get(f"/api/models/{rid}/xet-read-token/main")
         assert (r.status_code, r.headers["X-Error-Code"]) == (403, "GatedRepo")
@@ -130,6 +133,7 @@ def test_manual_gate_until_the_owner_accepts(hub: HubProcess, tmp_path: Path) ->
 
     mine.accept_access_request(rid, name)
     assert fetch(hub, token, rid, tmp_path) == b"weights"
+    api.auth_check(rid)
     assert [r.username for r in mine.list_accepted_access_requests(rid)] == [name]
     assert list(mine.list_pending_access_requests(rid)) == []
     assert [(n["kind"], n["actor"]) for n in inbox(hub, token)] == [("access-accepted", owner_name)]

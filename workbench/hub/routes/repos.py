@@ -19,7 +19,8 @@ from workbench.names import (
     split_repo_id,
     validate_repo_type,
 )
-from workbench.store.access import readable_repo, require_write_scope, writable_repo
+from workbench.store.access import require_write_scope, writable_repo
+from workbench.store.gating import downloadable_repo
 from workbench.store.repos import (
     RepoKey,
     create_repo,
@@ -146,7 +147,8 @@ def auth_check(
 ) -> dict[str, Any]:
     """``HfApi.auth_check``: 200 when the caller may read (write), else the error that says why."""
     key = repo_key(repo_type, namespace, name)
-    check = writable_repo if request.url.path.endswith("/write") else readable_repo
+    # reading a gated repo's files needs an accepted request: the client raises GatedRepoError
+    check = writable_repo if request.url.path.endswith("/write") else downloadable_repo
     with state.store.read() as s:
         check(state.store, s, caller, key.as_tuple())
     return {"authorized": True}
