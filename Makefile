@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export HF_UPDATE_DOWNLOAD_COUNTS := 0
 export DO_NOT_TRACK := 1
 
-.PHONY: help install system-deps browser-deps proxy-deps labextension test lab bench lint constraints clean
+.PHONY: help install system-deps browser-deps proxy-deps chp-deps labextension test lab bench lint constraints clean
 
 help:
 	@echo "make lab    - install, start a local hub with demo content, open JupyterLab"
@@ -29,12 +29,16 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-system-deps: browser-deps proxy-deps
+system-deps: browser-deps proxy-deps chp-deps
 	bash scripts/ensure-postgres.sh >/dev/null
 
 # Debian's nginx: the proxy in front of the multi-process tests and the load benchmark.
 proxy-deps:
 	bash scripts/ensure-nginx.sh >/dev/null
+
+# configurable-http-proxy (npm), JupyterHub's proxy for the JupyterHub tests, in tests/support/chp.
+chp-deps:
+	bash scripts/ensure-chp.sh >/dev/null
 
 # Debian's chromium: the browser of the Galata tests and the lab benchmark (no Playwright download).
 browser-deps:

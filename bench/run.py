@@ -26,6 +26,7 @@ from bench import diffs as diffs_bench
 from bench import discussions as discussions_bench
 from bench import evals as evals_bench
 from bench import gc as gc_bench
+from bench import jupyterhub_auth as jupyterhub_auth_bench
 from bench import lab as lab_bench
 from bench import load as load_bench
 from bench import load_dataset as load_dataset_bench
@@ -52,6 +53,7 @@ BENCHMARKS = (
     "gc",
     "diffs",
     "load",
+    "jupyterhub_auth",
 )
 
 
@@ -189,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     if "load" in only:
         steps = tuple(int(n) for n in args.load_users.split(","))
         results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)
+    if "jupyterhub_auth" in only:
+        results += jupyterhub_auth_bench.run(args.work / "jupyterhub_auth")
     shutil.rmtree(args.work, ignore_errors=True)
 
     print()

@@ -87,6 +87,16 @@ def is_local_hub(url: str | None) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
+def jupyterhub_token() -> str | None:
+    """The JupyterHub API token of the single-user server this process runs in (JupyterHub
+    puts ``JUPYTERHUB_API_TOKEN`` in every single-user server's environment), else None.
+
+    It identifies the JupyterHub user to a hub configured for JupyterHub; it goes only to the
+    hub the administrator named (``WORKBENCH_HUB_URL``, ``c.Workbench.hub_url``).
+    """
+    return os.environ.get("JUPYTERHUB_API_TOKEN") or None
+
+
 @dataclass(frozen=True)
 class UserConfig:
     """The user config file: the hub the user logged in to and the token saved for it.
@@ -128,7 +138,9 @@ class UserConfig:
         :data:`DEFAULT_HUB_URL`. Token: ``token`` (sent wherever it is told), then
         ``WORKBENCH_TOKEN``, which belongs to the hub ``WORKBENCH_HUB_URL`` names (or, when
         that is unset, to the hub used without a URL: the saved one, else the default), then
-        the saved token if the URL is its hub. Any other URL gets no token.
+        the saved token if the URL is its hub, then, in a JupyterHub single-user server, its
+        ``JUPYTERHUB_API_TOKEN`` for the hub ``WORKBENCH_HUB_URL`` names (a hub that accepts
+        JupyterHub tokens; see docs/teams.md). Any other URL gets no token.
         """
         env_url = os.environ.get("WORKBENCH_HUB_URL") or None
         default = env_url or self.hub_url or DEFAULT_HUB_URL
@@ -138,7 +150,10 @@ class UserConfig:
         env_token = os.environ.get("WORKBENCH_TOKEN") or None
         if env_token and same_hub(chosen, default):
             return chosen, env_token
-        return chosen, self.token_for(chosen)
+        saved = self.token_for(chosen)
+        if saved is None and same_hub(chosen, env_url):
+            return chosen, jupyterhub_token()
+        return chosen, saved
 
     def save_local(self, url: str, token: str) -> Path | None:
         """Save the token of a hub on this machine, unless a login to a hub on another machine
@@ -168,6 +183,15 @@ class UserConfig:
             tmp.unlink(missing_ok=True)
             raise
         return path
+
+
+def _jupyterhub_service_env(name: str) -> str | None:
+    # JupyterHub's variables configure the hub only where JupyterHub started it as a managed
+    # service (it then sets JUPYTERHUB_SERVICE_NAME); a single-user server has the same
+    # variables for its own, different purpose.
+    if not os.environ.get("JUPYTERHUB_SERVICE_NAME"):
+        return None
+    return os.environ.get(name) or None
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -241,6 +265,39 @@ class HubSettings(BaseSettings):
     )
     anonymous_read: bool = Field(True, description="Allow requests without a token to read public repos.")
     admin_user: str = Field("admin", description="Name of the local admin user created on first start.")
+    jupyterhub_api_url: str | None = Field(
+        default_factory=lambda: _jupyterhub_service_env("JUPYTERHUB_API_URL"),
+        description="JupyterHub's API URL (`http://127.0.0.1:8081/hub/api`): accept JupyterHub "
+        "API tokens as their users (docs/teams.md). Unset: JupyterHub tokens are refused; when "
+        "JupyterHub runs the hub as a managed service, its `JUPYTERHUB_API_URL`.",
+    )
+    jupyterhub_api_token: str | None = Field(
+        default_factory=lambda: _jupyterhub_service_env("JUPYTERHUB_API_TOKEN"),
+        description="The `api_token` of the hub's JupyterHub service, with which it asks "
+        "JupyterHub who a token belongs to; when JupyterHub runs the hub as a managed service, "
+        "its `JUPYTERHUB_API_TOKEN`.",
+    )
+    jupyterhub_service_name: str = Field(
+        default_factory=lambda: _jupyterhub_service_env("JUPYTERHUB_SERVICE_NAME") or "workbench",
+        description="The hub's service name in JupyterHub: a JupyterHub token is accepted only "
+        "with the scope `access:services!service=<name>`.",
+    )
+    jupyterhub_group_roles: str = Field(
+        "",
+        description="JupyterHub groups to organization roles, `GROUP=ORG:ROLE` separated by "
+        "commas (`ml-team=acme:write,leads=acme:admin`): applied at each sign-in; membership "
+        "of the organizations named here follows the groups alone.",
+    )
+    jupyterhub_admins_are_admins: bool = Field(
+        False, description="JupyterHub admins are hub admins (and only they, among JupyterHub users)."
+    )
+    jupyterhub_cache_seconds: int = Field(
+        60,
+        ge=1,
+        le=60,
+        description="How long the answer of JupyterHub about a token is reused: a revoked token "
+        "or a deleted user is refused at most this many seconds later.",
+    )
     builtin_metrics: bool = Field(
         True,
         description="Publish Workbench's built-in `evaluate` metric "

@@ -224,13 +224,14 @@ CODES: dict[str, type[WorkbenchError]] = {
         "UnsupportedOperation WebhookUrlRefused WeightsMismatch WrongRepoType XorbNotFound",
     ),
     **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge"),
-    **_codes(ServiceUnavailable, "DatabaseUnavailable StorageUnavailable"),
+    **_codes(ServiceUnavailable, "DatabaseUnavailable JupyterHubUnavailable StorageUnavailable"),
     **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),
     **_codes(MethodNotAllowed, "MethodNotAllowed"),
     **_codes(IntegrityError, "HashMismatch IntegrityError SizeMismatch"),
     **_codes(
         AuthenticationError,
-        "InvalidToken TokenRequired Unauthorized XetTokenExpired XetTokenInvalid XetTokenRequired",
+        "ExternalUserRefused InvalidToken JupyterHubScopeMissing TokenRequired Unauthorized "
+        "XetTokenExpired XetTokenInvalid XetTokenRequired",
     ),
     **_codes(
         PermissionDenied,

@@ -199,3 +199,19 @@ def test_an_unreadable_or_urlless_config_sends_no_token(config_home: Path) -> No
 def test_which_urls_are_the_same_hub(a: str, b: str, same: bool) -> None:
     assert same_hub(a, b) is same
     assert (hub_identity(a) == hub_identity(b) and hub_identity(a) is not None) is same
+
+
+def test_jupyterhub_token_goes_only_to_the_hub_workbench_hub_url_names(
+    config_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a JupyterHub single-user server (docs/teams.md): no login needed, nothing leaked."""
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "jupyterhub-secret")
+    assert UserConfig.load().resolve()[1] is None  # no hub named: the token goes nowhere
+    monkeypatch.setenv("WORKBENCH_HUB_URL", "https://hub.example.org")
+    assert UserConfig.load().resolve() == ("https://hub.example.org", "jupyterhub-secret")
+    assert UserConfig.load().resolve("https://hub.example.org:443/")[1] == "jupyterhub-secret"
+    assert UserConfig.load().resolve("https://elsewhere.example.org")[1] is None
+    UserConfig.load().save("https://hub.example.org", "wb_saved")
+    assert UserConfig.load().resolve()[1] == "wb_saved"  # a saved login for that hub wins
+    monkeypatch.setenv("WORKBENCH_TOKEN", "wb_env")
+    assert UserConfig.load().resolve()[1] == "wb_env"

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from workbench.config import HubSettings
 from workbench.errors import AuthenticationError, InvalidRequest, PayloadTooLarge
 from workbench.hub.downloads import DownloadCounter
+from workbench.hub.jupyterhub_auth import JupyterHubAuth, is_jupyterhub_token
 from workbench.hub.signing import Signer
 from workbench.names import PLURAL_TYPES, split_repo_id, validate_repo_type
 from workbench.store.access import Principal
@@ -31,6 +32,11 @@ class HubState:
     store: Store
     signer: Signer
     downloads: DownloadCounter | None = None  # counted by /resolve, written in batches
+    jupyterhub: JupyterHubAuth | None = None  # built from the settings when they name a JupyterHub
+
+    def __post_init__(self) -> None:
+        if self.jupyterhub is None:
+            self.jupyterhub = JupyterHubAuth.from_settings(self.settings)
 
 
 async def get_state(request: Request) -> HubState:
@@ -55,6 +61,8 @@ def get_principal(request: Request, state: State) -> Principal:
             "`Authorization: Bearer <token>` (see `workbench login`).",
             code="TokenRequired",
         )
+    if token is not None and state.jupyterhub is not None and is_jupyterhub_token(token):
+        return state.jupyterhub.principal(state.store, token)
     with state.store.read() as s:
         principal, used = authenticate_use(s, token)
     if used is not None:  # at most once per TOKEN_USE_RESOLUTION per token

@@ -19,7 +19,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, Unicode, default
 
-from workbench.config import UserConfig
+from workbench.config import UserConfig, jupyterhub_token
 from workbench.jupyter.embedded import EmbeddedHub, ensure_token, free_port
 from workbench.jupyter.handlers import handlers
 
@@ -38,7 +38,8 @@ class Workbench(ExtensionApp):
     token = Unicode(
         "",
         config=True,
-        help="Hub token, kept server-side and added by the proxy (environment: WORKBENCH_TOKEN).",
+        help="Hub token, kept server-side and added by the proxy (environment: WORKBENCH_TOKEN); "
+        "empty with hub_url set: JUPYTERHUB_API_TOKEN in a JupyterHub single-user server.",
     )
     data_dir = Unicode(
         "",
@@ -80,6 +81,10 @@ class Workbench(ExtensionApp):
         self.embedded: EmbeddedHub | None = None
         self.demo_state = "off"
         url, token = self.hub_url.rstrip("/"), self.token
+        if url and not token:
+            # In a JupyterHub single-user server: act as its user on a hub that accepts
+            # JupyterHub tokens (docs/teams.md), with nothing to configure or paste.
+            token = jupyterhub_token() or ""
         if not url:
             data = Path(self.data_dir).expanduser().absolute()
             server_port = self.serverapp.port if self.serverapp is not None else 0
