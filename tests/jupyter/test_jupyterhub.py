@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -134,6 +135,16 @@ def test_kernel_of_the_server_acts_as_its_user(team: Team) -> None:
         "file": "secret",
         "same": True,
     }
+
+
+def test_simultaneous_first_sign_ins(team: Team) -> None:
+    assert team.jh.api("POST", "/users", json={"usernames": ["carol"]}).status_code == 201
+    assert team.jh.api("POST", "/groups/ml-team/users", json={"users": ["carol"]}).status_code == 200
+    tokens = [team.jh.create_token("carol") for _ in range(8)]
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        answers = list(pool.map(lambda t: team.hub_get("/api/whoami-v2", t), tokens))
+    assert [r.status_code for r in answers] == [200] * len(tokens), [r.text for r in answers]
+    assert {r.json()["orgs"][0]["name"] for r in answers} == {"acme"}
 
 
 def _auth(team: Team, tmp_path: Path, **settings: object) -> tuple[JupyterHubAuth, Store]:

@@ -12,15 +12,16 @@ from workbench.config import HubSettings
 from workbench.errors import AuthenticationError, InvalidRequest
 from workbench.store import models as m
 from workbench.store.accounts import create_org, create_user, get_account, principal_for, set_membership
-from workbench.store.identity_sync import parse_group_roles, roles_for, sync_user
+from workbench.store.identity_sync import parse_group_roles, principal_of, roles_for, sync_user
 from workbench.store.store import Store
 
 MAPPING = parse_group_roles("ml-team=acme:write,leads=acme:admin,leads=labs:read")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(HubSettings(data_dir=tmp_path, write_user_config=False))
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    s = Store.open(HubSettings(data_dir=tmp_path, database_url=url, write_user_config=False))
     yield s
     s.close()
 
@@ -29,7 +30,9 @@ def _orgs(store: Store, name: str) -> dict[str, str]:
     with store.read() as s:
         user = get_account(s, name)
         assert user is not None
-        return principal_for(s, user, "write").org_names
+        expected = principal_for(s, user, "write")
+        assert principal_of(s, name, "write") == expected  # the one-statement form agrees
+        return expected.org_names
 
 
 def test_parse_group_roles() -> None:
@@ -88,3 +91,11 @@ def test_names_that_are_no_user_are_refused(store: Store) -> None:
         with store.write() as s, pytest.raises(AuthenticationError) as err:
             sync_user(s, name)
         assert err.value.code == "ExternalUserRefused"
+
+
+def test_principal_of_a_missing_user_or_an_org_is_none(store: Store) -> None:
+    with store.write() as s:
+        create_org(s, "acme")
+    with store.read() as s:
+        assert principal_of(s, "nobody", "write") is None
+        assert principal_of(s, "acme", "write") is None

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 
 from workbench.config import HubSettings
 from workbench.errors import AuthenticationError, ServiceUnavailable
@@ -152,8 +153,14 @@ class JupyterHubAuth:
         admin: bool | None = None
         if self.admins_are_admins:
             admin = bool(model["admin"]) if "admin" in model else self._is_admin(name)
-        with store.write() as s:
-            sync_user(s, name, groups=groups, group_roles=self.group_roles, admin=admin)
+        for attempt in (1, 2):
+            try:
+                with store.write() as s:
+                    sync_user(s, name, groups=groups, group_roles=self.group_roles, admin=admin)
+                break
+            except IntegrityError:  # another request or process signed them in at the same time
+                if attempt == 2:
+                    raise
         with self._lock:
             self._signed_in[name] = model
         log.info("JupyterHub user %s signed in (groups %s)", name, ", ".join(groups) or "none")
