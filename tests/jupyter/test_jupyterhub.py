@@ -82,6 +82,12 @@ def test_jupyterhub_tokens_act_as_their_users(team: Team) -> None:
     assert alice.model_info(repo).private is True
     with pytest.raises(RepositoryNotFoundError):
         bob.model_info(repo)
+    data = alice.create_repo("acme/private-rows", repo_type="dataset", private=True).repo_id
+    alice.upload_file(
+        path_or_fileobj=b"x,y\n1,2\n3,4\n", path_in_repo="rows.csv", repo_id=data, repo_type="dataset"
+    )
+    with pytest.raises(RepositoryNotFoundError):
+        bob.dataset_info(data)
 
 
 def test_token_without_the_workbench_scope_is_refused(team: Team) -> None:
@@ -122,10 +128,11 @@ def test_single_user_server_acts_as_its_user(team: Team) -> None:
 def test_kernel_of_the_server_acts_as_its_user(team: Team) -> None:
     assert team.server_url, "needs the server of the previous test"
     code = (
-        "import json, os, workbench as wb, huggingface_hub\n"
+        "import json, os, workbench as wb, huggingface_hub, datasets\n"
         "api = huggingface_hub.HfApi()\n"
         "print(json.dumps({'wb': wb.connect().user, 'hf': api.whoami()['name'],\n"
         "  'file': open(api.hf_hub_download('acme/private-notes', 'notes.txt')).read(),\n"
+        "  'rows': datasets.load_dataset('acme/private-rows', split='train').num_rows,\n"
         "  'same': os.environ['HF_TOKEN'] == os.environ['JUPYTERHUB_API_TOKEN']}))\n"
     )
     out = asyncio.run(_execute(team.server_url, team.tokens["alice"], code))
@@ -133,6 +140,7 @@ def test_kernel_of_the_server_acts_as_its_user(team: Team) -> None:
         "wb": "alice",
         "hf": "alice",
         "file": "secret",
+        "rows": 2,
         "same": True,
     }
 
