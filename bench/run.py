@@ -33,6 +33,7 @@ from bench import load_dataset as load_dataset_bench
 from bench import permissions as permissions_bench
 from bench import search as search_bench
 from bench import viewer as viewer_bench
+from bench import webhooks as webhooks_bench
 from bench import xet as xet_bench
 from bench.measure import MiB, Result
 
@@ -53,6 +54,7 @@ BENCHMARKS = (
     "gc",
     "diffs",
     "load",
+    "webhooks",
     "jupyterhub_auth",
 )
 
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     if "load" in only:
         steps = tuple(int(n) for n in args.load_users.split(","))
         results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)
+    if "webhooks" in only:
+        results += webhooks_bench.run(args.work / "webhooks")
     if "jupyterhub_auth" in only:
         results += jupyterhub_auth_bench.run(args.work / "jupyterhub_auth")
     shutil.rmtree(args.work, ignore_errors=True)

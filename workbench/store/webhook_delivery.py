@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,6 +39,9 @@ from workbench.version import __version__
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
+QUEUED_PER_SENDER = 8  # deliveries claimed ahead per sender: one transaction serves many
+PRUNE_SECONDS = 60.0  # how often the delivery logs are cut to their last 100
+KEPT_CLIENTS = 64  # receivers whose connections are kept open (the others get one each time)
 MAX_RESPONSE_BYTES = 64 * 1024  # read (and dropped): enough to see the receiver answered
 RETRY_STATUSES = frozenset({408, 429})
 
@@ -63,8 +69,24 @@ def absolute(payload: dict[str, Any], base: str) -> dict[str, Any]:
     return out
 
 
-def send(job: DeliveryJob, *, base: str, allowed: frozenset[str], timeout: float) -> Attempt:
-    """POST one delivery; never raises."""
+def new_client(timeout: float, tls: ssl.SSLContext | None = None) -> httpx.Client:
+    """A client as deliveries need it: no redirects, no proxies from the environment."""
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False, verify=tls or True
+    )
+
+
+def send(
+    job: DeliveryJob,
+    *,
+    base: str,
+    allowed: frozenset[str],
+    timeout: float,
+    clients: Callable[[str], httpx.Client | None] = lambda host: None,
+) -> Attempt:
+    """POST one delivery; never raises. ``clients(host)``: a client kept for that host name
+    (its connections are reused for that host only, whose certificate they were opened
+    for), or None for a client of this request only."""
     started = time.monotonic()
 
     def took() -> int:
@@ -94,9 +116,10 @@ def send(job: DeliveryJob, *, base: str, allowed: frozenset[str], timeout: float
             extensions["sni_hostname"] = target.host
     body = json.dumps(absolute(job.payload, base)).encode()
     deadline = started + timeout
+    kept = clients(f"{target.scheme}://{target.host}:{target.port}")
     try:
         with (
-            httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client,
+            nullcontext(kept) if kept is not None else new_client(timeout) as client,
             client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response,
         ):
             read = 0
@@ -122,7 +145,13 @@ def send(job: DeliveryJob, *, base: str, allowed: frozenset[str], timeout: float
 
 
 class WebhookDispatcher:
-    """The dispatcher thread and ``settings.webhook_workers`` senders, until :meth:`stop`."""
+    """The dispatcher thread and ``settings.webhook_workers`` senders, until :meth:`stop`.
+
+    One write transaction per round, every :data:`POLL_SECONDS` (sooner when every claimed
+    delivery is done), records the outcomes senders finished, fans new events out and claims
+    up to :data:`QUEUED_PER_SENDER` deliveries per sender: with SQLite's single writer, every
+    transaction here is one that a commit may wait for, so there are few, and each does much.
+    """
 
     def __init__(self, store: Store, settings: HubSettings) -> None:
         self.store = store
@@ -130,8 +159,15 @@ class WebhookDispatcher:
         self.allowed = allowed_hosts(settings.webhook_allowed_hosts)
         self.base = base_url(settings)
         self.timeout = settings.webhook_timeout_seconds
+        self.tls = ssl.create_default_context()  # once: building one per request costs ~10 ms
         self._stop = threading.Event()
-        self._slots = threading.Semaphore(settings.webhook_workers)
+        self._wake = threading.Event()
+        self._capacity = settings.webhook_workers * QUEUED_PER_SENDER
+        self._free = self._capacity
+        self._done: list[tuple[DeliveryJob, Attempt]] = []
+        self._clients: dict[str, httpx.Client] = {}
+        self._next_prune = time.monotonic() + PRUNE_SECONDS
+        self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
 
@@ -142,56 +178,93 @@ class WebhookDispatcher:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        for client in self._clients.values():
+            client.close()
 
     def _loop(self) -> None:
         log.info("webhook dispatcher started (%d senders)", self.settings.webhook_workers)
         while not self._stop.is_set():
             try:
-                busy = self._round()
+                self._round()
             except OperationalError as exc:  # the database restarts or is away: it comes back
                 log.warning("webhook dispatch: the database does not answer (%s)", exc.orig)
-                busy = False
             except Exception:
                 log.exception("webhook dispatch failed")
-                busy = False
-            if not busy:
-                self._stop.wait(POLL_SECONDS)
-
-    def _round(self) -> bool:
-        """Fan out and hand out what is due; whether anything was done."""
-        with self.store.read() as s:
-            if not queue.has_work(s):
-                return False
-        with self.store.write() as s:
-            fanned = queue.fan_out(s)
-        handed = 0
-        while self._slots.acquire(blocking=False):
-            job = queue.claim(self.store, lease_seconds=self.timeout * 2 + 30)
-            if job is None:
-                self._slots.release()
-                break
-            assert self._pool is not None
-            self._pool.submit(self._deliver, job)
-            handed += 1
-        return bool(fanned or handed)
-
-    def _deliver(self, job: DeliveryJob) -> None:
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
         try:
-            attempt = send(job, base=self.base, allowed=self.allowed, timeout=self.timeout)
-            status = queue.record(self.store, job, attempt)
+            self._round(claim=False)  # what finished meanwhile; the rest is left to leases
+        except Exception:
+            log.exception("webhook dispatch: could not record the last outcomes")
+
+    def _round(self, *, claim: bool = True) -> None:
+        with self._lock:
+            done, self._done = self._done, []
+            free = self._free if claim else 0
+        if not done:
+            with self.store.read() as s:
+                if not free or not queue.has_work(s):
+                    return
+        try:
+            jobs = self._transaction(done, free)
+        except BaseException:
+            with self._lock:  # recorded next round; deliveries claimed meanwhile stay claimed
+                self._done[:0] = done
+            raise
+        if jobs:
+            assert self._pool is not None
+            with self._lock:
+                self._free -= len(jobs)
+            for job in jobs:
+                self._pool.submit(self._deliver, job)
+
+    def _transaction(self, done: list[tuple[DeliveryJob, Attempt]], free: int) -> list[DeliveryJob]:
+        """Record ``done``, fan out, claim up to ``free``: one write transaction."""
+        jobs: list[DeliveryJob] = []
+        with self.store.write() as s:
+            statuses = queue.record(s, done) if done else []
+            if free:
+                queue.fan_out(s)
+                # a claimed delivery may wait for the ones queued before it on its sender
+                lease = self.timeout * (QUEUED_PER_SENDER + 1) + 30
+                jobs = queue.claim(s, limit=free, lease_seconds=lease)
+            if time.monotonic() >= self._next_prune:
+                queue.prune(s)
+                self._next_prune = time.monotonic() + PRUNE_SECONDS
+        for (job, attempt), status in zip(done, statuses, strict=True):
             log.info(
-                "webhook delivery %s (attempt %d): %s in %d ms%s",
+                "webhook delivery %s (attempt %d): %s in %d ms, %s",
                 job.public_id,
                 job.attempt,
                 attempt.status or "no answer",
                 attempt.duration_ms,
-                f", {status}" if status != "succeeded" else "",
+                status,
             )
-        except Exception:
+        return jobs
+
+    def _client(self, origin: str) -> httpx.Client | None:
+        with self._lock:
+            client = self._clients.get(origin)
+            if client is None and len(self._clients) < KEPT_CLIENTS:
+                client = self._clients[origin] = new_client(self.timeout, self.tls)
+            return client
+
+    def _deliver(self, job: DeliveryJob) -> None:
+        try:
+            attempt = send(
+                job, base=self.base, allowed=self.allowed, timeout=self.timeout, clients=self._client
+            )
+        except Exception as exc:  # send never raises; should it, the delivery is retried
             log.exception("webhook delivery %s failed", job.public_id)
-        finally:
-            self._slots.release()
+            attempt = Attempt(None, 0, f"Internal error: {type(exc).__name__}.", retry=True)
+        with self._lock:
+            self._done.append((job, attempt))
+            self._free += 1
+            idle = self._free == self._capacity
+        if idle:  # the last of a batch: record it now and take more
+            self._wake.set()

@@ -10,8 +10,8 @@ to :data:`MAX_ATTEMPTS` times (:func:`record`). Each webhook keeps its last
 :data:`KEEP_DELIVERIES` deliveries, each with the log of its attempts, readable by its owner
 and replayable (:func:`list_deliveries`, :func:`replay`).
 
->>> with store.write() as s: fan_out(s)                       # doctest: +SKIP
->>> job = claim(store, lease_seconds=40)                       # doctest: +SKIP
+>>> with store.write() as s:                                   # doctest: +SKIP
+...     record(s, finished); fan_out(s); jobs = claim(s, limit=32, lease_seconds=120)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from workbench.errors import NotFound
 from workbench.store import models as m
 from workbench.store.access import Principal, can_read, require_write_scope
 from workbench.store.accounts import principal_for
-from workbench.store.store import Store, utcnow
+from workbench.store.store import utcnow
 from workbench.store.webhook_models import Webhook, WebhookDelivery, WebhookEvent, WebhookWatch
 from workbench.store.webhooks import owned_webhook
 
@@ -94,7 +94,8 @@ def _may_read(
 
 
 def fan_out(s: Session, *, limit: int = 200) -> int:
-    """Turn up to ``limit`` new events into deliveries; the number of events taken."""
+    """Turn up to ``limit`` new events into deliveries; the number of events taken. An
+    event no webhook takes is deleted at once."""
     events = s.scalars(
         select(WebhookEvent)
         .where(WebhookEvent.fanned_out.is_(False))
@@ -102,47 +103,62 @@ def fan_out(s: Session, *, limit: int = 200) -> int:
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    now, readers, touched = utcnow(), {}, set()  # type: ignore[var-annotated]
+    if not events:
+        return 0
+    s.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id.in_([ev.id for ev in events]))
+        .values(fanned_out=True)
+        .execution_options(synchronize_session=False)
+    )
+    keys = {k for ev in events for k in ev.keys}
+    watching: dict[str, set[int]] = {}
+    for hook_id, key in s.execute(
+        select(WebhookWatch.webhook_id, WebhookWatch.key).where(WebhookWatch.key.in_(keys))
+    ):
+        watching.setdefault(key, set()).add(hook_id)
+    ids = set().union(*watching.values()) if watching else set()
+    hooks = {
+        h.id: h for h in s.scalars(select(Webhook).where(Webhook.id.in_(ids), Webhook.disabled.is_(False)))
+    }
+    now, readers, unused = utcnow(), {}, []  # type: ignore[var-annotated]
     for ev in events:
-        taken = s.execute(
-            update(WebhookEvent)
-            .where(WebhookEvent.id == ev.id, WebhookEvent.fanned_out.is_(False))
-            .values(fanned_out=True)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        ids = s.scalars(select(WebhookWatch.webhook_id).where(WebhookWatch.key.in_(ev.keys)).distinct()).all()
-        hooks = s.scalars(select(Webhook).where(Webhook.id.in_(ids), Webhook.disabled.is_(False))).all()
-        for hook in hooks:
-            if ev.domain in hook.domains and _may_read(s, hook.owner_id, ev.private_owners, readers):
+        taken = 0
+        for hook_id in sorted(set().union(*(watching.get(k, set()) for k in ev.keys))):
+            hook = hooks.get(hook_id)
+            if hook and ev.domain in hook.domains and _may_read(s, hook.owner_id, ev.private_owners, readers):
                 s.add(_pending(hook.id, ev.id, now))
-                touched.add(hook.id)
-    s.flush()
-    for hook_id in touched:
-        _prune(s, hook_id)
+                taken += 1
+        if not taken:
+            unused.append(ev.id)
+    if unused:
+        s.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(unused)))
+    return len(events)
+
+
+def prune(s: Session) -> None:
+    """Keep each webhook's last :data:`KEEP_DELIVERIES` deliveries, and the events they
+    send (run now and then: it reads every webhook's log)."""
+    for hook_id in s.scalars(select(Webhook.id)):
+        oldest_kept = s.scalar(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.webhook_id == hook_id)
+            .order_by(WebhookDelivery.id.desc())
+            .offset(KEEP_DELIVERIES - 1)
+            .limit(1)
+        )
+        if oldest_kept is not None:
+            s.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.webhook_id == hook_id, WebhookDelivery.id < oldest_kept
+                )
+            )
     s.execute(
         delete(WebhookEvent).where(
             WebhookEvent.fanned_out.is_(True),
             ~exists().where(WebhookDelivery.event_id == WebhookEvent.id),
         )
     )
-    return len(events)
-
-
-def _prune(s: Session, hook_id: int) -> None:
-    oldest_kept = s.scalar(
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.webhook_id == hook_id)
-        .order_by(WebhookDelivery.id.desc())
-        .offset(KEEP_DELIVERIES - 1)
-        .limit(1)
-    )
-    if oldest_kept is not None:
-        s.execute(
-            delete(WebhookDelivery).where(
-                WebhookDelivery.webhook_id == hook_id, WebhookDelivery.id < oldest_kept
-            )
-        )
 
 
 def _due(now: datetime) -> Any:
@@ -160,76 +176,90 @@ def has_work(s: Session) -> bool:
     return s.scalar(select(WebhookDelivery.id).where(_due(now)).limit(1)) is not None
 
 
-def claim(store: Store, *, lease_seconds: float) -> DeliveryJob | None:
-    """Take the oldest due delivery (or one whose worker's lease expired), or None."""
-    while True:
-        now = utcnow()
-        with store.write() as s:
-            row = s.scalar(
-                select(WebhookDelivery)
-                .where(_due(now))
-                .order_by(WebhookDelivery.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if row is None:
-                return None
-            hook = s.get(Webhook, row.webhook_id)
-            if hook is None or hook.disabled or row.attempts >= MAX_ATTEMPTS:
-                why = "The webhook was disabled before this delivery was sent."
-                if hook is not None and not hook.disabled:
-                    why = f"The worker sending this delivery stopped {row.attempts} times; giving up."
-                row.status, row.error, row.lease_until, row.updated_at = (
-                    "skipped" if hook is None or hook.disabled else "failed",
-                    why,
-                    None,
-                    now,
-                )
-                continue
-            attempt = row.attempts + 1
-            moved = s.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id == row.id, _due(now))
-                .values(
-                    status="sending",
-                    attempts=WebhookDelivery.attempts + 1,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    updated_at=now,
-                )
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                continue
-            event = s.get(WebhookEvent, row.event_id)
-            assert event is not None
-            payload = {**event.payload, "webhook": {"id": hook.public_id, "version": PAYLOAD_VERSION}}
-            return DeliveryJob(row.id, row.public_id, hook.url, hook.secret, payload, attempt)
-
-
-def record(store: Store, job: DeliveryJob, attempt: Attempt) -> str:
-    """Write an attempt's outcome; the delivery's new status (``pending`` when it will be
-    tried again)."""
+def claim(s: Session, *, limit: int, lease_seconds: float) -> list[DeliveryJob]:
+    """Take up to ``limit`` of the oldest due deliveries (or ones whose worker's lease
+    expired), in the caller's transaction."""
     now = utcnow()
-    error = attempt.error[:MAX_ERROR_CHARS] if attempt.error else None
-    entry = {
-        "at": now.isoformat(timespec="milliseconds") + "Z",
-        "status": attempt.status,
-        "durationMs": attempt.duration_ms,
-        "error": error,
+    rows = s.scalars(
+        select(WebhookDelivery)
+        .where(_due(now))
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return []
+    hooks = {h.id: h for h in s.scalars(select(Webhook).where(Webhook.id.in_({r.webhook_id for r in rows})))}
+    events = {
+        e.id: e
+        for e in s.scalars(select(WebhookEvent).where(WebhookEvent.id.in_({r.event_id for r in rows})))
     }
-    if attempt.ok:
-        status, next_at = "succeeded", None
-    elif attempt.retry and job.attempt < MAX_ATTEMPTS:
-        status, next_at = "pending", now + timedelta(seconds=RETRY_DELAYS[job.attempt - 1])
-    else:
-        status, next_at = "failed", None
-    with store.write() as s:
-        row = s.get(WebhookDelivery, job.id)
-        if row is None or row.status != "sending":  # pruned, or taken over after our lease
-            return row.status if row is not None else "gone"
+    jobs, taken = [], []
+    for row in rows:
+        hook = hooks.get(row.webhook_id)
+        if hook is None or hook.disabled or row.attempts >= MAX_ATTEMPTS:
+            gone = hook is None or hook.disabled
+            row.status = "skipped" if gone else "failed"
+            row.error = (
+                "The webhook was disabled before this delivery was sent."
+                if gone
+                else f"The worker sending this delivery stopped {row.attempts} times; giving up."
+            )
+            row.lease_until, row.updated_at = None, now
+            continue
+        payload = {
+            **events[row.event_id].payload,
+            "webhook": {"id": hook.public_id, "version": PAYLOAD_VERSION},
+        }
+        jobs.append(DeliveryJob(row.id, row.public_id, hook.url, hook.secret, payload, row.attempts + 1))
+        taken.append(row.id)
+    if taken:  # the rows are ours: locked (PostgreSQL), or under SQLite's one writer
+        s.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(taken))
+            .values(
+                status="sending",
+                attempts=WebhookDelivery.attempts + 1,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return jobs
+
+
+def record(s: Session, outcomes: list[tuple[DeliveryJob, Attempt]]) -> list[str]:
+    """Write attempts' outcomes in the caller's transaction; each delivery's new status
+    (``pending``: it will be tried again; ``gone``: pruned, or taken over after our lease)."""
+    now = utcnow()
+    rows = {
+        r.id: r
+        for r in s.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_([j.id for j, _ in outcomes])))
+    }
+    statuses = []
+    for job, attempt in outcomes:
+        row = rows.get(job.id)
+        if row is None or row.status != "sending" or row.attempts != job.attempt:
+            statuses.append("gone")
+            continue
+        error = attempt.error[:MAX_ERROR_CHARS] if attempt.error else None
+        if attempt.ok:
+            status, next_at = "succeeded", None
+        elif attempt.retry and job.attempt < MAX_ATTEMPTS:
+            status, next_at = "pending", now + timedelta(seconds=RETRY_DELAYS[job.attempt - 1])
+        else:
+            status, next_at = "failed", None
+        entry = {
+            "at": now.isoformat(timespec="milliseconds") + "Z",
+            "status": attempt.status,
+            "durationMs": attempt.duration_ms,
+            "error": error,
+        }
         row.attempts_log = [*row.attempts_log, entry]
         row.status, row.next_attempt_at, row.lease_until, row.updated_at = status, next_at, None, now
         row.response_status, row.duration_ms, row.error = attempt.status, attempt.duration_ms, error
-    return status
+        statuses.append(status)
+    return statuses
 
 
 # -- the log and replays (the webhook's owner) ---------------------------------------------
@@ -314,7 +344,6 @@ def replay(s: Session, p: Principal, webhook_id: str, delivery_id: str) -> Deliv
     again = _pending(hook.id, row.event_id, utcnow(), replay_of=row.public_id)
     s.add(again)
     s.flush()
-    _prune(s, hook.id)
     event = s.get(WebhookEvent, row.event_id)
     assert event is not None
     return _view(again, event)
