@@ -67,6 +67,14 @@ class InvalidRequest(WorkbenchError, ValueError):
     status = 400
 
 
+class InvalidPath(InvalidRequest):
+    """A file path that may not be in a repo (absolute, ``..``, ``\\``, ...): 422, as the
+    public hub answers."""
+
+    code = "InvalidPath"
+    status = 422
+
+
 class PayloadTooLarge(InvalidRequest):
     code = "PayloadTooLarge"
     status = 413
@@ -199,6 +207,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(RepoNotFound, "RepoNotFound"),
     **_codes(RevisionNotFound, "RevisionNotFound"),
     **_codes(EntryNotFound, "EntryNotFound"),
+    **_codes(InvalidPath, "InvalidPath"),
     **_codes(
         InvalidRequest,
         "DescriptionTooLong InvalidItemType InvalidTheme NoteTooLong "
@@ -208,7 +217,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
         "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidParquet "
-        "InvalidPart InvalidPath InvalidPolicy InvalidRange InvalidRef InvalidRepoId "
+        "InvalidPart InvalidPolicy InvalidRange InvalidRef InvalidRepoId "
         "InvalidRepoName InvalidRepoType InvalidRequest InvalidRole InvalidSafetensors "
         "InvalidScope InvalidSetting InvalidSort "
         "InvalidSplit InvalidStatus InvalidSupplement InvalidTokenName "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.errors import InvalidRequest
+from workbench.errors import InvalidPath, InvalidRequest
 
 REPO_TYPES = ("model", "dataset", "space", "paper")
 TYPE_PLURALS = {"model": "models", "dataset": "datasets", "space": "spaces", "paper": "papers"}
@@ -120,35 +120,27 @@ def split_repo_id(repo_id: str) -> tuple[str, str]:
 
 
 def validate_path(path: str) -> str:
-    """Check a file path inside a repo: relative, '/'-separated, no '..', '.git', NUL or '\\'."""
+    """Check a file path inside a repo: relative, '/'-separated, no '..', '.git', NUL or '\\'.
+
+    Refusals are ``InvalidPath`` (422, as the public hub answers); backslashes are refused
+    outright, where the public hub takes them as part of a name (docs/hf-compatibility.md).
+    """
     if not isinstance(path, str) or not path:
-        raise InvalidRequest("Empty file path: give a path relative to the repo root.", code="InvalidPath")
+        raise InvalidPath("Empty file path: give a path relative to the repo root.")
     if len(path.encode()) > 1024:
-        raise InvalidRequest("File path longer than 1024 bytes.", code="InvalidPath")
+        raise InvalidPath("File path longer than 1024 bytes.")
     if "\\" in path:
-        raise InvalidRequest(
-            f"Invalid file path {path!r}: use '/' as separator, not '\\'.", code="InvalidPath"
-        )
+        raise InvalidPath(f"Invalid file path {path!r}: use '/' as separator, not '\\'.")
     if any(ord(c) < 0x20 or c == "\x7f" for c in path):
-        raise InvalidRequest(
-            f"Invalid file path {path!r}: control characters (including NUL) are not allowed.",
-            code="InvalidPath",
-        )
+        raise InvalidPath(f"Invalid file path {path!r}: control characters (including NUL) are not allowed.")
     if path.startswith("/"):
-        raise InvalidRequest(
-            f"Invalid file path {path!r}: it must be relative to the repo root.", code="InvalidPath"
-        )
+        raise InvalidPath(f"Invalid file path {path!r}: it must be relative to the repo root.")
     parts = path.split("/")
     for part in parts:
         if part in ("", ".", ".."):
-            raise InvalidRequest(
-                f"Invalid file path {path!r}: empty, '.' and '..' components are not allowed.",
-                code="InvalidPath",
-            )
+            raise InvalidPath(f"Invalid file path {path!r}: empty, '.' and '..' components are not allowed.")
         if part.lower() == ".git":
-            raise InvalidRequest(
-                f"Invalid file path {path!r}: a '.git' component is not allowed.", code="InvalidPath"
-            )
+            raise InvalidPath(f"Invalid file path {path!r}: a '.git' component is not allowed.")
     return path
 
 

@@ -37,8 +37,13 @@ def _invalid(message: str) -> InvalidRequest:
 
 
 def split_card(text: str) -> tuple[dict[str, Any], str]:
-    """``(metadata, body)`` of a card; raises InvalidRequest (code InvalidYaml) when broken."""
+    """``(metadata, body)`` of a card; raises InvalidRequest (code InvalidYaml) when broken.
+
+    Blank lines may come before the opening '---', as huggingface_hub and the public hub allow.
+    """
     lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines = lines[1:]
     if not lines or lines[0].rstrip() != "---":
         return {}, text
     try:
@@ -54,6 +59,38 @@ def split_card(text: str) -> tuple[dict[str, Any], str]:
     if not isinstance(meta, dict):
         raise _invalid(f"The card's YAML front matter is a {type(meta).__name__}, not a mapping.")
     return meta, "\n".join(lines[end + 1 :]).lstrip("\n")
+
+
+#: The public hub's warning for a card without metadata (huggingface_hub shows it as is).
+NO_METADATA = (
+    "Empty or missing yaml metadata in repo card "
+    "(https://huggingface.co/docs/hub/model-cards#model-card-metadata)"
+)
+
+
+def card_problems(text: str) -> tuple[list[str], list[str]]:
+    """``(errors, warnings)`` of a card, as the hub's ``validate-yaml`` answers them.
+
+    Errors: front matter that does not parse (:func:`split_card`), or a ``model-index``
+    that is a plain value rather than a list of results (the shape evaluation records write).
+    A warning: no metadata at all.
+
+    >>> card_problems("---\\nmodel-index: foo\\n---\\n")[0]
+    ['"model-index" must be a list of {name, results} mappings, not a str.']
+    >>> card_problems("# no metadata")[1] == [NO_METADATA]
+    True
+    """
+    try:
+        meta, _body = split_card(text)
+    except InvalidRequest as exc:
+        return [exc.message], []
+    errors = []
+    index = meta.get("model-index", [])
+    if not isinstance(index, list | dict):  # lists of results; a lone mapping is let through
+        errors.append(
+            f'"model-index" must be a list of {{name, results}} mappings, not a {type(index).__name__}.'
+        )
+    return errors, [] if meta else [NO_METADATA]
 
 
 def dump_metadata(meta: Mapping[str, Any]) -> str:
@@ -80,7 +117,7 @@ def render_card(meta: Mapping[str, Any], body: str) -> str:
 
 def card_metadata(text: str) -> dict[str, Any] | None:
     """The front matter of a card as the store keeps it: None when absent or broken."""
-    if not text.startswith("---"):
+    if not text.lstrip().startswith("---"):
         return None
     try:
         return split_card(text)[0]

@@ -89,7 +89,8 @@ def provision(hub: HubProcess) -> dict[str, str]:
     for user in (USER, OTHER_USER, ENTERPRISE_USER):
         hub.cli("hub", "user", "create", user, "--fullname", FULL_NAMES.get(user, ""))
         tokens[user] = hub.cli("hub", "token", "create", "interop", "--user", user).stdout.split()[-1]
-    hub.cli("hub", "org", "create", ENTERPRISE_ORG, "--owner", ENTERPRISE_USER)
+    # test_create_repo_private_by_default: an Enterprise org whose repos are private by default
+    hub.cli("hub", "org", "create", ENTERPRISE_ORG, "--owner", ENTERPRISE_USER, "--private-by-default")
     hub.cli("hub", "org", "create", USER_ORG, "--owner", USER, "--fullname", "Dummy Hub Org")
     # accounts test_hf_api's TestWebhookApi watches by name (a webhook watches existing ones)
     hub.cli("hub", "user", "create", WATCHED_USER)

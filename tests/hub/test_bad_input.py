@@ -122,7 +122,7 @@ def test_bad_commit_path(http: httpx.Client, repo_id: str, path: str) -> None:
     before = snapshot(http, repo_id)
     body = ndjson(header(), file_line("good.txt", b"ok"), file_line(path, b"evil"))
     r = commit(http, repo_id, body)
-    assert_error(r, 400, "InvalidPath", "path")
+    assert_error(r, 422, "InvalidPath", "path")
     assert snapshot(http, repo_id) == before
 
 
@@ -130,7 +130,7 @@ def test_bad_commit_path(http: httpx.Client, repo_id: str, path: str) -> None:
 def test_bad_delete_path(http: httpx.Client, repo_id: str, kind: str) -> None:
     before = snapshot(http, repo_id)
     r = commit(http, repo_id, ndjson(header(), {"key": kind, "value": {"path": "../x"}}))
-    assert_error(r, 400, "InvalidPath", "'..'")
+    assert_error(r, 422, "InvalidPath", "'..'")
     assert snapshot(http, repo_id) == before
 
 

@@ -8,6 +8,9 @@ client turns into its typed errors and its ``*_exists`` answers. (The 412 of a s
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 import httpx
 import pytest
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
@@ -156,3 +159,123 @@ def test_auth_check(api: HfApi, repo_id: str) -> None:
         api.auth_check("admin/missing_repo_id")
     with pytest.raises(RepositoryNotFoundError):
         api.auth_check("missing_repo_id", repo_type="dataset")
+
+
+# -- uploads: .gitignore, card metadata, paths -------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["repo", "commit"])
+def test_gitignore_leaves_files_out_of_an_upload(api: HfApi, repo_id: str, tmp_path, where: str) -> None:  # type: ignore[no-untyped-def]
+    """test_upload_folder_gitignore_already_exists / _in_commit: preupload's shouldIgnore."""
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "file.bin").write_bytes(b"x" * 10)
+    (tmp_path / "kept.txt").write_text("kept")
+    if where == "repo":
+        api.upload_file(path_or_fileobj=b"nested/*\n", path_in_repo=".gitignore", repo_id=repo_id)
+    else:
+        (tmp_path / ".gitignore").write_text("nested/*\n")
+    api.upload_folder(folder_path=tmp_path, repo_id=repo_id)
+    assert not api.file_exists(repo_id, "nested/file.bin")
+    assert api.file_exists(repo_id, "kept.txt") and api.file_exists(repo_id, ".gitignore")
+
+
+def test_card_metadata_is_checked_before_upload(api: HfApi, repo_id: str) -> None:
+    """test_commit_modelcard_invalid_metadata / _empty_metadata: validate-yaml's errors and warnings."""
+    invalid = b"\n---\nmodel-index: foo\n---\n\nA card with invalid metadata.\n"
+    with pytest.raises(ValueError, match=r"Invalid metadata in README\.md"):
+        api.create_commit(repo_id, [CommitOperationAdd("README.md", invalid)], commit_message="bad")
+    assert not api.file_exists(repo_id, "README.md")
+    with pytest.warns(UserWarning, match=r"Warnings while validating metadata in README\.md"):
+        api.create_commit(repo_id, [CommitOperationAdd("README.md", b"No metadata")], commit_message="ok")
+    assert api.file_exists(repo_id, "README.md")
+
+
+def test_a_path_outside_the_repo_is_422(api: HfApi, repo_id: str) -> None:
+    """test_create_file_with_relative_path (backslashes: docs/hf-compatibility.md)."""
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.upload_file(path_or_fileobj=b"content", path_in_repo="..\\ddd", repo_id=repo_id)
+    assert exc.value.response.status_code == 422
+    files = [{"path": "a/../../b", "size": 1, "sample": ""}]  # the client refuses to send it
+    r = httpx.post(
+        f"{api.endpoint}/api/models/{repo_id}/preupload/main",
+        json={"files": files},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert (r.status_code, r.headers["X-Error-Code"]) == (422, "InvalidPath")
+
+
+# -- identity, request ids, spaces, storage --------------------------------------------------
+
+
+def test_whoami_names_the_user_and_orgs_in_full(hub) -> None:  # type: ignore[no-untyped-def]
+    """test_whoami_with_passing_token, test_oauth's avatarUrl."""
+    name = f"fullname-{secrets.token_hex(3)}"
+    hub.cli("hub", "user", "create", name, "--fullname", "Dummy User")
+    hub.cli("hub", "org", "create", f"{name}-org", "--owner", name, "--fullname", "Dummy Hub Org")
+    token = hub.cli("hub", "token", "create", "t", "--user", name).stdout.split()[-1]
+    me = HfApi(endpoint=hub.url).whoami(token=token)
+    assert (me["name"], me["fullname"], me["avatarUrl"]) == (name, "Dummy User", "")
+    assert [(o["name"], o["fullname"], o["roleInOrg"]) for o in me["orgs"]] == [
+        (f"{name}-org", "Dummy Hub Org", "admin")
+    ]
+    assert "avatarUrl" in me["orgs"][0]
+
+
+def test_the_clients_request_id_comes_back(hub) -> None:  # type: ignore[no-untyped-def]
+    """test_request_id_is_used_by_server: huggingface_hub sends X-Amzn-Trace-Id."""
+    from huggingface_hub.utils import get_session
+
+    r = get_session().get(f"{hub.url}/api/health")
+    assert r.request.headers["X-Amzn-Trace-Id"] in r.headers["X-Request-Id"]
+
+
+def test_a_new_space_has_a_card(api: HfApi, repo_id: str) -> None:
+    """test_metadata_update_missing_readme_on_space: the public hub writes one, naming the SDK."""
+    from huggingface_hub import metadata_update
+
+    space = api.create_repo(f"{repo_id}-space", repo_type="space", space_sdk="gradio").repo_id
+    card = api.hf_hub_download(space, "README.md", repo_type="space")
+    assert "sdk: gradio" in Path(card).read_text()
+    api.delete_file("README.md", space, repo_type="space")
+    with pytest.raises(ValueError, match="README"):
+        metadata_update(space, {"tag": "x"}, repo_type="space", token=api.token)
+
+
+def test_list_user_repos(api: HfApi, repo_id: str) -> None:
+    """`hf repos ls` (TestRepoListCommand): the caller's repos and their storage."""
+    api.upload_file(repo_id=repo_id, path_in_repo="data.bin", path_or_fileobj=b"x" * 1024)
+    repos = {r.id: r for r in api.list_user_repos()}
+    mine = repos[repo_id]
+    assert (mine.type, mine.visibility) == ("model", "public") and mine.storage >= 1024
+    assert 0 < mine.storage_percent <= 100
+    with pytest.raises(HfHubHTTPError) as exc:
+        list(api.list_user_repos(namespace="no-such-org"))
+    assert exc.value.response.status_code == 404
+
+
+# -- moved repos, organizations' defaults ------------------------------------------------------
+
+
+def test_a_moved_private_repo_answers_to_its_old_id(api: HfApi, repo_id: str, hub) -> None:  # type: ignore[no-untyped-def]
+    """test_download_regular_file_from_private_renamed_repo: for those who may read it."""
+    api.update_repo_settings(repo_id, private=True)
+    api.upload_file(repo_id=repo_id, path_in_repo="file.txt", path_or_fileobj=b"content")
+    api.move_repo(repo_id, f"{repo_id}_renamed")
+    assert Path(api.hf_hub_download(repo_id, "file.txt")).read_text() == "content"
+    assert api.model_info(repo_id).id == f"{repo_id}_renamed"
+    with pytest.raises(RepositoryNotFoundError):  # private: anyone else gets a missing repo
+        HfApi(endpoint=hub.url, token=False).model_info(repo_id)
+    api.move_repo(f"{repo_id}_renamed", repo_id)  # the old id is the repo's own again
+    assert api.model_info(f"{repo_id}_renamed").id == repo_id
+    api.create_repo(f"{repo_id}_other")
+    api.move_repo(f"{repo_id}_other", f"{repo_id}_renamed")  # a repo takes the id: no more redirect
+    assert api.model_info(f"{repo_id}_renamed").id == f"{repo_id}_renamed"
+
+
+def test_an_organization_may_make_repos_private_by_default(api: HfApi, hub) -> None:  # type: ignore[no-untyped-def]
+    """test_create_repo_private_by_default (an Enterprise Hub setting)."""
+    org = f"private-org-{secrets.token_hex(3)}"
+    hub.cli("hub", "org", "create", org, "--owner", "admin", "--private-by-default")
+    assert api.model_info(api.create_repo(f"{org}/implicit").repo_id).private
+    assert not api.model_info(api.create_repo(f"{org}/explicit", private=False).repo_id).private
+    assert not api.model_info(api.create_repo(f"admin/{org}").repo_id).private  # users' default

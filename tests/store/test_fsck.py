@@ -60,7 +60,8 @@ def populated(hub_factory) -> HubProcess:  # type: ignore[no-untyped-def]
     h = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"})  # only this repo in the hub
     api = HfApi(endpoint=h.url, token=h.token)
     api.create_repo("admin/checked")
-    api.upload_file(path_or_fileobj=README, path_in_repo="README.md", repo_id="admin/checked")
+    with pytest.warns(UserWarning, match="metadata"):  # a card without any, as the public hub warns
+        api.upload_file(path_or_fileobj=README, path_in_repo="README.md", repo_id="admin/checked")
     api.upload_file(path_or_fileobj=REGULAR, path_in_repo="data/file.txt", repo_id="admin/checked")
     commit_lfs(h, "admin/checked", "weights.bin", LFS)
     api.create_branch("admin/checked", branch="dev")

@@ -376,11 +376,13 @@ def test_move_and_delete_repo(store: Store, alice: Principal, repo: RepoKey) -> 
     with store.write() as s:
         move_repo(store, s, alice, repo, "team", "tiny-2")
     moved = RepoKey("model", "team", "tiny-2")
-    with store.read() as s, pytest.raises(RepoNotFound):
-        store.get_repo(s, *repo.as_tuple())
+    with store.read() as s:  # the old id follows the repo, as on the public hub
+        assert store.get_repo(s, *repo.as_tuple()).name == "tiny-2"
     assert set(files_at(store, moved)) == {".gitattributes", "a.txt"}
     with store.write() as s:
         create_repo(store, s, alice, "model", "alice", "tiny")  # the old name is free again
+    with store.read() as s:  # and is the new repo's
+        assert store.get_repo(s, *repo.as_tuple()).name == "tiny"
     with store.write() as s:
         gone = store.get_repo(s, *moved.as_tuple()).id
         delete_repo(store, s, alice, moved)

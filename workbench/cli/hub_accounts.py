@@ -27,6 +27,7 @@ org_app = typer.Typer(no_args_is_help=True, help="Create organizations and manag
 def user_create(
     name: Annotated[str, typer.Argument(help="User name (also their namespace).")],
     admin: Annotated[bool, typer.Option("--admin", help="Make a hub administrator.")] = False,
+    fullname: Annotated[str, typer.Option(help="Their full name, as whoami shows it (default: NAME).")] = "",
     data: DataOpt = None,
     database_url: DbOpt = None,
     storage: StorageOpt = None,
@@ -35,7 +36,7 @@ def user_create(
     from workbench.store.accounts import create_user
 
     with open_store(data, database_url, storage) as (store, _settings), store.write() as s:
-        create_user(s, name, admin=admin)
+        create_user(s, name, admin=admin, fullname=fullname)
     typer.echo(f"created {'admin ' if admin else ''}user {name!r}")
 
 
@@ -146,6 +147,10 @@ def token_revoke(
 def org_create(
     name: Annotated[str, typer.Argument(help="Organization name (its namespace).")],
     owner: Annotated[str | None, typer.Option(help="User who becomes its first admin member.")] = None,
+    fullname: Annotated[str, typer.Option(help="Its full name (default: NAME).")] = "",
+    private_by_default: Annotated[
+        bool, typer.Option("--private-by-default", help="New repos are private unless created public.")
+    ] = False,
     data: DataOpt = None,
     database_url: DbOpt = None,
     storage: StorageOpt = None,
@@ -154,7 +159,8 @@ def org_create(
     from workbench.store.accounts import create_org
 
     with open_store(data, database_url, storage) as (store, _settings), store.write() as s:
-        create_org(s, name, owner=find_account(s, owner, "user") if owner else None)
+        org = create_org(s, name, owner=find_account(s, owner, "user") if owner else None, fullname=fullname)
+        org.private_by_default = private_by_default
         audit(s, "org.create", namespace=name, details={"owner": owner} if owner else None)
     typer.echo(f"created organization {name!r}" + (f" owned by {owner!r}" if owner else ""))
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.errors import IntegrityError, InvalidRequest
+from workbench.errors import IntegrityError, InvalidPath, InvalidRequest
 
 # Request bodies: 4 MiB reads. 8 MiB reads (and a reader thread prefetching them) made
 # multipart PUTs slower here, not faster: see bench/README.md.
@@ -142,10 +142,9 @@ def check_repo_path(path: str) -> str:
         or path.startswith("/")
         or any(part in ("", ".", "..") for part in path.split("/"))
     ):
-        raise InvalidRequest(
+        raise InvalidPath(
             f"Invalid path in repo {path!r}: use a relative path like "
-            "'data/train.csv' without '.', '..' or empty parts.",
-            code="InvalidPath",
+            "'data/train.csv' without '.', '..' or empty parts."
         )
     return path
 

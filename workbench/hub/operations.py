@@ -1,7 +1,8 @@
 """What an operator watches: request ids, access logs (text or JSON), Prometheus metrics, and
 liveness and readiness probes.
 
-- Every response carries ``X-Request-Id``: the caller's, when it sent a sane one (a proxy's),
+- Every response carries ``X-Request-Id``: the caller's, when it sent a sane one (a proxy's
+  ``X-Request-Id``, or the ``X-Amzn-Trace-Id`` huggingface_hub sends),
   or a new one; log records written while the request runs carry it too.
 - One access log line per request (logger ``workbench.access``): method, route, status,
   duration, bytes, request id and process. With ``log_format = "json"`` every log line of the
@@ -49,6 +50,7 @@ from workbench.store.store import Store
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ID_HEADERS = (b"x-request-id", b"x-amzn-trace-id")  # the caller's id, first found
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 access_log = logging.getLogger("workbench.access")
 
@@ -97,8 +99,11 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        headers = dict(scope["headers"])
+        # huggingface_hub sends its id as X-Amzn-Trace-Id (the public hub's load balancer's
+        # header) and looks for it in the answer's X-Request-Id
+        given = [headers.get(name, b"").decode("latin-1") for name in _ID_HEADERS]
+        request_id = next((g for g in given if _SANE_ID.match(g)), None) or uuid.uuid4().hex
         token = _request_id.set(request_id)
         started = time.perf_counter()
         status = 500

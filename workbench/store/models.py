@@ -35,6 +35,8 @@ class Account(Base):
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: An organization's new repos are private unless the request says otherwise (0022).
+    private_by_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Membership(Base):
@@ -75,6 +77,20 @@ class Repo(Base):
     card_data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     downloads: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     likes: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+
+class RepoRedirect(Base):
+    """An id a repo had before it moved (0022): requests for it reach the repo, as on the
+    public hub, until a new repo takes that id."""
+
+    __tablename__ = "repo_redirects"
+    __table_args__ = (UniqueConstraint("type", "namespace", "name", name="uq_repo_redirect"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(8))
+    namespace: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class SearchDoc(Base):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -190,6 +191,33 @@ def list_orgs(s: Session, p: Principal) -> list[dict[str, str]]:
         {"name": o.name, "fullname": o.fullname, "roleInOrg": p.orgs.get(o.id, "admin"), "type": "org"}
         for o in s.scalars(q)
     ]
+
+
+def profile(s: Session, p: Principal) -> dict[str, Any]:
+    """What ``whoami`` says of the caller beyond the token: full name and organizations.
+
+    Workbench keeps no pictures; ``avatarUrl`` is there (empty) because the HF clients read it.
+    """
+    me = s.get(m.Account, p.user_id) if p.user_id is not None else None
+    q = (
+        select(m.Account)
+        .where(m.Account.kind == "org", m.Account.id.in_(list(p.orgs)))
+        .order_by(m.Account.name)
+    )
+    return {
+        "fullname": me.fullname if me is not None else p.name,
+        "avatarUrl": "",
+        "orgs": [
+            {
+                "type": "org",
+                "name": o.name,
+                "fullname": o.fullname,
+                "avatarUrl": "",
+                "roleInOrg": p.orgs[o.id],
+            }
+            for o in s.scalars(q)
+        ],
+    }
 
 
 # -- the caller's own tokens ----------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.names import validate_name_part, validate_namespace, validate_repo_type
+from workbench.repocard import README, render_card
 from workbench.repocard import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store import models as m
 from workbench.store.access import (
@@ -51,6 +52,8 @@ GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 *.zst filter=lfs diff=lfs merge=lfs -text
 """
 
+SPACE_CARD_BODY = "A space of this hub: files such as metric modules for `evaluate.load`."
+
 SORT_COLUMNS = {
     "lastModified": m.Repo.last_modified,
     "last_modified": m.Repo.last_modified,
@@ -85,10 +88,11 @@ def create_repo(
     namespace: str,
     name: str,
     *,
-    private: bool = False,
+    private: bool | None = False,
     sdk: str | None = None,
 ) -> m.Repo:
-    """Create a repo with an initial commit holding ``.gitattributes`` on ``main``."""
+    """Create a repo with an initial commit holding ``.gitattributes`` (and, for a space,
+    a ``README.md`` whose metadata names its SDK) on ``main``."""
     require_write_scope(p)
     repo_type = validate_repo_type(repo_type)
     validate_namespace(namespace)
@@ -122,6 +126,9 @@ def create_repo(
             repo_type=clash.type,
             repo_id=f"{clash.namespace}/{clash.name}",
         )
+    _drop_redirect(s, repo_type, namespace, name)
+    if private is None:  # the organization's default (private_by_default), else public
+        private = owner.private_by_default
     now = utcnow()
     repo = m.Repo(
         type=repo_type,
@@ -135,12 +142,18 @@ def create_repo(
     )
     s.add(repo)
     s.flush()
-    blob = store.blobs.ingest_bytes(GITATTRIBUTES)
-    if s.get(m.Blob, blob.sha256) is None:
-        insert_missing(s, m.Blob, sha256=blob.sha256, size=blob.size, git_oid=blob.git_oid, created_at=now)
-    tree = Tree.from_entries(
-        [TreeEntry.regular(".gitattributes", blob.sha256, blob.size, blob.git_oid or "")]
-    )
+    files = {".gitattributes": GITATTRIBUTES}
+    if repo_type == "space":  # the public hub gives every space a card naming its SDK
+        repo.card_data = {"title": name, "sdk": sdk or "static", "pinned": False}
+        files[README] = render_card(repo.card_data, SPACE_CARD_BODY).encode()
+    entries = []
+    for path, data in files.items():
+        blob = store.blobs.ingest_bytes(data)
+        if s.get(m.Blob, blob.sha256) is None:
+            row = {"size": blob.size, "git_oid": blob.git_oid, "created_at": now}
+            insert_missing(s, m.Blob, sha256=blob.sha256, **row)
+        entries.append(TreeEntry.regular(path, blob.sha256, blob.size, blob.git_oid or ""))
+    tree = Tree.from_entries(entries)
     if s.get(m.Tree, tree.hash) is None:
         insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
     s.flush()
@@ -163,6 +176,17 @@ def create_repo(
     reindex_repo(s, store, repo, tree=tree)
     record_event(s, actor=p, action=REPO_CREATE, repo=repo, details={"private": private})
     return repo
+
+
+def _drop_redirect(s: Session, repo_type: str, namespace: str, name: str) -> None:
+    """A repo takes the id ``namespace/name``: requests for it no longer follow a moved repo."""
+    s.execute(
+        delete(m.RepoRedirect).where(
+            m.RepoRedirect.type == repo_type,
+            func.lower(m.RepoRedirect.namespace) == namespace.lower(),
+            func.lower(m.RepoRedirect.name) == name.lower(),
+        )
+    )
 
 
 def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
@@ -201,6 +225,13 @@ def move_repo(
             code="RepoExists",
         )
     old_id = f"{repo.namespace}/{repo.name}"
+    s.add(
+        m.RepoRedirect(
+            type=repo.type, namespace=repo.namespace, name=repo.name, repo_id=repo.id, created_at=utcnow()
+        )
+    )
+    s.flush()
+    _drop_redirect(s, repo.type, dest_namespace, dest_name)  # the id is a repo's own again
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
     repo.last_modified = utcnow()
     reindex_repo(s, store, repo)

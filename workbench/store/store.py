@@ -82,8 +82,9 @@ class Store:
         return self.load_tree(session, commit.tree_hash) if commit is not None else None
 
     def get_repo(self, session: Session, repo_type: str, namespace: str, name: str) -> m.Repo:
-        """The repo of that type and id; ids match whatever their case, as on the public hub
-        (no two repos of a type differ only in case: ``create_repo`` refuses it)."""
+        """The repo of that type and id; ids match whatever their case, and a moved repo
+        answers to its old ids too (``move_repo``), as on the public hub. No two repos of a
+        type differ only in case: ``create_repo`` refuses it."""
         repo = session.scalar(
             select(m.Repo).where(m.Repo.type == repo_type, m.Repo.namespace == namespace, m.Repo.name == name)
         )
@@ -93,6 +94,16 @@ class Store:
                     m.Repo.type == repo_type,
                     func.lower(m.Repo.namespace) == namespace.lower(),
                     func.lower(m.Repo.name) == name.lower(),
+                )
+            )
+        if repo is None:  # an id the repo had before it moved
+            repo = session.scalar(
+                select(m.Repo)
+                .join(m.RepoRedirect, m.RepoRedirect.repo_id == m.Repo.id)
+                .where(
+                    m.RepoRedirect.type == repo_type,
+                    func.lower(m.RepoRedirect.namespace) == namespace.lower(),
+                    func.lower(m.RepoRedirect.name) == name.lower(),
                 )
             )
         if repo is None:

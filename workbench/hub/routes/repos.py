@@ -21,6 +21,7 @@ from workbench.names import (
 )
 from workbench.store.access import require_write_scope, writable_repo
 from workbench.store.gating import downloadable_repo
+from workbench.store.orgs import profile
 from workbench.store.repos import (
     RepoKey,
     create_repo,
@@ -29,22 +30,46 @@ from workbench.store.repos import (
     move_repo,
     update_settings,
 )
+from workbench.store.storage import namespace_storage
 
 router = APIRouter(tags=["repos"])
 
 
 @router.get("/api/whoami-v2", summary="Who the token belongs to")
-def whoami(caller: Caller) -> dict[str, Any]:
+def whoami(state: State, caller: Caller) -> dict[str, Any]:
     require_write_scope(caller) if caller.anonymous else None
+    with state.store.read() as s:
+        me = profile(s, caller)
     return {
         "type": "user",
         "id": str(caller.user_id),
         "name": caller.name,
-        "fullname": caller.name,
         "isAdmin": caller.is_admin,
-        "orgs": [{"type": "org", "name": n, "roleInOrg": r} for n, r in sorted(caller.org_names.items())],
+        **me,
         "auth": {"type": "access_token", "accessToken": {"displayName": "token", "role": caller.scope}},
     }
+
+
+@router.get("/api/settings/repositories", summary="The caller's repos with their storage")
+@router.get(
+    "/api/organizations/{namespace}/settings/repositories",
+    summary="An organization's repos with their storage",
+)
+def repo_storage(state: State, caller: Caller, namespace: str | None = None) -> list[dict[str, Any]]:
+    """``HfApi.list_user_repos`` (``hf repos ls``)."""
+    with state.store.read() as s:
+        rows = namespace_storage(state.store, s, caller, seg(namespace) if namespace else None)
+    return [
+        {
+            "id": r.id,
+            "type": r.type,
+            "updatedAt": wire.iso(r.updated_at),
+            "visibility": "private" if r.private else "public",
+            "storage": r.storage,
+            "storagePercent": round(r.share, 2),
+        }
+        for r in rows
+    ]
 
 
 @router.get("/api/agent-harnesses", summary="Agent registry (empty: no telemetry here)")
@@ -60,11 +85,8 @@ def create(request: Request, state: State, caller: Caller, data: JsonBody) -> di
     visibility = field(data, "visibility", str)
     if visibility not in (None, "public", "private", "protected"):
         raise InvalidRequest("visibility must be 'public' or 'private'.", code="InvalidField")
-    private = (
-        visibility in ("private", "protected")
-        if visibility
-        else bool(field(data, "private", bool, default=False))
-    )
+    # neither: the namespace's default (an organization may make repos private by default)
+    private = visibility in ("private", "protected") if visibility else field(data, "private", bool)
     if "/" in name:
         org, name = split_repo_id(name)
     require_write_scope(caller)

@@ -4,7 +4,9 @@ Preupload decides each file's upload mode as the public hub does (``upload_mode 
 ``lfs`` for files the repo's ``.gitattributes`` puts in LFS, weight and data formats, binary
 content and files from ``lfs_threshold_bytes`` on; ``regular`` (inline in the commit) for
 the rest. A stock client then sends ``lfs`` files through Xet when ``hf_xet`` is installed,
-through git-LFS otherwise; both land here as ``lfsFile`` lines. See docs/xet.md.
+through git-LFS otherwise; both land here as ``lfsFile`` lines. See docs/xet.md. Files the
+repo's ``.gitignore`` (or the commit's) ignores are marked ``shouldIgnore``, and the client
+leaves them out (``workbench.hub.gitignore``).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from fastapi.responses import JSONResponse
 from workbench.errors import InvalidRequest, WorkbenchError
 from workbench.hub import wire
 from workbench.hub.deps import Caller, JsonBody, State, base_url, field, read_body, repo_key, seg
+from workbench.hub.gitignore import GITIGNORE, ignores
 from workbench.hub.ndjson import Line, parse_commit_body
 from workbench.names import URL_PREFIX, validate_path, validate_sha256
-from workbench.repocard import split_card
+from workbench.repocard import card_problems
 from workbench.store import contents, pulls
 from workbench.store import models as m
 from workbench.store.access import require_read, require_write_scope
@@ -145,32 +148,26 @@ def lfs_patterns(text: str) -> list[LfsPattern]:
     return out
 
 
-def _repo_lfs_patterns(state: State, tree: Tree) -> list[LfsPattern]:
-    entry = tree.get(".gitattributes")
+def _repo_text(state: State, tree: Tree, path: str) -> str:
+    """A small text file of the tree (``.gitattributes``, ``.gitignore``); '' when absent."""
+    entry = tree.get(path)
     if entry is None or entry.lfs or entry.size > 1024 * 1024:
-        return []
+        return ""
     try:
-        return lfs_patterns(contents.read_bytes(state.store, entry).decode("utf-8", "replace"))
+        return contents.read_bytes(state.store, entry).decode("utf-8", "replace")
     except OSError:
-        return []
+        return ""
 
 
 @router.post("/api/validate-yaml", summary="Check a card's YAML front matter")
 def validate_yaml(data: JsonBody) -> JSONResponse:
-    content = field(data, "content", str, default="")
-    errors: list[dict[str, str]] = []
-    try:
-        split_card(content)
-    except InvalidRequest as exc:
-        errors.append({"message": exc.message})
-    status = 400 if errors else 200
+    """400 with ``errors`` for a card the hub refuses; 200 with ``warnings`` (shown by the HF
+    clients) for one it accepts with remarks, such as a card without metadata."""
+    errors, warnings = card_problems(field(data, "content", str, default=""))
     return JSONResponse(
-        {"errors": errors, "warnings": []},
-        status_code=status,
-        headers={
-            "X-Error-Code": "InvalidYaml",
-            "X-Error-Message": wire.header_value(errors[0]["message"], 200),
-        }
+        {"errors": [{"message": e} for e in errors], "warnings": [{"message": w} for w in warnings]},
+        status_code=400 if errors else 200,
+        headers={"X-Error-Code": "InvalidYaml", "X-Error-Message": wire.header_value(errors[0], 200)}
         if errors
         else None,
     )
@@ -203,7 +200,10 @@ def preupload(
         else:
             require_push(s, caller, repo, seg(revision))
         resolved, _commit, tree = checkout(store, s, repo, seg(revision))
-        patterns = _repo_lfs_patterns(state, tree) if lfs_ok else []
+        patterns = lfs_patterns(_repo_text(state, tree, ".gitattributes")) if lfs_ok else []
+        sent = data.get("gitIgnore")  # the .gitignore of this commit, where it has one
+        rules = sent if isinstance(sent, str) else _repo_text(state, tree, GITIGNORE)
+        ignore = ignores(rules)
         out = []
         for item in files:
             if not isinstance(item, dict):
@@ -233,7 +233,7 @@ def preupload(
                 else:
                     blob = s.get(m.Blob, existing.sha256)
                     oid = blob.git_oid if blob is not None else None
-            out.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+            out.append({"path": path, "uploadMode": mode, "shouldIgnore": ignore(path), "oid": oid})
     return {"files": out, "commitOid": resolved.oid}
 
 
