@@ -199,6 +199,14 @@ def test_groups_and_admin_flag_follow_jupyterhub_at_each_sign_in(team: Team, tmp
     store.close()
 
 
+def test_the_local_admin_account_is_never_a_jupyterhub_user(team: Team, tmp_path: Path) -> None:
+    auth, store = _auth(team, tmp_path, admin_user="bob")
+    with pytest.raises(AuthenticationError) as err:
+        auth.principal(store, team.tokens["bob"])
+    assert err.value.code == "ExternalUserRefused"
+    store.close()
+
+
 def test_service_name_decides_the_scope_a_token_needs(team: Team, tmp_path: Path) -> None:
     auth, store = _auth(team, tmp_path, jupyterhub_service_name="elsewhere")
     with pytest.raises(AuthenticationError) as err:

@@ -63,6 +63,7 @@ class JupyterHubAuth:
         self.access_scope = f"access:services!service={settings.jupyterhub_service_name}"
         self.group_roles = parse_group_roles(settings.jupyterhub_group_roles)
         self.admins_are_admins = settings.jupyterhub_admins_are_admins
+        self.local_admin = settings.admin_user
         self.cache_seconds = settings.jupyterhub_cache_seconds
         self.hub_auth = HubAuth(
             api_url=self.api_url,
@@ -91,6 +92,15 @@ class JupyterHubAuth:
             raise AuthenticationError(
                 "This JupyterHub token belongs to a service, not a user; use a user's token.",
                 code="InvalidToken",
+            )
+        if name == self.local_admin:
+            # Whoever JupyterHub calls by that name (open sign-up may let anyone take it) must
+            # not become the hub's local admin account.
+            raise AuthenticationError(
+                f"JupyterHub user {name!r} has the name of this hub's local admin account "
+                "(admin_user), which JupyterHub tokens never act as; use jupyterhub_admins_are_admins "
+                "to make JupyterHub's admins hub admins.",
+                code="ExternalUserRefused",
             )
         if not self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
             raise AuthenticationError(
