@@ -46,6 +46,7 @@ REPO = {
     "org": "fuzz-org",
     "paper_id": "admin/fuzz",
     "token_id": 0,
+    "status": "pending",  # access requests of a gated repo
 }  # token_id: a throwaway token, set by _seed
 
 _STR = {"type": "string"}
@@ -239,6 +240,8 @@ def _seed(hub: HubProcess) -> None:
                 headers={"Content-Type": "application/x-ndjson"},
             )
             assert r.status_code == 200, r.text
+            # gated, so the access-request routes get past "not gated" (the admin is never gated out)
+            assert c.put(f"/api/{plural}/admin/fuzz/settings", json={"gated": "manual"}).status_code == 200
         assert c.post("/api/models/admin/fuzz/tag/main", json={"tag": "v1"}).status_code == 200
         assert c.post("/api/organizations", json={"name": "fuzz-org"}).status_code == 200
         throwaway = c.post("/api/tokens", json={"name": "throwaway", "scope": "read"}).json()
