@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -204,6 +205,24 @@ def test_the_local_admin_account_is_never_a_jupyterhub_user(team: Team, tmp_path
     with pytest.raises(AuthenticationError) as err:
         auth.principal(store, team.tokens["bob"])
     assert err.value.code == "ExternalUserRefused"
+    store.close()
+
+
+def test_a_users_tokens_share_one_sign_in(team: Team, tmp_path: Path) -> None:
+    auth, store = _auth(team, tmp_path, jupyterhub_cache_seconds=60)
+    signed_in: list[str] = []
+    sign_in = auth._sign_in
+
+    def counted(*args: Any) -> None:
+        signed_in.append(args[1])
+        sign_in(*args)
+
+    auth._sign_in = counted  # type: ignore[method-assign]
+    server_like = team.jh.create_token("bob", scopes=["access:services!service=workbench"])
+    for _ in range(3):
+        assert auth.principal(store, team.tokens["bob"]).name == "bob"
+        assert auth.principal(store, server_like).name == "bob"
+    assert signed_in == ["bob"]
     store.close()
 
 

@@ -5,9 +5,10 @@ is checked with JupyterHub's API through JupyterHub's own service library
 (:class:`jupyterhub.services.auth.HubAuth`: ``user_for_token`` and its cache, at most
 ``jupyterhub_cache_seconds`` old, so a revoked token or a deleted user stops working within
 that bound). The token must carry the Workbench service's access scope
-(``access:services!service=<jupyterhub_service_name>``). Each time JupyterHub is asked (a
-sign-in), the user is made a Workbench user of the same name on first sight and their
-groups and admin flag are applied (:mod:`workbench.store.identity_sync`).
+(``access:services!service=<jupyterhub_service_name>``). At sign-in (a user's first request
+to this process, any answer of JupyterHub that shows other groups or admin flag, and at
+least once per cache period) the user is made a Workbench user of the same name on first
+sight and their groups and admin flag are applied (:mod:`workbench.store.identity_sync`).
 
 JupyterHub not answering is a 503 ``JupyterHubUnavailable``, never a fallback to anonymous.
 
@@ -71,9 +72,10 @@ class JupyterHubAuth:
             cache_max_age=settings.jupyterhub_cache_seconds,
             access_scopes={self.access_scope},
         )
-        # The model JupyterHub last answered for each user: a model the cache hands back again
-        # (the same object) needs no sign-in; a new one (a cache miss) is a sign-in.
-        self._signed_in: dict[str, dict[str, Any]] = {}
+        # Per user, what the last sign-in applied: (groups, admin flag, when). A user is signed
+        # in again when JupyterHub's answer shows other groups or admin flag, and at least
+        # every cache period, whichever of their tokens they use.
+        self._signed_in: dict[str, tuple[tuple[str, ...], bool | None, float]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -108,10 +110,16 @@ class JupyterHubAuth:
                 "(and their servers) that scope in jupyterhub_config.py (docs/teams.md).",
                 code="JupyterHubScopeMissing",
             )
+        groups = tuple(sorted(g for g in model.get("groups") or () if isinstance(g, str)))
         with self._lock:
-            signed_in = self._signed_in.get(name) is model
-        if not signed_in:
-            self._sign_in(store, name, model)
+            last = self._signed_in.get(name)
+        if (
+            last is None
+            or last[0] != groups
+            or (self.admins_are_admins and "admin" in model and bool(model["admin"]) != last[1])
+            or time.monotonic() - last[2] > self.cache_seconds
+        ):
+            self._sign_in(store, name, groups, model)
         with store.read() as s:
             principal = principal_of(s, name, TOKEN_SCOPE)
         if principal is None:  # removed on the hub since this process signed them in
@@ -158,8 +166,7 @@ class JupyterHubAuth:
             )
         return model  # type: ignore[no-any-return]
 
-    def _sign_in(self, store: Store, name: str, model: dict[str, Any]) -> None:
-        groups = [g for g in model.get("groups") or () if isinstance(g, str)]
+    def _sign_in(self, store: Store, name: str, groups: tuple[str, ...], model: dict[str, Any]) -> None:
         admin: bool | None = None
         if self.admins_are_admins:
             admin = bool(model["admin"]) if "admin" in model else self._is_admin(name)
@@ -172,7 +179,7 @@ class JupyterHubAuth:
                 if attempt == 2:
                     raise
         with self._lock:
-            self._signed_in[name] = model
+            self._signed_in[name] = (groups, admin, time.monotonic())
         log.info("JupyterHub user %s signed in (groups %s)", name, ", ".join(groups) or "none")
 
     def _is_admin(self, name: str) -> bool:
