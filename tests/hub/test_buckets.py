@@ -247,7 +247,7 @@ def test_bad_input_is_a_400_with_a_code(hub: HubProcess, bucket: str) -> None:
         "MalformedBody",
     )
     bad_path = b'{"type": "deleteFile", "path": "../etc/passwd"}'
-    assert code(httpx.post(batch, headers=auth, content=bad_path)) == (400, "InvalidPath")
+    assert code(httpx.post(batch, headers=auth, content=bad_path)) == (422, "InvalidPath")
     bad_hash = b'{"type": "addFile", "path": "a", "xetHash": "xyz", "mtime": 0}'
     assert code(httpx.post(batch, headers=auth, content=bad_hash)) == (400, "InvalidOid")
     unknown = ('{"type": "addFile", "path": "a", "xetHash": "%s", "mtime": 0}' % ("ab" * 32)).encode()
@@ -256,7 +256,7 @@ def test_bad_input_is_a_400_with_a_code(hub: HubProcess, bucket: str) -> None:
     info = f"{hub.url}/api/buckets/{bucket}/paths-info"
     assert code(httpx.post(info, headers=auth, json={"paths": "a"})) == (400, "MalformedBody")
     assert code(httpx.get(f"{hub.url}/api/buckets/{bucket}/tree/..%2Fx", headers=auth)) == (
-        400,
+        422,
         "InvalidPath",
     )
     assert code(httpx.put(f"{hub.url}/api/buckets/{bucket}/settings", headers=auth, json={})) == (
