@@ -106,15 +106,23 @@ def evals_body(t: Target, who: str) -> dict[str, Any]:
     }
 
 
-COLLECTION = "0" * 24  # no collection (and no item) has this id
-
-
 HOOK = "0" * 24  # no webhook has this id
+NO_BUCKET = "no-such-bucket"  # no bucket has this name
+
+
+def _bucket_url(template: str, t: Target) -> str:
+    parts = {"{namespace}": t.ns, "{name}": NO_BUCKET, "{prefix:path}": "a", "{scope}": "read"}
+    for key, value in {**parts, "{path:path}": "a.bin"}.items():
+        template = template.replace(key, value)
+    return template
 
 
 def _webhook(t: Target, who: str) -> dict[str, Any]:
     # .invalid never resolves (RFC 2606): accepted, and every delivery fails quietly
     return {"url": "https://hooks.invalid/matrix", "watched": [{"type": "org", "name": t.ns}]}
+
+
+COLLECTION = "0" * 24  # no collection (and no item) has this id
 
 
 REPO = "/api/{repo_type}/{namespace}/{name}"
@@ -243,6 +251,17 @@ ROUTES: dict[tuple[str, str], Route] = {
         ),
         mutates=True,
         ok=(400,),
+    ),
+    # a cross-repo copy: read the source, write the target (here the same repo, no files)
+    ("POST", "/api/{plural}/{namespace}/{name}/lfs-files/duplicate"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/lfs-files/duplicate",
+            js(lambda t, w: {"target": {"type": t.type, "name": t.id}, "files": []}),
+        ),
+        mutates=True,
+        ok=(200,),
     ),
     # files and uploads
     ("GET", REPO + "/tree/{revision}"): Route("read", get(lambda t, w: f"{t.api}/tree/main")),
@@ -486,6 +505,48 @@ ROUTES: dict[tuple[str, str], Route] = {
             ("DELETE", "/items/{item_id}", None),
         )
     },
+    # storage buckets are not repos: who may read and change one is tests/hub/test_buckets.py.
+    # Here: listing a namespace's, creating one under the org, and a bucket that does not exist
+    # (the answer a private bucket gives whoever may not read it).
+    ("GET", "/api/buckets/{namespace}"): Route("list", get(lambda t, w: f"/api/buckets/{t.ns}")),
+    ("POST", "/api/buckets/{namespace}/{name}"): Route(
+        "create",
+        req(
+            "POST",
+            lambda t, w: f"/api/buckets/{t.ns}/matrix-{t.type}-{w}",
+            js(lambda t, w: {"private": True}),
+        ),
+        mutates=True,
+    ),
+    **{
+        (method, path): Route(
+            "open",
+            req(method, lambda t, w, path=path: _bucket_url(path, t), body),
+            mutates=method not in ("GET", "HEAD") and not path.endswith("paths-info"),
+        )
+        for method, path, body in (
+            ("GET", "/api/buckets/{namespace}/{name}", None),
+            ("DELETE", "/api/buckets/{namespace}/{name}", None),
+            ("DELETE", "/api/buckets/{name}", None),
+            ("PUT", "/api/buckets/{namespace}/{name}/settings", js(lambda t, w: {"private": False})),
+            ("GET", "/api/buckets/{namespace}/{name}/tree", None),
+            ("GET", "/api/buckets/{namespace}/{name}/tree/{prefix:path}", None),
+            ("GET", "/api/buckets/{namespace}/{name}/xet-{scope}-token", None),
+            ("POST", "/api/buckets/{namespace}/{name}/batch", None),
+            ("POST", "/api/buckets/{namespace}/{name}/paths-info", js(lambda t, w: {"paths": ["a.bin"]})),
+            ("GET", "/buckets/{namespace}/{name}/resolve/{path:path}", None),
+            ("HEAD", "/buckets/{namespace}/{name}/resolve/{path:path}", None),
+        )
+    },
+    # operations: probes and metrics name no repo, user or bucket
+    ("GET", "/health"): Route("open", get(lambda t, w: "/health")),
+    ("GET", "/ready"): Route("open", get(lambda t, w: "/ready")),
+    ("GET", "/metrics"): Route("open", get(lambda t, w: "/metrics")),
+    # storage per repo: one's own, an organization's for its members
+    ("GET", "/api/settings/repositories"): Route("self", get(lambda t, w: "/api/settings/repositories")),
+    ("GET", "/api/organizations/{namespace}/settings/repositories"): Route(
+        "member", get(lambda t, w: f"/api/organizations/{t.ns}/settings/repositories")
+    ),
     # organizations, tokens, audit
     ("GET", "/api/organizations"): Route("list", get(lambda t, w: "/api/organizations")),
     ("POST", "/api/organizations"): Route(
