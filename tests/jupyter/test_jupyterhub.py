@@ -329,3 +329,32 @@ async def _execute(server_url: str, token: str, code: str, timeout: float = 180)
             return "".join(out)
         finally:
             await client.delete(f"{server_url}/api/kernels/{kernel}")
+
+
+@pytest.mark.parametrize(
+    ("settings", "says"),
+    [
+        ({"WORKBENCH_JUPYTERHUB_GROUP_ROLES": "ml-team=acme"}, "Invalid group mapping 'ml-team=acme'"),
+        ({"WORKBENCH_JUPYTERHUB_API_TOKEN": ""}, "jupyterhub_api_token is not"),
+    ],
+)
+def test_unusable_jupyterhub_settings_stop_the_hub_with_a_message(
+    tmp_path: Path, settings: dict[str, str], says: str
+) -> None:
+    env = {
+        **os.environ,
+        **HF_ENV,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "WORKBENCH_JUPYTERHUB_API_URL": "http://127.0.0.1:1/hub/api",
+        "WORKBENCH_JUPYTERHUB_API_TOKEN": "service-token",
+        **settings,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "hub", "serve", "--data", str(tmp_path / "data"), "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "error:" in done.stderr and says in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

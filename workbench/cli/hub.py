@@ -49,6 +49,17 @@ def check_storage(settings: HubSettings) -> None:
         fail(f"storage_url {url!r} (WORKBENCH_STORAGE_URL, --storage) is not usable: {hint}: {exc}")
 
 
+def check_jupyterhub(settings: HubSettings) -> None:
+    """Exit with a message when the JupyterHub settings cannot work (a malformed group
+    mapping, no service token, jupyterhub not installed), before anything is served."""
+    from workbench.hub.jupyterhub_auth import JupyterHubAuth
+
+    try:
+        JupyterHubAuth.from_settings(settings)
+    except ValueError as exc:
+        fail(f"the JupyterHub settings (WORKBENCH_JUPYTERHUB_*) are not usable: {exc}")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
@@ -70,6 +81,7 @@ def serve(
     settings = settings_from(data, database_url, storage, host=host, port=port, public_url=public_url)
     configure_logging(settings)
     check_storage(settings)
+    check_jupyterhub(settings)
     where = f"http://{settings.host}:{settings.port} (data: {Path(settings.data_dir).absolute()})"
     options: dict[str, Any] = {
         "host": settings.host,

@@ -52,8 +52,13 @@ class JupyterHubAuth:
     """Turns JupyterHub API tokens into principals; one per hub process (it holds the cache)."""
 
     def __init__(self, settings: HubSettings) -> None:
-        from jupyterhub.services.auth import HubAuth
-
+        try:
+            from jupyterhub.services.auth import HubAuth
+        except ImportError:
+            raise ValueError(
+                "jupyterhub_api_url is set but JupyterHub's library is not installed: install the "
+                "`jupyterhub` extra (pip install 'workbench[jupyterhub]')."
+            ) from None
         if not settings.jupyterhub_api_token:
             raise ValueError(
                 "jupyterhub_api_url is set but jupyterhub_api_token is not: give the hub the "
