@@ -133,6 +133,26 @@ def test_squash_of_another_branch_leaves_main_alone(api: HfApi, repo_id: str) ->
     assert [c.commit_id for c in api.list_repo_commits(repo_id)] == main
 
 
+def test_squash_of_a_pull_request_ref_and_not_of_a_tag(api: HfApi, repo_id: str) -> None:
+    from huggingface_hub.errors import BadRequestError
+
+    api.upload_file(path_or_fileobj=b"a\n", path_in_repo="a.txt", repo_id=repo_id)
+    pr = api.create_pull_request(repo_id, title="squash me")
+    for content in (b"one\n", b"two\n"):
+        api.upload_file(
+            path_or_fileobj=content, path_in_repo="f.txt", repo_id=repo_id, revision=pr.git_reference
+        )
+    main = [c.commit_id for c in api.list_repo_commits(repo_id)]
+    api.super_squash_history(repo_id, branch=pr.git_reference)
+    assert len(api.list_repo_commits(repo_id, revision=pr.git_reference)) == 1
+    assert set(_files_at(api, repo_id, pr.git_reference)) == {".gitattributes", "a.txt", "f.txt"}
+    assert [c.commit_id for c in api.list_repo_commits(repo_id)] == main
+    api.create_tag(repo_id, tag="v1")
+    with pytest.raises(BadRequestError) as refused:
+        api.super_squash_history(repo_id, branch="v1")
+    assert refused.value.response.headers["X-Error-Code"] == "NotABranch"
+
+
 def test_squash_refused_without_write_access_and_nothing_changes(hub, team: Team) -> None:  # type: ignore[no-untyped-def]
     writer = _as(hub, team.tokens["writer"])
     repo_id = f"{team.org}/squash-refused"
@@ -212,7 +232,9 @@ def test_a_purged_leak_is_gone_from_every_commit_and_gc_frees_its_bytes(own_hub)
     repo_id = "admin/leaky"
     api.create_repo(repo_id)
     secret, weights = b"AWS_SECRET=" + os.urandom(40_000), os.urandom(40_000)
-    api.upload_file(path_or_fileobj=b"# model\n", path_in_repo="README.md", repo_id=repo_id)
+    api.upload_file(
+        path_or_fileobj=b"---\nlicense: mit\n---\n# model\n", path_in_repo="README.md", repo_id=repo_id
+    )
     leak = api.upload_file(path_or_fileobj=io.BytesIO(secret), path_in_repo="conf/keys.bin", repo_id=repo_id)
     api.upload_file(path_or_fileobj=io.BytesIO(weights), path_in_repo="w.bin", repo_id=repo_id)
     api.create_branch(repo_id, branch="exp")

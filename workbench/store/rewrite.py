@@ -123,14 +123,16 @@ def squash_branch(
         require_write(s, p, repo)
         _lock_refs(s)
         resolved = resolve_revision(s, repo, branch)
-        if resolved.kind != "branch":
+        # A pull request's or a conversion's ref may be squashed too (the dataset viewer's
+        # refs/convert/parquet is the public hub's use); a tag names one commit for good.
+        if resolved.kind not in ("branch", "pr", "convert"):
             raise InvalidRequest(
                 f"Only a branch's history can be squashed; {branch!r} is a {resolved.kind}.",
                 code="NotABranch",
             )
         ref = s.scalar(
             select(m.Ref)
-            .where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == resolved.name)
+            .where(m.Ref.repo_id == repo.id, m.Ref.kind == resolved.kind, m.Ref.name == resolved.name)
             .with_for_update()
         )
         assert ref is not None  # resolved in this transaction, under the lock
@@ -156,7 +158,16 @@ def squash_branch(
         )
         s.flush()
         ref.commit_oid, ref.updated_at = oid, now
-        branch_moved(store, s, repo, tree, tree, oid, main=resolved.name == "main", now=now)
+        branch_moved(
+            store,
+            s,
+            repo,
+            tree,
+            tree,
+            oid,
+            main=resolved.kind == "branch" and resolved.name == "main",
+            now=now,
+        )
         s.flush()
         dropped = drop_unreachable(s, repo)
         record_event(
