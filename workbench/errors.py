@@ -232,7 +232,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "TermSizeMismatch TitleTooLong TooManyWebhooks UnknownSplit UnsafePath UnsafeProgram "
         "UnsupportedOperation WebhookUrlRefused WeightsMismatch WrongRepoType XorbNotFound",
     ),
-    **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge"),
+    **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge QuotaExceeded"),
     **_codes(ServiceUnavailable, "DatabaseUnavailable JupyterHubUnavailable StorageUnavailable"),
     **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),
     **_codes(MethodNotAllowed, "MethodNotAllowed"),

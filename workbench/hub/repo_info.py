@@ -12,6 +12,7 @@ from workbench.hub import wire
 from workbench.store.access import Principal, readable_repo
 from workbench.store.commits import checkout
 from workbench.store.repos import RepoKey
+from workbench.store.storage import repo_storage, tree_storage
 from workbench.store.store import Store
 
 
@@ -24,4 +25,6 @@ def repo_info_at(
         resolved, commit, tree = checkout(store, s, repo, revision or "main")
         out = wire.repo_info(repo, sha=resolved.oid, tree=tree, blobs=blobs)
         out["lastModified"] = wire.iso(commit.created_at) if revision else out["lastModified"]
+        # the repo's storage, whatever the revision asked (the rule is in store/storage.py)
+        out["usedStorage"] = repo_storage(store, s, repo) if revision else tree_storage(tree)
         return out

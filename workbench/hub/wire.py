@@ -55,8 +55,6 @@ def repo_info(
         out["cardData"] = card or None
         if tree is not None:
             out["siblings"] = [sibling(e, blobs) for e in tree.entries.values()]
-            if blobs:
-                out["usedStorage"] = sum(e.size for e in tree.entries.values())
     return out
 
 

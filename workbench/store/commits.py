@@ -36,6 +36,7 @@ from workbench.store.head_updates import branch_moved
 from workbench.store.paper_text import extract_ahead
 from workbench.store.pr_refs import require_push
 from workbench.store.refs import Resolved, resolve_revision
+from workbench.store.storage import check_quota, tree_storage
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
 from workbench.store.xet_cas import XetFileRef, committable_file
@@ -241,6 +242,7 @@ def create_commit(
                     _ensure_blob(s, op.blob)
             files = _apply(s, base, ops, xet_files)
             tree = Tree.from_entries(files.values())
+            check_quota(store, s, repo.namespace, tree_storage(tree) - tree_storage(base))
             if s.get(m.Tree, tree.hash) is None:
                 insert_missing(s, m.Tree, hash=tree.hash, entries=tree.to_json())
             s.flush()

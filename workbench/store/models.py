@@ -37,6 +37,8 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     #: An organization's new repos are private unless the request says otherwise (0022).
     private_by_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Most bytes the namespace's repos may hold (``workbench hub quota``); None: no limit (0023).
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
 
 
 class Membership(Base):

@@ -45,6 +45,7 @@ from workbench.store.commits import (
 from workbench.store.discussions import require_comment
 from workbench.store.pr_refs import pr_number, require_push
 from workbench.store.refs import resolve_revision
+from workbench.store.storage import check_quota
 from workbench.store.trees import Tree
 
 router = APIRouter(tags=["upload"])
@@ -205,6 +206,7 @@ def preupload(
         rules = sent if isinstance(sent, str) else _repo_text(state, tree, GITIGNORE)
         ignore = ignores(rules)
         out = []
+        added = 0  # what the files would add to the namespace's storage, for its quota
         for item in files:
             if not isinstance(item, dict):
                 raise InvalidRequest(
@@ -234,6 +236,9 @@ def preupload(
                     blob = s.get(m.Blob, existing.sha256)
                     oid = blob.git_oid if blob is not None else None
             out.append({"path": path, "uploadMode": mode, "shouldIgnore": ignore(path), "oid": oid})
+            added += 0 if ignore(path) else size - (existing.size if existing is not None else 0)
+        # refuse before the upload rather than at the commit (which checks again, exactly)
+        check_quota(store, s, repo.namespace, added)
     return {"files": out, "commitOid": resolved.oid}
 
 
