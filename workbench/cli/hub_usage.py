@@ -7,6 +7,7 @@ The rule for what a repo and a namespace use is ``workbench.store.storage``'s.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -54,8 +55,6 @@ def usage_command(
             rows = [{"repo": r.id, "type": r.type, "bytes": r.storage} for r in repos]
             columns = ["repo", "type", "bytes"]
     if as_json and namespace is not None:
-        import json
-
         typer.echo(
             json.dumps(
                 {"namespace": namespace, "bytes": total.storage, "quota": total.quota, "repos": rows},
