@@ -247,6 +247,13 @@ class HubSettings(BaseSettings):
         16 * 1024**2,
         description="Largest JSON body accepted by API endpoints other than commits and uploads.",
     )
+    request_body_timeout_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long the hub waits for a request body to advance by 64 KiB (or end): "
+        "an upload that stalls or trickles slower is answered 408 `RequestBodyTimeout` and "
+        "nothing of it is kept; 0: wait for ever.",
+    )
     upload_mode: Literal["auto", "regular", "lfs"] = Field(
         "auto",
         description="What preupload answers: `auto` = as the public hub (`lfs` for files the "

@@ -122,6 +122,22 @@ class ServiceUnavailable(WorkbenchError):
     retry_after = 5
 
 
+class InsufficientStorage(WorkbenchError):
+    """The hub's disk (its temporary folder, where uploads are spooled, or its database) is
+    full: 507, and nothing of the request was kept."""
+
+    code = "InsufficientStorage"
+    status = 507
+
+
+class RequestBodyTimeout(InvalidRequest):
+    """The request body came too slowly (``request_body_timeout_seconds``): 408, and nothing
+    of the request was kept."""
+
+    code = "RequestBodyTimeout"
+    status = 408
+
+
 class PreconditionFailed(Conflict):
     """The request was made against a state that is no longer current (a stale parent commit):
     412, as the public hub answers, so the HF clients see the status they expect."""
@@ -234,6 +250,8 @@ CODES: dict[str, type[WorkbenchError]] = {
     ),
     **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge QuotaExceeded"),
     **_codes(ServiceUnavailable, "DatabaseUnavailable JupyterHubUnavailable StorageUnavailable"),
+    **_codes(InsufficientStorage, "InsufficientStorage"),
+    **_codes(RequestBodyTimeout, "RequestBodyTimeout"),
     **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),
     **_codes(MethodNotAllowed, "MethodNotAllowed"),
     **_codes(IntegrityError, "HashMismatch IntegrityError SizeMismatch"),
@@ -271,6 +289,8 @@ _BY_STATUS: tuple[type[WorkbenchError], ...] = (
     RangeNotSatisfiable,
     MethodNotAllowed,
     ServiceUnavailable,
+    InsufficientStorage,
+    RequestBodyTimeout,
     InvalidRequest,
 )
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -23,8 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.config import HubSettings
-from workbench.errors import InvalidRequest, ServiceUnavailable, WorkbenchError
+from workbench.errors import InsufficientStorage, InvalidRequest, ServiceUnavailable, WorkbenchError
 from workbench.hub import operations, wire
+from workbench.hub.body_timeout import BodyTimeoutMiddleware
 from workbench.hub.bootstrap import ensure_admin
 from workbench.hub.deps import HubState
 from workbench.hub.downloads import DownloadCounter
@@ -161,16 +163,41 @@ def dependency_down(exc: Exception) -> ServiceUnavailable | None:
     return None
 
 
+def storage_full(exc: Exception) -> InsufficientStorage | None:
+    """The 507 for an error that says the hub's disk is full: a write to its temporary folder
+    (where every upload is spooled first) or to its database failed for lack of space."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's wrapper around the driver's error
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL:
+        return InsufficientStorage(
+            f"The hub's temporary storage is full ({os.strerror(exc.errno or 0)}); nothing was "
+            "stored. Retry later; if it lasts, ask the hub's operator to free disk space.",
+            code="InsufficientStorage",
+        )
+    if getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL or getattr(orig, "sqlstate", None) == "53100":
+        return InsufficientStorage(
+            "The hub's database disk is full; nothing was stored. Retry later; if it lasts, ask "
+            "the hub's operator to free disk space.",
+            code="InsufficientStorage",
+        )
+    return None
+
+
+# No space left, quota exceeded, or past the process's file size limit (RLIMIT_FSIZE).
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_SQLITE_FULL = 13
+
+
 # botocore's and aiohttp's names for an endpoint that refuses or drops connections (not
 # imported: the s3 extra is optional).
 _STORAGE_DOWN = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ClientConnectorError"}
 
 
 def _dependency_errors() -> list[type[Exception]]:
-    """The exception classes :func:`dependency_down` may turn into a 503."""
+    """The exception classes :func:`dependency_down` may turn into a 503 (and
+    :func:`storage_full` into a 507)."""
     from sqlalchemy.exc import DBAPIError
 
-    kinds: list[type[Exception]] = [DBAPIError, ConnectionError, TimeoutError]
+    kinds: list[type[Exception]] = [DBAPIError, OSError, ConnectionError, TimeoutError]
     try:
         from botocore import exceptions as boto
 
@@ -255,7 +282,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
         return error_response(request, err)
 
     async def _dependency(request: Request, exc: Exception) -> JSONResponse:
-        unavailable = dependency_down(exc)
+        unavailable = storage_full(exc) or dependency_down(exc)
         if unavailable is None:
             return await _unexpected(request, exc)
         log.warning("%s %s: %s", request.method, request.url.path, unavailable.message)
@@ -268,7 +295,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        unavailable = dependency_down(exc)
+        unavailable = storage_full(exc) or dependency_down(exc)
         if unavailable is not None:
             return error_response(request, unavailable)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -301,6 +328,7 @@ def create_app(settings: HubSettings, *, store: Store | None = None, started: bo
     # Inside RawPathMiddleware, which copies the scope: the router records the matched route
     # in the scope this middleware holds.
     app.add_middleware(operations.RequestMiddleware)
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.request_body_timeout_seconds)
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(PidHeaderMiddleware)
     return app

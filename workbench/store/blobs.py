@@ -75,9 +75,13 @@ class _Sink:
         self.file.close()
 
     def discard(self) -> None:
-        if not self.file.closed:
-            self.file.close()
-        self.path.unlink(missing_ok=True)
+        try:
+            if not self.file.closed:
+                self.file.close()  # flushes what is buffered: may fail again on a full disk
+        except OSError:
+            pass
+        finally:
+            self.path.unlink(missing_ok=True)
 
 
 async def _fill(sink: _Sink, chunks: AsyncIterator[bytes]) -> None:

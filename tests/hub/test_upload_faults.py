@@ -1,0 +1,284 @@
+"""Faults around uploads, each under a bounded load of small commits and reads on a real hub
+process: the disk under the upload spool folder fills up, and a client trickles its body.
+
+After each fault every acknowledged commit is in the history and ``workbench hub fsck`` is
+clean. The full disk is a tmpfs mounted on the hub's data folder (its ``tmp/``, where every
+upload is spooled, lives on the same filesystem as the blobs, which are renamed from there);
+mounting needs root, so that test is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from huggingface_hub import HfApi, constants
+from huggingface_hub.errors import HfHubHTTPError
+
+from tests.support.hub import HubProcess
+
+pytestmark = [
+    # huggingface_hub's git-LFS upload hands httpx the bytes as `data=`; not ours to fix
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"),
+]
+
+MiB = 1024 * 1024
+
+
+class Load:
+    """Small commits and reads in a thread until stopped: what it was told was committed, and
+    every refusal (status, error code)."""
+
+    def __init__(self, hub: HubProcess, repo_id: str) -> None:
+        self.api = HfApi(endpoint=hub.url, token=hub.token)
+        self.url, self.token, self.repo_id = hub.url, hub.token, repo_id
+        self.commits: dict[str, str] = {}  # path -> commit id
+        self.refused: list[tuple[int, str]] = []
+        self.reads = 0
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        auth = {"Authorization": f"Bearer {self.token}"}
+        i = 0
+        while not self.stop.is_set():
+            path = f"log/{i}.txt"
+            try:
+                info = self.api.upload_file(
+                    path_or_fileobj=f"line {i}\n".encode(), path_in_repo=path, repo_id=self.repo_id
+                )
+                self.commits[path] = str(info.oid)
+            except HfHubHTTPError as exc:
+                r = exc.response
+                self.refused.append((r.status_code, r.headers.get("x-error-code", "")))
+            except Exception as exc:  # reported by the test
+                self.errors.append(f"commit {i}: {exc!r}")
+            r = httpx.get(f"{self.url}/api/models/{self.repo_id}", headers=auth, timeout=60)
+            if r.status_code == 200:
+                self.reads += 1
+            else:
+                self.errors.append(f"read: {r.status_code} {r.text[:200]}")
+            i += 1
+            time.sleep(0.05)
+
+    def wait_for(self, commits: int, reads: int = 0, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.commits) < commits or self.reads < reads:
+            assert time.monotonic() < deadline and self.thread.is_alive(), self.errors
+            time.sleep(0.05)
+
+    @contextmanager
+    def running(self) -> Iterator[Load]:
+        self.thread.start()
+        try:
+            yield self
+        finally:
+            self.stop.set()
+            self.thread.join(120)
+
+    def check_after(self, hub: HubProcess) -> None:
+        """Every acknowledged commit is in the history with its file; fsck is clean."""
+        assert not self.errors, self.errors
+        history = {c.commit_id for c in self.api.list_repo_commits(self.repo_id)}
+        assert set(self.commits.values()) <= history
+        assert set(self.commits) <= set(self.api.list_repo_files(self.repo_id))
+        fsck = hub.cli("hub", "fsck", "--json", check=False)
+        report = json.loads(fsck.stdout)
+        assert fsck.returncode == 0 and report["ok"], report["problems"]
+
+
+def _spooled(hub: HubProcess) -> list[str]:
+    return sorted(p.name for p in (hub.data / "tmp").glob("upload-*"))
+
+
+def _blob(hub: HubProcess, sha: str) -> Path:
+    return hub.data / "blobs" / sha[:2] / sha[2:4] / sha
+
+
+# -- the spool folder's disk is full ---------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 MiB tmpfs for the hub's data folder."""
+    data = tmp_path / "hub" / "data"
+    data.mkdir(parents=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(data)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"mount refused: {mounted.stderr.decode().strip()}")
+    try:
+        yield data
+    finally:
+        if subprocess.run(["umount", str(data)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def _fill(data: Path, *, leave: int) -> Path:
+    """A file taking all the free space of ``data``'s filesystem but ``leave`` bytes."""
+    st = os.statvfs(data)
+    filler = data / "filler"
+    with open(filler, "wb") as f:
+        f.truncate(0)
+        remaining = st.f_bavail * st.f_frsize - leave
+        block = b"\0" * MiB
+        while remaining > 0:
+            remaining -= f.write(block[: min(len(block), remaining)])
+    return filler
+
+
+def test_a_full_spool_disk_answers_507_keeps_nothing_and_the_hub_goes_on(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # git-LFS: one PUT, spooled
+    env = {"WORKBENCH_BUILTIN_METRICS": "false"}
+    hub = HubProcess(small_disk.parent, env=env).start()
+    try:
+        api = HfApi(endpoint=hub.url, token=hub.token)
+        repo_id = "admin/full-disk"
+        api.create_repo(repo_id)
+        big = os.urandom(8 * MiB)
+        sha = hashlib.sha256(big).hexdigest()
+        with Load(hub, repo_id).running() as load:
+            load.wait_for(commits=3)
+            filler = _fill(small_disk, leave=2 * MiB)
+            with pytest.raises(RuntimeError) as refused:  # huggingface_hub wraps LFS errors
+                api.upload_file(path_or_fileobj=big, path_in_repo="weights.bin", repo_id=repo_id)
+            assert isinstance(refused.value.__cause__, HfHubHTTPError), refused.value
+            r = refused.value.__cause__.response
+            assert r.status_code == 507, r.text
+            assert r.headers["x-error-code"] == "InsufficientStorage"
+            assert "temporary storage is full" in r.headers["x-error-message"]
+            # nothing partial: no spool file, no blob, no commit
+            assert _spooled(hub) == []
+            assert not _blob(hub, sha).exists()
+            assert "weights.bin" not in api.list_repo_files(repo_id)
+            reads = load.reads
+            load.wait_for(commits=0, reads=reads + 3)  # reads go on while the disk is full
+
+            filler.unlink()
+            done = len(load.commits)
+            load.wait_for(commits=done + 3)  # and commits once space is freed
+            info = api.upload_file(path_or_fileobj=big, path_in_repo="weights.bin", repo_id=repo_id)
+            assert info.oid
+        # a commit refused meanwhile was refused cleanly, never a 500
+        assert {code for _, code in load.refused} <= {"InsufficientStorage"}, load.refused
+        assert {status for status, _ in load.refused} <= {507}
+        assert _blob(hub, sha).read_bytes() == big
+        assert _spooled(hub) == []
+        load.check_after(hub)
+    finally:
+        hub.stop()
+
+
+# -- a client trickles its body --------------------------------------------------------------
+def _lfs_upload_url(hub: HubProcess, repo_id: str, oid: str, size: int) -> httpx.URL:
+    r = httpx.post(
+        f"{hub.url}/{repo_id}.git/info/lfs/objects/batch",
+        headers={"Authorization": f"Bearer {hub.token}", "Accept": "application/vnd.git-lfs+json"},
+        json={"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": size}]},
+    )
+    r.raise_for_status()
+    return httpx.URL(r.json()["objects"][0]["actions"]["upload"]["href"])
+
+
+class SlowClient:
+    """A raw HTTP request whose body goes out ``step`` bytes every ``every`` seconds (none at
+    all with ``step=0``) until the hub answers; ``response()`` is what the hub answered."""
+
+    def __init__(
+        self, url: httpx.URL, method: str, *, length: int, step: int, every: float = 0.2, token: str = ""
+    ) -> None:
+        self.sock = socket.create_connection((url.host, url.port or 80), timeout=60)
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        head = (
+            f"{method} {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n{auth}"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {length}\r\n\r\n"
+        )
+        self.sock.sendall(head.encode())
+        self.step, self.every, self.sent = step, every, 0
+        self.answered = threading.Event()
+        self.thread = threading.Thread(target=self._trickle, daemon=True)
+        self.thread.start()
+
+    def _trickle(self) -> None:
+        while not self.answered.is_set() and self.step:
+            try:
+                self.sock.sendall(b"x" * self.step)
+            except OSError:  # the hub answered and closed the connection
+                return
+            self.sent += self.step
+            time.sleep(self.every)
+
+    def response(self) -> tuple[int, dict[str, str], str]:
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data or len(data) < _framed_length(data):
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            self.answered.set()
+            self.thread.join(10)
+            self.sock.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+        return int(lines[0].split()[1]), headers, body.decode()
+
+
+def _framed_length(data: bytes) -> int:
+    head, _, _ = data.partition(b"\r\n\r\n")
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            return len(head) + 4 + int(value)
+    return len(data)
+
+
+def test_a_trickling_body_starves_nobody_and_the_timeout_ends_it(tmp_path: Path) -> None:
+    hub = HubProcess(tmp_path / "hub", env={"WORKBENCH_REQUEST_BODY_TIMEOUT_SECONDS": "2"}).start()
+    try:
+        api = HfApi(endpoint=hub.url, token=hub.token)
+        repo_id = "admin/slow"
+        api.create_repo(repo_id)
+        size = MiB
+        oid = hashlib.sha256(b"y" * size).hexdigest()
+        url = _lfs_upload_url(hub, repo_id, oid, size)
+        commit_url = httpx.URL(f"{hub.url}/api/models/{repo_id}/commit/main")
+        with Load(hub, repo_id).running() as load:
+            load.wait_for(commits=2)
+            trickler = SlowClient(url, "PUT", length=size, step=8)  # 40 bytes a second
+            staller = SlowClient(commit_url, "POST", length=4096, step=0, token=hub.token)  # no body
+            # Others are answered while the two hold their connections.
+            done, reads = len(load.commits), load.reads
+            load.wait_for(commits=done + 2, reads=reads + 2)
+            auth = {"Authorization": f"Bearer {hub.token}"}
+            assert httpx.get(f"{hub.url}/api/health", timeout=60).status_code == 200
+            assert httpx.get(f"{hub.url}/api/models/{repo_id}", headers=auth, timeout=60).status_code == 200
+            for client in (trickler, staller):
+                status, headers, body = client.response()
+                assert status == 408, body
+                assert headers["x-error-code"] == "RequestBodyTimeout"
+                assert "too slowly" in headers["x-error-message"]
+            assert 0 < trickler.sent < size
+        # nothing partial: no spool file, no blob, no commit beyond the load's
+        assert _spooled(hub) == []
+        assert not _blob(hub, oid).exists()
+        load.check_after(hub)
+        assert len(api.list_repo_commits(repo_id)) == len(load.commits) + 1  # + the initial commit
+    finally:
+        hub.stop()
