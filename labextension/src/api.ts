@@ -7,6 +7,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { apiPath, searchParams, webPath } from './model';
 import {
+  ICollection,
   ICommit,
   ICompare,
   IAnchor,
@@ -27,6 +28,7 @@ import {
   ISearchQuery,
   ISplit,
   ITreeEntry,
+  IWhoami,
   RepoType
 } from './tokens';
 
@@ -269,4 +271,39 @@ export class WorkbenchApi {
   fileComments(type: RepoType, id: string, path: string): Promise<IFileComments> {
     return this.hub(`${apiPath(type, id, 'comments')}?${new URLSearchParams({ path })}`);
   }
+
+  whoami(): Promise<IWhoami> {
+    return this.hub<IWhoami>('api/whoami-v2');
+  }
+
+  /** The collections of these owners (users or organizations), each with its first items. */
+  collections(owners: string[]): Promise<ICollection[]> {
+    const params = new URLSearchParams(owners.map(o => ['owner', o]));
+    return this.hub<ICollection[]>(`api/collections?${params}`);
+  }
+
+  /** One collection with all its items; `slug` is `owner/title-slug-id`. */
+  collection(slug: string): Promise<ICollection> {
+    return this.hub<ICollection>(`api/collections/${slugPath(slug)}`);
+  }
+
+  createCollection(body: {
+    title: string;
+    private: boolean;
+    namespace?: string;
+    description?: string;
+  }): Promise<ICollection> {
+    return this.hubPost('api/collections', body);
+  }
+
+  addCollectionItem(slug: string, type: RepoType, id: string, note?: string): Promise<ICollection> {
+    return this.hubPost(`api/collections/${slugPath(slug)}/items`, {
+      item: { type, id },
+      ...(note ? { note } : {})
+    });
+  }
+}
+
+function slugPath(slug: string): string {
+  return slug.split('/').map(encodeURIComponent).join('/');
 }

@@ -16,7 +16,9 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { WorkbenchApi } from './api';
+import { CollectionsModel } from './collections';
 import { commentOnCell, notebookLink, setNotebookLink, showCellComments } from './comments';
+import { AddToCollectionForm, NewCollectionForm } from './components/CollectionForm';
 import { PublishForm } from './components/PublishForm';
 import { SearchSidebar } from './components/SearchPanel';
 import { workbenchIcon } from './icon';
@@ -30,6 +32,7 @@ export interface ICommandContext {
   notebooks: INotebookTracker;
   palette: ICommandPalette | null;
   sidebar: SearchSidebar;
+  collections: CollectionsModel;
   openRepo: (type: RepoType, id: string) => void;
 }
 
@@ -43,7 +46,7 @@ function stringArg(args: ReadonlyPartialJSONObject, name: string): string {
 }
 
 export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): void {
-  const { api, rendermime, notebooks, palette, sidebar, openRepo } = ctx;
+  const { api, rendermime, notebooks, palette, sidebar, collections, openRepo } = ctx;
   app.commands.addCommand(CommandIDs.openRepo, {
     label: 'Workbench: Open Repo',
     execute: args => openRepo((args.type as RepoType) ?? 'model', stringArg(args, 'id'))
@@ -127,6 +130,73 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
       }
     }
   });
+  app.commands.addCommand(CommandIDs.newCollection, {
+    label: 'Workbench: New Collection…',
+    caption: 'Create a collection in the Workbench hub',
+    execute: async () => {
+      if (collections.owners.length === 0) {
+        await collections.refresh();
+      }
+      const form = new NewCollectionForm(collections.owners);
+      const answer = await showDialog({
+        title: 'New collection',
+        body: form,
+        buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })]
+      });
+      const value = form.getValue();
+      if (!answer.button.accept || !value.title) {
+        return;
+      }
+      try {
+        await api.createCollection({
+          title: value.title,
+          private: value.private,
+          ...(value.namespace ? { namespace: value.namespace } : {})
+        });
+        await collections.refresh();
+      } catch (reason) {
+        await showErrorMessage(
+          'Collection not created',
+          reason instanceof Error ? reason.message : String(reason)
+        );
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.addToCollection, {
+    label: 'Workbench: Add to Collection…',
+    caption: 'Add a repo to one of your collections',
+    execute: async args => {
+      const type = (args.type as RepoType) ?? 'model';
+      const id = stringArg(args, 'id');
+      await collections.refresh();
+      if (collections.collections.length === 0) {
+        await showErrorMessage(
+          'No collections yet',
+          'Create one first with "New collection…" in the Workbench sidebar.'
+        );
+        return;
+      }
+      const form = new AddToCollectionForm(collections.collections);
+      const answer = await showDialog({
+        title: `Add ${id} to a collection`,
+        body: form,
+        buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Add' })]
+      });
+      const { slug, note } = form.getValue();
+      if (!answer.button.accept || !slug) {
+        return;
+      }
+      try {
+        await api.addCollectionItem(slug, type, id, note);
+        await collections.refresh();
+      } catch (reason) {
+        await showErrorMessage(
+          'Not added',
+          reason instanceof Error ? reason.message : String(reason)
+        );
+      }
+    }
+  });
   app.commands.addCommand(CommandIDs.commentCell, {
     label: 'Workbench: Comment on Cell…',
     caption: 'Comment on this cell in the Workbench hub (the notebook must be published)',
@@ -177,6 +247,7 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
   palette?.addItem({ command: CommandIDs.commentCell, category: 'Workbench' });
   palette?.addItem({ command: CommandIDs.focusSearch, category: 'Workbench' });
   palette?.addItem({ command: CommandIDs.publishNotebook, category: 'Workbench' });
+  palette?.addItem({ command: CommandIDs.newCollection, category: 'Workbench' });
   app.contextMenu.addItem({
     command: CommandIDs.publishNotebook,
     selector: '.jp-Notebook',

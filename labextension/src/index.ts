@@ -14,6 +14,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { WorkbenchApi } from './api';
+import { CollectionsModel } from './collections';
 import { RepoPage } from './components/RepoPage';
 import { SearchSidebar } from './components/SearchPanel';
 import { StatusItem } from './components/StatusItem';
@@ -52,7 +53,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           id,
           onOpen: openRepo,
           onInsertLoadCode: (t, i, commit) =>
-            void app.commands.execute(CommandIDs.insertLoadCode, { type: t, id: i, commit })
+            void app.commands.execute(CommandIDs.insertLoadCode, { type: t, id: i, commit }),
+          onAddToCollection: (t, i) =>
+            void app.commands.execute(CommandIDs.addToCollection, { type: t, id: i })
         });
         pages.set(key, page);
         app.shell.add(page, 'main');
@@ -60,13 +63,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
       app.shell.activateById(page.id);
     };
 
-    const sidebar = new SearchSidebar(model, r => openRepo(r.type, r.id));
+    const collections = new CollectionsModel(api);
+    const sidebar = new SearchSidebar(model, r => openRepo(r.type, r.id), {
+      model: collections,
+      onOpen: openRepo,
+      onNew: () => void app.commands.execute(CommandIDs.newCollection)
+    });
     sidebar.title.icon = workbenchIcon;
     app.shell.add(sidebar, 'left', { rank: 850 });
     restorer?.add(sidebar, sidebar.id);
     void model.refresh();
+    void collections.refresh();
 
-    registerCommands(app, { api, rendermime, notebooks, palette, sidebar, openRepo });
+    registerCommands(app, {
+      api,
+      rendermime,
+      notebooks,
+      palette,
+      sidebar,
+      collections,
+      openRepo
+    });
 
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(settings => {
@@ -77,6 +94,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             .useHub(hubUrl)
             .then(() => model.update({ limit }))
             .catch(() => model.update({ limit }))
+            .then(() => collections.refresh())
             .finally(() => {
               // The status item asks the server which hub it uses: ask again once it switched.
               if (app.commands.hasCommand(CommandIDs.checkHub)) {

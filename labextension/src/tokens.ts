@@ -12,7 +12,9 @@ export const CommandIDs = {
   focusSearch: 'workbench:focus-search',
   publishNotebook: 'workbench:publish-notebook',
   commentCell: 'workbench:comment-cell',
-  checkHub: 'workbench:check-hub'
+  checkHub: 'workbench:check-hub',
+  newCollection: 'workbench:new-collection',
+  addToCollection: 'workbench:add-to-collection'
 } as const;
 
 export type RepoType = 'model' | 'dataset' | 'paper' | 'space';
@@ -290,4 +292,33 @@ export interface INotebookLink {
   repo: string;
   type: RepoType;
   path: string;
+}
+
+/** Who the hub token belongs to (`/api/whoami-v2`), as far as the sidebar needs it. */
+export interface IWhoami {
+  name: string;
+  orgs?: { name: string }[];
+}
+
+/** One entry of a collection (`/api/collections/...`); papers are items too. */
+export interface ICollectionItem {
+  _id: string;
+  type: RepoType;
+  id: string;
+  position: number;
+  private?: boolean;
+  title?: string;
+  note?: { text: string; html?: string };
+}
+
+/** A collection as the hub returns it; a listing carries at most four of its items. */
+export interface ICollection {
+  slug: string;
+  title: string;
+  description?: string | null;
+  owner: { name: string; isOrg?: boolean };
+  items: ICollectionItem[];
+  numberItems?: number;
+  lastUpdated?: string;
+  private: boolean;
 }

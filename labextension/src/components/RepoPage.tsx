@@ -23,6 +23,7 @@ export interface IRepoPageOptions {
   id: string;
   onOpen: (type: RepoType, id: string) => void;
   onInsertLoadCode: (type: RepoType, id: string, commit: string) => void;
+  onAddToCollection?: (type: RepoType, id: string) => void;
 }
 
 type Tab = 'card' | 'paper' | 'files' | 'history' | 'refs' | 'viewer' | 'evals' | 'discussions';
@@ -119,6 +120,16 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
             >
               Insert load code
             </button>
+            {props.onAddToCollection && (
+              <button
+                className="jp-mod-styled"
+                data-testid="wb-add-to-collection"
+                title="Add this repo to one of your collections"
+                onClick={() => props.onAddToCollection?.(type, id)}
+              >
+                Add to collection…
+              </button>
+            )}
             {binderUrl(data.info.cardData?.source) && (
               <a
                 className="jp-mod-styled wb-Binder"

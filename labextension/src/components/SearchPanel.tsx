@@ -1,8 +1,10 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import React from 'react';
 
+import { CollectionsModel } from '../collections';
 import { SearchModel } from '../model';
-import { ISearchQuery, ISearchResult, SIDEBAR_ID, SortKey } from '../tokens';
+import { ISearchQuery, ISearchResult, RepoType, SIDEBAR_ID, SortKey } from '../tokens';
+import { CollectionsSection } from './CollectionsSection';
 import { ErrorBanner } from './ErrorBanner';
 import { ResultItem } from './ResultItem';
 
@@ -109,11 +111,19 @@ function SearchView(props: {
   );
 }
 
-/** The "Workbench" left sidebar: search over the hub, results open repo pages. */
+/** What the sidebar's "Collections" section needs; without it the section is left out. */
+export interface ISidebarCollections {
+  model: CollectionsModel;
+  onOpen: (type: RepoType, id: string) => void;
+  onNew: () => void;
+}
+
+/** The "Workbench" left sidebar: search over the hub, results open repo pages; collections. */
 export class SearchSidebar extends ReactWidget {
   constructor(
     readonly model: SearchModel,
-    private readonly onOpen: (r: ISearchResult) => void
+    private readonly onOpen: (r: ISearchResult) => void,
+    private readonly collections: ISidebarCollections | null = null
   ) {
     super();
     this.id = SIDEBAR_ID;
@@ -125,6 +135,9 @@ export class SearchSidebar extends ReactWidget {
         this._retry = window.setTimeout(() => {
           this._retry = null;
           void model.refresh();
+          if (collections?.model.error) {
+            void collections.model.refresh();
+          }
         }, RETRY_MS);
       }
     });
@@ -148,6 +161,7 @@ export class SearchSidebar extends ReactWidget {
         <UseSignal signal={this.model.changed}>
           {() => <SearchView model={this.model} onOpen={this.onOpen} />}
         </UseSignal>
+        {this.collections && <CollectionsSection {...this.collections} />}
       </div>
     );
   }
