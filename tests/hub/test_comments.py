@@ -155,4 +155,4 @@ def test_run_anchors(api: HfApi, repo_id: str, hub: HubProcess, conn: wb.Connect
     assert exc.value.code == "RunNotFound"
     with httpx.Client(base_url=hub.url) as http:
         r = http.get(f"/api/models/{repo_id}/comments", params={"path": "../x"})
-        assert r.status_code == 400 and "error" in r.json()
+        assert r.status_code == 422 and r.headers["X-Error-Code"] == "InvalidPath" and "error" in r.json()

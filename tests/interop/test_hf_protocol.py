@@ -240,7 +240,9 @@ def test_repo_lifecycle_and_listing(api: HfApi, hub) -> None:
     api.create_repo("admin/lifecyclehf-a")
     api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="admin/lifecyclehf-a")
     api.move_repo("admin/lifecyclehf-a", "admin/lifecyclehf-b")
-    assert not api.repo_exists("admin/lifecyclehf-a") and api.repo_exists("admin/lifecyclehf-b")
+    assert api.repo_exists("admin/lifecyclehf-b")
+    # as on the public hub, the old id still leads to the moved repo
+    assert api.model_info("admin/lifecyclehf-a").id == "admin/lifecyclehf-b"
     api.update_repo_settings("admin/lifecyclehf-b", private=True)
     assert api.model_info("admin/lifecyclehf-b").private
     ids = [m.id for m in api.list_models(search="lifecyclehf", sort="lastModified", limit=5)]

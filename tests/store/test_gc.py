@@ -298,8 +298,8 @@ def test_gc_racing_uploads_of_the_same_content_loses_nothing(hub_and_store) -> N
             api.create_repo(repo_id)
             if previous is not None:
                 api.delete_repo(previous)  # the content is dead now, but still stored for a while
-                if i % 2:
-                    wait_runs(1)  # swept, most likely: upload it anew; else "already there"
+                if i % 2:  # swept (the second run began after the delete): upload it anew
+                    wait_runs(2)  # else "already there"
             for _attempt in range(5):
                 try:
                     info = api.create_commit(

@@ -26,14 +26,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("type", "namespace", "name", name="uq_repo_redirect"),
     )
     op.create_index("ix_repo_redirects_repo_id", "repo_redirects", ["repo_id"])
-    with op.batch_alter_table("accounts") as batch:
+    with op.batch_alter_table("accounts", recreate="never") as batch:  # see downgrade()
         batch.add_column(
             sa.Column("private_by_default", sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
+    # ALTER TABLE ... DROP COLUMN in place: recreating accounts, which other tables reference,
+    # fails on SQLite with foreign keys on.
+    with op.batch_alter_table("accounts", recreate="never") as batch:
         batch.drop_column("private_by_default")
     op.drop_index("ix_repo_redirects_repo_id", table_name="repo_redirects")
     op.drop_table("repo_redirects")

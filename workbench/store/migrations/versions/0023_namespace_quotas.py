@@ -15,10 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
+    with op.batch_alter_table("accounts", recreate="never") as batch:  # see downgrade()
         batch.add_column(sa.Column("quota_bytes", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("accounts") as batch:
+    # ALTER TABLE ... DROP COLUMN in place: recreating accounts, which other tables reference,
+    # fails on SQLite with foreign keys on.
+    with op.batch_alter_table("accounts", recreate="never") as batch:
         batch.drop_column("quota_bytes")
