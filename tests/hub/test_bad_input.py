@@ -433,3 +433,22 @@ def test_paths_info_bad_bodies(http: httpx.Client, body: Any) -> None:
     else:
         r = http.post(url, json=body)
     assert_error(r, 400, "MalformedBody", "paths")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/models?cursor={n}",
+        "/api/models/{repo}/tree/main?cursor={n}",
+        "/api/models/{repo}/commits/main?cursor={n}",
+        "/api/models/{repo}/lfs-files?cursor={n}",
+        "/api/search?q=x&offset={n}",
+        "/api/evals?offset={n}",
+    ],
+)
+def test_position_too_large(http: httpx.Client, repo_id: str, url: str) -> None:
+    # a cursor past what the database can hold is the caller's mistake, named, not a 500
+    r = http.get(url.format(n=2**63, repo=repo_id))
+    assert r.status_code == 400, r.text
+    assert r.headers["x-error-code"] == "InvalidParameter"
+    assert "less than or equal to" in r.headers["x-error-message"]

@@ -356,7 +356,9 @@ def _check(case, hub: HubProcess, seen: Counter[tuple[str, int]]) -> None:  # ty
         headers["Content-Type"] = "application/x-ndjson"
     response = case.call(base_url=hub.url, headers=headers, timeout=30, **kwargs)
     seen[(f"{case.method} {case.path}", response.status_code)] += 1
-    where = f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
+    where = f"{case.method} {response.request.url}: {response.status_code} {response.text[:300]}"
+    if response.status_code >= 500:  # the traceback is in the hub's log; show its end
+        where += "\n" + hub.log_path.read_text(errors="replace")[-2500:]
     assert response.status_code < 500, where
     if response.status_code >= 400:
         # schemathesis' Response keeps headers as lower-case names -> lists of values

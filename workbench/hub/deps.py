@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.exc import OperationalError
 
 from workbench.config import HubSettings
@@ -44,6 +44,11 @@ async def get_state(request: Request) -> HubState:
 
 
 State = Annotated[HubState, Depends(get_state)]
+
+# A position in a listing (cursor, offset). Bounded so that a huge number is a 400 naming the
+# parameter rather than an integer the database cannot hold.
+MAX_POSITION = 2**31 - 1
+Position = Annotated[int, Query(ge=0, le=MAX_POSITION, description="Index of the first item.")]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from workbench.errors import Conflict, EntryNotFound, InvalidRequest, RepoNotFound
 from workbench.hub import wire
-from workbench.hub.deps import Caller, OptionalJsonBody, State, base_url, field, read_body, seg
+from workbench.hub.deps import Caller, OptionalJsonBody, Position, State, base_url, field, read_body, seg
 from workbench.hub.routes.files import parse_range, stream_xet
 from workbench.store import bucket_files as files
 from workbench.store import buckets
@@ -113,7 +113,7 @@ def list_endpoint(
     caller: Caller,
     namespace: str,
     search: str | None = None,
-    cursor: int = Query(0, ge=0),
+    cursor: Position = 0,
 ) -> list[dict[str, Any]]:
     page = state.settings.list_page_size
     with state.store.read() as s:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 
 from workbench.hub import wire
-from workbench.hub.deps import Caller, JsonBody, OptionalJsonBody, State, base_url, field, seg
+from workbench.hub.deps import Caller, JsonBody, OptionalJsonBody, Position, State, base_url, field, seg
 from workbench.markdown import render_markdown
 from workbench.store import collections
 from workbench.store.collection_views import CollectionView, ItemView
@@ -90,7 +90,7 @@ def list_endpoint(
     item: list[str] = Query([]),
     sort: str | None = None,
     limit: int | None = Query(None, ge=1),
-    cursor: int = Query(0, ge=0, le=2**31 - 1),
+    cursor: Position = 0,
 ) -> list[dict[str, Any]]:
     want = min(limit, MAX_PAGE) if limit else MAX_PAGE
     with state.store.read() as s:

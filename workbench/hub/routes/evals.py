@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from workbench.binder import binder_url
 from workbench.errors import InvalidRequest
 from workbench.hub import wire
-from workbench.hub.deps import Caller, JsonBody, State, field, seg
+from workbench.hub.deps import Caller, JsonBody, Position, State, field, seg
 from workbench.store.evals import (
     RunInput,
     RunView,
@@ -144,7 +144,7 @@ def runs(
     status: str | None = Query(None, pattern="^(running|succeeded|failed)$"),
     split: str | None = Query(None, max_length=255),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Position = 0,
 ) -> list[dict[str, Any]]:
     with state.store.read() as s:
         return [

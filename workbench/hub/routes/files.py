@@ -9,12 +9,12 @@ from typing import IO, Any
 from urllib.parse import parse_qs, urlencode
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from workbench.errors import EntryNotFound, InvalidRequest, RangeNotSatisfiable
 from workbench.hub import wire
-from workbench.hub.deps import Caller, RawBody, State, base_url, repo_key, seg, web_key
+from workbench.hub.deps import Caller, Position, RawBody, State, base_url, repo_key, seg, web_key
 from workbench.names import TYPE_PLURALS, validate_path
 from workbench.store import xet_cas
 from workbench.store.access import readable_repo
@@ -88,7 +88,7 @@ def tree_root(
     caller: Caller,
     recursive: bool = False,
     expand: bool = False,
-    cursor: int = Query(0, ge=0),
+    cursor: Position = 0,
 ) -> list[dict[str, Any]]:
     return _tree(
         state, caller, repo_type, namespace, name, revision, "", request, response, recursive, expand, cursor
@@ -111,7 +111,7 @@ def tree_path(
     caller: Caller,
     recursive: bool = False,
     expand: bool = False,
-    cursor: int = Query(0, ge=0),
+    cursor: Position = 0,
 ) -> list[dict[str, Any]]:
     return _tree(
         state,

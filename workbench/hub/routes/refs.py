@@ -15,6 +15,7 @@ from workbench.hub.deps import (
     Caller,
     JsonBody,
     OptionalJsonBody,
+    Position,
     State,
     base_url,
     field,
@@ -61,7 +62,7 @@ def commits(
     response: Response,
     state: State,
     caller: Caller,
-    cursor: int = Query(0, ge=0),
+    cursor: Position = 0,
     limit: int = Query(COMMITS_PAGE, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)
@@ -176,7 +177,7 @@ def lfs_files(
     response: Response,
     state: State,
     caller: Caller,
-    cursor: int = Query(0, ge=0),
+    cursor: Position = 0,
     limit: int = Query(LFS_PAGE, ge=1, le=LFS_PAGE),
 ) -> list[dict[str, Any]]:
     key = repo_key(repo_type, namespace, name)

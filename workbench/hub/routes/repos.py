@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
-from workbench.hub.deps import Caller, JsonBody, State, base_url, field, repo_key, seg
+from workbench.hub.deps import Caller, JsonBody, Position, State, base_url, field, repo_key, seg
 from workbench.hub.repo_info import repo_info_at
 from workbench.hub.routes import buckets
 from workbench.names import (
@@ -221,7 +221,7 @@ def list_endpoint(
     limit: int | None = Query(None, ge=1),
     full: bool = False,
     cardData: bool = False,  # noqa: N803
-    cursor: int = Query(0, ge=0),
+    cursor: Position = 0,
 ) -> list[dict[str, Any]]:
     singular = PLURAL_TYPES.get(repo_type)
     if singular is None:

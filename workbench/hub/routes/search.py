@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from workbench.hub import wire
-from workbench.hub.deps import Caller, State
+from workbench.hub.deps import Caller, Position, State
 from workbench.store.search import SearchResult, search_repos
 
 router = APIRouter(tags=["workbench"])
@@ -57,7 +57,7 @@ def search(
     tags: list[str] = Query([], description="tags that must all be present (repeatable)"),
     sort: str = Query("relevance", description="relevance, downloads, likes, lastModified or createdAt"),
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
-    offset: int = Query(0, ge=0),
+    offset: Position = 0,
 ) -> dict[str, Any]:
     with state.store.read() as s:
         page = search_repos(

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 
 from workbench.errors import Conflict, NotFound
-from workbench.hub.deps import Caller, State, base_url, repo_key, seg
+from workbench.hub.deps import Caller, Position, State, base_url, repo_key, seg
 from workbench.store import models as m
 from workbench.store.access import readable_repo, require_write
 from workbench.store.gating import downloadable_repo
@@ -44,7 +44,6 @@ Split = Query(None, description="Split name, e.g. `train`.")
 Revision = Query(
     None, description="A commit, branch or tag of the dataset: show its conversion instead of the latest one."
 )
-Offset = Query(0, ge=0, description="Index of the first row.")
 Length = Query(MAX_PAGE, ge=1, le=MAX_PAGE, description=f"Rows per page (at most {MAX_PAGE}).")
 
 
@@ -202,7 +201,7 @@ def rows(
     caller: Caller,
     config: str | None = Config,
     split: str | None = Split,
-    offset: int = Offset,
+    offset: Position = 0,
     length: int = Length,
     revision: str | None = Revision,
 ) -> dict[str, Any]:
@@ -221,7 +220,7 @@ def search(
     query: str = Query(..., max_length=1000, description="Words to look for (any case)."),
     config: str | None = Config,
     split: str | None = Split,
-    offset: int = Offset,
+    offset: Position = 0,
     length: int = Length,
     revision: str | None = Revision,
 ) -> dict[str, Any]:
@@ -243,7 +242,7 @@ def filter_rows(
     orderby: str | None = Query(None, description="e.g. `score desc, id`."),
     config: str | None = Config,
     split: str | None = Split,
-    offset: int = Offset,
+    offset: Position = 0,
     length: int = Length,
     revision: str | None = Revision,
 ) -> dict[str, Any]:
