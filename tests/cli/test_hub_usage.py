@@ -92,3 +92,43 @@ def test_usage_and_quota(hub_factory) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 1 and "No user or organization named 'nobody'" in r.stderr
     r = h.cli("hub", "usage", "--namespace", "nobody", check=False)
     assert r.returncode == 1 and "No user or organization named 'nobody'" in r.stderr
+
+
+def test_quota_at_merge_and_move(hub_factory) -> None:  # type: ignore[no-untyped-def]
+    # the two other ways files arrive in a namespace: merging a pull request, moving a repo in
+    h: HubProcess = hub_factory(env={"WORKBENCH_BUILTIN_METRICS": "false"})
+    api = HfApi(endpoint=h.url, token=h.token)
+    api.create_repo("admin/m")
+    pr = api.upload_file(
+        path_or_fileobj=b"p" * 5000, path_in_repo="pr.bin", repo_id="admin/m", create_pr=True
+    ).pr_num
+    assert pr is not None
+    used = api.model_info("admin/m").used_storage
+    assert used is not None
+    h.cli("hub", "quota", "set", "admin", f"{used + 1000}B")
+    head = api.model_info("admin/m").sha
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.merge_pull_request("admin/m", pr)
+    assert (caught.value.response.status_code, caught.value.response.headers["X-Error-Code"]) == (
+        413,
+        "QuotaExceeded",
+    )
+    assert "adds 5,000 bytes" in caught.value.response.headers["X-Error-Message"]
+    assert api.model_info("admin/m").sha == head  # nothing merged
+    assert api.get_discussion_details("admin/m", pr).status == "open"
+    h.cli("hub", "quota", "clear", "admin")
+    api.merge_pull_request("admin/m", pr)
+    assert api.model_info("admin/m").used_storage == used + 5000
+
+    h.cli("hub", "org", "create", "acme", "--owner", "admin")
+    h.cli("hub", "quota", "set", "acme", "4KB")
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.move_repo("admin/m", "acme/m")
+    assert caught.value.response.headers["X-Error-Code"] == "QuotaExceeded"
+    assert "'acme'" in caught.value.response.headers["X-Error-Message"]
+    assert api.model_info("admin/m").sha  # still where it was
+    assert not api.repo_exists("acme/m")
+    api.move_repo("admin/m", "admin/renamed")  # within a namespace: nothing added
+    h.cli("hub", "quota", "set", "acme", "1MB")
+    api.move_repo("admin/renamed", "acme/m")
+    assert api.model_info("acme/m").used_storage == used + 5000

@@ -33,6 +33,7 @@ from workbench.store.head_updates import branch_moved
 from workbench.store.inbox import notify_status
 from workbench.store.pr_refs import pr_head
 from workbench.store.refs import get_ref
+from workbench.store.storage import check_quota, tree_storage
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
 
@@ -227,6 +228,8 @@ def merge_pull_request(
             )
             s.flush()
             fast = False
+        # the merged files count against the namespace's quota as a commit's would
+        check_quota(store, s, repo.namespace, tree_storage(tree) - tree_storage(target_tree))
         moved = s.execute(
             update(m.Ref)
             .where(m.Ref.id == ref.id, m.Ref.commit_oid == old)

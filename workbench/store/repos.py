@@ -31,6 +31,7 @@ from workbench.store.refs import create_ref
 from workbench.store.search import backend, match_text
 from workbench.store.search_index import reindex_repo
 from workbench.store.search_query import Filters, Term, facet, query_terms
+from workbench.store.storage import check_quota, repo_storage
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
 
@@ -224,6 +225,8 @@ def move_repo(
             f"A {repo.type} repository called {dest_namespace}/{dest_name} already exists.",
             code="RepoExists",
         )
+    if dest_namespace.lower() != repo.namespace.lower():  # its files now count against the new one
+        check_quota(store, s, dest_namespace, repo_storage(store, s, repo))
     old_id = f"{repo.namespace}/{repo.name}"
     s.add(
         m.RepoRedirect(

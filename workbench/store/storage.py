@@ -4,7 +4,8 @@ A repo's storage is the size of the files at the head of ``main`` (what ``usedSt
 says in repo info, ``HfApi.list_user_repos`` and ``workbench hub usage``); a namespace's is
 the sum of its repos'. A file two repos share counts once in each: the sizes add up to more
 than the blob store holds when repos share files. A commit that would take a namespace past
-its quota (``workbench hub quota set``) is refused with ``QuotaExceeded`` (413).
+its quota (``workbench hub quota set``) is refused with ``QuotaExceeded`` (413), and so are
+a pull request's merge and a repo's move into the namespace (:func:`check_quota`).
 
 >>> with store.read() as s:                                              # doctest: +SKIP
 ...     rows = namespace_storage(store, s, p, "acme")
