@@ -314,3 +314,37 @@ def test_cli_request_access(hub: HubProcess, tmp_path: Path) -> None:
     missing = hub.cli("repo", "request-access", rid, "--token", token, check=False)
     assert missing.returncode == 1 and "Company" in missing.stderr
     assert "NAME=VALUE" in hub.cli("repo", "request-access", "--help").stdout
+
+
+def test_pending_requests_across_repos(hub: HubProcess, team: Team) -> None:
+    # /api/access-requests: what waits on the caller, over every repo they may decide
+    owner_name, owner = stranger(hub)
+    name, token = stranger(hub)
+    mine = gated_repo(hub, owner, owner_name, "manual")
+    theirs = gated_repo(hub, team.tokens["writer"] or "", team.org, "manual")
+    for rid in (mine, theirs):
+        with http(hub, token) as c:
+            assert c.post(f"/{rid}/ask-access", json=ANSWERS).json()["status"] == "pending"
+
+    def pending(who: str | None) -> list[tuple[str, str, str]]:
+        with http(hub, who) as c:
+            r = c.get("/api/access-requests")
+        assert r.status_code == 200, r.text
+        # (the team's org has requests from the other tests too: this test's requester only)
+        return [
+            (x["repo"]["type"], x["repo"]["id"], x["user"]["user"])
+            for x in r.json()
+            if x["user"]["user"] == name
+        ]
+
+    assert pending(owner) == [("model", mine, name)]
+    assert pending(team.tokens["writer"]) == [("model", theirs, name)]
+    assert pending(team.tokens["admin"]) == [("model", theirs, name)]
+    assert pending(team.tokens["reader"]) == []  # readers see the repo but do not decide
+    assert pending(token) == [] and pending(None) == []
+    assert pending(hub.token) == [("model", mine, name), ("model", theirs, name)]
+    with http(hub, owner) as c:
+        (entry,) = c.get("/api/access-requests").json()
+        assert entry["status"] == "pending" and entry["fields"]["Company"] == "ACME"
+    HfApi(endpoint=hub.url, token=owner).accept_access_request(mine, name)
+    assert pending(owner) == []

@@ -234,6 +234,25 @@ def list_requests(
     return [_view(row, user) for row, user in rows]
 
 
+def pending_to_decide(s: Session, p: Principal, limit: int = 200) -> list[tuple[m.Repo, AccessRequestView]]:
+    """The pending requests of every gated repo ``p`` may decide (hub admins: all), oldest
+    first: a team's inbox of requests, which the lab's Team panel shows."""
+    if p.anonymous:
+        return []
+    q = (
+        select(g.AccessRequest, m.Account, m.Repo)
+        .join(m.Account, m.Account.id == g.AccessRequest.user_id)
+        .join(m.Repo, m.Repo.id == g.AccessRequest.repo_id)
+        .where(g.AccessRequest.status == "pending", m.Repo.gated.is_not(None))
+        .order_by(g.AccessRequest.updated_at, g.AccessRequest.id)
+        .limit(limit)
+    )
+    if not p.is_admin:  # the namespaces where the caller holds the write role (as _managed_repo)
+        owners = [p.user_id, *(org for org, role in p.orgs.items() if role in ("write", "admin"))]
+        q = q.where(m.Repo.owner_id.in_([o for o in owners if o is not None]))
+    return [(repo, _view(row, user)) for row, user, repo in s.execute(q).all()]
+
+
 def decide(
     store: Store,
     s: Session,

@@ -32,6 +32,16 @@ def list_requests(
         return [r.to_dict() for r in gating.list_requests(state.store, s, caller, key.as_tuple(), status)]
 
 
+@router.get("/api/access-requests", summary="Pending access requests of every gated repo the caller decides")
+def pending_requests(state: State, caller: Caller) -> list[dict[str, Any]]:
+    """A Workbench extension: the requests waiting on the caller, across repos, each with its repo."""
+    with state.store.read() as s:
+        return [
+            {**view.to_dict(), "repo": {"type": repo.type, "id": f"{repo.namespace}/{repo.name}"}}
+            for repo, view in gating.pending_to_decide(s, caller)
+        ]
+
+
 @router.post(BASE + "/handle", summary="Accept, reject or cancel (back to pending) an access request")
 def handle(
     repo_type: str, namespace: str, name: str, state: State, caller: Caller, data: JsonBody
