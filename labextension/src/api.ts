@@ -29,6 +29,11 @@ import {
   ISplit,
   ITreeEntry,
   IWhoami,
+  IAccessRequest,
+  IMember,
+  IOrganization,
+  IToken,
+  ITokenRequest,
   RepoType
 } from './tokens';
 
@@ -301,6 +306,68 @@ export class WorkbenchApi {
       item: { type, id },
       ...(note ? { note } : {})
     });
+  }
+
+  // -- the Team panel: organizations, access requests, tokens ---------------------------
+
+  private hubSend<T>(method: 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return this.json<T>(URLExt.join('hub', path), {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    });
+  }
+
+  organizations(): Promise<IOrganization[]> {
+    return this.hub<IOrganization[]>('api/organizations');
+  }
+
+  members(org: string): Promise<IMember[]> {
+    return this.hub<IMember[]>(`api/organizations/${encodeURIComponent(org)}/members`);
+  }
+
+  setRole(org: string, user: string, role: IMember['role']): Promise<IMember> {
+    return this.hubSend(
+      'PUT',
+      `api/organizations/${encodeURIComponent(org)}/members/${encodeURIComponent(user)}`,
+      { role }
+    );
+  }
+
+  removeMember(org: string, user: string): Promise<unknown> {
+    return this.hubSend(
+      'DELETE',
+      `api/organizations/${encodeURIComponent(org)}/members/${encodeURIComponent(user)}`
+    );
+  }
+
+  accessRequests(): Promise<IAccessRequest[]> {
+    return this.hub<IAccessRequest[]>('api/access-requests');
+  }
+
+  decideAccessRequest(request: IAccessRequest, status: 'accepted' | 'rejected'): Promise<unknown> {
+    const { type, id } = request.repo;
+    return this.hubPost(apiPath(type, id, 'user-access-request', 'handle'), {
+      requestId: request.requestId,
+      status
+    });
+  }
+
+  // Tokens go through the server's /workbench/tokens: its hub proxy hands out no credentials.
+  tokens(): Promise<IToken[]> {
+    return this.json<IToken[]>('tokens');
+  }
+
+  /** A new token of the caller's: its listing entry and, this once, its secret. */
+  createToken(request: ITokenRequest): Promise<IToken & { token: string }> {
+    const body: Record<string, unknown> = { name: request.name, scope: request.scope };
+    if (request.expiresInDays) {
+      body.expiresIn = `${request.expiresInDays}d`;
+    }
+    return this.json('tokens', { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  revokeToken(id: number): Promise<unknown> {
+    return this.json(`tokens/${id}`, { method: 'DELETE' });
   }
 }
 

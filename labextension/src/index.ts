@@ -12,14 +12,17 @@ import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { usersIcon } from '@jupyterlab/ui-components';
 
 import { WorkbenchApi } from './api';
 import { CollectionsModel } from './collections';
 import { RepoPage } from './components/RepoPage';
 import { SearchSidebar } from './components/SearchPanel';
 import { StatusItem } from './components/StatusItem';
+import { TeamPanel } from './components/TeamPanel';
 import { registerCommands } from './commands';
 import { SearchModel } from './model';
+import { TeamModel } from './team';
 import { CommandIDs, PLUGIN_ID, RepoType, STATUS_PLUGIN_ID } from './tokens';
 import { workbenchIcon } from './icon';
 
@@ -75,6 +78,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void model.refresh();
     void collections.refresh();
 
+    // The Team panel: organizations the user administers, access requests, own tokens.
+    const team = new TeamModel(api);
+    const teamPanel = new TeamPanel(team, openRepo);
+    teamPanel.title.icon = usersIcon;
+    app.shell.add(teamPanel, 'left', { rank: 851 });
+    restorer?.add(teamPanel, teamPanel.id);
+    void team.refresh();
+
     registerCommands(app, {
       api,
       rendermime,
@@ -94,7 +105,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             .useHub(hubUrl)
             .then(() => model.update({ limit }))
             .catch(() => model.update({ limit }))
-            .then(() => collections.refresh())
+            .then(() => Promise.all([collections.refresh(), team.refresh()]))
             .finally(() => {
               // The status item asks the server which hub it uses: ask again once it switched.
               if (app.commands.hasCommand(CommandIDs.checkHub)) {

@@ -322,3 +322,47 @@ export interface ICollection {
   lastUpdated?: string;
   private: boolean;
 }
+
+/** One of the caller's organizations (`/api/organizations`). */
+export interface IOrganization {
+  name: string;
+  fullname?: string;
+  roleInOrg: 'read' | 'write' | 'admin';
+}
+
+/** A member of an organization and their role (`/api/organizations/{org}/members`). */
+export interface IMember {
+  name: string;
+  fullname?: string;
+  role: 'read' | 'write' | 'admin';
+}
+
+/** One of the caller's tokens as the hub lists them: never the secret. */
+export interface IToken {
+  id: number;
+  name: string;
+  prefix: string;
+  scope: string;
+  createdAt: string | null;
+  lastUsedAt: string | null;
+  expiresAt?: string | null;
+  revoked: boolean;
+}
+
+/** What the Team panel's token form asks the hub for. */
+export interface ITokenRequest {
+  name: string;
+  scope: 'read' | 'write';
+  /** Days until it expires; none: it never does. */
+  expiresInDays?: number;
+}
+
+/** A pending access request waiting on the caller (`/api/access-requests`). */
+export interface IAccessRequest {
+  requestId: string;
+  user: { user: string; fullname?: string; email?: string | null };
+  status: 'pending' | 'accepted' | 'rejected';
+  timestamp: string;
+  fields: Record<string, unknown> | null;
+  repo: { type: RepoType; id: string };
+}

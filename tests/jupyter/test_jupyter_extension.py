@@ -191,6 +191,29 @@ def test_proxy_streams_files_and_ranges(lab: Lab) -> None:
     assert part.status_code == 206 and part.content == full.content[:10]
 
 
+def test_own_tokens_through_their_own_door(lab: Lab) -> None:
+    # the Team panel's tokens: /workbench/tokens lists, creates (the secret once) and revokes
+    auth = {"Authorization": f"token {TOKEN}"}
+    assert httpx.get(lab.url + "/workbench/tokens").status_code == 403  # Jupyter's auth first
+    made = httpx.post(lab.url + "/workbench/tokens", json={"name": "panel", "scope": "read"}, headers=auth)
+    assert made.status_code == 200, made.text
+    secret, token_id = made.json()["token"], made.json()["id"]
+    assert made.json()["scope"] == "read" and secret.startswith("wb_")
+    hub_url = lab.get("/workbench/status").json()["hubUrl"]
+    who = httpx.get(hub_url + "/api/whoami-v2", headers={"Authorization": f"Bearer {secret}"})
+    assert who.status_code == 200 and who.json()["name"] == "admin"
+    listed = lab.get("/workbench/tokens").json()
+    assert any(t["id"] == token_id and t["name"] == "panel" for t in listed)
+    assert all("token" not in t for t in listed)  # a listing never carries a secret
+    for method, path in (("PUT", "/workbench/tokens"), ("DELETE", "/workbench/tokens")):
+        assert httpx.request(method, lab.url + path, headers=auth).status_code == 405
+    assert httpx.get(lab.url + "/workbench/tokens/../hub/api/tokens", headers=auth).status_code in (403, 404)
+    revoked = httpx.delete(f"{lab.url}/workbench/tokens/{token_id}", headers=auth)
+    assert revoked.status_code == 200, revoked.text
+    who = httpx.get(hub_url + "/api/whoami-v2", headers={"Authorization": f"Bearer {secret}"})
+    assert who.status_code == 401
+
+
 def test_proxy_forwards_writes(lab: Lab) -> None:
     created = httpx.post(
         lab.url + "/workbench/hub/api/repos/create",

@@ -38,10 +38,11 @@ PASSED_HEADERS = (
     "Link",
 )
 FORWARDED_HEADERS = ("Content-Type", "Accept", "Range", "If-None-Match")
-# The hub's credential endpoints, which the browser never needs: token management
+# The hub's credential endpoints, which the generic proxy never forwards: token management
 # (``/api/tokens``, whose POST answers a new token's secret) and the HF Xet token routes
 # (``/api/{type}s/{ns}/{name}/xet-{read,write}-token/{rev}``). Anchored to those API paths, so
-# that a repo or a folder named ``token``/``tokens`` stays reachable.
+# that a repo or a folder named ``token``/``tokens`` stays reachable. The lab's Team panel
+# manages the user's own tokens through :class:`TokensHandler`, a door for that alone.
 REFUSED = re.compile(
     r"^api/(?:tokens|(?:models|datasets|spaces|papers)/[^/]+/[^/]+/xet-[a-z]+-token)"
     r"(?:/|$)",
@@ -64,8 +65,8 @@ def refused(path: str) -> bool:
 class HubProxyHandler(WorkbenchHandler):
     """Forwards one request to the hub, adding the token; streams the answer."""
 
-    async def _forward(self, path: str) -> None:
-        if refused(path):
+    async def _forward(self, path: str, *, credentials: bool = False) -> None:
+        if refused(path) and not credentials:
             self.fail(403, "ProxyRefused", "The Workbench proxy does not hand out credentials.")
             return
         wb = self.workbench
@@ -158,6 +159,33 @@ class HubProxyHandler(WorkbenchHandler):
         await self._forward(path)
 
 
+class TokensHandler(HubProxyHandler):
+    """The user's own hub tokens, for the lab's Team panel: list, create (the answer carries
+    the new secret, once), revoke. Only ``/api/tokens`` of the hub, and only these methods;
+    POST and DELETE pass Jupyter's XSRF check like every other write to the server."""
+
+    @tornado.web.authenticated
+    async def get(self, token_id: str | None = None) -> None:  # type: ignore[override]
+        await self._forward("api/tokens", credentials=True)
+
+    @tornado.web.authenticated
+    async def post(self, token_id: str | None = None) -> None:  # type: ignore[override]
+        await self._forward("api/tokens", credentials=True)
+
+    @tornado.web.authenticated
+    async def delete(self, token_id: str | None = None) -> None:  # type: ignore[override]
+        if not token_id:
+            self.fail(405, "MethodNotAllowed", "Name the token to revoke: DELETE /workbench/tokens/ID.")
+            return
+        await self._forward(f"api/tokens/{token_id}", credentials=True)
+
+    async def head(self, token_id: str | None = None) -> None:  # type: ignore[override]
+        raise tornado.web.HTTPError(405)
+
+    async def put(self, token_id: str | None = None) -> None:  # type: ignore[override]
+        raise tornado.web.HTTPError(405)
+
+
 class StatusHandler(WorkbenchHandler):
     """Which hub, and whether it answers (``reachable``, ``version``, ``user``)."""
 
@@ -215,4 +243,5 @@ def handlers() -> list[tuple[str, type[APIHandler]]]:
         (r"/workbench/status", StatusHandler),
         (r"/workbench/connection", ConnectionHandler),
         (r"/workbench/hub/(.*)", HubProxyHandler),
+        (r"/workbench/tokens(?:/([0-9]+))?", TokensHandler),
     ]
