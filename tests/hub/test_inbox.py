@@ -148,3 +148,28 @@ def test_likes_with_hfapi_and_search_sorting(hub: HubProcess, team: Team, api: H
         assert private in [x["repo"]["name"] for x in http.get("/api/users/admin/likes").json()]
     anonymous = HfApi(endpoint=hub.url, token=False)
     assert private not in anonymous.list_liked_repos("admin").models  # private likes stay private
+
+
+def test_interest_says_what_the_caller_likes_and_watches(hub: HubProcess, team: Team, api: HfApi) -> None:
+    # what a repo page's Like and Watch buttons show, per caller
+    rid = f"admin/interest-{secrets.token_hex(3)}"
+    api.create_repo(rid)
+    private = f"admin/interest-private-{secrets.token_hex(3)}"
+    api.create_repo(private, private=True)
+
+    def interest(who: str | None, repo: str = rid) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {team.tokens[who]}"} if who else {}
+        return httpx.get(f"{hub.url}/api/models/{repo}/interest", headers=headers)
+
+    assert interest("reader").json() == {"liked": False, "watching": False, "likes": 0}
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {team.tokens['reader']}"}) as c:
+        assert c.post(f"/api/models/{rid}/like").status_code == 200
+        assert c.post(f"/api/models/{rid}/watch").status_code == 200
+    assert interest("reader").json() == {"liked": True, "watching": True, "likes": 1}
+    assert interest("writer").json() == {"liked": False, "watching": False, "likes": 1}
+    assert interest(None).json() == {"liked": False, "watching": False, "likes": 1}
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {team.tokens['reader']}"}) as c:
+        assert c.delete(f"/api/models/{rid}/watch").json() == {"watching": False}
+    assert interest("reader").json()["watching"] is False
+    r = interest("outsider", private)  # private means private here too
+    assert (r.status_code, r.headers["X-Error-Code"]) == (404, "RepoNotFound")

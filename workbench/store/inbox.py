@@ -301,6 +301,18 @@ def likers(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) ->
     )
 
 
+def interest(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) -> dict[str, object]:
+    """Whether the caller likes and watches a repo they may read, and its like count (what a
+    repo page's Like and Watch buttons show); anonymous callers do neither."""
+    repo = readable_repo(store, s, p, key)
+    mine = p.user_id is not None
+    return {
+        "liked": mine and s.get(c.RepoLike, (p.user_id, repo.id)) is not None,
+        "watching": mine and s.get(c.RepoWatch, (p.user_id, repo.id)) is not None,
+        "likes": repo.likes,
+    }
+
+
 def set_watch(store: Store, s: Session, p: Principal, key: tuple[str, str, str], watching: bool) -> bool:
     repo = readable_repo(store, s, p, key)
     require_write_scope(p)

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from workbench.errors import NotFound
+from workbench.errors import InvalidRequest, NotFound
 from workbench.hub import discussion_wire as dw
 from workbench.hub.deps import Caller, JsonBody, State, field, repo_key, seg
 from workbench.hub.wire import iso
@@ -63,6 +63,13 @@ def watch(repo_type: str, namespace: str, name: str, state: State, caller: Calle
         return {"watching": inbox.set_watch(state.store, s, caller, key.as_tuple(), True)}
 
 
+@router.get(REPO + "/interest", summary="Whether the caller likes and watches a repo (Workbench)")
+def interest(repo_type: str, namespace: str, name: str, state: State, caller: Caller) -> dict[str, Any]:
+    key = repo_key(repo_type, namespace, name)
+    with state.store.read() as s:
+        return inbox.interest(state.store, s, caller, key.as_tuple())
+
+
 @router.delete(REPO + "/watch", summary="Stop watching a repo")
 def unwatch(repo_type: str, namespace: str, name: str, state: State, caller: Caller) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
@@ -83,8 +90,6 @@ def notifications(
 def mark_read(state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
     ids = field(data, "ids", list, default=None)
     if ids is None and data.get("all") is not True:
-        from workbench.errors import InvalidRequest
-
         raise InvalidRequest('Send {"ids": [...]} or {"all": true}.', code="MissingField")
     with state.store.write() as s:
         return {"marked": inbox.mark_read(s, caller, ids)}
