@@ -30,6 +30,8 @@ import {
   ITreeEntry,
   IWhoami,
   IAccessRequest,
+  IInterest,
+  INotification,
   IMember,
   IOrganization,
   IToken,
@@ -306,6 +308,34 @@ export class WorkbenchApi {
       item: { type, id },
       ...(note ? { note } : {})
     });
+  }
+
+  // -- likes, watches and the inbox --------------------------------------------------------
+
+  interest(type: RepoType, id: string): Promise<IInterest> {
+    return this.hub<IInterest>(apiPath(type, id, 'interest'));
+  }
+
+  like(type: RepoType, id: string): Promise<unknown> {
+    return this.hubPost(apiPath(type, id, 'like'), {});
+  }
+
+  unlike(type: RepoType, id: string): Promise<unknown> {
+    return this.hubSend('DELETE', apiPath(type, id, 'like'));
+  }
+
+  setWatch(type: RepoType, id: string, watching: boolean): Promise<unknown> {
+    return watching
+      ? this.hubPost(apiPath(type, id, 'watch'), {})
+      : this.hubSend('DELETE', apiPath(type, id, 'watch'));
+  }
+
+  notifications(all = false): Promise<{ notifications: INotification[]; unread: number }> {
+    return this.hub(`api/notifications?all=${all}&limit=100`);
+  }
+
+  markRead(ids: number[] | 'all'): Promise<unknown> {
+    return this.hubPost('api/notifications/read', ids === 'all' ? { all: true } : { ids });
   }
 
   // -- the Team panel: organizations, access requests, tokens ---------------------------

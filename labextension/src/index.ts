@@ -7,23 +7,26 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { Clipboard, ICommandPalette, Notification, showErrorMessage } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { usersIcon } from '@jupyterlab/ui-components';
+import { bellIcon, usersIcon } from '@jupyterlab/ui-components';
 
 import { WorkbenchApi } from './api';
 import { CollectionsModel } from './collections';
+import { InboxPanel, InboxStatus } from './components/InboxPanel';
+import { InboxModel } from './inbox';
 import { RepoPage } from './components/RepoPage';
 import { SearchSidebar } from './components/SearchPanel';
 import { StatusItem } from './components/StatusItem';
 import { TeamPanel } from './components/TeamPanel';
 import { registerCommands } from './commands';
-import { SearchModel } from './model';
+import { deepLinkUrl, parseDeepLink, SearchModel } from './model';
 import { TeamModel } from './team';
-import { CommandIDs, PLUGIN_ID, RepoType, STATUS_PLUGIN_ID } from './tokens';
+import { CommandIDs, IDeepLink, PLUGIN_ID, RepoType, STATUS_PLUGIN_ID } from './tokens';
 import { workbenchIcon } from './icon';
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -31,7 +34,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Workbench: search the hub, read repo pages, insert load code.',
   autoStart: true,
   requires: [IRenderMimeRegistry, INotebookTracker],
-  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ISettingRegistry],
+  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ISettingRegistry, IStatusBar],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
@@ -39,15 +42,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     _labShell: ILabShell | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    statusBar: IStatusBar | null
   ) => {
     const api = new WorkbenchApi(app.serviceManager.serverSettings);
     const model = new SearchModel(query => api.search(query));
     const pages = new Map<string, RepoPage>();
 
-    const openRepo = (type: RepoType, id: string) => {
+    const openRepo = (type: RepoType, id: string, discussion?: number) => {
       const key = `${type}/${id}`;
       let page = pages.get(key);
+      if (page && !page.isDisposed && discussion !== undefined) {
+        page.dispose(); // reopen on that discussion
+      }
       if (!page || page.isDisposed) {
         page = new RepoPage({
           api,
@@ -58,7 +65,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           onInsertLoadCode: (t, i, commit) =>
             void app.commands.execute(CommandIDs.insertLoadCode, { type: t, id: i, commit }),
           onAddToCollection: (t, i) =>
-            void app.commands.execute(CommandIDs.addToCollection, { type: t, id: i })
+            void app.commands.execute(CommandIDs.addToCollection, { type: t, id: i }),
+          onCopyLink: (t, i) => void app.commands.execute(CommandIDs.copyLink, { type: t, id: i }),
+          discussion
         });
         pages.set(key, page);
         app.shell.add(page, 'main');
@@ -85,6 +94,52 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(teamPanel, 'left', { rank: 851 });
     restorer?.add(teamPanel, teamPanel.id);
     void team.refresh();
+
+    // The inbox: a panel, and the unread count in the status bar.
+    const openLink = (link: IDeepLink) => openRepo(link.type, link.id, link.discussion);
+    const inbox = new InboxModel(api);
+    const inboxPanel = new InboxPanel(inbox, openLink);
+    inboxPanel.title.icon = bellIcon;
+    app.shell.add(inboxPanel, 'left', { rank: 852 });
+    restorer?.add(inboxPanel, inboxPanel.id);
+    statusBar?.registerStatusItem('workbench:inbox', {
+      item: new InboxStatus(inbox, () => app.shell.activateById(inboxPanel.id)),
+      align: 'left',
+      rank: 901
+    });
+    inbox.start();
+
+    app.commands.addCommand(CommandIDs.copyLink, {
+      label: 'Workbench: Copy Link to Repo',
+      caption: "Copy a link that opens this repo page in a colleague's JupyterLab",
+      execute: args => {
+        const link = parseDeepLink(`${args.type as string}/${args.id as string}`);
+        if (link) {
+          Clipboard.copyToSystem(deepLinkUrl(PageConfig.getBaseUrl(), link));
+          Notification.success(`Link to ${link.id} copied.`, { autoClose: 3000 });
+        }
+      }
+    });
+
+    // A deep link (/lab/workbench/{type}/{ns}/{name}[/pr/N]) arrives as ?workbench-open=...
+    void app.restored.then(() => {
+      const url = new URL(window.location.href);
+      const target = url.searchParams.get('workbench-open');
+      if (target === null) {
+        return;
+      }
+      url.searchParams.delete('workbench-open');
+      window.history.replaceState(null, '', url.toString());
+      const link = parseDeepLink(target);
+      if (link) {
+        openLink(link);
+      } else {
+        void showErrorMessage(
+          'Workbench link',
+          `The link names no repo: ${target}. Links look like /lab/workbench/model/acme/llm or /lab/workbench/model/acme/llm/pr/3.`
+        );
+      }
+    });
 
     registerCommands(app, {
       api,

@@ -11,6 +11,7 @@ import {
   ISearchPage,
   ISearchQuery,
   ISearchResult,
+  IDeepLink,
   RepoType
 } from './tokens';
 
@@ -394,4 +395,41 @@ export function binderUrl(source: unknown): string | null {
     path && !path.startsWith('/') && !path.split('/').some(p => p === '..' || p === '.');
   const target = safePath ? `lab/tree/${path}` : 'lab';
   return `https://mybinder.org/v2/${spec}?urlpath=${encodeURI(target)}`;
+}
+
+const LINK_TYPES: Record<string, RepoType> = {
+  model: 'model',
+  models: 'model',
+  dataset: 'dataset',
+  datasets: 'dataset',
+  paper: 'paper',
+  papers: 'paper',
+  space: 'space',
+  spaces: 'space'
+};
+
+/**
+ * Read a deep link's target, `{type}/{namespace}/{name}[/pr/N]` (as `/lab/workbench/...`
+ * carries it); null when it names nothing openable.
+ */
+export function parseDeepLink(target: string): IDeepLink | null {
+  const m =
+    /^\/*([a-z]+)\/([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)(?:\/(?:pr|discussions)\/(\d+))?\/*$/.exec(
+      target
+    );
+  const type = m ? LINK_TYPES[m[1]] : undefined;
+  if (!m || !type) {
+    return null;
+  }
+  const link: IDeepLink = { type, id: `${m[2]}/${m[3]}` };
+  if (m[4]) {
+    link.discussion = Number(m[4]);
+  }
+  return link;
+}
+
+/** The link that opens `link` in any colleague's lab on this server (`baseUrl` ends with `/`). */
+export function deepLinkUrl(baseUrl: string, link: IDeepLink): string {
+  const pr = link.discussion !== undefined ? `/pr/${link.discussion}` : '';
+  return `${baseUrl}lab/workbench/${link.type}/${link.id}${pr}`;
 }

@@ -14,7 +14,8 @@ export const CommandIDs = {
   commentCell: 'workbench:comment-cell',
   checkHub: 'workbench:check-hub',
   newCollection: 'workbench:new-collection',
-  addToCollection: 'workbench:add-to-collection'
+  addToCollection: 'workbench:add-to-collection',
+  copyLink: 'workbench:copy-link'
 } as const;
 
 export type RepoType = 'model' | 'dataset' | 'paper' | 'space';
@@ -365,4 +366,32 @@ export interface IAccessRequest {
   timestamp: string;
   fields: Record<string, unknown> | null;
   repo: { type: RepoType; id: string };
+}
+
+/** Whether the caller likes and watches a repo (`/api/{type}s/{id}/interest`). */
+export interface IInterest {
+  liked: boolean;
+  watching: boolean;
+  likes: number;
+}
+
+/** One notification of the inbox (`/api/notifications`). */
+export interface INotification {
+  id: number;
+  kind: string;
+  repo: { name: string | null; type: RepoType | null };
+  discussion: number | null;
+  title: string | null;
+  event: string | null;
+  actor: string | null;
+  createdAt: string;
+  read: boolean;
+  detail: string | null;
+}
+
+/** Where a deep link points: a repo page, optionally one of its discussions. */
+export interface IDeepLink {
+  type: RepoType;
+  id: string;
+  discussion?: number;
 }

@@ -214,6 +214,22 @@ def test_own_tokens_through_their_own_door(lab: Lab) -> None:
     assert who.status_code == 401
 
 
+@pytest.mark.parametrize("prefix", ["/lab/workbench/", "/workbench/open/"])
+def test_deep_links_open_in_the_lab(lab: Lab, prefix: str) -> None:
+    # ahead of JupyterLab's own /lab/... rules, which would answer "Path Not Found"
+    r = httpx.get(
+        lab.url + prefix + "model/admin/tiny-classifier/pr/2",
+        headers={"Authorization": f"token {TOKEN}"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 302
+    assert r.headers["location"] == "/lab?workbench-open=model%2Fadmin%2Ftiny-classifier%2Fpr%2F2"
+    anonymous = httpx.get(lab.url + prefix + "model/admin/x", follow_redirects=False)
+    assert anonymous.status_code in (302, 403) and "workbench-open" not in anonymous.headers.get(
+        "location", ""
+    )
+
+
 def test_proxy_forwards_writes(lab: Lab) -> None:
     created = httpx.post(
         lab.url + "/workbench/hub/api/repos/create",

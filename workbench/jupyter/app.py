@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from tornado.routing import PathMatches, Rule
 from traitlets import Bool, Float, Int, Unicode, default
 
 from workbench.config import UserConfig, jupyterhub_token
 from workbench.jupyter.embedded import EmbeddedHub, ensure_token, free_port
-from workbench.jupyter.handlers import handlers
+from workbench.jupyter.handlers import DeepLinkHandler, handlers
 
 
 class Workbench(ExtensionApp):
@@ -107,6 +109,17 @@ class Workbench(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())
+        self._route_deep_links_first()
+
+    def _route_deep_links_first(self) -> None:
+        # JupyterLab answers every other /lab/... path with its page and a "Path Not Found"
+        # dialog, and its rules come before ours; a colleague's /lab/workbench/... link must
+        # reach DeepLinkHandler, so that one rule goes first.
+        if self.serverapp is None or self.serverapp.web_app is None:
+            return
+        pattern = url_path_join(self.serverapp.base_url, "/lab/workbench/(.+)")
+        router = self.serverapp.web_app.default_router
+        router.rules.insert(0, router.process_rule(Rule(PathMatches(pattern), DeepLinkHandler)))
 
     @property
     def hub_token_for_runs(self) -> str:

@@ -12,7 +12,7 @@ import json
 import posixpath
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
@@ -235,6 +235,17 @@ class ConnectionHandler(WorkbenchHandler):
         self.finish(json.dumps(self.workbench.status()))
 
 
+class DeepLinkHandler(WorkbenchHandler):
+    """``/lab/workbench/{type}/{ns}/{name}[/pr/N]`` (routed ahead of JupyterLab's rules by
+    the app) and ``/workbench/open/...``: a colleague's link to a repo page or a pull request.
+    It becomes ``/lab?workbench-open=...``, which the lab extension opens."""
+
+    @tornado.web.authenticated
+    async def get(self, target: str) -> None:
+        lab = self.base_url.rstrip("/") + "/lab"
+        self.redirect(f"{lab}?{urlencode({'workbench-open': target.strip('/')})}")
+
+
 def handlers() -> list[tuple[str, type[APIHandler]]]:
     # ExtensionApp prefixes these with the server's base_url.
     return [
@@ -244,4 +255,5 @@ def handlers() -> list[tuple[str, type[APIHandler]]]:
         (r"/workbench/connection", ConnectionHandler),
         (r"/workbench/hub/(.*)", HubProxyHandler),
         (r"/workbench/tokens(?:/([0-9]+))?", TokensHandler),
+        (r"/workbench/open/(.+)", DeepLinkHandler),
     ]

@@ -132,10 +132,12 @@ export function DiscussionsTab(props: {
   rendermime: IRenderMimeRegistry;
   type: RepoType;
   id: string;
+  /** A discussion or pull request to show first (a deep link's `/pr/N`). */
+  initial?: number;
 }): JSX.Element {
   const { api, type, id } = props;
   const [list, setList] = useState<IDiscussion[]>([]);
-  const [open, setOpen] = useState<number | null>(null);
+  const [open, setOpen] = useState<number | null>(props.initial ?? null);
   const [title, setTitle] = useState('');
   const [body, setBody] = useState('');
   const [error, setError] = useState<{ message: string; hubDown: boolean } | null>(null);

@@ -5,7 +5,7 @@ import React, { useEffect, useState } from 'react';
 
 import { WorkbenchApi } from '../api';
 import { binderUrl, describeError, formatAgo, formatCount, splitFrontMatter } from '../model';
-import { ICommit, IRefs, IRepoInfo, ITreeEntry, RepoType } from '../tokens';
+import { ICommit, IInterest, IRefs, IRepoInfo, ITreeEntry, RepoType } from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
 import { DiscussionsTab } from './DiscussionsTab';
 import { EvalTab } from './EvalTab';
@@ -24,6 +24,66 @@ export interface IRepoPageOptions {
   onOpen: (type: RepoType, id: string) => void;
   onInsertLoadCode: (type: RepoType, id: string, commit: string) => void;
   onAddToCollection?: (type: RepoType, id: string) => void;
+  /** Open on this discussion or pull request (a deep link's `/pr/N`). */
+  discussion?: number;
+  /** Copy a link to this page (or to the discussion shown) that opens it in any lab. */
+  onCopyLink?: (type: RepoType, id: string) => void;
+}
+
+/** Like and Watch, as the caller stands: both toggle on the hub. */
+function InterestButtons(props: { api: WorkbenchApi; type: RepoType; id: string }): JSX.Element {
+  const { api, type, id } = props;
+  const [state, setState] = useState<IInterest | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api
+      .interest(type, id)
+      .then(setState)
+      .catch(reason => setError(describeError(reason).message));
+  }, [type, id]);
+  const act = (change: Promise<unknown>) =>
+    change
+      .then(() => api.interest(type, id))
+      .then(s => {
+        setState(s);
+        setError(null);
+      })
+      .catch(reason => setError(describeError(reason).message));
+  if (!state) {
+    return <></>;
+  }
+  return (
+    <>
+      <button
+        className={`jp-mod-styled wb-Interest${state.liked ? ' wb-mod-on' : ''}`}
+        data-testid="wb-like"
+        aria-pressed={state.liked}
+        title={state.liked ? 'Unlike this repo' : 'Like this repo'}
+        onClick={() => void act(state.liked ? api.unlike(type, id) : api.like(type, id))}
+      >
+        {state.liked ? '♥' : '♡'}{' '}
+        <span data-testid="wb-like-count">{formatCount(state.likes)}</span>
+      </button>
+      <button
+        className={`jp-mod-styled wb-Interest${state.watching ? ' wb-mod-on' : ''}`}
+        data-testid="wb-watch"
+        aria-pressed={state.watching}
+        title={
+          state.watching
+            ? 'Stop watching: new discussions and comments no longer reach your inbox'
+            : 'Watch: new discussions and comments reach your inbox'
+        }
+        onClick={() => void act(api.setWatch(type, id, !state.watching))}
+      >
+        {state.watching ? 'Watching' : 'Watch'}
+      </button>
+      {error && (
+        <span className="wb-Interest-error" role="alert">
+          {error}
+        </span>
+      )}
+    </>
+  );
 }
 
 type Tab = 'card' | 'paper' | 'files' | 'history' | 'refs' | 'viewer' | 'evals' | 'discussions';
@@ -47,7 +107,9 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
   const [revision, setRevision] = useState<string | undefined>(undefined);
   const [data, setData] = useState<IData | null>(null);
   const [error, setError] = useState<{ message: string; hubDown: boolean } | null>(null);
-  const [tab, setTab] = useState<Tab>(type === 'paper' ? 'paper' : 'card');
+  const [tab, setTab] = useState<Tab>(
+    props.discussion !== undefined ? 'discussions' : type === 'paper' ? 'paper' : 'card'
+  );
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
@@ -109,7 +171,7 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
             <span>
               at <code data-testid="wb-commit">{data.info.sha}</code>
             </span>
-            <span>♥ {formatCount(data.info.likes ?? 0)}</span>
+            <InterestButtons api={api} type={type} id={id} />
             <span>⤓ {formatCount(data.info.downloads ?? 0)}</span>
             {data.info.lastModified && <span>updated {formatAgo(data.info.lastModified)}</span>}
             <button
@@ -128,6 +190,16 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
                 onClick={() => props.onAddToCollection?.(type, id)}
               >
                 Add to collection…
+              </button>
+            )}
+            {props.onCopyLink && (
+              <button
+                className="jp-mod-styled"
+                data-testid="wb-copy-link"
+                title="Copy a link that opens this page in a colleague's JupyterLab"
+                onClick={() => props.onCopyLink?.(type, id)}
+              >
+                Copy link
               </button>
             )}
             {binderUrl(data.info.cardData?.source) && (
@@ -201,7 +273,13 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
             )}
             {tab === 'viewer' && <ViewerTab api={api} id={id} />}
             {tab === 'discussions' && (
-              <DiscussionsTab api={api} rendermime={props.rendermime} type={type} id={id} />
+              <DiscussionsTab
+                api={api}
+                rendermime={props.rendermime}
+                type={type}
+                id={id}
+                initial={props.discussion}
+              />
             )}
             {tab === 'evals' && (
               <EvalTab
