@@ -398,6 +398,10 @@ def test_evaluation_run_reports_progress_and_its_record(lab: Lab) -> None:
         time.sleep(1)
     assert out["status"] == "succeeded", out
     assert events[0]["event"] == "resolve" and events[-1]["event"] == "done"
+    # each cell is named for the lab's progress bar: its tag, or its first line of text
+    names = [e["name"] for e in events if e["event"] == "cell_start"]
+    assert "injected-parameters" in names, names
+    assert any(n.startswith("net = wb.load_model(model") for n in names), names
     record = out["record"]
     assert 0.5 < record["metrics"]["accuracy"] <= 1.0
     stored = lab.get(f"/workbench/hub/api/evals/{record['id']}").json()

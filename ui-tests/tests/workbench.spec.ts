@@ -248,7 +248,11 @@ test.describe('Workbench evaluation', () => {
     await page.getByTestId('wb-eval-start').click();
     const run = page.getByTestId('wb-eval-run');
     await expect(page.getByTestId('wb-eval-events')).toContainText('resolve', { timeout: 30000 });
+    // a progress bar names the cell that runs, e.g. "Cell 5 of 12: net = wb.load_model(...)"
+    await expect(page.getByTestId('wb-eval-step')).toContainText(/Cell \d+ of \d+: \S/, { timeout: 120000 });
     await expect(run).toHaveAttribute('data-status', 'succeeded', { timeout: 240000 });
+    await expect(page.getByTestId('wb-eval-progress')).toHaveAttribute('data-percent', '100');
+    await expect(page.getByTestId('wb-eval-step')).toHaveText('Done');
     await expect(page.getByTestId('wb-eval-events')).toContainText('done');
     await expect(page.getByTestId('wb-eval-result')).toContainText('accuracy');
     const href = await page.getByTestId('wb-eval-record').getAttribute('href');

@@ -21,6 +21,22 @@ from papermill.utils import merge_kwargs, remove_args
 ENGINE = "workbench"
 
 
+def cell_name(cell: Any) -> str:
+    """What to call a cell in a progress display: its ``parameters``/``injected-parameters``
+    tag, else its first line of text without comment marks (at most 80 characters)."""
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    for tag in ("injected-parameters", "parameters"):
+        if tag in tags:
+            return tag
+    source = cell.get("source") or ""
+    source = "".join(source) if isinstance(source, list) else source
+    for line in source.splitlines():
+        text = line.strip().lstrip("#").strip()
+        if text:
+            return text[:80]
+    return ""
+
+
 class CellTracker:
     """Which cell runs now, and the callback to tell about it."""
 
@@ -33,7 +49,15 @@ class CellTracker:
         self.current = (index, cell.get("id"))
         self.started = time.monotonic()
         if cell.get("cell_type") == "code":
-            self.callback({"event": "cell_start", "index": index, "total": total, "id": cell.get("id")})
+            self.callback(
+                {
+                    "event": "cell_start",
+                    "index": index,
+                    "total": total,
+                    "id": cell.get("id"),
+                    "name": cell_name(cell),
+                }
+            )
 
     def complete(self, cell: Any, index: int, total: int) -> None:
         if cell.get("cell_type") == "code":

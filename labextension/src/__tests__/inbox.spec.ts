@@ -1,5 +1,6 @@
 import { WorkbenchApi } from '../api';
 import { describeNotification, InboxModel } from '../inbox';
+import { runProgress } from '../components/EvalTab';
 import { deepLinkUrl, parseDeepLink } from '../model';
 import { INotification } from '../tokens';
 
@@ -86,5 +87,28 @@ describe('InboxModel', () => {
     );
     expect(describeNotification(note(1, 'access-rejected'))).toContain(': Use a work e-mail.');
     expect(describeNotification(note(1, 'access-request'))).toBe('bob asks for access to acme/llm');
+  });
+});
+
+describe('runProgress', () => {
+  it('names the running cell and counts finished ones', () => {
+    const events = [
+      { event: 'resolve' },
+      { event: 'cell_start', index: 0, total: 4, name: 'parameters' },
+      { event: 'cell_complete', index: 0, total: 4 },
+      { event: 'cell_start', index: 2, total: 4, name: 'net = wb.load_model(model)' }
+    ];
+    expect(runProgress(events.slice(0, 1))).toEqual({
+      fraction: 0,
+      label: 'Resolving the model and dataset to commits…'
+    });
+    expect(runProgress(events)).toEqual({
+      fraction: 0.5,
+      label: 'Cell 3 of 4: net = wb.load_model(model)'
+    });
+    expect(runProgress([...events, { event: 'done', status: 'failed', error: 'boom' }])).toEqual({
+      fraction: 1,
+      label: 'Failed: boom'
+    });
   });
 });

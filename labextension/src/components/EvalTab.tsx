@@ -46,6 +46,42 @@ function LeaderboardChart(props: { board: ILeaderboard }): JSX.Element {
   );
 }
 
+/** Where a run is, from its events: the cells finished out of all, and the one running. */
+export function runProgress(events: Record<string, unknown>[]): {
+  fraction: number;
+  label: string;
+} {
+  let fraction = 0;
+  let label = 'Resolving the model and dataset to commits…';
+  for (const e of events) {
+    const total = typeof e.total === 'number' && e.total > 0 ? e.total : 0;
+    const index = typeof e.index === 'number' ? e.index : 0;
+    if (e.event === 'cell_start' && total) {
+      fraction = index / total;
+      const name = typeof e.name === 'string' && e.name ? `: ${e.name}` : '';
+      label = `Cell ${index + 1} of ${total}${name}`;
+    } else if (e.event === 'cell_complete' && total) {
+      fraction = (index + 1) / total;
+    } else if (e.event === 'done') {
+      fraction = 1;
+      label =
+        e.status === 'succeeded' ? 'Done' : `Failed${e.error ? `: ${jsonText(e.error)}` : ''}`;
+    }
+  }
+  return { fraction, label };
+}
+
+function EvalProgress(props: { events: Record<string, unknown>[] }): JSX.Element {
+  const { fraction, label } = runProgress(props.events);
+  const percent = Math.round(100 * fraction);
+  return (
+    <div className="wb-EvalProgress" data-testid="wb-eval-progress" data-percent={percent}>
+      <progress max={100} value={percent} aria-label="Evaluation progress" />
+      <span data-testid="wb-eval-step">{label}</span>
+    </div>
+  );
+}
+
 /**
  * Evaluation runs: for a model, "Evaluate…" (dataset, split, metrics) with live progress
  * and a link to the stored record; for a dataset, its leaderboard with a chart. Both list
@@ -176,11 +212,15 @@ export function EvalTab(props: {
               <div>
                 Run <code>{run.id}</code>: <b data-testid="wb-eval-status">{run.status}</b>
               </div>
-              <ol className="wb-EvalEvents" data-testid="wb-eval-events">
-                {events.map((e, i) => (
-                  <li key={i}>{eventText(e)}</li>
-                ))}
-              </ol>
+              <EvalProgress events={events} />
+              <details className="wb-EvalLog">
+                <summary>Event log</summary>
+                <ol className="wb-EvalEvents" data-testid="wb-eval-events">
+                  {events.map((e, i) => (
+                    <li key={i}>{eventText(e)}</li>
+                  ))}
+                </ol>
+              </details>
               {run.record && (
                 <div data-testid="wb-eval-result">
                   {Object.entries(run.record.metrics ?? {}).map(([k, v]) => (
