@@ -217,7 +217,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "ConversionNotFound "
         "DeliveryNotFound DiscussionNotFound EvalRunNotFound LfsFileNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
-        "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound "
+        "PaperNotFound PublishNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound "
         "WebhookNotFound XetObjectMissing",
     ),
     **_codes(RepoNotFound, "RepoNotFound"),

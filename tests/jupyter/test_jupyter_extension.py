@@ -16,10 +16,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
+from huggingface_hub import HfApi
 
 from tests.support.hub import HF_ENV, free_port
 from workbench.jupyter.handlers import refused
@@ -407,3 +409,71 @@ def test_evaluation_run_reports_progress_and_its_record(lab: Lab) -> None:
     stored = lab.get(f"/workbench/hub/api/evals/{record['id']}").json()
     assert stored["metrics"]["accuracy"] == record["metrics"]["accuracy"]
     assert lab.hub_token() not in json.dumps(out)
+
+
+def _publish(lab: Lab, body: dict[str, object]) -> httpx.Response:
+    return httpx.post(lab.url + "/workbench/publish", headers={"Authorization": f"token {TOKEN}"}, json=body)
+
+
+def _finish(lab: Lab, task_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    seen, events, deadline = 0, [], time.monotonic() + 120
+    while True:
+        out = lab.get(f"/workbench/publish/{task_id}?since={seen}").json()
+        events += out["events"]
+        seen = out["next"]
+        if out["status"] in ("succeeded", "failed"):
+            return out, events
+        assert time.monotonic() < deadline, events
+        time.sleep(0.3)
+
+
+def test_publish_a_file_and_a_folder_from_the_file_browser(lab: Lab) -> None:
+    root = lab.data.parent / "root"
+    (root / "weights").mkdir(exist_ok=True)
+    (root / "weights" / "model.bin").write_bytes(os.urandom(300_000))
+    (root / "weights" / "config.json").write_text('{"hidden": 4}')
+    (root / "notes.md").write_text("# Notes\n")
+    hub = lab.get("/workbench/status").json()["hubUrl"]
+    api = HfApi(endpoint=hub, token=lab.hub_token())
+
+    started = _publish(lab, {"path": "weights", "repo": "admin/published", "private": True})
+    assert started.status_code == 202, started.text
+    out, events = _finish(lab, started.json()["id"])
+    assert out["status"] == "succeeded", out
+    record = out["record"]
+    assert record["repo"] == "admin/published" and record["files"] == 2 and not record["unchanged"]
+    assert record["commit"] == api.model_info("admin/published").sha
+    assert api.model_info("admin/published").private is True
+    assert set(api.list_repo_files("admin/published")) >= {"model.bin", "config.json"}
+    uploads = [e for e in events if e["event"] == "upload"]
+    assert uploads and uploads[-1]["done"] == uploads[-1]["total"] > 0  # progress to the end
+    assert lab.hub_token() not in json.dumps(out)
+
+    # a file into an existing dataset repo; publishing the same again changes nothing
+    for unchanged in (False, True):
+        r = _publish(lab, {"path": "notes.md", "repo": "admin/published-notes", "type": "dataset"})
+        out, _ = _finish(lab, r.json()["id"])
+        assert out["status"] == "succeeded" and out["record"]["unchanged"] is unchanged, out
+    assert "notes.md" in api.list_repo_files("admin/published-notes", repo_type="dataset")
+
+    # bad input: a clear 400 and nothing started
+    for body, words in (
+        ({"path": "../outside", "repo": "admin/x"}, "outside the JupyterLab root"),
+        ({"path": "/etc/passwd", "repo": "admin/x"}, "relative to the JupyterLab root"),
+        ({"path": "missing.txt", "repo": "admin/x"}, "does not exist"),
+        ({"path": "notes.md", "repo": "no-slash"}, "namespace/name"),
+        ({"path": "notes.md", "repo": "admin/x", "type": "paper"}, "model, dataset or space"),
+    ):
+        r = _publish(lab, body)
+        assert r.status_code == 400, (body, r.text)
+        assert words in r.json()["error"]["message"], (body, r.text)
+    (root / "link").unlink(missing_ok=True)
+    (root / "link").symlink_to("/etc")
+    r = _publish(lab, {"path": "link/hostname", "repo": "admin/x"})
+    assert r.status_code == 400 and "outside the JupyterLab root" in r.text
+    assert lab.get("/workbench/publish/0123abcd").status_code == 404
+
+    # the hub's refusal comes back in its own words
+    r = _publish(lab, {"path": "notes.md", "repo": "someone-else/x"})
+    out, _ = _finish(lab, r.json()["id"])
+    assert out["status"] == "failed" and out["record"]["error"]["code"], out

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from workbench.client import collab, download, evals, search, teams, upload
 from workbench.client.http import HubHTTP
+from workbench.client.progress import ProgressCallback
 from workbench.config import UserConfig
 from workbench.errors import Conflict, InvalidRequest, RepoNotFound
 
@@ -40,7 +41,9 @@ class HubClient(HubHTTP):
     token is never sent to another hub.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, progress: bool = True) -> None:
+    def __init__(
+        self, url: str | None = None, token: str | None = None, *, progress: bool | ProgressCallback = True
+    ) -> None:
         super().__init__(*UserConfig.load().resolve(url, token))
         self.progress = progress
         #: What the last upload or download moved: bytes_uploaded, files_skipped, ...

@@ -101,8 +101,10 @@ class Workbench(ExtensionApp):
         self._export_environment(url, token)
         self.settings["workbench"] = self
         from workbench.jupyter.evals import EvalRuns
+        from workbench.jupyter.publish import Publishes
 
         self.evals = EvalRuns(self)
+        self.publishes = Publishes(self)
         if self.demo:
             self.demo_state = "loading"
             threading.Thread(target=self._load_demo, name="workbench-demo", daemon=True).start()
@@ -196,5 +198,6 @@ class Workbench(ExtensionApp):
 
     async def stop_extension(self) -> None:
         self.evals.close()
+        self.publishes.close()
         if self.embedded is not None:
             self.embedded.stop()

@@ -21,6 +21,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from workbench.errors import WorkbenchError
 from workbench.jupyter.base import WorkbenchHandler
 from workbench.jupyter.evals import EvalRunHandler, EvalsHandler
+from workbench.jupyter.publish import PublishHandler, PublishTaskHandler
 
 # Answer headers worth passing on; hop-by-hop, cookies and anything else stay behind.
 PASSED_HEADERS = (
@@ -251,6 +252,8 @@ def handlers() -> list[tuple[str, type[APIHandler]]]:
     return [
         (r"/workbench/evals", EvalsHandler),
         (r"/workbench/evals/([0-9a-f]+)", EvalRunHandler),
+        (r"/workbench/publish", PublishHandler),
+        (r"/workbench/publish/([0-9a-f]+)", PublishTaskHandler),
         (r"/workbench/status", StatusHandler),
         (r"/workbench/connection", ConnectionHandler),
         (r"/workbench/hub/(.*)", HubProxyHandler),
