@@ -132,7 +132,7 @@ def _find(s: Session, p: Principal, slug: str) -> tuple[Collection, m.Account]:
 
 def _writable(s: Session, p: Principal, slug: str) -> tuple[Collection, m.Account]:
     row, owner = _find(s, p, slug)
-    require_write_scope(p)
+    require_write_scope(p, owner.name)
     if not can_write_namespace(p, owner):
         raise PermissionDenied(
             f"You may read collection {slug!r} but not change it: it belongs to {owner.name!r}; "
@@ -277,7 +277,7 @@ def create_collection(
     """A new collection under ``namespace`` (the caller's user, or an org where they write),
     last in the owner's order; 409 ``CollectionExists`` (with its ``slug``) for a title the
     owner already uses."""
-    require_write_scope(p)
+    require_write_scope(p, namespace)
     owner = get_account(s, namespace)
     if owner is None or not can_write_namespace(p, owner):
         raise PermissionDenied(
