@@ -237,7 +237,9 @@ def test_a_token_per_hub_each_sent_only_to_its_own(config_home: Path) -> None:
         assert UserConfig.load().tokens == {first.url: "wb_again", second.url: "wb_second"}
 
 
-def test_wb_login_checks_saves_and_connects(hub: HubProcess, hub_factory: Any, config_home: Path) -> None:
+def test_wb_login_checks_saves_and_connects(
+    hub: HubProcess, hub_factory: Any, config_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import workbench as wb
     from workbench.errors import AuthenticationError
 
@@ -249,7 +251,8 @@ def test_wb_login_checks_saves_and_connects(hub: HubProcess, hub_factory: Any, c
             wb.login("wb_" + "x" * 43, url=hub.url)
         assert info.value.code == "InvalidToken"
         assert UserConfig.load().token_for(hub.url) is None  # a refused token is not saved
-        wb.login(hub.token, url=hub.url)
+        monkeypatch.setattr("getpass.getpass", lambda prompt: hub.token + "\n")  # asked, typed
+        wb.login(url=hub.url)
         config = UserConfig.load()
         assert config.token_for(other.url) == other.token and config.token_for(hub.url) == hub.token
         assert wb.connection().url == hub.url

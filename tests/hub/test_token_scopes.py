@@ -209,6 +209,13 @@ def test_a_limited_token_writes_inside_its_limits_only(
     listed = {r.id for r in lim.list_models(author=ns)}
     assert repos["public"] in listed and repos["private"] not in listed
     assert repos["private"] in {r.id for r in full.list_models(author=ns)}  # the check can fail
+    word = repos["private"].split("/")[1]
+    assert [r.id for r in lim.list_models(search=word)] == []  # full-text search too
+    assert [r.id for r in full.list_models(search=word)] == [repos["private"]]
+    hidden = full.create_collection("Hidden", namespace=ns, private=True)
+    with pytest.raises(HfHubHTTPError) as info:
+        lim.get_collection(hidden.slug)
+    assert info.value.response.status_code == 404
 
     # nothing outside changed
     assert {k: head(full, rid) for k, rid in repos.items() if k != "inside"} == {
@@ -227,6 +234,10 @@ def test_a_namespace_limit_covers_every_repo_there(
     lim.upload_file(path_or_fileobj=b"ns", path_in_repo="ns.txt", repo_id=repos["private"])
     rid = lim.create_repo(f"{team.org}/made-{secrets.token_hex(3)}", private=True).repo_id
     assert lim.model_info(rid).private is True
+    word = repos["private"].split("/")[1]
+    assert [r.id for r in lim.list_models(search=word)] == [repos["private"]]
+    shelf = lim.create_collection("Shelf", namespace=team.org, private=True)
+    assert lim.get_collection(shelf.slug).title == "Shelf"
     # its user's own namespace lies outside it
     assert code_of(lambda: lim.create_repo(f"{team.users['writer']}/x")) == (403, "TokenScopeForbidden")
 
@@ -263,7 +274,7 @@ def test_whoami_reports_scopes_as_the_public_hub(hub: HubProcess, team: Team, re
     assert access["displayName"] == "ci" and access["role"] == "fineGrained"
     assert access["expiresAt"] == made["expiresAt"] and access["createdAt"].endswith("Z")
     write = ["repo.content.read", "repo.write", "discussion.write"]
-    assert access["fineGrained"]["global"] == []
+    assert access["fineGrained"]["global"] == [] and access["fineGrained"]["canReadGatedRepos"] is True
     assert access["fineGrained"]["scoped"] == [
         {"entity": {"type": "model", "name": repos["inside"]}, "permissions": write},
         {"entity": {"type": "user", "name": team.users["writer"]}, "permissions": write},

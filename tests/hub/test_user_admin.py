@@ -48,11 +48,15 @@ def test_admins_create_disable_enable_and_delete_users(hub: HubProcess, team: Te
         assert r.json() == {
             "name": name,
             "fullname": "Managed User",
+            "email": None,
             "isAdmin": False,
             "disabled": False,
             "type": "user",
         }
         assert admin.post("/api/admin/users", json={"name": name}).json()["error"]["code"] == "AccountExists"
+        boss = f"boss-{secrets.token_hex(3)}"
+        r = admin.post("/api/admin/users", json={"name": boss, "isAdmin": True, "email": "b@example.org"})
+        assert (r.json()["isAdmin"], r.json()["email"]) == (True, "b@example.org")
     token = hub.cli("hub", "token", "create", "t", "--user", name).stdout.strip()
     second = hub.cli("hub", "token", "create", "u", "--user", name, "--scope", "read").stdout.strip()
     assert status(token, hub) == (200, None)
@@ -78,6 +82,8 @@ def test_admins_create_disable_enable_and_delete_users(hub: HubProcess, team: Te
         assert (r.status_code, r.json()["error"]["code"]) == (404, "UserNotFound")  # an org is no user
         r = admin.patch(f"/api/admin/users/{name}", json={"disabled": "yes"})
         assert r.status_code == 400
+    boss_token = hub.cli("hub", "token", "create", "t", "--user", boss).stdout.strip()
+    assert HfApi(endpoint=hub.url, token=boss_token).whoami()["isAdmin"] is True
     actions = [(e["action"], e["actor"]) for e in audit(hub, namespace=name)]
     assert actions[:4] == [
         ("user.delete", "admin"),

@@ -101,6 +101,7 @@ class Principal:
     org_names: dict[str, str] = field(default_factory=dict)  # org name -> role
     limits: tuple[TokenLimit, ...] | None = None  # None: not limited (see the module docstring)
     token_id: int | None = None  # the hub token the request carries, if any
+    org_ids: dict[str, int] = field(default_factory=dict)  # org name -> id (limited tokens)
 
     @property
     def anonymous(self) -> bool:
@@ -134,6 +135,22 @@ class Principal:
         if self.is_admin:
             return None
         return [] if self.user_id is None else [self.user_id, *self.orgs]
+
+    def whole_owner_ids(self) -> list[int] | None:
+        """:meth:`owner_ids` narrowed, for a limited token, to the namespaces its limits cover
+        whole (of its user and their organizations): whose private collections it may read,
+        and the private repos a full-text search looks among before :func:`readable_clause`.
+
+        >>> p = Principal(user_id=3, name="al", orgs={7: "read"}, org_ids={"acme": 7},
+        ...               limits=(TokenLimit("acme"), TokenLimit("al", "model", "x")))
+        >>> p.whole_owner_ids()
+        [7]
+        """
+        if self.limits is None:
+            return self.owner_ids()
+        whole = {lim.namespace for lim in self.limits if lim.type is None}
+        mine = [self.user_id] if self.user_id is not None and self.name in whole else []
+        return mine + sorted(i for n, i in self.org_ids.items() if n in whole)
 
 
 ANONYMOUS = Principal()

@@ -213,6 +213,7 @@ def authenticate_use(session: Session, token: str | None) -> tuple[Principal, in
         org_names={r.org_name: r.role for r in orgs},
         limits=parse_limits(first.limits),
         token_id=first.token_id,
+        org_ids={r.org_name: r.org_id for r in orgs},
     )
     last = first.last_used_at
     due = last is None or utcnow() - last >= TOKEN_USE_RESOLUTION

@@ -101,7 +101,7 @@ def _position(value: int) -> int:
 
 def _visible(p: Principal) -> ColumnElement[bool]:
     """Which collections ``p`` may read (the repos' rule, on the owner)."""
-    owners = p.owner_ids()
+    owners = p.whole_owner_ids()
     if owners is None:
         return true()
     return or_(Collection.private.is_(False), Collection.owner_id.in_(owners or [-1]))
@@ -123,7 +123,7 @@ def _find(s: Session, p: Principal, slug: str) -> tuple[Collection, m.Account]:
         else None
     )
     owner = s.get(m.Account, row.owner_id) if row is not None else None
-    owners = p.owner_ids()
+    owners = p.whole_owner_ids()
     readable = row is not None and (not row.private or owners is None or row.owner_id in owners)
     if row is None or owner is None or owner.name != namespace or not readable:
         raise _missing(slug)

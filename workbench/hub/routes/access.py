@@ -158,6 +158,7 @@ def _user(user: Any) -> dict[str, Any]:
     return {
         "name": user.name,
         "fullname": user.fullname,
+        "email": user.email,
         "isAdmin": user.is_admin,
         "disabled": user.disabled,
         "type": "user",
