@@ -29,7 +29,7 @@ from workbench.kernel.notebook_publishing import publish_notebook
 from workbench.kernel.papers import Paper, load_paper, publish_paper
 from workbench.kernel.report import report
 from workbench.kernel.search import SearchResults, search
-from workbench.kernel.session import Connection, connect, connection
+from workbench.kernel.session import Connection, connect, connection, login
 from workbench.kernel.viewer import Viewer, viewer
 from workbench.version import __version__
 
@@ -66,6 +66,7 @@ __all__ = [
     "load_dataset",
     "load_model",
     "load_paper",
+    "login",
     "publish_dataset",
     "publish_model",
     "publish_notebook",

@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -99,12 +99,13 @@ def jupyterhub_token() -> str | None:
 
 @dataclass(frozen=True)
 class UserConfig:
-    """The user config file: the hub the user logged in to and the token saved for it.
+    """The user config file: the hub the user logged in to last, and a token per hub.
 
-    Written by ``workbench login`` and by a hub's first start (mode 0600); read by the CLI,
-    the kernel helpers and :class:`~workbench.client.HubClient`, all through
+    Written by ``workbench login`` (``wb.login``) and by a hub's first start (mode 0600);
+    read by the CLI, the kernel helpers and :class:`~workbench.client.HubClient`, all through
     :meth:`resolve`. A saved token belongs to the hub it was saved for and is sent nowhere
-    else; logging in to another hub replaces it.
+    else; logging in to another hub makes that hub the default and keeps the first hub's
+    token for it (``tokens``: hub URL -> token).
 
     >>> UserConfig.load().token_for("http://127.0.0.1:8765")   # doctest: +SKIP
     'wb_...'
@@ -113,6 +114,7 @@ class UserConfig:
     hub_url: str | None = None
     token: str | None = None
     path: Path | None = None
+    tokens: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def load(cls, path: Path | None = None) -> UserConfig:
@@ -120,16 +122,19 @@ class UserConfig:
         for the unreadable one)."""
         path = path or user_config_path()
         data = _read_json(path)
-        url, token = data.get("hub_url"), data.get("token")
+        url, token, tokens = data.get("hub_url"), data.get("token"), data.get("tokens")
         return cls(
             url if isinstance(url, str) and url else None,
             token if isinstance(token, str) and token else None,
             path,
+            {u: t for u, t in tokens.items() if isinstance(t, str) and t} if isinstance(tokens, dict) else {},
         )
 
     def token_for(self, url: str) -> str | None:
-        """The saved token when ``url`` is the hub it was saved for, else None."""
-        return self.token if self.token and same_hub(url, self.hub_url) else None
+        """The token saved for the hub at ``url`` (None: none was)."""
+        if self.token and same_hub(url, self.hub_url):
+            return self.token
+        return next((t for u, t in self.tokens.items() if same_hub(url, u)), None)
 
     def resolve(self, url: str | None = None, token: str | None = None) -> tuple[str, str | None]:
         """The hub URL (without a trailing slash) and the token to send it.
@@ -164,14 +169,26 @@ class UserConfig:
         return self.save(url, token)
 
     def save(self, url: str, token: str) -> Path:
-        """Save ``token`` for the hub at ``url`` (replacing any saved login), atomically,
-        readable by the user only (mode 0600); other keys in the file are kept."""
+        """Save ``token`` for the hub at ``url`` and make that hub the default, atomically,
+        readable by the user only (mode 0600); the tokens of other hubs and other keys in
+        the file are kept."""
         path = self.path or user_config_path()
         if hub_identity(url) is None:
             raise ValueError(f"Cannot save a token for {url!r}: expected an http:// or https:// URL.")
         path.parent.mkdir(parents=True, exist_ok=True)
         data = _read_json(path)
-        data.update(hub_url=url.rstrip("/"), token=token)
+        saved = data.get("tokens")
+        tokens = {u: t for u, t in saved.items() if not same_hub(u, url)} if isinstance(saved, dict) else {}
+        old_url, old_token = data.get("hub_url"), data.get("token")
+        if (
+            isinstance(old_url, str)
+            and isinstance(old_token, str)
+            and old_token
+            and not same_hub(old_url, url)
+        ):
+            tokens.setdefault(old_url, old_token)  # a file written before per-hub tokens
+        tokens[url.rstrip("/")] = token
+        data.update(hub_url=url.rstrip("/"), token=token, tokens=tokens)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:

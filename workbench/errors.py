@@ -235,7 +235,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidParquet "
         "InvalidPart InvalidPolicy InvalidRange InvalidRef InvalidRepoId "
         "InvalidRepoName InvalidRepoType InvalidRequest InvalidRole InvalidSafetensors "
-        "InvalidScope InvalidSetting InvalidSort "
+        "InvalidExpiry InvalidScope InvalidSetting InvalidSort InvalidTokenLimit "
         "InvalidSplit InvalidStatus InvalidSupplement InvalidTokenName "
         "InvalidWatchedItem InvalidWebhookUrl InvalidYaml "
         "LfsObjectMissing LoadFailed MalformedBody MalformedCommit MalformedShard "
@@ -257,7 +257,8 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(IntegrityError, "HashMismatch IntegrityError SizeMismatch"),
     **_codes(
         AuthenticationError,
-        "ExternalUserRefused InvalidToken JupyterHubScopeMissing TokenRequired Unauthorized "
+        "AccountDisabled ExternalUserRefused InvalidToken JupyterHubScopeMissing TokenExpired "
+        "TokenRequired TokenRevoked Unauthorized "
         "XetTokenExpired XetTokenInvalid XetTokenRequired",
     ),
     **_codes(
@@ -265,14 +266,14 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccessRejected "
         "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
         "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
-        "OrgAdminRequired ProxyRefused ReadOnlyToken UrlExpired WriteForbidden "
+        "OrgAdminRequired ProxyRefused ReadOnlyToken TokenScopeForbidden UrlExpired WriteForbidden "
         "XetTokenReadOnly",
     ),
     **_codes(GatedRepo, "GatedRepo"),
     **_codes(
         Conflict,
         "CollectionExists CollectionItemExists "
-        "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
+        "AccountExists AccountInUse CommentHidden CommitContention Conflict ConversionFailed "
         "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
         "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
     ),

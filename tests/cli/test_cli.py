@@ -119,7 +119,9 @@ def test_login(hub: HubProcess) -> None:
         ok = hub.cli("login", "--url", hub.url, input=hub.token + "\n")  # token from the prompt
         assert "as admin" in ok.stdout
         assert stat.S_IMODE(config.stat().st_mode) == 0o600
-        assert json.loads(config.read_text()) == {"token": hub.token, "hub_url": hub.url}
+        saved = json.loads(config.read_text())
+        assert (saved["token"], saved["hub_url"]) == (hub.token, hub.url)
+        assert saved["tokens"] == {"http://stale:1": "stale", hub.url: hub.token}
         assert "admin" in hub.cli("whoami").stdout
         assert json.loads(hub.cli("whoami", "--json").stdout)["name"] == "admin"
     finally:

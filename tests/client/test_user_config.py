@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,6 +165,7 @@ def test_save_keeps_the_file_private_and_other_keys(config_home: Path) -> None:
         "token": "wb_new",
         "hub_url": "https://hub.example.org",
         "theme": "dark",
+        "tokens": {"http://old:1": "old", "https://hub.example.org": "wb_new"},  # one per hub
     }
     assert [p.name for p in path.parent.iterdir()] == ["config.json"]
     with pytest.raises(ValueError):
@@ -215,3 +217,46 @@ def test_jupyterhub_token_goes_only_to_the_hub_workbench_hub_url_names(
     assert UserConfig.load().resolve()[1] == "wb_saved"  # a saved login for that hub wins
     monkeypatch.setenv("WORKBENCH_TOKEN", "wb_env")
     assert UserConfig.load().resolve()[1] == "wb_env"
+
+
+def test_a_token_per_hub_each_sent_only_to_its_own(config_home: Path) -> None:
+    """Logging in to a second hub keeps the first hub's token, for the first hub only."""
+    with _recorders(2) as (first, second):
+        UserConfig.load().save(first.url, "wb_first")
+        UserConfig.load().save(second.url + "/", "wb_second")
+        config = UserConfig.load()
+        assert config.hub_url == second.url  # the last login is the default hub
+        assert config.token_for(first.url) == "wb_first"
+        assert config.token_for(second.url) == "wb_second"
+        assert config.token_for(first.url.replace("127.0.0.1", "localhost")) is None
+        with HubClient(first.url) as c:
+            c.list_repos()
+        _cli("repo", "list", env=_cli_env(config_home))  # no URL: the last hub logged in to
+        assert first.seen == ["Bearer wb_first"] and second.seen == ["Bearer wb_second"]
+        UserConfig.load().save(first.url, "wb_again")  # a new login replaces that hub's token
+        assert UserConfig.load().tokens == {first.url: "wb_again", second.url: "wb_second"}
+
+
+def test_wb_login_checks_saves_and_connects(
+    hub: HubProcess, hub_factory: Any, config_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench as wb
+    from workbench.errors import AuthenticationError
+
+    other = hub_factory()
+    try:
+        conn = wb.login(other.token, url=other.url)
+        assert conn.url == other.url and conn.user == "admin"
+        with pytest.raises(AuthenticationError) as info:
+            wb.login("wb_" + "x" * 43, url=hub.url)
+        assert info.value.code == "InvalidToken"
+        assert UserConfig.load().token_for(hub.url) is None  # a refused token is not saved
+        monkeypatch.setattr("getpass.getpass", lambda prompt: hub.token + "\n")  # asked, typed
+        wb.login(url=hub.url)
+        config = UserConfig.load()
+        assert config.token_for(other.url) == other.token and config.token_for(hub.url) == hub.token
+        assert wb.connection().url == hub.url
+        with HubClient(other.url) as c:  # the first hub's token, kept for it
+            assert c.whoami()["name"] == "admin"
+    finally:
+        wb.connect(hub.url, hub.token)

@@ -13,7 +13,10 @@ token. Checks, in this order:
    audit log);
 4. lists, search, paper search, evaluation lists and likes never show the private repos to
    those who may not read them (and do show them to a reader: the check can fail);
-5. the allowed callers succeed.
+5. the allowed callers succeed;
+6. tokens that no longer work (expired, or of a disabled user) get 401 with the code that
+   says why on every route, and a token limited to other repos is, on these private repos,
+   exactly an outsider: the answers of a missing repo, and nothing changed.
 """
 
 from __future__ import annotations
@@ -72,12 +75,14 @@ def world(hub) -> Any:  # type: ignore[no-untyped-def]
     from workbench.store.store import Store
 
     store = Store.open(HubSettings(data_dir=hub.data, write_user_config=False))
+    lapsed: dict[str, str] = {}  # expired, disabled, limited: tokens of org admins
     try:
         with store.write() as s:
             create_user(s, f"extra-{tag}")
             admin_row = get_account(s, team.users["admin"])
             assert admin_row is not None
             create_token(s, admin_row, "victim", scope="read")
+            lapsed.update(_lapsed_tokens(s, team, tag))
         with store.read() as s:
             from sqlalchemy import select
 
@@ -91,6 +96,10 @@ def world(hub) -> Any:  # type: ignore[no-untyped-def]
     EXTRA[:] = [f"extra-{tag}"]
     clients = {w: team.client(hub, w) for w in WHO if w != "admin_ro"}
     clients["admin_ro"] = team.client(hub, "admin", read_scope=True)
+    for who, token in lapsed.items():
+        clients[who] = httpx.Client(
+            base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
     admin = clients["admin"]
     arxiv = f"27{secrets.randbelow(100):02d}.{secrets.randbelow(100000):05d}"
     real: dict[str, Target] = {}
@@ -146,6 +155,36 @@ def world(hub) -> Any:  # type: ignore[no-untyped-def]
     yield world
     for c in clients.values():
         c.close()
+
+
+def _lapsed_tokens(s: Any, team: Team, tag: str) -> dict[str, str]:
+    """Write tokens of three more admins of the org: one expired, one of a disabled user,
+    one limited to another namespace (``extra-TAG``)."""
+    from datetime import timedelta
+
+    from workbench.store import models as m
+    from workbench.store.access import TokenLimit
+    from workbench.store.accounts import create_token, create_user, set_membership
+    from workbench.store.orgs import get_org
+    from workbench.store.store import utcnow
+
+    org = get_org(s, team.org)
+    out = {}
+    for who in LAPSED:
+        user = create_user(s, f"{who}-{tag}")
+        set_membership(s, org, user, "admin")
+        limits = (TokenLimit(f"extra-{tag}"),) if who == "limited" else None
+        out[who] = create_token(s, user, who, expires_at=utcnow() + timedelta(hours=1), limits=limits)
+        if who == "expired":
+            s.flush()
+            row = s.query(m.Token).filter(m.Token.user_id == user.id).one()
+            row.expires_at = utcnow() - timedelta(seconds=1)
+        if who == "disabled":
+            user.disabled = True
+    return out
+
+
+LAPSED = ("expired", "disabled", "limited")
 
 
 def _flat(routes: Any) -> Any:
@@ -281,13 +320,14 @@ def test_refusals_leak_nothing_and_change_nothing(world: World) -> None:
                 problems.append(
                     f"{who} {key[0]} {key[1]} ({t}): expected 403, got {r.status_code} {r.text[:200]!r}"
                 )
-    for key, route, t in _calls({"create", "self", "member", "orgadmin", "signed"}):
+    for key, route, t in _calls({"create", "self", "member", "orgadmin", "hubadmin", "signed"}):
         target = w.real[t]
         allowed = {
             "create": ("writer", "admin"),
             "self": ("outsider", "reader", "writer", "admin"),
             "member": ("reader", "writer", "admin", "admin_ro"),
             "orgadmin": ("admin",),
+            "hubadmin": (),
             "signed": (),
         }[route.need]
         for who in WHO:
@@ -433,3 +473,38 @@ def test_gated_files_by_role(hub, world: World) -> None:  # type: ignore[no-unty
             if got != want:
                 problems.append(f"{who} {method} {url}: {got}, expected {want}")
     assert not problems, "\n".join(problems)
+
+
+# -- 7: expired tokens, disabled users, limited tokens ----------------------------------------
+
+
+def test_lapsed_and_limited_tokens(world: World) -> None:
+    w = world
+    before = snapshot(w)
+    problems: list[str] = []
+    codes = {"expired": "TokenExpired", "disabled": "AccountDisabled"}
+    repo_needs = {"read", "write", "admin", "participate", "author"}
+    for key, route, t in _calls(repo_needs | {"create", "self", "member", "orgadmin", "hubadmin"}):
+        real = w.real[t]
+        for who, code in codes.items():
+            r = _send(w.clients[who], route.call(real, who))
+            got = (r.status_code, r.headers.get("X-Error-Code"))
+            if got != (401, code):
+                problems.append(f"{who} {key[0]} {key[1]} ({t}): {got}, expected (401, {code!r})")
+        # limited to another namespace: on these private repos, an outsider
+        c = w.clients["limited"]
+        if route.need in repo_needs:
+            twin = w.twin[t]
+            names = [real.name, twin.name, real.arxiv, twin.arxiv]
+            got, missing = _send(c, route.call(real, "limited")), _send(c, route.call(twin, "limited"))
+            where = f"limited {key[0]} {key[1]} ({t})"
+            if got.is_success:
+                problems.append(f"{where}: answered {got.status_code} on a private repo outside its limits")
+            if _norm(got, names) != _norm(missing, names):
+                problems.append(f"{where}: differs from a missing repo: {got.status_code} {got.text[:200]!r}")
+        elif route.mutates and route.need != "hubadmin":
+            r = _send(c, route.call(real, "limited"))
+            if r.status_code != 403:
+                problems.append(f"limited {key[0]} {key[1]} ({t}): {r.status_code}, expected 403")
+    assert not problems, "\n".join(problems)
+    assert snapshot(w) == before, "a lapsed or limited token changed the hub"

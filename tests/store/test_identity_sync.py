@@ -99,3 +99,18 @@ def test_principal_of_a_missing_user_or_an_org_is_none(store: Store) -> None:
     with store.read() as s:
         assert principal_of(s, "nobody", "write") is None
         assert principal_of(s, "acme", "write") is None
+
+
+def test_a_disabled_user_is_refused_whatever_token_they_bring(store: Store) -> None:
+    """JupyterHub tokens too: disabling a user on the hub stops them at once."""
+    with store.write() as s:
+        create_user(s, "mallory").disabled = True
+    with store.read() as s, pytest.raises(AuthenticationError) as info:
+        principal_of(s, "mallory", "write")
+    assert info.value.code == "AccountDisabled"
+    with store.write() as s:
+        user = get_account(s, "mallory")
+        assert user is not None
+        user.disabled = False
+    with store.read() as s:
+        assert principal_of(s, "mallory", "write") is not None

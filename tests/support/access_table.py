@@ -55,7 +55,9 @@ Call = tuple[str, str, dict[str, Any]]
 @dataclass(frozen=True)
 class Route:
     """``need``: read | write | admin | participate | author | create | list | open | self |
-    member | orgadmin | signed. ``mutates``: read-scope tokens must be refused."""
+    member | orgadmin | hubadmin | signed. ``mutates``: read-scope tokens must be refused.
+    ``hubadmin``: only hub administrators, none of the matrix's callers (the team's admin
+    administers its organization, not the hub)."""
 
     need: str
     call: Callable[[Target, str], Call]
@@ -583,6 +585,24 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/audit"): Route(
         "orgadmin", get(lambda t, w: "/api/audit", params=lambda t, w: {"namespace": t.ns})
+    ),
+    # users and everyone's tokens: hub administrators only
+    ("POST", "/api/admin/users"): Route(
+        "hubadmin",
+        req("POST", lambda t, w: "/api/admin/users", js(lambda t, w: {"name": f"{t.ns}-u-{w}"})),
+        mutates=True,
+    ),
+    ("PATCH", "/api/admin/users/{name}"): Route(
+        "hubadmin",
+        req("PATCH", lambda t, w: f"/api/admin/users/{EXTRA[0]}", js(lambda t, w: {"disabled": True})),
+        mutates=True,
+    ),
+    ("DELETE", "/api/admin/users/{name}"): Route(
+        "hubadmin", req("DELETE", lambda t, w: f"/api/admin/users/{EXTRA[0]}"), mutates=True
+    ),
+    ("GET", "/api/admin/tokens"): Route("hubadmin", get(lambda t, w: "/api/admin/tokens")),
+    ("DELETE", "/api/admin/tokens/{token_id}"): Route(
+        "hubadmin", req("DELETE", lambda t, w: f"/api/admin/tokens/{VICTIM[0]}"), mutates=True
     ),
     # webhooks: each user's own; someone else's (or a missing one) is a 404
     ("GET", "/api/settings/webhooks"): Route("self", get(lambda t, w: "/api/settings/webhooks")),

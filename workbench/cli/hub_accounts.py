@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from workbench.cli.hub_admin import (
     TableJsonOpt,
     audit,
+    cli_actor,
     default_user,
     find_account,
     iso_time,
@@ -18,7 +19,10 @@ from workbench.cli.hub_admin import (
 from workbench.cli.options import DataOpt, DbOpt, StorageOpt, fail
 from workbench.errors import NotFound
 
-user_app = typer.Typer(no_args_is_help=True, help="Create and list users.")
+if TYPE_CHECKING:
+    from workbench.store.access import TokenLimit
+
+user_app = typer.Typer(no_args_is_help=True, help="Create, list, disable, enable and delete users.")
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API tokens.")
 org_app = typer.Typer(no_args_is_help=True, help="Create organizations and manage members.")
 
@@ -33,11 +37,57 @@ def user_create(
     storage: StorageOpt = None,
 ) -> None:
     """Create a user; give them a token with `workbench hub token create NAME --user USER`."""
-    from workbench.store.accounts import create_user
+    from workbench.store.users import create_user_as
 
     with open_store(data, database_url, storage) as (store, _settings), store.write() as s:
-        create_user(s, name, admin=admin, fullname=fullname)
+        create_user_as(s, cli_actor(), name, admin=admin, fullname=fullname)
     typer.echo(f"created {'admin ' if admin else ''}user {name!r}")
+
+
+def _set_disabled(name: str, disabled: bool, data: Any, database_url: Any, storage: Any) -> None:
+    from workbench.store.users import set_disabled
+
+    with open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        set_disabled(s, cli_actor(), name, disabled)
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    data: DataOpt = None,
+    database_url: DbOpt = None,
+    storage: StorageOpt = None,
+) -> None:
+    """Disable a user: every token of theirs answers 401 AccountDisabled at once (kept, not revoked)."""
+    _set_disabled(name, True, data, database_url, storage)
+    typer.echo(f"disabled user {name!r}: their tokens answer 401 until `workbench hub user enable {name}`")
+
+
+@user_app.command("enable")
+def user_enable(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    data: DataOpt = None,
+    database_url: DbOpt = None,
+    storage: StorageOpt = None,
+) -> None:
+    """Enable a disabled user again: their tokens (not revoked, not expired) work again."""
+    _set_disabled(name, False, data, database_url, storage)
+    typer.echo(f"enabled user {name!r}")
+
+
+@user_app.command("delete")
+def user_delete(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    data: DataOpt = None,
+    database_url: DbOpt = None,
+    storage: StorageOpt = None,
+) -> None:
+    """Delete a user with their tokens and memberships (refused while they own repos or buckets)."""
+    from workbench.store.users import delete_user
+
+    with open_store(data, database_url, storage) as (store, _settings), store.write() as s:
+        delete_user(s, cli_actor(), name)
+    typer.echo(f"deleted user {name!r}")
 
 
 @user_app.command("list")
@@ -52,12 +102,31 @@ def user_list(
 
     with open_store(data, database_url, storage) as (store, _settings), store.read() as s:
         rows: list[dict[str, Any]] = [
-            {"name": u.name, "admin": u.is_admin, "created": iso_time(u.created_at), "orgs": orgs}
+            {
+                "name": u.name,
+                "admin": u.is_admin,
+                "disabled": u.disabled,
+                "created": iso_time(u.created_at),
+                "orgs": orgs,
+            }
             for u, orgs in accounts_with_memberships(s, "user")
         ]
     if not as_json:
         rows = [{**r, "orgs": ",".join(r["orgs"])} for r in rows]
-    print_rows(rows, ["name", "admin", "created", "orgs"], as_json=as_json)
+    print_rows(rows, ["name", "admin", "disabled", "created", "orgs"], as_json=as_json)
+
+
+def parse_repo_limit(text: str) -> TokenLimit:
+    """``[TYPE:]NAMESPACE/NAME`` (TYPE model, the default, dataset or space) as a limit.
+
+    >>> parse_repo_limit("dataset:acme/iris").label()
+    'dataset:acme/iris'
+    """
+    from workbench.store.access import TokenLimit
+
+    kind, _, repo_id = text.rpartition(":")
+    namespace, _, name = repo_id.partition("/")
+    return TokenLimit.parse({"type": kind or "model", "namespace": namespace, "name": name})
 
 
 @token_app.command("create")
@@ -65,59 +134,106 @@ def token_create(
     name: Annotated[str, typer.Argument(help="A label for the token, e.g. 'laptop' or 'ci'.")],
     user: Annotated[str | None, typer.Option(help="Owner of the token (default: the admin user).")] = None,
     scope: Annotated[str, typer.Option(help="read or write.")] = "write",
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-in", help="It stops working after this long (e.g. 30d, 12h, 90m); default: never."
+        ),
+    ] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--repo",
+            help="Limit the token to this repo, [TYPE:]NAMESPACE/NAME (TYPE model, dataset or space); "
+            "repeatable. Outside its limits it reads only public repos and writes nothing.",
+        ),
+    ] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", help="Limit the token to every repo of this namespace; repeatable."),
+    ] = None,
     data: DataOpt = None,
     database_url: DbOpt = None,
     storage: StorageOpt = None,
 ) -> None:
     """Create a token and print it; it is stored hashed and cannot be shown again."""
-    from workbench.store.accounts import create_token
+    from datetime import timedelta
 
+    from workbench.cli.hub_gc import parse_duration
+    from workbench.store.access import TokenLimit
+    from workbench.store.orgs import issue_token
+    from workbench.store.store import utcnow
+
+    expires = None
+    if expires_in is not None:
+        seconds = parse_duration(expires_in)
+        if seconds <= 0:
+            raise typer.BadParameter(f"{expires_in!r} is not a positive duration.", param_hint="--expires-in")
+        expires = utcnow() + timedelta(seconds=seconds)
     with open_store(data, database_url, storage) as (store, settings), store.write() as s:
+        limits = tuple(parse_repo_limit(r) for r in repo or ()) + tuple(
+            TokenLimit.parse({"namespace": ns}) for ns in namespace or ()
+        )
         account = find_account(s, user, "user") if user else default_user(s, settings)
-        token = create_token(s, account, name, scope=scope)
-        owner = account.name
-        audit(s, "token.create", namespace=owner, details={"name": name, "scope": scope})
-    typer.echo(f"created {scope} token {name!r} for {owner!r} (shown only now):", err=True)
+        info, token = issue_token(
+            s, cli_actor(), account, name, scope=scope, expires_at=expires, limits=limits or None
+        )
+    what = f"{scope} token {name!r} for {info.user!r}"
+    if limits:
+        what += " limited to " + ", ".join(lim.label() for lim in limits)
+    if expires is not None:
+        what += f", expiring {iso_time(expires)}"
+    typer.echo(f"created {what} (shown only now):", err=True)
     typer.echo(token)
 
 
 @token_app.command("list")
 def token_list(
     user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+    all_users: Annotated[
+        bool, typer.Option("--all", help="Every user's tokens (the default without --user).")
+    ] = False,
     as_json: TableJsonOpt = False,
     data: DataOpt = None,
     database_url: DbOpt = None,
     storage: StorageOpt = None,
 ) -> None:
-    """List tokens (id, owner, name, prefix, scope, dates, revoked); never the tokens."""
-    from sqlalchemy import select
+    """List tokens (id, owner, name, prefix, scope, limits, dates, revoked); never the tokens."""
+    from workbench.store.users import all_tokens
 
-    from workbench.store import models as m
-
+    if all_users and user:
+        raise typer.BadParameter("give --all or --user, not both.", param_hint="--all")
     with open_store(data, database_url, storage) as (store, _settings), store.read() as s:
-        q = (
-            select(m.Token, m.Account.name)
-            .join(m.Account, m.Account.id == m.Token.user_id)
-            .order_by(m.Token.id)
-        )
-        if user:
-            q = q.where(m.Token.user_id == find_account(s, user, "user").id)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": t.id,
-                "user": owner,
+                "user": t.user,
                 "name": t.name,
                 "prefix": t.prefix,
                 "scope": t.scope,
+                "limits": None if t.limits is None else [lim.label() for lim in t.limits],
                 "created": iso_time(t.created_at),
+                "expires": iso_time(t.expires_at),
                 "last_used": iso_time(t.last_used_at),
                 "revoked": t.revoked,
             }
-            for t, owner in s.execute(q)
+            for t in all_tokens(s, cli_actor(), user)
         ]
-    print_rows(
-        rows, ["id", "user", "name", "prefix", "scope", "created", "last_used", "revoked"], as_json=as_json
-    )
+    if not as_json:
+        rows = [{**r, "limits": ",".join(r["limits"] or ["-"])} for r in rows]
+    columns = [
+        "id",
+        "user",
+        "name",
+        "prefix",
+        "scope",
+        "limits",
+        "created",
+        "expires",
+        "last_used",
+        "revoked",
+    ]
+    print_rows(rows, columns, as_json=as_json)
 
 
 @token_app.command("revoke")
@@ -127,20 +243,12 @@ def token_revoke(
     database_url: DbOpt = None,
     storage: StorageOpt = None,
 ) -> None:
-    """Revoke a token: requests using it get 401 from now on."""
-    from workbench.store import models as m
-    from workbench.store.accounts import revoke_token
+    """Revoke anyone's token: requests using it get 401 TokenRevoked from now on."""
+    from workbench.store.users import revoke_any_token
 
     with open_store(data, database_url, storage) as (store, _settings), store.write() as s:
-        row = s.get(m.Token, token_id)
-        if row is None:
-            raise NotFound(f"Token {token_id} not found.", code="TokenNotFound")
-        owner = s.get(m.Account, row.user_id)
-        assert owner is not None
-        revoke_token(s, owner, token_id)
-        label = f"{row.name!r} of {owner.name!r}"
-        audit(s, "token.revoke", namespace=owner.name, details={"token_id": token_id})
-    typer.echo(f"revoked token {token_id} ({label})")
+        info = revoke_any_token(s, cli_actor(), token_id)
+    typer.echo(f"revoked token {token_id} ({info.name!r} of {info.user!r})")
 
 
 @org_app.command("create")

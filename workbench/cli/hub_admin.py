@@ -113,12 +113,17 @@ def default_user(s: Session, settings: HubSettings) -> m.Account:
     return user
 
 
+def cli_actor() -> str:
+    """Who the audit log names for a change made from the command line: the local OS user."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 def audit(
     s: Session, action: str, *, namespace: str | None = None, details: dict[str, Any] | None = None
 ) -> None:
     """Record a change made from the command line; the actor is the local OS user."""
-    import getpass
-
     from workbench.store.audit import record_event
 
-    record_event(s, actor=f"cli:{getpass.getuser()}", action=action, namespace=namespace, details=details)
+    record_event(s, actor=cli_actor(), action=action, namespace=namespace, details=details)

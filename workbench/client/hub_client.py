@@ -371,9 +371,20 @@ class HubClient(HubHTTP):
         """Your tokens (never their secrets)."""
         return teams.tokens(self)
 
-    def create_token(self, name: str, *, scope: str = "read") -> dict[str, Any]:
-        """A new token for you; its secret is in ``["token"]``, shown only now."""
-        return teams.create_token(self, name, scope=scope)
+    def create_token(
+        self,
+        name: str,
+        *,
+        scope: str = "read",
+        expires_in: int | None = None,
+        limits: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """A new token for you; its secret is in ``["token"]``, shown only now.
+
+        ``expires_in``: seconds until it stops working (None: never); ``limits``: the repos
+        (``{"type", "namespace", "name"}``) and namespaces (``{"namespace"}``) it is limited to.
+        """
+        return teams.create_token(self, name, scope=scope, expires_in=expires_in, limits=limits)
 
     def revoke_token(self, token_id: int) -> None:
         teams.revoke_token(self, token_id)

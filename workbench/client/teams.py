@@ -39,8 +39,20 @@ def tokens(hub: HubClient) -> list[dict[str, Any]]:
     return hub.request("GET", "/api/tokens").json()  # type: ignore[no-any-return]
 
 
-def create_token(hub: HubClient, name: str, *, scope: str = "read") -> dict[str, Any]:
-    return hub.request("POST", "/api/tokens", json={"name": name, "scope": scope}).json()  # type: ignore[no-any-return]
+def create_token(
+    hub: HubClient,
+    name: str,
+    *,
+    scope: str = "read",
+    expires_in: int | None = None,
+    limits: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": name, "scope": scope}
+    if expires_in is not None:
+        body["expiresIn"] = expires_in
+    if limits:
+        body["limits"] = limits
+    return hub.request("POST", "/api/tokens", json=body).json()  # type: ignore[no-any-return]
 
 
 def revoke_token(hub: HubClient, token_id: int) -> None:

@@ -135,6 +135,27 @@ def connect(
     return conn
 
 
+def login(token: str | None = None, url: str | None = None) -> Connection:
+    """``workbench login`` from a notebook: check ``token`` against the hub at ``url``
+    (default: ``WORKBENCH_HUB_URL``, else the saved hub), save it for that hub in the user
+    config (tokens of other hubs are kept, each sent only to its own hub), and connect.
+
+    >>> wb.login("wb_...", url="https://hub.example.org")      # doctest: +SKIP
+    """
+    from workbench.client import HubClient
+    from workbench.config import UserConfig
+
+    if not token:
+        import getpass
+
+        token = getpass.getpass("Token: ").strip()
+    with HubClient(url, token, progress=False) as client:
+        client.whoami()  # 401 with the code that says why: unknown, revoked, expired, disabled
+        UserConfig.load().save(client.url, token)
+        chosen = client.url
+    return connect(chosen, token)
+
+
 @atexit.register
 def _close_at_exit() -> None:
     if _current is not None:

@@ -1,5 +1,6 @@
 """The audit log: who created, deleted, renamed, changed the visibility of or merged into which
-repo, who changed whose role in which organization, who created or revoked tokens.
+repo, who changed whose role in which organization, who created or revoked tokens, who
+created, disabled, enabled or deleted users.
 
 Events are written in the same transaction as the change they record, so a change that rolls
 back leaves no event and a committed one always has its event. Hub admins read every event;
@@ -37,6 +38,10 @@ MEMBER_ROLE = "member.role"
 MEMBER_REMOVE = "member.remove"
 TOKEN_CREATE = "token.create"
 TOKEN_REVOKE = "token.revoke"
+USER_CREATE = "user.create"
+USER_DISABLE = "user.disable"
+USER_ENABLE = "user.enable"
+USER_DELETE = "user.delete"
 
 MAX_DETAILS_CHARS = 4000
 MAX_PAGE = 1000

@@ -99,7 +99,7 @@ def readable_bucket(s: Session, p: Principal, namespace: str, name: str) -> Buck
 
 
 def _require_writer(s: Session, p: Principal, bucket: Bucket) -> None:
-    require_write_scope(p)
+    require_write_scope(p, bucket)
     owner = s.get(m.Account, bucket.owner_id)
     if owner is None or not can_write_namespace(p, owner):
         raise PermissionDenied(
@@ -170,7 +170,7 @@ def _refuse_clash(s: Session, namespace: str, name: str) -> None:
 
 def create_bucket(s: Session, p: Principal, namespace: str, name: str, *, private: bool = False) -> Bucket:
     """A new, empty bucket; 409 ``RepoExists`` when the name is taken (whatever its case)."""
-    require_write_scope(p)
+    require_write_scope(p, own_namespace(p, namespace))
     namespace = validate_namespace(own_namespace(p, namespace))
     validate_name_part(name, "bucket name")
     owner_id = _target_owner(s, p, namespace, "create")

@@ -101,7 +101,7 @@ def _position(value: int) -> int:
 
 def _visible(p: Principal) -> ColumnElement[bool]:
     """Which collections ``p`` may read (the repos' rule, on the owner)."""
-    owners = p.owner_ids()
+    owners = p.whole_owner_ids()
     if owners is None:
         return true()
     return or_(Collection.private.is_(False), Collection.owner_id.in_(owners or [-1]))
@@ -123,7 +123,7 @@ def _find(s: Session, p: Principal, slug: str) -> tuple[Collection, m.Account]:
         else None
     )
     owner = s.get(m.Account, row.owner_id) if row is not None else None
-    owners = p.owner_ids()
+    owners = p.whole_owner_ids()
     readable = row is not None and (not row.private or owners is None or row.owner_id in owners)
     if row is None or owner is None or owner.name != namespace or not readable:
         raise _missing(slug)
@@ -132,7 +132,7 @@ def _find(s: Session, p: Principal, slug: str) -> tuple[Collection, m.Account]:
 
 def _writable(s: Session, p: Principal, slug: str) -> tuple[Collection, m.Account]:
     row, owner = _find(s, p, slug)
-    require_write_scope(p)
+    require_write_scope(p, owner.name)
     if not can_write_namespace(p, owner):
         raise PermissionDenied(
             f"You may read collection {slug!r} but not change it: it belongs to {owner.name!r}; "
@@ -277,7 +277,7 @@ def create_collection(
     """A new collection under ``namespace`` (the caller's user, or an org where they write),
     last in the owner's order; 409 ``CollectionExists`` (with its ``slug``) for a title the
     owner already uses."""
-    require_write_scope(p)
+    require_write_scope(p, namespace)
     owner = get_account(s, namespace)
     if owner is None or not can_write_namespace(p, owner):
         raise PermissionDenied(

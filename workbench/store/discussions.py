@@ -61,7 +61,7 @@ def comment_policy(s: Session, account_id: int) -> str:
 
 def set_comment_policy(s: Session, p: Principal, namespace: m.Account, policy: str) -> None:
     """Who may comment on ``namespace``'s repos: ``readers`` (default) or ``writers``."""
-    require_write_scope(p)
+    require_write_scope(p, namespace.name)
     if policy not in POLICIES:
         raise InvalidRequest(
             f"Invalid comment policy {policy!r}: use 'readers' or 'writers'.", code="InvalidPolicy"
@@ -79,7 +79,7 @@ def set_comment_policy(s: Session, p: Principal, namespace: m.Account, policy: s
 
 
 def require_comment(s: Session, p: Principal, repo: m.Repo, d: c.Discussion | None = None) -> None:
-    require_write_scope(p)
+    require_write_scope(p, repo)
     if d is not None and d.locked:
         raise PermissionDenied(
             f"Discussion #{d.num} is locked: it takes no new comments.", code="DiscussionLocked"
@@ -95,7 +95,7 @@ def require_comment(s: Session, p: Principal, repo: m.Repo, d: c.Discussion | No
 def _require_author_or_writer(
     s: Session, p: Principal, repo: m.Repo, author_id: int | None, what: str
 ) -> None:
-    require_write_scope(p)
+    require_write_scope(p, repo)
     if (author_id is None or author_id != p.user_id) and not is_writer(s, p, repo):
         raise PermissionDenied(
             f"Only the author or a writer of {repo.namespace}/{repo.name} may {what}.", code="NotAuthor"
@@ -281,7 +281,7 @@ def edit_comment(
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
     ev = _get_comment(s, d, comment_id)
-    require_write_scope(p)
+    require_write_scope(p, repo)
     if ev.author_id is None or ev.author_id != p.user_id:
         raise PermissionDenied("Only its author may edit a comment.", code="NotCommentAuthor")
     if ev.hidden:
@@ -369,7 +369,7 @@ def set_locked(
 ) -> c.Discussion:
     repo = readable_repo(store, s, p, key)
     d = get_discussion(s, repo, num)
-    require_write_scope(p)
+    require_write_scope(p, repo)
     if not is_writer(s, p, repo):
         raise PermissionDenied(
             f"Only writers of {repo.namespace}/{repo.name} may lock discussions.", code="WriteForbidden"

@@ -187,7 +187,7 @@ def request_access(
     an owner changes it.
     """
     repo = readable_repo(store, s, p, key)
-    require_write_scope(p)
+    require_write_scope(p, repo)
     _require_gated(repo)
     user = s.get(m.Account, p.user_id)
     if user is None:

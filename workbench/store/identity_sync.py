@@ -25,7 +25,7 @@ from workbench.names import validate_namespace
 from workbench.store import audit
 from workbench.store import models as m
 from workbench.store.access import Principal
-from workbench.store.accounts import ROLES, create_org, create_user, get_account
+from workbench.store.accounts import ROLES, create_org, create_user, get_account, require_enabled
 
 ACTOR = "jupyterhub"
 _RANK = {role: i for i, role in enumerate(ROLES)}
@@ -164,7 +164,7 @@ def _sync_memberships(s: Session, user: m.Account, wanted: dict[str, str], manag
 def _user_rows() -> Any:  # a Select, built once (see accounts._token_rows)
     U, M, Org = m.Account, m.Membership, aliased(m.Account)  # noqa: N806
     return (
-        select(U.id, U.name, U.is_admin, M.org_id, M.role, Org.name.label("org_name"))
+        select(U.id, U.name, U.is_admin, U.disabled, M.org_id, M.role, Org.name.label("org_name"))
         .outerjoin(M, M.user_id == U.id)
         .outerjoin(Org, Org.id == M.org_id)
         .where(U.name == bindparam("name"), U.kind == "user")
@@ -181,6 +181,7 @@ def principal_of(s: Session, name: str, scope: str) -> Principal | None:
     rows = s.execute(_user_rows(), {"name": name}).all()
     if not rows:
         return None
+    require_enabled(rows[0].name, rows[0].disabled)
     orgs = [r for r in rows if r.org_id is not None]
     return Principal(
         user_id=rows[0].id,

@@ -261,7 +261,7 @@ def mark_read(s: Session, p: Principal, ids: list[int] | None) -> int:
 def set_like(store: Store, s: Session, p: Principal, key: tuple[str, str, str], liked: bool) -> int:
     """Like or unlike (idempotent); returns the repo's like count."""
     repo = readable_repo(store, s, p, key)
-    require_write_scope(p)
+    require_write_scope(p, repo)
     assert p.user_id is not None
     row = s.get(c.RepoLike, (p.user_id, repo.id))
     if liked and row is None:
@@ -315,7 +315,7 @@ def interest(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) 
 
 def set_watch(store: Store, s: Session, p: Principal, key: tuple[str, str, str], watching: bool) -> bool:
     repo = readable_repo(store, s, p, key)
-    require_write_scope(p)
+    require_write_scope(p, repo)
     assert p.user_id is not None
     row = s.get(c.RepoWatch, (p.user_id, repo.id))
     if watching and row is None:

@@ -39,6 +39,8 @@ class Account(Base):
     private_by_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Most bytes the namespace's repos may hold (``workbench hub quota``); None: no limit (0023).
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
+    #: A disabled user's tokens all answer 401 ``AccountDisabled``, untouched (0024).
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Membership(Base):
@@ -61,6 +63,11 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: After this instant the token answers 401 ``TokenExpired``; None: never (0024).
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, default=None)
+    #: Fine-grained limits (0024): a list of ``{"type", "namespace", "name"}`` (one repo) and
+    #: ``{"namespace"}`` (every repo of a namespace); None: the token is not limited.
+    limits: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True, default=None)
 
 
 class Repo(Base):

@@ -20,8 +20,15 @@ from sqlalchemy.orm import Session
 from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.store import audit
 from workbench.store import models as m
-from workbench.store.access import Principal, require_write_scope
-from workbench.store.accounts import ROLES, create_org, create_token, get_account, revoke_token
+from workbench.store.access import Principal, TokenLimit, require_write_scope
+from workbench.store.accounts import (
+    ROLES,
+    create_org,
+    create_token,
+    get_account,
+    parse_limits,
+    revoke_token,
+)
 
 MAX_TOKEN_NAME = 100
 
@@ -38,7 +45,8 @@ class Member:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """A token as its owner sees it: never the secret, only its first characters."""
+    """A token as its owner (or a hub admin) sees it: never the secret, only its first
+    characters; its expiry, last use and limits (None: not limited)."""
 
     id: int
     name: str
@@ -47,6 +55,24 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked: bool
+    expires_at: datetime | None = None
+    limits: tuple[TokenLimit, ...] | None = None
+    user: str = ""
+
+    @classmethod
+    def of(cls, t: m.Token, user: str = "") -> TokenInfo:
+        return cls(
+            id=t.id,
+            name=t.name,
+            prefix=t.prefix,
+            scope=t.scope,
+            created_at=t.created_at,
+            last_used_at=t.last_used_at,
+            revoked=t.revoked,
+            expires_at=t.expires_at,
+            limits=parse_limits(t.limits),
+            user=user,
+        )
 
     def to_dict(self) -> dict[str, object]:
         def iso(d: datetime | None) -> str | None:
@@ -54,11 +80,14 @@ class TokenInfo:
 
         return {
             "id": self.id,
+            "user": self.user,
             "name": self.name,
             "prefix": self.prefix,
             "scope": self.scope,
             "createdAt": iso(self.created_at),
             "lastUsedAt": iso(self.last_used_at),
+            "expiresAt": iso(self.expires_at),
+            "limits": None if self.limits is None else [lim.to_dict() for lim in self.limits],
             "revoked": self.revoked,
         }
 
@@ -247,48 +276,59 @@ def list_tokens(s: Session, p: Principal) -> list[TokenInfo]:
     if p.anonymous:
         raise AuthenticationError("Listing tokens needs a token.", code="TokenRequired")
     rows = s.scalars(select(m.Token).where(m.Token.user_id == p.user_id).order_by(m.Token.id))
-    return [
-        TokenInfo(
-            id=t.id,
-            name=t.name,
-            prefix=t.prefix,
-            scope=t.scope,
-            created_at=t.created_at,
-            last_used_at=t.last_used_at,
-            revoked=t.revoked,
-        )
-        for t in rows
-    ]
+    return [TokenInfo.of(t, p.name or "") for t in rows]
 
 
-def create_token_as(s: Session, p: Principal, name: str, *, scope: str) -> tuple[TokenInfo, str]:
-    """A new token for the caller: (its listing entry, the secret shown only now).
+def current_token(s: Session, p: Principal) -> TokenInfo | None:
+    """The hub token the caller authenticated with (None: anonymous, or a JupyterHub token)."""
+    row = s.get(m.Token, p.token_id) if p.token_id is not None else None
+    return TokenInfo.of(row, p.name or "") if row is not None else None
 
-    A write-scope token is needed: a read token must not mint a write one.
-    """
-    user = _caller(s, p)
+
+def issue_token(
+    s: Session,
+    actor: Principal | str,
+    user: m.Account,
+    name: str,
+    *,
+    scope: str,
+    expires_at: datetime | None = None,
+    limits: tuple[TokenLimit, ...] | None = None,
+) -> tuple[TokenInfo, str]:
+    """A new token for ``user``, audited as ``actor``'s: (its listing entry, the secret shown
+    only now). The one way tokens are made, for the API and the command line."""
     if not name.strip() or len(name) > MAX_TOKEN_NAME:
         raise InvalidRequest(f"A token name must be 1-{MAX_TOKEN_NAME} characters.", code="InvalidTokenName")
-    secret = create_token(s, user, name.strip(), scope=scope)
+    secret = create_token(s, user, name.strip(), scope=scope, expires_at=expires_at, limits=limits)
     row = s.scalars(
         select(m.Token).where(m.Token.user_id == user.id).order_by(m.Token.id.desc()).limit(1)
     ).one()
-    audit.record_event(
-        s,
-        actor=p,
-        action=audit.TOKEN_CREATE,
-        namespace=user.name,
-        details={"token_id": row.id, "name": row.name, "scope": scope},
-    )
-    return TokenInfo(
-        id=row.id,
-        name=row.name,
-        prefix=row.prefix,
-        scope=row.scope,
-        created_at=row.created_at,
-        last_used_at=None,
-        revoked=False,
-    ), secret
+    info = TokenInfo.of(row, user.name)
+    details: dict[str, Any] = {"token_id": row.id, "name": row.name, "scope": scope}
+    if expires_at is not None:
+        details["expires_at"] = info.to_dict()["expiresAt"]
+    if limits:
+        details["limits"] = [lim.label() for lim in limits]
+    audit.record_event(s, actor=actor, action=audit.TOKEN_CREATE, namespace=user.name, details=details)
+    return info, secret
+
+
+def create_token_as(
+    s: Session,
+    p: Principal,
+    name: str,
+    *,
+    scope: str,
+    expires_at: datetime | None = None,
+    limits: tuple[TokenLimit, ...] | None = None,
+) -> tuple[TokenInfo, str]:
+    """A new token for the caller (:func:`issue_token`).
+
+    An unlimited write-scope token is needed: a read token must not mint a write one, nor a
+    limited token an unlimited one.
+    """
+    user = _caller(s, p)
+    return issue_token(s, p, user, name, scope=scope, expires_at=expires_at, limits=limits)
 
 
 def revoke_token_as(s: Session, p: Principal, token_id: int) -> None:

@@ -57,7 +57,7 @@ def require_push(session: Session, p: Principal, repo: m.Repo, revision: str) ->
         require_write(session, p, repo)
         return
     require_read(p, repo)
-    require_write_scope(p)
+    require_write_scope(p, repo)
     try:
         require_write(session, p, repo)
         return

@@ -94,7 +94,7 @@ def create_repo(
 ) -> m.Repo:
     """Create a repo with an initial commit holding ``.gitattributes`` (and, for a space,
     a ``README.md`` whose metadata names its SDK) on ``main``."""
-    require_write_scope(p)
+    require_write_scope(p, namespace)
     repo_type = validate_repo_type(repo_type)
     validate_namespace(namespace)
     validate_name_part(name)

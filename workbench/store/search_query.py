@@ -96,8 +96,9 @@ class Filters:
         return groups + [[facet_token(*_facet_key(k, v))] for k, v in self.facets]
 
     def owners(self) -> list[int] | None:
-        """Whose private repos the principal may read (None: everyone's)."""
-        return self.principal.owner_ids()
+        """Whose private repos the principal may read (None: everyone's); for a limited
+        token, only in the namespaces it covers whole (``readable_clause`` decides the rest)."""
+        return self.principal.whole_owner_ids()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from workbench.errors import Conflict, InvalidRequest
 from workbench.hub import wire
@@ -19,9 +20,10 @@ from workbench.names import (
     split_repo_id,
     validate_repo_type,
 )
-from workbench.store.access import require_write_scope, writable_repo
+from workbench.store.access import Principal, require_write_scope, require_write_token, writable_repo
+from workbench.store.accounts import get_account
 from workbench.store.gating import downloadable_repo
-from workbench.store.orgs import profile
+from workbench.store.orgs import current_token, profile
 from workbench.store.repos import (
     RepoKey,
     create_repo,
@@ -40,14 +42,50 @@ def whoami(state: State, caller: Caller) -> dict[str, Any]:
     require_write_scope(caller) if caller.anonymous else None
     with state.store.read() as s:
         me = profile(s, caller)
+        token = access_token(s, caller)
     return {
         "type": "user",
         "id": str(caller.user_id),
         "name": caller.name,
         "isAdmin": caller.is_admin,
         **me,
-        "auth": {"type": "access_token", "accessToken": {"displayName": "token", "role": caller.scope}},
+        "auth": {"type": "access_token", "accessToken": token},
     }
+
+
+# What a limited token may do inside its limits, in the public hub's permission names.
+PERMISSIONS = {
+    "read": ["repo.content.read"],
+    "write": ["repo.content.read", "repo.write", "discussion.write"],
+}
+
+
+def access_token(s: Session, caller: Principal) -> dict[str, Any]:
+    """``auth.accessToken`` of whoami, as the public hub answers it: ``role`` read, write or
+    fineGrained (a limited token, whose ``fineGrained.scoped`` lists its repos and
+    namespaces as entities with their permissions)."""
+    info = current_token(s, caller)
+    if info is None:  # a JupyterHub token
+        return {"displayName": "token", "role": caller.scope}
+    listed = info.to_dict()  # the times as the token listing shows them
+    out: dict[str, Any] = {
+        "displayName": info.name,
+        "role": caller.scope if info.limits is None else "fineGrained",
+        "createdAt": listed["createdAt"],
+    }
+    if info.expires_at is not None:
+        out["expiresAt"] = listed["expiresAt"]
+    if info.limits is not None:
+        scoped = []
+        for lim in info.limits:
+            if lim.type is None:
+                account = get_account(s, lim.namespace)
+                entity = {"type": account.kind if account is not None else "user", "name": lim.namespace}
+            else:
+                entity = {"type": lim.type, "name": f"{lim.namespace}/{lim.name}"}
+            scoped.append({"entity": entity, "permissions": PERMISSIONS[info.scope]})
+        out["fineGrained"] = {"global": [], "scoped": scoped, "canReadGatedRepos": True}
+    return out
 
 
 @router.get("/api/settings/repositories", summary="The caller's repos with their storage")
@@ -89,8 +127,8 @@ def create(request: Request, state: State, caller: Caller, data: JsonBody) -> di
     private = visibility in ("private", "protected") if visibility else field(data, "private", bool)
     if "/" in name:
         org, name = split_repo_id(name)
-    require_write_scope(caller)
     namespace = org or caller.name or ""
+    require_write_scope(caller, namespace)
     try:
         with state.store.write() as s:
             repo = create_repo(
@@ -125,7 +163,7 @@ def _key_from_body(data: dict[str, Any], caller_name: str | None) -> RepoKey:
 
 @router.delete("/api/repos/delete", summary="Delete a repository")
 def delete(request: Request, state: State, caller: Caller, data: JsonBody) -> dict[str, Any]:
-    require_write_scope(caller)
+    require_write_token(caller)
     key = _key_from_body(data, caller.name)
     with state.store.write() as s:
         delete_repo(state.store, s, caller, key)

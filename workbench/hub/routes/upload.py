@@ -31,7 +31,7 @@ from workbench.names import URL_PREFIX, validate_path, validate_sha256
 from workbench.repocard import card_problems
 from workbench.store import contents, pulls
 from workbench.store import models as m
-from workbench.store.access import require_read, require_write_scope
+from workbench.store.access import require_read, require_write_scope, require_write_token
 from workbench.store.blobs import BlobInfo
 from workbench.store.commits import (
     AddFile,
@@ -197,7 +197,7 @@ def preupload(
         repo = store.get_repo(s, *key.as_tuple())
         if request.query_params.get("create_pr") in ("1", "true"):
             require_read(caller, repo)  # the commit opens a pull request; checked there
-            require_write_scope(caller)
+            require_write_scope(caller, repo)
         else:
             require_push(s, caller, repo, seg(revision))
         resolved, _commit, tree = checkout(store, s, repo, seg(revision))
@@ -250,7 +250,7 @@ async def commit(
 ) -> dict[str, Any]:
     key = repo_key(repo_type, namespace, name)
     rev = seg(revision)
-    require_write_scope(caller)
+    require_write_token(caller)  # the repo's own checks follow in precheck()
     create_pr = request.query_params.get("create_pr") in ("1", "true")
     store = state.store
     settings = state.settings

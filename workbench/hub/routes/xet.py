@@ -96,7 +96,7 @@ def xet_token(
     with state.store.read() as s:
         repo_id = check_access(state.store, s, caller, key.as_tuple()).id
     if scope == "write" and create_pr:
-        require_write_scope(caller)
+        require_write_scope(caller, key.as_tuple())
     return _token_response(state, request, scope, repo_id)
 
 
