@@ -391,7 +391,7 @@ export class WorkbenchApi {
   createToken(request: ITokenRequest): Promise<IToken & { token: string }> {
     const body: Record<string, unknown> = { name: request.name, scope: request.scope };
     if (request.expiresInDays) {
-      body.expiresIn = `${request.expiresInDays}d`;
+      body.expiresIn = request.expiresInDays * 86400; // seconds
     }
     return this.json('tokens', { method: 'POST', body: JSON.stringify(body) });
   }

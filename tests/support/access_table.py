@@ -160,6 +160,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/api/users/{user}/likes"): Route("list", get(lambda t, w: f"/api/users/{ADMIN[0]}/likes")),
     ("GET", "/api/notifications"): Route("self", get(lambda t, w: "/api/notifications")),
+    # the pending requests of the repos the caller decides: filtered, never refused
+    ("GET", "/api/access-requests"): Route("list", get(lambda t, w: "/api/access-requests")),
     # marks the caller's own inbox: allowed with a read-scope token, like reading it
     ("POST", "/api/notifications/read"): Route(
         "self", req("POST", lambda t, w: "/api/notifications/read", js(lambda t, w: {"ids": []}))
@@ -412,6 +414,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         "participate", req("DELETE", lambda t, w: f"{t.api}/like"), mutates=True
     ),
     ("GET", REPO + "/likers"): Route("read", get(lambda t, w: f"{t.api}/likers")),
+    ("GET", REPO + "/interest"): Route("read", get(lambda t, w: f"{t.api}/interest")),
     ("GET", REPO + "/auth-check"): Route("read", get(lambda t, w: f"{t.api}/auth-check")),
     # a read-scope token may not write: refused as a mutation is
     ("GET", REPO + "/auth-check/write"): Route(

@@ -63,11 +63,19 @@ test.describe('The Team panel', () => {
     const name = `panel-${tag}`;
     await page.getByTestId('wb-team-token-name').fill(name);
     await page.getByTestId('wb-team-token-scope').selectOption('read');
+    await page.getByTestId('wb-team-token-expiry').selectOption('7');
     await page.getByTestId('wb-team-token-create').click();
     const secret = (await page.getByTestId('wb-team-secret-value').textContent())!.trim();
     const row = page.locator(`[data-testid=wb-team-token][data-name="${name}"]`);
     await expect(row).toContainText('read');
     await expect(row.getByTestId('wb-team-token-used')).toHaveText('not yet');
+    await expect(row.getByTestId('wb-team-token-expires')).not.toHaveText('never');
+    const listed = (await (await request.get('/workbench/tokens')).json()) as {
+      name: string;
+      expiresAt: string | null;
+    }[];
+    const expires = Date.parse(listed.find(t => t.name === name)!.expiresAt!);
+    expect(Math.abs(expires - Date.now() - 7 * 86400_000)).toBeLessThan(3600_000); // in 7 days
     const whoami = (token: string) =>
       fetch(`${hubState().url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${token}` } });
     const before = await whoami(secret);
