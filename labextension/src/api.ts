@@ -32,6 +32,7 @@ import {
   IAccessRequest,
   IInterest,
   INotification,
+  IPublishTask,
   IMember,
   IOrganization,
   IToken,
@@ -307,6 +308,32 @@ export class WorkbenchApi {
     return this.hubPost(`api/collections/${slugPath(slug)}/items`, {
       item: { type, id },
       ...(note ? { note } : {})
+    });
+  }
+
+  // -- publishing files and creating repos ---------------------------------------------------
+
+  publish(body: {
+    path: string;
+    repo: string;
+    type: RepoType;
+    private: boolean;
+    message: string;
+  }): Promise<IPublishTask> {
+    return this.json<IPublishTask>('publish', { method: 'POST', body: JSON.stringify(body) });
+  }
+
+  publishTask(id: string, since: number): Promise<IPublishTask> {
+    return this.json<IPublishTask>(`publish/${encodeURIComponent(id)}?since=${since}`);
+  }
+
+  createRepo(type: RepoType, repo: string, isPrivate: boolean): Promise<{ url: string }> {
+    const [organization, name] = repo.split('/');
+    return this.hubPost('api/repos/create', {
+      name,
+      organization,
+      type,
+      visibility: isPrivate ? 'private' : 'public'
     });
   }
 

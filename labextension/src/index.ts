@@ -9,6 +9,7 @@ import {
 } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette, Notification, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -18,6 +19,7 @@ import { bellIcon, usersIcon } from '@jupyterlab/ui-components';
 import { WorkbenchApi } from './api';
 import { CollectionsModel } from './collections';
 import { InboxPanel, InboxStatus } from './components/InboxPanel';
+import { registerFileCommands } from './files';
 import { InboxModel } from './inbox';
 import { RepoPage } from './components/RepoPage';
 import { SearchSidebar } from './components/SearchPanel';
@@ -34,7 +36,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Workbench: search the hub, read repo pages, insert load code.',
   autoStart: true,
   requires: [IRenderMimeRegistry, INotebookTracker],
-  optional: [ICommandPalette, ILayoutRestorer, ILabShell, ISettingRegistry, IStatusBar],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    ILabShell,
+    ISettingRegistry,
+    IStatusBar,
+    IDefaultFileBrowser
+  ],
   activate: (
     app: JupyterFrontEnd,
     rendermime: IRenderMimeRegistry,
@@ -43,7 +52,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     _labShell: ILabShell | null,
     settingRegistry: ISettingRegistry | null,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    fileBrowser: IDefaultFileBrowser | null
   ) => {
     const api = new WorkbenchApi(app.serviceManager.serverSettings);
     const model = new SearchModel(query => api.search(query));
@@ -140,6 +150,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         );
       }
     });
+
+    registerFileCommands(app, api, fileBrowser, openRepo);
+    palette?.addItem({ command: CommandIDs.createRepo, category: 'Workbench' });
 
     registerCommands(app, {
       api,

@@ -15,7 +15,9 @@ export const CommandIDs = {
   checkHub: 'workbench:check-hub',
   newCollection: 'workbench:new-collection',
   addToCollection: 'workbench:add-to-collection',
-  copyLink: 'workbench:copy-link'
+  copyLink: 'workbench:copy-link',
+  publishPath: 'workbench:publish-path',
+  createRepo: 'workbench:create-repo'
 } as const;
 
 export type RepoType = 'model' | 'dataset' | 'paper' | 'space';
@@ -394,4 +396,21 @@ export interface IDeepLink {
   type: RepoType;
   id: string;
   discussion?: number;
+}
+
+/** A publish from the file browser, as the server reports it (`/workbench/publish/<id>`). */
+export interface IPublishTask {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  request?: { path: string; repo: string; type: RepoType };
+  events: { event: string; step?: string; done?: number; total?: number | null }[];
+  next: number;
+  record: {
+    repo: string;
+    type?: RepoType;
+    commit?: string | null;
+    files?: number;
+    unchanged?: boolean;
+    error?: { code?: string; message: string };
+  } | null;
 }
