@@ -17,7 +17,13 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { WorkbenchApi } from './api';
 import { CollectionsModel } from './collections';
-import { commentOnCell, notebookLink, setNotebookLink, showCellComments } from './comments';
+import {
+  commentOnCell,
+  followCellComments,
+  notebookLink,
+  setNotebookLink,
+  showCellComments
+} from './comments';
 import { AddToCollectionForm, NewCollectionForm } from './components/CollectionForm';
 import { PublishForm } from './components/PublishForm';
 import { SearchSidebar } from './components/SearchPanel';
@@ -239,11 +245,7 @@ export function registerCommands(app: JupyterFrontEnd, ctx: ICommandContext): vo
     selector: '.jp-Notebook .jp-Cell',
     rank: 101
   });
-  notebooks.widgetAdded.connect((_, panel) => {
-    void panel.context.ready
-      .then(() => showCellComments(api, rendermime, panel))
-      .catch(() => undefined);
-  });
+  notebooks.widgetAdded.connect((_, panel) => followCellComments(api, rendermime, panel));
   palette?.addItem({ command: CommandIDs.commentCell, category: 'Workbench' });
   palette?.addItem({ command: CommandIDs.focusSearch, category: 'Workbench' });
   palette?.addItem({ command: CommandIDs.publishNotebook, category: 'Workbench' });

@@ -6,6 +6,7 @@
 import { Cell } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { Message, MessageLoop } from '@lumino/messaging';
 
 import { WorkbenchApi } from './api';
 import { formatAgo } from './model';
@@ -66,7 +67,10 @@ function renderComment(rendermime: IRenderMimeRegistry, c: ICellComment): HTMLEl
   return item;
 }
 
-/** Show each cell's comments under it (replacing what was shown before). */
+// What each open notebook shows, so that a refresh that brings nothing new touches nothing.
+const shownState = new WeakMap<NotebookPanel, string>();
+
+/** Show each cell's comments under it (replacing what was shown before, if it changed). */
 export async function showCellComments(
   api: WorkbenchApi,
   rendermime: IRenderMimeRegistry,
@@ -81,6 +85,14 @@ export async function showCellComments(
   for (const group of answer.cells ?? []) {
     byCell.set(group.cell, group.comments);
   }
+  const state =
+    JSON.stringify(
+      [...byCell].map(([cell, cs]) => [cell, cs.map(c => [c.id, c.hidden, c.changed, c.content])])
+    ) + `|${panel.content.widgets.length}`;
+  if (shownState.get(panel) === state) {
+    return [...byCell.values()].reduce((n, cs) => n + cs.length, 0);
+  }
+  shownState.set(panel, state);
   let shown = 0;
   panel.content.widgets.forEach((cell: Cell) => {
     cell.node.querySelector(`:scope > .${NODE_CLASS}`)?.remove();
@@ -96,4 +108,40 @@ export async function showCellComments(
     shown += comments.length;
   });
   return shown;
+}
+
+/** How often an open, visible notebook asks the hub for new comments. */
+export const COMMENTS_REFRESH_MS = 30_000;
+const ACTIVATE_REFRESH_MS = 3_000;
+
+/**
+ * Keep a notebook's cell comments current while it is open: when it opens, each time it
+ * becomes the active tab again, and every {@link COMMENTS_REFRESH_MS} while it is shown.
+ */
+export function followCellComments(
+  api: WorkbenchApi,
+  rendermime: IRenderMimeRegistry,
+  panel: NotebookPanel
+): void {
+  let last = 0;
+  const refresh = () => {
+    if (!panel.isDisposed) {
+      last = Date.now();
+      void showCellComments(api, rendermime, panel).catch(() => undefined);
+    }
+  };
+  void panel.context.ready.then(refresh).catch(() => undefined);
+  const timer = window.setInterval(() => panel.isVisible && refresh(), COMMENTS_REFRESH_MS);
+  // coming back to the notebook's tab asks again (at most every few seconds)
+  const hook = (_: unknown, msg: Message): boolean => {
+    if (msg.type === 'activate-request' && Date.now() - last > ACTIVATE_REFRESH_MS) {
+      refresh();
+    }
+    return true;
+  };
+  MessageLoop.installMessageHook(panel, hook);
+  panel.disposed.connect(() => {
+    window.clearInterval(timer);
+    MessageLoop.removeMessageHook(panel, hook);
+  });
 }

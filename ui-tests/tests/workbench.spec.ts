@@ -328,6 +328,25 @@ test.describe('Workbench publishing', () => {
     expect(contents[0]).toContain('Looks right');
     expect(contents[1]).toContain('from the toolbar');
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+
+    // A colleague's comment arrives while the notebook is open: shown on coming back to it.
+    const cellId = (await stored.json()).cells[0].cell as string;
+    const threads = await (
+      await page.request.get('/workbench/hub/api/models/admin/published-notebook/discussions')
+    ).json();
+    const thread = (threads.discussions as { num: number; title: string }[]).find(d =>
+      d.title.includes('publish-me.ipynb')
+    )!;
+    const posted = await page.request.post(
+      `/workbench/hub/api/models/admin/published-notebook/discussions/${thread.num}/comment`,
+      { data: { comment: 'Third, from elsewhere', anchor: { path: 'publish-me.ipynb', cell: cellId } } }
+    );
+    expect(posted.status(), await posted.text()).toBe(200);
+    await page.waitForTimeout(3500); // past the throttle of the last refresh
+    await page.getByRole('tab', { name: 'admin/published-notebook' }).click(); // away, and back
+    await page.notebook.activate('publish-me.ipynb');
+    await expect(comments.locator('.wb-CellComment')).toHaveCount(3, { timeout: 15000 });
+    await expect(comments).toContainText('Third, from elsewhere');
   });
 });
 
