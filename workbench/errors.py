@@ -227,7 +227,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         InvalidRequest,
         "DescriptionTooLong InvalidItemType InvalidTheme NoteTooLong "
-        "AlreadyHasAccess RepoNotGated "
+        "AlreadyHasAccess AnchorNotInDiff RepoNotGated "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
@@ -263,7 +263,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         PermissionDenied,
         "AccessRejected "
-        "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
+        "AdminRequired CommentForbidden DiscussionLocked OwnApproval InvalidSignature NamespaceForbidden "
         "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
         "OrgAdminRequired ProxyRefused ReadOnlyToken UrlExpired WriteForbidden "
         "XetTokenReadOnly",
@@ -272,7 +272,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         Conflict,
         "CollectionExists CollectionItemExists "
-        "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
+        "AccountExists ApprovalsRequired CommentHidden CommitContention Conflict ConversionFailed "
         "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
         "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
     ),

@@ -30,7 +30,7 @@ from typing import Any
 
 import bleach
 
-from workbench.errors import InvalidRequest
+from workbench.errors import Conflict, InvalidRequest
 from workbench.markdown import ALLOWED_ATTRIBUTES, ALLOWED_PROTOCOLS, ALLOWED_TAGS, render_markdown
 from workbench.store.field_diff import field_changes
 
@@ -270,3 +270,40 @@ def notebook_diff(
         "summary": summary,
         "metadata": field_changes(a.get("metadata") or {}, b.get("metadata") or {}),
     }
+
+
+def _conflict_cells(decision: Any, base: dict[str, Any]) -> list[int]:
+    """The base cell indices one of nbdime's conflicting merge decisions is about."""
+    path = tuple(decision.common_path)
+    if len(path) >= 2 and path[0] == "cells":
+        return [int(path[1])]
+    if path == ("cells",):
+        keys = {op["key"] for side in ("local_diff", "remote_diff") for op in decision.get(side) or []}
+        return sorted(int(k) for k in keys if isinstance(k, int))
+    return []
+
+
+def merge_notebook(path: str, base: bytes, local: bytes, remote: bytes) -> bytes:
+    """nbdime's three-way merge of a notebook (``local``: the target branch, ``remote``: the
+    pull request): the merged notebook's bytes, or 409 ``MergeConflict`` naming the cells
+    (by index in the merge base, and id) that both sides changed differently."""
+    import nbdime
+    import nbformat
+
+    nbs = [parse_notebook(path, data) for data in (base, local, remote)]
+    merged, decisions = nbdime.merge_notebooks(*nbs)
+    conflicts = [d for d in decisions if d.conflict]
+    if conflicts:
+        cells = sorted({i for d in conflicts for i in _conflict_cells(d, nbs[0])})
+        named = []
+        for i in cells:
+            cid = nbs[0]["cells"][i].get("id") if i < len(nbs[0]["cells"]) else None
+            named.append(f"{i} (id {cid!r})" if cid else str(i))
+        where = f"cells {', '.join(named)}" if named else "its metadata"
+        raise Conflict(
+            f"{path}: both sides changed {where} differently; nbdime cannot merge them.",
+            code="MergeConflict",
+            conflicting_files=[path],
+            conflicting_cells={path: cells},
+        )
+    return nbformat.writes(nbformat.from_dict(merged)).encode() + b"\n"

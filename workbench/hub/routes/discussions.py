@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from workbench.errors import InvalidRequest
 from workbench.hub import discussion_wire as dw
 from workbench.hub.deps import Caller, JsonBody, OptionalJsonBody, State, field, repo_key, seg
-from workbench.hub.routes import collab
+from workbench.hub.routes import collab, reviews
 from workbench.hub.routes.history import Flags, compare_trees
 from workbench.store import discussions as disc
 from workbench.store import inbox
@@ -29,6 +29,7 @@ from workbench.store.pulls import merge_pull_request, pr_state
 
 router = APIRouter(tags=["discussions"])
 router.include_router(collab.router)
+router.include_router(reviews.router)
 
 BASE = "/api/{repo_type}/{namespace}/{name}/discussions"
 PAGE_SIZE = 50
