@@ -3,10 +3,11 @@ checkpoints, Parquet files and cards on request), and hub health."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from workbench.hub.deps import Caller, State, repo_key, seg
 from workbench.store import models as m
@@ -34,6 +35,7 @@ def compare(
     head: str,
     state: State,
     caller: Caller,
+    response: Response,
     structured: str | None = None,
     values: str | None = None,
     ignore_outputs: str | None = None,
@@ -41,7 +43,9 @@ def compare(
 ) -> dict[str, Any]:
     """``structured=1`` adds a ``structured`` diff to each safetensors, Parquet, notebook and
     README.md file and ``bytesRead`` to the answer; ``values=1`` lets it read tensors up to
-    1 GiB; ``ignore_outputs=1`` and ``ignore_metadata=1`` leave those out of notebook diffs."""
+    1 GiB; ``ignore_outputs=1`` and ``ignore_metadata=1`` leave those out of notebook diffs.
+    ``Server-Timing: app;dur=<ms>`` is the handler's time (bench/notebook_diff.py reads it)."""
+    started = time.perf_counter()
     key = repo_key(repo_type, namespace, name)
     store = state.store
     with store.read() as s:
@@ -54,7 +58,9 @@ def compare(
             assert commit is not None
             trees.append(store.load_tree(s, commit.tree_hash))
     flags = Flags(structured, values, ignore_outputs, ignore_metadata)
-    return {"base": old.oid, "head": new.oid, **compare_trees(store, key.type, trees, flags)}
+    out = {"base": old.oid, "head": new.oid, **compare_trees(store, key.type, trees, flags)}
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return out
 
 
 @dataclass(frozen=True)
