@@ -189,3 +189,20 @@ def test_pull_request_details_carry_the_notebook_diff(api: HfApi, hub: HubProces
     assert diff["kind"] == "notebook" and "show" not in by_id(diff) and "fresh" in by_id(diff)
     plain = get(hub, f"/api/models/{repo_id}/discussions/{num}")
     assert "compare" not in plain
+
+
+def test_cells_without_ids_move_by_source() -> None:
+    """nbformat 4.4 notebooks have no cell ids: a cell is the same where type and source are."""
+    from workbench.store.notebook_diff import notebook_diff
+
+    def old_style(*sources: str) -> bytes:
+        cells = [
+            {"cell_type": "code", "source": src, "metadata": {}, "outputs": [], "execution_count": None}
+            for src in sources
+        ]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}).encode()
+
+    diff = notebook_diff("old.ipynb", old_style("a", "b", "c", "d"), old_style("d", "a", "b", "c"))
+    assert [(c["change"], c["oldIndex"], c["newIndex"], c["id"]) for c in diff["cells"]] == [
+        ("moved", 3, 0, None)
+    ]
