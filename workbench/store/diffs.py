@@ -21,6 +21,7 @@ still diff.
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import json
 import math
@@ -34,7 +35,7 @@ from workbench.errors import InvalidRequest, NotFound
 from workbench.repocard import README, split_card
 from workbench.store import contents, xet_cas
 from workbench.store.field_diff import field_changes, finite
-from workbench.store.notebook_diff import MAX_NOTEBOOK_DIFF_BYTES, notebook_diff
+from workbench.store.notebook_diff import MAX_NOTEBOOK_DIFF_BYTES, notebook_diff, parsed
 from workbench.store.readme import MAX_CARD_BYTES
 from workbench.store.store import Store
 from workbench.store.trees import TreeEntry
@@ -379,12 +380,15 @@ class StructuredDiff:
             if entry is not None and entry.size > MAX_NOTEBOOK_DIFF_BYTES:
                 why = f"{path} is over {MAX_NOTEBOOK_DIFF_BYTES // MiB} MiB"
                 return {"kind": "text", "notice": f"Shown as text: {why}."}
-        data = [self.read(e, 0, e.size) if e is not None else None for e in (old, new)]
         try:
+            sides = [
+                parsed(path, e.sha256, functools.partial(self.read, e, 0, e.size)) if e is not None else None
+                for e in (old, new)
+            ]
             body = notebook_diff(
                 path,
-                data[0],
-                data[1],
+                sides[0],
+                sides[1],
                 ignore_outputs=self.ignore_outputs,
                 ignore_metadata=self.ignore_metadata,
             )

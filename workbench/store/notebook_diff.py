@@ -25,7 +25,10 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import threading
 import warnings
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +73,29 @@ def parse_notebook(path: str, data: bytes) -> dict[str, Any]:
             f"{path} is not a valid nbformat 4 notebook: {why}", code="InvalidNotebook"
         ) from None
     return nb  # type: ignore[no-any-return]
+
+
+_PARSED: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+MAX_PARSED_BYTES = 64 * 1024 * 1024  # file bytes of the parsed notebooks kept, per process
+
+
+def parsed(path: str, sha256: str, read: Callable[[], bytes]) -> dict[str, Any]:
+    """``parse_notebook`` of the blob ``sha256`` (``read`` gives its bytes), kept per process:
+    a pull request's diff is read again and again, its blobs never change. Callers must not
+    change what it returns; a broken notebook is not kept."""
+    with _PARSED_LOCK:
+        hit = _PARSED.get(sha256)
+        if hit is not None:
+            _PARSED.move_to_end(sha256)
+            return hit[0]
+    data = read()
+    nb = parse_notebook(path, data)
+    with _PARSED_LOCK:
+        _PARSED[sha256] = (nb, len(data))
+        while sum(size for _, size in _PARSED.values()) > MAX_PARSED_BYTES and len(_PARSED) > 1:
+            _PARSED.popitem(last=False)
+    return nb
 
 
 def _text(value: Any) -> str:
@@ -241,18 +267,19 @@ def _diff_config() -> Any:
 
 def notebook_diff(
     path: str,
-    old: bytes | None,
-    new: bytes | None,
+    old: bytes | dict[str, Any] | None,
+    new: bytes | dict[str, Any] | None,
     *,
     ignore_outputs: bool = False,
     ignore_metadata: bool = False,
 ) -> dict[str, Any]:
-    """The structured diff of two versions of a notebook (``None``: the side without it)."""
+    """The structured diff of two versions of a notebook (``None``: the side without it;
+    each side its bytes or the notebook ``parsed`` gives, which is not changed)."""
     from nbdime.diffing.generic import diff
 
     empty: dict[str, Any] = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    a = parse_notebook(path, old) if old is not None else empty
-    b = parse_notebook(path, new) if new is not None else empty
+    a = empty if old is None else old if isinstance(old, dict) else parse_notebook(path, old)
+    b = empty if new is None else new if isinstance(new, dict) else parse_notebook(path, new)
     a = _strip(a, outputs=ignore_outputs, metadata=ignore_metadata)
     b = _strip(b, outputs=ignore_outputs, metadata=ignore_metadata)
     ops: list[dict[str, Any]] = []

@@ -21,6 +21,7 @@ merge is ``approvals``' rule.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import secrets
 from typing import Any
@@ -40,7 +41,7 @@ from workbench.store.access import Principal, RepoKeyTuple, is_writer, readable_
 from workbench.store.approvals import STATES, approval_status
 from workbench.store.commits import commit_tree, diff_trees
 from workbench.store.inbox import notify_comment, notify_review_request
-from workbench.store.notebook_diff import MAX_NOTEBOOK_DIFF_BYTES, notebook_diff
+from workbench.store.notebook_diff import MAX_NOTEBOOK_DIFF_BYTES, notebook_diff, parsed
 from workbench.store.pr_refs import pr_head
 from workbench.store.pulls import text_of
 from workbench.store.store import Store, utcnow
@@ -128,9 +129,12 @@ def check_anchor(store: Store, base: Tree, head: Tree, anchor: object) -> dict[s
         e is not None and e.size > MAX_NOTEBOOK_DIFF_BYTES for e in entries
     ):
         raise _not_in_diff(f"{path} has no notebook diff: cells cannot be named.")
-    data = [store.blobs.read(e.sha256) if e is not None else None for e in entries]
     try:
-        cells = notebook_diff(path, data[0], data[1])["cells"]
+        sides = [
+            parsed(path, e.sha256, functools.partial(store.blobs.read, e.sha256)) if e is not None else None
+            for e in entries
+        ]
+        cells = notebook_diff(path, sides[0], sides[1])["cells"]
     except InvalidRequest:
         raise _not_in_diff(f"{path} is not a valid notebook on both sides: cells cannot be named.") from None
     index = "oldIndex" if side == "old" else "newIndex"
