@@ -15,6 +15,7 @@ from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+import workbench as wb
 from tests.support.hub import HubProcess
 from tests.support.team import Team, make_team
 
@@ -290,3 +291,22 @@ def test_true_notebook_conflict_names_cells(api: HfApi, hub: HubProcess, repo_id
     with pytest.raises(HfHubHTTPError) as exc:
         api.merge_pull_request(repo_id, pr2.pr_num)
     assert "changed the same files since the PR started: x.txt" in str(exc.value)
+
+
+def test_wb_review_in_the_kernel(hub: HubProcess, team: Team, api: HfApi, org_repo: str) -> None:
+    seed(api, org_repo)
+    reader = team.tokens["reader"]
+    assert reader is not None
+    num = open_pr(hub, reader, org_repo, changed_files())
+    wb.connect(hub.url, team.tokens["writer"])
+    try:
+        with pytest.raises(ValueError):
+            wb.review(org_repo, num, approve=True, request_changes=True)
+        asked = wb.review(org_repo, num, "Check b.", request_changes=True)
+        assert asked["state"] == "request_changes"
+        assert asked["approvals"]["changesRequestedBy"] == [team.users["writer"]]
+        assert wb.review(org_repo, num, "Hm.")["state"] == "comment"
+        done = wb.review(org_repo, num, approve=True)
+        assert done["state"] == "approve" and done["approvals"]["approvedBy"] == [team.users["writer"]]
+    finally:
+        wb.connect(hub.url, hub.token)
