@@ -30,6 +30,7 @@ from bench import jupyterhub_auth as jupyterhub_auth_bench
 from bench import lab as lab_bench
 from bench import load as load_bench
 from bench import load_dataset as load_dataset_bench
+from bench import notebook_diff as notebook_diff_bench
 from bench import permissions as permissions_bench
 from bench import search as search_bench
 from bench import viewer as viewer_bench
@@ -53,6 +54,7 @@ BENCHMARKS = (
     "xet",
     "gc",
     "diffs",
+    "notebook_diff",
     "load",
     "webhooks",
     "jupyterhub_auth",
@@ -190,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         results += gc_bench.run(args.work / "gc", blobs=args.gc_blobs)
     if "diffs" in only:
         results += diffs_bench.run(args.work / "diffs")
+    if "notebook_diff" in only:
+        results += notebook_diff_bench.run(args.work / "notebook_diff")
     if "load" in only:
         steps = tuple(int(n) for n in args.load_users.split(","))
         results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)

@@ -16,7 +16,16 @@ Heavy libraries (torch, datasets, transformers, ipywidgets) are imported on firs
 from workbench.binder import binder_url
 from workbench.kernel import widgets as ui
 from workbench.kernel.cards import Card, card
-from workbench.kernel.collab import Discussions, Inbox, comment, discussions, inbox, like, request_access
+from workbench.kernel.collab import (
+    Discussions,
+    Inbox,
+    comment,
+    discussions,
+    inbox,
+    like,
+    request_access,
+    review,
+)
 from workbench.kernel.collections import Collection, Collections, collection, collections
 from workbench.kernel.dataset_publishing import publish_dataset
 from workbench.kernel.datasets import load_dataset
@@ -74,6 +83,7 @@ __all__ = [
     "register_model",
     "report",
     "request_access",
+    "review",
     "search",
     "ui",
     "viewer",

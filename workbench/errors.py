@@ -227,7 +227,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         InvalidRequest,
         "DescriptionTooLong InvalidItemType InvalidTheme NoteTooLong "
-        "AlreadyHasAccess RepoNotGated "
+        "AlreadyHasAccess AnchorNotInDiff RepoNotGated "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
@@ -264,7 +264,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         PermissionDenied,
         "AccessRejected "
-        "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
+        "AdminRequired CommentForbidden DiscussionLocked OwnApproval InvalidSignature NamespaceForbidden "
         "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
         "OrgAdminRequired ProxyRefused ReadOnlyToken TokenScopeForbidden UrlExpired WriteForbidden "
         "XetTokenReadOnly",
@@ -273,7 +273,7 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         Conflict,
         "CollectionExists CollectionItemExists "
-        "AccountExists AccountInUse CommentHidden CommitContention Conflict ConversionFailed "
+        "AccountExists AccountInUse ApprovalsRequired CommentHidden CommitContention Conflict ConversionFailed "
         "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
         "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
     ),

@@ -311,6 +311,33 @@ def test_a_pull_request_merge_and_an_eval_record(
     assert evaluation["eval"]["url"]["api"] == f"{hook_hub.url}/api/evals/{r.json()['id']}"
 
 
+def test_a_review_delivers_a_discussion_comment(
+    hook_hub: HubProcess, admin: HfApi, repo: str, receiver: Receiver, team: Team
+) -> None:
+    where = path()
+    admin.create_webhook(
+        url=receiver.url(where), watched=[{"type": "model", "name": repo}], domains=["discussion"]
+    )
+    theirs = HfApi(endpoint=hook_hub.url, token=team.tokens["outsider"])
+    pr = theirs.upload_file(path_or_fileobj=b"w", path_in_repo="w.txt", repo_id=repo, create_pr=True)
+    r = httpx.post(
+        f"{hook_hub.url}/api/models/{repo}/discussions/{pr.pr_num}/reviews",
+        json={"state": "approve", "summary": "Ship it."},
+        headers={"Authorization": f"Bearer {hook_hub.token}"},
+    )
+    assert r.status_code == 200, r.text
+    got = receiver.wait(where, 2)  # the PR opened, then the review
+    review = next(
+        WebhookPayload.model_validate(g["body"])
+        for g in got
+        if g["body"]["event"]["scope"] == "discussion.comment"
+    )
+    assert review.event.action == "create" and review.comment is not None
+    assert review.comment.id == r.json()["commentId"]
+    assert review.comment.content == "**Review: approved**\n\nShip it."
+    assert review.discussion is not None and review.discussion.num == pr.pr_num
+
+
 def test_a_disabled_webhook_delivers_nothing(
     hook_hub: HubProcess, admin: HfApi, repo: str, receiver: Receiver
 ) -> None:

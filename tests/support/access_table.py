@@ -406,6 +406,51 @@ ROUTES: dict[tuple[str, str], Route] = {
         req("POST", lambda t, w: f"{t.api}/discussions/{t.disc}/lock", js(lambda t, w: {"locked": False})),
         mutates=True,
     ),
+    # reviews of pull requests (PR #2 may be merged by then: strict=False)
+    ("GET", DISC + "/reviews"): Route("read", get(lambda t, w: f"{t.api}/discussions/{t.pr}/reviews")),
+    ("POST", DISC + "/reviews"): Route(
+        "participate",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.pr}/reviews",
+            js(lambda t, w: {"state": "comment", "summary": f"by {w}"}),
+        ),
+        mutates=True,
+        strict=False,
+    ),
+    ("POST", DISC + "/reviews/request"): Route(
+        "write",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.pr}/reviews/request",
+            js(lambda t, w: {"reviewers": ["no-such-user"]}),
+        ),
+        mutates=True,
+        strict=False,
+    ),
+    ("GET", DISC + "/review-comments"): Route(
+        "read", get(lambda t, w: f"{t.api}/discussions/{t.pr}/review-comments")
+    ),
+    ("POST", DISC + "/review-comments"): Route(
+        "participate",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.pr}/review-comments",
+            js(lambda t, w: {"inReplyTo": "none", "body": f"by {w}"}),
+        ),
+        mutates=True,
+        strict=False,
+    ),
+    ("POST", DISC + "/review-comments/{comment_id}/resolve"): Route(
+        "participate",
+        req(
+            "POST",
+            lambda t, w: f"{t.api}/discussions/{t.pr}/review-comments/none/resolve",
+            js(lambda t, w: {"resolved": True}),
+        ),
+        mutates=True,
+        strict=False,
+    ),
     ("GET", REPO + "/comments"): Route(
         "read", get(lambda t, w: f"{t.api}/comments", params=lambda t, w: {"path": "secret.txt"})
     ),

@@ -15,7 +15,7 @@ if "jsonschema" not in sys.modules:
 
 import typer
 
-from workbench.cli import collection, demo, hub, paper, repo, search
+from workbench.cli import collection, demo, hub, paper, pr, repo, search
 from workbench.cli import eval as eval_cli
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.command(name="search")(search.search)
 app.add_typer(eval_cli.app, name="eval", help="Reproducible evaluation runs, leaderboards and CI gates.")
 app.add_typer(paper.app, name="paper")
 app.add_typer(collection.app, name="collection")
+app.add_typer(pr.app, name="pr")
 
 
 def main() -> None:

@@ -119,3 +119,23 @@ def like(client: HubClient, repo_id: str, *, type: str = "model", liked: bool = 
 def watch(client: HubClient, repo_id: str, *, type: str = "model", watching: bool = True) -> bool:
     method = "POST" if watching else "DELETE"
     return bool(client.request(method, client.api_path(repo_id, type, "watch")).json()["watching"])
+
+
+def review(
+    client: HubClient, repo_id: str, num: int, *, state: str, summary: str = "", type: str = "model"
+) -> dict[str, Any]:
+    """Review pull request ``num``: ``state`` is ``comment``, ``approve`` or ``request_changes``."""
+    result: dict[str, Any] = client.request(
+        "POST",
+        client.api_path(repo_id, type, "discussions", str(num), "reviews"),
+        json={"state": state, "summary": summary},
+    ).json()
+    return result
+
+
+def reviews(client: HubClient, repo_id: str, num: int, *, type: str = "model") -> dict[str, Any]:
+    """Pull request ``num``'s reviews and where its approvals stand."""
+    result: dict[str, Any] = client.request(
+        "GET", client.api_path(repo_id, type, "discussions", str(num), "reviews")
+    ).json()
+    return result

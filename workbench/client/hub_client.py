@@ -346,6 +346,14 @@ class HubClient(HubHTTP):
         """Anchored comments on a file (by notebook cell) or an evaluation run."""
         return collab.comments(self, repo_id, **options)
 
+    def review(self, repo_id: str, num: int, **options: Any) -> dict[str, Any]:
+        """Review pull request ``num`` (``state``, ``summary``); see ``collab.review``."""
+        return collab.review(self, repo_id, num, **options)
+
+    def reviews(self, repo_id: str, num: int, **options: Any) -> dict[str, Any]:
+        """Pull request ``num``'s reviews and where its approvals stand."""
+        return collab.reviews(self, repo_id, num, **options)
+
     def inbox(self, *, all: bool = False) -> dict[str, Any]:
         """Your notifications (unread unless ``all``) and the unread count."""
         return collab.inbox(self, all=all)

@@ -38,8 +38,15 @@ def discussion_item(repo: m.Repo, d: c.Discussion) -> dict[str, Any]:
     }
 
 
-def details(repo: m.Repo, d: c.Discussion, docs: list[tuple[datetime, str]], pr: PrState | None) -> bytes:
-    """The details body (UTF-8 JSON bytes): header fields, PR fields, then ``events``."""
+def details(
+    repo: m.Repo,
+    d: c.Discussion,
+    docs: list[tuple[datetime, str]],
+    pr: PrState | None,
+    compare: dict[str, Any] | None = None,
+) -> bytes:
+    """The details body (UTF-8 JSON bytes): header fields, PR fields (``compare``: the files
+    the PR changes, with their structured diffs), then ``events``."""
     head = discussion_item(repo, d)
     if pr is not None:
         commits = [(x.created_at, commit_doc(x.oid, x.title, x.author, x.created_at)) for x in pr.commits]
@@ -55,6 +62,8 @@ def details(repo: m.Repo, d: c.Discussion, docs: list[tuple[datetime, str]], pr:
         head["filesWithConflicts"] = pr.conflicts
         if pr.diff is not None:
             head["diff"] = pr.diff
+        if compare is not None:
+            head["compare"] = compare
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
     return (text[:-1] + ',"events":[' + ",".join(doc for _, doc in docs) + "]}").encode()
 

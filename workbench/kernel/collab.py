@@ -1,5 +1,5 @@
 """Kernel helpers for collaboration: ``wb.comment``, ``wb.discussions``, ``wb.inbox``, ``wb.like``,
-``wb.request_access``.
+``wb.review``, ``wb.request_access``.
 
 Displays escape every user-supplied string (titles, names, comment text): the notebook never
 renders user markdown as raw HTML.
@@ -214,6 +214,32 @@ def like(repo_id: str, *, unlike: bool = False, type: str | None = None) -> int:
     """Like a repo (``unlike=True`` takes it back); returns its like count."""
     client = _client()
     return int(client.like(repo_id, type=_repo_type(client, repo_id, type), liked=not unlike))
+
+
+def review(
+    repo_id: str,
+    num: int,
+    message: str = "",
+    *,
+    approve: bool = False,
+    request_changes: bool = False,
+    type: str | None = None,
+) -> dict[str, Any]:
+    """Review pull request ``num``: a comment (the default), ``approve=True`` or
+    ``request_changes=True``, with ``message`` as its summary (needed unless approving).
+    Returns the review and ``approvals``: where the repo's required approvals stand.
+
+    >>> wb.review("acme/bert-tiny", 3, "Fine.", approve=True)["approvals"]["satisfied"]  # doctest: +SKIP
+    True
+    """
+    if approve and request_changes:
+        raise ValueError("approve or request_changes, not both")
+    state = "approve" if approve else "request_changes" if request_changes else "comment"
+    client = _client()
+    kind = _repo_type(client, repo_id, type)
+    out = dict(client.review(repo_id, num, state=state, summary=message, type=kind))
+    out["approvals"] = client.reviews(repo_id, num, type=kind)["approvals"]
+    return out
 
 
 def request_access(repo_id: str, *, type: str | None = None, **fields: Any) -> dict[str, Any]:

@@ -13,8 +13,8 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ from workbench.names import validate_path
 from workbench.store import collab_models as c
 from workbench.store import models as m
 from workbench.store.commits import commit_tree
+from workbench.store.notebook_diff import parsed
 from workbench.store.refs import resolve_revision
 from workbench.store.store import Store
 from workbench.store.trees import TreeEntry
@@ -139,18 +140,8 @@ def notebook_cells(store: Store, entry: TreeEntry) -> tuple[dict[str, tuple[int,
         )
     if entry.size > MAX_NOTEBOOK_BYTES:
         raise InvalidRequest(f"{entry.path!r} is too large to read its cells.", code="NotebookTooLarge")
-    import nbformat
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbformat warns about ids it would add; we report them
-            nb = nbformat.reads(
-                store.blobs.read(entry.sha256).decode("utf-8"), as_version=nbformat.NO_CONVERT
-            )
-    except Exception as exc:  # nbformat raises several unrelated types on bad JSON
-        raise InvalidRequest(
-            f"{entry.path!r} is not a valid notebook: {exc}", code="InvalidNotebook"
-        ) from None
+    # InvalidNotebook when it is not JSON or not valid nbformat; ids are never invented
+    nb = parsed(entry.path, entry.sha256, functools.partial(store.blobs.read, entry.sha256))
     cells: dict[str, tuple[int, str]] = {}
     missing = 0
     for i, cell in enumerate(nb.get("cells", [])):

@@ -21,6 +21,7 @@ still diff.
 from __future__ import annotations
 
 import bisect
+import functools
 import io
 import json
 import math
@@ -33,6 +34,8 @@ import numpy as np
 from workbench.errors import InvalidRequest, NotFound
 from workbench.repocard import README, split_card
 from workbench.store import contents, xet_cas
+from workbench.store.field_diff import field_changes, finite
+from workbench.store.notebook_diff import MAX_NOTEBOOK_DIFF_BYTES, notebook_diff, parsed
 from workbench.store.readme import MAX_CARD_BYTES
 from workbench.store.store import Store
 from workbench.store.trees import TreeEntry
@@ -52,11 +55,14 @@ NUMPY |= {"U32": "<u4", "F32": "<f4", "C64": "<c8", "F64": "<f8", "I64": "<i8", 
 
 
 def kind_of(path: str) -> str | None:
-    """Which structured diff a path gets: ``safetensors``, ``parquet``, ``card`` or None."""
+    """Which structured diff a path gets: ``safetensors``, ``parquet``, ``notebook``,
+    ``card`` or None."""
     if path.endswith(".safetensors"):
         return "safetensors"
     if path.endswith(".parquet"):
         return "parquet"
+    if path.endswith(".ipynb"):
+        return "notebook"
     return "card" if path == README else None
 
 
@@ -179,6 +185,8 @@ class StructuredDiff:
 
     store: Store
     value_budget: int = DEFAULT_VALUE_BYTES
+    ignore_outputs: bool = False  # notebooks: leave outputs (and execution counts) out
+    ignore_metadata: bool = False  # notebooks: leave notebook, cell and output metadata out
     bytes_read: int = 0
     files: int = 0
     _chunks: dict[str, ChunkMap] = field(default_factory=dict)
@@ -208,6 +216,8 @@ class StructuredDiff:
                 body = self._safetensors(path, old, new)
             elif kind == "parquet":
                 body = self._parquet(path, old, new)
+            elif kind == "notebook":
+                return self._notebook(path, old, new)
             else:
                 body = self._card(old, new)
         except InvalidRequest as exc:
@@ -257,7 +267,7 @@ class StructuredDiff:
             if equal:
                 out["unchanged"] += 1
             else:
-                out["changed"].append({**b[k].doc(k), "maxAbsChange": _finite(delta)})
+                out["changed"].append({**b[k].doc(k), "maxAbsChange": finite(delta)})
         out["changed"].sort(key=lambda d: d["name"])
         out["unchecked"].sort()
         if out["unchecked"]:
@@ -362,6 +372,30 @@ class StructuredDiff:
             ) from None
         return {"columns": {f.name: str(f.type) for f in schema}, "rows": meta.num_rows}
 
+    # -- notebooks --------------------------------------------------------------------------
+    def _notebook(self, path: str, old: TreeEntry | None, new: TreeEntry | None) -> dict[str, Any]:
+        """nbdime's diff (``notebook_diff``); a side that is too large, not JSON or not an
+        nbformat notebook makes it a text diff with a ``notice`` saying why."""
+        for entry in (old, new):
+            if entry is not None and entry.size > MAX_NOTEBOOK_DIFF_BYTES:
+                why = f"{path} is over {MAX_NOTEBOOK_DIFF_BYTES // MiB} MiB"
+                return {"kind": "text", "notice": f"Shown as text: {why}."}
+        try:
+            sides = [
+                parsed(path, e.sha256, functools.partial(self.read, e, 0, e.size)) if e is not None else None
+                for e in (old, new)
+            ]
+            body = notebook_diff(
+                path,
+                sides[0],
+                sides[1],
+                ignore_outputs=self.ignore_outputs,
+                ignore_metadata=self.ignore_metadata,
+            )
+        except InvalidRequest as exc:
+            return {"kind": "text", "notice": f"Shown as text: {exc.message}"}
+        return {"kind": "notebook", **body}
+
     # -- cards ------------------------------------------------------------------------------
     def _card(self, old: TreeEntry | None, new: TreeEntry | None) -> dict[str, Any]:
         metas = []
@@ -371,52 +405,6 @@ class StructuredDiff:
                 text = self.read(entry, 0, entry.size).decode("utf-8", "replace")
             metas.append(split_card(text)[0])
         return {"fields": field_changes(metas[0], metas[1])}
-
-
-def _finite(x: float | None) -> float | str | None:
-    return x if x is None or math.isfinite(x) else str(x)
-
-
-def _flat(meta: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in meta.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out |= _flat(value, name + ".")
-        else:
-            out[name] = value
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """A YAML value as JSON can carry it (dates and other scalars as text)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return _finite(value)
-    return str(value)
-
-
-def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Metadata fields (nested mappings as dotted names) added, removed or changed.
-
-    >>> field_changes({"license": "mit"}, {"license": "apache-2.0"})
-    [{'field': 'license', 'change': 'changed', 'old': 'mit', 'new': 'apache-2.0'}]
-    """
-    a, b = _flat(old), _flat(new)
-    out: list[dict[str, Any]] = []
-    for name in sorted(set(a) | set(b), key=lambda k: (k not in a, k)):
-        if name not in b:
-            out.append({"field": name, "change": "removed", "old": _plain(a[name])})
-        elif name not in a:
-            out.append({"field": name, "change": "added", "new": _plain(b[name])})
-        elif a[name] != b[name]:
-            out.append({"field": name, "change": "changed", "old": _plain(a[name]), "new": _plain(b[name])})
-    return out
 
 
 class _RangeFile(io.RawIOBase):

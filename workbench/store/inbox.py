@@ -153,6 +153,16 @@ def notify_status(s: Session, repo: m.Repo, d: c.Discussion, ev: c.DiscussionEve
         _add(s, {author.id: "status"}, repo, d, ev, actor)
 
 
+def notify_review_request(
+    s: Session, repo: m.Repo, d: c.Discussion, users: list[m.Account], actor: Principal
+) -> list[str]:
+    """Ask ``users`` (those who may read the repo) to review pull request ``d``: an inbox
+    entry of kind ``review-request`` each; returns the names asked."""
+    asked = _readers(s, repo, users)
+    _add(s, {u.id: "review-request" for u in asked}, repo, d, None, actor)
+    return [u.name for u in asked]
+
+
 def notify_access(
     s: Session,
     repo: m.Repo,

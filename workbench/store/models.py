@@ -86,6 +86,8 @@ class Repo(Base):
     card_data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     downloads: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     likes: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # approvals by writers a pull request needs before it merges (0025; reviews.py)
+    required_approvals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RepoRedirect(Base):

@@ -5,8 +5,12 @@ The PR remembers where it forked (``base_oid``). Merging, in one transaction:
 * fast-forward when the target still points at the fork point;
 * otherwise a new commit on the target that applies the PR's changes (3-way on paths: what
   the PR changed relative to the fork point, onto what the target has now), when no path was
-  changed differently on both sides;
-* otherwise 409 ``MergeConflict`` listing the conflicting files; nothing changes.
+  changed differently on both sides, or when the only such paths are notebooks that both
+  sides edited and nbdime merges cell by cell (``notebook_diff.merge_notebook``);
+* otherwise 409 ``MergeConflict`` listing the conflicting files (and, for a notebook, the
+  conflicting cells); nothing changes.
+
+Before any of that, the PR must have the approvals its repo requires (``approvals``).
 
 >>> merge_pull_request(store, p, key, 3)                                    # doctest: +SKIP
 MergeResult(oid='9c1e...', fast_forward=True, conflicts=[])
@@ -27,10 +31,12 @@ from workbench.store import discussions as disc
 from workbench.store import models as m
 from workbench.store import webhook_events
 from workbench.store.access import Principal, readable_repo, require_write
+from workbench.store.approvals import require_approvals
 from workbench.store.audit import record_event
 from workbench.store.commits import commit_oid, commit_tree, diff_trees
 from workbench.store.head_updates import branch_moved
 from workbench.store.inbox import notify_status
+from workbench.store.notebook_diff import merge_notebook
 from workbench.store.pr_refs import pr_head
 from workbench.store.refs import get_ref
 from workbench.store.storage import check_quota, tree_storage
@@ -88,6 +94,32 @@ def conflicting_files(base: Tree, target: Tree, pr: Tree) -> list[str]:
     return sorted(p for p in set(ours) & set(theirs) if ours[p] != theirs[p])
 
 
+def merge_notebooks(
+    store: Store, s: Session, paths: list[str], base: Tree, target: Tree, pr: Tree
+) -> dict[str, TreeEntry] | None:
+    """The conflicting ``paths`` merged cell by cell, when all are notebooks both sides
+    edited (None otherwise: the plain conflict stands); 409 naming cells nbdime cannot merge."""
+    trios = [(base.get(p), target.get(p), pr.get(p)) for p in paths]
+    if not all(p.endswith(".ipynb") and all(trio) for p, trio in zip(paths, trios, strict=True)):
+        return None
+    out: dict[str, TreeEntry] = {}
+    for path, (a, b, c_) in zip(paths, trios, strict=True):
+        assert a is not None and b is not None and c_ is not None
+        try:
+            data = merge_notebook(path, *(store.blobs.read(e.sha256) for e in (a, b, c_)))
+        except InvalidRequest:  # a side that is not a notebook: the plain conflict stands
+            return None
+        blob = store.blobs.ingest_bytes(data)
+        if s.get(m.Blob, blob.sha256) is None:
+            row = {"size": blob.size, "git_oid": blob.git_oid, "created_at": utcnow()}
+            insert_missing(s, m.Blob, sha256=blob.sha256, **row)
+        if c_.lfs:
+            out[path] = TreeEntry.large(path, blob.sha256, blob.size)
+        else:
+            out[path] = TreeEntry.regular(path, blob.sha256, blob.size, blob.git_oid or "")
+    return out
+
+
 def unified_diff(store: Store, base: Tree, pr: Tree) -> str:
     """A git-style diff of the PR's changes (text files; others are named as binary)."""
     parts: list[str] = []
@@ -98,7 +130,7 @@ def unified_diff(store: Store, base: Tree, pr: Tree) -> str:
             parts.append("new file\n")
         elif b is None:
             parts.append("deleted file\n")
-        texts = [_text(store, e) for e in (a, b)]
+        texts = [text_of(store, e) for e in (a, b)]
         if texts[0] is None or texts[1] is None:
             parts.append(f"Binary files a/{ch.path} and b/{ch.path} differ\n")
             continue
@@ -116,7 +148,7 @@ def unified_diff(store: Store, base: Tree, pr: Tree) -> str:
     return "".join(p if p.endswith("\n") else p + "\n" for p in parts)
 
 
-def _text(store: Store, entry: TreeEntry | None) -> str | None:
+def text_of(store: Store, entry: TreeEntry | None) -> str | None:
     if entry is None:
         return ""
     if entry.lfs or entry.size > MAX_DIFF_FILE_BYTES:
@@ -161,6 +193,7 @@ def merge_pull_request(
             raise Conflict(
                 f"Pull request #{num} is closed: reopen it before merging.", code="PullRequestClosed"
             )
+        require_approvals(s, repo, d)
         head = pr_head(s, repo, d)
         if head == d.base_oid:
             raise InvalidRequest(
@@ -184,7 +217,8 @@ def merge_pull_request(
             new_oid, tree, fast = head, pr_tree, True
         else:
             conflicts = conflicting_files(base, target_tree, pr_tree)
-            if conflicts:
+            merged = merge_notebooks(store, s, conflicts, base, target_tree, pr_tree) if conflicts else {}
+            if merged is None:
                 raise Conflict(
                     f"Pull request #{num} conflicts with {target!r}, which changed the "
                     f"same files since the PR started: {', '.join(conflicts[:20])}. Update "
@@ -198,6 +232,7 @@ def merge_pull_request(
                     files.pop(path, None)
                 else:
                     files[path] = entry
+            files.update(merged)
             try:
                 check_file_dir_clashes(files)
             except InvalidRequest as exc:  # a file on one side, a folder of that name on the other

@@ -258,6 +258,7 @@ def update_settings(
     *,
     private: bool | None = None,
     gated: str | bool | None = None,
+    required_approvals: int | None = None,
 ) -> m.Repo:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
@@ -272,6 +273,12 @@ def update_settings(
         if value != repo.gated:
             repo.gated = value
             record_event(s, actor=p, action="repo.gated", repo=repo, details={"gated": gated})
+    if required_approvals is not None and required_approvals != repo.required_approvals:
+        if not 0 <= required_approvals <= 100:
+            raise InvalidRequest("requiredApprovals must be a number from 0 to 100.", code="InvalidSetting")
+        repo.required_approvals = required_approvals
+        details = {"requiredApprovals": required_approvals}
+        record_event(s, actor=p, action="repo.required_approvals", repo=repo, details=details)
     return repo
 
 

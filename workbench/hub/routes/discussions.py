@@ -17,16 +17,19 @@ from fastapi.responses import JSONResponse, Response
 from workbench.errors import InvalidRequest
 from workbench.hub import discussion_wire as dw
 from workbench.hub.deps import Caller, JsonBody, OptionalJsonBody, State, field, repo_key, seg
-from workbench.hub.routes import collab
+from workbench.hub.routes import collab, reviews
+from workbench.hub.routes.history import Flags, compare_trees
 from workbench.store import discussions as disc
 from workbench.store import inbox
 from workbench.store.access import readable_repo
 from workbench.store.anchors import Anchor
+from workbench.store.commits import commit_tree
 from workbench.store.event_docs import thread_docs
 from workbench.store.pulls import merge_pull_request, pr_state
 
 router = APIRouter(tags=["discussions"])
 router.include_router(collab.router)
+router.include_router(reviews.router)
 
 BASE = "/api/{repo_type}/{namespace}/{name}/discussions"
 PAGE_SIZE = 50
@@ -142,8 +145,19 @@ def create_discussion(
 
 @router.get(BASE + "/{num}", summary="A discussion with its events (and the diff of a PR)")
 def discussion_details(
-    repo_type: str, namespace: str, name: str, num: int, state: State, caller: Caller, diff: str | None = None
+    repo_type: str,
+    namespace: str,
+    name: str,
+    num: int,
+    state: State,
+    caller: Caller,
+    diff: str | None = None,
+    structured: str | None = None,
+    ignore_outputs: str | None = None,
+    ignore_metadata: str | None = None,
 ) -> Response:
+    """A pull request's ``structured=1`` adds ``compare``: the compare endpoint's answer for
+    its fork point and head (with ``ignore_outputs`` and ``ignore_metadata`` as there)."""
     started = time.perf_counter()
     key = repo_key(repo_type, namespace, name)
     with state.store.read() as s:
@@ -151,7 +165,12 @@ def discussion_details(
         d = disc.get_discussion(s, repo, num)
         if d.is_pull_request:  # commits on refs/pr/N change it too: not cached
             pr = pr_state(state.store, s, repo, d, with_diff=diff in ("1", "true"))
-            return timed(dw.details(repo, d, thread_docs(s, d.id), pr), started)
+            compare = None
+            if Flags.on(structured):
+                flags = Flags(structured, None, ignore_outputs, ignore_metadata)
+                trees = [commit_tree(state.store, s, oid) for oid in (pr.base, pr.head)]
+                compare = compare_trees(state.store, repo.type, trees, flags)
+            return timed(dw.details(repo, d, thread_docs(s, d.id), pr, compare), started)
         cache_key = (d.id, d.updated_at, d.title, d.status, d.locked, repo.namespace, repo.name, repo.type)
         cached = DETAILS.get(cache_key)
         if cached is None:

@@ -3,9 +3,11 @@ checkpoints, Parquet files and cards on request), and hub health."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from workbench.hub.deps import Caller, State, repo_key, seg
 from workbench.store import models as m
@@ -33,11 +35,17 @@ def compare(
     head: str,
     state: State,
     caller: Caller,
+    response: Response,
     structured: str | None = None,
     values: str | None = None,
+    ignore_outputs: str | None = None,
+    ignore_metadata: str | None = None,
 ) -> dict[str, Any]:
-    """``structured=1`` adds a ``structured`` diff to each safetensors, Parquet and README.md
-    file and ``bytesRead`` to the answer; ``values=1`` lets it read tensors up to 1 GiB."""
+    """``structured=1`` adds a ``structured`` diff to each safetensors, Parquet, notebook and
+    README.md file and ``bytesRead`` to the answer; ``values=1`` lets it read tensors up to
+    1 GiB; ``ignore_outputs=1`` and ``ignore_metadata=1`` leave those out of notebook diffs.
+    ``Server-Timing: app;dur=<ms>`` is the handler's time (bench/notebook_diff.py reads it)."""
+    started = time.perf_counter()
     key = repo_key(repo_type, namespace, name)
     store = state.store
     with store.read() as s:
@@ -49,6 +57,29 @@ def compare(
             commit = s.get(m.Commit, oid)
             assert commit is not None
             trees.append(store.load_tree(s, commit.tree_hash))
+    flags = Flags(structured, values, ignore_outputs, ignore_metadata)
+    out = {"base": old.oid, "head": new.oid, **compare_trees(store, key.type, trees, flags)}
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return out
+
+
+@dataclass(frozen=True)
+class Flags:
+    """The compare's query flags, as given (``"1"`` or ``"true"`` turns one on)."""
+
+    structured: str | None = None
+    values: str | None = None
+    ignore_outputs: str | None = None
+    ignore_metadata: str | None = None
+
+    @staticmethod
+    def on(value: str | None) -> bool:
+        return value in ("1", "true")
+
+
+def compare_trees(store: Store, repo_type: str, trees: list[Tree], flags: Flags) -> dict[str, Any]:
+    """``files`` changed between two trees (and, with ``structured``, their structured diffs,
+    ``splits`` of a dataset and ``bytesRead``): the compare's answer, also a pull request's."""
     changes = diff_trees(*trees)
     files: list[dict[str, Any]] = [
         {
@@ -61,15 +92,19 @@ def compare(
         }
         for c in changes
     ]
-    out: dict[str, Any] = {"base": old.oid, "head": new.oid, "files": files}
-    if structured in ("1", "true"):
-        budget = MAX_VALUE_BYTES if values in ("1", "true") else DEFAULT_VALUE_BYTES
-        diff = StructuredDiff(store, value_budget=budget)
+    out: dict[str, Any] = {"files": files}
+    if flags.on(flags.structured):
+        diff = StructuredDiff(
+            store,
+            value_budget=MAX_VALUE_BYTES if flags.on(flags.values) else DEFAULT_VALUE_BYTES,
+            ignore_outputs=flags.on(flags.ignore_outputs),
+            ignore_metadata=flags.on(flags.ignore_metadata),
+        )
         for doc, c in zip(files, changes, strict=True):
             body = diff.file(c.path, c.old, c.new)
             if body is not None:
                 doc["structured"] = body
-        if key.type == "dataset":
+        if repo_type == "dataset":
             out["splits"] = split_changes(store, trees, files)
         out["bytesRead"] = diff.bytes_read
     return out

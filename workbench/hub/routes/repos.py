@@ -195,9 +195,16 @@ def settings(
             raise InvalidRequest("visibility must be 'public' or 'private'.", code="InvalidField")
         private = visibility != "public"
     gated = data.get("gated")
+    approvals = field(data, "requiredApprovals", int)
     with state.store.write() as s:
-        repo = update_settings(state.store, s, caller, key, private=private, gated=gated)
-        return {"private": repo.private, "gated": repo.gated or False}
+        repo = update_settings(
+            state.store, s, caller, key, private=private, gated=gated, required_approvals=approvals
+        )
+        return {
+            "private": repo.private,
+            "gated": repo.gated or False,
+            "requiredApprovals": repo.required_approvals,
+        }
 
 
 @router.get("/api/{repo_type}/{namespace}/{name}/auth-check", summary="May the caller read the repo?")
