@@ -273,9 +273,10 @@ CODES: dict[str, type[WorkbenchError]] = {
     **_codes(
         Conflict,
         "CollectionExists CollectionItemExists "
-        "AccountExists AccountInUse ApprovalsRequired CommentHidden CommitContention Conflict ConversionFailed "
-        "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
-        "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
+        "AccountExists AccountInUse ApprovalsRequired CommentHidden CommitContention Conflict "
+        "ConversionFailed DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict "
+        "PullRequestClosed PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty "
+        "ViewerNotReady",
     ),
     **_codes(PreconditionFailed, "StaleParentCommit"),
 }
