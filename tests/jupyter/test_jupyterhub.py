@@ -39,6 +39,7 @@ from workbench.store.store import Store
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 CACHE_SECONDS = 2
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Team:
@@ -124,6 +125,31 @@ def test_single_user_server_acts_as_its_user(team: Team) -> None:
     assert status["hubUrl"] == team.hub.url and status["user"] == "alice", status
     listed = httpx.get(f"{team.server_url}/workbench/hub/api/models?author=acme", headers=headers, timeout=60)
     assert [m["id"] for m in listed.json()] == ["acme/private-notes"]
+
+
+@pytest.mark.browser
+def test_lab_through_the_proxy_shows_the_user_and_their_org_repos(team: Team) -> None:
+    # alice signs in with JupyterHub's own form, in a real browser, through the proxy: her
+    # lab's Team panel names her and the sidebar finds her organization's private repo
+    assert team.server_url, "needs the server of the previous test"
+    core = ROOT / "ui-tests" / "node_modules" / "playwright-core"
+    if not core.exists():
+        pytest.fail("ui-tests/node_modules is missing: run `make labextension`.", pytrace=False)
+    env = {
+        **os.environ,
+        "WB_PLAYWRIGHT_CORE": str(core),
+        "JH_URL": team.jh.url,
+        "JH_USER": "alice",
+        "JH_PASSWORD": team.jh.user_password,
+        "WB_SEARCH": "private-notes",
+        "WB_EXPECT_REPO": "acme/private-notes",
+    }
+    script = Path(__file__).parent / "browser" / "lab_as_user.js"
+    done = subprocess.run(["node", str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["who"] == "Signed in to the hub as alice", shown
+    assert "acme/private-notes" in shown["results"] and shown["url"].startswith(team.jh.url), shown
 
 
 def test_kernel_of_the_server_acts_as_its_user(team: Team) -> None:
