@@ -33,6 +33,9 @@ import {
   IInterest,
   INotification,
   IPublishTask,
+  IReviewAnchor,
+  IReviews,
+  IReviewThread,
   IMember,
   IOrganization,
   IToken,
@@ -145,9 +148,74 @@ export class WorkbenchApi {
     return this.hub<IRefs>(apiPath(type, id, 'refs'));
   }
 
-  compare(type: RepoType, id: string, base: string, head: string): Promise<ICompare> {
+  compare(
+    type: RepoType,
+    id: string,
+    base: string,
+    head: string,
+    options: { structured?: boolean; ignoreOutputs?: boolean; ignoreMetadata?: boolean } = {}
+  ): Promise<ICompare> {
+    const params = new URLSearchParams();
+    if (options.structured) {
+      params.set('structured', '1');
+    }
+    if (options.ignoreOutputs) {
+      params.set('ignore_outputs', '1');
+    }
+    if (options.ignoreMetadata) {
+      params.set('ignore_metadata', '1');
+    }
+    const query = params.toString() ? `?${params}` : '';
     return this.hub<ICompare>(
-      apiPath(type, id, 'compare', encodeURIComponent(base), encodeURIComponent(head))
+      apiPath(type, id, 'compare', encodeURIComponent(base), encodeURIComponent(head)) + query
+    );
+  }
+
+  // -- pull request reviews -----------------------------------------------------------------
+
+  reviews(type: RepoType, id: string, num: number): Promise<IReviews> {
+    return this.hub<IReviews>(apiPath(type, id, 'discussions', String(num), 'reviews'));
+  }
+
+  review(
+    type: RepoType,
+    id: string,
+    num: number,
+    state: 'comment' | 'approve' | 'request_changes',
+    summary: string
+  ): Promise<unknown> {
+    return this.hubPost(apiPath(type, id, 'discussions', String(num), 'reviews'), {
+      state,
+      summary
+    });
+  }
+
+  async reviewThreads(type: RepoType, id: string, num: number): Promise<IReviewThread[]> {
+    const answer = await this.hub<{ threads: IReviewThread[] }>(
+      apiPath(type, id, 'discussions', String(num), 'review-comments')
+    );
+    return answer.threads;
+  }
+
+  reviewComment(
+    type: RepoType,
+    id: string,
+    num: number,
+    body: { anchor?: IReviewAnchor; inReplyTo?: string; body: string }
+  ): Promise<unknown> {
+    return this.hubPost(apiPath(type, id, 'discussions', String(num), 'review-comments'), body);
+  }
+
+  resolveThread(
+    type: RepoType,
+    id: string,
+    num: number,
+    thread: string,
+    resolved: boolean
+  ): Promise<unknown> {
+    return this.hubPost(
+      apiPath(type, id, 'discussions', String(num), 'review-comments', thread, 'resolve'),
+      { resolved }
     );
   }
 

@@ -5,15 +5,7 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  ICellChange,
-  INotebookCell,
-  ISearchPage,
-  ISearchQuery,
-  ISearchResult,
-  IDeepLink,
-  RepoType
-} from './tokens';
+import { ISearchPage, ISearchQuery, ISearchResult, IDeepLink, RepoType } from './tokens';
 
 /** `api/models/ns/name/...`: the hub's API path of a repo. */
 export function apiPath(type: RepoType, id: string, ...rest: string[]): string {
@@ -126,87 +118,6 @@ export function loadCode(type: RepoType, id: string, commit: string): string {
   const repo = JSON.stringify(id);
   const revision = JSON.stringify(commit);
   return `import workbench as wb\n\n${name} = ${loader}(${repo}, revision=${revision})\n${name}`;
-}
-
-function cellsOf(text: string | null): INotebookCell[] {
-  if (!text) {
-    return [];
-  }
-  const nb = JSON.parse(text) as { cells?: { cell_type?: string; source?: string | string[] }[] };
-  return (nb.cells ?? []).map(cell => ({
-    cell_type: cell.cell_type ?? 'code',
-    source: Array.isArray(cell.source) ? cell.source.join('') : (cell.source ?? '')
-  }));
-}
-
-/**
- * Cell-by-cell diff of two notebooks (JSON text; null for a missing side): unchanged,
- * added, removed and modified cells in order. Outputs and metadata are ignored, which
- * is what makes a notebook diff readable.
- */
-export function diffNotebooks(oldText: string | null, newText: string | null): ICellChange[] {
-  const a = cellsOf(oldText);
-  const b = cellsOf(newText);
-  const same = (x: INotebookCell, y: INotebookCell) =>
-    x.cell_type === y.cell_type && x.source === y.source;
-  // Longest common subsequence of identical cells.
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () =>
-    new Array<number>(b.length + 1).fill(0)
-  );
-  for (let i = a.length - 1; i >= 0; i--) {
-    for (let j = b.length - 1; j >= 0; j--) {
-      lcs[i][j] = same(a[i], b[j]) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
-    }
-  }
-  const raw: ICellChange[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && same(a[i], b[j])) {
-      raw.push({
-        kind: 'same',
-        cellType: a[i].cell_type,
-        oldSource: a[i].source,
-        newSource: b[j].source
-      });
-      i++;
-      j++;
-    } else if (j < b.length && (i >= a.length || lcs[i][j + 1] > lcs[i + 1][j])) {
-      raw.push({
-        kind: 'added',
-        cellType: b[j].cell_type,
-        oldSource: null,
-        newSource: b[j].source
-      });
-      j++;
-    } else {
-      raw.push({
-        kind: 'removed',
-        cellType: a[i].cell_type,
-        oldSource: a[i].source,
-        newSource: null
-      });
-      i++;
-    }
-  }
-  // A removed cell followed by an added cell of the same type reads as one modified cell.
-  const out: ICellChange[] = [];
-  for (let k = 0; k < raw.length; k++) {
-    const cur = raw[k];
-    const next = raw[k + 1];
-    if (cur.kind === 'removed' && next && next.kind === 'added' && next.cellType === cur.cellType) {
-      out.push({
-        kind: 'modified',
-        cellType: cur.cellType,
-        oldSource: cur.oldSource,
-        newSource: next.newSource
-      });
-      k++;
-    } else {
-      out.push(cur);
-    }
-  }
-  return out;
 }
 
 /** Line diff of two texts (LCS), for text files; each line prefixed ' ', '-' or '+'. */

@@ -110,6 +110,41 @@ export interface ICompareFile {
   status: 'added' | 'removed' | 'modified';
   oldSize: number | null;
   newSize: number | null;
+  /** With `structured=1`: what the hub made of the change (notebooks: nbdime's diff). */
+  structured?: IStructuredDiff;
+}
+
+/** One output of a notebook cell as the hub's notebook diff sends it (already sanitized). */
+export interface INotebookOutput {
+  outputType: string;
+  name?: string;
+  text?: string;
+  ename?: string;
+  evalue?: string;
+  data?: Record<string, string>;
+  omitted?: string[];
+}
+
+/** One cell that differs, in the hub's (nbdime's) notebook diff. */
+export interface INotebookCellDiff {
+  change: 'added' | 'removed' | 'moved' | 'changed';
+  oldIndex: number | null;
+  newIndex: number | null;
+  id?: string | null;
+  cellType?: string;
+  /** The parts that changed: source, outputs, metadata, cellType. */
+  parts?: string[];
+  /** Both sides when it changed; an added or removed cell carries its own side only. */
+  source?: { old?: string | null; new?: string | null };
+  outputs?: { old?: INotebookOutput[]; new?: INotebookOutput[] };
+}
+
+export interface IStructuredDiff {
+  kind: string;
+  cells?: INotebookCellDiff[];
+  summary?: Record<string, number>;
+  notice?: string;
+  error?: { code: string; message: string };
 }
 
 export interface ICompare {
@@ -161,19 +196,6 @@ export interface IColumnStatistics {
     frequencies?: Record<string, number> | null;
     [key: string]: unknown;
   };
-}
-
-/** One cell of a notebook as the cell-level diff sees it. */
-export interface INotebookCell {
-  cell_type: string;
-  source: string;
-}
-
-export interface ICellChange {
-  kind: 'same' | 'added' | 'removed' | 'modified';
-  cellType: string;
-  oldSource: string | null;
-  newSource: string | null;
 }
 
 export interface IEvalRequest {
@@ -413,4 +435,32 @@ export interface IPublishTask {
     unchanged?: boolean;
     error?: { code?: string; message: string };
   } | null;
+}
+
+/** Where a review comment points in a pull request's diff. */
+export interface IReviewAnchor {
+  path: string;
+  side: 'old' | 'new';
+  line?: number;
+  cell?: number;
+  part?: 'source' | 'output';
+}
+
+export interface IReviewThread {
+  id: string;
+  anchor: IReviewAnchor & { commit?: string };
+  resolved: boolean;
+  resolvedBy?: string | null;
+  comments: { id: string; author: string; body: string; html?: string; createdAt: string }[];
+}
+
+export interface IReviews {
+  reviews: { id: string; author: string; state: string; summary: string; createdAt: string }[];
+  approvals: {
+    required: number;
+    approvals: number;
+    approvedBy: string[];
+    changesRequestedBy: string[];
+    satisfied: boolean;
+  };
 }

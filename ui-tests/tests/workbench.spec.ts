@@ -81,13 +81,14 @@ test.describe('Workbench sidebar and repo pages', () => {
     await repo.getByTestId('wb-repo-tab-history').click();
     await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('second notebook');
     await repo.getByTestId('wb-diff-show').click();
+    // nbdime's diff, from the hub: only the cells that differ
     const cells = repo.locator('[data-testid=wb-cell-diff] .wb-Cell');
-    await expect(cells).toHaveCount(3);
-    await expect(cells.nth(0)).toHaveAttribute('data-kind', 'modified');
+    await expect(cells).toHaveCount(2);
+    await expect(cells.nth(0)).toHaveAttribute('data-kind', 'changed');
     await expect(cells.nth(0)).toContainText('-x = 1');
     await expect(cells.nth(0)).toContainText('+x = 2');
-    await expect(cells.nth(1)).toHaveAttribute('data-kind', 'same');
-    await expect(cells.nth(2)).toHaveAttribute('data-kind', 'added');
+    await expect(cells.nth(1)).toHaveAttribute('data-kind', 'added');
+    await expect(cells.nth(1)).toContainText('y = x * 2');
     await expect(repo.getByTestId('wb-diff')).not.toContainText('"nbformat"');
   });
 
@@ -401,7 +402,7 @@ test('a pull request shows its changes by notebook cell and merges', async ({ pa
   await repo.locator(`[data-testid=wb-discussion-list] tr[data-num="${num}"] button`).click();
   const pr = repo.getByTestId('wb-pr');
   const cell = pr.locator('[data-testid=wb-cell-diff] .wb-Cell');
-  await expect(cell).toHaveAttribute('data-kind', 'modified');
+  await expect(cell).toHaveAttribute('data-kind', 'changed');
   await expect(cell).toContainText('+lr = 0.01');
   await pr.getByTestId('wb-pr-merge').click();
   await expect(repo.getByTestId('wb-thread')).toContainText('merged');

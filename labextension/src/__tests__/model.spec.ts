@@ -5,7 +5,6 @@ import {
   apiPath,
   describeError,
   diffLines,
-  diffNotebooks,
   formatAgo,
   formatCount,
   formatSize,
@@ -16,16 +15,6 @@ import {
   webPath
 } from '../model';
 import { ISearchPage, ISearchQuery } from '../tokens';
-
-function nb(...sources: string[]): string {
-  return JSON.stringify({
-    nbformat: 4,
-    cells: sources.map(s => ({
-      cell_type: s.startsWith('#') ? 'markdown' : 'code',
-      source: s.split(/(?<=\n)/)
-    }))
-  });
-}
 
 describe('paths', () => {
   it('builds API and web paths per repo type', () => {
@@ -100,21 +89,6 @@ describe('cards and load code', () => {
 });
 
 describe('diffs', () => {
-  it('diffs notebooks by cell, pairing edits as modified cells', () => {
-    const changes = diffNotebooks(
-      nb('x = 1', 'print(x)', '# Notes'),
-      nb('x = 2', 'print(x)', 'y = 3')
-    );
-    expect(changes.map(c => c.kind)).toEqual(['modified', 'same', 'removed', 'added']);
-    expect(changes[0]).toMatchObject({ oldSource: 'x = 1', newSource: 'x = 2', cellType: 'code' });
-    expect(changes[2].cellType).toBe('markdown');
-  });
-
-  it('treats a missing side as all added or all removed', () => {
-    expect(diffNotebooks(null, nb('a', 'b')).map(c => c.kind)).toEqual(['added', 'added']);
-    expect(diffNotebooks(nb('a'), null).map(c => c.kind)).toEqual(['removed']);
-  });
-
   it('diffs lines with removals before additions', () => {
     expect(diffLines('a\nb\nc', 'a\nB\nc')).toEqual([' a', '-b', '+B', ' c']);
   });

@@ -3,7 +3,10 @@ import React, { useEffect, useState } from 'react';
 
 import { WorkbenchApi } from '../api';
 import { describeError, formatAgo } from '../model';
-import { IDiscussion, IDiscussionDetails, RepoType } from '../tokens';
+import { InputDialog } from '@jupyterlab/apputils';
+
+import { IDiscussion, IDiscussionDetails, IReviewAnchor, RepoType } from '../tokens';
+import { ReviewPanel } from './ReviewPanel';
 import { DiffView } from './DiffView';
 import { ErrorBanner } from './ErrorBanner';
 import { Markdown } from './Markdown';
@@ -33,6 +36,20 @@ function Thread(props: {
       .merge(type, id, num)
       .then(() => setVersion(v => v + 1))
       .catch(reason => setError(describeError(reason)));
+  };
+  const commentOn = (anchor: IReviewAnchor) => {
+    void InputDialog.getText({
+      title: `Comment on ${anchor.path}, cell ${anchor.cell} (${anchor.side})`,
+      placeholder: 'Your review comment (markdown)'
+    }).then(answer => {
+      if (!answer.button.accept || !answer.value?.trim()) {
+        return;
+      }
+      api
+        .reviewComment(type, id, num, { anchor, body: answer.value.trim() })
+        .then(() => setVersion(v => v + 1))
+        .catch(reason => setError(describeError(reason)));
+    });
   };
   const send = () => {
     api
@@ -75,12 +92,24 @@ function Thread(props: {
                   Merge into {details.changes.base}
                 </button>
               )}
+              {details.status === 'open' && (
+                <ReviewPanel
+                  api={api}
+                  type={type}
+                  id={id}
+                  num={num}
+                  version={version}
+                  onChange={() => setVersion(v => v + 1)}
+                />
+              )}
               <DiffView
                 api={api}
+                rendermime={props.rendermime}
                 type={type}
                 id={id}
                 base={details.changes.baseOid}
                 head={details.changes.head}
+                onComment={details.status === 'open' ? commentOn : undefined}
               />
             </section>
           )}

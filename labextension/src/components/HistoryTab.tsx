@@ -1,3 +1,4 @@
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import React, { useState } from 'react';
 
 import { WorkbenchApi } from '../api';
@@ -8,6 +9,7 @@ import { DiffView } from './DiffView';
 /** Commits newest first; pick two to see the diff between them. */
 export function HistoryTab(props: {
   api: WorkbenchApi;
+  rendermime: IRenderMimeRegistry;
   type: RepoType;
   id: string;
   commits: ICommit[];
@@ -86,7 +88,14 @@ export function HistoryTab(props: {
         </div>
       )}
       {shown && (
-        <DiffView api={props.api} type={props.type} id={props.id} base={shown[0]} head={shown[1]} />
+        <DiffView
+          api={props.api}
+          rendermime={props.rendermime}
+          type={props.type}
+          id={props.id}
+          base={shown[0]}
+          head={shown[1]}
+        />
       )}
     </div>
   );

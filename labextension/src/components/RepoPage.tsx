@@ -262,6 +262,7 @@ function RepoView(props: IRepoPageOptions): JSX.Element {
             {tab === 'history' && (
               <HistoryTab
                 api={api}
+                rendermime={props.rendermime}
                 type={type}
                 id={id}
                 commits={data.commits}
