@@ -215,7 +215,8 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccessRequestNotFound "
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound "
-        "DeliveryNotFound DiscussionNotFound EvalRunNotFound LfsFileNotFound MemberNotFound "
+        "DeliveryNotFound DiscussionNotFound EvalRunNotFound JobNotFound RunnerNotFound "
+        "LfsFileNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
         "PaperNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound "
         "WebhookNotFound XetObjectMissing",
@@ -230,6 +231,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AlreadyHasAccess RepoNotGated "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
+        "InvalidLabel InvalidRunnerName RecordPinsDiffer "
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
         "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidParquet "
@@ -265,6 +267,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccessRejected "
         "AdminRequired CommentForbidden DiscussionLocked InvalidSignature NamespaceForbidden "
         "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
+        "RunnerRerunRequired RunnerTokenRefused RunnerTokenRequired "
         "OrgAdminRequired ProxyRefused ReadOnlyToken UrlExpired WriteForbidden "
         "XetTokenReadOnly",
     ),
@@ -273,6 +276,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         Conflict,
         "CollectionExists CollectionItemExists "
         "AccountExists CommentHidden CommitContention Conflict ConversionFailed "
+        "JobFinished LeaseLost RunnerExists "
         "DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict PullRequestClosed "
         "PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty ViewerNotReady",
     ),

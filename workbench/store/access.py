@@ -38,6 +38,8 @@ class Principal:
     scope: str | None = None  # read | write | None (anonymous)
     orgs: dict[int, str] = field(default_factory=dict)  # org id -> role
     org_names: dict[str, str] = field(default_factory=dict)  # org name -> role
+    # a job's read token (``workbench.store.runners``): these repos and nothing else
+    repo_ids: frozenset[int] | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -73,6 +75,8 @@ class Owned(Protocol):
 
 def can_read(p: Principal, repo: Owned) -> bool:
     """Whether ``p`` may see ``repo`` (or a bucket; see the module docstring)."""
+    if p.repo_ids is not None:  # a job's read token: its pinned repos only
+        return isinstance(repo, m.Repo) and repo.id in p.repo_ids
     if not repo.private:
         return True
     owners = p.owner_ids()
@@ -84,6 +88,8 @@ def readable_clause(p: Principal, repo: Any = m.Repo) -> ColumnElement[bool]:
 
     >>> select(m.Repo).where(readable_clause(ANONYMOUS))                      # doctest: +SKIP
     """
+    if p.repo_ids is not None:
+        return repo.id.in_(sorted(p.repo_ids))  # type: ignore[no-any-return]
     owners = p.owner_ids()
     if owners is None:
         return true()
@@ -128,6 +134,8 @@ def is_writer(s: Session, p: Principal, repo: m.Repo) -> bool:
 
 
 def require_write_scope(p: Principal) -> None:
+    if p.repo_ids is not None:
+        raise PermissionDenied("A job's read token only reads the job's pinned repos.", code="ReadOnlyToken")
     if p.anonymous:
         raise AuthenticationError(
             "This action needs a token: pass `Authorization: Bearer <token>` "

@@ -35,6 +35,7 @@ from workbench.store.evals import RunView, run_view, visible_run
 from workbench.store.store import utcnow
 
 FINISHED = ("succeeded", "failed")
+_SYSTEM = Principal(is_admin=True)  # derive() runs after the callers' own access checks
 # The notebook's revision parameters may name a branch in the original and name the pinned
 # commit in a re-run; the commits themselves are compared (model_commit, dataset_commit).
 REVISION_PARAMETERS = ("model_revision", "dataset_revision")
@@ -113,7 +114,7 @@ def attach_reproduction(
     learns only what they may: 404 unless ``p`` may read the record, 401/403 without a
     write-scope token, 403 unless ``p`` owns it, then 400/409 saying what to fix.
     """
-    run, model, dataset = visible_run(s, p, run_id)
+    run, _, _ = visible_run(s, p, run_id)
     require_write_scope(p)
     fix = f"`workbench eval reproduce {run.id}` re-runs the record with its own pins and attaches it"
     if run.created_by_id is None or run.created_by_id != p.user_id:
@@ -139,7 +140,13 @@ def attach_reproduction(
             f"Run {run.id} {run.status}: only a record that succeeded has metrics to reproduce.",
             code="RunNotSucceeded",
         )
-    rerun, rerun_model, rerun_dataset = visible_run(s, p, rerun_id)
+    if run.verified:
+        raise PermissionDenied(
+            f"Run {run.id} was posted by runner {run.verified_by}: only a runner's re-run sets "
+            f"its reproduction (`workbench eval reproduce {run.id} --on hub`).",
+            code="RunnerRerunRequired",
+        )
+    rerun, _, _ = visible_run(s, p, rerun_id)
     if rerun.created_by_id != p.user_id:
         raise InvalidRequest(
             f"Run {rerun.id} was posted by {rerun.created_by}, not by you: attach your own re-run; "
@@ -158,6 +165,16 @@ def attach_reproduction(
             f"Run {rerun.id} is still {rerun.status}: attach it once it has succeeded or failed ({fix}).",
             code="RerunNotFinished",
         )
+    return derive(s, run_id, rerun_id, by=p.name or "", fix=fix)
+
+
+def derive(s: Session, run_id: str, rerun_id: str, *, by: str, fix: str) -> RunView:
+    """The one rule that sets a record's reproduction: compare the re-run ``rerun_id`` (same
+    pins, finished) with the record ``run_id`` and store the status, the re-run, ``by`` and
+    when. Called by :func:`attach_reproduction` (the owner's re-run) and by
+    ``workbench.store.runners`` (a runner's re-run, ``by`` "runner NAME")."""
+    run, model, dataset = visible_run(s, _SYSTEM, run_id)
+    rerun, rerun_model, rerun_dataset = visible_run(s, _SYSTEM, rerun_id)
     original = run_view(run, model, dataset)
     differs = pin_differences(original, run_view(rerun, rerun_model, rerun_dataset))
     if differs:
@@ -172,6 +189,6 @@ def attach_reproduction(
         differences = metric_differences(run.metrics, rerun.metrics, run.metric_info)
         status = "differs" if differences else "reproduced"
     run.reproduction, run.differences = status, differences
-    run.reproduction_run, run.reproduced_by, run.reproduced_at = rerun.id, p.name, utcnow()
+    run.reproduction_run, run.reproduced_by, run.reproduced_at = rerun.id, by, utcnow()
     s.flush()
     return run_view(run, model, dataset)
