@@ -52,6 +52,7 @@ def nap_notebook(path: Path) -> Path:
             new_code_cell("import time\ntime.sleep(float(nap))"),
             new_code_cell(
                 "import workbench as wb\n"
+                "wb.connect().client.repo_info(model, type='model')  # with the job's read token\n"
                 "wb.report({'accuracy': 0.5}, model=model, dataset=dataset, split=split,\n"
                 "          metric_info={'accuracy': {'higher_is_better': True, 'tolerance': 0.0}})\n"
             ),
@@ -283,6 +284,7 @@ def test_tokens_open_only_their_own_doors(rhub: HubProcess, user: dict[str, str]
         assert c.get(f"/api/datasets/{user['dataset']}").status_code == 200
         assert c.get(f"/api/models/{user['other']}").status_code == 404
         assert c.get("/api/eval-jobs").json() == []
+        assert c.get("/api/whoami-v2").json()["name"] == f"job-{job['id']}"
         resp = c.post("/api/repos/create", json={"name": "sneaky", "type": "model"})
         assert resp.status_code in (401, 403), resp.text
         blocked = c.post(
@@ -298,12 +300,14 @@ def test_tokens_open_only_their_own_doors(rhub: HubProcess, user: dict[str, str]
 
 
 def test_a_forged_verified_field_is_ignored(rhub: HubProcess, user: dict[str, str]) -> None:
+    model = f"{user['name']}/{unique('forged')}"
     with client(rhub, user["token"]) as c:
-        model_commit = c.revision_sha(user["model"])
+        c.create_repo(model, private=True)
+        model_commit = c.revision_sha(model)
         dataset_commit = c.revision_sha(user["dataset"], type="dataset")
         stored = c.create_eval_run(
             {
-                "model": user["model"],
+                "model": model,
                 "dataset": user["dataset"],
                 "model_commit": model_commit,
                 "dataset_commit": dataset_commit,
@@ -398,7 +402,9 @@ def test_run_on_hub_end_to_end(rhub: HubProcess, user: dict[str, str], runners: 
         )
         everything = c.leaderboard(user["dataset"], metric="accuracy")
         verified = c.leaderboard(user["dataset"], metric="accuracy", verified_only=True)
-    assert [(e["value"], e["verified"]) for e in everything["entries"]] == [(0.75, False), (0.6, False)]
+    ours = {user["model"], f"{user['name']}/{other}"}
+    shown = [(e["value"], e["verified"]) for e in everything["entries"] if e["model"] in ours]
+    assert shown == [(0.75, False), (0.6, False)]  # each model's best: self-reported ones here
     assert [(e["value"], e["verified"], e["verified_by"]) for e in verified["entries"]] == [(0.5, True, name)]
     text = eval_cli(
         rhub, work, "eval", "leaderboard", user["dataset"], "--metric", "accuracy", env=env
@@ -570,3 +576,19 @@ def test_gate_and_notebook_api_on_hub(
     assert checks[0]["passed"] is False and "< min 0.6" in checks[0]["message"]
     with client(rhub, user["token"]) as c:
         assert c.eval_run(checks[0]["run"])["verified"] is True
+
+
+def test_sigterm_hands_the_running_job_back(
+    rhub: HubProcess, user: dict[str, str], runners: Runners, work: Path
+) -> None:
+    label = unique("term").lower()
+    name = unique("term-box")
+    proc = runners.start(register(rhub, name, label), name)
+    job = queue(rhub, user, label, nap_notebook(work / "term.ipynb"), parameters={"nap": 600})
+    wait_for(lambda: any(e["event"] == "cell_start" for e in job_of(rhub, user, job["id"])["events"]))
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(120) == 0
+    back = job_of(rhub, user, job["id"])
+    assert back["state"] == "queued" and back["events"][-1]["event"] == "released"
+    with client(rhub, user["token"]) as c:
+        assert api.cancel_job(c, job["id"])["state"] == "cancelled"

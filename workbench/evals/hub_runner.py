@@ -253,15 +253,22 @@ class HubRunner:
                 result: dict[str, Any] = dask.submit(run_in_process, spec.to_dict(), pure=False).result()
                 return result
 
+        timers: list[threading.Timer] = []
+
         def started(proc: subprocess.Popen[str]) -> None:
             with self._lock:
                 self._procs[job_id] = proc
             if timeout:  # papermill ends a run past its timeout; this ends one that hangs anyway
-                threading.Timer(timeout + KILL_GRACE, _kill, args=(proc,)).start()
+                timer = threading.Timer(timeout + KILL_GRACE, _kill, args=(proc,))
+                timer.daemon = True
+                timer.start()
+                timers.append(timer)
 
         try:
             return run_in_process(spec.to_dict(), progress, started=started)
         finally:
+            for timer in timers:
+                timer.cancel()
             with self._lock:
                 self._procs.pop(job_id, None)
 

@@ -9,9 +9,11 @@ equal, or within the absolute tolerance its module declares in the original's
 re-run failed), and records which re-run, who attached it and when. ``workbench eval
 reproduce RUN_ID`` runs the re-run and attaches it. Anything else changes nothing.
 
-Only the owner, with no exception for organization or hub admins: until runners re-run
-records on trusted machines (and post verified reproductions), a reproduction is a claim,
-and the hub accepts only the owner's claim about the owner's record, signed with their name.
+Only the owner, with no exception for organization or hub admins: an attached re-run is a
+claim, and the hub accepts only the owner's claim about the owner's self-reported record,
+signed with their name. A verified record (posted by a runner) gets its reproduction only from
+a runner's re-run (``workbench.store.runners``; ``by`` "runner NAME"), through the same
+:func:`derive`.
 Anyone else who may read a record can still post a re-run of it: a record of their own, left
 out of leaderboards, that changes nothing on the original.
 

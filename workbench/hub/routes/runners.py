@@ -47,7 +47,7 @@ from workbench.store.runners import JobRequest, JobView, RunnerInfo
 
 router = APIRouter(tags=["workbench"])
 MAX_WAIT = 30.0
-POLL = 0.05
+POLL = 0.1  # how often a waiting lease looks for a job (two cheap reads)
 
 
 def runner_caller(request: Request, state: State) -> RunnerInfo:
