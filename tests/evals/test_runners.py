@@ -592,3 +592,37 @@ def test_sigterm_hands_the_running_job_back(
     assert back["state"] == "queued" and back["events"][-1]["event"] == "released"
     with client(rhub, user["token"]) as c:
         assert api.cancel_job(c, job["id"])["state"] == "cancelled"
+
+
+def test_a_runner_on_a_dask_cluster_runs_two_jobs_at_once(
+    rhub: HubProcess, user: dict[str, str], runners: Runners, work: Path
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    label = unique("dask").lower()
+    name = unique("dask-box")
+    notebook = nap_notebook(work / "dask.ipynb")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address.replace("tcp://", "")
+        workers = list(cluster.scheduler_info["workers"])
+        token = register(rhub, name, label)
+        runners.start(token, name, "--executor", "dask", "--dask-scheduler", address, "--max-jobs", "2")
+        jobs = [queue(rhub, user, label, notebook, parameters={"nap": 3}) for _ in range(2)]
+        done = [wait_for(finished(rhub, user, j["id"])) for j in jobs]
+        # both were leased before either finished: two at once
+        leased = [
+            next(e["at"] for e in job_of(rhub, user, j["id"])["events"] if e["event"] == "leased")
+            for j in jobs
+        ]
+        ended = [
+            next(e["at"] for e in job_of(rhub, user, j["id"])["events"] if e["event"] == "record")
+            for j in jobs
+        ]
+        runners.stop_all()
+    assert [d["state"] for d in done] == ["succeeded", "succeeded"]
+    assert max(leased) < min(ended)
+    with client(rhub, user["token"]) as c:
+        for d in done:
+            executor = c.eval_run(d["record"])["environment"]["executor"]
+            assert executor["kind"] == "dask" and executor["worker"] in workers and executor["runner"] == name

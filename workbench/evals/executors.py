@@ -43,7 +43,7 @@ def run_in_process(
     """
     worker = _dask_worker()
     if worker is not None:
-        spec = {**spec, "executor": {"kind": "dask", "worker": worker}}
+        spec = {**spec, "executor": {**(spec.get("executor") or {}), "kind": "dask", "worker": worker}}
     env = {**os.environ, "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench.evals.executors"],

@@ -115,6 +115,12 @@ class EvalJobEvent(m.Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+def _event(s: Session, job_id: int, kind: str, **fields: Any) -> None:
+    """An event the hub adds to a job's progress, stamped ``at`` (Unix time) as a runner's are."""
+    event = {"event": kind, **fields, "at": round(time.time(), 3)}
+    s.add(EvalJobEvent(job_id=job_id, event=event, created_at=utcnow()))
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -524,18 +530,7 @@ def lease_job(
             jobs.fail(store, info, worker, "No evaluation spec for this job.")
             return None
         job.runner, job.read_token_hash = runner.name, _hash(token)
-        s.add(
-            EvalJobEvent(
-                job_id=job.id,
-                event={
-                    "event": "leased",
-                    "runner": runner.name,
-                    "attempt": info.attempts,
-                    "at": round(time.time(), 3),
-                },
-                created_at=utcnow(),
-            )
-        )
+        _event(s, job.id, "leased", runner=runner.name, attempt=info.attempts)
         s.flush()
         return Lease(_view(s, job.id), worker, token, dict(job.spec))
 
@@ -627,13 +622,7 @@ def complete_job(
         error = str((record.error or {}).get("message") or "The run failed.")[: jobs.MAX_ERROR_CHARS]
     _finish(s, job_id, lease, status="done" if error is None else "failed", error=error)
     job.record_id, job.read_token_hash = record.id, None
-    s.add(
-        EvalJobEvent(
-            job_id=job_id,
-            event={"event": "record", "id": record.id, "status": record.status},
-            created_at=utcnow(),
-        )
-    )
+    _event(s, job_id, "record", id=record.id, status=record.status)
     if spec.get("reproduction_of"):
         derive(
             s,
@@ -655,9 +644,7 @@ def release_job(s: Session, runner: RunnerInfo, job_id: int, lease: str) -> None
         .values(status="pending", worker=None, lease_until=None, updated_at=utcnow())
     )
     job.read_token_hash = None
-    s.add(
-        EvalJobEvent(job_id=job_id, event={"event": "released", "runner": runner.name}, created_at=utcnow())
-    )
+    _event(s, job_id, "released", runner=runner.name)
 
 
 def fail_job(s: Session, runner: RunnerInfo, job_id: int, lease: str, error: str) -> JobView:
@@ -667,6 +654,6 @@ def fail_job(s: Session, runner: RunnerInfo, job_id: int, lease: str, error: str
     text = (error or "The runner gave no reason.")[: jobs.MAX_ERROR_CHARS]
     _finish(s, job_id, lease, status="failed", error=text)
     job.read_token_hash = None
-    s.add(EvalJobEvent(job_id=job_id, event={"event": "failed", "error": text}, created_at=utcnow()))
+    _event(s, job_id, "failed", error=text)
     s.flush()
     return _view(s, job_id)
