@@ -520,6 +520,10 @@ def test_cancel(rhub: HubProcess, user: dict[str, str], runners: Runners, work: 
         assert api.cancel_job(c, running["id"])["state"] == "cancelled"
         cancelled = [j["id"] for j in api.list_jobs(c, state="cancelled")]
     assert {queued["id"], running["id"]} <= set(cancelled)
+    proc = eval_cli(rhub, work, "eval", "jobs", "--state", "cancelled", "--json", env=env)
+    listed = json.loads(proc.stdout)
+    assert {queued["id"], running["id"]} <= {j["id"] for j in listed}
+    assert {j["state"] for j in listed} == {"cancelled"}
     time.sleep(LEASE_SECONDS * 2)
     assert records_of(rhub, user, model) == []
     assert job_of(rhub, user, running["id"])["state"] == "cancelled"
