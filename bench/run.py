@@ -32,6 +32,7 @@ from bench import load as load_bench
 from bench import load_dataset as load_dataset_bench
 from bench import notebook_diff as notebook_diff_bench
 from bench import permissions as permissions_bench
+from bench import runners as runners_bench
 from bench import search as search_bench
 from bench import viewer as viewer_bench
 from bench import webhooks as webhooks_bench
@@ -58,6 +59,7 @@ BENCHMARKS = (
     "load",
     "webhooks",
     "jupyterhub_auth",
+    "runners",
 )
 
 
@@ -199,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)
     if "webhooks" in only:
         results += webhooks_bench.run(args.work / "webhooks")
+    if "runners" in only:
+        results += runners_bench.run(args.work / "runners")
     if "jupyterhub_auth" in only:
         results += jupyterhub_auth_bench.run(args.work / "jupyterhub_auth")
     shutil.rmtree(args.work, ignore_errors=True)

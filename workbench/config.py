@@ -362,6 +362,12 @@ class HubSettings(BaseSettings):
         "claimed without a heartbeat before another worker takes "
         "it over (a worker that crashed).",
     )
+    runner_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long an evaluation job stays leased to a runner without a heartbeat "
+        "(runners renew it every third of this) before another runner may lease it again.",
+    )
     webhook_workers: int = Field(
         4,
         ge=0,

@@ -215,7 +215,8 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccessRequestNotFound "
         "AccountNotFound CellNotFound ColumnNotFound CommentNotFound ConfigNotFound "
         "ConversionNotFound "
-        "DeliveryNotFound DiscussionNotFound EvalRunNotFound LfsFileNotFound MemberNotFound "
+        "DeliveryNotFound DiscussionNotFound EvalRunNotFound JobNotFound RunnerNotFound "
+        "LfsFileNotFound MemberNotFound "
         "ModelClassNotFound NamespaceNotFound NotebookNotFound NotFound OrgNotFound "
         "PaperNotFound PublishNotFound RowNotFound RunNotFound SplitNotFound TokenNotFound UserNotFound "
         "WebhookNotFound XetObjectMissing",
@@ -230,6 +231,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AlreadyHasAccess AnchorNotInDiff RepoNotGated "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
+        "InvalidLabel InvalidRunnerName RecordPinsDiffer "
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
         "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidParquet "
@@ -266,6 +268,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AccessRejected "
         "AdminRequired CommentForbidden DiscussionLocked OwnApproval InvalidSignature NamespaceForbidden "
         "NotAuthor NotCommentAuthor NotOrgMember NotRecordOwner NoWriteAccess "
+        "RunnerRerunRequired RunnerTokenRefused RunnerTokenRequired "
         "OrgAdminRequired ProxyRefused ReadOnlyToken TokenScopeForbidden UrlExpired WriteForbidden "
         "XetTokenReadOnly",
     ),
@@ -274,6 +277,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         Conflict,
         "CollectionExists CollectionItemExists "
         "AccountExists AccountInUse ApprovalsRequired CommentHidden CommitContention Conflict "
+        "JobFinished LeaseLost RunnerExists "
         "ConversionFailed DestinationNotEmpty ExportFolderNotEmpty GcRunning LastOrgAdmin MergeConflict "
         "PullRequestClosed PullRequestMerged RefExists RepoExists RerunNotFinished TargetNotEmpty "
         "ViewerNotReady",

@@ -33,6 +33,17 @@ ExecutorOpt = Annotated[
 TimeoutOpt = Annotated[
     float | None, typer.Option("--timeout", help="Seconds the whole run may take; a run past it fails.")
 ]
+OnOpt = Annotated[
+    str,
+    typer.Option(
+        "--on",
+        help="'here' (this machine) or 'hub' (queue a job for the hub's runners; the record is verified).",
+    ),
+]
+RequiresOpt = Annotated[
+    list[str] | None,
+    typer.Option("--requires", help="With --on hub: a label the runner must have, e.g. gpu (repeatable)."),
+]
 OutOpt = Annotated[
     Path | None,
     typer.Option(
@@ -110,6 +121,9 @@ def _show_record(data: dict[str, Any], *, as_json: bool) -> None:
         )
         return
     typer.echo(f"run {data.get('id') or '(not stored)'}: {data.get('status')}")
+    if data.get("id"):
+        verified = data.get("verified")
+        typer.echo(f"  verified by runner {data.get('verified_by')}" if verified else "  self-reported")
     typer.echo(f"  model    {data.get('model')} @ {str(data.get('model_commit') or '?')[:12]}")
     typer.echo(
         f"  dataset  {data.get('dataset')} @ {str(data.get('dataset_commit') or '?')[:12]} "
@@ -167,6 +181,8 @@ def run(
     publish: Annotated[
         bool, typer.Option("--publish", help="Also write the metrics into the model card's model-index.")
     ] = False,
+    on: OnOpt = "here",
+    requires: RequiresOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
@@ -174,9 +190,13 @@ def run(
     """Evaluate a model on a dataset split in a fresh kernel and store the run record.
 
     Notebook parameters: -p NAME VALUE (repeatable), e.g. -p batch_size 256 -p seed 1.
+    With --on hub a runner runs it: the progress streams here, the record is verified.
     """
     from workbench.evals.executors import run_many
+    from workbench.evals.hub_jobs import run_on_hub
     from workbench.evals.runner import EvalSpec, run_evaluation
+
+    _check_on(on, requires)
 
     with _client(url, token) as client:
         spec = EvalSpec(
@@ -195,7 +215,9 @@ def run(
             publish=publish,
         )
         progress = TerminalProgress()  # on stderr: stdout stays clean for --json
-        if executor == "local":
+        if on == "hub":
+            record = run_on_hub(client, spec, requires=requires or [], progress=progress)
+        elif executor == "local":
             record = run_evaluation(spec, progress=progress, client=client)
         else:
             record = run_many([spec], executor=executor, progress=lambda i, e: progress(e))[0]
@@ -233,6 +255,8 @@ def reproduce(
     run_id: Annotated[str, typer.Argument(help="Run record id.")],
     timeout: TimeoutOpt = None,
     output_dir: OutOpt = None,
+    on: OnOpt = "here",
+    requires: RequiresOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
@@ -241,17 +265,26 @@ def reproduce(
 
     The hub compares the metrics and marks the record reproduced, differs or failed, with who
     attached the re-run and when. Only the record's owner may; exit 1 unless it reproduced.
+    With --on hub a runner re-runs it (any record you may read; the only way a verified
+    record gets its reproduction).
     """
+    from workbench.evals.hub_jobs import reproduce_on_hub
     from workbench.evals.reproduce import reproduce as do_reproduce
 
+    _check_on(on, requires)
     with _client(url, token) as client:
-        outcome = do_reproduce(
-            run_id,
-            client=client,
-            timeout=timeout,
-            output_dir=str(output_dir) if output_dir else None,
-            progress=TerminalProgress(),
-        )
+        if on == "hub":
+            outcome = reproduce_on_hub(
+                client, run_id, requires=requires or [], timeout=timeout, progress=TerminalProgress()
+            )
+        else:
+            outcome = do_reproduce(
+                run_id,
+                client=client,
+                timeout=timeout,
+                output_dir=str(output_dir) if output_dir else None,
+                progress=TerminalProgress(),
+            )
     if as_json:
         typer.echo(json.dumps(outcome, indent=2, default=str))
     else:
@@ -262,6 +295,60 @@ def reproduce(
             typer.echo(f"  {_difference(diff)}")
     if outcome["status"] != "reproduced":
         raise typer.Exit(1)
+
+
+def _check_on(on: str, requires: list[str] | None) -> None:
+    if on not in ("here", "hub"):
+        fail(f"--on takes 'here' or 'hub', not {on!r}.")
+    if requires and on != "hub":
+        fail("--requires goes with --on hub.")
+
+
+@app.command("jobs")
+@errors_to_exit
+def jobs(
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="queued, running, succeeded, failed or cancelled."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List your evaluation jobs on the hub's runners, newest first."""
+    from workbench.client import runners as api
+
+    with _client(url, token) as client:
+        rows = api.list_jobs(client, state=state, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no jobs")
+    for j in rows:
+        what = j["spec"].get("reproduction_of") or f"{j['spec'].get('model')} on {j['spec'].get('dataset')}"
+        extra = j.get("record") or j.get("error") or ""
+        typer.echo(f"{j['id']:>6}  {j['state']:<9} {j['kind']:<9} {what}  {j.get('runner') or '-'}  {extra}")
+
+
+@app.command("cancel")
+@errors_to_exit
+def cancel(
+    job: Annotated[int, typer.Argument(help="Job id (`workbench eval jobs`).")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel your queued or running evaluation job (a runner running it stops)."""
+    from workbench.client import runners as api
+
+    with _client(url, token) as client:
+        result = api.cancel_job(client, job)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(f"job {job}: {result['state']}")
 
 
 @app.command("show")
@@ -310,13 +397,19 @@ def leaderboard(
     dataset: Annotated[str, typer.Argument(help="Dataset repo id.")],
     metric: Annotated[str, typer.Option("--metric", help="Metric name.")] = "accuracy",
     split: Annotated[str, typer.Option("--split")] = "test",
+    verified: Annotated[
+        bool, typer.Option("--verified", help="Only records the hub's runners posted (verified).")
+    ] = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The best run of each model on a dataset split, for one metric."""
+    """The best run of each model on a dataset split, for one metric (each marked verified or
+    self-reported)."""
+    from workbench.evals.leaderboard import badge
+
     with _client(url, token) as client:
-        board = client.leaderboard(dataset, metric=metric, split=split)
+        board = client.leaderboard(dataset, metric=metric, split=split, verified_only=verified)
         base = client.url
     if as_json:
         typer.echo(json.dumps(board, indent=2))
@@ -326,8 +419,10 @@ def leaderboard(
     if not board["entries"]:
         typer.echo("  no succeeded runs yet")
     for e in board["entries"]:
+        mark = badge(e.get("verified"), e.get("verified_by"))
         typer.echo(
-            f"{e['rank']:>3}. {e['model']:<40} {e['value']:<12.6g} {e['model_commit'][:12]}  {base}{e['url']}"
+            f"{e['rank']:>3}. {e['model']:<40} {e['value']:<12.6g} {e['model_commit'][:12]}  "
+            f"{mark:<24} {base}{e['url']}"
         )
 
 
@@ -339,6 +434,13 @@ def gate(
     summary: Annotated[Path, typer.Option("--summary", help="Markdown summary.")] = Path("eval-gate.md"),
     executor: Annotated[str | None, typer.Option("--executor", help="Override the spec's executor.")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Runs at once (local).")] = None,
+    verified: Annotated[
+        bool,
+        typer.Option(
+            "--verified",
+            help="Run on the hub's runners and count only verified records (`verified: true` in the spec).",
+        ),
+    ] = False,
     url: UrlOpt = None,
     token: TokenOpt = None,
     as_json: JsonOpt = False,
@@ -357,7 +459,9 @@ def gate(
             )
 
     with _client(url, token) as client:
-        outcome = run_gate(spec, client=client, executor=executor, jobs=jobs, progress=progress)
+        outcome = run_gate(
+            spec, client=client, executor=executor, jobs=jobs, progress=progress, verified=verified or None
+        )
         base = client.url
     junit.write_text(junit_xml(outcome), encoding="utf-8")
     summary.write_text(markdown_summary(outcome, base_url=base), encoding="utf-8")

@@ -17,6 +17,7 @@ from workbench.cli.hub_accounts import org_app, token_app, user_app
 from workbench.cli.hub_admin import TableJsonOpt, iso_time, open_store, print_rows
 from workbench.cli.hub_backup import backup_command, restore_command
 from workbench.cli.hub_gc import gc_command
+from workbench.cli.hub_runners import runner_app
 from workbench.cli.hub_usage import quota_app, usage_command
 from workbench.cli.hub_xet import xet_migrate_command
 from workbench.cli.options import DataOpt, DbOpt, StorageOpt, fail, settings_from
@@ -32,6 +33,7 @@ app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 app.command("usage")(usage_command)
 app.add_typer(quota_app, name="quota")
+app.add_typer(runner_app, name="runner")
 
 
 def check_storage(settings: HubSettings) -> None:

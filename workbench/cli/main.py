@@ -15,7 +15,7 @@ if "jsonschema" not in sys.modules:
 
 import typer
 
-from workbench.cli import collection, demo, hub, paper, pr, repo, search
+from workbench.cli import collection, demo, hub, paper, pr, repo, runner, search
 from workbench.cli import eval as eval_cli
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(hub.app, name="hub", help="Run and administer a hub (works on the 
 repo.register(app)  # login, repo ..., upload, download, log
 app.command(name="demo")(demo.demo)
 app.command(name="search")(search.search)
+app.command(name="runner")(runner.runner)
 app.add_typer(eval_cli.app, name="eval", help="Reproducible evaluation runs, leaderboards and CI gates.")
 app.add_typer(paper.app, name="paper")
 app.add_typer(collection.app, name="collection")

@@ -58,12 +58,15 @@ def attach_reproduction(client: HubClient, run_id: str, *, run: str) -> dict[str
 
 
 def leaderboard(
-    client: HubClient, dataset: str, *, metric: str, split: str | None = "test"
+    client: HubClient, dataset: str, *, metric: str, split: str | None = "test", verified_only: bool = False
 ) -> dict[str, Any]:
     """``{"dataset", "split", "metric", "higher_is_better", "entries": [{rank, model, value,
-    run, ...}]}``: the best run of each model."""
+    run, verified, verified_by, ...}]}``: the best run of each model (``verified_only``: of
+    the records runners posted)."""
     ns, _, name = dataset.partition("/")
-    params = {"metric": metric, "split": split or ""}
+    params: dict[str, Any] = {"metric": metric, "split": split or ""}
+    if verified_only:
+        params["verified_only"] = "true"
     result: dict[str, Any] = client.request(
         "GET", f"/api/leaderboards/{quote(ns, safe='')}/{quote(name, safe='')}", params=params
     ).json()

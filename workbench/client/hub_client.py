@@ -328,9 +328,12 @@ class HubClient(HubHTTP):
         """Attach ``run``, your re-run of your record ``run_id``; the hub derives the status."""
         return evals.attach_reproduction(self, run_id, run=run)
 
-    def leaderboard(self, dataset: str, *, metric: str, split: str | None = "test") -> dict[str, Any]:
-        """The best run of each model on ``dataset`` for ``metric``."""
-        return evals.leaderboard(self, dataset, metric=metric, split=split)
+    def leaderboard(
+        self, dataset: str, *, metric: str, split: str | None = "test", verified_only: bool = False
+    ) -> dict[str, Any]:
+        """The best run of each model on ``dataset`` for ``metric`` (``verified_only``: of the
+        records runners posted)."""
+        return evals.leaderboard(self, dataset, metric=metric, split=split, verified_only=verified_only)
 
     # -- discussions, anchored comments, inbox, likes (workbench.client.collab) ---------------
 

@@ -29,15 +29,21 @@ ManyProgress = Callable[[int, dict[str, Any]], None]
 
 
 def run_in_process(
-    spec: dict[str, Any], progress: Callable[[dict[str, Any]], None] | None = None
+    spec: dict[str, Any],
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    *,
+    started: Callable[[subprocess.Popen[str]], None] | None = None,
 ) -> dict[str, Any]:
     """Run one spec (``EvalSpec.to_dict()``) in a fresh Python process; return the record dict.
 
     Module-level, so a Dask worker can run it as a task; the record then names the worker.
+    ``started``: given the process as soon as it runs, which is then the leader of its own
+    process group (its kernel included), so that the caller can end the whole run
+    (``workbench runner`` does on a cancel or a stop).
     """
     worker = _dask_worker()
     if worker is not None:
-        spec = {**spec, "executor": {"kind": "dask", "worker": worker}}
+        spec = {**spec, "executor": {**(spec.get("executor") or {}), "kind": "dask", "worker": worker}}
     env = {**os.environ, "HF_UPDATE_DOWNLOAD_COUNTS": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "workbench.evals.executors"],
@@ -46,7 +52,10 @@ def run_in_process(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=started is not None,
     )
+    if started is not None:
+        started(proc)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(spec))
     proc.stdin.close()

@@ -5,6 +5,8 @@ The spec is YAML (see docs/evaluation.md)::
     executor: local            # or dask://HOST:PORT
     jobs: 2
     timeout: 900               # seconds per run
+    verified: false            # true: run on the hub's runners, count only verified records
+    requires: [gpu]            # with verified: labels the runners must have
     evaluations:
       - models: [admin/tiny-classifier]
         datasets: [admin/iris-mini]
@@ -17,7 +19,10 @@ The spec is YAML (see docs/evaluation.md)::
 A check fails when the run fails, when a value is below ``min`` (or above ``max``), or when
 it is worse than the current leaderboard value by more than ``max_regression`` (the model's
 own entry; ``baseline: best`` compares with the top of the board). Leaderboard values are read
-before the runs start. The outcome is a JUnit XML report and a Markdown summary.
+before the runs start. With ``verified`` the runs are jobs for the hub's runners
+(``workbench.evals.hub_jobs``), a record that is not verified fails its checks, and the
+regression baselines are the verified-only leaderboards. The outcome is a JUnit XML report
+and a Markdown summary.
 
 >>> outcome = run_gate(load_spec(Path("gate.yaml")), client=hub)    # doctest: +SKIP
 >>> outcome.passed                                                  # doctest: +SKIP
@@ -26,6 +31,7 @@ before the runs start. The outcome is a JUnit XML report and a Markdown summary.
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +63,8 @@ class GateSpec:
     executor: str = "local"
     jobs: int = 1
     timeout: float | None = None
+    verified: bool = False
+    requires: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,7 +138,13 @@ def parse_spec(data: Any) -> GateSpec:
     jobs = data.get("jobs", 1)
     if not isinstance(jobs, int) or jobs < 1:
         raise _bad("'jobs' must be a positive integer.")
-    return GateSpec(out, str(data.get("executor", "local")), jobs, data.get("timeout"))
+    verified = data.get("verified", False)
+    requires = data.get("requires") or []
+    if not isinstance(verified, bool):
+        raise _bad("'verified' must be true or false.")
+    if not isinstance(requires, list) or not all(isinstance(x, str) for x in requires):
+        raise _bad("'requires' must be a list of runner labels.")
+    return GateSpec(out, str(data.get("executor", "local")), jobs, data.get("timeout"), verified, requires)
 
 
 def load_spec(path: Path) -> GateSpec:
@@ -140,15 +154,30 @@ def load_spec(path: Path) -> GateSpec:
         raise _bad(f"cannot read {path}: {exc}.") from None
 
 
-def _baselines(client: Any, spec: GateSpec) -> dict[tuple[str, str, str], dict[str, Any]]:
+def _baselines(client: Any, spec: GateSpec, *, verified: bool) -> dict[tuple[str, str, str], dict[str, Any]]:
     boards = {}
     for ev in spec.evaluations:
         for metric, checks in ev.metrics.items():
             if "max_regression" in checks and (ev.dataset, ev.split, metric) not in boards:
                 boards[(ev.dataset, ev.split, metric)] = client.leaderboard(
-                    ev.dataset, metric=metric, split=ev.split
+                    ev.dataset, metric=metric, split=ev.split, verified_only=verified
                 )
     return boards
+
+
+def _on_hub(
+    client: Any, specs: list[EvalSpec], requires: list[str], jobs: int, progress: ManyProgress | None
+) -> list[RunRecord]:
+    """Each spec as a job for the hub's runners, ``jobs`` queued at a time."""
+    from workbench.evals.hub_jobs import run_on_hub
+
+    def one(i: int) -> RunRecord:
+        return run_on_hub(
+            client, specs[i], requires=requires, progress=(lambda e: progress(i, e)) if progress else None
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, range(len(specs))))
 
 
 def run_gate(
@@ -158,9 +187,12 @@ def run_gate(
     executor: str | None = None,
     jobs: int | None = None,
     progress: ManyProgress | None = None,
+    verified: bool | None = None,
 ) -> GateOutcome:
-    """Run the matrix (records go to the hub) and check every metric."""
-    boards = _baselines(client, spec)
+    """Run the matrix (records go to the hub) and check every metric; ``verified``
+    overrides the spec's (run on the hub's runners, count only verified records)."""
+    verified = spec.verified if verified is None else verified
+    boards = _baselines(client, spec, verified=verified)
     specs = [
         EvalSpec(
             ev.model,
@@ -175,16 +207,28 @@ def run_gate(
         )
         for ev in spec.evaluations
     ]
-    records = run_many(specs, executor=executor or spec.executor, jobs=jobs or spec.jobs, progress=progress)
+    if verified:
+        records = _on_hub(client, specs, spec.requires, jobs or spec.jobs, progress)
+    else:
+        records = run_many(
+            specs, executor=executor or spec.executor, jobs=jobs or spec.jobs, progress=progress
+        )
     checks = []
     for ev, record in zip(spec.evaluations, records, strict=True):
         for metric, rules in ev.metrics.items():
-            checks.append(_check(ev, record, metric, rules, boards.get((ev.dataset, ev.split, metric))))
+            board = boards.get((ev.dataset, ev.split, metric))
+            checks.append(_check(ev, record, metric, rules, board, verified=verified))
     return GateOutcome(checks, records)
 
 
 def _check(
-    ev: Evaluation, record: RunRecord, metric: str, rules: dict[str, Any], board: dict[str, Any] | None
+    ev: Evaluation,
+    record: RunRecord,
+    metric: str,
+    rules: dict[str, Any],
+    board: dict[str, Any] | None,
+    *,
+    verified: bool = False,
 ) -> Check:
     base: dict[str, Any] = {
         "model": ev.model,
@@ -197,6 +241,8 @@ def _check(
     if not record.ok:
         message = (record.error or {}).get("message") or "the run failed"
         return Check(value=None, passed=False, message=f"run failed: {message}", **base)
+    if verified and not record.data.get("verified"):
+        return Check(value=None, passed=False, message="the record is not verified (self-reported)", **base)
     value = record.metrics.get(metric)
     if not isinstance(value, int | float):
         return Check(value=None, passed=False, message=f"the run reported no {metric!r}", **base)

@@ -15,13 +15,30 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-COLUMNS = ["rank", "model", "value", "model_commit", "run", "url", "reproduction", "created_by", "created_at"]
+COLUMNS = [
+    "rank",
+    "model",
+    "value",
+    "model_commit",
+    "run",
+    "url",
+    "reproduction",
+    "verified",
+    "verified_by",
+    "created_by",
+    "created_at",
+]
+
+
+def badge(verified: Any, verified_by: Any) -> str:
+    """How an entry is marked: "verified (RUNNER)" or "self-reported"."""
+    return f"verified ({verified_by})" if verified is True else "self-reported"
 
 
 class Leaderboard(pd.DataFrame):
     """A DataFrame of leaderboard entries that also draws a bar chart in notebooks."""
 
-    _metadata: ClassVar[list[str]] = ["metric", "dataset", "split", "higher_is_better"]
+    _metadata: ClassVar[list[str]] = ["metric", "dataset", "split", "higher_is_better", "verified_only"]
 
     @property
     def _constructor(self) -> type[Leaderboard]:
@@ -63,12 +80,14 @@ class Leaderboard(pd.DataFrame):
             f"<tr><td>{r.rank}</td><td>{html.escape(str(r.model))}</td><td>{r.value:.6g}</td>"
             f"<td><code>{html.escape(str(r.model_commit)[:12])}</code></td>"
             f'<td><a href="{html.escape(str(r.url))}">{html.escape(str(r.run)[:12])}</a></td>'
-            f"<td>{html.escape(str(r.reproduction or ''))}</td></tr>"
+            f"<td>{html.escape(str(r.reproduction or ''))}</td>"
+            f'<td><span class="wb-badge wb-{"verified" if r.verified is True else "self-reported"}">'
+            f"{html.escape(badge(r.verified, r.verified_by))}</span></td></tr>"
             for r in self.itertuples()
         )
         return (
             f"<div>{title}</div>{self.chart_svg()}<table><tr><th>#</th><th>model</th>"
-            f"<th>{metric}</th><th>commit</th><th>run</th><th>reproduced</th></tr>"
+            f"<th>{metric}</th><th>commit</th><th>run</th><th>reproduced</th><th>record</th></tr>"
             f"{rows}</table>"
         )
 
@@ -81,4 +100,5 @@ def to_frame(board: dict[str, Any], *, base_url: str = "") -> Leaderboard:
     frame.dataset = board.get("dataset")
     frame.split = board.get("split")
     frame.higher_is_better = board.get("higher_is_better", True)
+    frame.verified_only = board.get("verified_only", False)
     return frame

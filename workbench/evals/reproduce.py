@@ -48,6 +48,27 @@ def source_notebook(executed: bytes, folder: Path) -> Path:
     return path
 
 
+def rerun_spec(original: dict[str, Any], executed: bytes, folder: Path, **options: Any) -> EvalSpec:
+    """The spec of a re-run of record ``original`` (as the hub shows it), whose executed
+    notebook is ``executed``: its source notebook written to ``folder`` under the record's
+    notebook name, the record's parameters, its pinned commits; ``options``: further
+    :class:`EvalSpec` fields (timeout, hub_url, token, ...)."""
+    named = folder / original["notebook"]["name"]
+    source_notebook(executed, folder).rename(named)
+    params = {k: v for k, v in (original.get("parameters") or {}).items() if k not in PINNED}
+    return EvalSpec(
+        original["model"],
+        original["dataset"],
+        split=original["split"],
+        notebook=str(named),
+        parameters=params,
+        model_revision=original["model_commit"],
+        dataset_revision=original["dataset_commit"],
+        reproduction_of=original["id"],
+        **options,
+    )
+
+
 def reproduce(
     run_id: str,
     *,
@@ -79,23 +100,14 @@ def reproduce(
             code="RunNotSucceeded",
         )
     with tempfile.TemporaryDirectory() as tmp:
-        source = source_notebook(client.eval_notebook(run_id), Path(tmp))
-        named = Path(tmp) / original["notebook"]["name"]
-        source.rename(named)
-        params = {k: v for k, v in (original.get("parameters") or {}).items() if k not in PINNED}
-        spec = EvalSpec(
-            original["model"],
-            original["dataset"],
-            split=original["split"],
-            notebook=str(named),
-            parameters=params,
-            model_revision=original["model_commit"],
-            dataset_revision=original["dataset_commit"],
+        spec = rerun_spec(
+            original,
+            client.eval_notebook(run_id),
+            Path(tmp),
             timeout=timeout,
             hub_url=client.url,
             token=client.token,
             output_dir=output_dir,
-            reproduction_of=run_id,
         )
         record = run_evaluation(spec, progress=progress, client=client)
     outcome: dict[str, Any] = {

@@ -21,6 +21,7 @@ from workbench.names import PLURAL_TYPES, split_repo_id, validate_repo_type
 from workbench.store.access import Principal
 from workbench.store.accounts import authenticate_use, record_use
 from workbench.store.repos import RepoKey
+from workbench.store.runners import is_job_token, is_runner_token, job_principal, refuse_runner_token
 from workbench.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ def get_principal(request: Request, state: State) -> Principal:
             "`Authorization: Bearer <token>` (see `workbench login`).",
             code="TokenRequired",
         )
+    if is_runner_token(token):
+        refuse_runner_token()
+    if token is not None and is_job_token(token):
+        with state.store.read() as s:
+            return job_principal(s, token)
     if token is not None and state.jupyterhub is not None and is_jupyterhub_token(token):
         return state.jupyterhub.principal(state.store, token)
     with state.store.read() as s:

@@ -26,12 +26,18 @@ def evaluate(
     parameters: dict[str, Any] | None = None,
     timeout: float | None = None,
     publish: bool = False,
+    on: str = "here",
+    requires: Sequence[str] = (),
 ) -> RunRecord:
     """Run the evaluation notebook in a fresh kernel and store its record on the hub.
+
+    ``on="hub"``: queue it for the hub's runners (``requires``: labels the runner must have);
+    the progress shows here, and the record is verified.
 
     >>> wb.evaluate("admin/tiny-classifier", "admin/iris-mini", ["accuracy", "f1"])  # doctest: +SKIP
     RunRecord(3f2a..., succeeded, {'accuracy': 0.93, 'f1': 0.93})
     """
+    from workbench.errors import InvalidRequest
     from workbench.kernel.session import connection
 
     conn = connection()
@@ -48,6 +54,14 @@ def evaluate(
         token=conn.token,
         publish=publish,
     )
+    if on == "hub":
+        from workbench.evals.hub_jobs import run_on_hub
+
+        return run_on_hub(conn.client, spec, requires=list(requires), progress=_notebook_progress())
+    if on != "here":
+        raise InvalidRequest(f"on={on!r}: use 'here' or 'hub'.", code="InvalidExecutor")
+    if requires:
+        raise InvalidRequest("requires= goes with on='hub'.", code="InvalidExecutor")
     return run_evaluation(spec, progress=_notebook_progress(), client=conn.client)
 
 
@@ -75,8 +89,11 @@ def _notebook_progress() -> Any:
     return show
 
 
-def leaderboard(dataset: str, *, metric: str = "accuracy", split: str | None = "test") -> Leaderboard:
-    """The best run of each model on ``dataset`` (a DataFrame that draws a bar chart).
+def leaderboard(
+    dataset: str, *, metric: str = "accuracy", split: str | None = "test", verified_only: bool = False
+) -> Leaderboard:
+    """The best run of each model on ``dataset`` (a DataFrame that draws a bar chart; each
+    entry marked verified or self-reported). ``verified_only``: only records runners posted.
 
     >>> wb.leaderboard("admin/iris-mini", metric="accuracy")        # doctest: +SKIP
     """
@@ -84,4 +101,5 @@ def leaderboard(dataset: str, *, metric: str = "accuracy", split: str | None = "
     from workbench.kernel.session import connection
 
     conn = connection()
-    return to_frame(conn.client.leaderboard(dataset, metric=metric, split=split), base_url=conn.url)
+    board = conn.client.leaderboard(dataset, metric=metric, split=split, verified_only=verified_only)
+    return to_frame(board, base_url=conn.url)

@@ -102,6 +102,8 @@ class Principal:
     limits: tuple[TokenLimit, ...] | None = None  # None: not limited (see the module docstring)
     token_id: int | None = None  # the hub token the request carries, if any
     org_ids: dict[str, int] = field(default_factory=dict)  # org name -> id (limited tokens)
+    # a job's read token (``workbench.store.runners``): these repos and nothing else
+    repo_ids: frozenset[int] | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -178,6 +180,8 @@ class Owned(Protocol):
 
 def can_read(p: Principal, repo: Owned) -> bool:
     """Whether ``p`` may see ``repo`` (or a bucket; see the module docstring)."""
+    if p.repo_ids is not None:  # a job's read token: its pinned repos only
+        return isinstance(repo, m.Repo) and repo.id in p.repo_ids
     if not repo.private:
         return True
     if p.limits is not None and not p.covers(repo):
@@ -191,6 +195,8 @@ def readable_clause(p: Principal, repo: Any = m.Repo) -> ColumnElement[bool]:
 
     >>> select(m.Repo).where(readable_clause(ANONYMOUS))                      # doctest: +SKIP
     """
+    if p.repo_ids is not None:
+        return repo.id.in_(sorted(p.repo_ids))  # type: ignore[no-any-return]
     owners = p.owner_ids()
     if owners is None and p.limits is None:
         return true()
@@ -274,6 +280,8 @@ def require_write_token(p: Principal) -> None:
     """A write-scope token, its limits aside: to fail fast before the repo a write is about
     is loaded (and checked with :func:`require_write`, which says 404 for a private repo
     outside a limited token's limits)."""
+    if p.repo_ids is not None:
+        raise PermissionDenied("A job's read token only reads the job's pinned repos.", code="ReadOnlyToken")
     if p.anonymous:
         raise AuthenticationError(
             "This action needs a token: pass `Authorization: Bearer <token>` "

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, String, select
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from workbench.errors import InvalidRequest, NotFound
@@ -76,6 +76,9 @@ class EvalRun(m.Base):
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     # where the notebook lives on a Git host: {"repo_url", "ref", "path"} (migration 0009)
     source: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # set only when a runner posts the record (workbench.store.runners; migration 0026)
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 @dataclass
@@ -134,6 +137,8 @@ class RunView:
     reproduction_run: str | None = None
     reproduced_by: str | None = None
     reproduced_at: datetime | None = None
+    verified: bool = False
+    verified_by: str | None = None
 
 
 def run_view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
@@ -166,6 +171,8 @@ def run_view(run: EvalRun, model: m.Repo, dataset: m.Repo) -> RunView:
         reproduction_run=run.reproduction_run,
         reproduced_by=run.reproduced_by,
         reproduced_at=run.reproduced_at,
+        verified=bool(run.verified),
+        verified_by=run.verified_by,
     )
 
 
@@ -184,8 +191,15 @@ def _check_commit(s: Session, repo: m.Repo, oid: str) -> None:
         )
 
 
-def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunView:
-    """Record a run; the executed notebook goes to the blob store (content-addressed)."""
+def create_run(
+    store: Store, s: Session, p: Principal, data: RunInput, *, verified_by: str | None = None
+) -> RunView:
+    """Record a run; the executed notebook goes to the blob store (content-addressed).
+
+    ``verified_by``: the runner that ran it, passed only by ``workbench.store.runners`` when a
+    runner completes a job; a record posted any other way is self-reported (``verified``
+    false), whatever its body says.
+    """
     require_write_scope(p)
     if data.status not in STATUSES:
         raise InvalidRequest(
@@ -236,6 +250,8 @@ def create_run(store: Store, s: Session, p: Principal, data: RunInput) -> RunVie
         created_at=utcnow(),
         duration=data.duration,
         source=data.source,
+        verified=verified_by is not None,
+        verified_by=verified_by,
     )
     s.add(run)
     s.flush()
@@ -344,12 +360,19 @@ def list_runs(
 
 
 def leaderboard(
-    s: Session, p: Principal, dataset: str, *, metric: str, split: str | None = None
+    s: Session,
+    p: Principal,
+    dataset: str,
+    *,
+    metric: str,
+    split: str | None = None,
+    verified_only: bool = False,
 ) -> list[RunView]:
     """The best succeeded run of each model on ``dataset`` for ``metric``, best first.
 
     Re-runs are left out (they confirm a record, they do not compete with it). Whether higher
-    is better comes from the record's ``metric_info`` (default: higher).
+    is better comes from the record's ``metric_info`` (default: higher). ``verified_only``:
+    only records a runner posted.
     """
     ns, name = split_repo_id(dataset)
     repo = s.scalar(
@@ -364,6 +387,7 @@ def leaderboard(
         r
         for r in list_runs(s, p, dataset=dataset, status="succeeded", split=split, limit=10_000)
         if r.reproduction_of is None
+        and (r.verified or not verified_only)
         and isinstance(r.metrics.get(metric), int | float)
         and not isinstance(r.metrics.get(metric), bool)
     ]

@@ -177,18 +177,24 @@ def enqueue(session: Session, kind: str, repo_id: int, commit: str) -> None:
         row.lease_until, row.updated_at = None, utcnow()
 
 
-def claim(store: Store, worker: str, *, lease_seconds: float, kinds: tuple[str, ...]) -> JobInfo | None:
-    """Take the oldest pending job of ``kinds`` (or one whose worker's lease expired), or None."""
+def claim(
+    store: Store, worker: str, *, lease_seconds: float, kinds: tuple[str, ...], where: Any = None
+) -> JobInfo | None:
+    """Take the oldest pending job of ``kinds`` (or one whose worker's lease expired), or None.
+
+    ``where``: a further condition on ``jobs`` rows the worker may take (evaluation runners:
+    the jobs whose labels they have, ``workbench.store.runners``)."""
     now = utcnow()
+    extra = [where] if where is not None else []
     with store.read() as s:  # a cheap look first: idle polling takes no write lock
-        if s.scalar(select(m.Job.id).where(_claimable(now), m.Job.kind.in_(kinds)).limit(1)) is None:
+        if s.scalar(select(m.Job.id).where(_claimable(now), m.Job.kind.in_(kinds), *extra).limit(1)) is None:
             return None
     while True:
         now = utcnow()
         with store.write() as s:
             row = s.scalar(
                 select(m.Job)
-                .where(_claimable(now), m.Job.kind.in_(kinds))
+                .where(_claimable(now), m.Job.kind.in_(kinds), *extra)
                 .order_by(m.Job.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)

@@ -9,9 +9,11 @@ equal, or within the absolute tolerance its module declares in the original's
 re-run failed), and records which re-run, who attached it and when. ``workbench eval
 reproduce RUN_ID`` runs the re-run and attaches it. Anything else changes nothing.
 
-Only the owner, with no exception for organization or hub admins: until runners re-run
-records on trusted machines (and post verified reproductions), a reproduction is a claim,
-and the hub accepts only the owner's claim about the owner's record, signed with their name.
+Only the owner, with no exception for organization or hub admins: an attached re-run is a
+claim, and the hub accepts only the owner's claim about the owner's self-reported record,
+signed with their name. A verified record (posted by a runner) gets its reproduction only from
+a runner's re-run (``workbench.store.runners``; ``by`` "runner NAME"), through the same
+:func:`derive`.
 Anyone else who may read a record can still post a re-run of it: a record of their own, left
 out of leaderboards, that changes nothing on the original.
 
@@ -35,6 +37,7 @@ from workbench.store.evals import RunView, run_view, visible_run
 from workbench.store.store import utcnow
 
 FINISHED = ("succeeded", "failed")
+_SYSTEM = Principal(is_admin=True)  # derive() runs after the callers' own access checks
 # The notebook's revision parameters may name a branch in the original and name the pinned
 # commit in a re-run; the commits themselves are compared (model_commit, dataset_commit).
 REVISION_PARAMETERS = ("model_revision", "dataset_revision")
@@ -113,7 +116,7 @@ def attach_reproduction(
     learns only what they may: 404 unless ``p`` may read the record, 401/403 without a
     write-scope token, 403 unless ``p`` owns it, then 400/409 saying what to fix.
     """
-    run, model, dataset = visible_run(s, p, run_id)
+    run, _, _ = visible_run(s, p, run_id)
     require_write_scope(p)
     fix = f"`workbench eval reproduce {run.id}` re-runs the record with its own pins and attaches it"
     if run.created_by_id is None or run.created_by_id != p.user_id:
@@ -139,7 +142,13 @@ def attach_reproduction(
             f"Run {run.id} {run.status}: only a record that succeeded has metrics to reproduce.",
             code="RunNotSucceeded",
         )
-    rerun, rerun_model, rerun_dataset = visible_run(s, p, rerun_id)
+    if run.verified:
+        raise PermissionDenied(
+            f"Run {run.id} was posted by runner {run.verified_by}: only a runner's re-run sets "
+            f"its reproduction (`workbench eval reproduce {run.id} --on hub`).",
+            code="RunnerRerunRequired",
+        )
+    rerun, _, _ = visible_run(s, p, rerun_id)
     if rerun.created_by_id != p.user_id:
         raise InvalidRequest(
             f"Run {rerun.id} was posted by {rerun.created_by}, not by you: attach your own re-run; "
@@ -158,6 +167,16 @@ def attach_reproduction(
             f"Run {rerun.id} is still {rerun.status}: attach it once it has succeeded or failed ({fix}).",
             code="RerunNotFinished",
         )
+    return derive(s, run_id, rerun_id, by=p.name or "", fix=fix)
+
+
+def derive(s: Session, run_id: str, rerun_id: str, *, by: str, fix: str) -> RunView:
+    """The one rule that sets a record's reproduction: compare the re-run ``rerun_id`` (same
+    pins, finished) with the record ``run_id`` and store the status, the re-run, ``by`` and
+    when. Called by :func:`attach_reproduction` (the owner's re-run) and by
+    ``workbench.store.runners`` (a runner's re-run, ``by`` "runner NAME")."""
+    run, model, dataset = visible_run(s, _SYSTEM, run_id)
+    rerun, rerun_model, rerun_dataset = visible_run(s, _SYSTEM, rerun_id)
     original = run_view(run, model, dataset)
     differs = pin_differences(original, run_view(rerun, rerun_model, rerun_dataset))
     if differs:
@@ -172,6 +191,6 @@ def attach_reproduction(
         differences = metric_differences(run.metrics, rerun.metrics, run.metric_info)
         status = "differs" if differences else "reproduced"
     run.reproduction, run.differences = status, differences
-    run.reproduction_run, run.reproduced_by, run.reproduced_at = rerun.id, p.name, utcnow()
+    run.reproduction_run, run.reproduced_by, run.reproduced_at = rerun.id, by, utcnow()
     s.flush()
     return run_view(run, model, dataset)

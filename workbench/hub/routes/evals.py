@@ -70,6 +70,8 @@ def run_out(r: RunView) -> dict[str, Any]:
         "duration": r.duration,
         "source": r.source,
         "binder_url": _binder(r.source),
+        "verified": r.verified,
+        "verified_by": r.verified_by,
     }
 
 
@@ -99,7 +101,9 @@ def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
     return field(data, key, dict, default={}) or {}
 
 
-def _run_input(data: dict[str, Any]) -> RunInput:
+def run_input(data: dict[str, Any]) -> RunInput:
+    """The record a client sent, checked; fields the hub sets (``verified``, ``verified_by``,
+    ``reproduction``) are not read, so a forged one is ignored."""
     notebook = field(data, "notebook", str)
     seed = field(data, "seed", int)
     duration = field(data, "duration", (int, float))
@@ -130,7 +134,7 @@ def _run_input(data: dict[str, Any]) -> RunInput:
     "/api/evals", summary="Record an evaluation run (pins, parameters, metrics, notebook)", status_code=201
 )
 def create(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
-    data = _run_input(body)
+    data = run_input(body)
     with state.store.write() as s:
         return run_out(create_run(state.store, s, caller, data))
 
@@ -205,12 +209,15 @@ def board(
     caller: Caller,
     metric: str = Query(..., min_length=1, max_length=200),
     split: str | None = Query("test", max_length=255),
+    verified_only: bool = Query(False, description="Only records a runner posted (verified)."),
 ) -> dict[str, Any]:
     dataset = f"{seg(namespace)}/{seg(name)}"
     if not metric.strip():
         raise InvalidRequest("Pass ?metric=NAME (for example accuracy).", code="MissingField")
     with state.store.read() as s:
-        rows = leaderboard(s, caller, dataset, metric=metric, split=split or None)
+        rows = leaderboard(
+            s, caller, dataset, metric=metric, split=split or None, verified_only=verified_only
+        )
     entries = [
         {
             "rank": i + 1,
@@ -224,6 +231,8 @@ def board(
             "reproduction": r.reproduction,
             "created_at": wire.iso(r.created_at),
             "created_by": r.created_by,
+            "verified": r.verified,
+            "verified_by": r.verified_by,
         }
         for i, r in enumerate(rows)
     ]
@@ -232,5 +241,6 @@ def board(
         "split": split,
         "metric": metric,
         "higher_is_better": higher_is_better(rows[0], metric) if rows else True,
+        "verified_only": verified_only,
         "entries": entries,
     }

@@ -39,7 +39,8 @@ router = APIRouter(tags=["repos"])
 
 @router.get("/api/whoami-v2", summary="Who the token belongs to")
 def whoami(state: State, caller: Caller) -> dict[str, Any]:
-    require_write_scope(caller) if caller.anonymous else None
+    if caller.anonymous and caller.repo_ids is None:  # a job's read token is someone: "job-N"
+        require_write_scope(caller)
     with state.store.read() as s:
         me = profile(s, caller)
         token = access_token(s, caller)

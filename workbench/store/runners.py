@@ -1,0 +1,659 @@
+"""Runners and evaluation jobs: verified records from machines the team trusts.
+
+A hub admin registers a runner (:func:`register_runner`): it gets a token of its own kind
+(``wbr_...``, stored as its SHA-256) that opens the runner endpoints and nothing else. A user
+queues an evaluation job (:func:`queue_job`): the model, dataset and metric repos are pinned
+to exact commits right away, so the job runs what was asked even if a branch moves. The job
+is a row of the generic queue (``workbench.store.jobs``, kind ``eval``) plus an ``eval_jobs``
+row: a runner leases it with the queue's own claim (only jobs whose labels the runner has),
+renews the lease with heartbeats, and a runner that dies stops renewing, so another runner
+leases the job again once the lease expired. Each lease issues a short-lived read token
+(``wbj_...``, :func:`job_principal`) that reads the job's pinned repos and nothing else, for
+the notebook's kernel.
+
+The runner completes the job with the record (:func:`complete_job`): stored ``verified`` with
+``verified_by`` the runner's name, in the same transaction that finishes the job and only while
+the runner still holds it, so a re-leased job never gets two records. This is the only way a
+record becomes verified. A reproduction job's record is attached to the original with the one
+rule of ``workbench.store.reproduction`` (:func:`~workbench.store.reproduction.derive`).
+
+>>> with store.write() as s:                                               # doctest: +SKIP
+...     info, token = register_runner(s, admin, "gpu-box", labels=["gpu"])
+...     job = queue_job(store, s, alice, JobRequest(model="alice/m", dataset="alice/d"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, exists, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied
+from workbench.names import split_repo_id
+from workbench.store import jobs
+from workbench.store import models as m
+from workbench.store.access import Principal, readable_repo, require_admin, require_write_scope
+from workbench.store.accounts import principal_for
+from workbench.store.evals import RunInput, RunView, create_run, visible_run
+from workbench.store.refs import resolve_revision
+from workbench.store.reproduction import derive
+from workbench.store.store import Store, utcnow
+
+RUNNER_TOKEN_PREFIX = "wbr_"
+JOB_TOKEN_PREFIX = "wbj_"
+KIND = "eval"
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+# the generic queue's statuses, as a job's state
+_STATE = {
+    "pending": "queued",
+    "running": "running",
+    "done": "succeeded",
+    "failed": "failed",
+    "skipped": "cancelled",
+}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_LABELS = 16
+MAX_EVENTS_PER_POST = 200
+MAX_JOB_NOTEBOOK_BYTES = 2 * 1024**2
+DEFAULT_TIMEOUT = 3600.0
+MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
+class Runner(m.Base):
+    """A registered runner (migration 0026)."""
+
+    __tablename__ = "runners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    labels: Mapped[list] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class EvalJob(m.Base):
+    """What an ``eval`` row of ``jobs`` is for: who asked, the pinned spec, its outcome."""
+
+    __tablename__ = "eval_jobs"
+    id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # run | reproduce
+    spec: Mapped[dict] = mapped_column(JSON)
+    timeout: Mapped[float | None] = mapped_column(Float, nullable=True)
+    runner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    record_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    read_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EvalJobLabel(m.Base):
+    """A label a runner must have to lease the job."""
+
+    __tablename__ = "eval_job_labels"
+    job_id: Mapped[int] = mapped_column(ForeignKey("eval_jobs.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class EvalJobEvent(m.Base):
+    """A progress event the runner streamed (``{"event": "cell_start", ...}``)."""
+
+    __tablename__ = "eval_job_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("eval_jobs.id", ondelete="CASCADE"), index=True)
+    event: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+def _event(s: Session, job_id: int, kind: str, **fields: Any) -> None:
+    """An event the hub adds to a job's progress, stamped ``at`` (Unix time) as a runner's are."""
+    event = {"event": kind, **fields, "at": round(time.time(), 3)}
+    s.add(EvalJobEvent(job_id=job_id, event=event, created_at=utcnow()))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- runners -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunnerInfo:
+    name: str
+    labels: list[str]
+    paused: bool
+    prefix: str
+    created_at: datetime
+    last_seen: datetime | None
+
+    @classmethod
+    def of(cls, row: Runner) -> RunnerInfo:
+        return cls(row.name, list(row.labels), bool(row.paused), row.prefix, row.created_at, row.last_seen)
+
+
+def check_labels(labels: list[str] | None) -> list[str]:
+    """Labels as stored: unique, sorted; each ``[A-Za-z0-9][A-Za-z0-9._-]*`` (``InvalidLabel``)."""
+    out = sorted({str(x).strip() for x in labels or [] if str(x).strip()})
+    bad = [x for x in out if not _LABEL.fullmatch(x)]
+    if bad or len(out) > MAX_LABELS:
+        raise InvalidRequest(
+            f"Invalid labels {', '.join(bad) or '(too many)'}: at most {MAX_LABELS} labels of letters, "
+            "digits, '.', '_' and '-', such as gpu or cpu.",
+            code="InvalidLabel",
+        )
+    return out
+
+
+def register_runner(
+    s: Session, p: Principal, name: str, *, labels: list[str] | None = None
+) -> tuple[RunnerInfo, str]:
+    """Register runner ``name`` (hub admins only); returns it and its token, shown once."""
+    require_admin(p)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidRequest(
+            f"Invalid runner name {name!r}: up to 48 letters, digits, '.', '_' and '-'.",
+            code="InvalidRunnerName",
+        )
+    if s.scalar(select(Runner.id).where(Runner.name == name)) is not None:
+        raise Conflict(
+            f"A runner named {name!r} exists; remove it first or pick another name.", code="RunnerExists"
+        )
+    token = RUNNER_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = Runner(
+        name=name,
+        labels=check_labels(labels),
+        paused=False,
+        token_hash=_hash(token),
+        prefix=token[:8],
+        created_at=utcnow(),
+    )
+    s.add(row)
+    s.flush()
+    return RunnerInfo.of(row), token
+
+
+def _runner(s: Session, name: str) -> Runner:
+    row = s.scalar(select(Runner).where(Runner.name == name))
+    if row is None:
+        raise NotFound(
+            f"No runner named {name!r}: `workbench hub runner list` lists them.", code="RunnerNotFound"
+        )
+    return row
+
+
+def list_runners(s: Session, p: Principal) -> list[RunnerInfo]:
+    require_admin(p)
+    return [RunnerInfo.of(r) for r in s.scalars(select(Runner).order_by(Runner.name))]
+
+
+def set_paused(s: Session, p: Principal, name: str, paused: bool) -> RunnerInfo:
+    """Pause (it leases nothing more; a job it runs finishes) or resume a runner."""
+    require_admin(p)
+    row = _runner(s, name)
+    row.paused = paused
+    return RunnerInfo.of(row)
+
+
+def remove_runner(s: Session, p: Principal, name: str) -> None:
+    """Remove a runner: its token stops working; a job it held is leased again once its lease expires."""
+    require_admin(p)
+    s.delete(_runner(s, name))
+
+
+def is_runner_token(token: str | None) -> bool:
+    return bool(token) and str(token).startswith(RUNNER_TOKEN_PREFIX)
+
+
+def is_job_token(token: str | None) -> bool:
+    return bool(token) and str(token).startswith(JOB_TOKEN_PREFIX)
+
+
+def authenticate_runner(s: Session, token: str | None) -> RunnerInfo:
+    """The runner a ``wbr_`` token belongs to; a user token gets 403, anything else 401."""
+    if not token:
+        raise AuthenticationError(
+            "Runner endpoints need a runner token (`workbench hub runner register NAME`).",
+            code="TokenRequired",
+        )
+    if not is_runner_token(token):
+        raise PermissionDenied(
+            "Runner endpoints take a runner token, not a user token: an admin registers a runner "
+            "with `workbench hub runner register NAME`.",
+            code="RunnerTokenRequired",
+        )
+    row = s.scalar(select(Runner).where(Runner.token_hash == _hash(token)))
+    if row is None:
+        raise AuthenticationError(
+            "Invalid runner token (the runner may have been removed).", code="InvalidToken"
+        )
+    return RunnerInfo.of(row)
+
+
+def refuse_runner_token() -> None:
+    """What a runner token gets on every other endpoint."""
+    raise PermissionDenied(
+        "A runner token opens the runner endpoints (/api/runner/...) only; use a user token here.",
+        code="RunnerTokenRefused",
+    )
+
+
+def job_principal(s: Session, token: str) -> Principal:
+    """The reader a job's ``wbj_`` token stands for: the job's pinned repos, read only, while
+    the attempt that got it still holds the job (401 after)."""
+    row = s.execute(
+        select(EvalJob, m.Job)
+        .join(m.Job, m.Job.id == EvalJob.id)
+        .where(EvalJob.read_token_hash == _hash(token))
+    ).first()
+    if row is None or row[1].status != "running" or (row[1].lease_until or utcnow()) <= utcnow():
+        raise AuthenticationError(
+            "This job token has expired (its job is no longer running).", code="InvalidToken"
+        )
+    job = row[0]
+    return Principal(name=f"job-{job.id}", scope="read", repo_ids=frozenset(job.spec.get("reads") or []))
+
+
+# -- jobs --------------------------------------------------------------------------------
+
+
+@dataclass
+class JobRequest:
+    """What a user asks a runner to run (validated here)."""
+
+    model: str | None = None
+    dataset: str | None = None
+    model_revision: str | None = None
+    dataset_revision: str | None = None
+    split: str = "test"
+    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
+    metric_spaces: dict[str, str] = field(default_factory=dict)  # metric name -> space repo id
+    parameters: dict[str, Any] = field(default_factory=dict)
+    notebook: dict[str, str] | None = None  # {"name", "content"} or None: the template
+    requires: list[str] = field(default_factory=list)
+    timeout: float | None = None
+    reproduce: str | None = None  # a record id: re-run its pins (the other fields are unused)
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: int
+    kind: str
+    state: str
+    owner: str
+    spec: dict[str, Any]
+    requires: list[str]
+    timeout: float | None
+    runner: str | None
+    record_id: str | None
+    error: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+    last_event: int = 0
+
+
+def _pin(
+    store: Store, s: Session, p: Principal, repo_type: str, repo_id: str, revision: str | None
+) -> tuple[m.Repo, str]:
+    ns, name = split_repo_id(repo_id)
+    repo = readable_repo(store, s, p, (repo_type, ns, name))
+    return repo, resolve_revision(s, repo, revision or "main").oid
+
+
+def queue_job(store: Store, s: Session, p: Principal, req: JobRequest) -> JobView:
+    """Queue an evaluation for a runner, with every repo pinned now (404 for a repo or
+    revision that does not resolve: nothing is queued)."""
+    require_write_scope(p)
+    if p.user_id is None:
+        raise PermissionDenied("Only a user may queue evaluation jobs.", code="RunnerTokenRefused")
+    timeout = DEFAULT_TIMEOUT if req.timeout is None else float(req.timeout)
+    if not 0 < timeout <= MAX_TIMEOUT:
+        raise InvalidRequest(f"timeout must be between 0 and {MAX_TIMEOUT:g} seconds.", code="InvalidField")
+    requires = check_labels(req.requires)
+    if req.reproduce is not None:
+        run, model, dataset = visible_run(s, p, req.reproduce)
+        if run.status != "succeeded":
+            raise InvalidRequest(
+                f"Run {run.id} {run.status}: only a record that succeeded has metrics to reproduce.",
+                code="RunNotSucceeded",
+            )
+        kind = "reproduce"
+        spec: dict[str, Any] = {
+            "model": f"{model.namespace}/{model.name}",
+            "dataset": f"{dataset.namespace}/{dataset.name}",
+            "model_commit": run.model_commit,
+            "dataset_commit": run.dataset_commit,
+            "split": run.split,
+            "reproduction_of": run.id,
+            "reads": [model.id, dataset.id],
+        }
+        metric_pins = (run.parameters or {}).get("metric_revisions") or {}
+    else:
+        if not req.model or not req.dataset:
+            raise InvalidRequest("A job needs a model and a dataset.", code="MissingField")
+        kind = "run"
+        model, model_commit = _pin(store, s, p, "model", req.model, req.model_revision)
+        dataset, dataset_commit = _pin(store, s, p, "dataset", req.dataset, req.dataset_revision)
+        spec = {
+            "model": req.model,
+            "dataset": req.dataset,
+            "model_commit": model_commit,
+            "dataset_commit": dataset_commit,
+            "split": req.split,
+            "metrics": list(req.metrics),
+            "parameters": dict(req.parameters),
+            "notebook": req.notebook,
+            "reads": [model.id, dataset.id],
+        }
+        if req.notebook is not None and len(req.notebook.get("content", "")) > MAX_JOB_NOTEBOOK_BYTES:
+            raise InvalidRequest(
+                f"The notebook is over {MAX_JOB_NOTEBOOK_BYTES} bytes; clear its outputs.",
+                code="NotebookTooLarge",
+            )
+        metric_pins = {}
+    # metric modules the hub holds: readable by the job too
+    for name, space in req.metric_spaces.items():
+        try:
+            repo, _ = _pin(store, s, p, "space", space, metric_pins.get(name))
+        except (NotFound, InvalidRequest):
+            continue
+        spec["reads"].append(repo.id)
+    now = utcnow()
+    row = m.Job(
+        kind=KIND,
+        repo_id=model.id,
+        commit=secrets.token_hex(20),  # the job's own key: the queue keeps one row per (kind, repo, commit)
+        status="pending",
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(row)
+    s.flush()
+    s.add(
+        EvalJob(
+            id=row.id,
+            owner_id=p.user_id,
+            kind=kind,
+            spec=spec,
+            timeout=timeout,
+            cancelled=False,
+            created_at=now,
+        )
+    )
+    s.flush()
+    for label in requires:
+        s.add(EvalJobLabel(job_id=row.id, label=label))
+    s.flush()
+    return _view(s, row.id)
+
+
+def _view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
+    row = s.execute(
+        select(EvalJob, m.Job, m.Account.name)
+        .join(m.Job, m.Job.id == EvalJob.id)
+        .join(m.Account, m.Account.id == EvalJob.owner_id)
+        .where(EvalJob.id == job_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"Evaluation job {job_id} not found.", code="JobNotFound")
+    job, queued, owner = row
+    labels = list(
+        s.scalars(
+            select(EvalJobLabel.label).where(EvalJobLabel.job_id == job_id).order_by(EvalJobLabel.label)
+        )
+    )
+    events: list[dict[str, Any]] = []
+    last = after or 0
+    if after is not None:
+        for eid, event in s.execute(
+            select(EvalJobEvent.id, EvalJobEvent.event)
+            .where(EvalJobEvent.job_id == job_id, EvalJobEvent.id > after)
+            .order_by(EvalJobEvent.id)
+        ):
+            events.append(event)
+            last = eid
+    spec = {k: v for k, v in job.spec.items() if k != "reads"}
+    if isinstance(spec.get("notebook"), dict):
+        spec["notebook"] = {"name": spec["notebook"].get("name")}
+    return JobView(
+        id=job.id,
+        kind=job.kind,
+        state=_STATE.get(queued.status, queued.status),
+        owner=owner,
+        spec=spec,
+        requires=labels,
+        timeout=job.timeout,
+        runner=job.runner,
+        record_id=job.record_id,
+        error=queued.error,
+        attempts=queued.attempts,
+        created_at=job.created_at,
+        updated_at=queued.updated_at,
+        events=events,
+        last_event=last,
+    )
+
+
+def _own_job(s: Session, p: Principal, job_id: int) -> EvalJob:
+    job = s.get(EvalJob, job_id)
+    if job is None or (job.owner_id != p.user_id and not p.is_admin) or p.user_id is None:
+        raise NotFound(
+            f"Evaluation job {job_id} not found (or not yours). `workbench eval jobs` lists yours.",
+            code="JobNotFound",
+        )
+    return job
+
+
+def get_job(s: Session, p: Principal, job_id: int, *, after: int = 0) -> JobView:
+    """The caller's job with its progress events after event ``after``."""
+    _own_job(s, p, job_id)
+    return _view(s, job_id, after=after)
+
+
+def list_jobs(s: Session, p: Principal, *, state: str | None = None, limit: int = 100) -> list[JobView]:
+    """The caller's jobs, newest first."""
+    if p.user_id is None:
+        return []
+    q = select(EvalJob.id).where(EvalJob.owner_id == p.user_id).order_by(EvalJob.id.desc())
+    if state is not None:
+        statuses = [k for k, v in _STATE.items() if v == state]
+        q = q.join(m.Job, m.Job.id == EvalJob.id).where(m.Job.status.in_(statuses))
+    return [_view(s, jid) for jid in s.scalars(q.limit(limit))]
+
+
+def cancel_job(s: Session, p: Principal, job_id: int) -> JobView:
+    """Cancel the caller's queued or running job (a runner running it stops at its next heartbeat)."""
+    require_write_scope(p)
+    job = _own_job(s, p, job_id)
+    moved = s.execute(
+        update(m.Job)
+        .where(m.Job.id == job_id, m.Job.status.in_(("pending", "running")))
+        .values(status="skipped", error=f"Cancelled by {p.name}.", lease_until=None, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        state = _view(s, job_id).state
+        raise Conflict(
+            f"Job {job_id} is {state}: only a queued or running job can be cancelled.", code="JobFinished"
+        )
+    job.cancelled, job.read_token_hash = True, None
+    s.flush()
+    return _view(s, job_id)
+
+
+# -- the runner's side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lease:
+    job: JobView
+    lease: str  # the queue's worker name for this attempt
+    read_token: str
+    spec: dict[str, Any]  # the full spec (the notebook's content included)
+
+
+def lease_job(
+    store: Store, runner: RunnerInfo, *, lease_seconds: float, offered: list[str] | None = None
+) -> Lease | None:
+    """Lease the oldest queued job whose labels ``runner`` has, or None (also when paused).
+
+    ``offered``: the labels the runner process offers now (``workbench runner --labels``), of
+    those it was registered with; None: all of them."""
+    with store.read() as s:
+        row = s.scalar(select(Runner).where(Runner.name == runner.name))
+        if row is None or row.paused:
+            return None
+    labels = [x for x in runner.labels if offered is None or x in offered]
+    eligible = ~exists(
+        select(EvalJobLabel.job_id).where(EvalJobLabel.job_id == m.Job.id, EvalJobLabel.label.not_in(labels))
+    )
+    worker = f"{runner.name}:{secrets.token_hex(4)}"
+    info = jobs.claim(store, worker, lease_seconds=lease_seconds, kinds=(KIND,), where=eligible)
+    if info is None:
+        return None
+    token = JOB_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store.write() as s:
+        job = s.get(EvalJob, info.id)
+        if job is None:  # a job row of kind eval without its eval_jobs row: not ours to run
+            jobs.fail(store, info, worker, "No evaluation spec for this job.")
+            return None
+        job.runner, job.read_token_hash = runner.name, _hash(token)
+        _event(s, job.id, "leased", runner=runner.name, attempt=info.attempts)
+        s.flush()
+        return Lease(_view(s, job.id), worker, token, dict(job.spec))
+
+
+def touch(s: Session, runner: RunnerInfo) -> None:
+    """Record that the runner was seen (at most a write per call)."""
+    s.execute(update(Runner).where(Runner.name == runner.name).values(last_seen=utcnow()))
+
+
+def _held(s: Session, runner: RunnerInfo, job_id: int, lease: str) -> EvalJob:
+    if not isinstance(lease, str) or not lease.startswith(runner.name + ":"):
+        raise Conflict("That lease is not this runner's.", code="LeaseLost")
+    job = s.get(EvalJob, job_id)
+    held = s.scalar(
+        select(m.Job.id).where(m.Job.id == job_id, m.Job.worker == lease, m.Job.status == "running")
+    )
+    if job is None or held is None:
+        raise Conflict(
+            f"Job {job_id} is no longer leased to this runner (cancelled, or its lease expired and "
+            "another runner took it): drop its result.",
+            code="LeaseLost",
+        )
+    return job
+
+
+def heartbeat(store: Store, runner: RunnerInfo, job_id: int, lease: str, *, lease_seconds: float) -> bool:
+    """Renew the lease; False when the job is no longer this runner's (cancelled, re-leased)."""
+    ok = (
+        jobs.heartbeat(store, job_id, lease, lease_seconds=lease_seconds)
+        if lease.startswith(runner.name + ":")
+        else False
+    )
+    with store.write() as s:
+        touch(s, runner)
+    return ok
+
+
+def add_events(s: Session, runner: RunnerInfo, job_id: int, lease: str, events: list[Any]) -> None:
+    _held(s, runner, job_id, lease)
+    if len(events) > MAX_EVENTS_PER_POST:
+        raise InvalidRequest(f"At most {MAX_EVENTS_PER_POST} events per post.", code="InvalidField")
+    now = utcnow()
+    for event in events:
+        if not isinstance(event, dict):
+            raise InvalidRequest("Each event is a JSON object.", code="InvalidField")
+        s.add(EvalJobEvent(job_id=job_id, event=event, created_at=now))
+
+
+def _finish(s: Session, job_id: int, lease: str, *, status: str, error: str | None) -> None:
+    moved = s.execute(
+        update(m.Job)
+        .where(m.Job.id == job_id, m.Job.worker == lease, m.Job.status == "running")
+        .values(status=status, error=error, lease_until=None, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"Job {job_id} is no longer leased to this runner: its result is dropped.", code="LeaseLost"
+        )
+
+
+def complete_job(
+    store: Store, s: Session, runner: RunnerInfo, job_id: int, lease: str, data: RunInput
+) -> RunView:
+    """Store the runner's record of job ``job_id`` as verified, and finish the job, in one
+    transaction and only while this lease holds it. The record must carry the job's pins."""
+    job = _held(s, runner, job_id, lease)
+    spec = job.spec
+    wrong = [
+        k
+        for k, got in (
+            ("model", data.model),
+            ("dataset", data.dataset),
+            ("model_commit", data.model_commit),
+            ("dataset_commit", data.dataset_commit),
+        )
+        if got != spec[k]
+    ]
+    if wrong:
+        raise InvalidRequest(
+            f"The record does not carry the job's pins ({', '.join(wrong)} differ).", code="RecordPinsDiffer"
+        )
+    data.reproduction_of = spec.get("reproduction_of")
+    owner = s.get(m.Account, job.owner_id)
+    if owner is None:
+        raise NotFound(f"The owner of job {job_id} no longer exists.", code="JobNotFound")
+    record = create_run(store, s, principal_for(s, owner, "write"), data, verified_by=runner.name)
+    error = None
+    if record.status != "succeeded":
+        error = str((record.error or {}).get("message") or "The run failed.")[: jobs.MAX_ERROR_CHARS]
+    _finish(s, job_id, lease, status="done" if error is None else "failed", error=error)
+    job.record_id, job.read_token_hash = record.id, None
+    _event(s, job_id, "record", id=record.id, status=record.status)
+    if spec.get("reproduction_of"):
+        derive(
+            s,
+            spec["reproduction_of"],
+            record.id,
+            by=f"runner {runner.name}",
+            fix=f"`workbench eval reproduce {spec['reproduction_of']} --on hub` queues a runner re-run",
+        )
+    s.flush()
+    return record
+
+
+def release_job(s: Session, runner: RunnerInfo, job_id: int, lease: str) -> None:
+    """Hand a job back to the queue (a runner that stops): another runner leases it next."""
+    job = _held(s, runner, job_id, lease)
+    s.execute(
+        update(m.Job)
+        .where(m.Job.id == job_id, m.Job.worker == lease, m.Job.status == "running")
+        .values(status="pending", worker=None, lease_until=None, updated_at=utcnow())
+    )
+    job.read_token_hash = None
+    _event(s, job_id, "released", runner=runner.name)
+
+
+def fail_job(s: Session, runner: RunnerInfo, job_id: int, lease: str, error: str) -> JobView:
+    """The runner could not produce a record (pins that no longer resolve ...): failed, with
+    the reason, nothing posted."""
+    job = _held(s, runner, job_id, lease)
+    text = (error or "The runner gave no reason.")[: jobs.MAX_ERROR_CHARS]
+    _finish(s, job_id, lease, status="failed", error=text)
+    job.read_token_hash = None
+    _event(s, job_id, "failed", error=text)
+    s.flush()
+    return _view(s, job_id)
