@@ -320,7 +320,7 @@ def test_refusals_leak_nothing_and_change_nothing(world: World) -> None:
                 problems.append(
                     f"{who} {key[0]} {key[1]} ({t}): expected 403, got {r.status_code} {r.text[:200]!r}"
                 )
-    for key, route, t in _calls({"create", "self", "member", "orgadmin", "hubadmin", "signed"}):
+    for key, route, t in _calls({"create", "self", "member", "orgadmin", "hubadmin", "runner", "signed"}):
         target = w.real[t]
         allowed = {
             "create": ("writer", "admin"),
@@ -328,6 +328,7 @@ def test_refusals_leak_nothing_and_change_nothing(world: World) -> None:
             "member": ("reader", "writer", "admin", "admin_ro"),
             "orgadmin": ("admin",),
             "hubadmin": (),
+            "runner": (),
             "signed": (),
         }[route.need]
         for who in WHO:
@@ -484,7 +485,7 @@ def test_lapsed_and_limited_tokens(world: World) -> None:
     problems: list[str] = []
     codes = {"expired": "TokenExpired", "disabled": "AccountDisabled"}
     repo_needs = {"read", "write", "admin", "participate", "author"}
-    for key, route, t in _calls(repo_needs | {"create", "self", "member", "orgadmin", "hubadmin"}):
+    for key, route, t in _calls(repo_needs | {"create", "self", "member", "orgadmin", "hubadmin", "runner"}):
         real = w.real[t]
         for who, code in codes.items():
             r = _send(w.clients[who], route.call(real, who))
@@ -502,7 +503,7 @@ def test_lapsed_and_limited_tokens(world: World) -> None:
                 problems.append(f"{where}: answered {got.status_code} on a private repo outside its limits")
             if _norm(got, names) != _norm(missing, names):
                 problems.append(f"{where}: differs from a missing repo: {got.status_code} {got.text[:200]!r}")
-        elif route.mutates and route.need != "hubadmin":
+        elif route.mutates and route.need not in ("hubadmin", "runner"):
             r = _send(c, route.call(real, "limited"))
             if r.status_code != 403:
                 problems.append(f"limited {key[0]} {key[1]} ({t}): {r.status_code}, expected 403")

@@ -55,7 +55,8 @@ Call = tuple[str, str, dict[str, Any]]
 @dataclass(frozen=True)
 class Route:
     """``need``: read | write | admin | participate | author | create | list | open | self |
-    member | orgadmin | hubadmin | signed. ``mutates``: read-scope tokens must be refused.
+    member | orgadmin | hubadmin | runner | signed. ``runner``: runner tokens only, which
+    none of the matrix's callers holds. ``mutates``: read-scope tokens must be refused.
     ``hubadmin``: only hub administrators, none of the matrix's callers (the team's admin
     administers its organization, not the hub)."""
 
@@ -91,6 +92,11 @@ def req(
 
 def js(data: Callable[[Target, str], Any]) -> Callable[[Target, str], dict[str, Any]]:
     return lambda t, who: {"json": data(t, who)}
+
+
+def _job_body(t: Target, who: str) -> dict[str, Any]:
+    body = evals_body(t, who)
+    return {"model": body["model"], "dataset": body["dataset"], "split": "test", "metrics": ["accuracy"]}
 
 
 def evals_body(t: Target, who: str) -> dict[str, Any]:
@@ -651,6 +657,48 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/admin/tokens"): Route("hubadmin", get(lambda t, w: "/api/admin/tokens")),
     ("DELETE", "/api/admin/tokens/{token_id}"): Route(
         "hubadmin", req("DELETE", lambda t, w: f"/api/admin/tokens/{VICTIM[0]}"), mutates=True
+    ),
+    # runners: registered and managed by hub administrators only
+    ("POST", "/api/runners"): Route(
+        "hubadmin",
+        req("POST", lambda t, w: "/api/runners", js(lambda t, w: {"name": f"r-{w}"})),
+        mutates=True,
+    ),
+    ("GET", "/api/runners"): Route("hubadmin", get(lambda t, w: "/api/runners")),
+    ("POST", "/api/runners/{name}/pause"): Route(
+        "hubadmin", req("POST", lambda t, w: "/api/runners/nobody/pause"), mutates=True
+    ),
+    ("POST", "/api/runners/{name}/resume"): Route(
+        "hubadmin", req("POST", lambda t, w: "/api/runners/nobody/resume"), mutates=True
+    ),
+    ("DELETE", "/api/runners/{name}"): Route(
+        "hubadmin", req("DELETE", lambda t, w: "/api/runners/nobody"), mutates=True
+    ),
+    # a runner's own endpoints: runner tokens only, which none of the matrix's callers holds
+    ("POST", "/api/runner/lease"): Route(
+        "runner", req("POST", lambda t, w: "/api/runner/lease", js(lambda t, w: {"wait": 0})), mutates=True
+    ),
+    **{
+        ("POST", f"/api/runner/jobs/{{job_id}}/{step}"): Route(
+            "runner",
+            req("POST", lambda t, w, step=step: f"/api/runner/jobs/1/{step}", js(lambda t, w: {})),
+            mutates=True,
+        )
+        for step in ("heartbeat", "events", "complete", "fail", "release")
+    },
+    # evaluation jobs: each user's own (someone else's, or a missing one, is a 404)
+    # (a private model the caller cannot read is a 404, as a missing job is)
+    ("POST", "/api/eval-jobs"): Route(
+        "self",
+        req("POST", lambda t, w: "/api/eval-jobs", js(_job_body)),
+        types=("model",),
+        mutates=True,
+        ok=(201, 404),
+    ),
+    ("GET", "/api/eval-jobs"): Route("list", get(lambda t, w: "/api/eval-jobs")),
+    ("GET", "/api/eval-jobs/{job_id}"): Route("self", get(lambda t, w: "/api/eval-jobs/999999"), ok=(404,)),
+    ("POST", "/api/eval-jobs/{job_id}/cancel"): Route(
+        "self", req("POST", lambda t, w: "/api/eval-jobs/999999/cancel"), mutates=True, ok=(404,)
     ),
     # webhooks: each user's own; someone else's (or a missing one) is a 404
     ("GET", "/api/settings/webhooks"): Route("self", get(lambda t, w: "/api/settings/webhooks")),

@@ -40,7 +40,7 @@ from workbench.names import split_repo_id
 from workbench.store import jobs
 from workbench.store import models as m
 from workbench.store.access import Principal, readable_repo, require_admin, require_write_scope
-from workbench.store.accounts import principal_for
+from workbench.store.accounts import TOKEN_PREFIX, authenticate, principal_for
 from workbench.store.evals import RunInput, RunView, create_run, visible_run
 from workbench.store.refs import resolve_revision
 from workbench.store.reproduction import derive
@@ -227,6 +227,8 @@ def authenticate_runner(s: Session, token: str | None) -> RunnerInfo:
             code="TokenRequired",
         )
     if not is_runner_token(token):
+        if token.startswith(TOKEN_PREFIX):  # a lapsed user token says why first (401)
+            authenticate(s, token)
         raise PermissionDenied(
             "Runner endpoints take a runner token, not a user token: an admin registers a runner "
             "with `workbench hub runner register NAME`.",
@@ -459,6 +461,10 @@ def _own_job(s: Session, p: Principal, job_id: int) -> EvalJob:
 
 def get_job(s: Session, p: Principal, job_id: int, *, after: int = 0) -> JobView:
     """The caller's job with its progress events after event ``after``."""
+    if p.user_id is None:
+        raise AuthenticationError(
+            "Jobs belong to a user: pass `Authorization: Bearer <token>`.", code="TokenRequired"
+        )
     _own_job(s, p, job_id)
     return _view(s, job_id, after=after)
 

@@ -42,6 +42,7 @@ from workbench.hub.deps import (
 from workbench.hub.metric_spaces import NAMESPACE as METRIC_NAMESPACE
 from workbench.hub.routes.evals import run_input, run_out
 from workbench.store import runners as r
+from workbench.store.access import require_write_scope
 from workbench.store.evals import get_run
 from workbench.store.runners import JobRequest, JobView, RunnerInfo
 
@@ -163,6 +164,7 @@ def _request(body: dict[str, Any]) -> JobRequest:
     "/api/eval-jobs", summary="Queue an evaluation for a runner (pins resolved now)", status_code=201
 )
 def queue(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
+    require_write_scope(caller)  # who may queue, before what is asked (401/403 before a 400)
     req = _request(body)
     with state.store.write() as s:
         if req.reproduce is not None:  # the metric modules the record pinned
