@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -269,6 +270,17 @@ def _seed(hub: HubProcess) -> None:
             }
             for p, n in (("data/a.txt", 10), ("README.md", 5), ("w.bin", 100))
         ]
+        csv = b"text,label\n" + b"".join(b"row %d,%d\n" % (i, i % 2) for i in range(20))
+        files.append(
+            {
+                "key": "file",
+                "value": {
+                    "path": "train.csv",
+                    "encoding": "base64",
+                    "content": base64.b64encode(csv).decode(),
+                },
+            }
+        )
         for plural in ("models", "datasets", "spaces", "papers"):
             r = c.post(
                 f"/api/{plural}/admin/fuzz/commit/main",
@@ -304,6 +316,13 @@ def _seed(hub: HubProcess) -> None:
         )
         assert hook.status_code == 200, hook.text
         REPO["webhook_id"] = hook.json()["webhook"]["id"]
+        # a runner named like the repo, so the runner routes' {name} reaches it
+        assert c.post("/api/runners", json={"name": "fuzz"}).status_code in (200, 201)
+        # the viewer's routes answer once the dataset's conversion is done
+        deadline = time.monotonic() + 90
+        while c.get("/api/datasets/admin/fuzz/viewer/splits").status_code != 200:
+            assert time.monotonic() < deadline, "the fuzz dataset was never converted"
+            time.sleep(0.5)
         for plural in ("models", "datasets", "spaces", "papers"):  # discussion #1 (a pull request)
             r = c.post(
                 f"/api/{plural}/admin/fuzz/discussions",

@@ -75,6 +75,17 @@ def _proxied(team: TeamHub, pattern: str) -> list[tuple[str, str]]:
     return [(r.group(3), r.group(4)) for r in rows if r and re.search(pattern, r.group(1))]
 
 
+def _logged(team: TeamHub, pattern: str, request_id: str) -> bool:
+    """Whether nginx logged a request matching ``pattern`` with ``request_id`` (waiting a few
+    seconds for the line of a request just answered)."""
+    deadline = time.monotonic() + 5
+    while request_id not in {i for _, i in _proxied(team, pattern)}:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def _jobs(database_url: str, repo_id: str) -> list[m.Job]:
     engine = create_engine(database_url)
     try:
@@ -148,7 +159,7 @@ def test_three_processes_serve_one_hub_through_nginx(
     # Request ids: the one nginx logged is the one the response and the hub's log carry.
     r = httpx.get(f"{team.url}/api/models/{repo_id}/revision/main", headers=auth)
     rid = r.headers["x-request-id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", rid) and rid in {i for _, i in _proxied(team, r"/revision/main")}
+    assert re.fullmatch(r"[0-9a-f]{32}", rid) and _logged(team, r"/revision/main", rid)
     assert sum(rid in h.log_path.read_text() for h in team.hubs) == 1
 
     # Discussions and search: each process sees what the others wrote.
