@@ -422,5 +422,6 @@ def test_no_server_errors(hub_schema, fuzz_hub: HubProcess) -> None:  # type: ig
     reached = {op for (op, status), _ in seen.items() if status < 300}
     unreached = sorted({op for op, _ in seen} - reached)
     # (how many get there moves by a few between machines, with what each run leaves behind)
+    print(f"reached {len(reached)} of {operations}")  # how far past the bar, in -s runs
     assert len(reached) >= operations * 3 // 5, "never a 2xx answer:\n" + "\n".join(unreached)
     assert not failures, "\n".join(failures)
