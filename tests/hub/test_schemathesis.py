@@ -50,7 +50,8 @@ REPO = {
     "status": "pending",  # access requests of a gated repo
     "scope": "read",
     "prefix": "data",
-}  # token_id, slug and item_id (a collection), webhook_id: set by _seed
+    "branch": "fuzz-branch",  # a branch of its own, which DELETE may take
+}  # token_id, slug and item_id (a collection), webhook_id, job_id: set by _seed
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
@@ -316,6 +317,13 @@ def _seed(hub: HubProcess) -> None:
         )
         assert hook.status_code == 200, hook.text
         REPO["webhook_id"] = hook.json()["webhook"]["id"]
+        assert c.post("/api/models/admin/fuzz/branch/fuzz-branch", json={}).status_code == 200
+        job = c.post(
+            "/api/eval-jobs",
+            json={"model": "admin/fuzz", "dataset": "admin/fuzz", "split": "train", "metrics": ["accuracy"]},
+        )
+        assert job.status_code == 201, job.text
+        REPO["job_id"] = job.json()["id"]
         # a runner named like the repo, so the runner routes' {name} reaches it
         assert c.post("/api/runners", json={"name": "fuzz"}).status_code in (200, 201)
         # the viewer's routes answer once the dataset's conversion is done
