@@ -9,13 +9,9 @@ the evaluation client, the browser only sees events and the record.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-import tornado.web
-
-from workbench.jupyter.base import WorkbenchHandler
-from workbench.jupyter.tasks import TaskHandler, Tasks, UiTask
+from workbench.jupyter.tasks import TaskHandler, Tasks, TaskStartHandler, UiTask
 
 if TYPE_CHECKING:
     from workbench.jupyter.app import Workbench
@@ -85,24 +81,12 @@ class EvalRuns:
         self.tasks.close()
 
 
-class EvalsHandler(WorkbenchHandler):
-    @tornado.web.authenticated
-    async def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("send a JSON object")
-            run = self.workbench.evals.start(body)
-        except ValueError as exc:
-            self.fail(400, "InvalidRequest", f"Cannot start the evaluation: {exc}.")
-            return
-        self.set_status(202)
-        self.finish(json.dumps(run.out(0)))
+class EvalsHandler(TaskStartHandler):
+    source = "evals"
+    doing = "start the evaluation"
 
 
 class EvalRunHandler(TaskHandler):
+    source = "evals"
     kind = "evaluation run"
     code = "EvalRunNotFound"
-
-    def tasks(self) -> Tasks:
-        return self.workbench.evals.tasks

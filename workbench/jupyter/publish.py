@@ -10,16 +10,12 @@ the server's root folder and must stay inside it; a folder's files land at the r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import tornado.web
-
 from workbench.client import HubClient
 from workbench.errors import WorkbenchError
-from workbench.jupyter.base import WorkbenchHandler
-from workbench.jupyter.tasks import TaskHandler, Tasks, UiTask
+from workbench.jupyter.tasks import TaskHandler, Tasks, TaskStartHandler, UiTask
 from workbench.names import REPO_TYPES, split_repo_id
 
 if TYPE_CHECKING:
@@ -102,27 +98,12 @@ class Publishes:
         self.tasks.close()
 
 
-class PublishHandler(WorkbenchHandler):
-    @tornado.web.authenticated
-    async def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("send a JSON object")
-            task = self.workbench.publishes.start(body)
-        except ValueError as exc:
-            self.fail(400, "InvalidRequest", f"Cannot publish: {exc}.")
-            return
-        except WorkbenchError as exc:  # a malformed repo id: the rule's own words
-            self.fail(400, exc.code, f"Cannot publish: {exc.message}")
-            return
-        self.set_status(202)
-        self.finish(json.dumps(task.out(0)))
+class PublishHandler(TaskStartHandler):
+    source = "publishes"
+    doing = "publish"
 
 
 class PublishTaskHandler(TaskHandler):
+    source = "publishes"
     kind = "publish"
     code = "PublishNotFound"
-
-    def tasks(self) -> Tasks:
-        return self.workbench.publishes.tasks

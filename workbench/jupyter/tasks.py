@@ -18,6 +18,7 @@ from typing import Any
 
 import tornado.web
 
+from workbench.errors import WorkbenchError
 from workbench.jupyter.base import WorkbenchHandler
 
 MAX_KEPT = 200
@@ -85,18 +86,40 @@ class Tasks:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+class TaskStartHandler(WorkbenchHandler):
+    """``POST``: start a task of ``self.workbench.<source>`` with the JSON body; 202 with it."""
+
+    source: str  # the Workbench attribute holding the starter (``evals``, ``publishes``)
+    doing: str  # what a refusal says could not be done ("start the evaluation")
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("send a JSON object")
+            task = getattr(self.workbench, self.source).start(body)
+        except ValueError as exc:
+            self.fail(400, "InvalidRequest", f"Cannot {self.doing}: {exc}.")
+            return
+        except WorkbenchError as exc:  # a rule of the request's own (a malformed repo id)
+            self.fail(400, exc.code, f"Cannot {self.doing}: {exc.message}")
+            return
+        self.set_status(202)
+        self.finish(json.dumps(task.out(0)))
+
+
 class TaskHandler(WorkbenchHandler):
-    """``GET .../<id>?since=N``: one task's status and events; subclasses say which tasks."""
+    """``GET .../<id>?since=N``: one task's status and events, from ``self.workbench.<source>``."""
 
-    kind = "task"
+    source: str  # as for TaskStartHandler
+    kind: str  # what a task is called in the 404 ("evaluation run")
     code: str  # the error code of an unknown id (404)
-
-    def tasks(self) -> Tasks:
-        raise NotImplementedError
 
     @tornado.web.authenticated
     async def get(self, task_id: str) -> None:
-        task = self.tasks().items.get(task_id)
+        tasks: Tasks = getattr(self.workbench, self.source).tasks
+        task = tasks.items.get(task_id)
         if task is None:
             self.fail(
                 404,
