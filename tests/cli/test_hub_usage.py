@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import httpx
@@ -72,6 +73,16 @@ def test_usage_and_quota(hub_factory) -> None:  # type: ignore[no-untyped-def]
     )
     assert (r.status_code, r.headers["X-Error-Code"]) == (413, "QuotaExceeded")
     assert "adds 600 bytes" in r.headers["X-Error-Message"]
+    # so does one that asks the git-LFS batch API directly: refused before any byte travels
+    oid = hashlib.sha256(b"q" * 2000).hexdigest()
+    batch = {"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": 2000}]}
+    r = httpx.post(
+        f"{h.url}/admin/q.git/info/lfs/objects/batch",
+        json=batch,
+        headers={"Authorization": f"Bearer {h.token}", "Accept": "application/vnd.git-lfs+json"},
+    )
+    assert (r.status_code, r.headers["X-Error-Code"]) == (413, "QuotaExceeded")
+    assert "adds 2,000 bytes" in r.headers["X-Error-Message"]
     assert api.model_info("admin/q").sha == head
     assert {f.rfilename for f in api.model_info("admin/q").siblings or []} == {".gitattributes", "a.txt"}
     assert json.loads(h.cli("hub", "usage", "--namespace", "admin", "--json").stdout)["quota"] == limit
@@ -83,6 +94,12 @@ def test_usage_and_quota(hub_factory) -> None:  # type: ignore[no-untyped-def]
     )
 
     assert h.cli("hub", "quota", "clear", "admin").stdout.strip() == "quota of admin: none"
+    r = httpx.post(
+        f"{h.url}/admin/q.git/info/lfs/objects/batch",
+        json=batch,
+        headers={"Authorization": f"Bearer {h.token}", "Accept": "application/vnd.git-lfs+json"},
+    )
+    assert r.status_code == 200 and "upload" in r.json()["objects"][0]["actions"]
     api.upload_file(path_or_fileobj=b"z" * 2000, path_in_repo="w.bin", repo_id="admin/q")
     assert api.model_info("admin/q").used_storage == base + 2000
 

@@ -19,6 +19,7 @@ from workbench.names import validate_sha256
 from workbench.store import models as m
 from workbench.store.access import writable_repo
 from workbench.store.multipart import PartStaging
+from workbench.store.storage import check_quota
 from workbench.store.store import insert_missing, utcnow
 
 router = APIRouter(tags=["lfs"])
@@ -58,7 +59,8 @@ def _batch(
     transfers = field(data, "transfers", list, default=["basic"])
     objects = field(data, "objects", list, required=True)
     with state.store.read() as s:
-        writable_repo(state.store, s, caller, key.as_tuple())
+        repo = writable_repo(state.store, s, caller, key.as_tuple())
+        owner = repo.namespace
     base = base_url(request)
     chunk = state.settings.multipart_chunk_bytes
     expires = int(time.time()) + URL_TTL
@@ -101,6 +103,9 @@ def _batch(
         else:
             actions = {"upload": {"href": f"{base}/api/lfs/upload/{oid}?{q}"}, "verify": verify}
         out.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
+    new_bytes = sum(o["size"] for o in out if "actions" in o)
+    with state.store.read() as s:  # refuse before the bytes travel (the commit checks again)
+        check_quota(state.store, s, owner, new_bytes)
     transfer = "multipart" if "multipart" in transfers else "basic"
     return JSONResponse({"transfer": transfer, "objects": out, "hash_algo": "sha256"}, media_type=LFS_JSON)
 
