@@ -9,11 +9,13 @@ mounting needs root, so that test is skipped elsewhere.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -280,5 +282,144 @@ def test_a_trickling_body_starves_nobody_and_the_timeout_ends_it(tmp_path: Path)
         assert not _blob(hub, oid).exists()
         load.check_after(hub)
         assert len(api.list_repo_commits(repo_id)) == len(load.commits) + 1  # + the initial commit
+    finally:
+        hub.stop()
+
+
+_XET_UPLOAD = """
+import os, sys
+from huggingface_hub import HfApi
+api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
+try:
+    api.upload_file(path_or_fileobj=sys.argv[2], path_in_repo="xet.bin", repo_id=sys.argv[1])
+except Exception as exc:
+    print(f"REFUSED {exc}")
+    sys.exit(3)
+"""
+
+
+def _xet_upload(hub: HubProcess, repo_id: str, path: Path) -> subprocess.CompletedProcess[str]:
+    """The stock client with hf_xet in a process of its own, told to try each request once
+    (hf_xet reads its retry settings when it starts)."""
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": hub.token,
+        "HF_HOME": str(path.parent / "hf-home"),
+        "HF_HUB_DISABLE_XET": "0",
+        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "1",
+        "HF_XET_CLIENT_RETRY_BASE_DELAY_MS": "50",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", _XET_UPLOAD, repo_id, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _stored_blobs(hub: HubProcess) -> list[str]:
+    return sorted(p.name for p in (hub.data / "blobs").rglob("*") if p.is_file())
+
+
+def test_a_full_disk_refuses_inline_multipart_xet_and_database_writes_cleanly(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """Every other way in meets a full disk as the git-LFS PUT does: 507 and nothing kept."""
+    env = {"WORKBENCH_BUILTIN_METRICS": "false", "WORKBENCH_MULTIPART_CHUNK_BYTES": str(MiB)}
+    hub = HubProcess(small_disk.parent, env=env).start()
+    auth = {"Authorization": f"Bearer {hub.token}"}
+    try:
+        api = HfApi(endpoint=hub.url, token=hub.token)
+        repo_id = "admin/full-disk-ways"
+        api.create_repo(repo_id)
+        discussion = api.create_discussion(repo_id, title="notes").num
+        head = api.model_info(repo_id).sha
+        stored_before = _stored_blobs(hub)
+        xet_file = tmp_path / "xet.bin"
+        xet_file.write_bytes(os.urandom(3 * MiB))
+        filler = _fill(small_disk, leave=512 * 1024)
+
+        # inline: a 3 MiB file in the NDJSON commit body
+        content = base64.b64encode(os.urandom(3 * MiB)).decode()
+        lines = [
+            {"key": "header", "value": {"summary": "inline"}},
+            {"key": "file", "value": {"path": "inline.bin", "encoding": "base64", "content": content}},
+        ]
+        r = httpx.post(
+            f"{hub.url}/api/models/{repo_id}/commit/main",
+            content="\n".join(json.dumps(line) for line in lines),
+            headers={**auth, "Content-Type": "application/x-ndjson"},
+            timeout=60,
+        )
+        assert (r.status_code, r.headers.get("x-error-code")) == (507, "InsufficientStorage"), r.text
+
+        # git-LFS multipart: parts of 1 MiB, the first already does not fit
+        big = os.urandom(3 * MiB)
+        oid = hashlib.sha256(big).hexdigest()
+        r = httpx.post(
+            f"{hub.url}/{repo_id}.git/info/lfs/objects/batch",
+            headers={**auth, "Accept": "application/vnd.git-lfs+json"},
+            json={"operation": "upload", "transfers": ["multipart"], "objects": [{"oid": oid, "size": len(big)}]},
+        )
+        upload = r.json()["objects"][0]["actions"]["upload"]
+        header = upload["header"]
+        answers = []
+        for n in range(1, 4):
+            part = httpx.put(header[str(n)], content=big[(n - 1) * MiB : n * MiB], timeout=60)
+            answers.append(part.status_code)
+            if part.status_code != 200:
+                assert part.headers.get("x-error-code") == "InsufficientStorage", part.text
+                break
+        assert answers == [507]
+        # the part is not counted as received (a retry sends it again); the staging of an
+        # upload never completed is swept from tmp/ after a day, as any abandoned one
+        assert not (hub.data / "tmp" / f"multipart-{oid}.parts" / "1").exists()
+
+        # Xet: the stock client's xorb upload is refused; no blob is kept (nor was one above)
+        done = _xet_upload(hub, repo_id, xet_file)
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert _stored_blobs(hub) == stored_before
+
+        # the database itself: comments until SQLite needs a page the disk does not have
+        filler.unlink()
+        filler = _fill(small_disk, leave=0)
+        posted, refused = [], []
+        for i in range(400):
+            r = httpx.post(
+                f"{hub.url}/api/models/{repo_id}/discussions/{discussion}/comment",
+                headers=auth,
+                json={"comment": f"note {i} " + "x" * 16000},
+                timeout=60,
+            )
+            if r.status_code == 507:
+                refused.append(r.headers.get("x-error-code"))
+                break
+            assert r.status_code == 200, (r.status_code, r.text)
+            posted.append(i)
+        assert refused == ["InsufficientStorage"], "the database never ran out of space"
+        assert httpx.get(f"{hub.url}/api/models/{repo_id}", headers=auth).status_code == 200  # reads go on
+
+        # nothing of any refused write is visible, and every write works once space is freed
+        filler.unlink()
+        assert _spooled(hub) == []
+        assert api.model_info(repo_id).sha == head
+        api.upload_file(path_or_fileobj=b"after\n", path_in_repo="after.txt", repo_id=repo_id)
+        for n in range(1, 4):  # the multipart upload resumes where it was refused
+            httpx.put(header[str(n)], content=big[(n - 1) * MiB : n * MiB], timeout=60).raise_for_status()
+        httpx.post(upload["href"], json={"oid": oid, "parts": []}, timeout=60).raise_for_status()
+        assert _blob(hub, oid).read_bytes() == big
+        done = _xet_upload(hub, repo_id, xet_file)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert len(_stored_blobs(hub)) > len(stored_before)  # the xorb and the file's blobs
+        assert api.list_repo_files(repo_id) == [".gitattributes", "after.txt", "xet.bin"]
+        thread = api.get_discussion_details(repo_id, discussion)
+        notes = [e.content for e in thread.events if e.type == "comment" and e.content.startswith("note")]
+        assert [int(n.split()[1]) for n in notes] == posted
+        fsck = hub.cli("hub", "fsck", "--json", check=False)
+        assert fsck.returncode == 0 and json.loads(fsck.stdout)["ok"], fsck.stdout
     finally:
         hub.stop()

@@ -28,9 +28,22 @@ from workbench.store.blobs import CHUNK, MULTIPART_DIR, BlobInfo, BlobStore
 def _write_at(path: Path, offset: int, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
-        os.pwrite(fd, data, offset)
+        view = memoryview(data)
+        while view:  # a nearly full disk takes part of a write before it refuses the rest
+            written = os.pwrite(fd, view, offset)
+            view, offset = view[written:], offset + written
     finally:
         os.close(fd)
+
+
+def _mark(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a mark that exists means its part was received."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class PartStaging:
@@ -83,7 +96,7 @@ class PartStaging:
             await anyio.to_thread.run_sync(_write_at, self._staging, offset + received, bytes(buf))
             received += len(buf)
         if received == expected:
-            (self._marks / str(part)).write_text(str(received))
+            _mark(self._marks / str(part), str(received))
         return received
 
     async def _receive_remote(self, part: int, expected: int, chunks: AsyncIterator[bytes]) -> int:
