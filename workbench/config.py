@@ -246,6 +246,14 @@ class HubSettings(BaseSettings):
         description="Answer downloads of LFS files (and hf_xet's xorb fetches) with a redirect "
         "to a short-lived presigned URL of the storage (S3), so that file bytes bypass the hub.",
     )
+    storage_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="How long a request to an S3 blob store may wait for a connection or for "
+        "data, tried twice, before the hub answers 503 `StorageUnavailable` (a storage that does "
+        "not answer never makes a client hang); botocore's own `connect_timeout`, "
+        "`read_timeout` and `retries` in FSSPEC_S3_CONFIG_KWARGS take precedence.",
+    )
     host: str = Field("127.0.0.1", description="Interface `workbench hub serve` listens on.")
     port: int = Field(8765, description="Port `workbench hub serve` listens on.")
     public_url: str | None = Field(

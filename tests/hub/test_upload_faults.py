@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,6 +26,7 @@ import pytest
 from huggingface_hub import HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError
 
+from tests.support.faults import Load
 from tests.support.hub import HubProcess
 
 pytestmark = [
@@ -35,69 +35,6 @@ pytestmark = [
 ]
 
 MiB = 1024 * 1024
-
-
-class Load:
-    """Small commits and reads in a thread until stopped: what it was told was committed, and
-    every refusal (status, error code)."""
-
-    def __init__(self, hub: HubProcess, repo_id: str) -> None:
-        self.api = HfApi(endpoint=hub.url, token=hub.token)
-        self.url, self.token, self.repo_id = hub.url, hub.token, repo_id
-        self.commits: dict[str, str] = {}  # path -> commit id
-        self.refused: list[tuple[int, str]] = []
-        self.reads = 0
-        self.errors: list[str] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        auth = {"Authorization": f"Bearer {self.token}"}
-        i = 0
-        while not self.stop.is_set():
-            path = f"log/{i}.txt"
-            try:
-                info = self.api.upload_file(
-                    path_or_fileobj=f"line {i}\n".encode(), path_in_repo=path, repo_id=self.repo_id
-                )
-                self.commits[path] = str(info.oid)
-            except HfHubHTTPError as exc:
-                r = exc.response
-                self.refused.append((r.status_code, r.headers.get("x-error-code", "")))
-            except Exception as exc:  # reported by the test
-                self.errors.append(f"commit {i}: {exc!r}")
-            r = httpx.get(f"{self.url}/api/models/{self.repo_id}", headers=auth, timeout=60)
-            if r.status_code == 200:
-                self.reads += 1
-            else:
-                self.errors.append(f"read: {r.status_code} {r.text[:200]}")
-            i += 1
-            time.sleep(0.05)
-
-    def wait_for(self, commits: int, reads: int = 0, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.commits) < commits or self.reads < reads:
-            assert time.monotonic() < deadline and self.thread.is_alive(), self.errors
-            time.sleep(0.05)
-
-    @contextmanager
-    def running(self) -> Iterator[Load]:
-        self.thread.start()
-        try:
-            yield self
-        finally:
-            self.stop.set()
-            self.thread.join(120)
-
-    def check_after(self, hub: HubProcess) -> None:
-        """Every acknowledged commit is in the history with its file; fsck is clean."""
-        assert not self.errors, self.errors
-        history = {c.commit_id for c in self.api.list_repo_commits(self.repo_id)}
-        assert set(self.commits.values()) <= history
-        assert set(self.commits) <= set(self.api.list_repo_files(self.repo_id))
-        fsck = hub.cli("hub", "fsck", "--json", check=False)
-        report = json.loads(fsck.stdout)
-        assert fsck.returncode == 0 and report["ok"], report["problems"]
 
 
 def _spooled(hub: HubProcess) -> list[str]:
@@ -363,7 +300,11 @@ def test_a_full_disk_refuses_inline_multipart_xet_and_database_writes_cleanly(
         r = httpx.post(
             f"{hub.url}/{repo_id}.git/info/lfs/objects/batch",
             headers={**auth, "Accept": "application/vnd.git-lfs+json"},
-            json={"operation": "upload", "transfers": ["multipart"], "objects": [{"oid": oid, "size": len(big)}]},
+            json={
+                "operation": "upload",
+                "transfers": ["multipart"],
+                "objects": [{"oid": oid, "size": len(big)}],
+            },
         )
         upload = r.json()["objects"][0]["actions"]["upload"]
         header = upload["header"]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
+import fsspec
 import httpx
 import pytest
 
@@ -127,3 +128,20 @@ def test_check_names_a_missing_bucket_and_refused_credentials(
     s3fs.S3FileSystem.clear_instance_cache()
     BlobStore(s3_env.storage_url, tmp_dir=tmp_path).check()
     assert s3_env.keys() == []  # the probe object is gone
+
+
+def test_the_storage_timeout_bounds_each_request_unless_the_operator_set_botocore(
+    s3_env: S3Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bounded = BlobStore(s3_env.storage_url, tmp_dir=tmp_path / "tmp", timeout=3.0)
+    config = bounded.fs.config_kwargs
+    assert (config["connect_timeout"], config["read_timeout"]) == (3.0, 3.0)
+    assert config["retries"]["total_max_attempts"] == 2 and bounded.fs.retries == 1
+    # the operator's botocore settings (FSSPEC_S3_CONFIG_KWARGS) win over the hub's
+    monkeypatch.setitem(fsspec.config.conf, "s3", {"config_kwargs": {"read_timeout": 90}})
+    chosen = BlobStore(s3_env.storage_url, tmp_dir=tmp_path / "tmp", timeout=3.0)
+    assert (chosen.fs.config_kwargs["connect_timeout"], chosen.fs.config_kwargs["read_timeout"]) == (3.0, 90)
+    data = b"bounded, and still storing"
+    sha = hashlib.sha256(data).hexdigest()
+    chosen.ingest_bytes(data, expected_sha256=sha)
+    assert chosen.read(sha) == data

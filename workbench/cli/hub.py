@@ -43,7 +43,7 @@ def check_storage(settings: HubSettings) -> None:
 
     url = settings.resolved_storage_url()
     try:
-        BlobStore(url, tmp_dir=Path(settings.data_dir).absolute() / "tmp").check()
+        BlobStore.for_hub(settings).check()
     except Exception as exc:  # whatever the file system raises (botocore's own errors too)
         hints = {
             FileNotFoundError: "the bucket does not exist",

@@ -262,7 +262,7 @@ def restore(
         )
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    blobs = BlobStore(settings.resolved_storage_url(), tmp_dir=data_dir / "tmp")
+    blobs = BlobStore.for_hub(settings)
     with tempfile.TemporaryDirectory(prefix="restore-", dir=data_dir / "tmp") as tmp:
         work = Path(tmp)
         snap = chosen["id"]

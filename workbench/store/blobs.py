@@ -25,6 +25,7 @@ import anyio
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from workbench.config import HubSettings
 from workbench.errors import IntegrityError, PayloadTooLarge
 
 CHUNK = 4 * 1024 * 1024
@@ -96,7 +97,7 @@ async def _fill(sink: _Sink, chunks: AsyncIterator[bytes]) -> None:
         await anyio.to_thread.run_sync(sink.write, bytes(buf))
 
 
-def _s3_options(url: str) -> dict[str, object]:
+def _s3_options(url: str, timeout: float | None) -> dict[str, object]:
     """What s3fs needs beyond the operator's AWS_* settings, for an ``s3://`` URL."""
     if fsspec.utils.get_protocol(url) not in ("s3", "s3a"):
         return {}
@@ -105,22 +106,40 @@ def _s3_options(url: str) -> dict[str, object]:
     # other hub processes write to the same bucket.
     config = dict(fsspec.config.conf.get("s3", {}).get("config_kwargs") or {})
     config.setdefault("signature_version", "s3v4")
-    return {"config_kwargs": config, "use_listings_cache": False}
+    options: dict[str, object] = {"config_kwargs": config, "use_listings_cache": False}
+    if timeout is not None:
+        # botocore waits 60 s a try and retries, and s3fs retries botocore's timeouts five
+        # times more: a bucket that stops answering held a download for many minutes. One
+        # bounded wait, tried twice, then the request's 503.
+        config.setdefault("connect_timeout", timeout)
+        config.setdefault("read_timeout", timeout)
+        config.setdefault("retries", {"total_max_attempts": 2, "mode": "standard"})
+    return options
 
 
 class BlobStore:
-    def __init__(self, url: str, *, tmp_dir: str | Path, durable: bool = True) -> None:
+    def __init__(
+        self, url: str, *, tmp_dir: str | Path, durable: bool = True, timeout: float | None = None
+    ) -> None:
         self.url = url
-        self.fs, root = fsspec.core.url_to_fs(url, **_s3_options(url))
+        self.fs, root = fsspec.core.url_to_fs(url, **_s3_options(url, timeout))
         self.root = root.rstrip("/")
         self.local = isinstance(self.fs, LocalFileSystem)
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         self.s3 = "s3" in protocols  # presigned URLs, multipart puts, ranged reads
+        if self.s3 and timeout is not None:
+            self.fs.retries = 1  # botocore's tries only (see _s3_options)
         self.tmp_dir = Path(tmp_dir)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.durable = durable
         if self.local:
             Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def for_hub(cls, settings: HubSettings) -> BlobStore:
+        """The blob store ``settings`` name, its temporary folder in the data folder."""
+        tmp = Path(settings.data_dir).absolute() / "tmp"
+        return cls(settings.resolved_storage_url(), tmp_dir=tmp, timeout=settings.storage_timeout_seconds)
 
     # -- naming ---------------------------------------------------------------------------
     def key(self, sha256: str) -> str:

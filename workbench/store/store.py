@@ -43,8 +43,7 @@ class Store:
         data_dir = Path(settings.data_dir).absolute()
         data_dir.mkdir(parents=True, exist_ok=True)
         engine = open_database(settings.resolved_database_url())
-        blobs = BlobStore(settings.resolved_storage_url(), tmp_dir=data_dir / "tmp")
-        return cls(engine, blobs, data_dir=data_dir)
+        return cls(engine, BlobStore.for_hub(settings), data_dir=data_dir)
 
     def close(self) -> None:
         self.engine.dispose()
