@@ -8,6 +8,7 @@ data folder see it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ import anyio
 import pytest
 
 from tests.support.s3 import S3Bucket
-from workbench.errors import IntegrityError, InvalidRequest
+from workbench.errors import IntegrityError, InvalidRequest, ServiceUnavailable
 from workbench.store.blobs import MULTIPART_DIR, BlobStore
 from workbench.store.multipart import PartStaging
 
@@ -106,3 +107,37 @@ def test_parts_nobody_completed_go_after_a_day(
     monkeypatch.setattr(time, "time", lambda: later)
     assert store.cleanup_tmp() == 1
     assert s3_env.keys() == []
+
+
+@pytest.mark.s3
+def test_a_completion_the_store_fails_keeps_the_parts_for_the_retry(s3_env: S3Bucket, tmp_path: Path) -> None:
+    """The bucket refuses the blob's PUT at the completion (a policy stands in for a 500 or a
+    lost multipart upload): a 503-class error, no blob, and the parts are still there for the
+    client's retry, which succeeds once the bucket takes it."""
+    store = BlobStore(s3_env.storage_url, tmp_dir=tmp_path / "tmp", timeout=5.0)
+    data = os.urandom(2 * CHUNK + 10)
+    oid = hashlib.sha256(data).hexdigest()
+    for part in (1, 2, 3):
+        _send(store, data, part)
+    client = s3_env.client()
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{s3_env.name}/{store.key(oid).split('/', 1)[1]}",
+    }
+    client.put_bucket_policy(
+        Bucket=s3_env.name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+    )
+    try:
+        with pytest.raises(ServiceUnavailable) as failed:
+            PartStaging(store, oid, size=len(data), chunk=CHUNK).complete()
+        assert failed.value.code == "StorageUnavailable" and "nothing was stored" in str(failed.value)
+    finally:
+        client.delete_bucket_policy(Bucket=s3_env.name)
+    assert not store.exists(oid)
+    staging = PartStaging(store, oid, size=len(data), chunk=CHUNK)
+    assert staging.missing() == []
+    info = staging.complete()
+    assert (info.sha256, store.read(oid)) == (oid, data)
+    assert [k for k in s3_env.keys() if f"/{MULTIPART_DIR}/" in k] == []

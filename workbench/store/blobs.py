@@ -26,7 +26,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from workbench.config import HubSettings
-from workbench.errors import IntegrityError, PayloadTooLarge
+from workbench.errors import IntegrityError, PayloadTooLarge, ServiceUnavailable
 
 CHUNK = 4 * 1024 * 1024
 # Remote stores (S3): objects from 2 * PART bytes on go up in parts of PART bytes, at most
@@ -230,11 +230,21 @@ class BlobStore:
             return
         if self.fs.exists(key):
             return
-        if self.s3:
-            part = max(PART, math.ceil(tmp.stat().st_size / _S3_MAX_PARTS))
-            self.fs.put_file(str(tmp), key, chunksize=part, max_concurrency=PUT_CONCURRENCY)
-        else:
-            self.fs.put_file(str(tmp), key)
+        try:
+            if self.s3:
+                part = max(PART, math.ceil(tmp.stat().st_size / _S3_MAX_PARTS))
+                self.fs.put_file(str(tmp), key, chunksize=part, max_concurrency=PUT_CONCURRENCY)
+            else:
+                self.fs.put_file(str(tmp), key)
+        except Exception as exc:
+            # A bucket's 500 ("InternalError: please retry") or a multipart upload it lost
+            # comes back from s3fs as a bare OSError or FileNotFoundError: the store failed,
+            # not the request, and a PUT either completes or leaves no object.
+            raise ServiceUnavailable(
+                f"The blob store did not take the file ({type(exc).__name__}: {exc}); nothing "
+                "was stored. Retry shortly.",
+                code="StorageUnavailable",
+            ) from exc
 
     def ingest_bytes(self, data: bytes, *, expected_sha256: str | None = None, git: bool = True) -> BlobInfo:
         sink = self.new_sink(git_size=len(data) if git else None)

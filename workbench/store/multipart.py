@@ -21,7 +21,7 @@ from typing import Any
 
 import anyio
 
-from workbench.errors import InvalidRequest, PayloadTooLarge
+from workbench.errors import IntegrityError, InvalidRequest, PayloadTooLarge
 from workbench.store.blobs import CHUNK, MULTIPART_DIR, BlobInfo, BlobStore
 
 
@@ -131,12 +131,18 @@ class PartStaging:
             raise InvalidRequest(message, code="MissingParts")
         try:
             if self.blobs.exists(self.oid):  # another upload of the same content finished first
-                return BlobInfo(self.oid, self.size, None)
-            if self.blobs.local:
-                return self.blobs.adopt_file(self._staging, expected_sha256=self.oid, expected_size=self.size)
-            return self._assemble()
-        finally:
-            self.discard()
+                info = BlobInfo(self.oid, self.size, None)
+            elif self.blobs.local:
+                info = self.blobs.adopt_file(self._staging, expected_sha256=self.oid, expected_size=self.size)
+            else:
+                info = self._assemble()
+        except IntegrityError:
+            self.discard()  # parts that do not make ``oid`` are of no use to a retry
+            raise
+        # Any other failure (the store down, a full disk) keeps the parts: the client's retry
+        # of the completion finds them (those never completed are swept after a day).
+        self.discard()
+        return info
 
     def _assemble(self) -> BlobInfo:
         sink = self.blobs.new_sink(limit=self.size)
