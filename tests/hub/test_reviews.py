@@ -264,6 +264,8 @@ def diverge(api: HfApi, repo_id: str, pr: tuple[str, ...], main: tuple[str, ...]
 
 def test_notebooks_merge_cell_by_cell(api: HfApi, hub: HubProcess, repo_id: str) -> None:
     num = diverge(api, repo_id, pr=("a = 1", "b = 2", "c = 1"), main=("a = 2", "b = 1", "c = 1"))
+    # both sides changed the notebook, in different cells: it merges, so no conflict is shown
+    assert api.get_discussion_details(repo_id, num).conflicting_files == []
     api.merge_pull_request(repo_id, num)
     with open(api.hf_hub_download(repo_id, "nb.ipynb", force_download=True)) as f:
         merged = json.load(f)
@@ -273,21 +275,30 @@ def test_notebooks_merge_cell_by_cell(api: HfApi, hub: HubProcess, repo_id: str)
 
 def test_true_notebook_conflict_names_cells(api: HfApi, hub: HubProcess, repo_id: str) -> None:
     num = diverge(api, repo_id, pr=("a = 1", "b = 2", "c = 1"), main=("a = 1", "b = 3", "c = 1"))
+    assert api.get_discussion_details(repo_id, num).conflicting_files == ["nb.ipynb"]
     with pytest.raises(HfHubHTTPError) as exc:
         api.merge_pull_request(repo_id, num)
     assert exc.value.response.status_code == 409
     assert exc.value.response.headers["X-Error-Code"] == "MergeConflict"
     assert "nb.ipynb: both sides changed cells 1 (id 'c1') differently" in str(exc.value)
+    body = exc.value.response.json()
+    assert body["conflicting_files"] == ["nb.ipynb"] and body["conflicting_cells"] == {"nb.ipynb": [1]}
     assert api.get_discussion_details(repo_id, num).status == "open"
-    # a notebook and another file both changed: the plain conflict, naming the files
+    # a notebook and another file both changed: the plain conflict, naming the file
     pr2 = api.create_commit(
         repo_id,
         [CommitOperationAdd("nb.ipynb", nb("a = 9", "b = 3", "c = 1")), CommitOperationAdd("x.txt", b"pr")],
         commit_message="two",
         create_pr=True,
     )
-    api.upload_file(path_or_fileobj=b"main", path_in_repo="x.txt", repo_id=repo_id)
+    main_ops = [
+        CommitOperationAdd("x.txt", b"main"),
+        CommitOperationAdd("nb.ipynb", nb("a = 1", "b = 3", "c = 2")),
+    ]
+    api.create_commit(repo_id, main_ops, commit_message="main")
     assert pr2.pr_num is not None
+    # the notebook would merge cell by cell (a on one side, c on the other): x.txt alone conflicts
+    assert api.get_discussion_details(repo_id, pr2.pr_num).conflicting_files == ["x.txt"]
     with pytest.raises(HfHubHTTPError) as exc:
         api.merge_pull_request(repo_id, pr2.pr_num)
     assert "changed the same files since the PR started: x.txt" in str(exc.value)
