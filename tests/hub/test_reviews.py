@@ -239,6 +239,7 @@ def test_required_approvals_through_hfapi(api: HfApi, hub: HubProcess, team: Tea
         "approvals": 1,
         "approvedBy": [team.users["admin"]],
         "changesRequestedBy": [team.users["writer"]],
+        "staleApprovedBy": [],
         "satisfied": False,
     }
     r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})
@@ -249,6 +250,38 @@ def test_required_approvals_through_hfapi(api: HfApi, hub: HubProcess, team: Tea
     assert (r.status_code, code(r)) == (409, "PullRequestMerged")
     r = call(hub, team.tokens["writer"], "PUT", settings, {"requiredApprovals": 0})
     assert r.json()["requiredApprovals"] == 0
+
+
+def test_new_commits_make_approvals_stale(api: HfApi, hub: HubProcess, team: Team, org_repo: str) -> None:
+    seed(api, org_repo)
+    r = call(hub, team.tokens["writer"], "PUT", f"/api/models/{org_repo}/settings", {"requiredApprovals": 1})
+    assert r.status_code == 200, r.text
+    reader = team.tokens["reader"]
+    assert reader is not None
+    num = open_pr(hub, reader, org_repo, changed_files())
+    reviews = f"/api/models/{org_repo}/discussions/{num}/reviews"
+    r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})
+    assert r.status_code == 200 and r.json()["stale"] is False
+    approved = r.json()["commit"]
+    # the PR's author pushes again: the approval was of the old head
+    pushed = HfApi(endpoint=hub.url, token=reader).upload_file(
+        path_or_fileobj=b"late change\n", path_in_repo="late.txt", repo_id=org_repo, revision=f"refs/pr/{num}"
+    )
+    listed = call(hub, reader, "GET", reviews).json()
+    (review,) = listed["reviews"]
+    assert (review["stale"], review["commit"]) == (True, approved) and approved != pushed.oid
+    writer = team.users["writer"]
+    assert listed["approvals"]["approvedBy"] == [] and listed["approvals"]["staleApprovedBy"] == [writer]
+    assert listed["approvals"]["satisfied"] is False
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.merge_pull_request(org_repo, num)
+    assert exc.value.response.status_code == 409
+    assert exc.value.response.headers["X-Error-Code"] == "ApprovalsRequired"
+    assert f"The approvals of {writer} are stale" in str(exc.value)
+    r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})  # of the new head
+    assert r.status_code == 200 and r.json()["commit"] == pushed.oid and r.json()["stale"] is False
+    api.merge_pull_request(org_repo, num)
+    assert api.get_discussion_details(org_repo, num).status == "merged"
 
 
 def diverge(api: HfApi, repo_id: str, pr: tuple[str, ...], main: tuple[str, ...]) -> int:

@@ -340,16 +340,19 @@ def create_review(
         row.review_id = review.id
         s.add(row)
     s.flush()
-    return review_doc(review, ev.public_id)
+    return review_doc(review, ev.public_id, oid)
 
 
-def review_doc(review: r.Review, comment_id: str | None) -> dict[str, Any]:
+def review_doc(review: r.Review, comment_id: str | None, head: str) -> dict[str, Any]:
+    """A review; ``stale``: the pull request's head (``head``) moved since (a stale approval
+    no longer counts, ``approvals``)."""
     return {
         "id": review.public_id,
         "author": review.author,
         "state": review.state,
         "summary": review.summary,
         "commit": review.commit_oid,
+        "stale": review.commit_oid != head,
         "commentId": comment_id,
         "createdAt": review.created_at.isoformat() + "Z",
     }
@@ -364,8 +367,9 @@ def reviews(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int)
         .where(r.Review.discussion_id == d.id)
         .order_by(r.Review.id)
     ).all()
+    head = pr_head(s, repo, d)
     return {
-        "reviews": [review_doc(review, public_id) for review, public_id in rows],
+        "reviews": [review_doc(review, public_id, head) for review, public_id in rows],
         "approvals": approval_status(s, repo, d).doc(),
     }
 
