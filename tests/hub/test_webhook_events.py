@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from huggingface_hub import HfApi, WebhookPayload
+from huggingface_hub import HfApi, WebhookPayload, WebhookWatchedItem
 
 from tests.support.hub import HubProcess
 from tests.support.team import Team, make_team
@@ -75,6 +75,23 @@ def test_repo_created_moved_and_deleted(hook_hub: HubProcess, team: Team, receiv
     assert len(private) == 3 and all(g["body"]["repo"]["private"] for g in private)
     time.sleep(0.5)
     assert len(receiver.at(theirs)) == 3
+
+
+def test_a_webhook_watching_a_repo_follows_it_when_it_moves(hook_hub: HubProcess, receiver: Receiver) -> None:
+    owner = HfApi(endpoint=hook_hub.url, token=hook_hub.token)  # the hub's admin
+    tag = secrets.token_hex(3)
+    old, new = owner.create_repo(f"admin/old-{tag}").repo_id, f"admin/new-{tag}"
+    where = path()
+    hook = owner.create_webhook(
+        url=receiver.url(where), watched=[{"type": "model", "name": old}], domains=["repo"]
+    )
+    owner.move_repo(old, new)
+    assert owner.get_webhook(hook.id).watched == [WebhookWatchedItem("model", new)]
+    oid = owner.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=new).oid
+    got = events(receiver.wait(where, 2))
+    assert sorted(got) == [("repo", "move"), ("repo.content", "update")]
+    assert got["repo.content", "update"].repo.name == new
+    assert got["repo.content", "update"].repo.head_sha == oid
 
 
 def test_branches_and_tags_are_repo_content_updates(hook_hub: HubProcess, receiver: Receiver) -> None:

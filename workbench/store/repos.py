@@ -35,6 +35,7 @@ from workbench.store.search_query import Filters, Term, facet, query_terms
 from workbench.store.storage import check_quota, repo_storage
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
+from workbench.store.webhooks import follow_move
 
 GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 *.arrow filter=lfs diff=lfs merge=lfs -text
@@ -239,6 +240,7 @@ def move_repo(
     )
     s.flush()
     _drop_redirect(s, repo.type, dest_namespace, dest_name)  # the id is a repo's own again
+    follow_move(s, repo.type, (repo.namespace, repo.name), (dest_namespace, dest_name))
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
     repo.last_modified = utcnow()
     reindex_repo(s, store, repo)
