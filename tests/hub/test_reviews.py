@@ -278,6 +278,20 @@ def test_new_commits_make_approvals_stale(api: HfApi, hub: HubProcess, team: Tea
     assert exc.value.response.status_code == 409
     assert exc.value.response.headers["X-Error-Code"] == "ApprovalsRequired"
     assert f"The approvals of {writer} are stale" in str(exc.value)
+    # a repo may keep stale approvals counting (GitHub's "dismiss stale approvals" off)
+    settings = f"/api/models/{org_repo}/settings"
+    r = call(hub, team.tokens["writer"], "PUT", settings, {"dismissStaleApprovals": False})
+    assert r.status_code == 200 and r.json()["dismissStaleApprovals"] is False
+    kept = call(hub, reader, "GET", reviews).json()
+    assert kept["approvals"]["approvedBy"] == [writer] and kept["approvals"]["satisfied"] is True
+    assert kept["reviews"][0]["stale"] is True  # still shown as of an older head
+    r = call(hub, team.tokens["writer"], "PUT", settings, {"dismissStaleApprovals": "no"})
+    assert (r.status_code, code(r)) == (400, "InvalidField")
+    r = call(hub, team.tokens["writer"], "PUT", settings, {"dismissStaleApprovals": True})
+    assert r.json()["dismissStaleApprovals"] is True
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.merge_pull_request(org_repo, num)
+    assert exc.value.response.status_code == 409
     r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})  # of the new head
     assert r.status_code == 200 and r.json()["commit"] == pushed.oid and r.json()["stale"] is False
     api.merge_pull_request(org_repo, num)

@@ -136,7 +136,7 @@ def test_settings_are_repo_config_updates(hook_hub: HubProcess, team: Team, rece
     owner.update_repo_settings(repo, private=True)
     r = httpx.put(
         f"{hook_hub.url}/api/models/{repo}/settings",
-        json={"requiredApprovals": 2, "gated": False},
+        json={"requiredApprovals": 2, "gated": False, "dismissStaleApprovals": False},
         headers={"Authorization": f"Bearer {hook_hub.token}"},
     )
     assert r.status_code == 200, r.text
@@ -153,7 +153,7 @@ def test_settings_are_repo_config_updates(hook_hub: HubProcess, team: Team, rece
     expected = [
         {"gated": "auto"},
         {"private": True},
-        {"requiredApprovals": 2, "gated": False},
+        {"requiredApprovals": 2, "gated": False, "dismissStaleApprovals": False},
         {"private": False},
     ]
     assert sorted(map(unordered, configs)) == sorted(map(unordered, expected))

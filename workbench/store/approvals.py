@@ -6,7 +6,8 @@ nothing; a later ``request_changes`` withdraws an approval, a later ``approve`` 
 request for changes); only reviewers who hold the write role on the repo now count, and
 never the pull request's author. An approval is of the PR's head when it was given: once
 new commits land on ``refs/pr/N`` it is stale and no longer counts (the reviewer approves
-again), as GitHub's "dismiss stale approvals" does.
+again), unless the repo turned ``dismiss_stale_approvals`` off (GitHub's setting of that
+name; on by default here).
 
 >>> approval_status(s, repo, d)                                          # doctest: +SKIP
 ApprovalStatus(required=2, approved_by=['ada'], changes_requested_by=[], stale_approved_by=[])
@@ -74,7 +75,8 @@ def approval_status(s: Session, repo: m.Repo, d: c.Discussion) -> ApprovalStatus
         if user is None or not is_writer(s, principal_for(s, user, None), repo):
             continue
         if state == "approve":
-            (approved if oid == head else stale).append(user.name)
+            current = oid == head or not repo.dismiss_stale_approvals
+            (approved if current else stale).append(user.name)
         else:
             changes.append(user.name)
     return ApprovalStatus(repo.required_approvals or 0, sorted(approved), sorted(changes), sorted(stale))

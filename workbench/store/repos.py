@@ -265,6 +265,7 @@ def update_settings(
     private: bool | None = None,
     gated: str | bool | None = None,
     required_approvals: int | None = None,
+    dismiss_stale_approvals: bool | None = None,
 ) -> m.Repo:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
@@ -286,6 +287,10 @@ def update_settings(
         repo.required_approvals = updated["requiredApprovals"] = required_approvals
         details = {"requiredApprovals": required_approvals}
         record_event(s, actor=p, action="repo.required_approvals", repo=repo, details=details)
+    if dismiss_stale_approvals is not None and dismiss_stale_approvals != repo.dismiss_stale_approvals:
+        repo.dismiss_stale_approvals = updated["dismissStaleApprovals"] = dismiss_stale_approvals
+        details = {"dismissStaleApprovals": dismiss_stale_approvals}
+        record_event(s, actor=p, action="repo.dismiss_stale_approvals", repo=repo, details=details)
     if updated:
         webhook_events.config_changed(s, repo, updated)
     return repo
