@@ -455,12 +455,21 @@ export interface IReviewThread {
 }
 
 export interface IReviews {
-  reviews: { id: string; author: string; state: string; summary: string; createdAt: string }[];
+  reviews: {
+    id: string;
+    author: string;
+    state: string;
+    summary: string;
+    commit: string;
+    stale: boolean;
+    createdAt: string;
+  }[];
   approvals: {
     required: number;
     approvals: number;
     approvedBy: string[];
     changesRequestedBy: string[];
+    staleApprovedBy: string[];
     satisfied: boolean;
   };
 }

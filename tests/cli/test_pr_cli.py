@@ -40,3 +40,8 @@ def test_review_from_the_shell(hub, api: HfApi, repo_id: str) -> None:  # type: 
     assert lines[-1] == "approvals: 1 of 0 required (can merge)"
     listed = json.loads(hub.cli("pr", "reviews", repo_id, num, "--json").stdout)
     assert listed["approvals"]["approvedBy"] == ["admin"]
+    # a new commit on the PR: the approval is of an older head
+    theirs.upload_file(path_or_fileobj=b"b", path_in_repo="b.txt", repo_id=repo_id, revision=f"refs/pr/{num}")
+    lines = hub.cli("pr", "reviews", repo_id, num).stdout.splitlines()
+    assert "(stale)" in lines[1] and lines[-1] == "stale approvals (new commits since): admin"
+    assert lines[-2] == "approvals: 0 of 0 required (can merge)"

@@ -239,6 +239,7 @@ def test_required_approvals_through_hfapi(api: HfApi, hub: HubProcess, team: Tea
         "approvals": 1,
         "approvedBy": [team.users["admin"]],
         "changesRequestedBy": [team.users["writer"]],
+        "staleApprovedBy": [],
         "satisfied": False,
     }
     r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})
@@ -249,6 +250,52 @@ def test_required_approvals_through_hfapi(api: HfApi, hub: HubProcess, team: Tea
     assert (r.status_code, code(r)) == (409, "PullRequestMerged")
     r = call(hub, team.tokens["writer"], "PUT", settings, {"requiredApprovals": 0})
     assert r.json()["requiredApprovals"] == 0
+
+
+def test_new_commits_make_approvals_stale(api: HfApi, hub: HubProcess, team: Team, org_repo: str) -> None:
+    seed(api, org_repo)
+    r = call(hub, team.tokens["writer"], "PUT", f"/api/models/{org_repo}/settings", {"requiredApprovals": 1})
+    assert r.status_code == 200, r.text
+    reader = team.tokens["reader"]
+    assert reader is not None
+    num = open_pr(hub, reader, org_repo, changed_files())
+    reviews = f"/api/models/{org_repo}/discussions/{num}/reviews"
+    r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})
+    assert r.status_code == 200 and r.json()["stale"] is False
+    approved = r.json()["commit"]
+    # the PR's author pushes again: the approval was of the old head
+    pushed = HfApi(endpoint=hub.url, token=reader).upload_file(
+        path_or_fileobj=b"late change\n", path_in_repo="late.txt", repo_id=org_repo, revision=f"refs/pr/{num}"
+    )
+    listed = call(hub, reader, "GET", reviews).json()
+    (review,) = listed["reviews"]
+    assert (review["stale"], review["commit"]) == (True, approved) and approved != pushed.oid
+    writer = team.users["writer"]
+    assert listed["approvals"]["approvedBy"] == [] and listed["approvals"]["staleApprovedBy"] == [writer]
+    assert listed["approvals"]["satisfied"] is False
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.merge_pull_request(org_repo, num)
+    assert exc.value.response.status_code == 409
+    assert exc.value.response.headers["X-Error-Code"] == "ApprovalsRequired"
+    assert f"The approvals of {writer} are stale" in str(exc.value)
+    # a repo may keep stale approvals counting (GitHub's "dismiss stale approvals" off)
+    settings = f"/api/models/{org_repo}/settings"
+    r = call(hub, team.tokens["writer"], "PUT", settings, {"dismissStaleApprovals": False})
+    assert r.status_code == 200 and r.json()["dismissStaleApprovals"] is False
+    kept = call(hub, reader, "GET", reviews).json()
+    assert kept["approvals"]["approvedBy"] == [writer] and kept["approvals"]["satisfied"] is True
+    assert kept["reviews"][0]["stale"] is True  # still shown as of an older head
+    r = call(hub, team.tokens["writer"], "PUT", settings, {"dismissStaleApprovals": "no"})
+    assert (r.status_code, code(r)) == (400, "InvalidField")
+    r = call(hub, team.tokens["writer"], "PUT", settings, {"dismissStaleApprovals": True})
+    assert r.json()["dismissStaleApprovals"] is True
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.merge_pull_request(org_repo, num)
+    assert exc.value.response.status_code == 409
+    r = call(hub, team.tokens["writer"], "POST", reviews, {"state": "approve"})  # of the new head
+    assert r.status_code == 200 and r.json()["commit"] == pushed.oid and r.json()["stale"] is False
+    api.merge_pull_request(org_repo, num)
+    assert api.get_discussion_details(org_repo, num).status == "merged"
 
 
 def diverge(api: HfApi, repo_id: str, pr: tuple[str, ...], main: tuple[str, ...]) -> int:
@@ -264,6 +311,8 @@ def diverge(api: HfApi, repo_id: str, pr: tuple[str, ...], main: tuple[str, ...]
 
 def test_notebooks_merge_cell_by_cell(api: HfApi, hub: HubProcess, repo_id: str) -> None:
     num = diverge(api, repo_id, pr=("a = 1", "b = 2", "c = 1"), main=("a = 2", "b = 1", "c = 1"))
+    # both sides changed the notebook, in different cells: it merges, so no conflict is shown
+    assert api.get_discussion_details(repo_id, num).conflicting_files == []
     api.merge_pull_request(repo_id, num)
     with open(api.hf_hub_download(repo_id, "nb.ipynb", force_download=True)) as f:
         merged = json.load(f)
@@ -273,21 +322,30 @@ def test_notebooks_merge_cell_by_cell(api: HfApi, hub: HubProcess, repo_id: str)
 
 def test_true_notebook_conflict_names_cells(api: HfApi, hub: HubProcess, repo_id: str) -> None:
     num = diverge(api, repo_id, pr=("a = 1", "b = 2", "c = 1"), main=("a = 1", "b = 3", "c = 1"))
+    assert api.get_discussion_details(repo_id, num).conflicting_files == ["nb.ipynb"]
     with pytest.raises(HfHubHTTPError) as exc:
         api.merge_pull_request(repo_id, num)
     assert exc.value.response.status_code == 409
     assert exc.value.response.headers["X-Error-Code"] == "MergeConflict"
     assert "nb.ipynb: both sides changed cells 1 (id 'c1') differently" in str(exc.value)
+    body = exc.value.response.json()
+    assert body["conflicting_files"] == ["nb.ipynb"] and body["conflicting_cells"] == {"nb.ipynb": [1]}
     assert api.get_discussion_details(repo_id, num).status == "open"
-    # a notebook and another file both changed: the plain conflict, naming the files
+    # a notebook and another file both changed: the plain conflict, naming the file
     pr2 = api.create_commit(
         repo_id,
         [CommitOperationAdd("nb.ipynb", nb("a = 9", "b = 3", "c = 1")), CommitOperationAdd("x.txt", b"pr")],
         commit_message="two",
         create_pr=True,
     )
-    api.upload_file(path_or_fileobj=b"main", path_in_repo="x.txt", repo_id=repo_id)
+    main_ops = [
+        CommitOperationAdd("x.txt", b"main"),
+        CommitOperationAdd("nb.ipynb", nb("a = 1", "b = 3", "c = 2")),
+    ]
+    api.create_commit(repo_id, main_ops, commit_message="main")
     assert pr2.pr_num is not None
+    # the notebook would merge cell by cell (a on one side, c on the other): x.txt alone conflicts
+    assert api.get_discussion_details(repo_id, pr2.pr_num).conflicting_files == ["x.txt"]
     with pytest.raises(HfHubHTTPError) as exc:
         api.merge_pull_request(repo_id, pr2.pr_num)
     assert "changed the same files since the PR started: x.txt" in str(exc.value)

@@ -80,9 +80,13 @@ def reviews(
         return
     for r in out["reviews"]:
         summary = " ".join(r["summary"].split())
+        stale = " (stale)" if r.get("stale") else ""
         typer.echo(
-            f"{r['author']:<16} {r['state']:<16} {r['commit'][:12]}" + (f"  {summary}" if summary else "")
+            f"{r['author']:<16} {r['state']:<16} {r['commit'][:12]}{stale}"
+            + (f"  {summary}" if summary else "")
         )
     a = out["approvals"]
     verdict = "can merge" if a["satisfied"] else "needs more approvals"
     typer.echo(f"approvals: {a['approvals']} of {a['required']} required ({verdict})")
+    if a.get("staleApprovedBy"):
+        typer.echo(f"stale approvals (new commits since): {', '.join(a['staleApprovedBy'])}")

@@ -4,10 +4,13 @@ The one home of the rule, which merging (``pulls.merge_pull_request``) enforces:
 reviewer's latest ``approve`` or ``request_changes`` review counts (``comment`` reviews change
 nothing; a later ``request_changes`` withdraws an approval, a later ``approve`` replaces a
 request for changes); only reviewers who hold the write role on the repo now count, and
-never the pull request's author.
+never the pull request's author. An approval is of the PR's head when it was given: once
+new commits land on ``refs/pr/N`` it is stale and no longer counts (the reviewer approves
+again), unless the repo turned ``dismiss_stale_approvals`` off (GitHub's setting of that
+name; on by default here).
 
 >>> approval_status(s, repo, d)                                          # doctest: +SKIP
-ApprovalStatus(required=2, approved_by=['ada'], changes_requested_by=[])
+ApprovalStatus(required=2, approved_by=['ada'], changes_requested_by=[], stale_approved_by=[])
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from workbench.store import models as m
 from workbench.store import review_models as r
 from workbench.store.access import is_writer
 from workbench.store.accounts import principal_for
+from workbench.store.pr_refs import pr_head
 
 STATES = ("comment", "approve", "request_changes")
 
@@ -32,6 +36,7 @@ class ApprovalStatus:
     required: int
     approved_by: list[str]
     changes_requested_by: list[str]
+    stale_approved_by: list[str]
 
     @property
     def satisfied(self) -> bool:
@@ -43,31 +48,38 @@ class ApprovalStatus:
             "approvals": len(self.approved_by),
             "approvedBy": self.approved_by,
             "changesRequestedBy": self.changes_requested_by,
+            "staleApprovedBy": self.stale_approved_by,
             "satisfied": self.satisfied,
         }
 
 
 def approval_status(s: Session, repo: m.Repo, d: c.Discussion) -> ApprovalStatus:
     """The approvals that count for pull request ``d`` (see the module docstring)."""
-    latest: dict[int, str] = {}
+    head = pr_head(s, repo, d)
+    latest: dict[int, tuple[str, str]] = {}
     rows = s.execute(
-        select(r.Review.author_id, r.Review.state)
+        select(r.Review.author_id, r.Review.state, r.Review.commit_oid)
         .where(r.Review.discussion_id == d.id, r.Review.state != "comment", r.Review.author_id.is_not(None))
         .order_by(r.Review.id)
     ).all()
-    for author_id, state in rows:
+    for author_id, state, oid in rows:
         if author_id is not None:
-            latest[author_id] = state
+            latest[author_id] = (state, oid)
     approved: list[str] = []
     changes: list[str] = []
-    for author_id, state in latest.items():
+    stale: list[str] = []
+    for author_id, (state, oid) in latest.items():
         if author_id == d.author_id:
             continue
         user = s.get(m.Account, author_id)
         if user is None or not is_writer(s, principal_for(s, user, None), repo):
             continue
-        (approved if state == "approve" else changes).append(user.name)
-    return ApprovalStatus(repo.required_approvals or 0, sorted(approved), sorted(changes))
+        if state == "approve":
+            current = oid == head or not repo.dismiss_stale_approvals
+            (approved if current else stale).append(user.name)
+        else:
+            changes.append(user.name)
+    return ApprovalStatus(repo.required_approvals or 0, sorted(approved), sorted(changes), sorted(stale))
 
 
 def require_approvals(s: Session, repo: m.Repo, d: c.Discussion) -> None:
@@ -76,9 +88,15 @@ def require_approvals(s: Session, repo: m.Repo, d: c.Discussion) -> None:
     if status.satisfied:
         return
     who = f" (approved by {', '.join(status.approved_by)})" if status.approved_by else ""
+    stale = (
+        f" The approvals of {', '.join(status.stale_approved_by)} are stale: the pull request "
+        "has new commits since; they must approve again."
+        if status.stale_approved_by
+        else ""
+    )
     raise Conflict(
         f"Pull request #{d.num} needs {status.required} approving review(s) by writers of "
-        f"{repo.namespace}/{repo.name} before it merges; it has {len(status.approved_by)}{who}.",
+        f"{repo.namespace}/{repo.name} before it merges; it has {len(status.approved_by)}{who}.{stale}",
         code="ApprovalsRequired",
         **status.doc(),
     )

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,6 +89,8 @@ class Repo(Base):
     likes: Mapped[int] = mapped_column(Integer, default=0, index=True)
     # approvals by writers a pull request needs before it merges (0025; reviews.py)
     required_approvals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # whether new commits on a pull request make its approvals stale (0028; approvals.py)
+    dismiss_stale_approvals: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class RepoRedirect(Base):

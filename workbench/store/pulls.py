@@ -10,6 +10,8 @@ The PR remembers where it forked (``base_oid``). Merging, in one transaction:
 * otherwise 409 ``MergeConflict`` listing the conflicting files (and, for a notebook, the
   conflicting cells); nothing changes.
 
+That decision is :func:`plan_merge`'s, which also gives a PR's ``filesWithConflicts``.
+
 Before any of that, the PR must have the approvals its repo requires (``approvals``).
 
 >>> merge_pull_request(store, p, key, 3)                                    # doctest: +SKIP
@@ -90,30 +92,56 @@ def _changes(base: Tree, other: Tree) -> dict[str, TreeEntry | None]:
 
 
 def conflicting_files(base: Tree, target: Tree, pr: Tree) -> list[str]:
+    """The paths both sides changed differently since ``base`` (before any notebook merge)."""
     ours, theirs = _changes(base, target), _changes(base, pr)
     return sorted(p for p in set(ours) & set(theirs) if ours[p] != theirs[p])
 
 
-def merge_notebooks(
-    store: Store, s: Session, paths: list[str], base: Tree, target: Tree, pr: Tree
-) -> dict[str, TreeEntry] | None:
-    """The conflicting ``paths`` merged cell by cell, when all are notebooks both sides
-    edited (None otherwise: the plain conflict stands); 409 naming cells nbdime cannot merge."""
-    trios = [(base.get(p), target.get(p), pr.get(p)) for p in paths]
-    if not all(p.endswith(".ipynb") and all(trio) for p, trio in zip(paths, trios, strict=True)):
-        return None
+@dataclass(frozen=True)
+class MergePlan:
+    """How a pull request's changes land on its target: the notebooks nbdime merges cell by
+    cell (their merged bytes), and the files that cannot merge (``conflicts``), with the
+    reason for each notebook among them and its conflicting cells (``cells``)."""
+
+    notebooks: dict[str, bytes]
+    conflicts: list[str]
+    reasons: list[str]
+    cells: dict[str, list[int]]
+
+
+def plan_merge(store: Store, base: Tree, target: Tree, pr: Tree) -> MergePlan:
+    """The one merge decision, for merging and for the PR's ``filesWithConflicts``: a path
+    both sides changed differently merges when it is a notebook on all three sides and
+    nbdime merges it; otherwise it is a conflict."""
+    notebooks: dict[str, bytes] = {}
+    conflicts: list[str] = []
+    reasons: list[str] = []
+    cells: dict[str, list[int]] = {}
+    for path in conflicting_files(base, target, pr):
+        trio = (base.get(path), target.get(path), pr.get(path))
+        if path.endswith(".ipynb") and all(trio):
+            try:
+                notebooks[path] = merge_notebook(path, *(store.blobs.read(e.sha256) for e in trio if e))
+                continue
+            except Conflict as exc:  # cells both sides changed differently
+                reasons.append(exc.message)
+                cells.update(exc.details.get("conflicting_cells") or {})
+            except InvalidRequest:  # a side that is not a notebook: a plain conflict
+                pass
+        conflicts.append(path)
+    return MergePlan(notebooks, conflicts, reasons, cells)
+
+
+def _merged_entries(store: Store, s: Session, plan: MergePlan, pr: Tree) -> dict[str, TreeEntry]:
+    """The merged notebooks as tree entries (their blobs stored), LFS as the PR has them."""
     out: dict[str, TreeEntry] = {}
-    for path, (a, b, c_) in zip(paths, trios, strict=True):
-        assert a is not None and b is not None and c_ is not None
-        try:
-            data = merge_notebook(path, *(store.blobs.read(e.sha256) for e in (a, b, c_)))
-        except InvalidRequest:  # a side that is not a notebook: the plain conflict stands
-            return None
+    for path, data in plan.notebooks.items():
         blob = store.blobs.ingest_bytes(data)
         if s.get(m.Blob, blob.sha256) is None:
             row = {"size": blob.size, "git_oid": blob.git_oid, "created_at": utcnow()}
             insert_missing(s, m.Blob, sha256=blob.sha256, **row)
-        if c_.lfs:
+        entry = pr.get(path)
+        if entry is not None and entry.lfs:
             out[path] = TreeEntry.large(path, blob.sha256, blob.size)
         else:
             out[path] = TreeEntry.regular(path, blob.sha256, blob.size, blob.git_oid or "")
@@ -172,7 +200,8 @@ def pr_state(store: Store, s: Session, repo: m.Repo, d: c.Discussion, *, with_di
     if d.status in ("open", "draft"):
         ref = get_ref(s, repo, "branch", target)
         if ref is not None and ref.commit_oid != base_oid:
-            conflicts = conflicting_files(base_tree, commit_tree(store, s, ref.commit_oid), pr_tree)
+            target_tree = commit_tree(store, s, ref.commit_oid)
+            conflicts = plan_merge(store, base_tree, target_tree, pr_tree).conflicts
     diff = unified_diff(store, base_tree, pr_tree) if with_diff else None
     return PrState(target, head, base_oid, pr_commits(s, repo, d), conflicts, d.merge_oid, diff)
 
@@ -216,16 +245,19 @@ def merge_pull_request(
         if old == d.base_oid:
             new_oid, tree, fast = head, pr_tree, True
         else:
-            conflicts = conflicting_files(base, target_tree, pr_tree)
-            merged = merge_notebooks(store, s, conflicts, base, target_tree, pr_tree) if conflicts else {}
-            if merged is None:
+            plan = plan_merge(store, base, target_tree, pr_tree)
+            if plan.conflicts:
+                why = "".join(f" {reason}" for reason in plan.reasons)
+                extra = {"conflicting_cells": plan.cells} if plan.cells else {}
                 raise Conflict(
                     f"Pull request #{num} conflicts with {target!r}, which changed the "
-                    f"same files since the PR started: {', '.join(conflicts[:20])}. Update "
-                    f"refs/pr/{num} from {target!r} and retry.",
+                    f"same files since the PR started: {', '.join(plan.conflicts[:20])}.{why} "
+                    f"Update refs/pr/{num} from {target!r} and retry.",
                     code="MergeConflict",
-                    conflicting_files=conflicts,
+                    conflicting_files=plan.conflicts,
+                    **extra,
                 )
+            merged = _merged_entries(store, s, plan, pr_tree)
             files = dict(target_tree.entries)
             for path, entry in _changes(base, pr_tree).items():
                 if entry is None:

@@ -15,6 +15,7 @@ from workbench.errors import Conflict, InvalidRequest, NotFound, RevisionNotFoun
 from workbench.names import is_commit_id, validate_ref_name
 from workbench.store import models as m
 from workbench.store.store import utcnow
+from workbench.store.webhook_events import ref_moved
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,10 @@ def create_ref(
     *,
     message: str | None = None,
     validate: bool = True,
+    announce: bool = True,
 ) -> m.Ref:
+    """A new ref; a new branch or tag is a ``repo.content`` event (unless not ``announce``:
+    a new repo's ``main`` is part of its ``repo`` event)."""
     if validate:
         validate_ref_name(name, "tag" if kind == "tag" else "branch")
     if get_ref(session, repo, kind, name) is not None:
@@ -96,22 +100,27 @@ def create_ref(
     ref = m.Ref(repo_id=repo.id, kind=kind, name=name, commit_oid=oid, message=message, updated_at=utcnow())
     session.add(ref)
     session.flush()
+    if announce and kind in _REF_DIRS:
+        ref_moved(session, repo, _full_name(kind, name), None, oid)
     return ref
 
 
 def delete_ref(session: Session, repo: m.Repo, kind: str, name: str) -> None:
+    """Delete a ref; a deleted branch or tag is a ``repo.content`` event."""
     if kind == "branch" and name == "main":
         raise InvalidRequest(
             "Cannot delete refs/heads/main: it is the repo's default branch.", code="DefaultBranch"
         )
-    result = session.execute(
-        delete(m.Ref).where(m.Ref.repo_id == repo.id, m.Ref.kind == kind, m.Ref.name == name)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    ref = get_ref(session, repo, kind, name)
+    if ref is None:
         raise NotFound(
             f"Invalid rev id: {_full_name(kind, name)} not found in {repo.namespace}/{repo.name}.",
             code="RevisionNotFound",
         )
+    old = ref.commit_oid
+    session.execute(delete(m.Ref).where(m.Ref.id == ref.id))
+    if kind in _REF_DIRS:
+        ref_moved(session, repo, _full_name(kind, name), old, None)
 
 
 def _full_name(kind: str, name: str) -> str:

@@ -17,6 +17,7 @@ from workbench.names import validate_name_part, validate_namespace, validate_rep
 from workbench.repocard import README, render_card
 from workbench.repocard import repo_tags as repo_tags  # re-exported (wire.py)
 from workbench.store import models as m
+from workbench.store import webhook_events
 from workbench.store.access import (
     Principal,
     can_write_namespace,
@@ -34,6 +35,7 @@ from workbench.store.search_query import Filters, Term, facet, query_terms
 from workbench.store.storage import check_quota, repo_storage
 from workbench.store.store import Store, insert_missing, utcnow
 from workbench.store.trees import Tree, TreeEntry
+from workbench.store.webhooks import follow_move
 
 GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
 *.arrow filter=lfs diff=lfs merge=lfs -text
@@ -173,9 +175,10 @@ def create_repo(
         )
     )
     s.flush()
-    create_ref(s, repo, "branch", "main", oid, validate=False)
+    create_ref(s, repo, "branch", "main", oid, validate=False, announce=False)
     reindex_repo(s, store, repo, tree=tree)
     record_event(s, actor=p, action=REPO_CREATE, repo=repo, details={"private": private})
+    webhook_events.repo_created(s, repo)
     return repo
 
 
@@ -194,6 +197,7 @@ def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
     record_event(s, actor=p, action=REPO_DELETE, repo=repo)
+    webhook_events.repo_deleted(s, repo)
     # statistics are keyed by Parquet commit, not repo: drop them before the commits go
     s.execute(
         delete(m.ViewerStatistics).where(
@@ -228,6 +232,7 @@ def move_repo(
     if dest_namespace.lower() != repo.namespace.lower():  # its files now count against the new one
         check_quota(store, s, dest_namespace, repo_storage(store, s, repo))
     old_id = f"{repo.namespace}/{repo.name}"
+    webhook_events.repo_moving(s, repo, dest_namespace, dest_name, owner.id)
     s.add(
         m.RepoRedirect(
             type=repo.type, namespace=repo.namespace, name=repo.name, repo_id=repo.id, created_at=utcnow()
@@ -235,6 +240,7 @@ def move_repo(
     )
     s.flush()
     _drop_redirect(s, repo.type, dest_namespace, dest_name)  # the id is a repo's own again
+    follow_move(s, repo.type, (repo.namespace, repo.name), (dest_namespace, dest_name))
     repo.namespace, repo.name, repo.owner_id = dest_namespace, dest_name, owner.id
     repo.last_modified = utcnow()
     reindex_repo(s, store, repo)
@@ -259,11 +265,13 @@ def update_settings(
     private: bool | None = None,
     gated: str | bool | None = None,
     required_approvals: int | None = None,
+    dismiss_stale_approvals: bool | None = None,
 ) -> m.Repo:
     repo = store.get_repo(s, *key.as_tuple())
     require_write(s, p, repo)
+    updated: dict[str, object] = {}
     if private is not None and private != repo.private:
-        repo.private = private
+        repo.private = updated["private"] = private
         reindex_repo(s, store, repo)  # the index's visibility tokens
         record_event(s, actor=p, action=REPO_VISIBILITY, repo=repo, details={"private": private})
     if gated is not None:
@@ -271,14 +279,20 @@ def update_settings(
             raise InvalidRequest("gated must be false, 'auto' or 'manual'.", code="InvalidSetting")
         value = str(gated) if gated else None
         if value != repo.gated:
-            repo.gated = value
+            repo.gated, updated["gated"] = value, gated
             record_event(s, actor=p, action="repo.gated", repo=repo, details={"gated": gated})
     if required_approvals is not None and required_approvals != repo.required_approvals:
         if not 0 <= required_approvals <= 100:
             raise InvalidRequest("requiredApprovals must be a number from 0 to 100.", code="InvalidSetting")
-        repo.required_approvals = required_approvals
+        repo.required_approvals = updated["requiredApprovals"] = required_approvals
         details = {"requiredApprovals": required_approvals}
         record_event(s, actor=p, action="repo.required_approvals", repo=repo, details=details)
+    if dismiss_stale_approvals is not None and dismiss_stale_approvals != repo.dismiss_stale_approvals:
+        repo.dismiss_stale_approvals = updated["dismissStaleApprovals"] = dismiss_stale_approvals
+        details = {"dismissStaleApprovals": dismiss_stale_approvals}
+        record_event(s, actor=p, action="repo.dismiss_stale_approvals", repo=repo, details=details)
+    if updated:
+        webhook_events.config_changed(s, repo, updated)
     return repo
 
 

@@ -6,6 +6,7 @@ Kept beside ``collab_models.py`` (same ``Base``); rows never leave ``workbench.s
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,3 +66,14 @@ class ReviewComment(Base):
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_by: Mapped[str | None] = mapped_column(String(96), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    def anchor(self) -> dict[str, Any]:
+        """Where a thread's first comment points, as the API and webhooks show it."""
+        return {
+            "path": self.path,
+            "side": self.side,
+            "line": self.line,
+            "cell": self.cell,
+            "part": self.part,
+            "commit": self.commit_oid,
+        }

@@ -9,7 +9,9 @@ a thread is resolved or reopened by the PR's author, the thread's author or a wr
 
 A review has a state (``comment``, ``approve``, ``request_changes``), a summary and the PR
 head it reviewed; it may carry anchored comments, and it appears in the discussion's thread
-as a comment (so the inbox, webhooks and the HF clients see it). The author of a PR cannot
+as a comment (so the inbox, webhooks and the HF clients see it); webhooks also get a
+``discussion.review`` event for it and a ``discussion.review.comment`` one for each review
+comment posted alone and each thread resolved or reopened. The author of a PR cannot
 approve it or request changes on it (403 ``OwnApproval``). Whether the approvals suffice to
 merge is ``approvals``' rule.
 
@@ -207,10 +209,13 @@ def add_review_comment(
     else:
         _require_open(d)
         base, head, oid = _trees(store, s, repo, d)
-        row = _comment(p, d, text, commit_oid=oid, **check_anchor(store, base, head, data.get("anchor")))
+        row = root = _comment(
+            p, d, text, commit_oid=oid, **check_anchor(store, base, head, data.get("anchor"))
+        )
     s.add(row)
     s.flush()
     notify_comment(s, repo, d, None, p, text, kind="review-comment")
+    webhook_events.review_comment_changed(s, repo, d, row, root, "create")
     return comment_doc(row)
 
 
@@ -239,7 +244,9 @@ def resolve_thread(
             "Only the pull request's author, the thread's author or a writer may resolve a thread.",
             code="NotAuthor",
         )
-    root.resolved, root.resolved_by = resolved, (p.name if resolved else None)
+    if root.resolved != resolved:
+        root.resolved, root.resolved_by = resolved, (p.name if resolved else None)
+        webhook_events.review_comment_changed(s, repo, d, root, root, "update")
     return threads(store, s, p, key, num, only=root.id)[0]
 
 
@@ -255,14 +262,7 @@ def threads(
         if row.thread_id is None:
             out[row.id] = {
                 "id": row.public_id,
-                "anchor": {
-                    "path": row.path,
-                    "side": row.side,
-                    "line": row.line,
-                    "cell": row.cell,
-                    "part": row.part,
-                    "commit": row.commit_oid,
-                },
+                "anchor": row.anchor(),
                 "resolved": row.resolved,
                 "resolvedBy": row.resolved_by,
                 "comments": [],
@@ -340,16 +340,20 @@ def create_review(
         row.review_id = review.id
         s.add(row)
     s.flush()
-    return review_doc(review, ev.public_id)
+    webhook_events.review_submitted(s, repo, d, review, ev, rows)
+    return review_doc(review, ev.public_id, oid)
 
 
-def review_doc(review: r.Review, comment_id: str | None) -> dict[str, Any]:
+def review_doc(review: r.Review, comment_id: str | None, head: str) -> dict[str, Any]:
+    """A review; ``stale``: the pull request's head (``head``) moved since (a stale approval
+    no longer counts, ``approvals``)."""
     return {
         "id": review.public_id,
         "author": review.author,
         "state": review.state,
         "summary": review.summary,
         "commit": review.commit_oid,
+        "stale": review.commit_oid != head,
         "commentId": comment_id,
         "createdAt": review.created_at.isoformat() + "Z",
     }
@@ -364,8 +368,9 @@ def reviews(store: Store, s: Session, p: Principal, key: RepoKeyTuple, num: int)
         .where(r.Review.discussion_id == d.id)
         .order_by(r.Review.id)
     ).all()
+    head = pr_head(s, repo, d)
     return {
-        "reviews": [review_doc(review, public_id) for review, public_id in rows],
+        "reviews": [review_doc(review, public_id, head) for review, public_id in rows],
         "approvals": approval_status(s, repo, d).doc(),
     }
 

@@ -1,10 +1,10 @@
 """Webhook deliveries as a queue in the metadata store: fan-out, claims, outcomes, the log.
 
 An event (:mod:`workbench.store.webhook_events`) becomes one delivery per enabled webhook that
-watches it, watches its domain, and whose owner may read every private repo in it
-(:func:`fan_out`). A worker claims a due delivery with a compare-and-swap and holds it under a
-lease (:func:`claim`), so that several hub processes share the queue and a worker that dies
-leaves its delivery to another. An attempt that fails for a reason worth retrying (a
+watches it, watches its domain, existed when it happened, and whose owner may read every
+private repo in it (:func:`fan_out`). A worker claims a due delivery with a compare-and-swap
+and holds it under a lease (:func:`claim`), so that several hub processes share the queue
+and a worker that dies leaves its delivery to another. An attempt that fails for a reason worth retrying (a
 timeout, a refused connection, 5xx, 408, 429) is tried again after :data:`RETRY_DELAYS`, up
 to :data:`MAX_ATTEMPTS` times (:func:`record`). Each webhook keeps its last
 :data:`KEEP_DELIVERIES` deliveries, each with the log of its attempts, readable by its owner
@@ -126,7 +126,12 @@ def fan_out(s: Session, *, limit: int = 200) -> int:
         taken = 0
         for hook_id in sorted(set().union(*(watching.get(k, set()) for k in ev.keys))):
             hook = hooks.get(hook_id)
-            if hook and ev.domain in hook.domains and _may_read(s, hook.owner_id, ev.private_owners, readers):
+            if (
+                hook
+                and hook.created_at <= ev.created_at  # not what happened before it existed
+                and ev.domain in hook.domains
+                and _may_read(s, hook.owner_id, ev.private_owners, readers)
+            ):
                 s.add(_pending(hook.id, ev.id, now))
                 taken += 1
         if not taken:

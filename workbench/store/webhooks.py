@@ -5,7 +5,8 @@ it (everyone else gets 404, as for a webhook that does not exist). It watches us
 organizations and repos: like on the public hub, any the caller may see (a private repo the
 caller cannot read is a 404), so a team can react to another team's new model revisions.
 Events of a private repo go only to webhooks whose owner may read the repo when the event
-happens (:mod:`workbench.store.webhook_queue`). The URL must pass
+happens (:mod:`workbench.store.webhook_queue`). A webhook watching a repo follows it when it
+is renamed or transferred (:func:`follow_move`). The URL must pass
 :mod:`workbench.store.webhook_targets`.
 
 >>> with store.write() as s:                                          # doctest: +SKIP
@@ -249,3 +250,33 @@ def set_disabled(s: Session, p: Principal, webhook_id: str, disabled: bool) -> W
 def delete_webhook(s: Session, p: Principal, webhook_id: str) -> None:
     require_write_scope(p)
     s.delete(owned_webhook(s, p, webhook_id))
+
+
+def _item_key(item: dict[str, str]) -> str:
+    if item["type"] in NAMESPACE_TYPES:
+        return namespace_key(item["name"])
+    return repo_key(item["type"], *split_repo_id(item["name"]))
+
+
+def follow_move(s: Session, repo_type: str, old: tuple[str, str], new: tuple[str, str]) -> None:
+    """Webhooks watching repo ``old`` (namespace, name) watch it at ``new`` once it moved, so
+    that a rename does not silence them."""
+    old_key, new_key = repo_key(repo_type, *old), repo_key(repo_type, *new)
+    if old_key == new_key:
+        return
+    hook_ids = list(s.scalars(select(WebhookWatch.webhook_id).where(WebhookWatch.key == old_key)))
+    if not hook_ids:
+        return
+    s.execute(
+        delete(WebhookWatch).where(
+            WebhookWatch.key.in_([old_key, new_key]), WebhookWatch.webhook_id.in_(hook_ids)
+        )
+    )
+    s.add_all(WebhookWatch(webhook_id=i, key=new_key) for i in hook_ids)
+    moved = {"type": repo_type, "name": f"{new[0]}/{new[1]}"}
+    for hook in s.scalars(select(Webhook).where(Webhook.id.in_(hook_ids))):
+        items: dict[str, dict[str, str]] = {}
+        for item in hook.watched:
+            item = moved if _item_key(item) == old_key else item
+            items.setdefault(_item_key(item), item)
+        hook.watched = list(items.values())

@@ -112,12 +112,22 @@ export function ReviewPanel(props: {
           {approvals.changesRequestedBy.length
             ? ` · changes requested by ${approvals.changesRequestedBy.join(', ')}`
             : ''}
+          {approvals.staleApprovedBy?.length
+            ? ` · stale (new commits since): ${approvals.staleApprovedBy.join(', ')}`
+            : ''}
         </p>
       )}
       <ul className="wb-Team-list">
         {(reviews?.reviews ?? []).map(r => (
-          <li key={r.id} data-testid="wb-review" data-state={r.state} data-author={r.author}>
-            <b>{r.author}</b> {STATES[r.state] ?? r.state} · {formatAgo(r.createdAt)}
+          <li
+            key={r.id}
+            data-testid="wb-review"
+            data-state={r.state}
+            data-author={r.author}
+            data-stale={r.stale}
+          >
+            <b>{r.author}</b> {STATES[r.state] ?? r.state}
+            {r.stale ? ' (stale)' : ''} · {formatAgo(r.createdAt)}
             {r.summary ? `: ${r.summary}` : ''}
           </li>
         ))}

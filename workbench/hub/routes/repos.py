@@ -197,14 +197,23 @@ def settings(
         private = visibility != "public"
     gated = data.get("gated")
     approvals = field(data, "requiredApprovals", int)
+    dismiss = field(data, "dismissStaleApprovals", bool)
     with state.store.write() as s:
         repo = update_settings(
-            state.store, s, caller, key, private=private, gated=gated, required_approvals=approvals
+            state.store,
+            s,
+            caller,
+            key,
+            private=private,
+            gated=gated,
+            required_approvals=approvals,
+            dismiss_stale_approvals=dismiss,
         )
         return {
             "private": repo.private,
             "gated": repo.gated or False,
             "requiredApprovals": repo.required_approvals,
+            "dismissStaleApprovals": repo.dismiss_stale_approvals,
         }
 
 
