@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 
+from bench import backup as backup_bench
 from bench import busy_hub, concurrency, transfer
 from bench import diffs as diffs_bench
 from bench import discussions as discussions_bench
@@ -32,6 +33,7 @@ from bench import load as load_bench
 from bench import load_dataset as load_dataset_bench
 from bench import notebook_diff as notebook_diff_bench
 from bench import permissions as permissions_bench
+from bench import redirects as redirects_bench
 from bench import runners as runners_bench
 from bench import search as search_bench
 from bench import viewer as viewer_bench
@@ -60,6 +62,8 @@ BENCHMARKS = (
     "webhooks",
     "jupyterhub_auth",
     "runners",
+    "redirects",
+    "backup",
 )
 
 
@@ -136,6 +140,15 @@ def main(argv: list[str] | None = None) -> int:
         help="an empty PostgreSQL database for the search benchmark (default: SQLite in the scratch folder)",
     )
     parser.add_argument(
+        "--backup-gib", type=int, default=10, help="size of the hub the backup benchmark copies (10)"
+    )
+    parser.add_argument(
+        "--redirect-mib",
+        type=int,
+        default=1024,
+        help="size of the file the redirects benchmark downloads (1024)",
+    )
+    parser.add_argument(
         "--gc-blobs", type=int, default=100_000, help="blobs in the store the gc benchmark sweeps (100,000)"
     )
     parser.add_argument(
@@ -203,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         results += webhooks_bench.run(args.work / "webhooks")
     if "runners" in only:
         results += runners_bench.run(args.work / "runners")
+    if "backup" in only:
+        results += backup_bench.run(args.work / "backup", args.backup_gib * 1024 * MiB)
+    if "redirects" in only:
+        results += redirects_bench.run(args.work / "redirects", args.redirect_mib * MiB)
     if "jupyterhub_auth" in only:
         results += jupyterhub_auth_bench.run(args.work / "jupyterhub_auth")
     shutil.rmtree(args.work, ignore_errors=True)
@@ -220,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             "rows": args.rows,
             "search_repos": args.search_repos,
             "gc_blobs": args.gc_blobs,
+            "redirect_mib": args.redirect_mib,
+            "backup_gib": args.backup_gib,
             "load_users": args.load_users,
             "load_seconds": args.load_seconds,
         },

@@ -1,0 +1,117 @@
+"""Backups (issue 25's measure): the first backup of a hub of ``size`` bytes and an
+incremental one after a small change, against copying the same files with ``cp -r`` + ``sync``.
+
+The hub's store is seeded in-process: files of ``FILE`` bytes of incompressible content,
+committed as LFS files of one repo (so the database names them), plus a few hundred small
+commits so the database is not empty. Measured in-process (``workbench.store.backup.backup``,
+what ``workbench hub backup DEST`` runs), each followed by ``sync``:
+
+- first backup into an empty folder, against ``cp -r`` of the blob folder (the floor: the
+  same bytes read and written once), whose copy is deleted before the backup;
+- after one more file of ``FILE`` bytes is committed, a second backup into the same folder
+  (only new blobs are copied), against the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from bench.measure import MiB, Result, mb_per_s
+from workbench.config import HubSettings
+
+log = logging.getLogger(__name__)
+
+FILE = 64 * MiB
+INCREMENTAL_GOAL = 0.1  # of the first backup's time: "copies only what is new"
+
+
+def _add_files(store, p, first: int, count: int) -> int:  # type: ignore[no-untyped-def]
+    """Commit ``count`` files of ``FILE`` random bytes (written straight into the store's
+    layout, as a finished upload leaves them); returns the bytes added."""
+    from workbench.store.blobs import BlobInfo
+    from workbench.store.commits import AddFile, create_commit
+
+    ops = []
+    for i in range(first, first + count):
+        data = os.urandom(FILE)
+        sha = hashlib.sha256(data).hexdigest()
+        path = Path(store.blobs.key(sha))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        ops.append(AddFile(f"shards/{i:05d}.bin", BlobInfo(sha, len(data), None), lfs=True))
+        if len(ops) == 16:
+            create_commit(store, p, ("model", "admin", "big"), "main", ops, summary=f"up to {i}")
+            ops = []
+    if ops:
+        create_commit(store, p, ("model", "admin", "big"), "main", ops, summary="the rest")
+    return count * FILE
+
+
+def _timed_sync(fn) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    fn()
+    os.sync()
+    return time.perf_counter() - start
+
+
+def run(work: Path, size: int) -> list[Result]:
+    from workbench.store.accounts import create_user, get_account, principal_for
+    from workbench.store.backup import backup
+    from workbench.store.repos import create_repo
+    from workbench.store.store import Store
+
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    settings = HubSettings(data_dir=work / "data", write_user_config=False)
+    store = Store.open(settings)
+    try:
+        with store.write() as s:
+            admin = get_account(s, "admin") or create_user(s, "admin", admin=True)
+            p = principal_for(s, admin, "write")
+            create_repo(store, s, p, "model", "admin", "big")
+        t0 = time.perf_counter()
+        files = max(1, size // FILE)
+        total = _add_files(store, p, 0, files)
+        log.info("backup: seeded %d files (%d MiB) in %.1f s", files, total // MiB, time.perf_counter() - t0)
+        os.sync()
+        blobs = Path(store.blobs.root)
+        floor = work / "cp"
+        cp_s = _timed_sync(lambda: subprocess.run(["cp", "-r", str(blobs), str(floor)], check=True))
+        shutil.rmtree(floor)
+        os.sync()
+        dest = work / "backup"
+        first_s = _timed_sync(lambda: backup(store, settings, str(dest)))
+        _add_files(store, p, files, 1)
+        second_s = _timed_sync(lambda: backup(store, settings, str(dest)))
+    finally:
+        store.close()
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("backup: cp %.1f s, first %.1f s, incremental %.1f s", cp_s, first_s, second_s)
+    gib = total / 1024**3
+    return [
+        Result(
+            f"backup: first, {gib:.0f} GiB hub",
+            mb_per_s(total, first_s),
+            "MB/s",
+            mb_per_s(total, cp_s),
+            "cp -r + sync MB/s",
+            cp_s / first_s,
+            note=f"{first_s:.1f} s against {cp_s:.1f} s; {files} files of {FILE // MiB} MiB",
+        ),
+        Result(
+            f"backup: incremental, +{FILE // MiB} MiB",
+            second_s,
+            "s",
+            first_s,
+            "first backup s",
+            second_s / first_s,
+            goal=f"<= {INCREMENTAL_GOAL} x the first",
+            passed=second_s <= INCREMENTAL_GOAL * first_s,
+        ),
+    ]
