@@ -271,6 +271,8 @@ export interface IEvalRun {
   metrics: Record<string, unknown>;
   created_at?: string;
   model_commit?: string;
+  verified?: boolean;
+  verified_by?: string | null;
 }
 
 export interface ILeaderboard {

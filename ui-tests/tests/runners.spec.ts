@@ -83,6 +83,8 @@ test.describe('Workbench runners', () => {
     expect(record.model).toBe(MODEL);
     const ours = page.locator('[data-testid=wb-jobs-table] tr').filter({ hasText: record.id.slice(0, 10) });
     await expect(ours.getByTestId('wb-job-state')).toHaveText('succeeded');
+    const listed = page.locator(`[data-testid=wb-eval-runs] tr[data-run="${record.id}"]`);
+    await expect(listed.getByTestId('wb-eval-run-verified')).toHaveText(`verified (${RUNNER})`);
 
     // an admin pauses the runner, then removes it
     await runner.getByTestId('wb-runner-pause').click();

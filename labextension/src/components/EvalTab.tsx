@@ -401,6 +401,7 @@ export function EvalTab(props: {
                 <th>Split</th>
                 <th>Status</th>
                 <th>Metrics</th>
+                <th>Computed by</th>
                 <th>When</th>
               </tr>
             </thead>
@@ -419,6 +420,13 @@ export function EvalTab(props: {
                     {Object.entries(r.metrics ?? {})
                       .map(([k, v]) => `${k}=${value(v)}`)
                       .join(', ')}
+                  </td>
+                  <td data-testid="wb-eval-run-verified">
+                    {r.verified ? (
+                      <span className="wb-Badge wb-Badge-verified">verified ({r.verified_by})</span>
+                    ) : (
+                      <span className="wb-Badge">self-reported</span>
+                    )}
                   </td>
                   <td>{formatAgo(r.created_at)}</td>
                 </tr>
