@@ -435,8 +435,13 @@ export function EvalTab(props: {
           </table>
         )}
       </section>
-      <JobsSection api={api} user={me?.name ?? null} refresh={refresh} recordUrl={recordUrl} />
-      <RunnersSection api={api} isAdmin={!!me?.isAdmin} />
+      {me && (
+        // jobs and runners are for signed-in users (none when browsing another hub anonymously)
+        <>
+          <JobsSection api={api} user={me.name} refresh={refresh} recordUrl={recordUrl} />
+          <RunnersSection api={api} isAdmin={!!me.isAdmin} />
+        </>
+      )}
     </div>
   );
 }
