@@ -15,8 +15,12 @@ import {
   IDiscussion,
   IDiscussionDetails,
   IFileComments,
+  IEvalJob,
+  IEvalJobRequest,
+  IEvalRecord,
   IEvalRequest,
   IEvalRun,
+  IRunner,
   ILeaderboard,
   IUiRun,
   IHubStatus,
@@ -302,6 +306,53 @@ export class WorkbenchApi {
   leaderboard(dataset: string, metric: string, split: string): Promise<ILeaderboard> {
     const params = new URLSearchParams({ metric, split });
     return this.hub<ILeaderboard>(`api/leaderboards/${dataset}?${params}`);
+  }
+
+  // -- runners and evaluation jobs on the hub --------------------------------------------------
+
+  /** How many runners with all of `requires` among their labels are online. */
+  async runnersOnline(requires: string[] = []): Promise<number> {
+    const params = new URLSearchParams({ requires: requires.join(',') });
+    return (await this.hub<{ online: number }>(`api/runners/online?${params}`)).online;
+  }
+
+  /** Every registered runner (hub admins). */
+  runners(): Promise<IRunner[]> {
+    return this.hub<IRunner[]>('api/runners');
+  }
+
+  setRunnerPaused(name: string, paused: boolean): Promise<IRunner> {
+    return this.hubPost(
+      `api/runners/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`,
+      {}
+    );
+  }
+
+  removeRunner(name: string): Promise<unknown> {
+    return this.hubSend('DELETE', `api/runners/${encodeURIComponent(name)}`);
+  }
+
+  queueEvalJob(request: IEvalJobRequest): Promise<IEvalJob> {
+    return this.hubPost<IEvalJob>('api/eval-jobs', request);
+  }
+
+  /** The user's jobs, newest first. */
+  evalJobs(): Promise<IEvalJob[]> {
+    return this.hub<IEvalJob[]>('api/eval-jobs?limit=50');
+  }
+
+  /** One job, with its progress events after event `after`. */
+  evalJob(id: number, after: number): Promise<IEvalJob> {
+    return this.hub<IEvalJob>(`api/eval-jobs/${id}?after=${after}`);
+  }
+
+  cancelEvalJob(id: number): Promise<IEvalJob> {
+    return this.hubPost<IEvalJob>(`api/eval-jobs/${id}/cancel`, {});
+  }
+
+  /** A stored run record (`/api/evals/{id}`). */
+  evalRecord(id: string): Promise<IEvalRecord> {
+    return this.hub<IEvalRecord>(`api/evals/${encodeURIComponent(id)}`);
   }
 
   private hubPost<T>(path: string, body: unknown): Promise<T> {

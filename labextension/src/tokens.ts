@@ -211,15 +211,54 @@ export interface IEvalRecord {
   status: string;
   metrics: Record<string, unknown>;
   error: { message?: string } | null;
+  verified?: boolean;
+  verified_by?: string | null;
 }
 
 /** A run this JupyterLab started, as `/workbench/evals/<id>` reports it. */
 export interface IUiRun {
   id: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
   events: Record<string, unknown>[];
   next: number;
   record: IEvalRecord | null;
+}
+
+/** A runner as hub admins see it (`/api/runners`). */
+export interface IRunner {
+  name: string;
+  labels: string[];
+  paused: boolean;
+  online: boolean;
+  last_seen: string | null;
+  jobs: number[];
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** An evaluation job queued for the hub's runners (`/api/eval-jobs`). */
+export interface IEvalJob {
+  id: number;
+  state: JobState;
+  owner: string;
+  spec: { model?: string; dataset?: string; split?: string; metrics?: string[] };
+  requires: string[];
+  runner: string | null;
+  record: string | null;
+  error: string | null;
+  created_at: string;
+  events: Record<string, unknown>[];
+  last_event: number;
+  queue_position: number | null;
+}
+
+/** What `POST /api/eval-jobs` takes from the lab. */
+export interface IEvalJobRequest {
+  model: string;
+  dataset: string;
+  split: string;
+  metrics: string[];
+  model_revision?: string;
 }
 
 /** A stored run record on the hub (`/api/evals`). */
@@ -232,6 +271,8 @@ export interface IEvalRun {
   metrics: Record<string, unknown>;
   created_at?: string;
   model_commit?: string;
+  verified?: boolean;
+  verified_by?: string | null;
 }
 
 export interface ILeaderboard {
@@ -322,6 +363,7 @@ export interface INotebookLink {
 /** Who the hub token belongs to (`/api/whoami-v2`), as far as the sidebar needs it. */
 export interface IWhoami {
   name: string;
+  isAdmin?: boolean;
   orgs?: { name: string }[];
 }
 

@@ -343,6 +343,50 @@ def test_label_matching(rhub: HubProcess, user: dict[str, str]) -> None:
     assert job_of(rhub, user, job["id"])["state"] == "failed"
 
 
+def test_queue_position_and_runners_online(rhub: HubProcess, user: dict[str, str]) -> None:
+    label, other = unique("pos").lower(), unique("pos").lower()
+    notebook = nap_notebook(Path(rhub.root) / "q.ipynb")
+
+    def online(*labels: str, token: str | None = user["token"]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with httpx.Client(base_url=rhub.url, headers=headers) as c:
+            return c.get("/api/runners/online", params={"requires": ",".join(labels)})
+
+    assert online(label).json() == {"online": 0, "requires": [label]}
+    blocked = queue(rhub, user, other, notebook)  # a label no runner of this test has
+    jobs = [queue(rhub, user, label, notebook) for _ in range(3)]
+    assert [j["queue_position"] for j in jobs] == [0, 1, 2]
+    name = unique("pos-box")
+    token = register(rhub, name, label)
+    assert online(label).json()["online"] == 0  # registered, never seen
+    with client(rhub, token) as me:
+        leased = api.lease(me, wait=2)
+    assert leased is not None and leased["job"]["id"] == jobs[0]["id"]
+    assert leased["job"]["queue_position"] is None
+    assert online(label).json()["online"] == 1 and online(label, other).json()["online"] == 0
+    assert [job_of(rhub, user, j["id"])["queue_position"] for j in jobs] == [None, 0, 1]
+    with client(rhub, user["token"]) as c:
+        listed = {j["id"]: j["queue_position"] for j in api.list_jobs(c)}
+    assert listed[jobs[2]["id"]] == 1 and listed[blocked["id"]] == 0 and listed[jobs[0]["id"]] is None
+    with client(rhub, rhub.token) as admin:
+        mine = [x for x in api.list_runners(admin) if x["name"] == name]
+        assert mine[0]["online"] is True and mine[0]["jobs"] == [jobs[0]["id"]]
+        api.set_paused(admin, name, True)
+        assert [x["online"] for x in api.list_runners(admin) if x["name"] == name] == [False]
+    assert online(label).json()["online"] == 0
+    # a count only, for signed-in users; labels are checked as a job's are
+    assert "token" not in online(label).text and name not in online(label).text
+    anonymous = online(label, token=None)
+    assert anonymous.status_code == 401 and anonymous.headers["x-error-code"] == "TokenRequired"
+    bad = online("a b")
+    assert bad.status_code == 400 and bad.headers["x-error-code"] == "InvalidLabel"
+    with client(rhub, token) as me:
+        api.fail(me, jobs[0]["id"], leased["lease"], "test: not run")
+    with client(rhub, user["token"]) as c:
+        for j in (blocked, *jobs[1:]):
+            assert api.cancel_job(c, j["id"])["queue_position"] is None
+
+
 def test_run_on_hub_end_to_end(rhub: HubProcess, user: dict[str, str], runners: Runners, work: Path) -> None:
     label = unique("e2e").lower()
     name = unique("e2e-box")

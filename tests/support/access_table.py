@@ -665,6 +665,8 @@ ROUTES: dict[tuple[str, str], Route] = {
         mutates=True,
     ),
     ("GET", "/api/runners"): Route("hubadmin", get(lambda t, w: "/api/runners")),
+    # how many runners are online: a count any signed-in user may read (no names, no tokens)
+    ("GET", "/api/runners/online"): Route("self", get(lambda t, w: "/api/runners/online")),
     ("POST", "/api/runners/{name}/pause"): Route(
         "hubadmin", req("POST", lambda t, w: "/api/runners/nobody/pause"), mutates=True
     ),

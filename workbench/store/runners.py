@@ -29,10 +29,22 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, exists, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied
@@ -211,6 +223,39 @@ def remove_runner(s: Session, p: Principal, name: str) -> None:
     s.delete(_runner(s, name))
 
 
+def is_online(info: RunnerInfo, *, within: float, now: datetime | None = None) -> bool:
+    """Whether a runner takes jobs now: not paused, and seen (a lease request, a heartbeat)
+    within the last ``within`` seconds."""
+    if info.paused or info.last_seen is None:
+        return False
+    return info.last_seen >= (now or utcnow()) - timedelta(seconds=within)
+
+
+def count_online(s: Session, p: Principal, requires: list[str], *, within: float) -> int:
+    """How many runners are online (:func:`is_online`) with all of ``requires`` among their
+    labels: what any signed-in user may know before queueing a job (no names, no tokens)."""
+    _signed_in(p)
+    wanted = set(check_labels(requires))
+    now = utcnow()
+    rows = s.scalars(select(Runner).where(Runner.paused.is_(False)))
+    able = [RunnerInfo.of(row) for row in rows if wanted <= set(row.labels)]
+    return sum(1 for info in able if is_online(info, within=within, now=now))
+
+
+def running_jobs(s: Session, p: Principal) -> dict[str, list[int]]:
+    """The jobs each runner holds now, by runner name (hub admins)."""
+    require_admin(p)
+    out: dict[str, list[int]] = {}
+    for name, job_id in s.execute(
+        select(EvalJob.runner, EvalJob.id)
+        .join(m.Job, m.Job.id == EvalJob.id)
+        .where(m.Job.status == "running", EvalJob.runner.is_not(None))
+        .order_by(EvalJob.id)
+    ):
+        out.setdefault(str(name), []).append(job_id)
+    return out
+
+
 def is_runner_token(token: str | None) -> bool:
     return bool(token) and str(token).startswith(RUNNER_TOKEN_PREFIX)
 
@@ -304,6 +349,7 @@ class JobView:
     updated_at: datetime
     events: list[dict[str, Any]] = field(default_factory=list)
     last_event: int = 0
+    queue_position: int | None = None
 
 
 def _pin(
@@ -446,6 +492,7 @@ def _view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
         updated_at=queued.updated_at,
         events=events,
         last_event=last,
+        queue_position=queue_position(s, job_id) if queued.status == "pending" else None,
     )
 
 
@@ -459,12 +506,16 @@ def _own_job(s: Session, p: Principal, job_id: int) -> EvalJob:
     return job
 
 
-def get_job(s: Session, p: Principal, job_id: int, *, after: int = 0) -> JobView:
-    """The caller's job with its progress events after event ``after``."""
+def _signed_in(p: Principal) -> None:
     if p.user_id is None:
         raise AuthenticationError(
-            "Jobs belong to a user: pass `Authorization: Bearer <token>`.", code="TokenRequired"
+            "Jobs and runners are for users: pass `Authorization: Bearer <token>`.", code="TokenRequired"
         )
+
+
+def get_job(s: Session, p: Principal, job_id: int, *, after: int = 0) -> JobView:
+    """The caller's job with its progress events after event ``after``."""
+    _signed_in(p)
     _own_job(s, p, job_id)
     return _view(s, job_id, after=after)
 
@@ -510,6 +561,31 @@ class Lease:
     spec: dict[str, Any]  # the full spec (the notebook's content included)
 
 
+def _takes(labels: list[str]) -> Any:
+    """The ``jobs`` rows a runner with ``labels`` may lease: those requiring none it lacks."""
+    return ~exists(
+        select(EvalJobLabel.job_id).where(EvalJobLabel.job_id == m.Job.id, EvalJobLabel.label.not_in(labels))
+    )
+
+
+def queue_position(s: Session, job_id: int) -> int | None:
+    """How many queued jobs a runner would lease before job ``job_id`` (None unless it is queued).
+
+    Runners lease the oldest job whose labels they have, so the jobs ahead are the older
+    queued ones that a runner able to run this job could take; with several such runners, the
+    one with the fewest ahead; with none registered, those needing no label beyond this job's."""
+    status = s.scalar(select(m.Job.status).where(m.Job.id == job_id))
+    if status != "pending":
+        return None
+    needs = set(s.scalars(select(EvalJobLabel.label).where(EvalJobLabel.job_id == job_id)))
+    able = [list(r.labels) for r in s.scalars(select(Runner).where(Runner.paused.is_(False)))]
+    label_sets = [x for x in able if needs <= set(x)] or [sorted(needs)]
+    ahead = select(func.count(m.Job.id)).where(
+        m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < job_id
+    )
+    return min(int(s.scalar(ahead.where(_takes(labels))) or 0) for labels in label_sets)
+
+
 def lease_job(
     store: Store, runner: RunnerInfo, *, lease_seconds: float, offered: list[str] | None = None
 ) -> Lease | None:
@@ -522,9 +598,7 @@ def lease_job(
         if row is None or row.paused:
             return None
     labels = [x for x in runner.labels if offered is None or x in offered]
-    eligible = ~exists(
-        select(EvalJobLabel.job_id).where(EvalJobLabel.job_id == m.Job.id, EvalJobLabel.label.not_in(labels))
-    )
+    eligible = _takes(labels)
     worker = f"{runner.name}:{secrets.token_hex(4)}"
     info = jobs.claim(store, worker, lease_seconds=lease_seconds, kinds=(KIND,), where=eligible)
     if info is None:

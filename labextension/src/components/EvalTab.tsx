@@ -3,8 +3,19 @@ import React, { useEffect, useState } from 'react';
 
 import { WorkbenchApi } from '../api';
 import { describeError, formatAgo, jsonText } from '../model';
-import { IEvalRun, ILeaderboard, IUiRun, RepoType } from '../tokens';
+import { isFinished, jobAsRun, onlineText, queueText } from '../runners';
+import {
+  IEvalJob,
+  IEvalRecord,
+  IEvalRun,
+  ILeaderboard,
+  IUiRun,
+  IWhoami,
+  RepoType
+} from '../tokens';
 import { ErrorBanner } from './ErrorBanner';
+import { JobsSection } from './JobsSection';
+import { RunnersSection } from './RunnersSection';
 
 const POLL_MS = 1000;
 
@@ -46,7 +57,8 @@ function LeaderboardChart(props: { board: ILeaderboard }): JSX.Element {
   );
 }
 
-/** Where a run is, from its events: the cells finished out of all, and the one running. */
+/** Where a run is, from its events (a local run's, or a hub job's: a runner's lease, the
+ * cells it runs, its failure): the cells finished out of all, and the one running. */
 export function runProgress(events: Record<string, unknown>[]): {
   fraction: number;
   label: string;
@@ -66,6 +78,12 @@ export function runProgress(events: Record<string, unknown>[]): {
       fraction = 1;
       label =
         e.status === 'succeeded' ? 'Done' : `Failed${e.error ? `: ${jsonText(e.error)}` : ''}`;
+    } else if (e.event === 'leased') {
+      label = `Started on runner ${jsonText(e.runner)}…`;
+    } else if (e.event === 'released') {
+      label = 'Handed back to the queue';
+    } else if (e.event === 'failed') {
+      label = `Failed${e.error ? `: ${jsonText(e.error)}` : ''}`;
     }
   }
   return { fraction, label };
@@ -105,6 +123,23 @@ export function EvalTab(props: {
   const [metric, setMetric] = useState('accuracy');
   const [error, setError] = useState<{ message: string; hubDown: boolean } | null>(null);
   const [refresh, setRefresh] = useState(0);
+  const [me, setMe] = useState<IWhoami | null>(null);
+  const [online, setOnline] = useState(0);
+  const [onRunner, setOnRunner] = useState<boolean | null>(null); // null: online runners decide
+  const [job, setJob] = useState<IEvalJob | null>(null);
+  const [jobRecord, setJobRecord] = useState<IEvalRecord | null>(null);
+  const useRunner = onRunner ?? online > 0;
+
+  useEffect(() => {
+    api
+      .whoami()
+      .then(setMe)
+      .catch(() => setMe(null));
+    api
+      .runnersOnline()
+      .then(setOnline)
+      .catch(() => setOnline(0));
+  }, [refresh]);
 
   useEffect(() => {
     api
@@ -139,18 +174,61 @@ export function EvalTab(props: {
     return () => window.clearTimeout(timer);
   }, [run]);
 
+  // Follow a queued job until it is done, then fetch the record the runner posted.
+  useEffect(() => {
+    if (!job || isFinished(job.state)) {
+      return;
+    }
+    const timer = window.setTimeout(() => {
+      api
+        .evalJob(job.id, job.last_event)
+        .then(next => {
+          setEvents(old => [...old, ...next.events]);
+          setJob(next);
+          if (isFinished(next.state)) {
+            setRefresh(r => r + 1);
+            if (next.record) {
+              api
+                .evalRecord(next.record)
+                .then(setJobRecord)
+                .catch(reason => setError(describeError(reason)));
+            }
+          }
+        })
+        .catch(reason => setError(describeError(reason)));
+    }, POLL_MS);
+    return () => window.clearTimeout(timer);
+  }, [job]);
+
+  const request = () => ({
+    model: id,
+    dataset: dataset.trim(),
+    split: split.trim() || 'test',
+    metrics: metrics
+      .split(',')
+      .map(m => m.trim())
+      .filter(Boolean)
+  });
   const start = () => {
     setError(null);
     setEvents([]);
+    setRun(null);
+    setJob(null);
+    setJobRecord(null);
+    if (useRunner) {
+      api
+        .queueEvalJob({ ...request(), model_revision: props.commit })
+        .then(queued => {
+          setEvents(queued.events);
+          setJob(queued);
+          setRefresh(r => r + 1);
+        })
+        .catch(reason => setError(describeError(reason)));
+      return;
+    }
     api
       .startEvaluation({
-        model: id,
-        dataset: dataset.trim(),
-        split: split.trim() || 'test',
-        metrics: metrics
-          .split(',')
-          .map(m => m.trim())
-          .filter(Boolean),
+        ...request(),
         modelRevision: props.commit
       })
       .then(started => {
@@ -161,7 +239,8 @@ export function EvalTab(props: {
   };
   const recordUrl = (runId: string) =>
     URLExt.join(api.settings.baseUrl, 'workbench', 'hub', 'api', 'evals', runId);
-  const done = run && (run.status === 'succeeded' || run.status === 'failed');
+  const shown: IUiRun | null = job ? jobAsRun(job, events, jobRecord) : run;
+  const busy = job ? !isFinished(job.state) : !!run && !isFinished(run.status);
   return (
     <div className="wb-Evals" data-testid="wb-evals">
       {error && <ErrorBanner {...error} onRetry={() => setRefresh(r => r + 1)} />}
@@ -200,17 +279,38 @@ export function EvalTab(props: {
             <button
               className="jp-mod-styled jp-mod-accept"
               data-testid="wb-eval-start"
-              disabled={!dataset.trim() || (!!run && !done)}
+              disabled={!dataset.trim() || !!busy}
               onClick={start}
             >
               Evaluate
             </button>
           </div>
+          <label className="wb-EvalWhere">
+            <input
+              type="checkbox"
+              data-testid="wb-eval-on-runner"
+              checked={useRunner}
+              onChange={e => setOnRunner(e.target.checked)}
+            />{' '}
+            Run on a runner (verified)
+          </label>{' '}
+          <span className="wb-Empty" data-testid="wb-eval-runners">
+            {onlineText(online)}
+            {useRunner
+              ? online > 0
+                ? ''
+                : ': the job waits in the queue for one'
+              : ': runs on this machine (self-reported)'}
+          </span>
           <p className="wb-Empty">Pinned to this commit: {props.commit.slice(0, 12)}</p>
-          {run && (
-            <div className="wb-EvalRun" data-testid="wb-eval-run" data-status={run.status}>
+          {shown && (
+            <div className="wb-EvalRun" data-testid="wb-eval-run" data-status={shown.status}>
               <div>
-                Run <code>{run.id}</code>: <b data-testid="wb-eval-status">{run.status}</b>
+                {job ? 'Job' : 'Run'} <code>{shown.id}</code>:{' '}
+                <b data-testid="wb-eval-status">{shown.status}</b>
+                {job && job.state === 'queued' && (
+                  <span data-testid="wb-eval-queue"> — {queueText(job.queue_position)}</span>
+                )}
               </div>
               <EvalProgress events={events} />
               <details className="wb-EvalLog">
@@ -221,27 +321,37 @@ export function EvalTab(props: {
                   ))}
                 </ol>
               </details>
-              {run.record && (
+              {shown.record && (
                 <div data-testid="wb-eval-result">
-                  {Object.entries(run.record.metrics ?? {}).map(([k, v]) => (
+                  {shown.record.verified && (
+                    <span className="wb-Badge wb-Badge-verified" data-testid="wb-eval-verified">
+                      verified by {shown.record.verified_by}
+                    </span>
+                  )}
+                  {shown.record.verified === false && (
+                    <span className="wb-Badge" data-testid="wb-eval-self-reported">
+                      self-reported
+                    </span>
+                  )}
+                  {Object.entries(shown.record.metrics ?? {}).map(([k, v]) => (
                     <div key={k}>
                       {k}: <b>{value(v)}</b>
                     </div>
                   ))}
-                  {run.record.error && (
+                  {shown.record.error && (
                     <ErrorBanner
-                      message={run.record.error.message ?? 'The run failed.'}
+                      message={shown.record.error.message ?? 'The run failed.'}
                       hubDown={false}
                     />
                   )}
-                  {run.record.id && (
+                  {shown.record.id && (
                     <a
-                      href={recordUrl(run.record.id)}
+                      href={recordUrl(shown.record.id)}
                       target="_blank"
                       rel="noopener noreferrer"
                       data-testid="wb-eval-record"
                     >
-                      Run record {run.record.id}
+                      Run record {shown.record.id}
                     </a>
                   )}
                 </div>
@@ -291,6 +401,7 @@ export function EvalTab(props: {
                 <th>Split</th>
                 <th>Status</th>
                 <th>Metrics</th>
+                <th>Computed by</th>
                 <th>When</th>
               </tr>
             </thead>
@@ -310,6 +421,13 @@ export function EvalTab(props: {
                       .map(([k, v]) => `${k}=${value(v)}`)
                       .join(', ')}
                   </td>
+                  <td data-testid="wb-eval-run-verified">
+                    {r.verified ? (
+                      <span className="wb-Badge wb-Badge-verified">verified ({r.verified_by})</span>
+                    ) : (
+                      <span className="wb-Badge">self-reported</span>
+                    )}
+                  </td>
                   <td>{formatAgo(r.created_at)}</td>
                 </tr>
               ))}
@@ -317,6 +435,13 @@ export function EvalTab(props: {
           </table>
         )}
       </section>
+      {me && (
+        // jobs and runners are for signed-in users (none when browsing another hub anonymously)
+        <>
+          <JobsSection api={api} user={me.name} refresh={refresh} recordUrl={recordUrl} />
+          <RunnersSection api={api} isAdmin={!!me.isAdmin} />
+        </>
+      )}
     </div>
   );
 }

@@ -1,14 +1,18 @@
 """Workbench API: runners and evaluation jobs (see ``workbench.store.runners``).
 
 Admins: ``POST /api/runners`` (``{"name", "labels"}``; answers the runner token once),
-``GET /api/runners``, ``POST /api/runners/{name}/pause`` and ``/resume``,
-``DELETE /api/runners/{name}``.
+``GET /api/runners`` (each with ``online`` and the ``jobs`` it holds), ``POST
+/api/runners/{name}/pause`` and ``/resume``, ``DELETE /api/runners/{name}``. Any signed-in user:
+``GET /api/runners/online?requires=gpu,cpu`` answers how many runners are online with those
+labels (``{"online": n, "requires": [...]}``), and nothing else about them.
 
 Users: ``POST /api/eval-jobs`` queues a job (``model``, ``dataset``, revisions, ``split``,
 ``metrics``, ``parameters``, ``notebook`` {name, content}, ``requires``, ``timeout``; or
 ``{"reproduce": RUN_ID}``), ``GET /api/eval-jobs`` lists the caller's jobs (``state``
 filter), ``GET /api/eval-jobs/{id}?after=N`` shows one with its progress events after event
-``N`` (``last_event`` is the next ``after``), ``POST /api/eval-jobs/{id}/cancel``.
+``N`` (``last_event`` is the next ``after``), ``POST /api/eval-jobs/{id}/cancel``. A queued
+job's ``queue_position`` says how many queued jobs a runner would take before it (null once
+it runs).
 
 Runners (runner token only; a user token gets 403): ``POST /api/runner/lease`` (long-polls
 up to ``wait`` seconds for a job whose labels the runner has; ``{"labels": [...]}`` offers
@@ -88,7 +92,14 @@ def job_out(job: JobView) -> dict[str, Any]:
         "updated_at": wire.iso(job.updated_at),
         "events": job.events,
         "last_event": job.last_event,
+        "queue_position": job.queue_position,
     }
+
+
+def online_within(state: HubState) -> float:
+    """Seconds since a runner was last seen for it to count as online: an idle runner asks for
+    a job at least every ``MAX_WAIT`` seconds, a busy one renews its lease every third of it."""
+    return max(2 * MAX_WAIT, state.settings.runner_lease_seconds)
 
 
 # -- admins ------------------------------------------------------------------------------
@@ -104,10 +115,26 @@ def register(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
     return {**runner_out(info), "token": token}
 
 
-@router.get("/api/runners", summary="Registered runners (hub admins)")
+@router.get("/api/runners", summary="Registered runners (hub admins), whether online, their jobs")
 def runners(state: State, caller: Caller) -> list[dict[str, Any]]:
+    within = online_within(state)
     with state.store.read() as s:
-        return [runner_out(i) for i in r.list_runners(s, caller)]
+        infos, held = r.list_runners(s, caller), r.running_jobs(s, caller)
+    return [
+        {**runner_out(i), "online": r.is_online(i, within=within), "jobs": held.get(i.name, [])}
+        for i in infos
+    ]
+
+
+@router.get("/api/runners/online", summary="How many runners are online with the given labels")
+def online(
+    state: State,
+    caller: Caller,
+    requires: str = Query("", description="Comma-separated labels the runners must have"),
+) -> dict[str, Any]:
+    labels = r.check_labels(requires.split(","))
+    with state.store.read() as s:
+        return {"online": r.count_online(s, caller, labels, within=online_within(state)), "requires": labels}
 
 
 @router.post("/api/runners/{name}/pause", summary="Pause a runner: it leases no more jobs")
