@@ -116,13 +116,12 @@ describe('NbdimeDiff', () => {
     Widget.attach(widget, document.body);
     await rendered(widget.node);
     const root = widget.node.querySelector('[data-testid=wb-cell-diff]')!;
-    expect(root.classList.contains('jp-mod-hideUnchanged')).toBe(true);
     expect(root.querySelector('.jp-Notebook-diff')).not.toBeNull();
     const cells = [...root.querySelectorAll<HTMLElement>('[data-testid=wb-nb-cell]')];
     const kinds: Record<string, HTMLElement> = Object.fromEntries(
       cells.map(c => [c.dataset.kind ?? '', c])
     );
-    expect(Object.keys(kinds).sort()).toEqual(['added', 'changed', 'removed', 'unchanged']);
+    expect(Object.keys(kinds).sort()).toEqual(['added', 'changed', 'removed']); // unchanged: hidden
     expect(kinds.removed.dataset.index).toBe('2');
     expect(kinds.added.dataset.newIndex).toBe('2');
     const changed = kinds.changed;
@@ -144,6 +143,10 @@ describe('NbdimeDiff', () => {
     );
     Widget.attach(widget, document.body);
     await rendered(widget.node);
+    const kinds = [...widget.node.querySelectorAll<HTMLElement>('[data-testid=wb-nb-cell]')].map(
+      c => c.dataset.kind
+    );
+    expect(kinds).toContain('unchanged'); // shown when not hidden
     const outputs = widget.node.querySelector('.jp-Cellrow-outputs')!;
     expect(outputs.querySelectorAll('table').length).toBe(1);
     expect(outputs.querySelector('script')).toBeNull();

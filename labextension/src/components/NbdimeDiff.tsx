@@ -121,6 +121,13 @@ export function NbdimeDiff(props: {
     }
     editors ??= createEditorFactory();
     const model = new NotebookDiffModel(props.diff.base, props.diff.diff);
+    if (props.hideUnchanged) {
+      // nbdime's widget draws one chunk per animation frame, hidden or not: leaving the
+      // unchanged cells out of what it draws is what keeps a large notebook quick
+      model.chunkedCells = model.chunkedCells.filter(
+        chunk => chunk.length > 1 || !chunk[0].unchanged
+      );
+    }
     const widget = new NotebookDiffWidget({
       model,
       rendermime: props.rendermime,
@@ -149,12 +156,12 @@ export function NbdimeDiff(props: {
       }
       widget.dispose();
     };
-  }, [props.diff, props.rendermime, props.path, props.onComment === undefined]);
-  return (
-    <div
-      ref={host}
-      className={`wb-NbdimeDiff nbdime-root${props.hideUnchanged ? ' jp-mod-hideUnchanged' : ''}`}
-      data-testid="wb-cell-diff"
-    />
-  );
+  }, [
+    props.diff,
+    props.rendermime,
+    props.path,
+    props.hideUnchanged,
+    props.onComment === undefined
+  ]);
+  return <div ref={host} className="wb-NbdimeDiff nbdime-root" data-testid="wb-cell-diff" />;
 }
