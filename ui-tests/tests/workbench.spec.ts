@@ -101,6 +101,20 @@ test.describe('Workbench sidebar and repo pages', () => {
     await expect(repo.getByTestId('wb-diff')).not.toContainText('"nbformat"');
   });
 
+  test('a notebook that is not valid JSON diffs as text with a notice', async ({ page, request }) => {
+    const nb = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] });
+    await commitFiles(request, 'model', 'nb-broken', { 'broken.ipynb': nb }, 'a notebook');
+    await commitFiles(request, 'model', 'nb-broken', { 'broken.ipynb': '{"cells": [oops' }, 'broken it');
+    await openRepo(page, 'admin/nb-broken');
+    const repo = page.getByTestId('wb-repo');
+    await repo.getByTestId('wb-repo-tab-history').click();
+    await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('broken it');
+    await repo.getByTestId('wb-diff-show').click();
+    await expect(repo.getByTestId('wb-diff-notice')).toContainText('is not valid JSON');
+    await expect(repo.locator('.wb-LineDiff')).toContainText('{"cells": [oops');
+    await expect(repo.locator('.jp-Notebook-diff')).toHaveCount(0);
+  });
+
   test('Open in Binder for a notebook whose source is on a Git host', async ({ page, request }) => {
     const card = '---\nsource:\n  repo: https://github.com/acme/research\n  ref: v2\n  path: nb/train.ipynb\n---\n# From GitHub\n';
     await commitFiles(request, 'model', 'from-github', { 'README.md': card }, 'card with a source');
