@@ -15,6 +15,7 @@ as :mod:`bench.search` does), and a real ``jupyter lab`` starts it as its embedd
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -23,7 +24,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -87,11 +90,12 @@ def _seed(data: Path, repos: int) -> None:
         store.close()
 
 
-def run(work: Path, *, repos: int = REPOS) -> list[Result]:
-    shutil.rmtree(work, ignore_errors=True)
-    data = work / "hub"
-    (work / "root").mkdir(parents=True)
-    _seed(data, repos)
+@contextlib.contextmanager
+def lab_server(work: Path, data: Path, *, demo: bool = False) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A real ``jupyter lab`` in ``work`` whose embedded hub keeps its data in ``data``:
+    its URL, its token and the environment for a browser script, once the hub answers
+    (and, with ``demo``, once the demo content is in)."""
+    (work / "root").mkdir(parents=True, exist_ok=True)
     port, token = free_port(), "bench-lab-token"
     env = {
         **os.environ,
@@ -116,7 +120,7 @@ def run(work: Path, *, repos: int = REPOS) -> list[Result]:
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={work / 'root'}",
             f"--Workbench.data_dir={data}",
-            "--Workbench.demo=True",
+            f"--Workbench.demo={demo}",
         ],
         env=env,
         stdout=log,
@@ -130,26 +134,41 @@ def run(work: Path, *, repos: int = REPOS) -> list[Result]:
             if lab.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"jupyter lab did not start; see {work / 'lab.log'}")
             try:
-                if httpx.get(f"{url}/workbench/status?token={token}", timeout=5).json()["demo"] == "ready":
+                status = httpx.get(f"{url}/workbench/status?token={token}", timeout=5).json()
+                if status["reachable"] and (not demo or status["demo"] == "ready"):
                     break
             except (httpx.HTTPError, ValueError, KeyError):
                 pass
             time.sleep(0.5)
-        done = subprocess.run(
-            ["node", str(ROOT / "bench" / "lab_browser.js")],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-            env={**env, "WB_LAB_URL": url, "WB_LAB_TOKEN": token, "WB_QUERIES": json.dumps(QUERIES)},
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"lab_browser.js failed:\n{done.stderr[-4000:]}")
-        t = json.loads(done.stdout.strip().splitlines()[-1])
+        yield url, token, {**env, "WB_LAB_URL": url, "WB_LAB_TOKEN": token}
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(60)
         log.close()
+
+
+def browser(script: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``bench/<script>`` (playwright-core, Debian's chromium): the JSON it prints last."""
+    done = subprocess.run(
+        ["node", str(ROOT / "bench" / script)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=env,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run(work: Path, *, repos: int = REPOS) -> list[Result]:
+    shutil.rmtree(work, ignore_errors=True)
+    data = work / "hub"
+    (work / "root").mkdir(parents=True)
+    _seed(data, repos)
+    with lab_server(work, data, demo=True) as (_url, _token, env):
+        t = browser("lab_browser.js", {**env, "WB_QUERIES": json.dumps(QUERIES)})
     open_ms, ready_ms = statistics.median(t["open"]), statistics.median(t["labReady"])
     q50, q95 = statistics.median(t["query"]), _p(t["query"], 95)
     f50, f95 = statistics.median(t["queryFetch"]), _p(t["queryFetch"], 95)

@@ -1,7 +1,6 @@
 // Browser side of bench/lab.py: headless Debian chromium (playwright-core from ui-tests/)
 // against a running JupyterLab; prints one JSON object of timings in milliseconds.
-const path = require('path');
-const { chromium } = require(path.join(__dirname, '..', 'ui-tests', 'node_modules', 'playwright-core'));
+const { launch } = require('./browser');
 
 const LAB = process.env.WB_LAB_URL;
 const TOKEN = process.env.WB_LAB_TOKEN;
@@ -21,12 +20,7 @@ async function openLab(browser) {
 }
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.WB_CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync']
-  });
+  const browser = await launch();
   const out = { open: [], labReady: [], query: [], queryFetch: [], click: [], clickFetch: [] };
   let page;
   for (let i = 0; i < OPENS; i++) {

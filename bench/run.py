@@ -29,6 +29,7 @@ from bench import evals as evals_bench
 from bench import gc as gc_bench
 from bench import jupyterhub_auth as jupyterhub_auth_bench
 from bench import lab as lab_bench
+from bench import lab_nbdime as lab_nbdime_bench
 from bench import load as load_bench
 from bench import load_dataset as load_dataset_bench
 from bench import notebook_diff as notebook_diff_bench
@@ -58,6 +59,7 @@ BENCHMARKS = (
     "gc",
     "diffs",
     "notebook_diff",
+    "lab_nbdime",
     "load",
     "webhooks",
     "jupyterhub_auth",
@@ -209,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         results += diffs_bench.run(args.work / "diffs")
     if "notebook_diff" in only:
         results += notebook_diff_bench.run(args.work / "notebook_diff")
+    if "lab_nbdime" in only:
+        results += lab_nbdime_bench.run(args.work / "lab_nbdime")
     if "load" in only:
         steps = tuple(int(n) for n in args.load_users.split(","))
         results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)

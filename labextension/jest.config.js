@@ -13,6 +13,7 @@ const esModules = [
   'lib0',
   'marked',
   'nanoid',
+  'nbdime',
   'vscode-ws-jsonrpc',
   'y-protocols',
   'y-websocket',

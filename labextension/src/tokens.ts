@@ -2,6 +2,9 @@
  * Shared types, plugin ids and command ids of the Workbench lab extension.
  */
 
+import type { INotebookContent } from '@jupyterlab/nbformat';
+import type { IDiffEntry } from 'nbdime/lib/diff/diffentries';
+
 export const PLUGIN_ID = 'workbench:plugin';
 export const STATUS_PLUGIN_ID = 'workbench:status';
 export const SIDEBAR_ID = 'workbench-sidebar';
@@ -139,9 +142,17 @@ export interface INotebookCellDiff {
   outputs?: { old?: INotebookOutput[]; new?: INotebookOutput[] };
 }
 
+/** What nbdime's lab widgets render, as nbdime's server answers `/api/diff`: the old
+ * notebook (outputs sanitized by the hub) and nbdime's diff of it to the new one. */
+export interface INbdimeDiff {
+  base: INotebookContent;
+  diff: IDiffEntry[];
+}
+
 export interface IStructuredDiff {
   kind: string;
   cells?: INotebookCellDiff[];
+  nbdime?: INbdimeDiff;
   summary?: Record<string, number>;
   notice?: string;
   error?: { code: string; message: string };

@@ -56,6 +56,14 @@ def structured(answer: dict[str, Any], path: str) -> dict[str, Any]:
     return next(f["structured"] for f in answer["files"] if f["path"] == path)
 
 
+def nbdime_patch(base: dict[str, Any], diff: list[dict[str, Any]]) -> dict[str, Any]:
+    """``base`` patched with ``diff`` by nbdime, as its lab widgets rebuild the new side."""
+    from nbdime import patch
+    from nbdime.diff_utils import to_diffentry_dicts
+
+    return patch(base, to_diffentry_dicts(diff))  # type: ignore[no-any-return]
+
+
 def by_id(diff: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in diff["cells"]}
 
@@ -159,7 +167,8 @@ def test_outputs_are_sanitized(api: HfApi, hub: HubProcess, repo_id: str) -> Non
                     "image/svg+xml": "<svg onload=alert(6)></svg>",
                     "text/plain": "<script>",
                 },
-            )
+            ),
+            new_output("display_data", data={"application/javascript": "alert(7)"}),
         ],
     )
     b = put(api, repo_id, "nb.ipynb", notebook([*base_cells(), evil]))
@@ -175,6 +184,14 @@ def test_outputs_are_sanitized(api: HfApi, hub: HubProcess, repo_id: str) -> Non
     assert all(tag not in ("script", "svg", "iframe") for tag, _ in tags), html
     assert not [a for _, attrs in tags for a, v in attrs if a.startswith("on") or "javascript:" in (v or "")]
     assert "alert(5)" not in json.dumps(answer) and "onload" not in json.dumps(answer)
+    # what nbdime's widgets get is sanitized the same way, script types named in text/plain
+    payload = structured(answer, "nb.ipynb")["nbdime"]
+    text = json.dumps(payload).replace('"text/plain": "<script>"', "")  # text, shown as text
+    assert "<script" not in text and "javascript:" not in text and "alert(7)" not in text
+    first, second = nbdime_patch(payload["base"], payload["diff"])["cells"][-1]["outputs"]
+    assert first["data"]["text/html"] == html and first["data"]["text/plain"] == "<script>"
+    assert set(first["data"]) == {"text/html", "text/plain"}  # markdown: its HTML is the cell's
+    assert second["data"] == {"text/plain": "(not shown: application/javascript)"}
 
 
 def test_pull_request_details_carry_the_notebook_diff(api: HfApi, hub: HubProcess, repo_id: str) -> None:
@@ -206,3 +223,27 @@ def test_cells_without_ids_move_by_source() -> None:
     assert [(c["change"], c["oldIndex"], c["newIndex"], c["id"]) for c in diff["cells"]] == [
         ("moved", 3, 0, None)
     ]
+
+
+def test_nbdime_payload_rebuilds_the_new_notebook(api: HfApi, hub: HubProcess, repo_id: str) -> None:
+    """``nbdime`` is what nbdime's lab widgets take (``{base, diff}``, as nbdime's server
+    answers): patching ``base`` with ``diff`` gives the new notebook; the ignore flags leave
+    outputs and metadata out of both."""
+    a = put(api, repo_id, "nb.ipynb", notebook(base_cells()))
+    b = put(api, repo_id, "nb.ipynb", edited())
+    payload = structured(compare(hub, repo_id, a, b), "nb.ipynb")["nbdime"]
+    assert [c["id"] for c in payload["base"]["cells"]] == ["title", "setup", "show", "gone", "last"]
+    new = nbdime_patch(payload["base"], payload["diff"])
+    assert [c["id"] for c in new["cells"]] == ["setup", "title", "show", "fresh", "last"]
+    assert new["cells"][2]["outputs"][0]["text"] == "10\n"
+    assert new["metadata"]["authors"] == [{"name": "ada"}]
+
+    quiet = structured(compare(hub, repo_id, a, b, ignore_outputs="1", ignore_metadata="1"), "nb.ipynb")
+    new = nbdime_patch(quiet["nbdime"]["base"], quiet["nbdime"]["diff"])
+    assert all(not c.get("outputs") for c in new["cells"]) and new["metadata"] == {}
+    assert all(c["metadata"] == {} for c in new["cells"])
+
+    c = put(api, repo_id, "other.ipynb", edited())  # a notebook new in the comparison
+    fresh = structured(compare(hub, repo_id, b, c), "other.ipynb")["nbdime"]
+    assert fresh["base"]["cells"] == [] and fresh["base"]["nbformat"] == 4
+    assert nbdime_patch(fresh["base"], fresh["diff"])["cells"][0]["id"] == "setup"

@@ -9,8 +9,9 @@ function hubCli(...args: string[]): string {
   }).trim();
 }
 
-const PNG =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+// a red and a blue pixel: the plot before and after the change
+const RED = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC';
+const BLUE = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYPgPAAEDAQAIicLsAAAAAElFTkSuQmCC';
 
 function notebook(a: string, b: string): string {
   const cell = (id: string, src: string, outputs: unknown[]) => ({
@@ -28,11 +29,17 @@ function notebook(a: string, b: string): string {
     cells: [
       cell('prep', a, []),
       cell('plot', b, [
-        { output_type: 'display_data', metadata: {}, data: { 'image/png': PNG, 'text/plain': '<Figure>' } },
         {
           output_type: 'display_data',
           metadata: {},
-          data: { 'text/html': `<b>${b}</b><script>window.__wbXss = 1</script><img src=x onerror="window.__wbXss = 2">` }
+          data: { 'image/png': b.includes('log') ? BLUE : RED, 'text/plain': '<Figure>' }
+        },
+        {
+          output_type: 'display_data',
+          metadata: {},
+          data: {
+            'text/html': `<table><tr><th>call</th></tr><tr><td>${b}</td></tr></table><script>window.__wbXss = 1</script><img src=x onerror="window.__wbXss = 2">`
+          }
         }
       ])
     ]
@@ -101,14 +108,41 @@ test('a notebook pull request reviewed end to end: diff with outputs, a cell com
 
   await page.goto(`workbench/model/${repo}/pr/${num}`);
   const pr = page.locator(`[data-testid=wb-repo][data-repo-id="${repo}"] [data-testid=wb-pr]`);
-  const cell = pr.locator('[data-testid=wb-nb-cell]');
+  // nbdime's own diff widget renders it; the unchanged prep cell is hidden
+  const diff = pr.getByTestId('wb-cell-diff');
+  await expect(diff).toHaveAttribute('data-rendered', 'true');
+  await expect(diff.locator('.jp-Notebook-diff')).toHaveCount(1);
+  await expect(diff.locator('[data-testid=wb-nb-cell][data-kind=unchanged]')).toBeHidden();
+  const cell = diff.locator('[data-testid=wb-nb-cell]:not([data-kind=unchanged])');
   await expect(cell).toHaveCount(1);
+  await expect(cell).toHaveClass(/jp-Cell-diff/);
   await expect(cell).toHaveAttribute('data-kind', 'changed');
-  await expect(cell.getByTestId('wb-nb-source')).toContainText('+plot(x, log=True)');
-  // outputs side by side: the image on both sides, the HTML sanitized, no script run
-  await expect(cell.locator('[data-testid=wb-nb-outputs] img.wb-Output-image')).toHaveCount(2);
-  await expect(cell.locator('[data-testid=wb-nb-outputs]')).toContainText('plot(x, log=True)');
+  await expect(cell.locator('.jp-Cellrow-source')).toContainText('plot(x, log=True)');
+  // outputs old beside new: the plot and the table on both sides, through the sanitizer
+  const outputs = cell.locator('.jp-Cellrow-outputs');
+  const images = outputs.locator('img[src^="data:image/png"]');
+  await expect(images).toHaveCount(2);
+  const [before, after] = [await images.nth(0).boundingBox(), await images.nth(1).boundingBox()];
+  expect(before && after && Math.abs(before.x - after.x) > 100).toBeTruthy();
+  const tables = outputs.locator('table');
+  await expect(tables).toHaveCount(2);
+  await expect(outputs).toContainText('plot(x, log=True)');
+  await expect(outputs.locator('script')).toHaveCount(0);
+  await expect(outputs.locator('img[onerror]')).toHaveCount(0);
   expect(await page.evaluate(() => (window as unknown as { __wbXss?: number }).__wbXss)).toBeUndefined();
+
+  // "ignore outputs" takes them out of the diff and stays so after a reload
+  await pr.getByTestId('wb-diff-ignore-outputs').check();
+  await expect(diff).toHaveAttribute('data-rendered', 'true');
+  await expect(cell.locator('.jp-Cellrow-source')).toContainText('plot(x, log=True)');
+  await expect(cell.locator('.jp-Cellrow-outputs')).toHaveCount(0);
+  await page.goto(`workbench/model/${repo}/pr/${num}`);
+  await expect(diff).toHaveAttribute('data-rendered', 'true', { timeout: 60000 });
+  await expect(pr.getByTestId('wb-diff-ignore-outputs')).toBeChecked();
+  await expect(cell.locator('.jp-Cellrow-outputs')).toHaveCount(0);
+  await pr.getByTestId('wb-diff-ignore-outputs').uncheck();
+  await expect(images).toHaveCount(2);
+  await expect(cell.getByTestId('wb-nb-output-comment')).toHaveCount(1);
 
   // a comment on the cell, then "request changes"
   await cell.getByTestId('wb-nb-cell-comment').click();

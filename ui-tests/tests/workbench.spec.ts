@@ -81,15 +81,38 @@ test.describe('Workbench sidebar and repo pages', () => {
     await repo.getByTestId('wb-repo-tab-history').click();
     await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('second notebook');
     await repo.getByTestId('wb-diff-show').click();
-    // nbdime's diff, from the hub: only the cells that differ
-    const cells = repo.locator('[data-testid=wb-cell-diff] .wb-Cell');
+    // nbdime's diff widget on the hub's nbdime diff; unchanged cells hidden
+    const diff = repo.getByTestId('wb-cell-diff');
+    await expect(diff).toHaveAttribute('data-rendered', 'true');
+    await expect(diff.locator('.jp-Notebook-diff')).toHaveCount(1);
+    const cells = diff.locator('[data-testid=wb-nb-cell]:visible');
     await expect(cells).toHaveCount(2);
     await expect(cells.nth(0)).toHaveAttribute('data-kind', 'changed');
-    await expect(cells.nth(0)).toContainText('-x = 1');
-    await expect(cells.nth(0)).toContainText('+x = 2');
+    await expect(cells.nth(0)).toContainText('x = 1');
+    await expect(cells.nth(0)).toContainText('x = 2');
     await expect(cells.nth(1)).toHaveAttribute('data-kind', 'added');
     await expect(cells.nth(1)).toContainText('y = x * 2');
+    // "hide unchanged cells" off shows the print cell too
+    await repo.getByTestId('wb-diff-hide-unchanged').uncheck();
+    await expect(cells).toHaveCount(3);
+    await expect(diff.locator('[data-testid=wb-nb-cell][data-kind=unchanged]')).toContainText('print(x)');
+    await repo.getByTestId('wb-diff-hide-unchanged').check();
+    await expect(cells).toHaveCount(2);
     await expect(repo.getByTestId('wb-diff')).not.toContainText('"nbformat"');
+  });
+
+  test('a notebook that is not valid JSON diffs as text with a notice', async ({ page, request }) => {
+    const nb = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] });
+    await commitFiles(request, 'model', 'nb-broken', { 'broken.ipynb': nb }, 'a notebook');
+    await commitFiles(request, 'model', 'nb-broken', { 'broken.ipynb': '{"cells": [oops' }, 'broken it');
+    await openRepo(page, 'admin/nb-broken');
+    const repo = page.getByTestId('wb-repo');
+    await repo.getByTestId('wb-repo-tab-history').click();
+    await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('broken it');
+    await repo.getByTestId('wb-diff-show').click();
+    await expect(repo.getByTestId('wb-diff-notice')).toContainText('is not valid JSON');
+    await expect(repo.locator('.wb-LineDiff')).toContainText('{"cells": [oops');
+    await expect(repo.locator('.jp-Notebook-diff')).toHaveCount(0);
   });
 
   test('Open in Binder for a notebook whose source is on a Git host', async ({ page, request }) => {
@@ -401,9 +424,9 @@ test('a pull request shows its changes by notebook cell and merges', async ({ pa
   await repo.getByTestId('wb-repo-tab-discussions').click();
   await repo.locator(`[data-testid=wb-discussion-list] tr[data-num="${num}"] button`).click();
   const pr = repo.getByTestId('wb-pr');
-  const cell = pr.locator('[data-testid=wb-cell-diff] .wb-Cell');
+  const cell = pr.locator('[data-testid=wb-cell-diff] [data-testid=wb-nb-cell]');
   await expect(cell).toHaveAttribute('data-kind', 'changed');
-  await expect(cell).toContainText('+lr = 0.01');
+  await expect(cell).toContainText('lr = 0.01');
   await pr.getByTestId('wb-pr-merge').click();
   await expect(repo.getByTestId('wb-thread')).toContainText('merged');
   await expect(pr.getByTestId('wb-pr-merge')).toHaveCount(0);

@@ -22,7 +22,6 @@ naming the cells both sides changed differently.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import threading
@@ -139,20 +138,56 @@ def output_doc(out: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def _strip(nb: dict[str, Any], *, outputs: bool, metadata: bool) -> dict[str, Any]:
-    if not (outputs or metadata):
-        return nb
-    nb = copy.deepcopy(nb)
+@functools.lru_cache(maxsize=4096)
+def _clean_html_cached(value: str) -> str:
+    return _clean_html(value)
+
+
+def _safe_output(out: dict[str, Any], *, metadata: bool) -> dict[str, Any]:
+    """One output as nbformat has it, with only what ``output_doc`` would send: ``text/html``
+    sanitized, ``text/markdown`` rendered to sanitized HTML, other types that could run code
+    left out (named in ``text/plain`` when nothing else says what was there)."""
+    data = out.get("data")
+    if data is None and not metadata:
+        return out
+    out = dict(out)
     if metadata:
-        nb["metadata"] = {}
+        out["metadata"] = {}
+    if data is None:
+        return out
+    safe: dict[str, Any] = {}
+    omitted: list[str] = []
+    for mime, value in data.items():
+        if mime == "text/html":
+            safe[mime] = _clean_html_cached(_text(value))
+        elif mime in SAFE_DATA:
+            safe[mime] = value
+        elif mime != "text/markdown":
+            omitted.append(mime)
+    if "text/markdown" in data and "text/html" not in safe:
+        safe["text/html"] = render_markdown(_text(data["text/markdown"]))
+    if omitted and "text/plain" not in safe:
+        safe["text/plain"] = f"(not shown: {', '.join(sorted(omitted))})"
+    out["data"] = safe
+    return out
+
+
+def viewable(nb: dict[str, Any], *, outputs: bool = False, metadata: bool = False) -> dict[str, Any]:
+    """A copy of a notebook fit to send to the lab's renderer: outputs as ``_safe_output``
+    makes them; with ``outputs``, no outputs nor execution counts; with ``metadata``, no
+    notebook, cell or output metadata. ``nb`` is not changed (cells are copied shallowly)."""
+    cells = []
     for cell in nb.get("cells", []):
-        if outputs and cell.get("cell_type") == "code":
-            cell["outputs"], cell["execution_count"] = [], None
+        cell = dict(cell)
+        if cell.get("cell_type") == "code":
+            if outputs:
+                cell["outputs"], cell["execution_count"] = [], None
+            else:
+                cell["outputs"] = [_safe_output(o, metadata=metadata) for o in cell.get("outputs") or []]
         if metadata:
             cell["metadata"] = {}
-            for out in cell.get("outputs") or []:
-                out["metadata"] = {}
-    return nb
+        cells.append(cell)
+    return {**nb, "metadata": {} if metadata else nb.get("metadata") or {}, "cells": cells}
 
 
 @dataclass
@@ -203,11 +238,19 @@ def _identity(cell: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _cell_doc(
-    entry: _Entry, a: list[dict[str, Any]], b: list[dict[str, Any]], *, outputs: bool
+    entry: _Entry,
+    a: list[dict[str, Any]],
+    b: list[dict[str, Any]],
+    raw: tuple[list[Any], list[Any]],
+    *,
+    outputs: bool,
 ) -> dict[str, Any] | None:
-    """One cell of the diff, or None when nothing of it changed."""
+    """One cell of the diff, or None when nothing of it changed (``a`` and ``b``: the cells
+    ``viewable`` made; ``raw``: the same cells as parsed, whose outputs ``output_doc`` sends)."""
     x = a[entry.old] if entry.old is not None else None
     y = b[entry.new] if entry.new is not None else None
+    raw_x = raw[0][entry.old] if entry.old is not None else None
+    raw_y = raw[1][entry.new] if entry.new is not None else None
     cell = y if y is not None else x
     assert cell is not None
     doc: dict[str, Any] = {
@@ -219,11 +262,13 @@ def _cell_doc(
         "parts": [],
     }
     sides = {"old": x, "new": y}
+    raw_sides = {"old": raw_x, "new": raw_y}
     if entry.change in ("added", "removed"):
         side = "new" if y is not None else "old"
         doc["source"] = {side: _text(cell.get("source"))}
-        if cell.get("outputs") and outputs:
-            doc["outputs"] = {side: [output_doc(o) for o in cell["outputs"]]}
+        raw_cell = raw_sides[side] or {}
+        if raw_cell.get("outputs") and outputs:
+            doc["outputs"] = {side: [output_doc(o) for o in raw_cell["outputs"]]}
         return doc
     assert x is not None and y is not None
     if _text(x.get("source")) != _text(y.get("source")):
@@ -231,7 +276,9 @@ def _cell_doc(
         doc["source"] = {k: _text(v.get("source")) for k, v in sides.items() if v is not None}
     if outputs and (x.get("outputs") or []) != (y.get("outputs") or []):
         doc["parts"].append("outputs")
-        doc["outputs"] = {k: [output_doc(o) for o in v.get("outputs") or []] for k, v in sides.items() if v}
+        doc["outputs"] = {
+            k: [output_doc(o) for o in v.get("outputs") or []] for k, v in raw_sides.items() if v
+        }
     if (x.get("metadata") or {}) != (y.get("metadata") or {}):
         doc["parts"].append("metadata")
         doc["metadata"] = field_changes(x.get("metadata") or {}, y.get("metadata") or {})
@@ -274,16 +321,20 @@ def notebook_diff(
     ignore_metadata: bool = False,
 ) -> dict[str, Any]:
     """The structured diff of two versions of a notebook (``None``: the side without it;
-    each side its bytes or the notebook ``parsed`` gives, which is not changed)."""
+    each side its bytes or the notebook ``parsed`` gives, which is not changed). Besides the
+    cells, ``nbdime`` is what nbdime's own lab widgets render (as nbdime's server answers
+    ``/api/diff``): ``base``, the old notebook as ``viewable`` makes it, and ``diff``,
+    nbdime's diff of it to the new one made the same way."""
     from nbdime.diffing.generic import diff
 
     empty: dict[str, Any] = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    a = empty if old is None else old if isinstance(old, dict) else parse_notebook(path, old)
-    b = empty if new is None else new if isinstance(new, dict) else parse_notebook(path, new)
-    a = _strip(a, outputs=ignore_outputs, metadata=ignore_metadata)
-    b = _strip(b, outputs=ignore_outputs, metadata=ignore_metadata)
+    raw_a = empty if old is None else old if isinstance(old, dict) else parse_notebook(path, old)
+    raw_b = empty if new is None else new if isinstance(new, dict) else parse_notebook(path, new)
+    a = viewable(raw_a, outputs=ignore_outputs, metadata=ignore_metadata)
+    b = viewable(raw_b, outputs=ignore_outputs, metadata=ignore_metadata)
+    full = diff(a, b, path="", config=_diff_config())
     ops: list[dict[str, Any]] = []
-    for op in diff(a, b, path="", config=_diff_config()):
+    for op in full:
         if op["key"] == "cells" and op["op"] == "patch":
             ops = op["diff"]
     cells_a, cells_b = a["cells"], b["cells"]
@@ -312,13 +363,19 @@ def notebook_diff(
         doc
         for e in final
         if e.change != "same"
-        if (doc := _cell_doc(e, cells_a, cells_b, outputs=not ignore_outputs)) is not None
+        if (
+            doc := _cell_doc(
+                e, cells_a, cells_b, (raw_a["cells"], raw_b["cells"]), outputs=not ignore_outputs
+            )
+        )
+        is not None
     ]
     summary = {k: sum(1 for c in cells if c["change"] == k) for k in ("added", "removed", "moved", "changed")}
     return {
         "cells": cells,
         "summary": summary,
         "metadata": field_changes(a.get("metadata") or {}, b.get("metadata") or {}),
+        "nbdime": {"base": a, "diff": full},
     }
 
 
