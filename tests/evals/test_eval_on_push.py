@@ -73,10 +73,12 @@ def card(meta: dict[str, Any], body: str = "# card\n") -> bytes:
     return f"---\n{json.dumps(meta)}\n---\n{body}".encode()  # JSON is YAML
 
 
-def push_dataset(user: dict[str, Any], suite: Any, *, files: dict[str, bytes] | None = None) -> str:
+def push_dataset(
+    user: dict[str, Any], suite: Any, *, files: dict[str, bytes] | None = None, private: bool = False
+) -> str:
     api: HfApi = user["api"]
     repo = f"{user['name']}/{unique('holdout')}"
-    api.create_repo(repo, repo_type="dataset")
+    api.create_repo(repo, repo_type="dataset", private=private)
     for path, data in {"data.csv": b"a,b\n1,2\n", **(files or {})}.items():
         api.upload_file(path_or_fileobj=data, path_in_repo=path, repo_id=repo, repo_type="dataset")
     api.upload_file(
@@ -206,6 +208,21 @@ def test_a_suite_naming_the_model_queues_its_run(phub: HubProcess, user: dict[st
     assert job["spec"]["split"] == "validation" and job["spec"]["metrics"] == ["accuracy", "f1"]
     assert job["spec"]["parameters"] == {"label_column": "label"} and job["timeout"] == 90
     assert job["requires"] == suite["requires"] and job["spec"]["notebook"] is None
+    with client(phub, user["token"]) as c:
+        api.cancel_job(c, job["id"])
+
+
+def test_a_private_suite_runs_only_private_models_of_its_namespace(
+    phub: HubProcess, user: dict[str, Any]
+) -> None:
+    hf: HfApi = user["api"]
+    model = push_model(user, [])  # public
+    push_dataset(user, {"models": [model], "requires": [unique("nobody")]}, private=True)
+    hf.upload_file(path_or_fileobj=b"1", path_in_repo="a.txt", repo_id=model)
+    assert jobs_of(phub, user, model) == []
+    hf.update_repo_settings(model, private=True)
+    hf.upload_file(path_or_fileobj=b"2", path_in_repo="a.txt", repo_id=model)
+    [job] = jobs_of(phub, user, model)
     with client(phub, user["token"]) as c:
         api.cancel_job(c, job["id"])
 

@@ -19,8 +19,10 @@ queued from it. Each new head of a model's ``main`` (:func:`model_pushed`) queue
 job per suite that applies (the card's ``datasets:`` lists the dataset, or the suite's
 ``models:`` names the model), owned by whoever pushed, pinned to the new commit and the
 dataset's head, in the push's own transaction: once per (model commit, dataset), whoever adds
-it first. A head whose only change is the card's ``model-index`` (a results pull request
-merged) or that the hub's own identity made queues nothing, so results never loop.
+it first. A private dataset's suite applies only to private models of its own namespace, so
+its name and results never reach a pull request that others read. A head whose only change
+is the card's ``model-index`` (a results pull request merged) or that the hub's own identity
+made queues nothing, so results never loop.
 
 >>> dataset_card_changed(store, s, repo, tree, oid, card)                  # doctest: +SKIP
 >>> model_pushed(store, s, repo, old_tree, new_tree, oid, old_card=before, actor=p)  # doctest: +SKIP
@@ -212,6 +214,12 @@ def _suites_for(
     return out
 
 
+def _private_to(model: m.Repo, dataset: m.Repo) -> bool:
+    """Whether the results pull request on ``model`` stays among the private ``dataset``'s
+    own: a private model of the same namespace."""
+    return model.private and model.namespace.lower() == dataset.namespace.lower()
+
+
 def model_pushed(
     store: Store,
     s: Session,
@@ -234,7 +242,7 @@ def model_pushed(
     model_id = f"{repo.namespace}/{repo.name}"
     queued: list[int] = []
     for dataset, suite in _suites_for(s, model_id, repo.card_data):
-        if not can_read(actor, dataset) or not can_read(actor, repo):
+        if not can_read(actor, dataset) or (dataset.private and not _private_to(repo, dataset)):
             continue
         try:
             with s.begin_nested():
