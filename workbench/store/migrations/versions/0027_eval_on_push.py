@@ -35,15 +35,32 @@ def upgrade() -> None:
     with op.batch_alter_table("eval_jobs", recreate="never") as batch:
         batch.add_column(sa.Column("trigger", sa.String(8), nullable=False, server_default="user"))
         batch.add_column(sa.Column("pull_request", sa.Integer(), nullable=True))
+    _alter_jobs(nullable=True)
+
+
+# SQLite changes a column's NULL-ness by copying the table and dropping the old one, and a
+# dropped table's rows are deleted first, which cascades to the evaluation jobs that point at
+# them: those are kept aside and put back.
+_CHILDREN = ("eval_jobs", "eval_job_labels", "eval_job_events")
+
+
+def _alter_jobs(*, nullable: bool) -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        for table in _CHILDREN:
+            op.execute(f"CREATE TEMP TABLE keep_{table} AS SELECT * FROM {table}")
     with op.batch_alter_table("jobs") as batch:
-        batch.alter_column("repo_id", existing_type=sa.Integer(), nullable=True)
+        batch.alter_column("repo_id", existing_type=sa.Integer(), nullable=nullable)
+    if sqlite:
+        for table in _CHILDREN:
+            op.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM keep_{table}")
+            op.execute(f"DROP TABLE keep_{table}")
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM jobs WHERE repo_id IS NULL")
-    with op.batch_alter_table("jobs") as batch:
-        batch.alter_column("repo_id", existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table("eval_jobs", recreate="never") as batch:
         batch.drop_column("pull_request")
         batch.drop_column("trigger")
+    _alter_jobs(nullable=False)
     op.drop_table("eval_suites")
