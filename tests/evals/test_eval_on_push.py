@@ -20,6 +20,7 @@ from tests.evals.test_runners import (
     Runners,
     client,
     finished,
+    job_of,
     nap_notebook,
     new_user,
     register,
@@ -281,3 +282,22 @@ def test_runners_race_for_one_job_on_postgres(
     finally:
         runners.stop_all()
         hub.stop()
+
+
+def test_a_deleted_model_stops_its_running_job(
+    phub: HubProcess, user: dict[str, Any], runner: Runners, work: Path
+) -> None:
+    notebook = nap_notebook(work / "nap.ipynb").read_bytes()
+    suite = {"notebook": "nap.ipynb", "parameters": {"nap": 60}, "requires": [LABEL]}
+    model = push_model(user, [push_dataset(user, suite, files={"nap.ipynb": notebook})])
+    [job] = jobs_of(phub, user, model)
+    wait_for(lambda: job_of(phub, user, job["id"])["state"] == "running")
+    user["api"].delete_repo(model)
+    after = wait_for(finished(phub, user, job["id"]), timeout=30)
+    assert after["state"] == "cancelled" and after["record"] is None
+    assert "was deleted while this job was running" in after["error"], after
+    # the runner drops it at its next heartbeat and takes the next job
+    suite["parameters"] = {"nap": 0}
+    model = push_model(user, [push_dataset(user, suite, files={"nap.ipynb": notebook})])
+    [job] = jobs_of(phub, user, model)
+    assert wait_for(finished(phub, user, job["id"]))["state"] == "succeeded"
