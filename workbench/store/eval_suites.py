@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, func, select
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workbench.errors import InvalidRequest, NotFound, WorkbenchError
@@ -273,18 +273,8 @@ def _queue(
             raise NotFound(f"notebook {suite['notebook']} is not in {dataset.name}.", code="EntryNotFound")
         text = contents.read_bytes(store, entry).decode("utf-8", "replace")
         notebook = {"name": suite["notebook"].rsplit("/", 1)[-1], "content": text}
-    reads = [model.id, dataset.id]
-    for metric in suite["metrics"]:
-        ns, _, name = metric_space_id(metric).partition("/")
-        space = s.scalar(
-            select(m.Repo.id).where(
-                m.Repo.type == "space",
-                func.lower(m.Repo.namespace) == ns.lower(),
-                func.lower(m.Repo.name) == name.lower(),
-            )
-        )
-        if space is not None:
-            reads.append(space)
+    spaces = {metric: metric_space_id(metric) for metric in suite["metrics"]}
+    reads = [model.id, dataset.id, *runners.metric_reads(store, s, actor, spaces)]
     spec = {
         "model": f"{model.namespace}/{model.name}",
         "dataset": f"{dataset.namespace}/{dataset.name}",

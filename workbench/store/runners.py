@@ -332,6 +332,21 @@ def _pin(
     return repo, resolve_revision(s, repo, revision or "main").oid
 
 
+def metric_reads(
+    store: Store, s: Session, p: Principal, spaces: dict[str, str], *, pins: dict[str, str] | None = None
+) -> list[int]:
+    """The metric spaces (metric name -> space id) that the hub holds and ``p`` may read, at
+    their ``pins``: a job's read token reads them too."""
+    out = []
+    for name, space in spaces.items():
+        try:
+            repo, _ = _pin(store, s, p, "space", space, (pins or {}).get(name))
+        except (NotFound, InvalidRequest):
+            continue
+        out.append(repo.id)
+    return out
+
+
 def queue_job(store: Store, s: Session, p: Principal, req: JobRequest) -> JobView:
     """Queue an evaluation for a runner, with every repo pinned now (404 for a repo or
     revision that does not resolve: nothing is queued)."""
@@ -383,13 +398,7 @@ def queue_job(store: Store, s: Session, p: Principal, req: JobRequest) -> JobVie
                 code="NotebookTooLarge",
             )
         metric_pins = {}
-    # metric modules the hub holds: readable by the job too
-    for name, space in req.metric_spaces.items():
-        try:
-            repo, _ = _pin(store, s, p, "space", space, metric_pins.get(name))
-        except (NotFound, InvalidRequest):
-            continue
-        spec["reads"].append(repo.id)
+    spec["reads"] += metric_reads(store, s, p, req.metric_spaces, pins=metric_pins)
     job_id = add_job(
         s, repo_id=model.id, owner_id=p.user_id, kind=kind, spec=spec, timeout=timeout, requires=requires
     )
