@@ -134,13 +134,13 @@ def open_results_pr(store: Store, job_id: int, record: dict[str, Any], *, max_ch
         pulls.discard(store, key, num)
         raise
     pulls.note_commit(store, key, num)
-    with store.write() as s:
-        row = s.get(EvalJob, job_id)
-        if row is not None:
-            row.pull_request = num
-            add_event(s, job_id, "pull_request", num=num)
     try:
         _superseded(store, bot, key, job, num)
     except WorkbenchError as exc:  # the new one is open: an old one left open is no failure
         log.warning("could not close the results pull requests superseded by #%s: %s", num, exc)
+    with store.write() as s:  # last: a job that shows its pull request is done with it
+        row = s.get(EvalJob, job_id)
+        if row is not None:
+            row.pull_request = num
+            add_event(s, job_id, "pull_request", num=num)
     return num

@@ -236,12 +236,13 @@ def model_pushed(
     skipped: the commit lands regardless."""
     if actor is None or actor.user_id is None or actor.name == BOT_NAME:
         return []
-    paths = old.changed_paths(new)
+    model_id = f"{repo.namespace}/{repo.name}"
+    suites = _suites_for(s, model_id, repo.card_data)
+    paths = old.changed_paths(new) if suites else []
     if not paths or (paths == [README] and _only_model_index(old_card, repo.card_data)):
         return []
-    model_id = f"{repo.namespace}/{repo.name}"
     queued: list[int] = []
-    for dataset, suite in _suites_for(s, model_id, repo.card_data):
+    for dataset, suite in suites:
         if not can_read(actor, dataset) or (dataset.private and not _private_to(repo, dataset)):
             continue
         try:
