@@ -231,7 +231,7 @@ CODES: dict[str, type[WorkbenchError]] = {
         "AlreadyHasAccess AnchorNotInDiff RepoNotGated "
         "ChunkRangeOutOfBounds DefaultBranch DuplicatePath EmptyComment EmptySplit EmptyTitle "
         "ExportFailed InconsistentRun InvalidAnchor InvalidBinderSource InvalidCommit "
-        "InvalidLabel InvalidRunnerName RecordPinsDiffer "
+        "InvalidEvalSuite InvalidLabel InvalidRunnerName RecordPinsDiffer "
         "InvalidConfig InvalidDataset InvalidDomain InvalidExample InvalidExecutor InvalidField "
         "InvalidFilter InvalidGateSpec InvalidHubUrl InvalidJobs InvalidJson InvalidLink "
         "InvalidMetric InvalidNotebook InvalidOid InvalidPaper InvalidParameter InvalidParquet "

@@ -19,6 +19,9 @@ TYPE_PLURALS = {"model": "models", "dataset": "datasets", "space": "spaces", "pa
 PLURAL_TYPES = {v: k for k, v in TYPE_PLURALS.items()}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/", "paper": "papers/"}
 
+METRIC_NAMESPACE = "evaluate-metric"  # where evaluate.load("accuracy") looks for a metric space
+BOT_NAME = "workbench-bot"  # the hub's own identity (results pull requests); no one else's name
+
 # Names that would make web URLs ambiguous (`/datasets/...`, `/api/...`) or impersonate the hub.
 RESERVED_NAMESPACES = frozenset(
     {
@@ -40,6 +43,7 @@ RESERVED_NAMESPACES = frozenset(
         "static",
         "assets",
         "huggingface",
+        BOT_NAME,
         "resolve",
         "blog",
         "buckets",
@@ -167,3 +171,12 @@ def validate_ref_name(name: str, what: str = "branch") -> str:
     if is_commit_id(name):
         raise InvalidRequest(f"Invalid {what} name {name!r}: it looks like a commit id.", code="InvalidRef")
     return name
+
+
+def metric_space_id(metric: str) -> str:
+    """The space repo that holds metric module ``metric`` (``evaluate.load``'s rule).
+
+    >>> metric_space_id("accuracy"), metric_space_id("alice/f2")
+    ('evaluate-metric/accuracy', 'alice/f2')
+    """
+    return metric if "/" in metric else f"{METRIC_NAMESPACE}/{metric}"

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
+from huggingface_hub import HfApi
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.support.evals import as_json, eval_cli
@@ -506,8 +507,10 @@ def test_pins_that_no_longer_resolve_fail_with_the_reason(
     with client(rhub, user["token"]) as c:
         c.create_repo(model, private=True)
         c.create_repo(dataset, type="dataset", private=True)
+        c.upload(dataset, {"data.csv": b"a\n1\n"}, type="dataset", message="data")
         job = queue(rhub, user, label, nap_notebook(work / "gone.ipynb"), model=model, dataset=dataset)
-        c.delete_repo(dataset, type="dataset")
+    # the pinned dataset commit goes (a deleted repo cancels its jobs: test_eval_on_push)
+    HfApi(endpoint=rhub.url, token=user["token"]).super_squash_history(dataset, repo_type="dataset")
     name = unique("gone-box")
     runners.start(register(rhub, name, label), name)
     done = wait_for(finished(rhub, user, job["id"]))

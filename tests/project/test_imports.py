@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "workbench"
 
 # The shared layer: modules at the package root that import nothing of ours but each other.
-SHARED = {"errors", "config", "names", "repocard", "markdown", "bibtex", "binder", "version"}
+SHARED = {"errors", "config", "names", "repocard", "markdown", "bibtex", "binder", "version", "model_index"}
 
 # Which layers each layer may import (its own included). The package root re-exports the
 # notebook API, so only entry points may import it.

@@ -192,6 +192,29 @@ def test_migration_0014_backfills_owners_and_clears_set_statuses(store: Store) -
     assert view.reproduction == "reproduced"
 
 
+def test_migration_0027_keeps_jobs_and_a_deleted_model_keeps_its_job(store: Store) -> None:
+    """SQLite rebuilds ``jobs`` to let ``repo_id`` be NULL: the evaluation jobs pointing at it
+    (and their labels and events) survive; a deleted model's job stays, cancelled."""
+    from workbench.store import runners
+
+    alice, _, _ = _repos(store)
+    with store.write() as s:
+        req = runners.JobRequest(model="alice/m", dataset="alice/d", requires=["gpu"])
+        job = runners.queue_job(store, s, alice, req).id
+        runners.add_event(s, job, "note")
+    _migrate(store, "0026", down=True)
+    _migrate(store, "head")
+    with store.read() as s:
+        view = runners.get_job(s, alice, job, after=0)
+    assert view.state == "queued" and view.requires == ["gpu"] and view.trigger == "user"
+    assert [e["event"] for e in view.events] == ["note"]
+    with store.write() as s:
+        delete_repo(store, s, alice, RepoKey("model", "alice", "m"))
+    with store.read() as s:
+        view = runners.get_job(s, alice, job)
+    assert view.state == "cancelled" and view.error is not None and "repo deleted" in view.error
+
+
 @pytest.fixture(scope="module")
 def private_run(hub: HubProcess) -> dict[str, Any]:
     """A record whose model is private to the admin, and one on public repos."""

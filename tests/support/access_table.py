@@ -796,6 +796,9 @@ ROUTES[("GET", "/api/datasets/{namespace}/{name}/viewer/assets/{commit}/{config}
         strict=False,
     )
 )
+ROUTES[("GET", "/api/datasets/{namespace}/{name}/eval-suite")] = Route(
+    "read", get(lambda t, w: f"{t.api}/eval-suite"), types=("dataset",)
+)
 ADMIN: list[str] = []  # filled by the fixture: names the table's examples need
 EXTRA: list[str] = []
 VICTIM: list[int] = []

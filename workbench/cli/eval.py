@@ -329,7 +329,41 @@ def jobs(
     for j in rows:
         what = j["spec"].get("reproduction_of") or f"{j['spec'].get('model')} on {j['spec'].get('dataset')}"
         extra = j.get("record") or j.get("error") or ""
+        if j.get("trigger") == "push":
+            pr = f"  PR #{j['pull_request']}" if j.get("pull_request") else ""
+            extra = f"trigger: push{pr}  {extra}"
         typer.echo(f"{j['id']:>6}  {j['state']:<9} {j['kind']:<9} {what}  {j.get('runner') or '-'}  {extra}")
+
+
+@app.command("suite")
+@errors_to_exit
+def suite(
+    dataset: Annotated[str, typer.Argument(help="Dataset repo id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the evaluation suite a dataset's card declares, or why it is malformed (exit 1)."""
+    from workbench.client import runners as api
+
+    with _client(url, token) as client:
+        result = api.eval_suite(client, dataset)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    if not result["declared"]:
+        fail(
+            f"{result['dataset']} declares no evaluation suite: add `workbench: evaluation:` to the "
+            "YAML metadata of its README.md."
+        )
+    if not result["valid"]:
+        fail(f"{result['dataset']} at {result['commit'][:12]}: {result['error']}")
+    if not as_json:
+        s = result["suite"]
+        metrics = ", ".join(s["metrics"])
+        typer.echo(f"{result['dataset']} at {result['commit'][:12]}: split {s['split']}, metrics {metrics}")
+        for key in ("parameters", "notebook", "requires", "timeout", "models"):
+            if s.get(key):
+                typer.echo(f"  {key}: {s[key]}")
 
 
 @app.command("cancel")

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from workbench.names import split_repo_id
+
 if TYPE_CHECKING:
     from workbench.client.hub_client import HubClient
 
@@ -62,6 +64,13 @@ def get_job(client: HubClient, job_id: int, *, after: int = 0) -> dict[str, Any]
 def list_jobs(client: HubClient, *, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"limit": limit, **({"state": state} if state else {})}
     result: list[dict[str, Any]] = client.request("GET", "/api/eval-jobs", params=params).json()
+    return result
+
+
+def eval_suite(client: HubClient, dataset: str) -> dict[str, Any]:
+    """The evaluation suite dataset ``dataset``'s card declares (``valid``, ``suite``, ``error``)."""
+    ns, name = split_repo_id(dataset)
+    result: dict[str, Any] = client.request("GET", f"/api/datasets/{ns}/{name}/eval-suite").json()
     return result
 
 

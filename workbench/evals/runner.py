@@ -30,6 +30,7 @@ from typing import Any
 
 from workbench.errors import InvalidRequest, RepoNotFound, RevisionNotFound, WorkbenchError
 from workbench.evals.records import RunRecord, build_record, declared_parameters, read_notebook, upload
+from workbench.names import metric_space_id
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ Progress = Callable[[dict[str, Any]], None]
 # installed Workbench finds it where a checkout does.
 _TEMPLATE = Path(__file__).with_name("evaluate.ipynb")
 AUTO_PARAMETERS = ("split", "metrics", "model_revision", "dataset_revision", "metric_revisions")
-METRIC_NAMESPACE = "evaluate-metric"  # where evaluate.load("accuracy") looks (hub/metric_spaces)
+
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 
 
@@ -270,7 +271,7 @@ def _metric_pins(client: Any, metrics: list[str]) -> dict[str, str]:
     hold (local paths, typos) are left to the notebook, which says why it cannot load them."""
     pins: dict[str, str] = {}
     for name in metrics:
-        repo = name if "/" in name else f"{METRIC_NAMESPACE}/{name}"
+        repo = metric_space_id(name)
         if not _REPO_ID.fullmatch(repo) or Path(name).exists():
             continue
         try:

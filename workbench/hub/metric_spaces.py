@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from workbench.errors import Conflict
+from workbench.names import METRIC_NAMESPACE
 from workbench.store import models as m
 from workbench.store.access import Principal
 from workbench.store.accounts import create_org, get_account, principal_for
@@ -25,7 +26,7 @@ from workbench.store.store import Store
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "evaluate-metric"
+NAMESPACE = METRIC_NAMESPACE
 METRICS_DIR = Path(__file__).resolve().parent.parent / "evals" / "metrics"
 
 

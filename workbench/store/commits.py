@@ -279,7 +279,9 @@ def create_commit(
                 continue
             main = resolved.kind == "branch" and resolved.name == "main"
             ref_name = f"refs/{'heads' if resolved.kind == 'branch' else 'pr'}/{resolved.name}"
-            branch_moved(store, s, repo, base, tree, oid, main=main, now=now, ref=ref_name, old_oid=head)
+            branch_moved(
+                store, s, repo, base, tree, oid, main=main, now=now, ref=ref_name, old_oid=head, actor=p
+            )
             changed = len(diff_trees(base, tree))
             return CommitResult(oid, head, resolved.name, changed)
     raise Conflict("Too many concurrent commits to this branch; retry in a moment.", code="CommitContention")
@@ -314,10 +316,8 @@ def history(session: Session, repo: m.Repo, head: str) -> list[m.Commit]:
 
 def diff_trees(old: Tree, new: Tree) -> list[FileChange]:
     changes = []
-    for path in sorted(set(old.entries) | set(new.entries)):
+    for path in old.changed_paths(new):
         a, b = old.get(path), new.get(path)
-        if a == b:
-            continue
         status = "added" if a is None else "removed" if b is None else "modified"
         changes.append(FileChange(path, status, a, b))
     return changes

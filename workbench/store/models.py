@@ -208,7 +208,10 @@ class Job(Base):
     __table_args__ = (UniqueConstraint("kind", "repo_id", "commit", name="uq_job"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # parquet
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
+    # NULL only for an evaluation job whose model repo was deleted (kept, cancelled: 0027)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repos.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     commit: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(8), index=True)  # pending | running | done | failed
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -315,6 +315,7 @@ def merge_pull_request(
             now=now,
             ref=f"refs/heads/{target}",
             old_oid=old,
+            actor=p,
         )
         if comment is not None and comment.strip():
             disc.post_comment(store, s, p, repo, d, disc.check_text(comment, max_chars), None)

@@ -29,6 +29,7 @@ from workbench.store.accounts import get_account
 from workbench.store.audit import REPO_CREATE, REPO_DELETE, REPO_MOVE, REPO_VISIBILITY, record_event
 from workbench.store.commits import commit_oid
 from workbench.store.refs import create_ref
+from workbench.store.runners import repo_deleted as cancel_eval_jobs
 from workbench.store.search import backend, match_text
 from workbench.store.search_index import reindex_repo
 from workbench.store.search_query import Filters, Term, facet, query_terms
@@ -198,6 +199,7 @@ def delete_repo(store: Store, s: Session, p: Principal, key: RepoKey) -> None:
     require_write(s, p, repo)
     record_event(s, actor=p, action=REPO_DELETE, repo=repo)
     webhook_events.repo_deleted(s, repo)
+    cancel_eval_jobs(s, repo)  # they say why, rather than vanish with the repo
     # statistics are keyed by Parquet commit, not repo: drop them before the commits go
     s.execute(
         delete(m.ViewerStatistics).where(

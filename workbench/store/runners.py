@@ -42,6 +42,7 @@ from sqlalchemy import (
     String,
     exists,
     func,
+    or_,
     select,
     update,
 )
@@ -56,7 +57,7 @@ from workbench.store.accounts import TOKEN_PREFIX, authenticate, principal_for
 from workbench.store.evals import RunInput, RunView, create_run, visible_run
 from workbench.store.refs import resolve_revision
 from workbench.store.reproduction import derive
-from workbench.store.store import Store, utcnow
+from workbench.store.store import Store, insert_missing, utcnow
 
 RUNNER_TOKEN_PREFIX = "wbr_"
 JOB_TOKEN_PREFIX = "wbj_"
@@ -107,6 +108,10 @@ class EvalJob(m.Base):
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     read_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: ``user``, or ``push``: a model commit queued it (``workbench.store.eval_suites``; 0027)
+    trigger: Mapped[str] = mapped_column(String(8), default="user", server_default="user")
+    #: the pull request the hub opened on the model with the results (``eval_prs``; 0027)
+    pull_request: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EvalJobLabel(m.Base):
@@ -127,7 +132,7 @@ class EvalJobEvent(m.Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-def _event(s: Session, job_id: int, kind: str, **fields: Any) -> None:
+def add_event(s: Session, job_id: int, kind: str, **fields: Any) -> None:
     """An event the hub adds to a job's progress, stamped ``at`` (Unix time) as a runner's are."""
     event = {"event": kind, **fields, "at": round(time.time(), 3)}
     s.add(EvalJobEvent(job_id=job_id, event=event, created_at=utcnow()))
@@ -350,6 +355,8 @@ class JobView:
     events: list[dict[str, Any]] = field(default_factory=list)
     last_event: int = 0
     queue_position: int | None = None
+    trigger: str = "user"
+    pull_request: int | None = None
 
 
 def _pin(
@@ -358,6 +365,21 @@ def _pin(
     ns, name = split_repo_id(repo_id)
     repo = readable_repo(store, s, p, (repo_type, ns, name))
     return repo, resolve_revision(s, repo, revision or "main").oid
+
+
+def metric_reads(
+    store: Store, s: Session, p: Principal, spaces: dict[str, str], *, pins: dict[str, str] | None = None
+) -> list[int]:
+    """The metric spaces (metric name -> space id) that the hub holds and ``p`` may read, at
+    their ``pins``: a job's read token reads them too."""
+    out = []
+    for name, space in spaces.items():
+        try:
+            repo, _ = _pin(store, s, p, "space", space, (pins or {}).get(name))
+        except (NotFound, InvalidRequest):
+            continue
+        out.append(repo.id)
+    return out
 
 
 def queue_job(store: Store, s: Session, p: Principal, req: JobRequest) -> JobView:
@@ -411,41 +433,64 @@ def queue_job(store: Store, s: Session, p: Principal, req: JobRequest) -> JobVie
                 code="NotebookTooLarge",
             )
         metric_pins = {}
-    # metric modules the hub holds: readable by the job too
-    for name, space in req.metric_spaces.items():
-        try:
-            repo, _ = _pin(store, s, p, "space", space, metric_pins.get(name))
-        except (NotFound, InvalidRequest):
-            continue
-        spec["reads"].append(repo.id)
+    spec["reads"] += metric_reads(store, s, p, req.metric_spaces, pins=metric_pins)
+    job_id = add_job(
+        s, repo_id=model.id, owner_id=p.user_id, kind=kind, spec=spec, timeout=timeout, requires=requires
+    )
+    assert job_id is not None  # a random key never collides
+    return _view(s, job_id)
+
+
+def add_job(
+    s: Session,
+    *,
+    repo_id: int,
+    owner_id: int,
+    kind: str,
+    spec: dict[str, Any],
+    timeout: float,
+    requires: list[str],
+    trigger: str = "user",
+    key: str | None = None,
+) -> int | None:
+    """Add a checked job to the queue; its id, or None when a job of that ``key`` exists
+    (the queue keeps one row per (kind, repo, key): a push's job is queued once, whoever
+    adds it first). Without ``key`` the job gets a random one."""
     now = utcnow()
-    row = m.Job(
+    key = key or secrets.token_hex(20)
+    insert_missing(
+        s,
+        m.Job,
         kind=KIND,
-        repo_id=model.id,
-        commit=secrets.token_hex(20),  # the job's own key: the queue keeps one row per (kind, repo, commit)
+        repo_id=repo_id,
+        commit=key,
         status="pending",
         attempts=0,
         created_at=now,
         updated_at=now,
     )
-    s.add(row)
-    s.flush()
+    job_id = s.scalar(
+        select(m.Job.id).where(m.Job.kind == KIND, m.Job.repo_id == repo_id, m.Job.commit == key)
+    )
+    if job_id is None or s.get(EvalJob, job_id) is not None:
+        return None
     s.add(
         EvalJob(
-            id=row.id,
-            owner_id=p.user_id,
+            id=job_id,
+            owner_id=owner_id,
             kind=kind,
             spec=spec,
             timeout=timeout,
             cancelled=False,
             created_at=now,
+            trigger=trigger,
         )
     )
     s.flush()
     for label in requires:
-        s.add(EvalJobLabel(job_id=row.id, label=label))
+        s.add(EvalJobLabel(job_id=job_id, label=label))
     s.flush()
-    return _view(s, row.id)
+    return job_id
 
 
 def _view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
@@ -493,6 +538,8 @@ def _view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
         events=events,
         last_event=last,
         queue_position=queue_position(s, job_id) if queued.status == "pending" else None,
+        trigger=job.trigger or "user",
+        pull_request=job.pull_request,
     )
 
 
@@ -548,6 +595,30 @@ def cancel_job(s: Session, p: Principal, job_id: int) -> JobView:
     job.cancelled, job.read_token_hash = True, None
     s.flush()
     return _view(s, job_id)
+
+
+def repo_deleted(s: Session, repo: m.Repo) -> None:
+    """``repo`` is being deleted: the queued and running jobs that read it are cancelled with
+    that reason (a runner running one stops at its next heartbeat), and the jobs of a deleted
+    model stay listed for their owners instead of going with it."""
+    what = f"{repo.type} repo {repo.namespace}/{repo.name}"
+    active = ("pending", "running")
+    rows = s.execute(
+        select(EvalJob, m.Job)
+        .join(m.Job, m.Job.id == EvalJob.id)
+        .where(m.Job.kind == KIND, or_(m.Job.repo_id == repo.id, m.Job.status.in_(active)))
+    ).all()
+    now = utcnow()
+    for job, queued in rows:
+        if queued.status in active and repo.id in (job.spec.get("reads") or []):
+            state = _STATE[queued.status]
+            queued.status, queued.lease_until, queued.updated_at = "skipped", None, now
+            queued.error = f"Cancelled (repo deleted): the {what} was deleted while this job was {state}."
+            job.cancelled, job.read_token_hash = True, None
+            add_event(s, job.id, "cancelled", reason="repo deleted", repo=f"{repo.namespace}/{repo.name}")
+        if queued.repo_id == repo.id:
+            queued.repo_id = None  # type: ignore[assignment]
+    s.flush()
 
 
 # -- the runner's side -----------------------------------------------------------------------
@@ -610,7 +681,7 @@ def lease_job(
             jobs.fail(store, info, worker, "No evaluation spec for this job.")
             return None
         job.runner, job.read_token_hash = runner.name, _hash(token)
-        _event(s, job.id, "leased", runner=runner.name, attempt=info.attempts)
+        add_event(s, job.id, "leased", runner=runner.name, attempt=info.attempts)
         s.flush()
         return Lease(_view(s, job.id), worker, token, dict(job.spec))
 
@@ -702,7 +773,7 @@ def complete_job(
         error = str((record.error or {}).get("message") or "The run failed.")[: jobs.MAX_ERROR_CHARS]
     _finish(s, job_id, lease, status="done" if error is None else "failed", error=error)
     job.record_id, job.read_token_hash = record.id, None
-    _event(s, job_id, "record", id=record.id, status=record.status)
+    add_event(s, job_id, "record", id=record.id, status=record.status)
     if spec.get("reproduction_of"):
         derive(
             s,
@@ -724,7 +795,7 @@ def release_job(s: Session, runner: RunnerInfo, job_id: int, lease: str) -> None
         .values(status="pending", worker=None, lease_until=None, updated_at=utcnow())
     )
     job.read_token_hash = None
-    _event(s, job_id, "released", runner=runner.name)
+    add_event(s, job_id, "released", runner=runner.name)
 
 
 def fail_job(s: Session, runner: RunnerInfo, job_id: int, lease: str, error: str) -> JobView:
@@ -734,6 +805,6 @@ def fail_job(s: Session, runner: RunnerInfo, job_id: int, lease: str, error: str
     text = (error or "The runner gave no reason.")[: jobs.MAX_ERROR_CHARS]
     _finish(s, job_id, lease, status="failed", error=text)
     job.read_token_hash = None
-    _event(s, job_id, "failed", error=text)
+    add_event(s, job_id, "failed", error=text)
     s.flush()
     return _view(s, job_id)

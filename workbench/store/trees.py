@@ -68,6 +68,10 @@ class Tree:
     def get(self, path: str) -> TreeEntry | None:
         return self.entries.get(path)
 
+    def changed_paths(self, other: Tree) -> list[str]:
+        """The paths whose entries differ between this tree and ``other``, sorted."""
+        return [p for p in sorted(set(self.entries) | set(other.entries)) if self.get(p) != other.get(p)]
+
     def is_dir(self, path: str) -> bool:
         if path in ("", "/"):
             return True

@@ -12,7 +12,9 @@ Users: ``POST /api/eval-jobs`` queues a job (``model``, ``dataset``, revisions, 
 filter), ``GET /api/eval-jobs/{id}?after=N`` shows one with its progress events after event
 ``N`` (``last_event`` is the next ``after``), ``POST /api/eval-jobs/{id}/cancel``. A queued
 job's ``queue_position`` says how many queued jobs a runner would take before it (null once
-it runs).
+it runs). A job says what queued it (``trigger``: ``user``, or ``push`` for a model commit that a dataset's
+evaluation suite applies to) and, for a push, the results ``pull_request`` the hub opened on
+the model. ``GET /api/datasets/{id}/eval-suite`` shows a dataset's suite, or why it is malformed.
 
 Runners (runner token only; a user token gets 403): ``POST /api/runner/lease`` (long-polls
 up to ``wait`` seconds for a job whose labels the runner has; ``{"labels": [...]}`` offers
@@ -25,12 +27,14 @@ the job back to the queue). Each takes the ``lease`` the lease answered.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from workbench.errors import WorkbenchError
 from workbench.hub import wire
 from workbench.hub.deps import (
     Caller,
@@ -41,15 +45,19 @@ from workbench.hub.deps import (
     State,
     bearer_token,
     field,
+    repo_key,
     seg,
 )
-from workbench.hub.metric_spaces import NAMESPACE as METRIC_NAMESPACE
 from workbench.hub.routes.evals import run_input, run_out
+from workbench.names import metric_space_id
 from workbench.store import runners as r
 from workbench.store.access import require_write_scope
+from workbench.store.eval_prs import open_results_pr
+from workbench.store.eval_suites import SuiteView, get_suite
 from workbench.store.evals import get_run
 from workbench.store.runners import JobRequest, JobView, RunnerInfo
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["workbench"])
 MAX_WAIT = 30.0
 POLL = 0.1  # how often a waiting lease looks for a job (two cheap reads)
@@ -93,6 +101,20 @@ def job_out(job: JobView) -> dict[str, Any]:
         "events": job.events,
         "last_event": job.last_event,
         "queue_position": job.queue_position,
+        "trigger": job.trigger,
+        "pull_request": job.pull_request,
+    }
+
+
+def suite_out(view: SuiteView) -> dict[str, Any]:
+    return {
+        "dataset": view.dataset,
+        "declared": view.declared,
+        "commit": view.commit,
+        "valid": view.declared and view.error is None,
+        "suite": view.suite,
+        "error": view.error,
+        "updated_at": wire.iso(view.updated_at),
     }
 
 
@@ -178,7 +200,7 @@ def _request(body: dict[str, Any]) -> JobRequest:
         dataset_revision=field(body, "dataset_revision", str),
         split=field(body, "split", str, default="test"),
         metrics=metrics,
-        metric_spaces={m: (m if "/" in m else f"{METRIC_NAMESPACE}/{m}") for m in metrics},
+        metric_spaces={m: metric_space_id(m) for m in metrics},
         parameters=field(body, "parameters", dict, default={}) or {},
         notebook=notebook,
         requires=[str(x) for x in field(body, "requires", list, default=[])],
@@ -197,7 +219,7 @@ def queue(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
         if req.reproduce is not None:  # the metric modules the record pinned
             params = get_run(s, caller, req.reproduce).parameters or {}
             names = list((params.get("metric_revisions") or {}).keys())
-            req.metric_spaces = {m: (m if "/" in m else f"{METRIC_NAMESPACE}/{m}") for m in names}
+            req.metric_spaces = {m: metric_space_id(m) for m in names}
         return job_out(r.queue_job(state.store, s, caller, req))
 
 
@@ -218,6 +240,15 @@ def jobs(
 def job(job_id: int, state: State, caller: Caller, after: Position = 0) -> dict[str, Any]:
     with state.store.read() as s:
         return job_out(r.get_job(s, caller, job_id, after=after))
+
+
+@router.get(
+    "/api/datasets/{namespace}/{name}/eval-suite",
+    summary="The evaluation suite a dataset's card declares, or why it is malformed",
+)
+def eval_suite(namespace: str, name: str, state: State, caller: Caller) -> dict[str, Any]:
+    with state.store.read() as s:
+        return suite_out(get_suite(state.store, s, caller, repo_key("datasets", namespace, name).as_tuple()))
 
 
 @router.post("/api/eval-jobs/{job_id}/cancel", summary="Cancel the caller's queued or running job")
@@ -287,7 +318,16 @@ def complete(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) ->
     record = field(body, "record", dict, required=True)
     data = run_input(record)
     with state.store.write() as s:
-        return run_out(r.complete_job(state.store, s, runner, job_id, _lease_of(body), data))
+        out = run_out(r.complete_job(state.store, s, runner, job_id, _lease_of(body), data))
+    # a push's run: the hub proposes the results to the model's card (the record is stored
+    # whatever becomes of that; a failure is logged and on the job's events)
+    try:
+        open_results_pr(state.store, job_id, out, max_chars=state.settings.max_comment_chars)
+    except WorkbenchError as exc:
+        log.warning("no results pull request for job %s: %s", job_id, exc)
+        with state.store.write() as s:
+            r.add_event(s, job_id, "pull_request_failed", error=exc.message)
+    return out
 
 
 @router.post("/api/runner/jobs/{job_id}/fail", summary="The job failed without a record (the reason)")

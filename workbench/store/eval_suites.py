@@ -1,0 +1,301 @@
+"""Evaluation on push: a dataset's suite, and the verified runs a model commit queues.
+
+A dataset card declares its suite in its YAML metadata::
+
+    workbench:
+      evaluation:
+        split: test
+        metrics: [accuracy, f1]
+        parameters: {label_column: label}   # notebook parameters, as `eval run -p`
+        notebook: evals/custom.ipynb        # a notebook in the dataset repo (default: the template)
+        requires: [gpu]                     # labels a runner must have
+        timeout: 600                        # seconds
+        models: [alice/tiny]                # models evaluated even if their card does not list it
+
+When the card changes on ``main`` (:func:`dataset_card_changed`, from ``head_updates``) the
+suite is checked and kept in ``eval_suites``, or the reason it is malformed is: the commit
+lands either way, ``GET /api/datasets/{id}/eval-suite`` says what is wrong, and nothing is
+queued from it. Each new head of a model's ``main`` (:func:`model_pushed`) queues one runner
+job per suite that applies (the card's ``datasets:`` lists the dataset, or the suite's
+``models:`` names the model), owned by whoever pushed, pinned to the new commit and the
+dataset's head, in the push's own transaction: once per (model commit, dataset), whoever adds
+it first. A private dataset's suite applies only to private models of its own namespace, so
+its name and results never reach a pull request that others read. A head whose only change
+is the card's ``model-index`` (a results pull request merged) or that the hub's own identity
+made queues nothing, so results never loop.
+
+>>> dataset_card_changed(store, s, repo, tree, oid, card)                  # doctest: +SKIP
+>>> model_pushed(store, s, repo, old_tree, new_tree, oid, old_card=before, actor=p)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from workbench.errors import InvalidRequest, NotFound, WorkbenchError
+from workbench.names import BOT_NAME, metric_space_id, validate_path
+from workbench.repocard import README, strings
+from workbench.store import contents, runners
+from workbench.store import models as m
+from workbench.store.access import Principal, can_read, readable_repo
+from workbench.store.refs import resolve_revision
+from workbench.store.store import Store, utcnow
+from workbench.store.trees import Tree
+
+log = logging.getLogger(__name__)
+
+KEYS = ("split", "metrics", "parameters", "notebook", "requires", "timeout", "models")
+MAX_METRICS = 32
+MAX_MODELS = 100
+
+
+class EvalSuite(m.Base):
+    """A dataset's evaluation suite as its card on ``main`` declares it (migration 0027)."""
+
+    __tablename__ = "eval_suites"
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
+    commit: Mapped[str] = mapped_column(String(40))
+    suite: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+@dataclass(frozen=True)
+class SuiteView:
+    dataset: str
+    commit: str | None  # None: the card declares no suite
+    suite: dict[str, Any] | None
+    error: str | None
+    updated_at: datetime | None
+
+    @property
+    def declared(self) -> bool:
+        return self.commit is not None
+
+
+def _bad(message: str) -> InvalidRequest:
+    return InvalidRequest(f"workbench.evaluation in README.md: {message}", code="InvalidEvalSuite")
+
+
+def _names(value: object, key: str, limit: int) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise _bad(f"{key} is a list of names, such as [accuracy, f1].")
+    if len(value) > limit:
+        raise _bad(f"{key} lists {len(value)} names; at most {limit}.")
+    return [x.strip() for x in value]
+
+
+def declared(card: dict[str, Any] | None) -> Any:
+    """What the card's ``workbench.evaluation`` holds (None: no suite declared)."""
+    section = card.get("workbench") if isinstance(card, dict) else None
+    return section.get("evaluation") if isinstance(section, dict) else None
+
+
+def parse_suite(raw: Any, tree: Tree) -> dict[str, Any]:
+    """A declared suite, checked (``InvalidEvalSuite`` says what to fix), with its defaults.
+
+    >>> parse_suite({"metrics": ["accuracy"]}, Tree.from_entries([]))["split"]
+    'test'
+    """
+    if not isinstance(raw, dict):
+        raise _bad("it is a mapping of split, metrics, parameters, notebook, requires, timeout, models.")
+    unknown = sorted(str(k) for k in raw if k not in KEYS)
+    if unknown:
+        raise _bad(f"unknown key {', '.join(unknown)}; the keys are {', '.join(KEYS)}.")
+    split = raw.get("split", "test")
+    if not isinstance(split, str) or not split.strip():
+        raise _bad("split is the name of a split, such as test.")
+    suite: dict[str, Any] = {
+        "split": split.strip(),
+        "metrics": _names(raw.get("metrics", ["accuracy"]), "metrics", MAX_METRICS) or ["accuracy"],
+        "parameters": raw.get("parameters") or {},
+        "requires": _names(raw.get("requires", []), "requires", runners.MAX_LABELS),
+        "models": _names(raw.get("models", []), "models", MAX_MODELS),
+        "notebook": None,
+        "timeout": None,
+    }
+    if not isinstance(suite["parameters"], dict):
+        raise _bad("parameters is a mapping of notebook parameters, such as {label_column: label}.")
+    try:
+        suite["requires"] = runners.check_labels(suite["requires"])
+    except InvalidRequest as exc:
+        raise _bad(f"requires: {exc.message}") from None
+    for model in suite["models"]:
+        if model.count("/") != 1:
+            raise _bad(f"models: {model!r} is not a model id such as alice/tiny-classifier.")
+    notebook = raw.get("notebook")
+    if notebook is not None:
+        try:
+            path = validate_path(notebook) if isinstance(notebook, str) else None
+        except InvalidRequest:
+            path = None
+        if path is None or not path.endswith(".ipynb"):
+            raise _bad(f"notebook is the path of a .ipynb file in this dataset repo, not {notebook!r}.")
+        entry = tree.get(path)
+        if entry is None:
+            raise _bad(f"notebook {path} is not in this commit of the dataset.")
+        if entry.size > runners.MAX_JOB_NOTEBOOK_BYTES:
+            raise _bad(f"notebook {path} is over {runners.MAX_JOB_NOTEBOOK_BYTES} bytes; clear its outputs.")
+        suite["notebook"] = path
+    timeout = raw.get("timeout")
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise _bad("timeout is a number of seconds.")
+        if not 0 < timeout <= runners.MAX_TIMEOUT:
+            raise _bad(f"timeout must be between 0 and {runners.MAX_TIMEOUT:g} seconds.")
+        suite["timeout"] = float(timeout)
+    return suite
+
+
+def dataset_card_changed(
+    store: Store, s: Session, repo: m.Repo, tree: Tree, oid: str, card: dict[str, Any] | None
+) -> None:
+    """The card of dataset ``repo`` changed on ``main`` (commit ``oid``): keep its suite, or
+    why it is malformed (the commit lands either way)."""
+    row = s.get(EvalSuite, repo.id)
+    raw = declared(card)
+    if raw is None:
+        if row is not None:
+            s.delete(row)
+        return
+    suite, error = None, None
+    try:
+        suite = parse_suite(raw, tree)
+    except InvalidRequest as exc:
+        error = exc.message
+    if row is None:
+        s.add(EvalSuite(dataset_id=repo.id, commit=oid, suite=suite, error=error, updated_at=utcnow()))
+    else:
+        row.commit, row.suite, row.error, row.updated_at = oid, suite, error, utcnow()
+
+
+def get_suite(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) -> SuiteView:
+    """The suite dataset ``key`` declares on ``main``, or why it is malformed (``declared``
+    False, and no commit, when its card declares none)."""
+    repo = readable_repo(store, s, p, key)
+    row = s.get(EvalSuite, repo.id)
+    name = f"{repo.namespace}/{repo.name}"
+    if row is None:
+        return SuiteView(name, None, None, None, None)
+    return SuiteView(name, row.commit, row.suite, row.error, row.updated_at)
+
+
+def _only_model_index(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    def rest(card: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: v for k, v in (card or {}).items() if k != "model-index"}
+
+    return rest(before) == rest(after)
+
+
+def _suites_for(
+    s: Session, model_id: str, card: dict[str, Any] | None
+) -> list[tuple[m.Repo, dict[str, Any]]]:
+    listed = {x.lower() for x in strings((card or {}).get("datasets")) if "/" in x}
+    out = []
+    rows = s.execute(
+        select(m.Repo, EvalSuite.suite)
+        .join(EvalSuite, EvalSuite.dataset_id == m.Repo.id)
+        .where(EvalSuite.suite.is_not(None))
+        .order_by(m.Repo.id)
+    ).all()
+    for dataset, suite in rows:
+        if not isinstance(suite, dict):
+            continue
+        named = model_id.lower() in {x.lower() for x in suite.get("models") or []}
+        if named or f"{dataset.namespace}/{dataset.name}".lower() in listed:
+            out.append((dataset, suite))
+    return out
+
+
+def _private_to(model: m.Repo, dataset: m.Repo) -> bool:
+    """Whether the results pull request on ``model`` stays among the private ``dataset``'s
+    own: a private model of the same namespace."""
+    return model.private and model.namespace.lower() == dataset.namespace.lower()
+
+
+def model_pushed(
+    store: Store,
+    s: Session,
+    repo: m.Repo,
+    old: Tree,
+    new: Tree,
+    oid: str,
+    *,
+    old_card: dict[str, Any] | None,
+    actor: Principal | None,
+) -> list[int]:
+    """``main`` of model ``repo`` moved to ``oid``: queue the suites' runs (see the module
+    docstring); the ids of the jobs queued. A suite that cannot be queued is logged and
+    skipped: the commit lands regardless."""
+    if actor is None or actor.user_id is None or actor.name == BOT_NAME:
+        return []
+    model_id = f"{repo.namespace}/{repo.name}"
+    suites = _suites_for(s, model_id, repo.card_data)
+    paths = old.changed_paths(new) if suites else []
+    if not paths or (paths == [README] and _only_model_index(old_card, repo.card_data)):
+        return []
+    queued: list[int] = []
+    for dataset, suite in suites:
+        if not can_read(actor, dataset) or (dataset.private and not _private_to(repo, dataset)):
+            continue
+        try:
+            with s.begin_nested():
+                job = _queue(store, s, actor, repo, oid, dataset, suite)
+        except WorkbenchError as exc:
+            log.warning("no push run of %s on %s/%s: %s", model_id, dataset.namespace, dataset.name, exc)
+            continue
+        if job is not None:
+            queued.append(job)
+    return queued
+
+
+def _queue(
+    store: Store,
+    s: Session,
+    actor: Principal,
+    model: m.Repo,
+    oid: str,
+    dataset: m.Repo,
+    suite: dict[str, Any],
+) -> int | None:
+    dataset_commit = resolve_revision(s, dataset, "main").oid
+    notebook = None
+    if suite.get("notebook"):
+        tree = store.load_tree(s, s.get(m.Commit, dataset_commit).tree_hash)  # type: ignore[union-attr]
+        entry = tree.get(suite["notebook"])
+        if entry is None:
+            raise NotFound(f"notebook {suite['notebook']} is not in {dataset.name}.", code="EntryNotFound")
+        text = contents.read_bytes(store, entry).decode("utf-8", "replace")
+        notebook = {"name": suite["notebook"].rsplit("/", 1)[-1], "content": text}
+    spaces = {metric: metric_space_id(metric) for metric in suite["metrics"]}
+    reads = [model.id, dataset.id, *runners.metric_reads(store, s, actor, spaces)]
+    spec = {
+        "model": f"{model.namespace}/{model.name}",
+        "dataset": f"{dataset.namespace}/{dataset.name}",
+        "model_commit": oid,
+        "dataset_commit": dataset_commit,
+        "split": suite["split"],
+        "metrics": list(suite["metrics"]),
+        "parameters": dict(suite["parameters"]),
+        "notebook": notebook,
+        "reads": reads,
+    }
+    assert actor.user_id is not None
+    return runners.add_job(
+        s,
+        repo_id=model.id,
+        owner_id=actor.user_id,
+        kind="run",
+        spec=spec,
+        timeout=suite.get("timeout") or runners.DEFAULT_TIMEOUT,
+        requires=list(suite["requires"]),
+        trigger="push",
+        key=hashlib.sha1(f"push:{oid}:{dataset.id}".encode()).hexdigest(),
+    )
