@@ -225,6 +225,32 @@ def test_cells_without_ids_move_by_source() -> None:
     ]
 
 
+def test_outputs_changed_within_a_cell() -> None:
+    """Outputs that differ but keep their types go through nbdime's output differ: the cell
+    is changed and nbdime's payload carries the change."""
+    from workbench.store.notebook_diff import notebook_diff
+
+    def nb(text: str, table: str) -> bytes:
+        cell = new_code_cell(
+            "show()",
+            id="c1",
+            outputs=[
+                new_output("stream", name="stdout", text=text),
+                new_output("display_data", data={"text/html": table, "text/plain": "table"}),
+            ],
+            execution_count=1,
+        )
+        return nbformat.writes(new_notebook(cells=[cell])).encode()
+
+    diff = notebook_diff(
+        "x.ipynb",
+        nb("loss 0.5\n", "<table><td>1</td></table>"),
+        nb("loss 0.4\n", "<table><td>2</td></table>"),
+    )
+    assert [(c["change"], c["id"]) for c in diff["cells"]] == [("changed", "c1")]
+    assert diff["nbdime"]["diff"], "nbdime's diff of the outputs"
+
+
 def test_nbdime_payload_rebuilds_the_new_notebook(api: HfApi, hub: HubProcess, repo_id: str) -> None:
     """``nbdime`` is what nbdime's lab widgets take (``{base, diff}``, as nbdime's server
     answers): patching ``base`` with ``diff`` gives the new notebook; the ignore flags leave

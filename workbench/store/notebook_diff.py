@@ -326,12 +326,14 @@ def notebook_diff(
     ``/api/diff``): ``base``, the old notebook as ``viewable`` makes it, and ``diff``,
     nbdime's diff of it to the new one made the same way."""
     from nbdime.diffing.generic import diff
+    from nbformat import from_dict
 
     empty: dict[str, Any] = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     raw_a = empty if old is None else old if isinstance(old, dict) else parse_notebook(path, old)
     raw_b = empty if new is None else new if isinstance(new, dict) else parse_notebook(path, new)
-    a = viewable(raw_a, outputs=ignore_outputs, metadata=ignore_metadata)
-    b = viewable(raw_b, outputs=ignore_outputs, metadata=ignore_metadata)
+    # nbdime's differs read outputs by attribute (``output.output_type``): NotebookNodes
+    a = from_dict(viewable(raw_a, outputs=ignore_outputs, metadata=ignore_metadata))
+    b = from_dict(viewable(raw_b, outputs=ignore_outputs, metadata=ignore_metadata))
     full = diff(a, b, path="", config=_diff_config())
     ops: list[dict[str, Any]] = []
     for op in full:
