@@ -19,13 +19,15 @@ class Load:
     """Small commits and reads in a thread until stopped: what it was told was committed, and
     every refusal (status, error code)."""
 
-    def __init__(self, hub: HubProcess, repo_id: str) -> None:
+    def __init__(self, hub: HubProcess, repo_id: str, *, reads_must_succeed: bool = True) -> None:
         self.api = HfApi(endpoint=hub.url, token=hub.token)
         self.url, self.token, self.repo_id = hub.url, hub.token, repo_id
         self.commits: dict[str, str] = {}  # path -> commit id
         self.refused: list[tuple[int, str]] = []
         self.refused_paths: list[str] = []
         self.reads = 0
+        self.reads_must_succeed = reads_must_succeed
+        self.failed_reads: list[tuple[int, str]] = []  # while reads may fail (the database down)
         self.errors: list[str] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -49,8 +51,10 @@ class Load:
             r = httpx.get(f"{self.url}/api/models/{self.repo_id}", headers=auth, timeout=60)
             if r.status_code == 200:
                 self.reads += 1
-            else:
+            elif self.reads_must_succeed:
                 self.errors.append(f"read: {r.status_code} {r.text[:200]}")
+            else:
+                self.failed_reads.append((r.status_code, r.headers.get("x-error-code", "")))
             i += 1
             time.sleep(0.05)
 
