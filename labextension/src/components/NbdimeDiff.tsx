@@ -3,7 +3,7 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, Widget } from '@lumino/widgets';
 import { createEditorFactory } from 'nbdime/lib/common/editor';
 import { CellDiffModel, NotebookDiffModel } from 'nbdime/lib/diff/model';
-import { CellDiffWidget, NotebookDiffWidget } from 'nbdime/lib/diff/widget';
+import { CellDiffWidget, MetadataDiffWidget, NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 import React, { useLayoutEffect, useRef } from 'react';
 
 import { INbdimeDiff, IReviewAnchor } from '../tokens';
@@ -100,6 +100,70 @@ function anchorCells(
 
 let editors: CodeEditor.Factory | null = null;
 
+/** How long one animation frame may spend building cell widgets before yielding. */
+const FRAME_BUDGET_MS = 40;
+
+/** nbdime's `NotebookDiffWidget`, building as many chunks of cells per animation frame as fit
+ * in `FRAME_BUDGET_MS` instead of one: nbdime's own `init` waits a frame after every chunk,
+ * a floor of a second per 60 changed cells whatever the machine. The widgets it builds are
+ * nbdime's own, in nbdime's order and panels. */
+class SlicedNotebookDiffWidget extends NotebookDiffWidget {
+  init(): Promise<void> {
+    // DiffPanel's fields (private in nbdime's typings), as nbdime's own init reads them
+    const own = this as unknown as {
+      _model: NotebookDiffModel;
+      _rendermime: IRenderMimeRegistry;
+      _editorFactory: CodeEditor.Factory | undefined;
+      _translator: unknown;
+      _viewOptions: Record<string, unknown>;
+    };
+    const model = own._model;
+    const options = {
+      rendermime: own._rendermime,
+      mimetype: model.mimetype,
+      editorFactory: own._editorFactory,
+      translator: own._translator,
+      ...own._viewOptions
+    } as ConstructorParameters<typeof CellDiffWidget>[0];
+    if (model.metadata) {
+      this.addWidget(new MetadataDiffWidget({ ...options, model: model.metadata }));
+    }
+    const chunks = [...model.chunkedCells];
+    const addChunk = (chunk: CellDiffModel[]): void => {
+      if (chunk.length === 1 && !(chunk[0].added || chunk[0].deleted)) {
+        this.addWidget(new CellDiffWidget({ ...options, model: chunk[0] }));
+        return;
+      }
+      const panel = new Panel();
+      panel.addClass('jp-Diff-addremchunk');
+      const added = new Panel();
+      added.addClass('jp-Diff-addedchunk');
+      const removed = new Panel();
+      removed.addClass('jp-Diff-removedchunk');
+      for (const cell of chunk) {
+        (cell.deleted ? removed : added).addWidget(new CellDiffWidget({ ...options, model: cell }));
+      }
+      panel.addWidget(added);
+      panel.addWidget(removed);
+      this.addWidget(panel);
+    };
+    return new Promise(resolve => {
+      const slice = (): void => {
+        const start = performance.now();
+        while (chunks.length && performance.now() - start < FRAME_BUDGET_MS) {
+          addChunk(chunks.shift()!);
+        }
+        if (chunks.length && !this.isDisposed) {
+          requestAnimationFrame(slice);
+        } else {
+          resolve();
+        }
+      };
+      slice();
+    });
+  }
+}
+
 /** nbdime's own notebook diff widget (`NotebookDiffWidget`) for the hub's `{base, diff}`,
  * its outputs rendered by the app's rendermime as untrusted (the hub sent them sanitized). */
 export function NbdimeDiff(props: {
@@ -128,7 +192,7 @@ export function NbdimeDiff(props: {
         chunk => chunk.length > 1 || !chunk[0].unchanged
       );
     }
-    const widget = new NotebookDiffWidget({
+    const widget = new SlicedNotebookDiffWidget({
       model,
       rendermime: props.rendermime,
       editorFactory: editors
