@@ -101,6 +101,44 @@ test.describe('Workbench sidebar and repo pages', () => {
     await expect(repo.getByTestId('wb-diff')).not.toContainText('"nbformat"');
   });
 
+  test('a large notebook diff draws the cells in view first and the rest as they scroll near', async ({
+    page,
+    request
+  }) => {
+    const nb = (cells: string[]) =>
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: cells.map(src => ({ cell_type: 'code', source: src, metadata: {}, outputs: [], execution_count: null }))
+      });
+    const n = 120;
+    const before = Array.from({ length: n }, (_, i) => `step_${i} = ${i}`);
+    const after = Array.from({ length: n }, (_, i) => `step_${i} = ${i} * 2`);
+    await commitFiles(request, 'model', 'nb-big-diff', { 'big.ipynb': nb(before) }, 'first');
+    await commitFiles(request, 'model', 'nb-big-diff', { 'big.ipynb': nb(after) }, 'every cell');
+    await openRepo(page, 'admin/nb-big-diff');
+    const repo = page.getByTestId('wb-repo');
+    await repo.getByTestId('wb-repo-tab-history').click();
+    await expect(repo.locator('[data-testid=wb-history] .wb-CommitTitle').first()).toHaveText('every cell');
+    await repo.getByTestId('wb-diff-show').click();
+    const diff = repo.getByTestId('wb-cell-diff');
+    await expect(diff).toHaveAttribute('data-rendered', 'true');
+    // the first cells are nbdime's, the far ones stand-ins until they come near
+    await expect(diff.locator('[data-testid=wb-nb-cell][data-index="0"]')).toContainText('step_0 = 0 * 2');
+    const pending = diff.locator('.wb-NbdimeDiff-pending');
+    expect(await pending.count()).toBeGreaterThan(0);
+    expect(await diff.locator('[data-testid=wb-nb-cell]').count()).toBeLessThan(n);
+    // scrolling to the end draws them, named and in order like the others
+    const last = diff.locator(`[data-testid=wb-nb-cell][data-index="${n - 1}"]`);
+    await expect(async () => {
+      await pending.last().scrollIntoViewIfNeeded();
+      await expect(last).toHaveCount(1, { timeout: 1000 });
+    }).toPass({ timeout: 30000 });
+    await expect(last).toHaveAttribute('data-kind', 'changed');
+    await expect(last).toContainText(`step_${n - 1} = ${n - 1} * 2`);
+  });
+
   test('a notebook that is not valid JSON diffs as text with a notice', async ({ page, request }) => {
     const nb = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] });
     await commitFiles(request, 'model', 'nb-broken', { 'broken.ipynb': nb }, 'a notebook');

@@ -56,58 +56,65 @@ function button(label: string, testid: string, title: string, onClick: () => voi
   return b;
 }
 
-/** Names each cell of the rendered diff (its kind and indices on both sides) and, in a
- * pull request, gives it buttons to comment on its source or its outputs. */
-function anchorCells(
-  widget: NotebookDiffWidget,
+/** Names a cell of the rendered diff (its kind and indices on both sides, from ``places``)
+ * and, in a pull request, gives it buttons to comment on its source or its outputs. */
+function anchorCell(
+  cell: CellDiffWidget,
+  places: Map<CellDiffModel, ICellPlace>,
   path: string,
   onComment?: (anchor: IReviewAnchor) => void
 ): void {
-  const places = cellPlaces(widget.model);
-  for (const cell of widget.widgets.flatMap(cellWidgets)) {
-    const place = places.get(cell.model);
-    if (!place) {
-      continue;
-    }
-    const side: 'old' | 'new' = place.new !== null ? 'new' : 'old';
-    const index = (side === 'new' ? place.new : place.old) ?? 0;
-    const node = cell.node;
-    node.dataset.testid = 'wb-nb-cell';
-    node.dataset.kind = kindOf(cell.model);
-    node.dataset.index = String(index);
-    node.dataset.oldIndex = place.old === null ? '' : String(place.old);
-    node.dataset.newIndex = place.new === null ? '' : String(place.new);
-    if (!onComment) {
-      continue;
-    }
-    const bar = document.createElement('div');
-    bar.className = 'wb-NbdimeCell-actions';
+  const place = places.get(cell.model);
+  if (!place) {
+    return;
+  }
+  const side: 'old' | 'new' = place.new !== null ? 'new' : 'old';
+  const index = (side === 'new' ? place.new : place.old) ?? 0;
+  const node = cell.node;
+  node.dataset.testid = 'wb-nb-cell';
+  node.dataset.kind = kindOf(cell.model);
+  node.dataset.index = String(index);
+  node.dataset.oldIndex = place.old === null ? '' : String(place.old);
+  node.dataset.newIndex = place.new === null ? '' : String(place.new);
+  if (!onComment) {
+    return;
+  }
+  const bar = document.createElement('div');
+  bar.className = 'wb-NbdimeCell-actions';
+  bar.appendChild(
+    button('Comment', 'wb-nb-cell-comment', 'Comment on this cell in the review', () =>
+      onComment({ path, side, cell: index, part: 'source' })
+    )
+  );
+  if (cell.model.outputs?.length) {
     bar.appendChild(
-      button('Comment', 'wb-nb-cell-comment', 'Comment on this cell in the review', () =>
-        onComment({ path, side, cell: index, part: 'source' })
+      button('Comment on output', 'wb-nb-output-comment', "Comment on this cell's output", () =>
+        onComment({ path, side, cell: index, part: 'output' })
       )
     );
-    if (cell.model.outputs?.length) {
-      bar.appendChild(
-        button('Comment on output', 'wb-nb-output-comment', "Comment on this cell's output", () =>
-          onComment({ path, side, cell: index, part: 'output' })
-        )
-      );
-    }
-    node.insertBefore(bar, node.firstChild);
   }
+  node.insertBefore(bar, node.firstChild);
 }
 
 let editors: CodeEditor.Factory | null = null;
 
 /** How long one animation frame may spend building cell widgets before yielding. */
 const FRAME_BUDGET_MS = 40;
+/** Built at once: the cells that fill this many screen heights; the rest as they come near. */
+const EAGER_SCREENS = 1;
+/** A cell not built yet stands in at this height until one is built to measure. */
+const GUESSED_CELL_PX = 200;
 
-/** nbdime's `NotebookDiffWidget`, building as many chunks of cells per animation frame as fit
- * in `FRAME_BUDGET_MS` instead of one: nbdime's own `init` waits a frame after every chunk,
- * a floor of a second per 60 changed cells whatever the machine. The widgets it builds are
- * nbdime's own, in nbdime's order and panels. */
-class SlicedNotebookDiffWidget extends NotebookDiffWidget {
+/** nbdime's `NotebookDiffWidget`, drawing the cells in view first and the others as they
+ * scroll near, and as many chunks of cells per animation frame as fit in `FRAME_BUDGET_MS`.
+ * nbdime's own `init` builds every chunk (CodeMirror merge editors for each changed cell)
+ * and waits a frame after each; a pull request with hundreds of changed cells took seconds
+ * to show. The widgets are nbdime's own, in nbdime's order and panels; `init` resolves once
+ * the first screens are drawn, and `onCells` hears of every cell widget built, then or later. */
+class LazyNotebookDiffWidget extends NotebookDiffWidget {
+  onCells: (cells: CellDiffWidget[]) => void = () => undefined;
+  private _observer: IntersectionObserver | null = null;
+
   init(): Promise<void> {
     // DiffPanel's fields (private in nbdime's typings), as nbdime's own init reads them
     const own = this as unknown as {
@@ -128,11 +135,9 @@ class SlicedNotebookDiffWidget extends NotebookDiffWidget {
     if (model.metadata) {
       this.addWidget(new MetadataDiffWidget({ ...options, model: model.metadata }));
     }
-    const chunks = [...model.chunkedCells];
-    const addChunk = (chunk: CellDiffModel[]): void => {
+    const build = (chunk: CellDiffModel[]): Widget => {
       if (chunk.length === 1 && !(chunk[0].added || chunk[0].deleted)) {
-        this.addWidget(new CellDiffWidget({ ...options, model: chunk[0] }));
-        return;
+        return new CellDiffWidget({ ...options, model: chunk[0] });
       }
       const panel = new Panel();
       panel.addClass('jp-Diff-addremchunk');
@@ -145,22 +150,84 @@ class SlicedNotebookDiffWidget extends NotebookDiffWidget {
       }
       panel.addWidget(added);
       panel.addWidget(removed);
-      this.addWidget(panel);
+      return panel;
     };
+    let builtCells = 0;
+    const built = (widget: Widget): void => {
+      const cells = cellWidgets(widget);
+      builtCells += cells.length;
+      this.onCells(cells);
+    };
+    const chunks = [...model.chunkedCells];
+    const lazy = typeof IntersectionObserver !== 'undefined';
+    const full = (): boolean =>
+      lazy && this.node.getBoundingClientRect().height > EAGER_SCREENS * window.innerHeight;
     return new Promise(resolve => {
       const slice = (): void => {
         const start = performance.now();
-        while (chunks.length && performance.now() - start < FRAME_BUDGET_MS) {
-          addChunk(chunks.shift()!);
+        while (chunks.length && !full() && performance.now() - start < FRAME_BUDGET_MS) {
+          const widget = build(chunks.shift()!);
+          this.addWidget(widget);
+          built(widget);
         }
-        if (chunks.length && !this.isDisposed) {
+        if (this.isDisposed) {
+          resolve();
+        } else if (chunks.length && !full()) {
           requestAnimationFrame(slice);
         } else {
+          this._defer(chunks, build, built, builtCells);
           resolve();
         }
       };
       slice();
     });
+  }
+
+  /** Stand-ins for ``chunks``, each built when it comes within a screen of the view. */
+  private _defer(
+    chunks: CellDiffModel[][],
+    build: (chunk: CellDiffModel[]) => Widget,
+    built: (widget: Widget) => void,
+    builtCells: number
+  ): void {
+    if (!chunks.length) {
+      return;
+    }
+    const cellPx = builtCells
+      ? this.node.getBoundingClientRect().height / builtCells
+      : GUESSED_CELL_PX;
+    const pending = new Map<Element, { stand: Widget; chunk: CellDiffModel[] }>();
+    this._observer = new IntersectionObserver(
+      entries => {
+        for (const entry of entries) {
+          const item = entry.isIntersecting ? pending.get(entry.target) : undefined;
+          if (!item || this.isDisposed) {
+            continue;
+          }
+          pending.delete(entry.target);
+          this._observer?.unobserve(entry.target);
+          const widget = build(item.chunk);
+          this.insertWidget(this.widgets.indexOf(item.stand), widget);
+          item.stand.dispose();
+          built(widget);
+        }
+      },
+      { rootMargin: '100% 0px' }
+    );
+    for (const chunk of chunks) {
+      const stand = new Widget();
+      stand.addClass('wb-NbdimeDiff-pending');
+      stand.node.style.height = `${Math.round(cellPx * chunk.length)}px`;
+      this.addWidget(stand);
+      pending.set(stand.node, { stand, chunk });
+      this._observer.observe(stand.node);
+    }
+  }
+
+  dispose(): void {
+    this._observer?.disconnect();
+    this._observer = null;
+    super.dispose();
   }
 }
 
@@ -192,24 +259,27 @@ export function NbdimeDiff(props: {
         chunk => chunk.length > 1 || !chunk[0].unchanged
       );
     }
-    const widget = new SlicedNotebookDiffWidget({
+    const widget = new LazyNotebookDiffWidget({
       model,
       rendermime: props.rendermime,
       editorFactory: editors
     });
+    const places = cellPlaces(model);
+    const comment = props.onComment
+      ? (anchor: IReviewAnchor) => onComment.current?.(anchor)
+      : undefined;
+    widget.onCells = cells => {
+      for (const cell of cells) {
+        anchorCell(cell, places, props.path, comment);
+      }
+    };
     let disposed = false;
     node.dataset.rendered = 'false';
     Widget.attach(widget, node);
     void widget.init().then(() => {
-      if (disposed) {
-        return;
+      if (!disposed) {
+        node.dataset.rendered = 'true';
       }
-      anchorCells(
-        widget,
-        props.path,
-        props.onComment ? anchor => onComment.current?.(anchor) : undefined
-      );
-      node.dataset.rendered = 'true';
     });
     return () => {
       disposed = true;
