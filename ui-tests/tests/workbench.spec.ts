@@ -5,6 +5,16 @@ import { commitFiles, hubToken, openRepo, openSidebar, search } from './helpers'
 
 const IMG = path.join(__dirname, '..', '..', 'docs', 'img');
 
+/** A notebook of code cells without outputs, as JSON. */
+function codeNotebook(cells: string[]): string {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: cells.map(src => ({ cell_type: 'code', source: src, metadata: {}, outputs: [], execution_count: null }))
+  });
+}
+
 test.describe('Workbench sidebar and repo pages', () => {
   test('the extension is loaded and the status bar names the hub', async ({ page }) => {
     expect(await page.evaluate(() => window.jupyterapp.hasPlugin('workbench:plugin'))).toBe(true);
@@ -67,15 +77,8 @@ test.describe('Workbench sidebar and repo pages', () => {
   });
 
   test('history diff shows notebooks cell by cell', async ({ page, request }) => {
-    const nb = (cells: string[]) =>
-      JSON.stringify({
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {},
-        cells: cells.map(src => ({ cell_type: 'code', source: src, metadata: {}, outputs: [], execution_count: null }))
-      });
-    await commitFiles(request, 'model', 'nb-diff', { 'analysis.ipynb': nb(['x = 1', 'print(x)']) }, 'first notebook');
-    await commitFiles(request, 'model', 'nb-diff', { 'analysis.ipynb': nb(['x = 2', 'print(x)', 'y = x * 2']) }, 'second notebook');
+    await commitFiles(request, 'model', 'nb-diff', { 'analysis.ipynb': codeNotebook(['x = 1', 'print(x)']) }, 'first notebook');
+    await commitFiles(request, 'model', 'nb-diff', { 'analysis.ipynb': codeNotebook(['x = 2', 'print(x)', 'y = x * 2']) }, 'second notebook');
     await openRepo(page, 'admin/nb-diff');
     const repo = page.getByTestId('wb-repo');
     await repo.getByTestId('wb-repo-tab-history').click();
@@ -105,18 +108,11 @@ test.describe('Workbench sidebar and repo pages', () => {
     page,
     request
   }) => {
-    const nb = (cells: string[]) =>
-      JSON.stringify({
-        nbformat: 4,
-        nbformat_minor: 5,
-        metadata: {},
-        cells: cells.map(src => ({ cell_type: 'code', source: src, metadata: {}, outputs: [], execution_count: null }))
-      });
     const n = 120;
     const before = Array.from({ length: n }, (_, i) => `step_${i} = ${i}`);
     const after = Array.from({ length: n }, (_, i) => `step_${i} = ${i} * 2`);
-    await commitFiles(request, 'model', 'nb-big-diff', { 'big.ipynb': nb(before) }, 'first');
-    await commitFiles(request, 'model', 'nb-big-diff', { 'big.ipynb': nb(after) }, 'every cell');
+    await commitFiles(request, 'model', 'nb-big-diff', { 'big.ipynb': codeNotebook(before) }, 'first');
+    await commitFiles(request, 'model', 'nb-big-diff', { 'big.ipynb': codeNotebook(after) }, 'every cell');
     await openRepo(page, 'admin/nb-big-diff');
     const repo = page.getByTestId('wb-repo');
     await repo.getByTestId('wb-repo-tab-history').click();
