@@ -6,113 +6,28 @@ Add a route here when you add one to the hub; the matrix test fails on routes mi
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-TYPES = ("model", "dataset", "space", "paper")
-PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces", "paper": "papers"}
-PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/", "paper": "papers/"}
-WHO = ("anonymous", "outsider", "reader", "writer", "admin", "admin_ro")
-NO_READ = ("anonymous", "outsider")
-ROLE_RANK = {"reader": 1, "writer": 2, "admin": 3}
-NDJSON = {"Content-Type": "application/x-ndjson"}
-OID = hashlib.sha256(b"access matrix").hexdigest()
+from tests.support.access_model import (
+    NO_READ,
+    OID,
+    PLURAL,
+    PREFIX,
+    ROLE_RANK,
+    TYPES,
+    WHO,
+    Call,
+    Route,
+    Target,
+    commit_body,
+    evals_body,
+    get,
+    job_body,
+    js,
+    req,
+)
 
-
-@dataclass(frozen=True)
-class Target:
-    type: str
-    ns: str
-    name: str
-    arxiv: str = ""
-    disc: int = 1
-    pr: int = 2
-    comment: str = "none"
-    run: str = "none"
-    word: str = "none"  # a word only this repo's card and files hold
-    sha: str = "0" * 40  # main of this repo, and of the matching dataset (evaluation runs)
-    ds_sha: str = "0" * 40
-
-    @property
-    def id(self) -> str:
-        return f"{self.ns}/{self.name}"
-
-    @property
-    def api(self) -> str:
-        return f"/api/{PLURAL[self.type]}/{self.id}"
-
-    @property
-    def web(self) -> str:
-        return f"/{PREFIX[self.type]}{self.id}"
-
-
-Call = tuple[str, str, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Route:
-    """``need``: read | write | admin | participate | author | create | list | open | self |
-    member | orgadmin | hubadmin | runner | signed. ``runner``: runner tokens only, which
-    none of the matrix's callers holds. ``mutates``: read-scope tokens must be refused.
-    ``hubadmin``: only hub administrators, none of the matrix's callers (the team's admin
-    administers its organization, not the hub)."""
-
-    need: str
-    call: Callable[[Target, str], Call]
-    types: tuple[str, ...] = TYPES
-    mutates: bool = False
-    ok: tuple[int, ...] = (200, 201)
-    strict: bool = True  # allowed callers must get ``ok`` (else: anything but 401/403/404, 5xx)
-
-
-def _commit(path: str) -> dict[str, Any]:
-    lines = [
-        {"key": "header", "value": {"summary": "matrix"}},
-        {"key": "file", "value": {"path": path, "encoding": "base64", "content": "eA=="}},
-    ]
-    return {"content": b"\n".join(json.dumps(x).encode() for x in lines), "headers": NDJSON}
-
-
-def get(
-    url: Callable[[Target, str], str], params: Callable[[Target, str], dict[str, Any]] | None = None
-) -> Callable[[Target, str], Call]:
-    return lambda t, who: ("GET", url(t, who), {"params": params(t, who)} if params else {})
-
-
-def req(
-    method: str,
-    url: Callable[[Target, str], str],
-    body: Callable[[Target, str], dict[str, Any]] | None = None,
-) -> Callable[[Target, str], Call]:
-    return lambda t, who: (method, url(t, who), body(t, who) if body else {})
-
-
-def js(data: Callable[[Target, str], Any]) -> Callable[[Target, str], dict[str, Any]]:
-    return lambda t, who: {"json": data(t, who)}
-
-
-def _job_body(t: Target, who: str) -> dict[str, Any]:
-    body = evals_body(t, who)
-    return {"model": body["model"], "dataset": body["dataset"], "split": "test", "metrics": ["accuracy"]}
-
-
-def evals_body(t: Target, who: str) -> dict[str, Any]:
-    ds = t.id.replace(t.name, t.name.replace(t.type, "dataset")) if t.type == "model" else t.id
-    return {
-        "model": t.id,
-        "dataset": ds,
-        "model_commit": t.sha,
-        "dataset_commit": t.ds_sha,
-        "split": "test",
-        "notebook_name": "e.ipynb",
-        "notebook_sha256": "0" * 64,
-        "status": "succeeded",
-        "metrics": {"accuracy": 0.5},
-    }
-
+__all__ = ["NO_READ", "ROLE_RANK", "ROUTES", "TYPES", "WHO", "Call", "Route", "Target", "evals_body"]
 
 HOOK = "0" * 24  # no webhook has this id
 NO_BUCKET = "no-such-bucket"  # no bucket has this name
@@ -291,7 +206,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("POST", REPO + "/commit/{revision}"): Route(
         "write",
-        req("POST", lambda t, w: f"{t.api}/commit/main", lambda t, w: _commit(f"by-{w}.txt")),
+        req("POST", lambda t, w: f"{t.api}/commit/main", lambda t, w: commit_body(f"by-{w}.txt")),
         mutates=True,
     ),
     ("PUT", "/api/lfs/upload/{oid}"): Route(
@@ -692,7 +607,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # (a private model the caller cannot read is a 404, as a missing job is)
     ("POST", "/api/eval-jobs"): Route(
         "self",
-        req("POST", lambda t, w: "/api/eval-jobs", js(_job_body)),
+        req("POST", lambda t, w: "/api/eval-jobs", js(job_body)),
         types=("model",),
         mutates=True,
         ok=(201, 404),

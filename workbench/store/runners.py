@@ -50,13 +50,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workbench.errors import AuthenticationError, Conflict, InvalidRequest, NotFound, PermissionDenied
 from workbench.names import split_repo_id
-from workbench.store import jobs
 from workbench.store import models as m
 from workbench.store.access import Principal, readable_repo, require_admin, require_write_scope
-from workbench.store.accounts import TOKEN_PREFIX, authenticate, principal_for
-from workbench.store.evals import RunInput, RunView, create_run, visible_run
+from workbench.store.accounts import TOKEN_PREFIX, authenticate
+from workbench.store.evals import visible_run
 from workbench.store.refs import resolve_revision
-from workbench.store.reproduction import derive
 from workbench.store.store import Store, insert_missing, utcnow
 
 RUNNER_TOKEN_PREFIX = "wbr_"
@@ -138,7 +136,7 @@ def add_event(s: Session, job_id: int, kind: str, **fields: Any) -> None:
     s.add(EvalJobEvent(job_id=job_id, event=event, created_at=utcnow()))
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -191,7 +189,7 @@ def register_runner(
         name=name,
         labels=check_labels(labels),
         paused=False,
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         prefix=token[:8],
         created_at=utcnow(),
     )
@@ -284,7 +282,7 @@ def authenticate_runner(s: Session, token: str | None) -> RunnerInfo:
             "with `workbench hub runner register NAME`.",
             code="RunnerTokenRequired",
         )
-    row = s.scalar(select(Runner).where(Runner.token_hash == _hash(token)))
+    row = s.scalar(select(Runner).where(Runner.token_hash == hash_token(token)))
     if row is None:
         raise AuthenticationError(
             "Invalid runner token (the runner may have been removed).", code="InvalidToken"
@@ -306,7 +304,7 @@ def job_principal(s: Session, token: str) -> Principal:
     row = s.execute(
         select(EvalJob, m.Job)
         .join(m.Job, m.Job.id == EvalJob.id)
-        .where(EvalJob.read_token_hash == _hash(token))
+        .where(EvalJob.read_token_hash == hash_token(token))
     ).first()
     if row is None or row[1].status != "running" or (row[1].lease_until or utcnow()) <= utcnow():
         raise AuthenticationError(
@@ -438,7 +436,7 @@ def queue_job(store: Store, s: Session, p: Principal, req: JobRequest) -> JobVie
         s, repo_id=model.id, owner_id=p.user_id, kind=kind, spec=spec, timeout=timeout, requires=requires
     )
     assert job_id is not None  # a random key never collides
-    return _view(s, job_id)
+    return job_view(s, job_id)
 
 
 def add_job(
@@ -493,7 +491,7 @@ def add_job(
     return job_id
 
 
-def _view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
+def job_view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
     row = s.execute(
         select(EvalJob, m.Job, m.Account.name)
         .join(m.Job, m.Job.id == EvalJob.id)
@@ -564,7 +562,7 @@ def get_job(s: Session, p: Principal, job_id: int, *, after: int = 0) -> JobView
     """The caller's job with its progress events after event ``after``."""
     _signed_in(p)
     _own_job(s, p, job_id)
-    return _view(s, job_id, after=after)
+    return job_view(s, job_id, after=after)
 
 
 def list_jobs(s: Session, p: Principal, *, state: str | None = None, limit: int = 100) -> list[JobView]:
@@ -575,7 +573,7 @@ def list_jobs(s: Session, p: Principal, *, state: str | None = None, limit: int 
     if state is not None:
         statuses = [k for k, v in _STATE.items() if v == state]
         q = q.join(m.Job, m.Job.id == EvalJob.id).where(m.Job.status.in_(statuses))
-    return [_view(s, jid) for jid in s.scalars(q.limit(limit))]
+    return [job_view(s, jid) for jid in s.scalars(q.limit(limit))]
 
 
 def cancel_job(s: Session, p: Principal, job_id: int) -> JobView:
@@ -588,13 +586,13 @@ def cancel_job(s: Session, p: Principal, job_id: int) -> JobView:
         .values(status="skipped", error=f"Cancelled by {p.name}.", lease_until=None, updated_at=utcnow())
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        state = _view(s, job_id).state
+        state = job_view(s, job_id).state
         raise Conflict(
             f"Job {job_id} is {state}: only a queued or running job can be cancelled.", code="JobFinished"
         )
     job.cancelled, job.read_token_hash = True, None
     s.flush()
-    return _view(s, job_id)
+    return job_view(s, job_id)
 
 
 def repo_deleted(s: Session, repo: m.Repo) -> None:
@@ -621,18 +619,10 @@ def repo_deleted(s: Session, repo: m.Repo) -> None:
     s.flush()
 
 
-# -- the runner's side -----------------------------------------------------------------------
+# -- the queue, as runners see it ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Lease:
-    job: JobView
-    lease: str  # the queue's worker name for this attempt
-    read_token: str
-    spec: dict[str, Any]  # the full spec (the notebook's content included)
-
-
-def _takes(labels: list[str]) -> Any:
+def takes_labels(labels: list[str]) -> Any:
     """The ``jobs`` rows a runner with ``labels`` may lease: those requiring none it lacks."""
     return ~exists(
         select(EvalJobLabel.job_id).where(EvalJobLabel.job_id == m.Job.id, EvalJobLabel.label.not_in(labels))
@@ -654,157 +644,4 @@ def queue_position(s: Session, job_id: int) -> int | None:
     ahead = select(func.count(m.Job.id)).where(
         m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < job_id
     )
-    return min(int(s.scalar(ahead.where(_takes(labels))) or 0) for labels in label_sets)
-
-
-def lease_job(
-    store: Store, runner: RunnerInfo, *, lease_seconds: float, offered: list[str] | None = None
-) -> Lease | None:
-    """Lease the oldest queued job whose labels ``runner`` has, or None (also when paused).
-
-    ``offered``: the labels the runner process offers now (``workbench runner --labels``), of
-    those it was registered with; None: all of them."""
-    with store.read() as s:
-        row = s.scalar(select(Runner).where(Runner.name == runner.name))
-        if row is None or row.paused:
-            return None
-    labels = [x for x in runner.labels if offered is None or x in offered]
-    eligible = _takes(labels)
-    worker = f"{runner.name}:{secrets.token_hex(4)}"
-    info = jobs.claim(store, worker, lease_seconds=lease_seconds, kinds=(KIND,), where=eligible)
-    if info is None:
-        return None
-    token = JOB_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with store.write() as s:
-        job = s.get(EvalJob, info.id)
-        if job is None:  # a job row of kind eval without its eval_jobs row: not ours to run
-            jobs.fail(store, info, worker, "No evaluation spec for this job.")
-            return None
-        job.runner, job.read_token_hash = runner.name, _hash(token)
-        add_event(s, job.id, "leased", runner=runner.name, attempt=info.attempts)
-        s.flush()
-        return Lease(_view(s, job.id), worker, token, dict(job.spec))
-
-
-def touch(s: Session, runner: RunnerInfo) -> None:
-    """Record that the runner was seen (at most a write per call)."""
-    s.execute(update(Runner).where(Runner.name == runner.name).values(last_seen=utcnow()))
-
-
-def _held(s: Session, runner: RunnerInfo, job_id: int, lease: str) -> EvalJob:
-    if not isinstance(lease, str) or not lease.startswith(runner.name + ":"):
-        raise Conflict("That lease is not this runner's.", code="LeaseLost")
-    job = s.get(EvalJob, job_id)
-    held = s.scalar(
-        select(m.Job.id).where(m.Job.id == job_id, m.Job.worker == lease, m.Job.status == "running")
-    )
-    if job is None or held is None:
-        raise Conflict(
-            f"Job {job_id} is no longer leased to this runner (cancelled, or its lease expired and "
-            "another runner took it): drop its result.",
-            code="LeaseLost",
-        )
-    return job
-
-
-def heartbeat(store: Store, runner: RunnerInfo, job_id: int, lease: str, *, lease_seconds: float) -> bool:
-    """Renew the lease; False when the job is no longer this runner's (cancelled, re-leased)."""
-    ok = (
-        jobs.heartbeat(store, job_id, lease, lease_seconds=lease_seconds)
-        if lease.startswith(runner.name + ":")
-        else False
-    )
-    with store.write() as s:
-        touch(s, runner)
-    return ok
-
-
-def add_events(s: Session, runner: RunnerInfo, job_id: int, lease: str, events: list[Any]) -> None:
-    _held(s, runner, job_id, lease)
-    if len(events) > MAX_EVENTS_PER_POST:
-        raise InvalidRequest(f"At most {MAX_EVENTS_PER_POST} events per post.", code="InvalidField")
-    now = utcnow()
-    for event in events:
-        if not isinstance(event, dict):
-            raise InvalidRequest("Each event is a JSON object.", code="InvalidField")
-        s.add(EvalJobEvent(job_id=job_id, event=event, created_at=now))
-
-
-def _finish(s: Session, job_id: int, lease: str, *, status: str, error: str | None) -> None:
-    moved = s.execute(
-        update(m.Job)
-        .where(m.Job.id == job_id, m.Job.worker == lease, m.Job.status == "running")
-        .values(status=status, error=error, lease_until=None, updated_at=utcnow())
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            f"Job {job_id} is no longer leased to this runner: its result is dropped.", code="LeaseLost"
-        )
-
-
-def complete_job(
-    store: Store, s: Session, runner: RunnerInfo, job_id: int, lease: str, data: RunInput
-) -> RunView:
-    """Store the runner's record of job ``job_id`` as verified, and finish the job, in one
-    transaction and only while this lease holds it. The record must carry the job's pins."""
-    job = _held(s, runner, job_id, lease)
-    spec = job.spec
-    wrong = [
-        k
-        for k, got in (
-            ("model", data.model),
-            ("dataset", data.dataset),
-            ("model_commit", data.model_commit),
-            ("dataset_commit", data.dataset_commit),
-        )
-        if got != spec[k]
-    ]
-    if wrong:
-        raise InvalidRequest(
-            f"The record does not carry the job's pins ({', '.join(wrong)} differ).", code="RecordPinsDiffer"
-        )
-    data.reproduction_of = spec.get("reproduction_of")
-    owner = s.get(m.Account, job.owner_id)
-    if owner is None:
-        raise NotFound(f"The owner of job {job_id} no longer exists.", code="JobNotFound")
-    record = create_run(store, s, principal_for(s, owner, "write"), data, verified_by=runner.name)
-    error = None
-    if record.status != "succeeded":
-        error = str((record.error or {}).get("message") or "The run failed.")[: jobs.MAX_ERROR_CHARS]
-    _finish(s, job_id, lease, status="done" if error is None else "failed", error=error)
-    job.record_id, job.read_token_hash = record.id, None
-    add_event(s, job_id, "record", id=record.id, status=record.status)
-    if spec.get("reproduction_of"):
-        derive(
-            s,
-            spec["reproduction_of"],
-            record.id,
-            by=f"runner {runner.name}",
-            fix=f"`workbench eval reproduce {spec['reproduction_of']} --on hub` queues a runner re-run",
-        )
-    s.flush()
-    return record
-
-
-def release_job(s: Session, runner: RunnerInfo, job_id: int, lease: str) -> None:
-    """Hand a job back to the queue (a runner that stops): another runner leases it next."""
-    job = _held(s, runner, job_id, lease)
-    s.execute(
-        update(m.Job)
-        .where(m.Job.id == job_id, m.Job.worker == lease, m.Job.status == "running")
-        .values(status="pending", worker=None, lease_until=None, updated_at=utcnow())
-    )
-    job.read_token_hash = None
-    add_event(s, job_id, "released", runner=runner.name)
-
-
-def fail_job(s: Session, runner: RunnerInfo, job_id: int, lease: str, error: str) -> JobView:
-    """The runner could not produce a record (pins that no longer resolve ...): failed, with
-    the reason, nothing posted."""
-    job = _held(s, runner, job_id, lease)
-    text = (error or "The runner gave no reason.")[: jobs.MAX_ERROR_CHARS]
-    _finish(s, job_id, lease, status="failed", error=text)
-    job.read_token_hash = None
-    add_event(s, job_id, "failed", error=text)
-    s.flush()
-    return _view(s, job_id)
+    return min(int(s.scalar(ahead.where(takes_labels(labels))) or 0) for labels in label_sets)

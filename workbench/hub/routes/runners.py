@@ -50,6 +50,7 @@ from workbench.hub.deps import (
 )
 from workbench.hub.routes.evals import run_input, run_out
 from workbench.names import metric_space_id
+from workbench.store import runner_leases as leases
 from workbench.store import runners as r
 from workbench.store.access import require_write_scope
 from workbench.store.eval_prs import open_results_pr
@@ -260,8 +261,8 @@ def cancel(job_id: int, state: State, caller: Caller) -> dict[str, Any]:
 # -- runners -----------------------------------------------------------------------------
 
 
-def _lease_once(state: HubState, runner: RunnerInfo, offered: list[str] | None) -> r.Lease | None:
-    return r.lease_job(
+def _lease_once(state: HubState, runner: RunnerInfo, offered: list[str] | None) -> leases.Lease | None:
+    return leases.lease_job(
         state.store, runner, lease_seconds=state.settings.runner_lease_seconds, offered=offered
     )
 
@@ -272,7 +273,7 @@ async def lease(
 ) -> dict[str, Any]:
     def seen() -> None:
         with state.store.write() as s:
-            r.touch(s, runner)
+            leases.touch(s, runner)
 
     offered = field(body, "labels", list)
     offered = r.check_labels(offered) if offered is not None else None
@@ -299,7 +300,7 @@ def _lease_of(body: dict[str, Any]) -> str:
 
 @router.post("/api/runner/jobs/{job_id}/heartbeat", summary="Renew the runner's lease on a job")
 def beat(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) -> dict[str, Any]:
-    held = r.heartbeat(
+    held = leases.heartbeat(
         state.store, runner, job_id, _lease_of(body), lease_seconds=state.settings.runner_lease_seconds
     )
     return {"held": held}
@@ -309,7 +310,7 @@ def beat(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) -> dic
 def events(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) -> dict[str, Any]:
     batch = field(body, "events", list, required=True)
     with state.store.write() as s:
-        r.add_events(s, runner, job_id, _lease_of(body), batch)
+        leases.add_events(s, runner, job_id, _lease_of(body), batch)
     return {"added": len(batch)}
 
 
@@ -318,7 +319,7 @@ def complete(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) ->
     record = field(body, "record", dict, required=True)
     data = run_input(record)
     with state.store.write() as s:
-        out = run_out(r.complete_job(state.store, s, runner, job_id, _lease_of(body), data))
+        out = run_out(leases.complete_job(state.store, s, runner, job_id, _lease_of(body), data))
     # a push's run: the hub proposes the results to the model's card (the record is stored
     # whatever becomes of that; a failure is logged and on the job's events)
     try:
@@ -334,7 +335,7 @@ def complete(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) ->
 def failed(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) -> dict[str, Any]:
     error = str(field(body, "error", str, required=True))
     with state.store.write() as s:
-        return job_out(r.fail_job(s, runner, job_id, _lease_of(body), error))
+        return job_out(leases.fail_job(s, runner, job_id, _lease_of(body), error))
 
 
 @router.post(
@@ -342,5 +343,5 @@ def failed(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) -> d
 )
 def release(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) -> dict[str, Any]:
     with state.store.write() as s:
-        r.release_job(s, runner, job_id, _lease_of(body))
+        leases.release_job(s, runner, job_id, _lease_of(body))
     return {"released": job_id}
