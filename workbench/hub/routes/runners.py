@@ -1,7 +1,8 @@
 """Workbench API: runners and evaluation jobs (see ``workbench.store.runners``).
 
 Admins: ``POST /api/runners`` (``{"name", "labels"}``; answers the runner token once),
-``GET /api/runners`` (each with ``online`` and the ``jobs`` it holds), ``POST
+``GET /api/runners`` (each with ``online``, the ids of the ``jobs`` it holds and their
+``current_jobs``: id, model, dataset), ``POST
 /api/runners/{name}/pause`` and ``/resume``, ``DELETE /api/runners/{name}``. Any signed-in user:
 ``GET /api/runners/online?requires=gpu,cpu`` answers how many runners are online with those
 labels (``{"online": n, "requires": [...]}``), and nothing else about them.
