@@ -2,12 +2,15 @@
 
 One hub and one ``workbench runner`` process for the module (as ``test_runners``); pushes go
 through the stock ``HfApi``. The suite of each test requires a label of its own, which only
-the module's runner has, so no test's runs wait on another's.
+the module's runner has, so no test's runs wait on another's. The test of a hub killed while
+it owes a results pull request has a hub and a runner of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,15 +205,58 @@ def test_a_suite_naming_the_model_queues_its_run(phub: HubProcess, user: dict[st
         "parameters": {"label_column": "label"},
         "timeout": 90,
     }
-    push_dataset(user, suite)
+    push_dataset(user, suite)  # the new suite names the model: its run at the model's head
+    [rerun] = jobs_of(phub, user, model)
+    assert rerun["trigger"] == "push" and rerun["spec"]["model_commit"] == user["api"].model_info(model).sha
     user["api"].upload_file(path_or_fileobj=b"[]", path_in_repo="w.json", repo_id=model)
-    [job] = jobs_of(phub, user, model)
+    job, _ = jobs_of(phub, user, model)  # newest first
     assert job["trigger"] == "push" and job["state"] == "queued" and job["pull_request"] is None
     assert job["spec"]["split"] == "validation" and job["spec"]["metrics"] == ["accuracy", "f1"]
     assert job["spec"]["parameters"] == {"label_column": "label"} and job["timeout"] == 90
     assert job["requires"] == suite["requires"] and job["spec"]["notebook"] is None
     with client(phub, user["token"]) as c:
         api.cancel_job(c, job["id"])
+        api.cancel_job(c, rerun["id"])
+
+
+def test_a_changed_suite_reruns_the_models_it_applies_to(phub: HubProcess, user: dict[str, Any]) -> None:
+    """A dataset commit that adds or changes its suite queues a run of each model listing it,
+    at the model's head, as a push does; one that leaves the suite as it was queues nothing."""
+    hf: HfApi = user["api"]
+    nobody = unique("nobody")
+    dataset = push_dataset(user, {"metrics": ["accuracy"], "requires": [nobody]})
+    mine = push_model(user, [dataset])  # its push: one run
+    bob_name, bob_token = new_user(phub)
+    bob = {"name": bob_name, "token": bob_token, "api": HfApi(endpoint=phub.url, token=bob_token)}
+    public = push_model(bob, [dataset])
+    private = f"{bob_name}/{unique('hidden')}"
+    bob["api"].create_repo(private, private=True)
+    listing = card({"datasets": [dataset]})
+    bob["api"].upload_file(path_or_fileobj=listing, path_in_repo="README.md", repo_id=private)
+    assert len(jobs_of(phub, user, mine)) == 1 and jobs_of(phub, user, public) == []
+
+    # other files, other card text: the suite is as it was
+    put: dict[str, Any] = {"repo_id": dataset, "repo_type": "dataset"}
+    hf.upload_file(path_or_fileobj=b"a,b\n3,4\n", path_in_repo="data.csv", **put)
+    same = {"workbench": {"evaluation": {"metrics": ["accuracy"], "requires": [nobody]}}}
+    hf.upload_file(path_or_fileobj=card(same, "# new text\n"), path_in_repo="README.md", **put)
+    assert len(jobs_of(phub, user, mine)) == 1 and jobs_of(phub, user, public) == []
+
+    # the metrics change: a run of each model listing it that the pusher reads, at its head
+    changed = card({"workbench": {"evaluation": {"metrics": ["accuracy", "f1"], "requires": [nobody]}}})
+    info = hf.upload_file(path_or_fileobj=changed, path_in_repo="README.md", **put)
+    for model, api_of in ((mine, hf), (public, bob["api"])):
+        rerun = jobs_of(phub, user, model)[0]
+        assert rerun["trigger"] == "push" and rerun["spec"]["metrics"] == ["accuracy", "f1"], rerun
+        assert rerun["spec"]["model_commit"] == api_of.model_info(model).sha
+        assert rerun["spec"]["dataset_commit"] == info.oid and rerun["owner"] == user["name"]
+    assert len(jobs_of(phub, user, mine)) == 2 and len(jobs_of(phub, user, public)) == 1
+    assert jobs_of(phub, user, private) == []  # the pusher cannot read it: not theirs to run
+    assert len(jobs_of(phub, bob, private)) == 1  # bob's own push
+    for who, models in ((user, (mine, public)), (bob, (public, private))):
+        with client(phub, who["token"]) as c:
+            for job in [j for model in models for j in jobs_of(phub, who, model)]:
+                api.cancel_job(c, job["id"])
 
 
 def test_a_private_suite_runs_only_private_models_of_its_namespace(
@@ -301,3 +347,64 @@ def test_a_deleted_model_stops_its_running_job(
     model = push_model(user, [push_dataset(user, suite, files={"nap.ipynb": notebook})])
     [job] = jobs_of(phub, user, model)
     assert wait_for(finished(phub, user, job["id"]))["state"] == "succeeded"
+
+
+# -- the results pull request survives its hub --------------------------------------------------
+
+
+@pytest.fixture
+def hubs(tmp_path: Path) -> Iterator[list[HubProcess]]:
+    env = {"WORKBENCH_RUNNER_LEASE_SECONDS": str(LEASE_SECONDS)}
+    started = [HubProcess(tmp_path / "hub", env=env).start()]
+    yield started
+    for hub in started:
+        hub.stop()
+
+
+def events(hub: HubProcess, user: dict[str, Any], job_id: int, kind: str) -> list[dict[str, Any]]:
+    return [e for e in job_of(hub, user, job_id)["events"] if e["event"] == kind]
+
+
+def test_a_results_pr_owed_when_the_hub_dies_is_opened_once(hubs: list[HubProcess], tmp_path: Path) -> None:
+    """The model card's blob is moved away while the run goes, so the pull request the record
+    owes cannot be made when the runner posts it; the hub is killed (``kill -9``) in that
+    window. Two hub processes on the same data folder start again and both sweep: exactly one
+    pull request."""
+    hub = hubs[0]
+    name, token = new_user(hub)
+    user: dict[str, Any] = {"name": name, "token": token, "api": HfApi(endpoint=hub.url, token=token)}
+    label = unique("crash")
+    runners = Runners(hub, tmp_path)
+    try:
+        runners.start(register(hub, "crash-box", label), "crash-box")
+        notebook = nap_notebook(tmp_path / "nap.ipynb").read_bytes()
+        suite = {"notebook": "nap.ipynb", "parameters": {"nap": 2}, "requires": [label]}
+        dataset = push_dataset(user, suite, files={"nap.ipynb": notebook})
+        model = push_model(user, [dataset])
+        [job] = jobs_of(hub, user, model)
+
+        # the model card cannot be read when the record comes: the pull request fails
+        readme = f"---\n{json.dumps({'datasets': [dataset]})}\n---\n# card\n".encode()
+        [blob] = hub.data.rglob(hashlib.sha256(readme).hexdigest())
+        away = blob.rename(blob.with_name(blob.name + ".away"))
+        done = wait_for(finished(hub, user, job["id"]))
+        assert done["state"] == "succeeded" and done["record"], done
+        [failure] = wait_for(lambda: events(hub, user, job["id"], "pull_request_failed"))
+        assert failure["attempt"] == 1, failure
+        hub.kill()  # kill -9: the record is stored, its pull request is not
+        away.rename(blob)
+
+        # two processes on the same store start and both sweep what is owed
+        hub.start()
+        hubs.append(HubProcess(hub.root, env=hub.extra_env).start())
+        num = wait_for(lambda: job_of(hubs[1], user, job["id"])["pull_request"], timeout=60)
+        time.sleep(6)  # a few more sweeps of both: nothing more happens
+        api: HfApi = user["api"]
+        bots = [d for d in api.get_repo_discussions(model) if d.author == "workbench-bot"]
+        assert [d.num for d in bots] == [num] and bots[0].is_pull_request, bots
+        assert bots[0].status == "open"
+        assert len(events(hub, user, job["id"], "pull_request")) == 1
+        card = Path(api.hf_hub_download(model, "README.md", revision=f"refs/pr/{num}", cache_dir=tmp_path))
+        assert done["record"] in card.read_text() and "verified: true" in card.read_text()
+    finally:
+        runners.stop_all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -236,6 +237,37 @@ def test_register_list_pause_resume_remove(rhub: HubProcess, user: dict[str, str
         assert resp.status_code == 401 and resp.headers["x-error-code"] == "InvalidToken"
     again = rhub.cli("hub", "runner", "register", name, "--labels", "a b", check=False)
     assert again.returncode == 1 and "Invalid labels" in again.stderr
+
+
+def test_runner_list_shows_state_online_and_current_jobs(
+    rhub: HubProcess, user: dict[str, str], runners: Runners, work: Path
+) -> None:
+    """``workbench hub runner list`` (table and ``--json``) against a runner running a job:
+    online by the API's rule, and the job it holds with its model and dataset."""
+    label, name, idle = unique("list").lower(), unique("list-box"), unique("idle-box")
+    register(rhub, idle, label)  # registered, never seen: offline
+    runners.start(register(rhub, name, label), name)
+    job = queue(rhub, user, label, nap_notebook(work / "l.ipynb"), parameters={"nap": 600})
+    wait_for(lambda: job_of(rhub, user, job["id"])["state"] == "running")
+    listed = {r["name"]: r for r in json.loads(rhub.cli("hub", "runner", "list", "--json").stdout)}
+    mine = listed[name]
+    assert mine["state"] == "active" and mine["online"] is True and mine["last_seen"], mine
+    assert mine["jobs"] == [{"id": job["id"], "model": user["model"], "dataset": user["dataset"]}]
+    assert (
+        listed[idle]["online"] is False and listed[idle]["jobs"] == [] and listed[idle]["last_seen"] is None
+    )
+    with client(rhub, rhub.token) as admin:  # the API says the same
+        shown = {r["name"]: r for r in api.list_runners(admin)}
+    assert shown[name]["online"] is True and shown[name]["jobs"] == [job["id"]]
+    assert shown[name]["current_jobs"] == mine["jobs"] and shown[idle]["online"] is False
+    rhub.cli("hub", "runner", "pause", idle)
+    table = rhub.cli("hub", "runner", "list").stdout
+    cells = {row[0]: row for row in (re.split(r"\s{2,}", x) for x in table.splitlines())}
+    assert cells[name][1:4] == [label, "active", "yes"], table
+    assert cells[name][5] == f"{job['id']} ({user['model']} on {user['dataset']})", table
+    assert cells[idle][1:] == [label, "paused", "no"], table
+    with client(rhub, user["token"]) as c:
+        api.cancel_job(c, job["id"])
 
 
 # -- tokens: runner endpoints and everything else ------------------------------------------------

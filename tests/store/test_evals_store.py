@@ -1,26 +1,37 @@
 """Run records in the metadata store (migrations 0006 and 0014 on SQLite and PostgreSQL,
 cascades), reproductions derived from the owner's re-run, privacy of records on every
-endpoint, and the built-in metric modules served to ``evaluate``."""
+endpoint, the built-in metric modules served to ``evaluate``, and the results pull request a
+verified push run owes its model (migration 0029): owed with the record, opened once by hub
+processes that race for it, and finished, not opened again, after an attempt that stopped
+half-way."""
 
 from __future__ import annotations
 
 import secrets
+import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from tests.support.evals import run_input
 from tests.support.hub import HubProcess
 from tests.support.kernel import make_user, unique
 from workbench.client import HubClient
 from workbench.config import HubSettings
 from workbench.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from workbench.names import BOT_NAME
+from workbench.store import collab_models as c
+from workbench.store import contents, eval_prs, runner_leases, runners
+from workbench.store import models as m
 from workbench.store.accounts import create_user, principal_for
+from workbench.store.commits import checkout
 from workbench.store.db import alembic_config
 from workbench.store.evals import (
     EvalRun,
-    RunInput,
     create_run,
     get_run,
     leaderboard,
@@ -28,7 +39,7 @@ from workbench.store.evals import (
 )
 from workbench.store.repos import RepoKey, create_repo, delete_repo
 from workbench.store.reproduction import attach_reproduction
-from workbench.store.store import Store
+from workbench.store.store import Store, utcnow
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -55,22 +66,7 @@ def _repos(store: Store) -> tuple[Any, Any, dict[str, str]]:
 
 
 def _run(store: Store, p: Any, commits: dict[str, str], **changes: Any) -> str:
-    data = RunInput(
-        model="alice/m",
-        dataset="alice/d",
-        model_commit=commits["model"],
-        dataset_commit=commits["dataset"],
-        split="test",
-        notebook_name="e.ipynb",
-        notebook_sha256="a" * 64,
-        status="succeeded",
-        metrics={"accuracy": 0.5},
-        metric_info={"accuracy": {"tolerance": 0.0}},
-        parameters={"batch_size": 8},
-        seed=3,
-    )
-    for key, value in changes.items():
-        setattr(data, key, value)
+    data = run_input(commits, **{"parameters": {"batch_size": 8}, "seed": 3, **changes})
     with store.write() as s:
         return create_run(store, s, p, data).id
 
@@ -323,3 +319,104 @@ def test_builtin_metric_modules_load_from_the_hub(hub: HubProcess) -> None:
         init = hub.cli("hub", "init")  # publishing again changes nothing
         assert init.returncode == 0
         assert len(client.log("evaluate-metric/accuracy", type="space")) == before
+
+
+# -- the results pull request a verified push run owes (store.eval_prs, migration 0029) -------
+
+MAX_CHARS = 65536
+
+
+def completed_push_job(store: Store) -> tuple[int, str]:
+    """A push job of alice/m on alice/d that a runner completed with a verified record: the
+    job's id and the record's."""
+    alice, _, commits = _repos(store)
+    with store.write() as s:
+        admin = principal_for(s, create_user(s, "root", admin=True), "write")
+        model, dataset = (s.scalar(select(m.Repo).where(m.Repo.type == t)) for t in ("model", "dataset"))
+        assert model is not None and dataset is not None
+        spec = {"model": "alice/m", "dataset": "alice/d", "split": "test", "metrics": ["accuracy"]}
+        spec |= {"model_commit": commits["model"], "dataset_commit": commits["dataset"], "parameters": {}}
+        spec |= {"notebook": None, "reads": [model.id, dataset.id]}
+        assert alice.user_id is not None
+        job_id = runners.add_job(
+            s,
+            repo_id=model.id,
+            owner_id=alice.user_id,
+            kind="run",
+            spec=spec,
+            timeout=60.0,
+            requires=[],
+            trigger="push",
+            key="k" * 40,
+        )
+        runner, _ = runners.register_runner(s, admin, "box", labels=[])
+    lease = runner_leases.lease_job(store, runner, lease_seconds=30)
+    assert lease is not None and lease.job.id == job_id
+    data = run_input(commits)
+    with store.write() as s:
+        record = runner_leases.complete_job(store, s, runner, job_id, lease.lease, data)
+    assert job_id is not None
+    return job_id, record.id
+
+
+def bot_prs(store: Store) -> list[int]:
+    with store.read() as s:
+        return list(s.scalars(select(c.Discussion.num).where(c.Discussion.author == BOT_NAME)))
+
+
+def row(store: Store, job_id: int) -> eval_prs.ResultsPr:
+    with store.read() as s:
+        found = s.get(eval_prs.ResultsPr, job_id)
+        assert found is not None
+        s.expunge(found)
+        return found
+
+
+def test_processes_racing_open_one_pull_request(store: Store) -> None:
+    job_id, _ = completed_push_job(store)
+    assert row(store, job_id).state == "owed"  # written with the record
+    got: list[int | None] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(eval_prs.settle(store, job_id, max_chars=MAX_CHARS)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [num] = [n for n in got if n is not None]
+    assert bot_prs(store) == [num] and eval_prs.sweep(store, max_chars=MAX_CHARS) == []
+    assert row(store, job_id).state == "opened" and row(store, job_id).pull_request == num
+    with store.read() as s:
+        assert s.get(runners.EvalJob, job_id).pull_request == num  # type: ignore[union-attr]
+
+
+def test_an_attempt_that_stopped_half_way_is_finished_not_repeated(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id, record = completed_push_job(store)
+    real = eval_prs.create_commit
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("the blob store is away")
+
+    monkeypatch.setattr(eval_prs, "create_commit", down)
+    assert eval_prs.settle(store, job_id, max_chars=MAX_CHARS) is None
+    owed = row(store, job_id)
+    [num] = bot_prs(store)  # the pull request was opened, its commit failed
+    assert owed.state == "owed" and owed.pull_request == num and owed.error == "the blob store is away"
+    assert owed.next_at > utcnow() and owed.claimed_by is None
+    assert eval_prs.sweep(store, max_chars=MAX_CHARS) == []  # not due yet
+    with store.write() as s:
+        s.get(eval_prs.ResultsPr, job_id).next_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
+    monkeypatch.setattr(eval_prs, "create_commit", real)
+    assert eval_prs.sweep(store, max_chars=MAX_CHARS) == [num]
+    assert bot_prs(store) == [num] and row(store, job_id).state == "opened"
+    with store.read() as s:
+        events = [e["event"] for e in runners.job_view(s, job_id, after=0).events]
+        model = s.scalar(select(m.Repo).where(m.Repo.name == "m"))
+        assert model is not None
+        _, _, tree = checkout(store, s, model, f"refs/pr/{num}")
+        card = contents.read_bytes(store, tree.get("README.md")).decode()  # type: ignore[arg-type]
+    assert [e for e in events if e.startswith("pull_request")] == ["pull_request_failed", "pull_request"]
+    assert record in card and "verified: true" in card

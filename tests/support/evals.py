@@ -15,6 +15,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.support.hub import HubProcess
+from workbench.store.evals import RunInput
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "notebooks" / "evaluate.ipynb"
@@ -74,3 +75,23 @@ def quick_notebook(path: Path, *, parameters: bool = True) -> Path:
     )
     nbformat.write(nb, path)
     return path
+
+
+def run_input(commits: dict[str, str], **changes: Any) -> RunInput:
+    """A succeeded record of alice/m on alice/d at ``commits`` (``{"model": oid, "dataset":
+    oid}``), as a store test posts it; ``changes`` set its other fields."""
+    data = RunInput(
+        model="alice/m",
+        dataset="alice/d",
+        model_commit=commits["model"],
+        dataset_commit=commits["dataset"],
+        split="test",
+        notebook_name="e.ipynb",
+        notebook_sha256="a" * 64,
+        status="succeeded",
+        metrics={"accuracy": 0.5},
+        metric_info={"accuracy": {"tolerance": 0.0}},
+    )
+    for key, value in changes.items():
+        setattr(data, key, value)
+    return data

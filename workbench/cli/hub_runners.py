@@ -50,6 +50,10 @@ def register(
     typer.echo(token)
 
 
+def _held(jobs: list[Any]) -> str:
+    return ", ".join(f"{j.id} ({j.model} on {j.dataset})" for j in jobs)
+
+
 @runner_app.command("list")
 def list_command(
     as_json: TableJsonOpt = False,
@@ -57,22 +61,33 @@ def list_command(
     database_url: DbOpt = None,
     storage: StorageOpt = None,
 ) -> None:
-    """List runners: name, labels, paused, token prefix, when registered and last seen."""
-    from workbench.store.runners import list_runners
+    """List runners: name, labels, state (active or paused), online (seen within the hub's
+    online window, as in the lab's Runners panel), last seen, and the jobs each runs now (id,
+    model, dataset)."""
+    from workbench.store.runners import runner_statuses
 
     with open_store(data, database_url, storage) as (store, settings), store.read() as s:
+        statuses = runner_statuses(s, _admin(s, settings), lease_seconds=settings.runner_lease_seconds)
         rows = [
             {
-                "name": r.name,
-                "labels": ",".join(r.labels),
-                "paused": r.paused,
-                "token_prefix": r.prefix,
-                "created_at": iso_time(r.created_at),
-                "last_seen": iso_time(r.last_seen),
+                "name": st.info.name,
+                "labels": ",".join(st.info.labels),
+                "state": "paused" if st.info.paused else "active",
+                "paused": st.info.paused,
+                "online": st.online,
+                "last_seen": iso_time(st.info.last_seen),
+                "jobs": [{"id": j.id, "model": j.model, "dataset": j.dataset} for j in st.jobs],
+                "token_prefix": st.info.prefix,
+                "created_at": iso_time(st.info.created_at),
             }
-            for r in list_runners(s, _admin(s, settings))
+            for st in statuses
         ]
-    print_rows(rows, ["name", "labels", "paused", "token_prefix", "created_at", "last_seen"], as_json=as_json)
+    if as_json:
+        print_rows(rows, [], as_json=True)
+        return
+    for row, st in zip(rows, statuses, strict=True):
+        row["online"], row["jobs"] = ("yes" if st.online else "no"), _held(st.jobs)
+    print_rows(rows, ["name", "labels", "state", "online", "last_seen", "jobs"], as_json=False)
 
 
 def _pause(name: str, paused: bool, data: Any, database_url: Any, storage: Any) -> None:

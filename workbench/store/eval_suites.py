@@ -22,7 +22,11 @@ dataset's head, in the push's own transaction: once per (model commit, dataset),
 it first. A private dataset's suite applies only to private models of its own namespace, so
 its name and results never reach a pull request that others read. A head whose only change
 is the card's ``model-index`` (a results pull request merged) or that the hub's own identity
-made queues nothing, so results never loop.
+made queues nothing, so results never loop. A dataset commit that adds or changes its suite
+(:func:`suite_changed`) queues the same runs for each model the suite applies to, at the
+model's head and the new dataset commit, owned by whoever pushed it and under the same rules
+of visibility (they must read the model too); a commit that leaves the suite as it was
+(other files, other card text) queues nothing.
 
 >>> dataset_card_changed(store, s, repo, tree, oid, card)                  # doctest: +SKIP
 >>> model_pushed(store, s, repo, old_tree, new_tree, oid, old_card=before, actor=p)  # doctest: +SKIP
@@ -155,16 +159,26 @@ def parse_suite(raw: Any, tree: Tree) -> dict[str, Any]:
 
 
 def dataset_card_changed(
-    store: Store, s: Session, repo: m.Repo, tree: Tree, oid: str, card: dict[str, Any] | None
-) -> None:
+    store: Store,
+    s: Session,
+    repo: m.Repo,
+    tree: Tree,
+    oid: str,
+    card: dict[str, Any] | None,
+    *,
+    actor: Principal | None = None,
+) -> list[int]:
     """The card of dataset ``repo`` changed on ``main`` (commit ``oid``): keep its suite, or
-    why it is malformed (the commit lands either way)."""
+    why it is malformed (the commit lands either way). A suite added or changed (anything
+    :func:`parse_suite` keeps) queues its runs of the models it applies to, at their heads,
+    owned by ``actor`` (:func:`suite_changed`); the ids of the jobs queued."""
     row = s.get(EvalSuite, repo.id)
+    before = row.suite if row is not None else None
     raw = declared(card)
     if raw is None:
         if row is not None:
             s.delete(row)
-        return
+        return []
     suite, error = None, None
     try:
         suite = parse_suite(raw, tree)
@@ -174,6 +188,9 @@ def dataset_card_changed(
         s.add(EvalSuite(dataset_id=repo.id, commit=oid, suite=suite, error=error, updated_at=utcnow()))
     else:
         row.commit, row.suite, row.error, row.updated_at = oid, suite, error, utcnow()
+    if suite is None or suite == before:
+        return []
+    return suite_changed(store, s, repo, tree, oid, suite, actor=actor)
 
 
 def get_suite(store: Store, s: Session, p: Principal, key: tuple[str, str, str]) -> SuiteView:
@@ -194,30 +211,38 @@ def _only_model_index(before: dict[str, Any] | None, after: dict[str, Any] | Non
     return rest(before) == rest(after)
 
 
-def _suites_for(
-    s: Session, model_id: str, card: dict[str, Any] | None
-) -> list[tuple[m.Repo, dict[str, Any]]]:
-    listed = {x.lower() for x in strings((card or {}).get("datasets")) if "/" in x}
-    out = []
+def _applies(model: m.Repo, dataset: m.Repo, suite: dict[str, Any]) -> bool:
+    """Whether ``suite`` of ``dataset`` evaluates ``model``: the model's card lists the
+    dataset, or the suite's ``models:`` names the model."""
+    model_id = f"{model.namespace}/{model.name}".lower()
+    if model_id in {x.lower() for x in suite.get("models") or []}:
+        return True
+    listed = {x.lower() for x in strings((model.card_data or {}).get("datasets")) if "/" in x}
+    return f"{dataset.namespace}/{dataset.name}".lower() in listed
+
+
+def _suites_for(s: Session, model: m.Repo) -> list[tuple[m.Repo, dict[str, Any]]]:
     rows = s.execute(
         select(m.Repo, EvalSuite.suite)
         .join(EvalSuite, EvalSuite.dataset_id == m.Repo.id)
         .where(EvalSuite.suite.is_not(None))
         .order_by(m.Repo.id)
     ).all()
-    for dataset, suite in rows:
-        if not isinstance(suite, dict):
-            continue
-        named = model_id.lower() in {x.lower() for x in suite.get("models") or []}
-        if named or f"{dataset.namespace}/{dataset.name}".lower() in listed:
-            out.append((dataset, suite))
-    return out
+    return [(d, suite) for d, suite in rows if isinstance(suite, dict) and _applies(model, d, suite)]
 
 
 def _private_to(model: m.Repo, dataset: m.Repo) -> bool:
     """Whether the results pull request on ``model`` stays among the private ``dataset``'s
     own: a private model of the same namespace."""
     return model.private and model.namespace.lower() == dataset.namespace.lower()
+
+
+def _may_run(actor: Principal, model: m.Repo, dataset: m.Repo) -> bool:
+    """Whether ``actor``'s commit may queue the run of ``model`` on ``dataset``: they read
+    both, and a private dataset's results stay among its own (:func:`_private_to`)."""
+    if not (can_read(actor, model) and can_read(actor, dataset)):
+        return False
+    return not dataset.private or _private_to(model, dataset)
 
 
 def model_pushed(
@@ -234,22 +259,71 @@ def model_pushed(
     """``main`` of model ``repo`` moved to ``oid``: queue the suites' runs (see the module
     docstring); the ids of the jobs queued. A suite that cannot be queued is logged and
     skipped: the commit lands regardless."""
-    if actor is None or actor.user_id is None or actor.name == BOT_NAME:
-        return []
-    model_id = f"{repo.namespace}/{repo.name}"
-    suites = _suites_for(s, model_id, repo.card_data)
+    suites = _suites_for(s, repo)
     paths = old.changed_paths(new) if suites else []
     if not paths or (paths == [README] and _only_model_index(old_card, repo.card_data)):
         return []
-    queued: list[int] = []
-    for dataset, suite in suites:
-        if not can_read(actor, dataset) or (dataset.private and not _private_to(repo, dataset)):
+    key = "push:{model_commit}:{dataset_id}"
+    return _queue_all(store, s, actor, [(repo, oid, dataset, suite) for dataset, suite in suites], key=key)
+
+
+def suite_changed(
+    store: Store,
+    s: Session,
+    dataset: m.Repo,
+    tree: Tree,
+    oid: str,
+    suite: dict[str, Any],
+    *,
+    actor: Principal | None,
+) -> list[int]:
+    """Commit ``oid`` (tree ``tree``) of ``dataset`` added or changed its ``suite``: queue its
+    run of each model it applies to, at the model's head, as a model's push does (the same
+    owner, visibility and pins); the ids of the jobs queued."""
+    runs = []
+    for model in s.scalars(select(m.Repo).where(m.Repo.type == "model").order_by(m.Repo.id)):
+        if not _applies(model, dataset, suite):
             continue
+        head = resolve_revision(s, model, "main").oid
+        commit = s.get(m.Commit, head)
+        if commit is not None and commit.depth > 0:  # an empty model has nothing to run
+            runs.append((model, head, dataset, suite))
+    key = "suite:{model_commit}:{dataset_id}:" + oid
+    return _queue_all(store, s, actor, runs, key=key, dataset_head=(oid, tree))
+
+
+def _queue_all(
+    store: Store,
+    s: Session,
+    actor: Principal | None,
+    runs: list[tuple[m.Repo, str, m.Repo, dict[str, Any]]],
+    *,
+    key: str,
+    dataset_head: tuple[str, Tree] | None = None,
+) -> list[int]:
+    """Queue the push runs ``runs`` (model, model commit, dataset, suite) that ``actor`` may
+    have; once per ``key`` (formatted with the model commit and the dataset id). A run that
+    cannot be queued is logged and skipped: the commit lands regardless. The hub's own commits
+    (and anonymous ones) queue nothing, so results never loop."""
+    if actor is None or actor.user_id is None or actor.name == BOT_NAME:
+        return []
+    queued: list[int] = []
+    for model, model_commit, dataset, suite in runs:
+        if not _may_run(actor, model, dataset):
+            continue
+        job_key = key.format(model_commit=model_commit, dataset_id=dataset.id)
         try:
             with s.begin_nested():
-                job = _queue(store, s, actor, repo, oid, dataset, suite)
+                job = _queue(store, s, actor, model, model_commit, dataset, suite, job_key, dataset_head)
         except WorkbenchError as exc:
-            log.warning("no push run of %s on %s/%s: %s", model_id, dataset.namespace, dataset.name, exc)
+            log.warning(
+                "no push run of %s/%s on %s/%s: %s",
+                model.namespace,
+                model.name,
+                dataset.namespace,
+                dataset.name,
+                exc,
+            )
             continue
         if job is not None:
             queued.append(job)
@@ -264,11 +338,16 @@ def _queue(
     oid: str,
     dataset: m.Repo,
     suite: dict[str, Any],
+    key: str,
+    dataset_head: tuple[str, Tree] | None,
 ) -> int | None:
-    dataset_commit = resolve_revision(s, dataset, "main").oid
+    """Queue one push run; ``dataset_head``: the dataset commit to pin and its tree (default:
+    the head of its ``main``)."""
+    dataset_commit, tree = dataset_head or (resolve_revision(s, dataset, "main").oid, None)
     notebook = None
     if suite.get("notebook"):
-        tree = store.load_tree(s, s.get(m.Commit, dataset_commit).tree_hash)  # type: ignore[union-attr]
+        if tree is None:
+            tree = store.load_tree(s, s.get(m.Commit, dataset_commit).tree_hash)  # type: ignore[union-attr]
         entry = tree.get(suite["notebook"])
         if entry is None:
             raise NotFound(f"notebook {suite['notebook']} is not in {dataset.name}.", code="EntryNotFound")
@@ -297,5 +376,5 @@ def _queue(
         timeout=suite.get("timeout") or runners.DEFAULT_TIMEOUT,
         requires=list(suite["requires"]),
         trigger="push",
-        key=hashlib.sha1(f"push:{oid}:{dataset.id}".encode()).hexdigest(),
+        key=hashlib.sha1(key.encode()).hexdigest(),
     )

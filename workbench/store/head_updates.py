@@ -6,8 +6,9 @@ from ``README.md``, a paper's PDF text (:mod:`workbench.store.paper_text`), the 
 document (:mod:`workbench.store.search_index`), and for a dataset the job that converts the
 commit to Parquet for the viewer (:mod:`workbench.viewer.jobs`). Every branch's move is a
 ``repo.content`` event for the webhooks watching the repo (:mod:`workbench.store.webhook_events`).
-A dataset's card keeps its evaluation suite, and a model's new head queues the runs of the
-suites that apply to it (:mod:`workbench.store.eval_suites`).
+A dataset's card keeps its evaluation suite (a suite added or changed queues its runs of
+the models it applies to), and a model's new head queues the runs of the suites that apply
+to it (:mod:`workbench.store.eval_suites`).
 
 >>> branch_moved(store, s, repo, old_tree, new_tree, oid, main=True, now=utcnow(),
 ...              ref="refs/heads/main", old_oid=parent)                       # doctest: +SKIP
@@ -66,7 +67,7 @@ def branch_moved(
             except OSError:
                 repo.card_data = None
             if repo.type == "dataset":
-                eval_suites.dataset_card_changed(store, s, repo, new, oid, repo.card_data)
+                eval_suites.dataset_card_changed(store, s, repo, new, oid, repo.card_data, actor=actor)
         if repo.type == "model":
             eval_suites.model_pushed(store, s, repo, old, new, oid, old_card=old_card, actor=actor)
         if refresh_pdf_text(s, store, repo, new) or readme_changed:

@@ -21,6 +21,7 @@ from workbench.errors import Conflict, InvalidRequest, NotFound
 from workbench.store import jobs
 from workbench.store import models as m
 from workbench.store.accounts import principal_for
+from workbench.store.eval_prs import owe
 from workbench.store.evals import RunInput, RunView, create_run
 from workbench.store.reproduction import derive
 from workbench.store.runners import (
@@ -165,6 +166,7 @@ def complete_job(
     _finish(s, job_id, lease, status="done" if error is None else "failed", error=error)
     job.record_id, job.read_token_hash = record.id, None
     add_event(s, job_id, "record", id=record.id, status=record.status)
+    owe(s, job, record)  # a push's results pull request, opened by eval_prs.settle
     if spec.get("reproduction_of"):
         derive(
             s,

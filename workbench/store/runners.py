@@ -76,6 +76,7 @@ MAX_EVENTS_PER_POST = 200
 MAX_JOB_NOTEBOOK_BYTES = 2 * 1024**2
 DEFAULT_TIMEOUT = 3600.0
 MAX_TIMEOUT = 7 * 24 * 3600.0
+MAX_LEASE_WAIT = 30.0  # the longest a lease request long-polls (an idle runner's heartbeat)
 
 
 class Runner(m.Base):
@@ -245,18 +246,60 @@ def count_online(s: Session, p: Principal, requires: list[str], *, within: float
     return sum(1 for info in able if is_online(info, within=within, now=now))
 
 
-def running_jobs(s: Session, p: Principal) -> dict[str, list[int]]:
+def online_window(lease_seconds: float) -> float:
+    """Seconds since a runner was last seen for it to count as online (:func:`is_online`; the
+    API, the lab's Runners panel and ``workbench hub runner list`` all use it): an idle runner
+    asks for a job at least every ``MAX_LEASE_WAIT`` seconds, a busy one renews its lease every
+    third of ``lease_seconds``.
+
+    >>> online_window(30.0)
+    60.0
+    """
+    return max(2 * MAX_LEASE_WAIT, lease_seconds)
+
+
+@dataclass(frozen=True)
+class HeldJob:
+    """A job a runner runs now."""
+
+    id: int
+    model: str | None
+    dataset: str | None
+
+
+@dataclass(frozen=True)
+class RunnerStatus:
+    """A runner as its admins see it: whether online, and the jobs it runs now."""
+
+    info: RunnerInfo
+    online: bool
+    jobs: list[HeldJob]
+
+
+def running_jobs(s: Session, p: Principal) -> dict[str, list[HeldJob]]:
     """The jobs each runner holds now, by runner name (hub admins)."""
     require_admin(p)
-    out: dict[str, list[int]] = {}
-    for name, job_id in s.execute(
-        select(EvalJob.runner, EvalJob.id)
+    out: dict[str, list[HeldJob]] = {}
+    for name, job_id, spec in s.execute(
+        select(EvalJob.runner, EvalJob.id, EvalJob.spec)
         .join(m.Job, m.Job.id == EvalJob.id)
         .where(m.Job.status == "running", EvalJob.runner.is_not(None))
         .order_by(EvalJob.id)
     ):
-        out.setdefault(str(name), []).append(job_id)
+        held = HeldJob(job_id, (spec or {}).get("model"), (spec or {}).get("dataset"))
+        out.setdefault(str(name), []).append(held)
     return out
+
+
+def runner_statuses(s: Session, p: Principal, *, lease_seconds: float) -> list[RunnerStatus]:
+    """Every runner with whether it is online (:func:`online_window` of the hub's
+    ``lease_seconds``) and the jobs it runs now (hub admins)."""
+    within, now = online_window(lease_seconds), utcnow()
+    held = running_jobs(s, p)
+    return [
+        RunnerStatus(info, is_online(info, within=within, now=now), held.get(info.name, []))
+        for info in list_runners(s, p)
+    ]
 
 
 def is_runner_token(token: str | None) -> bool:

@@ -6,7 +6,10 @@ Commits to a dataset's ``main`` queue a ``parquet`` conversion in their own tran
 commit it made. :class:`JobWorkers` runs ``settings.viewer_workers`` threads that drain
 those kinds, in a child process of the hub, beside the webhook dispatcher
 (:mod:`workbench.store.webhook_delivery`, ``settings.webhook_workers`` senders), whose
-receivers may be slow and must hold up neither requests nor conversions.
+receivers may be slow and must hold up neither requests nor conversions. Every
+``SWEEP_SECONDS`` the same process opens the results pull requests that verified push runs
+still owe their models (:func:`workbench.store.eval_prs.sweep`: one that failed, or whose
+hub died before opening it).
 
 >>> workers = JobWorkers(store, settings)      # doctest: +SKIP
 >>> workers.start(); ...; workers.stop()       # doctest: +SKIP
@@ -20,11 +23,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from workbench.config import HubSettings
+from workbench.store import eval_prs
 from workbench.store import jobs as queue
 from workbench.store import models as m
 from workbench.store.jobs import POLL_SECONDS, Handler, JobInfo, WorkerThreads
@@ -42,6 +47,7 @@ HANDLERS: dict[str, Handler] = {
     "search": run_search_index,
 }
 KINDS = tuple(HANDLERS)
+SWEEP_SECONDS = 2.0
 
 
 def claim(
@@ -148,6 +154,15 @@ def _open_when_up(settings: HubSettings, stop: threading.Event) -> Store | None:
         wait = min(wait * 2, 30.0)
 
 
+def _sweep(store: Store, settings: HubSettings) -> None:
+    try:
+        eval_prs.sweep(store, max_chars=settings.max_comment_chars)
+    except OperationalError as exc:  # the database restarts or is away: it comes back
+        log.warning("sweeping results pull requests failed: the database does not answer (%s)", exc.orig)
+    except Exception:
+        log.exception("sweeping results pull requests failed")
+
+
 def _child() -> None:
     """``python -m workbench.viewer.jobs HUB_PID``: the hub's settings (JSON) on stdin; runs
     the job threads until SIGTERM, or until the hub that started it is gone."""
@@ -174,10 +189,14 @@ def _child() -> None:
     webhooks = WebhookDispatcher(store, settings) if settings.webhook_workers else None
     if webhooks is not None:
         webhooks.start()
+    swept = 0.0
     try:
         while not stop.wait(POLL_SECONDS):
             if os.getppid() != parent:  # the hub died (where no death signal exists)
                 os._exit(0)
+            if time.monotonic() - swept >= SWEEP_SECONDS:
+                swept = time.monotonic()
+                _sweep(store, settings)
     finally:
         if webhooks is not None:
             webhooks.stop()

@@ -1,7 +1,8 @@
 """Workbench API: runners and evaluation jobs (see ``workbench.store.runners``).
 
 Admins: ``POST /api/runners`` (``{"name", "labels"}``; answers the runner token once),
-``GET /api/runners`` (each with ``online`` and the ``jobs`` it holds), ``POST
+``GET /api/runners`` (each with ``online``, the ids of the ``jobs`` it holds and their
+``current_jobs``: id, model, dataset), ``POST
 /api/runners/{name}/pause`` and ``/resume``, ``DELETE /api/runners/{name}``. Any signed-in user:
 ``GET /api/runners/online?requires=gpu,cpu`` answers how many runners are online with those
 labels (``{"online": n, "requires": [...]}``), and nothing else about them.
@@ -34,7 +35,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from workbench.errors import WorkbenchError
 from workbench.hub import wire
 from workbench.hub.deps import (
     Caller,
@@ -53,14 +53,14 @@ from workbench.names import metric_space_id
 from workbench.store import runner_leases as leases
 from workbench.store import runners as r
 from workbench.store.access import require_write_scope
-from workbench.store.eval_prs import open_results_pr
+from workbench.store.eval_prs import settle
 from workbench.store.eval_suites import SuiteView, get_suite
 from workbench.store.evals import get_run
 from workbench.store.runners import JobRequest, JobView, RunnerInfo
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["workbench"])
-MAX_WAIT = 30.0
+MAX_WAIT = r.MAX_LEASE_WAIT
 POLL = 0.1  # how often a waiting lease looks for a job (two cheap reads)
 
 
@@ -119,12 +119,6 @@ def suite_out(view: SuiteView) -> dict[str, Any]:
     }
 
 
-def online_within(state: HubState) -> float:
-    """Seconds since a runner was last seen for it to count as online: an idle runner asks for
-    a job at least every ``MAX_WAIT`` seconds, a busy one renews its lease every third of it."""
-    return max(2 * MAX_WAIT, state.settings.runner_lease_seconds)
-
-
 # -- admins ------------------------------------------------------------------------------
 
 
@@ -140,12 +134,16 @@ def register(body: JsonBody, state: State, caller: Caller) -> dict[str, Any]:
 
 @router.get("/api/runners", summary="Registered runners (hub admins), whether online, their jobs")
 def runners(state: State, caller: Caller) -> list[dict[str, Any]]:
-    within = online_within(state)
     with state.store.read() as s:
-        infos, held = r.list_runners(s, caller), r.running_jobs(s, caller)
+        statuses = r.runner_statuses(s, caller, lease_seconds=state.settings.runner_lease_seconds)
     return [
-        {**runner_out(i), "online": r.is_online(i, within=within), "jobs": held.get(i.name, [])}
-        for i in infos
+        {
+            **runner_out(st.info),
+            "online": st.online,
+            "jobs": [j.id for j in st.jobs],
+            "current_jobs": [{"id": j.id, "model": j.model, "dataset": j.dataset} for j in st.jobs],
+        }
+        for st in statuses
     ]
 
 
@@ -156,8 +154,9 @@ def online(
     requires: str = Query("", description="Comma-separated labels the runners must have"),
 ) -> dict[str, Any]:
     labels = r.check_labels(requires.split(","))
+    within = r.online_window(state.settings.runner_lease_seconds)
     with state.store.read() as s:
-        return {"online": r.count_online(s, caller, labels, within=online_within(state)), "requires": labels}
+        return {"online": r.count_online(s, caller, labels, within=within), "requires": labels}
 
 
 @router.post("/api/runners/{name}/pause", summary="Pause a runner: it leases no more jobs")
@@ -320,14 +319,9 @@ def complete(job_id: int, body: JsonBody, state: State, runner: RunnerCaller) ->
     data = run_input(record)
     with state.store.write() as s:
         out = run_out(leases.complete_job(state.store, s, runner, job_id, _lease_of(body), data))
-    # a push's run: the hub proposes the results to the model's card (the record is stored
-    # whatever becomes of that; a failure is logged and on the job's events)
-    try:
-        open_results_pr(state.store, job_id, out, max_chars=state.settings.max_comment_chars)
-    except WorkbenchError as exc:
-        log.warning("no results pull request for job %s: %s", job_id, exc)
-        with state.store.write() as s:
-            r.add_event(s, job_id, "pull_request_failed", error=exc.message)
+    # a push's run: the record's transaction owed the model a results pull request; open it
+    # now (settle never raises: what fails, the job process's sweep tries again)
+    settle(state.store, job_id, max_chars=state.settings.max_comment_chars)
     return out
 
 
