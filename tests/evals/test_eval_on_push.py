@@ -228,7 +228,7 @@ def test_a_changed_suite_reruns_the_models_it_applies_to(phub: HubProcess, user:
     mine = push_model(user, [dataset])  # its push: one run
     bob_name, bob_token = new_user(phub)
     bob = {"name": bob_name, "token": bob_token, "api": HfApi(endpoint=phub.url, token=bob_token)}
-    public = push_model(bob, [dataset])
+    public = push_model(bob, [dataset.upper()])  # a card's ids are matched case-insensitively
     private = f"{bob_name}/{unique('hidden')}"
     bob["api"].create_repo(private, private=True)
     listing = card({"datasets": [dataset]})

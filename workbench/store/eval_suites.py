@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, select
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from workbench.errors import InvalidRequest, NotFound, WorkbenchError
 from workbench.names import BOT_NAME, metric_space_id, validate_path
@@ -281,7 +282,7 @@ def suite_changed(
     run of each model it applies to, at the model's head, as a model's push does (the same
     owner, visibility and pins); the ids of the jobs queued."""
     runs = []
-    for model in s.scalars(select(m.Repo).where(m.Repo.type == "model").order_by(m.Repo.id)):
+    for model in _candidates(s, dataset, suite):
         if not _applies(model, dataset, suite):
             continue
         head = resolve_revision(s, model, "main").oid
@@ -290,6 +291,21 @@ def suite_changed(
             runs.append((model, head, dataset, suite))
     key = "suite:{model_commit}:{dataset_id}:" + oid
     return _queue_all(store, s, actor, runs, key=key, dataset_head=(oid, tree))
+
+
+def _candidates(s: Session, dataset: m.Repo, suite: dict[str, Any]) -> list[m.Repo]:
+    """The model repos ``suite`` may apply to, found through the search index's ``dataset:``
+    tags (written in the same transaction as each card) and the suite's ``models:``, so that
+    a suite change does not read every model's card; :func:`_applies` decides."""
+    tag = f"dataset:{dataset.namespace}/{dataset.name}".lower()
+    listed = select(m.SearchFacet.repo_id).where(
+        m.SearchFacet.kind == "tag", func.lower(m.SearchFacet.value) == tag
+    )
+    named = [x.lower() for x in suite.get("models") or [] if isinstance(x, str) and "/" in x]
+    where: ColumnElement[bool] = m.Repo.id.in_(listed)
+    if named:
+        where = or_(where, (func.lower(m.Repo.namespace) + "/" + func.lower(m.Repo.name)).in_(named))
+    return list(s.scalars(select(m.Repo).where(m.Repo.type == "model", where).order_by(m.Repo.id)))
 
 
 def _queue_all(
