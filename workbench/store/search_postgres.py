@@ -218,8 +218,18 @@ class TsVectorBackend:
         if not self._planned:
             # The planner does not cost detoasting: on a small table it scans every row and
             # decompresses every vector rather than ask the index.
-            # Every search counts first; LOCAL: until the end of this transaction.
-            self.s.execute(text("SET LOCAL enable_seqscan = off"))
+            # Every search counts first; LOCAL (``set_config``'s true): until the end of this
+            # transaction. The largest id comes with it, one round trip for both, since most
+            # searches size a walk by it.
+            self._repos = int(
+                self.s.execute(
+                    select(
+                        func.set_config("enable_seqscan", "off", True),
+                        select(func.max(R.id)).scalar_subquery(),
+                    )
+                ).one()[1]
+                or 0
+            )
             self._planned = True
 
     def _size(self) -> int:
