@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from bench.measure import Result
-from bench.search import _accounts, seed
+from bench.search import accounts, seed
 from bench.search_corpus import Corpus
 from workbench.config import HubSettings
 from workbench.jupyter.embedded import ensure_token, free_port
@@ -84,7 +84,7 @@ def _seed(data: Path, repos: int) -> None:
     store = Store.open(HubSettings(**options))  # type: ignore[arg-type]
     try:
         corpus = Corpus(seed=7)
-        owners, _ = _accounts(store, corpus)
+        owners, _ = accounts(store, corpus)
         seed(store, corpus, owners, 0, repos)
     finally:
         store.close()

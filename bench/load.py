@@ -11,6 +11,11 @@ time between two actions, for ``seconds`` at each user count.
 Each step reports requests/s, p50/p95/p99 per operation and errors; the knee is the first
 user count where the p95 of all requests passes 500 ms. The baseline is the same load on one
 process behind the same nginx, set up the same way in the same run.
+
+Then search under load (``search_repos``, 0 to skip): the three processes' database also
+holds that many repos of :mod:`bench.search_corpus`, bulk-inserted as ``bench/search.py``
+does, and ``HubClient.search`` through nginx is timed for each query kind of that benchmark,
+first on the idle hub (the baseline), then while the largest user count's Locust users run.
 """
 
 from __future__ import annotations
@@ -21,14 +26,21 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from bench import search as search_bench
 from bench.measure import Result
+from bench.search_corpus import KINDS, Corpus
 from tests.support.cluster import TeamHub
 from tests.support.postgres import PostgresServer, create_database
 from tests.support.s3 import S3Server
+from workbench.config import HubSettings
+from workbench.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +49,7 @@ OUT = ROOT / "bench" / "out"  # the figures per operation, beside results.json
 KNEE_MS = 500.0
 REPOS = 8
 WEIGHTS = 4_000_000  # bytes: "a few MB" per download
+SEARCH_REPOS = 100_000
 
 
 def _seed(team: TeamHub) -> list[str]:
@@ -63,12 +76,101 @@ def _seed(team: TeamHub) -> list[str]:
     return repos
 
 
-def _users(team: TeamHub, repos: list[str], steps: tuple[int, ...], seconds: float, out: Path) -> list[Any]:
+def _users_cmd(
+    team: TeamHub, repos: list[str], steps: tuple[int, ...], seconds: float, out: Path
+) -> list[str]:
     cmd = [sys.executable, "-m", "bench.load_users", "--host", team.url, "--token", team.token]
     cmd += ["--repos", ",".join(repos), "--users", ",".join(map(str, steps)), "--seconds", str(seconds)]
-    cmd += ["--out", str(out)]
-    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return [*cmd, "--out", str(out)]
+
+
+def _users(team: TeamHub, repos: list[str], steps: tuple[int, ...], seconds: float, out: Path) -> list[Any]:
+    subprocess.run(
+        _users_cmd(team, repos, steps, seconds, out), cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
     return list(json.loads(out.read_text()))
+
+
+def _search_corpus(work: Path, database_url: str, size: int) -> tuple[Corpus, str]:
+    """``size`` repos of the search benchmark's corpus in the team's database; a reader's token."""
+    store = Store.open(
+        HubSettings(data_dir=work / "corpus", database_url=database_url, write_user_config=False)
+    )
+    try:
+        corpus = Corpus(seed=1)
+        owners, token = search_bench.accounts(store, corpus)
+        with store.read() as s:  # the hub's own repos keep their ids
+            first = int(s.scalar(text("SELECT coalesce(max(id), 0) FROM repos")) or 0)
+        search_bench.seed(store, corpus, owners, 0, size, first_id=first)
+        with store.write() as s:  # the corpus' ids are explicit: repos created later follow them
+            s.execute(
+                text("SELECT setval(pg_get_serial_sequence('repos', 'id'), (SELECT max(id) FROM repos))")
+            )
+        search_bench.settle_database(store)
+    finally:
+        store.close()
+    return corpus, token
+
+
+def search_under_load(
+    work: Path, pg: PostgresServer, s3: S3Server, users: int, size: int
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Search latency per kind on three idle processes, then under ``users`` Locust users;
+    and Locust's statistics of the loaded window."""
+    tag = uuid.uuid4().hex[:10]
+    database_url = create_database(pg, f"load_search_{tag}")
+    team = TeamHub(work / "search", database_url=database_url, bucket=s3.create_bucket(f"wb-search-{tag}"))
+    team.start()
+    try:
+        corpus, token = _search_corpus(work, database_url, size)
+        repos = _seed(team)
+        log.info("load: %d search repos seeded; searching on the idle hub", size)
+        idle = search_bench.http_latency(team.url, token, corpus)
+        ready, stop, out = work / "search-ready", work / "search-stop", work / "search-users.json"
+        cmd = [*_users_cmd(team, repos, (users,), 3600, out), "--ready", str(ready), "--stop", str(stop)]
+        users_proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+        try:
+            while not ready.exists():
+                if users_proc.poll() is not None:
+                    raise RuntimeError(f"bench.load_users exited {users_proc.returncode}")
+                time.sleep(0.1)
+            log.info("load: searching under %d users", users)
+            loaded = search_bench.http_latency(team.url, token, corpus)
+        finally:
+            stop.write_text("")
+            users_proc.wait(timeout=120)
+        return idle, loaded, json.loads(out.read_text())[-1]
+    finally:
+        team.stop()
+
+
+def _search_results(
+    users: int, size: int, idle: dict[str, Any], loaded: dict[str, Any], step: Any
+) -> list[Result]:
+    out = []
+    for kind in KINDS:
+        (i50, i95, _), (l50, l95, hits) = idle[kind], loaded[kind]
+        out.append(
+            Result(
+                f"search p95 under load, {kind}, {size // 1000}k repos, 3p {users} users",
+                round(l95, 1),
+                "ms",
+                baseline=round(i95, 1),
+                baseline_label="idle hub",
+                ratio=round(l95 / i95, 2) if i95 else None,
+                goal=f"<= {search_bench.GOAL_MS:.0f} ms",
+                passed=l95 <= search_bench.GOAL_MS,
+                note=(
+                    f"HubClient.search through nginx p50 {l50:.1f} / p95 {l95:.1f} ms under load, "
+                    f"idle p50 {i50:.1f} / p95 {i95:.1f} ms; {hits:.0f} matches on average"
+                ),
+            )
+        )
+    total = step["operations"]["all"]
+    note = json.dumps(step["operations"])
+    out.append(Result(f"load 3p {users} users during search", total["rps"], "req/s", note=note))
+    out.append(Result(f"load 3p {users} users during search p95", total["p95_ms"] or 0, "ms", note=note))
+    return out
 
 
 def _setup(
@@ -106,14 +208,27 @@ def _knee(results: list[Any]) -> int | None:
     return next((s["users"] for s in results if (s["operations"]["all"]["p95_ms"] or 0) > KNEE_MS), None)
 
 
-def run(work: Path, *, steps: tuple[int, ...] = (10, 25, 50), seconds: float = 20) -> list[Result]:
+def run(
+    work: Path,
+    *,
+    steps: tuple[int, ...] = (10, 25, 50),
+    seconds: float = 20,
+    search_repos: int = SEARCH_REPOS,
+) -> list[Result]:
+    """The user steps on one and three processes; then search under the largest step's load
+    with ``search_repos`` repos (0: not measured)."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     pg, s3 = PostgresServer(), S3Server()
     pg.start()
+    searched: list[Result] = []
     try:
         s3.start()
         by_processes = {p: _setup(work, pg, s3, p, steps, seconds) for p in (1, 3)}
+        if search_repos:
+            users = max(steps)
+            idle, loaded, step = search_under_load(work, pg, s3, users, search_repos)
+            searched = _search_results(users, search_repos, idle, loaded, step)
     finally:
         s3.stop()
         pg.stop()
@@ -150,4 +265,4 @@ def run(work: Path, *, steps: tuple[int, ...] = (10, 25, 50), seconds: float = 2
             ratio=three["rps"] / one["rps"] if one["rps"] else None,
         )
     )
-    return out
+    return out + searched

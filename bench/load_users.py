@@ -104,8 +104,14 @@ class TeamMember(HttpUser):
         )
 
 
-def measure(host: str, users: int, seconds: float) -> dict[str, Any]:
-    """Run ``users`` team members for ``seconds`` after they all started; stats per operation."""
+def measure(
+    host: str, users: int, seconds: float, *, ready: Path | None = None, stop: Path | None = None
+) -> dict[str, Any]:
+    """Run ``users`` team members for ``seconds`` after they all started; stats per operation.
+
+    ``ready``: a file written once every user runs (statistics reset); ``stop``: a file whose
+    appearance ends the step before ``seconds``, so another measurement can run under the load.
+    """
     env = Environment(user_classes=[TeamMember], host=host)
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=min(max(users, 1), 100))  # all started within a second
@@ -114,7 +120,10 @@ def measure(host: str, users: int, seconds: float) -> dict[str, Any]:
     gevent.sleep(1)  # every user past its first request
     env.stats.reset_all()
     t0 = time.monotonic()
-    gevent.sleep(seconds)
+    if ready is not None:
+        ready.write_text(f"{users}\n")
+    while time.monotonic() - t0 < seconds and not (stop is not None and stop.exists()):
+        gevent.sleep(0.1)
     elapsed = time.monotonic() - t0
     snapshot = {name: _entry(env.stats.get(name, method), elapsed) for name, method in OPERATIONS.items()}
     snapshot["all"] = _entry(env.stats.total, elapsed)
@@ -143,11 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="10,25,50")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--ready", type=Path, help="file written when the last step's users all run")
+    parser.add_argument("--stop", type=Path, help="file whose appearance ends the last step early")
     args = parser.parse_args(argv)
     TeamMember.repos = args.repos.split(",")
     TeamMember.token = args.token
     TeamMember.file = args.download
-    steps = [measure(args.host, int(n), args.seconds) for n in args.users.split(",")]
+    counts = [int(n) for n in args.users.split(",")]
+    steps = [measure(args.host, n, args.seconds) for n in counts[:-1]]
+    steps.append(measure(args.host, counts[-1], args.seconds, ready=args.ready, stop=args.stop))
     args.out.write_text(json.dumps(steps, indent=2) + "\n")
     return 0
 

@@ -160,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         "--load-seconds", type=float, default=20, help="seconds the load benchmark measures each step (20)"
     )
     parser.add_argument(
+        "--load-search-repos",
+        type=int,
+        default=load_bench.SEARCH_REPOS,
+        help="repos for the load benchmark's search under the largest user count (100000; 0: skip)",
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=OUT / "work",
@@ -215,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
         results += lab_nbdime_bench.run(args.work / "lab_nbdime")
     if "load" in only:
         steps = tuple(int(n) for n in args.load_users.split(","))
-        results += load_bench.run(args.work / "load", steps=steps, seconds=args.load_seconds)
+        results += load_bench.run(
+            args.work / "load", steps=steps, seconds=args.load_seconds, search_repos=args.load_search_repos
+        )
     if "webhooks" in only:
         results += webhooks_bench.run(args.work / "webhooks")
     if "runners" in only:
@@ -245,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             "backup_gib": args.backup_gib,
             "load_users": args.load_users,
             "load_seconds": args.load_seconds,
+            "load_search_repos": args.load_search_repos,
         },
         "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),

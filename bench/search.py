@@ -57,7 +57,7 @@ LIST_KIND = "HF list_models(search=)"  # informative: the issue's goal is about 
 EPOCH = datetime(2025, 1, 1)
 
 
-def _accounts(store: Store, corpus: Corpus) -> tuple[dict[str, int], str]:
+def accounts(store: Store, corpus: Corpus) -> tuple[dict[str, int], str]:
     """The corpus' namespaces (users, and orgs for names with dashes) and the bench user."""
     with store.write() as s:
         user = create_user(s, USER)
@@ -74,14 +74,22 @@ def _accounts(store: Store, corpus: Corpus) -> tuple[dict[str, int], str]:
 
 
 def seed(
-    store: Store, corpus: Corpus, owners: dict[str, int], start: int, stop: int, *, chunk: int = 5_000
+    store: Store,
+    corpus: Corpus,
+    owners: dict[str, int],
+    start: int,
+    stop: int,
+    *,
+    chunk: int = 5_000,
+    first_id: int = 0,
 ) -> None:
-    """Add repos ``start`` ... ``stop - 1`` of the corpus with their index documents."""
+    """Add repos ``start`` ... ``stop - 1`` of the corpus with their index documents (their ids
+    after ``first_id``: after the repos a hub already holds)."""
     for a in range(start, stop, chunk):
         fakes = [corpus.repo(i) for i in range(a, min(stop, a + chunk))]
         rows = [
             {
-                "id": r.id,
+                "id": first_id + r.id,
                 "type": r.type,
                 "namespace": r.namespace,
                 "name": r.name,
@@ -153,6 +161,24 @@ def _list_over_http(url: str, token: str) -> Any:
     return call
 
 
+def settle_database(store: Store) -> None:
+    """After a bulk load on PostgreSQL, what autovacuum would do: statistics, hint bits, the
+    visibility map (else the first queries pay for them)."""
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM (ANALYZE)"))
+
+
+def http_latency(
+    url: str, token: str, corpus: Corpus, queries: int = QUERIES
+) -> dict[str, tuple[float, float, float]]:
+    """``HubClient.search`` against the hub at ``url``: p50, p95 (ms) and mean hits per kind."""
+    from workbench.client import HubClient
+
+    with HubClient(url, token, progress=False) as client:
+        return {k: _time(_over_http(client), corpus.queries(k, queries)) for k in KINDS}
+
+
 def _in_process(store: Store, who: Principal) -> Any:
     def call(q: dict[str, Any]) -> int:
         with store.read() as s:
@@ -185,7 +211,6 @@ def run(
     if str(repo_root) not in sys.path:
         sys.path.insert(0, str(repo_root))
     from tests.support.hub import HubProcess
-    from workbench.client import HubClient
 
     shutil.rmtree(work, ignore_errors=True)
     root = work / "hub"
@@ -194,7 +219,7 @@ def run(
     )
     backend = store.engine.dialect.name
     corpus = Corpus(seed=1)
-    owners, token = _accounts(store, corpus)
+    owners, token = accounts(store, corpus)
     with store.read() as s:
         user = s.scalar(select(m.Account).where(m.Account.name == USER))
         assert user is not None
@@ -206,9 +231,7 @@ def run(
         start = time.perf_counter()
         seed(store, corpus, owners, done, size)
         done = size
-        if backend == "postgresql":  # what autovacuum does after a bulk load: statistics,
-            with store.engine.connect() as conn:  # hint bits, the visibility map
-                conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM (ANALYZE)"))
+        settle_database(store)
         with store.read() as s:
             private = s.scalar(select(func.count()).where(m.Repo.private.is_(True)))
         db_file = root / "data" / "hub.sqlite"
@@ -224,8 +247,7 @@ def run(
         server[LIST_KIND] = _time(_list_in_process(store, who), _list_queries(corpus, queries))
         hub = HubProcess(root, database_url=database_url, env={"WORKBENCH_LOG_LEVEL": "warning"}).start()
         try:
-            with HubClient(hub.url, token, progress=False) as client:
-                http = {k: _time(_over_http(client), corpus.queries(k, queries)) for k in KINDS}
+            http = http_latency(hub.url, token, corpus, queries)
             http[LIST_KIND] = _time(_list_over_http(hub.url, token), _list_queries(corpus, queries))
         finally:
             hub.stop()

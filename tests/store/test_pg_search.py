@@ -31,7 +31,7 @@ from workbench.store.repos import RepoKey, create_repo, list_repos, update_setti
 from workbench.store.search import search_repos
 from workbench.store.search_index import reindex_repo, write_documents
 from workbench.store.search_postgres import PG_PAD_TOKEN, pg_rank, pg_vector
-from workbench.store.search_query import Filters
+from workbench.store.search_query import Filters, Hit
 from workbench.store.search_text import build_document
 from workbench.store.store import Store
 
@@ -252,10 +252,10 @@ def test_walked_and_indexed_newest_matches_agree(store: Store, monkeypatch: pyte
     found: list[tuple[int, bool]] = []  # what each walk of the newest rows found, filtered?
     walk = search_postgres.TsVectorBackend._walk_newest
 
-    def counted(self: search_postgres.TsVectorBackend, f: Filters, *args: object) -> list[int]:
-        ids = walk(self, f, *args)  # type: ignore[arg-type]
-        found.append((len(ids), bool(f.facets or f.types or f.author)))
-        return ids
+    def counted(self: search_postgres.TsVectorBackend, f: Filters, *args: object) -> tuple[list[Hit], int]:
+        hits, n = walk(self, f, *args)  # type: ignore[arg-type]
+        found.append((n, bool(f.facets or f.types or f.author)))
+        return hits, n
 
     monkeypatch.setattr(search_postgres.TsVectorBackend, "_walk_newest", counted)
     walked = pages()

@@ -19,11 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
-    Integer,
     Select,
-    any_,
     cast,
     column,
     exists,
@@ -221,8 +218,18 @@ class TsVectorBackend:
         if not self._planned:
             # The planner does not cost detoasting: on a small table it scans every row and
             # decompresses every vector rather than ask the index.
-            # Every search counts first; LOCAL: until the end of this transaction.
-            self.s.execute(text("SET LOCAL enable_seqscan = off"))
+            # Every search counts first; LOCAL (``set_config``'s true): until the end of this
+            # transaction. The largest id comes with it, one round trip for both, since most
+            # searches size a walk by it.
+            self._repos = int(
+                self.s.execute(
+                    select(
+                        func.set_config("enable_seqscan", "off", True),
+                        select(func.max(R.id)).scalar_subquery(),
+                    )
+                ).one()[1]
+                or 0
+            )
             self._planned = True
 
     def _size(self) -> int:
@@ -240,7 +247,7 @@ class TsVectorBackend:
         q = self._ids(f, terms, scope).subquery()
         n = int(self.s.scalar(select(func.count()).select_from(q)) or 0)
         if scope == "all":
-            self._all = n  # how dense the matches are, for _newest_ids
+            self._all = n  # how dense the matches are, for _newest_scored
         return n
 
     def total(self, f: Filters, terms: Sequence[Term], bound: int) -> Total:
@@ -268,7 +275,7 @@ class TsVectorBackend:
                 and window <= widest  # fewer expected: the index counts
                 and self._walk_count(f, terms, window, bound) >= bound
             ):
-                self._all = guess  # for _newest_ids
+                self._all = guess  # for _newest_scored
                 return Total(bound, exact=False, hint=guess)
         return Total(self.count(f, terms, "all"))
 
@@ -313,69 +320,92 @@ class TsVectorBackend:
         primary key testing every vector (slow for a rare word), it sorts the matches."""
         return (self.vectors.c.repo_id + 0).desc()
 
-    def _newest_ids(self, f: Filters, terms: Sequence[Term], scope: str, cap: int) -> list[int]:
-        """The ids of the newest ``cap`` matches.
+    def _newest_scored(
+        self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int, limit: int
+    ) -> tuple[list[Hit], int]:
+        """The page at ``offset`` of the newest ``cap`` matches ranked, and how many were ranked
+        (0 when the page is empty).
 
         The matches from the GIN index, sorted (every match is visited); or, when they are
         dense (by the count of ``all`` if one ran, else the planner's estimate), the newest
         rows walked and tested one by one in a window sized from that density
         (:meth:`_walk_newest`). If the window holds fewer than ``cap`` matches the index
-        answers.
+        answers. Found and ranked in one statement: the ids never come back to Python.
         """
         self._plan()
+        rank = cast(literal(self._rank_text(terms, scope)), TSQUERY)
         dense = self._all or (self._guess(f, terms) if scope != "head" else 0)
         if scope != "head" and dense:
             window = self._window(cap, dense)
             if dense >= cap and window <= self.walk_window:  # else the window falls short
-                ids = self._walk_newest(f, terms, scope, window, cap)
-                if len(ids) == cap:
-                    return ids
-        q = (
-            select(self.vectors.c.repo_id)
+                hits, n = self._walk_newest(f, terms, scope, window, cap, rank, offset, limit)
+                if n == cap:
+                    return hits, n
+        v, r = self.vectors, self.ranks
+        ids = (
+            select(v.c.repo_id)
             .where(self._matches(self._expr(f, terms, scope)))
             .order_by(self._by_id())
             .limit(cap)
+            .subquery()
         )
-        return list(self.s.scalars(q))
+        # Ranked from their own rows in line (search_ranks), not the vectors, which TOAST
+        # holds so that counts walk a small heap; reading them out of TOAST would double what
+        # ranking costs.
+        scored = select(r.c.repo_id, func.ts_rank_cd(r.c.doc, rank).label("score")).join(
+            ids, ids.c.repo_id == r.c.repo_id
+        )
+        return self._page(scored, offset, limit)
 
-    def _walk_newest(self, f: Filters, terms: Sequence[Term], scope: str, window: int, cap: int) -> list[int]:
-        """The matches among the newest ``window`` repos, tested row by row: the words on
-        their in-line ``search_ranks`` rows, the filters and visibility on ``repos`` (reading
-        a vector from TOAST per row costs more than twice as much)."""
+    def _walk_newest(
+        self,
+        f: Filters,
+        terms: Sequence[Term],
+        scope: str,
+        window: int,
+        cap: int,
+        rank: ColumnElement[Any],
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Hit], int]:
+        """As :meth:`_newest_scored`, for the matches among the newest ``window`` repos,
+        tested row by row: the words on their in-line ``search_ranks`` rows, the filters and
+        visibility on ``repos`` (reading a vector from TOAST per row costs more than twice as
+        much)."""
         r = self.ranks
         w = select(r.c.repo_id, r.c.doc).order_by(r.c.repo_id.desc()).limit(window).subquery()
         words = cast(literal(self._text(terms, scope)), TSQUERY)
-        return list(
-            self.s.scalars(
-                select(w.c.repo_id)
-                .join(R, R.id == w.c.repo_id)
-                .where(w.c.doc.op("@@")(words), *f.sql(walk=True))
-                .order_by(w.c.repo_id.desc())
-                .limit(cap)
-            )
+        scored = (
+            select(w.c.repo_id, func.ts_rank_cd(w.c.doc, rank).label("score"))
+            .join(R, R.id == w.c.repo_id)
+            .where(w.c.doc.op("@@")(words), *f.sql(walk=True))
+            .order_by(w.c.repo_id.desc())
+            .limit(cap)
         )
+        return self._page(scored, offset, limit)
+
+    def _page(self, scored: Select[Any], offset: int, limit: int) -> tuple[list[Hit], int]:
+        """One page of ``scored`` (repo_id, score) by score, and how many rows it ranked."""
+        # "OFFSET 0": ranked inside the subquery, so that the count over the window buffers
+        # ids and scores; pulled up, it buffered each row's whole rank document before ranking.
+        c = scored.offset(0).subquery()
+        rows = self.s.execute(
+            select(c.c.repo_id, c.c.score, func.count().over())
+            .order_by(c.c.score.desc(), c.c.repo_id.desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [(int(i), float(score)) for i, score, _ in rows], (int(rows[0][2]) if rows else 0)
 
     def scored(
         self, f: Filters, terms: Sequence[Term], scope: str, cap: int, offset: int, limit: int
     ) -> list[Hit]:
-        ids = self._newest_ids(f, terms, scope, cap)
-        self._seen[scope] = max(self._seen.get(scope, 0), len(ids))
-        if not ids:
-            return []
         # Ranked after the cap: only the newest `cap` matches are read, never every match.
-        # One array parameter: an IN list of 1,000 parameters is slow to send and plan.
-        # Their own rows in line (search_ranks), not the vectors, which TOAST holds so that
-        # counts walk a small heap; reading them out of TOAST would double what ranking costs.
-        r = self.ranks
-        rank = func.ts_rank_cd(r.c.doc, cast(literal(self._rank_text(terms, scope)), TSQUERY))
-        rows = self.s.execute(
-            select(r.c.repo_id, rank.label("score"))
-            .where(r.c.repo_id == any_(literal(ids, ARRAY(Integer))))
-            .order_by(rank.desc(), r.c.repo_id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return [(int(i), float(s)) for i, s in rows]
+        if offset >= cap:  # past every scored match (scored_size says how many there are)
+            return []
+        hits, n = self._newest_scored(f, terms, scope, cap, offset, limit)
+        self._seen[scope] = max(self._seen.get(scope, 0), n)
+        return hits
 
     def _rank_text(self, terms: Sequence[Term], scope: str) -> str:
         """The words to rank by: the id and metadata words for ``head``, any for the rest."""
@@ -383,7 +413,9 @@ class TsVectorBackend:
 
     def scored_size(self, f: Filters, terms: Sequence[Term], scope: str, cap: int) -> int:
         part = self._ids(f, terms, scope).limit(cap).subquery()
-        return int(self.s.scalar(select(func.count()).select_from(part)) or 0)
+        n = int(self.s.scalar(select(func.count()).select_from(part)) or 0)
+        self._seen[scope] = max(self._seen.get(scope, 0), n)
+        return n
 
     def newest(self, f: Filters, terms: Sequence[Term], scope: str, offset: int, limit: int) -> list[int]:
         q = self._ids(f, terms, scope).order_by(self._by_id())
