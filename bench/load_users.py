@@ -6,6 +6,8 @@ the other benchmarks keep the real ones.
 
     python -m bench.load_users --host URL --token T --repos admin/m0,admin/m1 \\
         --users 10,25,50 --seconds 20 --out stats.json
+
+It prints ``step-start N`` and ``step-end N`` on stdout around each measured window.
 """
 
 from __future__ import annotations
@@ -113,9 +115,11 @@ def measure(host: str, users: int, seconds: float) -> dict[str, Any]:
         gevent.sleep(0.05)
     gevent.sleep(1)  # every user past its first request
     env.stats.reset_all()
+    print(f"step-start {users}", flush=True)  # bench/load.py samples CPU per process on these
     t0 = time.monotonic()
     gevent.sleep(seconds)
     elapsed = time.monotonic() - t0
+    print(f"step-end {users}", flush=True)
     snapshot = {name: _entry(env.stats.get(name, method), elapsed) for name, method in OPERATIONS.items()}
     snapshot["all"] = _entry(env.stats.total, elapsed)
     runner.quit()
