@@ -10,6 +10,9 @@ what ``workbench hub backup DEST`` runs), each followed by ``sync``:
   same bytes read and written once), whose copy is deleted before the backup;
 - after one more file of ``FILE`` bytes is committed, a second backup into the same folder
   (only new blobs are copied), against the first.
+
+``run_s3`` does the same with the blobs and the backup folder on moto's S3 server, against a
+server-side copy of the same objects.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-from bench.measure import MiB, Result, mb_per_s
+from bench.measure import MiB, Result, mb_per_s, s3_hub
 from workbench.config import HubSettings
 
 log = logging.getLogger(__name__)
@@ -41,9 +45,12 @@ def _add_files(store, p, first: int, count: int) -> int:  # type: ignore[no-unty
     for i in range(first, first + count):
         data = os.urandom(FILE)
         sha = hashlib.sha256(data).hexdigest()
-        path = Path(store.blobs.key(sha))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        if store.blobs.local:
+            path = Path(store.blobs.key(sha))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        else:
+            store.blobs.fs.pipe_file(store.blobs.key(sha), data)
         ops.append(AddFile(f"shards/{i:05d}.bin", BlobInfo(sha, len(data), None), lfs=True))
         if len(ops) == 16:
             create_commit(store, p, ("model", "admin", "big"), "main", ops, summary=f"up to {i}")
@@ -60,10 +67,24 @@ def _timed_sync(fn) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - start
 
 
-def run(work: Path, size: int) -> list[Result]:
+def _seeded(store, size: int) -> tuple[Any, int, int]:  # type: ignore[no-untyped-def]
+    """The admin's principal, the files and the bytes of a store seeded with ``size`` bytes."""
     from workbench.store.accounts import create_user, get_account, principal_for
-    from workbench.store.backup import backup
     from workbench.store.repos import create_repo
+
+    with store.write() as s:
+        admin = get_account(s, "admin") or create_user(s, "admin", admin=True)
+        p = principal_for(s, admin, "write")
+        create_repo(store, s, p, "model", "admin", "big")
+    t0 = time.perf_counter()
+    files = max(1, size // FILE)
+    total = _add_files(store, p, 0, files)
+    log.info("backup: seeded %d files (%d MiB) in %.1f s", files, total // MiB, time.perf_counter() - t0)
+    return p, files, total
+
+
+def run(work: Path, size: int) -> list[Result]:
+    from workbench.store.backup import backup
     from workbench.store.store import Store
 
     shutil.rmtree(work, ignore_errors=True)
@@ -71,14 +92,7 @@ def run(work: Path, size: int) -> list[Result]:
     settings = HubSettings(data_dir=work / "data", write_user_config=False)
     store = Store.open(settings)
     try:
-        with store.write() as s:
-            admin = get_account(s, "admin") or create_user(s, "admin", admin=True)
-            p = principal_for(s, admin, "write")
-            create_repo(store, s, p, "model", "admin", "big")
-        t0 = time.perf_counter()
-        files = max(1, size // FILE)
-        total = _add_files(store, p, 0, files)
-        log.info("backup: seeded %d files (%d MiB) in %.1f s", files, total // MiB, time.perf_counter() - t0)
+        p, files, total = _seeded(store, size)
         os.sync()
         blobs = Path(store.blobs.root)
         floor = work / "cp"
@@ -93,19 +107,26 @@ def run(work: Path, size: int) -> list[Result]:
         store.close()
         shutil.rmtree(work, ignore_errors=True)
     log.info("backup: cp %.1f s, first %.1f s, incremental %.1f s", cp_s, first_s, second_s)
+    return _results("", total, files, (cp_s, "cp -r + sync MB/s"), first_s, second_s)
+
+
+def _results(
+    where: str, total: int, files: int, floor: tuple[float, str], first_s: float, second_s: float
+) -> list[Result]:
+    floor_s, floor_label = floor
     gib = total / 1024**3
     return [
         Result(
-            f"backup: first, {gib:.0f} GiB hub",
+            f"backup{where}: first, {gib:.0f} GiB hub",
             mb_per_s(total, first_s),
             "MB/s",
-            mb_per_s(total, cp_s),
-            "cp -r + sync MB/s",
-            cp_s / first_s,
-            note=f"{first_s:.1f} s against {cp_s:.1f} s; {files} files of {FILE // MiB} MiB",
+            mb_per_s(total, floor_s),
+            floor_label,
+            floor_s / first_s,
+            note=f"{first_s:.1f} s against {floor_s:.1f} s; {files} files of {FILE // MiB} MiB",
         ),
         Result(
-            f"backup: incremental, +{FILE // MiB} MiB",
+            f"backup{where}: incremental, +{FILE // MiB} MiB",
             second_s,
             "s",
             first_s,
@@ -115,3 +136,34 @@ def run(work: Path, size: int) -> list[Result]:
             passed=second_s <= INCREMENTAL_GOAL * first_s,
         ),
     ]
+
+
+def run_s3(work: Path, size: int) -> list[Result]:
+    """The same with the hub's blobs and the backup folder on moto's S3 server (one bucket:
+    ``blobs/`` and ``backups/``), against a server-side copy of the same objects with s3fs
+    (``CopyObject``, concurrent: what ``aws s3 cp --recursive`` does between two prefixes)."""
+    from workbench.store.backup import backup
+    from workbench.store.store import Store
+
+    with s3_hub(work, "wb-bench-backup") as (bucket, settings):
+        store = Store.open(settings)
+        try:
+            p, files, total = _seeded(store, size)
+            fs = store.blobs.fs
+            keys = sorted(fs.find(store.blobs.root))
+            t0 = time.perf_counter()
+            fs.copy(keys, [f"{bucket.name}/floor/{k.rsplit('/', 1)[-1]}" for k in keys])
+            copy_s = time.perf_counter() - t0
+            fs.rm(f"{bucket.name}/floor", recursive=True)
+            dest = f"s3://{bucket.name}/backups"
+            t0 = time.perf_counter()
+            backup(store, settings, dest)
+            first_s = time.perf_counter() - t0
+            _add_files(store, p, files, 1)
+            t0 = time.perf_counter()
+            backup(store, settings, dest)
+            second_s = time.perf_counter() - t0
+        finally:
+            store.close()
+    log.info("backup (S3): copy %.1f s, first %.1f s, incremental %.1f s", copy_s, first_s, second_s)
+    return _results(" on S3", total, files, (copy_s, "s3fs server-side copy MB/s"), first_s, second_s)

@@ -10,7 +10,9 @@ time between two actions, for ``seconds`` at each user count.
 
 Each step reports requests/s, p50/p95/p99 per operation and errors; the knee is the first
 user count where the p95 of all requests passes 500 ms. The baseline is the same load on one
-process behind the same nginx, set up the same way in the same run.
+process behind the same nginx, set up the same way in the same run. Each step also reports
+the CPU seconds that the hubs, nginx, PostgreSQL, moto's server and the Locust process spent
+over its window (``bench.cpu_split``), and what the rest of the machine spent meanwhile.
 
 Then search under load (``search_repos``, 0 to skip): the three processes' database also
 holds that many repos of :mod:`bench.search_corpus`, bulk-inserted as ``bench/search.py``
@@ -34,6 +36,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import search as search_bench
+from bench.cpu_split import CpuSplit
 from bench.measure import Result
 from bench.search_corpus import KINDS, Corpus
 from tests.support.cluster import TeamHub
@@ -84,11 +87,33 @@ def _users_cmd(
     return [*cmd, "--out", str(out)]
 
 
-def _users(team: TeamHub, repos: list[str], steps: tuple[int, ...], seconds: float, out: Path) -> list[Any]:
-    subprocess.run(
-        _users_cmd(team, repos, steps, seconds, out), cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-    )
-    return list(json.loads(out.read_text()))
+def _users(
+    team: TeamHub,
+    groups: dict[str, list[int]],
+    repos: list[str],
+    steps: tuple[int, ...],
+    seconds: float,
+    out: Path,
+) -> list[Any]:
+    """Run the Locust process; the CPU split of each step is sampled on the marks it prints."""
+    cmd = _users_cmd(team, repos, steps, seconds, out)
+    splits: dict[int, dict[str, float]] = {}
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        split = CpuSplit({**groups, "locust": [proc.pid]})
+        start = split.sample()
+        for line in proc.stdout:
+            mark, _, users = line.strip().partition(" ")
+            if mark == "step-start":
+                start = split.sample()
+            elif mark == "step-end":
+                splits[int(users)] = split.delta(start, split.sample())
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    results = list(json.loads(out.read_text()))
+    for step in results:
+        step["cpu"] = splits.get(step["users"], {})
+    return results
 
 
 def _search_corpus(work: Path, database_url: str, size: int) -> tuple[Corpus, str]:
@@ -184,7 +209,13 @@ def _setup(
     try:
         repos = _seed(team)
         log.info("load: %d process(es) behind %s, %d repos seeded", processes, team.url, len(repos))
-        return _users(team, repos, steps, seconds, work / f"{processes}p.json")
+        groups = {
+            "hubs": sorted(team.pids()),
+            "nginx": [team.proxy.proc.pid] if team.proxy.proc else [],
+            "postgres": [pg.pid],
+            "moto": [s3.proc.pid] if s3.proc else [],
+        }
+        return _users(team, groups, repos, steps, seconds, work / f"{processes}p.json")
     finally:
         team.stop()
 
@@ -201,6 +232,17 @@ def table(processes: int, results: list[Any]) -> str:
                 f"{'':14}  {step['users']:>5}  {name:<10} {op['rps']:>6.1f}"
                 f" {p50:>6} {p95:>6} {p99:>6} {op['errors']:>7}"
             )
+    return "\n".join(lines)
+
+
+def cpu_table(processes: int, results: list[Any]) -> str:
+    """CPU seconds per process group over each step, and cores busy (for bench/README.md)."""
+    names = ["hubs", "nginx", "postgres", "moto", "locust", "other", "machine"]
+    lines = [f"{processes} process(es)  users  " + "  ".join(f"{n:>8}" for n in names) + "  seconds"]
+    for step in results:
+        cpu = step.get("cpu") or {}
+        cells = "  ".join(f"{cpu.get(n, 0):>8.1f}" for n in names)
+        lines.append(f"{'':14}  {step['users']:>5}  {cells}  {cpu.get('seconds', 0):>7.1f}")
     return "\n".join(lines)
 
 
@@ -235,6 +277,7 @@ def run(
     out: list[Result] = []
     for processes, results in by_processes.items():
         log.info("load:\n%s", table(processes, results))
+        log.info("load, CPU seconds per process group:\n%s", cpu_table(processes, results))
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / f"load-{processes}p.json").write_text(json.dumps(results, indent=2) + "\n")
         for step in results:
@@ -245,6 +288,10 @@ def run(
             out.append(Result(f"{prefix} p95", total["p95_ms"] or 0, "ms", note=note))
             errors = total["errors"]
             out.append(Result(f"{prefix} errors", errors, "requests", goal="== 0", passed=errors == 0))
+            cpu, requests = step.get("cpu") or {}, total["requests"]
+            if cpu.get("seconds") and requests:
+                per_request = 1000 * cpu["hubs"] / requests  # the split itself is in the note
+                out.append(Result(f"{prefix} hub CPU per request", per_request, "ms", note=json.dumps(cpu)))
         knee = _knee(results)
         out.append(
             Result(

@@ -6,6 +6,8 @@ the other benchmarks keep the real ones.
 
     python -m bench.load_users --host URL --token T --repos admin/m0,admin/m1 \\
         --users 10,25,50 --seconds 20 --out stats.json
+
+It prints ``step-start N`` and ``step-end N`` on stdout around each measured window.
 """
 
 from __future__ import annotations
@@ -119,12 +121,14 @@ def measure(
         gevent.sleep(0.05)
     gevent.sleep(1)  # every user past its first request
     env.stats.reset_all()
+    print(f"step-start {users}", flush=True)  # bench/load.py samples CPU per process on these
     t0 = time.monotonic()
     if ready is not None:
         ready.write_text(f"{users}\n")
     while time.monotonic() - t0 < seconds and not (stop is not None and stop.exists()):
         gevent.sleep(0.1)
     elapsed = time.monotonic() - t0
+    print(f"step-end {users}", flush=True)
     snapshot = {name: _entry(env.stats.get(name, method), elapsed) for name, method in OPERATIONS.items()}
     snapshot["all"] = _entry(env.stats.total, elapsed)
     runner.quit()

@@ -52,6 +52,34 @@ class Result:
 # -- test files and baselines ----------------------------------------------------------------
 
 
+@contextmanager
+def s3_hub(root: Path, bucket_name: str) -> Iterator[tuple[Any, Any]]:
+    """A bucket on moto's S3 server (``tests.support.s3``, its own process) and the settings of
+    a hub storing its blobs there, its data folder (emptied before and after) in ``root``. The
+    bucket's AWS_* variables are set in this process meanwhile, as a hub on it has them."""
+    import s3fs
+
+    from tests.support.s3 import S3Server
+    from workbench.config import HubSettings
+
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    server = S3Server().start()
+    saved = dict(os.environ)
+    try:
+        bucket = server.create_bucket(bucket_name)
+        os.environ.update(bucket.aws_env())
+        s3fs.S3FileSystem.clear_instance_cache()  # an instance keeps the credentials it started with
+        url = bucket.storage_url
+        yield bucket, HubSettings(data_dir=root / "data", storage_url=url, write_user_config=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def make_file(path: Path, size: int, *, seed: int = 0) -> Path:
     """Incompressible content: urandom blocks, each led by its block number and ``seed``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,8 @@ BENCHMARKS = (
     "runners",
     "redirects",
     "backup",
+    "gc_s3",
+    "backup_s3",
 )
 
 
@@ -145,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         "--backup-gib", type=int, default=10, help="size of the hub the backup benchmark copies (10)"
     )
     parser.add_argument(
+        "--backup-s3-mib",
+        type=int,
+        default=1024,
+        help="MiB of the hub backup_s3 copies (1024)",
+    )
+    parser.add_argument(
         "--redirect-mib",
         type=int,
         default=1024,
@@ -152,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--gc-blobs", type=int, default=100_000, help="blobs in the store the gc benchmark sweeps (100,000)"
+    )
+    parser.add_argument(
+        "--gc-s3-blobs",
+        type=int,
+        default=10_000,
+        help="blobs in the bucket gc_s3 sweeps (10,000)",
     )
     parser.add_argument(
         "--load-users", default="10,25,50", help="Locust users the load benchmark steps through (10,25,50)"
@@ -213,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         results += xet_bench.run(args.work / "xet", args.size_mib * MiB)
     if "gc" in only:
         results += gc_bench.run(args.work / "gc", blobs=args.gc_blobs)
+    if "gc_s3" in only:
+        results += gc_bench.run_s3(args.work / "gc_s3", blobs=args.gc_s3_blobs)
     if "diffs" in only:
         results += diffs_bench.run(args.work / "diffs")
     if "notebook_diff" in only:
@@ -230,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         results += runners_bench.run(args.work / "runners")
     if "backup" in only:
         results += backup_bench.run(args.work / "backup", args.backup_gib * 1024 * MiB)
+    if "backup_s3" in only:
+        results += backup_bench.run_s3(args.work / "backup_s3", args.backup_s3_mib * MiB)
     if "redirects" in only:
         results += redirects_bench.run(args.work / "redirects", args.redirect_mib * MiB)
     if "jupyterhub_auth" in only:
@@ -254,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             "load_users": args.load_users,
             "load_seconds": args.load_seconds,
             "load_search_repos": args.load_search_repos,
+            "gc_s3_blobs": args.gc_s3_blobs,
+            "backup_s3_mib": args.backup_s3_mib,
         },
         "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),

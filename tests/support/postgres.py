@@ -97,6 +97,12 @@ class PostgresServer:
         """Whether ``start()`` succeeded and ``stop()`` has not been called."""
         return self._tmpdir is not None and self.port != 0
 
+    @property
+    def pid(self) -> int:
+        """The server process (postmaster): the first line of ``postmaster.pid``."""
+        with open(self._datadir(self._dir) / "postmaster.pid") as f:
+            return int(f.readline())
+
     def url_for(self, dbname: str) -> str:
         """SQLAlchemy URL (``postgresql+psycopg://...``) of database ``dbname``."""
         if not self.running:

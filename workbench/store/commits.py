@@ -35,7 +35,7 @@ from workbench.store.blobs import BlobInfo
 from workbench.store.head_updates import branch_moved
 from workbench.store.paper_text import extract_ahead
 from workbench.store.pr_refs import require_push
-from workbench.store.refs import Resolved, resolve_revision
+from workbench.store.refs import Resolved, branch_head, resolve_revision
 from workbench.store.storage import check_quota, tree_storage
 from workbench.store.store import Store, insert_missing, retry_delays, sleep, utcnow
 from workbench.store.trees import Tree, TreeEntry, check_file_dir_clashes
@@ -289,11 +289,15 @@ def create_commit(
 
 def checkout(store: Store, session: Session, repo: m.Repo, revision: str) -> tuple[Resolved, m.Commit, Tree]:
     """Resolve ``revision`` and return it with its commit row and file tree."""
+    head = branch_head(session, repo, revision)
+    if head is not None:
+        resolved, commit = head
+        return resolved, commit, store.load_tree(session, commit.tree_hash)
     resolved = resolve_revision(session, repo, revision)
-    commit = session.get(m.Commit, resolved.oid)
-    if commit is None:
+    found = session.get(m.Commit, resolved.oid)
+    if found is None:
         raise RevisionNotFound(f"Commit {resolved.oid} not found.")
-    return resolved, commit, store.load_tree(session, commit.tree_hash)
+    return resolved, found, store.load_tree(session, found.tree_hash)
 
 
 def commit_tree(store: Store, session: Session, oid: str) -> Tree:

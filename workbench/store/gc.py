@@ -417,10 +417,31 @@ def _stat(store: Store, key: str) -> tuple[int, float] | None:
         info = store.blobs.fs.info(key)
     except FileNotFoundError:
         return None
+    return _info_stat(info)
+
+
+def _info_stat(info: dict[str, Any]) -> tuple[int, float]:
     stamp = info.get("mtime") or info.get("LastModified") or info.get("created")
     if isinstance(stamp, datetime):
         stamp = stamp.timestamp()
     return int(info.get("size") or 0), float(stamp) if stamp else time.time()
+
+
+def _stored(store: Store) -> Iterator[tuple[str, tuple[int, float] | None]]:
+    """Every stored blob, with its (size, modification time) where the listing has them.
+
+    Object storage lists a thousand objects per call with their size and date, where a HEAD
+    per blob would take a round trip each; on a local disk ``os.stat`` is cheap, so only the
+    blobs the mark leaves are dated (None here).
+    """
+    if store.blobs.local:
+        for sha in store.blobs.iter_all():
+            yield sha, None
+        return
+    for path, info in store.blobs.fs.find(store.blobs.root, detail=True).items():
+        name = path.rsplit("/", 1)[-1]
+        if len(name) == 64:
+            yield name, _info_stat(info)
 
 
 def _trash_key(store: Store, sha: str) -> str:
@@ -450,6 +471,15 @@ def _remove(store: Store, key: str) -> None:
         os.unlink(key)
     else:
         store.blobs.fs.rm(key)
+
+
+def _remove_all(store: Store, keys: list[str]) -> None:
+    """Delete stored objects; on object storage a DeleteObjects call per thousand keys."""
+    if store.blobs.local:
+        for key in keys:
+            os.unlink(key)
+    elif keys:
+        store.blobs.fs.rm(keys)
 
 
 def _restore(store: Store, sha: str) -> None:
@@ -529,13 +559,13 @@ def collect(
                 s, store, mark, (cutoff, xorb_cutoff), lock, progress=progress
             )  # Xet: judged again in step 1
         candidates: dict[str, int] = {}
-        for sha in progress_bar(store.blobs.iter_all(), progress, "blobs"):
+        for sha, listed in progress_bar(_stored(store), progress, "blobs"):
             lock.heartbeat()
             report.stored_blobs += 1
             if sha in mark.blobs:
                 report.live_blobs += 1
                 continue
-            st = _stat(store, store.blobs.key(sha))
+            st = listed or _stat(store, store.blobs.key(sha))
             if st is None:
                 continue
             if st[1] > cutoff_ts:
@@ -588,6 +618,14 @@ def _move_aside(
         with _holding_writers(store, report) as s:
             lock.heartbeat(s)
             named = _named(s, batch)
+            if not store.blobs.local:
+                # Stored objects are never rewritten (publishing skips a key that exists), so
+                # the date the listing gave still holds: one concurrent copy of the batch and
+                # one DeleteObjects call per thousand keys, not a HEAD, COPY and DELETE each.
+                moving = [sha for sha in batch if sha not in named]
+                _move_all(store, moving)
+                trashed += moving
+                continue
             for sha in batch:
                 key = store.blobs.key(sha)
                 st = _stat(store, key)
@@ -598,6 +636,14 @@ def _move_aside(
     return trashed
 
 
+def _move_all(store: Store, shas: list[str]) -> None:
+    """Move blobs of object storage to the trash: all copied first, then deleted in bulk."""
+    if shas:
+        keys = [store.blobs.key(sha) for sha in shas]
+        store.blobs.fs.copy(keys, [_trash_key(store, sha) for sha in shas])
+        store.blobs.fs.rm(keys)
+
+
 def _finish(store: Store, lock: GcLock, report: GcReport, trashed: list[str]) -> set[str]:
     """Step 3: put back what was named again meanwhile, delete the rest; return the former."""
     restored: set[str] = set()
@@ -605,12 +651,14 @@ def _finish(store: Store, lock: GcLock, report: GcReport, trashed: list[str]) ->
         with _holding_writers(store, report) as s:
             lock.heartbeat(s)
             named = _named(s, batch)
+            gone = []
             for sha in batch:
                 if sha in named:
                     _restore(store, sha)
                     restored.add(sha)
                 else:
-                    _remove(store, _trash_key(store, sha))
+                    gone.append(_trash_key(store, sha))
+            _remove_all(store, gone)
     if restored:
         log.warning("gc: %d blob(s) were named again while being swept and were put back", len(restored))
     return restored

@@ -70,6 +70,22 @@ def resolve_revision(session: Session, repo: m.Repo, rev: str) -> Resolved:
     )
 
 
+def branch_head(session: Session, repo: m.Repo, rev: str) -> tuple[Resolved, m.Commit] | None:
+    """``rev`` as a branch, with its head commit, in one query; None when it names no branch.
+
+    What :func:`resolve_revision` finds first for a name that is no ``refs/...`` path; every
+    repo page and tree listing asks for a branch (``main``).
+    """
+    if _special(rev):
+        return None
+    commit = session.scalar(
+        select(m.Commit)
+        .join(m.Ref, m.Ref.commit_oid == m.Commit.oid)
+        .where(m.Ref.repo_id == repo.id, m.Ref.kind == "branch", m.Ref.name == rev)
+    )
+    return (Resolved(commit.oid, "branch", rev), commit) if commit is not None else None
+
+
 def list_refs(session: Session, repo: m.Repo) -> list[m.Ref]:
     return list(session.scalars(select(m.Ref).where(m.Ref.repo_id == repo.id).order_by(m.Ref.name)))
 
