@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import time
 import uuid
@@ -83,7 +84,9 @@ def default_output_dir() -> Path:
 def _kernel_environment(url: str, token: str | None) -> dict[str, str]:
     """The kernel's environment: this process's, pointed at the hub (``os.environ`` is left
     alone, so runs in threads of one process, as in the Jupyter server, never see each other's
-    hub or token)."""
+    hub or token). The token goes to Workbench and to ``huggingface_hub`` (which reads
+    ``HF_TOKEN`` at each call, and ``HF_ENDPOINT`` once, at import); without one, no token of
+    this process's reaches the hub through them."""
     env = {
         **os.environ,
         "WORKBENCH_HUB_URL": url,
@@ -92,10 +95,10 @@ def _kernel_environment(url: str, token: str | None) -> dict[str, str]:
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
+    for name in ("WORKBENCH_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        env.pop(name, None)
     if token:
-        env["WORKBENCH_TOKEN"] = token
-    else:
-        env.pop("WORKBENCH_TOKEN", None)
+        env["WORKBENCH_TOKEN"] = env["HF_TOKEN"] = token
     return env
 
 
@@ -103,27 +106,72 @@ class _Kernel:
     """A fresh kernel started before anything else, so that its start-up (a new Python process
     importing ipykernel, 1-2 s) overlaps pinning the repos and loading papermill; papermill
     then runs the notebook in it. Shut down immediately once the run is over: the executed
-    notebook is already written."""
+    notebook is already written.
 
-    def __init__(self, spec: EvalSpec, url: str, token: str | None, cwd: Path) -> None:
+    A runner's spare process starts one before any job is known, pointed at the hub but without
+    a token (``token=None``); :meth:`hand_over` then gives it the job's token and folder. Either
+    way a kernel runs one notebook, once."""
+
+    def __init__(self, kernel_name: str, url: str, token: str | None, cwd: Path) -> None:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self.km: Any = None
         self.error: Exception | None = None
-        km = AsyncKernelManager(kernel_name=spec.kernel_name)
+        self.kernel_name, self.url = kernel_name, url
+        self.env = _kernel_environment(url, token)
+        km = AsyncKernelManager(kernel_name=kernel_name)
         try:
             run_sync(km.start_kernel)(
-                cwd=str(cwd),
-                env=_kernel_environment(url, token),
-                extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                cwd=str(cwd), env=self.env, extra_arguments=["--HistoryManager.hist_file=:memory:"]
             )
         except Exception as exc:  # no such kernel, a kernel that cannot start: a failed run
             self.error = exc
             return
         self.km = km
+        _LIVE.add(self)
+
+    @property
+    def pid(self) -> int | None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
+
+    def alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        return self.km is not None and bool(run_sync(self.km.is_alive)())
+
+    def hand_over(self, kernel_name: str, url: str, token: str | None, cwd: Path) -> bool:
+        """Point a kernel started without a token at one run: the environment the run's own
+        kernel would have had (``_kernel_environment``, the one rule) and the run's folder,
+        set by a silent execution, which leaves no trace in the notebook, its outputs or the
+        kernel's history. False (and nothing changed) when the kernel cannot take this run."""
+        if kernel_name != self.kernel_name or url != self.url or not self.alive():
+            return False
+        wanted = _kernel_environment(url, token)
+        changed = {k: v for k, v in wanted.items() if self.env.get(k) != v}
+        removed = sorted(set(self.env) - set(wanted))
+        code = (
+            f"(lambda os: (os.environ.update({changed!r}), [os.environ.pop(k, None) for k in {removed!r}],"
+            f" os.chdir({str(cwd)!r})))(__import__('os'))"
+        )
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            reply = kc.execute(code, silent=True, store_history=False, reply=True, timeout=60)
+        except Exception:
+            log.debug("kernel hand-over failed", exc_info=True)
+            return False
+        finally:
+            kc.stop_channels()
+        if reply["content"].get("status") != "ok":
+            return False
+        self.env = wanted
+        return True
 
     def close(self) -> None:
+        _LIVE.discard(self)
         if self.km is None:
             return
         from jupyter_core.utils import run_sync
@@ -139,6 +187,38 @@ class _Kernel:
             run_sync(km.cleanup_resources)()
         except Exception:
             log.debug("kernel cleanup failed", exc_info=True)
+
+
+_LIVE: set[_Kernel] = set()
+
+
+def kill_kernels() -> None:
+    """Kill every kernel this process started (each leads its own process group); for a run's
+    process told to stop, which must not leave its kernel behind."""
+    for kernel in list(_LIVE):
+        pid = kernel.pid
+        try:
+            if pid is not None:
+                os.killpg(pid, signal.SIGKILL)
+            kernel.km.cleanup_connection_file()
+        except (OSError, AttributeError):
+            pass
+
+
+def spare_kernel(url: str, *, kernel_name: str = "python3") -> _Kernel:
+    """A kernel for a run not known yet (a runner's spare process): started now, pointed at
+    ``url`` without a token; :func:`run_evaluation` hands it over with ``kernel=``. Also loads
+    what a run needs (papermill, the engine), so that the run starts with nothing to import.
+
+    >>> kernel = spare_kernel("http://hub:8000")                    # doctest: +SKIP
+    >>> run_evaluation(spec, kernel=kernel)                         # doctest: +SKIP
+    """
+    import papermill  # noqa: F401
+
+    import workbench.client
+    import workbench.evals.engine  # noqa: F401
+
+    return _Kernel(kernel_name, url, None, Path.cwd())
 
 
 def _failure(
@@ -159,32 +239,40 @@ def _pin(client: Any, repo_id: str, repo_type: str, revision: str | None) -> str
     return sha
 
 
-def run_evaluation(spec: EvalSpec, *, progress: Progress | None = None, client: Any = None) -> RunRecord:
+def run_evaluation(
+    spec: EvalSpec, *, progress: Progress | None = None, client: Any = None, kernel: _Kernel | None = None
+) -> RunRecord:
     """Run ``spec`` and return its record (stored on the hub unless ``spec.upload`` is off).
 
     Failures are records too (``status == "failed"``, ``error`` says where and why); only a
     run whose model or dataset cannot be resolved is not stored (the hub could not attach it
     to them): its record stays local, as ``<notebook_path stem>.record.json`` next to
-    ``notebook_path``.
+    ``notebook_path``. ``kernel``: a :func:`spare_kernel` to run in, when it fits this run
+    (same hub and kernel name, still alive); else, and always after, it is shut down.
     """
     from workbench.client import HubClient
 
     own = client is None
     client = client or HubClient(spec.hub_url, spec.token, progress=False)
     try:
-        return _run(spec, client, progress or (lambda event: None))
+        return _run(spec, client, progress or (lambda event: None), kernel)
     finally:
         if own:
             client.close()
 
 
-def _run(spec: EvalSpec, client: Any, progress: Progress) -> RunRecord:
+def _run(spec: EvalSpec, client: Any, progress: Progress, spare: _Kernel | None) -> RunRecord:
     started = time.monotonic()
     run_dir = (Path(spec.output_dir) if spec.output_dir else default_output_dir()).absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     source = Path(spec.notebook) if spec.notebook else template_path()
     out = run_dir / f"{source.stem}-{uuid.uuid4().hex[:12]}.ipynb"
-    kernel = _Kernel(spec, client.url, client.token, run_dir)
+    if spare is not None and spare.hand_over(spec.kernel_name, client.url, client.token, run_dir):
+        kernel = spare
+    else:
+        if spare is not None:
+            spare.close()
+        kernel = _Kernel(spec.kernel_name, client.url, client.token, run_dir)
     try:
         return _pinned_run(spec, client, progress, started, source, out, kernel)
     finally:
