@@ -19,11 +19,11 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.evals.test_runners import (
-    LEASE_SECONDS,
     Runners,
     client,
     finished,
     job_of,
+    lease_hub,
     nap_notebook,
     new_user,
     queue,
@@ -39,9 +39,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def whub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    hub = HubProcess(
-        tmp_path_factory.mktemp("warm-hub"), env={"WORKBENCH_RUNNER_LEASE_SECONDS": str(LEASE_SECONDS)}
-    ).start()
+    hub = lease_hub(tmp_path_factory, "warm-hub")
     yield hub
     hub.stop()
 
