@@ -244,6 +244,11 @@ def _main(argv: list[str]) -> None:
 
     record = run_evaluation(spec, progress=emit, kernel=kernel)
     print(json.dumps({"record": record.to_dict()}, default=str), flush=True)
+    sys.stderr.flush()
+    # Nothing is left to clean up (the kernel is shut down, the notebook written), and the
+    # interpreter's own teardown (ZeroMQ contexts, threads, modules) would hold the record back
+    # from the runner, which waits for the process to end.
+    os._exit(0)
 
 
 if __name__ == "__main__":
