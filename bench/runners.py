@@ -7,9 +7,10 @@ dataset, so that the figures are the runner's cost, not a model's.
 
 - ``runners_pickup_p95``: from the moment ``POST /api/eval-jobs`` is sent to the runner's first
   ``cell_start`` event (stamped by the runner, same clock), ``PICKUPS`` jobs one after another
-  with the runner idle in between (each job finished before the next is queued). The note
-  splits it: request to lease (the hub's long-poll), lease to first cell (the run's process,
-  its kernel, papermill).
+  with the runner idle in between (each job finished before the next is queued), so that the
+  runner's spare process (imports done, kernel started) is ready when the job comes. The note
+  splits it: request to lease (the hub's long-poll), lease to first cell (handing the spare its
+  spec and its kernel the job's token, pinning the repos, papermill).
 - ``runners_throughput_ratio``: ``QUEUED`` jobs queued at once for one runner, then
   ``QUEUED`` more for two runners (CPUs 0 and 1); wall time from the first request to the last
   job finished, one runner over two.
