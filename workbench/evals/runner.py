@@ -129,6 +129,7 @@ class _Kernel:
             self.error = exc
             return
         self.km = km
+        self._client: Any = None  # a spare's, connected while it waits: see wait_ready
         _LIVE.add(self)
 
     @property
@@ -140,6 +141,20 @@ class _Kernel:
         from jupyter_core.utils import run_sync
 
         return self.km is not None and bool(run_sync(self.km.is_alive)())
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Connect to the kernel and wait until it answers, so that :meth:`hand_over` has only
+        its one request to make."""
+        if self.km is None:
+            return
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=timeout)
+        except Exception:
+            kc.stop_channels()
+            raise
+        self._client = kc
 
     def hand_over(self, kernel_name: str, url: str, token: str | None, cwd: Path) -> bool:
         """Point a kernel started without a token at one run: the environment the run's own
@@ -155,16 +170,19 @@ class _Kernel:
             f"(lambda os: (os.environ.update({changed!r}), [os.environ.pop(k, None) for k in {removed!r}],"
             f" os.chdir({str(cwd)!r})))(__import__('os'))"
         )
-        kc = self.km.blocking_client()
-        kc.start_channels()
+        kc, self._client = self._client, None
         try:
-            kc.wait_for_ready(timeout=60)
+            if kc is None:
+                kc = self.km.blocking_client()
+                kc.start_channels()
+                kc.wait_for_ready(timeout=60)
             reply = kc.execute(code, silent=True, store_history=False, reply=True, timeout=60)
         except Exception:
             log.debug("kernel hand-over failed", exc_info=True)
             return False
         finally:
-            kc.stop_channels()
+            if kc is not None:
+                kc.stop_channels()
         if reply["content"].get("status") != "ok":
             return False
         self.env = wanted
@@ -172,6 +190,9 @@ class _Kernel:
 
     def close(self) -> None:
         _LIVE.discard(self)
+        if self._client is not None:
+            self._client.stop_channels()
+            self._client = None
         if self.km is None:
             return
         from jupyter_core.utils import run_sync
@@ -218,7 +239,12 @@ def spare_kernel(url: str, *, kernel_name: str = "python3") -> _Kernel:
     import workbench.client
     import workbench.evals.engine  # noqa: F401
 
-    return _Kernel(kernel_name, url, None, Path.cwd())
+    kernel = _Kernel(kernel_name, url, None, Path.cwd())
+    try:
+        kernel.wait_ready()
+    except Exception:  # hand_over finds it dead, and the run starts a kernel of its own
+        log.debug("spare kernel not ready", exc_info=True)
+    return kernel
 
 
 def _failure(
