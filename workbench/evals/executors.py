@@ -217,7 +217,8 @@ def _main(argv: list[str]) -> None:
 
     ``--spare URL``: first load everything and start the kernel, say so (``{"spare": ...}``),
     then wait for the spec; a spare whose kernel dies, or whose runner goes, exits."""
-    from workbench.evals.runner import kill_kernels, run_evaluation, spare_kernel
+    from workbench.evals.kernels import kill_kernels, spare_kernel
+    from workbench.evals.runner import run_evaluation
 
     def stop(signum: int, frame: Any) -> None:
         kill_kernels()

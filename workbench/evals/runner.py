@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import signal
 import socket
 import time
 import uuid
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InvalidRequest, RepoNotFound, RevisionNotFound, WorkbenchError
+from workbench.evals.kernels import Kernel
 from workbench.evals.records import RunRecord, build_record, declared_parameters, read_notebook, upload
 from workbench.names import metric_space_id
 
@@ -81,172 +81,6 @@ def default_output_dir() -> Path:
     return Path(xdg) / "workbench" / "eval-runs"
 
 
-def _kernel_environment(url: str, token: str | None) -> dict[str, str]:
-    """The kernel's environment: this process's, pointed at the hub (``os.environ`` is left
-    alone, so runs in threads of one process, as in the Jupyter server, never see each other's
-    hub or token). The token goes to Workbench and to ``huggingface_hub`` (which reads
-    ``HF_TOKEN`` at each call, and ``HF_ENDPOINT`` once, at import); without one, no token of
-    this process's reaches the hub through them."""
-    env = {
-        **os.environ,
-        "WORKBENCH_HUB_URL": url,
-        "HF_ENDPOINT": url,
-        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    }
-    for name in ("WORKBENCH_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        env.pop(name, None)
-    if token:
-        env["WORKBENCH_TOKEN"] = env["HF_TOKEN"] = token
-    return env
-
-
-class _Kernel:
-    """A fresh kernel started before anything else, so that its start-up (a new Python process
-    importing ipykernel, 1-2 s) overlaps pinning the repos and loading papermill; papermill
-    then runs the notebook in it. Shut down immediately once the run is over: the executed
-    notebook is already written.
-
-    A runner's spare process starts one before any job is known, pointed at the hub but without
-    a token (``token=None``); :meth:`hand_over` then gives it the job's token and folder. Either
-    way a kernel runs one notebook, once."""
-
-    def __init__(self, kernel_name: str, url: str, token: str | None, cwd: Path) -> None:
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-        self.km: Any = None
-        self.error: Exception | None = None
-        self.kernel_name, self.url = kernel_name, url
-        self.env = _kernel_environment(url, token)
-        km = AsyncKernelManager(kernel_name=kernel_name)
-        try:
-            run_sync(km.start_kernel)(
-                cwd=str(cwd), env=self.env, extra_arguments=["--HistoryManager.hist_file=:memory:"]
-            )
-        except Exception as exc:  # no such kernel, a kernel that cannot start: a failed run
-            self.error = exc
-            return
-        self.km = km
-        self._client: Any = None  # a spare's, connected while it waits: see wait_ready
-        _LIVE.add(self)
-
-    @property
-    def pid(self) -> int | None:
-        process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        return getattr(process, "pid", None)
-
-    def alive(self) -> bool:
-        from jupyter_core.utils import run_sync
-
-        return self.km is not None and bool(run_sync(self.km.is_alive)())
-
-    def wait_ready(self, timeout: float = 120) -> None:
-        """Connect to the kernel and wait until it answers, so that :meth:`hand_over` has only
-        its one request to make."""
-        if self.km is None:
-            return
-        kc = self.km.blocking_client()
-        kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=timeout)
-        except Exception:
-            kc.stop_channels()
-            raise
-        self._client = kc
-
-    def hand_over(self, kernel_name: str, url: str, token: str | None, cwd: Path) -> bool:
-        """Point a kernel started without a token at one run: the environment the run's own
-        kernel would have had (``_kernel_environment``, the one rule) and the run's folder,
-        set by a silent execution, which leaves no trace in the notebook, its outputs or the
-        kernel's history. False (and nothing changed) when the kernel cannot take this run."""
-        if kernel_name != self.kernel_name or url != self.url or not self.alive():
-            return False
-        wanted = _kernel_environment(url, token)
-        changed = {k: v for k, v in wanted.items() if self.env.get(k) != v}
-        removed = sorted(set(self.env) - set(wanted))
-        code = (
-            f"(lambda os: (os.environ.update({changed!r}), [os.environ.pop(k, None) for k in {removed!r}],"
-            f" os.chdir({str(cwd)!r})))(__import__('os'))"
-        )
-        kc, self._client = self._client, None
-        try:
-            if kc is None:
-                kc = self.km.blocking_client()
-                kc.start_channels()
-                kc.wait_for_ready(timeout=60)
-            reply = kc.execute(code, silent=True, store_history=False, reply=True, timeout=60)
-        except Exception:
-            log.debug("kernel hand-over failed", exc_info=True)
-            return False
-        finally:
-            if kc is not None:
-                kc.stop_channels()
-        if reply["content"].get("status") != "ok":
-            return False
-        self.env = wanted
-        return True
-
-    def close(self) -> None:
-        _LIVE.discard(self)
-        if self._client is not None:
-            self._client.stop_channels()
-            self._client = None
-        if self.km is None:
-            return
-        from jupyter_core.utils import run_sync
-
-        km, self.km = self.km, None
-        try:
-            if run_sync(km.is_alive)():
-                run_sync(km.shutdown_kernel)(now=True)  # also closes its sockets and channels
-                return
-        except Exception:
-            log.debug("kernel shutdown failed", exc_info=True)
-        try:  # a kernel that died mid-run (or would not stop): release what is left
-            run_sync(km.cleanup_resources)()
-        except Exception:
-            log.debug("kernel cleanup failed", exc_info=True)
-
-
-_LIVE: set[_Kernel] = set()
-
-
-def kill_kernels() -> None:
-    """Kill every kernel this process started (each leads its own process group); for a run's
-    process told to stop, which must not leave its kernel behind."""
-    for kernel in list(_LIVE):
-        pid = kernel.pid
-        try:
-            if pid is not None:
-                os.killpg(pid, signal.SIGKILL)
-            kernel.km.cleanup_connection_file()
-        except (OSError, AttributeError):
-            pass
-
-
-def spare_kernel(url: str, *, kernel_name: str = "python3") -> _Kernel:
-    """A kernel for a run not known yet (a runner's spare process): started now, pointed at
-    ``url`` without a token; :func:`run_evaluation` hands it over with ``kernel=``. Also loads
-    what a run needs (papermill, the engine), so that the run starts with nothing to import.
-
-    >>> kernel = spare_kernel("http://hub:8000")                    # doctest: +SKIP
-    >>> run_evaluation(spec, kernel=kernel)                         # doctest: +SKIP
-    """
-    import papermill  # noqa: F401
-
-    import workbench.client
-    import workbench.evals.engine  # noqa: F401
-
-    kernel = _Kernel(kernel_name, url, None, Path.cwd())
-    try:
-        kernel.wait_ready()
-    except Exception:  # hand_over finds it dead, and the run starts a kernel of its own
-        log.debug("spare kernel not ready", exc_info=True)
-    return kernel
-
-
 def _failure(
     message: str, ename: str, cell_index: int | None = None, cell_id: str | None = None
 ) -> dict[str, Any]:
@@ -266,15 +100,16 @@ def _pin(client: Any, repo_id: str, repo_type: str, revision: str | None) -> str
 
 
 def run_evaluation(
-    spec: EvalSpec, *, progress: Progress | None = None, client: Any = None, kernel: _Kernel | None = None
+    spec: EvalSpec, *, progress: Progress | None = None, client: Any = None, kernel: Kernel | None = None
 ) -> RunRecord:
     """Run ``spec`` and return its record (stored on the hub unless ``spec.upload`` is off).
 
     Failures are records too (``status == "failed"``, ``error`` says where and why); only a
     run whose model or dataset cannot be resolved is not stored (the hub could not attach it
     to them): its record stays local, as ``<notebook_path stem>.record.json`` next to
-    ``notebook_path``. ``kernel``: a :func:`spare_kernel` to run in, when it fits this run
-    (same hub and kernel name, still alive); else, and always after, it is shut down.
+    ``notebook_path``. ``kernel``: a :func:`workbench.evals.kernels.spare_kernel` to run in,
+    when it fits this run (same hub and kernel name, still alive); else, and always after, it
+    is shut down.
     """
     from workbench.client import HubClient
 
@@ -287,7 +122,7 @@ def run_evaluation(
             client.close()
 
 
-def _run(spec: EvalSpec, client: Any, progress: Progress, spare: _Kernel | None) -> RunRecord:
+def _run(spec: EvalSpec, client: Any, progress: Progress, spare: Kernel | None) -> RunRecord:
     started = time.monotonic()
     run_dir = (Path(spec.output_dir) if spec.output_dir else default_output_dir()).absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -298,7 +133,7 @@ def _run(spec: EvalSpec, client: Any, progress: Progress, spare: _Kernel | None)
     else:
         if spare is not None:
             spare.close()
-        kernel = _Kernel(spec.kernel_name, client.url, client.token, run_dir)
+        kernel = Kernel(spec.kernel_name, client.url, client.token, run_dir)
     try:
         return _pinned_run(spec, client, progress, started, source, out, kernel)
     finally:
@@ -306,7 +141,7 @@ def _run(spec: EvalSpec, client: Any, progress: Progress, spare: _Kernel | None)
 
 
 def _pinned_run(
-    spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path, out: Path, kernel: _Kernel
+    spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path, out: Path, kernel: Kernel
 ) -> RunRecord:
     progress({"event": "resolve", "model": spec.model, "dataset": spec.dataset})
     try:
@@ -448,7 +283,7 @@ def _execute(
     out: Path,
     parameters: dict[str, Any],
     spec: EvalSpec,
-    kernel: _Kernel,
+    kernel: Kernel,
     progress: Progress,
     started: float,
 ) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ only the hub URL, which the runner knows from the start. So while idle, a runner
 local executor keeps ``count`` spares (one per job slot), each with its imports done and a
 fresh kernel pointed at the hub with no token, blocked waiting for its spec. A leased job
 takes one (the spec carries the job's short-lived read token, which the spare hands its
-kernel without writing it into the notebook: :meth:`workbench.evals.runner._Kernel.hand_over`),
+kernel without writing it into the notebook: :meth:`workbench.evals.kernels.Kernel.hand_over`),
 and a new spare starts at once for the next job. A spare runs one job and is never reused; a
 spare that died is replaced, one older than ``max_age`` too, and :meth:`Spares.close` ends
 them all with their kernels.
