@@ -7,9 +7,11 @@ dataset, so that the figures are the runner's cost, not a model's.
 
 - ``runners_pickup_p95``: from the moment ``POST /api/eval-jobs`` is sent to the runner's first
   ``cell_start`` event (stamped by the runner, same clock), ``PICKUPS`` jobs one after another
-  with the runner idle in between (each job finished before the next is queued). The note
-  splits it: request to lease (the hub's long-poll), lease to first cell (the run's process,
-  its kernel, papermill).
+  with the runner idle in between: each job finished, and the runner and its processes using
+  no CPU for a second (so its spare process, imports done and kernel started, is ready) before
+  the next is queued. The note
+  splits it: request to lease (the hub's long-poll), lease to first cell (handing the spare its
+  spec and its kernel the job's token, pinning the repos, papermill).
 - ``runners_throughput_ratio``: ``QUEUED`` jobs queued at once for one runner, then
   ``QUEUED`` more for two runners (CPUs 0 and 1); wall time from the first request to the last
   job finished, one runner over two.
@@ -167,6 +169,32 @@ def _wait_idle(hub: BenchHub, names: int) -> None:
     raise RuntimeError("the runners did not start")
 
 
+def _wait_quiet(runner: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Until the runner and its processes (the spare and its kernel) use no CPU for a second,
+    after at least 0.5 s: then the spare that replaced the last job's is ready."""
+    import psutil
+
+    def cpu() -> float:
+        total = 0.0
+        for p in [psutil.Process(runner.pid), *psutil.Process(runner.pid).children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    time.sleep(0.5)
+    end = time.monotonic() + timeout
+    last = cpu()
+    while time.monotonic() < end:
+        time.sleep(1.0)
+        now = cpu()
+        if now - last < 0.05:
+            return
+        last = now
+
+
 def _pickups(hub: BenchHub, work: Path, client: Any, model: str, dataset: str) -> Result:
     from workbench.client import runners as api
 
@@ -190,7 +218,7 @@ def _pickups(hub: BenchHub, work: Path, client: Any, model: str, dataset: str) -
             total.append(first - sent)
             to_lease.append(leased - sent)
             to_cell.append(first - leased)
-            time.sleep(0.5)  # the runner is idle again, polling
+            _wait_quiet(runners.procs[0])  # the runner is idle again: polling, its spare ready
     finally:
         runners.stop()
     p95 = _q(total, 95)

@@ -19,11 +19,11 @@ import pytest
 from huggingface_hub import HfApi, constants
 
 from tests.evals.test_runners import (
-    LEASE_SECONDS,
     Runners,
     client,
     finished,
     job_of,
+    lease_hub,
     nap_notebook,
     new_user,
     register,
@@ -41,9 +41,7 @@ LABEL = unique("push")
 
 @pytest.fixture(scope="module")
 def phub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    hub = HubProcess(
-        tmp_path_factory.mktemp("push-hub"), env={"WORKBENCH_RUNNER_LEASE_SECONDS": str(LEASE_SECONDS)}
-    ).start()
+    hub = lease_hub(tmp_path_factory, "push-hub")
     yield hub
     hub.stop()
 

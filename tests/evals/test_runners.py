@@ -35,6 +35,14 @@ pytestmark = pytest.mark.slow
 LEASE_SECONDS = 3
 
 
+def lease_hub(tmp_path_factory: pytest.TempPathFactory, name: str) -> HubProcess:
+    """A started hub of a module's own, with leases short enough that a killed runner's job is
+    leased again quickly."""
+    return HubProcess(
+        tmp_path_factory.mktemp(name), env={"WORKBENCH_RUNNER_LEASE_SECONDS": str(LEASE_SECONDS)}
+    ).start()
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
@@ -67,9 +75,7 @@ def nap_notebook(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def rhub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    hub = HubProcess(
-        tmp_path_factory.mktemp("runners-hub"), env={"WORKBENCH_RUNNER_LEASE_SECONDS": str(LEASE_SECONDS)}
-    ).start()
+    hub = lease_hub(tmp_path_factory, "runners-hub")
     yield hub
     hub.stop()
 

@@ -80,7 +80,7 @@ def tracked(callback: Callable[[dict[str, Any]], None]) -> CellTracker:
 
 class WorkbenchEngine(NBClientEngine):
     """papermill's nbclient engine, with progress callbacks, and able to run in a kernel the
-    runner started itself (``km=``; see ``runner._Kernel``): the kernel client's channels are
+    runner started itself (``km=``; see ``kernels.Kernel``): the kernel client's channels are
     then closed here, since nbclient leaves them open for a kernel it does not own."""
 
     @classmethod

@@ -3,7 +3,9 @@
 It leases a job (long-polling the hub, so an idle runner picks a job up as soon as it is
 queued), renews the lease from a heartbeat thread, runs the job's pinned evaluation in a fresh
 process and kernel (:func:`workbench.evals.executors.run_in_process`, or as a task on a Dask
-cluster) with the job's short-lived read token, which reads the job's pinned repos and
+cluster) with the job's short-lived read token (the local executor keeps a spare process per
+job slot with its kernel already started, :mod:`workbench.evals.spares`, so that a job starts
+at once; each spare runs one job), which reads the job's pinned repos and
 nothing else, streams per-cell progress to the hub, and posts the record, which the hub
 stores ``verified`` with this runner's name. A job whose pins no longer resolve fails with
 the reason and posts nothing; one past its timeout posts a failed record that says so; a job
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import subprocess
 import tempfile
@@ -32,15 +33,17 @@ from typing import Any
 from workbench.client import HubClient
 from workbench.client import runners as api
 from workbench.errors import Conflict, InvalidRequest, WorkbenchError
-from workbench.evals.executors import run_in_process
+from workbench.evals.executors import end_process, run_in_process
 from workbench.evals.reproduce import rerun_spec
 from workbench.evals.runner import EvalSpec
+from workbench.evals.spares import Spares
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("local", "dask")
 LEASE_WAIT = 5.0  # seconds one lease request waits for a job (the hub answers at once when one comes)
 KILL_GRACE = 60.0  # past the job's timeout, the run's process is killed (papermill ends it first)
+MAX_EVENTS = 100  # per post (the hub takes up to 200)
 # Where a run that could not pin its repos says so: the job fails, nothing is posted.
 UNRESOLVED = ("RepoNotFound", "RevisionNotFound")
 
@@ -78,6 +81,7 @@ class HubRunner:
         self._threads: list[threading.Thread] = []
         self._procs: dict[int, subprocess.Popen[str]] = {}
         self._lock = threading.Lock()
+        self._spares = Spares(self.client.url, max_jobs) if executor == "local" else None
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -101,6 +105,8 @@ class HubRunner:
             self.max_jobs,
         )
         while not self._stop.is_set():
+            if self._spares is not None:
+                self._spares.fill()
             if not self._slots.acquire(timeout=0.5):
                 continue
             try:
@@ -120,6 +126,8 @@ class HubRunner:
             )
             t.start()
             self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        if self._spares is not None:  # here, not in stop(): a signal handler must not wait on its lock
+            self._spares.close()
         for t in self._threads:
             t.join(30)
         self.client.close()
@@ -129,7 +137,7 @@ class HubRunner:
         with self._lock:
             procs = list(self._procs.values())
         for proc in procs:
-            _kill(proc)
+            end_process(proc)
 
     # -- one job -------------------------------------------------------------------------
 
@@ -167,21 +175,12 @@ class HubRunner:
                 with self._lock:
                     proc = self._procs.get(job_id)
                 if proc is not None:
-                    _kill(proc)
+                    end_process(proc)
                 return
 
     def _run_job(self, leased: dict[str, Any], job_id: int, lease_id: str, lost: threading.Event) -> None:
         spec = leased["spec"]
         timeout = leased["job"].get("timeout")
-
-        def progress(event: dict[str, Any]) -> None:
-            if lost.is_set() or self._stop.is_set():
-                return
-            try:
-                stamped = {**json.loads(json.dumps(event, default=str)), "at": round(time.time(), 3)}
-                api.post_events(self.client, job_id, lease_id, [stamped])
-            except WorkbenchError as exc:
-                log.debug("runner: progress of job %s not posted: %s", job_id, exc)
 
         with tempfile.TemporaryDirectory(prefix="wb-runner-") as tmp:
             try:
@@ -189,7 +188,11 @@ class HubRunner:
             except WorkbenchError as exc:  # the original record or its notebook is gone
                 self._report_failure(job_id, lease_id, exc.message)
                 return
-            result = self._execute(job_id, eval_spec, progress, timeout)
+            events = _Events(self.client, job_id, lease_id, lambda: lost.is_set() or self._stop.is_set())
+            try:
+                result = self._execute(job_id, eval_spec, events.add, timeout)
+            finally:
+                events.close()  # every event is in before the record
             if self._stop.is_set() and not lost.is_set():
                 self._release({"job": {"id": job_id}, "lease": lease_id})
                 return
@@ -259,13 +262,14 @@ class HubRunner:
             with self._lock:
                 self._procs[job_id] = proc
             if timeout:  # papermill ends a run past its timeout; this ends one that hangs anyway
-                timer = threading.Timer(timeout + KILL_GRACE, _kill, args=(proc,))
+                timer = threading.Timer(timeout + KILL_GRACE, end_process, args=(proc,))
                 timer.daemon = True
                 timer.start()
                 timers.append(timer)
 
         try:
-            return run_in_process(spec.to_dict(), progress, started=started)
+            spare = self._spares.take() if self._spares is not None else None
+            return run_in_process(spec.to_dict(), progress, started=started, process=spare)
         finally:
             for timer in timers:
                 timer.cancel()
@@ -285,11 +289,41 @@ class HubRunner:
             log.info("runner: job %s not handed back: %s", leased["job"]["id"], exc)
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
-    """Kill a run's process and the kernel it started (its own process group)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        proc.kill()
+class _Events:
+    """A job's progress events, posted from a thread of their own: the run never waits on the
+    hub, and the events that come while one post is on its way go together in the next."""
+
+    def __init__(self, client: HubClient, job_id: int, lease_id: str, muted: Any) -> None:
+        self.client, self.job_id, self.lease_id, self.muted = client, job_id, lease_id, muted
+        self._pending: list[dict[str, Any]] = []
+        self._closed = False
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._post, name=f"wb-runner-events-{job_id}", daemon=True)
+        self._thread.start()
+
+    def add(self, event: dict[str, Any]) -> None:
+        stamped = {**json.loads(json.dumps(event, default=str)), "at": round(time.time(), 3)}
+        with self._ready:
+            self._pending.append(stamped)
+            self._ready.notify()
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        self._thread.join(60)
+
+    def _post(self) -> None:
+        while True:
+            with self._ready:
+                while not self._pending and not self._closed:
+                    self._ready.wait()
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending[:MAX_EVENTS], self._pending[MAX_EVENTS:]
+            if self.muted():
+                continue
+            try:
+                api.post_events(self.client, self.job_id, self.lease_id, batch)
+            except WorkbenchError as exc:
+                log.debug("runner: progress of job %s not posted: %s", self.job_id, exc)

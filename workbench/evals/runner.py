@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InvalidRequest, RepoNotFound, RevisionNotFound, WorkbenchError
+from workbench.evals.kernels import Kernel
 from workbench.evals.records import RunRecord, build_record, declared_parameters, read_notebook, upload
 from workbench.names import metric_space_id
 
@@ -80,67 +81,6 @@ def default_output_dir() -> Path:
     return Path(xdg) / "workbench" / "eval-runs"
 
 
-def _kernel_environment(url: str, token: str | None) -> dict[str, str]:
-    """The kernel's environment: this process's, pointed at the hub (``os.environ`` is left
-    alone, so runs in threads of one process, as in the Jupyter server, never see each other's
-    hub or token)."""
-    env = {
-        **os.environ,
-        "WORKBENCH_HUB_URL": url,
-        "HF_ENDPOINT": url,
-        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    }
-    if token:
-        env["WORKBENCH_TOKEN"] = token
-    else:
-        env.pop("WORKBENCH_TOKEN", None)
-    return env
-
-
-class _Kernel:
-    """A fresh kernel started before anything else, so that its start-up (a new Python process
-    importing ipykernel, 1-2 s) overlaps pinning the repos and loading papermill; papermill
-    then runs the notebook in it. Shut down immediately once the run is over: the executed
-    notebook is already written."""
-
-    def __init__(self, spec: EvalSpec, url: str, token: str | None, cwd: Path) -> None:
-        from jupyter_client.manager import AsyncKernelManager
-        from jupyter_core.utils import run_sync
-
-        self.km: Any = None
-        self.error: Exception | None = None
-        km = AsyncKernelManager(kernel_name=spec.kernel_name)
-        try:
-            run_sync(km.start_kernel)(
-                cwd=str(cwd),
-                env=_kernel_environment(url, token),
-                extra_arguments=["--HistoryManager.hist_file=:memory:"],
-            )
-        except Exception as exc:  # no such kernel, a kernel that cannot start: a failed run
-            self.error = exc
-            return
-        self.km = km
-
-    def close(self) -> None:
-        if self.km is None:
-            return
-        from jupyter_core.utils import run_sync
-
-        km, self.km = self.km, None
-        try:
-            if run_sync(km.is_alive)():
-                run_sync(km.shutdown_kernel)(now=True)  # also closes its sockets and channels
-                return
-        except Exception:
-            log.debug("kernel shutdown failed", exc_info=True)
-        try:  # a kernel that died mid-run (or would not stop): release what is left
-            run_sync(km.cleanup_resources)()
-        except Exception:
-            log.debug("kernel cleanup failed", exc_info=True)
-
-
 def _failure(
     message: str, ename: str, cell_index: int | None = None, cell_id: str | None = None
 ) -> dict[str, Any]:
@@ -159,32 +99,41 @@ def _pin(client: Any, repo_id: str, repo_type: str, revision: str | None) -> str
     return sha
 
 
-def run_evaluation(spec: EvalSpec, *, progress: Progress | None = None, client: Any = None) -> RunRecord:
+def run_evaluation(
+    spec: EvalSpec, *, progress: Progress | None = None, client: Any = None, kernel: Kernel | None = None
+) -> RunRecord:
     """Run ``spec`` and return its record (stored on the hub unless ``spec.upload`` is off).
 
     Failures are records too (``status == "failed"``, ``error`` says where and why); only a
     run whose model or dataset cannot be resolved is not stored (the hub could not attach it
     to them): its record stays local, as ``<notebook_path stem>.record.json`` next to
-    ``notebook_path``.
+    ``notebook_path``. ``kernel``: a :func:`workbench.evals.kernels.spare_kernel` to run in,
+    when it fits this run (same hub and kernel name, still alive); else, and always after, it
+    is shut down.
     """
     from workbench.client import HubClient
 
     own = client is None
     client = client or HubClient(spec.hub_url, spec.token, progress=False)
     try:
-        return _run(spec, client, progress or (lambda event: None))
+        return _run(spec, client, progress or (lambda event: None), kernel)
     finally:
         if own:
             client.close()
 
 
-def _run(spec: EvalSpec, client: Any, progress: Progress) -> RunRecord:
+def _run(spec: EvalSpec, client: Any, progress: Progress, spare: Kernel | None) -> RunRecord:
     started = time.monotonic()
     run_dir = (Path(spec.output_dir) if spec.output_dir else default_output_dir()).absolute()
     run_dir.mkdir(parents=True, exist_ok=True)
     source = Path(spec.notebook) if spec.notebook else template_path()
     out = run_dir / f"{source.stem}-{uuid.uuid4().hex[:12]}.ipynb"
-    kernel = _Kernel(spec, client.url, client.token, run_dir)
+    if spare is not None and spare.hand_over(spec.kernel_name, client.url, client.token, run_dir):
+        kernel = spare
+    else:
+        if spare is not None:
+            spare.close()
+        kernel = Kernel(spec.kernel_name, client.url, client.token, run_dir)
     try:
         return _pinned_run(spec, client, progress, started, source, out, kernel)
     finally:
@@ -192,7 +141,7 @@ def _run(spec: EvalSpec, client: Any, progress: Progress) -> RunRecord:
 
 
 def _pinned_run(
-    spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path, out: Path, kernel: _Kernel
+    spec: EvalSpec, client: Any, progress: Progress, started: float, source: Path, out: Path, kernel: Kernel
 ) -> RunRecord:
     progress({"event": "resolve", "model": spec.model, "dataset": spec.dataset})
     try:
@@ -334,7 +283,7 @@ def _execute(
     out: Path,
     parameters: dict[str, Any],
     spec: EvalSpec,
-    kernel: _Kernel,
+    kernel: Kernel,
     progress: Progress,
     started: float,
 ) -> dict[str, Any] | None:
