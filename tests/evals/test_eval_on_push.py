@@ -19,6 +19,7 @@ import pytest
 from huggingface_hub import HfApi, constants
 
 from tests.evals.test_runners import (
+    LEASE_SECONDS,
     Runners,
     client,
     finished,
