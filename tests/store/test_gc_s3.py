@@ -54,10 +54,8 @@ def _seed(store: Store) -> tuple[set[str], set[str]]:
     return held["live"], held["gone"]
 
 
-def test_gc_on_s3_frees_the_dead_blobs_with_bulk_calls(
-    store: Store, s3_env: S3Bucket, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    live, dead = _seed(store)
+def count_s3_calls(store: Store, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """The S3 API calls the store makes from now on, by method (until ``monkeypatch.undo``)."""
     calls: Counter[str] = Counter()
     fs: Any = store.blobs.fs
     call_s3 = fs._call_s3
@@ -67,6 +65,14 @@ def test_gc_on_s3_frees_the_dead_blobs_with_bulk_calls(
         return await call_s3(method, *args, **kwargs)
 
     monkeypatch.setattr(fs, "_call_s3", counted)
+    return calls
+
+
+def test_gc_on_s3_frees_the_dead_blobs_with_bulk_calls(
+    store: Store, s3_env: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, dead = _seed(store)
+    calls = count_s3_calls(store, monkeypatch)
     report = collect(store, grace=0, settle=0)
     assert report.blobs_freed == len(dead) and report.live_blobs > len(live)  # and .gitattributes
     stored = {key.rsplit("/", 1)[-1] for key in s3_env.keys()}
@@ -78,3 +84,24 @@ def test_gc_on_s3_frees_the_dead_blobs_with_bulk_calls(
     assert calls["copy_object"] == len(dead)
     monkeypatch.undo()
     assert fsck(store, verify_hashes=False).ok
+
+
+def test_fsck_on_s3_lists_the_bucket_instead_of_asking_per_blob(
+    store: Store, s3_env: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without hash checks fsck learns every blob's presence and size from one listing, and
+    still finds a blob that went missing and one whose size changed."""
+    live, dead = _seed(store)
+    calls = count_s3_calls(store, monkeypatch)
+    report = fsck(store, verify_hashes=False)
+    assert report.ok, report.problems
+    assert calls["head_object"] == 0 and calls["list_objects_v2"] <= 2, calls
+    assert dead <= {n.subject for n in report.notes if n.kind == "orphan_blob"}
+    monkeypatch.undo()
+
+    gone, changed = sorted(live)[:2]
+    fs: Any = store.blobs.fs
+    fs.rm_file(store.blobs.key(gone))
+    fs.pipe_file(store.blobs.key(changed), b"shorter")
+    found = {(p.kind, p.subject) for p in fsck(store, verify_hashes=False).problems}
+    assert ("missing_blob", gone) in found and ("blob_size_mismatch", changed) in found, found

@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import HubSettings
 from workbench.errors import Conflict, InvalidRequest
-from workbench.store.blobs import BlobStore
+from workbench.store.blobs import BlobStore, list_blobs
 from workbench.store.fsck import progress_bar
 from workbench.store.gc import GcLock
 from workbench.store.store import Store
@@ -118,16 +118,8 @@ def _blob_parts(sha256: str) -> tuple[str, ...]:
 
 
 def _sizes(fs: Any, root: str) -> dict[str, int]:
-    """The size of every blob under ``root``, from one listing (on object storage a call per
-    thousand objects, where asking each blob's size would be a round trip each)."""
-    if not fs.exists(root):
-        return {}
-    found = fs.find(root, detail=True)
-    return {
-        path.rsplit("/", 1)[-1]: int(info.get("size") or 0)
-        for path, info in found.items()
-        if len(path.rsplit("/", 1)[-1]) == 64 and info.get("type", "file") == "file"
-    }
+    """The size of every blob under ``root``, from one listing (:func:`list_blobs`)."""
+    return {sha: int(info.get("size") or 0) for sha, info in list_blobs(fs, root)}
 
 
 def _copy(src_fs: Any, src: str, dst_fs: Any, dst: str) -> None:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import anyio
 import fsspec
@@ -117,6 +117,16 @@ def _s3_options(url: str, timeout: float | None) -> dict[str, object]:
     return options
 
 
+def list_blobs(fs: Any, root: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every blob under ``root`` (a file named by its SHA-256) with what the listing says of
+    it (``size``, a date), from one listing: on object storage a call per thousand objects,
+    where asking about each blob would be a round trip each; none when ``root`` is absent."""
+    for path, info in fs.find(root, detail=True).items():
+        name = path.rsplit("/", 1)[-1]
+        if len(name) == 64 and info.get("type", "file") == "file":
+            yield name, info
+
+
 class BlobStore:
     def __init__(
         self, url: str, *, tmp_dir: str | Path, durable: bool = True, timeout: float | None = None
@@ -190,6 +200,10 @@ class BlobStore:
             name = path.rsplit("/", 1)[-1]
             if len(name) == 64:
                 yield name
+
+    def sizes(self) -> dict[str, int]:
+        """The size of every stored blob, from one listing (:func:`list_blobs`)."""
+        return {sha: int(info.get("size") or 0) for sha, info in list_blobs(self.fs, self.root)}
 
     # -- writing --------------------------------------------------------------------------
     def new_sink(

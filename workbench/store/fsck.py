@@ -86,7 +86,9 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
             tree_uses.setdefault(c.tree_hash, f"{names.get(c.repo_id, c.repo_id)}@{c.oid}")
         xet_uses: dict[str, _XetUse] = {}
         blobs, n_trees = _check_trees(s, report, tree_uses, progress, xet_uses)
-        xet_blobs = _check_xet(s, store, report, xet_uses, verify_hashes=verify_hashes)
+        # One listing of the store, after the snapshot began: every blob it names is in it.
+        held = store.blobs.sizes()
+        xet_blobs = _check_xet(s, store, report, xet_uses, held, verify_hashes=verify_hashes)
         rows = {b.sha256: b for b in s.scalars(select(m.Blob))}
         for idx in s.scalars(select(m.ViewerSearchIndex)):  # derived blobs outside any tree
             if idx.blob_sha256 not in blobs:
@@ -105,8 +107,8 @@ def fsck(store: Store, *, verify_hashes: bool = True, progress: bool = False) ->
                 blobs[sha] = _BlobUse(
                     row.size if row is not None else -1, f"executed notebook of evaluation run {run_id}"
                 )
-    _check_blobs(store, report, blobs, rows, verify_hashes=verify_hashes, progress=progress)
-    stored = _note_orphans(store, report, blobs.keys() | xet_blobs)
+    _check_blobs(store, report, blobs, rows, held, verify_hashes=verify_hashes, progress=progress)
+    stored = _note_orphans(store, report, held, blobs.keys() | xet_blobs)
     report.counts.update(
         repos=len(repos),
         refs=len(refs),
@@ -277,6 +279,7 @@ def _check_blobs(
     report: FsckReport,
     blobs: dict[str, _BlobUse],
     rows: dict[str, m.Blob],
+    held: dict[str, int],
     *,
     verify_hashes: bool,
     progress: bool,
@@ -300,10 +303,7 @@ def _check_blobs(
                     f"Blob {sha} is recorded with {row.size} bytes; {use.where} says {use.size}.",
                 )
             )
-        try:
-            size = store.blobs.size(sha) if store.blobs.exists(sha) else None
-        except OSError:
-            size = None
+        size = held.get(sha)
         if size is None:
             report.problems.append(
                 Problem(
@@ -390,7 +390,13 @@ class _XetUse:
 
 
 def _check_xet(
-    s: Session, store: Store, report: FsckReport, uses: dict[str, _XetUse], *, verify_hashes: bool
+    s: Session,
+    store: Store,
+    report: FsckReport,
+    uses: dict[str, _XetUse],
+    held: dict[str, int],
+    *,
+    verify_hashes: bool,
 ) -> set[str]:
     """Check the Xet files trees name, the xorbs files need, and the blobs of xorbs and
     shards; return those blobs' SHA-256s (used, so never orphans)."""
@@ -424,10 +430,7 @@ def _check_xet(
     checked = [("xorb", h, *v) for h, v in xorbs.items()] + [("shard", None, *v) for v in shards]
     for what, xorb_hash, sha, size in checked:
         used.add(sha)
-        try:
-            stored = store.blobs.size(sha) if store.blobs.exists(sha) else None
-        except OSError:
-            stored = None
+        stored = held.get(sha)
         if stored != size:
             report.problems.append(
                 Problem(
@@ -457,9 +460,9 @@ def _xorb_intact(store: Store, key: str, size: int, xorb_hash: str) -> bool:
     return True
 
 
-def _note_orphans(store: Store, report: FsckReport, blobs: Collection[str]) -> int:
+def _note_orphans(store: Store, report: FsckReport, held: dict[str, int], blobs: Collection[str]) -> int:
     n = 0
-    for sha in store.blobs.iter_all():
+    for sha in sorted(held):
         n += 1
         if sha not in blobs:
             report.notes.append(Problem("orphan_blob", sha, f"Blob {sha} is stored but no commit uses it."))

@@ -82,6 +82,7 @@ from sqlalchemy.orm import Session
 import workbench.store.evals  # noqa: F401  (its table must be in the metadata the safety net scans)
 from workbench.errors import Conflict, IntegrityError
 from workbench.store import models as m
+from workbench.store.blobs import list_blobs
 from workbench.store.bucket_models import BucketFile, XetFileBucket
 from workbench.store.fsck import progress_bar, snapshot, tree_rows
 from workbench.store.store import Store, insert_missing, utcnow
@@ -438,10 +439,8 @@ def _stored(store: Store) -> Iterator[tuple[str, tuple[int, float] | None]]:
         for sha in store.blobs.iter_all():
             yield sha, None
         return
-    for path, info in store.blobs.fs.find(store.blobs.root, detail=True).items():
-        name = path.rsplit("/", 1)[-1]
-        if len(name) == 64:
-            yield name, _info_stat(info)
+    for sha, info in list_blobs(store.blobs.fs, store.blobs.root):
+        yield sha, _info_stat(info)
 
 
 def _trash_key(store: Store, sha: str) -> str:
