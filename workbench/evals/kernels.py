@@ -58,6 +58,7 @@ class Kernel:
 
         self.km: Any = None
         self.error: Exception | None = None
+        self._client: Any = None  # a spare's, connected while it waits: see wait_ready
         self.kernel_name, self.url = kernel_name, url
         self.env = _kernel_environment(url, token)
         km = AsyncKernelManager(kernel_name=kernel_name)
@@ -69,7 +70,6 @@ class Kernel:
             self.error = exc
             return
         self.km = km
-        self._client: Any = None  # a spare's, connected while it waits: see wait_ready
         _LIVE.add(self)
 
     @property
