@@ -102,6 +102,9 @@ PURGED_KEY = "gc.purged-xet"  # Xet files purged from history, until a GC frees 
 STALE_LOCK = timedelta(minutes=10)
 TRASH = "gc-trash"
 BATCH = 1000
+# Blobs of object storage moved aside per hold of the writers: each is a copy over the
+# network, so a batch of BATCH held commits back for tens of seconds.
+OBJECT_BATCH = 100
 # Columns whose rows name blobs and that the mark judges itself (a Xet row may be dead); every
 # other ``*sha256`` column is a plain reference. All of them show a blob named again.
 _ROW_COLUMNS = (m.Blob.sha256, m.XetXorb.blob_sha256, m.XetShard.blob_sha256, m.XetChunk.shard_sha256)
@@ -612,7 +615,7 @@ def _move_aside(
 ) -> list[str]:
     """Step 2: move the doomed blobs nothing names again to the trash."""
     trashed = []
-    bar = progress_bar(_batches(doomed), progress, "sweep")
+    bar = progress_bar(_batches(doomed, BATCH if store.blobs.local else OBJECT_BATCH), progress, "sweep")
     for batch in bar:
         with _holding_writers(store, report) as s:
             lock.heartbeat(s)
