@@ -195,3 +195,17 @@ def test_stop_leaves_no_process_behind(
     assert job_of(whub, owner, job["id"])["state"] == "queued"  # handed back
     with client(whub, owner["token"]) as c:
         api.cancel_job(c, job["id"])
+
+
+def test_no_spares_keeps_no_idle_process_and_still_runs_jobs(
+    whub: HubProcess, owner: dict[str, str], runners: Runners, tmp_path: Path
+) -> None:
+    runner, label = start_runner(whub, runners, "cold", "--no-spares")
+    # the runner is up (it asked for a job) with no process of its own waiting
+    with client(whub, owner["token"]) as c:
+        wait_for(lambda: c.get_json(f"/api/runners/online?requires={label}")["online"] == 1)
+    assert psutil.Process(runner.pid).children() == []
+    _, seen, executed = run_probe(whub, owner, label, tmp_path, "cold")
+    assert seen["token"] and seen["token"] not in executed and len(seen["sha"]) == 40
+    assert seen["ppid"] not in spares_of(runner)
+    wait_for(lambda: psutil.Process(runner.pid).children() == [])  # the run's process left, none came

@@ -39,6 +39,14 @@ def runner(
         str | None,
         typer.Option("--labels", help="Offer only these of the labels it was registered with (a,b)."),
     ] = None,
+    spares: Annotated[
+        bool,
+        typer.Option(
+            "--spares/--no-spares",
+            help="Keep a run process with its kernel started per job slot (local executor), "
+            "so that a job starts at once; --no-spares starts them after the lease instead.",
+        ),
+    ] = True,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning.")] = "info",
 ) -> None:
     """Lease evaluation jobs from the hub and run them until SIGTERM (or Ctrl-C).
@@ -61,4 +69,5 @@ def runner(
         dask_scheduler=dask_scheduler,
         max_jobs=max_jobs,
         labels=[x.strip() for x in labels.split(",") if x.strip()] if labels is not None else None,
+        spares=spares,
     ).serve()

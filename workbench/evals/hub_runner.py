@@ -62,6 +62,7 @@ class HubRunner:
         max_jobs: int = 1,
         output_dir: str | None = None,
         labels: list[str] | None = None,
+        spares: bool = True,
     ) -> None:
         if executor not in EXECUTORS:
             raise InvalidRequest(f"Unknown executor {executor!r}: use local or dask.", code="InvalidExecutor")
@@ -81,7 +82,9 @@ class HubRunner:
         self._threads: list[threading.Thread] = []
         self._procs: dict[int, subprocess.Popen[str]] = {}
         self._lock = threading.Lock()
-        self._spares = Spares(self.client.url, max_jobs) if executor == "local" else None
+        # A spare holds a process and an idle kernel per job slot; without them a job starts
+        # its process and kernel after the lease, which costs the wait but no idle memory.
+        self._spares = Spares(self.client.url, max_jobs) if executor == "local" and spares else None
 
     # -- the loop ------------------------------------------------------------------------
 
