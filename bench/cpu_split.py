@@ -3,8 +3,10 @@
 A group is named by the process ids at its root (a hub, nginx's master, PostgreSQL's
 postmaster, moto's server, the Locust process); each sample also counts their descendants
 (nginx's workers, PostgreSQL's backends), so that a process started inside the window counts
-all of its CPU. What a process that ended inside the window spent is lost (a PostgreSQL
-backend of a closed connection). ``machine`` is the busy time of every core over the window
+all of its CPU. A process that ended inside the window counts through its parent's
+``children_*`` times once the parent reaped it (a PostgreSQL backend of a closed connection, a
+runner's job process and the kernel that process reaped), which is why a group's figure is its
+total at the end minus its total at the start. ``machine`` is the busy time of every core over the window
 (user, system, nice, irq, softirq, steal), so ``machine`` minus the groups is everything
 else on the machine: outside work, and this benchmark's own process.
 
@@ -43,7 +45,7 @@ def _tree(pids: list[int]) -> _Counts:
             try:
                 with p.oneshot():
                     t = p.cpu_times()
-                    counts[(p.pid, p.create_time())] = t.user + t.system
+                    counts[(p.pid, p.create_time())] = t.user + t.system + t.children_user + t.children_system
             except psutil.Error:
                 continue
     return counts
@@ -71,7 +73,7 @@ class CpuSplit:
         out: dict[str, float] = {}
         for name, counts in end.groups.items():
             before = start.groups.get(name, {})
-            out[name] = round(sum(cpu - before.get(key, 0.0) for key, cpu in counts.items()), 2)
+            out[name] = round(max(sum(counts.values()) - sum(before.values()), 0.0), 2)
         machine = end.busy - start.busy
         out["other"] = round(max(machine - sum(out.values()), 0.0), 2)
         out["machine"] = round(machine, 2)

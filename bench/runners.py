@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.cpu_split import CpuSplit
 from bench.measure import BenchHub, Result
 
 log = logging.getLogger(__name__)
@@ -237,23 +238,40 @@ def _pickups(hub: BenchHub, work: Path, client: Any, model: str, dataset: str) -
     )
 
 
-def _batch(hub: BenchHub, work: Path, client: Any, model: str, dataset: str, count: int) -> float:
+def _batch(
+    hub: BenchHub, work: Path, client: Any, model: str, dataset: str, count: int
+) -> tuple[float, dict[str, float]]:
+    """Wall seconds for ``QUEUED`` jobs on ``count`` runners, and the CPU seconds the hub, the
+    runners (with their job processes and kernels) and the rest of the machine spent."""
     label = f"batch{count}x{secrets.token_hex(2)}"
     runners = _Runners(hub, work)
     for cpu in range(count):
         runners.start(label, cpu)
     try:
         _wait_idle(hub, count)
+        assert hub.process.proc is not None
+        split = CpuSplit({"hub": [hub.process.proc.pid], "runners": [p.pid for p in runners.procs]})
+        before = split.sample()
         start = time.monotonic()
         ids = [_queue(client, model, dataset, label)["id"] for _ in range(QUEUED)]
         jobs = _wait_all(client, ids)
         wall = time.monotonic() - start
+        cpu = split.delta(before, split.sample())
     finally:
         runners.stop()
     failed = [j for j in jobs if j["state"] != "succeeded"]
     if failed:
         raise RuntimeError(f"{len(failed)} of {QUEUED} jobs did not succeed: {failed[0]['error']}")
-    return wall
+    log.info("runners: %d runner(s), %d jobs in %.1f s, CPU seconds %s", count, QUEUED, wall, cpu)
+    return wall, cpu
+
+
+def _bound(cpu: dict[str, float], cores: int) -> float:
+    """The best ratio ``cores`` runners could reach over one with this CPU per job: each job
+    needs its runner's CPU on a core of the runner's own, and the hub's and the rest's CPU
+    comes out of the same cores."""
+    job, shared = cpu["runners"] / QUEUED, (cpu["hub"] + cpu["other"]) / QUEUED
+    return min(float(cores), cores * job / (job + shared)) if job else 0.0
 
 
 def _registered(hub: BenchHub) -> list[dict[str, Any]]:
@@ -271,13 +289,14 @@ def run(work: Path) -> list[Result]:
         # the runners of a finished phase are removed, so that _wait_idle counts the new ones
         for r in _registered(hub):
             hub.process.cli("hub", "runner", "remove", r["name"])
-        one = _batch(hub, work, client, model, dataset, 1)
+        one, cpu_one = _batch(hub, work, client, model, dataset, 1)
         for r in _registered(hub):
             hub.process.cli("hub", "runner", "remove", r["name"])
-        two = _batch(hub, work, client, model, dataset, 2)
+        two, cpu_two = _batch(hub, work, client, model, dataset, 2)
         client.close()
     ratio = one / two
     cpus = len(os.sched_getaffinity(0))
+    per_job = {k: round(v / QUEUED, 2) for k, v in cpu_two.items() if k in ("hub", "runners", "other")}
     results.append(
         Result(
             "runners_throughput_ratio",
@@ -291,7 +310,9 @@ def run(work: Path) -> list[Result]:
             note=(
                 f"{QUEUED} queued jobs: 1 runner {one:.1f} s ({QUEUED / one:.2f} jobs/s), 2 runners "
                 f"{two:.1f} s ({QUEUED / two:.2f} jobs/s); each runner pinned to one CPU of {cpus}; "
-                "the hub and this process share those CPUs"
+                f"the hub and this process share those CPUs. CPU s per job with 2 runners {per_job} "
+                f"(1 runner: machine {cpu_one['machine']:.0f} s of {cpu_one['seconds'] * cpus:.0f}); "
+                f"the bound that CPU allows on {cpus} cores: {_bound(cpu_two, min(2, cpus)):.2f}"
             ),
         )
     )
