@@ -28,7 +28,8 @@ import hashlib
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
+from bisect import bisect_left
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,8 +41,8 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    and_,
     exists,
-    func,
     or_,
     select,
     update,
@@ -534,31 +535,15 @@ def add_job(
     return job_id
 
 
-def job_view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
-    row = s.execute(
-        select(EvalJob, m.Job, m.Account.name)
-        .join(m.Job, m.Job.id == EvalJob.id)
-        .join(m.Account, m.Account.id == EvalJob.owner_id)
-        .where(EvalJob.id == job_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"Evaluation job {job_id} not found.", code="JobNotFound")
-    job, queued, owner = row
-    labels = list(
-        s.scalars(
-            select(EvalJobLabel.label).where(EvalJobLabel.job_id == job_id).order_by(EvalJobLabel.label)
-        )
-    )
-    events: list[dict[str, Any]] = []
-    last = after or 0
-    if after is not None:
-        for eid, event in s.execute(
-            select(EvalJobEvent.id, EvalJobEvent.event)
-            .where(EvalJobEvent.job_id == job_id, EvalJobEvent.id > after)
-            .order_by(EvalJobEvent.id)
-        ):
-            events.append(event)
-            last = eid
+def _view(
+    job: EvalJob,
+    queued: m.Job,
+    owner: str,
+    labels: list[str],
+    position: int | None,
+    events: list[dict[str, Any]],
+    last: int,
+) -> JobView:
     spec = {k: v for k, v in job.spec.items() if k != "reads"}
     if isinstance(spec.get("notebook"), dict):
         spec["notebook"] = {"name": spec["notebook"].get("name")}
@@ -578,10 +563,55 @@ def job_view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
         updated_at=queued.updated_at,
         events=events,
         last_event=last,
-        queue_position=queue_position(s, job_id) if queued.status == "pending" else None,
+        queue_position=position,
         trigger=job.trigger or "user",
         pull_request=job.pull_request,
     )
+
+
+def _views(s: Session, where: Any, *, limit: int | None = None) -> list[JobView]:
+    """The jobs ``where`` selects (a clause on ``EvalJob``/``jobs``), newest first, without
+    their events: a statement for the jobs, one for their labels, one pass for the queue."""
+    q = (
+        select(EvalJob, m.Job, m.Account.name)
+        .join(m.Job, m.Job.id == EvalJob.id)
+        .join(m.Account, m.Account.id == EvalJob.owner_id)
+        .where(where)
+        .order_by(EvalJob.id.desc())
+    )
+    rows = s.execute(q.limit(limit)).all()
+    labels: dict[int, list[str]] = {job.id: [] for job, _, _ in rows}
+    if labels:
+        for jid, label in s.execute(
+            select(EvalJobLabel.job_id, EvalJobLabel.label)
+            .where(EvalJobLabel.job_id.in_(list(labels)))
+            .order_by(EvalJobLabel.label)
+        ):
+            labels[jid].append(label)
+    positions = queue_positions(
+        s, {job.id: labels[job.id] for job, queued, _ in rows if queued.status == "pending"}
+    )
+    return [
+        _view(job, queued, owner, labels[job.id], positions.get(job.id), [], 0) for job, queued, owner in rows
+    ]
+
+
+def job_view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
+    """Job ``job_id``; with ``after``, its progress events after that event id."""
+    views = _views(s, EvalJob.id == job_id)
+    if not views:
+        raise NotFound(f"Evaluation job {job_id} not found.", code="JobNotFound")
+    if after is None:
+        return views[0]
+    events, last = [], after
+    for eid, event in s.execute(
+        select(EvalJobEvent.id, EvalJobEvent.event)
+        .where(EvalJobEvent.job_id == job_id, EvalJobEvent.id > after)
+        .order_by(EvalJobEvent.id)
+    ):
+        events.append(event)
+        last = eid
+    return replace(views[0], events=events, last_event=last)
 
 
 def _own_job(s: Session, p: Principal, job_id: int) -> EvalJob:
@@ -612,11 +642,10 @@ def list_jobs(s: Session, p: Principal, *, state: str | None = None, limit: int 
     """The caller's jobs, newest first."""
     if p.user_id is None:
         return []
-    q = select(EvalJob.id).where(EvalJob.owner_id == p.user_id).order_by(EvalJob.id.desc())
+    where = EvalJob.owner_id == p.user_id
     if state is not None:
-        statuses = [k for k, v in _STATE.items() if v == state]
-        q = q.join(m.Job, m.Job.id == EvalJob.id).where(m.Job.status.in_(statuses))
-    return [job_view(s, jid) for jid in s.scalars(q.limit(limit))]
+        where = and_(where, m.Job.status.in_([k for k, v in _STATE.items() if v == state]))
+    return _views(s, where, limit=limit)
 
 
 def cancel_job(s: Session, p: Principal, job_id: int) -> JobView:
@@ -673,18 +702,48 @@ def takes_labels(labels: list[str]) -> Any:
 
 
 def queue_position(s: Session, job_id: int) -> int | None:
-    """How many queued jobs a runner would lease before job ``job_id`` (None unless it is queued).
-
-    Runners lease the oldest job whose labels they have, so the jobs ahead are the older
-    queued ones that a runner able to run this job could take; with several such runners, the
-    one with the fewest ahead; with none registered, those needing no label beyond this job's."""
-    status = s.scalar(select(m.Job.status).where(m.Job.id == job_id))
-    if status != "pending":
+    """How many queued jobs a runner would lease before job ``job_id`` (None unless it is queued)."""
+    if s.scalar(select(m.Job.status).where(m.Job.id == job_id)) != "pending":
         return None
-    needs = set(s.scalars(select(EvalJobLabel.label).where(EvalJobLabel.job_id == job_id)))
-    able = [list(r.labels) for r in s.scalars(select(Runner).where(Runner.paused.is_(False)))]
-    label_sets = [x for x in able if needs <= set(x)] or [sorted(needs)]
-    ahead = select(func.count(m.Job.id)).where(
-        m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < job_id
+    needs = list(s.scalars(select(EvalJobLabel.label).where(EvalJobLabel.job_id == job_id)))
+    return queue_positions(s, {job_id: needs})[job_id]
+
+
+def queue_positions(s: Session, queued: dict[int, list[str]]) -> dict[int, int]:
+    """How many queued jobs a runner would lease before each of the ``queued`` jobs ({id: the
+    labels it requires}, each one queued).
+
+    Runners lease the oldest job whose labels they have (:func:`takes_labels`), so the jobs
+    ahead are the older queued ones that a runner able to run this job could take; with
+    several such runners, the one with the fewest ahead; with none registered, those needing
+    no label beyond this job's. The queue ahead of the newest is read once."""
+    if not queued:
+        return {}
+    able = [set(r.labels) for r in s.scalars(select(Runner).where(Runner.paused.is_(False)))]
+    ahead: dict[int, set[str]] = {
+        jid: set()
+        for jid in s.scalars(
+            select(m.Job.id).where(m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < max(queued))
+        )
+    }
+    pending_labels = (
+        select(EvalJobLabel.job_id, EvalJobLabel.label)
+        .join(m.Job, m.Job.id == EvalJobLabel.job_id)
+        .where(m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < max(queued))
     )
-    return min(int(s.scalar(ahead.where(takes_labels(labels))) or 0) for labels in label_sets)
+    for jid, label in s.execute(pending_labels):
+        if jid in ahead:
+            ahead[jid].add(label)
+    takes: dict[frozenset[str], list[int]] = {}  # a runner's labels -> the ids it may lease, in order
+
+    def before(have: frozenset[str], job_id: int) -> int:
+        if have not in takes:
+            takes[have] = sorted(jid for jid, wants in ahead.items() if wants <= have)
+        return bisect_left(takes[have], job_id)
+
+    positions = {}
+    for job_id, labels in queued.items():
+        needs = frozenset(labels)
+        label_sets = [frozenset(x) for x in able if needs <= x] or [needs]
+        positions[job_id] = min(before(have, job_id) for have in label_sets)
+    return positions
