@@ -262,7 +262,7 @@ def restore(
         )
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    blobs = BlobStore.for_hub(settings)
+    blobs = BlobStore.for_hub(settings, bounded=False)
     with tempfile.TemporaryDirectory(prefix="restore-", dir=data_dir / "tmp") as tmp:
         work = Path(tmp)
         snap = chosen["id"]

@@ -152,10 +152,15 @@ class BlobStore:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def for_hub(cls, settings: HubSettings) -> BlobStore:
-        """The blob store ``settings`` name, its temporary folder in the data folder."""
+    def for_hub(cls, settings: HubSettings, *, bounded: bool = True) -> BlobStore:
+        """The blob store ``settings`` name, its temporary folder in the data folder.
+
+        ``bounded``: requests wait at most ``storage_timeout_seconds``, as serving needs; not
+        for a restore, whose server-side copy of a large blob is one long request.
+        """
         tmp = Path(settings.data_dir).absolute() / "tmp"
-        return cls(settings.resolved_storage_url(), tmp_dir=tmp, timeout=settings.storage_timeout_seconds)
+        timeout = settings.storage_timeout_seconds if bounded else None
+        return cls(settings.resolved_storage_url(), tmp_dir=tmp, timeout=timeout)
 
     # -- naming ---------------------------------------------------------------------------
     def key(self, sha256: str) -> str:
