@@ -64,7 +64,9 @@ def _identity(fs: Any) -> tuple[Any, ...] | None:
     if not _is_s3(fs) or getattr(fs, "anon", False):
         return None
     client = fs.s3  # connects: the keys come from the arguments, the environment or a profile
-    credentials = client._get_credentials()  # botocore's own accessor; None without keys
+    # botocore's own accessor (private); without it, or without keys, copies are streamed.
+    accessor = getattr(client, "_get_credentials", None)
+    credentials = accessor() if accessor is not None else None
     if credentials is None:
         return None
     frozen = fsspec.asyn.sync(fs.loop, credentials.get_frozen_credentials)
