@@ -12,7 +12,8 @@ what ``workbench hub backup DEST`` runs), each followed by ``sync``:
   (only new blobs are copied), against the first.
 
 ``run_s3`` does the same with the blobs and the backup folder on moto's S3 server, against a
-server-side copy of the same objects.
+server-side copy of the same objects, then restores the first snapshot into an empty hub whose
+blobs go to another prefix of the same server, against the same copy.
 """
 
 from __future__ import annotations
@@ -141,8 +142,9 @@ def _results(
 def run_s3(work: Path, size: int) -> list[Result]:
     """The same with the hub's blobs and the backup folder on moto's S3 server (one bucket:
     ``blobs/`` and ``backups/``), against a server-side copy of the same objects with s3fs
-    (``CopyObject``, concurrent: what ``aws s3 cp --recursive`` does between two prefixes)."""
-    from workbench.store.backup import backup
+    (``CopyObject``, concurrent: what ``aws s3 cp --recursive`` does between two prefixes);
+    then a restore of the first snapshot into a new data folder and ``restored/``."""
+    from workbench.store.backup import backup, restore
     from workbench.store.store import Store
 
     with s3_hub(work, "wb-bench-backup") as (bucket, settings):
@@ -157,7 +159,7 @@ def run_s3(work: Path, size: int) -> list[Result]:
             fs.rm(f"{bucket.name}/floor", recursive=True)
             dest = f"s3://{bucket.name}/backups"
             t0 = time.perf_counter()
-            backup(store, settings, dest)
+            first = backup(store, settings, dest)
             first_s = time.perf_counter() - t0
             _add_files(store, p, files, 1)
             t0 = time.perf_counter()
@@ -165,5 +167,29 @@ def run_s3(work: Path, size: int) -> list[Result]:
             second_s = time.perf_counter() - t0
         finally:
             store.close()
-    log.info("backup (S3): copy %.1f s, first %.1f s, incremental %.1f s", copy_s, first_s, second_s)
-    return _results(" on S3", total, files, (copy_s, "s3fs server-side copy MB/s"), first_s, second_s)
+        target = HubSettings(
+            data_dir=work / "restored", storage_url=f"s3://{bucket.name}/restored", write_user_config=False
+        )
+        t0 = time.perf_counter()
+        restore(dest, target, snapshot=first.id)
+        restore_s = time.perf_counter() - t0
+    log.info(
+        "backup (S3): copy %.1f s, first %.1f s, incremental %.1f s, restore %.1f s",
+        copy_s,
+        first_s,
+        second_s,
+        restore_s,
+    )
+    floor = (copy_s, "s3fs server-side copy MB/s")
+    return [
+        *_results(" on S3", total, files, floor, first_s, second_s),
+        Result(
+            f"restore out of S3: first snapshot, {total / 1024**3:.0f} GiB hub",
+            mb_per_s(total, restore_s),
+            "MB/s",
+            mb_per_s(total, copy_s),
+            floor[1],
+            copy_s / restore_s,
+            note=f"{restore_s:.1f} s against {copy_s:.1f} s, into another prefix of the same server",
+        ),
+    ]

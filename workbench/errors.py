@@ -251,7 +251,9 @@ CODES: dict[str, type[WorkbenchError]] = {
         "UnsupportedOperation WebhookUrlRefused WeightsMismatch WrongRepoType XorbNotFound",
     ),
     **_codes(PayloadTooLarge, "CommentTooLong PayloadTooLarge QuotaExceeded"),
-    **_codes(ServiceUnavailable, "DatabaseUnavailable JupyterHubUnavailable StorageUnavailable"),
+    **_codes(
+        ServiceUnavailable, "BlobCopyFailed DatabaseUnavailable JupyterHubUnavailable StorageUnavailable"
+    ),
     **_codes(InsufficientStorage, "InsufficientStorage"),
     **_codes(RequestBodyTimeout, "RequestBodyTimeout"),
     **_codes(RangeNotSatisfiable, "RangeNotSatisfiable"),

@@ -9,7 +9,9 @@ moto checks header-signed requests but not presigned URLs (query-string SigV4): 
 verifies their signature nor their expiry. Run as ``python -m tests.support.s3 -p PORT``,
 this module serves moto's application behind a check that does what S3 does with them
 (``Request has expired``, ``SignatureDoesNotMatch``) and hands valid ones on to moto
-header-signed.
+header-signed. ``S3Server(refuse_copies=True)`` also answers every server-side copy
+(``CopyObject``, ``UploadPartCopy``) ``403 AccessDenied``, as S3 does where a bucket policy
+denies copies to keys that may read and write.
 
 >>> server = S3Server().start()                            # doctest: +SKIP
 >>> bucket = server.create_bucket("blobs")                 # doctest: +SKIP
@@ -95,7 +97,8 @@ class S3Bucket:
 class S3Server:
     """``start()``, then ``create_bucket()`` as often as needed, then ``stop()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, refuse_copies: bool = False) -> None:
+        self.refuse_copies = refuse_copies
         self.port = 0
         self.key_id = ""
         self.secret = ""
@@ -115,6 +118,7 @@ class S3Server:
         self.log_path = Path(log)
         env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(_SETUP_ACTIONS), "PYTHONPATH": str(ROOT)}
         cmd = [sys.executable, "-m", "tests.support.s3", "-p", str(self.port), "-H", "127.0.0.1"]
+        cmd += ["--refuse-copies"] if self.refuse_copies else []
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         atexit.register(self.stop)  # a test run that dies leaves no server behind
@@ -274,6 +278,18 @@ class _PresignedUrls:
         }
 
 
+class _RefuseCopies:
+    """WSGI middleware: a server-side copy is refused, as a bucket policy may refuse it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if "HTTP_X_AMZ_COPY_SOURCE" in environ:
+            return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
+        return self.app(environ, start_response)
+
+
 def _serve(argv: list[str]) -> None:
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -285,9 +301,12 @@ def _serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description="moto's S3 server, with presigned URLs checked")
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--refuse-copies", action="store_true", help="answer copies 403 AccessDenied")
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app = _PresignedUrls(DomainDispatcherApplication(create_backend_app))
+    if args.refuse_copies:
+        app = _RefuseCopies(app)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 

@@ -15,6 +15,10 @@ row, so it is in the store when the blobs are listed afterwards. Garbage collect
 thing that removes blobs, so a backup holds the GC lock while it runs (a GC started meanwhile
 is refused, and a backup waits for no GC: it is refused while one runs).
 
+Blobs go several at a time, and server-side when both sides are one S3 endpoint used with the
+same keys (:mod:`workbench.store.blob_copy`); every blob is complete before the snapshot that
+names it is written, and the snapshot before the index that lists it.
+
 Restoring reverses it into an empty data folder (or an empty PostgreSQL database) and any
 storage; the restored hub passes ``workbench hub fsck``.
 
@@ -38,20 +42,18 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
-from fsspec.implementations.local import LocalFileSystem
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from workbench.config import HubSettings
 from workbench.errors import Conflict, InvalidRequest
+from workbench.store.blob_copy import BlobCopy, copy_blobs
 from workbench.store.blobs import BlobStore, list_blobs
-from workbench.store.fsck import progress_bar
 from workbench.store.gc import GcLock
 from workbench.store.store import Store
 
 FORMAT = "workbench-backup"
 VERSION = 1
-COPY_CHUNK = 8 * 1024 * 1024
 
 
 @dataclass
@@ -122,19 +124,6 @@ def _sizes(fs: Any, root: str) -> dict[str, int]:
     return {sha: int(info.get("size") or 0) for sha, info in list_blobs(fs, root)}
 
 
-def _copy(src_fs: Any, src: str, dst_fs: Any, dst: str) -> None:
-    """Stream one file between file systems; the destination is whole or absent (a local file
-    is renamed into place; an object store makes an object visible only once complete)."""
-    local = isinstance(dst_fs, LocalFileSystem)
-    target = f"{dst}.partial" if local else dst
-    if local:
-        dst_fs.makedirs(dst.rsplit("/", 1)[0], exist_ok=True)
-    with src_fs.open(src, "rb") as fin, dst_fs.open(target, "wb") as fout:
-        shutil.copyfileobj(fin, fout, COPY_CHUNK)
-    if local:
-        dst_fs.mv(target, dst)
-
-
 @contextmanager
 def _no_gc(store: Store) -> Iterator[GcLock]:
     """Hold the GC lock (renewed by the caller's heartbeats): no blob disappears meanwhile."""
@@ -194,18 +183,24 @@ def backup(store: Store, settings: HubSettings, dest: str, *, progress: bool = F
     with _no_gc(store) as lock, tempfile.TemporaryDirectory(prefix="backup-", dir=store.blobs.tmp_dir) as tmp:
         work = Path(tmp)
         kind = _dump_database(settings, work)
-        needed: dict[str, int] = {}
-        copied = copied_bytes = 0
         held = _sizes(folder.fs, folder.path("blobs"))
-        for sha, size in progress_bar(_sizes(store.blobs.fs, store.blobs.root).items(), progress, "blobs"):
-            lock.heartbeat()
-            needed[sha] = size
-            parts = _blob_parts(sha)
-            if held.get(sha) == size:
-                continue
-            _copy(store.blobs.fs, store.blobs.key(sha), folder.fs, folder.path(*parts))
-            copied += 1
-            copied_bytes += size
+        needed = _sizes(store.blobs.fs, store.blobs.root)
+        missing = [
+            BlobCopy(store.blobs.key(sha), folder.path(*_blob_parts(sha)), size)
+            for sha, size in needed.items()
+            if held.get(sha) != size
+        ]
+        copy_blobs(
+            store.blobs.fs,
+            folder.fs,
+            missing,
+            total=len(needed),
+            progress=progress,
+            tick=lock.heartbeat,
+            stopped="The backup stopped and added no snapshot; the blobs it copied are kept, and the next "
+            "backup skips them.",
+        )
+        copied, copied_bytes = len(missing), sum(c.size for c in missing)
         (work / "manifest.json").write_text(json.dumps({"blobs": needed}, indent=0))
         secret = Path(settings.data_dir) / "secret.key"
         if secret.exists():
@@ -267,17 +262,27 @@ def restore(
         )
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    blobs = BlobStore.for_hub(settings)
+    blobs = BlobStore.for_hub(settings, bounded=False)
     with tempfile.TemporaryDirectory(prefix="restore-", dir=data_dir / "tmp") as tmp:
         work = Path(tmp)
         snap = chosen["id"]
         folder.get(work / "manifest.json", "snapshots", snap, "manifest.json")
         needed: dict[str, int] = json.loads((work / "manifest.json").read_text())["blobs"]
         present = _sizes(blobs.fs, blobs.root)
-        for sha in progress_bar(sorted(needed), progress, "blobs"):
-            if present.get(sha) == needed[sha]:
-                continue
-            _copy(folder.fs, folder.path(*_blob_parts(sha)), blobs.fs, blobs.key(sha))
+        missing = [
+            BlobCopy(folder.path(*_blob_parts(sha)), blobs.key(sha), size)
+            for sha, size in sorted(needed.items())
+            if present.get(sha) != size
+        ]
+        copy_blobs(
+            folder.fs,
+            blobs.fs,
+            missing,
+            total=len(needed),
+            progress=progress,
+            stopped="The restore stopped before the database: run it again into the same target "
+            "(the blobs it copied are skipped).",
+        )
         if folder.exists("snapshots", snap, "secret.key") and not settings.secret_key:
             folder.get(data_dir / "secret.key", "snapshots", snap, "secret.key")
             os.chmod(data_dir / "secret.key", 0o600)

@@ -117,6 +117,12 @@ def _s3_options(url: str, timeout: float | None) -> dict[str, object]:
     return options
 
 
+def part_size(size: int) -> int:
+    """The part size for a multipart upload of ``size`` bytes to S3: ``PART``, or more where
+    S3's limit of 10,000 parts would not hold the object."""
+    return max(PART, math.ceil(size / _S3_MAX_PARTS))
+
+
 def list_blobs(fs: Any, root: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every blob under ``root`` (a file named by its SHA-256) with what the listing says of
     it (``size``, a date), from one listing: on object storage a call per thousand objects,
@@ -146,10 +152,15 @@ class BlobStore:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def for_hub(cls, settings: HubSettings) -> BlobStore:
-        """The blob store ``settings`` name, its temporary folder in the data folder."""
+    def for_hub(cls, settings: HubSettings, *, bounded: bool = True) -> BlobStore:
+        """The blob store ``settings`` name, its temporary folder in the data folder.
+
+        ``bounded``: requests wait at most ``storage_timeout_seconds``, as serving needs; not
+        for a restore, whose server-side copy of a large blob is one long request.
+        """
         tmp = Path(settings.data_dir).absolute() / "tmp"
-        return cls(settings.resolved_storage_url(), tmp_dir=tmp, timeout=settings.storage_timeout_seconds)
+        timeout = settings.storage_timeout_seconds if bounded else None
+        return cls(settings.resolved_storage_url(), tmp_dir=tmp, timeout=timeout)
 
     # -- naming ---------------------------------------------------------------------------
     def key(self, sha256: str) -> str:
@@ -246,7 +257,7 @@ class BlobStore:
             return
         try:
             if self.s3:
-                part = max(PART, math.ceil(tmp.stat().st_size / _S3_MAX_PARTS))
+                part = part_size(tmp.stat().st_size)
                 self.fs.put_file(str(tmp), key, chunksize=part, max_concurrency=PUT_CONCURRENCY)
             else:
                 self.fs.put_file(str(tmp), key)

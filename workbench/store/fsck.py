@@ -135,8 +135,12 @@ def _repo_name(repo: m.Repo) -> str:
     return f"{TYPE_PLURALS.get(repo.type, repo.type)}/{repo.namespace}/{repo.name}"
 
 
-def progress_bar(items: Iterable[Any], progress: bool, desc: str) -> Iterable[Any]:
-    return tqdm(items, desc=desc, unit=f" {desc}") if progress else items
+def progress_bar(
+    items: Iterable[Any], progress: bool, desc: str, *, total: int | None = None
+) -> Iterable[Any]:
+    """``items``, counted on stderr with tqdm when ``progress`` (out of ``total`` where the
+    items have no length)."""
+    return tqdm(items, desc=desc, unit=f" {desc}", total=total) if progress else items
 
 
 def tree_rows(s: Session, hashes: Collection[str] | None = None) -> Iterator[tuple[str, str]]:
