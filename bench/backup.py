@@ -85,7 +85,9 @@ def _seeded(store, size: int) -> tuple[Any, int, int]:  # type: ignore[no-untype
 
 
 def run(work: Path, size: int) -> list[Result]:
-    from workbench.store.backup import backup
+    """A local hub backed up into a local folder, first and incremental, against ``cp -r`` of
+    the blob folder; then the first snapshot restored into a new data folder, against the same."""
+    from workbench.store.backup import backup, restore
     from workbench.store.store import Store
 
     shutil.rmtree(work, ignore_errors=True)
@@ -101,14 +103,34 @@ def run(work: Path, size: int) -> list[Result]:
         shutil.rmtree(floor)
         os.sync()
         dest = work / "backup"
-        first_s = _timed_sync(lambda: backup(store, settings, str(dest)))
+        first: list[Any] = []
+        first_s = _timed_sync(lambda: first.append(backup(store, settings, str(dest))))
         _add_files(store, p, files, 1)
         second_s = _timed_sync(lambda: backup(store, settings, str(dest)))
+        store.close()
+        target = HubSettings(data_dir=work / "restored", write_user_config=False)
+        restore_s = _timed_sync(lambda: restore(str(dest), target, snapshot=first[0].id))
     finally:
         store.close()
         shutil.rmtree(work, ignore_errors=True)
     log.info("backup: cp %.1f s, first %.1f s, incremental %.1f s", cp_s, first_s, second_s)
-    return _results("", total, files, (cp_s, "cp -r + sync MB/s"), first_s, second_s)
+    log.info("backup: restore %.1f s", restore_s)
+    floor = (cp_s, "cp -r + sync MB/s")
+    restored = _restored("", total, floor, restore_s, "a new data folder")
+    return [*_results("", total, files, floor, first_s, second_s), restored]
+
+
+def _restored(where: str, total: int, floor: tuple[float, str], restore_s: float, into: str) -> Result:
+    floor_s, floor_label = floor
+    return Result(
+        f"restore{where}: first snapshot, {total / 1024**3:.0f} GiB hub",
+        mb_per_s(total, restore_s),
+        "MB/s",
+        mb_per_s(total, floor_s),
+        floor_label,
+        floor_s / restore_s,
+        note=f"{restore_s:.1f} s against {floor_s:.1f} s, into {into}",
+    )
 
 
 def _results(
@@ -183,13 +205,5 @@ def run_s3(work: Path, size: int) -> list[Result]:
     floor = (copy_s, "s3fs server-side copy MB/s")
     return [
         *_results(" on S3", total, files, floor, first_s, second_s),
-        Result(
-            f"restore out of S3: first snapshot, {total / 1024**3:.0f} GiB hub",
-            mb_per_s(total, restore_s),
-            "MB/s",
-            mb_per_s(total, copy_s),
-            floor[1],
-            copy_s / restore_s,
-            note=f"{restore_s:.1f} s against {copy_s:.1f} s, into another prefix of the same server",
-        ),
+        _restored(" out of S3", total, floor, restore_s, "another prefix of the same server"),
     ]

@@ -96,6 +96,11 @@ def _stream(src_fs: Any, job: BlobCopy, dst_fs: Any) -> None:
     if local:
         dst_fs.makedirs(job.dst.rsplit("/", 1)[0], exist_ok=True)
     try:
+        if local and isinstance(src_fs, LocalFileSystem):
+            # file to file: the kernel copies (copy_file_range or sendfile), no byte through here
+            shutil.copyfile(job.src, target)
+            dst_fs.mv(target, job.dst)
+            return
         # Bounded buffers (a read chunk, a part), not s3fs's 50 MiB blocks: CONCURRENCY run at once.
         with (
             src_fs.open(job.src, "rb", block_size=COPY_CHUNK, cache_type="none") as fin,
