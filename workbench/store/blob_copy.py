@@ -99,14 +99,13 @@ def _stream(src_fs: Any, job: BlobCopy, dst_fs: Any) -> None:
         if local and isinstance(src_fs, LocalFileSystem):
             # file to file: the kernel copies (copy_file_range or sendfile), no byte through here
             shutil.copyfile(job.src, target)
-            dst_fs.mv(target, job.dst)
-            return
-        # Bounded buffers (a read chunk, a part), not s3fs's 50 MiB blocks: CONCURRENCY run at once.
-        with (
-            src_fs.open(job.src, "rb", block_size=COPY_CHUNK, cache_type="none") as fin,
-            dst_fs.open(target, "wb", block_size=part_size(job.size)) as fout,
-        ):
-            shutil.copyfileobj(fin, fout, COPY_CHUNK)
+        else:
+            # Bounded buffers (a read chunk, a part), not s3fs's 50 MiB blocks: CONCURRENCY at once.
+            with (
+                src_fs.open(job.src, "rb", block_size=COPY_CHUNK, cache_type="none") as fin,
+                dst_fs.open(target, "wb", block_size=part_size(job.size)) as fout,
+            ):
+                shutil.copyfileobj(fin, fout, COPY_CHUNK)
         if local:
             dst_fs.mv(target, job.dst)
     except BaseException:

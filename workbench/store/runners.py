@@ -541,8 +541,6 @@ def _view(
     owner: str,
     labels: list[str],
     position: int | None,
-    events: list[dict[str, Any]],
-    last: int,
 ) -> JobView:
     spec = {k: v for k, v in job.spec.items() if k != "reads"}
     if isinstance(spec.get("notebook"), dict):
@@ -561,8 +559,6 @@ def _view(
         attempts=queued.attempts,
         created_at=job.created_at,
         updated_at=queued.updated_at,
-        events=events,
-        last_event=last,
         queue_position=position,
         trigger=job.trigger or "user",
         pull_request=job.pull_request,
@@ -591,9 +587,7 @@ def _views(s: Session, where: Any, *, limit: int | None = None) -> list[JobView]
     positions = queue_positions(
         s, {job.id: labels[job.id] for job, queued, _ in rows if queued.status == "pending"}
     )
-    return [
-        _view(job, queued, owner, labels[job.id], positions.get(job.id), [], 0) for job, queued, owner in rows
-    ]
+    return [_view(job, queued, owner, labels[job.id], positions.get(job.id)) for job, queued, owner in rows]
 
 
 def job_view(s: Session, job_id: int, *, after: int | None = None) -> JobView:
@@ -720,20 +714,13 @@ def queue_positions(s: Session, queued: dict[int, list[str]]) -> dict[int, int]:
     if not queued:
         return {}
     able = [set(r.labels) for r in s.scalars(select(Runner).where(Runner.paused.is_(False)))]
-    ahead: dict[int, set[str]] = {
-        jid: set()
-        for jid in s.scalars(
-            select(m.Job.id).where(m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < max(queued))
-        )
-    }
-    pending_labels = (
-        select(EvalJobLabel.job_id, EvalJobLabel.label)
-        .join(m.Job, m.Job.id == EvalJobLabel.job_id)
+    ahead: dict[int, set[str]] = {}  # the queued jobs older than the newest asked: their labels
+    for jid, label in s.execute(
+        select(m.Job.id, EvalJobLabel.label)
+        .outerjoin(EvalJobLabel, EvalJobLabel.job_id == m.Job.id)
         .where(m.Job.kind == KIND, m.Job.status == "pending", m.Job.id < max(queued))
-    )
-    for jid, label in s.execute(pending_labels):
-        if jid in ahead:
-            ahead[jid].add(label)
+    ):
+        ahead.setdefault(jid, set()).update([label] if label is not None else [])
     takes: dict[frozenset[str], list[int]] = {}  # a runner's labels -> the ids it may lease, in order
 
     def before(have: frozenset[str], job_id: int) -> int:
